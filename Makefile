@@ -1,0 +1,95 @@
+# blindsync: build, run, test, bench, install.
+#   make            build the handlers and blindsync-admin into build/
+#   make run        build, then run the stack behind nginx on 127.0.0.1:$(PORT)
+#   make test       deps, warnings-as-errors build, unit tests, CGI tests,
+#                   end-to-end tests through nginx, then all again under ASan+UBSan
+#   make bench      benchmarks (never part of make test)
+#   make install    PREFIX, DESTDIR, SYSCONFDIR, LOCALSTATEDIR honoured
+# Variables: PORT (8080), BLINDSYNC_CONFIG, SAN=1 (sanitizer build into build-san/).
+
+VERSION     := 0.1.0
+PORT        ?= 8080
+PREFIX      ?= /usr/local
+SYSCONFDIR  ?= $(PREFIX)/etc
+LOCALSTATEDIR ?= /var
+
+PKGS        := fcgi sqlite3 libcrypto json-c lua5.4
+CC          ?= cc
+WARN        := -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wcast-align \
+               -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 -Wvla \
+               -Wno-unused-parameter
+CFLAGS_BASE := -std=c11 -D_GNU_SOURCE -O2 -g $(WARN) \
+               -DBLINDSYNC_VERSION='"$(VERSION)"' \
+               -DBLINDSYNC_DEFAULT_CONFIG='"$(SYSCONFDIR)/blindsync/blindsync.lua"' \
+               -Ifcgi/lib
+ifeq ($(SAN),1)
+B           := build-san
+SANFLAGS    := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined -O1
+else
+B           := build
+SANFLAGS    :=
+endif
+PKG_CFLAGS  = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS    = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+ALL_CFLAGS  = $(CFLAGS_BASE) $(SANFLAGS) $(PKG_CFLAGS) $(CFLAGS)
+LDLIBS_ALL  = $(PKG_LIBS) -lpthread -lm $(LDLIBS)
+
+LIB_SRC     := $(sort $(wildcard fcgi/lib/*.c))
+LIB_OBJ     := $(patsubst fcgi/lib/%.c,$(B)/lib/%.o,$(LIB_SRC)) $(B)/lib/migrations.o
+HANDLERS    := $(patsubst fcgi/%.c,%,$(filter-out fcgi/admin.c fcgi/hello.c,$(wildcard fcgi/*.c)))
+PROGS       := $(addprefix $(B)/blindsync-,$(HANDLERS)) $(if $(wildcard fcgi/admin.c),$(B)/blindsync-admin)
+UNIT_SRC    := $(sort $(wildcard tests/unit/test_*.c))
+UNIT_BIN    := $(patsubst tests/unit/%.c,$(B)/unit/%,$(UNIT_SRC))
+FUZZ_SRC    := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BIN    := $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(FUZZ_SRC))
+
+.PHONY: all deps run test unit e2e check-san bench install clean
+all: $(PROGS) $(B)/blindsync-hello
+
+deps:
+	@scripts/deps.sh build run test
+
+$(B)/lib/%.o: fcgi/lib/%.c fcgi/lib/*.h
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+# the numbered migrations in sql/ are compiled in, so an installed handler needs no sql/ dir
+$(B)/lib/migrations.c: $(sort $(wildcard sql/[0-9]*.sql)) scripts/embed-sql.sh
+	@mkdir -p $(@D)
+	scripts/embed-sql.sh $(sort $(wildcard sql/[0-9]*.sql)) > $@
+$(B)/lib/migrations.o: $(B)/lib/migrations.c
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(B)/libblindsync.a: $(LIB_OBJ)
+	rm -f $@ && ar rcs $@ $^
+
+$(B)/blindsync-%: fcgi/%.c $(B)/libblindsync.a fcgi/lib/*.h
+	$(CC) $(ALL_CFLAGS) $< -o $@ $(B)/libblindsync.a $(LDLIBS_ALL)
+
+$(B)/unit/%: tests/unit/%.c $(B)/libblindsync.a fcgi/lib/*.h tests/unit/t.h
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -Itests/unit $< -o $@ $(B)/libblindsync.a $(LDLIBS_ALL)
+
+# fuzz targets build as plain programs that replay their corpus (libFuzzer
+# builds are made by `make fuzz` with clang when wanted)
+$(B)/fuzz/%: tests/fuzz/%.c tests/fuzz/replay.c $(B)/libblindsync.a fcgi/lib/*.h
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $< tests/fuzz/replay.c -o $@ $(B)/libblindsync.a $(LDLIBS_ALL)
+
+unit: $(UNIT_BIN) $(FUZZ_BIN)
+	@fail=0; for t in $(UNIT_BIN); do $$t || fail=1; done; \
+	for f in $(FUZZ_BIN); do n=$$(basename $$f); $$f tests/fuzz/corpus/$${n#fuzz_} || fail=1; done; \
+	exit $$fail
+
+run: deps all
+	@BLINDSYNC_CONFIG="$(BLINDSYNC_CONFIG)" PORT="$(PORT)" BIN="$(CURDIR)/$(B)" scripts/run.sh
+
+test: deps
+	@tests/run-all.sh
+
+bench: deps all
+	@scripts/deps.sh bench
+	@BIN="$(CURDIR)/$(B)" tests/bench/bench.sh
+
+clean:
+	rm -rf build build-san

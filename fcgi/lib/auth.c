@@ -1,0 +1,187 @@
+/*
+ * auth.c: auth key hashing, tokens, the server secret, usernames and the
+ * bearer check. Never logs a credential.
+ */
+#include "auth.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "http.h"
+#include "serve.h"
+#include "log.h"
+
+int auth_token_new(struct auth_token *t)
+{
+	uint8_t raw[AUTH_TOKEN_BYTES];
+	int rc = -1;
+	if (crypto_random(raw, sizeof raw) != 0)
+		goto out;
+	if (crypto_b64_encode(raw, sizeof raw, t->text, sizeof t->text, CRYPTO_B64_URL) != AUTH_TOKEN_LEN)
+		goto out;
+	if (crypto_sha256(raw, sizeof raw, t->hash) != 0)
+		goto out;
+	rc = 0;
+out:
+	crypto_wipe(raw, sizeof raw);
+	return rc;
+}
+
+int auth_token_hash(const char *text, size_t len, uint8_t hash[CRYPTO_SHA256_LEN])
+{
+	uint8_t raw[AUTH_TOKEN_BYTES];
+	if (len != AUTH_TOKEN_LEN)
+		return -1;
+	long n = crypto_b64_decode(text, len, raw, sizeof raw, CRYPTO_B64_URL);
+	int rc = n == AUTH_TOKEN_BYTES && crypto_sha256(raw, sizeof raw, hash) == 0 ? 0 : -1;
+	crypto_wipe(raw, sizeof raw);
+	return rc;
+}
+
+int auth_public_id(char *out, size_t outlen)
+{
+	uint8_t raw[AUTH_PUBLIC_ID_BYTES];
+	if (crypto_random(raw, sizeof raw) != 0)
+		return -1;
+	return crypto_b64_encode(raw, sizeof raw, out, outlen, CRYPTO_B64_URL) > 0 ? 0 : -1;
+}
+
+int auth_hash_key(const uint8_t *key, size_t keylen, const uint8_t salt[STORE_SALT_LEN], int64_t iterations,
+    uint8_t out[STORE_HASH_LEN])
+{
+	if (iterations < 1 || iterations > UINT32_MAX)
+		return -1;
+	return crypto_pbkdf2_sha256(key, keylen, salt, STORE_SALT_LEN, (uint32_t)iterations, out, STORE_HASH_LEN);
+}
+
+int auth_verify_key(const struct store_account *a, const uint8_t *key, size_t keylen, int64_t iterations)
+{
+	static const uint8_t dummy_salt[STORE_SALT_LEN] = {0};
+	uint8_t got[STORE_HASH_LEN];
+	int ok = 0;
+	if (!a) {
+		/* the same work as a real check, thrown away */
+		if (auth_hash_key(key, keylen, dummy_salt, iterations, got) != 0)
+			return 0;
+		crypto_wipe(got, sizeof got);
+		return 0;
+	}
+	if (auth_hash_key(key, keylen, a->auth_salt, a->auth_iterations, got) == 0)
+		ok = crypto_equal(got, a->auth_hash, STORE_HASH_LEN);
+	crypto_wipe(got, sizeof got);
+	return ok;
+}
+
+static int read_secret(const char *path, uint8_t secret[AUTH_SECRET_LEN], char *errbuf, size_t errlen)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0) {
+		snprintf(errbuf, errlen, "%s: cannot read the server secret: %s", path, strerror(errno));
+		return -1;
+	}
+	ssize_t n = read(fd, secret, AUTH_SECRET_LEN);
+	uint8_t extra;
+	ssize_t more = n == AUTH_SECRET_LEN ? read(fd, &extra, 1) : 0;
+	close(fd);
+	if (n != AUTH_SECRET_LEN || more != 0) {
+		snprintf(errbuf, errlen, "%s: the server secret must be exactly %d bytes", path, AUTH_SECRET_LEN);
+		return -1;
+	}
+	return 0;
+}
+
+int auth_secret_load(const char *path, uint8_t secret[AUTH_SECRET_LEN], char *errbuf, size_t errlen)
+{
+	if (access(path, F_OK) == 0)
+		return read_secret(path, secret, errbuf, errlen);
+	/* create: a private temp file beside it, then link() it into place, which
+	 * fails if another process won the race; then read whatever is there */
+	char tmp[4200];
+	snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid());
+	uint8_t fresh[AUTH_SECRET_LEN];
+	if (crypto_random(fresh, sizeof fresh) != 0) {
+		snprintf(errbuf, errlen, "cannot generate the server secret");
+		return -1;
+	}
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		snprintf(errbuf, errlen, "%s: cannot create the server secret: %s", path, strerror(errno));
+		crypto_wipe(fresh, sizeof fresh);
+		return -1;
+	}
+	int ok = write(fd, fresh, sizeof fresh) == (ssize_t)sizeof fresh && fsync(fd) == 0;
+	close(fd);
+	crypto_wipe(fresh, sizeof fresh);
+	if (!ok) {
+		unlink(tmp);
+		snprintf(errbuf, errlen, "%s: cannot write the server secret", path);
+		return -1;
+	}
+	if (link(tmp, path) != 0 && errno != EEXIST) {
+		snprintf(errbuf, errlen, "%s: cannot create the server secret: %s", path, strerror(errno));
+		unlink(tmp);
+		return -1;
+	}
+	unlink(tmp);
+	return read_secret(path, secret, errbuf, errlen);
+}
+
+int auth_username(const char *s, size_t n, char *out)
+{
+	if (n < 3 || n > STORE_USERNAME_MAX)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		if (c >= 'A' && c <= 'Z')
+			c = (char)(c + 32);
+		int alnum = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+		if (!alnum && (i == 0 || !(c == '.' || c == '_' || c == '-' || c == '@' || c == '+')))
+			return -1;
+		out[i] = c;
+	}
+	out[n] = '\0';
+	return 0;
+}
+
+enum err auth_require(struct req *r, struct auth *a)
+{
+	memset(a, 0, sizeof *a);
+	const char *h = http_param(r, "HTTP_AUTHORIZATION");
+	if (!h || strncasecmp(h, "Bearer ", 7) != 0)
+		return http_fail(r, ERR_UNAUTHORIZED, "An Authorization: Bearer access token is required.");
+	const char *tok = h + 7;
+	while (*tok == ' ')
+		tok++;
+	size_t len = strlen(tok);
+	while (len > 0 && tok[len - 1] == ' ')
+		len--;
+	uint8_t hash[CRYPTO_SHA256_LEN];
+	if (auth_token_hash(tok, len, hash) != 0)
+		return http_fail(r, ERR_UNAUTHORIZED, "The access token is not valid.");
+	struct store_token t;
+	enum err e = store_token_find(r->store, hash, STORE_TOKEN_ACCESS, &t);
+	if (e == ERR_NOT_FOUND)
+		return http_fail(r, ERR_UNAUTHORIZED, "The access token is not valid.");
+	if (e)
+		return e;
+	int64_t now = (int64_t)time(NULL);
+	if (t.disabled)
+		return http_fail(r, ERR_UNAUTHORIZED, "The access token is not valid.");
+	if (t.expires_at <= now)
+		return http_fail(r, ERR_TOKEN_EXPIRED, "The access token has expired; refresh it.");
+	a->account_id = t.account_id;
+	a->device_id = t.device_id;
+	snprintf(a->device_public_id, sizeof a->device_public_id, "%s", t.device_public_id);
+	r->account_id = t.account_id;
+	/* lazily, so that reads stay reads: at most one write a minute per device */
+	if (now - t.last_seen_at >= 60 && store_is_writable(r->store))
+		store_device_touch(r->store, t.device_id, now);
+	return serve_limit(r, NULL, a->account_id);
+}

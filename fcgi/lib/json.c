@@ -1,0 +1,452 @@
+/*
+ * json.c: strict bounded parsing over json-c, typed getters, and a direct
+ * writer. Never trusts the input: every length is checked before use, and
+ * no error message echoes request content other than field names we define.
+ */
+#include "json.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "crypto.h"
+
+static void setmsg(char *msg, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void setmsg(char *msg, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, ERR_MSG_MAX, fmt, ap);
+	va_end(ap);
+}
+
+/*
+ * json-c 0.16's strict mode still takes single-quoted strings: find any
+ * quote character outside a double-quoted string. Returns its offset or -1.
+ */
+static long stray_single_quote(const char *data, size_t len)
+{
+	int in_str = 0;
+	for (size_t i = 0; i < len; i++) {
+		char c = data[i];
+		if (in_str) {
+			if (c == '\\')
+				i++;
+			else if (c == '"')
+				in_str = 0;
+		} else if (c == '"') {
+			in_str = 1;
+		} else if (c == '\'') {
+			return (long)i;
+		}
+	}
+	return -1;
+}
+
+enum err json_parse(const char *data, size_t len, struct json_object **out, char *msg)
+{
+	*out = NULL;
+	if (len == 0) {
+		setmsg(msg, "The request body is empty; a JSON object was expected.");
+		return ERR_INVALID_JSON;
+	}
+	if (len > INT32_MAX) {
+		setmsg(msg, "The request body is too large to parse.");
+		return ERR_INVALID_JSON;
+	}
+	if (memchr(data, '\0', len)) {
+		setmsg(msg, "The request body contains a NUL byte.");
+		return ERR_INVALID_JSON;
+	}
+	long q = stray_single_quote(data, len);
+	if (q >= 0) {
+		setmsg(msg, "The request body is not valid JSON (single quote at byte %ld).", q);
+		return ERR_INVALID_JSON;
+	}
+	struct json_tokener *tok = json_tokener_new_ex(JSON_MAX_DEPTH);
+	if (!tok)
+		return ERR_INTERNAL;
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+	struct json_object *obj = json_tokener_parse_ex(tok, data, (int)len);
+	enum json_tokener_error jerr = json_tokener_get_error(tok);
+	size_t end = json_tokener_get_parse_end(tok);
+	enum err rc = ERR_OK;
+	if (jerr == json_tokener_continue) {
+		/* a bare number at the very end needs an explicit end of input */
+		obj = json_tokener_parse_ex(tok, "", 1);
+		jerr = json_tokener_get_error(tok);
+		end = len;
+	}
+	if (jerr != json_tokener_success || !obj) {
+		setmsg(msg, "The request body is not valid JSON (%s at byte %zu).",
+		    json_tokener_error_desc(jerr), end);
+		rc = ERR_INVALID_JSON;
+		goto out;
+	}
+	while (end < len && (data[end] == ' ' || data[end] == '\t' || data[end] == '\n' || data[end] == '\r'))
+		end++;
+	if (end != len) {
+		setmsg(msg, "The request body has data after the JSON value (at byte %zu).", end);
+		rc = ERR_INVALID_JSON;
+		goto out;
+	}
+	*out = obj;
+	obj = NULL;
+out:
+	json_object_put(obj);
+	json_tokener_free(tok);
+	return rc;
+}
+
+static const char *jtype_name(enum jtype t)
+{
+	switch (t) {
+	case JT_STRING: return "a string";
+	case JT_NULLABLE_STRING: return "a string or null";
+	case JT_INT: return "an integer";
+	case JT_BOOL: return "a boolean";
+	case JT_OBJECT: return "an object";
+	case JT_ARRAY: return "an array";
+	}
+	return "a value";
+}
+
+static int jtype_ok(const struct json_object *v, enum jtype t)
+{
+	switch (t) {
+	case JT_STRING: return json_object_is_type(v, json_type_string);
+	case JT_NULLABLE_STRING: return v == NULL || json_object_is_type(v, json_type_string);
+	case JT_INT: return json_object_is_type(v, json_type_int);
+	case JT_BOOL: return json_object_is_type(v, json_type_boolean);
+	case JT_OBJECT: return json_object_is_type(v, json_type_object);
+	case JT_ARRAY: return json_object_is_type(v, json_type_array);
+	}
+	return 0;
+}
+
+/* Field names in messages are printed only if they are short and plain. */
+static const char *safe_name(const char *k)
+{
+	size_t n = strlen(k);
+	if (n == 0 || n > 64)
+		return "(unprintable)";
+	for (size_t i = 0; i < n; i++)
+		if (!((k[i] >= 'a' && k[i] <= 'z') || (k[i] >= 'A' && k[i] <= 'Z') ||
+		    (k[i] >= '0' && k[i] <= '9') || k[i] == '_' || k[i] == '-' || k[i] == '.'))
+			return "(unprintable)";
+	return k;
+}
+
+enum err json_check_fields(const struct json_object *obj, const struct jfield *fields, size_t n,
+    const char *what, char *msg)
+{
+	if (!json_object_is_type(obj, json_type_object)) {
+		setmsg(msg, "%s: expected a JSON object.", what);
+		return ERR_INVALID_REQUEST;
+	}
+	json_object_object_foreach((struct json_object *)obj, key, val) {
+		size_t i;
+		for (i = 0; i < n; i++)
+			if (strcmp(fields[i].name, key) == 0)
+				break;
+		if (i == n) {
+			setmsg(msg, "%s: unknown field '%s'.", what, safe_name(key));
+			return ERR_INVALID_REQUEST;
+		}
+		if (!jtype_ok(val, fields[i].type)) {
+			setmsg(msg, "%s.%s: expected %s.", what, fields[i].name, jtype_name(fields[i].type));
+			return ERR_INVALID_REQUEST;
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (fields[i].required && !json_object_object_get_ex(obj, fields[i].name, NULL)) {
+			setmsg(msg, "%s.%s: required field missing.", what, fields[i].name);
+			return ERR_INVALID_REQUEST;
+		}
+	}
+	return ERR_OK;
+}
+
+/* Look a member up; 1 if present (and not JSON null), 0 if absent. */
+static int member(const struct json_object *obj, const char *name, struct json_object **v)
+{
+	*v = NULL;
+	if (!json_object_object_get_ex(obj, name, v))
+		return 0;
+	return *v != NULL;
+}
+
+enum err json_get_str(const struct json_object *obj, const char *name, int required,
+    size_t min, size_t max, const char **out, size_t *len, char *msg)
+{
+	struct json_object *v;
+	if (!member(obj, name, &v)) {
+		if (!required)
+			return ERR_OK;
+		setmsg(msg, "%s: required field missing.", name);
+		return ERR_INVALID_REQUEST;
+	}
+	if (!json_object_is_type(v, json_type_string)) {
+		setmsg(msg, "%s: expected a string.", name);
+		return ERR_INVALID_REQUEST;
+	}
+	size_t n = (size_t)json_object_get_string_len(v);
+	const char *s = json_object_get_string(v);
+	if (n < min || n > max) {
+		setmsg(msg, "%s: expected %zu to %zu characters.", name, min, max);
+		return ERR_INVALID_REQUEST;
+	}
+	if (memchr(s, '\0', n)) {
+		setmsg(msg, "%s: must not contain NUL.", name);
+		return ERR_INVALID_REQUEST;
+	}
+	*out = s;
+	if (len)
+		*len = n;
+	return ERR_OK;
+}
+
+enum err json_get_int(const struct json_object *obj, const char *name, int required,
+    int64_t min, int64_t max, int64_t *out, char *msg)
+{
+	struct json_object *v;
+	if (!member(obj, name, &v)) {
+		if (!required)
+			return ERR_OK;
+		setmsg(msg, "%s: required field missing.", name);
+		return ERR_INVALID_REQUEST;
+	}
+	if (!json_object_is_type(v, json_type_int)) {
+		setmsg(msg, "%s: expected an integer.", name);
+		return ERR_INVALID_REQUEST;
+	}
+	errno = 0;
+	int64_t x = json_object_get_int64(v);
+	/* json-c clamps out-of-range numbers to INT64_MIN/MAX: treat both as out of range */
+	if (errno != 0 || x == INT64_MAX || x == INT64_MIN || x < min || x > max) {
+		setmsg(msg, "%s: expected an integer from %" PRId64 " to %" PRId64 ".", name, min, max);
+		return ERR_INVALID_REQUEST;
+	}
+	*out = x;
+	return ERR_OK;
+}
+
+enum err json_get_bool(const struct json_object *obj, const char *name, int required,
+    int *out, char *msg)
+{
+	struct json_object *v;
+	if (!member(obj, name, &v)) {
+		if (!required)
+			return ERR_OK;
+		setmsg(msg, "%s: required field missing.", name);
+		return ERR_INVALID_REQUEST;
+	}
+	if (!json_object_is_type(v, json_type_boolean)) {
+		setmsg(msg, "%s: expected true or false.", name);
+		return ERR_INVALID_REQUEST;
+	}
+	*out = json_object_get_boolean(v) ? 1 : 0;
+	return ERR_OK;
+}
+
+enum err json_get_b64(const struct json_object *obj, const char *name, int required,
+    size_t min, size_t max, uint8_t **out, size_t *len, char *msg)
+{
+	struct json_object *v;
+	*out = NULL;
+	*len = 0;
+	if (!member(obj, name, &v)) {
+		if (!required)
+			return ERR_OK;
+		setmsg(msg, "%s: required field missing.", name);
+		return ERR_INVALID_REQUEST;
+	}
+	if (!json_object_is_type(v, json_type_string)) {
+		setmsg(msg, "%s: expected a base64 string.", name);
+		return ERR_INVALID_REQUEST;
+	}
+	size_t n = (size_t)json_object_get_string_len(v);
+	const char *s = json_object_get_string(v);
+	size_t cap = crypto_b64_declen_max(n);
+	/* bound before allocating: the encoding of max bytes is at most this long */
+	if (n > crypto_b64_enclen(max, CRYPTO_B64_STD)) {
+		setmsg(msg, "%s: expected %zu to %zu bytes.", name, min, max);
+		return ERR_INVALID_REQUEST;
+	}
+	uint8_t *dst = malloc(cap ? cap : 1);
+	if (!dst)
+		return ERR_INTERNAL;
+	long got = crypto_b64_decode(s, n, dst, cap, CRYPTO_B64_STD);
+	if (got < 0) {
+		free(dst);
+		setmsg(msg, "%s: not valid padded base64.", name);
+		return ERR_INVALID_REQUEST;
+	}
+	if ((size_t)got < min || (size_t)got > max) {
+		free(dst);
+		setmsg(msg, "%s: expected %zu to %zu bytes.", name, min, max);
+		return ERR_INVALID_REQUEST;
+	}
+	*out = dst;
+	*len = (size_t)got;
+	return ERR_OK;
+}
+
+/* ---- writer ---- */
+
+void jw_init(struct jw *w, struct buf *b)
+{
+	memset(w, 0, sizeof *w);
+	w->b = b;
+	w->first[0] = 1;
+}
+
+/* Separator before a value or key at the current depth. */
+static void sep(struct jw *w)
+{
+	if (w->after_key) {
+		w->after_key = 0;
+		return;
+	}
+	if (!w->first[w->depth])
+		buf_addc(w->b, ',');
+	w->first[w->depth] = 0;
+}
+
+static void open_(struct jw *w, char c)
+{
+	sep(w);
+	buf_addc(w->b, c);
+	if (w->depth + 1 >= JW_MAX_DEPTH) {
+		w->b->err = 1;
+		return;
+	}
+	w->depth++;
+	w->first[w->depth] = 1;
+}
+
+static void close_(struct jw *w, char c)
+{
+	buf_addc(w->b, c);
+	if (w->depth > 0)
+		w->depth--;
+}
+
+void jw_obj_begin(struct jw *w) { open_(w, '{'); }
+void jw_obj_end(struct jw *w) { close_(w, '}'); }
+void jw_arr_begin(struct jw *w) { open_(w, '['); }
+void jw_arr_end(struct jw *w) { close_(w, ']'); }
+
+static void put_escaped(struct buf *b, const char *s, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	buf_addc(b, '"');
+	size_t run = 0;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c >= 0x20 && c != '"' && c != '\\' && c != 0x7f)
+			continue;
+		buf_add(b, s + run, i - run);
+		run = i + 1;
+		switch (c) {
+		case '"': buf_add(b, "\\\"", 2); break;
+		case '\\': buf_add(b, "\\\\", 2); break;
+		case '\n': buf_add(b, "\\n", 2); break;
+		case '\r': buf_add(b, "\\r", 2); break;
+		case '\t': buf_add(b, "\\t", 2); break;
+		default: {
+			char e[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+			buf_add(b, e, 6);
+		}
+		}
+	}
+	buf_add(b, s + run, n - run);
+	buf_addc(b, '"');
+}
+
+void jw_key(struct jw *w, const char *key)
+{
+	sep(w);
+	put_escaped(w->b, key, strlen(key));
+	buf_addc(w->b, ':');
+	w->after_key = 1;
+}
+
+void jw_strn(struct jw *w, const char *s, size_t n)
+{
+	sep(w);
+	put_escaped(w->b, s, n);
+}
+
+void jw_str(struct jw *w, const char *s) { jw_strn(w, s, strlen(s)); }
+
+void jw_int(struct jw *w, int64_t v)
+{
+	sep(w);
+	buf_printf(w->b, "%" PRId64, v);
+}
+
+void jw_bool(struct jw *w, int v)
+{
+	sep(w);
+	buf_adds(w->b, v ? "true" : "false");
+}
+
+void jw_null(struct jw *w)
+{
+	sep(w);
+	buf_adds(w->b, "null");
+}
+
+void jw_raw(struct jw *w, const char *json, size_t n)
+{
+	sep(w);
+	buf_add(w->b, json, n);
+}
+
+void jw_b64(struct jw *w, const void *data, size_t n)
+{
+	sep(w);
+	buf_addc(w->b, '"');
+	/* encode in slices so a streaming buffer never needs the whole value */
+	const size_t slice = 48 * 1024; /* a multiple of 3 */
+	const uint8_t *p = data;
+	do {
+		size_t take = n < slice ? n : slice;
+		size_t enc = crypto_b64_enclen(take, CRYPTO_B64_STD);
+		char *dst = buf_reserve(w->b, enc + 1);
+		if (!dst)
+			return;
+		long got = crypto_b64_encode(p, take, dst, enc + 1, CRYPTO_B64_STD);
+		if (got < 0) {
+			w->b->err = 1;
+			return;
+		}
+		buf_commit(w->b, (size_t)got);
+		p += take;
+		n -= take;
+	} while (n > 0);
+	buf_addc(w->b, '"');
+}
+
+void json_time(int64_t t, char out[21])
+{
+	struct tm tm;
+	time_t tt = (time_t)t;
+	if (!gmtime_r(&tt, &tm)) {
+		memcpy(out, "1970-01-01T00:00:00Z", 21);
+		return;
+	}
+	strftime(out, 21, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+void jw_time(struct jw *w, int64_t t)
+{
+	char s[21];
+	json_time(t, s);
+	jw_str(w, s);
+}

@@ -1,0 +1,104 @@
+/*
+ * json.h: the one JSON helper of blindsync.
+ *
+ * Parsing: json_parse() runs json-c's tokener in strict mode with UTF-8
+ * validation and a depth limit, and requires the whole buffer to be one JSON
+ * value (trailing white space allowed). Handlers then read fields only
+ * through a field table (json_check_fields: unknown, missing or mistyped
+ * fields are a 400 naming the field) and typed getters with bounds.
+ *
+ * Writing: struct jw emits JSON text straight into a struct buf (which may
+ * stream to the response), escaping strings and base64-encoding bytes in
+ * place, without building a json-c tree (three times cheaper, and bounded in
+ * memory for large pulls).
+ *
+ * Every function that can fail on input returns an enum err and writes a
+ * sentence naming the field into `msg` (ERR_MSG_MAX bytes).
+ */
+#ifndef BLINDSYNC_JSON_H
+#define BLINDSYNC_JSON_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <json-c/json.h>
+
+#include "buf.h"
+#include "err.h"
+
+#define JSON_MAX_DEPTH 16
+
+/*
+ * Parse data[0..len) into *out (caller frees with json_object_put). The
+ * document must be exactly one JSON value. Returns ERR_OK, ERR_INVALID_JSON
+ * (msg says where) or ERR_INTERNAL (allocation).
+ */
+enum err json_parse(const char *data, size_t len, struct json_object **out, char *msg);
+
+enum jtype { JT_STRING, JT_INT, JT_BOOL, JT_OBJECT, JT_ARRAY, JT_NULLABLE_STRING };
+
+struct jfield {
+	const char *name;
+	enum jtype type;
+	int required;
+};
+
+/*
+ * Check that `obj` is an object whose members are all listed in
+ * fields[0..n), that every required one is present and that each has its
+ * type. `what` names the object in messages ("body", "device", "records[3]").
+ */
+enum err json_check_fields(const struct json_object *obj, const struct jfield *fields, size_t n,
+    const char *what, char *msg);
+
+/*
+ * Typed getters. Each returns ERR_OK and sets *out; ERR_INVALID_REQUEST if
+ * the member is absent (and required), of the wrong type or out of bounds.
+ * When the member is absent and not required, returns ERR_OK and leaves *out
+ * (and *len) untouched so the caller's default stays.
+ */
+/* A string of min..max bytes without NUL; *out borrows from obj. */
+enum err json_get_str(const struct json_object *obj, const char *name, int required,
+    size_t min, size_t max, const char **out, size_t *len, char *msg);
+enum err json_get_int(const struct json_object *obj, const char *name, int required,
+    int64_t min, int64_t max, int64_t *out, char *msg);
+enum err json_get_bool(const struct json_object *obj, const char *name, int required,
+    int *out, char *msg);
+/*
+ * A standard padded base64 string whose decoded length is min..max bytes,
+ * decoded into a new allocation *out (caller frees; NULL when absent) of
+ * *len bytes. A JSON null is treated as absent.
+ */
+enum err json_get_b64(const struct json_object *obj, const char *name, int required,
+    size_t min, size_t max, uint8_t **out, size_t *len, char *msg);
+
+/* The JSON writer. */
+#define JW_MAX_DEPTH 32
+struct jw {
+	struct buf *b;
+	int depth;
+	unsigned char first[JW_MAX_DEPTH]; /* 1 = no member written yet at this depth */
+	int after_key;
+};
+
+void jw_init(struct jw *w, struct buf *b);
+void jw_obj_begin(struct jw *w);
+void jw_obj_end(struct jw *w);
+void jw_arr_begin(struct jw *w);
+void jw_arr_end(struct jw *w);
+void jw_key(struct jw *w, const char *key);
+void jw_str(struct jw *w, const char *s);
+void jw_strn(struct jw *w, const char *s, size_t n);
+void jw_int(struct jw *w, int64_t v);
+void jw_bool(struct jw *w, int v);
+void jw_null(struct jw *w);
+/* Insert already-valid JSON text (e.g. a stored kdf object) as a value. */
+void jw_raw(struct jw *w, const char *json, size_t n);
+/* Write data[0..n) as a standard base64 string value. */
+void jw_b64(struct jw *w, const void *data, size_t n);
+/* Write a time as an RFC 3339 UTC string value. */
+void jw_time(struct jw *w, int64_t unix_seconds);
+
+/* Format t as "2026-11-22T10:04:05Z" into out (at least 21 bytes). */
+void json_time(int64_t unix_seconds, char out[21]);
+
+#endif

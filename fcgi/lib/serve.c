@@ -1,0 +1,688 @@
+/*
+ * serve.c: the accept loop, threads, signals and the dispatcher shared by
+ * every handler program.
+ *
+ * fatal() style exits happen only before the accept loop (config, store,
+ * schema, socket). Inside a request every failure becomes a response and the
+ * worker lives on.
+ */
+#include "serve.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <arpa/inet.h>
+
+#include "config.h"
+#include "json.h"
+#include "limit.h"
+#include "log.h"
+
+#define SERVE_DEFAULT_THREADS 8
+#define SERVE_MAX_THREADS 256
+#define SERVE_MAX_PROCESSES 64
+
+static atomic_int serve_stopping;
+static struct limiter *serve_limiter; /* shared by the threads; NULL in tests */
+
+/* Parse "addr" or "addr/prefix" into 16 bytes (v4 mapped) and a prefix length. */
+static int parse_cidr(const char *s, uint8_t out[16], int *prefix)
+{
+	char buf[CONFIG_ADDR_MAX];
+	snprintf(buf, sizeof buf, "%s", s);
+	char *slash = strchr(buf, '/');
+	int p = -1;
+	if (slash) {
+		*slash = '\0';
+		char *end;
+		long v = strtol(slash + 1, &end, 10);
+		if (*end || v < 0 || v > 128)
+			return -1;
+		p = (int)v;
+	}
+	struct in_addr a4;
+	memset(out, 0, 16);
+	if (inet_pton(AF_INET, buf, &a4) == 1) {
+		out[10] = out[11] = 0xff;
+		memcpy(out + 12, &a4, 4);
+		if (p > 32)
+			return -1;
+		*prefix = p < 0 ? 128 : 96 + p;
+		return 0;
+	}
+	if (inet_pton(AF_INET6, buf, out) == 1) {
+		*prefix = p < 0 ? 128 : p;
+		return 0;
+	}
+	return -1;
+}
+
+int serve_addr_in(const char *addr, const char list[][CONFIG_ADDR_MAX], int n)
+{
+	uint8_t a[16], net[16];
+	int ap, np;
+	if (!addr || parse_cidr(addr, a, &ap) != 0)
+		return 0;
+	for (int i = 0; i < n; i++) {
+		if (parse_cidr(list[i], net, &np) != 0)
+			continue;
+		int full = np / 8, rem = np % 8;
+		if (memcmp(a, net, (size_t)full) != 0)
+			continue;
+		if (rem && ((a[full] ^ net[full]) & (0xff << (8 - rem)) & 0xff))
+			continue;
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * The client address: REMOTE_ADDR, unless that is a trusted proxy; then the
+ * right-most address of X-Forwarded-For that is not itself a trusted proxy.
+ */
+static void resolve_client(struct req *r)
+{
+	const struct config *c = r->cfg;
+	if (c->n_trusted_proxies == 0 || !serve_addr_in(r->remote_addr, c->trusted_proxies, c->n_trusted_proxies))
+		return;
+	const char *xff = http_header(r, "X-Forwarded-For");
+	if (!xff || strlen(xff) > 1024)
+		return;
+	char buf[1025];
+	snprintf(buf, sizeof buf, "%s", xff);
+	for (;;) {
+		char *comma = strrchr(buf, ',');
+		char *item = comma ? comma + 1 : buf;
+		while (*item == ' ' || *item == '\t')
+			item++;
+		size_t n = strlen(item);
+		while (n > 0 && (item[n - 1] == ' ' || item[n - 1] == '\t'))
+			item[--n] = '\0';
+		uint8_t tmp[16];
+		int p;
+		if (n == 0 || n >= sizeof r->remote_addr || parse_cidr(item, tmp, &p) != 0 || strchr(item, '/'))
+			return; /* garbage: keep the proxy's address */
+		snprintf(r->remote_addr, sizeof r->remote_addr, "%s", item);
+		if (!comma || !serve_addr_in(item, c->trusted_proxies, c->n_trusted_proxies))
+			return;
+		*comma = '\0';
+	}
+}
+
+enum err serve_limit(struct req *r, const char *username, int64_t account_id)
+{
+	int retry = 0;
+	const char *why = NULL;
+	const char *ip = (!username && account_id <= 0) ? r->remote_addr : NULL;
+	enum err e = limit_check(serve_limiter, r->cfg, r->route_name ? r->route_name : "-", ip, username,
+	    account_id, &retry, &why);
+	if (why && serve_limiter)
+		log_msg(LOG_WARN, "rate limiter failed open: %s", why);
+	if (e == ERR_RATE_LIMITED) {
+		http_add_header(r, "Retry-After", "%d", retry > 0 ? retry : 1);
+		return http_fail(r, ERR_RATE_LIMITED, "Too many requests; retry in %d seconds.", retry > 0 ? retry : 1);
+	}
+	return ERR_OK;
+}
+
+static int match(const char *pattern, struct req *r, const char **params)
+{
+	int seg = 0, np = 0;
+	const char *p = pattern;
+	while (*p == '/') {
+		p++;
+		const char *end = strchr(p, '/');
+		size_t n = end ? (size_t)(end - p) : strlen(p);
+		if (seg >= r->nsegs)
+			return 0;
+		if (n == 1 && *p == '*') {
+			if (np >= HTTP_MAX_PARAMS)
+				return 0;
+			params[np++] = r->segs[seg];
+		} else if (strlen(r->segs[seg]) != n || strncmp(r->segs[seg], p, n) != 0) {
+			return 0;
+		}
+		seg++;
+		p += n;
+	}
+	return seg == r->nsegs;
+}
+
+static const char *method_name(enum method m)
+{
+	static const char *const names[] = {"GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "?"};
+	return names[m];
+}
+
+const struct route *serve_route(struct req *r, const struct handler *h, enum err *e)
+{
+	const struct route *found = NULL;
+	unsigned allow = 0;
+	const char *params[HTTP_MAX_PARAMS];
+	if (!r->has_v1) {
+		*e = ERR_NOT_FOUND;
+		return NULL;
+	}
+	for (size_t i = 0; i < h->nroutes; i++) {
+		const struct route *rt = &h->routes[i];
+		memset(params, 0, sizeof params);
+		if (!match(rt->pattern, r, params))
+			continue;
+		allow |= 1u << rt->method;
+		if (rt->method == M_GET)
+			allow |= 1u << M_HEAD;
+		if (!found && (rt->method == r->method || (r->method == M_HEAD && rt->method == M_GET))) {
+			found = rt;
+			memcpy(r->params, params, sizeof params);
+		}
+	}
+	if (found) {
+		r->route_name = found->name;
+		return found;
+	}
+	if (!allow) {
+		*e = ERR_NOT_FOUND;
+		return NULL;
+	}
+	char list[96] = "";
+	for (int m = 0; m < M_OTHER; m++)
+		if (allow & (1u << m)) {
+			if (list[0])
+				strcat(list, ", ");
+			strcat(list, method_name((enum method)m));
+		}
+	strcat(list, ", OPTIONS");
+	if (r->method == M_OPTIONS) {
+		r->route_name = "options";
+		http_add_header(r, "Allow", "%s", list);
+		*e = ERR_OK;
+		return NULL;
+	}
+	http_add_header(r, "Allow", "%s", list);
+	*e = http_fail(r, ERR_METHOD_NOT_ALLOWED, "%s is not allowed here; allowed: %s.",
+	    r->method == M_OTHER ? "This method" : method_name(r->method), list);
+	return NULL;
+}
+
+/* Access-Control-* headers for a listed Origin (none by default). */
+static int cors(struct req *r)
+{
+	const char *origin = http_header(r, "Origin");
+	if (!origin || r->cfg->cors.n_origins == 0)
+		return 0;
+	int ok = 0;
+	for (int i = 0; i < r->cfg->cors.n_origins; i++)
+		if (strcmp(r->cfg->cors.origins[i], "*") == 0 || strcasecmp(r->cfg->cors.origins[i], origin) == 0)
+			ok = 1;
+	/* only well-formed origins are echoed into a header */
+	for (const char *p = origin; *p; p++)
+		if (*p <= 0x20 || *p >= 0x7f)
+			ok = 0;
+	if (!ok || strlen(origin) > 200)
+		return 0;
+	http_add_header(r, "Access-Control-Allow-Origin", "%s", origin);
+	http_add_header(r, "Vary", "Origin");
+	http_add_header(r, "Access-Control-Expose-Headers", "ETag, X-Request-Id, X-Content-SHA256, Retry-After");
+	return 1;
+}
+
+static int https_ok(struct req *r)
+{
+	if (!r->cfg->require_https)
+		return 1;
+	const char *https = http_param(r, "HTTPS");
+	if (https && (strcasecmp(https, "on") == 0 || strcmp(https, "1") == 0))
+		return 1;
+	const char *ra = http_param(r, "REMOTE_ADDR");
+	return ra && http_is_loopback(ra);
+}
+
+static enum err dispatch(struct req *r, const struct handler *h)
+{
+	enum err e = ERR_OK;
+	if (!https_ok(r))
+		return ERR_HTTPS_REQUIRED;
+	int cors_ok = cors(r);
+	const struct route *rt = serve_route(r, h, &e);
+	if (!rt) {
+		if (e == ERR_OK && r->method == M_OPTIONS) {
+			if (cors_ok) {
+				http_add_header(r, "Access-Control-Allow-Methods", "GET, HEAD, POST, PUT, DELETE");
+				http_add_header(r, "Access-Control-Allow-Headers",
+				    "Authorization, Content-Type, If-Match, If-None-Match, X-Slot-Key");
+				http_add_header(r, "Access-Control-Max-Age", "600");
+			}
+			http_respond(r, 204, NULL);
+		}
+		return e;
+	}
+	if ((e = serve_limit(r, NULL, 0)) != ERR_OK)
+		return e;
+	if (r->query_bad)
+		return http_fail(r, ERR_INVALID_REQUEST, "The query string is malformed, too long or repeats a parameter.");
+	if (rt->flags & (ROUTE_JSON | ROUTE_JSON_OPT)) {
+		int64_t len;
+		if ((e = http_content_length(r, r->cfg->limits.max_body_bytes, &len)) != ERR_OK)
+			return e;
+		if (len == 0 && (rt->flags & ROUTE_JSON_OPT))
+			return rt->fn(r);
+		if (!http_is_json(r))
+			return http_fail(r, ERR_UNSUPPORTED_MEDIA, "This route takes Content-Type: application/json.");
+		if ((e = http_read_body(r, r->cfg->limits.max_body_bytes)) != ERR_OK)
+			return e;
+		if ((e = json_parse(r->body, r->body_len, &r->json, r->errmsg)) != ERR_OK)
+			return e;
+	}
+	return rt->fn(r);
+}
+
+void serve_one(struct req *r, const struct handler *h)
+{
+	const struct config *cfg = config_acquire();
+	http_begin(r, cfg);
+	resolve_client(r);
+	enum err e = dispatch(r, h);
+	if (e != ERR_OK && !r->responded) {
+		http_error(r, e);
+	} else if (!r->responded) {
+		http_fail(r, ERR_INTERNAL, "The handler gave no answer.");
+		log_msg(LOG_ERROR, "route %s returned no response", r->route_name ? r->route_name : "-");
+		http_error(r, ERR_INTERNAL);
+	}
+	const char *detail = r->status >= 400 ? r->errmsg : NULL;
+	log_request(r->request_id, r->method_str, r->route_name ? r->route_name : "-", r->status,
+	    http_elapsed_ms(r), r->account_id, detail);
+	http_end(r);
+	config_release(cfg);
+}
+
+/* ---- the process ---- */
+
+struct worker {
+	pthread_t tid;
+	int listen_fd;
+	const struct handler *h;
+	const char *dbpath;
+	int started;
+	int joined;
+	atomic_int in_accept;  /* blocked in accept(): safe to interrupt */
+};
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	FCGX_Request fr;
+	struct req r;
+	struct store *st = NULL;
+	char err[512];
+	if (FCGX_InitRequest(&fr, w->listen_fd, FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
+		log_msg(LOG_ERROR, "cannot initialise a FastCGI request");
+		return NULL;
+	}
+	if (store_open(w->dbpath, w->h->mode, &st, err, sizeof err) != 0) {
+		log_msg(LOG_ERROR, "%s", err);
+		FCGX_Free(&fr, 0);
+		return NULL;
+	}
+	http_req_init(&r, &fr);
+	r.store = st;
+	while (!atomic_load(&serve_stopping)) {
+		atomic_store(&w->in_accept, 1);
+		int arc = atomic_load(&serve_stopping) ? -1 : FCGX_Accept_r(&fr);
+		atomic_store(&w->in_accept, 0);
+		if (arc < 0) {
+			if (atomic_load(&serve_stopping))
+				break;
+			if (errno == EINTR)
+				continue;
+			log_msg(LOG_ERROR, "accept failed: %s", strerror(errno));
+			usleep(100 * 1000);
+			continue;
+		}
+		serve_one(&r, w->h);
+		FCGX_Finish_r(&fr);
+	}
+	http_req_free(&r);
+	store_close(st);
+	FCGX_Free(&fr, 1);
+	return NULL;
+}
+
+static int serve_is_child;
+
+static void on_usr1(int sig) { (void)sig; }
+
+/*
+ * Wait for signals in the main thread: SIGHUP and a changed file reload the
+ * config; SIGTERM/SIGINT return. Used by each worker process.
+ */
+static void wait_for_stop(sigset_t *set)
+{
+	char err[1024];
+	for (;;) {
+		struct timespec ts = {1, 0};
+		int sig = sigtimedwait(set, NULL, &ts);
+		if (sig == SIGTERM || sig == SIGINT)
+			return;
+		if (sig == SIGHUP) {
+			if (config_reload(err, sizeof err) != 0)
+				log_msg(LOG_ERROR, "config reload failed, keeping the old one: %s", err);
+			else
+				log_msg(LOG_INFO, "config reloaded");
+		}
+		int rr = sig == SIGHUP ? 1 : config_reload_if_changed(err, sizeof err);
+		if (rr < 0)
+			log_msg(LOG_ERROR, "config changed but is invalid, keeping the old one: %s", err);
+		else if (rr > 0 && sig != SIGHUP)
+			log_msg(LOG_INFO, "config file changed: reloaded");
+		if (rr > 0) {
+			const struct config *nc = config_acquire();
+			log_set_level(nc->log.level);
+			config_release(nc);
+		}
+	}
+}
+
+/* One process: `threads` accept loops until SIGTERM/SIGINT. */
+static int run_threads(int listen_fd, int threads, const struct handler *h, const char *dbpath, sigset_t *set)
+{
+	struct worker *ws = calloc((size_t)threads, sizeof *ws);
+	if (!ws) {
+		log_msg(LOG_ERROR, "out of memory");
+		return 1;
+	}
+	int started = 0;
+	for (int i = 0; i < threads; i++) {
+		ws[i].listen_fd = listen_fd;
+		ws[i].h = h;
+		ws[i].dbpath = dbpath;
+		if (pthread_create(&ws[i].tid, NULL, worker_main, &ws[i]) == 0) {
+			ws[i].started = 1;
+			started++;
+		}
+	}
+	if (started == 0) {
+		log_msg(LOG_ERROR, "cannot start worker threads");
+		free(ws);
+		return 1;
+	}
+	log_msg(LOG_INFO, "serving with %d threads", started);
+	wait_for_stop(set);
+	log_msg(LOG_INFO, "stopping");
+	atomic_store(&serve_stopping, 1);
+	/*
+	 * Wake the threads idle in accept() with SIGUSR1 (installed without
+	 * SA_RESTART, so accept fails with EINTR); threads busy with a request
+	 * finish it and then see the flag. The listening socket may be shared
+	 * with sibling processes, so it is never shut down here. Signals are
+	 * repeated because one may land just before a thread blocks.
+	 */
+	for (;;) {
+		int alive = 0;
+		for (int i = 0; i < threads; i++) {
+			if (!ws[i].started || ws[i].joined)
+				continue;
+			if (pthread_tryjoin_np(ws[i].tid, NULL) == 0) {
+				ws[i].joined = 1;
+				continue;
+			}
+			alive++;
+			if (atomic_load(&ws[i].in_accept))
+				pthread_kill(ws[i].tid, SIGUSR1);
+		}
+		if (!alive)
+			break;
+		usleep(20 * 1000);
+	}
+	free(ws);
+	return 0;
+}
+
+/*
+ * Several processes on one socket: fork `processes` children that each run
+ * threads; restart one that dies unexpectedly (at most once a second); on
+ * SIGTERM/SIGINT stop them all and wait.
+ */
+static int supervise(int listen_fd, int threads, int processes, const struct handler *h, const char *dbpath,
+    sigset_t *set)
+{
+	pid_t *kids = calloc((size_t)processes, sizeof *kids);
+	if (!kids)
+		return 1;
+	int rc = 0;
+	for (int i = 0; i < processes; i++) {
+		pid_t p = fork();
+		if (p == 0) {
+			serve_is_child = 1;
+			free(kids);
+			_exit(run_threads(listen_fd, threads, h, dbpath, set));
+		}
+		kids[i] = p;
+	}
+	log_msg(LOG_INFO, "supervising %d processes", processes);
+	for (;;) {
+		int sig = sigwaitinfo(set, NULL);
+		if (sig == SIGTERM || sig == SIGINT)
+			break;
+		if (sig == SIGHUP) {
+			for (int i = 0; i < processes; i++)
+				if (kids[i] > 0)
+					kill(kids[i], SIGHUP);
+			continue;
+		}
+		if (sig == SIGCHLD) {
+			pid_t p;
+			int st;
+			while ((p = waitpid(-1, &st, WNOHANG)) > 0) {
+				for (int i = 0; i < processes; i++) {
+					if (kids[i] != p)
+						continue;
+					log_msg(LOG_ERROR, "worker %d exited (status %d); restarting it", (int)p, st);
+					sleep(1);
+					pid_t n = fork();
+					if (n == 0) {
+						serve_is_child = 1;
+						free(kids);
+						_exit(run_threads(listen_fd, threads, h, dbpath, set));
+					}
+					kids[i] = n;
+				}
+			}
+		}
+	}
+	for (int i = 0; i < processes; i++)
+		if (kids[i] > 0)
+			kill(kids[i], SIGTERM);
+	for (int i = 0; i < processes; i++)
+		if (kids[i] > 0 && waitpid(kids[i], NULL, 0) < 0)
+			rc = 1;
+	free(kids);
+	return rc;
+}
+
+static void usage(FILE *fp, const char *prog)
+{
+	fprintf(fp,
+	    "usage: %s [-n] [-V] [--listen ADDR] [--threads N]\n"
+	    "  -n              check the configuration and exit\n"
+	    "  -V              print the version and exit\n"
+	    "  --listen ADDR   listen on a unix socket path or :PORT / HOST:PORT\n"
+	    "                  (default: the FastCGI socket on fd 0, as spawn-fcgi or\n"
+	    "                  systemd give it; without one, serve one CGI request)\n"
+	    "  --threads N     worker threads, each an accept loop (default %d)\n"
+	    "  --processes N   worker processes sharing the socket (default 1)\n"
+	    "  --value KEY     print one effective config value (for scripts):\n"
+	    "                  database, limits.max_body_bytes, limits.max_import_bytes,\n"
+	    "                  limits.max_wait_seconds\n"
+	    "The configuration file comes from $BLINDSYNC_CONFIG (see blindsync.lua(5)).\n",
+	    prog, SERVE_DEFAULT_THREADS);
+}
+
+static int print_value(const struct config *c, const char *key)
+{
+	if (strcmp(key, "database") == 0)
+		printf("%s\n", c->database);
+	else if (strcmp(key, "limits.max_body_bytes") == 0)
+		printf("%lld\n", (long long)c->limits.max_body_bytes);
+	else if (strcmp(key, "limits.max_import_bytes") == 0)
+		printf("%lld\n", (long long)c->limits.max_import_bytes);
+	else if (strcmp(key, "limits.max_wait_seconds") == 0)
+		printf("%lld\n", (long long)c->limits.max_wait_seconds);
+	else {
+		fprintf(stderr, "unknown key for --value: %s\n", key);
+		return 2;
+	}
+	return 0;
+}
+
+int serve_main(int argc, char **argv, const struct handler *h)
+{
+	char prog[64], err[1024];
+	snprintf(prog, sizeof prog, "blindsync-%s", h->name);
+	int check = 0, threads = SERVE_DEFAULT_THREADS, processes = 1;
+	const char *listen_addr = NULL, *value = NULL;
+	static const struct option opts[] = {
+		{"listen", required_argument, NULL, 'l'},
+		{"threads", required_argument, NULL, 't'},
+		{"processes", required_argument, NULL, 'p'},
+		{"value", required_argument, NULL, 'v'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	int c;
+	while ((c = getopt_long(argc, argv, "nVh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'n': check = 1; break;
+		case 'V': printf("%s %s\n", prog, BLINDSYNC_VERSION); return 0;
+		case 'l': listen_addr = optarg; break;
+		case 't': {
+			char *end;
+			long t = strtol(optarg, &end, 10);
+			if (*end || t < 1 || t > SERVE_MAX_THREADS) {
+				fprintf(stderr, "%s: --threads takes 1 to %d\n", prog, SERVE_MAX_THREADS);
+				return 2;
+			}
+			threads = (int)t;
+			break;
+		}
+		case 'p': {
+			char *end;
+			long n = strtol(optarg, &end, 10);
+			if (*end || n < 1 || n > SERVE_MAX_PROCESSES) {
+				fprintf(stderr, "%s: --processes takes 1 to %d\n", prog, SERVE_MAX_PROCESSES);
+				return 2;
+			}
+			processes = (int)n;
+			break;
+		}
+		case 'v': value = optarg; break;
+		case 'h': usage(stdout, prog); return 0;
+		default: usage(stderr, prog); return 2;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr, prog);
+		return 2;
+	}
+	const char *path = config_path();
+	if (config_init(path, err, sizeof err) != 0) {
+		fprintf(stderr, "%s: %s\n", prog, err);
+		return 1;
+	}
+	const struct config *cfg = config_acquire();
+	if (value) {
+		int rc = print_value(cfg, value);
+		config_release(cfg);
+		config_shutdown();
+		return rc;
+	}
+	if (check) {
+		printf("%s: configuration %s is valid\n", prog, path ? path : "(built-in defaults)");
+		config_release(cfg);
+		config_shutdown();
+		return 0;
+	}
+	log_setup(prog, cfg->log.level);
+	char dbpath[4096];
+	snprintf(dbpath, sizeof dbpath, "%s", cfg->database);
+	config_release(cfg);
+	if (store_migrate(dbpath, err, sizeof err) != 0) {
+		fprintf(stderr, "%s: %s\n", prog, err);
+		config_shutdown();
+		return 1;
+	}
+	char limpath[4200];
+	snprintf(limpath, sizeof limpath, "%s-limits", dbpath);
+	if (limit_open(limpath, &serve_limiter, err, sizeof err) != 0) {
+		fprintf(stderr, "%s: rate limits: %s\n", prog, err);
+		config_shutdown();
+		return 1;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_usr1; /* no SA_RESTART: interrupts accept() */
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGUSR1, &sa, NULL);
+	if (FCGX_Init() != 0) {
+		fprintf(stderr, "%s: cannot initialise libfcgi\n", prog);
+		return 1;
+	}
+
+	int listen_fd = 0;
+	if (listen_addr) {
+		if (listen_addr[0] == '/')
+			unlink(listen_addr); /* a stale socket from a crash */
+		mode_t old = umask(0117);
+		listen_fd = FCGX_OpenSocket(listen_addr, 128);
+		umask(old);
+		if (listen_fd < 0) {
+			fprintf(stderr, "%s: cannot listen on %s: %s\n", prog, listen_addr, strerror(errno));
+			return 1;
+		}
+	} else if (FCGX_IsCGI()) {
+		/* CGI: one request on stdin/stdout, then exit */
+		struct store *st = NULL;
+		if (store_open(dbpath, h->mode, &st, err, sizeof err) != 0) {
+			fprintf(stderr, "%s: %s\n", prog, err);
+			return 1;
+		}
+		struct req r;
+		http_req_init(&r, NULL);
+		r.store = st;
+		serve_one(&r, h);
+		fflush(stdout);
+		http_req_free(&r);
+		store_close(st);
+		config_shutdown();
+		return 0;
+	}
+
+	/* signals go to the main thread only, which waits for them */
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGCHLD);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	int rc = processes > 1 ? supervise(listen_fd, threads, processes, h, dbpath, &set)
+	                       : run_threads(listen_fd, threads, h, dbpath, &set);
+	if (listen_addr && listen_addr[0] == '/' && (processes == 1 || !serve_is_child))
+		unlink(listen_addr);
+	limit_close(serve_limiter);
+	serve_limiter = NULL;
+	config_shutdown();
+	return rc;
+}

@@ -1,0 +1,71 @@
+/*
+ * serve.h: what every handler program shares: the route table type, the
+ * dispatcher and the FastCGI/CGI accept loop.
+ *
+ * A handler program is a route table and a main() that calls serve_main().
+ * serve_main loads the config (-n: check it and exit), applies the store
+ * migrations, then serves: several threads each running a FastCGI accept
+ * loop on the listening socket (so one slow request never stalls the
+ * process), or exactly one request when started as a CGI program. Each
+ * request goes: parse -> HTTPS check -> route (404/405) -> body limits and
+ * content type (413/415) -> JSON parse (400) -> handler -> response, and
+ * every error travels as an enum err up to the one error writer.
+ */
+#ifndef BLINDSYNC_SERVE_H
+#define BLINDSYNC_SERVE_H
+
+#include <stddef.h>
+
+#include "http.h"
+#include "store.h"
+
+typedef enum err (*route_fn)(struct req *r);
+
+#define ROUTE_JSON       0x1  /* the body is JSON: checked, read and parsed into r->json */
+#define ROUTE_JSON_OPT   0x2  /* like ROUTE_JSON but an empty body is allowed */
+#define ROUTE_RAW_BODY   0x4  /* the handler reads (streams) the body itself */
+
+struct route {
+	enum method method;
+	const char *pattern;  /* after /v1, "*" matches one segment: "/collections/ * /push" */
+	route_fn fn;
+	const char *name;     /* "status.info": logs, metrics, rate limits */
+	unsigned flags;
+};
+
+struct handler {
+	const char *name;            /* "status": the program is blindsync-status */
+	const struct route *routes;
+	size_t nroutes;
+	enum store_mode mode;        /* STORE_RO for handlers that only read */
+};
+
+/* Run the handler program; returns the process exit status. */
+int serve_main(int argc, char **argv, const struct handler *h);
+
+/*
+ * Route r against h: fills r->params and r->route_name and returns the
+ * route, or NULL after setting *e to ERR_NOT_FOUND or ERR_METHOD_NOT_ALLOWED
+ * (adding the Allow header). Exposed for unit tests.
+ */
+const struct route *serve_route(struct req *r, const struct handler *h, enum err *e);
+
+/* Handle the request in r completely: dispatch, answer, log. */
+void serve_one(struct req *r, const struct handler *h);
+
+/*
+ * The rate limits of config.md for the current route, shared by every
+ * process (limit.c). Three phases, each charging only its own rules: the
+ * dispatcher calls it with (NULL, 0) before reading the body (per = ip
+ * rules, keyed by the client address); a handler with (username, 0) once it
+ * knows the name (per = username); auth_require() with (NULL, account)
+ * after authentication (per = account). Over a limit: ERR_RATE_LIMITED with
+ * a Retry-After header added. A limiter that fails is logged and lets the
+ * request through.
+ */
+enum err serve_limit(struct req *r, const char *username, int64_t account_id);
+
+/* 1 if addr equals one of list[0..n) or falls in one of its CIDR ranges. */
+int serve_addr_in(const char *addr, const char list[][CONFIG_ADDR_MAX], int n);
+
+#endif

@@ -1,0 +1,75 @@
+/*
+ * stmt.c: the SQL text of every statement, in enum stmt order.
+ */
+#include "stmt.h"
+
+const char *const stmt_sql[] = {
+	[STMT_BEGIN_IMMEDIATE] = "BEGIN IMMEDIATE",
+	[STMT_BEGIN_DEFERRED] = "BEGIN DEFERRED",
+	[STMT_COMMIT] = "COMMIT",
+	[STMT_ROLLBACK] = "ROLLBACK",
+	[STMT_HEALTH] = "SELECT value FROM meta WHERE key = 'schema'",
+
+#define ACCOUNT_COLS "id, public_id, username, auth_hash, auth_salt, auth_iterations, kdf, " \
+	"keyring_version, created_at, disabled, plan, quota_bytes, usage_bytes, usage_records, account_version"
+	[STMT_ACCOUNT_INSERT] =
+	    "INSERT INTO accounts (public_id, username, auth_hash, auth_salt, auth_iterations, kdf, keyring, "
+	    "keyring_version, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+	[STMT_ACCOUNT_BY_NAME] = "SELECT " ACCOUNT_COLS " FROM accounts WHERE username = ?1",
+	[STMT_ACCOUNT_BY_ID] = "SELECT " ACCOUNT_COLS " FROM accounts WHERE id = ?1",
+	[STMT_ACCOUNT_KEYRING] = "SELECT keyring, keyring_version FROM accounts WHERE id = ?1",
+	[STMT_ACCOUNT_SET_AUTH] =
+	    "UPDATE accounts SET auth_hash = ?2, auth_salt = ?3, auth_iterations = ?4 WHERE id = ?1",
+	[STMT_ACCOUNT_SET_KDF] = "UPDATE accounts SET kdf = ?2, account_version = account_version + 1 WHERE id = ?1",
+	[STMT_ACCOUNT_SET_KEYRING] =
+	    "UPDATE accounts SET keyring = ?2, keyring_version = keyring_version + 1, "
+	    "account_version = account_version + 1 WHERE id = ?1 AND keyring_version = ?3",
+	[STMT_ACCOUNT_DELETE] = "DELETE FROM accounts WHERE id = ?1",
+	[STMT_ACCOUNT_SET_DISABLED] = "UPDATE accounts SET disabled = ?2 WHERE username = ?1",
+	[STMT_ACCOUNT_LIST] = "SELECT " ACCOUNT_COLS " FROM accounts ORDER BY username",
+	[STMT_ACCOUNT_BUMP] = "UPDATE accounts SET account_version = account_version + 1 WHERE id = ?1",
+#undef ACCOUNT_COLS
+
+	[STMT_DEVICE_INSERT] =
+	    "INSERT INTO devices (public_id, account_id, name, type, created_at, last_seen_at) "
+	    "VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
+	[STMT_DEVICE_LIST] =
+	    "SELECT id, public_id, name, type, created_at, last_seen_at FROM devices WHERE account_id = ?1 ORDER BY id",
+	[STMT_DEVICE_BY_PUBLIC] = "SELECT id FROM devices WHERE public_id = ?1 AND account_id = ?2",
+	[STMT_DEVICE_DELETE] = "DELETE FROM devices WHERE id = ?1",
+	[STMT_DEVICE_DELETE_OTHERS] = "DELETE FROM devices WHERE account_id = ?1 AND id <> ?2",
+	[STMT_DEVICE_TOUCH] = "UPDATE devices SET last_seen_at = ?2 WHERE id = ?1",
+
+	[STMT_TOKEN_INSERT] =
+	    "INSERT INTO tokens (hash, kind, account_id, device_id, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+	/* the one indexed lookup of every authenticated request */
+	[STMT_TOKEN_ACCESS] =
+	    "SELECT t.account_id, t.device_id, t.expires_at, a.disabled, d.public_id, d.last_seen_at "
+	    "FROM tokens t JOIN accounts a ON a.id = t.account_id JOIN devices d ON d.id = t.device_id "
+	    "WHERE t.hash = ?1 AND t.kind = 1",
+	[STMT_TOKEN_REFRESH] =
+	    "SELECT t.account_id, t.device_id, t.expires_at, a.disabled, d.public_id, t.used_at "
+	    "FROM tokens t JOIN accounts a ON a.id = t.account_id JOIN devices d ON d.id = t.device_id "
+	    "WHERE t.hash = ?1 AND t.kind = 2",
+	[STMT_TOKEN_MARK_USED] = "UPDATE tokens SET used_at = ?2 WHERE hash = ?1 AND used_at IS NULL",
+	[STMT_TOKEN_DELETE_DEVICE] = "DELETE FROM tokens WHERE device_id = ?1",
+	[STMT_TOKEN_DELETE_DEVICE_ACCESS] = "DELETE FROM tokens WHERE device_id = ?1 AND kind = 1",
+	[STMT_TOKEN_DELETE_ACCOUNT] = "DELETE FROM tokens WHERE account_id = ?1",
+
+	[STMT_INVITE_INSERT] = "INSERT INTO invites (hash, created_at, expires_at) VALUES (?1, ?2, ?3)",
+	[STMT_INVITE_USE] =
+	    "UPDATE invites SET used_at = ?2, used_by = ?3 WHERE hash = ?1 AND used_at IS NULL AND expires_at > ?2",
+	[STMT_INVITE_LIST] =
+	    "SELECT id, created_at, expires_at, used_at, (SELECT username FROM accounts WHERE id = used_by) "
+	    "FROM invites ORDER BY id",
+
+	[STMT_EVENT_INSERT] = "INSERT INTO events (account_id, at, type, device) VALUES (?1, ?2, ?3, ?4)",
+	/* keep the newest ?2 events of the account */
+	[STMT_EVENT_PRUNE] =
+	    "DELETE FROM events WHERE account_id = ?1 AND id <= "
+	    "(SELECT id FROM events WHERE account_id = ?1 ORDER BY id DESC LIMIT 1 OFFSET ?2)",
+	[STMT_EVENT_LIST] =
+	    "SELECT at, type, device FROM events WHERE account_id = ?1 ORDER BY id DESC LIMIT ?2",
+};
+
+_Static_assert(sizeof stmt_sql / sizeof stmt_sql[0] == STMT__MAX, "stmt table out of step with enum stmt");

@@ -1,0 +1,278 @@
+/*
+ * store.c: the SQLite connection, migrations, the transaction wrapper and
+ * health. Entity functions live in store_<entity>.c beside it.
+ *
+ * Must never: build SQL from input, leave a transaction open on any path,
+ * log a bound value, or share a connection between threads.
+ */
+#include "store_impl.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "store_migrations.h"
+
+int store_schema_version(void)
+{
+	int v = 0;
+	for (int i = 0; i < store_migrations_count; i++)
+		if (store_migrations[i].version > v)
+			v = store_migrations[i].version;
+	return v;
+}
+
+int store_is_writable(const struct store *s) { return s && s->mode == STORE_RW; }
+
+enum err store_sqlite_err(struct store *s, int rc, const char *what)
+{
+	int prim = rc & 0xff;
+	const char *msg = s && s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc);
+	switch (prim) {
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		log_msg(LOG_WARN, "store: %s: busy past the timeout", what);
+		return ERR_UNAVAILABLE;
+	case SQLITE_IOERR:
+	case SQLITE_CORRUPT:
+	case SQLITE_NOTADB:
+	case SQLITE_READONLY:
+	case SQLITE_FULL:
+	case SQLITE_CANTOPEN:
+	case SQLITE_PERM:
+		log_msg(LOG_ERROR, "store: %s: %s (%d)", what, sqlite3_errstr(rc), rc);
+		return ERR_UNAVAILABLE;
+	default:
+		/* sqlite3_errmsg never contains bound values */
+		log_msg(LOG_ERROR, "store: %s: %s (%d)", what, msg, rc);
+		return ERR_INTERNAL;
+	}
+}
+
+sqlite3_stmt *store_stmt(struct store *s, enum stmt id)
+{
+	sqlite3_stmt *st = s->st[id];
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return st;
+}
+
+enum err store_exec(struct store *s, sqlite3_stmt *st, const char *what)
+{
+	int rc = sqlite3_step(st);
+	enum err e = rc == SQLITE_DONE || rc == SQLITE_ROW ? ERR_OK : store_sqlite_err(s, rc, what);
+	sqlite3_reset(st);
+	return e;
+}
+
+/* Create the store's directory (one level) if it is missing. */
+static void ensure_parent(const char *path)
+{
+	char tmp[4096];
+	snprintf(tmp, sizeof tmp, "%s", path);
+	char *dir = dirname(tmp);
+	struct stat st;
+	if (stat(dir, &st) != 0 && errno == ENOENT)
+		mkdir(dir, 0750);
+}
+
+static int set_pragmas(sqlite3 *db, int rw, int busy_ms, char *errbuf, size_t errlen)
+{
+	sqlite3_busy_timeout(db, busy_ms);
+	sqlite3_db_config(db, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
+	sqlite3_db_config(db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, NULL);
+	const char *sql = rw ? "PRAGMA foreign_keys=ON; PRAGMA synchronous=FULL;"
+	                  : "PRAGMA foreign_keys=ON;";
+	char *emsg = NULL;
+	if (sqlite3_exec(db, sql, NULL, NULL, &emsg) != SQLITE_OK) {
+		snprintf(errbuf, errlen, "cannot configure the store: %s", emsg ? emsg : "?");
+		sqlite3_free(emsg);
+		return -1;
+	}
+	return 0;
+}
+
+int store_migrate(const char *path, char *errbuf, size_t errlen)
+{
+	sqlite3 *db = NULL;
+	char *emsg = NULL;
+	int ret = -1, in_tx = 0;
+	ensure_parent(path);
+	int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc != SQLITE_OK) {
+		snprintf(errbuf, errlen, "%s: cannot open the store: %s", path, db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+		goto out;
+	}
+	if (set_pragmas(db, 1, 3 * STORE_BUSY_TIMEOUT_MS, errbuf, errlen) != 0)
+		goto out;
+	/* WAL is a property of the file; switching needs no transaction open */
+	if (sqlite3_exec(db, "PRAGMA journal_mode=WAL", NULL, NULL, &emsg) != SQLITE_OK) {
+		snprintf(errbuf, errlen, "%s: cannot enable WAL: %s", path, emsg ? emsg : "?");
+		goto out;
+	}
+	if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, &emsg) != SQLITE_OK) {
+		snprintf(errbuf, errlen, "%s: cannot take the write lock: %s", path, emsg ? emsg : "?");
+		goto out;
+	}
+	in_tx = 1;
+	sqlite3_stmt *st = NULL;
+	int have = 0;
+	if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		have = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	int want = store_schema_version();
+	if (have > want) {
+		snprintf(errbuf, errlen, "%s: the store has schema version %d, newer than this program's %d; upgrade blindsync",
+		    path, have, want);
+		goto out;
+	}
+	for (int i = 0; i < store_migrations_count; i++) {
+		const struct store_migration *m = &store_migrations[i];
+		if (m->version <= have)
+			continue;
+		if (sqlite3_exec(db, m->sql, NULL, NULL, &emsg) != SQLITE_OK) {
+			snprintf(errbuf, errlen, "%s: migration %s failed: %s", path, m->name, emsg ? emsg : "?");
+			goto out;
+		}
+		char bump[64];
+		snprintf(bump, sizeof bump, "PRAGMA user_version=%d", m->version);
+		if (sqlite3_exec(db, bump, NULL, NULL, &emsg) != SQLITE_OK) {
+			snprintf(errbuf, errlen, "%s: cannot record migration %s: %s", path, m->name, emsg ? emsg : "?");
+			goto out;
+		}
+		log_msg(LOG_INFO, "store: applied migration %s", m->name);
+	}
+	if (sqlite3_exec(db, "COMMIT", NULL, NULL, &emsg) != SQLITE_OK) {
+		snprintf(errbuf, errlen, "%s: cannot commit the migrations: %s", path, emsg ? emsg : "?");
+		goto out;
+	}
+	in_tx = 0;
+	ret = 0;
+out:
+	if (in_tx)
+		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	sqlite3_free(emsg);
+	sqlite3_close(db);
+	return ret;
+}
+
+int store_open(const char *path, enum store_mode mode, struct store **out, char *errbuf, size_t errlen)
+{
+	*out = NULL;
+	struct store *s = calloc(1, sizeof *s);
+	if (!s) {
+		snprintf(errbuf, errlen, "out of memory");
+		return -1;
+	}
+	s->mode = mode;
+	snprintf(s->path, sizeof s->path, "%s", path);
+	int flags = (mode == STORE_RO ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE) | SQLITE_OPEN_NOMUTEX;
+	int rc = sqlite3_open_v2(path, &s->db, flags, NULL);
+	if (rc != SQLITE_OK) {
+		snprintf(errbuf, errlen, "%s: cannot open the store: %s", path,
+		    s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
+		goto fail;
+	}
+	if (set_pragmas(s->db, mode == STORE_RW, STORE_BUSY_TIMEOUT_MS, errbuf, errlen) != 0)
+		goto fail;
+	struct stat st;
+	if (stat(path, &st) != 0) {
+		snprintf(errbuf, errlen, "%s: %s", path, strerror(errno));
+		goto fail;
+	}
+	s->dev = st.st_dev;
+	s->ino = st.st_ino;
+	for (int i = 0; i < STMT__MAX; i++) {
+		rc = sqlite3_prepare_v3(s->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &s->st[i], NULL);
+		if (rc != SQLITE_OK) {
+			snprintf(errbuf, errlen, "%s: cannot prepare statement %d: %s (is the schema migrated?)", path, i,
+			    sqlite3_errmsg(s->db));
+			goto fail;
+		}
+	}
+	*out = s;
+	return 0;
+fail:
+	store_close(s);
+	return -1;
+}
+
+void store_close(struct store *s)
+{
+	if (!s)
+		return;
+	for (int i = 0; i < STMT__MAX; i++)
+		sqlite3_finalize(s->st[i]);
+	sqlite3_close(s->db);
+	free(s);
+}
+
+static enum err run_tx(struct store *s, enum stmt begin, enum err (*fn)(struct store *, void *), void *arg)
+{
+	if (s->in_tx)
+		return fn(s, arg); /* nested: part of the caller's transaction */
+	sqlite3_stmt *b = store_stmt(s, begin);
+	int rc = sqlite3_step(b);
+	sqlite3_reset(b);
+	if (rc != SQLITE_DONE)
+		return store_sqlite_err(s, rc, "begin");
+	s->in_tx = 1;
+	enum err e = fn(s, arg);
+	if (e == ERR_OK) {
+		sqlite3_stmt *c = store_stmt(s, STMT_COMMIT);
+		rc = sqlite3_step(c);
+		sqlite3_reset(c);
+		if (rc != SQLITE_DONE)
+			e = store_sqlite_err(s, rc, "commit");
+	}
+	if (e != ERR_OK && sqlite3_get_autocommit(s->db) == 0) {
+		sqlite3_stmt *r = store_stmt(s, STMT_ROLLBACK);
+		sqlite3_step(r);
+		sqlite3_reset(r);
+	}
+	s->in_tx = 0;
+	return e;
+}
+
+enum err store_tx(struct store *s, enum err (*fn)(struct store *, void *), void *arg)
+{
+	if (s->mode == STORE_RO)
+		return ERR_INTERNAL;
+	return run_tx(s, STMT_BEGIN_IMMEDIATE, fn, arg);
+}
+
+enum err store_read(struct store *s, enum err (*fn)(struct store *, void *), void *arg)
+{
+	return run_tx(s, STMT_BEGIN_DEFERRED, fn, arg);
+}
+
+enum err store_health(struct store *s)
+{
+	struct stat st;
+	if (stat(s->path, &st) != 0 || st.st_dev != s->dev || st.st_ino != s->ino) {
+		log_msg(LOG_ERROR, "store: health: the store file is gone or was replaced");
+		return ERR_UNAVAILABLE;
+	}
+	char head[16];
+	int fd = open(s->path, O_RDONLY | O_CLOEXEC);
+	ssize_t got = fd >= 0 ? pread(fd, head, sizeof head, 0) : -1;
+	if (fd >= 0)
+		close(fd);
+	if (got != (ssize_t)sizeof head || memcmp(head, "SQLite format 3", 16) != 0) {
+		log_msg(LOG_ERROR, "store: health: the store file cannot be read or is not an SQLite database");
+		return ERR_UNAVAILABLE;
+	}
+	sqlite3_stmt *q = store_stmt(s, STMT_HEALTH);
+	int rc = sqlite3_step(q);
+	sqlite3_reset(q);
+	if (rc != SQLITE_ROW)
+		return rc == SQLITE_DONE ? ERR_UNAVAILABLE : store_sqlite_err(s, rc, "health");
+	return ERR_OK;
+}

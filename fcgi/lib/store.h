@@ -1,0 +1,206 @@
+/*
+ * store.h: the store of record, behind a narrow interface of typed
+ * functions.
+ *
+ * Nothing outside store*.c includes <sqlite3.h> or sees SQL: callers speak in
+ * accounts, tokens, records and versions, so that a second backend
+ * (PostgreSQL) can implement this same header. Each worker thread owns one
+ * struct store (one connection, its prepared statements); never share one
+ * across threads or fork().
+ *
+ * Errors come back as enum err: ERR_UNAVAILABLE when the store stayed busy
+ * past the timeout or cannot be read (503 + Retry-After), ERR_INTERNAL for
+ * anything unexpected (logged here, without SQL values), or the 4xx a
+ * constraint maps to.
+ */
+#ifndef BLINDSYNC_STORE_H
+#define BLINDSYNC_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+
+#define STORE_BUSY_TIMEOUT_MS 5000
+
+enum store_mode { STORE_RW, STORE_RO };
+
+struct store;
+
+/*
+ * Apply every migration newer than the store's PRAGMA user_version, creating
+ * the file (and WAL mode) if needed, in one BEGIN IMMEDIATE transaction:
+ * running it twice, or from several processes at once, is harmless. Refuses a
+ * store newer than this program. Returns 0, or -1 with errbuf filled.
+ */
+int store_migrate(const char *path, char *errbuf, size_t errlen);
+
+/*
+ * Open the store at `path` for one thread (after store_migrate). STORE_RO
+ * opens it read-only. Prepares every statement. Returns 0 and *out (free
+ * with store_close), or -1 with errbuf filled.
+ */
+int store_open(const char *path, enum store_mode mode, struct store **out, char *errbuf, size_t errlen);
+/* Finalize statements and close. NULL is fine. */
+void store_close(struct store *s);
+
+/*
+ * The one transaction wrapper: BEGIN IMMEDIATE (waiting up to the busy
+ * timeout for the write lock), run fn(s, arg), COMMIT if it returned ERR_OK
+ * else ROLLBACK. Returns fn's error, or ERR_UNAVAILABLE if the lock could not
+ * be had or the commit failed for being busy, or ERR_INTERNAL. The data is
+ * durable (synchronous=FULL) when this returns ERR_OK.
+ */
+enum err store_tx(struct store *s, enum err (*fn)(struct store *s, void *arg), void *arg);
+
+/* Like store_tx but a read transaction (BEGIN DEFERRED), for consistent
+ * multi-statement reads. */
+enum err store_read(struct store *s, enum err (*fn)(struct store *s, void *arg), void *arg);
+
+/*
+ * Health: ERR_OK if the store file is still the one opened, still starts
+ * with the SQLite header, and answers a query; ERR_UNAVAILABLE otherwise.
+ */
+enum err store_health(struct store *s);
+
+/* 1 if the store was opened read-write. */
+int store_is_writable(const struct store *s);
+
+/* The schema version this program knows (the newest migration). */
+int store_schema_version(void);
+
+/* ---- accounts (store_account.c) ---- */
+
+#define STORE_PUBLIC_ID_MAX 32   /* opaque ids given to clients */
+#define STORE_USERNAME_MAX 64
+#define STORE_KDF_MAX 1024       /* the client's kdf object, serialised */
+#define STORE_HASH_LEN 32
+#define STORE_SALT_LEN 16
+
+struct store_account {
+	int64_t id;
+	char public_id[STORE_PUBLIC_ID_MAX + 1];
+	char username[STORE_USERNAME_MAX + 1];
+	uint8_t auth_hash[STORE_HASH_LEN];
+	uint8_t auth_salt[STORE_SALT_LEN];
+	int64_t auth_iterations;
+	char kdf[STORE_KDF_MAX + 1];
+	int64_t keyring_version;
+	int64_t created_at;
+	int disabled;
+	char plan[64];
+	int64_t quota_bytes;         /* -1: no override, the plan's applies */
+	int64_t usage_bytes;
+	int64_t usage_records;
+	int64_t account_version;
+};
+
+/*
+ * Insert a new account from a (id ignored; keyring_version is 1 when a
+ * keyring is given, else 0). Sets a->id. ERR_USERNAME_TAKEN if the name
+ * exists. The keyring (may be NULL) is copied.
+ */
+enum err store_account_insert(struct store *s, struct store_account *a, const uint8_t *keyring, size_t keyring_len);
+/* Fill *a by username (lowercased) or id; ERR_NOT_FOUND if there is none. */
+enum err store_account_by_name(struct store *s, const char *username, struct store_account *a);
+enum err store_account_by_id(struct store *s, int64_t id, struct store_account *a);
+/*
+ * The account's keyring: *out is a new allocation the caller frees (NULL when
+ * none is set), *len its size, *version the keyring version.
+ */
+enum err store_account_keyring(struct store *s, int64_t id, uint8_t **out, size_t *len, int64_t *version);
+/* Replace the auth hash (a rehash or a password change). */
+enum err store_account_set_auth(struct store *s, int64_t id, const uint8_t hash[STORE_HASH_LEN],
+    const uint8_t salt[STORE_SALT_LEN], int64_t iterations);
+/* Replace the kdf object (password change); bumps account_version. */
+enum err store_account_set_kdf(struct store *s, int64_t id, const char *kdf);
+/*
+ * Replace the keyring if its version is still `expected`; the version becomes
+ * expected + 1 (*new_version). ERR_PRECONDITION_FAILED otherwise (the caller
+ * reads the current version with store_account_keyring).
+ */
+enum err store_account_set_keyring(struct store *s, int64_t id, const uint8_t *keyring, size_t len,
+    int64_t expected, int64_t *new_version);
+/* Delete the account and, by cascade, everything it owns. */
+enum err store_account_delete(struct store *s, int64_t id);
+/* Disable (1) or enable (0) by username; ERR_NOT_FOUND if there is none. */
+enum err store_account_set_disabled(struct store *s, const char *username, int disabled);
+/* Call fn for each account, by username; a non-zero return from fn stops. */
+enum err store_account_list(struct store *s, int (*fn)(void *ctx, const struct store_account *a), void *ctx);
+/* account_version + 1 (anything of the account changed). */
+enum err store_account_bump(struct store *s, int64_t id);
+
+/* ---- devices and tokens ---- */
+
+struct store_device {
+	int64_t id;
+	char public_id[STORE_PUBLIC_ID_MAX + 1];
+	char name[65];
+	char type[33];
+	int64_t created_at;
+	int64_t last_seen_at;
+};
+
+enum err store_device_insert(struct store *s, int64_t account_id, const char *public_id, const char *name,
+    const char *type, int64_t now, int64_t *id);
+enum err store_device_list(struct store *s, int64_t account_id,
+    int (*fn)(void *ctx, const struct store_device *d), void *ctx);
+/* The device's row id from its public id, within the account; ERR_NOT_FOUND. */
+enum err store_device_find(struct store *s, int64_t account_id, const char *public_id, int64_t *id);
+/* Delete a device and (by cascade) its tokens. */
+enum err store_device_delete(struct store *s, int64_t device_id);
+/* Delete every device of the account but `keep` (and their tokens). */
+enum err store_device_delete_others(struct store *s, int64_t account_id, int64_t keep);
+enum err store_device_touch(struct store *s, int64_t device_id, int64_t now);
+
+enum store_token_kind { STORE_TOKEN_ACCESS = 1, STORE_TOKEN_REFRESH = 2 };
+
+struct store_token {
+	int64_t account_id;
+	int64_t device_id;
+	char device_public_id[STORE_PUBLIC_ID_MAX + 1];
+	int64_t expires_at;
+	int disabled;           /* the account is disabled */
+	int64_t last_seen_at;   /* access: the device's */
+	int64_t used_at;        /* refresh: 0 if never used */
+};
+
+enum err store_token_insert(struct store *s, const uint8_t hash[STORE_HASH_LEN], enum store_token_kind kind,
+    int64_t account_id, int64_t device_id, int64_t expires_at);
+/* Look a token up by its hash (one indexed query); ERR_NOT_FOUND. */
+enum err store_token_find(struct store *s, const uint8_t hash[STORE_HASH_LEN], enum store_token_kind kind,
+    struct store_token *t);
+/* Mark a refresh token used; ERR_CONFLICT if it already was (a race lost). */
+enum err store_token_mark_used(struct store *s, const uint8_t hash[STORE_HASH_LEN], int64_t now);
+enum err store_token_delete_device(struct store *s, int64_t device_id);
+/* Delete only the device's access tokens (a refresh replaces them). */
+enum err store_token_delete_device_access(struct store *s, int64_t device_id);
+enum err store_token_delete_account(struct store *s, int64_t account_id);
+
+/* ---- invites ---- */
+
+struct store_invite {
+	int64_t id;
+	int64_t created_at, expires_at, used_at; /* used_at 0: unused */
+	char used_by[STORE_USERNAME_MAX + 1];    /* "" if unused or the account is gone */
+};
+enum err store_invite_insert(struct store *s, const uint8_t hash[STORE_HASH_LEN], int64_t now, int64_t expires_at);
+/* Consume an unused, unexpired invite; ERR_INVALID_INVITE otherwise. */
+enum err store_invite_use(struct store *s, const uint8_t hash[STORE_HASH_LEN], int64_t now, int64_t account_id);
+enum err store_invite_list(struct store *s, int (*fn)(void *ctx, const struct store_invite *i), void *ctx);
+
+/* ---- the activity log ---- */
+
+#define STORE_EVENTS_KEEP 1000 /* per account; older ones are dropped */
+struct store_event {
+	int64_t at;
+	char type[32];
+	char device[STORE_PUBLIC_ID_MAX + 1]; /* "" if none */
+};
+/* Append an event (device may be NULL) and drop the oldest beyond the bound. */
+enum err store_event_add(struct store *s, int64_t account_id, const char *type, const char *device, int64_t now);
+/* The newest `limit` events, newest first. */
+enum err store_event_list(struct store *s, int64_t account_id, int64_t limit,
+    int (*fn)(void *ctx, const struct store_event *e), void *ctx);
+
+#endif

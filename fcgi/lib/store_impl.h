@@ -1,0 +1,38 @@
+/*
+ * store_impl.h: private to the store module (store*.c). The only header
+ * that includes <sqlite3.h>; nothing outside fcgi/lib/store*.c may include it.
+ */
+#ifndef BLINDSYNC_STORE_IMPL_H
+#define BLINDSYNC_STORE_IMPL_H
+
+#include <sqlite3.h>
+#include <sys/types.h>
+
+#include "stmt.h"
+#include "store.h"
+
+struct store {
+	sqlite3 *db;
+	sqlite3_stmt *st[STMT__MAX];
+	enum store_mode mode;
+	char path[4096];
+	dev_t dev;       /* identity of the file opened, for health */
+	ino_t ino;
+	int in_tx;
+};
+
+/* The prepared statement `id`, reset and with its bindings cleared. */
+sqlite3_stmt *store_stmt(struct store *s, enum stmt id);
+
+/*
+ * Map an SQLite result code to an enum err, logging what is unexpected
+ * (`what` names the operation; never a value). BUSY/LOCKED -> ERR_UNAVAILABLE,
+ * I/O, corruption, read-only, full disk -> ERR_UNAVAILABLE with a log line,
+ * anything else ERR_INTERNAL with a log line.
+ */
+enum err store_sqlite_err(struct store *s, int rc, const char *what);
+
+/* Step a statement that returns no rows; ERR_OK on SQLITE_DONE. */
+enum err store_exec(struct store *s, sqlite3_stmt *st, const char *what);
+
+#endif

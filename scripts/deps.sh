@@ -1,0 +1,48 @@
+#!/bin/sh
+# scripts/deps.sh: install the Debian packages blindsync needs, only when missing.
+# Usage: scripts/deps.sh [build|run|test|bench]...  (default: build run test)
+# As root it runs apt-get quietly and non-interactively; otherwise it prints
+# the exact apt-get line and exits 1. It never touches anything else.
+set -eu
+
+build="pkg-config libfcgi-dev libsqlite3-dev libssl-dev libjson-c-dev liblua5.4-dev"
+run="nginx-light spawn-fcgi"
+test="bats bats-assert bats-support curl jq sqlite3 valgrind procps"
+bench="wrk"
+
+want=""
+[ $# -eq 0 ] && set -- build run test
+for group in "$@"; do
+	case "$group" in
+	build) want="$want $build" ;;
+	run) want="$want $run" ;;
+	test) want="$want $test" ;;
+	bench) want="$want $bench" ;;
+	*) echo "deps.sh: unknown group '$group'" >&2; exit 2 ;;
+	esac
+done
+
+missing=""
+for p in $want; do
+	case "$p" in
+	# any nginx flavour will do
+	nginx-light) command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] && continue ;;
+	esac
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+
+line="apt-get install -y -q --no-install-recommends$missing"
+if [ "$(id -u)" -ne 0 ]; then
+	echo "blindsync needs these Debian packages:$missing" >&2
+	echo "run as root:  apt-get update && $line" >&2
+	exit 1
+fi
+echo "deps: installing$missing" >&2
+export DEBIAN_FRONTEND=noninteractive
+# an apt list older than a day (or none at all) is refreshed first
+if [ -z "$(find /var/lib/apt/lists -maxdepth 1 -name '*Packages*' -mtime -1 2>/dev/null | head -n 1)" ]; then
+	apt-get update -q >/dev/null
+fi
+# shellcheck disable=SC2086
+apt-get install -y -q --no-install-recommends $missing >/dev/null

@@ -1,0 +1,196 @@
+#!/usr/bin/env bats
+bats_require_minimum_version 1.5.0
+# The handler programs run directly, as CGI programs (one request per
+# process, like cgit's tests) and from the command line: config checks,
+# migrations, health. Fast: no web server.
+load ../lib
+
+setup() {
+	export BS_DATA=$BATS_TEST_TMPDIR/data
+	export BLINDSYNC_CONFIG=$BATS_TEST_TMPDIR/blindsync.lua
+	bs_config "$BLINDSYNC_CONFIG"
+}
+
+# cgi METHOD URI [body]: run blindsync-status as CGI; sets $output
+cgi() {
+	local method=$1 uri=$2 body=${3:-}
+	run --separate-stderr env -i PATH="$PATH" BLINDSYNC_CONFIG="$BLINDSYNC_CONFIG" GATEWAY_INTERFACE=CGI/1.1 \
+		REQUEST_METHOD="$method" REQUEST_URI="$uri" QUERY_STRING="${uri#*\?}" \
+		REMOTE_ADDR=127.0.0.1 CONTENT_LENGTH=${#body} CONTENT_TYPE=application/json \
+		${CGI_EXTRA:-} "$BIN/blindsync-status" <<<"$body"
+	unix_lines
+}
+
+# CGI answers use CRLF: strip the CRs from $output and $lines
+unix_lines() {
+	output=${output//$'\r'/}
+	mapfile -t lines <<<"$output"
+}
+
+@test "-n accepts a valid config and exits 0" {
+	run "$BIN/blindsync-status" -n
+	assert_success
+	assert_output --partial "is valid"
+}
+
+@test "-n accepts the shipped lua/blindsync.lua" {
+	BLINDSYNC_CONFIG=$BS_ROOT/lua/blindsync.lua run "$BIN/blindsync-status" -n
+	assert_success
+}
+
+@test "an unknown key is refused at start, naming the key and the line" {
+	printf 'registration = "open"\n\ndatabsae = "x.db"\n' >"$BLINDSYNC_CONFIG"
+	run "$BIN/blindsync-status" -n
+	assert_failure
+	assert_output --partial "blindsync.lua:3:"
+	assert_output --partial "databsae"
+	run "$BIN/blindsync-status" --listen "$BATS_TEST_TMPDIR/s.sock"
+	assert_failure
+	assert_output --partial "databsae"
+	[ ! -S "$BATS_TEST_TMPDIR/s.sock" ]
+}
+
+@test "an unknown nested key is refused with its line" {
+	printf 'limits = {\n  max_body_bytes = 1024,\n  max_pushrecords = 5,\n}\n' >"$BLINDSYNC_CONFIG"
+	run "$BIN/blindsync-status" -n
+	assert_failure
+	assert_output --partial "blindsync.lua:3:"
+	assert_output --partial "max_pushrecords"
+}
+
+@test "a wrong type is refused, naming the key and the line" {
+	printf -- '-- comment\nlimits = {\n  max_push_records = "many",\n}\n' >"$BLINDSYNC_CONFIG"
+	run "$BIN/blindsync-status" -n
+	assert_failure
+	assert_output --partial "blindsync.lua:3:"
+	assert_output --partial "limits.max_push_records"
+}
+
+@test "a value out of range is refused" {
+	printf 'limits = { max_push_records = 0 }\n' >"$BLINDSYNC_CONFIG"
+	run "$BIN/blindsync-status" -n
+	assert_failure
+	assert_output --partial "limits.max_push_records"
+}
+
+@test "a syntax error is refused with file and line" {
+	printf 'registration = "open"\nlimits = { max_body_bytes = }\n' >"$BLINDSYNC_CONFIG"
+	run "$BIN/blindsync-status" -n
+	assert_failure
+	assert_output --partial "blindsync.lua:2:"
+}
+
+@test "the sandbox has no io, os or require" {
+	printf 'x = io.open("/etc/passwd")\n' >"$BLINDSYNC_CONFIG"
+	run "$BIN/blindsync-status" -n
+	assert_failure
+	printf 'os.execute("touch %s/pwned")\n' "$BATS_TEST_TMPDIR" >"$BLINDSYNC_CONFIG"
+	run "$BIN/blindsync-status" -n
+	assert_failure
+	[ ! -e "$BATS_TEST_TMPDIR/pwned" ]
+	printf 'require("os")\n' >"$BLINDSYNC_CONFIG"
+	run "$BIN/blindsync-status" -n
+	assert_failure
+}
+
+@test "a runaway config is stopped by the instruction limit" {
+	printf 'while true do end\n' >"$BLINDSYNC_CONFIG"
+	run timeout 20 "$BIN/blindsync-status" -n
+	assert_failure
+	[ "$status" -ne 124 ]
+}
+
+@test "CGI: GET /v1/info answers 200 JSON with the common headers" {
+	cgi GET /v1/info
+	assert_success
+	assert_line --index 0 "Status: 200 OK"
+	assert_output --partial "Cache-Control: no-store"
+	assert_output --partial "X-Content-Type-Options: nosniff"
+	assert_output --regexp "X-Request-Id: [0-9a-f]{32}"
+	assert_output --partial '"api":1'
+}
+
+@test "CGI: X-Request-Id is taken from REQUEST_ID when it is sane" {
+	CGI_EXTRA="REQUEST_ID=abc123" cgi GET /v1/health
+	assert_output --partial "X-Request-Id: abc123"
+	CGI_EXTRA="REQUEST_ID=bad\"id" cgi GET /v1/health
+	refute_output --partial 'bad"id'
+}
+
+@test "CGI: 404 and 405 carry the exact error bodies" {
+	cgi GET /v1/nope
+	assert_line --index 0 "Status: 404 Not Found"
+	assert_output --partial '{"error":{"code":"not_found","message":"Not found."}}'
+	cgi PUT /v1/health
+	assert_line --index 0 "Status: 405 Method Not Allowed"
+	assert_output --partial "Allow: GET, HEAD, OPTIONS"
+	assert_output --partial '"code":"method_not_allowed"'
+}
+
+@test "CGI: a malformed or repeated query parameter is a 400" {
+	cgi GET "/v1/info?a=%zz"
+	assert_line --index 0 "Status: 400 Bad Request"
+	assert_output --partial '"code":"invalid_request"'
+	cgi GET "/v1/info?a=1&a=2"
+	assert_line --index 0 "Status: 400 Bad Request"
+}
+
+@test "require_https: plain HTTP from a non-loopback address is refused" {
+	bs_config "$BLINDSYNC_CONFIG" 'require_https = true'
+	run --separate-stderr env -i BLINDSYNC_CONFIG="$BLINDSYNC_CONFIG" GATEWAY_INTERFACE=CGI/1.1 REQUEST_METHOD=GET \
+		REQUEST_URI=/v1/info REMOTE_ADDR=192.0.2.7 "$BIN/blindsync-status" </dev/null
+	unix_lines
+	assert_line --index 0 "Status: 403 Forbidden"
+	assert_output --partial '"code":"https_required"'
+	run --separate-stderr env -i BLINDSYNC_CONFIG="$BLINDSYNC_CONFIG" GATEWAY_INTERFACE=CGI/1.1 REQUEST_METHOD=GET \
+		REQUEST_URI=/v1/info REMOTE_ADDR=192.0.2.7 HTTPS=on "$BIN/blindsync-status" </dev/null
+	unix_lines
+	assert_line --index 0 "Status: 200 OK"
+}
+
+@test "migrations applied twice are harmless" {
+	cgi GET /v1/health
+	assert_line --index 0 "Status: 200 OK"
+	v1=$(sqlite3 "$BS_DATA/blindsync.db" 'PRAGMA user_version')
+	cgi GET /v1/health
+	assert_line --index 0 "Status: 200 OK"
+	v2=$(sqlite3 "$BS_DATA/blindsync.db" 'PRAGMA user_version')
+	[ "$v1" -ge 1 ]
+	assert_equal "$v1" "$v2"
+	assert_equal "$(sqlite3 "$BS_DATA/blindsync.db" "SELECT count(*) FROM meta WHERE key='schema'")" 1
+	assert_equal "$(sqlite3 "$BS_DATA/blindsync.db" 'PRAGMA journal_mode')" wal
+}
+
+@test "migrations run by 8 processes at once are applied exactly once" {
+	for i in $(seq 1 8); do
+		env -i BLINDSYNC_CONFIG="$BLINDSYNC_CONFIG" GATEWAY_INTERFACE=CGI/1.1 REQUEST_METHOD=GET \
+			REQUEST_URI=/v1/health REMOTE_ADDR=127.0.0.1 "$BIN/blindsync-status" \
+			</dev/null >"$BATS_TEST_TMPDIR/out.$i" 2>/dev/null &
+	done
+	wait
+	for i in $(seq 1 8); do
+		run bash -c "head -n 1 '$BATS_TEST_TMPDIR/out.$i' | tr -d '\\r'"
+		assert_output "Status: 200 OK"
+	done
+	assert_equal "$(sqlite3 "$BS_DATA/blindsync.db" "SELECT count(*) FROM meta WHERE key='schema'")" 1
+	run sqlite3 "$BS_DATA/blindsync.db" 'PRAGMA integrity_check'
+	assert_output ok
+}
+
+@test "a store newer than the program is refused at start" {
+	cgi GET /v1/health
+	sqlite3 "$BS_DATA/blindsync.db" 'PRAGMA user_version = 9999'
+	cgi GET /v1/health
+	assert_failure
+	[[ "$stderr" == *"newer than this program"* ]]
+}
+
+@test "CGI: health is 503 with Retry-After when the store is not a database" {
+	cgi GET /v1/health
+	assert_line --index 0 "Status: 200 OK"
+	rm -f "$BS_DATA"/blindsync.db-*
+	head -c 8192 /dev/urandom >"$BS_DATA/blindsync.db"
+	cgi GET /v1/health
+	# the handler refuses to start on a store that is not one: it cannot serve
+	assert_failure
+}

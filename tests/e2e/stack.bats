@@ -1,0 +1,91 @@
+#!/usr/bin/env bats
+# The stack as `make run` starts it: health when the store goes bad, two
+# instances side by side, and stopping leaves no process behind.
+load ../lib
+
+setup() {
+	export BS_DATA=$BATS_TEST_TMPDIR/data
+	export BS_CONFIG=$BATS_TEST_TMPDIR/blindsync.lua
+	bs_config "$BS_CONFIG"
+}
+teardown() { bs_stop; }
+
+# pids of every process whose command line mentions this test's run dir
+procs_of() { pgrep -f -- "$1" || true; }
+
+@test "health answers 503 when the store file is removed or replaced" {
+	BATS_FILE_TMPDIR=$BATS_TEST_TMPDIR bs_start
+	req GET /v1/health
+	assert_equal "$status" 200
+	mv "$BS_DATA/blindsync.db" "$BS_DATA/moved.db"
+	req GET /v1/health
+	assert_error 503 unavailable
+	[ -n "$(header Retry-After)" ]
+	mv "$BS_DATA/moved.db" "$BS_DATA/blindsync.db"
+	req GET /v1/health
+	assert_equal "$status" 200
+	# garbage written over the header, in place (same file)
+	cp "$BS_DATA/blindsync.db" "$BS_DATA/keep.db"
+	printf 'this is no longer a database!!!!' | dd of="$BS_DATA/blindsync.db" conv=notrunc status=none
+	req GET /v1/health
+	assert_error 503 unavailable
+	BATS_FILE_TMPDIR=$BATS_TEST_TMPDIR bs_stop
+}
+
+@test "a handler that is down answers a JSON 503, not nginx's HTML" {
+	BATS_FILE_TMPDIR=$BATS_TEST_TMPDIR bs_start
+	# no account handler exists yet at this point of the suite, or it is killed
+	pkill -f -- "$BS_RUN/account.sock" || true
+	rm -f "$BS_RUN/account.sock"
+	req GET /v1/account
+	assert_error 503 unavailable
+	BATS_FILE_TMPDIR=$BATS_TEST_TMPDIR bs_stop
+}
+
+@test "make run: two instances on two ports with two configs" {
+	cfg2=$BATS_TEST_TMPDIR/two.lua
+	mkdir -p "$BATS_TEST_TMPDIR/data2"
+	printf 'database = "%s/data2/b.db"\nsecret_file = "%s/data2/secret"\nregistration = "closed"\n' \
+		"$BATS_TEST_TMPDIR" "$BATS_TEST_TMPDIR" >"$cfg2"
+	p1=$(bs_free_port); p2=$(bs_free_port)
+	[ "$p1" != "$p2" ]
+	cd "$BS_ROOT"
+	setsid make -s run PORT=$p1 BLINDSYNC_CONFIG="$BS_CONFIG" RUN_DIR="$BATS_TEST_TMPDIR/r1" >"$BATS_TEST_TMPDIR/m1.log" 2>&1 &
+	m1=$!
+	setsid env PORT=$p2 BLINDSYNC_CONFIG="$cfg2" RUN_DIR="$BATS_TEST_TMPDIR/r2" make -s run >"$BATS_TEST_TMPDIR/m2.log" 2>&1 &
+	m2=$!
+	for _ in $(seq 1 100); do
+		curl -sf "http://127.0.0.1:$p1/v1/info" >/dev/null && curl -sf "http://127.0.0.1:$p2/v1/info" >/dev/null && break
+		sleep 0.1
+	done
+	assert_equal "$(curl -s "http://127.0.0.1:$p1/v1/info" | jq -r .registration)" open
+	assert_equal "$(curl -s "http://127.0.0.1:$p2/v1/info" | jq -r .registration)" closed
+	[ -f "$BATS_TEST_TMPDIR/data2/b.db" ]
+	# Ctrl-C: SIGINT to the whole foreground process group
+	kill -INT -- -"$m1"
+	# SIGTERM to the group, as a supervisor sends it
+	kill -TERM -- -"$m2"
+	for _ in $(seq 1 100); do
+		[ -z "$(procs_of "$BATS_TEST_TMPDIR/r1")$(procs_of "$BATS_TEST_TMPDIR/r2")" ] && break
+		sleep 0.1
+	done
+	assert_equal "$(procs_of "$BATS_TEST_TMPDIR/r1")$(procs_of "$BATS_TEST_TMPDIR/r2")" ""
+	run curl -s "http://127.0.0.1:$p1/v1/info"
+	assert_failure
+	run curl -s "http://127.0.0.1:$p2/v1/info"
+	assert_failure
+	[ -z "$(ls "$BATS_TEST_TMPDIR"/r1/*.sock 2>/dev/null)" ]
+}
+
+@test "SIGTERM to run.sh alone stops nginx and every handler" {
+	BATS_FILE_TMPDIR=$BATS_TEST_TMPDIR bs_start
+	req GET /v1/health
+	assert_equal "$status" 200
+	kill -TERM "$BS_PID"
+	for _ in $(seq 1 100); do
+		[ -z "$(procs_of "$BS_RUN")" ] && break
+		sleep 0.1
+	done
+	assert_equal "$(procs_of "$BS_RUN")" ""
+	BS_PID=
+}

@@ -1,0 +1,119 @@
+# tests/lib.bash: shared by every bats file (CGI and end-to-end).
+#
+# bs_config FILE [lua lines...]: write a config for this test file: a fresh
+#   data directory, fast password hashing, plus the given Lua lines.
+# bs_start: start the real stack (scripts/run.sh: handlers + Debian's nginx)
+#   on a free port with $BS_CONFIG; sets BS_URL. bs_stop stops it and fails if
+#   a sanitizer reported anything in the handlers' log.
+# req METHOD PATH [curl args...]: one request; sets $status, $body, $headers.
+load /usr/lib/bats/bats-support/load.bash
+load /usr/lib/bats/bats-assert/load.bash
+
+BS_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BIN=${BIN:-$BS_ROOT/build}
+
+bs_config() {
+	local file=$1; shift
+	mkdir -p "$BS_DATA"
+	{
+		echo "database = \"$BS_DATA/blindsync.db\""
+		echo "secret_file = \"$BS_DATA/secret\""
+		echo "password_hash = { iterations = 1000 }"
+		for line in "$@"; do echo "$line"; done
+	} >"$file"
+}
+
+bs_free_port() {
+	local p
+	for _ in $(seq 1 50); do
+		p=$((20000 + RANDOM % 20000))
+		(echo >/dev/tcp/127.0.0.1/$p) 2>/dev/null || { echo $p; return 0; }
+	done
+	return 1
+}
+
+# setup_file helper: a data dir, a config and a running stack
+bs_setup_stack() {
+	export BS_DATA=${BATS_FILE_TMPDIR}/data
+	export BS_CONFIG=${BATS_FILE_TMPDIR}/blindsync.lua
+	[ -f "$BS_CONFIG" ] || bs_config "$BS_CONFIG" "$@"
+	bs_start
+}
+
+bs_start() {
+	local tries
+	export BS_RUN=${BATS_FILE_TMPDIR}/run
+	export BS_LOG=${BATS_FILE_TMPDIR}/handlers.log
+	for tries in 1 2 3; do
+		export BS_PORT=$(bs_free_port)
+		export BS_URL=http://127.0.0.1:$BS_PORT
+		BIN=$BIN PORT=$BS_PORT BLINDSYNC_CONFIG=$BS_CONFIG RUN_DIR=$BS_RUN HANDLER_LOG=$BS_LOG \
+			setsid "$BS_ROOT/scripts/run.sh" >>"$BATS_FILE_TMPDIR/run.log" 2>&1 &
+		export BS_PID=$!
+		for _ in $(seq 1 100); do
+			if curl -s -o /dev/null "$BS_URL/v1/health" 2>/dev/null; then
+				return 0
+			fi
+			kill -0 $BS_PID 2>/dev/null || break
+			sleep 0.05
+		done
+		bs_stop || true
+	done
+	echo "could not start the stack; run.log:" >&2
+	cat "$BATS_FILE_TMPDIR/run.log" >&2
+	return 1
+}
+
+bs_stop() {
+	if [ -n "${BS_PID:-}" ]; then
+		kill -TERM "$BS_PID" 2>/dev/null
+		for _ in $(seq 1 100); do kill -0 "$BS_PID" 2>/dev/null || break; sleep 0.05; done
+		kill -KILL -- -"$BS_PID" 2>/dev/null || true
+		BS_PID=
+	fi
+	bs_check_sanitizers
+}
+
+# fail if any handler printed a sanitizer report
+bs_check_sanitizers() {
+	local f
+	for f in "${BS_LOG:-}" "$BATS_FILE_TMPDIR"/*.log; do
+		[ -f "$f" ] || continue
+		if grep -qE 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$f"; then
+			echo "sanitizer report in $f:" >&2
+			grep -A30 -E 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$f" >&2
+			return 1
+		fi
+	done
+	return 0
+}
+
+# req METHOD PATH [curl args...]
+req() {
+	local method=$1 path=$2; shift 2
+	local hf=${BATS_TEST_TMPDIR}/headers bf=${BATS_TEST_TMPDIR}/body
+	status=$(curl -s -o "$bf" -D "$hf" -w '%{http_code}' -X "$method" "$@" "$BS_URL$path")
+	body=$(cat "$bf")
+	headers=$(tr -d '\r' <"$hf")
+}
+
+# header NAME: the value of a response header of the last req
+header() {
+	printf '%s\n' "$headers" | awk -v n="$(echo "$1" | tr 'A-Z' 'a-z')" \
+		'BEGIN{FS=": "} { k=tolower($1); if (k==n) { sub(/^[^:]*: /, ""); print; exit } }'
+}
+
+# assert_error STATUS CODE: the last response is that JSON error, with the common headers
+assert_error() {
+	assert_equal "$status" "$1"
+	assert_equal "$(echo "$body" | jq -r .error.code)" "$2"
+	[ -n "$(echo "$body" | jq -r .error.message)" ]
+	assert_equal "$(header Content-Type)" "application/json"
+	assert_common_headers
+}
+
+assert_common_headers() {
+	assert_equal "$(header Cache-Control)" "no-store"
+	assert_equal "$(header X-Content-Type-Options)" "nosniff"
+	[ -n "$(header X-Request-Id)" ]
+}

@@ -1,0 +1,61 @@
+#!/bin/bash
+# tests/run-all.sh: what `make test` runs.
+#   1. deps (apt-get when missing), a warnings-as-errors build
+#   2. unit tests of every core module + fuzz corpora replayed
+#   3. the handlers driven directly as CGI programs (tests/cgi)
+#   4. end-to-end tests through the real nginx (tests/e2e), then the handlers
+#      under valgrind behind nginx (tests/valgrind)
+#   5. 2-4 again against an ASan+UBSan build (build-san/)
+# Prints one "N passed, N failed" line at the end; exits non-zero on failure.
+set -u
+cd "$(dirname "$0")/.."
+root=$PWD
+scripts/deps.sh build run test || exit 1
+
+pass=0
+fail=0
+logdir=$root/build/test-logs
+mkdir -p "$logdir"
+
+# tally OUTFILE: add the counts of unit-test summary lines and TAP lines
+tally() {
+	local p f
+	p=$(awk '/: [0-9]+ passed, [0-9]+ failed$/ { for (i = 1; i <= NF; i++) if ($i == "passed,") s += $(i-1) } END { print s + 0 }' "$1")
+	f=$(awk '/: [0-9]+ passed, [0-9]+ failed$/ { for (i = 1; i <= NF; i++) if ($i == "failed") s += $(i-1) } END { print s + 0 }' "$1")
+	p=$((p + $(grep -c '^ok ' "$1")))
+	f=$((f + $(grep -c '^not ok ' "$1")))
+	pass=$((pass + p))
+	fail=$((fail + f))
+}
+
+# step NAME CMD...: run, show output, count; a non-zero exit with no counted failure counts as one
+step() {
+	local name=$1; shift
+	local out=$logdir/$name.log
+	echo "== $name"
+	local before=$fail
+	"$@" 2>&1 | tee "$out"
+	local rc=${PIPESTATUS[0]}
+	tally "$out"
+	if [ "$rc" -ne 0 ] && [ "$fail" -eq "$before" ]; then
+		echo "!! $name exited $rc"
+		fail=$((fail + 1))
+	fi
+}
+
+jobs=$(nproc 2>/dev/null || echo 2)
+step build make -s -j"$jobs" all
+step unit make -s -j"$jobs" unit
+step cgi env BIN="$root/build" bats --tap tests/cgi
+step e2e env BIN="$root/build" bats --tap tests/e2e
+step valgrind env BIN="$root/build" bats --tap tests/valgrind
+
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=23:allocator_may_return_null=1
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+step san-build make -s -j"$jobs" SAN=1 all
+step san-unit make -s -j"$jobs" SAN=1 unit
+step san-cgi env BIN="$root/build-san" bats --tap tests/cgi
+step san-e2e env BIN="$root/build-san" bats --tap tests/e2e
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]

@@ -1,0 +1,286 @@
+/*
+ * test_serve.c: the dispatcher and the response/error writers, driven as a
+ * CGI request through environment variables, stdin and stdout, with a test
+ * route table: routing, 404/405/415/413/400, JSON parsing, headers.
+ */
+#include <fcntl.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "json.h"
+#include "serve.h"
+#include "t.h"
+
+static char out[65536];
+
+static enum err echo(struct req *r)
+{
+	const char *name = "none";
+	static const struct jfield f[] = {{"name", JT_STRING, 1}};
+	enum err e = json_check_fields(r->json, f, 1, "body", r->errmsg);
+	if (e)
+		return e;
+	if ((e = json_get_str(r->json, "name", 1, 1, 16, &name, NULL, r->errmsg)))
+		return e;
+	struct jw w;
+	jw_init(&w, &r->out);
+	jw_obj_begin(&w);
+	jw_key(&w, "name"); jw_str(&w, name);
+	jw_key(&w, "param"); jw_str(&w, r->params[0] ? r->params[0] : "");
+	jw_obj_end(&w);
+	http_respond_json(r, 200);
+	return ERR_OK;
+}
+
+static enum err item(struct req *r)
+{
+	int64_t limit;
+	enum err e = http_query_int(r, "limit", 1, 100, 10, &limit);
+	if (e)
+		return e;
+	struct jw w;
+	jw_init(&w, &r->out);
+	jw_obj_begin(&w);
+	jw_key(&w, "id"); jw_str(&w, r->params[0]);
+	jw_key(&w, "limit"); jw_int(&w, limit);
+	jw_obj_end(&w);
+	http_respond_json(r, 200);
+	return ERR_OK;
+}
+
+static enum err silent(struct req *r) { (void)r; return ERR_OK; }
+static enum err conflict(struct req *r)
+{
+	buf_adds(&r->err_extra, "\"current_version\":7");
+	return http_fail(r, ERR_PRECONDITION_FAILED, "Stale.");
+}
+
+static const struct route routes[] = {
+	{M_POST, "/things/*/echo", echo, "t.echo", ROUTE_JSON},
+	{M_GET, "/things/*", item, "t.item", 0},
+	{M_DELETE, "/things/*", silent, "t.silent", 0},
+	{M_PUT, "/things/*", conflict, "t.conflict", 0},
+};
+static const struct handler handler = {"test", routes, 4, STORE_RO};
+
+/* Run one CGI request; the raw response lands in out[]. */
+static void run(const char *method, const char *uri, const char *ctype, const char *body)
+{
+	char inpath[] = "/tmp/bs-test-in-XXXXXX", outpath[] = "/tmp/bs-test-out-XXXXXX";
+	int in = mkstemp(inpath), o = mkstemp(outpath);
+	size_t blen = body ? strlen(body) : 0;
+	if (blen && write(in, body, blen) != (ssize_t)blen)
+		abort();
+	lseek(in, 0, SEEK_SET);
+	char cl[32];
+	snprintf(cl, sizeof cl, "%zu", blen);
+	setenv("REQUEST_METHOD", method, 1);
+	setenv("REQUEST_URI", uri, 1);
+	const char *q = strchr(uri, '?');
+	setenv("QUERY_STRING", q ? q + 1 : "", 1);
+	setenv("REMOTE_ADDR", "127.0.0.1", 1);
+	if (body)
+		setenv("CONTENT_LENGTH", cl, 1);
+	else
+		unsetenv("CONTENT_LENGTH");
+	if (ctype)
+		setenv("CONTENT_TYPE", ctype, 1);
+	else
+		unsetenv("CONTENT_TYPE");
+	fflush(stdout);
+	int save_in = dup(0), save_out = dup(1);
+	dup2(in, 0);
+	dup2(o, 1);
+	clearerr(stdin);
+	struct req r;
+	http_req_init(&r, NULL);
+	serve_one(&r, &handler);
+	fflush(stdout);
+	http_req_free(&r);
+	dup2(save_in, 0);
+	dup2(save_out, 1);
+	close(save_in);
+	close(save_out);
+	clearerr(stdin);
+	lseek(o, 0, SEEK_SET);
+	ssize_t n = read(o, out, sizeof out - 1);
+	out[n > 0 ? n : 0] = '\0';
+	close(in);
+	close(o);
+	unlink(inpath);
+	unlink(outpath);
+}
+
+#define HAS(s) T_OK(strstr(out, (s)) != NULL)
+
+static void test_ok(void)
+{
+	run("POST", "/prefix/v1/things/abc/echo", "application/json; charset=utf-8", "{\"name\":\"x\"}");
+	T_OK(strncmp(out, "Status: 200 OK\r\n", 16) == 0);
+	HAS("Cache-Control: no-store\r\n");
+	HAS("X-Content-Type-Options: nosniff\r\n");
+	HAS("X-Request-Id: ");
+	HAS("Content-Type: application/json\r\n");
+	HAS("\r\n\r\n{\"name\":\"x\",\"param\":\"abc\"}");
+	run("GET", "/v1/things/x%2Dy?limit=5", NULL, NULL);
+	HAS("{\"id\":\"x-y\",\"limit\":5}");
+	run("HEAD", "/v1/things/x", NULL, NULL);
+	HAS("Status: 200 OK");
+	HAS("Content-Length: 21\r\n");
+	T_OK(strstr(out, "{\"id\"") == NULL);
+}
+
+static void test_errors(void)
+{
+	run("GET", "/v1/nothing", NULL, NULL);
+	HAS("Status: 404 Not Found\r\n");
+	HAS("\r\n\r\n{\"error\":{\"code\":\"not_found\",\"message\":\"Not found.\"}}");
+	run("GET", "/things/x", NULL, NULL); /* no /v1 */
+	HAS("Status: 404 Not Found\r\n");
+	run("POST", "/v1/things/x", "application/json", "{}");
+	HAS("Status: 405 Method Not Allowed\r\n");
+	HAS("Allow: GET, HEAD, PUT, DELETE, OPTIONS\r\n");
+	HAS("\"code\":\"method_not_allowed\"");
+	run("POST", "/v1/things/x/echo", "text/plain", "{\"name\":\"x\"}");
+	HAS("Status: 415 Unsupported Media Type\r\n");
+	HAS("\"code\":\"unsupported_media_type\"");
+	run("POST", "/v1/things/x/echo", "application/jsonx", "{\"name\":\"x\"}");
+	HAS("Status: 415");
+	run("POST", "/v1/things/x/echo", "application/json", "{\"name\":");
+	HAS("Status: 400 Bad Request\r\n");
+	HAS("\"code\":\"invalid_json\"");
+	run("POST", "/v1/things/x/echo", "application/json", "{\"nam\":\"x\"}");
+	HAS("\"code\":\"invalid_request\"");
+	HAS("unknown field 'nam'");
+	run("POST", "/v1/things/x/echo", "application/json", "{\"name\":\"much too long for sixteen\"}");
+	HAS("\"code\":\"invalid_request\"");
+	HAS("name: expected 1 to 16 characters.");
+	run("GET", "/v1/things/x?limit=1000", NULL, NULL);
+	HAS("Status: 400");
+	HAS("limit: expected an integer from 1 to 100.");
+	run("GET", "/v1/things/x?limit=-1", NULL, NULL);
+	HAS("Status: 400");
+	run("DELETE", "/v1/things/x", NULL, NULL);
+	HAS("Status: 500 Internal Server Error\r\n");
+	HAS("\"code\":\"internal\"");
+	run("PUT", "/v1/things/x", NULL, NULL);
+	HAS("Status: 412 Precondition Failed\r\n");
+	HAS("{\"error\":{\"code\":\"precondition_failed\",\"message\":\"Stale.\"},\"current_version\":7}");
+}
+
+static void test_body_limits(void)
+{
+	run("POST", "/v1/things/x/echo", "application/json", "{\"name\":\"x\"}");
+	HAS("Status: 200");
+	/* a short body: Content-Length says more than arrives */
+	{
+		char inpath[] = "/tmp/bs-test-in-XXXXXX";
+		int in = mkstemp(inpath);
+		if (write(in, "{\"na", 4) != 4)
+			abort();
+		lseek(in, 0, SEEK_SET);
+		setenv("REQUEST_METHOD", "POST", 1);
+		setenv("REQUEST_URI", "/v1/things/x/echo", 1);
+		setenv("CONTENT_TYPE", "application/json", 1);
+		setenv("CONTENT_LENGTH", "40", 1);
+		char outpath[] = "/tmp/bs-test-out-XXXXXX";
+		int o = mkstemp(outpath);
+		fflush(stdout);
+		int si = dup(0), so = dup(1);
+		dup2(in, 0);
+		dup2(o, 1);
+		struct req r;
+		http_req_init(&r, NULL);
+		serve_one(&r, &handler);
+		fflush(stdout);
+		http_req_free(&r);
+		dup2(si, 0);
+		dup2(so, 1);
+		close(si);
+		close(so);
+		clearerr(stdin);
+		lseek(o, 0, SEEK_SET);
+		ssize_t n = read(o, out, sizeof out - 1);
+		out[n > 0 ? n : 0] = '\0';
+		close(in);
+		close(o);
+		unlink(inpath);
+		unlink(outpath);
+		HAS("Status: 400");
+		HAS("shorter than its Content-Length");
+	}
+	{
+		/* too large by Content-Length: 413 without reading */
+		setenv("REQUEST_METHOD", "POST", 1);
+		setenv("REQUEST_URI", "/v1/things/x/echo", 1);
+		setenv("CONTENT_TYPE", "application/json", 1);
+		setenv("CONTENT_LENGTH", "8388609", 1);
+		char outpath[] = "/tmp/bs-test-out-XXXXXX";
+		int o = mkstemp(outpath);
+		fflush(stdout);
+		int so = dup(1);
+		dup2(o, 1);
+		struct req r;
+		http_req_init(&r, NULL);
+		serve_one(&r, &handler);
+		fflush(stdout);
+		http_req_free(&r);
+		dup2(so, 1);
+		close(so);
+		lseek(o, 0, SEEK_SET);
+		ssize_t n = read(o, out, sizeof out - 1);
+		out[n > 0 ? n : 0] = '\0';
+		close(o);
+		unlink(outpath);
+		HAS("Status: 413 Content Too Large\r\n");
+		HAS("{\"error\":{\"code\":\"body_too_large\",\"message\":\"The request body is larger than 8388608 bytes.\"}}");
+		setenv("CONTENT_LENGTH", "12abc", 1);
+		o = open(outpath, O_RDWR | O_CREAT | O_TRUNC, 0600);
+		so = dup(1);
+		dup2(o, 1);
+		http_req_init(&r, NULL);
+		serve_one(&r, &handler);
+		fflush(stdout);
+		http_req_free(&r);
+		dup2(so, 1);
+		close(so);
+		lseek(o, 0, SEEK_SET);
+		n = read(o, out, sizeof out - 1);
+		out[n > 0 ? n : 0] = '\0';
+		close(o);
+		unlink(outpath);
+		HAS("Status: 400");
+		HAS("Content-Length is not a valid number.");
+	}
+}
+
+static void test_paths(void)
+{
+	run("GET", "/v1/things/a/", NULL, NULL);
+	HAS("Status: 404");
+	run("GET", "/v1/things//", NULL, NULL);
+	HAS("Status: 404");
+	run("GET", "/v1/things/a%00b", NULL, NULL);
+	HAS("Status: 404");
+	run("GET", "/v1/things/a%2Fb", NULL, NULL);
+	HAS("{\"id\":\"a/b\""); /* one segment: the handler's validator refuses it */
+	run("GET", "/x/v1/y/v1/things/a", NULL, NULL);
+	HAS("Status: 404"); /* the first /v1 segment counts */
+}
+
+int main(void)
+{
+	char err[256];
+	setenv("BLINDSYNC_CONFIG", "", 1);
+	if (config_init(NULL, err, sizeof err) != 0) {
+		fprintf(stderr, "config_init: %s\n", err);
+		return 1;
+	}
+	T_RUN(test_ok);
+	T_RUN(test_errors);
+	T_RUN(test_body_limits);
+	T_RUN(test_paths);
+	config_shutdown();
+	return t_done();
+}
