@@ -53,6 +53,6 @@ static const struct route routes[] = {
 	{M_GET, "/health", health, "status.health", 0},
 };
 
-static const struct handler handler = {"status", routes, sizeof routes / sizeof routes[0], STORE_RO};
+static const struct handler handler = {"status", routes, sizeof routes / sizeof routes[0], STORE_RO, NULL};
 
 int main(int argc, char **argv) { return serve_main(argc, argv, &handler); }

@@ -30,6 +30,7 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,6 +81,8 @@ _Static_assert(sizeof(struct lim_header) <= LIM_HEADER_SIZE, "header fits its pa
 _Static_assert(LIMIT_SLOTS % LIM_WAYS == 0, "whole sets");
 _Static_assert((LIM_SETS & (LIM_SETS - 1)) == 0, "the number of sets is a power of two");
 _Static_assert(sizeof(LIM_MAGIC) == 8, "magic is 8 bytes");
+_Static_assert(offsetof(struct lim_header, boot_id) == 40,
+    "tests/unit/test_limit.c fakes a reboot by writing at byte 40");
 
 struct limiter {
 	struct lim_header *hdr;   /* the mapping starts here */
@@ -550,18 +553,21 @@ limit_open(const char *path, struct limiter **out, char *errbuf, size_t errlen)
 			break;
 		case KIND_EMPTY:
 		case KIND_HALF_INIT:
-		case KIND_STALE_BOOT:
-			/* Nobody maps it: every user of this boot maps only after
-			 * seeing a valid header for this boot under the flock. */
+			/* Nobody maps it: a file is mapped only after its header
+			 * was seen complete under the flock. */
 			map = init_file(fd, path, boot_id, errbuf, errlen);
 			if (map == MAP_FAILED)
 				goto out;
 			break;
+		case KIND_STALE_BOOT:
 		case KIND_OLD_LAYOUT:
-			/* Running processes of an older build may map it: leave
-			 * the inode to them and create a new file. */
+			/* Someone may still map it (an older build; a process
+			 * that cannot read the boot id): truncating it would
+			 * SIGBUS them. Leave the inode to them, make a new one.
+			 * After a reboot this also drops a lock word that names
+			 * a thread of the previous boot. */
 			if (unlink(path) != 0) {
-				seterr(errbuf, errlen, path, "unlink of an old layout", errno);
+				seterr(errbuf, errlen, path, "unlink of a stale table", errno);
 				goto out;
 			}
 			(void)close(fd);
@@ -633,6 +639,12 @@ limit_route_matches(const char *rule_route, const char *route)
 		return 0;
 	if (strcmp(rule_route, "*") == 0)
 		return 1;
+	/* config.md: "account.*" is the authenticated account routes, not
+	 * the four that come before a token exists */
+	if (strcmp(rule_route, "account.*") == 0 &&
+	    (strcmp(route, "account.register") == 0 || strcmp(route, "account.prelogin") == 0 ||
+	    strcmp(route, "account.login") == 0 || strcmp(route, "account.refresh") == 0))
+		return 0;
 	n = strlen(rule_route);
 	if (n >= 2 && rule_route[n - 1] == '*' && rule_route[n - 2] == '.')
 		return strncmp(route, rule_route, n - 1) == 0 && route[n - 1] != '\0';

@@ -39,7 +39,8 @@ struct limiter;
  * the file under flock(LOCK_EX), the others wait for it and map it. A file of
  * an older layout is replaced (processes still using it keep their mapping);
  * a file that is not a limits file at all is refused, never overwritten.
- * After a reboot (new /proc/sys/kernel/random/boot_id) the table is reset.
+ * After a reboot (new /proc/sys/kernel/random/boot_id) the file is replaced
+ * by an empty table.
  * On success stores a new limiter in *out (free it with limit_close()) and
  * returns 0. On failure returns -1, sets *out to NULL and writes one line
  * into errbuf (always NUL-terminated when errlen > 0). The limiter is
@@ -54,8 +55,11 @@ void limit_close(struct limiter *l);
  * 1 if rate rule route `rule_route` applies to the route named `route`, else
  * 0. "*" matches every route; a rule ending in ".*" (such as "account.*")
  * matches every route that starts with the part before the "*" and has
- * something after it ("account.login", not "account."); anything else must
- * be equal. NULL arguments never match.
+ * something after it ("account.get", not "account."), except that
+ * "account.*" never matches the four routes that come before a token exists
+ * (account.register, account.prelogin, account.login, account.refresh), as
+ * config.md defines it; anything else must be equal. NULL arguments never
+ * match.
  */
 int limit_route_matches(const char *rule_route, const char *route);
 

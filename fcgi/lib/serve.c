@@ -622,6 +622,16 @@ int serve_main(int argc, char **argv, const struct handler *h)
 		config_shutdown();
 		return 1;
 	}
+	if (h->init) {
+		const struct config *ic = config_acquire();
+		int irc = h->init(ic, err, sizeof err);
+		config_release(ic);
+		if (irc != 0) {
+			fprintf(stderr, "%s: %s\n", prog, err);
+			config_shutdown();
+			return 1;
+		}
+	}
 	char limpath[4200];
 	snprintf(limpath, sizeof limpath, "%s-limits", dbpath);
 	if (limit_open(limpath, &serve_limiter, err, sizeof err) != 0) {

@@ -38,6 +38,9 @@ struct handler {
 	const struct route *routes;
 	size_t nroutes;
 	enum store_mode mode;        /* STORE_RO for handlers that only read */
+	/* optional, once per process before serving (after the migrations):
+	 * 0, or -1 with errbuf filled to refuse to start */
+	int (*init)(const struct config *c, char *errbuf, size_t errlen);
 };
 
 /* Run the handler program; returns the process exit status. */

@@ -53,7 +53,7 @@ const char *const stmt_sql[] = {
 	    "WHERE t.hash = ?1 AND t.kind = 2",
 	[STMT_TOKEN_MARK_USED] = "UPDATE tokens SET used_at = ?2 WHERE hash = ?1 AND used_at IS NULL",
 	[STMT_TOKEN_DELETE_DEVICE] = "DELETE FROM tokens WHERE device_id = ?1",
-	[STMT_TOKEN_DELETE_DEVICE_ACCESS] = "DELETE FROM tokens WHERE device_id = ?1 AND kind = 1",
+	[STMT_TOKEN_PRUNE_DEVICE] = "DELETE FROM tokens WHERE device_id = ?1 AND expires_at <= ?2",
 	[STMT_TOKEN_DELETE_ACCOUNT] = "DELETE FROM tokens WHERE account_id = ?1",
 
 	[STMT_INVITE_INSERT] = "INSERT INTO invites (hash, created_at, expires_at) VALUES (?1, ?2, ?3)",

@@ -173,8 +173,8 @@ enum err store_token_find(struct store *s, const uint8_t hash[STORE_HASH_LEN], e
 /* Mark a refresh token used; ERR_CONFLICT if it already was (a race lost). */
 enum err store_token_mark_used(struct store *s, const uint8_t hash[STORE_HASH_LEN], int64_t now);
 enum err store_token_delete_device(struct store *s, int64_t device_id);
-/* Delete only the device's access tokens (a refresh replaces them). */
-enum err store_token_delete_device_access(struct store *s, int64_t device_id);
+/* Delete the device's tokens that expired by `now` (kept tidy on refresh). */
+enum err store_token_prune_device(struct store *s, int64_t device_id, int64_t now);
 enum err store_token_delete_account(struct store *s, int64_t account_id);
 
 /* ---- invites ---- */

@@ -343,11 +343,12 @@ enum err store_token_delete_device(struct store *s, int64_t device_id)
 	return store_exec(s, st, "token delete device");
 }
 
-enum err store_token_delete_device_access(struct store *s, int64_t device_id)
+enum err store_token_prune_device(struct store *s, int64_t device_id, int64_t now)
 {
-	sqlite3_stmt *st = store_stmt(s, STMT_TOKEN_DELETE_DEVICE_ACCESS);
+	sqlite3_stmt *st = store_stmt(s, STMT_TOKEN_PRUNE_DEVICE);
 	sqlite3_bind_int64(st, 1, device_id);
-	return store_exec(s, st, "token delete device access");
+	sqlite3_bind_int64(st, 2, now);
+	return store_exec(s, st, "token prune device");
 }
 
 enum err store_token_delete_account(struct store *s, int64_t account_id)
