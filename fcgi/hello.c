@@ -39,7 +39,7 @@ int main(int argc, char **argv)
 	FCGX_Init();
 	if (addr) {
 		unlink(addr);
-		listen_fd = FCGX_OpenSocket(addr, 128);
+		listen_fd = FCGX_OpenSocket(addr, 1024);
 		if (listen_fd < 0) {
 			perror("listen");
 			return 1;

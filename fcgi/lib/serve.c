@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -32,6 +33,8 @@
 #define SERVE_DEFAULT_THREADS 8
 #define SERVE_MAX_THREADS 256
 #define SERVE_MAX_PROCESSES 64
+#define SERVE_BACKLOG 1024          /* nginx opens a connection per request */
+#define SERVE_STACK_BYTES (512 * 1024)
 
 static atomic_int serve_stopping;
 static struct limiter *serve_limiter; /* shared by the threads; NULL in tests */
@@ -403,11 +406,14 @@ static int run_threads(int listen_fd, int threads, const struct handler *h, cons
 		return 1;
 	}
 	int started = 0;
+	pthread_attr_t attr;
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, SERVE_STACK_BYTES);
 	for (int i = 0; i < threads; i++) {
 		ws[i].listen_fd = listen_fd;
 		ws[i].h = h;
 		ws[i].dbpath = dbpath;
-		if (pthread_create(&ws[i].tid, NULL, worker_main, &ws[i]) == 0) {
+		if (pthread_create(&ws[i].tid, &attr, worker_main, &ws[i]) == 0) {
 			ws[i].started = 1;
 			started++;
 		}
@@ -417,6 +423,7 @@ static int run_threads(int listen_fd, int threads, const struct handler *h, cons
 		free(ws);
 		return 1;
 	}
+	pthread_attr_destroy(&attr);
 	log_msg(LOG_INFO, "serving with %d threads", started);
 	wait_for_stop(set);
 	log_msg(LOG_INFO, "stopping");
@@ -639,6 +646,8 @@ int serve_main(int argc, char **argv, const struct handler *h)
 		config_shutdown();
 		return 1;
 	}
+	/* one malloc arena per thread would multiply the RSS by the threads */
+	mallopt(M_ARENA_MAX, 2);
 	signal(SIGPIPE, SIG_IGN);
 	struct sigaction sa;
 	memset(&sa, 0, sizeof sa);
@@ -655,7 +664,7 @@ int serve_main(int argc, char **argv, const struct handler *h)
 		if (listen_addr[0] == '/')
 			unlink(listen_addr); /* a stale socket from a crash */
 		mode_t old = umask(0117);
-		listen_fd = FCGX_OpenSocket(listen_addr, 128);
+		listen_fd = FCGX_OpenSocket(listen_addr, SERVE_BACKLOG);
 		umask(old);
 		if (listen_fd < 0) {
 			fprintf(stderr, "%s: cannot listen on %s: %s\n", prog, listen_addr, strerror(errno));

@@ -18,6 +18,7 @@ struct store {
 	char path[4096];
 	dev_t dev;       /* identity of the file opened, for health */
 	ino_t ino;
+	int fd;          /* the file, read by health for its header */
 	int in_tx;
 };
 
