@@ -601,7 +601,8 @@ int main(int argc, char **argv)
 	memset(&a, 0, sizeof a);
 	if (argc < 2) {
 		put_main_usage(stderr);
-		return ADMIN_USAGE;
+		rc = ADMIN_USAGE;
+		goto out;
 	}
 	if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
 		put_main_usage(stdout);
@@ -614,8 +615,10 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	c = cmd_find(argc - 1, argv + 1, &n);
-	if (!c)
-		return unknown_command(argc - 1, argv + 1);
+	if (!c) {
+		rc = unknown_command(argc - 1, argv + 1);
+		goto out;
+	}
 	if (wants_help(argc - 1 - n, argv + 1 + n)) {
 		put_cmd_help(stdout, c);
 		rc = ADMIN_OK;

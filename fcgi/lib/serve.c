@@ -116,7 +116,7 @@ static void resolve_client(struct req *r)
 		int p;
 		if (n == 0 || n >= sizeof r->remote_addr || parse_cidr(item, tmp, &p) != 0 || strchr(item, '/'))
 			return; /* garbage: keep the proxy's address */
-		snprintf(r->remote_addr, sizeof r->remote_addr, "%s", item);
+		memcpy(r->remote_addr, item, n + 1); /* n < sizeof, checked above */
 		if (!comma || !serve_addr_in(item, c->trusted_proxies, c->n_trusted_proxies))
 			return;
 		*comma = '\0';
