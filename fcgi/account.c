@@ -349,6 +349,7 @@ static enum err do_keyring_put(struct req *r)
 	}
 	if (e)
 		goto out;
+	serve_changed(a.account_id, NULL);
 	struct jw w;
 	jw_init(&w, &r->out);
 	jw_obj_begin(&w);
@@ -388,6 +389,7 @@ static enum err do_password(struct req *r)
 	in.new_keyring_len = nklen;
 	if ((e = accounts_password(r->store, r->cfg, &a, &in)))
 		goto out;
+	serve_changed(a.account_id, NULL);
 	http_respond(r, 204, NULL);
 out:
 	free_key(key, keylen);

@@ -2,10 +2,18 @@
  * status.c: blindsync-status, the public and status routes.
  *   GET /v1/info     server facts and limits from the config (§2)
  *   GET /v1/health   {"ok":true} when the store answers, else 503
+ *   GET /v1/status   the account's counters (never a scan), ETag, 304, long-poll
  * Opens the store read-only: it never writes.
  */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "auth.h"
 #include "json.h"
 #include "serve.h"
+#include "sync.h"
+#include "syncio.h"
 
 static enum err info(struct req *r)
 {
@@ -48,9 +56,118 @@ static enum err health(struct req *r)
 	return ERR_OK;
 }
 
+/* 1 if an If-None-Match list names etag (or is "*"); weak tags compare weakly. */
+static int etag_matches(const char *inm, const char *etag)
+{
+	if (!inm)
+		return 0;
+	char buf[512];
+	snprintf(buf, sizeof buf, "%s", inm);
+	for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		while (*t == ' ' || *t == '\t')
+			t++;
+		size_t n = strlen(t);
+		while (n && (t[n - 1] == ' ' || t[n - 1] == '\t'))
+			t[--n] = '\0';
+		if (strcmp(t, "*") == 0)
+			return 1;
+		if (strncmp(t, "W/", 2) == 0)
+			t += 2;
+		if (strcmp(t, etag) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+struct status_ctx {
+	struct req *r;
+	struct store_account a;
+	struct jw w;
+};
+
+static int emit_status_collection(void *ctx, const struct store_collection *c)
+{
+	syncio_collection(ctx, c, 0);
+	return 0;
+}
+
+/* The account and its collections from one snapshot. */
+static enum err status_tx(struct store *s, void *arg)
+{
+	struct status_ctx *x = arg;
+	struct req *r = x->r;
+	enum err e = store_account_by_id(s, r->account_id, &x->a);
+	if (e)
+		return e == ERR_NOT_FOUND ? ERR_UNAUTHORIZED : e;
+	buf_reset(&r->out, 0);
+	jw_init(&x->w, &r->out);
+	jw_obj_begin(&x->w);
+	jw_key(&x->w, "server_time"); jw_time(&x->w, (int64_t)time(NULL));
+	jw_key(&x->w, "account_version"); jw_int(&x->w, x->a.account_version);
+	jw_key(&x->w, "usage");
+	jw_obj_begin(&x->w);
+	jw_key(&x->w, "bytes"); jw_int(&x->w, x->a.usage_bytes);
+	jw_key(&x->w, "records"); jw_int(&x->w, x->a.usage_records);
+	jw_obj_end(&x->w);
+	jw_key(&x->w, "quota");
+	jw_obj_begin(&x->w);
+	jw_key(&x->w, "bytes"); jw_int(&x->w, sync_quota(r->cfg, &x->a));
+	jw_obj_end(&x->w);
+	jw_key(&x->w, "collections");
+	jw_arr_begin(&x->w);
+	if ((e = store_collection_list(s, r->account_id, emit_status_collection, &x->w)))
+		return e;
+	jw_arr_end(&x->w);
+	jw_key(&x->w, "backups");
+	jw_arr_begin(&x->w);
+	jw_arr_end(&x->w);
+	jw_obj_end(&x->w);
+	return ERR_OK;
+}
+
+static enum err status(struct req *r)
+{
+	struct auth a;
+	struct status_ctx x;
+	int64_t wait;
+	char etag[32];
+	enum err e;
+	memset(&x, 0, sizeof x);
+	x.r = r;
+	if ((e = auth_require(r, &a)) || (e = http_query_int(r, "wait", 0, 86400, 0, &wait)))
+		return e;
+	if (wait > r->cfg->limits.max_wait_seconds)
+		wait = r->cfg->limits.max_wait_seconds;
+	const char *inm = http_header(r, "If-None-Match");
+	uint32_t seq = serve_seq(a.account_id, NULL);
+	if ((e = store_read(r->store, status_tx, &x)))
+		return e;
+	snprintf(etag, sizeof etag, "\"%lld\"", (long long)x.a.account_version);
+	if (etag_matches(inm, etag) && wait > 0 && serve_wait_begin() == 0) {
+		/* long-poll: answer as soon as the account changes */
+		int64_t deadline = serve_now_ms() + wait * 1000;
+		while (etag_matches(inm, etag) && serve_poll(a.account_id, NULL, &seq, deadline)) {
+			if ((e = store_read(r->store, status_tx, &x)))
+				break;
+			snprintf(etag, sizeof etag, "\"%lld\"", (long long)x.a.account_version);
+		}
+		serve_wait_end();
+		if (e)
+			return e;
+	}
+	http_add_header(r, "ETag", "%s", etag);
+	if (etag_matches(inm, etag)) {
+		http_respond(r, 304, NULL);
+		return ERR_OK;
+	}
+	http_respond_json(r, 200);
+	return ERR_OK;
+}
+
 static const struct route routes[] = {
 	{M_GET, "/info", info, "status.info", 0},
 	{M_GET, "/health", health, "status.health", 0},
+	{M_GET, "/status", status, "status", 0},
 };
 
 static const struct handler handler = {"status", routes, sizeof routes / sizeof routes[0], STORE_RO, NULL};

@@ -29,6 +29,7 @@
 #include "json.h"
 #include "limit.h"
 #include "log.h"
+#include "notify.h"
 
 #define SERVE_DEFAULT_THREADS 8
 #define SERVE_MAX_THREADS 256
@@ -38,6 +39,63 @@
 
 static atomic_int serve_stopping;
 static struct limiter *serve_limiter; /* shared by the threads; NULL in tests */
+static struct notifier *serve_notifier; /* long-poll wake-ups; NULL in tests */
+static atomic_int serve_waiting;        /* requests of this process in a long-poll */
+static int serve_wait_max = 1;          /* half the threads, at least 1 */
+
+int64_t serve_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void serve_changed(int64_t account_id, const char *collection)
+{
+	if (collection)
+		notify_bump(serve_notifier, notify_slot_collection(account_id, collection));
+	notify_bump(serve_notifier, notify_slot_account(account_id));
+}
+
+static uint32_t slot_of(int64_t account_id, const char *collection)
+{
+	return collection ? notify_slot_collection(account_id, collection) : notify_slot_account(account_id);
+}
+
+uint32_t serve_seq(int64_t account_id, const char *collection)
+{
+	return notify_seq(serve_notifier, slot_of(account_id, collection));
+}
+
+int serve_wait_begin(void)
+{
+	if (atomic_fetch_add(&serve_waiting, 1) >= serve_wait_max) {
+		atomic_fetch_sub(&serve_waiting, 1);
+		return -1;
+	}
+	return 0;
+}
+
+void serve_wait_end(void) { atomic_fetch_sub(&serve_waiting, 1); }
+
+int serve_poll(int64_t account_id, const char *collection, uint32_t *seq, int64_t deadline_ms)
+{
+	uint32_t slot = slot_of(account_id, collection);
+	for (;;) {
+		if (atomic_load(&serve_stopping))
+			return 0;
+		uint32_t now_seq = notify_seq(serve_notifier, slot);
+		if (now_seq != *seq) {
+			*seq = now_seq;
+			return 1;
+		}
+		int64_t left = deadline_ms - serve_now_ms();
+		if (left <= 0)
+			return 0;
+		/* wake at least once a second to notice a stop */
+		notify_wait(serve_notifier, slot, *seq, (int)(left < 1000 ? left : 1000));
+	}
+}
 
 /* Parse "addr" or "addr/prefix" into 16 bytes (v4 mapped) and a prefix length. */
 static int parse_cidr(const char *s, uint8_t out[16], int *prefix)
@@ -406,6 +464,7 @@ static int run_threads(int listen_fd, int threads, const struct handler *h, cons
 		return 1;
 	}
 	int started = 0;
+	serve_wait_max = threads / 2 > 0 ? threads / 2 : 1;
 	pthread_attr_t attr;
 	pthread_attr_init(&attr);
 	pthread_attr_setstacksize(&attr, SERVE_STACK_BYTES);
@@ -648,6 +707,12 @@ int serve_main(int argc, char **argv, const struct handler *h)
 	}
 	/* one malloc arena per thread would multiply the RSS by the threads */
 	mallopt(M_ARENA_MAX, 2);
+	snprintf(limpath, sizeof limpath, "%s-notify", dbpath);
+	if (notify_open(limpath, &serve_notifier, err, sizeof err) != 0) {
+		fprintf(stderr, "%s: long-poll notifications: %s\n", prog, err);
+		config_shutdown();
+		return 1;
+	}
 	signal(SIGPIPE, SIG_IGN);
 	struct sigaction sa;
 	memset(&sa, 0, sizeof sa);
@@ -702,6 +767,8 @@ int serve_main(int argc, char **argv, const struct handler *h)
 		unlink(listen_addr);
 	limit_close(serve_limiter);
 	serve_limiter = NULL;
+	notify_close(serve_notifier);
+	serve_notifier = NULL;
 	config_shutdown();
 	return rc;
 }

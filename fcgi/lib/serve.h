@@ -68,6 +68,26 @@ void serve_one(struct req *r, const struct handler *h);
  */
 enum err serve_limit(struct req *r, const char *username, int64_t account_id);
 
+/*
+ * Long-polls. serve_changed() tells waiters on every worker of every handler
+ * that an account changed (and one of its collections, when name is not
+ * NULL); call it after the transaction committed. serve_poll() waits until
+ * that happens or `wait_ms` passed, for a request that found nothing new:
+ * *seq holds the sequence read before the request's query (serve_seq()),
+ * and is updated; returns 1 when the caller should query again, 0 when the
+ * time is up, the process is stopping, or too many requests of this process
+ * already wait (at most half its threads, so waits never starve others).
+ */
+void serve_changed(int64_t account_id, const char *collection);
+uint32_t serve_seq(int64_t account_id, const char *collection);
+/* Begin/end a long-poll: serve_wait_begin() returns 0 if this request may
+ * wait (then call serve_wait_end() once), -1 if the bound is reached. */
+int serve_wait_begin(void);
+void serve_wait_end(void);
+int serve_poll(int64_t account_id, const char *collection, uint32_t *seq, int64_t deadline_ms);
+/* Monotonic milliseconds, for long-poll deadlines. */
+int64_t serve_now_ms(void);
+
 /* 1 if addr equals one of list[0..n) or falls in one of its CIDR ranges. */
 int serve_addr_in(const char *addr, const char list[][CONFIG_ADDR_MAX], int n);
 

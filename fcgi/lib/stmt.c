@@ -68,6 +68,64 @@ const char *const stmt_sql[] = {
 	[STMT_EVENT_PRUNE] =
 	    "DELETE FROM events WHERE account_id = ?1 AND id <= "
 	    "(SELECT id FROM events WHERE account_id = ?1 ORDER BY id DESC LIMIT 1 OFFSET ?2)",
+	[STMT_ACCOUNT_USAGE_ADD] =
+	    "UPDATE accounts SET usage_bytes = usage_bytes + ?2, usage_records = usage_records + ?3, "
+	    "account_version = account_version + 1 WHERE id = ?1",
+	[STMT_ACCOUNT_SET_QUOTA] = "UPDATE accounts SET quota_bytes = ?2 WHERE username = ?1",
+	[STMT_ACCOUNT_SET_PLAN] = "UPDATE accounts SET plan = ?2 WHERE username = ?1",
+
+#define COLLECTION_COLS "id, account_id, name, version, records, bytes, created_at, modified_at, purged_version"
+	[STMT_COLLECTION_GET] = "SELECT " COLLECTION_COLS " FROM collections WHERE account_id = ?1 AND name = ?2",
+	[STMT_COLLECTION_INSERT] =
+	    "INSERT INTO collections (account_id, name, meta, created_at, modified_at) VALUES (?1, ?2, ?3, ?4, ?4)",
+	[STMT_COLLECTION_COUNT] = "SELECT count(*) FROM collections WHERE account_id = ?1",
+	[STMT_COLLECTION_SET_META] = "UPDATE collections SET meta = ?2, modified_at = ?3 WHERE id = ?1",
+	[STMT_COLLECTION_DELETE] = "DELETE FROM collections WHERE id = ?1",
+	[STMT_COLLECTION_LIST] =
+	    "SELECT " COLLECTION_COLS ", meta FROM collections WHERE account_id = ?1 ORDER BY name",
+	[STMT_COLLECTION_UPDATE] =
+	    "UPDATE collections SET version = ?2, records = records + ?3, bytes = bytes + ?4, modified_at = ?5 "
+	    "WHERE id = ?1",
+#undef COLLECTION_COLS
+
+	/* the current version of a record, without its payload */
+	[STMT_RECORD_HEAD] =
+	    "SELECT version, deleted, coalesce(length(payload), 0) FROM records WHERE collection_id = ?1 AND rid = ?2",
+	[STMT_RECORD_GET] =
+	    "SELECT rid, version, modified_at, deleted, payload FROM records WHERE collection_id = ?1 AND rid = ?2",
+	[STMT_RECORD_UPSERT] =
+	    "INSERT INTO records (collection_id, rid, version, modified_at, deleted, payload) "
+	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (collection_id, rid) DO UPDATE SET "
+	    "version = excluded.version, modified_at = excluded.modified_at, deleted = excluded.deleted, "
+	    "payload = excluded.payload",
+	/* keep the current version as history before it is replaced */
+	[STMT_RECORD_TO_HISTORY] =
+	    "INSERT INTO history (collection_id, rid, version, modified_at, deleted, payload) "
+	    "SELECT collection_id, rid, version, modified_at, deleted, payload FROM records "
+	    "WHERE collection_id = ?1 AND rid = ?2",
+	/* history beyond the newest ?3 versions of a record: its size, then away with it */
+	[STMT_HISTORY_PRUNE_SIZE] =
+	    "SELECT coalesce(sum(length(payload)), 0) FROM history WHERE collection_id = ?1 AND rid = ?2 AND "
+	    "version <= (SELECT version FROM history WHERE collection_id = ?1 AND rid = ?2 "
+	    "ORDER BY version DESC LIMIT 1 OFFSET ?3)",
+	[STMT_HISTORY_PRUNE] =
+	    "DELETE FROM history WHERE collection_id = ?1 AND rid = ?2 AND "
+	    "version <= (SELECT version FROM history WHERE collection_id = ?1 AND rid = ?2 "
+	    "ORDER BY version DESC LIMIT 1 OFFSET ?3)",
+	[STMT_RECORD_PULL] =
+	    "SELECT rid, version, modified_at, deleted, payload FROM records "
+	    "WHERE collection_id = ?1 AND version > ?2 ORDER BY version LIMIT ?3",
+	[STMT_HISTORY_LIST] =
+	    "SELECT version, modified_at, deleted, coalesce(length(payload), 0) FROM records "
+	    "WHERE collection_id = ?1 AND rid = ?2 UNION ALL "
+	    "SELECT version, modified_at, deleted, coalesce(length(payload), 0) FROM history "
+	    "WHERE collection_id = ?1 AND rid = ?2 ORDER BY 1 DESC",
+	[STMT_HISTORY_GET] =
+	    "SELECT rid, version, modified_at, deleted, payload FROM records "
+	    "WHERE collection_id = ?1 AND rid = ?2 AND version = ?3 UNION ALL "
+	    "SELECT rid, version, modified_at, deleted, payload FROM history "
+	    "WHERE collection_id = ?1 AND rid = ?2 AND version = ?3",
+
 	[STMT_EVENT_LIST] =
 	    "SELECT at, type, device FROM events WHERE account_id = ?1 ORDER BY id DESC LIMIT ?2",
 };

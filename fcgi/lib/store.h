@@ -203,4 +203,71 @@ enum err store_event_add(struct store *s, int64_t account_id, const char *type, 
 enum err store_event_list(struct store *s, int64_t account_id, int64_t limit,
     int (*fn)(void *ctx, const struct store_event *e), void *ctx);
 
+/* ---- quotas (store_account.c) ---- */
+
+/* Add to the account's usage counters and bump its account_version. */
+enum err store_account_usage_add(struct store *s, int64_t account_id, int64_t bytes, int64_t records);
+/* Per-account quota override by username (-1 removes it); ERR_NOT_FOUND. */
+enum err store_account_set_quota(struct store *s, const char *username, int64_t bytes);
+/* Assign a plan by username; ERR_NOT_FOUND. The caller checks the plan exists. */
+enum err store_account_set_plan(struct store *s, const char *username, const char *plan);
+
+/* ---- collections, records, history (store_sync.c) ---- */
+
+#define STORE_NAME_MAX 64      /* collection and backup names */
+#define STORE_RID_MAX 128      /* record ids */
+
+struct store_collection {
+	int64_t id, account_id;
+	char name[STORE_NAME_MAX + 1];
+	int64_t version, records, bytes, created_at, modified_at, purged_version;
+	const uint8_t *meta;       /* list only: valid during the callback; NULL if none */
+	size_t meta_len;
+};
+
+enum err store_collection_get(struct store *s, int64_t account_id, const char *name, struct store_collection *c);
+/* Create an empty collection (meta may be NULL) and fill *c. */
+enum err store_collection_create(struct store *s, int64_t account_id, const char *name, const uint8_t *meta,
+    size_t meta_len, int64_t now, struct store_collection *c);
+enum err store_collection_count(struct store *s, int64_t account_id, int64_t *n);
+enum err store_collection_set_meta(struct store *s, int64_t id, const uint8_t *meta, size_t meta_len, int64_t now);
+/* Delete a collection with its records and history (cascade). */
+enum err store_collection_delete(struct store *s, int64_t id);
+enum err store_collection_list(struct store *s, int64_t account_id,
+    int (*fn)(void *ctx, const struct store_collection *c), void *ctx);
+/* Set the version and add to the counters of a collection. */
+enum err store_collection_update(struct store *s, int64_t id, int64_t version, int64_t records_delta,
+    int64_t bytes_delta, int64_t now);
+
+struct store_record {
+	const char *rid;           /* valid during the callback (or until the next store call) */
+	int64_t version, modified_at;
+	int deleted;
+	const uint8_t *payload;    /* NULL for a tombstone */
+	size_t payload_len;
+};
+
+/* The current version of a record without its payload; ERR_NOT_FOUND. */
+enum err store_record_head(struct store *s, int64_t collection_id, const char *rid, int64_t *version,
+    int *deleted, int64_t *bytes);
+/* Call fn with the current version of a record (payload included); ERR_NOT_FOUND. */
+enum err store_record_get(struct store *s, int64_t collection_id, const char *rid,
+    int (*fn)(void *ctx, const struct store_record *r), void *ctx);
+/* Write a record's new version (payload NULL for a tombstone). */
+enum err store_record_put(struct store *s, int64_t collection_id, const char *rid, int64_t version, int64_t now,
+    int deleted, const uint8_t *payload, size_t len);
+/* Copy the current version of a record into its history. */
+enum err store_record_to_history(struct store *s, int64_t collection_id, const char *rid);
+/* Drop history beyond the newest `keep` versions; *freed = payload bytes dropped. */
+enum err store_history_prune(struct store *s, int64_t collection_id, const char *rid, int64_t keep, int64_t *freed);
+/* Records with version > since, ascending, at most limit; fn returns non-zero to stop. */
+enum err store_record_pull(struct store *s, int64_t collection_id, int64_t since, int64_t limit,
+    int (*fn)(void *ctx, const struct store_record *r), void *ctx);
+/* The current version and kept history of a record, newest first (payload NULL, payload_len = bytes). */
+enum err store_history_list(struct store *s, int64_t collection_id, const char *rid,
+    int (*fn)(void *ctx, const struct store_record *r), void *ctx);
+/* One version (current or kept) of a record; ERR_NOT_FOUND once pruned. */
+enum err store_history_get(struct store *s, int64_t collection_id, const char *rid, int64_t version,
+    int (*fn)(void *ctx, const struct store_record *r), void *ctx);
+
 #endif

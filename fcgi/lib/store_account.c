@@ -437,3 +437,33 @@ enum err store_event_list(struct store *s, int64_t account_id, int64_t limit,
 	sqlite3_reset(st);
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? ERR_OK : store_sqlite_err(s, rc, "event list");
 }
+
+/* ---- usage and quotas ---- */
+
+enum err store_account_usage_add(struct store *s, int64_t account_id, int64_t bytes, int64_t records)
+{
+	sqlite3_stmt *st = store_stmt(s, STMT_ACCOUNT_USAGE_ADD);
+	sqlite3_bind_int64(st, 1, account_id);
+	sqlite3_bind_int64(st, 2, bytes);
+	sqlite3_bind_int64(st, 3, records);
+	return one_change(s, st, ERR_NOT_FOUND, "account usage");
+}
+
+enum err store_account_set_quota(struct store *s, const char *username, int64_t bytes)
+{
+	sqlite3_stmt *st = store_stmt(s, STMT_ACCOUNT_SET_QUOTA);
+	sqlite3_bind_text(st, 1, username, -1, SQLITE_STATIC);
+	if (bytes < 0)
+		sqlite3_bind_null(st, 2);
+	else
+		sqlite3_bind_int64(st, 2, bytes);
+	return one_change(s, st, ERR_NOT_FOUND, "account set quota");
+}
+
+enum err store_account_set_plan(struct store *s, const char *username, const char *plan)
+{
+	sqlite3_stmt *st = store_stmt(s, STMT_ACCOUNT_SET_PLAN);
+	sqlite3_bind_text(st, 1, username, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, plan, -1, SQLITE_STATIC);
+	return one_change(s, st, ERR_NOT_FOUND, "account set plan");
+}

@@ -1,0 +1,173 @@
+/*
+ * sync.c: push and collection writes (api.md §4) over the store's typed
+ * functions. Must never: write anything before every record validated (the
+ * caller does that), answer before the commit, or let a failed push leave
+ * counters changed (they move in the same transaction as the data).
+ */
+#include "sync.h"
+
+#include <string.h>
+#include <time.h>
+
+const struct plan *sync_plan(const struct config *c, const struct store_account *a)
+{
+	const struct plan *p = config_plan(c, a->plan);
+	return p ? p : &c->plans[0];
+}
+
+int64_t sync_quota(const struct config *c, const struct store_account *a)
+{
+	return a->quota_bytes >= 0 ? a->quota_bytes : sync_plan(c, a)->bytes;
+}
+
+/* The collection, created if it does not exist (within the plan's count). */
+static enum err get_or_create(struct store *s, const struct config *c, const struct store_account *a,
+    const char *name, int64_t now, struct store_collection *col, int *created)
+{
+	*created = 0;
+	enum err e = store_collection_get(s, a->id, name, col);
+	if (e != ERR_NOT_FOUND)
+		return e;
+	int64_t count;
+	if ((e = store_collection_count(s, a->id, &count)))
+		return e;
+	if (count >= sync_plan(c, a)->collections)
+		return ERR_COLLECTION_LIMIT;
+	*created = 1;
+	return store_collection_create(s, a->id, name, NULL, 0, now, col);
+}
+
+struct push_ctx {
+	const struct config *c;
+	int64_t account_id;
+	const char *name;
+	struct sync_rec *recs;
+	size_t n;
+	int atomic;
+	size_t nconflicts;
+	int64_t version;
+};
+
+static enum err push_tx(struct store *s, void *arg)
+{
+	struct push_ctx *x = arg;
+	struct store_account a;
+	struct store_collection col;
+	int created;
+	int64_t now = (int64_t)time(NULL);
+	enum err e = store_account_by_id(s, x->account_id, &a);
+	if (e || (e = get_or_create(s, x->c, &a, x->name, now, &col, &created)))
+		return e;
+	int64_t keep = sync_plan(x->c, &a)->history_depth;
+	int64_t version = col.version, bytes = 0, records = 0;
+	size_t accepted = 0;
+	x->nconflicts = 0;
+	for (size_t i = 0; i < x->n; i++) {
+		struct sync_rec *r = &x->recs[i];
+		int64_t cur = 0, cur_bytes = 0, freed = 0;
+		int cur_deleted = 0;
+		e = store_record_head(s, col.id, r->id, &cur, &cur_deleted, &cur_bytes);
+		if (e && e != ERR_NOT_FOUND)
+			return e;
+		int exists = e == ERR_OK;
+		r->version = 0;
+		if (!r->force && r->base_version != cur) {
+			x->nconflicts++;
+			continue;
+		}
+		if (x->atomic && x->nconflicts)
+			continue; /* the push will be refused: no need to write */
+		r->version = ++version;
+		if (exists) {
+			/* the replaced version becomes history: its bytes stay counted */
+			if ((e = store_record_to_history(s, col.id, r->id)))
+				return e;
+			if (!cur_deleted)
+				records--;
+		}
+		if ((e = store_record_put(s, col.id, r->id, r->version, now, r->deleted, r->payload, r->len)))
+			return e;
+		if (!r->deleted) {
+			records++;
+			bytes += (int64_t)r->len;
+		}
+		if (exists && (e = store_history_prune(s, col.id, r->id, keep, &freed)))
+			return e;
+		bytes -= freed;
+		accepted++;
+	}
+	if (x->atomic && x->nconflicts)
+		return ERR_CONFLICT;
+	if (bytes > 0 && a.usage_bytes + bytes > sync_quota(x->c, &a))
+		return ERR_QUOTA_EXCEEDED;
+	x->version = version;
+	if (!accepted && !created)
+		return ERR_OK; /* nothing changed: account_version stays */
+	if ((e = store_collection_update(s, col.id, version, records, bytes, now)))
+		return e;
+	return store_account_usage_add(s, a.id, bytes, records);
+}
+
+enum err sync_push(struct store *s, const struct config *c, int64_t account_id, const char *name,
+    struct sync_rec *recs, size_t n, int atomic, size_t *nconflicts, int64_t *collection_version)
+{
+	struct push_ctx x = {c, account_id, name, recs, n, atomic, 0, 0};
+	enum err e = store_tx(s, push_tx, &x);
+	*nconflicts = x.nconflicts;
+	*collection_version = x.version;
+	return e;
+}
+
+struct cput_ctx {
+	const struct config *c;
+	int64_t account_id;
+	const char *name;
+	const uint8_t *meta;
+	size_t len;
+	int created;
+	struct store_collection *out;
+};
+
+static enum err cput_tx(struct store *s, void *arg)
+{
+	struct cput_ctx *x = arg;
+	struct store_account a;
+	int64_t now = (int64_t)time(NULL);
+	enum err e = store_account_by_id(s, x->account_id, &a);
+	if (e || (e = get_or_create(s, x->c, &a, x->name, now, x->out, &x->created)))
+		return e;
+	if ((e = store_collection_set_meta(s, x->out->id, x->meta, x->len, now)))
+		return e;
+	x->out->modified_at = now;
+	return store_account_usage_add(s, a.id, 0, 0);
+}
+
+enum err sync_collection_put(struct store *s, const struct config *c, int64_t account_id, const char *name,
+    const uint8_t *meta, size_t meta_len, int *created, struct store_collection *out)
+{
+	struct cput_ctx x = {c, account_id, name, meta, meta_len, 0, out};
+	enum err e = store_tx(s, cput_tx, &x);
+	*created = x.created;
+	return e;
+}
+
+struct cdel_ctx {
+	int64_t account_id;
+	const char *name;
+};
+
+static enum err cdel_tx(struct store *s, void *arg)
+{
+	struct cdel_ctx *x = arg;
+	struct store_collection col;
+	enum err e = store_collection_get(s, x->account_id, x->name, &col);
+	if (e || (e = store_collection_delete(s, col.id)))
+		return e;
+	return store_account_usage_add(s, x->account_id, -col.bytes, -col.records);
+}
+
+enum err sync_collection_delete(struct store *s, int64_t account_id, const char *name)
+{
+	struct cdel_ctx x = {account_id, name};
+	return store_tx(s, cdel_tx, &x);
+}

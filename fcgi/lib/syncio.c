@@ -1,0 +1,37 @@
+/*
+ * syncio.c: the JSON shapes of records and collections (api.md §4).
+ */
+#include "syncio.h"
+
+void syncio_record(struct jw *w, const struct store_record *r)
+{
+	jw_obj_begin(w);
+	jw_key(w, "id"); jw_str(w, r->rid ? r->rid : "");
+	jw_key(w, "version"); jw_int(w, r->version);
+	jw_key(w, "modified_at"); jw_time(w, r->modified_at);
+	jw_key(w, "deleted"); jw_bool(w, r->deleted);
+	jw_key(w, "payload");
+	if (r->deleted || !r->payload)
+		jw_null(w);
+	else
+		jw_b64(w, r->payload, r->payload_len);
+	jw_obj_end(w);
+}
+
+void syncio_collection(struct jw *w, const struct store_collection *c, int with_meta)
+{
+	jw_obj_begin(w);
+	jw_key(w, "name"); jw_str(w, c->name);
+	jw_key(w, "version"); jw_int(w, c->version);
+	jw_key(w, "records"); jw_int(w, c->records);
+	jw_key(w, "bytes"); jw_int(w, c->bytes);
+	jw_key(w, "modified_at"); jw_time(w, c->modified_at);
+	if (with_meta) {
+		jw_key(w, "meta");
+		if (c->meta)
+			jw_b64(w, c->meta, c->meta_len);
+		else
+			jw_null(w);
+	}
+	jw_obj_end(w);
+}

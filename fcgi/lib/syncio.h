@@ -1,0 +1,16 @@
+/*
+ * syncio.h: JSON writing shared by the sync handlers: record objects
+ * (payload base64-encoded in place, streamed) and collection objects.
+ */
+#ifndef BLINDSYNC_SYNCIO_H
+#define BLINDSYNC_SYNCIO_H
+
+#include "json.h"
+#include "store.h"
+
+/* {"id","version","modified_at","deleted","payload"} */
+void syncio_record(struct jw *w, const struct store_record *r);
+/* {"name","version","records","bytes","modified_at"[,"meta"]} */
+void syncio_collection(struct jw *w, const struct store_collection *c, int with_meta);
+
+#endif

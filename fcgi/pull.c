@@ -1,0 +1,266 @@
+/*
+ * pull.c: blindsync-pull, the collection reads of api.md §4:
+ *   GET /v1/collections                                 the account's collections
+ *   GET /v1/collections/{c}/pull?since&limit&wait       changes since a version (long-poll)
+ *   GET /v1/collections/{c}/records/{id}                one record
+ *   GET /v1/collections/{c}/records/{id}/history        its versions, newest first
+ *   GET /v1/collections/{c}/records/{id}/history/{v}    one version
+ * Opens the store read-only. Record payloads stream from SQLite into the
+ * response, base64-encoded in place: memory does not grow with a pull.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "auth.h"
+#include "json.h"
+#include "serve.h"
+#include "syncio.h"
+#include "valid.h"
+
+static enum err collection_param(struct req *r, const char **name)
+{
+	*name = r->params[0];
+	if (!valid_name(*name))
+		return http_fail(r, ERR_NOT_FOUND, "No such collection.");
+	return ERR_OK;
+}
+
+static int emit_collection(void *ctx, const struct store_collection *c)
+{
+	syncio_collection(ctx, c, 1);
+	return 0;
+}
+
+static enum err list_tx(struct store *s, void *arg)
+{
+	struct req *r = arg;
+	struct jw w;
+	jw_init(&w, &r->out);
+	jw_obj_begin(&w);
+	jw_key(&w, "collections");
+	jw_arr_begin(&w);
+	enum err e = store_collection_list(s, r->account_id, emit_collection, &w);
+	jw_arr_end(&w);
+	jw_obj_end(&w);
+	return e;
+}
+
+static enum err do_list(struct req *r)
+{
+	struct auth a;
+	enum err e;
+	if ((e = auth_require(r, &a)) || (e = store_read(r->store, list_tx, r)))
+		return e;
+	http_respond_json(r, 200);
+	return ERR_OK;
+}
+
+struct pull_ctx {
+	struct req *r;
+	const char *name;
+	int64_t since, limit;
+	struct store_collection col;
+	int started;       /* the response is streaming */
+	int64_t count, last;
+	int more;
+	struct jw w;
+};
+
+static int emit_pulled(void *ctx, const struct store_record *rec)
+{
+	struct pull_ctx *x = ctx;
+	if (x->count == x->limit) { /* the one row past the page */
+		x->more = 1;
+		return 1;
+	}
+	syncio_record(&x->w, rec);
+	x->count++;
+	x->last = rec->version;
+	return buf_error(&x->r->out) ? 1 : 0;
+}
+
+/* One consistent snapshot: the collection, the horizon check, the page. */
+static enum err pull_tx(struct store *s, void *arg)
+{
+	struct pull_ctx *x = arg;
+	struct req *r = x->r;
+	enum err e = store_collection_get(s, r->account_id, x->name, &x->col);
+	if (e == ERR_NOT_FOUND)
+		return http_fail(r, e, "No such collection.");
+	if (e)
+		return e;
+	if (x->since > 0 && x->since < x->col.purged_version) {
+		buf_printf(&r->err_extra, "\"purged_version\":%lld", (long long)x->col.purged_version);
+		return http_fail(r, ERR_RESYNC_REQUIRED,
+		    "Tombstones up to version %lld were purged; pull again from 0.", (long long)x->col.purged_version);
+	}
+	http_begin_stream(r, 200, "application/json", -1);
+	x->started = 1;
+	jw_init(&x->w, &r->out);
+	jw_obj_begin(&x->w);
+	jw_key(&x->w, "collection_version"); jw_int(&x->w, x->col.version);
+	jw_key(&x->w, "records");
+	jw_arr_begin(&x->w);
+	e = store_record_pull(s, x->col.id, x->since, x->limit + 1, emit_pulled, x);
+	jw_arr_end(&x->w);
+	jw_key(&x->w, "more"); jw_bool(&x->w, x->more);
+	jw_key(&x->w, "next_since"); jw_int(&x->w, x->count ? x->last : x->col.version);
+	jw_obj_end(&x->w);
+	buf_flush(&r->out);
+	return e;
+}
+
+/* Has the collection anything newer than `since`? (a cheap read) */
+static enum err newer(struct req *r, const char *name, int64_t since, int *yes)
+{
+	struct store_collection col;
+	enum err e = store_collection_get(r->store, r->account_id, name, &col);
+	*yes = e != ERR_OK || col.version > since; /* errors are answered by the pull itself */
+	return e == ERR_NOT_FOUND ? ERR_OK : e;
+}
+
+static enum err do_pull(struct req *r)
+{
+	struct auth a;
+	struct pull_ctx x;
+	int64_t wait;
+	enum err e;
+	memset(&x, 0, sizeof x);
+	x.r = r;
+	if ((e = auth_require(r, &a)) || (e = collection_param(r, &x.name)) ||
+	    (e = http_query_int(r, "since", 0, INT64_MAX - 1, 0, &x.since)) ||
+	    (e = http_query_int(r, "limit", 1, r->cfg->limits.max_pull_records, r->cfg->limits.max_pull_records,
+	    &x.limit)) ||
+	    (e = http_query_int(r, "wait", 0, 86400, 0, &wait)))
+		return e;
+	if (wait > r->cfg->limits.max_wait_seconds)
+		wait = r->cfg->limits.max_wait_seconds;
+	if (wait > 0) {
+		/* read the sequence before looking, so a write in between is not missed */
+		uint32_t seq = serve_seq(a.account_id, x.name);
+		int yes;
+		if ((e = newer(r, x.name, x.since, &yes)))
+			return e;
+		if (!yes && serve_wait_begin() == 0) {
+			int64_t deadline = serve_now_ms() + wait * 1000;
+			while (!yes && serve_poll(a.account_id, x.name, &seq, deadline))
+				if ((e = newer(r, x.name, x.since, &yes)))
+					break;
+			serve_wait_end();
+			if (e)
+				return e;
+		}
+	}
+	e = store_read(r->store, pull_tx, &x);
+	return x.started ? ERR_OK : e;
+}
+
+/* The record id path parameter and the collection, or 404. */
+static enum err record_params(struct req *r, struct auth *a, struct store_collection *col, const char **rid)
+{
+	const char *name;
+	enum err e;
+	if ((e = auth_require(r, a)) || (e = collection_param(r, &name)))
+		return e;
+	*rid = r->params[1];
+	if (!valid_rid(*rid))
+		return http_fail(r, ERR_NOT_FOUND, "No such record.");
+	if ((e = store_collection_get(r->store, a->account_id, name, col)) == ERR_NOT_FOUND)
+		return http_fail(r, e, "No such collection.");
+	return e;
+}
+
+static int emit_one(void *ctx, const struct store_record *rec)
+{
+	struct req *r = ctx;
+	struct jw w;
+	jw_init(&w, &r->out);
+	syncio_record(&w, rec);
+	return 0;
+}
+
+static enum err do_record(struct req *r)
+{
+	struct auth a;
+	struct store_collection col;
+	const char *rid;
+	enum err e;
+	if ((e = record_params(r, &a, &col, &rid)))
+		return e;
+	if ((e = store_record_get(r->store, col.id, rid, emit_one, r)) == ERR_NOT_FOUND)
+		return http_fail(r, e, "No such record.");
+	if (e)
+		return e;
+	http_respond_json(r, 200);
+	return ERR_OK;
+}
+
+static int emit_version(void *ctx, const struct store_record *rec)
+{
+	struct jw *w = ctx;
+	jw_obj_begin(w);
+	jw_key(w, "version"); jw_int(w, rec->version);
+	jw_key(w, "modified_at"); jw_time(w, rec->modified_at);
+	jw_key(w, "deleted"); jw_bool(w, rec->deleted);
+	jw_key(w, "bytes"); jw_int(w, (int64_t)rec->payload_len);
+	jw_obj_end(w);
+	return 0;
+}
+
+static enum err do_history(struct req *r)
+{
+	struct auth a;
+	struct store_collection col;
+	const char *rid;
+	enum err e;
+	if ((e = record_params(r, &a, &col, &rid)))
+		return e;
+	struct jw w;
+	jw_init(&w, &r->out);
+	jw_obj_begin(&w);
+	jw_key(&w, "versions");
+	jw_arr_begin(&w);
+	if ((e = store_history_list(r->store, col.id, rid, emit_version, &w)) == ERR_NOT_FOUND)
+		return http_fail(r, e, "No such record.");
+	if (e)
+		return e;
+	jw_arr_end(&w);
+	jw_obj_end(&w);
+	http_respond_json(r, 200);
+	return ERR_OK;
+}
+
+static enum err do_history_version(struct req *r)
+{
+	struct auth a;
+	struct store_collection col;
+	const char *rid;
+	int64_t version = 0;
+	enum err e;
+	if ((e = record_params(r, &a, &col, &rid)))
+		return e;
+	const char *v = r->params[2];
+	char *end = NULL;
+	long long parsed = strtoll(v, &end, 10);
+	if (!*v || *end || parsed < 1 || v[0] == '+' || v[0] == '-' || v[0] == ' ')
+		return http_fail(r, ERR_NOT_FOUND, "No such version.");
+	version = parsed;
+	if ((e = store_history_get(r->store, col.id, rid, version, emit_one, r)) == ERR_NOT_FOUND)
+		return http_fail(r, e, "No such version (it may have been pruned).");
+	if (e)
+		return e;
+	http_respond_json(r, 200);
+	return ERR_OK;
+}
+
+static const struct route routes[] = {
+	{M_GET, "/collections", do_list, "collections", 0},
+	{M_GET, "/collections/*/pull", do_pull, "pull", 0},
+	{M_GET, "/collections/*/records/*", do_record, "records", 0},
+	{M_GET, "/collections/*/records/*/history", do_history, "records", 0},
+	{M_GET, "/collections/*/records/*/history/*", do_history_version, "records", 0},
+};
+
+static const struct handler handler = {"pull", routes, sizeof routes / sizeof routes[0], STORE_RO, NULL};
+
+int main(int argc, char **argv) { return serve_main(argc, argv, &handler); }
