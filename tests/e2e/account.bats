@@ -399,6 +399,8 @@ activity() { areq GET "/v1/account/activity${2:-}" "$1"; assert_equal "$status" 
 	assert_regex "$r1" '^[A-Za-z0-9_-]{43}$'
 	[ "$a1" != "$a0" ] && [ "$r1" != "$r0" ] && [ "$a1" != "$r1" ]
 	token_works "$a1"
+	# the access token from before the refresh lives out its own TTL
+	token_works "$a0"
 	refresh "$r1"
 	assert_equal "$status" 200
 	a2=$(jb .access_token)
