@@ -35,6 +35,7 @@ fi
 "$BIN/blindsync-status" -n >/dev/null || die "the configuration $BLINDSYNC_CONFIG is not valid"
 max_body=$("$BIN/blindsync-status" --value limits.max_body_bytes) || exit 1
 max_wait=$("$BIN/blindsync-status" --value limits.max_wait_seconds) || exit 1
+max_blob=$("$BIN/blindsync-status" --value max_blob_bytes) || exit 1
 read_timeout=$((max_wait + 30))
 
 handlers=""
@@ -80,7 +81,7 @@ user_line=""
 [ "$(id -u)" = 0 ] && user_line="user root root;"
 render() {
 	sed -e "s|@RUN@|$RUN_DIR|g" -e "s|@PORT@|$PORT|g" -e "s|@CONFIG@|$BLINDSYNC_CONFIG|g" \
-	    -e "s|@MAX_BODY@|$max_body|g" -e "s|@MAX_WAIT@|$max_wait|g" \
+	    -e "s|@MAX_BODY@|$max_body|g" -e "s|@MAX_WAIT@|$max_wait|g" -e "s|@MAX_BLOB@|$max_blob|g" \
 	    -e "s|@READ_TIMEOUT@|$read_timeout|g" -e "s|@FASTCGI_PARAMS@|/etc/nginx/fastcgi_params|g" \
 	    -e "s|@USER@|$user_line|g" -e "s|@ACCESS_LOG@|${ACCESS_LOG:-$RUN_DIR/access.log}|g" "$1"
 }

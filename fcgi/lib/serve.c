@@ -181,13 +181,12 @@ static void resolve_client(struct req *r)
 	}
 }
 
-enum err serve_limit(struct req *r, const char *username, int64_t account_id)
+static enum err limit_route(struct req *r, const char *route, const char *username, int64_t account_id)
 {
 	int retry = 0;
 	const char *why = NULL;
 	const char *ip = (!username && account_id <= 0) ? r->remote_addr : NULL;
-	enum err e = limit_check(serve_limiter, r->cfg, r->route_name ? r->route_name : "-", ip, username,
-	    account_id, &retry, &why);
+	enum err e = limit_check(serve_limiter, r->cfg, route ? route : "-", ip, username, account_id, &retry, &why);
 	if (why && serve_limiter)
 		log_msg(LOG_WARN, "rate limiter failed open: %s", why);
 	if (e == ERR_RATE_LIMITED) {
@@ -196,6 +195,13 @@ enum err serve_limit(struct req *r, const char *username, int64_t account_id)
 	}
 	return ERR_OK;
 }
+
+enum err serve_limit(struct req *r, const char *username, int64_t account_id)
+{
+	return limit_route(r, r->route_name, username, account_id);
+}
+
+enum err serve_limit_as(struct req *r, const char *route) { return limit_route(r, route, NULL, 0); }
 
 static int match(const char *pattern, struct req *r, const char **params)
 {
@@ -590,7 +596,7 @@ static void usage(FILE *fp, const char *prog)
 	    "  --processes N   worker processes sharing the socket (default 1)\n"
 	    "  --value KEY     print one effective config value (for scripts):\n"
 	    "                  database, limits.max_body_bytes, limits.max_import_bytes,\n"
-	    "                  limits.max_wait_seconds\n"
+	    "                  limits.max_wait_seconds, max_blob_bytes\n"
 	    "The configuration file comes from $BLINDSYNC_CONFIG (see blindsync.lua(5)).\n",
 	    prog, SERVE_DEFAULT_THREADS);
 }
@@ -605,6 +611,14 @@ static int print_value(const struct config *c, const char *key)
 		printf("%lld\n", (long long)c->limits.max_import_bytes);
 	else if (strcmp(key, "limits.max_wait_seconds") == 0)
 		printf("%lld\n", (long long)c->limits.max_wait_seconds);
+	else if (strcmp(key, "max_blob_bytes") == 0) {
+		/* the largest backup or slot body any plan allows: the backups location's body limit */
+		int64_t m = c->slots.enabled ? c->slots.max_bytes : 0;
+		for (int i = 0; i < c->n_plans; i++)
+			if (c->plans[i].backup_bytes > m)
+				m = c->plans[i].backup_bytes;
+		printf("%lld\n", (long long)m);
+	}
 	else {
 		fprintf(stderr, "unknown key for --value: %s\n", key);
 		return 2;

@@ -67,6 +67,8 @@ void serve_one(struct req *r, const struct handler *h);
  * request through.
  */
 enum err serve_limit(struct req *r, const char *username, int64_t account_id);
+/* The per-ip rules of another route name (e.g. "slots.create" inside slots.put). */
+enum err serve_limit_as(struct req *r, const char *route);
 
 /*
  * Long-polls. serve_changed() tells waiters on every worker of every handler

@@ -126,8 +126,86 @@ const char *const stmt_sql[] = {
 	    "SELECT rid, version, modified_at, deleted, payload FROM history "
 	    "WHERE collection_id = ?1 AND rid = ?2 AND version = ?3",
 
+#define BACKUP_COLS "id, name, version, bytes, sha256, created_at, modified_at"
+	[STMT_BACKUP_GET] = "SELECT " BACKUP_COLS " FROM backups WHERE account_id = ?1 AND name = ?2",
+	[STMT_BACKUP_COUNT] = "SELECT count(*) FROM backups WHERE account_id = ?1",
+	[STMT_BACKUP_LIST] = "SELECT " BACKUP_COLS " FROM backups WHERE account_id = ?1 ORDER BY name",
+	[STMT_BACKUP_INSERT] =
+	    "INSERT INTO backups (account_id, name, version, bytes, sha256, created_at, modified_at, data) "
+	    "VALUES (?1, ?2, 1, ?3, ?4, ?5, ?5, zeroblob(?3))",
+	[STMT_BACKUP_REPLACE] =
+	    "UPDATE backups SET version = version + 1, bytes = ?2, sha256 = ?3, modified_at = ?4, "
+	    "data = zeroblob(?2) WHERE id = ?1",
+	[STMT_BACKUP_DELETE] = "DELETE FROM backups WHERE id = ?1",
+#undef BACKUP_COLS
+
+#define SLOT_COLS "rowid_, slot_id, key_hash, version, bytes, sha256, created_at, modified_at, accessed_at"
+	[STMT_SLOT_GET] = "SELECT " SLOT_COLS " FROM slots WHERE slot_id = ?1",
+	[STMT_SLOT_INSERT] =
+	    "INSERT INTO slots (slot_id, key_hash, version, bytes, sha256, created_at, modified_at, accessed_at, data) "
+	    "VALUES (?1, ?2, 1, ?3, ?4, ?5, ?5, ?5, zeroblob(?3))",
+	[STMT_SLOT_REPLACE] =
+	    "UPDATE slots SET version = version + 1, bytes = ?2, sha256 = ?3, modified_at = ?4, accessed_at = ?4, "
+	    "data = zeroblob(?2) WHERE rowid_ = ?1",
+	[STMT_SLOT_DELETE] = "DELETE FROM slots WHERE rowid_ = ?1",
+	[STMT_SLOT_TOUCH] = "UPDATE slots SET accessed_at = ?2 WHERE rowid_ = ?1",
+#undef SLOT_COLS
+
 	[STMT_EVENT_LIST] =
 	    "SELECT at, type, device FROM events WHERE account_id = ?1 ORDER BY id DESC LIMIT ?2",
+
+	/* ---- maintenance (store_admin.c) ---- */
+	[STMT_ADMIN_INTEGRITY] = "PRAGMA integrity_check",
+/*
+ * The counters of every collection recounted from the data: id, account_id,
+ * n (current records that are not tombstones), b (payload bytes of the
+ * current records and the kept history), v (the highest version in use).
+ */
+#define RECOUNT_CTE \
+	"WITH rc AS (SELECT c.id AS id, c.account_id AS account_id, coalesce(r.n, 0) AS n, " \
+	"coalesce(r.b, 0) + coalesce(h.b, 0) AS b, max(coalesce(r.v, 0), coalesce(h.v, 0)) AS v " \
+	"FROM collections c " \
+	"LEFT JOIN (SELECT collection_id, sum(deleted = 0) AS n, sum(length(payload)) AS b, max(version) AS v " \
+	"FROM records GROUP BY collection_id) r ON r.collection_id = c.id " \
+	"LEFT JOIN (SELECT collection_id, sum(length(payload)) AS b, max(version) AS v " \
+	"FROM history GROUP BY collection_id) h ON h.collection_id = c.id) "
+	/* stored and recounted counters of each collection */
+	[STMT_ADMIN_RECOUNT_COLLECTIONS] =
+	    RECOUNT_CTE
+	    "SELECT c.id, c.account_id, a.username, c.name, c.records, c.bytes, c.version, rc.n, rc.b, rc.v "
+	    "FROM collections c JOIN rc ON rc.id = c.id JOIN accounts a ON a.id = c.account_id "
+	    "ORDER BY a.username, c.name",
+	/* stored usage of each account and the sums of its collections' recounts */
+	[STMT_ADMIN_RECOUNT_ACCOUNTS] =
+	    RECOUNT_CTE
+	    "SELECT a.id, a.username, a.usage_bytes, a.usage_records, coalesce(sum(rc.b), 0), coalesce(sum(rc.n), 0) "
+	    "FROM accounts a LEFT JOIN rc ON rc.account_id = a.id GROUP BY a.id ORDER BY a.username",
+#undef RECOUNT_CTE
+	[STMT_ADMIN_COLLECTION_SET_COUNTERS] =
+	    "UPDATE collections SET records = ?2, bytes = ?3, version = max(version, ?4) WHERE id = ?1",
+	[STMT_ADMIN_ACCOUNT_SET_USAGE] = "UPDATE accounts SET usage_bytes = ?2, usage_records = ?3 WHERE id = ?1",
+
+	[STMT_PURGE_TOKENS] = "DELETE FROM tokens WHERE expires_at <= ?1",
+	[STMT_PURGE_INVITES] = "DELETE FROM invites WHERE expires_at <= ?1 AND used_at IS NULL",
+	[STMT_PURGE_EVENTS] = "DELETE FROM events WHERE at < ?1",
+	/* per collection with tombstones modified before ?1: its account, the highest
+	 * such tombstone version, their number, and the payload bytes they and the
+	 * history of their records hold */
+	[STMT_PURGE_TOMBSTONE_SCAN] =
+	    "SELECT t.collection_id, c.account_id, max(t.version), count(*), sum(coalesce(length(t.payload), 0)) + "
+	    "(SELECT coalesce(sum(length(h.payload)), 0) FROM history h WHERE h.collection_id = t.collection_id "
+	    "AND h.rid IN (SELECT rid FROM records WHERE collection_id = t.collection_id AND deleted = 1 "
+	    "AND modified_at < ?1)) "
+	    "FROM records t JOIN collections c ON c.id = t.collection_id "
+	    "WHERE t.deleted = 1 AND t.modified_at < ?1 GROUP BY t.collection_id ORDER BY t.collection_id",
+	/* the history of those records (before the records themselves go) */
+	[STMT_PURGE_TOMBSTONE_HISTORY] =
+	    "DELETE FROM history WHERE collection_id = ?1 AND rid IN "
+	    "(SELECT rid FROM records WHERE collection_id = ?1 AND deleted = 1 AND modified_at < ?2)",
+	[STMT_PURGE_TOMBSTONE_RECORDS] =
+	    "DELETE FROM records WHERE collection_id = ?1 AND deleted = 1 AND modified_at < ?2",
+	[STMT_PURGE_TOMBSTONE_COLLECTION] =
+	    "UPDATE collections SET bytes = bytes - ?2, purged_version = max(purged_version, ?3) WHERE id = ?1",
 };
 
 _Static_assert(sizeof stmt_sql / sizeof stmt_sql[0] == STMT__MAX, "stmt table out of step with enum stmt");

@@ -270,4 +270,113 @@ enum err store_history_list(struct store *s, int64_t collection_id, const char *
 enum err store_history_get(struct store *s, int64_t collection_id, const char *rid, int64_t version,
     int (*fn)(void *ctx, const struct store_record *r), void *ctx);
 
+/* ---- backups and slots (store_blob.c) ---- */
+
+#define STORE_BLOB_CHUNK (64 * 1024)   /* blob I/O in pieces of this size */
+
+struct store_backup {
+	int64_t id;
+	char name[STORE_NAME_MAX + 1];
+	int64_t version, bytes, created_at, modified_at;
+	uint8_t sha256[32];
+};
+
+/* A sink for streamed blob data: 0, or -1 to stop (the client went away). */
+typedef int (*store_sink_fn)(void *ctx, const void *data, size_t n);
+
+enum err store_backup_get(struct store *s, int64_t account_id, const char *name, struct store_backup *b);
+enum err store_backup_count(struct store *s, int64_t account_id, int64_t *n);
+enum err store_backup_list(struct store *s, int64_t account_id,
+    int (*fn)(void *ctx, const struct store_backup *b), void *ctx);
+/*
+ * Write a backup's data from fd (size bytes from offset 0) in the current
+ * transaction: a new row when b->id is 0 (version 1), else the next version
+ * of row b->id. *b is updated (id, version, bytes, sha256, times).
+ */
+enum err store_backup_put(struct store *s, int64_t account_id, struct store_backup *b, int fd, int64_t size,
+    const uint8_t sha256[32], int64_t now);
+enum err store_backup_delete(struct store *s, int64_t id);
+/* Stream a backup's bytes into sink (inside store_read for a stable snapshot). */
+enum err store_backup_read(struct store *s, int64_t id, store_sink_fn sink, void *ctx);
+
+struct store_slot {
+	int64_t rowid;
+	char id[65];
+	uint8_t key_hash[32];
+	int64_t version, bytes, created_at, modified_at, accessed_at;
+	uint8_t sha256[32];
+};
+
+enum err store_slot_get(struct store *s, const char *id, struct store_slot *sl);
+/* As store_backup_put, for a slot: new when sl->rowid is 0 (with sl->id, sl->key_hash). */
+enum err store_slot_put(struct store *s, struct store_slot *sl, int fd, int64_t size, const uint8_t sha256[32],
+    int64_t now);
+enum err store_slot_delete(struct store *s, int64_t rowid);
+enum err store_slot_touch(struct store *s, int64_t rowid, int64_t now);
+enum err store_slot_read(struct store *s, int64_t rowid, store_sink_fn sink, void *ctx);
+
+/* ---- maintenance: blindsync-admin check and purge (store_admin.c) ---- */
+
+/*
+ * PRAGMA integrity_check: fn is called with each line it answers ("ok" alone
+ * when the file is sound); a non-zero return from fn stops. ERR_UNAVAILABLE
+ * when the store cannot be read at all.
+ */
+enum err store_integrity_check(struct store *s, int (*fn)(void *ctx, const char *line), void *ctx);
+
+/* A collection's stored counters beside the same counters recounted from its data. */
+struct store_recount_collection {
+	int64_t id, account_id;
+	char username[STORE_USERNAME_MAX + 1];
+	char name[STORE_NAME_MAX + 1];
+	int64_t records, bytes, version;                /* stored */
+	int64_t real_records, real_bytes, real_version; /* recounted; real_version is the
+	                                                   highest version in use */
+};
+
+/* An account's stored usage beside the sums of its collections' recounts. */
+struct store_recount_account {
+	int64_t id;
+	char username[STORE_USERNAME_MAX + 1];
+	int64_t usage_bytes, usage_records;             /* stored */
+	int64_t real_bytes, real_records;               /* recounted */
+};
+
+/*
+ * Recount every collection (by username, then name) or every account (by
+ * username) from the records and history, and call fn with each; a non-zero
+ * return from fn stops. They read whole tables: call both inside one
+ * store_read() (or store_tx() to repair) so that they see one snapshot.
+ */
+enum err store_recount_collections(struct store *s,
+    int (*fn)(void *ctx, const struct store_recount_collection *c), void *ctx);
+enum err store_recount_accounts(struct store *s,
+    int (*fn)(void *ctx, const struct store_recount_account *a), void *ctx);
+/* Set a collection's counters (its version only ever grows); ERR_NOT_FOUND. */
+enum err store_collection_set_counters(struct store *s, int64_t id, int64_t records, int64_t bytes,
+    int64_t version);
+/* Set an account's usage counters (no account_version bump); ERR_NOT_FOUND. */
+enum err store_account_set_usage(struct store *s, int64_t id, int64_t bytes, int64_t records);
+
+/* Delete the tokens (access and refresh, used or not) expired by `now`; *n deleted. */
+enum err store_purge_tokens(struct store *s, int64_t now, int64_t *n);
+/* Delete the invites that expired by `now` unused (used ones are kept); *n deleted. */
+enum err store_purge_invites(struct store *s, int64_t now, int64_t *n);
+/* Delete the activity events from before `before`; *n deleted. */
+enum err store_purge_events(struct store *s, int64_t before, int64_t *n);
+
+struct store_purged_tombstones {
+	int64_t tombstones;   /* tombstone records deleted */
+	int64_t collections;  /* collections they were in */
+	int64_t bytes;        /* payload bytes of their records' history, given back */
+};
+/*
+ * Delete the tombstones last modified before `before` together with the
+ * history of their records. For each collection touched: its bytes and its
+ * account's usage_bytes shrink by the bytes dropped, its purged_version
+ * becomes at least the highest version purged (a pull from below it answers
+ * 410), and the account's account_version is bumped. Call inside store_tx().
+ */
+enum err store_purge_tombstones(struct store *s, int64_t before, struct store_purged_tombstones *out);
+
 #endif
