@@ -6,6 +6,7 @@
 # BLINDSYNC_CONFIG (default lua/blindsync.lua), RUN_DIR (default
 # var/run/$PORT), ACCESS_LOG (default $RUN_DIR/access.log; "off" to disable),
 # HANDLER_LOG (default: the terminal), WORKERS (processes per handler, 2),
+# START_SECONDS (how long to wait for the handlers' sockets, 10),
 # HANDLER_WRAP (a command put before
 # each handler, e.g. "valgrind -q"), EXTRA_HANDLERS ("hello" for the bench).
 # Ctrl-C (SIGINT) or SIGTERM stops nginx and every handler it started.
@@ -92,7 +93,7 @@ render "$here/nginx/run.conf.in" >"$RUN_DIR/nginx.conf"
 	die "nginx refused the rendered config in $RUN_DIR"
 
 # wait for the handler sockets (a handler that fails its config or store exits)
-for _ in $(seq 1 100); do
+for _ in $(seq 1 $((${START_SECONDS:-10} * 20))); do
 	ready=1
 	for h in $handlers; do [ -S "$RUN_DIR/$h.sock" ] || ready=0; done
 	[ $ready = 1 ] && break

@@ -50,7 +50,7 @@ bs_start() {
 		BIN=$BIN PORT=$BS_PORT BLINDSYNC_CONFIG=$BS_CONFIG RUN_DIR=$BS_RUN HANDLER_LOG=$BS_LOG \
 			setsid "$BS_ROOT/scripts/run.sh" >>"$BATS_FILE_TMPDIR/run.log" 2>&1 &
 		export BS_PID=$!
-		for _ in $(seq 1 100); do
+		for _ in $(seq 1 $((${BS_START_SECONDS:-5} * 20))); do
 			if curl -s -o /dev/null "$BS_URL/v1/health" 2>/dev/null; then
 				return 0
 			fi
