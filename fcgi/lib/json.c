@@ -435,13 +435,31 @@ void jw_b64(struct jw *w, const void *data, size_t n)
 
 void json_time(int64_t t, char out[21])
 {
+	/* RFC 3339 has four-digit years: clamp anything outside 0000..9999
+	 * (only a corrupted store or a wild clock gets there) */
+	const int64_t lo = -62167219200LL, hi = 253402300799LL;
+	if (t < lo)
+		t = lo;
+	if (t > hi)
+		t = hi;
 	struct tm tm;
 	time_t tt = (time_t)t;
 	if (!gmtime_r(&tt, &tm)) {
 		memcpy(out, "1970-01-01T00:00:00Z", 21);
 		return;
 	}
-	strftime(out, 21, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	/* digits by hand: every field is in range by now */
+	unsigned v[6] = {(unsigned)(tm.tm_year + 1900) % 10000, (unsigned)(tm.tm_mon + 1) % 100,
+	    (unsigned)tm.tm_mday % 100, (unsigned)tm.tm_hour % 100, (unsigned)tm.tm_min % 100,
+	    (unsigned)tm.tm_sec % 100};
+	memcpy(out, "0000-00-00T00:00:00Z", 21);
+	for (int i = 3; i >= 0; i--, v[0] /= 10)
+		out[i] = (char)('0' + v[0] % 10);
+	static const int pos[5] = {5, 8, 11, 14, 17};
+	for (int k = 0; k < 5; k++) {
+		out[pos[k]] = (char)('0' + v[k + 1] / 10);
+		out[pos[k] + 1] = (char)('0' + v[k + 1] % 10);
+	}
 }
 
 void jw_time(struct jw *w, int64_t t)

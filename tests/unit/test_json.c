@@ -149,6 +149,22 @@ static void test_writer(void)
 	buf_free(&b);
 }
 
+static void test_time(void)
+{
+	char t[21];
+	json_time(0, t);
+	T_EQ_STR(t, "1970-01-01T00:00:00Z");
+	json_time(1795341845, t);
+	T_EQ_STR(t, "2026-11-22T10:04:05Z");
+	/* beyond RFC 3339's four-digit years: clamped, always terminated */
+	memset(t, 'x', sizeof t);
+	json_time(253402300800LL, t);
+	T_EQ_STR(t, "9999-12-31T23:59:59Z");
+	memset(t, 'x', sizeof t);
+	json_time(-99999999999LL, t);
+	T_EQ_STR(t, "0000-01-01T00:00:00Z");
+}
+
 static int sink_count;
 static size_t sink_bytes;
 static int count_sink(void *ctx, const char *d, size_t n)
@@ -192,5 +208,6 @@ int main(void)
 	T_RUN(test_getters);
 	T_RUN(test_writer);
 	T_RUN(test_buf);
+	T_RUN(test_time);
 	return t_done();
 }
