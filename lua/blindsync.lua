@@ -72,7 +72,7 @@ plans = {
     bytes            = 10 * MiB, -- byte quota of the account (0 to 2^50)
     collections      = 100,      -- collections (1 to 1000000)
     backups          = 1,        -- backup slots (0 to 1000)
-    backup_bytes     = 2 * MiB,  -- largest backup (1 byte to 16 GiB)
+    backup_bytes     = 2 * MiB,  -- largest backup (1 byte to 1,000,000,000: one SQLite blob)
     min_backup_bytes = 32,       -- smallest backup or slot body (0 to backup_bytes),
                                  -- so that an empty upload cannot wipe a backup
     history_depth    = 10,       -- older versions kept per record (0 to 1000)
@@ -102,7 +102,7 @@ rate_limits = {
 tombstones = { keep_days = 90 }
 
 -- Anonymous slots for clients without accounts (PUT/GET /v1/slots/{id}).
--- Off by default. max_bytes: largest slot (1 byte to 16 GiB); slots not
+-- Off by default. max_bytes: largest slot (1 byte to 1,000,000,000); slots not
 -- touched for expire_days (1 to 36500) are purged.
 slots = { enabled = false, max_bytes = 1 * MiB, expire_days = 365 }
 

@@ -62,6 +62,8 @@
 #define KIB 1024LL
 #define MIB (1024LL * KIB)
 #define GIB (1024LL * MIB)
+/* a backup or slot is one SQLite blob: at most SQLITE_MAX_LENGTH bytes */
+#define BLOB_MAX 1000000000LL
 
 #define LOAD_MEM_MAX ((size_t)8 * 1024 * 1024) /* bytes the Lua state may hold */
 #define LOAD_INSN_MAX 10000000L                /* VM instructions per load */
@@ -1039,9 +1041,9 @@ static const struct field plan_fields[] = {
 	{ .name = "backups", .type = F_INT, .off = PLOFF(backups),
 	  .min = 0, .max = 1000 },
 	[PL_BACKUP_BYTES] = { .name = "backup_bytes", .type = F_INT,
-	  .off = PLOFF(backup_bytes), .min = 1, .max = 16 * GIB, .size = 1 },
+	  .off = PLOFF(backup_bytes), .min = 1, .max = BLOB_MAX, .size = 1 },
 	[PL_MIN_BACKUP_BYTES] = { .name = "min_backup_bytes", .type = F_INT,
-	  .off = PLOFF(min_backup_bytes), .min = 0, .max = 16 * GIB, .size = 1 },
+	  .off = PLOFF(min_backup_bytes), .min = 0, .max = BLOB_MAX, .size = 1 },
 	{ .name = "history_depth", .type = F_INT, .off = PLOFF(history_depth),
 	  .min = 0, .max = 1000 },
 };
@@ -1065,7 +1067,7 @@ static const struct field tombstones_fields[] = {
 static const struct field slots_fields[] = {
 	{ .name = "enabled", .type = F_BOOL, .off = COFF(slots.enabled) },
 	{ .name = "max_bytes", .type = F_INT, .off = COFF(slots.max_bytes),
-	  .min = 1, .max = 16 * GIB, .size = 1 },
+	  .min = 1, .max = BLOB_MAX, .size = 1 },
 	{ .name = "expire_days", .type = F_INT, .off = COFF(slots.expire_days),
 	  .min = 1, .max = 36500 },
 };

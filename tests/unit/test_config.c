@@ -441,7 +441,7 @@ test_errors(void)
 	EXPECT_ERROR("tombstones = { keep_days = 0 }\n",
 	    "1: tombstones.keep_days: expected an integer from 1 to 36500, got 0");
 	EXPECT_ERROR("slots = { max_bytes = 17 * GiB }\n",
-	    "1: slots.max_bytes: expected an integer from 1 to 17179869184, got 18253611008");
+	    "1: slots.max_bytes: expected an integer from 1 to 1000000000, got 18253611008");
 	EXPECT_ERROR("limits = { max_wait_seconds = 1/0 }\n",
 	    "1: limits.max_wait_seconds: expected an integer from 0 to 3600, got inf");
 	/* limits that contradict each other */
@@ -662,7 +662,7 @@ test_print(void)
 	    " default = { min_backup_bytes = 0 } }\n"
 	    "rate_limits = { { route = \"*\", per = \"ip\", limit = 1000000000, window = 2678400 } }\n"
 	    "tombstones = { keep_days = 36500 }\n"
-	    "slots = { enabled = true, max_bytes = 16 * GiB }\n"
+	    "slots = { enabled = true, max_bytes = 1000000000 }\n"
 	    "cors = { origins = { \"*\" } }\n"
 	    "log = { level = \"error\" }\n"
 	    "metrics = { allow = {} }\n", &c, err, sizeof err), 0);
