@@ -8,7 +8,8 @@
 # HANDLER_LOG (default: the terminal), WORKERS (processes per handler, 2),
 # START_SECONDS (how long to wait for the handlers' sockets, 10),
 # HANDLER_WRAP (a command put before
-# each handler, e.g. "valgrind -q"), EXTRA_HANDLERS ("hello" for the bench).
+# each handler, e.g. "valgrind -q"), EXTRA_HANDLERS ("hello" for the bench),
+# STATIC_DIR (files nginx serves under /bench/static-file/, for the bench).
 # Ctrl-C (SIGINT) or SIGTERM stops nginx and every handler it started.
 set -u
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -84,7 +85,8 @@ render() {
 	sed -e "s|@RUN@|$RUN_DIR|g" -e "s|@PORT@|$PORT|g" -e "s|@CONFIG@|$BLINDSYNC_CONFIG|g" \
 	    -e "s|@MAX_BODY@|$max_body|g" -e "s|@MAX_WAIT@|$max_wait|g" -e "s|@MAX_BLOB@|$max_blob|g" \
 	    -e "s|@READ_TIMEOUT@|$read_timeout|g" -e "s|@FASTCGI_PARAMS@|/etc/nginx/fastcgi_params|g" \
-	    -e "s|@USER@|$user_line|g" -e "s|@ACCESS_LOG@|${ACCESS_LOG:-$RUN_DIR/access.log}|g" "$1"
+	    -e "s|@USER@|$user_line|g" -e "s|@ACCESS_LOG@|${ACCESS_LOG:-$RUN_DIR/access.log}|g" \
+	    -e "s|@STATIC_DIR@|${STATIC_DIR:-$RUN_DIR/static}|g" "$1"
 }
 render "$here/nginx/blindsync.conf.in" >"$RUN_DIR/blindsync.conf"
 render "$here/nginx/blindsync-fastcgi.conf.in" >"$RUN_DIR/blindsync-fastcgi.conf"

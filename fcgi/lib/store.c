@@ -88,8 +88,8 @@ static int set_pragmas(sqlite3 *db, int rw, int busy_ms, char *errbuf, size_t er
 	sqlite3_db_config(db, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
 	sqlite3_db_config(db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, NULL);
 	/* a bounded page cache per connection (one per thread) keeps the RSS small */
-	const char *sql = rw ? "PRAGMA foreign_keys=ON; PRAGMA synchronous=FULL; PRAGMA cache_size=-1024;"
-	                  : "PRAGMA foreign_keys=ON; PRAGMA cache_size=-1024;";
+	const char *sql = rw ? "PRAGMA foreign_keys=ON; PRAGMA synchronous=FULL; PRAGMA cache_size=-512;"
+	                  : "PRAGMA foreign_keys=ON; PRAGMA cache_size=-512;";
 	char *emsg = NULL;
 	if (sqlite3_exec(db, sql, NULL, NULL, &emsg) != SQLITE_OK) {
 		snprintf(errbuf, errlen, "cannot configure the store: %s", emsg ? emsg : "?");
@@ -167,6 +167,9 @@ out:
 int store_open(const char *path, enum store_mode mode, struct store **out, char *errbuf, size_t errlen)
 {
 	*out = NULL;
+	/* all the connections of a process (one per thread) share one budget
+	 * for caches: SQLite frees cache pages to stay under it */
+	sqlite3_soft_heap_limit64(STORE_HEAP_SOFT_LIMIT);
 	struct store *s = calloc(1, sizeof *s);
 	if (!s) {
 		snprintf(errbuf, errlen, "out of memory");

@@ -22,6 +22,7 @@
 #include "err.h"
 
 #define STORE_BUSY_TIMEOUT_MS 5000
+#define STORE_HEAP_SOFT_LIMIT (4 * 1024 * 1024) /* SQLite's memory per process */
 
 enum store_mode { STORE_RW, STORE_RO };
 
