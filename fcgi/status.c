@@ -3,6 +3,7 @@
  *   GET /v1/info     server facts and limits from the config (§2)
  *   GET /v1/health   {"ok":true} when the store answers, else 503
  *   GET /v1/status   the account's counters (never a scan), ETag, 304, long-poll
+ *   GET /v1/metrics  Prometheus text, only for the addresses of metrics.allow
  * Opens the store read-only: it never writes.
  */
 #include <stdio.h>
@@ -178,10 +179,38 @@ static enum err status(struct req *r)
 	return ERR_OK;
 }
 
+/* Only for metrics.allow; everyone else gets the 404 of an unknown route. */
+static enum err metrics(struct req *r)
+{
+	const struct config *c = r->cfg;
+	if (!serve_addr_in(r->remote_addr, c->metrics.allow, c->metrics.n_allow))
+		return http_fail(r, ERR_NOT_FOUND, "Not found.");
+	struct store_stats st;
+	enum err e = store_stats(r->store, &st);
+	if (e)
+		return e;
+	serve_metrics(&r->out);
+	buf_printf(&r->out,
+	    "# HELP blindsync_store_bytes Size of the store file and its WAL.\n"
+	    "# TYPE blindsync_store_bytes gauge\nblindsync_store_bytes %lld\n"
+	    "# HELP blindsync_accounts Accounts.\n# TYPE blindsync_accounts gauge\nblindsync_accounts %lld\n"
+	    "# HELP blindsync_records Current records, tombstones excluded.\n"
+	    "# TYPE blindsync_records gauge\nblindsync_records %lld\n"
+	    "# HELP blindsync_bytes Bytes counted against quotas (records, history, backups).\n"
+	    "# TYPE blindsync_bytes gauge\nblindsync_bytes %lld\n"
+	    "# HELP blindsync_backups Backups.\n# TYPE blindsync_backups gauge\nblindsync_backups %lld\n"
+	    "# HELP blindsync_slots Anonymous slots.\n# TYPE blindsync_slots gauge\nblindsync_slots %lld\n",
+	    (long long)st.file_bytes, (long long)st.accounts, (long long)st.records, (long long)st.bytes,
+	    (long long)st.backups, (long long)st.slots);
+	http_respond(r, 200, "text/plain; version=0.0.4; charset=utf-8");
+	return ERR_OK;
+}
+
 static const struct route routes[] = {
 	{M_GET, "/info", info, "status.info", 0},
 	{M_GET, "/health", health, "status.health", 0},
 	{M_GET, "/status", status, "status", 0},
+	{M_GET, "/metrics", metrics, "metrics", 0},
 };
 
 static const struct handler handler = {"status", routes, sizeof routes / sizeof routes[0], STORE_RO, NULL};

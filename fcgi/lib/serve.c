@@ -29,6 +29,7 @@
 #include "json.h"
 #include "limit.h"
 #include "log.h"
+#include "metrics.h"
 #include "notify.h"
 
 #define SERVE_DEFAULT_THREADS 8
@@ -40,6 +41,7 @@
 static atomic_int serve_stopping;
 static struct limiter *serve_limiter; /* shared by the threads; NULL in tests */
 static struct notifier *serve_notifier; /* long-poll wake-ups; NULL in tests */
+static struct metrics *serve_metrics_tab; /* shared request metrics; NULL in tests */
 static atomic_int serve_waiting;        /* requests of this process in a long-poll */
 static int serve_wait_max = 1;          /* half the threads, at least 1 */
 
@@ -73,10 +75,17 @@ int serve_wait_begin(void)
 		atomic_fetch_sub(&serve_waiting, 1);
 		return -1;
 	}
+	metrics_waiting(serve_metrics_tab, 1);
 	return 0;
 }
 
-void serve_wait_end(void) { atomic_fetch_sub(&serve_waiting, 1); }
+void serve_wait_end(void)
+{
+	atomic_fetch_sub(&serve_waiting, 1);
+	metrics_waiting(serve_metrics_tab, -1);
+}
+
+void serve_metrics(struct buf *out) { metrics_write(serve_metrics_tab, out); }
 
 int serve_poll(int64_t account_id, const char *collection, uint32_t *seq, int64_t deadline_ms)
 {
@@ -368,8 +377,10 @@ void serve_one(struct req *r, const struct handler *h)
 		http_error(r, ERR_INTERNAL);
 	}
 	const char *detail = r->status >= 400 ? r->errmsg : NULL;
-	log_request(r->request_id, r->method_str, r->route_name ? r->route_name : "-", r->status,
-	    http_elapsed_ms(r), r->account_id, detail);
+	double ms = http_elapsed_ms(r);
+	log_request(r->request_id, r->method_str, r->route_name ? r->route_name : "-", r->status, ms,
+	    r->account_id, detail);
+	metrics_observe(serve_metrics_tab, r->route_name, r->status, ms);
 	http_end(r);
 	config_release(cfg);
 }
@@ -721,6 +732,12 @@ int serve_main(int argc, char **argv, const struct handler *h)
 	}
 	/* one malloc arena per thread would multiply the RSS by the threads */
 	mallopt(M_ARENA_MAX, 2);
+	snprintf(limpath, sizeof limpath, "%s-metrics", dbpath);
+	if (metrics_open(limpath, &serve_metrics_tab, err, sizeof err) != 0) {
+		fprintf(stderr, "%s: metrics: %s\n", prog, err);
+		config_shutdown();
+		return 1;
+	}
 	snprintf(limpath, sizeof limpath, "%s-notify", dbpath);
 	if (notify_open(limpath, &serve_notifier, err, sizeof err) != 0) {
 		fprintf(stderr, "%s: long-poll notifications: %s\n", prog, err);
@@ -783,6 +800,8 @@ int serve_main(int argc, char **argv, const struct handler *h)
 	serve_limiter = NULL;
 	notify_close(serve_notifier);
 	serve_notifier = NULL;
+	metrics_close(serve_metrics_tab);
+	serve_metrics_tab = NULL;
 	config_shutdown();
 	return rc;
 }

@@ -87,6 +87,9 @@ uint32_t serve_seq(int64_t account_id, const char *collection);
 int serve_wait_begin(void);
 void serve_wait_end(void);
 int serve_poll(int64_t account_id, const char *collection, uint32_t *seq, int64_t deadline_ms);
+/* The shared request metrics in Prometheus text (GET /v1/metrics). */
+void serve_metrics(struct buf *out);
+
 /* Monotonic milliseconds, for long-poll deadlines. */
 int64_t serve_now_ms(void);
 

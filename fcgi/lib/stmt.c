@@ -151,6 +151,12 @@ const char *const stmt_sql[] = {
 	[STMT_SLOT_TOUCH] = "UPDATE slots SET accessed_at = ?2 WHERE rowid_ = ?1",
 #undef SLOT_COLS
 
+	/* the gauges of /v1/metrics: small tables, or sums of counters kept by the writes */
+	[STMT_STATS] =
+	    "SELECT (SELECT count(*) FROM accounts), (SELECT coalesce(sum(usage_records), 0) FROM accounts), "
+	    "(SELECT coalesce(sum(usage_bytes), 0) FROM accounts), (SELECT count(*) FROM backups), "
+	    "(SELECT count(*) FROM slots)",
+
 	[STMT_EVENT_LIST] =
 	    "SELECT at, type, device FROM events WHERE account_id = ?1 ORDER BY id DESC LIMIT ?2",
 
@@ -206,6 +212,23 @@ const char *const stmt_sql[] = {
 	    "DELETE FROM records WHERE collection_id = ?1 AND deleted = 1 AND modified_at < ?2",
 	[STMT_PURGE_TOMBSTONE_COLLECTION] =
 	    "UPDATE collections SET bytes = bytes - ?2, purged_version = max(purged_version, ?3) WHERE id = ?1",
+
+	/* ---- export and import (store_transfer.c) ---- */
+	/* the kept older versions of a record with their payloads, newest first */
+	[STMT_TRANSFER_HISTORY] =
+	    "SELECT rid, version, modified_at, deleted, payload FROM history "
+	    "WHERE collection_id = ?1 AND rid = ?2 ORDER BY version DESC",
+	/* a plain insert: a repeated id or version is a constraint error, never an overwrite */
+	[STMT_TRANSFER_RECORD_INSERT] =
+	    "INSERT INTO records (collection_id, rid, version, modified_at, deleted, payload) "
+	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+	[STMT_TRANSFER_HISTORY_INSERT] =
+	    "INSERT INTO history (collection_id, rid, version, modified_at, deleted, payload) "
+	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+	[STMT_TRANSFER_COLLECTION_SET] =
+	    "UPDATE collections SET version = ?2, records = ?3, bytes = ?4, purged_version = ?5, modified_at = ?6 "
+	    "WHERE id = ?1",
+	[STMT_TRANSFER_BACKUP_SET] = "UPDATE backups SET version = ?2, modified_at = ?3 WHERE id = ?1",
 };
 
 _Static_assert(sizeof stmt_sql / sizeof stmt_sql[0] == STMT__MAX, "stmt table out of step with enum stmt");

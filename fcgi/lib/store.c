@@ -30,6 +30,31 @@ int store_schema_version(void)
 
 int store_is_writable(const struct store *s) { return s && s->mode == STORE_RW; }
 
+enum err store_stats(struct store *s, struct store_stats *out)
+{
+	memset(out, 0, sizeof *out);
+	sqlite3_stmt *st = store_stmt(s, STMT_STATS);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		out->accounts = sqlite3_column_int64(st, 0);
+		out->records = sqlite3_column_int64(st, 1);
+		out->bytes = sqlite3_column_int64(st, 2);
+		out->backups = sqlite3_column_int64(st, 3);
+		out->slots = sqlite3_column_int64(st, 4);
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW)
+		return store_sqlite_err(s, rc, "stats");
+	struct stat fs;
+	char wal[4200];
+	if (stat(s->path, &fs) == 0)
+		out->file_bytes += fs.st_size;
+	snprintf(wal, sizeof wal, "%s-wal", s->path);
+	if (stat(wal, &fs) == 0)
+		out->file_bytes += fs.st_size;
+	return ERR_OK;
+}
+
 enum err store_sqlite_err(struct store *s, int rc, const char *what)
 {
 	int prim = rc & 0xff;

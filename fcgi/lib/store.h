@@ -64,6 +64,13 @@ enum err store_read(struct store *s, enum err (*fn)(struct store *s, void *arg),
  */
 enum err store_health(struct store *s);
 
+/* Totals for monitoring. */
+struct store_stats {
+	int64_t accounts, records, bytes, backups, slots;
+	int64_t file_bytes; /* the store file and its WAL */
+};
+enum err store_stats(struct store *s, struct store_stats *st);
+
 /* 1 if the store was opened read-write. */
 int store_is_writable(const struct store *s);
 
@@ -379,5 +386,29 @@ struct store_purged_tombstones {
  * 410), and the account's account_version is bumped. Call inside store_tx().
  */
 enum err store_purge_tombstones(struct store *s, int64_t before, struct store_purged_tombstones *out);
+
+/* ---- export and import of a whole account (store_transfer.c) ---- */
+
+/*
+ * The kept older versions of a record (the current one not included) with
+ * their payloads, newest first, for the export. fn returns non-zero to
+ * stop; r->payload is valid during the call only. ERR_OK also when there
+ * are none.
+ */
+enum err store_transfer_history(struct store *s, int64_t collection_id, const char *rid,
+    int (*fn)(void *ctx, const struct store_record *r), void *ctx);
+/*
+ * Insert a record's current version exactly as given (rid, version,
+ * modified_at, deleted, payload: NULL for a tombstone). Never overwrites:
+ * ERR_CONFLICT if the collection already has this id or this version.
+ */
+enum err store_transfer_record_insert(struct store *s, int64_t collection_id, const struct store_record *r);
+/* Insert one older version of a record as given; ERR_CONFLICT if its history already has that version. */
+enum err store_transfer_history_insert(struct store *s, int64_t collection_id, const struct store_record *r);
+/* Set a collection's version, counters, purged_version and modified_at. */
+enum err store_transfer_collection_set(struct store *s, int64_t id, int64_t version, int64_t records,
+    int64_t bytes, int64_t purged_version, int64_t now);
+/* Set a backup's version and modified_at (an import keeps the exported ones). */
+enum err store_transfer_backup_set(struct store *s, int64_t id, int64_t version, int64_t modified_at);
 
 #endif

@@ -194,3 +194,22 @@ unix_lines() {
 	# the handler refuses to start on a store that is not one: it cannot serve
 	assert_failure
 }
+
+@test "CGI: /v1/metrics only for metrics.allow, a 404 for everyone else" {
+	cgi GET /v1/metrics
+	assert_line --index 0 "Status: 200 OK"
+	assert_output --partial "blindsync_accounts"
+	run --separate-stderr env -i BLINDSYNC_CONFIG="$BLINDSYNC_CONFIG" GATEWAY_INTERFACE=CGI/1.1 REQUEST_METHOD=GET \
+		REQUEST_URI=/v1/metrics REMOTE_ADDR=192.0.2.7 HTTPS=on "$BIN/blindsync-status" </dev/null
+	unix_lines
+	assert_line --index 0 "Status: 404 Not Found"
+	assert_output --partial '{"error":{"code":"not_found","message":"Not found."}}'
+	refute_output --partial "blindsync_"
+	bs_config "$BLINDSYNC_CONFIG" 'metrics = { allow = { "192.0.2.0/24" } }'
+	run --separate-stderr env -i BLINDSYNC_CONFIG="$BLINDSYNC_CONFIG" GATEWAY_INTERFACE=CGI/1.1 REQUEST_METHOD=GET \
+		REQUEST_URI=/v1/metrics REMOTE_ADDR=192.0.2.7 HTTPS=on "$BIN/blindsync-status" </dev/null
+	unix_lines
+	assert_line --index 0 "Status: 200 OK"
+	cgi GET /v1/metrics
+	assert_line --index 0 "Status: 404 Not Found"
+}

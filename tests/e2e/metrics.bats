@@ -1,0 +1,65 @@
+#!/usr/bin/env bats
+# GET /v1/metrics through nginx: Prometheus text, counts shared by every
+# worker process, rate-limit refusals, the long-poll gauge, store gauges.
+load ../lib
+
+setup_file() {
+	bs_setup_stack 'rate_limits = { { route = "status", per = "ip", limit = 3, window = 3600 } }' \
+		'password_hash = { iterations = 1000 }'
+}
+teardown_file() { bs_stop; }
+
+metric() { # NAME{labels} -> value
+	curl -s "$BS_URL/v1/metrics" | awk -v k="$1" '$1 == k { print $2 }'
+}
+
+@test "metrics: Prometheus text with the headers of every response" {
+	req GET /v1/metrics
+	assert_equal "$status" 200
+	assert_equal "$(header Content-Type)" "text/plain; version=0.0.4; charset=utf-8"
+	assert_common_headers
+	[[ "$body" == *"# TYPE blindsync_requests_total counter"* ]]
+	[[ "$body" == *"# TYPE blindsync_request_duration_seconds histogram"* ]]
+	[[ "$body" == *"blindsync_store_bytes "* ]]
+	[[ "$body" == *"blindsync_accounts 0"* ]]
+}
+
+@test "request counts by route and status add up over both worker processes" {
+	before=$(metric 'blindsync_requests_total{route="status.health",status="200"}')
+	for i in $(seq 1 40); do curl -s -o /dev/null "$BS_URL/v1/health"; done
+	after=$(metric 'blindsync_requests_total{route="status.health",status="200"}')
+	assert_equal "$((after - ${before:-0}))" 40
+	# and the requests were served by more than one process
+	[ "$(grep 'status.health 200' "$BS_LOG" | grep -o 'blindsync-status\[[0-9]*\]' | sort -u | wc -l)" -ge 2 ]
+	count=$(metric 'blindsync_request_duration_seconds_count{route="status.health"}')
+	inf=$(metric 'blindsync_request_duration_seconds_bucket{route="status.health",le="+Inf"}')
+	assert_equal "$count" "$inf"
+	[ "$count" -ge 40 ]
+}
+
+@test "404s and rate-limit refusals are counted" {
+	curl -s -o /dev/null "$BS_URL/v1/no-such-route"
+	[ "$(metric 'blindsync_requests_total{route="-",status="404"}')" -ge 1 ]
+	# GET /v1/status is limited per address before the token is even checked
+	for i in 1 2 3 4 5; do curl -s -o /dev/null "$BS_URL/v1/status"; done
+	[ "$(metric 'blindsync_requests_total{route="status",status="429"}')" -ge 2 ]
+	[ "$(metric blindsync_rate_limited_total)" -ge 2 ]
+}
+
+@test "the long-poll gauge counts waiting requests and goes back to 0" {
+	key=$(head -c 32 /dev/urandom | base64)
+	curl -s -H 'Content-Type: application/json' "$BS_URL/v1/account/register" \
+		-d "{\"username\":\"metrics\",\"auth_key\":\"$key\",\"kdf\":{}}" >/dev/null
+	tok=$(curl -s -H 'Content-Type: application/json' "$BS_URL/v1/account/login" \
+		-d "{\"username\":\"metrics\",\"auth_key\":\"$key\"}" | jq -r .access_token)
+	# long-polls on pulls (the status route is rate-limited in this file)
+	curl -s -o /dev/null -H "Authorization: Bearer $tok" -H 'Content-Type: application/json' \
+		-d '{"records":[]}' "$BS_URL/v1/collections/c/push"
+	curl -s -o /dev/null -H "Authorization: Bearer $tok" "$BS_URL/v1/collections/c/pull?wait=3" &
+	curl -s -o /dev/null -H "Authorization: Bearer $tok" "$BS_URL/v1/collections/c/pull?wait=3" &
+	sleep 1
+	assert_equal "$(metric blindsync_longpolls_waiting)" 2
+	assert_equal "$(metric blindsync_accounts)" 1
+	wait
+	assert_equal "$(metric blindsync_longpolls_waiting)" 0
+}
