@@ -1,14 +1,17 @@
 # blindsync: build, run, test, bench, install.
 #   make            build the handlers and blindsync-admin into build/
 #   make run        build, then run the stack behind nginx on 127.0.0.1:$(PORT)
+#                   (FRONT=apache|apache-fcgid|cgi: behind Apache instead)
 #   make test       deps, warnings-as-errors build, unit tests, CGI tests,
 #                   end-to-end tests through nginx, then all again under ASan+UBSan
 #   make bench      benchmarks (never part of make test)
 #   make install    PREFIX, DESTDIR, SYSCONFDIR, LOCALSTATEDIR honoured
-# Variables: PORT (8080), BLINDSYNC_CONFIG, SAN=1 (sanitizer build into build-san/).
+# Variables: PORT (8080), BLINDSYNC_CONFIG, SAN=1 (sanitizer build into build-san/),
+# FRONT (nginx; apache, apache-fcgid or cgi for make run).
 
 VERSION     := 0.1.0
 PORT        ?= 8080
+FRONT       ?= nginx
 PREFIX      ?= /usr/local
 SYSCONFDIR  ?= $(PREFIX)/etc
 LOCALSTATEDIR ?= /var
@@ -43,7 +46,7 @@ UNIT_BIN    := $(patsubst tests/unit/%.c,$(B)/unit/%,$(UNIT_SRC))
 FUZZ_SRC    := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BIN    := $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(FUZZ_SRC))
 
-.PHONY: all deps run test unit e2e check-san bench install clean
+.PHONY: all deps run test unit e2e check-san bench install uninstall clean
 all: $(PROGS) $(B)/blindsync-hello
 
 deps:
@@ -82,7 +85,8 @@ unit: $(UNIT_BIN) $(FUZZ_BIN)
 	exit $$fail
 
 run: deps all
-	@BLINDSYNC_CONFIG="$(BLINDSYNC_CONFIG)" PORT="$(PORT)" BIN="$(CURDIR)/$(B)" scripts/run.sh
+	@[ "$(FRONT)" = nginx ] || scripts/deps.sh apache
+	@BLINDSYNC_CONFIG="$(BLINDSYNC_CONFIG)" PORT="$(PORT)" BIN="$(CURDIR)/$(B)" FRONT="$(FRONT)" scripts/run.sh
 
 test: deps
 	@tests/run-all.sh
@@ -90,6 +94,36 @@ test: deps
 bench: deps all
 	@scripts/deps.sh bench
 	@BIN="$(CURDIR)/$(B)" tests/bench/bench.sh
+
+# ---- install ----
+# make install [PREFIX=/usr/local] [DESTDIR=] [SYSCONFDIR=$(PREFIX)/etc]
+#              [LOCALSTATEDIR=/var] [SYSTEMDDIR=$(PREFIX)/lib/systemd/system]
+# Handlers go to $(LIBEXECDIR), blindsync-admin to $(PREFIX)/sbin; the config
+# is installed only if none exists (never overwritten); nginx snippets and
+# systemd units are rendered with these paths.
+BINDIR       ?= $(PREFIX)/sbin
+LIBEXECDIR   ?= $(PREFIX)/libexec/blindsync
+MANDIR       ?= $(PREFIX)/share/man
+DOCDIR       ?= $(PREFIX)/share/doc/blindsync
+SYSTEMDDIR   ?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR  ?= $(PREFIX)/lib/sysusers.d
+RUNDIR       ?= /run/blindsync
+BS_USER      ?= blindsync
+SOCKET_GROUP ?= www-data
+HANDLER_NAMES := $(filter-out admin hello,$(patsubst fcgi/%.c,%,$(wildcard fcgi/*.c)))
+
+install: all
+	@scripts/install.sh "$(DESTDIR)" "$(BINDIR)" "$(LIBEXECDIR)" "$(MANDIR)" "$(DOCDIR)" \
+	    "$(SYSCONFDIR)" "$(LOCALSTATEDIR)" "$(SYSTEMDDIR)" "$(SYSUSERSDIR)" "$(RUNDIR)" \
+	    "$(BS_USER)" "$(SOCKET_GROUP)" "$(B)" "$(HANDLER_NAMES)"
+
+uninstall:
+	rm -f $(addprefix $(DESTDIR)$(LIBEXECDIR)/blindsync-,$(HANDLER_NAMES)) $(DESTDIR)$(BINDIR)/blindsync-admin
+	rm -f $(DESTDIR)$(MANDIR)/man8/blindsync.8 $(DESTDIR)$(MANDIR)/man8/blindsync-admin.8 \
+	    $(DESTDIR)$(MANDIR)/man5/blindsync.lua.5
+	rm -f $(foreach h,$(HANDLER_NAMES),$(DESTDIR)$(SYSTEMDDIR)/blindsync-$(h).service \
+	    $(DESTDIR)$(SYSTEMDDIR)/blindsync-$(h).socket) $(DESTDIR)$(SYSUSERSDIR)/blindsync.conf
+	@echo "kept: $(SYSCONFDIR)/blindsync (your config) and $(LOCALSTATEDIR)/lib/blindsync (your data)"
 
 clean:
 	rm -rf build build-san

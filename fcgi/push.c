@@ -121,7 +121,7 @@ static enum err conflicts_tx(struct store *s, void *arg)
 	jw_key(x->w, "conflicts");
 	jw_arr_begin(x->w);
 	for (size_t i = 0; i < x->n; i++) {
-		if (x->recs[i].version)
+		if (!x->recs[i].conflict)
 			continue;
 		jw_obj_begin(x->w);
 		jw_key(x->w, "id"); jw_str(x->w, x->recs[i].id);
@@ -196,7 +196,7 @@ static enum err do_push(struct req *r)
 		jw_key(&w, "accepted");
 		jw_arr_begin(&w);
 		for (size_t i = 0; i < n; i++) {
-			if (!recs[i].version)
+			if (recs[i].conflict || !recs[i].version)
 				continue;
 			jw_obj_begin(&w);
 			jw_key(&w, "id"); jw_str(&w, recs[i].id);

@@ -103,9 +103,16 @@ int auth_secret_load(const char *path, uint8_t secret[AUTH_SECRET_LEN], char *er
 		return read_secret(path, secret, errbuf, errlen);
 	/* create: a private temp file beside it, then link() it into place, which
 	 * fails if another process won the race; then read whatever is there */
-	char tmp[4200];
-	snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid());
+	/* a random temp name: a file left by a crash (same pid after a
+	 * container restart) can never block the creation */
+	char tmp[4200], suffix[17];
+	uint8_t rnd[8];
 	uint8_t fresh[AUTH_SECRET_LEN];
+	if (crypto_random(rnd, sizeof rnd) != 0 || crypto_hex(rnd, sizeof rnd, suffix, sizeof suffix) != 0) {
+		snprintf(errbuf, errlen, "cannot generate a temporary name");
+		return -1;
+	}
+	snprintf(tmp, sizeof tmp, "%s.tmp.%s", path, suffix);
 	if (crypto_random(fresh, sizeof fresh) != 0) {
 		snprintf(errbuf, errlen, "cannot generate the server secret");
 		return -1;

@@ -71,7 +71,8 @@ static enum err push_tx(struct store *s, void *arg)
 			return e;
 		int exists = e == ERR_OK;
 		r->version = 0;
-		if (!r->force && r->base_version != cur) {
+		r->conflict = !r->force && r->base_version != cur;
+		if (r->conflict) {
 			x->nconflicts++;
 			continue;
 		}

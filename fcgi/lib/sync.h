@@ -21,7 +21,8 @@ struct sync_rec {
 	uint8_t *payload;        /* decoded; NULL for a tombstone */
 	size_t len;
 	/* out */
-	int64_t version;         /* the version given, 0 for a conflict */
+	int64_t version;         /* the version given (0 if not written) */
+	int conflict;            /* 1 if base_version did not match */
 };
 
 /* The plan and byte quota that apply to an account. */
@@ -31,7 +32,7 @@ int64_t sync_quota(const struct config *c, const struct store_account *a);
 /*
  * Push recs[0..n) into the collection `name` of the account (created if
  * needed: ERR_COLLECTION_LIMIT beyond the plan's). Sets each rec's version
- * (0 for a conflict), *nconflicts and *collection_version. atomic: any
+ * and conflict flag, *nconflicts and *collection_version. atomic: any
  * conflict is ERR_CONFLICT and nothing is written. ERR_QUOTA_EXCEEDED if the
  * accepted records would take the account over its quota (nothing written).
  */

@@ -1,0 +1,71 @@
+#!/bin/sh
+# install.sh: what `make install` does (see the Makefile for the variables).
+# Never overwrites an existing config; renders paths into the nginx snippet
+# and the systemd units.
+set -eu
+DESTDIR=$1 BINDIR=$2 LIBEXECDIR=$3 MANDIR=$4 DOCDIR=$5 SYSCONFDIR=$6 LOCALSTATEDIR=$7
+SYSTEMDDIR=$8 SYSUSERSDIR=$9; shift 9
+RUNDIR=$1 BS_USER=$2 SOCKET_GROUP=$3 B=$4 HANDLERS=$5
+here=$(cd "$(dirname "$0")/.." && pwd)
+cd "$here"
+D=$DESTDIR
+conf=$SYSCONFDIR/blindsync/blindsync.lua
+state=$LOCALSTATEDIR/lib/blindsync
+
+install -d "$D$BINDIR" "$D$LIBEXECDIR" "$D$MANDIR/man5" "$D$MANDIR/man8" "$D$DOCDIR" \
+	"$D$SYSCONFDIR/blindsync/nginx" "$D$SYSTEMDDIR" "$D$SYSUSERSDIR"
+for h in $HANDLERS; do
+	install -m 0755 "$B/blindsync-$h" "$D$LIBEXECDIR/blindsync-$h"
+done
+install -m 0755 "$B/blindsync-admin" "$D$BINDIR/blindsync-admin"
+install -m 0644 docs/man/blindsync.8 docs/man/blindsync-admin.8 "$D$MANDIR/man8/"
+install -m 0644 docs/man/blindsync.lua.5 "$D$MANDIR/man5/"
+for f in README.md LICENSE docs/*.md; do install -m 0644 "$f" "$D$DOCDIR/"; done
+
+# the config: the shipped default with the store under $state; never overwritten
+if [ -e "$D$conf" ]; then
+	echo "install: kept the existing $conf" >&2
+	sed -e "s|^database *=.*|database = \"$state/blindsync.db\"|" \
+	    -e "s|^secret_file *=.*|secret_file = \"$state/secret\"|" lua/blindsync.lua >"$D$conf.dist"
+	chmod 0644 "$D$conf.dist"
+else
+	sed -e "s|^database *=.*|database = \"$state/blindsync.db\"|" \
+	    -e "s|^secret_file *=.*|secret_file = \"$state/secret\"|" lua/blindsync.lua >"$D$conf"
+	chmod 0644 "$D$conf"
+fi
+
+# the nginx drop-in, rendered for the systemd sockets and the default limits
+max_body=$(BLINDSYNC_CONFIG= "$B/blindsync-status" --value limits.max_body_bytes)
+max_wait=$(BLINDSYNC_CONFIG= "$B/blindsync-status" --value limits.max_wait_seconds)
+max_blob=$(BLINDSYNC_CONFIG= "$B/blindsync-status" --value max_blob_bytes)
+max_import=$(BLINDSYNC_CONFIG= "$B/blindsync-status" --value limits.max_import_bytes)
+render() {
+	sed -e "s|@RUN@/blindsync-fastcgi.conf|$SYSCONFDIR/blindsync/nginx/blindsync-fastcgi.conf|g" \
+	    -e "s|@RUN@|$RUNDIR|g" -e "s|@CONFIG@|$conf|g" -e "s|@MAX_BODY@|$max_body|g" \
+	    -e "s|@MAX_WAIT@|$max_wait|g" -e "s|@READ_TIMEOUT@|$((max_wait + 30))|g" -e "s|@MAX_BLOB@|$max_blob|g" \
+	    -e "s|@MAX_IMPORT@|$max_import|g" -e "s|@FASTCGI_PARAMS@|/etc/nginx/fastcgi_params|g" "$1"
+}
+render nginx/blindsync.conf.in >"$D$SYSCONFDIR/blindsync/nginx/blindsync.conf"
+render nginx/blindsync-fastcgi.conf.in >"$D$SYSCONFDIR/blindsync/nginx/blindsync-fastcgi.conf"
+if ls apache/blindsync-*.conf.in >/dev/null 2>&1; then
+	install -d "$D$SYSCONFDIR/blindsync/apache"
+	for f in apache/blindsync-*.conf.in; do render "$f" >"$D$SYSCONFDIR/blindsync/apache/$(basename "$f" .in)"; done
+	[ -f apache/htaccess.example ] && install -m 0644 apache/htaccess.example "$D$SYSCONFDIR/blindsync/apache/"
+fi
+
+# systemd: one socket and one service per handler
+unit() { # template name
+	sed -e "s|@LIBEXECDIR@|$LIBEXECDIR|g" -e "s|@SYSCONFDIR@|$SYSCONFDIR|g" -e "s|@LOCALSTATEDIR@|$LOCALSTATEDIR|g" \
+	    -e "s|@USER@|$BS_USER|g" -e "s|@SOCKET_GROUP@|$SOCKET_GROUP|g" -e "s|@NAME@|$2|g" "$1"
+}
+for h in $HANDLERS; do
+	unit scripts/systemd/blindsync.socket.in "$h" >"$D$SYSTEMDDIR/blindsync-$h.socket"
+	unit scripts/systemd/blindsync.service.in "$h" >"$D$SYSTEMDDIR/blindsync-$h.service"
+	chmod 0644 "$D$SYSTEMDDIR/blindsync-$h.socket" "$D$SYSTEMDDIR/blindsync-$h.service"
+done
+unit scripts/systemd/blindsync.sysusers.in "" >"$D$SYSUSERSDIR/blindsync.conf"
+chmod 0644 "$D$SYSUSERSDIR/blindsync.conf"
+
+echo "installed blindsync into ${D:-/}: handlers in $LIBEXECDIR, blindsync-admin in $BINDIR, config $conf"
+echo "next: systemd-sysusers; systemctl enable --now $(for h in $HANDLERS; do printf 'blindsync-%s.socket ' "$h"; done)"
+echo "      and include $SYSCONFDIR/blindsync/nginx/blindsync.conf in your nginx server {} (see docs/DEPLOY.md)"
