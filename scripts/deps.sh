@@ -1,6 +1,7 @@
 #!/bin/sh
 # scripts/deps.sh: install the Debian packages blindsync needs, only when missing.
-# Usage: scripts/deps.sh [build|run|test|bench]...  (default: build run test)
+# Usage: scripts/deps.sh [build|run|test|bench|apache]...  (default: build run test)
+# (apache: Debian's Apache 2.4 and mod_fcgid, for FRONT=apache|apache-fcgid|cgi)
 # As root it runs apt-get quietly and non-interactively; otherwise it prints
 # the exact apt-get line and exits 1. It never touches anything else.
 set -eu
@@ -9,6 +10,7 @@ build="pkg-config libfcgi-dev libsqlite3-dev libssl-dev libjson-c-dev liblua5.4-
 run="nginx-light spawn-fcgi"
 test="bats bats-assert bats-support curl jq sqlite3 valgrind procps"
 bench="wrk"
+apache="apache2 libapache2-mod-fcgid"
 
 want=""
 [ $# -eq 0 ] && set -- build run test
@@ -18,6 +20,7 @@ for group in "$@"; do
 	run) want="$want $run" ;;
 	test) want="$want $test" ;;
 	bench) want="$want $bench" ;;
+	apache) want="$want $apache" ;;
 	*) echo "deps.sh: unknown group '$group'" >&2; exit 2 ;;
 	esac
 done

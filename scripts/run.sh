@@ -1,8 +1,16 @@
 #!/bin/bash
 # run.sh: start blindsync in the foreground: every handler on a unix socket
-# and Debian's nginx with a config rendered into a run directory.
+# and Debian's nginx with a config rendered into a run directory; or, with
+# FRONT, behind Debian's Apache 2.4 with a config rendered there too:
+#   FRONT=nginx         (default) nginx, FastCGI to the handlers' sockets
+#   FRONT=apache        Apache with mod_proxy_fcgi to the handlers' sockets
+#   FRONT=apache-fcgid  Apache with mod_fcgid, which starts the handlers
+#   FRONT=cgi           Apache with mod_cgid: one handler process per request
+# (apache/*.conf.in; docs/DEPLOY-apache.md). Apache runs as the invoking
+# user; as root, in a user namespace where it is not root (it refuses to
+# serve as root) while its files are still root's.
 #
-# Environment: BIN (the build dir, default ./build), PORT (8080),
+# Environment: FRONT (nginx), BIN (the build dir, default ./build), PORT (8080),
 # BLINDSYNC_CONFIG (default lua/blindsync.lua), RUN_DIR (default
 # var/run/$PORT), ACCESS_LOG (default $RUN_DIR/access.log; "off" to disable),
 # HANDLER_LOG (default: the terminal), WORKERS (processes per handler, 2),
@@ -23,21 +31,38 @@ case "$RUN_DIR" in /*) ;; *) RUN_DIR=$PWD/$RUN_DIR ;; esac
 HANDLER_WRAP=${HANDLER_WRAP:-}
 WORKERS=${WORKERS:-2}
 NGINX=${NGINX:-$(command -v nginx || echo /usr/sbin/nginx)}
+FRONT=${FRONT:-nginx}
+APACHE=${APACHE:-/usr/sbin/apache2}
+APACHE_MODULES=${APACHE_MODULES:-/usr/lib/apache2/modules}
 
 die() { echo "run.sh: $*" >&2; exit 1; }
+case "$FRONT" in
+nginx | apache | apache-fcgid | cgi) ;;
+*) die "FRONT is nginx, apache, apache-fcgid or cgi, not '$FRONT'" ;;
+esac
 [ -x "$BIN/blindsync-status" ] || die "no handlers in $BIN: run make first"
-[ -x "$NGINX" ] || die "nginx not found: run scripts/deps.sh"
+if [ "$FRONT" = nginx ]; then
+	[ -x "$NGINX" ] || die "nginx not found: run scripts/deps.sh"
+else
+	[ -x "$APACHE" ] || die "apache2 not found: run scripts/deps.sh apache"
+	[ "$FRONT" != apache-fcgid ] || [ -f "$APACHE_MODULES/mod_fcgid.so" ] ||
+		die "mod_fcgid not found: run scripts/deps.sh apache"
+fi
 
 mkdir -p "$RUN_DIR/tmp" || die "cannot create $RUN_DIR"
 # refuse to start over a run directory that is still in use
 if [ -f "$RUN_DIR/nginx.pid" ] && kill -0 "$(cat "$RUN_DIR/nginx.pid" 2>/dev/null)" 2>/dev/null; then
 	die "$RUN_DIR is in use by a running nginx (port $PORT?)"
 fi
+if [ -f "$RUN_DIR/httpd.pid" ] && kill -0 "$(cat "$RUN_DIR/httpd.pid" 2>/dev/null)" 2>/dev/null; then
+	die "$RUN_DIR is in use by a running Apache (port $PORT?)"
+fi
 
 "$BIN/blindsync-status" -n >/dev/null || die "the configuration $BLINDSYNC_CONFIG is not valid"
 max_body=$("$BIN/blindsync-status" --value limits.max_body_bytes) || exit 1
 max_wait=$("$BIN/blindsync-status" --value limits.max_wait_seconds) || exit 1
 max_blob=$("$BIN/blindsync-status" --value max_blob_bytes) || exit 1
+max_import=$("$BIN/blindsync-status" --value limits.max_import_bytes) || exit 1
 read_timeout=$((max_wait + 30))
 
 handlers=""
@@ -58,7 +83,7 @@ cleanup() {
 	done
 	for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null; done
 	wait 2>/dev/null
-	rm -f "$RUN_DIR"/*.sock "$RUN_DIR/nginx.pid"
+	rm -f "$RUN_DIR"/*.sock "$RUN_DIR/nginx.pid" "$RUN_DIR/httpd.pid"
 }
 trap 'cleanup; exit 0' INT TERM
 trap cleanup EXIT
@@ -73,6 +98,113 @@ start_handler() { # name [args]
 	fi
 	pids+=($!)
 }
+if [ "$FRONT" != nginx ]; then
+	# ---- Apache: FRONT=apache (mod_proxy_fcgi), apache-fcgid (mod_fcgid), cgi (mod_cgid) ----
+	max_import=$("$BIN/blindsync-status" --value limits.max_import_bytes) || exit 1
+	max_request=$max_body
+	for n in "$max_blob" "$max_import"; do [ "$n" -gt "$max_request" ] && max_request=$n; done
+	case "$FRONT" in
+	apache) front=proxy ;;
+	apache-fcgid) front=fcgid ;;
+	cgi) front=cgi ;;
+	esac
+	hdir=$RUN_DIR/bin
+	if [ "$front" = proxy ]; then
+		for h in $handlers; do start_handler "$h"; done
+		for h in ${EXTRA_HANDLERS:-}; do
+			"$BIN/blindsync-$h" --listen "$RUN_DIR/$h.sock" >/dev/null 2>&1 &
+			pids+=($!)
+		done
+	else
+		# Apache starts the handlers: through a small script each, which puts
+		# their log where HANDLER_LOG says (else into the run dir, shown here),
+		# applies HANDLER_WRAP and keeps the sanitizer options, and names the
+		# process after the run dir (so that it can be found by it)
+		hlog=${HANDLER_LOG:-$RUN_DIR/handlers.log}
+		case "$hlog" in /*) ;; *) hlog=$PWD/$hlog ;; esac
+		mkdir -p "$hdir" "$RUN_DIR/fcgid" || die "cannot create $hdir"
+		for h in $handlers; do
+			{
+				echo '#!/bin/bash'
+				echo "# rendered by scripts/run.sh for FRONT=$FRONT: Apache starts this"
+				for v in ASAN_OPTIONS UBSAN_OPTIONS LSAN_OPTIONS; do
+					[ -n "${!v:-}" ] && printf 'export %s=%q\n' "$v" "${!v}"
+				done
+				# shellcheck disable=SC2086
+				printf 'exec -a %q %s %q "$@" 2>>%q\n' "$hdir/blindsync-$h" "$HANDLER_WRAP" "$BIN/blindsync-$h" "$hlog"
+			} >"$hdir/blindsync-$h.tmp" && chmod 0755 "$hdir/blindsync-$h.tmp" &&
+				mv "$hdir/blindsync-$h.tmp" "$hdir/blindsync-$h" || die "cannot write $hdir/blindsync-$h"
+		done
+		# each handler once as CGI, here: its config, store and migrations are
+		# checked (and made) before Apache starts them side by side
+		for h in $handlers; do
+			out=$(REQUEST_METHOD=GET REQUEST_URI=/v1/health "$BIN/blindsync-$h" </dev/null 2>&1 >/dev/null) ||
+				die "blindsync-$h cannot start: $out"
+		done
+		if [ -z "${HANDLER_LOG:-}" ]; then
+			touch "$hlog"
+			tail -n 0 -F "$hlog" 2>/dev/null &
+			pids+=($!)
+		fi
+	fi
+
+	if [ "${ACCESS_LOG:-}" = off ]; then
+		access_line="# (no access log: ACCESS_LOG=off)"
+	else
+		access_line="CustomLog \"${ACCESS_LOG:-$RUN_DIR/access.log}\" blindsync"
+	fi
+	render_apache() {
+		sed -e "s|@RUN@|$RUN_DIR|g" -e "s|@PORT@|$PORT|g" -e "s|@CONFIG@|$BLINDSYNC_CONFIG|g" \
+		    -e "s|@MAX_BODY@|$max_body|g" -e "s|@MAX_WAIT@|$max_wait|g" -e "s|@MAX_BLOB@|$max_blob|g" \
+		    -e "s|@MAX_IMPORT@|$max_import|g" -e "s|@MAX_REQUEST@|$max_request|g" \
+		    -e "s|@READ_TIMEOUT@|$read_timeout|g" -e "s|@BUSY_TIMEOUT@|$((read_timeout + 30))|g" \
+		    -e "s|@HANDLERS@|$hdir|g" -e "s|@MODULES@|$APACHE_MODULES|g" -e "s|@FRONT_NAME@|$front|g" \
+		    -e "s|@ACCESS_LOG_LINE@|$access_line|g" "$1"
+	}
+	mkdir -p "$RUN_DIR/htdocs" || die "cannot create $RUN_DIR/htdocs"
+	echo '{"ok": true}' >"$RUN_DIR/htdocs/bench-static.json"
+	render_apache "$here/apache/blindsync-common.conf.in" >"$RUN_DIR/blindsync-common.conf"
+	render_apache "$here/apache/blindsync-$front.conf.in" >"$RUN_DIR/blindsync.conf"
+	render_apache "$here/apache/run-$front.conf.in" >"$RUN_DIR/run-front.conf"
+	render_apache "$here/apache/run-httpd.conf.in" >"$RUN_DIR/httpd.conf"
+
+	# Apache will not serve as root: as root it runs in a user namespace
+	# where it is an ordinary user mapped to root outside (so that it can
+	# reach the root-owned sockets, store and run dir), else with the one
+	# capability to do so; as anyone else, as that user
+	apache=("$APACHE" -f "$RUN_DIR/httpd.conf")
+	if [ "$(id -u)" = 0 ]; then
+		if unshare --user --map-user=65534 --map-group=65534 true 2>/dev/null; then
+			apache=(unshare --user --map-user=65534 --map-group=65534 -- "${apache[@]}")
+		else
+			apache=(setpriv --reuid=65534 --regid=65534 --clear-groups
+				--inh-caps=+dac_override,+dac_read_search --ambient-caps=+dac_override,+dac_read_search
+				-- "${apache[@]}")
+		fi
+	fi
+	"${apache[@]}" -t >"$RUN_DIR/apache-t.log" 2>&1 || {
+		cat "$RUN_DIR/apache-t.log" >&2
+		die "Apache refused the rendered config in $RUN_DIR"
+	}
+
+	if [ "$front" = proxy ]; then
+		for _ in $(seq 1 $((${START_SECONDS:-10} * 20))); do
+			ready=1
+			for h in $handlers; do [ -S "$RUN_DIR/$h.sock" ] || ready=0; done
+			[ $ready = 1 ] && break
+			for p in "${pids[@]}"; do kill -0 "$p" 2>/dev/null || die "a handler exited at start (see above)"; done
+			sleep 0.05
+		done
+		[ $ready = 1 ] || die "the handlers did not open their sockets"
+	fi
+
+	"${apache[@]}" -D FOREGROUND &
+	pids+=($!)
+	echo "blindsync on http://127.0.0.1:$PORT/v1/info (FRONT=$FRONT; handlers:$handlers; config $BLINDSYNC_CONFIG; run dir $RUN_DIR; Apache's log $RUN_DIR/apache-error.log). Ctrl-C stops." >&2
+	wait -n
+	echo "run.sh: a process exited; stopping the rest" >&2
+	exit 1
+fi
 for h in $handlers; do start_handler "$h"; done
 for h in ${EXTRA_HANDLERS:-}; do
 	"$BIN/blindsync-$h" --listen "$RUN_DIR/$h.sock" >/dev/null 2>&1 &
@@ -84,6 +216,7 @@ user_line=""
 render() {
 	sed -e "s|@RUN@|$RUN_DIR|g" -e "s|@PORT@|$PORT|g" -e "s|@CONFIG@|$BLINDSYNC_CONFIG|g" \
 	    -e "s|@MAX_BODY@|$max_body|g" -e "s|@MAX_WAIT@|$max_wait|g" -e "s|@MAX_BLOB@|$max_blob|g" \
+	    -e "s|@MAX_IMPORT@|$max_import|g" \
 	    -e "s|@READ_TIMEOUT@|$read_timeout|g" -e "s|@FASTCGI_PARAMS@|/etc/nginx/fastcgi_params|g" \
 	    -e "s|@USER@|$user_line|g" -e "s|@ACCESS_LOG@|${ACCESS_LOG:-$RUN_DIR/access.log}|g" \
 	    -e "s|@STATIC_DIR@|${STATIC_DIR:-$RUN_DIR/static}|g" "$1"
