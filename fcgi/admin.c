@@ -35,6 +35,7 @@
 #include "json.h"
 #include "log.h"
 #include "store.h"
+#include "sync.h"
 
 #define PROG "blindsync-admin"
 
@@ -74,6 +75,10 @@ static int cmd_invite_list(struct admin *a, int argc, char **argv);
 static int cmd_user_list(struct admin *a, int argc, char **argv);
 static int cmd_user_disable(struct admin *a, int argc, char **argv);
 static int cmd_user_enable(struct admin *a, int argc, char **argv);
+static int cmd_user_quota(struct admin *a, int argc, char **argv);
+static int cmd_user_plan(struct admin *a, int argc, char **argv);
+static int cmd_check(struct admin *a, int argc, char **argv);
+static int cmd_purge(struct admin *a, int argc, char **argv);
 static int cmd_help(struct admin *a, int argc, char **argv);
 
 static const struct cmd cmds[] = {
@@ -112,6 +117,50 @@ static const struct cmd cmds[] = {
 	    "Clears the disabled mark: the account can log in again, and its\n"
 	    "sessions that have not expired work again.\n",
 	    cmd_user_enable},
+	{{"user", "quota"}, "NAME BYTES|none",
+	    "set the account's own byte quota, or go back to its plan's",
+	    "Gives the account a byte quota of its own in place of its plan's: a\n"
+	    "push that would take its usage over it answers 507. BYTES is a whole\n"
+	    "number of bytes, or of KiB, MiB or GiB with the suffix K, M or G\n"
+	    "(e.g. 512M); `none` removes the override and the plan's quota applies\n"
+	    "again. Data already stored is never removed; a warning says when the\n"
+	    "account is over its new quota. Bumps the account's version.\n",
+	    cmd_user_quota},
+	{{"user", "plan"}, "NAME PLAN",
+	    "put the account on another plan of the configuration",
+	    "Assigns PLAN, a plan of the configuration's `plans` table, to the\n"
+	    "account: its quota, collection count and history depth follow from the\n"
+	    "next request (a quota set with `user quota` still overrides the plan's\n"
+	    "bytes). Exits 1 with the configured plans if there is no such plan.\n"
+	    "Warns when the account already exceeds the new plan. Bumps the\n"
+	    "account's version.\n",
+	    cmd_user_plan},
+	{{"check"}, "[--repair]",
+	    "check the store's integrity and recount its counters",
+	    "Runs SQLite's integrity check and prints its answer, then recounts\n"
+	    "every collection (records that are not tombstones, payload bytes of\n"
+	    "its records and history, highest version) and every account (the sums\n"
+	    "of its collections, plus its backups' bytes) from the data, and prints\n"
+	    "each stored counter that differs: account, collection, field, stored\n"
+	    "and actual value. Prints \"check: ok (N accounts, M collections)\" when\n"
+	    "all agree; exits 1 on an integrity error or any difference.\n"
+	    "  --repair   set the differing counters to the recounted values in one\n"
+	    "             write transaction (and bump the versions of the accounts\n"
+	    "             repaired), print what was fixed and exit 0. A store that\n"
+	    "             fails the integrity check is not repaired.\n",
+	    cmd_check},
+	{{"purge"}, "",
+	    "delete expired tokens, invites, old tombstones and events",
+	    "Deletes what is no longer needed, one write transaction per kind:\n"
+	    "  - tokens past their expiry (used refresh tokens included);\n"
+	    "  - invites that expired unused (used ones are kept);\n"
+	    "  - tombstones not modified for tombstones.keep_days days, with the\n"
+	    "    history of their records; the counters give the bytes back and the\n"
+	    "    collection's purged_version rises, so a client pulling from an older\n"
+	    "    version is told to pull again from 0 (410 resync_required);\n"
+	    "  - activity events older than 365 days.\n"
+	    "Prints one line on stdout with what it removed of each kind.\n",
+	    cmd_purge},
 	{{"help"}, "[COMMAND]",
 	    "show the commands, or the usage of one",
 	    "Without COMMAND, lists every command; with one (e.g. `help invite\n"
@@ -558,6 +607,538 @@ static int cmd_user_disable(struct admin *a, int argc, char **argv)
 static int cmd_user_enable(struct admin *a, int argc, char **argv)
 {
 	return user_set_disabled(a, argc, argv, 0);
+}
+
+/* ---- user quota and user plan ---- */
+
+/*
+ * Parse BYTES of `user quota`: a whole number of bytes, or of KiB, MiB or
+ * GiB with the suffix K, M or G (either case), within int64_t. 0 and *out,
+ * or -1 if s is not one.
+ */
+static int parse_bytes(const char *s, int64_t *out)
+{
+	int64_t v = 0, mult = 1;
+	const char *p = s;
+	if (*p < '0' || *p > '9')
+		return -1;
+	for (; *p >= '0' && *p <= '9'; p++) {
+		if (v > (INT64_MAX - (*p - '0')) / 10)
+			return -1;
+		v = v * 10 + (*p - '0');
+	}
+	switch (*p) {
+	case '\0': break;
+	case 'K': case 'k': mult = (int64_t)1 << 10; p++; break;
+	case 'M': case 'm': mult = (int64_t)1 << 20; p++; break;
+	case 'G': case 'g': mult = (int64_t)1 << 30; p++; break;
+	default: return -1;
+	}
+	if (*p || v > INT64_MAX / mult)
+		return -1;
+	*out = v * mult;
+	return 0;
+}
+
+/*
+ * The byte quota that applies to acc as text in buf: "N bytes, set for the
+ * account" or "N bytes, plan P". Returns buf.
+ */
+static const char *quota_text(const struct config *c, const struct store_account *acc, char *buf, size_t len)
+{
+	if (acc->quota_bytes >= 0)
+		snprintf(buf, len, "%lld bytes, set for the account", (long long)acc->quota_bytes);
+	else
+		snprintf(buf, len, "%lld bytes, plan %s", (long long)sync_quota(c, acc), sync_plan(c, acc)->name);
+	return buf;
+}
+
+/* Warn on stderr when acc (as it is now) stores more than its quota allows. */
+static void warn_over_quota(const struct config *c, const struct store_account *acc)
+{
+	int64_t q = sync_quota(c, acc);
+	if (acc->usage_bytes > q)
+		fprintf(stderr, PROG ": warning: user %s stores %lld bytes, more than its quota of %lld: "
+		    "pushes that add bytes are refused (507) until it frees space\n",
+		    acc->username, (long long)acc->usage_bytes, (long long)q);
+}
+
+/* What user quota / user plan change, and what they found. */
+struct user_set {
+	const char *username;        /* valid, lowercased */
+	int64_t quota;               /* user quota: bytes, -1 for none */
+	const char *plan;            /* user plan: a plan of the config */
+	struct store_account before; /* out: the account before */
+	int changed;                 /* out: 1 if something was written */
+	int64_t collections;         /* out (user plan): the account's collections */
+};
+
+/* store_tx body of user quota: read the account, set the override if it differs, bump. */
+static enum err user_quota_tx(struct store *s, void *arg)
+{
+	struct user_set *x = arg;
+	enum err e = store_account_by_name(s, x->username, &x->before);
+	if (e)
+		return e;
+	if (x->before.quota_bytes == x->quota)
+		return ERR_OK;
+	if ((e = store_account_set_quota(s, x->username, x->quota)))
+		return e;
+	x->changed = 1;
+	/* the quota is part of GET /v1/status, whose ETag is the account_version */
+	return store_account_bump(s, x->before.id);
+}
+
+/*
+ * user quota NAME BYTES|none: set or remove the account's quota override in
+ * one write transaction; the old and new quota go to stderr.
+ */
+static int cmd_user_quota(struct admin *a, int argc, char **argv)
+{
+	char name[STORE_USERNAME_MAX + 1], was[96], now[96];
+	struct user_set x;
+	int64_t bytes = -1;
+	enum err e;
+	if (argc < 1)
+		return usage_error(a, "NAME is missing");
+	if (argc < 2)
+		return usage_error(a, "BYTES (or none) is missing");
+	if (argc > 2)
+		return usage_error(a, "unexpected argument: %s", argv[2]);
+	if (auth_username(argv[0], strlen(argv[0]), name) != 0)
+		return usage_error(a, "not a valid username: %s", argv[0]);
+	if (strcmp(argv[1], "none") != 0 && parse_bytes(argv[1], &bytes) != 0)
+		return usage_error(a, "BYTES is a whole number, optionally with K, M or G, or none; not '%s'", argv[1]);
+	if (admin_store(a, STORE_RW) != 0)
+		return ADMIN_FAIL;
+	memset(&x, 0, sizeof x);
+	x.username = name;
+	x.quota = bytes;
+	e = store_tx(a->store, user_quota_tx, &x);
+	if (e == ERR_NOT_FOUND)
+		return fail("no such user: %s", name);
+	if (e != ERR_OK)
+		return store_fail(e, "cannot set the quota");
+	struct store_account after = x.before;
+	after.quota_bytes = bytes;
+	if (!x.changed)
+		fprintf(stderr, PROG ": user %s: quota already %s\n", name, quota_text(a->cfg, &after, now, sizeof now));
+	else
+		fprintf(stderr, PROG ": user %s: quota %s (was %s)\n", name, quota_text(a->cfg, &after, now, sizeof now),
+		    quota_text(a->cfg, &x.before, was, sizeof was));
+	warn_over_quota(a->cfg, &after);
+	return ADMIN_OK;
+}
+
+/* store_tx body of user plan: read the account, set the plan if it differs, bump. */
+static enum err user_plan_tx(struct store *s, void *arg)
+{
+	struct user_set *x = arg;
+	enum err e = store_account_by_name(s, x->username, &x->before);
+	if (e || (e = store_collection_count(s, x->before.id, &x->collections)))
+		return e;
+	if (strcmp(x->before.plan, x->plan) == 0)
+		return ERR_OK;
+	if ((e = store_account_set_plan(s, x->username, x->plan)))
+		return e;
+	x->changed = 1;
+	return store_account_bump(s, x->before.id);
+}
+
+/*
+ * user plan NAME PLAN: assign a plan of the configuration in one write
+ * transaction. An unknown plan fails (exit 1) with the configured ones,
+ * before the store is opened.
+ */
+static int cmd_user_plan(struct admin *a, int argc, char **argv)
+{
+	char name[STORE_USERNAME_MAX + 1], now[96];
+	struct user_set x;
+	const struct plan *p;
+	enum err e;
+	if (argc < 1)
+		return usage_error(a, "NAME is missing");
+	if (argc < 2)
+		return usage_error(a, "PLAN is missing");
+	if (argc > 2)
+		return usage_error(a, "unexpected argument: %s", argv[2]);
+	if (auth_username(argv[0], strlen(argv[0]), name) != 0)
+		return usage_error(a, "not a valid username: %s", argv[0]);
+	if (admin_config(a) != 0)
+		return ADMIN_FAIL;
+	if (!(p = config_plan(a->cfg, argv[1]))) {
+		fprintf(stderr, PROG ": no such plan: %s (the configured plans:", argv[1]);
+		for (int i = 0; i < a->cfg->n_plans; i++)
+			fprintf(stderr, " %s", a->cfg->plans[i].name);
+		fputs(")\n", stderr);
+		return ADMIN_FAIL;
+	}
+	if (admin_store(a, STORE_RW) != 0)
+		return ADMIN_FAIL;
+	memset(&x, 0, sizeof x);
+	x.username = name;
+	x.plan = p->name;
+	e = store_tx(a->store, user_plan_tx, &x);
+	if (e == ERR_NOT_FOUND)
+		return fail("no such user: %s", name);
+	if (e != ERR_OK)
+		return store_fail(e, "cannot set the plan");
+	struct store_account after = x.before;
+	snprintf(after.plan, sizeof after.plan, "%s", p->name);
+	if (!x.changed)
+		fprintf(stderr, PROG ": user %s: plan already %s; quota %s\n", name, p->name,
+		    quota_text(a->cfg, &after, now, sizeof now));
+	else
+		fprintf(stderr, PROG ": user %s: plan %s (was %s); quota %s\n", name, p->name, x.before.plan,
+		    quota_text(a->cfg, &after, now, sizeof now));
+	warn_over_quota(a->cfg, &after);
+	if (x.collections > p->collections)
+		fprintf(stderr, PROG ": warning: user %s has %lld collections, more than the %lld of plan %s: "
+		    "no new collection can be made\n", name, (long long)x.collections, (long long)p->collections, p->name);
+	return ADMIN_OK;
+}
+
+/* ---- check ---- */
+
+/*
+ * Make room for one more element of `size` bytes in the array *v of *cap
+ * elements, len of them used. 0, or -1 when out of memory (*v unchanged).
+ */
+static int grow(void **v, size_t *cap, size_t len, size_t size)
+{
+	if (len < *cap)
+		return 0;
+	size_t ncap = *cap ? *cap * 2 : 16;
+	if (ncap > SIZE_MAX / size)
+		return -1;
+	void *nv = realloc(*v, ncap * size);
+	if (!nv)
+		return -1;
+	*v = nv;
+	*cap = ncap;
+	return 0;
+}
+
+/* The state of one `check`: what was counted, and copies of what differs. */
+struct check_run {
+	int repair;                           /* set the differences right, in the same transaction */
+	int integrity_ok;                     /* PRAGMA integrity_check said "ok" alone */
+	int64_t naccounts, ncollections;      /* seen by the recount */
+	struct store_recount_collection *cols; /* collections with a difference */
+	size_t ncols, capcols;
+	struct store_recount_account *accts;  /* accounts with a difference */
+	size_t naccts, capaccts;
+	int64_t *ids;                         /* repair: the accounts repaired, each once */
+	size_t nids;
+	int oom;                              /* an allocation failed during the walk */
+};
+
+/* 1 if a collection's stored counters disagree with its data. */
+static int collection_differs(const struct store_recount_collection *c)
+{
+	return c->records != c->real_records || c->bytes != c->real_bytes || c->version < c->real_version;
+}
+
+/* 1 if an account's stored usage disagrees with its collections' data. */
+static int account_differs(const struct store_recount_account *acc)
+{
+	return acc->usage_bytes != acc->real_bytes || acc->usage_records != acc->real_records;
+}
+
+/* store_integrity_check callback: print each line; anything but one "ok" is a failure. */
+static int integrity_row(void *ctx, const char *line)
+{
+	struct check_run *x = ctx;
+	printf("integrity_check: %s\n", line);
+	if (strcmp(line, "ok") != 0)
+		x->integrity_ok = 0;
+	return ferror(stdout) ? 1 : 0;
+}
+
+/* store_recount_collections callback: count it, keep a copy if it differs. */
+static int recount_collection_row(void *ctx, const struct store_recount_collection *c)
+{
+	struct check_run *x = ctx;
+	x->ncollections++;
+	if (!collection_differs(c))
+		return 0;
+	if (grow((void **)&x->cols, &x->capcols, x->ncols, sizeof *x->cols) != 0) {
+		x->oom = 1;
+		return 1;
+	}
+	x->cols[x->ncols++] = *c;
+	return 0;
+}
+
+/* store_recount_accounts callback: count it, keep a copy if it differs. */
+static int recount_account_row(void *ctx, const struct store_recount_account *acc)
+{
+	struct check_run *x = ctx;
+	x->naccounts++;
+	if (!account_differs(acc))
+		return 0;
+	if (grow((void **)&x->accts, &x->capaccts, x->naccts, sizeof *x->accts) != 0) {
+		x->oom = 1;
+		return 1;
+	}
+	x->accts[x->naccts++] = *acc;
+	return 0;
+}
+
+/* qsort comparison of two int64_t. */
+static int cmp_int64(const void *pa, const void *pb)
+{
+	int64_t l = *(const int64_t *)pa, r = *(const int64_t *)pb;
+	return (l > r) - (l < r);
+}
+
+/*
+ * Repair inside the recount's write transaction: every differing counter
+ * takes its recounted value, then each account touched (by a collection or
+ * its own usage) has its account_version bumped once; x->ids, x->nids are
+ * those accounts.
+ */
+static enum err check_repair(struct store *s, struct check_run *x)
+{
+	enum err e;
+	size_t n = 0;
+	for (size_t i = 0; i < x->ncols; i++) {
+		const struct store_recount_collection *c = &x->cols[i];
+		int64_t v = c->version > c->real_version ? c->version : c->real_version;
+		if ((e = store_collection_set_counters(s, c->id, c->real_records, c->real_bytes, v)))
+			return e;
+	}
+	for (size_t i = 0; i < x->naccts; i++)
+		if ((e = store_account_set_usage(s, x->accts[i].id, x->accts[i].real_bytes, x->accts[i].real_records)))
+			return e;
+	if (x->ncols + x->naccts == 0)
+		return ERR_OK;
+	x->ids = malloc((x->ncols + x->naccts) * sizeof *x->ids);
+	if (!x->ids)
+		return ERR_INTERNAL;
+	for (size_t i = 0; i < x->ncols; i++)
+		x->ids[n++] = x->cols[i].account_id;
+	for (size_t i = 0; i < x->naccts; i++)
+		x->ids[n++] = x->accts[i].id;
+	qsort(x->ids, n, sizeof *x->ids, cmp_int64);
+	x->nids = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (x->nids && x->ids[x->nids - 1] == x->ids[i])
+			continue;
+		x->ids[x->nids++] = x->ids[i];
+		if ((e = store_account_bump(s, x->ids[i])))
+			return e;
+	}
+	return ERR_OK;
+}
+
+/*
+ * store_read (check) or store_tx (check --repair) body: recount collections
+ * and accounts from one snapshot, keeping what differs; with repair, set it
+ * right before the commit.
+ */
+static enum err check_tx(struct store *s, void *arg)
+{
+	struct check_run *x = arg;
+	enum err e;
+	x->naccounts = x->ncollections = 0;
+	x->ncols = x->naccts = x->nids = 0;
+	free(x->ids);
+	x->ids = NULL;
+	if ((e = store_recount_collections(s, recount_collection_row, x)) ||
+	    (!x->oom && (e = store_recount_accounts(s, recount_account_row, x))))
+		return e;
+	if (x->oom)
+		return ERR_INTERNAL;
+	return x->repair ? check_repair(s, x) : ERR_OK;
+}
+
+/* Print one counter that differs: "TAG: account A[, collection C]: FIELD stored S, actual R". */
+static void put_difference(const char *tag, const char *username, const char *collection, const char *field,
+    int64_t stored, int64_t actual)
+{
+	printf("%s: account %s%s%s: %s stored %lld, actual %lld\n", tag, username, collection ? ", collection " : "",
+	    collection ? collection : "", field, (long long)stored, (long long)actual);
+}
+
+/* Print every difference x found, each line tagged `tag`; returns their number. */
+static int64_t put_differences(const struct check_run *x, const char *tag)
+{
+	int64_t n = 0;
+	for (size_t i = 0; i < x->ncols; i++) {
+		const struct store_recount_collection *c = &x->cols[i];
+		if (c->records != c->real_records && ++n)
+			put_difference(tag, c->username, c->name, "records", c->records, c->real_records);
+		if (c->bytes != c->real_bytes && ++n)
+			put_difference(tag, c->username, c->name, "bytes", c->bytes, c->real_bytes);
+		if (c->version < c->real_version && ++n)
+			put_difference(tag, c->username, c->name, "version", c->version, c->real_version);
+	}
+	for (size_t i = 0; i < x->naccts; i++) {
+		const struct store_recount_account *acc = &x->accts[i];
+		if (acc->usage_bytes != acc->real_bytes && ++n)
+			put_difference(tag, acc->username, NULL, "usage_bytes", acc->usage_bytes, acc->real_bytes);
+		if (acc->usage_records != acc->real_records && ++n)
+			put_difference(tag, acc->username, NULL, "usage_records", acc->usage_records, acc->real_records);
+	}
+	return n;
+}
+
+/* "N thing" or "N things". */
+#define PLURAL(n, one, many) (long long)(n), ((n) == 1 ? (one) : (many))
+
+/*
+ * check [--repair]: the integrity check, then the recount (read-only, or
+ * with --repair the recount and the repair in one write transaction).
+ * Results on stdout; exit 1 on an integrity error or an unrepaired
+ * difference.
+ */
+static int cmd_check(struct admin *a, int argc, char **argv)
+{
+	struct check_run x;
+	int rc = ADMIN_FAIL;
+	enum err e;
+	memset(&x, 0, sizeof x);
+	for (int i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--repair") != 0)
+			return usage_error(a, "unexpected argument: %s", argv[i]);
+		x.repair = 1;
+	}
+	if (admin_store(a, x.repair ? STORE_RW : STORE_RO) != 0)
+		return ADMIN_FAIL;
+	x.integrity_ok = 1;
+	if ((e = store_integrity_check(a->store, integrity_row, &x)) != ERR_OK)
+		return store_fail(e, "cannot run the integrity check");
+	if (!x.integrity_ok && x.repair)
+		return fail("check: the store fails its integrity check: its counters are not repaired "
+		    "(restore a backup, or recover the file with sqlite3's .recover first)");
+	e = x.repair ? store_tx(a->store, check_tx, &x) : store_read(a->store, check_tx, &x);
+	if (e != ERR_OK) {
+		store_fail(e, x.repair ? "cannot recount and repair the counters" : "cannot recount the counters");
+		goto out;
+	}
+	int64_t n = put_differences(&x, x.repair ? "repaired" : "differs");
+	if (!x.integrity_ok) {
+		fail("check: the store fails its integrity check%s", n ? ", and counters differ" : "");
+		goto out;
+	}
+	if (n && !x.repair) {
+		fail("check: %lld %s from the data (`check --repair` sets them right)",
+		    PLURAL(n, "counter differs", "counters differ"));
+		goto out;
+	}
+	if (n)
+		printf("check: repaired %lld %s of %lld %s\n", PLURAL(n, "counter", "counters"),
+		    PLURAL(x.nids, "account", "accounts"));
+	printf("check: ok (%lld %s, %lld %s)\n", PLURAL(x.naccounts, "account", "accounts"),
+	    PLURAL(x.ncollections, "collection", "collections"));
+	rc = ADMIN_OK;
+out:
+	free(x.cols);
+	free(x.accts);
+	free(x.ids);
+	return rc;
+}
+
+/* ---- purge ---- */
+
+#define EVENTS_KEEP_DAYS 365
+
+/* What one purge step works with and reports. */
+struct purge_run {
+	const struct config *cfg;
+	int64_t now;
+	int64_t n;           /* out: rows of its kind removed */
+	int64_t collections; /* out: the collections touched (tombstones) */
+};
+
+/* store_tx body: the tokens expired by now (used refresh tokens too). */
+static enum err purge_tokens_tx(struct store *s, void *arg)
+{
+	struct purge_run *x = arg;
+	return store_purge_tokens(s, x->now, &x->n);
+}
+
+/* store_tx body: the invites that expired unused. */
+static enum err purge_invites_tx(struct store *s, void *arg)
+{
+	struct purge_run *x = arg;
+	return store_purge_invites(s, x->now, &x->n);
+}
+
+/* store_tx body: tombstones older than tombstones.keep_days, with the history of their records. */
+static enum err purge_tombstones_tx(struct store *s, void *arg)
+{
+	struct purge_run *x = arg;
+	struct store_purged_tombstones t;
+	enum err e = store_purge_tombstones(s, x->now - x->cfg->tombstones.keep_days * DAY_SECONDS, &t);
+	x->n = t.tombstones;
+	x->collections = t.collections;
+	return e;
+}
+
+/* store_tx body: activity events older than EVENTS_KEEP_DAYS. */
+static enum err purge_events_tx(struct store *s, void *arg)
+{
+	struct purge_run *x = arg;
+	return store_purge_events(s, x->now - (int64_t)EVENTS_KEEP_DAYS * DAY_SECONDS, &x->n);
+}
+
+/*
+ * The kinds purge removes, in order, each in a write transaction of its
+ * own. A new kind (e.g. anonymous slots past slots.expire_days) is one
+ * store function, one store_tx body above and one row here.
+ */
+static const struct purge_step {
+	const char *one, *many;                       /* "expired token", "expired tokens" */
+	enum err (*tx)(struct store *s, void *arg);   /* its store_tx body, given a struct purge_run */
+	int per_collection;                           /* report " (collections: N)" */
+} purge_steps[] = {
+	{"expired token", "expired tokens", purge_tokens_tx, 0},
+	{"expired invite", "expired invites", purge_invites_tx, 0},
+	{"tombstone", "tombstones", purge_tombstones_tx, 1},
+	{"old event", "old events", purge_events_tx, 0},
+};
+#define NPURGE_STEPS (sizeof purge_steps / sizeof purge_steps[0])
+
+/*
+ * purge: run each step of purge_steps; print "purge: " and what each removed
+ * on one line of stdout. If a step fails, the steps before it stay done and
+ * are printed; the failure names the step that failed.
+ */
+static int cmd_purge(struct admin *a, int argc, char **argv)
+{
+	char line[128 * NPURGE_STEPS + 16], what[96];
+	size_t len = 0, done;
+	struct purge_run x;
+	enum err e = ERR_OK;
+	if (argc > 0)
+		return usage_error(a, "unexpected argument: %s", argv[0]);
+	if (admin_store(a, STORE_RW) != 0)
+		return ADMIN_FAIL;
+	line[0] = '\0';
+	for (done = 0; done < NPURGE_STEPS; done++) {
+		const struct purge_step *p = &purge_steps[done];
+		memset(&x, 0, sizeof x);
+		x.cfg = a->cfg;
+		x.now = (int64_t)time(NULL);
+		if ((e = store_tx(a->store, p->tx, &x)) != ERR_OK)
+			break;
+		/* each piece is far shorter than the room left for it */
+		len += (size_t)snprintf(line + len, sizeof line - len, "%s %lld %s", done ? "," : "",
+		    PLURAL(x.n, p->one, p->many));
+		if (p->per_collection)
+			len += (size_t)snprintf(line + len, sizeof line - len, " (collections: %lld)",
+			    (long long)x.collections);
+	}
+	if (done > 0)
+		printf("purge:%s\n", line);
+	if (e != ERR_OK) {
+		snprintf(what, sizeof what, "cannot purge the %s%s", purge_steps[done].many,
+		    done ? " (the kinds printed were purged)" : "");
+		return store_fail(e, what);
+	}
+	return ADMIN_OK;
 }
 
 /* ---- help ---- */

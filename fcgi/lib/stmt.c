@@ -181,10 +181,12 @@ const char *const stmt_sql[] = {
 	    "SELECT c.id, c.account_id, a.username, c.name, c.records, c.bytes, c.version, rc.n, rc.b, rc.v "
 	    "FROM collections c JOIN rc ON rc.id = c.id JOIN accounts a ON a.id = c.account_id "
 	    "ORDER BY a.username, c.name",
-	/* stored usage of each account and the sums of its collections' recounts */
+	/* stored usage of each account beside the sums of its collections' recounts
+	 * plus the size of its backups (which count towards usage_bytes too) */
 	[STMT_ADMIN_RECOUNT_ACCOUNTS] =
 	    RECOUNT_CTE
-	    "SELECT a.id, a.username, a.usage_bytes, a.usage_records, coalesce(sum(rc.b), 0), coalesce(sum(rc.n), 0) "
+	    "SELECT a.id, a.username, a.usage_bytes, a.usage_records, coalesce(sum(rc.b), 0) + "
+	    "(SELECT coalesce(sum(length(data)), 0) FROM backups WHERE account_id = a.id), coalesce(sum(rc.n), 0) "
 	    "FROM accounts a LEFT JOIN rc ON rc.account_id = a.id GROUP BY a.id ORDER BY a.username",
 #undef RECOUNT_CTE
 	[STMT_ADMIN_COLLECTION_SET_COUNTERS] =
@@ -212,6 +214,17 @@ const char *const stmt_sql[] = {
 	    "DELETE FROM records WHERE collection_id = ?1 AND deleted = 1 AND modified_at < ?2",
 	[STMT_PURGE_TOMBSTONE_COLLECTION] =
 	    "UPDATE collections SET bytes = bytes - ?2, purged_version = max(purged_version, ?3) WHERE id = ?1",
+	/* records left below the new horizon get versions above the collection's,
+	 * so that a pull walking from 0 never hands out a cursor below it:
+	 * ?1 collection, ?2 the horizon; answers the collection's version and
+	 * the largest version to move */
+	[STMT_PURGE_REVERSION_SCAN] =
+	    "SELECT c.version, (SELECT coalesce(max(version), 0) FROM records WHERE collection_id = ?1 "
+	    "AND version <= ?2) FROM collections c WHERE c.id = ?1",
+	/* old + the collection's version: above every version in use, so the
+	 * unique (collection_id, version) index never sees a clash */
+	[STMT_PURGE_REVERSION] = "UPDATE records SET version = version + ?3 WHERE collection_id = ?1 AND version <= ?2",
+	[STMT_PURGE_REVERSION_COLLECTION] = "UPDATE collections SET version = ?2 WHERE id = ?1",
 
 	/* ---- export and import (store_transfer.c) ---- */
 	/* the kept older versions of a record with their payloads, newest first */

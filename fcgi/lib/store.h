@@ -342,7 +342,8 @@ struct store_recount_collection {
 	                                                   highest version in use */
 };
 
-/* An account's stored usage beside the sums of its collections' recounts. */
+/* An account's stored usage beside the sums of its collections' recounts
+ * (real_bytes adds the size of its backups, which usage_bytes counts too). */
 struct store_recount_account {
 	int64_t id;
 	char username[STORE_USERNAME_MAX + 1];

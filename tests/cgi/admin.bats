@@ -20,7 +20,8 @@ admin() {
 }
 
 # every command of the table, as its words
-COMMANDS=("config check" "invite create" "invite list" "user list" "user disable" "user enable" "help")
+COMMANDS=("config check" "invite create" "invite list" "user list" "user disable" "user enable" "user quota"
+	"user plan" "check" "purge" "help")
 
 # account METHOD URI [BODY] [TOKEN]: run blindsync-account as a CGI program;
 # sets $cgi_status (the HTTP status) and $cgi_body (the body, CRs removed)
@@ -103,7 +104,7 @@ cgi_code() { printf '%s' "$cgi_body" | jq -r .error.code; }
 	[ ! -e "$DB" ]
 	admin help user
 	assert_success
-	assert_output "$(printf 'usage: blindsync-admin user list\nusage: blindsync-admin user disable NAME\nusage: blindsync-admin user enable NAME')"
+	assert_output "$(printf 'usage: blindsync-admin user list\nusage: blindsync-admin user disable NAME\nusage: blindsync-admin user enable NAME\nusage: blindsync-admin user quota NAME BYTES|none\nusage: blindsync-admin user plan NAME PLAN')"
 }
 
 @test "no command, an unknown command or subcommand exit 2 with a usage line on stderr" {
@@ -361,4 +362,479 @@ cgi_code() { printf '%s' "$cgi_body" | jq -r .error.code; }
 	[ "$ms" -ge 300 ] || fail "user disable did not wait for the lock (${ms}ms)"
 	assert_equal "$(sqlite3 "$DB" "SELECT disabled FROM accounts WHERE username = 'alice'")" 1
 	assert_equal "$(sqlite3 "$DB" 'PRAGMA integrity_check')" ok
+}
+
+# ---- quotas, plans, check and purge ----
+
+# handler PROG METHOD URI [BODY] [TOKEN]: run build/blindsync-PROG as a CGI
+# program, like account above (QUERY_STRING from the URI); sets $cgi_status
+# and $cgi_body
+handler() {
+	local prog=$1 method=$2 uri=$3 body=${4:-} token=${5:-} query=
+	local auth=()
+	[ -n "$token" ] && auth=(HTTP_AUTHORIZATION="Bearer $token")
+	[[ $uri == *\?* ]] && query=${uri#*\?}
+	run --separate-stderr env -i PATH="$PATH" BLINDSYNC_CONFIG="$BLINDSYNC_CONFIG" GATEWAY_INTERFACE=CGI/1.1 \
+		REQUEST_METHOD="$method" REQUEST_URI="$uri" QUERY_STRING="$query" CONTENT_TYPE=application/json \
+		CONTENT_LENGTH=${#body} REMOTE_ADDR=127.0.0.1 "${auth[@]}" "$BIN/blindsync-$prog" <<<"$body"
+	[ "$status" -eq 0 ] || fail "blindsync-$prog exited $status: $stderr"
+	output=${output//$'\r'/}
+	cgi_status=$(printf '%s\n' "$output" | sed -n '1s/^Status: \([0-9]*\).*/\1/p')
+	cgi_body=$(printf '%s\n' "$output" | sed '1,/^$/d')
+	[ -n "$cgi_status" ] || fail "no Status line in: $output"
+}
+
+# push COLLECTION RECORDS_JSON: POST /v1/collections/C/push as $TOKEN
+push() { handler push POST "/v1/collections/$1/push" "{\"records\":$2}" "$TOKEN"; }
+# pull COLLECTION SINCE: GET /v1/collections/C/pull?since=SINCE as $TOKEN
+pull() { handler pull GET "/v1/collections/$1/pull?since=$2" "" "$TOKEN"; }
+# payload N: N bytes (of 'x') as standard base64
+payload() { head -c "$1" /dev/zero | tr '\0' x | base64 -w0; }
+# rec ID BASE BYTES: one record of a push; rec_del ID BASE: a tombstone
+rec() { printf '{"id":"%s","base_version":%s,"payload":"%s"}' "$1" "$2" "$(payload "$3")"; }
+rec_del() { printf '{"id":"%s","base_version":%s,"deleted":true}' "$1" "$2"; }
+
+# session NAME: a new user, logged in; sets TOKEN (its access token)
+session() {
+	new_user "$1"
+	login "$1"
+	assert_equal "$cgi_status" 200
+	TOKEN=$(printf '%s' "$cgi_body" | jq -r .access_token)
+}
+
+# q SQL: one value from the store
+q() { sqlite3 "$DB" "$1"; }
+
+@test "user quota, user plan, check, purge: wrong arguments exit 2 before the store is touched" {
+	for form in "user quota" "user quota alice" "user quota alice 1 2" "user quota alice -1" "user quota alice +1" \
+		"user quota alice 1.5M" "user quota alice 1KB" "user quota alice 1T" "user quota alice 0x10" \
+		"user quota alice K" "user quota alice 9223372036854775808" "user quota alice 8589934592G" \
+		"user quota alice NONE" "user quota a!b 1" "user plan" "user plan alice" "user plan alice default x" \
+		"user plan a!b default" "check extra" "check --fix" "check --repair now" "purge extra" "purge --all"; do
+		admin $form
+		assert_equal "$status" 2
+		[ -z "$output" ] || fail "'$form' wrote to stdout: $output"
+		[[ $stderr == "blindsync-admin: "*$'\n'"usage: blindsync-admin "* ]] || fail "'$form': $stderr"
+	done
+	admin user quota alice ""
+	assert_equal "$status" 2
+	admin user quota alice " 1"
+	assert_equal "$status" 2
+	[ ! -e "$DB" ]
+	# and a bad config stops them with exit 1
+	printf 'registration = 5\n' >"$BLINDSYNC_CONFIG"
+	for form in "user quota alice 1K" "user plan alice default" "check" "check --repair" "purge"; do
+		admin $form
+		assert_equal "$status" 1
+		[ -z "$output" ] || fail "'$form' wrote to stdout: $output"
+		[[ $stderr == *"blindsync.lua:1: registration"* ]] || fail "'$form': $stderr"
+	done
+}
+
+@test "user quota: BYTES, K, M and G suffixes, none; the name in any case; an unknown user exits 1" {
+	new_user alice
+	for pair in "0 0" "1 1" "1K 1024" "1k 1024" "2M 2097152" "3G 3221225472" "10g 10737418240" \
+		"9223372036854775807 9223372036854775807" "8589934591G 9223372035781033984"; do
+		set -- $pair
+		admin user quota Alice "$1"
+		assert_success
+		[ -z "$output" ]
+		assert_equal "$(q "SELECT quota_bytes FROM accounts WHERE username = 'alice'")" "$2"
+	done
+	admin user quota alice none
+	assert_success
+	[[ $stderr == "blindsync-admin: user alice: quota 10485760 bytes, plan default (was "* ]] || fail "$stderr"
+	assert_equal "$(q "SELECT quota_bytes IS NULL FROM accounts WHERE username = 'alice'")" 1
+	admin user quota nobody 1K
+	assert_equal "$status" 1
+	[ -z "$output" ]
+	assert_equal "$stderr" "blindsync-admin: no such user: nobody"
+}
+
+@test "user quota: a push over it answers 507, GET /v1/account shows it, none lifts it" {
+	session alice
+	v0=$(q "SELECT account_version FROM accounts WHERE username = 'alice'")
+	admin user quota alice 1K
+	assert_success
+	[ -z "$output" ]
+	assert_equal "$stderr" "blindsync-admin: user alice: quota 1024 bytes, set for the account (was 10485760 bytes, plan default)"
+	# the quota is in /v1/status, whose ETag is the account version
+	assert_equal "$(q "SELECT account_version FROM accounts WHERE username = 'alice'")" $((v0 + 1))
+	account GET /v1/account "" "$TOKEN"
+	assert_equal "$cgi_status" 200
+	assert_equal "$(printf '%s' "$cgi_body" | jq .quota.bytes)" 1024
+
+	push c "[$(rec a 0 1000)]"
+	assert_equal "$cgi_status" 200
+	push c "[$(rec b 0 100)]"
+	assert_equal "$cgi_status" 507
+	assert_equal "$(cgi_code)" quota_exceeded
+	account GET /v1/account "" "$TOKEN"
+	assert_equal "$(printf '%s' "$cgi_body" | jq -c '[.usage.bytes, .usage.records]')" "[1000,1]"
+
+	# the same value again changes nothing
+	v1=$(q "SELECT account_version FROM accounts WHERE username = 'alice'")
+	admin user quota alice 1k
+	assert_success
+	assert_equal "$stderr" "blindsync-admin: user alice: quota already 1024 bytes, set for the account"
+	assert_equal "$(q "SELECT account_version FROM accounts WHERE username = 'alice'")" "$v1"
+
+	admin user quota alice none
+	assert_success
+	account GET /v1/account "" "$TOKEN"
+	assert_equal "$(printf '%s' "$cgi_body" | jq .quota.bytes)" 10485760
+	push c "[$(rec b 0 100)]"
+	assert_equal "$cgi_status" 200
+
+	# below what it stores: a warning, and pushes that add bytes are refused
+	admin user quota alice 1000
+	assert_success
+	[[ $stderr == *"warning: user alice stores 1100 bytes, more than its quota of 1000"* ]] || fail "$stderr"
+	push c "[$(rec d 0 1)]"
+	assert_equal "$cgi_status" 507
+}
+
+@test "user plan: a configured plan only; the quota follows the plan, an override still wins" {
+	bs_config "$BLINDSYNC_CONFIG" 'registration = "invite"' 'rate_limits = {}' \
+		'plans = { premium = { bytes = 1 * GiB, collections = 1 } }'
+	admin user plan alice gold
+	assert_equal "$status" 1
+	[ -z "$output" ]
+	assert_equal "$stderr" "blindsync-admin: no such plan: gold (the configured plans: default premium)"
+	[ ! -e "$DB" ]
+
+	session alice
+	push c "[$(rec a 0 10)]"
+	push d "[$(rec a 0 10)]"
+	assert_equal "$cgi_status" 200
+	v0=$(q "SELECT account_version FROM accounts WHERE username = 'alice'")
+	admin user plan ALICE premium
+	assert_success
+	[ -z "$output" ]
+	[[ $stderr == "blindsync-admin: user alice: plan premium (was default); quota 1073741824 bytes, plan premium"$'\n'* ]] ||
+		fail "$stderr"
+	[[ $stderr == *"warning: user alice has 2 collections, more than the 1 of plan premium"* ]] || fail "$stderr"
+	assert_equal "$(q "SELECT plan FROM accounts WHERE username = 'alice'")" premium
+	assert_equal "$(q "SELECT account_version FROM accounts WHERE username = 'alice'")" $((v0 + 1))
+	account GET /v1/account "" "$TOKEN"
+	assert_equal "$(printf '%s' "$cgi_body" | jq .quota.bytes)" 1073741824
+	admin user list
+	assert_line --index 1 --regexp '^alice +[0-9-]{10}T[0-9:]{8}Z +premium +20 +2 +enabled$'
+	# the plan's collection limit applies to the handlers at once
+	push e "[$(rec a 0 10)]"
+	assert_equal "$cgi_status" 403
+
+	admin user plan alice premium
+	assert_success
+	[[ $stderr == "blindsync-admin: user alice: plan already premium;"* ]] || fail "$stderr"
+	admin user quota alice 5K
+	admin user plan alice default
+	assert_success
+	[[ $stderr == *"plan default (was premium); quota 5120 bytes, set for the account" ]] || fail "$stderr"
+	account GET /v1/account "" "$TOKEN"
+	assert_equal "$(printf '%s' "$cgi_body" | jq .quota.bytes)" 5120
+	admin user plan nobody default
+	assert_equal "$status" 1
+	assert_equal "$stderr" "blindsync-admin: no such user: nobody"
+}
+
+@test "user list shows the usage the pushes counted" {
+	session alice
+	push c "[$(rec a 0 100),$(rec b 0 20)]"
+	push c "[$(rec_del b 2)]"
+	push d "[$(rec x 0 3)]"
+	assert_equal "$cgi_status" 200
+	admin user list
+	assert_success
+	# a and b's history (100 + 20) in c, x in d; records: a and x
+	assert_line --index 1 --regexp '^alice +[0-9-]{10}T[0-9:]{8}Z +default +123 +2 +enabled$'
+}
+
+@test "check: ok, then a corrupted counter is named (exit 1), --repair fixes it, ok again" {
+	admin check
+	assert_success
+	assert_output "$(printf 'integrity_check: ok\ncheck: ok (0 accounts, 0 collections)')"
+	session alice
+	push c "[$(rec a 0 100),$(rec b 0 20),$(rec x 0 5)]"
+	push c "[$(rec_del a 1),$(rec b 2 30)]"
+	push d "[$(rec y 0 7)]"
+	assert_equal "$cgi_status" 200
+	new_user bob
+	admin check
+	assert_success
+	assert_output "$(printf 'integrity_check: ok\ncheck: ok (2 accounts, 2 collections)')"
+	[ -z "$stderr" ]
+
+	# c holds b (30) and x (5) with the history of a (100) and b (20)
+	assert_equal "$(q "SELECT bytes FROM collections WHERE name = 'c'")" 155
+	q "UPDATE collections SET bytes = bytes + 7 WHERE name = 'c'"
+	admin check
+	assert_equal "$status" 1
+	assert_output "$(printf 'integrity_check: ok\ndiffers: account alice, collection c: bytes stored 162, actual 155')"
+	assert_equal "$stderr" "blindsync-admin: check: 1 counter differs from the data (\`check --repair\` sets them right)"
+	assert_equal "$(q "SELECT bytes FROM collections WHERE name = 'c'")" 162
+
+	v0=$(q "SELECT account_version FROM accounts WHERE username = 'alice'")
+	vb=$(q "SELECT account_version FROM accounts WHERE username = 'bob'")
+	admin check --repair
+	assert_success
+	assert_output "$(printf '%s\n' 'integrity_check: ok' \
+		'repaired: account alice, collection c: bytes stored 162, actual 155' \
+		'check: repaired 1 counter of 1 account' 'check: ok (2 accounts, 2 collections)')"
+	assert_equal "$(q "SELECT bytes FROM collections WHERE name = 'c'")" 155
+	assert_equal "$(q "SELECT account_version FROM accounts WHERE username = 'alice'")" $((v0 + 1))
+	assert_equal "$(q "SELECT account_version FROM accounts WHERE username = 'bob'")" "$vb"
+	admin check
+	assert_success
+	assert_line --index 1 "check: ok (2 accounts, 2 collections)"
+	# the handlers carry on from the repaired counters
+	push c "[$(rec z 0 1)]"
+	assert_equal "$cgi_status" 200
+	admin check
+	assert_success
+}
+
+@test "check: every field of collections and accounts; a version above the data is fine" {
+	session alice
+	push c "[$(rec a 0 10),$(rec b 0 20)]"
+	assert_equal "$cgi_status" 200
+	new_user bob
+	q "UPDATE collections SET records = records + 1, version = version - 1 WHERE name = 'c';
+	   UPDATE accounts SET usage_bytes = usage_bytes - 3, usage_records = 5 WHERE username = 'alice';
+	   UPDATE accounts SET usage_bytes = 9 WHERE username = 'bob'"
+	admin check
+	assert_equal "$status" 1
+	assert_output "$(printf '%s\n' 'integrity_check: ok' \
+		'differs: account alice, collection c: records stored 3, actual 2' \
+		'differs: account alice, collection c: version stored 1, actual 2' \
+		'differs: account alice: usage_bytes stored 27, actual 30' \
+		'differs: account alice: usage_records stored 5, actual 2' \
+		'differs: account bob: usage_bytes stored 9, actual 0')"
+	[[ $stderr == *"check: 5 counters differ from the data"* ]] || fail "$stderr"
+	vb=$(q "SELECT account_version FROM accounts WHERE username = 'bob'")
+	admin check --repair
+	assert_success
+	assert_line "check: repaired 5 counters of 2 accounts"
+	assert_equal "$(q "SELECT records || ' ' || bytes || ' ' || version FROM collections WHERE name = 'c'")" "2 30 2"
+	assert_equal "$(q "SELECT usage_bytes || ' ' || usage_records FROM accounts ORDER BY username")" "$(printf '30 2\n0 0')"
+	assert_equal "$(q "SELECT account_version FROM accounts WHERE username = 'bob'")" $((vb + 1))
+	# a pull sees the repaired version
+	pull c 0
+	assert_equal "$(printf '%s' "$cgi_body" | jq .collection_version)" 2
+	# a stored version above the highest in use is no difference (a purge leaves that)
+	q "UPDATE collections SET version = version + 5"
+	admin check
+	assert_success
+}
+
+@test "check: an integrity error is printed and fails; --repair refuses such a store" {
+	session alice
+	login alice
+	# make an index disagree with its table, as a damaged file would
+	q "PRAGMA writable_schema = ON; UPDATE sqlite_schema SET sql = 'CREATE INDEX devices_account ON devices(name)' WHERE name = 'devices_account'"
+	admin check
+	assert_equal "$status" 1
+	assert_line --index 0 --regexp '^integrity_check: row [0-9]+ missing from index devices_account$'
+	refute_line "integrity_check: ok"
+	assert_equal "$stderr" "blindsync-admin: check: the store fails its integrity check"
+	admin check --repair
+	assert_equal "$status" 1
+	refute_line --partial repaired
+	[[ $stderr == "blindsync-admin: check: the store fails its integrity check: its counters are not repaired"* ]] ||
+		fail "$stderr"
+}
+
+@test "purge: expired tokens and invites, old tombstones with their history, old events" {
+	session alice
+	old_token=$TOKEN
+	login alice
+	TOKEN=$(printf '%s' "$cgi_body" | jq -r .access_token)
+	push c "[$(rec a 0 100),$(rec b 0 20),$(rec x 0 5)]"
+	push c "[$(rec_del a 1),$(rec_del x 3)]"
+	push c "[$(rec b 2 30)]"
+	push d "[$(rec y 0 7)]"
+	push d "[$(rec_del y 1)]"
+	assert_equal "$cgi_status" 200
+	# the first session's two tokens have expired; an unused invite has too, and
+	# so has the used one (kept: it says who registered with it)
+	q "UPDATE tokens SET expires_at = strftime('%s', 'now') - 10 WHERE device_id = (SELECT min(id) FROM devices)"
+	new_invite
+	new_invite
+	q "UPDATE invites SET expires_at = 0 WHERE id IN (1, 2)"
+	# one event is older than a year
+	[ "$(q 'SELECT count(*) FROM events')" -ge 3 ]
+	q "UPDATE events SET at = at - 400 * 86400 WHERE id = (SELECT min(id) FROM events)"
+	# c's tombstones are 100 days old (beyond keep_days = 90), d's is new
+	q "UPDATE records SET modified_at = modified_at - 100 * 86400
+	   WHERE deleted = 1 AND collection_id = (SELECT id FROM collections WHERE name = 'c')"
+	assert_equal "$(q "SELECT bytes FROM collections WHERE name = 'c'")" 155
+	usage=$(q "SELECT usage_bytes FROM accounts")
+	v0=$(q "SELECT account_version FROM accounts")
+	events=$(q 'SELECT count(*) FROM events')
+
+	admin purge
+	assert_success
+	assert_output "purge: 2 expired tokens, 1 expired invite, 2 tombstones (collections: 1), 1 old event"
+	[ -z "$stderr" ]
+	# c keeps b (and b's history); a, x and their history are gone with their bytes
+	assert_equal "$(q "SELECT group_concat(rid) FROM records WHERE collection_id = (SELECT id FROM collections WHERE name = 'c')")" b
+	assert_equal "$(q "SELECT group_concat(v) FROM (SELECT rid || ':' || version AS v FROM history ORDER BY rid, version)")" "b:2,y:1"
+	assert_equal "$(q "SELECT bytes || ' ' || records || ' ' || purged_version FROM collections WHERE name = 'c'")" "50 1 5"
+	assert_equal "$(q "SELECT purged_version FROM collections WHERE name = 'd'")" 0
+	assert_equal "$(q "SELECT usage_bytes FROM accounts")" $((usage - 105))
+	[ "$(q "SELECT account_version FROM accounts")" -gt "$v0" ]
+	assert_equal "$(q "SELECT count(*) FROM tokens WHERE expires_at <= strftime('%s', 'now')")" 0
+	assert_equal "$(q 'SELECT count(*) FROM tokens')" 2
+	assert_equal "$(q 'SELECT group_concat(id) FROM (SELECT id FROM invites ORDER BY id)')" "1,3"
+	assert_equal "$(q 'SELECT count(*) FROM events')" $((events - 1))
+
+	# a cursor below the purge must start again; from 0 it works
+	pull c 1
+	assert_equal "$cgi_status" 410
+	assert_equal "$(cgi_code)" resync_required
+	assert_equal "$(printf '%s' "$cgi_body" | jq .purged_version)" 5
+	pull c 0
+	assert_equal "$cgi_status" 200
+	assert_equal "$(printf '%s' "$cgi_body" | jq -c '[.records[].id]')" '["b"]'
+	pull d 1
+	assert_equal "$cgi_status" 200
+	# the remaining session works, the expired one is gone
+	account GET /v1/account "" "$TOKEN"
+	assert_equal "$cgi_status" 200
+	account GET /v1/account "" "$old_token"
+	assert_equal "$cgi_status" 401
+	# the counters are exact after the purge
+	admin check
+	assert_success
+	assert_line "check: ok (1 account, 2 collections)"
+	# nothing left to purge
+	admin purge
+	assert_success
+	assert_output "purge: 0 expired tokens, 0 expired invites, 0 tombstones (collections: 0), 0 old events"
+	admin invite list
+	assert_line --index 1 --regexp '^1 .* used by alice at '
+}
+
+@test "purge: tombstones.keep_days decides which tombstones are old" {
+	session alice
+	push c "[$(rec a 0 10)]"
+	push c "[$(rec_del a 1)]"
+	assert_equal "$cgi_status" 200
+	q "UPDATE records SET modified_at = modified_at - 2 * 86400 WHERE deleted = 1"
+	admin purge
+	assert_success
+	assert_output --partial " 0 tombstones (collections: 0)"
+	assert_equal "$(q 'SELECT count(*) FROM records')" 1
+	bs_config "$BLINDSYNC_CONFIG" 'registration = "invite"' 'rate_limits = {}' 'tombstones = { keep_days = 1 }'
+	admin purge
+	assert_success
+	assert_output --partial " 1 tombstone (collections: 1)"
+	assert_equal "$(q 'SELECT count(*) FROM records')" 0
+	assert_equal "$(q 'SELECT bytes || " " || purged_version FROM collections')" "0 2"
+	admin check
+	assert_success
+	# the record can be made again, from 0
+	push c "[$(rec a 0 4)]"
+	assert_equal "$cgi_status" 200
+	assert_equal "$(printf '%s' "$cgi_body" | jq -c '.accepted')" '[{"id":"a","version":3}]'
+}
+
+@test "purge and check --repair wait for the handlers' write lock" {
+	session alice
+	push c "[$(rec a 0 10)]"
+	q "UPDATE collections SET bytes = 99"
+	local held=$BATS_TEST_TMPDIR/held
+	for form in "purge" "check --repair"; do
+		rm -f "$held"
+		sqlite3 "$DB" "BEGIN IMMEDIATE" ".shell touch $held; sleep 1" "COMMIT" &
+		local locker=$!
+		for _ in $(seq 1 100); do [ -e "$held" ] && break; sleep 0.02; done
+		[ -e "$held" ] || fail "the lock was never taken"
+		local t0=$(date +%s%N)
+		admin $form
+		local ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+		wait "$locker"
+		assert_success
+		[ "$ms" -ge 300 ] || fail "$form did not wait for the lock (${ms}ms)"
+	done
+	assert_equal "$(q 'SELECT bytes FROM collections')" 10
+	assert_equal "$(q 'PRAGMA integrity_check')" ok
+}
+
+@test "check and purge under valgrind: no error, no leak" {
+	command -v valgrind >/dev/null || skip "valgrind is not installed"
+	! ldd "$BIN/blindsync-admin" | grep -q libasan || skip "a sanitizer build"
+	session alice
+	push c "[$(rec a 0 10),$(rec b 0 10)]"
+	push c "[$(rec_del a 1)]"
+	q "UPDATE records SET modified_at = 0 WHERE deleted = 1; UPDATE collections SET bytes = 1;
+	   UPDATE tokens SET expires_at = 0"
+	for form in "check" "check --repair" "purge" "check" "user quota alice 1M" "user plan alice default"; do
+		run --separate-stderr valgrind -q --error-exitcode=99 --leak-check=full \
+			--errors-for-leak-kinds=definite,indirect "$BIN/blindsync-admin" $form
+		[ "$status" -ne 99 ] || fail "valgrind: $form: $stderr"
+		case $form in
+		"check") [ "$status" -le 1 ] ;;
+		*) assert_success ;;
+		esac
+	done
+}
+
+@test "check: an account's backups count in its usage_bytes; --repair keeps them" {
+	[ -x "$BIN/blindsync-backups" ] || skip "no backups handler in this build"
+	session alice
+	push c "[$(rec a 0 10)]"
+	assert_equal "$cgi_status" 200
+	head -c 100 /dev/urandom >"$BATS_TEST_TMPDIR/blob"
+	run --separate-stderr env -i PATH="$PATH" BLINDSYNC_CONFIG="$BLINDSYNC_CONFIG" GATEWAY_INTERFACE=CGI/1.1 \
+		REQUEST_METHOD=PUT REQUEST_URI=/v1/backups/main CONTENT_TYPE=application/octet-stream CONTENT_LENGTH=100 \
+		REMOTE_ADDR=127.0.0.1 HTTP_AUTHORIZATION="Bearer $TOKEN" HTTP_IF_NONE_MATCH='*' \
+		"$BIN/blindsync-backups" <"$BATS_TEST_TMPDIR/blob"
+	assert_success
+	assert_line --index 0 --partial "Status: 201"
+	assert_equal "$(q 'SELECT usage_bytes FROM accounts')" 110
+	admin check
+	assert_success
+	assert_line "check: ok (1 account, 1 collection)"
+	q "UPDATE accounts SET usage_bytes = 10"
+	admin check
+	assert_equal "$status" 1
+	assert_line "differs: account alice: usage_bytes stored 10, actual 110"
+	admin check --repair
+	assert_success
+	assert_equal "$(q 'SELECT usage_bytes FROM accounts')" 110
+}
+
+@test "purge: a walk from 0 afterwards never gets 410; a cursor from before the purge does" {
+	session alice
+	push c "[$(rec p1 0 10),$(rec p2 0 10),$(rec p3 0 10),$(rec p4 0 10),$(rec p5 0 10)]"
+	push c "[$(rec x 0 10)]"
+	push c "[$(rec_del x 6)]"
+	assert_equal "$cgi_status" 200
+	q "UPDATE records SET modified_at = modified_at - 100 * 86400 WHERE deleted = 1"
+	admin purge
+	assert_success
+	# the five survivors were below the horizon (7): they now stand above it, in order
+	assert_equal "$(q "SELECT group_concat(rid || ':' || version) FROM (SELECT rid, version FROM records ORDER BY version)")" \
+		"p1:8,p2:9,p3:10,p4:11,p5:12"
+	assert_equal "$(q "SELECT version || ' ' || purged_version FROM collections")" "12 7"
+	# a fresh device pages from 0 with limit 2: every page answers, nothing is lost
+	seen=""
+	since=0
+	for _ in 1 2 3 4; do
+		handler pull GET "/v1/collections/c/pull?since=$since&limit=2" "" "$TOKEN"
+		assert_equal "$cgi_status" 200
+		seen="$seen$(printf '%s' "$cgi_body" | jq -r '[.records[].id] | join(",")'),"
+		since=$(printf '%s' "$cgi_body" | jq .next_since)
+		[ "$(printf '%s' "$cgi_body" | jq .more)" = true ] || break
+	done
+	assert_equal "$seen" "p1,p2,p3,p4,p5,"
+	assert_equal "$since" 12
+	pull c 12
+	assert_equal "$cgi_status" 200
+	# a device whose cursor predates the purge may have missed the deletion of x
+	pull c 6
+	assert_equal "$cgi_status" 410
+	admin check
+	assert_success
 }
