@@ -34,11 +34,16 @@ procs_of() { pgrep -f -- "$1" || true; }
 
 @test "a handler that is down answers a JSON 503, not nginx's HTML" {
 	BATS_FILE_TMPDIR=$BATS_TEST_TMPDIR bs_start
-	# no account handler exists yet at this point of the suite, or it is killed
-	pkill -f -- "$BS_RUN/account.sock" || true
-	rm -f "$BS_RUN/account.sock"
+	# the account handler's socket goes away (its processes stay: killing
+	# them would make run.sh stop the whole stack, as it should)
+	mv "$BS_RUN/account.sock" "$BS_RUN/account.sock.away"
 	req GET /v1/account
 	assert_error 503 unavailable
+	[ -n "$(header Retry-After)" ]
+	[[ "$body" != *"<html"* ]]
+	mv "$BS_RUN/account.sock.away" "$BS_RUN/account.sock"
+	req GET /v1/account
+	assert_error 401 unauthorized
 	BATS_FILE_TMPDIR=$BATS_TEST_TMPDIR bs_stop
 }
 
