@@ -489,6 +489,16 @@ static const struct route routes[] = {
 	{M_DELETE, "/slots/*", do_slot_delete, "slots.put", 0},
 };
 
-static const struct handler handler = {"backups", routes, sizeof routes / sizeof routes[0], STORE_RW, NULL};
+/* With slots off, every /v1/slots path is a 404, whatever the method. */
+static enum err slots_off(struct req *r)
+{
+	if (!r->cfg->slots.enabled && r->nsegs >= 1 && strcmp(r->segs[0], "slots") == 0)
+		return http_fail(r, ERR_NOT_FOUND, "Not found.");
+	return ERR_OK;
+}
+
+static const struct handler handler = {
+	"backups", routes, sizeof routes / sizeof routes[0], STORE_RW, NULL, slots_off,
+};
 
 int main(int argc, char **argv) { return serve_main(argc, argv, &handler); }

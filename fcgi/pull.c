@@ -261,6 +261,6 @@ static const struct route routes[] = {
 	{M_GET, "/collections/*/records/*/history/*", do_history_version, "records", 0},
 };
 
-static const struct handler handler = {"pull", routes, sizeof routes / sizeof routes[0], STORE_RO, NULL};
+static const struct handler handler = {"pull", routes, sizeof routes / sizeof routes[0], STORE_RO, NULL, NULL};
 
 int main(int argc, char **argv) { return serve_main(argc, argv, &handler); }

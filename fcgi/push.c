@@ -278,6 +278,6 @@ static const struct route routes[] = {
 	{M_DELETE, "/collections/*", do_collection_delete, "collections", 0},
 };
 
-static const struct handler handler = {"push", routes, sizeof routes / sizeof routes[0], STORE_RW, NULL};
+static const struct handler handler = {"push", routes, sizeof routes / sizeof routes[0], STORE_RW, NULL, NULL};
 
 int main(int argc, char **argv) { return serve_main(argc, argv, &handler); }

@@ -213,6 +213,6 @@ static const struct route routes[] = {
 	{M_GET, "/metrics", metrics, "metrics", 0},
 };
 
-static const struct handler handler = {"status", routes, sizeof routes / sizeof routes[0], STORE_RO, NULL};
+static const struct handler handler = {"status", routes, sizeof routes / sizeof routes[0], STORE_RO, NULL, NULL};
 
 int main(int argc, char **argv) { return serve_main(argc, argv, &handler); }

@@ -330,6 +330,8 @@ static enum err dispatch(struct req *r, const struct handler *h)
 	if (!https_ok(r))
 		return ERR_HTTPS_REQUIRED;
 	int cors_ok = cors(r);
+	if (h->prefilter && (e = h->prefilter(r)) != ERR_OK)
+		return e;
 	const struct route *rt = serve_route(r, h, &e);
 	if (!rt) {
 		if (e == ERR_OK && r->method == M_OPTIONS) {

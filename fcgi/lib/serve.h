@@ -41,6 +41,9 @@ struct handler {
 	/* optional, once per process before serving (after the migrations):
 	 * 0, or -1 with errbuf filled to refuse to start */
 	int (*init)(const struct config *c, char *errbuf, size_t errlen);
+	/* optional, per request before routing: ERR_OK to go on, or the error
+	 * to answer (e.g. a feature that is off answers 404 to every method) */
+	enum err (*prefilter)(struct req *r);
 };
 
 /* Run the handler program; returns the process exit status. */

@@ -132,9 +132,9 @@ const char *const stmt_sql[] = {
 	[STMT_BACKUP_LIST] = "SELECT " BACKUP_COLS " FROM backups WHERE account_id = ?1 ORDER BY name",
 	[STMT_BACKUP_INSERT] =
 	    "INSERT INTO backups (account_id, name, version, bytes, sha256, created_at, modified_at, data) "
-	    "VALUES (?1, ?2, 1, ?3, ?4, ?5, ?5, zeroblob(?3))",
+	    "VALUES (?1, ?2, ?6, ?3, ?4, ?5, ?5, zeroblob(?3))",
 	[STMT_BACKUP_REPLACE] =
-	    "UPDATE backups SET version = version + 1, bytes = ?2, sha256 = ?3, modified_at = ?4, "
+	    "UPDATE backups SET version = ?5, bytes = ?2, sha256 = ?3, modified_at = ?4, "
 	    "data = zeroblob(?2) WHERE id = ?1",
 	[STMT_BACKUP_DELETE] = "DELETE FROM backups WHERE id = ?1",
 #undef BACKUP_COLS
@@ -143,10 +143,14 @@ const char *const stmt_sql[] = {
 	[STMT_SLOT_GET] = "SELECT " SLOT_COLS " FROM slots WHERE slot_id = ?1",
 	[STMT_SLOT_INSERT] =
 	    "INSERT INTO slots (slot_id, key_hash, version, bytes, sha256, created_at, modified_at, accessed_at, data) "
-	    "VALUES (?1, ?2, 1, ?3, ?4, ?5, ?5, ?5, zeroblob(?3))",
+	    "VALUES (?1, ?2, ?6, ?3, ?4, ?5, ?5, ?5, zeroblob(?3))",
 	[STMT_SLOT_REPLACE] =
-	    "UPDATE slots SET version = version + 1, bytes = ?2, sha256 = ?3, modified_at = ?4, accessed_at = ?4, "
+	    "UPDATE slots SET version = ?5, bytes = ?2, sha256 = ?3, modified_at = ?4, accessed_at = ?4, "
 	    "data = zeroblob(?2) WHERE rowid_ = ?1",
+	/* the next backup or slot version: one counter for the store, never reused */
+	[STMT_BLOB_VERSION_NEXT] =
+	    "UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'blob_version' "
+	    "RETURNING CAST(value AS INTEGER)",
 	[STMT_SLOT_DELETE] = "DELETE FROM slots WHERE rowid_ = ?1",
 	[STMT_SLOT_TOUCH] = "UPDATE slots SET accessed_at = ?2 WHERE rowid_ = ?1",
 #undef SLOT_COLS
@@ -241,7 +245,16 @@ const char *const stmt_sql[] = {
 	[STMT_TRANSFER_COLLECTION_SET] =
 	    "UPDATE collections SET version = ?2, records = ?3, bytes = ?4, purged_version = ?5, modified_at = ?6 "
 	    "WHERE id = ?1",
-	[STMT_TRANSFER_BACKUP_SET] = "UPDATE backups SET version = ?2, modified_at = ?3 WHERE id = ?1",
+	/* a backup with its exported version and time; data is then written into the zeroblob
+	 * (never an UPDATE of the row afterwards: SQLite would read and rewrite the whole blob) */
+	[STMT_TRANSFER_BACKUP_INSERT] =
+	    "INSERT INTO backups (account_id, name, version, bytes, sha256, created_at, modified_at, data) "
+	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, zeroblob(?4))",
+	/* the version of an imported backup: the exported one ?1 if the store-wide
+	 * counter is below it, else the counter's next; the counter never goes back */
+	[STMT_TRANSFER_BLOB_VERSION] =
+	    "UPDATE meta SET value = max(CAST(value AS INTEGER) + 1, ?1) WHERE key = 'blob_version' "
+	    "RETURNING CAST(value AS INTEGER)",
 };
 
 _Static_assert(sizeof stmt_sql / sizeof stmt_sql[0] == STMT__MAX, "stmt table out of step with enum stmt");

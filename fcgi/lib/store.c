@@ -137,10 +137,21 @@ int store_migrate(const char *path, char *errbuf, size_t errlen)
 	}
 	if (set_pragmas(db, 1, 3 * STORE_BUSY_TIMEOUT_MS, errbuf, errlen) != 0)
 		goto out;
-	/* WAL is a property of the file; switching needs no transaction open */
-	if (sqlite3_exec(db, "PRAGMA journal_mode=WAL", NULL, NULL, &emsg) != SQLITE_OK) {
-		snprintf(errbuf, errlen, "%s: cannot enable WAL: %s", path, emsg ? emsg : "?");
-		goto out;
+	/* WAL is a property of the file; switching needs no transaction open,
+	 * but it needs an exclusive lock and SQLite does not wait for it through
+	 * the busy handler: several processes creating the store at once must
+	 * retry (bounded by the migration's busy timeout) */
+	for (int waited = 0;; waited += 20) {
+		rc = sqlite3_exec(db, "PRAGMA journal_mode=WAL", NULL, NULL, &emsg);
+		if (rc == SQLITE_OK)
+			break;
+		if (((rc & 0xff) != SQLITE_BUSY && (rc & 0xff) != SQLITE_LOCKED) || waited >= 3 * STORE_BUSY_TIMEOUT_MS) {
+			snprintf(errbuf, errlen, "%s: cannot enable WAL: %s", path, emsg ? emsg : "?");
+			goto out;
+		}
+		sqlite3_free(emsg);
+		emsg = NULL;
+		usleep(20 * 1000);
 	}
 	if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, &emsg) != SQLITE_OK) {
 		snprintf(errbuf, errlen, "%s: cannot take the write lock: %s", path, emsg ? emsg : "?");

@@ -298,8 +298,10 @@ enum err store_backup_list(struct store *s, int64_t account_id,
     int (*fn)(void *ctx, const struct store_backup *b), void *ctx);
 /*
  * Write a backup's data from fd (size bytes from offset 0) in the current
- * transaction: a new row when b->id is 0 (version 1), else the next version
- * of row b->id. *b is updated (id, version, bytes, sha256, times).
+ * transaction: a new row when b->id is 0, else a new version of row b->id.
+ * Versions of backups and slots come from one store-wide counter that never
+ * goes back, so a name deleted and created again never reuses a version.
+ * *b is updated (id, version, bytes, sha256, times).
  */
 enum err store_backup_put(struct store *s, int64_t account_id, struct store_backup *b, int fd, int64_t size,
     const uint8_t sha256[32], int64_t now);
@@ -409,7 +411,16 @@ enum err store_transfer_history_insert(struct store *s, int64_t collection_id, c
 /* Set a collection's version, counters, purged_version and modified_at. */
 enum err store_transfer_collection_set(struct store *s, int64_t id, int64_t version, int64_t records,
     int64_t bytes, int64_t purged_version, int64_t now);
-/* Set a backup's version and modified_at (an import keeps the exported ones). */
-enum err store_transfer_backup_set(struct store *s, int64_t id, int64_t version, int64_t modified_at);
+/*
+ * Insert a new backup with the modified_at of b and its data from fd (size
+ * bytes from offset 0), as store_backup_put does for a new one. Its version
+ * is b->version (the exported one) if the store-wide counter of backup and
+ * slot versions is below it, else the counter's next value; the counter
+ * moves to it, so no version is ever given twice. ERR_CONFLICT if the
+ * account already has a backup of that name. Sets b->id, version, bytes,
+ * sha256, created_at.
+ */
+enum err store_transfer_backup_insert(struct store *s, int64_t account_id, struct store_backup *b, int fd,
+    int64_t size, const uint8_t sha256[32], int64_t now);
 
 #endif

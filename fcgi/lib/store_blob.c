@@ -84,6 +84,20 @@ out:
 	return e;
 }
 
+/* The next version for a backup or slot write (in the caller's transaction). */
+static enum err next_version(struct store *s, int64_t *v)
+{
+	sqlite3_stmt *st = store_stmt(s, STMT_BLOB_VERSION_NEXT);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*v = sqlite3_column_int64(st, 0);
+	/* step to the end so the UPDATE ... RETURNING completes */
+	while (rc == SQLITE_ROW)
+		rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? ERR_OK : store_sqlite_err(s, rc, "blob version");
+}
+
 static void read_backup(sqlite3_stmt *st, struct store_backup *b)
 {
 	memset(b, 0, sizeof *b);
@@ -142,7 +156,10 @@ enum err store_backup_put(struct store *s, int64_t account_id, struct store_back
     const uint8_t sha256[32], int64_t now)
 {
 	sqlite3_stmt *st;
-	enum err e;
+	int64_t version = 0;
+	enum err e = next_version(s, &version);
+	if (e)
+		return e;
 	if (b->id == 0) {
 		st = store_stmt(s, STMT_BACKUP_INSERT);
 		sqlite3_bind_int64(st, 1, account_id);
@@ -150,10 +167,10 @@ enum err store_backup_put(struct store *s, int64_t account_id, struct store_back
 		sqlite3_bind_int64(st, 3, size);
 		sqlite3_bind_blob(st, 4, sha256, 32, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 5, now);
+		sqlite3_bind_int64(st, 6, version);
 		if ((e = store_exec(s, st, "backup insert")))
 			return e;
 		b->id = sqlite3_last_insert_rowid(s->db);
-		b->version = 1;
 		b->created_at = now;
 	} else {
 		st = store_stmt(s, STMT_BACKUP_REPLACE);
@@ -161,10 +178,11 @@ enum err store_backup_put(struct store *s, int64_t account_id, struct store_back
 		sqlite3_bind_int64(st, 2, size);
 		sqlite3_bind_blob(st, 3, sha256, 32, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 4, now);
+		sqlite3_bind_int64(st, 5, version);
 		if ((e = store_exec(s, st, "backup replace")))
 			return e;
-		b->version++;
 	}
+	b->version = version;
 	b->bytes = size;
 	b->modified_at = now;
 	memcpy(b->sha256, sha256, 32);
@@ -214,7 +232,10 @@ enum err store_slot_put(struct store *s, struct store_slot *sl, int fd, int64_t 
     int64_t now)
 {
 	sqlite3_stmt *st;
-	enum err e;
+	int64_t version = 0;
+	enum err e = next_version(s, &version);
+	if (e)
+		return e;
 	if (sl->rowid == 0) {
 		st = store_stmt(s, STMT_SLOT_INSERT);
 		sqlite3_bind_text(st, 1, sl->id, -1, SQLITE_STATIC);
@@ -222,6 +243,7 @@ enum err store_slot_put(struct store *s, struct store_slot *sl, int fd, int64_t 
 		sqlite3_bind_int64(st, 3, size);
 		sqlite3_bind_blob(st, 4, sha256, 32, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 5, now);
+		sqlite3_bind_int64(st, 6, version);
 		int rc = sqlite3_step(st);
 		sqlite3_reset(st);
 		if ((rc & 0xff) == SQLITE_CONSTRAINT)
@@ -229,7 +251,6 @@ enum err store_slot_put(struct store *s, struct store_slot *sl, int fd, int64_t 
 		if (rc != SQLITE_DONE)
 			return store_sqlite_err(s, rc, "slot insert");
 		sl->rowid = sqlite3_last_insert_rowid(s->db);
-		sl->version = 1;
 		sl->created_at = now;
 	} else {
 		st = store_stmt(s, STMT_SLOT_REPLACE);
@@ -237,10 +258,11 @@ enum err store_slot_put(struct store *s, struct store_slot *sl, int fd, int64_t 
 		sqlite3_bind_int64(st, 2, size);
 		sqlite3_bind_blob(st, 3, sha256, 32, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 4, now);
+		sqlite3_bind_int64(st, 5, version);
 		if ((e = store_exec(s, st, "slot replace")))
 			return e;
-		sl->version++;
 	}
+	sl->version = version;
 	sl->bytes = size;
 	sl->modified_at = sl->accessed_at = now;
 	memcpy(sl->sha256, sha256, 32);

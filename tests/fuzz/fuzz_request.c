@@ -342,7 +342,7 @@ static const struct route routes[] = {
 	/* one parameter more than HTTP_MAX_PARAMS: must never match */
 	{M_GET, "/deep/*/*/*/*/*", h_deep, "t.deeper", 0},
 };
-static const struct handler handler = {"fuzz", routes, sizeof routes / sizeof routes[0], STORE_RO, NULL};
+static const struct handler handler = {"fuzz", routes, sizeof routes / sizeof routes[0], STORE_RO, NULL, NULL};
 
 /* ---- the input ---- */
 

@@ -62,7 +62,7 @@ static const struct route routes[] = {
 	{M_DELETE, "/things/*", silent, "t.silent", 0},
 	{M_PUT, "/things/*", conflict, "t.conflict", 0},
 };
-static const struct handler handler = {"test", routes, 4, STORE_RO, NULL};
+static const struct handler handler = {"test", routes, 4, STORE_RO, NULL, NULL};
 
 /* Run one CGI request; the raw response lands in out[]. */
 static void run(const char *method, const char *uri, const char *ctype, const char *body)
