@@ -465,6 +465,6 @@ static const struct route routes[] = {
 	{M_GET, "/account/activity", do_activity, "account.activity", 0},
 };
 
-static const struct handler handler = {"account", routes, sizeof routes / sizeof routes[0], STORE_RW, init};
+static const struct handler handler = {"account", routes, sizeof routes / sizeof routes[0], STORE_RW, init, NULL};
 
 int main(int argc, char **argv) { return serve_main(argc, argv, &handler); }
