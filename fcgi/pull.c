@@ -128,7 +128,7 @@ static enum err do_pull(struct req *r)
 	memset(&x, 0, sizeof x);
 	x.r = r;
 	if ((e = auth_require(r, &a)) || (e = collection_param(r, &x.name)) ||
-	    (e = http_query_int(r, "since", 0, INT64_MAX - 1, 0, &x.since)) ||
+	    (e = http_query_int(r, "since", 0, 999999999999999999LL, 0, &x.since)) ||
 	    (e = http_query_int(r, "limit", 1, r->cfg->limits.max_pull_records, r->cfg->limits.max_pull_records,
 	    &x.limit)) ||
 	    (e = http_query_int(r, "wait", 0, 86400, 0, &wait)))

@@ -76,8 +76,15 @@ const char *const stmt_sql[] = {
 
 #define COLLECTION_COLS "id, account_id, name, version, records, bytes, created_at, modified_at, purged_version"
 	[STMT_COLLECTION_GET] = "SELECT " COLLECTION_COLS " FROM collections WHERE account_id = ?1 AND name = ?2",
+	/* a name used before starts above the deleted collection's last version */
 	[STMT_COLLECTION_INSERT] =
-	    "INSERT INTO collections (account_id, name, meta, created_at, modified_at) VALUES (?1, ?2, ?3, ?4, ?4)",
+	    "INSERT INTO collections (account_id, name, meta, created_at, modified_at, version, purged_version) "
+	    "VALUES (?1, ?2, ?3, ?4, ?4, "
+	    "coalesce((SELECT version + 1 FROM collection_floors WHERE account_id = ?1 AND name = ?2), 0), "
+	    "coalesce((SELECT version + 1 FROM collection_floors WHERE account_id = ?1 AND name = ?2), 0))",
+	[STMT_COLLECTION_FLOOR_SET] =
+	    "INSERT INTO collection_floors (account_id, name, version) VALUES (?1, ?2, ?3) "
+	    "ON CONFLICT (account_id, name) DO UPDATE SET version = max(version, excluded.version)",
 	[STMT_COLLECTION_COUNT] = "SELECT count(*) FROM collections WHERE account_id = ?1",
 	[STMT_COLLECTION_SET_META] = "UPDATE collections SET meta = ?2, modified_at = ?3 WHERE id = ?1",
 	[STMT_COLLECTION_DELETE] = "DELETE FROM collections WHERE id = ?1",

@@ -10,6 +10,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <pthread.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +33,101 @@ int store_schema_version(void)
 }
 
 int store_is_writable(const struct store *s) { return s && s->mode == STORE_RW; }
+
+/*
+ * The write queue. SQLite's busy handler polls with a growing back-off (up to
+ * 100 ms between tries), so with many writer threads an unlucky one waited
+ * up to the whole busy timeout while others committed. Every write
+ * transaction of every process first takes this robust, process-shared
+ * mutex (in "<database>-writelock"), whose waiters sleep in the kernel and
+ * wake as soon as it is released; BEGIN IMMEDIATE then rarely waits. A
+ * holder killed mid-transaction is recovered (EOWNERDEAD: SQLite rolls its
+ * transaction back by itself). The boot id in the file re-initialises the
+ * mutex after a reboot, when no owner can be alive.
+ */
+#define WLOCK_MAGIC 0x626c696e64776c31ULL /* "blindwl1" */
+struct store_wlock {
+	uint64_t magic;
+	char boot_id[40];
+	pthread_mutex_t m;
+};
+
+static void boot_id(char out[40])
+{
+	memset(out, 0, 40);
+	int fd = open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		ssize_t n = read(fd, out, 39);
+		(void)n;
+		close(fd);
+	}
+}
+
+static struct store_wlock *wlock_open(const char *dbpath, char *errbuf, size_t errlen)
+{
+	char path[4200], boot[40];
+	snprintf(path, sizeof path, "%s-writelock", dbpath);
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0) {
+		snprintf(errbuf, errlen, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	struct store_wlock *w = NULL;
+	struct stat st;
+	/* one process initialises, the others wait for it */
+	if (flock(fd, LOCK_EX) != 0 || fstat(fd, &st) != 0 ||
+	    ((size_t)st.st_size < sizeof *w && ftruncate(fd, sizeof *w) != 0)) {
+		snprintf(errbuf, errlen, "%s: %s", path, strerror(errno));
+		goto out;
+	}
+	void *p = mmap(NULL, sizeof *w, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED) {
+		snprintf(errbuf, errlen, "%s: cannot map the write lock: %s", path, strerror(errno));
+		goto out;
+	}
+	w = p;
+	boot_id(boot);
+	if (w->magic != WLOCK_MAGIC || memcmp(w->boot_id, boot, sizeof boot) != 0) {
+		pthread_mutexattr_t a;
+		pthread_mutexattr_init(&a);
+		pthread_mutexattr_setpshared(&a, PTHREAD_PROCESS_SHARED);
+		pthread_mutexattr_setrobust(&a, PTHREAD_MUTEX_ROBUST);
+		pthread_mutex_init(&w->m, &a);
+		pthread_mutexattr_destroy(&a);
+		memcpy(w->boot_id, boot, sizeof boot);
+		__atomic_store_n(&w->magic, WLOCK_MAGIC, __ATOMIC_RELEASE);
+	}
+out:
+	flock(fd, LOCK_UN);
+	close(fd);
+	return w;
+}
+
+/* Take the write queue within the busy timeout: ERR_OK, or ERR_UNAVAILABLE. */
+static enum err wlock_take(struct store *s)
+{
+	struct timespec dl;
+	clock_gettime(CLOCK_MONOTONIC, &dl);
+	dl.tv_sec += STORE_BUSY_TIMEOUT_MS / 1000;
+	dl.tv_nsec += (long)(STORE_BUSY_TIMEOUT_MS % 1000) * 1000000L;
+	if (dl.tv_nsec >= 1000000000L) {
+		dl.tv_sec++;
+		dl.tv_nsec -= 1000000000L;
+	}
+	int rc = pthread_mutex_clocklock(&s->wl->m, CLOCK_MONOTONIC, &dl);
+	if (rc == EOWNERDEAD) {
+		/* the holder died; SQLite undoes its transaction by itself */
+		pthread_mutex_consistent(&s->wl->m);
+		return ERR_OK;
+	}
+	if (rc == 0)
+		return ERR_OK;
+	if (rc == ETIMEDOUT)
+		log_msg(LOG_WARN, "store: the write lock stayed busy past the timeout");
+	else
+		log_msg(LOG_ERROR, "store: write lock: %s", strerror(rc));
+	return ERR_UNAVAILABLE;
+}
 
 enum err store_stats(struct store *s, struct store_stats *out)
 {
@@ -239,6 +338,8 @@ int store_open(const char *path, enum store_mode mode, struct store **out, char 
 			goto fail;
 		}
 	}
+	if (mode == STORE_RW && !(s->wl = wlock_open(path, errbuf, errlen)))
+		goto fail;
 	*out = s;
 	return 0;
 fail:
@@ -255,6 +356,8 @@ void store_close(struct store *s)
 	sqlite3_close(s->db);
 	if (s->fd >= 0)
 		close(s->fd);
+	if (s->wl)
+		munmap(s->wl, sizeof *s->wl);
 	free(s);
 }
 
@@ -289,7 +392,14 @@ enum err store_tx(struct store *s, enum err (*fn)(struct store *, void *), void 
 {
 	if (s->mode == STORE_RO)
 		return ERR_INTERNAL;
-	return run_tx(s, STMT_BEGIN_IMMEDIATE, fn, arg);
+	if (s->in_tx || !s->wl)
+		return run_tx(s, STMT_BEGIN_IMMEDIATE, fn, arg);
+	enum err e = wlock_take(s);
+	if (e)
+		return e;
+	e = run_tx(s, STMT_BEGIN_IMMEDIATE, fn, arg);
+	pthread_mutex_unlock(&s->wl->m);
+	return e;
 }
 
 enum err store_read(struct store *s, enum err (*fn)(struct store *, void *), void *arg)

@@ -11,8 +11,11 @@
 #include "stmt.h"
 #include "store.h"
 
+struct store_wlock; /* the shared write queue (store.c) */
+
 struct store {
 	sqlite3 *db;
+	struct store_wlock *wl;  /* RW stores: taken around every write transaction */
 	sqlite3_stmt *st[STMT__MAX];
 	enum store_mode mode;
 	char path[4096];

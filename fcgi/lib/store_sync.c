@@ -62,12 +62,9 @@ enum err store_collection_create(struct store *s, int64_t account_id, const char
 		return ERR_CONFLICT;
 	if (rc != SQLITE_DONE)
 		return store_sqlite_err(s, rc, "collection insert");
-	memset(c, 0, sizeof *c);
-	c->id = sqlite3_last_insert_rowid(s->db);
-	c->account_id = account_id;
-	snprintf(c->name, sizeof c->name, "%s", name);
-	c->created_at = c->modified_at = now;
-	return ERR_OK;
+	(void)now;
+	/* read it back: a name used before starts at a higher version */
+	return store_collection_get(s, account_id, name, c);
 }
 
 enum err store_collection_count(struct store *s, int64_t account_id, int64_t *n)
@@ -90,6 +87,15 @@ enum err store_collection_set_meta(struct store *s, int64_t id, const uint8_t *m
 		sqlite3_bind_null(st, 2);
 	sqlite3_bind_int64(st, 3, now);
 	return store_exec(s, st, "collection set meta");
+}
+
+enum err store_collection_floor(struct store *s, int64_t account_id, const char *name, int64_t version)
+{
+	sqlite3_stmt *st = store_stmt(s, STMT_COLLECTION_FLOOR_SET);
+	sqlite3_bind_int64(st, 1, account_id);
+	sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, version);
+	return store_exec(s, st, "collection floor");
 }
 
 enum err store_collection_delete(struct store *s, int64_t id)

@@ -162,7 +162,8 @@ static enum err cdel_tx(struct store *s, void *arg)
 	struct cdel_ctx *x = arg;
 	struct store_collection col;
 	enum err e = store_collection_get(s, x->account_id, x->name, &col);
-	if (e || (e = store_collection_delete(s, col.id)))
+	if (e || (e = store_collection_floor(s, x->account_id, x->name, col.version)) ||
+	    (e = store_collection_delete(s, col.id)))
 		return e;
 	return store_account_usage_add(s, x->account_id, -col.bytes, -col.records);
 }
