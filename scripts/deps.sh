@@ -8,7 +8,7 @@ set -eu
 
 build="pkg-config libfcgi-dev libsqlite3-dev libssl-dev libjson-c-dev liblua5.4-dev"
 run="nginx-light spawn-fcgi"
-test="bats bats-assert bats-support curl jq sqlite3 valgrind procps"
+test="bats bats-assert bats-support parallel curl jq sqlite3 valgrind procps python3"
 bench="wrk"
 apache="apache2 libapache2-mod-fcgid"
 
@@ -30,6 +30,8 @@ for p in $want; do
 	case "$p" in
 	# any nginx flavour will do
 	nginx-light) command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] && continue ;;
+	# the test tools need a python3, from Debian or not
+	python3) command -v python3 >/dev/null 2>&1 && continue ;;
 	esac
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing="$missing $p"
 done

@@ -2,7 +2,8 @@
 #
 # bs_config FILE [lua lines...]: write a config for this test file: a fresh
 #   data directory, fast password hashing, plus the given Lua lines.
-# bs_start: start the real stack (scripts/run.sh: handlers + Debian's nginx)
+# bs_start: start the real stack (scripts/run.sh: handlers + Debian's nginx,
+#   or the Apache front end named by $FRONT: apache, apache-fcgid, cgi)
 #   on a free port with $BS_CONFIG; sets BS_URL. bs_stop stops it and fails if
 #   a sanitizer reported anything in the handlers' log.
 # req METHOD PATH [curl args...]: one request; sets $status, $body, $headers.
@@ -48,7 +49,7 @@ bs_start() {
 		export BS_PORT=$(bs_free_port)
 		export BS_URL=http://127.0.0.1:$BS_PORT
 		BIN=$BIN PORT=$BS_PORT BLINDSYNC_CONFIG=$BS_CONFIG RUN_DIR=$BS_RUN HANDLER_LOG=$BS_LOG \
-			setsid "$BS_ROOT/scripts/run.sh" >>"$BATS_FILE_TMPDIR/run.log" 2>&1 &
+			FRONT=${FRONT:-nginx} setsid "$BS_ROOT/scripts/run.sh" >>"$BATS_FILE_TMPDIR/run.log" 2>&1 &
 		export BS_PID=$!
 		for _ in $(seq 1 $((${BS_START_SECONDS:-5} * 20))); do
 			if curl -s -o /dev/null "$BS_URL/v1/health" 2>/dev/null; then
@@ -68,7 +69,8 @@ bs_stop() {
 	if [ -n "${BS_PID:-}" ]; then
 		kill -TERM "$BS_PID" 2>/dev/null
 		for _ in $(seq 1 100); do kill -0 "$BS_PID" 2>/dev/null || break; sleep 0.05; done
-		kill -KILL -- -"$BS_PID" 2>/dev/null || true
+		# only a group that still has its leader: the pid may be reused later
+		kill -0 "$BS_PID" 2>/dev/null && kill -KILL -- -"$BS_PID" 2>/dev/null || true
 		BS_PID=
 	fi
 	bs_check_sanitizers
@@ -92,6 +94,8 @@ bs_check_sanitizers() {
 req() {
 	local method=$1 path=$2; shift 2
 	local hf=${BATS_TEST_TMPDIR}/headers bf=${BATS_TEST_TMPDIR}/body
+	# curl leaves -o untouched on a body-less answer (304, 204): start empty
+	: >"$bf"
 	status=$(curl -s -o "$bf" -D "$hf" -w '%{http_code}' -X "$method" "$@" "$BS_URL$path")
 	body=$(cat "$bf")
 	headers=$(tr -d '\r' <"$hf")
