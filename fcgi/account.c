@@ -10,6 +10,7 @@
 #include "auth.h"
 #include "json.h"
 #include "serve.h"
+#include "transfer.h"
 
 static uint8_t server_secret[AUTH_SECRET_LEN];
 
@@ -449,6 +450,22 @@ out:
 	return e;
 }
 
+/* ---- export and import (api.md §8; transfer.c does the work) ---- */
+
+static enum err do_export(struct req *r)
+{
+	struct auth a;
+	enum err e = auth_require(r, &a);
+	return e ? e : transfer_export(r, &a);
+}
+
+static enum err do_import(struct req *r)
+{
+	struct auth a;
+	enum err e = auth_require(r, &a);
+	return e ? e : transfer_import(r, &a);
+}
+
 static const struct route routes[] = {
 	{M_POST, "/account/register", do_register, "account.register", ROUTE_JSON},
 	{M_POST, "/account/prelogin", do_prelogin, "account.prelogin", ROUTE_JSON},
@@ -463,6 +480,8 @@ static const struct route routes[] = {
 	{M_PUT, "/account/keyring", do_keyring_put, "account.keyring_put", ROUTE_JSON},
 	{M_POST, "/account/password", do_password, "account.password", ROUTE_JSON},
 	{M_GET, "/account/activity", do_activity, "account.activity", 0},
+	{M_GET, "/account/export", do_export, "export", 0},
+	{M_POST, "/account/import", do_import, "import", ROUTE_RAW_BODY},
 };
 
 static const struct handler handler = {"account", routes, sizeof routes / sizeof routes[0], STORE_RW, init, NULL};

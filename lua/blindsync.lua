@@ -62,7 +62,8 @@ limits = {
   max_push_records = 1000,      -- records per push (1 to 100000)
   max_pull_records = 1000,      -- records per pull page (1 to 100000)
   max_wait_seconds = 60,        -- longest long-poll wait of a pull (0 to 3600)
-  max_import_bytes = 1 * GiB,   -- body limit of POST /v1/account/import only (1 KiB to 64 GiB)
+  max_import_bytes = 1 * GiB,   -- body limit of POST /v1/account/import only, a whole account's
+                                -- export (1 KiB to 64 GiB); docs/API-transfer.md
 }
 
 -- Quotas. "default" applies to every account; other plans are assigned with

@@ -100,7 +100,6 @@ start_handler() { # name [args]
 }
 if [ "$FRONT" != nginx ]; then
 	# ---- Apache: FRONT=apache (mod_proxy_fcgi), apache-fcgid (mod_fcgid), cgi (mod_cgid) ----
-	max_import=$("$BIN/blindsync-status" --value limits.max_import_bytes) || exit 1
 	max_request=$max_body
 	for n in "$max_blob" "$max_import"; do [ "$n" -gt "$max_request" ] && max_request=$n; done
 	case "$FRONT" in
@@ -157,7 +156,7 @@ if [ "$FRONT" != nginx ]; then
 		sed -e "s|@RUN@|$RUN_DIR|g" -e "s|@PORT@|$PORT|g" -e "s|@CONFIG@|$BLINDSYNC_CONFIG|g" \
 		    -e "s|@MAX_BODY@|$max_body|g" -e "s|@MAX_WAIT@|$max_wait|g" -e "s|@MAX_BLOB@|$max_blob|g" \
 		    -e "s|@MAX_IMPORT@|$max_import|g" -e "s|@MAX_REQUEST@|$max_request|g" \
-		    -e "s|@READ_TIMEOUT@|$read_timeout|g" -e "s|@BUSY_TIMEOUT@|$((read_timeout + 30))|g" \
+		    -e "s|@READ_TIMEOUT@|$read_timeout|g" \
 		    -e "s|@HANDLERS@|$hdir|g" -e "s|@MODULES@|$APACHE_MODULES|g" -e "s|@FRONT_NAME@|$front|g" \
 		    -e "s|@ACCESS_LOG_LINE@|$access_line|g" "$1"
 	}
@@ -170,16 +169,21 @@ if [ "$FRONT" != nginx ]; then
 
 	# Apache will not serve as root: as root it runs in a user namespace
 	# where it is an ordinary user mapped to root outside (so that it can
-	# reach the root-owned sockets, store and run dir), else with the one
-	# capability to do so; as anyone else, as that user
+	# reach the root-owned sockets, store and run dir); without user
+	# namespaces, as nobody with the capability to reach them (then only
+	# FRONT=apache: handlers started by Apache would run as nobody, and they
+	# refuse a store whose files another user owns). As anyone else, Apache
+	# runs as that user.
 	apache=("$APACHE" -f "$RUN_DIR/httpd.conf")
 	if [ "$(id -u)" = 0 ]; then
 		if unshare --user --map-user=65534 --map-group=65534 true 2>/dev/null; then
 			apache=(unshare --user --map-user=65534 --map-group=65534 -- "${apache[@]}")
-		else
+		elif [ "$front" = proxy ]; then
 			apache=(setpriv --reuid=65534 --regid=65534 --clear-groups
 				--inh-caps=+dac_override,+dac_read_search --ambient-caps=+dac_override,+dac_read_search
 				-- "${apache[@]}")
+		else
+			die "FRONT=$FRONT as root needs user namespaces (unshare --user); run it as an ordinary user"
 		fi
 	fi
 	"${apache[@]}" -t >"$RUN_DIR/apache-t.log" 2>&1 || {

@@ -468,3 +468,68 @@ void jw_time(struct jw *w, int64_t t)
 	json_time(t, s);
 	jw_str(w, s);
 }
+
+/* ---- streaming base64 ---- */
+
+/* Encode n bytes (a multiple of 3, or the final tail) into b, in slices. */
+static void b64_raw(struct buf *b, const uint8_t *p, size_t n)
+{
+	const size_t slice = 48 * 1024; /* a multiple of 3 */
+	while (n > 0) {
+		size_t take = n < slice ? n : slice;
+		size_t enc = crypto_b64_enclen(take, CRYPTO_B64_STD);
+		char *dst = buf_reserve(b, enc + 1);
+		if (!dst)
+			return;
+		long got = crypto_b64_encode(p, take, dst, enc + 1, CRYPTO_B64_STD);
+		if (got < 0) {
+			b->err = 1;
+			return;
+		}
+		buf_commit(b, (size_t)got);
+		p += take;
+		n -= take;
+	}
+}
+
+void jw_b64_begin(struct jw *w, struct jw_b64s *s)
+{
+	memset(s, 0, sizeof *s);
+	s->w = w;
+	sep(w);
+	buf_addc(w->b, '"');
+}
+
+void jw_b64_part(struct jw_b64s *s, const void *data, size_t n)
+{
+	const uint8_t *p = data;
+	if (n == 0)
+		return;
+	if (s->ncarry) {
+		/* complete the carried group of 3 first */
+		uint8_t g[3];
+		size_t need = 3 - s->ncarry;
+		if (n < need) {
+			memcpy(s->carry + s->ncarry, p, n);
+			s->ncarry += n;
+			return;
+		}
+		memcpy(g, s->carry, s->ncarry);
+		memcpy(g + s->ncarry, p, need);
+		b64_raw(s->w->b, g, 3);
+		p += need;
+		n -= need;
+		s->ncarry = 0;
+	}
+	size_t whole = n - n % 3;
+	b64_raw(s->w->b, p, whole);
+	memcpy(s->carry, p + whole, n - whole);
+	s->ncarry = n - whole;
+}
+
+void jw_b64_end(struct jw_b64s *s)
+{
+	b64_raw(s->w->b, s->carry, s->ncarry);
+	s->ncarry = 0;
+	buf_addc(s->w->b, '"');
+}

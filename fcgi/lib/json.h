@@ -98,6 +98,24 @@ void jw_b64(struct jw *w, const void *data, size_t n);
 /* Write a time as an RFC 3339 UTC string value. */
 void jw_time(struct jw *w, int64_t unix_seconds);
 
+/*
+ * Streaming base64, for a value whose bytes arrive in pieces (a backup read
+ * from the store chunk by chunk): jw_b64_begin() opens the string value,
+ * jw_b64_part() encodes each piece, carrying the last 0 to 2 bytes over to
+ * the next so that the text is exactly what one jw_b64() of the whole would
+ * give, and jw_b64_end() writes the tail with its padding and closes the
+ * string. The state lives in the caller's struct jw_b64s; nothing else may
+ * be written to the jw between begin and end.
+ */
+struct jw_b64s {
+	struct jw *w;
+	uint8_t carry[2];
+	size_t ncarry;
+};
+void jw_b64_begin(struct jw *w, struct jw_b64s *s);
+void jw_b64_part(struct jw_b64s *s, const void *data, size_t n);
+void jw_b64_end(struct jw_b64s *s);
+
 /* Format t as "2026-11-22T10:04:05Z" into out (at least 21 bytes). */
 void json_time(int64_t unix_seconds, char out[21]);
 

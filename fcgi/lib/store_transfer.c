@@ -1,0 +1,162 @@
+/*
+ * store_transfer.c: what the export and import of a whole account
+ * (transfer.c) need beyond the sync functions: history with payloads, plain
+ * inserts that keep versions as given (backups included, their data copied
+ * in pieces as store_blob.c does), and a setter for the counters an import
+ * computes. Part of the store module.
+ *
+ * Must never: overwrite a row (an import inserts; a repeated id or version
+ * is a constraint error the caller answers), or be used outside
+ * store_tx()/store_read().
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "store_impl.h"
+
+enum err store_transfer_history(struct store *s, int64_t collection_id, const char *rid,
+    int (*fn)(void *ctx, const struct store_record *r), void *ctx)
+{
+	sqlite3_stmt *st = store_stmt(s, STMT_TRANSFER_HISTORY);
+	sqlite3_bind_int64(st, 1, collection_id);
+	sqlite3_bind_text(st, 2, rid, -1, SQLITE_STATIC);
+	struct store_record r;
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		memset(&r, 0, sizeof r);
+		r.rid = (const char *)sqlite3_column_text(st, 0);
+		r.version = sqlite3_column_int64(st, 1);
+		r.modified_at = sqlite3_column_int64(st, 2);
+		r.deleted = sqlite3_column_int(st, 3);
+		if (!r.deleted && sqlite3_column_type(st, 4) != SQLITE_NULL) {
+			r.payload = sqlite3_column_blob(st, 4);
+			r.payload_len = (size_t)sqlite3_column_bytes(st, 4);
+			if (!r.payload)
+				r.payload = (const uint8_t *)"";
+		}
+		if (fn(ctx, &r) != 0)
+			break;
+	}
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? ERR_OK : store_sqlite_err(s, rc, "transfer history");
+}
+
+/* Bind and run one of the two inserts of a version row (records or history). */
+static enum err insert_version(struct store *s, enum stmt id, int64_t collection_id, const struct store_record *r,
+    const char *what)
+{
+	sqlite3_stmt *st = store_stmt(s, id);
+	sqlite3_bind_int64(st, 1, collection_id);
+	sqlite3_bind_text(st, 2, r->rid, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, r->version);
+	sqlite3_bind_int64(st, 4, r->modified_at);
+	sqlite3_bind_int(st, 5, r->deleted ? 1 : 0);
+	if (r->deleted || !r->payload)
+		sqlite3_bind_null(st, 6);
+	else
+		sqlite3_bind_blob64(st, 6, r->payload, r->payload_len, SQLITE_STATIC);
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if ((rc & 0xff) == SQLITE_CONSTRAINT)
+		return ERR_CONFLICT;
+	return rc == SQLITE_DONE ? ERR_OK : store_sqlite_err(s, rc, what);
+}
+
+enum err store_transfer_record_insert(struct store *s, int64_t collection_id, const struct store_record *r)
+{
+	return insert_version(s, STMT_TRANSFER_RECORD_INSERT, collection_id, r, "transfer record insert");
+}
+
+enum err store_transfer_history_insert(struct store *s, int64_t collection_id, const struct store_record *r)
+{
+	return insert_version(s, STMT_TRANSFER_HISTORY_INSERT, collection_id, r, "transfer history insert");
+}
+
+enum err store_transfer_collection_set(struct store *s, int64_t id, int64_t version, int64_t records,
+    int64_t bytes, int64_t purged_version, int64_t now)
+{
+	sqlite3_stmt *st = store_stmt(s, STMT_TRANSFER_COLLECTION_SET);
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int64(st, 2, version);
+	sqlite3_bind_int64(st, 3, records);
+	sqlite3_bind_int64(st, 4, bytes);
+	sqlite3_bind_int64(st, 5, purged_version);
+	sqlite3_bind_int64(st, 6, now);
+	return store_exec(s, st, "transfer collection set");
+}
+
+/* Copy size bytes from fd into backups.data of rowid (a zeroblob of that size), in pieces. */
+static enum err fill_blob(struct store *s, int64_t rowid, int fd, int64_t size)
+{
+	sqlite3_blob *blob = NULL;
+	char *chunk = NULL;
+	enum err e = ERR_INTERNAL;
+	int rc = sqlite3_blob_open(s->db, "main", "backups", "data", rowid, 1, &blob);
+	if (rc != SQLITE_OK) {
+		e = store_sqlite_err(s, rc, "transfer blob open");
+		goto out;
+	}
+	if (!(chunk = malloc(STORE_BLOB_CHUNK)))
+		goto out;
+	for (int64_t off = 0; off < size;) {
+		size_t want = (size_t)(size - off < STORE_BLOB_CHUNK ? size - off : STORE_BLOB_CHUNK);
+		ssize_t got = pread(fd, chunk, want, (off_t)off);
+		if (got <= 0)
+			goto out;
+		if ((rc = sqlite3_blob_write(blob, chunk, (int)got, (int)off)) != SQLITE_OK) {
+			e = store_sqlite_err(s, rc, "transfer blob write");
+			goto out;
+		}
+		off += got;
+	}
+	e = ERR_OK;
+out:
+	free(chunk);
+	if (blob)
+		sqlite3_blob_close(blob);
+	return e;
+}
+
+/* The version for an imported backup that had `want`; see store_transfer_backup_insert(). */
+static enum err import_version(struct store *s, int64_t want, int64_t *v)
+{
+	sqlite3_stmt *st = store_stmt(s, STMT_TRANSFER_BLOB_VERSION);
+	sqlite3_bind_int64(st, 1, want);
+	*v = want; /* a store without the counter row keeps versions per backup */
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*v = sqlite3_column_int64(st, 0);
+	/* step to the end so that the UPDATE ... RETURNING completes */
+	while (rc == SQLITE_ROW)
+		rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? ERR_OK : store_sqlite_err(s, rc, "transfer blob version");
+}
+
+enum err store_transfer_backup_insert(struct store *s, int64_t account_id, struct store_backup *b, int fd,
+    int64_t size, const uint8_t sha256[32], int64_t now)
+{
+	enum err e = import_version(s, b->version, &b->version);
+	if (e)
+		return e;
+	sqlite3_stmt *st = store_stmt(s, STMT_TRANSFER_BACKUP_INSERT);
+	sqlite3_bind_int64(st, 1, account_id);
+	sqlite3_bind_text(st, 2, b->name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, b->version);
+	sqlite3_bind_int64(st, 4, size);
+	sqlite3_bind_blob(st, 5, sha256, 32, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 6, now);
+	sqlite3_bind_int64(st, 7, b->modified_at);
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if ((rc & 0xff) == SQLITE_CONSTRAINT)
+		return ERR_CONFLICT;
+	if (rc != SQLITE_DONE)
+		return store_sqlite_err(s, rc, "transfer backup insert");
+	b->id = sqlite3_last_insert_rowid(s->db);
+	b->bytes = size;
+	b->created_at = now;
+	memcpy(b->sha256, sha256, 32);
+	return fill_blob(s, b->id, fd, size);
+}

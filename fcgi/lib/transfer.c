@@ -1,0 +1,1274 @@
+/*
+ * transfer.c: export and import of a whole account (api.md §8); the format
+ * and the plan are in transfer.h, the contract in docs/API-transfer.md.
+ *
+ * Export: one store_read() snapshot walked row by row (collections, then
+ * each collection's records in version order, each record's kept history
+ * newest first, then the backups chunk by chunk) into r->out, which streams
+ * to the client. Nothing is collected first.
+ *
+ * Import: stage the body (upload_stage), then two passes of the same walker
+ * over the staged file. Pass 1 (x->dry) runs outside any transaction: it
+ * checks every rule and decodes each backup into its own temporary file.
+ * Pass 2 runs inside one store_tx(): it checks everything again against
+ * the account as it is then, and inserts. Base64 values (payloads, meta,
+ * keyring, backup data) are decoded while the parser streams them, so no
+ * base64 text is ever held, only decoded values up to their limits.
+ *
+ * Must never: write before the transaction, keep a row, a backup or the
+ * document in memory, or let a failed import leave anything behind.
+ */
+#include "transfer.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "accounts.h"
+#include "crypto.h"
+#include "json.h"
+#include "jstream.h"
+#include "log.h"
+#include "serve.h"
+#include "store.h"
+#include "sync.h"
+#include "upload.h"
+#include "valid.h"
+
+/* ======================================================================
+ * Export
+ * ====================================================================== */
+
+/* One export: the request, the snapshot's store and the writer. */
+struct exp {
+	struct req *r;
+	struct store *s;
+	int64_t account_id;
+	struct jw w;
+	struct jw_b64s b64;     /* the backup being written */
+	int64_t collection_id;  /* the collection being written */
+	enum err e;             /* a store error inside a nested walk */
+	int started;            /* the response is streaming */
+};
+
+/* 1 when the response takes no more (the client went away): stop walking. */
+static int gone(const struct exp *x) { return buf_error(&x->r->out); }
+
+/* The members a record's current version and its older versions share. */
+static void exp_version(struct jw *w, const struct store_record *v)
+{
+	jw_key(w, "version"); jw_int(w, v->version);
+	jw_key(w, "modified_at"); jw_time(w, v->modified_at);
+	jw_key(w, "deleted"); jw_bool(w, v->deleted);
+	jw_key(w, "payload");
+	if (v->deleted || !v->payload)
+		jw_null(w);
+	else
+		jw_b64(w, v->payload, v->payload_len);
+}
+
+/* One older version of a record (store_transfer_history callback). */
+static int exp_history(void *ctx, const struct store_record *v)
+{
+	struct exp *x = ctx;
+	jw_obj_begin(&x->w);
+	exp_version(&x->w, v);
+	jw_obj_end(&x->w);
+	return gone(x);
+}
+
+/* One record with its history (store_record_pull callback). */
+static int exp_record(void *ctx, const struct store_record *rec)
+{
+	struct exp *x = ctx;
+	jw_obj_begin(&x->w);
+	jw_key(&x->w, "id"); jw_str(&x->w, rec->rid);
+	exp_version(&x->w, rec);
+	jw_key(&x->w, "history");
+	jw_arr_begin(&x->w);
+	enum err e = store_transfer_history(x->s, x->collection_id, rec->rid, exp_history, x);
+	if (e) {
+		x->e = e;
+		return 1;
+	}
+	jw_arr_end(&x->w);
+	jw_obj_end(&x->w);
+	return gone(x);
+}
+
+/* One collection with its records (store_collection_list callback). */
+static int exp_collection(void *ctx, const struct store_collection *c)
+{
+	struct exp *x = ctx;
+	jw_obj_begin(&x->w);
+	jw_key(&x->w, "name"); jw_str(&x->w, c->name);
+	jw_key(&x->w, "meta");
+	if (c->meta)
+		jw_b64(&x->w, c->meta, c->meta_len);
+	else
+		jw_null(&x->w);
+	jw_key(&x->w, "version"); jw_int(&x->w, c->version);
+	jw_key(&x->w, "purged_version"); jw_int(&x->w, c->purged_version);
+	jw_key(&x->w, "records");
+	jw_arr_begin(&x->w);
+	x->collection_id = c->id;
+	enum err e = store_record_pull(x->s, c->id, 0, INT64_MAX, exp_record, x);
+	if (e && !x->e)
+		x->e = e;
+	if (x->e || gone(x))
+		return 1;
+	jw_arr_end(&x->w);
+	jw_obj_end(&x->w);
+	return 0;
+}
+
+/* A piece of a backup's data (store_backup_read sink). */
+static int exp_blob(void *ctx, const void *data, size_t n)
+{
+	struct exp *x = ctx;
+	jw_b64_part(&x->b64, data, n);
+	return gone(x) ? -1 : 0;
+}
+
+/* One backup with its data (store_backup_list callback). */
+static int exp_backup(void *ctx, const struct store_backup *b)
+{
+	struct exp *x = ctx;
+	char hex[65];
+	crypto_hex(b->sha256, sizeof b->sha256, hex, sizeof hex);
+	jw_obj_begin(&x->w);
+	jw_key(&x->w, "name"); jw_str(&x->w, b->name);
+	jw_key(&x->w, "version"); jw_int(&x->w, b->version);
+	jw_key(&x->w, "modified_at"); jw_time(&x->w, b->modified_at);
+	jw_key(&x->w, "sha256"); jw_str(&x->w, hex);
+	jw_key(&x->w, "data");
+	jw_b64_begin(&x->w, &x->b64);
+	enum err e = store_backup_read(x->s, b->id, exp_blob, x);
+	if (e) {
+		x->e = e;
+		return 1;
+	}
+	if (gone(x))
+		return 1;
+	jw_b64_end(&x->b64);
+	jw_obj_end(&x->w);
+	return 0;
+}
+
+/* The whole document from one snapshot. */
+static enum err export_tx(struct store *s, void *arg)
+{
+	struct exp *x = arg;
+	struct req *r = x->r;
+	struct store_account acc;
+	uint8_t *keyring = NULL;
+	size_t keyring_len = 0;
+	int64_t keyring_version = 0;
+	enum err e = store_account_by_id(s, x->account_id, &acc);
+	if (e)
+		return e == ERR_NOT_FOUND ? ERR_UNAUTHORIZED : e;
+	if ((e = store_account_keyring(s, x->account_id, &keyring, &keyring_len, &keyring_version)))
+		return e;
+	x->s = s;
+	/* usernames are a-z 0-9 . _ - @ +: safe inside the quoted file name */
+	http_add_header(r, "Content-Disposition", "attachment; filename=\"blindsync-export-%s.json\"", acc.username);
+	http_begin_stream(r, 200, "application/json", -1);
+	x->started = 1;
+	if (r->method == M_HEAD) {
+		free(keyring);
+		return ERR_OK;
+	}
+	jw_init(&x->w, &r->out);
+	jw_obj_begin(&x->w);
+	jw_key(&x->w, "format"); jw_str(&x->w, TRANSFER_FORMAT);
+	jw_key(&x->w, "username"); jw_str(&x->w, acc.username);
+	jw_key(&x->w, "kdf"); jw_raw(&x->w, acc.kdf, strlen(acc.kdf));
+	jw_key(&x->w, "keyring");
+	if (keyring)
+		jw_b64(&x->w, keyring, keyring_len);
+	else
+		jw_null(&x->w);
+	free(keyring);
+	jw_key(&x->w, "collections");
+	jw_arr_begin(&x->w);
+	e = store_collection_list(s, x->account_id, exp_collection, x);
+	if (e || (e = x->e) || gone(x))
+		return e;
+	jw_arr_end(&x->w);
+	jw_key(&x->w, "backups");
+	jw_arr_begin(&x->w);
+	e = store_backup_list(s, x->account_id, exp_backup, x);
+	if (e || (e = x->e) || gone(x))
+		return e;
+	jw_arr_end(&x->w);
+	jw_obj_end(&x->w);
+	buf_flush(&r->out);
+	return ERR_OK;
+}
+
+enum err transfer_export(struct req *r, const struct auth *a)
+{
+	struct exp x;
+	memset(&x, 0, sizeof x);
+	x.r = r;
+	x.account_id = a->account_id;
+	enum err e = store_read(r->store, export_tx, &x);
+	if (!x.started)
+		return e;
+	/* the status line is sent: a failure can only cut the document short */
+	if (e)
+		log_msg(LOG_ERROR, "export: account %" PRId64 ": stopped by a store error (%s); the document sent is incomplete",
+		    a->account_id, err_code(e));
+	else if (gone(&x))
+		log_msg(LOG_WARN, "export: account %" PRId64 ": the client went away; the document sent is incomplete",
+		    a->account_id);
+	return ERR_OK;
+}
+
+/* ======================================================================
+ * Import
+ * ====================================================================== */
+
+#define B64_SLICE (64 * 1024)  /* base64 characters decoded at a time (a multiple of 4) */
+
+/*
+ * A base64 value decoded while the parser streams it: into a growing buffer
+ * (mem, for payloads, meta, keyring) or into a file with its SHA-256 (fd >=
+ * 0, for backups), never more than max bytes.
+ */
+struct b64dec {
+	uint8_t *mem;
+	size_t cap;
+	int fd;
+	struct crypto_sha256_ctx *sha;
+	uint8_t *scratch;   /* file mode: B64_SLICE / 4 * 3 bytes */
+	char q[4];          /* characters carried to the next piece */
+	size_t nq;
+	int padded;         /* a group with '=' was decoded: nothing may follow */
+	int bad, over, ioerr;
+	int64_t size, max;
+};
+
+/* Start a value of at most max bytes (memory mode keeps its buffer). */
+static void dec_reset(struct b64dec *d, int64_t max)
+{
+	d->nq = 0;
+	d->padded = d->bad = d->over = d->ioerr = 0;
+	d->size = 0;
+	d->max = max;
+}
+
+/* Decode m characters (a multiple of 4, at most B64_SLICE) to the destination. 0 or -1. */
+static int dec_emit(struct b64dec *d, const char *src, size_t m)
+{
+	size_t maxout = m / 4 * 3;
+	uint8_t *dst;
+	/* padding takes off at most 2 bytes: beyond that it is over for sure */
+	if (d->size + (int64_t)maxout - 2 > d->max) {
+		d->over = 1;
+		return -1;
+	}
+	if (d->fd >= 0) {
+		dst = d->scratch;
+	} else {
+		size_t need = (size_t)d->size + maxout;
+		if (need > d->cap) {
+			size_t cap = d->cap ? d->cap : 1024;
+			while (cap < need)
+				cap *= 2;
+			uint8_t *p = realloc(d->mem, cap);
+			if (!p) {
+				d->ioerr = 1;
+				return -1;
+			}
+			d->mem = p;
+			d->cap = cap;
+		}
+		dst = d->mem + d->size;
+	}
+	long got = crypto_b64_decode(src, m, dst, maxout, CRYPTO_B64_STD);
+	if (got < 0) {
+		d->bad = 1;
+		return -1;
+	}
+	if (src[m - 1] == '=')
+		d->padded = 1;
+	if (d->size + got > d->max) {
+		d->over = 1;
+		return -1;
+	}
+	if (d->fd >= 0) {
+		for (long off = 0; off < got;) {
+			ssize_t w = write(d->fd, dst + off, (size_t)(got - off));
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w <= 0) {
+				log_msg(LOG_ERROR, "import: cannot write a temporary file: %s", strerror(errno));
+				d->ioerr = 1;
+				return -1;
+			}
+			off += w;
+		}
+		if (crypto_sha256_update(d->sha, dst, (size_t)got) != 0) {
+			d->ioerr = 1;
+			return -1;
+		}
+	}
+	d->size += got;
+	return 0;
+}
+
+/* jstream sink: base64 text in pieces of any length. */
+static int dec_sink(void *ctx, const void *data, size_t n)
+{
+	struct b64dec *d = ctx;
+	const char *p = data;
+	size_t i = 0;
+	if (d->padded) {
+		d->bad = 1;
+		return -1;
+	}
+	if (d->nq) {
+		while (d->nq < 4 && i < n)
+			d->q[d->nq++] = p[i++];
+		if (d->nq < 4)
+			return 0;
+		d->nq = 0;
+		if (dec_emit(d, d->q, 4))
+			return -1;
+	}
+	while (n - i >= 4) {
+		if (d->padded) {
+			d->bad = 1;
+			return -1;
+		}
+		size_t m = (n - i) / 4 * 4;
+		if (m > B64_SLICE)
+			m = B64_SLICE;
+		if (dec_emit(d, p + i, m))
+			return -1;
+		i += m;
+	}
+	if (i < n) {
+		if (d->padded) {
+			d->bad = 1;
+			return -1;
+		}
+		memcpy(d->q, p + i, n - i);
+		d->nq = n - i;
+	}
+	return 0;
+}
+
+/* A pass-1 backup: its data in a temporary file. */
+struct blob {
+	int fd;
+	int64_t size;
+	uint8_t sha[32];
+};
+
+/* One import: the request, the account and its limits, and the state of a pass. */
+struct imp {
+	struct req *r;
+	const struct config *c;
+	const struct auth *auth;
+	struct store *s;
+	int dry;                   /* pass 1: check, decode backups, write nothing */
+	int fd;                    /* the staged document */
+	struct jstream *js;
+	int64_t now;
+	/* the account and its limits, read at the start of each pass */
+	struct store_account acc;
+	const struct plan *plan;
+	int64_t quota, keep, backup_max;
+	char dir[4096];            /* for temporary files, beside the store */
+	/* what the document adds */
+	int64_t bytes, records, ncollections, nbackups, dropped;
+	/* backups decoded by pass 1, in document order */
+	struct blob *blobs;
+	size_t nblobs;
+	/* the keyring of the document */
+	uint8_t *keyring;
+	size_t keyring_len;
+	int has_keyring;
+	/* decoders, reused: the record's payload, a history payload, meta/keyring, a backup */
+	struct b64dec pay, hpay, small, file;
+	/* the newest `keep` older versions of the record being read */
+	struct { int64_t version, bytes; } *top;
+	size_t ntop;
+};
+
+/* Answer e with "PATH: sentence". */
+static enum err bad(struct imp *x, enum err e, const char *path, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static enum err bad(struct imp *x, enum err e, const char *path, const char *fmt, ...)
+{
+	char msg[ERR_MSG_MAX];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	if (path && *path)
+		return http_fail(x->r, e, "%s: %s", path, msg);
+	return http_fail(x->r, e, "%s", msg);
+}
+
+/* The answer to a parser error (not one raised by a decoder's sink). */
+static enum err lexfail(struct imp *x)
+{
+	enum jstream_err je = jstream_errcode(x->js);
+	unsigned long long off = (unsigned long long)jstream_offset(x->js);
+	switch (je) {
+	case JSTREAM_E_READ:
+		log_msg(LOG_ERROR, "import: cannot read the staged document: %s", strerror(errno));
+		return ERR_UNAVAILABLE;
+	case JSTREAM_E_NOMEM:
+		return ERR_INTERNAL;
+	default:
+		return http_fail(x->r, ERR_INVALID_JSON, "The document is not valid JSON (%s at byte %llu); nothing was imported.",
+		    jstream_message(x->js), off);
+	}
+}
+
+/* The next token; a parser error becomes the answer. */
+static enum err next(struct imp *x, enum jstream_tok *t)
+{
+	*t = jstream_next(x->js);
+	return *t == JSTREAM_ERROR ? lexfail(x) : ERR_OK;
+}
+
+/* A member name fit to be quoted back (we print only our own characters). */
+static const char *shown(const char *k)
+{
+	size_t n = strlen(k);
+	if (n == 0 || n > 40)
+		return "(unprintable)";
+	for (size_t i = 0; i < n; i++)
+		if (!((k[i] >= 'a' && k[i] <= 'z') || (k[i] >= 'A' && k[i] <= 'Z') || (k[i] >= '0' && k[i] <= '9') ||
+		    k[i] == '_' || k[i] == '-'))
+			return "(unprintable)";
+	return k;
+}
+
+/*
+ * The index of member name k in names[0..n), marking it in *seen; an
+ * unknown or repeated member is a 400 naming path.
+ */
+static enum err member(struct imp *x, const char *path, const char *const *names, int n, unsigned *seen, int *idx)
+{
+	const char *k = jstream_str(x->js, NULL);
+	for (int i = 0; i < n; i++) {
+		if (strcmp(k, names[i]) != 0)
+			continue;
+		if (*seen & (1u << i))
+			return bad(x, ERR_INVALID_REQUEST, path, "the member '%s' appears twice.", names[i]);
+		*seen |= 1u << i;
+		*idx = i;
+		return ERR_OK;
+	}
+	return bad(x, ERR_INVALID_REQUEST, path, "unknown member '%s'.", shown(k));
+}
+
+/* An integer member value in min..max. */
+static enum err get_int(struct imp *x, const char *path, const char *name, int64_t min, int64_t max, int64_t *out)
+{
+	enum jstream_tok t;
+	enum err e = next(x, &t);
+	if (e)
+		return e;
+	if (t != JSTREAM_NUMBER || jstream_int(x->js, min, max, out) != 0)
+		return bad(x, ERR_INVALID_REQUEST, path, "%s: expected an integer from %" PRId64 " to %" PRId64 ".", name,
+		    min, max);
+	return ERR_OK;
+}
+
+/* A boolean member value. */
+static enum err get_bool(struct imp *x, const char *path, const char *name, int *out)
+{
+	enum jstream_tok t;
+	enum err e = next(x, &t);
+	if (e)
+		return e;
+	if (t != JSTREAM_TRUE && t != JSTREAM_FALSE)
+		return bad(x, ERR_INVALID_REQUEST, path, "%s: expected true or false.", name);
+	*out = t == JSTREAM_TRUE;
+	return ERR_OK;
+}
+
+/* A string member value of 0..outlen-1 bytes copied into out; null allowed when *isnull is given. */
+static enum err get_str(struct imp *x, const char *path, const char *name, char *out, size_t outlen, int *isnull)
+{
+	enum jstream_tok t;
+	enum err e = next(x, &t);
+	if (e)
+		return e;
+	if (t == JSTREAM_NULL && isnull) {
+		*isnull = 1;
+		out[0] = '\0';
+		return ERR_OK;
+	}
+	size_t n;
+	const char *s = jstream_str(x->js, &n);
+	if (t != JSTREAM_STRING || n >= outlen)
+		return bad(x, ERR_INVALID_REQUEST, path, "%s: expected a string of at most %zu bytes%s.", name, outlen - 1,
+		    isnull ? " or null" : "");
+	memcpy(out, s, n + 1);
+	if (isnull)
+		*isnull = 0;
+	return ERR_OK;
+}
+
+/* "2026-11-22T10:04:05Z" (optionally with a fraction of a second, dropped) as unix seconds. */
+static int parse_time(const char *s, int64_t *out)
+{
+	int Y, M, D, h, m, sec, n = 0;
+	size_t len = strlen(s);
+	if (len < 20 || sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &Y, &M, &D, &h, &m, &sec, &n) != 6 || n != 19)
+		return -1;
+	for (int i = 0; i < 19; i++)
+		if ((i == 4 || i == 7) ? s[i] != '-' : i == 10 ? s[i] != 'T' : (i == 13 || i == 16) ? s[i] != ':' :
+		    (s[i] < '0' || s[i] > '9'))
+			return -1;
+	const char *p = s + 19;
+	if (*p == '.') {
+		p++;
+		if (*p < '0' || *p > '9')
+			return -1;
+		while (*p >= '0' && *p <= '9')
+			p++;
+	}
+	if (strcmp(p, "Z") != 0)
+		return -1;
+	if (Y < 1970 || M < 1 || M > 12 || D < 1 || D > 31 || h > 23 || m > 59 || sec > 59)
+		return -1;
+	struct tm tm;
+	memset(&tm, 0, sizeof tm);
+	tm.tm_year = Y - 1900;
+	tm.tm_mon = M - 1;
+	tm.tm_mday = D;
+	tm.tm_hour = h;
+	tm.tm_min = m;
+	tm.tm_sec = sec;
+	time_t t = timegm(&tm);
+	struct tm back;
+	if (t == (time_t)-1 || !gmtime_r(&t, &back) || back.tm_mday != D || back.tm_mon != M - 1)
+		return -1; /* 31 April, 29 February of a common year */
+	*out = (int64_t)t;
+	return 0;
+}
+
+/* A time member value (RFC 3339 UTC, as exported). */
+static enum err get_time(struct imp *x, const char *path, const char *name, int64_t *out)
+{
+	char s[64];
+	enum err e = get_str(x, path, name, s, sizeof s, NULL);
+	if (e)
+		return e;
+	if (parse_time(s, out) != 0)
+		return bad(x, ERR_INVALID_REQUEST, path, "%s: expected an RFC 3339 UTC time such as 2026-11-22T10:04:05Z.",
+		    name);
+	return ERR_OK;
+}
+
+/*
+ * A base64 member value, or null when *isnull is given, decoded through d
+ * (reset to at most max bytes). Over max: over_err with a sentence naming
+ * the limit.
+ */
+static enum err get_b64(struct imp *x, const char *path, const char *name, struct b64dec *d, int64_t max,
+    enum err over_err, int *isnull)
+{
+	dec_reset(d, max);
+	enum jstream_tok t = jstream_next_stream(x->js, dec_sink, d);
+	if (t == JSTREAM_ERROR && jstream_errcode(x->js) != JSTREAM_E_SINK)
+		return lexfail(x);
+	if (t == JSTREAM_NULL && isnull) {
+		*isnull = 1;
+		return ERR_OK;
+	}
+	if (t == JSTREAM_STRING && d->nq != 0)
+		d->bad = 1;
+	if (d->ioerr)
+		return d->fd >= 0 ? ERR_UNAVAILABLE : ERR_INTERNAL; /* a full disk, or out of memory */
+	if (d->over) {
+		if (over_err == ERR_RECORD_TOO_LARGE)
+			return bad(x, over_err, path, "%s: more than the %" PRId64 " bytes a record may have.", name, max);
+		return bad(x, over_err, path, "%s: more than the %" PRId64 " bytes allowed.", name, max);
+	}
+	if (t != JSTREAM_STRING || d->bad)
+		return bad(x, ERR_INVALID_REQUEST, path, "%s: expected standard padded base64%s.", name,
+		    isnull ? " or null" : "");
+	if (isnull)
+		*isnull = 0;
+	return ERR_OK;
+}
+
+/* Expect the start of an array or an object. */
+static enum err expect(struct imp *x, enum jstream_tok want, const char *path, const char *name)
+{
+	enum jstream_tok t;
+	enum err e = next(x, &t);
+	if (e)
+		return e;
+	if (t != want)
+		return bad(x, ERR_INVALID_REQUEST, path, "%s: expected %s.", name,
+		    want == JSTREAM_ARR_BEGIN ? "an array" : "an object");
+	return ERR_OK;
+}
+
+/* The account's byte quota after what the document added so far. */
+static enum err quota_check(struct imp *x)
+{
+	if (x->bytes > 0 && x->acc.usage_bytes + x->bytes > x->quota)
+		return http_fail(x->r, ERR_QUOTA_EXCEEDED,
+		    "The import needs more than the account's byte quota (%" PRId64 " bytes); nothing was imported.",
+		    x->quota);
+	return ERR_OK;
+}
+
+/*
+ * Note an older version of the record: keep the newest x->keep by version,
+ * in a min-heap on version (top[0] is the oldest kept), so that a record
+ * with a long history costs O(log keep) per version.
+ */
+static void top_add(struct imp *x, int64_t version, int64_t bytes)
+{
+	size_t i;
+	if (x->keep <= 0)
+		return;
+	if ((int64_t)x->ntop < x->keep) {
+		/* sift up */
+		for (i = x->ntop++; i > 0 && x->top[(i - 1) / 2].version > version; i = (i - 1) / 2)
+			x->top[i] = x->top[(i - 1) / 2];
+	} else {
+		if (version <= x->top[0].version)
+			return;
+		/* replace the oldest and sift down */
+		for (i = 0;;) {
+			size_t c = 2 * i + 1;
+			if (c >= x->ntop)
+				break;
+			if (c + 1 < x->ntop && x->top[c + 1].version < x->top[c].version)
+				c++;
+			if (x->top[c].version >= version)
+				break;
+			x->top[i] = x->top[c];
+			i = c;
+		}
+	}
+	x->top[i].version = version;
+	x->top[i].bytes = bytes;
+}
+
+/* A collection being read. */
+struct col {
+	char name[STORE_NAME_MAX + 1];
+	int have_name, created;
+	struct store_collection c;
+	int64_t version;       /* as exported */
+	int64_t purged;
+	int64_t max_version;   /* the highest record or history version seen */
+	int64_t records, bytes;
+};
+
+/* Create the collection in the store (pass 2), once its name is known. */
+static enum err col_create(struct imp *x, struct col *cl, const char *path)
+{
+	if (cl->created)
+		return ERR_OK;
+	cl->created = 1;
+	if (x->dry)
+		return ERR_OK;
+	enum err e = store_collection_create(x->s, x->acc.id, cl->name, NULL, 0, x->now, &cl->c);
+	if (e == ERR_CONFLICT)
+		return bad(x, ERR_INVALID_REQUEST, path, "name: the collection '%s' appears twice.", cl->name);
+	return e;
+}
+
+/* One older version of a record: {"version","modified_at","deleted","payload"}. */
+static enum err history_entry(struct imp *x, struct col *cl, const char *rid, int64_t *max_version, const char *path)
+{
+	static const char *const names[] = {"version", "modified_at", "deleted", "payload"};
+	unsigned seen = 0;
+	struct store_record v;
+	int isnull = 1, idx;
+	enum jstream_tok t;
+	enum err e;
+	memset(&v, 0, sizeof v);
+	v.rid = rid;
+	v.modified_at = x->now;
+	for (;;) {
+		if ((e = next(x, &t)))
+			return e;
+		if (t == JSTREAM_OBJ_END)
+			break;
+		if ((e = member(x, path, names, 4, &seen, &idx)))
+			return e;
+		switch (idx) {
+		case 0: e = get_int(x, path, "version", 1, INT64_MAX - 1, &v.version); break;
+		case 1: e = get_time(x, path, "modified_at", &v.modified_at); break;
+		case 2: e = get_bool(x, path, "deleted", &v.deleted); break;
+		case 3:
+			e = get_b64(x, path, "payload", &x->hpay, x->c->limits.max_record_bytes, ERR_RECORD_TOO_LARGE, &isnull);
+			break;
+		}
+		if (e)
+			return e;
+	}
+	if (!(seen & 1))
+		return bad(x, ERR_INVALID_REQUEST, path, "version: required member missing.");
+	if (v.deleted && !isnull)
+		return bad(x, ERR_INVALID_REQUEST, path, "payload: a deleted version has no payload (null).");
+	if (!v.deleted && isnull)
+		return bad(x, ERR_INVALID_REQUEST, path, "payload: required unless deleted is true.");
+	if (!v.deleted) {
+		v.payload = x->hpay.mem ? x->hpay.mem : (const uint8_t *)"";
+		v.payload_len = (size_t)x->hpay.size;
+	}
+	if (v.version > *max_version)
+		*max_version = v.version;
+	top_add(x, v.version, v.deleted ? 0 : (int64_t)v.payload_len);
+	if (!x->dry) {
+		e = store_transfer_history_insert(x->s, cl->c.id, &v);
+		if (e == ERR_CONFLICT)
+			return bad(x, ERR_INVALID_REQUEST, path, "version: %" PRId64 " appears twice in the record's history.",
+			    v.version);
+		if (e)
+			return e;
+	}
+	return ERR_OK;
+}
+
+/* One record: {"id","version","modified_at","deleted","payload","history"}. */
+static enum err record(struct imp *x, struct col *cl, const char *path)
+{
+	static const char *const names[] = {"id", "version", "modified_at", "deleted", "payload", "history"};
+	unsigned seen = 0;
+	struct store_record rec;
+	char rid[STORE_RID_MAX + 1];
+	char hpath[160];
+	int isnull = 1, idx;
+	int64_t max_hist = 0, nhist = 0;
+	enum jstream_tok t;
+	enum err e;
+	memset(&rec, 0, sizeof rec);
+	rec.modified_at = x->now;
+	x->ntop = 0;
+	for (;;) {
+		if ((e = next(x, &t)))
+			return e;
+		if (t == JSTREAM_OBJ_END)
+			break;
+		if ((e = member(x, path, names, 6, &seen, &idx)))
+			return e;
+		switch (idx) {
+		case 0:
+			if ((e = get_str(x, path, "id", rid, sizeof rid, NULL)))
+				return e;
+			if (!valid_rid(rid))
+				return bad(x, ERR_INVALID_REQUEST, path, "id: 1-128 of A-Z a-z 0-9 _ - . ~, not starting with . or ~.");
+			rec.rid = rid;
+			break;
+		case 1: e = get_int(x, path, "version", 1, INT64_MAX - 1, &rec.version); break;
+		case 2: e = get_time(x, path, "modified_at", &rec.modified_at); break;
+		case 3: e = get_bool(x, path, "deleted", &rec.deleted); break;
+		case 4:
+			e = get_b64(x, path, "payload", &x->pay, x->c->limits.max_record_bytes, ERR_RECORD_TOO_LARGE, &isnull);
+			break;
+		case 5:
+			if (!rec.rid)
+				return bad(x, ERR_INVALID_REQUEST, path, "the member 'id' must come before 'history'.");
+			if ((e = expect(x, JSTREAM_ARR_BEGIN, path, "history")))
+				return e;
+			for (;; nhist++) {
+				if ((e = next(x, &t)))
+					return e;
+				if (t == JSTREAM_ARR_END)
+					break;
+				snprintf(hpath, sizeof hpath, "%s.history[%" PRId64 "]", path, nhist);
+				if (t != JSTREAM_OBJ_BEGIN)
+					return bad(x, ERR_INVALID_REQUEST, hpath, "expected an object.");
+				if ((e = history_entry(x, cl, rid, &max_hist, hpath)))
+					return e;
+			}
+			break;
+		}
+		if (e)
+			return e;
+	}
+	if (!rec.rid)
+		return bad(x, ERR_INVALID_REQUEST, path, "id: required member missing.");
+	if (!(seen & 2))
+		return bad(x, ERR_INVALID_REQUEST, path, "version: required member missing.");
+	if (rec.deleted && !isnull)
+		return bad(x, ERR_INVALID_REQUEST, path, "payload: a deleted record has no payload (null).");
+	if (!rec.deleted && isnull)
+		return bad(x, ERR_INVALID_REQUEST, path, "payload: required unless deleted is true.");
+	if (max_hist >= rec.version)
+		return bad(x, ERR_INVALID_REQUEST, path, "history: version %" PRId64 " is not older than the record's %" PRId64 ".",
+		    max_hist, rec.version);
+	if (!rec.deleted) {
+		rec.payload = x->pay.mem ? x->pay.mem : (const uint8_t *)"";
+		rec.payload_len = (size_t)x->pay.size;
+	}
+	/* the counters: the current payload and the older versions that stay */
+	int64_t bytes = rec.deleted ? 0 : (int64_t)rec.payload_len;
+	for (size_t i = 0; i < x->ntop; i++)
+		bytes += x->top[i].bytes;
+	if (nhist > (int64_t)x->ntop)
+		x->dropped += nhist - (int64_t)x->ntop;
+	if (!x->dry) {
+		e = store_transfer_record_insert(x->s, cl->c.id, &rec);
+		if (e == ERR_CONFLICT)
+			return bad(x, ERR_INVALID_REQUEST, path,
+			    "the id '%s' or the version %" PRId64 " is already used in this collection.", rid, rec.version);
+		if (e)
+			return e;
+		int64_t freed;
+		if (nhist > x->keep && (e = store_history_prune(x->s, cl->c.id, rid, x->keep, &freed)))
+			return e;
+	}
+	if (rec.version > cl->max_version)
+		cl->max_version = rec.version;
+	cl->bytes += bytes;
+	cl->records += rec.deleted ? 0 : 1;
+	x->bytes += bytes;
+	x->records += rec.deleted ? 0 : 1;
+	return quota_check(x);
+}
+
+/* One collection: {"name","meta","version","purged_version","records"}. */
+static enum err collection(struct imp *x, const char *path)
+{
+	static const char *const names[] = {"name", "meta", "version", "purged_version", "records"};
+	unsigned seen = 0;
+	struct col cl;
+	char rpath[128];
+	int meta_null = 1, idx;
+	int64_t n = 0;
+	enum jstream_tok t;
+	enum err e;
+	memset(&cl, 0, sizeof cl);
+	for (;;) {
+		if ((e = next(x, &t)))
+			return e;
+		if (t == JSTREAM_OBJ_END)
+			break;
+		if ((e = member(x, path, names, 5, &seen, &idx)))
+			return e;
+		switch (idx) {
+		case 0:
+			if ((e = get_str(x, path, "name", cl.name, sizeof cl.name, NULL)))
+				return e;
+			if (!valid_name(cl.name))
+				return bad(x, ERR_INVALID_REQUEST, path,
+				    "name: 1-64 of A-Z a-z 0-9 _ - . ~, not starting with . or ~.");
+			cl.have_name = 1;
+			break;
+		case 1: e = get_b64(x, path, "meta", &x->small, TRANSFER_META_MAX, ERR_INVALID_REQUEST, &meta_null); break;
+		case 2: e = get_int(x, path, "version", 0, INT64_MAX - 1, &cl.version); break;
+		case 3: e = get_int(x, path, "purged_version", 0, INT64_MAX - 1, &cl.purged); break;
+		case 4:
+			if (!cl.have_name)
+				return bad(x, ERR_INVALID_REQUEST, path, "the member 'name' must come before 'records'.");
+			if ((e = col_create(x, &cl, path)) || (e = expect(x, JSTREAM_ARR_BEGIN, path, "records")))
+				return e;
+			for (;; n++) {
+				if ((e = next(x, &t)))
+					return e;
+				if (t == JSTREAM_ARR_END)
+					break;
+				snprintf(rpath, sizeof rpath, "%s.records[%" PRId64 "]", path, n);
+				if (t != JSTREAM_OBJ_BEGIN)
+					return bad(x, ERR_INVALID_REQUEST, rpath, "expected an object.");
+				if ((e = record(x, &cl, rpath)))
+					return e;
+			}
+			break;
+		}
+		if (e)
+			return e;
+	}
+	if (!cl.have_name)
+		return bad(x, ERR_INVALID_REQUEST, path, "name: required member missing.");
+	if ((e = col_create(x, &cl, path)))
+		return e;
+	/* the version stays above every version in use, so pushes continue from it */
+	int64_t version = cl.version > cl.max_version ? cl.version : cl.max_version;
+	if (cl.purged > version)
+		cl.purged = version;
+	if (x->dry)
+		return ERR_OK;
+	if (!meta_null && (e = store_collection_set_meta(x->s, cl.c.id, x->small.mem ? x->small.mem : (const uint8_t *)"",
+	    (size_t)x->small.size, x->now)))
+		return e;
+	return store_transfer_collection_set(x->s, cl.c.id, version, cl.records, cl.bytes, cl.purged, x->now);
+}
+
+/* A jstream sink that keeps nothing. */
+static int ignore(void *ctx, const void *data, size_t n)
+{
+	(void)ctx;
+	(void)data;
+	(void)n;
+	return 0;
+}
+
+/* One backup: {"name","version","modified_at","sha256","data"}. */
+static enum err backup(struct imp *x, size_t k, const char *path)
+{
+	static const char *const names[] = {"name", "version", "modified_at", "sha256", "data"};
+	unsigned seen = 0;
+	char name[STORE_NAME_MAX + 1], sha_hex[65];
+	int64_t version = 1, modified_at = x->now;
+	int idx;
+	enum jstream_tok t;
+	enum err e;
+	sha_hex[0] = '\0';
+	for (;;) {
+		if ((e = next(x, &t)))
+			return e;
+		if (t == JSTREAM_OBJ_END)
+			break;
+		if ((e = member(x, path, names, 5, &seen, &idx)))
+			return e;
+		switch (idx) {
+		case 0:
+			if ((e = get_str(x, path, "name", name, sizeof name, NULL)))
+				return e;
+			if (!valid_name(name))
+				return bad(x, ERR_INVALID_REQUEST, path,
+				    "name: 1-64 of A-Z a-z 0-9 _ - . ~, not starting with . or ~.");
+			break;
+		case 1: e = get_int(x, path, "version", 1, INT64_MAX - 1, &version); break;
+		case 2: e = get_time(x, path, "modified_at", &modified_at); break;
+		case 3:
+			if ((e = get_str(x, path, "sha256", sha_hex, sizeof sha_hex, NULL)))
+				return e;
+			if (strlen(sha_hex) != 64 || strspn(sha_hex, "0123456789abcdef") != 64)
+				return bad(x, ERR_INVALID_REQUEST, path, "sha256: expected 64 lowercase hex characters.");
+			break;
+		case 4:
+			if (!x->dry) {
+				/* pass 1 decoded it from this same file: read over it */
+				t = jstream_next_stream(x->js, ignore, NULL);
+				if (t == JSTREAM_ERROR)
+					return lexfail(x);
+				if (t != JSTREAM_STRING || k >= x->nblobs)
+					return bad(x, ERR_INVALID_REQUEST, path, "data: expected standard padded base64.");
+				break;
+			}
+			if (k >= (size_t)x->plan->backups || !x->blobs)
+				return ERR_INTERNAL; /* counted before: cannot happen */
+			int fd = open(x->dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+			if (fd < 0) {
+				log_msg(LOG_ERROR, "import: cannot create a temporary file in the store's directory: %s",
+				    strerror(errno));
+				return ERR_UNAVAILABLE;
+			}
+			struct blob *b = &x->blobs[x->nblobs++];
+			b->fd = fd;
+			x->file.fd = fd;
+			crypto_sha256_free(x->file.sha);
+			if (!(x->file.sha = crypto_sha256_new()))
+				return ERR_INTERNAL;
+			e = get_b64(x, path, "data", &x->file, x->backup_max, ERR_BODY_TOO_LARGE, NULL);
+			if (e)
+				return e;
+			b->size = x->file.size;
+			int rc = crypto_sha256_final(x->file.sha, b->sha);
+			x->file.sha = NULL;
+			if (rc != 0)
+				return ERR_INTERNAL;
+			break;
+		}
+		if (e)
+			return e;
+	}
+	if (!(seen & 1))
+		return bad(x, ERR_INVALID_REQUEST, path, "name: required member missing.");
+	if (!(seen & 16) || k >= x->nblobs)
+		return bad(x, ERR_INVALID_REQUEST, path, "data: required member missing.");
+	struct blob *b = &x->blobs[k];
+	/* the limits of this pass's plan (pass 2 may see another one) */
+	if (b->size > x->backup_max)
+		return bad(x, ERR_BODY_TOO_LARGE, path, "data: more than the %" PRId64 " bytes allowed.", x->backup_max);
+	if (b->size < x->plan->min_backup_bytes)
+		return bad(x, ERR_TOO_SMALL, path, "data: %" PRId64 " bytes; a backup needs at least %" PRId64 ".", b->size,
+		    x->plan->min_backup_bytes);
+	if (sha_hex[0]) {
+		char hex[65];
+		crypto_hex(b->sha, sizeof b->sha, hex, sizeof hex);
+		if (strcmp(hex, sha_hex) != 0)
+			return bad(x, ERR_INVALID_REQUEST, path, "sha256: does not match the data (the document is damaged).");
+	}
+	x->bytes += b->size;
+	if ((e = quota_check(x)) || x->dry)
+		return e;
+	struct store_backup sb;
+	memset(&sb, 0, sizeof sb);
+	snprintf(sb.name, sizeof sb.name, "%s", name);
+	sb.version = version;
+	sb.modified_at = modified_at;
+	e = store_transfer_backup_insert(x->s, x->acc.id, &sb, b->fd, b->size, b->sha, x->now);
+	if (e == ERR_CONFLICT)
+		return bad(x, ERR_INVALID_REQUEST, path, "name: the backup '%s' appears twice.", name);
+	return e;
+}
+
+/* The collections array. */
+static enum err collections(struct imp *x)
+{
+	char path[48];
+	enum jstream_tok t;
+	enum err e;
+	if ((e = expect(x, JSTREAM_ARR_BEGIN, "", "collections")))
+		return e;
+	for (int64_t i = 0;; i++) {
+		if ((e = next(x, &t)))
+			return e;
+		if (t == JSTREAM_ARR_END)
+			return ERR_OK;
+		snprintf(path, sizeof path, "collections[%" PRId64 "]", i);
+		if (t != JSTREAM_OBJ_BEGIN)
+			return bad(x, ERR_INVALID_REQUEST, path, "expected an object.");
+		if (++x->ncollections > x->plan->collections)
+			return http_fail(x->r, ERR_COLLECTION_LIMIT,
+			    "The document has more collections than the %" PRId64 " the account's plan allows.",
+			    x->plan->collections);
+		if ((e = collection(x, path)))
+			return e;
+	}
+}
+
+/* The backups array. */
+static enum err backups(struct imp *x)
+{
+	char path[48];
+	enum jstream_tok t;
+	enum err e;
+	if ((e = expect(x, JSTREAM_ARR_BEGIN, "", "backups")))
+		return e;
+	for (size_t k = 0;; k++) {
+		if ((e = next(x, &t)))
+			return e;
+		if (t == JSTREAM_ARR_END)
+			return ERR_OK;
+		snprintf(path, sizeof path, "backups[%zu]", k);
+		if (t != JSTREAM_OBJ_BEGIN)
+			return bad(x, ERR_INVALID_REQUEST, path, "expected an object.");
+		if (++x->nbackups > x->plan->backups)
+			return http_fail(x->r, ERR_BACKUP_LIMIT,
+			    "The document has more backups than the %" PRId64 " the account's plan allows.", x->plan->backups);
+		if (x->dry && !x->blobs && !(x->blobs = calloc((size_t)x->plan->backups, sizeof *x->blobs)))
+			return ERR_INTERNAL;
+		if ((e = backup(x, k, path)))
+			return e;
+	}
+}
+
+/* The whole document: {"format" first, then "username","kdf","keyring","collections","backups"}. */
+static enum err document(struct imp *x)
+{
+	static const char *const names[] = {"format", "username", "kdf", "keyring", "collections", "backups"};
+	unsigned seen = 0;
+	char s[64];
+	int idx, isnull;
+	enum jstream_tok t;
+	enum err e;
+	if ((e = next(x, &t)))
+		return e;
+	if (t != JSTREAM_OBJ_BEGIN)
+		return http_fail(x->r, ERR_INVALID_REQUEST, "The document must be a JSON object (a blindsync export).");
+	for (;;) {
+		if ((e = next(x, &t)))
+			return e;
+		if (t == JSTREAM_OBJ_END)
+			break;
+		if ((e = member(x, "", names, 6, &seen, &idx)))
+			return e;
+		if (idx != 0 && !(seen & 1))
+			return http_fail(x->r, ERR_INVALID_REQUEST,
+			    "format: the document must start with \"format\": \"" TRANSFER_FORMAT "\".");
+		switch (idx) {
+		case 0:
+			if ((e = get_str(x, "", "format", s, sizeof s, NULL)))
+				return e;
+			if (strcmp(s, TRANSFER_FORMAT) != 0)
+				return http_fail(x->r, ERR_INVALID_REQUEST, "format: expected \"" TRANSFER_FORMAT "\".");
+			break;
+		case 1: {
+			/* the exporting account's name: informative only */
+			char u[STORE_USERNAME_MAX * 4 + 1];
+			e = get_str(x, "", "username", u, sizeof u, &isnull);
+			break;
+		}
+		case 2:
+			/* the exporting account's kdf: never applied (see transfer.h), only checked as JSON */
+			if ((e = next(x, &t)))
+				return e;
+			if (t != JSTREAM_OBJ_BEGIN)
+				return http_fail(x->r, ERR_INVALID_REQUEST, "kdf: expected an object.");
+			if (jstream_skip(x->js, t) != 0)
+				return lexfail(x);
+			break;
+		case 3:
+			e = get_b64(x, "", "keyring", &x->small, ACCOUNTS_KEYRING_MAX, ERR_INVALID_REQUEST, &isnull);
+			if (e == ERR_OK && !isnull && !x->dry) {
+				free(x->keyring);
+				x->keyring = NULL;
+				x->keyring_len = (size_t)x->small.size;
+				if (!(x->keyring = malloc(x->keyring_len ? x->keyring_len : 1)))
+					return ERR_INTERNAL;
+				if (x->keyring_len)
+					memcpy(x->keyring, x->small.mem, x->keyring_len);
+				x->has_keyring = 1;
+			}
+			break;
+		case 4: e = collections(x); break;
+		case 5: e = backups(x); break;
+		}
+		if (e)
+			return e;
+	}
+	if (!(seen & 1))
+		return http_fail(x->r, ERR_INVALID_REQUEST, "format: required member missing.");
+	if ((e = next(x, &t)))
+		return e;
+	return t == JSTREAM_END ? ERR_OK : ERR_INTERNAL;
+}
+
+/* Read the account, its plan and limits; ERR_CONFLICT unless it has no collections and no backups. */
+static enum err load_account(struct imp *x, struct store *s)
+{
+	int64_t nc = 0, nb = 0;
+	enum err e = store_account_by_id(s, x->auth->account_id, &x->acc);
+	if (e)
+		return e == ERR_NOT_FOUND ? ERR_UNAUTHORIZED : e;
+	x->plan = sync_plan(x->c, &x->acc);
+	x->quota = sync_quota(x->c, &x->acc);
+	x->keep = x->plan->history_depth;
+	x->backup_max = x->plan->backup_bytes < TRANSFER_BLOB_MAX ? x->plan->backup_bytes : TRANSFER_BLOB_MAX;
+	if ((e = store_collection_count(s, x->acc.id, &nc)) || (e = store_backup_count(s, x->acc.id, &nb)))
+		return e;
+	if (nc || nb)
+		return http_fail(x->r, ERR_CONFLICT,
+		    "The account already has %" PRId64 " collection(s) and %" PRId64 " backup(s); "
+		    "an import needs an account with none. Nothing was imported.", nc, nb);
+	return ERR_OK;
+}
+
+/* One pass over the staged document. */
+static enum err run_pass(struct imp *x)
+{
+	struct jstream_opts o = {64 * 1024, TRANSFER_MAX_STRING, TRANSFER_MAX_DEPTH};
+	x->bytes = x->records = x->ncollections = x->nbackups = x->dropped = 0;
+	if (lseek(x->fd, 0, SEEK_SET) != 0) {
+		log_msg(LOG_ERROR, "import: cannot rewind the staged document: %s", strerror(errno));
+		return ERR_UNAVAILABLE;
+	}
+	free(x->top);
+	x->top = NULL;
+	if (x->keep > 0 && !(x->top = calloc((size_t)x->keep, sizeof *x->top)))
+		return ERR_INTERNAL;
+	if (!(x->js = jstream_new_fd(x->fd, &o)))
+		return ERR_INTERNAL;
+	enum err e = document(x);
+	jstream_free(x->js);
+	x->js = NULL;
+	return e;
+}
+
+/* Pass 2: everything again, writing, in one transaction. */
+static enum err import_tx(struct store *s, void *arg)
+{
+	struct imp *x = arg;
+	int64_t nv;
+	x->s = s;
+	x->dry = 0;
+	enum err e = load_account(x, s);
+	if (e || (e = run_pass(x)) || (e = quota_check(x)))
+		return e;
+	/* the keyring only into an account that has none: a keyring the owner set here wins */
+	if (x->has_keyring && x->acc.keyring_version == 0) {
+		if ((e = store_account_set_keyring(s, x->acc.id, x->keyring, x->keyring_len, 0, &nv)) ||
+		    (e = store_event_add(s, x->acc.id, "keyring_changed", x->auth->device_public_id, x->now)))
+			return e;
+	}
+	return store_account_usage_add(s, x->acc.id, x->bytes, x->records);
+}
+
+/* Tell long-polls on the account's (new) collections (store_collection_list callback). */
+static int notify_collection(void *ctx, const struct store_collection *c)
+{
+	serve_changed(*(const int64_t *)ctx, c->name);
+	return 0;
+}
+
+enum err transfer_import(struct req *r, const struct auth *a)
+{
+	struct imp x;
+	int64_t len;
+	uint8_t sha[32];
+	enum err e;
+	memset(&x, 0, sizeof x);
+	x.r = r;
+	x.c = r->cfg;
+	x.auth = a;
+	x.fd = -1;
+	x.now = (int64_t)time(NULL);
+	x.pay.fd = x.hpay.fd = x.small.fd = x.file.fd = -1;
+	/* limits and cheap refusals before the body is read */
+	if ((e = upload_length(r, 0, r->cfg->limits.max_import_bytes, &len)))
+		return e;
+	if (!http_is_json(r))
+		return http_fail(r, ERR_UNSUPPORTED_MEDIA, "This route takes Content-Type: application/json.");
+	if ((e = load_account(&x, r->store)))
+		return e;
+	upload_dir(r->cfg->database, x.dir, sizeof x.dir);
+	if (!(x.file.scratch = malloc(B64_SLICE / 4 * 3)))
+		return ERR_INTERNAL;
+	if ((e = upload_stage(r, x.dir, len, &x.fd, sha)))
+		goto out;
+	/* pass 1: no lock, nothing written */
+	x.s = r->store;
+	x.dry = 1;
+	int64_t t0 = serve_now_ms();
+	if ((e = run_pass(&x)))
+		goto out;
+	/* pass 2: the same checks against the account as it is now, and the writes */
+	int64_t t1 = serve_now_ms();
+	if ((e = store_tx(r->store, import_tx, &x)))
+		goto out;
+	int64_t t2 = serve_now_ms();
+	log_msg(LOG_INFO, "import: account %" PRId64 ": %" PRId64 " collection(s), %" PRId64 " record(s), %" PRId64
+	    " backup(s), %" PRId64 " bytes; %" PRId64 " older version(s) beyond history_depth dropped; "
+	    "checked in %" PRId64 " ms, written in %" PRId64 " ms (holding the write lock)",
+	    x.acc.id, x.ncollections, x.records, x.nbackups, x.bytes, x.dropped, t1 - t0, t2 - t1);
+	serve_changed(a->account_id, NULL);
+	store_collection_list(r->store, a->account_id, notify_collection, &x.acc.id);
+	http_respond(r, 204, NULL);
+out:
+	if (x.fd >= 0)
+		close(x.fd);
+	for (size_t i = 0; i < x.nblobs; i++)
+		close(x.blobs[i].fd);
+	free(x.blobs);
+	if (x.keyring)
+		crypto_wipe(x.keyring, x.keyring_len);
+	free(x.keyring);
+	free(x.pay.mem);
+	free(x.hpay.mem);
+	free(x.small.mem);
+	free(x.file.mem);
+	free(x.file.scratch);
+	crypto_sha256_free(x.file.sha);
+	free(x.top);
+	return e;
+}
