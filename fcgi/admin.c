@@ -1084,10 +1084,17 @@ static enum err purge_events_tx(struct store *s, void *arg)
 	return store_purge_events(s, x->now - (int64_t)EVENTS_KEEP_DAYS * DAY_SECONDS, &x->n);
 }
 
+/* Anonymous slots neither read nor written for slots.expire_days. */
+static enum err purge_slots_tx(struct store *s, void *arg)
+{
+	struct purge_run *x = arg;
+	return store_purge_slots(s, x->now - x->cfg->slots.expire_days * DAY_SECONDS, &x->n);
+}
+
 /*
  * The kinds purge removes, in order, each in a write transaction of its
- * own. A new kind (e.g. anonymous slots past slots.expire_days) is one
- * store function, one store_tx body above and one row here.
+ * own. A new kind is one store function, one store_tx body above and one
+ * row here.
  */
 static const struct purge_step {
 	const char *one, *many;                       /* "expired token", "expired tokens" */
@@ -1098,6 +1105,7 @@ static const struct purge_step {
 	{"expired invite", "expired invites", purge_invites_tx, 0},
 	{"tombstone", "tombstones", purge_tombstones_tx, 1},
 	{"old event", "old events", purge_events_tx, 0},
+	{"expired slot", "expired slots", purge_slots_tx, 0},
 };
 #define NPURGE_STEPS (sizeof purge_steps / sizeof purge_steps[0])
 

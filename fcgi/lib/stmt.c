@@ -147,7 +147,11 @@ const char *const stmt_sql[] = {
 #undef BACKUP_COLS
 
 #define SLOT_COLS "rowid_, slot_id, key_hash, version, bytes, sha256, created_at, modified_at, accessed_at"
-	[STMT_SLOT_GET] = "SELECT " SLOT_COLS " FROM slots WHERE slot_id = ?1",
+	/* the last access: of the write (slots.accessed_at) or of a read (slot_access) */
+	[STMT_SLOT_GET] =
+	    "SELECT s.rowid_, s.slot_id, s.key_hash, s.version, s.bytes, s.sha256, s.created_at, s.modified_at, "
+	    "max(s.accessed_at, coalesce(a.accessed_at, 0)) FROM slots s LEFT JOIN slot_access a ON a.slot = s.rowid_ "
+	    "WHERE s.slot_id = ?1",
 	[STMT_SLOT_INSERT] =
 	    "INSERT INTO slots (slot_id, key_hash, version, bytes, sha256, created_at, modified_at, accessed_at, data) "
 	    "VALUES (?1, ?2, ?6, ?3, ?4, ?5, ?5, ?5, zeroblob(?3))",
@@ -159,7 +163,13 @@ const char *const stmt_sql[] = {
 	    "UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'blob_version' "
 	    "RETURNING CAST(value AS INTEGER)",
 	[STMT_SLOT_DELETE] = "DELETE FROM slots WHERE rowid_ = ?1",
-	[STMT_SLOT_TOUCH] = "UPDATE slots SET accessed_at = ?2 WHERE rowid_ = ?1",
+	[STMT_SLOT_TOUCH] =
+	    "INSERT INTO slot_access (slot, accessed_at) VALUES (?1, ?2) "
+	    "ON CONFLICT (slot) DO UPDATE SET accessed_at = excluded.accessed_at",
+	/* slots neither read nor written since ?1 */
+	[STMT_SLOT_PURGE] =
+	    "DELETE FROM slots WHERE rowid_ IN (SELECT s.rowid_ FROM slots s LEFT JOIN slot_access a "
+	    "ON a.slot = s.rowid_ WHERE max(s.accessed_at, coalesce(a.accessed_at, 0)) < ?1)",
 #undef SLOT_COLS
 
 	/* the gauges of /v1/metrics: small tables, or sums of counters kept by the writes */

@@ -382,6 +382,8 @@ enum err store_purge_tokens(struct store *s, int64_t now, int64_t *n);
 enum err store_purge_invites(struct store *s, int64_t now, int64_t *n);
 /* Delete the activity events from before `before`; *n deleted. */
 enum err store_purge_events(struct store *s, int64_t before, int64_t *n);
+/* Delete the slots neither read nor written since `before`; *n = how many. */
+enum err store_purge_slots(struct store *s, int64_t before, int64_t *n);
 
 struct store_purged_tombstones {
 	int64_t tombstones;   /* tombstone records deleted */

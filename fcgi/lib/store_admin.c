@@ -141,6 +141,13 @@ enum err store_purge_events(struct store *s, int64_t before, int64_t *n)
 	return admin_delete(s, st, n, "purge events");
 }
 
+enum err store_purge_slots(struct store *s, int64_t before, int64_t *n)
+{
+	sqlite3_stmt *st = store_stmt(s, STMT_SLOT_PURGE);
+	sqlite3_bind_int64(st, 1, before);
+	return admin_delete(s, st, n, "purge slots");
+}
+
 /* One collection that has tombstones to purge, as STMT_PURGE_TOMBSTONE_SCAN finds it. */
 struct purge_target {
 	int64_t collection_id, account_id;

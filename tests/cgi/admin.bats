@@ -674,7 +674,7 @@ q() { sqlite3 "$DB" "$1"; }
 
 	admin purge
 	assert_success
-	assert_output "purge: 2 expired tokens, 1 expired invite, 2 tombstones (collections: 1), 1 old event"
+	assert_output "purge: 2 expired tokens, 1 expired invite, 2 tombstones (collections: 1), 1 old event, 0 expired slots"
 	[ -z "$stderr" ]
 	# c keeps b (and b's history); a, x and their history are gone with their bytes
 	assert_equal "$(q "SELECT group_concat(rid) FROM records WHERE collection_id = (SELECT id FROM collections WHERE name = 'c')")" b
@@ -710,7 +710,7 @@ q() { sqlite3 "$DB" "$1"; }
 	# nothing left to purge
 	admin purge
 	assert_success
-	assert_output "purge: 0 expired tokens, 0 expired invites, 0 tombstones (collections: 0), 0 old events"
+	assert_output "purge: 0 expired tokens, 0 expired invites, 0 tombstones (collections: 0), 0 old events, 0 expired slots"
 	admin invite list
 	assert_line --index 1 --regexp '^1 .* used by alice at '
 }
@@ -837,4 +837,37 @@ q() { sqlite3 "$DB" "$1"; }
 	assert_equal "$cgi_status" 410
 	admin check
 	assert_success
+}
+
+@test "purge: slots neither read nor written for slots.expire_days go; a read keeps one" {
+	bs_config "$BLINDSYNC_CONFIG" 'registration = "invite"' 'rate_limits = {}' \
+		'slots = { enabled = true, expire_days = 30 }'
+	key=$(head -c 32 /dev/urandom | base64)
+	body=$(head -c 100 /dev/zero | tr '\0' x)
+	slot() { # ID: create a slot through the backups handler as CGI
+		run --separate-stderr env -i PATH="$PATH" BLINDSYNC_CONFIG="$BLINDSYNC_CONFIG" GATEWAY_INTERFACE=CGI/1.1 \
+			REQUEST_METHOD=PUT REQUEST_URI="/v1/slots/$1" CONTENT_LENGTH=100 REMOTE_ADDR=127.0.0.1 \
+			HTTP_X_SLOT_KEY="$key" "$BIN/blindsync-backups" <<<"$body"
+		[[ "$output" == "Status: 201"* ]]
+	}
+	read_slot() {
+		run --separate-stderr env -i PATH="$PATH" BLINDSYNC_CONFIG="$BLINDSYNC_CONFIG" GATEWAY_INTERFACE=CGI/1.1 \
+			REQUEST_METHOD=GET REQUEST_URI="/v1/slots/$1" REMOTE_ADDR=127.0.0.1 "$BIN/blindsync-backups" </dev/null
+		[[ "$output" == "Status: 200"* ]]
+	}
+	old=$(printf 'a%.0s' $(seq 64)); kept=$(printf 'b%.0s' $(seq 64)); fresh=$(printf 'c%.0s' $(seq 64))
+	slot "$old"; slot "$kept"; slot "$fresh"
+	# old and kept were last written 40 days ago; kept was read yesterday
+	q "UPDATE slots SET accessed_at = accessed_at - 40 * 86400, modified_at = modified_at - 40 * 86400
+	   WHERE slot_id IN ('$old', '$kept')"
+	q "DELETE FROM slot_access"
+	read_slot "$kept"
+	assert_equal "$(q "SELECT count(*) FROM slot_access")" 1
+	admin purge
+	assert_success
+	assert_output --partial ", 1 expired slot"
+	assert_equal "$(q "SELECT group_concat(slot_id) FROM (SELECT slot_id FROM slots ORDER BY slot_id)")" "$kept,$fresh"
+	assert_equal "$(q "SELECT count(*) FROM slot_access")" 1
+	# the read was recorded beside the slot, not by rewriting its row
+	[ "$(q "SELECT accessed_at FROM slots WHERE slot_id = '$kept'")" -lt "$(q "SELECT strftime('%s', 'now') - 30 * 86400")" ]
 }
