@@ -94,6 +94,8 @@ test: deps
 bench: deps all
 	@scripts/deps.sh bench
 	@BIN="$(CURDIR)/$(B)" tests/bench/bench.sh
+	@BIN="$(CURDIR)/$(B)" tests/bench/blobs.sh
+	@BIN="$(CURDIR)/$(B)" tests/bench/export.sh
 
 # ---- install ----
 # make install [PREFIX=/usr/local] [DESTDIR=] [SYSCONFDIR=$(PREFIX)/etc]
