@@ -49,7 +49,14 @@ render nginx/blindsync.conf.in >"$D$SYSCONFDIR/blindsync/nginx/blindsync.conf"
 render nginx/blindsync-fastcgi.conf.in >"$D$SYSCONFDIR/blindsync/nginx/blindsync-fastcgi.conf"
 if ls apache/blindsync-*.conf.in >/dev/null 2>&1; then
 	install -d "$D$SYSCONFDIR/blindsync/apache"
-	for f in apache/blindsync-*.conf.in; do render "$f" >"$D$SYSCONFDIR/blindsync/apache/$(basename "$f" .in)"; done
+	max_request=$max_body
+	for n in "$max_blob" "$max_import"; do [ "$n" -gt "$max_request" ] && max_request=$n; done
+	for f in apache/blindsync-*.conf.in; do
+		sed -e "s|@RUN@/blindsync-common.conf|$SYSCONFDIR/blindsync/apache/blindsync-common.conf|g" \
+		    -e "s|@HANDLERS@|$LIBEXECDIR|g" -e "s|@MAX_REQUEST@|$max_request|g" "$f" >"$D$SYSCONFDIR/blindsync/apache/.tmp"
+		render "$D$SYSCONFDIR/blindsync/apache/.tmp" >"$D$SYSCONFDIR/blindsync/apache/$(basename "$f" .in)"
+	done
+	rm -f "$D$SYSCONFDIR/blindsync/apache/.tmp"
 	[ -f apache/htaccess.example ] && install -m 0644 apache/htaccess.example "$D$SYSCONFDIR/blindsync/apache/"
 fi
 

@@ -596,6 +596,24 @@ static int supervise(int listen_fd, int threads, int processes, const struct han
 	return rc;
 }
 
+/* CGI: read and drop what the request declared but the handler left unread. */
+static void drain_cgi_body(void)
+{
+	const char *cl = getenv("CONTENT_LENGTH");
+	char *end = NULL;
+	long long left = cl && *cl ? strtoll(cl, &end, 10) : 0;
+	if (!end || *end || left <= 0)
+		return;
+	char sink[65536];
+	while (left > 0) {
+		size_t want = left < (long long)sizeof sink ? (size_t)left : sizeof sink;
+		size_t got = fread(sink, 1, want, stdin);
+		if (got == 0)
+			break;
+		left -= (long long)got;
+	}
+}
+
 static void usage(FILE *fp, const char *prog)
 {
 	fprintf(fp,
@@ -780,6 +798,10 @@ int serve_main(int argc, char **argv, const struct handler *h)
 		r.store = st;
 		serve_one(&r, h);
 		fflush(stdout);
+		/* mod_cgid joins stdin and stdout in one socket: exiting with
+		 * unread input resets it and Apache loses the answer, so read
+		 * what is left of the declared body (bounded by CONTENT_LENGTH) */
+		drain_cgi_body();
 		http_req_free(&r);
 		store_close(st);
 		config_shutdown();

@@ -8,7 +8,12 @@ setup() {
 	export BS_CONFIG=$BATS_TEST_TMPDIR/blindsync.lua
 	bs_config "$BS_CONFIG"
 }
-teardown() { bs_stop; }
+teardown() {
+	bs_stop
+	# the two-instance test's stacks, whatever happened to the test
+	for g in ${M1:-} ${M2:-}; do kill -TERM -- -"$g" 2>/dev/null || true; done
+	M1= M2=
+}
 
 # pids of every process whose command line mentions this test's run dir
 procs_of() { pgrep -f -- "$1" || true; }
@@ -57,8 +62,10 @@ procs_of() { pgrep -f -- "$1" || true; }
 	cd "$BS_ROOT"
 	setsid make -s run PORT=$p1 BLINDSYNC_CONFIG="$BS_CONFIG" RUN_DIR="$BATS_TEST_TMPDIR/r1" >"$BATS_TEST_TMPDIR/m1.log" 2>&1 &
 	m1=$!
+	M1=$m1
 	setsid env PORT=$p2 BLINDSYNC_CONFIG="$cfg2" RUN_DIR="$BATS_TEST_TMPDIR/r2" make -s run >"$BATS_TEST_TMPDIR/m2.log" 2>&1 &
 	m2=$!
+	M2=$m2
 	for _ in $(seq 1 100); do
 		curl -sf "http://127.0.0.1:$p1/v1/info" >/dev/null && curl -sf "http://127.0.0.1:$p2/v1/info" >/dev/null && break
 		sleep 0.1
