@@ -15,7 +15,7 @@
 #include "store_impl.h"
 
 /* Copy size bytes from fd into table.data of rowid (a zeroblob of that size). */
-static enum err blob_fill(struct store *s, const char *table, int64_t rowid, int fd, int64_t size)
+enum err store_blob_fill(struct store *s, const char *table, int64_t rowid, int fd, int64_t size)
 {
 	sqlite3_blob *blob = NULL;
 	char *chunk = NULL;
@@ -186,7 +186,7 @@ enum err store_backup_put(struct store *s, int64_t account_id, struct store_back
 	b->bytes = size;
 	b->modified_at = now;
 	memcpy(b->sha256, sha256, 32);
-	return blob_fill(s, "backups", b->id, fd, size);
+	return store_blob_fill(s, "backups", b->id, fd, size);
 }
 
 enum err store_backup_delete(struct store *s, int64_t id)
@@ -266,7 +266,7 @@ enum err store_slot_put(struct store *s, struct store_slot *sl, int fd, int64_t 
 	sl->bytes = size;
 	sl->modified_at = sl->accessed_at = now;
 	memcpy(sl->sha256, sha256, 32);
-	return blob_fill(s, "slots", sl->rowid, fd, size);
+	return store_blob_fill(s, "slots", sl->rowid, fd, size);
 }
 
 enum err store_slot_delete(struct store *s, int64_t rowid)

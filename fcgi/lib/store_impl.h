@@ -36,6 +36,13 @@ sqlite3_stmt *store_stmt(struct store *s, enum stmt id);
  */
 enum err store_sqlite_err(struct store *s, int rc, const char *what);
 
+/*
+ * Copy size bytes from fd (from offset 0) into `table`.data of rowid, which
+ * must hold a zeroblob of that size, in STORE_BLOB_CHUNK pieces (store_blob.c).
+ * `table` is one of our table names, never input.
+ */
+enum err store_blob_fill(struct store *s, const char *table, int64_t rowid, int fd, int64_t size);
+
 /* Step a statement that returns no rows; ERR_OK on SQLITE_DONE. */
 enum err store_exec(struct store *s, sqlite3_stmt *st, const char *what);
 

@@ -86,38 +86,6 @@ enum err store_transfer_collection_set(struct store *s, int64_t id, int64_t vers
 	return store_exec(s, st, "transfer collection set");
 }
 
-/* Copy size bytes from fd into backups.data of rowid (a zeroblob of that size), in pieces. */
-static enum err fill_blob(struct store *s, int64_t rowid, int fd, int64_t size)
-{
-	sqlite3_blob *blob = NULL;
-	char *chunk = NULL;
-	enum err e = ERR_INTERNAL;
-	int rc = sqlite3_blob_open(s->db, "main", "backups", "data", rowid, 1, &blob);
-	if (rc != SQLITE_OK) {
-		e = store_sqlite_err(s, rc, "transfer blob open");
-		goto out;
-	}
-	if (!(chunk = malloc(STORE_BLOB_CHUNK)))
-		goto out;
-	for (int64_t off = 0; off < size;) {
-		size_t want = (size_t)(size - off < STORE_BLOB_CHUNK ? size - off : STORE_BLOB_CHUNK);
-		ssize_t got = pread(fd, chunk, want, (off_t)off);
-		if (got <= 0)
-			goto out;
-		if ((rc = sqlite3_blob_write(blob, chunk, (int)got, (int)off)) != SQLITE_OK) {
-			e = store_sqlite_err(s, rc, "transfer blob write");
-			goto out;
-		}
-		off += got;
-	}
-	e = ERR_OK;
-out:
-	free(chunk);
-	if (blob)
-		sqlite3_blob_close(blob);
-	return e;
-}
-
 /* The version for an imported backup that had `want`; see store_transfer_backup_insert(). */
 static enum err import_version(struct store *s, int64_t want, int64_t *v)
 {
@@ -158,5 +126,5 @@ enum err store_transfer_backup_insert(struct store *s, int64_t account_id, struc
 	b->bytes = size;
 	b->created_at = now;
 	memcpy(b->sha256, sha256, 32);
-	return fill_blob(s, b->id, fd, size);
+	return store_blob_fill(s, "backups", b->id, fd, size);
 }
