@@ -179,9 +179,29 @@ enum err store_sqlite_err(struct store *s, int rc, const char *what)
 	}
 }
 
+/*
+ * Statements are checked once at open but prepared on first use, so a
+ * process holds only those its routes use (eight threads each preparing all
+ * of them cost a read-only handler megabytes). A prepare that fails now,
+ * after it succeeded at open, can only be a transient failure (memory): the
+ * caller then gets a statement whose step fails, which becomes a logged 500.
+ */
 sqlite3_stmt *store_stmt(struct store *s, enum stmt id)
 {
 	sqlite3_stmt *st = s->st[id];
+	if (!st) {
+		int rc = sqlite3_prepare_v3(s->db, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT, &s->st[id], NULL);
+		if (rc != SQLITE_OK) {
+			log_msg(LOG_ERROR, "store: cannot prepare statement %d: %s", (int)id, sqlite3_errmsg(s->db));
+			s->st[id] = NULL;
+			if (!s->failing)
+				/* integer overflow: prepares, and fails at every step */
+				sqlite3_prepare_v2(s->db, "SELECT abs(-9223372036854775807 - 1)", -1, &s->failing, NULL);
+			st = s->failing;
+		} else {
+			st = s->st[id];
+		}
+	}
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
 	return st;
@@ -330,8 +350,12 @@ int store_open(const char *path, enum store_mode mode, struct store **out, char 
 	s->dev = st.st_dev;
 	s->ino = st.st_ino;
 	s->fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* every statement must compile against this schema: checked now,
+	 * prepared for use when first needed (store_stmt) */
 	for (int i = 0; i < STMT__MAX; i++) {
-		rc = sqlite3_prepare_v3(s->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &s->st[i], NULL);
+		sqlite3_stmt *check = NULL;
+		rc = sqlite3_prepare_v2(s->db, stmt_sql[i], -1, &check, NULL);
+		sqlite3_finalize(check);
 		if (rc != SQLITE_OK) {
 			snprintf(errbuf, errlen, "%s: cannot prepare statement %d: %s (is the schema migrated?)", path, i,
 			    sqlite3_errmsg(s->db));
@@ -353,6 +377,7 @@ void store_close(struct store *s)
 		return;
 	for (int i = 0; i < STMT__MAX; i++)
 		sqlite3_finalize(s->st[i]);
+	sqlite3_finalize(s->failing);
 	sqlite3_close(s->db);
 	if (s->fd >= 0)
 		close(s->fd);

@@ -16,7 +16,8 @@ struct store_wlock; /* the shared write queue (store.c) */
 struct store {
 	sqlite3 *db;
 	struct store_wlock *wl;  /* RW stores: taken around every write transaction */
-	sqlite3_stmt *st[STMT__MAX];
+	sqlite3_stmt *st[STMT__MAX];  /* prepared on first use (store_stmt) */
+	sqlite3_stmt *failing;        /* stands in for one that cannot be prepared */
 	enum store_mode mode;
 	char path[4096];
 	dev_t dev;       /* identity of the file opened, for health */
