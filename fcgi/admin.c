@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "auth.h"
@@ -80,6 +81,15 @@ static int cmd_user_plan(struct admin *a, int argc, char **argv);
 static int cmd_check(struct admin *a, int argc, char **argv);
 static int cmd_purge(struct admin *a, int argc, char **argv);
 static int cmd_help(struct admin *a, int argc, char **argv);
+static int cmd_init(struct admin *a, int argc, char **argv);
+static int cmd_migrate(struct admin *a, int argc, char **argv);
+static int cmd_user_show(struct admin *a, int argc, char **argv);
+static int cmd_user_delete(struct admin *a, int argc, char **argv);
+static int cmd_invite_revoke(struct admin *a, int argc, char **argv);
+static int cmd_sessions_revoke(struct admin *a, int argc, char **argv);
+static int cmd_stats(struct admin *a, int argc, char **argv);
+static int cmd_backup(struct admin *a, int argc, char **argv);
+static int cmd_restore(struct admin *a, int argc, char **argv);
 
 static const struct cmd cmds[] = {
 	{{"config", "check"}, "",
@@ -161,6 +171,68 @@ static const struct cmd cmds[] = {
 	    "  - activity events older than 365 days.\n"
 	    "Prints one line on stdout with what it removed of each kind.\n",
 	    cmd_purge},
+	{{"init"}, "",
+	    "create the store and the server secret if they are missing",
+	    "Creates the store of the configuration (applying every migration) and\n"
+	    "the server secret (secret_file, 32 random bytes, mode 0600) when they do\n"
+	    "not exist yet, and prints what it did for each on stdout. Running it\n"
+	    "again changes nothing and says so.\n",
+	    cmd_init},
+	{{"migrate"}, "",
+	    "apply the pending migrations of the store",
+	    "Applies the migrations the store has not had yet (every command using\n"
+	    "the store does so too) and prints \"migrate: schema version A -> B\"\n"
+	    "(A is 0 for a new store). Exits 1 if the store is newer than this\n"
+	    "program.\n",
+	    cmd_migrate},
+	{{"user", "show"}, "NAME",
+	    "show one account in detail",
+	    "Prints one \"key: value\" line per field: username, account id,\n"
+	    "created, plan, quota (its own or its plan's), usage bytes and records,\n"
+	    "collections, backups, devices, disabled and keyring version.\n",
+	    cmd_user_show},
+	{{"user", "delete"}, "NAME [--yes]",
+	    "delete an account and everything it owns",
+	    "Deletes the account with its devices, tokens, collections, records,\n"
+	    "history, backups and events, in one write transaction. This cannot be\n"
+	    "undone: without --yes it only says what it would delete and exits 1.\n",
+	    cmd_user_delete},
+	{{"invite", "revoke"}, "ID",
+	    "delete an unused invite",
+	    "Deletes the unused invite ID (the first column of `invite list`), so\n"
+	    "that its code no longer registers anyone. Exits 1 if there is no such\n"
+	    "invite or it was used already.\n",
+	    cmd_invite_revoke},
+	{{"sessions", "revoke"}, "NAME",
+	    "log an account out everywhere: delete its tokens and devices",
+	    "Deletes every access and refresh token of the account and its devices:\n"
+	    "its tokens are refused (401) from the next request on; it can log in\n"
+	    "again. Prints how many tokens and devices were removed.\n",
+	    cmd_sessions_revoke},
+	{{"stats"}, "",
+	    "print totals of the store and the largest accounts",
+	    "Prints accounts, collections, records, bytes, backups, slots and the\n"
+	    "size of the store file with its WAL, one \"key: value\" line each, then\n"
+	    "the 5 accounts that store the most bytes.\n",
+	    cmd_stats},
+	{{"backup"}, "FILE",
+	    "copy the live store into a new file, consistently",
+	    "Copies the store into FILE with SQLite's online backup API, from one\n"
+	    "read snapshot (the handlers keep writing meanwhile; every write\n"
+	    "committed before the copy began is in it), 256 pages at a time. FILE\n"
+	    "must not exist; the copy is one self-contained file. Then runs the\n"
+	    "integrity check on the copy and prints its answer; exits 1 unless ok.\n",
+	    cmd_backup},
+	{{"restore"}, "FILE [--force]",
+	    "replace the store's content with a backup",
+	    "Checks that FILE is a blindsync store (its meta table), passes the\n"
+	    "integrity check and has a schema no newer than this program's; then\n"
+	    "copies it over the store with SQLite's backup API in one write\n"
+	    "transaction (readers see the old or the new content, never a mix) and\n"
+	    "applies the pending migrations. Refuses while another process has the\n"
+	    "store open (it holds SQLite's shared lock on the store's -shm file):\n"
+	    "stop the handlers first, or give --force to restore under them.\n",
+	    cmd_restore},
 	{{"help"}, "[COMMAND]",
 	    "show the commands, or the usage of one",
 	    "Without COMMAND, lists every command; with one (e.g. `help invite\n"
@@ -1146,6 +1218,373 @@ static int cmd_purge(struct admin *a, int argc, char **argv)
 		    done ? " (the kinds printed were purged)" : "");
 		return store_fail(e, what);
 	}
+	return ADMIN_OK;
+}
+
+/* ---- init and migrate ---- */
+
+/* The schema version of the store file at path: 0 if it does not exist; -1 printed on failure. */
+static int file_version(const char *path, int *v)
+{
+	char err[1024];
+	int ours;
+	struct stat st;
+	*v = 0;
+	if (stat(path, &st) != 0)
+		return 0;
+	if (store_file_inspect(path, v, &ours, NULL, 0, err, sizeof err) != 0) {
+		fail("%s", err);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * init: the store (migrations) and the server secret, each created only if
+ * missing; one line per thing on stdout saying what was done.
+ */
+static int cmd_init(struct admin *a, int argc, char **argv)
+{
+	char err[1024];
+	uint8_t secret[AUTH_SECRET_LEN];
+	struct stat st;
+	int before;
+	if (argc > 0)
+		return usage_error(a, "unexpected argument: %s", argv[0]);
+	if (admin_config(a) != 0)
+		return ADMIN_FAIL;
+	int had_store = stat(a->cfg->database, &st) == 0;
+	if (file_version(a->cfg->database, &before) != 0)
+		return ADMIN_FAIL;
+	if (store_migrate(a->cfg->database, err, sizeof err) != 0)
+		return fail("%s", err);
+	if (!had_store)
+		printf("store %s: created (schema version %d)\n", a->cfg->database, store_schema_version());
+	else if (before < store_schema_version())
+		printf("store %s: migrated (schema version %d -> %d)\n", a->cfg->database, before,
+		    store_schema_version());
+	else
+		printf("store %s: exists (schema version %d)\n", a->cfg->database, before);
+	int had_secret = stat(a->cfg->secret_file, &st) == 0;
+	int rc = auth_secret_load(a->cfg->secret_file, secret, err, sizeof err);
+	crypto_wipe(secret, sizeof secret);
+	if (rc != 0)
+		return fail("%s", err);
+	printf("secret %s: %s\n", a->cfg->secret_file, had_secret ? "exists" : "created (mode 0600)");
+	return ADMIN_OK;
+}
+
+/* migrate: apply the pending migrations; print the versions before and after. */
+static int cmd_migrate(struct admin *a, int argc, char **argv)
+{
+	char err[1024];
+	int before, after;
+	if (argc > 0)
+		return usage_error(a, "unexpected argument: %s", argv[0]);
+	if (admin_config(a) != 0 || file_version(a->cfg->database, &before) != 0)
+		return ADMIN_FAIL;
+	if (store_migrate(a->cfg->database, err, sizeof err) != 0)
+		return fail("%s", err);
+	if (file_version(a->cfg->database, &after) != 0)
+		return ADMIN_FAIL;
+	printf("migrate: schema version %d -> %d%s\n", before, after, before == after ? " (nothing to do)" : "");
+	return ADMIN_OK;
+}
+
+/* ---- user show, user delete, sessions revoke ---- */
+
+/* NAME of a user command into name (lowercased); ADMIN_OK or a usage error. */
+static int one_name(struct admin *a, int argc, char **argv, char name[STORE_USERNAME_MAX + 1])
+{
+	if (argc < 1)
+		return usage_error(a, "NAME is missing");
+	if (auth_username(argv[0], strlen(argv[0]), name) != 0)
+		return usage_error(a, "not a valid username: %s", argv[0]);
+	return ADMIN_OK;
+}
+
+/* What user show reads, in one snapshot. */
+struct user_info {
+	const char *username;
+	struct store_account acc;
+	int64_t collections, backups, devices;
+};
+
+/* store_device_list callback: count. */
+static int count_device(void *ctx, const struct store_device *d)
+{
+	(void)d;
+	(*(int64_t *)ctx)++;
+	return 0;
+}
+
+/* store_read body of user show. */
+static enum err user_info_tx(struct store *s, void *arg)
+{
+	struct user_info *x = arg;
+	enum err e = store_account_by_name(s, x->username, &x->acc);
+	if (e || (e = store_collection_count(s, x->acc.id, &x->collections)) ||
+	    (e = store_backup_count(s, x->acc.id, &x->backups)))
+		return e;
+	x->devices = 0;
+	return store_device_list(s, x->acc.id, count_device, &x->devices);
+}
+
+/* user show NAME: one "key: value" line per field on stdout. */
+static int cmd_user_show(struct admin *a, int argc, char **argv)
+{
+	char name[STORE_USERNAME_MAX + 1], created[21], quota[96];
+	struct user_info x;
+	int rc = one_name(a, argc, argv, name);
+	if (rc != ADMIN_OK)
+		return rc;
+	if (argc > 1)
+		return usage_error(a, "unexpected argument: %s", argv[1]);
+	if (admin_store(a, STORE_RO) != 0)
+		return ADMIN_FAIL;
+	memset(&x, 0, sizeof x);
+	x.username = name;
+	enum err e = store_read(a->store, user_info_tx, &x);
+	if (e == ERR_NOT_FOUND)
+		return fail("no such user: %s", name);
+	if (e != ERR_OK)
+		return store_fail(e, "cannot read the account");
+	json_time(x.acc.created_at, created);
+	printf("username: %s\naccount id: %s\ncreated: %s\nplan: %s\nquota: %s\n", x.acc.username, x.acc.public_id,
+	    created, x.acc.plan, quota_text(a->cfg, &x.acc, quota, sizeof quota));
+	printf("usage bytes: %lld\nusage records: %lld\ncollections: %lld\nbackups: %lld\ndevices: %lld\n"
+	       "disabled: %s\nkeyring version: %lld\n",
+	    (long long)x.acc.usage_bytes, (long long)x.acc.usage_records, (long long)x.collections,
+	    (long long)x.backups, (long long)x.devices, x.acc.disabled ? "yes" : "no",
+	    (long long)x.acc.keyring_version);
+	return ADMIN_OK;
+}
+
+/* What user delete and sessions revoke change. */
+struct user_remove {
+	const char *username;
+	int64_t devices, tokens; /* sessions revoke: removed */
+	struct store_account acc;
+};
+
+/* store_tx body of user delete. */
+static enum err user_delete_tx(struct store *s, void *arg)
+{
+	struct user_remove *x = arg;
+	enum err e = store_account_by_name(s, x->username, &x->acc);
+	return e ? e : store_account_delete(s, x->acc.id);
+}
+
+/* user delete NAME [--yes]: delete the account (cascade) in one write transaction. */
+static int cmd_user_delete(struct admin *a, int argc, char **argv)
+{
+	char name[STORE_USERNAME_MAX + 1];
+	struct user_remove x;
+	int yes = 0, n = 0;
+	const char *who = NULL;
+	for (int i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--yes") == 0)
+			yes = 1;
+		else if (argv[i][0] == '-' || n++)
+			return usage_error(a, "unexpected argument: %s", argv[i]);
+		else
+			who = argv[i];
+	}
+	if (!who)
+		return usage_error(a, "NAME is missing");
+	if (auth_username(who, strlen(who), name) != 0)
+		return usage_error(a, "not a valid username: %s", who);
+	if (!yes)
+		return fail("user delete %s: this deletes the account and all its data for good; "
+		    "repeat with --yes to do it", name);
+	if (admin_store(a, STORE_RW) != 0)
+		return ADMIN_FAIL;
+	memset(&x, 0, sizeof x);
+	x.username = name;
+	enum err e = store_tx(a->store, user_delete_tx, &x);
+	if (e == ERR_NOT_FOUND)
+		return fail("no such user: %s", name);
+	if (e != ERR_OK)
+		return store_fail(e, "cannot delete the account");
+	printf("user %s deleted (%lld bytes, %lld records)\n", name, (long long)x.acc.usage_bytes,
+	    (long long)x.acc.usage_records);
+	return ADMIN_OK;
+}
+
+/* store_tx body of sessions revoke. */
+static enum err sessions_revoke_tx(struct store *s, void *arg)
+{
+	struct user_remove *x = arg;
+	enum err e = store_account_by_name(s, x->username, &x->acc);
+	return e ? e : store_session_revoke_account(s, x->acc.id, &x->devices, &x->tokens);
+}
+
+/* sessions revoke NAME: every token and device of the account, in one write transaction. */
+static int cmd_sessions_revoke(struct admin *a, int argc, char **argv)
+{
+	char name[STORE_USERNAME_MAX + 1];
+	struct user_remove x;
+	int rc = one_name(a, argc, argv, name);
+	if (rc != ADMIN_OK)
+		return rc;
+	if (argc > 1)
+		return usage_error(a, "unexpected argument: %s", argv[1]);
+	if (admin_store(a, STORE_RW) != 0)
+		return ADMIN_FAIL;
+	memset(&x, 0, sizeof x);
+	x.username = name;
+	enum err e = store_tx(a->store, sessions_revoke_tx, &x);
+	if (e == ERR_NOT_FOUND)
+		return fail("no such user: %s", name);
+	if (e != ERR_OK)
+		return store_fail(e, "cannot revoke the sessions");
+	printf("sessions of %s revoked: %lld %s, %lld %s\n", name, PLURAL(x.tokens, "token", "tokens"),
+	    PLURAL(x.devices, "device", "devices"));
+	return ADMIN_OK;
+}
+
+/* ---- invite revoke ---- */
+
+/* store_tx body of invite revoke. */
+static enum err invite_revoke_tx(struct store *s, void *arg)
+{
+	return store_invite_revoke(s, *(const int64_t *)arg);
+}
+
+/* invite revoke ID: delete one unused invite. */
+static int cmd_invite_revoke(struct admin *a, int argc, char **argv)
+{
+	long id;
+	if (argc < 1)
+		return usage_error(a, "ID is missing");
+	if (argc > 1)
+		return usage_error(a, "unexpected argument: %s", argv[1]);
+	if (parse_long(argv[0], 1, INT32_MAX, &id) != 0)
+		return usage_error(a, "ID is a number from `invite list`, not '%s'", argv[0]);
+	if (admin_store(a, STORE_RW) != 0)
+		return ADMIN_FAIL;
+	int64_t v = id;
+	enum err e = store_tx(a->store, invite_revoke_tx, &v);
+	if (e == ERR_NOT_FOUND)
+		return fail("no such invite: %ld", id);
+	if (e == ERR_CONFLICT)
+		return fail("invite %ld was used already; it cannot be revoked (delete the account instead)", id);
+	if (e != ERR_OK)
+		return store_fail(e, "cannot revoke the invite");
+	printf("invite %ld revoked\n", id);
+	return ADMIN_OK;
+}
+
+/* ---- stats ---- */
+
+#define STATS_TOP 5
+
+struct stats_run {
+	struct store_stats st;
+	int64_t collections;
+};
+
+/* store_read body of stats: the totals from one snapshot. */
+static enum err stats_tx(struct store *s, void *arg)
+{
+	struct stats_run *x = arg;
+	enum err e = store_stats(s, &x->st);
+	return e ? e : store_collections_total(s, &x->collections);
+}
+
+/* store_top_accounts callback: one line. */
+static int top_row(void *ctx, const char *username, int64_t bytes, int64_t records)
+{
+	(void)ctx;
+	printf("  %-24s %14lld bytes %9lld records\n", username, (long long)bytes, (long long)records);
+	return ferror(stdout) ? 1 : 0;
+}
+
+/* stats: totals, then the largest accounts, on stdout. */
+static int cmd_stats(struct admin *a, int argc, char **argv)
+{
+	struct stats_run x;
+	enum err e;
+	if (argc > 0)
+		return usage_error(a, "unexpected argument: %s", argv[0]);
+	if (admin_store(a, STORE_RO) != 0)
+		return ADMIN_FAIL;
+	memset(&x, 0, sizeof x);
+	if ((e = store_read(a->store, stats_tx, &x)) != ERR_OK)
+		return store_fail(e, "cannot read the totals");
+	printf("accounts: %lld\ncollections: %lld\nrecords: %lld\nbytes: %lld\nbackups: %lld\nslots: %lld\n"
+	       "store size: %lld\n",
+	    (long long)x.st.accounts, (long long)x.collections, (long long)x.st.records, (long long)x.st.bytes,
+	    (long long)x.st.backups, (long long)x.st.slots, (long long)x.st.file_bytes);
+	printf("top accounts by bytes:\n");
+	if ((e = store_top_accounts(a->store, STATS_TOP, top_row, NULL)) != ERR_OK)
+		return store_fail(e, "cannot list the largest accounts");
+	return ADMIN_OK;
+}
+
+/* ---- backup and restore ---- */
+
+/* backup FILE: an online copy, then its integrity check. */
+static int cmd_backup(struct admin *a, int argc, char **argv)
+{
+	char err[1024], integrity[512];
+	int version, ours;
+	if (argc < 1)
+		return usage_error(a, "FILE is missing");
+	if (argc > 1)
+		return usage_error(a, "unexpected argument: %s", argv[1]);
+	if (admin_store(a, STORE_RO) != 0)
+		return ADMIN_FAIL;
+	if (store_backup_to(a->store, argv[0], err, sizeof err) != 0)
+		return fail("backup: %s", err);
+	if (store_file_inspect(argv[0], &version, &ours, integrity, sizeof integrity, err, sizeof err) != 0)
+		return fail("backup: the copy cannot be read: %s", err);
+	printf("backup %s: schema version %d\nintegrity_check: %s\n", argv[0], version, integrity);
+	if (strcmp(integrity, "ok") != 0)
+		return fail("backup: the copy %s fails its integrity check", argv[0]);
+	return ADMIN_OK;
+}
+
+/* restore FILE [--force]: check FILE, refuse a store in use unless forced, copy it over. */
+static int cmd_restore(struct admin *a, int argc, char **argv)
+{
+	char err[1024], integrity[512];
+	const char *file = NULL;
+	int force = 0, version, ours;
+	for (int i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--force") == 0)
+			force = 1;
+		else if (file || argv[i][0] == '-')
+			return usage_error(a, "unexpected argument: %s", argv[i]);
+		else
+			file = argv[i];
+	}
+	if (!file)
+		return usage_error(a, "FILE is missing");
+	if (admin_config(a) != 0)
+		return ADMIN_FAIL;
+	if (store_file_inspect(file, &version, &ours, integrity, sizeof integrity, err, sizeof err) != 0)
+		return fail("restore: %s", err);
+	if (strcmp(integrity, "ok") != 0)
+		return fail("restore: %s fails its integrity check: %s", file, integrity);
+	if (!ours)
+		return fail("restore: %s is not a blindsync store", file);
+	if (version > store_schema_version())
+		return fail("restore: %s has schema version %d, newer than this program's %d", file, version,
+		    store_schema_version());
+	/* before this process opens the store: the test sees other processes only */
+	int busy = store_in_use(a->cfg->database, err, sizeof err);
+	if (busy < 0)
+		return fail("restore: %s", err);
+	if (busy && !force)
+		return fail("restore: the store %s is in use by another process (stop the handlers, or use --force)",
+		    a->cfg->database);
+	if (store_migrate(a->cfg->database, err, sizeof err) != 0 ||
+	    store_restore_from(a->cfg->database, file, err, sizeof err) != 0 ||
+	    store_migrate(a->cfg->database, err, sizeof err) != 0)
+		return fail("restore: %s", err);
+	printf("restore: %s copied into %s (schema version %d -> %d)%s\n", file, a->cfg->database, version,
+	    store_schema_version(), busy ? " while in use (--force)" : "");
 	return ADMIN_OK;
 }
 

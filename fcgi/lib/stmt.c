@@ -272,6 +272,16 @@ const char *const stmt_sql[] = {
 	[STMT_TRANSFER_BLOB_VERSION] =
 	    "UPDATE meta SET value = max(CAST(value AS INTEGER) + 1, ?1) WHERE key = 'blob_version' "
 	    "RETURNING CAST(value AS INTEGER)",
+
+	/* ---- blindsync-admin: invites, sessions and stats (store_admin.c) ---- */
+	/* 1 if the invite was used, 0 if not; no row if there is none */
+	[STMT_ADMIN_INVITE_STATE] = "SELECT used_at IS NOT NULL FROM invites WHERE id = ?1",
+	[STMT_ADMIN_INVITE_REVOKE] = "DELETE FROM invites WHERE id = ?1 AND used_at IS NULL",
+	/* every device of the account; its tokens go by cascade */
+	[STMT_ADMIN_DEVICE_DELETE_ACCOUNT] = "DELETE FROM devices WHERE account_id = ?1",
+	[STMT_ADMIN_COLLECTIONS_TOTAL] = "SELECT count(*) FROM collections",
+	[STMT_ADMIN_TOP_ACCOUNTS] =
+	    "SELECT username, usage_bytes, usage_records FROM accounts ORDER BY usage_bytes DESC, username LIMIT ?1",
 };
 
 _Static_assert(sizeof stmt_sql / sizeof stmt_sql[0] == STMT__MAX, "stmt table out of step with enum stmt");

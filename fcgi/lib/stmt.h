@@ -112,6 +112,12 @@ enum stmt {
 	STMT_TRANSFER_BLOB_VERSION,
 	/* metrics */
 	STMT_STATS,
+	/* blindsync-admin: invites, sessions and stats (store_admin.c) */
+	STMT_ADMIN_INVITE_STATE,
+	STMT_ADMIN_INVITE_REVOKE,
+	STMT_ADMIN_DEVICE_DELETE_ACCOUNT,
+	STMT_ADMIN_COLLECTIONS_TOTAL,
+	STMT_ADMIN_TOP_ACCOUNTS,
 	STMT__MAX
 };
 

@@ -432,4 +432,55 @@ enum err store_transfer_collection_set(struct store *s, int64_t id, int64_t vers
 enum err store_transfer_backup_insert(struct store *s, int64_t account_id, struct store_backup *b, int fd,
     int64_t size, const uint8_t sha256[32], int64_t now);
 
+/* ---- blindsync-admin: invites, sessions, stats, backup and restore (store_admin.c) ---- */
+
+/* Delete an unused invite by id: ERR_NOT_FOUND if there is none, ERR_CONFLICT if it was used. */
+enum err store_invite_revoke(struct store *s, int64_t id);
+/* Delete every device of the account and, by cascade, every token; *tokens and *devices removed. */
+enum err store_session_revoke_account(struct store *s, int64_t account_id, int64_t *devices, int64_t *tokens);
+/* The number of collections of every account. */
+enum err store_collections_total(struct store *s, int64_t *n);
+/* The `limit` accounts storing the most bytes, most first (then by name); fn returns non-zero to stop. */
+enum err store_top_accounts(struct store *s, int64_t limit,
+    int (*fn)(void *ctx, const char *username, int64_t bytes, int64_t records), void *ctx);
+
+/*
+ * A consistent online copy of the store into the new file `path` (refused if
+ * it exists) with SQLite's backup API: one read snapshot of the source (so
+ * writers go on committing, in WAL mode they are never blocked), copied
+ * 256 pages a step, sleeping briefly when the destination is busy. The copy
+ * is a self-contained file (rollback journal mode, no -wal). On failure the
+ * partial file is removed. 0, or -1 with errbuf filled.
+ */
+int store_backup_to(struct store *s, const char *path, char *errbuf, size_t errlen);
+
+/*
+ * Look at the SQLite file `path` without changing it (opened read-only):
+ * *user_version is its PRAGMA user_version; if integrity is not NULL, the
+ * first line of PRAGMA integrity_check goes there ("ok" when sound, else
+ * the first problem, with " (and more)" when there are several); *ours is 1
+ * if its meta table says it is a blindsync store. 0, or -1 with errbuf
+ * filled when it cannot be read as an SQLite database at all.
+ */
+int store_file_inspect(const char *path, int *user_version, int *ours, char *integrity, size_t ilen,
+    char *errbuf, size_t errlen);
+
+/*
+ * 1 if some process other than this one has the store `path` open (it holds
+ * SQLite's shared "dead man switch" lock on path-shm, which every open
+ * connection of a WAL store keeps while it is open, idle or not), 0 if none
+ * does, -1 with errbuf filled when that cannot be told.
+ */
+int store_in_use(const char *path, char *errbuf, size_t errlen);
+
+/*
+ * Replace the content of the store `path` with that of the SQLite file
+ * `from` using the backup API in the other direction: one write transaction
+ * on the live store, so its readers see either the old or the new content,
+ * never a mix; the live store stays in WAL mode. The caller checks `from`
+ * first (store_file_inspect) and runs store_migrate afterwards. 0, or -1
+ * with errbuf filled.
+ */
+int store_restore_from(const char *path, const char *from, char *errbuf, size_t errlen);
+
 #endif

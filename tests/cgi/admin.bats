@@ -20,8 +20,9 @@ admin() {
 }
 
 # every command of the table, as its words
-COMMANDS=("config check" "invite create" "invite list" "user list" "user disable" "user enable" "user quota"
-	"user plan" "check" "purge" "help")
+COMMANDS=("config check" "invite create" "invite list" "invite revoke" "user list" "user show" "user disable"
+	"user enable" "user delete" "user quota" "user plan" "sessions revoke" "init" "migrate" "stats" "backup"
+	"restore" "check" "purge" "help")
 
 # account METHOD URI [BODY] [TOKEN]: run blindsync-account as a CGI program;
 # sets $cgi_status (the HTTP status) and $cgi_body (the body, CRs removed)
@@ -104,7 +105,7 @@ cgi_code() { printf '%s' "$cgi_body" | jq -r .error.code; }
 	[ ! -e "$DB" ]
 	admin help user
 	assert_success
-	assert_output "$(printf 'usage: blindsync-admin user list\nusage: blindsync-admin user disable NAME\nusage: blindsync-admin user enable NAME\nusage: blindsync-admin user quota NAME BYTES|none\nusage: blindsync-admin user plan NAME PLAN')"
+	assert_output "$(printf 'usage: blindsync-admin user list\nusage: blindsync-admin user disable NAME\nusage: blindsync-admin user enable NAME\nusage: blindsync-admin user quota NAME BYTES|none\nusage: blindsync-admin user plan NAME PLAN\nusage: blindsync-admin user show NAME\nusage: blindsync-admin user delete NAME [--yes]')"
 }
 
 @test "no command, an unknown command or subcommand exit 2 with a usage line on stderr" {
