@@ -1,7 +1,8 @@
 #!/bin/sh
 # scripts/deps.sh: install the Debian packages blindsync needs, only when missing.
 # Usage: scripts/deps.sh [build|run|test|bench|apache]...  (default: build run test)
-# (apache: Debian's Apache 2.4 and mod_fcgid, for FRONT=apache|apache-fcgid|cgi)
+# (apache: Debian's Apache 2.4 and mod_fcgid, for FRONT=apache|apache-fcgid|cgi;
+# `make test` (tests/run-all.sh) asks for build run test apache)
 # As root it runs apt-get quietly and non-interactively; otherwise it prints
 # the exact apt-get line and exits 1. It never touches anything else.
 set -eu

@@ -7,6 +7,11 @@
 #   on a free port with $BS_CONFIG; sets BS_URL. bs_stop stops it and fails if
 #   a sanitizer reported anything in the handlers' log.
 # req METHOD PATH [curl args...]: one request; sets $status, $body, $headers.
+# bs_front: the front end in use ($FRONT, default nginx).
+# bs_front_server: the Server header that front end sends on its own answers.
+# bs_front_supports FEATURE: true when the front end has FEATURE (a table of
+#   them, front end by feature, in docs/DEPLOY-apache.md); bs_front_skip
+#   FEATURE skips a test whose whole subject does not exist on this front.
 load /usr/lib/bats/bats-support/load.bash
 load /usr/lib/bats/bats-assert/load.bash
 
@@ -120,4 +125,47 @@ assert_common_headers() {
 	assert_equal "$(header Cache-Control)" "no-store"
 	assert_equal "$(header X-Content-Type-Options)" "nosniff"
 	[ -n "$(header X-Request-Id)" ]
+}
+
+bs_front() { echo "${FRONT:-nginx}"; }
+
+# the Server header of the answers the front end writes itself (a 413)
+bs_front_server() {
+	case "$(bs_front)" in
+	nginx) echo nginx ;;
+	*) echo Apache ;; # ServerTokens Prod
+	esac
+}
+
+# bs_front_supports FEATURE:
+#   worker-processes  long-running handlers with --processes worker processes
+#                     (several per handler, each serving many requests)
+#   handler-socket    the handlers listen on unix sockets run.sh starts
+#   length-required   a body without Content-Length (chunked, or none) is 411
+#                     (mod_fcgid buffers and always passes a length)
+#   body-streaming    the body streams to the handler as it arrives (a client
+#                     that drops mid-upload reaches the handler)
+#   store-vanish-503  /v1/health answers 503 when the store file goes away
+#                     (a fresh handler process would create a new store)
+#   wait-slots        the per-process long-poll bound (half the threads)
+#   steady-timing     a request costs no process start (rate-limit refill
+#                     margins of the timing tests hold)
+bs_front_supports() {
+	local front
+	front=$(bs_front)
+	case "$1" in
+	worker-processes | handler-socket | wait-slots)
+		[ "$front" = nginx ] || [ "$front" = apache ] ;;
+	length-required | body-streaming)
+		[ "$front" != apache-fcgid ] ;;
+	store-vanish-503 | steady-timing)
+		[ "$front" != cgi ] ;;
+	*) echo "bs_front_supports: unknown feature '$1'" >&2; return 2 ;;
+	esac
+}
+
+# bs_front_skip FEATURE: skip the test (with the reason) where the front end
+# lacks FEATURE, the whole subject of the test
+bs_front_skip() {
+	bs_front_supports "$1" || skip "FRONT=$(bs_front) has no $1 (docs/DEPLOY-apache.md)"
 }

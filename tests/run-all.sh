@@ -3,14 +3,17 @@
 #   1. deps (apt-get when missing), a warnings-as-errors build
 #   2. unit tests of every core module + fuzz corpora replayed
 #   3. the handlers driven directly as CGI programs (tests/cgi)
-#   4. end-to-end tests through the real nginx (tests/e2e), then the handlers
-#      under valgrind behind nginx (tests/valgrind)
-#   5. 2-4 again against an ASan+UBSan build (build-san/)
+#   4. end-to-end tests through the real nginx (tests/e2e); the same suite
+#      behind the three Apache front ends (FRONT=apache, apache-fcgid, cgi:
+#      tests/frontends.sh, side by side); then the handlers under valgrind
+#      behind nginx (tests/valgrind)
+#   5. 2-4 again against an ASan+UBSan build (build-san/), behind nginx only
+#      (the Apache front ends run the same handler code)
 # Prints one "N passed, N failed" line at the end; exits non-zero on failure.
 set -u
 cd "$(dirname "$0")/.."
 root=$PWD
-scripts/deps.sh build run test || exit 1
+scripts/deps.sh build run test apache || exit 1
 
 pass=0
 fail=0
@@ -53,12 +56,18 @@ step build make -s -j"$jobs" all
 step unit make -s -j"$jobs" unit
 step cgi pbats "$root/build" tests/cgi
 step e2e pbats "$root/build" tests/e2e
+# the Apache front ends, all three at once, each with 2 files side by side:
+# the suite mostly waits, so 6 bats workers fit on 2 cores
+step e2e-apache env BIN="$root/build" FRONTENDS="${FRONTENDS:-apache apache-fcgid cgi}" FRONTENDS_JOBS=3 \
+	BATS_ARGS="--jobs ${FRONTENDS_BATS_JOBS:-2} --no-parallelize-within-files" tests/frontends.sh
 step valgrind env BIN="$root/build" bats --tap tests/valgrind
 
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=23:allocator_may_return_null=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 step san-build make -s -j"$jobs" SAN=1 all
 step san-unit make -s -j"$jobs" SAN=1 unit
+# the sanitizer pass stays behind nginx only (the handlers' code is the same
+# behind Apache; the fronts' differences are covered above)
 step san-cgi pbats "$root/build-san" tests/cgi
 step san-e2e pbats "$root/build-san" tests/e2e
 

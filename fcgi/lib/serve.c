@@ -26,6 +26,7 @@
 #include <arpa/inet.h>
 
 #include "config.h"
+#include "crypto.h"
 #include "json.h"
 #include "limit.h"
 #include "log.h"
@@ -596,13 +597,16 @@ static int supervise(int listen_fd, int threads, int processes, const struct han
 	return rc;
 }
 
-/* CGI: read and drop what the request declared but the handler left unread. */
+/*
+ * CGI: read and drop what the request declared but the handler left unread;
+ * a body without CONTENT_LENGTH (chunked) is read to its end, up to 1 GiB.
+ */
 static void drain_cgi_body(void)
 {
 	const char *cl = getenv("CONTENT_LENGTH");
 	char *end = NULL;
-	long long left = cl && *cl ? strtoll(cl, &end, 10) : 0;
-	if (!end || *end || left <= 0)
+	long long left = cl && *cl ? strtoll(cl, &end, 10) : 1LL << 30;
+	if ((cl && *cl && (!end || *end)) || left <= 0)
 		return;
 	char sink[65536];
 	while (left > 0) {
@@ -612,6 +616,21 @@ static void drain_cgi_body(void)
 			break;
 		left -= (long long)got;
 	}
+}
+
+/* CGI: the store cannot be used; answer 503 in the error format of every route. */
+static void cgi_unavailable(void)
+{
+	uint8_t raw[16];
+	char rid[33] = "0";
+	if (crypto_random(raw, sizeof raw) == 0)
+		crypto_hex(raw, sizeof raw, rid, sizeof rid);
+	printf("Status: 503 Service Unavailable\r\nContent-Type: application/json\r\nCache-Control: no-store\r\n"
+	       "X-Content-Type-Options: nosniff\r\nX-Request-Id: %s\r\nRetry-After: 5\r\n\r\n"
+	       "{\"error\":{\"code\":\"unavailable\",\"message\":\"The store cannot be used; retry later.\"}}",
+	    rid);
+	fflush(stdout);
+	drain_cgi_body();
 }
 
 static void usage(FILE *fp, const char *prog)
@@ -728,8 +747,12 @@ int serve_main(int argc, char **argv, const struct handler *h)
 	char dbpath[4096];
 	snprintf(dbpath, sizeof dbpath, "%s", cfg->database);
 	config_release(cfg);
+	/* a CGI request still gets an answer in our format when the store fails */
+	int cgi = !listen_addr && FCGX_IsCGI();
 	if (store_migrate(dbpath, err, sizeof err) != 0) {
 		fprintf(stderr, "%s: %s\n", prog, err);
+		if (cgi)
+			cgi_unavailable();
 		config_shutdown();
 		return 1;
 	}
@@ -791,6 +814,7 @@ int serve_main(int argc, char **argv, const struct handler *h)
 		struct store *st = NULL;
 		if (store_open(dbpath, h->mode, &st, err, sizeof err) != 0) {
 			fprintf(stderr, "%s: %s\n", prog, err);
+			cgi_unavailable();
 			return 1;
 		}
 		struct req r;

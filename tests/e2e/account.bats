@@ -580,6 +580,7 @@ refused_everywhere() {
 }
 
 @test "a device deleted through one worker process is refused at once by the other" {
+	bs_front_skip worker-processes
 	new_account
 	a0=$ACCESS
 	login_ok "$USERNAME" "$KEY"
@@ -594,6 +595,7 @@ refused_everywhere() {
 }
 
 @test "a logout served by one worker process is seen at once by the other" {
+	bs_front_skip worker-processes
 	new_account
 	two_processes "$ACCESS"
 	areq POST /v1/account/logout "$ACCESS"

@@ -242,15 +242,19 @@ usage_bytes() { sql "SELECT usage_bytes FROM accounts WHERE username = '$USERNAM
 	put main "$(blob $((3 * 1048576 + 1)))" -H "If-Match: \"$V\""
 	assert_err 413 body_too_large
 	assert_regex "$(jb .error.message)" 'larger than 3145728 bytes'
-	assert_equal "$(header Server)" nginx
+	assert_equal "$(header Server)" "$(bs_front_server)"
 	assert_backup main "$f" "$V"
 }
 
 @test "no Content-Length is 411 length_required" {
 	new_account
+	# mod_fcgid buffers the body and always passes a length: no body at all
+	# is an empty body there, 400 too_small (docs/DEPLOY-apache.md)
+	st=411 code=length_required line='HTTP/1.1 411 Length Required'
+	bs_front_supports length-required || st=400 code=too_small line='HTTP/1.1 400 Bad Request'
 	# a PUT without a body and without Content-Length
 	areq PUT /v1/backups/main "$ACCESS"
-	assert_err 411 length_required
+	assert_err "$st" "$code"
 	# the same, written by hand over HTTP/1.1
 	run python3 - "$BS_PORT" "$ACCESS" <<-'EOF'
 		import socket, sys
@@ -267,8 +271,8 @@ usage_bytes() { sql "SELECT usage_bytes FROM accounts WHERE username = '$USERNAM
 		print(data.split(b"\r\n\r\n", 1)[1].decode())
 	EOF
 	assert_success
-	assert_line --index 0 'HTTP/1.1 411 Length Required'
-	assert_equal "$(jq -r .error.code <<<"${lines[1]}")" length_required
+	assert_line --index 0 "$line"
+	assert_equal "$(jq -r .error.code <<<"${lines[1]}")" "$code"
 	assert_equal "$(rows 'count(*)')" 0
 }
 
@@ -277,6 +281,32 @@ usage_bytes() { sql "SELECT usage_bytes FROM accounts WHERE username = '$USERNAM
 	# a CONTENT_LENGTH (only a body it already holds whole, from the first
 	# read, goes on with a length), so clients must send Content-Length
 	new_account
+	if ! bs_front_supports length-required; then
+		# mod_fcgid reads the chunked body whole and passes its length: the
+		# upload works, and the bytes are stored (docs/DEPLOY-apache.md)
+		f=$(blob 1048576)
+		put_ok main "$f" 201 -H 'Transfer-Encoding: chunked'
+		assert_backup main "$f" "$V"
+		g=$(blob 1048576)
+		put_ok main "$g" 200 -H "If-Match: \"$V\"" -H 'Transfer-Encoding: chunked'
+		assert_backup main "$g" "$V"
+		assert_equal "$(rows 'b.version, b.bytes')" "$V|1048576"
+		return
+	fi
+	if [ "$(bs_front)" = cgi ]; then
+		# mod_cgid passes no length for a chunked body: the handler answers
+		# 411 and reads the body to its end before exiting (else the socket
+		# reset loses the answer). Nothing is stored.
+		put main "$(blob 1048576)" -H 'Transfer-Encoding: chunked' || true
+		[[ $status == 411 ]] || fail "chunked PUT: $status"
+		assert_equal "$(rows 'count(*)')" 0
+		f=$(blob 100)
+		put_ok main "$f" 201
+		put main "$(blob 1048576)" -H "If-Match: \"$V\"" -H 'Transfer-Encoding: chunked' || true
+		[[ $status == 411 ]] || fail "chunked PUT: $status"
+		assert_backup main "$f" "$V"
+		return
+	fi
 	put main "$(blob 1048576)" -H 'Transfer-Encoding: chunked'
 	assert_err 411 length_required
 	assert_equal "$(rows 'count(*)')" 0
@@ -797,12 +827,24 @@ wait_log() {
 	fail "no $2 log line(s) matching $1"
 }
 
+# half_seen N: the handler saw the N-th cut-short body; under mod_fcgid, which
+# reads the whole body before it starts the request, it never sees one
+# (docs/DEPLOY-apache.md), so the count stays where it was
+half_seen() {
+	if bs_front_supports body-streaming; then
+		wait_log 'backups.put 400 .*The body ended after' "$1"
+	else
+		sleep 1
+		assert_equal "$(grep -cE 'backups.put 400 .*The body ended after' "$BS_LOG" || true)" "$before"
+	fi
+}
+
 @test "a client that closes the connection half-way through an upload leaves the old version, byte-exact" {
 	new_account
 	before=$(grep -cE 'backups.put 400 .*The body ended after' "$BS_LOG" || true)
 	# half a create: no row appears
 	half_put main 2000000 1000000
-	wait_log 'backups.put 400 .*The body ended after' $((before + 1))
+	half_seen $((before + 1))
 	assert_equal "$(rows 'count(*)')" 0
 	assert_equal "$(usage_bytes)" 0
 	f=$(blob 2000000)
@@ -810,7 +852,7 @@ wait_log() {
 	v=$V
 	# half an overwrite with the right If-Match: version $v stays
 	half_put main 2000000 1000000 "If-Match: \"$v\""
-	wait_log 'backups.put 400 .*The body ended after' $((before + 2))
+	half_seen $((before + 2))
 	assert_backup main "$f" "$v"
 	assert_equal "$(rows 'count(*)')" 1
 	assert_equal "$(rows 'b.version, b.bytes')" "$v|2000000"

@@ -29,8 +29,11 @@ metric() { # NAME{labels} -> value
 	for i in $(seq 1 40); do curl -s -o /dev/null "$BS_URL/v1/health"; done
 	after=$(metric 'blindsync_requests_total{route="status.health",status="200"}')
 	assert_equal "$((after - ${before:-0}))" 40
-	# and the requests were served by more than one process
-	[ "$(grep 'status.health 200' "$BS_LOG" | grep -o 'blindsync-status\[[0-9]*\]' | sort -u | wc -l)" -ge 2 ]
+	# and the requests were served by more than one process (mod_fcgid and
+	# CGI have no worker processes: there the counts add up all the same)
+	if bs_front_supports worker-processes; then
+		[ "$(grep 'status.health 200' "$BS_LOG" | grep -o 'blindsync-status\[[0-9]*\]' | sort -u | wc -l)" -ge 2 ]
+	fi
 	count=$(metric 'blindsync_request_duration_seconds_count{route="status.health"}')
 	inf=$(metric 'blindsync_request_duration_seconds_bucket{route="status.health",le="+Inf"}')
 	assert_equal "$count" "$inf"

@@ -263,6 +263,28 @@ head_req() {
 
 @test "no Content-Length is 411 length_required" {
 	id=$(new_id)
+	if ! bs_front_supports length-required; then
+		# mod_fcgid buffers the body and passes its length: no body is an
+		# empty one (400), a chunked one is stored (docs/DEPLOY-apache.md)
+		req PUT "/v1/slots/$id" -H "X-Slot-Key: $(new_key)"
+		assert_equal "$status" 400
+		assert_equal "$(slot_row "$id" 'count(*)')" 0
+		req PUT "/v1/slots/$id" -H "X-Slot-Key: $(new_key)" -H 'Transfer-Encoding: chunked' --data-binary @"$(blob 1048576)"
+		assert_equal "$status" 201
+		assert_equal "$(slot_row "$id" 'count(*)')" 1
+		return
+	fi
+	if [ "$(bs_front)" = cgi ]; then
+		# mod_cgid passes no length for a chunked body: the handler answers
+		# 411 and reads the body to its end before exiting (else the socket
+		# reset loses the answer). Nothing is stored.
+		req PUT "/v1/slots/$id" -H "X-Slot-Key: $(new_key)"
+		assert_err 411 length_required
+		req PUT "/v1/slots/$id" -H "X-Slot-Key: $(new_key)" -H 'Transfer-Encoding: chunked' --data-binary @"$(blob 1048576)" || true
+		[[ $status == 411 ]] || fail "chunked PUT: $status"
+		assert_equal "$(slot_row "$id" 'count(*)')" 0
+		return
+	fi
 	req PUT "/v1/slots/$id" -H "X-Slot-Key: $(new_key)"
 	assert_err 411 length_required
 	req PUT "/v1/slots/$id" -H "X-Slot-Key: $(new_key)" -H 'Transfer-Encoding: chunked' --data-binary @"$(blob 1048576)"
@@ -588,12 +610,19 @@ par_create() {
 		time.sleep(0.5)
 		s.close()
 	EOF
-	for _ in $(seq 1 100); do
-		[ "$(grep -cE 'slots.put 400 .*The body ended after' "$BS_LOG")" -gt "$before" ] && break
-		sleep 0.05
-	done
-	[ "$(grep -cE 'slots.put 400 .*The body ended after' "$BS_LOG")" -gt "$before" ] ||
-		fail "the handler did not log the cut upload"
+	if bs_front_supports body-streaming; then
+		for _ in $(seq 1 100); do
+			[ "$(grep -cE 'slots.put 400 .*The body ended after' "$BS_LOG")" -gt "$before" ] && break
+			sleep 0.05
+		done
+		[ "$(grep -cE 'slots.put 400 .*The body ended after' "$BS_LOG")" -gt "$before" ] ||
+			fail "the handler did not log the cut upload"
+	else
+		# mod_fcgid reads the whole body first: the cut upload never reaches
+		# the handler (docs/DEPLOY-apache.md)
+		sleep 1
+		assert_equal "$(grep -cE 'slots.put 400 .*The body ended after' "$BS_LOG" || true)" "$before"
+	fi
 	assert_slot "$id" "$f" "$v"
 	assert_equal "$(slot_row "$id" 'version, bytes')" "$v|1000000"
 	g=$(blob 100)

@@ -524,9 +524,17 @@ refused() {
 		assert_err 415 unsupported_media_type
 	done
 	assert_equal "$(b_state "$TB")" "$BEFORE"
-	import "$TB" "$EXPORT" -H 'Transfer-Encoding: chunked'
-	assert_err 411 length_required
-	assert_equal "$(b_state "$TB")" "$BEFORE"
+	if [ "$(bs_front)" = cgi ]; then
+		# mod_cgid passes no length for a chunked body: 411, the body read to
+		# its end before the handler exits; nothing is imported
+		import "$TB" "$EXPORT" -H 'Transfer-Encoding: chunked' || true
+		[[ $status == 411 ]] || fail "chunked import: $status"
+		assert_equal "$(b_state "$TB")" "$BEFORE"
+	elif bs_front_supports length-required; then
+		import "$TB" "$EXPORT" -H 'Transfer-Encoding: chunked'
+		assert_err 411 length_required
+		assert_equal "$(b_state "$TB")" "$BEFORE"
+	fi
 	# over limits.max_import_bytes (4 MiB): nginx refuses before the handler
 	head -c $((4 * 1048576 + 1)) /dev/zero >"$BATS_TEST_TMPDIR/big.json"
 	import "$TB" "$BATS_TEST_TMPDIR/big.json"
@@ -539,4 +547,11 @@ refused() {
 	import "$TB" "$BATS_TEST_TMPDIR/big.json"
 	assert_err 400 invalid_json
 	assert_equal "$(b_state "$TB")" "$BEFORE"
+	if ! bs_front_supports length-required; then
+		# mod_fcgid buffers the chunked body and passes its length: the
+		# import goes through (docs/DEPLOY-apache.md)
+		import "$TB" "$EXPORT" -H 'Transfer-Encoding: chunked'
+		assert_equal "$status" 204
+		[ "$(b_state "$TB")" != "$BEFORE" ] || fail "the chunked import changed nothing"
+	fi
 }
