@@ -61,7 +61,13 @@ metric() { # NAME{labels} -> value
 	curl -s -o /dev/null -H "Authorization: Bearer $tok" "$BS_URL/v1/collections/c/pull?wait=3" &
 	curl -s -o /dev/null -H "Authorization: Bearer $tok" "$BS_URL/v1/collections/c/pull?wait=3" &
 	sleep 1
-	assert_equal "$(metric blindsync_longpolls_waiting)" 2
+	if [ "$(bs_front)" = apache-fcgid ]; then
+		# mod_fcgid may queue the second request for a busy process before it
+		# spawns another: at least one waits (docs/DEPLOY-apache.md)
+		[ "$(metric blindsync_longpolls_waiting)" -ge 1 ]
+	else
+		assert_equal "$(metric blindsync_longpolls_waiting)" 2
+	fi
 	assert_equal "$(metric blindsync_accounts)" 1
 	wait
 	assert_equal "$(metric blindsync_longpolls_waiting)" 0
