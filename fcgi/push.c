@@ -16,7 +16,6 @@
 #include "syncio.h"
 #include "valid.h"
 
-#define META_MAX 65536
 
 static enum err collection_param(struct req *r, const char **name)
 {
@@ -235,7 +234,7 @@ static enum err do_collection_put(struct req *r)
 	if ((e = auth_require(r, &a)) || (e = collection_param(r, &name)))
 		return e;
 	if (r->json && ((e = json_check_fields(r->json, f, 1, "body", r->errmsg)) ||
-	    (e = json_get_b64(r->json, "meta", 0, 0, META_MAX, &meta, &len, r->errmsg))))
+	    (e = json_get_b64(r->json, "meta", 0, 0, SYNC_META_MAX, &meta, &len, r->errmsg))))
 		goto out;
 	e = sync_collection_put(r->store, r->cfg, a.account_id, name, meta, len, &created, &col);
 	if (e == ERR_COLLECTION_LIMIT)

@@ -14,6 +14,9 @@
 #include "config.h"
 #include "store.h"
 
+/* The largest encrypted collection meta, decoded (PUT /v1/collections/{c}, import). */
+#define SYNC_META_MAX 65536
+
 struct sync_rec {
 	const char *id;          /* valid record id */
 	int64_t base_version;    /* ignored with force */

@@ -32,9 +32,10 @@
 
 #include "auth.h"
 #include "http.h"
+#include "sync.h"
 
 #define TRANSFER_FORMAT "blindsync-export-1"
-#define TRANSFER_META_MAX 65536        /* a collection's meta, decoded (as PUT /v1/collections/{c}) */
+#define TRANSFER_META_MAX SYNC_META_MAX /* a collection's meta, as PUT /v1/collections/{c} */
 #define TRANSFER_BLOB_MAX 1000000000LL /* SQLite's largest blob, the ceiling of any backup */
 #define TRANSFER_MAX_DEPTH 32          /* nesting of the document, kdf included */
 #define TRANSFER_MAX_STRING 4096       /* a name, id, time or kdf member; payloads stream */
