@@ -40,14 +40,24 @@ teardown_file() { bs_stop; }
 	login_ok "$U1" "$K1"
 	a=$ACCESS
 	t=$(date +%s)
-	par 700 GET /v1/account - -H "Authorization: Bearer $a" >"$BATS_TEST_TMPDIR/out"
+	: >"$BATS_TEST_TMPDIR/out"
+	# A burst of 700, then more rounds until the bucket runs dry: behind a
+	# slow front (plain CGI forks a handler per request, ~30 requests/s on
+	# a busy 2-core machine) the refill of 10/s keeps up with much of the
+	# first burst. The bounds below account for the time it all took.
+	sent=0
+	for n in 700 300 300 300 300 300; do
+		par "$n" GET /v1/account - -H "Authorization: Bearer $a" >>"$BATS_TEST_TMPDIR/out"
+		sent=$((sent + n))
+		grep -q '^429 ' "$BATS_TEST_TMPDIR/out" && break
+	done
 	elapsed=$(($(date +%s) - t + 1))
 	ok=$(grep -c '^200 ' "$BATS_TEST_TMPDIR/out" || true)
 	limited=$(grep -c '^429 ' "$BATS_TEST_TMPDIR/out" || true)
-	assert_equal "$((ok + limited))" 700
+	assert_equal "$((ok + limited))" "$sent"
 	# 600 at once, plus the refill of 10 per second while the burst ran
 	[ "$ok" -ge 600 ] && [ "$ok" -le $((600 + 10 * elapsed)) ] ||
-		fail "$ok of 700 passed in about $elapsed s"
+		fail "$ok of $sent passed in about $elapsed s"
 	[ "$limited" -ge 1 ]
 	areq GET /v1/account/devices "$a"
 	if [ "$status" = 429 ]; then
