@@ -104,7 +104,7 @@ out:
 }
 
 /* Take the write queue within the busy timeout: ERR_OK, or ERR_UNAVAILABLE. */
-static enum err wlock_take(struct store *s)
+static enum err wlock_take(struct store_wlock *w)
 {
 	struct timespec dl;
 	clock_gettime(CLOCK_MONOTONIC, &dl);
@@ -114,10 +114,10 @@ static enum err wlock_take(struct store *s)
 		dl.tv_sec++;
 		dl.tv_nsec -= 1000000000L;
 	}
-	int rc = pthread_mutex_clocklock(&s->wl->m, CLOCK_MONOTONIC, &dl);
+	int rc = pthread_mutex_clocklock(&w->m, CLOCK_MONOTONIC, &dl);
 	if (rc == EOWNERDEAD) {
 		/* the holder died; SQLite undoes its transaction by itself */
-		pthread_mutex_consistent(&s->wl->m);
+		pthread_mutex_consistent(&w->m);
 		return ERR_OK;
 	}
 	if (rc == 0)
@@ -127,6 +127,25 @@ static enum err wlock_take(struct store *s)
 	else
 		log_msg(LOG_ERROR, "store: write lock: %s", strerror(rc));
 	return ERR_UNAVAILABLE;
+}
+
+struct store_wlock *store_wlock_hold(const char *dbpath, char *errbuf, size_t errlen)
+{
+	struct store_wlock *w = wlock_open(dbpath, errbuf, errlen);
+	if (w && wlock_take(w) != ERR_OK) {
+		snprintf(errbuf, errlen, "%s: the write lock stayed busy for %d ms", dbpath, STORE_BUSY_TIMEOUT_MS);
+		munmap(w, sizeof *w);
+		w = NULL;
+	}
+	return w;
+}
+
+void store_wlock_release(struct store_wlock *w)
+{
+	if (!w)
+		return;
+	pthread_mutex_unlock(&w->m);
+	munmap(w, sizeof *w);
 }
 
 enum err store_stats(struct store *s, struct store_stats *out)
@@ -419,7 +438,7 @@ enum err store_tx(struct store *s, enum err (*fn)(struct store *, void *), void 
 		return ERR_INTERNAL;
 	if (s->in_tx || !s->wl)
 		return run_tx(s, STMT_BEGIN_IMMEDIATE, fn, arg);
-	enum err e = wlock_take(s);
+	enum err e = wlock_take(s->wl);
 	if (e)
 		return e;
 	e = run_tx(s, STMT_BEGIN_IMMEDIATE, fn, arg);

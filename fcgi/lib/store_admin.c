@@ -540,6 +540,7 @@ int store_in_use(const char *path, char *errbuf, size_t errlen)
 int store_restore_from(const char *path, const char *from, char *errbuf, size_t errlen)
 {
 	sqlite3 *src = NULL, *dst = NULL;
+	struct store_wlock *wl = NULL;
 	int ret = -1;
 	int rc = sqlite3_open_v2(from, &src, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc != SQLITE_OK) {
@@ -553,6 +554,9 @@ int store_restore_from(const char *path, const char *from, char *errbuf, size_t 
 	}
 	sqlite3_busy_timeout(src, STORE_BUSY_TIMEOUT_MS);
 	sqlite3_busy_timeout(dst, STORE_BUSY_TIMEOUT_MS);
+	/* writers of running handlers (--force) queue behind the copy */
+	if (!(wl = store_wlock_hold(path, errbuf, errlen)))
+		goto out;
 	sqlite3_backup *b = sqlite3_backup_init(dst, "main", src, "main");
 	if (!b) {
 		snprintf(errbuf, errlen, "%s: cannot start the restore: %s", path, sqlite3_errmsg(dst));
@@ -570,5 +574,6 @@ int store_restore_from(const char *path, const char *from, char *errbuf, size_t 
 out:
 	sqlite3_close(src);
 	sqlite3_close(dst);
+	store_wlock_release(wl);
 	return ret;
 }

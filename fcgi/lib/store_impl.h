@@ -26,6 +26,15 @@ struct store {
 	int in_tx;
 };
 
+/*
+ * Hold the write queue of the store at dbpath outside store_tx, for a whole
+ * operation on the file (restore): handlers' writers wait behind it as they
+ * wait for each other. NULL with a message when it cannot be opened or stays
+ * busy past the busy timeout. Release with store_wlock_release (NULL is fine).
+ */
+struct store_wlock *store_wlock_hold(const char *dbpath, char *errbuf, size_t errlen);
+void store_wlock_release(struct store_wlock *w);
+
 /* The prepared statement `id`, reset and with its bindings cleared. */
 sqlite3_stmt *store_stmt(struct store *s, enum stmt id);
 

@@ -27,7 +27,7 @@
 
 #include "log.h"
 #include "store.h"
-#include <sqlite3.h>
+#include "store_impl.h" /* the write queue, held as a restore holds it */
 
 #include "t.h"
 
@@ -501,6 +501,55 @@ test_tx_busy(void)
 out:
 	store_close(a);
 	store_close(b);
+}
+
+struct queued {
+	struct store *s;
+	struct txarg x;
+	enum err rc;
+	int done;
+};
+
+static void *
+queued_tx(void *p)
+{
+	struct queued *q = p;
+
+	q->rc = store_tx(q->s, tx_insert, &q->x);
+	__atomic_store_n(&q->done, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+/* A restore holds the write queue: a writer waits for it, then writes. */
+static void
+test_wlock_hold(void)
+{
+	char path[128], err[512];
+	struct queued q;
+	pthread_t th;
+
+	memset(&q, 0, sizeof q);
+	q.s = fresh_at(newpath(path, sizeof path), STORE_RW);
+	q.x.name = "queued";
+	q.x.ret = ERR_OK;
+	struct store_wlock *w = store_wlock_hold(path, err, sizeof err);
+	T_OK(w != NULL);
+	if (!q.s || !w)
+		goto out;
+	T_EQ_INT(pthread_create(&th, NULL, queued_tx, &q), 0);
+	usleep(300 * 1000);
+	T_EQ_INT(__atomic_load_n(&q.done, __ATOMIC_ACQUIRE), 0);
+	T_EQ_INT(q.x.calls, 0);
+	double t0 = now_ms();
+	store_wlock_release(w);
+	w = NULL;
+	pthread_join(th, NULL);
+	T_EQ_INT(q.rc, ERR_OK);
+	T_OK(now_ms() - t0 < 1000);
+	T_OK(exists(q.s, "queued"));
+out:
+	store_wlock_release(w);
+	store_close(q.s);
 }
 
 static enum err
@@ -1364,6 +1413,7 @@ main(void)
 	T_RUN(test_collections_records);
 	T_RUN(test_account_cascade);
 	T_RUN(test_tx_busy);
+	T_RUN(test_wlock_hold);
 	cleanup();
 	return t_done();
 }
