@@ -458,6 +458,40 @@ static int parse_long(const char *s, long min, long max, long *out)
 	return 0;
 }
 
+/* A usage error for an argument the command does not take; ADMIN_USAGE. */
+static int unexpected(struct admin *a, const char *arg)
+{
+	return usage_error(a, "unexpected argument: %s", arg);
+}
+
+/* The operand names of a command, for operands(): OPERANDS("NAME", "PLAN"). */
+#define OPERANDS(...) ((const char *const[]){__VA_ARGS__, NULL})
+/* The same for a command that takes no arguments. */
+#define NO_OPERANDS ((const char *const[]){NULL})
+
+/*
+ * Check the count of the arguments of a command without options: one for
+ * each of `names` (NULL-terminated), and no more. ADMIN_OK, or a usage
+ * error (ADMIN_USAGE) naming the first one missing ("NAME is missing") or
+ * the first argument too many.
+ */
+static int operands(struct admin *a, int argc, char **argv, const char *const names[])
+{
+	int n;
+	for (n = 0; names[n]; n++)
+		if (n >= argc)
+			return usage_error(a, "%s is missing", names[n]);
+	return argc > n ? unexpected(a, argv[n]) : ADMIN_OK;
+}
+
+/* s, the NAME of a user command, lowercased into name; ADMIN_OK or a usage error. */
+static int user_name(struct admin *a, const char *s, char name[STORE_USERNAME_MAX + 1])
+{
+	if (auth_username(s, strlen(s), name) != 0)
+		return usage_error(a, "not a valid username: %s", s);
+	return ADMIN_OK;
+}
+
 /* ---- config check ---- */
 
 /*
@@ -466,8 +500,8 @@ static int parse_long(const char *s, long min, long max, long *out)
  */
 static int cmd_config_check(struct admin *a, int argc, char **argv)
 {
-	if (argc > 0)
-		return usage_error(a, "unexpected argument: %s", argv[0]);
+	if (operands(a, argc, argv, NO_OPERANDS) != ADMIN_OK)
+		return ADMIN_USAGE;
 	if (admin_config(a) != 0)
 		return ADMIN_FAIL;
 	printf("config %s: ok\n", a->config_path ? a->config_path : "(built-in defaults)");
@@ -515,7 +549,7 @@ static int cmd_invite_create(struct admin *a, int argc, char **argv)
 		} else if (strncmp(argv[i], "--expires=", 10) == 0) {
 			v = argv[i] + 10;
 		} else {
-			return usage_error(a, "unexpected argument: %s", argv[i]);
+			return unexpected(a, argv[i]);
 		}
 		if (parse_long(v, 1, INVITE_DAYS_MAX, &days) != 0)
 			return usage_error(a, "--expires takes 1 to %d days, not '%s'", INVITE_DAYS_MAX, v);
@@ -582,8 +616,8 @@ static int cmd_invite_list(struct admin *a, int argc, char **argv)
 {
 	struct invite_rows x = {(int64_t)time(NULL)};
 	enum err e;
-	if (argc > 0)
-		return usage_error(a, "unexpected argument: %s", argv[0]);
+	if (operands(a, argc, argv, NO_OPERANDS) != ADMIN_OK)
+		return ADMIN_USAGE;
 	if (admin_store(a, STORE_RO) != 0)
 		return ADMIN_FAIL;
 	printf("%-6s %-20s %-20s %s\n", "ID", "CREATED", "EXPIRES", "STATE");
@@ -608,8 +642,8 @@ static int user_row(void *ctx, const struct store_account *acc)
 static int cmd_user_list(struct admin *a, int argc, char **argv)
 {
 	enum err e;
-	if (argc > 0)
-		return usage_error(a, "unexpected argument: %s", argv[0]);
+	if (operands(a, argc, argv, NO_OPERANDS) != ADMIN_OK)
+		return ADMIN_USAGE;
 	if (admin_store(a, STORE_RO) != 0)
 		return ADMIN_FAIL;
 	printf("%-24s %-20s %-12s %14s %9s %s\n", "USERNAME", "CREATED", "PLAN", "BYTES", "RECORDS", "STATE");
@@ -650,8 +684,8 @@ static int user_set_disabled(struct admin *a, int argc, char **argv, int disable
 	enum err e;
 	if (argc != 1)
 		return usage_error(a, argc ? "one NAME only" : "NAME is missing");
-	if (auth_username(argv[0], strlen(argv[0]), name) != 0)
-		return usage_error(a, "not a valid username: %s", argv[0]);
+	if (user_name(a, argv[0], name) != ADMIN_OK)
+		return ADMIN_USAGE;
 	if (admin_store(a, STORE_RW) != 0)
 		return ADMIN_FAIL;
 	x.username = name;
@@ -771,14 +805,9 @@ static int cmd_user_quota(struct admin *a, int argc, char **argv)
 	struct user_set x;
 	int64_t bytes = -1;
 	enum err e;
-	if (argc < 1)
-		return usage_error(a, "NAME is missing");
-	if (argc < 2)
-		return usage_error(a, "BYTES (or none) is missing");
-	if (argc > 2)
-		return usage_error(a, "unexpected argument: %s", argv[2]);
-	if (auth_username(argv[0], strlen(argv[0]), name) != 0)
-		return usage_error(a, "not a valid username: %s", argv[0]);
+	if (operands(a, argc, argv, OPERANDS("NAME", "BYTES (or none)")) != ADMIN_OK ||
+	    user_name(a, argv[0], name) != ADMIN_OK)
+		return ADMIN_USAGE;
 	if (strcmp(argv[1], "none") != 0 && parse_bytes(argv[1], &bytes) != 0)
 		return usage_error(a, "BYTES is a whole number, optionally with K, M or G, or none; not '%s'", argv[1]);
 	if (admin_store(a, STORE_RW) != 0)
@@ -828,14 +857,8 @@ static int cmd_user_plan(struct admin *a, int argc, char **argv)
 	struct user_set x;
 	const struct plan *p;
 	enum err e;
-	if (argc < 1)
-		return usage_error(a, "NAME is missing");
-	if (argc < 2)
-		return usage_error(a, "PLAN is missing");
-	if (argc > 2)
-		return usage_error(a, "unexpected argument: %s", argv[2]);
-	if (auth_username(argv[0], strlen(argv[0]), name) != 0)
-		return usage_error(a, "not a valid username: %s", argv[0]);
+	if (operands(a, argc, argv, OPERANDS("NAME", "PLAN")) != ADMIN_OK || user_name(a, argv[0], name) != ADMIN_OK)
+		return ADMIN_USAGE;
 	if (admin_config(a) != 0)
 		return ADMIN_FAIL;
 	if (!(p = config_plan(a->cfg, argv[1]))) {
@@ -1073,7 +1096,7 @@ static int cmd_check(struct admin *a, int argc, char **argv)
 	memset(&x, 0, sizeof x);
 	for (int i = 0; i < argc; i++) {
 		if (strcmp(argv[i], "--repair") != 0)
-			return usage_error(a, "unexpected argument: %s", argv[i]);
+			return unexpected(a, argv[i]);
 		x.repair = 1;
 	}
 	if (admin_store(a, x.repair ? STORE_RW : STORE_RO) != 0)
@@ -1192,8 +1215,8 @@ static int cmd_purge(struct admin *a, int argc, char **argv)
 	size_t len = 0, done;
 	struct purge_run x;
 	enum err e = ERR_OK;
-	if (argc > 0)
-		return usage_error(a, "unexpected argument: %s", argv[0]);
+	if (operands(a, argc, argv, NO_OPERANDS) != ADMIN_OK)
+		return ADMIN_USAGE;
 	if (admin_store(a, STORE_RW) != 0)
 		return ADMIN_FAIL;
 	line[0] = '\0';
@@ -1249,8 +1272,8 @@ static int cmd_init(struct admin *a, int argc, char **argv)
 	uint8_t secret[AUTH_SECRET_LEN];
 	struct stat st;
 	int before;
-	if (argc > 0)
-		return usage_error(a, "unexpected argument: %s", argv[0]);
+	if (operands(a, argc, argv, NO_OPERANDS) != ADMIN_OK)
+		return ADMIN_USAGE;
 	if (admin_config(a) != 0)
 		return ADMIN_FAIL;
 	int had_store = stat(a->cfg->database, &st) == 0;
@@ -1279,8 +1302,8 @@ static int cmd_migrate(struct admin *a, int argc, char **argv)
 {
 	char err[1024];
 	int before, after;
-	if (argc > 0)
-		return usage_error(a, "unexpected argument: %s", argv[0]);
+	if (operands(a, argc, argv, NO_OPERANDS) != ADMIN_OK)
+		return ADMIN_USAGE;
 	if (admin_config(a) != 0 || file_version(a->cfg->database, &before) != 0)
 		return ADMIN_FAIL;
 	if (store_migrate(a->cfg->database, err, sizeof err) != 0)
@@ -1293,14 +1316,16 @@ static int cmd_migrate(struct admin *a, int argc, char **argv)
 
 /* ---- user show, user delete, sessions revoke ---- */
 
-/* NAME of a user command into name (lowercased); ADMIN_OK or a usage error. */
+/*
+ * The one argument NAME of user show and sessions revoke, lowercased into
+ * name: ADMIN_OK, or a usage error for a missing NAME, then an invalid one,
+ * then an argument too many (the order these commands check in).
+ */
 static int one_name(struct admin *a, int argc, char **argv, char name[STORE_USERNAME_MAX + 1])
 {
-	if (argc < 1)
-		return usage_error(a, "NAME is missing");
-	if (auth_username(argv[0], strlen(argv[0]), name) != 0)
-		return usage_error(a, "not a valid username: %s", argv[0]);
-	return ADMIN_OK;
+	if (argc > 0 && user_name(a, argv[0], name) != ADMIN_OK)
+		return ADMIN_USAGE;
+	return operands(a, argc, argv, OPERANDS("NAME"));
 }
 
 /* What user show reads, in one snapshot. */
@@ -1335,11 +1360,8 @@ static int cmd_user_show(struct admin *a, int argc, char **argv)
 {
 	char name[STORE_USERNAME_MAX + 1], created[21], quota[96];
 	struct user_info x;
-	int rc = one_name(a, argc, argv, name);
-	if (rc != ADMIN_OK)
-		return rc;
-	if (argc > 1)
-		return usage_error(a, "unexpected argument: %s", argv[1]);
+	if (one_name(a, argc, argv, name) != ADMIN_OK)
+		return ADMIN_USAGE;
 	if (admin_store(a, STORE_RO) != 0)
 		return ADMIN_FAIL;
 	memset(&x, 0, sizeof x);
@@ -1386,14 +1408,14 @@ static int cmd_user_delete(struct admin *a, int argc, char **argv)
 		if (strcmp(argv[i], "--yes") == 0)
 			yes = 1;
 		else if (argv[i][0] == '-' || n++)
-			return usage_error(a, "unexpected argument: %s", argv[i]);
+			return unexpected(a, argv[i]);
 		else
 			who = argv[i];
 	}
 	if (!who)
 		return usage_error(a, "NAME is missing");
-	if (auth_username(who, strlen(who), name) != 0)
-		return usage_error(a, "not a valid username: %s", who);
+	if (user_name(a, who, name) != ADMIN_OK)
+		return ADMIN_USAGE;
 	if (!yes)
 		return fail("user delete %s: this deletes the account and all its data for good; "
 		    "repeat with --yes to do it", name);
@@ -1424,11 +1446,8 @@ static int cmd_sessions_revoke(struct admin *a, int argc, char **argv)
 {
 	char name[STORE_USERNAME_MAX + 1];
 	struct user_remove x;
-	int rc = one_name(a, argc, argv, name);
-	if (rc != ADMIN_OK)
-		return rc;
-	if (argc > 1)
-		return usage_error(a, "unexpected argument: %s", argv[1]);
+	if (one_name(a, argc, argv, name) != ADMIN_OK)
+		return ADMIN_USAGE;
 	if (admin_store(a, STORE_RW) != 0)
 		return ADMIN_FAIL;
 	memset(&x, 0, sizeof x);
@@ -1455,10 +1474,8 @@ static enum err invite_revoke_tx(struct store *s, void *arg)
 static int cmd_invite_revoke(struct admin *a, int argc, char **argv)
 {
 	long id;
-	if (argc < 1)
-		return usage_error(a, "ID is missing");
-	if (argc > 1)
-		return usage_error(a, "unexpected argument: %s", argv[1]);
+	if (operands(a, argc, argv, OPERANDS("ID")) != ADMIN_OK)
+		return ADMIN_USAGE;
 	if (parse_long(argv[0], 1, INT32_MAX, &id) != 0)
 		return usage_error(a, "ID is a number from `invite list`, not '%s'", argv[0]);
 	if (admin_store(a, STORE_RW) != 0)
@@ -1505,8 +1522,8 @@ static int cmd_stats(struct admin *a, int argc, char **argv)
 {
 	struct stats_run x;
 	enum err e;
-	if (argc > 0)
-		return usage_error(a, "unexpected argument: %s", argv[0]);
+	if (operands(a, argc, argv, NO_OPERANDS) != ADMIN_OK)
+		return ADMIN_USAGE;
 	if (admin_store(a, STORE_RO) != 0)
 		return ADMIN_FAIL;
 	memset(&x, 0, sizeof x);
@@ -1529,10 +1546,8 @@ static int cmd_backup(struct admin *a, int argc, char **argv)
 {
 	char err[1024], integrity[512];
 	int version, ours;
-	if (argc < 1)
-		return usage_error(a, "FILE is missing");
-	if (argc > 1)
-		return usage_error(a, "unexpected argument: %s", argv[1]);
+	if (operands(a, argc, argv, OPERANDS("FILE")) != ADMIN_OK)
+		return ADMIN_USAGE;
 	if (admin_store(a, STORE_RO) != 0)
 		return ADMIN_FAIL;
 	if (store_backup_to(a->store, argv[0], err, sizeof err) != 0)
@@ -1555,7 +1570,7 @@ static int cmd_restore(struct admin *a, int argc, char **argv)
 		if (strcmp(argv[i], "--force") == 0)
 			force = 1;
 		else if (file || argv[i][0] == '-')
-			return usage_error(a, "unexpected argument: %s", argv[i]);
+			return unexpected(a, argv[i]);
 		else
 			file = argv[i];
 	}
