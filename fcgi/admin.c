@@ -7,10 +7,12 @@
  * longer help text and the function that runs it. main() finds the entry
  * whose words begin argv, answers `--help` for it, and calls it with the
  * remaining arguments. A subcommand parses its own arguments first (a usage
- * error never touches the config or the store), then asks for the config
- * (admin_config) or the store (admin_store: config, migrations, open) and
- * releases nothing itself: main's admin_close() frees both. Adding a
- * subcommand is one function and one table row.
+ * error never touches the config or the store; operands() checks the count),
+ * then asks for the config (admin_config) or the store (admin_store: config,
+ * migrations, open) and runs its transaction through admin_tx (user_tx for a
+ * command on one account), which prints the failure. It releases nothing
+ * itself: main's admin_close() frees both. Adding a subcommand is one
+ * function and one table row.
  *
  * Exit status: 0 done, 1 failed (one line on stderr, "blindsync-admin: "
  * first), 2 the command line was wrong (a usage line on stderr).
@@ -433,6 +435,26 @@ static int admin_store(struct admin *a, enum store_mode mode)
 	return 0;
 }
 
+/* A transaction body, as store_tx and store_read take it. */
+typedef enum err (*tx_fn)(struct store *s, void *arg);
+
+/*
+ * Open the store in `mode` (admin_store) and run fn(store, arg) in one
+ * transaction of it: a write transaction (store_tx) in STORE_RW, one read
+ * snapshot (store_read) in STORE_RO. ADMIN_OK, or ADMIN_FAIL with one line
+ * on stderr: why the store did not open; "no such user: USER" if fn answers
+ * ERR_NOT_FOUND and user is not NULL; else "WHAT: reason" (store_fail).
+ */
+static int admin_tx(struct admin *a, enum store_mode mode, tx_fn fn, void *arg, const char *user, const char *what)
+{
+	if (admin_store(a, mode) != 0)
+		return ADMIN_FAIL;
+	enum err e = mode == STORE_RW ? store_tx(a->store, fn, arg) : store_read(a->store, fn, arg);
+	if (e == ERR_NOT_FOUND && user)
+		return fail("no such user: %s", user);
+	return e == ERR_OK ? ADMIN_OK : store_fail(e, what);
+}
+
 /* Release what admin_config and admin_store made. */
 static void admin_close(struct admin *a)
 {
@@ -538,7 +560,6 @@ static int cmd_invite_create(struct admin *a, int argc, char **argv)
 	struct invite_new x;
 	char when[21];
 	int rc = ADMIN_FAIL;
-	enum err e;
 
 	for (int i = 0; i < argc; i++) {
 		const char *v;
@@ -567,10 +588,8 @@ static int cmd_invite_create(struct admin *a, int argc, char **argv)
 	}
 	x.now = (int64_t)time(NULL);
 	x.expires_at = x.now + (int64_t)days * DAY_SECONDS;
-	if ((e = store_tx(a->store, invite_insert_tx, &x)) != ERR_OK) {
-		store_fail(e, "cannot store the invite");
+	if (admin_tx(a, STORE_RW, invite_insert_tx, &x, NULL, "cannot store the invite") != ADMIN_OK)
 		goto out;
-	}
 	/* committed: only now may the code be shown */
 	if (printf("%s\n", code) < 0 || fflush(stdout) != 0) {
 		fail("cannot write the code (the invite is stored but unusable): %s", strerror(errno));
@@ -652,22 +671,46 @@ static int cmd_user_list(struct admin *a, int argc, char **argv)
 	return ADMIN_OK;
 }
 
-struct user_mark {
-	const char *username; /* valid, lowercased */
-	int disabled;         /* the state to set */
-	int was;              /* out: the state before */
+/*
+ * One transaction of a command on one account (user show, disable, enable,
+ * quota, plan, delete, sessions revoke): the account is looked up by name,
+ * then the command's step runs on it. Each command uses the fields it needs.
+ */
+struct user_op {
+	const char *username;      /* valid, lowercased */
+	enum err (*step)(struct store *s, struct user_op *x); /* after the lookup */
+	struct store_account acc;  /* out: the account as the transaction found it */
+	int disabled;              /* user disable/enable: the state to set */
+	int64_t quota;             /* user quota: bytes, -1 for none */
+	const char *plan;          /* user plan: a plan of the config */
+	int changed;               /* out (quota, plan): 1 if something was written */
+	int64_t collections;       /* out (show, plan): the account's collections */
+	int64_t backups;           /* out (show): its backups */
+	int64_t devices, tokens;   /* out: show counts devices; sessions revoke, both removed */
 };
 
-/* store_tx body of user disable/enable: read the old state, set the new one. */
-static enum err user_mark_tx(struct store *s, void *arg)
+/* store_tx or store_read body of every user_op: the lookup, then its step. */
+static enum err user_op_tx(struct store *s, void *arg)
 {
-	struct user_mark *x = arg;
-	struct store_account acc;
-	enum err e = store_account_by_name(s, x->username, &acc);
-	if (e != ERR_OK)
-		return e;
-	x->was = acc.disabled;
-	if (acc.disabled == x->disabled)
+	struct user_op *x = arg;
+	enum err e = store_account_by_name(s, x->username, &x->acc);
+	return e ? e : x->step(s, x);
+}
+
+/*
+ * Run x in one transaction (a write one in STORE_RW) of the store opened in
+ * mode. ADMIN_OK, or ADMIN_FAIL with "no such user: NAME" or "WHAT: reason"
+ * on stderr.
+ */
+static int user_tx(struct admin *a, enum store_mode mode, struct user_op *x, const char *what)
+{
+	return admin_tx(a, mode, user_op_tx, x, x->username, what);
+}
+
+/* user_op step of user disable/enable: set the new state if it differs. */
+static enum err user_mark_step(struct store *s, struct user_op *x)
+{
+	if (x->acc.disabled == x->disabled)
 		return ERR_OK;
 	return store_account_set_disabled(s, x->username, x->disabled);
 }
@@ -680,23 +723,14 @@ static enum err user_mark_tx(struct store *s, void *arg)
 static int user_set_disabled(struct admin *a, int argc, char **argv, int disabled)
 {
 	char name[STORE_USERNAME_MAX + 1];
-	struct user_mark x;
-	enum err e;
+	struct user_op x = {.username = name, .step = user_mark_step, .disabled = disabled};
 	if (argc != 1)
 		return usage_error(a, argc ? "one NAME only" : "NAME is missing");
 	if (user_name(a, argv[0], name) != ADMIN_OK)
 		return ADMIN_USAGE;
-	if (admin_store(a, STORE_RW) != 0)
+	if (user_tx(a, STORE_RW, &x, disabled ? "cannot disable the account" : "cannot enable the account") != ADMIN_OK)
 		return ADMIN_FAIL;
-	x.username = name;
-	x.disabled = disabled;
-	x.was = -1;
-	e = store_tx(a->store, user_mark_tx, &x);
-	if (e == ERR_NOT_FOUND)
-		return fail("no such user: %s", name);
-	if (e != ERR_OK)
-		return store_fail(e, disabled ? "cannot disable the account" : "cannot enable the account");
-	if (x.was == disabled)
+	if (x.acc.disabled == disabled)
 		fprintf(stderr, PROG ": user %s was already %s\n", name, disabled ? "disabled" : "enabled");
 	else
 		fprintf(stderr, PROG ": user %s %s\n", name, disabled ? "disabled" : "enabled");
@@ -769,30 +803,17 @@ static void warn_over_quota(const struct config *c, const struct store_account *
 		    acc->username, (long long)acc->usage_bytes, (long long)q);
 }
 
-/* What user quota / user plan change, and what they found. */
-struct user_set {
-	const char *username;        /* valid, lowercased */
-	int64_t quota;               /* user quota: bytes, -1 for none */
-	const char *plan;            /* user plan: a plan of the config */
-	struct store_account before; /* out: the account before */
-	int changed;                 /* out: 1 if something was written */
-	int64_t collections;         /* out (user plan): the account's collections */
-};
-
-/* store_tx body of user quota: read the account, set the override if it differs, bump. */
-static enum err user_quota_tx(struct store *s, void *arg)
+/* user_op step of user quota: set the override if it differs, bump. */
+static enum err user_quota_step(struct store *s, struct user_op *x)
 {
-	struct user_set *x = arg;
-	enum err e = store_account_by_name(s, x->username, &x->before);
-	if (e)
-		return e;
-	if (x->before.quota_bytes == x->quota)
+	enum err e;
+	if (x->acc.quota_bytes == x->quota)
 		return ERR_OK;
 	if ((e = store_account_set_quota(s, x->username, x->quota)))
 		return e;
 	x->changed = 1;
 	/* the quota is part of GET /v1/status, whose ETag is the account_version */
-	return store_account_bump(s, x->before.id);
+	return store_account_bump(s, x->acc.id);
 }
 
 /*
@@ -802,48 +823,36 @@ static enum err user_quota_tx(struct store *s, void *arg)
 static int cmd_user_quota(struct admin *a, int argc, char **argv)
 {
 	char name[STORE_USERNAME_MAX + 1], was[96], now[96];
-	struct user_set x;
 	int64_t bytes = -1;
-	enum err e;
 	if (operands(a, argc, argv, OPERANDS("NAME", "BYTES (or none)")) != ADMIN_OK ||
 	    user_name(a, argv[0], name) != ADMIN_OK)
 		return ADMIN_USAGE;
 	if (strcmp(argv[1], "none") != 0 && parse_bytes(argv[1], &bytes) != 0)
 		return usage_error(a, "BYTES is a whole number, optionally with K, M or G, or none; not '%s'", argv[1]);
-	if (admin_store(a, STORE_RW) != 0)
+	struct user_op x = {.username = name, .step = user_quota_step, .quota = bytes};
+	if (user_tx(a, STORE_RW, &x, "cannot set the quota") != ADMIN_OK)
 		return ADMIN_FAIL;
-	memset(&x, 0, sizeof x);
-	x.username = name;
-	x.quota = bytes;
-	e = store_tx(a->store, user_quota_tx, &x);
-	if (e == ERR_NOT_FOUND)
-		return fail("no such user: %s", name);
-	if (e != ERR_OK)
-		return store_fail(e, "cannot set the quota");
-	struct store_account after = x.before;
+	struct store_account after = x.acc;
 	after.quota_bytes = bytes;
 	if (!x.changed)
 		fprintf(stderr, PROG ": user %s: quota already %s\n", name, quota_text(a->cfg, &after, now, sizeof now));
 	else
 		fprintf(stderr, PROG ": user %s: quota %s (was %s)\n", name, quota_text(a->cfg, &after, now, sizeof now),
-		    quota_text(a->cfg, &x.before, was, sizeof was));
+		    quota_text(a->cfg, &x.acc, was, sizeof was));
 	warn_over_quota(a->cfg, &after);
 	return ADMIN_OK;
 }
 
-/* store_tx body of user plan: read the account, set the plan if it differs, bump. */
-static enum err user_plan_tx(struct store *s, void *arg)
+/* user_op step of user plan: count the collections, set the plan if it differs, bump. */
+static enum err user_plan_step(struct store *s, struct user_op *x)
 {
-	struct user_set *x = arg;
-	enum err e = store_account_by_name(s, x->username, &x->before);
-	if (e || (e = store_collection_count(s, x->before.id, &x->collections)))
+	enum err e = store_collection_count(s, x->acc.id, &x->collections);
+	if (e || strcmp(x->acc.plan, x->plan) == 0)
 		return e;
-	if (strcmp(x->before.plan, x->plan) == 0)
-		return ERR_OK;
 	if ((e = store_account_set_plan(s, x->username, x->plan)))
 		return e;
 	x->changed = 1;
-	return store_account_bump(s, x->before.id);
+	return store_account_bump(s, x->acc.id);
 }
 
 /*
@@ -854,9 +863,8 @@ static enum err user_plan_tx(struct store *s, void *arg)
 static int cmd_user_plan(struct admin *a, int argc, char **argv)
 {
 	char name[STORE_USERNAME_MAX + 1], now[96];
-	struct user_set x;
+	struct user_op x = {.username = name, .step = user_plan_step};
 	const struct plan *p;
-	enum err e;
 	if (operands(a, argc, argv, OPERANDS("NAME", "PLAN")) != ADMIN_OK || user_name(a, argv[0], name) != ADMIN_OK)
 		return ADMIN_USAGE;
 	if (admin_config(a) != 0)
@@ -868,23 +876,16 @@ static int cmd_user_plan(struct admin *a, int argc, char **argv)
 		fputs(")\n", stderr);
 		return ADMIN_FAIL;
 	}
-	if (admin_store(a, STORE_RW) != 0)
-		return ADMIN_FAIL;
-	memset(&x, 0, sizeof x);
-	x.username = name;
 	x.plan = p->name;
-	e = store_tx(a->store, user_plan_tx, &x);
-	if (e == ERR_NOT_FOUND)
-		return fail("no such user: %s", name);
-	if (e != ERR_OK)
-		return store_fail(e, "cannot set the plan");
-	struct store_account after = x.before;
+	if (user_tx(a, STORE_RW, &x, "cannot set the plan") != ADMIN_OK)
+		return ADMIN_FAIL;
+	struct store_account after = x.acc;
 	snprintf(after.plan, sizeof after.plan, "%s", p->name);
 	if (!x.changed)
 		fprintf(stderr, PROG ": user %s: plan already %s; quota %s\n", name, p->name,
 		    quota_text(a->cfg, &after, now, sizeof now));
 	else
-		fprintf(stderr, PROG ": user %s: plan %s (was %s); quota %s\n", name, p->name, x.before.plan,
+		fprintf(stderr, PROG ": user %s: plan %s (was %s); quota %s\n", name, p->name, x.acc.plan,
 		    quota_text(a->cfg, &after, now, sizeof now));
 	warn_over_quota(a->cfg, &after);
 	if (x.collections > p->collections)
@@ -1107,11 +1108,9 @@ static int cmd_check(struct admin *a, int argc, char **argv)
 	if (!x.integrity_ok && x.repair)
 		return fail("check: the store fails its integrity check: its counters are not repaired "
 		    "(restore a backup, or recover the file with sqlite3's .recover first)");
-	e = x.repair ? store_tx(a->store, check_tx, &x) : store_read(a->store, check_tx, &x);
-	if (e != ERR_OK) {
-		store_fail(e, x.repair ? "cannot recount and repair the counters" : "cannot recount the counters");
+	if (admin_tx(a, x.repair ? STORE_RW : STORE_RO, check_tx, &x, NULL,
+	    x.repair ? "cannot recount and repair the counters" : "cannot recount the counters") != ADMIN_OK)
 		goto out;
-	}
 	int64_t n = put_differences(&x, x.repair ? "repaired" : "differs");
 	if (!x.integrity_ok) {
 		fail("check: the store fails its integrity check%s", n ? ", and counters differ" : "");
@@ -1328,13 +1327,6 @@ static int one_name(struct admin *a, int argc, char **argv, char name[STORE_USER
 	return operands(a, argc, argv, OPERANDS("NAME"));
 }
 
-/* What user show reads, in one snapshot. */
-struct user_info {
-	const char *username;
-	struct store_account acc;
-	int64_t collections, backups, devices;
-};
-
 /* store_device_list callback: count. */
 static int count_device(void *ctx, const struct store_device *d)
 {
@@ -1343,12 +1335,11 @@ static int count_device(void *ctx, const struct store_device *d)
 	return 0;
 }
 
-/* store_read body of user show. */
-static enum err user_info_tx(struct store *s, void *arg)
+/* user_op step of user show: count what the account has. */
+static enum err user_info_step(struct store *s, struct user_op *x)
 {
-	struct user_info *x = arg;
-	enum err e = store_account_by_name(s, x->username, &x->acc);
-	if (e || (e = store_collection_count(s, x->acc.id, &x->collections)) ||
+	enum err e;
+	if ((e = store_collection_count(s, x->acc.id, &x->collections)) ||
 	    (e = store_backup_count(s, x->acc.id, &x->backups)))
 		return e;
 	x->devices = 0;
@@ -1359,18 +1350,11 @@ static enum err user_info_tx(struct store *s, void *arg)
 static int cmd_user_show(struct admin *a, int argc, char **argv)
 {
 	char name[STORE_USERNAME_MAX + 1], created[21], quota[96];
-	struct user_info x;
+	struct user_op x = {.username = name, .step = user_info_step};
 	if (one_name(a, argc, argv, name) != ADMIN_OK)
 		return ADMIN_USAGE;
-	if (admin_store(a, STORE_RO) != 0)
+	if (user_tx(a, STORE_RO, &x, "cannot read the account") != ADMIN_OK)
 		return ADMIN_FAIL;
-	memset(&x, 0, sizeof x);
-	x.username = name;
-	enum err e = store_read(a->store, user_info_tx, &x);
-	if (e == ERR_NOT_FOUND)
-		return fail("no such user: %s", name);
-	if (e != ERR_OK)
-		return store_fail(e, "cannot read the account");
 	json_time(x.acc.created_at, created);
 	printf("username: %s\naccount id: %s\ncreated: %s\nplan: %s\nquota: %s\n", x.acc.username, x.acc.public_id,
 	    created, x.acc.plan, quota_text(a->cfg, &x.acc, quota, sizeof quota));
@@ -1382,26 +1366,17 @@ static int cmd_user_show(struct admin *a, int argc, char **argv)
 	return ADMIN_OK;
 }
 
-/* What user delete and sessions revoke change. */
-struct user_remove {
-	const char *username;
-	int64_t devices, tokens; /* sessions revoke: removed */
-	struct store_account acc;
-};
-
-/* store_tx body of user delete. */
-static enum err user_delete_tx(struct store *s, void *arg)
+/* user_op step of user delete. */
+static enum err user_delete_step(struct store *s, struct user_op *x)
 {
-	struct user_remove *x = arg;
-	enum err e = store_account_by_name(s, x->username, &x->acc);
-	return e ? e : store_account_delete(s, x->acc.id);
+	return store_account_delete(s, x->acc.id);
 }
 
 /* user delete NAME [--yes]: delete the account (cascade) in one write transaction. */
 static int cmd_user_delete(struct admin *a, int argc, char **argv)
 {
 	char name[STORE_USERNAME_MAX + 1];
-	struct user_remove x;
+	struct user_op x = {.username = name, .step = user_delete_step};
 	int yes = 0, n = 0;
 	const char *who = NULL;
 	for (int i = 0; i < argc; i++) {
@@ -1419,44 +1394,28 @@ static int cmd_user_delete(struct admin *a, int argc, char **argv)
 	if (!yes)
 		return fail("user delete %s: this deletes the account and all its data for good; "
 		    "repeat with --yes to do it", name);
-	if (admin_store(a, STORE_RW) != 0)
+	if (user_tx(a, STORE_RW, &x, "cannot delete the account") != ADMIN_OK)
 		return ADMIN_FAIL;
-	memset(&x, 0, sizeof x);
-	x.username = name;
-	enum err e = store_tx(a->store, user_delete_tx, &x);
-	if (e == ERR_NOT_FOUND)
-		return fail("no such user: %s", name);
-	if (e != ERR_OK)
-		return store_fail(e, "cannot delete the account");
 	printf("user %s deleted (%lld bytes, %lld records)\n", name, (long long)x.acc.usage_bytes,
 	    (long long)x.acc.usage_records);
 	return ADMIN_OK;
 }
 
-/* store_tx body of sessions revoke. */
-static enum err sessions_revoke_tx(struct store *s, void *arg)
+/* user_op step of sessions revoke. */
+static enum err sessions_revoke_step(struct store *s, struct user_op *x)
 {
-	struct user_remove *x = arg;
-	enum err e = store_account_by_name(s, x->username, &x->acc);
-	return e ? e : store_session_revoke_account(s, x->acc.id, &x->devices, &x->tokens);
+	return store_session_revoke_account(s, x->acc.id, &x->devices, &x->tokens);
 }
 
 /* sessions revoke NAME: every token and device of the account, in one write transaction. */
 static int cmd_sessions_revoke(struct admin *a, int argc, char **argv)
 {
 	char name[STORE_USERNAME_MAX + 1];
-	struct user_remove x;
+	struct user_op x = {.username = name, .step = sessions_revoke_step};
 	if (one_name(a, argc, argv, name) != ADMIN_OK)
 		return ADMIN_USAGE;
-	if (admin_store(a, STORE_RW) != 0)
+	if (user_tx(a, STORE_RW, &x, "cannot revoke the sessions") != ADMIN_OK)
 		return ADMIN_FAIL;
-	memset(&x, 0, sizeof x);
-	x.username = name;
-	enum err e = store_tx(a->store, sessions_revoke_tx, &x);
-	if (e == ERR_NOT_FOUND)
-		return fail("no such user: %s", name);
-	if (e != ERR_OK)
-		return store_fail(e, "cannot revoke the sessions");
 	printf("sessions of %s revoked: %lld %s, %lld %s\n", name, PLURAL(x.tokens, "token", "tokens"),
 	    PLURAL(x.devices, "device", "devices"));
 	return ADMIN_OK;
@@ -1524,11 +1483,9 @@ static int cmd_stats(struct admin *a, int argc, char **argv)
 	enum err e;
 	if (operands(a, argc, argv, NO_OPERANDS) != ADMIN_OK)
 		return ADMIN_USAGE;
-	if (admin_store(a, STORE_RO) != 0)
-		return ADMIN_FAIL;
 	memset(&x, 0, sizeof x);
-	if ((e = store_read(a->store, stats_tx, &x)) != ERR_OK)
-		return store_fail(e, "cannot read the totals");
+	if (admin_tx(a, STORE_RO, stats_tx, &x, NULL, "cannot read the totals") != ADMIN_OK)
+		return ADMIN_FAIL;
 	printf("accounts: %lld\ncollections: %lld\nrecords: %lld\nbytes: %lld\nbackups: %lld\nslots: %lld\n"
 	       "store size: %lld\n",
 	    (long long)x.st.accounts, (long long)x.collections, (long long)x.st.records, (long long)x.st.bytes,
