@@ -245,16 +245,23 @@ static const struct cmd cmds[] = {
 
 /* ---- messages ---- */
 
+/* "blindsync-admin: MESSAGE" and a newline on stderr, MESSAGE from fmt and ap. */
+__attribute__((format(printf, 1, 0)))
+static void put_message(const char *fmt, va_list ap)
+{
+	fputs(PROG ": ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
 /* Print "blindsync-admin: MESSAGE" on stderr; returns ADMIN_FAIL. */
 __attribute__((format(printf, 1, 2)))
 static int fail(const char *fmt, ...)
 {
 	va_list ap;
-	fputs(PROG ": ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	put_message(fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 	return ADMIN_FAIL;
 }
 
@@ -319,11 +326,9 @@ __attribute__((format(printf, 2, 3)))
 static int usage_error(const struct admin *a, const char *fmt, ...)
 {
 	va_list ap;
-	fputs(PROG ": ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	put_message(fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 	put_usage(stderr, a->cmd);
 	return ADMIN_USAGE;
 }
