@@ -901,25 +901,6 @@ static int cmd_user_plan(struct admin *a, int argc, char **argv)
 
 /* ---- check ---- */
 
-/*
- * Make room for one more element of `size` bytes in the array *v of *cap
- * elements, len of them used. 0, or -1 when out of memory (*v unchanged).
- */
-static int grow(void **v, size_t *cap, size_t len, size_t size)
-{
-	if (len < *cap)
-		return 0;
-	size_t ncap = *cap ? *cap * 2 : 16;
-	if (ncap > SIZE_MAX / size)
-		return -1;
-	void *nv = realloc(*v, ncap * size);
-	if (!nv)
-		return -1;
-	*v = nv;
-	*cap = ncap;
-	return 0;
-}
-
 /* The state of one `check`: what was counted, and copies of what differs. */
 struct check_run {
 	int repair;                           /* set the differences right, in the same transaction */
@@ -933,6 +914,28 @@ struct check_run {
 	size_t nids;
 	int oom;                              /* an allocation failed during the walk */
 };
+
+/*
+ * Keep a copy of the `size` bytes at elem as the last element of the array
+ * *v of *cap elements, *len of them used, growing it as needed. 0, or 1 with
+ * x->oom set when out of memory (*v and *len unchanged): the walk stops.
+ */
+static int keep(struct check_run *x, void **v, size_t *cap, size_t *len, const void *elem, size_t size)
+{
+	if (*len == *cap) {
+		size_t ncap = *cap ? *cap * 2 : 16;
+		void *nv = ncap <= SIZE_MAX / size ? realloc(*v, ncap * size) : NULL;
+		if (!nv) {
+			x->oom = 1;
+			return 1;
+		}
+		*v = nv;
+		*cap = ncap;
+	}
+	memcpy((char *)*v + *len * size, elem, size);
+	(*len)++;
+	return 0;
+}
 
 /* 1 if a collection's stored counters disagree with its data. */
 static int collection_differs(const struct store_recount_collection *c)
@@ -961,14 +964,7 @@ static int recount_collection_row(void *ctx, const struct store_recount_collecti
 {
 	struct check_run *x = ctx;
 	x->ncollections++;
-	if (!collection_differs(c))
-		return 0;
-	if (grow((void **)&x->cols, &x->capcols, x->ncols, sizeof *x->cols) != 0) {
-		x->oom = 1;
-		return 1;
-	}
-	x->cols[x->ncols++] = *c;
-	return 0;
+	return collection_differs(c) ? keep(x, (void **)&x->cols, &x->capcols, &x->ncols, c, sizeof *c) : 0;
 }
 
 /* store_recount_accounts callback: count it, keep a copy if it differs. */
@@ -976,14 +972,7 @@ static int recount_account_row(void *ctx, const struct store_recount_account *ac
 {
 	struct check_run *x = ctx;
 	x->naccounts++;
-	if (!account_differs(acc))
-		return 0;
-	if (grow((void **)&x->accts, &x->capaccts, x->naccts, sizeof *x->accts) != 0) {
-		x->oom = 1;
-		return 1;
-	}
-	x->accts[x->naccts++] = *acc;
-	return 0;
+	return account_differs(acc) ? keep(x, (void **)&x->accts, &x->capaccts, &x->naccts, acc, sizeof *acc) : 0;
 }
 
 /* qsort comparison of two int64_t. */
