@@ -171,29 +171,37 @@ enum err json_check_fields(const struct json_object *obj, const struct jfield *f
 	return ERR_OK;
 }
 
-/* Look a member up; 1 if present (and not JSON null), 0 if absent. */
-static int member(const struct json_object *obj, const char *name, struct json_object **v)
+/*
+ * The member `name` of obj, which must be of json-c type `type`, into *v:
+ * the lookup every typed getter starts with. ERR_OK with *v set; ERR_OK
+ * with *v NULL if it is absent (or JSON null) and not required; else
+ * ERR_INVALID_REQUEST with msg "NAME: required field missing." or "NAME:
+ * expected EXPECTED.". *v is borrowed from obj.
+ */
+static enum err typed_member(const struct json_object *obj, const char *name, int required,
+    enum json_type type, const char *expected, struct json_object **v, char *msg)
 {
 	*v = NULL;
-	if (!json_object_object_get_ex(obj, name, v))
-		return 0;
-	return *v != NULL;
+	if (!json_object_object_get_ex(obj, name, v) || !*v) {
+		if (!required)
+			return ERR_OK;
+		setmsg(msg, "%s: required field missing.", name);
+		return ERR_INVALID_REQUEST;
+	}
+	if (!json_object_is_type(*v, type)) {
+		setmsg(msg, "%s: expected %s.", name, expected);
+		return ERR_INVALID_REQUEST;
+	}
+	return ERR_OK;
 }
 
 enum err json_get_str(const struct json_object *obj, const char *name, int required,
     size_t min, size_t max, const char **out, size_t *len, char *msg)
 {
 	struct json_object *v;
-	if (!member(obj, name, &v)) {
-		if (!required)
-			return ERR_OK;
-		setmsg(msg, "%s: required field missing.", name);
-		return ERR_INVALID_REQUEST;
-	}
-	if (!json_object_is_type(v, json_type_string)) {
-		setmsg(msg, "%s: expected a string.", name);
-		return ERR_INVALID_REQUEST;
-	}
+	enum err e = typed_member(obj, name, required, json_type_string, "a string", &v, msg);
+	if (e != ERR_OK || !v)
+		return e;
 	size_t n = (size_t)json_object_get_string_len(v);
 	const char *s = json_object_get_string(v);
 	if (n < min || n > max) {
@@ -214,16 +222,9 @@ enum err json_get_int(const struct json_object *obj, const char *name, int requi
     int64_t min, int64_t max, int64_t *out, char *msg)
 {
 	struct json_object *v;
-	if (!member(obj, name, &v)) {
-		if (!required)
-			return ERR_OK;
-		setmsg(msg, "%s: required field missing.", name);
-		return ERR_INVALID_REQUEST;
-	}
-	if (!json_object_is_type(v, json_type_int)) {
-		setmsg(msg, "%s: expected an integer.", name);
-		return ERR_INVALID_REQUEST;
-	}
+	enum err e = typed_member(obj, name, required, json_type_int, "an integer", &v, msg);
+	if (e != ERR_OK || !v)
+		return e;
 	errno = 0;
 	int64_t x = json_object_get_int64(v);
 	/* json-c clamps out-of-range numbers to INT64_MIN/MAX: treat both as out of range */
@@ -239,16 +240,9 @@ enum err json_get_bool(const struct json_object *obj, const char *name, int requ
     int *out, char *msg)
 {
 	struct json_object *v;
-	if (!member(obj, name, &v)) {
-		if (!required)
-			return ERR_OK;
-		setmsg(msg, "%s: required field missing.", name);
-		return ERR_INVALID_REQUEST;
-	}
-	if (!json_object_is_type(v, json_type_boolean)) {
-		setmsg(msg, "%s: expected true or false.", name);
-		return ERR_INVALID_REQUEST;
-	}
+	enum err e = typed_member(obj, name, required, json_type_boolean, "true or false", &v, msg);
+	if (e != ERR_OK || !v)
+		return e;
 	*out = json_object_get_boolean(v) ? 1 : 0;
 	return ERR_OK;
 }
@@ -259,16 +253,9 @@ enum err json_get_b64(const struct json_object *obj, const char *name, int requi
 	struct json_object *v;
 	*out = NULL;
 	*len = 0;
-	if (!member(obj, name, &v)) {
-		if (!required)
-			return ERR_OK;
-		setmsg(msg, "%s: required field missing.", name);
-		return ERR_INVALID_REQUEST;
-	}
-	if (!json_object_is_type(v, json_type_string)) {
-		setmsg(msg, "%s: expected a base64 string.", name);
-		return ERR_INVALID_REQUEST;
-	}
+	enum err e = typed_member(obj, name, required, json_type_string, "a base64 string", &v, msg);
+	if (e != ERR_OK || !v)
+		return e;
 	size_t n = (size_t)json_object_get_string_len(v);
 	const char *s = json_object_get_string(v);
 	size_t cap = crypto_b64_declen_max(n);
