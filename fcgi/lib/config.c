@@ -1165,6 +1165,40 @@ fail_choice(struct ld *ld, const struct field *f, int idx)
 	return fail_at(ld, idx, "expected one of %s", list);
 }
 
+/*
+ * The length n of the list at stack index t: a table whose keys are exactly
+ * the integers 1..n (another key is reported as unknown). Fails with
+ * "expected a list of WHAT" if it is not a table, or "expected at most MAX
+ * WHAT, got N". Returns 0 with *n set, or -1 with the error set.
+ */
+static int
+check_list_length(struct ld *ld, int t, const char *what, int max, lua_Integer *n)
+{
+	lua_State *L = ld->L;
+
+	*n = 0;
+	if (!lua_istable(L, t))
+		return fail_at(ld, t, "expected a list of %s", what);
+	lua_pushnil(L);
+	while (lua_next(L, t)) {
+		lua_pop(L, 1);
+		(*n)++;
+	}
+	lua_pushnil(L);
+	while (lua_next(L, t)) {
+		lua_pop(L, 1);
+		if (!lua_isinteger(L, -1) || lua_tointeger(L, -1) < 1 ||
+		    lua_tointeger(L, -1) > *n) {
+			part_key(ld, -1);
+			return fail_unknown(ld);
+		}
+	}
+	if (*n > max)
+		return fail_at(ld, 0, "expected at most %d %s, got %lld",
+		    max, what, (long long)*n);
+	return 0;
+}
+
 static int
 check_list(struct ld *ld, const struct field *f, void *base)
 {
@@ -1172,27 +1206,10 @@ check_list(struct ld *ld, const struct field *f, void *base)
 	int t = lua_gettop(L);
 	size_t item = f->type == F_ADDRS ? CONFIG_ADDR_MAX : CONFIG_ORIGIN_MAX;
 	const char *what = f->type == F_ADDRS ? "addresses" : "origins";
-	lua_Integer n = 0, i;
+	lua_Integer n, i;
 
-	if (!lua_istable(L, t))
-		return fail_at(ld, t, "expected a list of %s", what);
-	lua_pushnil(L);
-	while (lua_next(L, t)) {
-		lua_pop(L, 1);
-		n++;
-	}
-	lua_pushnil(L);
-	while (lua_next(L, t)) {
-		lua_pop(L, 1);
-		if (!lua_isinteger(L, -1) || lua_tointeger(L, -1) < 1 ||
-		    lua_tointeger(L, -1) > n) {
-			part_key(ld, -1);
-			return fail_unknown(ld);
-		}
-	}
-	if (n > f->max_items)
-		return fail_at(ld, 0, "expected at most %d %s, got %lld",
-		    f->max_items, what, (long long)n);
+	if (check_list_length(ld, t, what, f->max_items, &n) != 0)
+		return -1;
 	for (i = 1; i <= n; i++) {
 		const char *s;
 		size_t len = 0;
@@ -1442,28 +1459,11 @@ check_rate_limits(struct ld *ld)
 	lua_State *L = ld->L;
 	struct config *c = ld->c;
 	int t = lua_gettop(L);
-	lua_Integer n = 0, i;
+	lua_Integer n, i;
 	size_t k;
 
-	if (!lua_istable(L, t))
-		return fail_at(ld, t, "expected a list of rules");
-	lua_pushnil(L);
-	while (lua_next(L, t)) {
-		lua_pop(L, 1);
-		n++;
-	}
-	lua_pushnil(L);
-	while (lua_next(L, t)) {
-		lua_pop(L, 1);
-		if (!lua_isinteger(L, -1) || lua_tointeger(L, -1) < 1 ||
-		    lua_tointeger(L, -1) > n) {
-			part_key(ld, -1);
-			return fail_unknown(ld);
-		}
-	}
-	if (n > CONFIG_MAX_RATE_RULES)
-		return fail_at(ld, 0, "expected at most %d rules, got %lld",
-		    CONFIG_MAX_RATE_RULES, (long long)n);
+	if (check_list_length(ld, t, "rules", CONFIG_MAX_RATE_RULES, &n) != 0)
+		return -1;
 	for (i = 1; i <= n; i++) {
 		struct rate_rule *r = &c->rate_limits[i - 1];
 		unsigned given;
