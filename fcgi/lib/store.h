@@ -325,7 +325,10 @@ struct store_slot {
 };
 
 enum err store_slot_get(struct store *s, const char *id, struct store_slot *sl);
-/* As store_backup_put, for a slot: new when sl->rowid is 0 (with sl->id, sl->key_hash). */
+/*
+ * As store_backup_put, for a slot: new when sl->rowid is 0 (with sl->id,
+ * sl->key_hash), and then ERR_CONFLICT if that id is taken after all.
+ */
 enum err store_slot_put(struct store *s, struct store_slot *sl, int fd, int64_t size, const uint8_t sha256[32],
     int64_t now);
 enum err store_slot_delete(struct store *s, int64_t rowid);
