@@ -12,6 +12,7 @@
 # blindsync-admin.
 load ../lib
 load account_helpers
+load blob_helpers
 
 setup_file() {
 	bs_setup_stack 'rate_limits = {}' \
@@ -21,28 +22,6 @@ teardown_file() { bs_stop; }
 
 # ---- helpers ----
 
-# header NAME: as in lib.bash (the first value of a response header of the
-# last request), in plain bash: these files call it often
-header() {
-	local n=${1,,} line
-	while IFS= read -r line; do
-		if [[ ${line,,} == "$n:"* ]]; then
-			line=${line#*:}
-			printf '%s\n' "${line# }"
-			return 0
-		fi
-	done <<<"$headers"
-}
-
-# blob N: a fresh file of N random bytes; prints its path
-blob() {
-	local f=$BATS_TEST_TMPDIR/blob.$1.$SRANDOM$SRANDOM
-	head -c "$1" /dev/urandom >"$f"
-	echo "$f"
-}
-
-sha() { sha256sum "$1" | cut -d' ' -f1; }
-
 # put NAME FILE [curl args...]: PUT the file as backup NAME of $ACCESS
 put() {
 	local n=$1 f=$2
@@ -50,55 +29,19 @@ put() {
 	areq PUT "/v1/backups/$n" "$ACCESS" --data-binary @"$f" "$@"
 }
 
-# Versions come from one counter for the whole store (backups and slots of
-# every account), which never goes back: a test never assumes a number, it
-# takes each version from the answer to its write. LAST is the version of
-# this test's last successful write (0 before the first): every write must
-# get a greater one.
-LAST=0
-
 # put_ok NAME FILE STATUS [curl args...]: put, expecting STATUS (201/200),
-# with the answer's headers and body checked; sets V to the new version,
-# which must be greater than LAST (and becomes LAST)
+# with the answer checked (assert_put); sets V (and LAST)
 put_ok() {
 	local n=$1 f=$2 st=$3
 	shift 3
 	put "$n" "$f" "$@"
-	[ "$status" = "$st" ] || fail "PUT $n: expected $st, got $status: $body"
-	assert_common_headers
-	assert_equal "$(header Content-Type)" application/json
-	V=$(jq -r .version <<<"$body")
-	[[ $V =~ ^[1-9][0-9]*$ ]] || fail "PUT $n: no version in $body"
-	[ "$V" -gt "$LAST" ] || fail "PUT $n: version $V is not greater than $LAST, given before"
-	LAST=$V
-	assert_equal "$(header ETag)" "\"$V\""
-	assert_equal "$(header X-Content-SHA256)" "$(sha "$f")"
-	jq -e --arg n "$n" --argjson v "$V" --argjson b "$(stat -c %s "$f")" \
-		'. == {name: $n, version: $v, bytes: $b}' <<<"$body" >/dev/null || fail "PUT $n: body $body"
-}
-
-# fetch PATH OUT [curl args...]: GET (unless the args say otherwise) into
-# the file OUT; sets $status and $headers (not $body)
-fetch() {
-	local p=$1 o=$2
-	shift 2
-	local hf=$BATS_TEST_TMPDIR/fetch.headers
-	status=$(curl -s -o "$o" -D "$hf" -w '%{http_code}' "$@" "$BS_URL$p")
-	headers=$(tr -d '\r' <"$hf")
+	assert_put "PUT $n" "$f" "$st" name "$n"
 }
 
 # assert_backup NAME FILE VERSION: GET answers FILE byte-exact, with its
 # version, length, type and SHA-256
 assert_backup() {
-	local out=$BATS_TEST_TMPDIR/got
-	fetch "/v1/backups/$1" "$out" -H "Authorization: Bearer $ACCESS"
-	[ "$status" = 200 ] || fail "GET $1: $status $(cat "$out")"
-	cmp "$2" "$out" || fail "GET $1: the bytes differ from what was stored"
-	assert_common_headers
-	assert_equal "$(header Content-Type)" application/octet-stream
-	assert_equal "$(header Content-Length)" "$(stat -c %s "$2")"
-	assert_equal "$(header ETag)" "\"$3\""
-	assert_equal "$(header X-Content-SHA256)" "$(sha "$2")"
+	assert_download "GET $1" "/v1/backups/$1" "$2" "$3" -H "Authorization: Bearer $ACCESS"
 }
 
 # rows QUERY_TAIL: a query on this account's backups rows
@@ -515,32 +458,6 @@ usage_bytes() { sql "SELECT usage_bytes FROM accounts WHERE username = '$USERNAM
 	assert_err 404 not_found
 }
 
-# head_req PATH [HEADER...]: a HEAD request over a raw connection (so that
-# any byte after the headers would show); sets $status, $headers and $extra
-# (the number of bytes after the header block)
-head_req() {
-	local out=$BATS_TEST_TMPDIR/head.raw
-	python3 - "$BS_PORT" "$@" >"$out" <<-'EOF'
-		import socket, sys
-		port, path, extra = sys.argv[1], sys.argv[2], sys.argv[3:]
-		s = socket.create_connection(("127.0.0.1", int(port)))
-		lines = ["HEAD %s HTTP/1.1" % path, "Host: localhost", "Connection: close"] + extra
-		s.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
-		s.settimeout(10)
-		data = b""
-		while True:
-		    d = s.recv(65536)
-		    if not d:
-		        break
-		    data += d
-		head, _, rest = data.partition(b"\r\n\r\n")
-		sys.stdout.write(head.decode().replace("\r\n", "\n") + "\n\n%d\n" % len(rest))
-	EOF
-	headers=$(sed '/^$/,$d' "$out")
-	status=$(head -1 "$out" | cut -d' ' -f2)
-	extra=$(tail -1 "$out")
-}
-
 @test "HEAD answers GET's headers without a body; HEAD with a matching If-None-Match is 304" {
 	new_account
 	f=$(blob 4096)
@@ -800,59 +717,20 @@ head_req() {
 	assert_equal "$match" 1
 }
 
-# half_put NAME SIZE SENT [EXTRA_HEADER]: a PUT that announces SIZE bytes,
-# sends SENT of them, then closes the connection
-half_put() {
-	python3 - "$BS_PORT" "$ACCESS" "$1" "$2" "$3" "${4:-}" <<-'EOF'
-		import os, socket, sys, time
-		port, token, name, size, sent, extra = sys.argv[1:7]
-		s = socket.create_connection(("127.0.0.1", int(port)))
-		head = ("PUT /v1/backups/%s HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer %s\r\n"
-		        "Content-Length: %s\r\n" % (name, token, size))
-		if extra:
-		    head += extra + "\r\n"
-		s.sendall((head + "\r\n").encode())
-		s.sendall(os.urandom(int(sent)))
-		time.sleep(0.5)
-		s.close()
-	EOF
-}
-
-# wait_log PATTERN N: until the handlers' log has N lines matching PATTERN
-wait_log() {
-	for _ in $(seq 1 100); do
-		[ "$(grep -cE "$1" "$BS_LOG")" -ge "$2" ] && return 0
-		sleep 0.05
-	done
-	fail "no $2 log line(s) matching $1"
-}
-
-# half_seen N: the handler saw the N-th cut-short body; under mod_fcgid, which
-# reads the whole body before it starts the request, it never sees one
-# (docs/DEPLOY-apache.md), so the count stays where it was
-half_seen() {
-	if bs_front_supports body-streaming; then
-		wait_log 'backups.put 400 .*The body ended after' "$1"
-	else
-		sleep 1
-		assert_equal "$(grep -cE 'backups.put 400 .*The body ended after' "$BS_LOG" || true)" "$before"
-	fi
-}
-
 @test "a client that closes the connection half-way through an upload leaves the old version, byte-exact" {
 	new_account
-	before=$(grep -cE 'backups.put 400 .*The body ended after' "$BS_LOG" || true)
+	before=$(cut_count backups.put)
 	# half a create: no row appears
-	half_put main 2000000 1000000
-	half_seen $((before + 1))
+	half_put /v1/backups/main 2000000 1000000 "Authorization: Bearer $ACCESS"
+	cut_seen backups.put "$before" 1
 	assert_equal "$(rows 'count(*)')" 0
 	assert_equal "$(usage_bytes)" 0
 	f=$(blob 2000000)
 	put_ok main "$f" 201
 	v=$V
 	# half an overwrite with the right If-Match: version $v stays
-	half_put main 2000000 1000000 "If-Match: \"$v\""
-	half_seen $((before + 2))
+	half_put /v1/backups/main 2000000 1000000 "Authorization: Bearer $ACCESS" "If-Match: \"$v\""
+	cut_seen backups.put "$before" 2
 	assert_backup main "$f" "$v"
 	assert_equal "$(rows 'count(*)')" 1
 	assert_equal "$(rows 'b.version, b.bytes')" "$v|2000000"

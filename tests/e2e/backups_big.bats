@@ -10,6 +10,7 @@
 # the growth of each process's VmHWM during the transfers instead.
 load ../lib
 load account_helpers
+load blob_helpers
 
 setup_file() {
 	bs_setup_stack 'rate_limits = {}' 'plans = { default = { backup_bytes = 256 * MiB, bytes = 1 * GiB } }'
@@ -17,8 +18,6 @@ setup_file() {
 teardown_file() { bs_stop; }
 
 san() { [[ $BIN == *-san ]]; }
-
-sha() { sha256sum "$1" | cut -d' ' -f1; }
 
 # backups_pids: the blindsync-backups supervisor and its workers
 backups_pids() { pgrep -f -- "$BS_RUN/backups.sock"; }
@@ -39,11 +38,7 @@ upload() {
 }
 
 # download OUT: GET backup "big" into OUT; sets $status, $headers
-download() {
-	status=$(curl -s -o "$1" -D "$BATS_TEST_TMPDIR/down.headers" -w '%{http_code}' \
-		-H "Authorization: Bearer $ACCESS" "$BS_URL/v1/backups/big")
-	headers=$(tr -d '\r' <"$BATS_TEST_TMPDIR/down.headers")
-}
+download() { fetch /v1/backups/big "$1" -H "Authorization: Bearer $ACCESS"; }
 
 # up_version: the version in the body of the last upload's answer. Versions
 # come from one counter for the whole store, so they are learned, never

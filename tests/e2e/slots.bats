@@ -11,6 +11,7 @@
 # far above what this file does.
 load ../lib
 load account_helpers
+load blob_helpers
 
 setup_file() {
 	bs_setup_stack \
@@ -28,28 +29,6 @@ teardown() {
 
 # ---- helpers ----
 
-# header NAME: as in lib.bash (the first value of a response header of the
-# last request), in plain bash: these files call it often
-header() {
-	local n=${1,,} line
-	while IFS= read -r line; do
-		if [[ ${line,,} == "$n:"* ]]; then
-			line=${line#*:}
-			printf '%s\n' "${line# }"
-			return 0
-		fi
-	done <<<"$headers"
-}
-
-# blob N: a fresh file of N random bytes; prints its path
-blob() {
-	local f=$BATS_TEST_TMPDIR/blob.$1.$SRANDOM$SRANDOM
-	head -c "$1" /dev/urandom >"$f"
-	echo "$f"
-}
-
-sha() { sha256sum "$1" | cut -d' ' -f1; }
-
 # new_id: a fresh slot id (64 lowercase hex)
 new_id() { head -c 32 /dev/urandom | sha256sum | cut -d' ' -f1; }
 
@@ -60,54 +39,17 @@ sput() {
 	req PUT "/v1/slots/$id" -H "X-Slot-Key: $k" --data-binary @"$f" "$@"
 }
 
-# Versions come from one counter for the whole store (every slot and every
-# account's backups), which never goes back: a test never assumes a number,
-# it takes each version from the answer to its write. LAST is the version of
-# this test's last successful write (0 before the first): every write must
-# get a greater one.
-LAST=0
-
 # sput_ok ID KEY FILE STATUS [curl args...]: sput, expecting STATUS, with the
-# answer's headers and body checked; sets V to the new version, which must be
-# greater than LAST (and becomes LAST)
+# answer checked (assert_put); sets V (and LAST)
 sput_ok() {
 	local id=$1 k=$2 f=$3 st=$4
 	shift 4
 	sput "$id" "$k" "$f" "$@"
-	[ "$status" = "$st" ] || fail "PUT slot: expected $st, got $status: $body"
-	assert_common_headers
-	assert_equal "$(header Content-Type)" application/json
-	V=$(jq -r .version <<<"$body")
-	[[ $V =~ ^[1-9][0-9]*$ ]] || fail "PUT slot: no version in $body"
-	[ "$V" -gt "$LAST" ] || fail "PUT slot: version $V is not greater than $LAST, given before"
-	LAST=$V
-	assert_equal "$(header ETag)" "\"$V\""
-	assert_equal "$(header X-Content-SHA256)" "$(sha "$f")"
-	jq -e --arg id "$id" --argjson v "$V" --argjson b "$(stat -c %s "$f")" \
-		'. == {id: $id, version: $v, bytes: $b}' <<<"$body" >/dev/null || fail "PUT slot: body $body"
-}
-
-# fetch PATH OUT [curl args...]: GET into the file OUT; sets $status, $headers
-fetch() {
-	local p=$1 o=$2
-	shift 2
-	local hf=$BATS_TEST_TMPDIR/fetch.headers
-	status=$(curl -s -o "$o" -D "$hf" -w '%{http_code}' "$@" "$BS_URL$p")
-	headers=$(tr -d '\r' <"$hf")
+	assert_put "PUT slot" "$f" "$st" id "$id"
 }
 
 # assert_slot ID FILE VERSION: GET (no key needed) answers FILE byte-exact
-assert_slot() {
-	local out=$BATS_TEST_TMPDIR/got
-	fetch "/v1/slots/$1" "$out"
-	[ "$status" = 200 ] || fail "GET slot: $status $(cat "$out")"
-	cmp "$2" "$out" || fail "GET slot: the bytes differ from what was stored"
-	assert_common_headers
-	assert_equal "$(header Content-Type)" application/octet-stream
-	assert_equal "$(header Content-Length)" "$(stat -c %s "$2")"
-	assert_equal "$(header ETag)" "\"$3\""
-	assert_equal "$(header X-Content-SHA256)" "$(sha "$2")"
-}
+assert_slot() { assert_download "GET slot" "/v1/slots/$1" "$2" "$3"; }
 
 # slot_row ID COLUMNS: the slot's row in the store
 slot_row() { sql "SELECT $2 FROM slots WHERE slot_id = '$1'"; }
@@ -125,31 +67,6 @@ backdate() {
 
 # key_sha KEY: SHA-256 (hex) of the raw bytes of a base64 key
 key_sha() { base64 -d <<<"$1" | sha256sum | cut -d' ' -f1; }
-
-# head_req PATH [HEADER...]: a HEAD request over a raw connection; sets
-# $status, $headers and $extra (bytes after the header block)
-head_req() {
-	local out=$BATS_TEST_TMPDIR/head.raw
-	python3 - "$BS_PORT" "$@" >"$out" <<-'EOF'
-		import socket, sys
-		port, path, extra = sys.argv[1], sys.argv[2], sys.argv[3:]
-		s = socket.create_connection(("127.0.0.1", int(port)))
-		lines = ["HEAD %s HTTP/1.1" % path, "Host: localhost", "Connection: close"] + extra
-		s.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
-		s.settimeout(10)
-		data = b""
-		while True:
-		    d = s.recv(65536)
-		    if not d:
-		        break
-		    data += d
-		head, _, rest = data.partition(b"\r\n\r\n")
-		sys.stdout.write(head.decode().replace("\r\n", "\n") + "\n\n%d\n" % len(rest))
-	EOF
-	headers=$(sed '/^$/,$d' "$out")
-	status=$(head -1 "$out" | cut -d' ' -f2)
-	extra=$(tail -1 "$out")
-}
 
 # ---- create ----
 
@@ -599,30 +516,9 @@ par_create() {
 	f=$(blob 1000000)
 	sput_ok "$id" "$k" "$f" 201
 	v=$V
-	before=$(grep -cE 'slots.put 400 .*The body ended after' "$BS_LOG" || true)
-	python3 - "$BS_PORT" "$id" "$k" "$v" <<-'EOF'
-		import os, socket, sys, time
-		port, sid, key, version = sys.argv[1:5]
-		s = socket.create_connection(("127.0.0.1", int(port)))
-		s.sendall(("PUT /v1/slots/%s HTTP/1.1\r\nHost: localhost\r\nX-Slot-Key: %s\r\nIf-Match: \"%s\"\r\n"
-		           "Content-Length: 1000000\r\n\r\n" % (sid, key, version)).encode())
-		s.sendall(os.urandom(400000))
-		time.sleep(0.5)
-		s.close()
-	EOF
-	if bs_front_supports body-streaming; then
-		for _ in $(seq 1 100); do
-			[ "$(grep -cE 'slots.put 400 .*The body ended after' "$BS_LOG")" -gt "$before" ] && break
-			sleep 0.05
-		done
-		[ "$(grep -cE 'slots.put 400 .*The body ended after' "$BS_LOG")" -gt "$before" ] ||
-			fail "the handler did not log the cut upload"
-	else
-		# mod_fcgid reads the whole body first: the cut upload never reaches
-		# the handler (docs/DEPLOY-apache.md)
-		sleep 1
-		assert_equal "$(grep -cE 'slots.put 400 .*The body ended after' "$BS_LOG" || true)" "$before"
-	fi
+	before=$(cut_count slots.put)
+	half_put "/v1/slots/$id" 1000000 400000 "X-Slot-Key: $k" "If-Match: \"$v\""
+	cut_seen slots.put "$before" 1
 	assert_slot "$id" "$f" "$v"
 	assert_equal "$(slot_row "$id" 'version, bytes')" "$v|1000000"
 	g=$(blob 100)
