@@ -622,6 +622,42 @@ static enum err expect(struct imp *x, enum jstream_tok want, const char *path, c
 	return ERR_OK;
 }
 
+/*
+ * Reads element i of an array: an object whose '{' was just read, named
+ * path ("collections[2].records[5]"); ctx is the caller's.
+ */
+typedef enum err (*element_fn)(struct imp *x, void *ctx, int64_t i, const char *path);
+
+/*
+ * The value of the member name of the object at path ("" for the
+ * document): an array whose elements are objects, each read by fn under
+ * the path "PATH.NAME[i]" ("NAME[i]" at the top). The first error is the
+ * answer.
+ */
+static enum err each_element(struct imp *x, const char *path, const char *name, element_fn fn, void *ctx)
+{
+	/* the longest, "collections[N].records[N].history[N]" with 19-digit N, takes 90 bytes */
+	char epath[160];
+	enum jstream_tok t;
+	enum err e;
+	if ((e = expect(x, JSTREAM_ARR_BEGIN, path, name)))
+		return e;
+	for (int64_t i = 0;; i++) {
+		if ((e = next(x, &t)))
+			return e;
+		if (t == JSTREAM_ARR_END)
+			return ERR_OK;
+		if (*path)
+			snprintf(epath, sizeof epath, "%s.%s[%" PRId64 "]", path, name, i);
+		else
+			snprintf(epath, sizeof epath, "%s[%" PRId64 "]", name, i);
+		if (t != JSTREAM_OBJ_BEGIN)
+			return bad(x, ERR_INVALID_REQUEST, epath, "expected an object.");
+		if ((e = fn(x, ctx, i, epath)))
+			return e;
+	}
+}
+
 /* The account's byte quota after what the document added so far. */
 static enum err quota_check(struct imp *x)
 {
@@ -691,17 +727,27 @@ static enum err col_create(struct imp *x, struct col *cl, const char *path)
 	return e;
 }
 
-/* One older version of a record: {"version","modified_at","deleted","payload"}. */
-static enum err history_entry(struct imp *x, struct col *cl, const char *rid, int64_t *max_version, const char *path)
+/* A record being read: its collection, its id, and what its history holds. */
+struct rec {
+	struct col *cl;
+	char rid[STORE_RID_MAX + 1];
+	int64_t max_hist;      /* the highest version in the history */
+	int64_t nhist;         /* versions in the history */
+};
+
+/* One older version of the record ctx: {"version","modified_at","deleted","payload"} (element_fn). */
+static enum err history_entry(struct imp *x, void *ctx, int64_t i, const char *path)
 {
 	static const char *const names[] = {"version", "modified_at", "deleted", "payload"};
+	struct rec *rc = ctx;
 	unsigned seen = 0;
 	struct store_record v;
 	int isnull = 1, idx;
 	enum jstream_tok t;
 	enum err e;
+	rc->nhist++;
 	memset(&v, 0, sizeof v);
-	v.rid = rid;
+	v.rid = rc->rid;
 	v.modified_at = x->now;
 	for (;;) {
 		if ((e = next(x, &t)))
@@ -731,11 +777,11 @@ static enum err history_entry(struct imp *x, struct col *cl, const char *rid, in
 		v.payload = x->hpay.mem ? x->hpay.mem : (const uint8_t *)"";
 		v.payload_len = (size_t)x->hpay.size;
 	}
-	if (v.version > *max_version)
-		*max_version = v.version;
+	if (v.version > rc->max_hist)
+		rc->max_hist = v.version;
 	top_add(x, v.version, v.deleted ? 0 : (int64_t)v.payload_len);
 	if (!x->dry) {
-		e = store_transfer_history_insert(x->s, cl->c.id, &v);
+		e = store_transfer_history_insert(x->s, rc->cl->c.id, &v);
 		if (e == ERR_CONFLICT)
 			return bad(x, ERR_INVALID_REQUEST, path, "version: %" PRId64 " appears twice in the record's history.",
 			    v.version);
@@ -745,18 +791,19 @@ static enum err history_entry(struct imp *x, struct col *cl, const char *rid, in
 	return ERR_OK;
 }
 
-/* One record: {"id","version","modified_at","deleted","payload","history"}. */
-static enum err record(struct imp *x, struct col *cl, const char *path)
+/* One record of the collection ctx: {"id","version","modified_at","deleted","payload","history"} (element_fn). */
+static enum err record(struct imp *x, void *ctx, int64_t i, const char *path)
 {
 	static const char *const names[] = {"id", "version", "modified_at", "deleted", "payload", "history"};
+	struct col *cl = ctx;
 	unsigned seen = 0;
 	struct store_record rec;
-	char rid[STORE_RID_MAX + 1];
-	char hpath[160];
+	struct rec rc;
 	int isnull = 1, idx;
-	int64_t max_hist = 0, nhist = 0;
 	enum jstream_tok t;
 	enum err e;
+	memset(&rc, 0, sizeof rc);
+	rc.cl = cl;
 	memset(&rec, 0, sizeof rec);
 	rec.modified_at = x->now;
 	x->ntop = 0;
@@ -769,11 +816,11 @@ static enum err record(struct imp *x, struct col *cl, const char *path)
 			return e;
 		switch (idx) {
 		case 0:
-			if ((e = get_str(x, path, "id", rid, sizeof rid, NULL)))
+			if ((e = get_str(x, path, "id", rc.rid, sizeof rc.rid, NULL)))
 				return e;
-			if (!valid_rid(rid))
+			if (!valid_rid(rc.rid))
 				return bad(x, ERR_INVALID_REQUEST, path, "id: 1-128 of A-Z a-z 0-9 _ - . ~, not starting with . or ~.");
-			rec.rid = rid;
+			rec.rid = rc.rid;
 			break;
 		case 1: e = get_int(x, path, "version", 1, INT64_MAX - 1, &rec.version); break;
 		case 2: e = get_time(x, path, "modified_at", &rec.modified_at); break;
@@ -784,19 +831,7 @@ static enum err record(struct imp *x, struct col *cl, const char *path)
 		case 5:
 			if (!rec.rid)
 				return bad(x, ERR_INVALID_REQUEST, path, "the member 'id' must come before 'history'.");
-			if ((e = expect(x, JSTREAM_ARR_BEGIN, path, "history")))
-				return e;
-			for (;; nhist++) {
-				if ((e = next(x, &t)))
-					return e;
-				if (t == JSTREAM_ARR_END)
-					break;
-				snprintf(hpath, sizeof hpath, "%s.history[%" PRId64 "]", path, nhist);
-				if (t != JSTREAM_OBJ_BEGIN)
-					return bad(x, ERR_INVALID_REQUEST, hpath, "expected an object.");
-				if ((e = history_entry(x, cl, rid, &max_hist, hpath)))
-					return e;
-			}
+			e = each_element(x, path, "history", history_entry, &rc);
 			break;
 		}
 		if (e)
@@ -810,28 +845,28 @@ static enum err record(struct imp *x, struct col *cl, const char *path)
 		return bad(x, ERR_INVALID_REQUEST, path, "payload: a deleted record has no payload (null).");
 	if (!rec.deleted && isnull)
 		return bad(x, ERR_INVALID_REQUEST, path, "payload: required unless deleted is true.");
-	if (max_hist >= rec.version)
+	if (rc.max_hist >= rec.version)
 		return bad(x, ERR_INVALID_REQUEST, path, "history: version %" PRId64 " is not older than the record's %" PRId64 ".",
-		    max_hist, rec.version);
+		    rc.max_hist, rec.version);
 	if (!rec.deleted) {
 		rec.payload = x->pay.mem ? x->pay.mem : (const uint8_t *)"";
 		rec.payload_len = (size_t)x->pay.size;
 	}
 	/* the counters: the current payload and the older versions that stay */
 	int64_t bytes = rec.deleted ? 0 : (int64_t)rec.payload_len;
-	for (size_t i = 0; i < x->ntop; i++)
-		bytes += x->top[i].bytes;
-	if (nhist > (int64_t)x->ntop)
-		x->dropped += nhist - (int64_t)x->ntop;
+	for (size_t j = 0; j < x->ntop; j++)
+		bytes += x->top[j].bytes;
+	if (rc.nhist > (int64_t)x->ntop)
+		x->dropped += rc.nhist - (int64_t)x->ntop;
 	if (!x->dry) {
 		e = store_transfer_record_insert(x->s, cl->c.id, &rec);
 		if (e == ERR_CONFLICT)
 			return bad(x, ERR_INVALID_REQUEST, path,
-			    "the id '%s' or the version %" PRId64 " is already used in this collection.", rid, rec.version);
+			    "the id '%s' or the version %" PRId64 " is already used in this collection.", rc.rid, rec.version);
 		if (e)
 			return e;
 		int64_t freed;
-		if (nhist > x->keep && (e = store_history_prune(x->s, cl->c.id, rid, x->keep, &freed)))
+		if (rc.nhist > x->keep && (e = store_history_prune(x->s, cl->c.id, rc.rid, x->keep, &freed)))
 			return e;
 	}
 	if (rec.version > cl->max_version)
@@ -843,17 +878,19 @@ static enum err record(struct imp *x, struct col *cl, const char *path)
 	return quota_check(x);
 }
 
-/* One collection: {"name","meta","version","purged_version","records"}. */
-static enum err collection(struct imp *x, const char *path)
+/* One collection: {"name","meta","version","purged_version","records"} (element_fn). */
+static enum err collection(struct imp *x, void *ctx, int64_t i, const char *path)
 {
 	static const char *const names[] = {"name", "meta", "version", "purged_version", "records"};
 	unsigned seen = 0;
 	struct col cl;
-	char rpath[128];
 	int meta_null = 1, idx;
-	int64_t n = 0;
 	enum jstream_tok t;
 	enum err e;
+	if (++x->ncollections > x->plan->collections)
+		return http_fail(x->r, ERR_COLLECTION_LIMIT,
+		    "The document has more collections than the %" PRId64 " the account's plan allows.",
+		    x->plan->collections);
 	memset(&cl, 0, sizeof cl);
 	for (;;) {
 		if ((e = next(x, &t)))
@@ -877,19 +914,9 @@ static enum err collection(struct imp *x, const char *path)
 		case 4:
 			if (!cl.have_name)
 				return bad(x, ERR_INVALID_REQUEST, path, "the member 'name' must come before 'records'.");
-			if ((e = col_create(x, &cl, path)) || (e = expect(x, JSTREAM_ARR_BEGIN, path, "records")))
+			if ((e = col_create(x, &cl, path)))
 				return e;
-			for (;; n++) {
-				if ((e = next(x, &t)))
-					return e;
-				if (t == JSTREAM_ARR_END)
-					break;
-				snprintf(rpath, sizeof rpath, "%s.records[%" PRId64 "]", path, n);
-				if (t != JSTREAM_OBJ_BEGIN)
-					return bad(x, ERR_INVALID_REQUEST, rpath, "expected an object.");
-				if ((e = record(x, &cl, rpath)))
-					return e;
-			}
+			e = each_element(x, path, "records", record, &cl);
 			break;
 		}
 		if (e)
@@ -920,16 +947,22 @@ static int ignore(void *ctx, const void *data, size_t n)
 	return 0;
 }
 
-/* One backup: {"name","version","modified_at","sha256","data"}. */
-static enum err backup(struct imp *x, size_t k, const char *path)
+/* Backup number i: {"name","version","modified_at","sha256","data"} (element_fn). */
+static enum err backup(struct imp *x, void *ctx, int64_t i, const char *path)
 {
 	static const char *const names[] = {"name", "version", "modified_at", "sha256", "data"};
+	size_t k = (size_t)i;
 	unsigned seen = 0;
 	char name[STORE_NAME_MAX + 1], sha_hex[65];
 	int64_t version = 1, modified_at = x->now;
 	int idx;
 	enum jstream_tok t;
 	enum err e;
+	if (++x->nbackups > x->plan->backups)
+		return http_fail(x->r, ERR_BACKUP_LIMIT,
+		    "The document has more backups than the %" PRId64 " the account's plan allows.", x->plan->backups);
+	if (x->dry && !x->blobs && !(x->blobs = calloc((size_t)x->plan->backups, sizeof *x->blobs)))
+		return ERR_INTERNAL;
 	sha_hex[0] = '\0';
 	for (;;) {
 		if ((e = next(x, &t)))
@@ -1022,57 +1055,6 @@ static enum err backup(struct imp *x, size_t k, const char *path)
 	return e;
 }
 
-/* The collections array. */
-static enum err collections(struct imp *x)
-{
-	char path[48];
-	enum jstream_tok t;
-	enum err e;
-	if ((e = expect(x, JSTREAM_ARR_BEGIN, "", "collections")))
-		return e;
-	for (int64_t i = 0;; i++) {
-		if ((e = next(x, &t)))
-			return e;
-		if (t == JSTREAM_ARR_END)
-			return ERR_OK;
-		snprintf(path, sizeof path, "collections[%" PRId64 "]", i);
-		if (t != JSTREAM_OBJ_BEGIN)
-			return bad(x, ERR_INVALID_REQUEST, path, "expected an object.");
-		if (++x->ncollections > x->plan->collections)
-			return http_fail(x->r, ERR_COLLECTION_LIMIT,
-			    "The document has more collections than the %" PRId64 " the account's plan allows.",
-			    x->plan->collections);
-		if ((e = collection(x, path)))
-			return e;
-	}
-}
-
-/* The backups array. */
-static enum err backups(struct imp *x)
-{
-	char path[48];
-	enum jstream_tok t;
-	enum err e;
-	if ((e = expect(x, JSTREAM_ARR_BEGIN, "", "backups")))
-		return e;
-	for (size_t k = 0;; k++) {
-		if ((e = next(x, &t)))
-			return e;
-		if (t == JSTREAM_ARR_END)
-			return ERR_OK;
-		snprintf(path, sizeof path, "backups[%zu]", k);
-		if (t != JSTREAM_OBJ_BEGIN)
-			return bad(x, ERR_INVALID_REQUEST, path, "expected an object.");
-		if (++x->nbackups > x->plan->backups)
-			return http_fail(x->r, ERR_BACKUP_LIMIT,
-			    "The document has more backups than the %" PRId64 " the account's plan allows.", x->plan->backups);
-		if (x->dry && !x->blobs && !(x->blobs = calloc((size_t)x->plan->backups, sizeof *x->blobs)))
-			return ERR_INTERNAL;
-		if ((e = backup(x, k, path)))
-			return e;
-	}
-}
-
 /* The whole document: {"format" first, then "username","kdf","keyring","collections","backups"}. */
 static enum err document(struct imp *x)
 {
@@ -1131,8 +1113,8 @@ static enum err document(struct imp *x)
 				x->has_keyring = 1;
 			}
 			break;
-		case 4: e = collections(x); break;
-		case 5: e = backups(x); break;
+		case 4: e = each_element(x, "", "collections", collection, NULL); break;
+		case 5: e = each_element(x, "", "backups", backup, NULL); break;
 		}
 		if (e)
 			return e;
