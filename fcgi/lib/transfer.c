@@ -20,9 +20,11 @@
  */
 #include "transfer.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -658,6 +660,34 @@ static enum err each_element(struct imp *x, const char *path, const char *name, 
 	}
 }
 
+/* The number of entries of a names[] table, and the table: member()'s and each_member()'s arguments. */
+#define NAMES(a) (a), (int)(sizeof (a) / sizeof (a)[0])
+
+/* Reads the value of member names[idx] of the object at path, whose name was just read; ctx is the caller's. */
+typedef enum err (*member_fn)(struct imp *x, void *ctx, int idx, const char *path);
+
+/*
+ * The members of the object at path whose '{' was just read, up to its '}':
+ * each one of names[0..n) and at most once (marked in *seen, as member()
+ * does), its value read by fn. The first error is the answer.
+ */
+static enum err each_member(struct imp *x, const char *path, const char *const *names, int n, unsigned *seen,
+    member_fn fn, void *ctx)
+{
+	enum jstream_tok t;
+	enum err e;
+	int idx = 0;
+	assert(n > 0 && (size_t)n <= sizeof *seen * CHAR_BIT);
+	for (;;) {
+		if ((e = next(x, &t)))
+			return e;
+		if (t == JSTREAM_OBJ_END)
+			return ERR_OK;
+		if ((e = member(x, path, names, n, seen, &idx)) || (e = fn(x, ctx, idx, path)))
+			return e;
+	}
+}
+
 /* The account's byte quota after what the document added so far. */
 static enum err quota_check(struct imp *x)
 {
@@ -706,6 +736,7 @@ static void top_add(struct imp *x, int64_t version, int64_t bytes)
 struct col {
 	char name[STORE_NAME_MAX + 1];
 	int have_name, created;
+	int meta_null;         /* meta is null or missing */
 	struct store_collection c;
 	int64_t version;       /* as exported */
 	int64_t purged;
@@ -730,10 +761,31 @@ static enum err col_create(struct imp *x, struct col *cl, const char *path)
 /* A record being read: its collection, its id, and what its history holds. */
 struct rec {
 	struct col *cl;
+	struct store_record v;
+	int isnull;            /* the payload is null or missing */
 	char rid[STORE_RID_MAX + 1];
 	int64_t max_hist;      /* the highest version in the history */
 	int64_t nhist;         /* versions in the history */
 };
+
+/* An older version being read. */
+struct hist {
+	struct store_record v;
+	int isnull;
+};
+
+/* The value of member names[idx] of a history entry (member_fn). */
+static enum err history_member(struct imp *x, void *ctx, int idx, const char *path)
+{
+	struct hist *h = ctx;
+	switch (idx) {
+	case 0: return get_int(x, path, "version", 1, INT64_MAX - 1, &h->v.version);
+	case 1: return get_time(x, path, "modified_at", &h->v.modified_at);
+	case 2: return get_bool(x, path, "deleted", &h->v.deleted);
+	default:
+		return get_b64(x, path, "payload", &x->hpay, x->c->limits.max_record_bytes, ERR_RECORD_TOO_LARGE, &h->isnull);
+	}
+}
 
 /* One older version of the record ctx: {"version","modified_at","deleted","payload"} (element_fn). */
 static enum err history_entry(struct imp *x, void *ctx, int64_t i, const char *path)
@@ -741,54 +793,63 @@ static enum err history_entry(struct imp *x, void *ctx, int64_t i, const char *p
 	static const char *const names[] = {"version", "modified_at", "deleted", "payload"};
 	struct rec *rc = ctx;
 	unsigned seen = 0;
-	struct store_record v;
-	int isnull = 1, idx;
-	enum jstream_tok t;
+	struct hist h;
+	struct store_record *v = &h.v;
 	enum err e;
 	rc->nhist++;
-	memset(&v, 0, sizeof v);
-	v.rid = rc->rid;
-	v.modified_at = x->now;
-	for (;;) {
-		if ((e = next(x, &t)))
-			return e;
-		if (t == JSTREAM_OBJ_END)
-			break;
-		if ((e = member(x, path, names, 4, &seen, &idx)))
-			return e;
-		switch (idx) {
-		case 0: e = get_int(x, path, "version", 1, INT64_MAX - 1, &v.version); break;
-		case 1: e = get_time(x, path, "modified_at", &v.modified_at); break;
-		case 2: e = get_bool(x, path, "deleted", &v.deleted); break;
-		case 3:
-			e = get_b64(x, path, "payload", &x->hpay, x->c->limits.max_record_bytes, ERR_RECORD_TOO_LARGE, &isnull);
-			break;
-		}
-		if (e)
-			return e;
-	}
+	memset(&h, 0, sizeof h);
+	h.isnull = 1;
+	v->rid = rc->rid;
+	v->modified_at = x->now;
+	if ((e = each_member(x, path, NAMES(names), &seen, history_member, &h)))
+		return e;
 	if (!(seen & 1))
 		return bad(x, ERR_INVALID_REQUEST, path, "version: required member missing.");
-	if (v.deleted && !isnull)
+	if (v->deleted && !h.isnull)
 		return bad(x, ERR_INVALID_REQUEST, path, "payload: a deleted version has no payload (null).");
-	if (!v.deleted && isnull)
+	if (!v->deleted && h.isnull)
 		return bad(x, ERR_INVALID_REQUEST, path, "payload: required unless deleted is true.");
-	if (!v.deleted) {
-		v.payload = x->hpay.mem ? x->hpay.mem : (const uint8_t *)"";
-		v.payload_len = (size_t)x->hpay.size;
+	if (!v->deleted) {
+		v->payload = x->hpay.mem ? x->hpay.mem : (const uint8_t *)"";
+		v->payload_len = (size_t)x->hpay.size;
 	}
-	if (v.version > rc->max_hist)
-		rc->max_hist = v.version;
-	top_add(x, v.version, v.deleted ? 0 : (int64_t)v.payload_len);
+	if (v->version > rc->max_hist)
+		rc->max_hist = v->version;
+	top_add(x, v->version, v->deleted ? 0 : (int64_t)v->payload_len);
 	if (!x->dry) {
-		e = store_transfer_history_insert(x->s, rc->cl->c.id, &v);
+		e = store_transfer_history_insert(x->s, rc->cl->c.id, v);
 		if (e == ERR_CONFLICT)
 			return bad(x, ERR_INVALID_REQUEST, path, "version: %" PRId64 " appears twice in the record's history.",
-			    v.version);
+			    v->version);
 		if (e)
 			return e;
 	}
 	return ERR_OK;
+}
+
+/* The value of member names[idx] of a record (member_fn). */
+static enum err record_member(struct imp *x, void *ctx, int idx, const char *path)
+{
+	struct rec *rc = ctx;
+	enum err e;
+	switch (idx) {
+	case 0:
+		if ((e = get_str(x, path, "id", rc->rid, sizeof rc->rid, NULL)))
+			return e;
+		if (!valid_rid(rc->rid))
+			return bad(x, ERR_INVALID_REQUEST, path, "id: 1-128 of A-Z a-z 0-9 _ - . ~, not starting with . or ~.");
+		rc->v.rid = rc->rid;
+		return ERR_OK;
+	case 1: return get_int(x, path, "version", 1, INT64_MAX - 1, &rc->v.version);
+	case 2: return get_time(x, path, "modified_at", &rc->v.modified_at);
+	case 3: return get_bool(x, path, "deleted", &rc->v.deleted);
+	case 4:
+		return get_b64(x, path, "payload", &x->pay, x->c->limits.max_record_bytes, ERR_RECORD_TOO_LARGE, &rc->isnull);
+	default:
+		if (!rc->v.rid)
+			return bad(x, ERR_INVALID_REQUEST, path, "the member 'id' must come before 'history'.");
+		return each_element(x, path, "history", history_entry, rc);
+	}
 }
 
 /* One record of the collection ctx: {"id","version","modified_at","deleted","payload","history"} (element_fn). */
@@ -797,85 +858,80 @@ static enum err record(struct imp *x, void *ctx, int64_t i, const char *path)
 	static const char *const names[] = {"id", "version", "modified_at", "deleted", "payload", "history"};
 	struct col *cl = ctx;
 	unsigned seen = 0;
-	struct store_record rec;
 	struct rec rc;
-	int isnull = 1, idx;
-	enum jstream_tok t;
+	struct store_record *rec = &rc.v;
 	enum err e;
 	memset(&rc, 0, sizeof rc);
 	rc.cl = cl;
-	memset(&rec, 0, sizeof rec);
-	rec.modified_at = x->now;
+	rc.isnull = 1;
+	rec->modified_at = x->now;
 	x->ntop = 0;
-	for (;;) {
-		if ((e = next(x, &t)))
-			return e;
-		if (t == JSTREAM_OBJ_END)
-			break;
-		if ((e = member(x, path, names, 6, &seen, &idx)))
-			return e;
-		switch (idx) {
-		case 0:
-			if ((e = get_str(x, path, "id", rc.rid, sizeof rc.rid, NULL)))
-				return e;
-			if (!valid_rid(rc.rid))
-				return bad(x, ERR_INVALID_REQUEST, path, "id: 1-128 of A-Z a-z 0-9 _ - . ~, not starting with . or ~.");
-			rec.rid = rc.rid;
-			break;
-		case 1: e = get_int(x, path, "version", 1, INT64_MAX - 1, &rec.version); break;
-		case 2: e = get_time(x, path, "modified_at", &rec.modified_at); break;
-		case 3: e = get_bool(x, path, "deleted", &rec.deleted); break;
-		case 4:
-			e = get_b64(x, path, "payload", &x->pay, x->c->limits.max_record_bytes, ERR_RECORD_TOO_LARGE, &isnull);
-			break;
-		case 5:
-			if (!rec.rid)
-				return bad(x, ERR_INVALID_REQUEST, path, "the member 'id' must come before 'history'.");
-			e = each_element(x, path, "history", history_entry, &rc);
-			break;
-		}
-		if (e)
-			return e;
-	}
-	if (!rec.rid)
+	if ((e = each_member(x, path, NAMES(names), &seen, record_member, &rc)))
+		return e;
+	if (!rec->rid)
 		return bad(x, ERR_INVALID_REQUEST, path, "id: required member missing.");
 	if (!(seen & 2))
 		return bad(x, ERR_INVALID_REQUEST, path, "version: required member missing.");
-	if (rec.deleted && !isnull)
+	if (rec->deleted && !rc.isnull)
 		return bad(x, ERR_INVALID_REQUEST, path, "payload: a deleted record has no payload (null).");
-	if (!rec.deleted && isnull)
+	if (!rec->deleted && rc.isnull)
 		return bad(x, ERR_INVALID_REQUEST, path, "payload: required unless deleted is true.");
-	if (rc.max_hist >= rec.version)
+	if (rc.max_hist >= rec->version)
 		return bad(x, ERR_INVALID_REQUEST, path, "history: version %" PRId64 " is not older than the record's %" PRId64 ".",
-		    rc.max_hist, rec.version);
-	if (!rec.deleted) {
-		rec.payload = x->pay.mem ? x->pay.mem : (const uint8_t *)"";
-		rec.payload_len = (size_t)x->pay.size;
+		    rc.max_hist, rec->version);
+	if (!rec->deleted) {
+		rec->payload = x->pay.mem ? x->pay.mem : (const uint8_t *)"";
+		rec->payload_len = (size_t)x->pay.size;
 	}
 	/* the counters: the current payload and the older versions that stay */
-	int64_t bytes = rec.deleted ? 0 : (int64_t)rec.payload_len;
+	int64_t bytes = rec->deleted ? 0 : (int64_t)rec->payload_len;
 	for (size_t j = 0; j < x->ntop; j++)
 		bytes += x->top[j].bytes;
 	if (rc.nhist > (int64_t)x->ntop)
 		x->dropped += rc.nhist - (int64_t)x->ntop;
 	if (!x->dry) {
-		e = store_transfer_record_insert(x->s, cl->c.id, &rec);
+		e = store_transfer_record_insert(x->s, cl->c.id, rec);
 		if (e == ERR_CONFLICT)
 			return bad(x, ERR_INVALID_REQUEST, path,
-			    "the id '%s' or the version %" PRId64 " is already used in this collection.", rc.rid, rec.version);
+			    "the id '%s' or the version %" PRId64 " is already used in this collection.", rc.rid, rec->version);
 		if (e)
 			return e;
 		int64_t freed;
 		if (rc.nhist > x->keep && (e = store_history_prune(x->s, cl->c.id, rc.rid, x->keep, &freed)))
 			return e;
 	}
-	if (rec.version > cl->max_version)
-		cl->max_version = rec.version;
+	if (rec->version > cl->max_version)
+		cl->max_version = rec->version;
 	cl->bytes += bytes;
-	cl->records += rec.deleted ? 0 : 1;
+	cl->records += rec->deleted ? 0 : 1;
 	x->bytes += bytes;
-	x->records += rec.deleted ? 0 : 1;
+	x->records += rec->deleted ? 0 : 1;
 	return quota_check(x);
+}
+
+/* The value of member names[idx] of a collection (member_fn). */
+static enum err collection_member(struct imp *x, void *ctx, int idx, const char *path)
+{
+	struct col *cl = ctx;
+	enum err e;
+	switch (idx) {
+	case 0:
+		if ((e = get_str(x, path, "name", cl->name, sizeof cl->name, NULL)))
+			return e;
+		if (!valid_name(cl->name))
+			return bad(x, ERR_INVALID_REQUEST, path, "name: 1-64 of A-Z a-z 0-9 _ - . ~, not starting with . or ~.");
+		cl->have_name = 1;
+		return ERR_OK;
+	case 1: return get_b64(x, path, "meta", &x->small, TRANSFER_META_MAX, ERR_INVALID_REQUEST, &cl->meta_null);
+	case 2: return get_int(x, path, "version", 0, INT64_MAX - 1, &cl->version);
+	case 3: return get_int(x, path, "purged_version", 0, INT64_MAX - 1, &cl->purged);
+	default:
+		if (!cl->have_name)
+			return bad(x, ERR_INVALID_REQUEST, path, "the member 'name' must come before 'records'.");
+		if ((e = col_create(x, cl, path)))
+			return e;
+		return each_element(x, path, "records", record, cl);
+	}
 }
 
 /* One collection: {"name","meta","version","purged_version","records"} (element_fn). */
@@ -884,44 +940,15 @@ static enum err collection(struct imp *x, void *ctx, int64_t i, const char *path
 	static const char *const names[] = {"name", "meta", "version", "purged_version", "records"};
 	unsigned seen = 0;
 	struct col cl;
-	int meta_null = 1, idx;
-	enum jstream_tok t;
 	enum err e;
 	if (++x->ncollections > x->plan->collections)
 		return http_fail(x->r, ERR_COLLECTION_LIMIT,
 		    "The document has more collections than the %" PRId64 " the account's plan allows.",
 		    x->plan->collections);
 	memset(&cl, 0, sizeof cl);
-	for (;;) {
-		if ((e = next(x, &t)))
-			return e;
-		if (t == JSTREAM_OBJ_END)
-			break;
-		if ((e = member(x, path, names, 5, &seen, &idx)))
-			return e;
-		switch (idx) {
-		case 0:
-			if ((e = get_str(x, path, "name", cl.name, sizeof cl.name, NULL)))
-				return e;
-			if (!valid_name(cl.name))
-				return bad(x, ERR_INVALID_REQUEST, path,
-				    "name: 1-64 of A-Z a-z 0-9 _ - . ~, not starting with . or ~.");
-			cl.have_name = 1;
-			break;
-		case 1: e = get_b64(x, path, "meta", &x->small, TRANSFER_META_MAX, ERR_INVALID_REQUEST, &meta_null); break;
-		case 2: e = get_int(x, path, "version", 0, INT64_MAX - 1, &cl.version); break;
-		case 3: e = get_int(x, path, "purged_version", 0, INT64_MAX - 1, &cl.purged); break;
-		case 4:
-			if (!cl.have_name)
-				return bad(x, ERR_INVALID_REQUEST, path, "the member 'name' must come before 'records'.");
-			if ((e = col_create(x, &cl, path)))
-				return e;
-			e = each_element(x, path, "records", record, &cl);
-			break;
-		}
-		if (e)
-			return e;
-	}
+	cl.meta_null = 1;
+	if ((e = each_member(x, path, NAMES(names), &seen, collection_member, &cl)))
+		return e;
 	if (!cl.have_name)
 		return bad(x, ERR_INVALID_REQUEST, path, "name: required member missing.");
 	if ((e = col_create(x, &cl, path)))
@@ -932,7 +959,7 @@ static enum err collection(struct imp *x, void *ctx, int64_t i, const char *path
 		cl.purged = version;
 	if (x->dry)
 		return ERR_OK;
-	if (!meta_null && (e = store_collection_set_meta(x->s, cl.c.id, x->small.mem ? x->small.mem : (const uint8_t *)"",
+	if (!cl.meta_null && (e = store_collection_set_meta(x->s, cl.c.id, x->small.mem ? x->small.mem : (const uint8_t *)"",
 	    (size_t)x->small.size, x->now)))
 		return e;
 	return store_transfer_collection_set(x->s, cl.c.id, version, cl.records, cl.bytes, cl.purged, x->now);
@@ -947,98 +974,106 @@ static int ignore(void *ctx, const void *data, size_t n)
 	return 0;
 }
 
+/* A backup being read. */
+struct bk {
+	size_t k;              /* its place in the document and in x->blobs */
+	char name[STORE_NAME_MAX + 1];
+	char sha_hex[65];      /* "" when not given */
+	int64_t version, modified_at;
+};
+
+/* The data of backup k: decoded into a temporary file (pass 1), or read over (pass 2). */
+static enum err backup_data(struct imp *x, size_t k, const char *path)
+{
+	if (!x->dry) {
+		/* pass 1 decoded it from this same file: read over it */
+		enum jstream_tok t = jstream_next_stream(x->js, ignore, NULL);
+		if (t == JSTREAM_ERROR)
+			return lexfail(x);
+		if (t != JSTREAM_STRING || k >= x->nblobs)
+			return bad(x, ERR_INVALID_REQUEST, path, "data: expected standard padded base64.");
+		return ERR_OK;
+	}
+	if (k >= (size_t)x->plan->backups || !x->blobs)
+		return ERR_INTERNAL; /* counted before: cannot happen */
+	int fd = open(x->dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		log_msg(LOG_ERROR, "import: cannot create a temporary file in the store's directory: %s", strerror(errno));
+		return ERR_UNAVAILABLE;
+	}
+	struct blob *b = &x->blobs[x->nblobs++];
+	b->fd = fd;
+	x->file.fd = fd;
+	crypto_sha256_free(x->file.sha);
+	if (!(x->file.sha = crypto_sha256_new()))
+		return ERR_INTERNAL;
+	enum err e = get_b64(x, path, "data", &x->file, x->backup_max, ERR_BODY_TOO_LARGE, NULL);
+	if (e)
+		return e;
+	b->size = x->file.size;
+	int rc = crypto_sha256_final(x->file.sha, b->sha);
+	x->file.sha = NULL;
+	return rc != 0 ? ERR_INTERNAL : ERR_OK;
+}
+
+/* The value of member names[idx] of a backup (member_fn). */
+static enum err backup_member(struct imp *x, void *ctx, int idx, const char *path)
+{
+	struct bk *bk = ctx;
+	enum err e;
+	switch (idx) {
+	case 0:
+		if ((e = get_str(x, path, "name", bk->name, sizeof bk->name, NULL)))
+			return e;
+		if (!valid_name(bk->name))
+			return bad(x, ERR_INVALID_REQUEST, path, "name: 1-64 of A-Z a-z 0-9 _ - . ~, not starting with . or ~.");
+		return ERR_OK;
+	case 1: return get_int(x, path, "version", 1, INT64_MAX - 1, &bk->version);
+	case 2: return get_time(x, path, "modified_at", &bk->modified_at);
+	case 3:
+		if ((e = get_str(x, path, "sha256", bk->sha_hex, sizeof bk->sha_hex, NULL)))
+			return e;
+		if (strlen(bk->sha_hex) != 64 || strspn(bk->sha_hex, "0123456789abcdef") != 64)
+			return bad(x, ERR_INVALID_REQUEST, path, "sha256: expected 64 lowercase hex characters.");
+		return ERR_OK;
+	default:
+		return backup_data(x, bk->k, path);
+	}
+}
+
 /* Backup number i: {"name","version","modified_at","sha256","data"} (element_fn). */
 static enum err backup(struct imp *x, void *ctx, int64_t i, const char *path)
 {
 	static const char *const names[] = {"name", "version", "modified_at", "sha256", "data"};
-	size_t k = (size_t)i;
 	unsigned seen = 0;
-	char name[STORE_NAME_MAX + 1], sha_hex[65];
-	int64_t version = 1, modified_at = x->now;
-	int idx;
-	enum jstream_tok t;
+	struct bk bk;
 	enum err e;
 	if (++x->nbackups > x->plan->backups)
 		return http_fail(x->r, ERR_BACKUP_LIMIT,
 		    "The document has more backups than the %" PRId64 " the account's plan allows.", x->plan->backups);
 	if (x->dry && !x->blobs && !(x->blobs = calloc((size_t)x->plan->backups, sizeof *x->blobs)))
 		return ERR_INTERNAL;
-	sha_hex[0] = '\0';
-	for (;;) {
-		if ((e = next(x, &t)))
-			return e;
-		if (t == JSTREAM_OBJ_END)
-			break;
-		if ((e = member(x, path, names, 5, &seen, &idx)))
-			return e;
-		switch (idx) {
-		case 0:
-			if ((e = get_str(x, path, "name", name, sizeof name, NULL)))
-				return e;
-			if (!valid_name(name))
-				return bad(x, ERR_INVALID_REQUEST, path,
-				    "name: 1-64 of A-Z a-z 0-9 _ - . ~, not starting with . or ~.");
-			break;
-		case 1: e = get_int(x, path, "version", 1, INT64_MAX - 1, &version); break;
-		case 2: e = get_time(x, path, "modified_at", &modified_at); break;
-		case 3:
-			if ((e = get_str(x, path, "sha256", sha_hex, sizeof sha_hex, NULL)))
-				return e;
-			if (strlen(sha_hex) != 64 || strspn(sha_hex, "0123456789abcdef") != 64)
-				return bad(x, ERR_INVALID_REQUEST, path, "sha256: expected 64 lowercase hex characters.");
-			break;
-		case 4:
-			if (!x->dry) {
-				/* pass 1 decoded it from this same file: read over it */
-				t = jstream_next_stream(x->js, ignore, NULL);
-				if (t == JSTREAM_ERROR)
-					return lexfail(x);
-				if (t != JSTREAM_STRING || k >= x->nblobs)
-					return bad(x, ERR_INVALID_REQUEST, path, "data: expected standard padded base64.");
-				break;
-			}
-			if (k >= (size_t)x->plan->backups || !x->blobs)
-				return ERR_INTERNAL; /* counted before: cannot happen */
-			int fd = open(x->dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-			if (fd < 0) {
-				log_msg(LOG_ERROR, "import: cannot create a temporary file in the store's directory: %s",
-				    strerror(errno));
-				return ERR_UNAVAILABLE;
-			}
-			struct blob *b = &x->blobs[x->nblobs++];
-			b->fd = fd;
-			x->file.fd = fd;
-			crypto_sha256_free(x->file.sha);
-			if (!(x->file.sha = crypto_sha256_new()))
-				return ERR_INTERNAL;
-			e = get_b64(x, path, "data", &x->file, x->backup_max, ERR_BODY_TOO_LARGE, NULL);
-			if (e)
-				return e;
-			b->size = x->file.size;
-			int rc = crypto_sha256_final(x->file.sha, b->sha);
-			x->file.sha = NULL;
-			if (rc != 0)
-				return ERR_INTERNAL;
-			break;
-		}
-		if (e)
-			return e;
-	}
+	memset(&bk, 0, sizeof bk);
+	bk.k = (size_t)i;
+	bk.version = 1;
+	bk.modified_at = x->now;
+	if ((e = each_member(x, path, NAMES(names), &seen, backup_member, &bk)))
+		return e;
 	if (!(seen & 1))
 		return bad(x, ERR_INVALID_REQUEST, path, "name: required member missing.");
-	if (!(seen & 16) || k >= x->nblobs)
+	if (!(seen & 16) || bk.k >= x->nblobs)
 		return bad(x, ERR_INVALID_REQUEST, path, "data: required member missing.");
-	struct blob *b = &x->blobs[k];
+	struct blob *b = &x->blobs[bk.k];
 	/* the limits of this pass's plan (pass 2 may see another one) */
 	if (b->size > x->backup_max)
 		return bad(x, ERR_BODY_TOO_LARGE, path, "data: more than the %" PRId64 " bytes allowed.", x->backup_max);
 	if (b->size < x->plan->min_backup_bytes)
 		return bad(x, ERR_TOO_SMALL, path, "data: %" PRId64 " bytes; a backup needs at least %" PRId64 ".", b->size,
 		    x->plan->min_backup_bytes);
-	if (sha_hex[0]) {
+	if (bk.sha_hex[0]) {
 		char hex[65];
 		crypto_hex(b->sha, sizeof b->sha, hex, sizeof hex);
-		if (strcmp(hex, sha_hex) != 0)
+		if (strcmp(hex, bk.sha_hex) != 0)
 			return bad(x, ERR_INVALID_REQUEST, path, "sha256: does not match the data (the document is damaged).");
 	}
 	x->bytes += b->size;
@@ -1046,13 +1081,63 @@ static enum err backup(struct imp *x, void *ctx, int64_t i, const char *path)
 		return e;
 	struct store_backup sb;
 	memset(&sb, 0, sizeof sb);
-	snprintf(sb.name, sizeof sb.name, "%s", name);
-	sb.version = version;
-	sb.modified_at = modified_at;
+	snprintf(sb.name, sizeof sb.name, "%s", bk.name);
+	sb.version = bk.version;
+	sb.modified_at = bk.modified_at;
 	e = store_transfer_backup_insert(x->s, x->acc.id, &sb, b->fd, b->size, b->sha, x->now);
 	if (e == ERR_CONFLICT)
-		return bad(x, ERR_INVALID_REQUEST, path, "name: the backup '%s' appears twice.", name);
+		return bad(x, ERR_INVALID_REQUEST, path, "name: the backup '%s' appears twice.", bk.name);
 	return e;
+}
+
+/* The value of member names[idx] of the document (member_fn); ctx is the members seen so far. */
+static enum err document_member(struct imp *x, void *ctx, int idx, const char *path)
+{
+	const unsigned *seen = ctx;
+	char s[64];
+	int isnull;
+	enum jstream_tok t;
+	enum err e;
+	if (idx != 0 && !(*seen & 1))
+		return http_fail(x->r, ERR_INVALID_REQUEST,
+		    "format: the document must start with \"format\": \"" TRANSFER_FORMAT "\".");
+	switch (idx) {
+	case 0:
+		if ((e = get_str(x, path, "format", s, sizeof s, NULL)))
+			return e;
+		if (strcmp(s, TRANSFER_FORMAT) != 0)
+			return http_fail(x->r, ERR_INVALID_REQUEST, "format: expected \"" TRANSFER_FORMAT "\".");
+		return ERR_OK;
+	case 1: {
+		/* the exporting account's name: informative only */
+		char u[STORE_USERNAME_MAX * 4 + 1];
+		return get_str(x, path, "username", u, sizeof u, &isnull);
+	}
+	case 2:
+		/* the exporting account's kdf: never applied (see transfer.h), only checked as JSON */
+		if ((e = next(x, &t)))
+			return e;
+		if (t != JSTREAM_OBJ_BEGIN)
+			return http_fail(x->r, ERR_INVALID_REQUEST, "kdf: expected an object.");
+		if (jstream_skip(x->js, t) != 0)
+			return lexfail(x);
+		return ERR_OK;
+	case 3:
+		e = get_b64(x, path, "keyring", &x->small, ACCOUNTS_KEYRING_MAX, ERR_INVALID_REQUEST, &isnull);
+		if (e == ERR_OK && !isnull && !x->dry) {
+			free(x->keyring);
+			x->keyring = NULL;
+			x->keyring_len = (size_t)x->small.size;
+			if (!(x->keyring = malloc(x->keyring_len ? x->keyring_len : 1)))
+				return ERR_INTERNAL;
+			if (x->keyring_len)
+				memcpy(x->keyring, x->small.mem, x->keyring_len);
+			x->has_keyring = 1;
+		}
+		return e;
+	case 4: return each_element(x, path, "collections", collection, NULL);
+	default: return each_element(x, path, "backups", backup, NULL);
+	}
 }
 
 /* The whole document: {"format" first, then "username","kdf","keyring","collections","backups"}. */
@@ -1060,65 +1145,14 @@ static enum err document(struct imp *x)
 {
 	static const char *const names[] = {"format", "username", "kdf", "keyring", "collections", "backups"};
 	unsigned seen = 0;
-	char s[64];
-	int idx, isnull;
 	enum jstream_tok t;
 	enum err e;
 	if ((e = next(x, &t)))
 		return e;
 	if (t != JSTREAM_OBJ_BEGIN)
 		return http_fail(x->r, ERR_INVALID_REQUEST, "The document must be a JSON object (a blindsync export).");
-	for (;;) {
-		if ((e = next(x, &t)))
-			return e;
-		if (t == JSTREAM_OBJ_END)
-			break;
-		if ((e = member(x, "", names, 6, &seen, &idx)))
-			return e;
-		if (idx != 0 && !(seen & 1))
-			return http_fail(x->r, ERR_INVALID_REQUEST,
-			    "format: the document must start with \"format\": \"" TRANSFER_FORMAT "\".");
-		switch (idx) {
-		case 0:
-			if ((e = get_str(x, "", "format", s, sizeof s, NULL)))
-				return e;
-			if (strcmp(s, TRANSFER_FORMAT) != 0)
-				return http_fail(x->r, ERR_INVALID_REQUEST, "format: expected \"" TRANSFER_FORMAT "\".");
-			break;
-		case 1: {
-			/* the exporting account's name: informative only */
-			char u[STORE_USERNAME_MAX * 4 + 1];
-			e = get_str(x, "", "username", u, sizeof u, &isnull);
-			break;
-		}
-		case 2:
-			/* the exporting account's kdf: never applied (see transfer.h), only checked as JSON */
-			if ((e = next(x, &t)))
-				return e;
-			if (t != JSTREAM_OBJ_BEGIN)
-				return http_fail(x->r, ERR_INVALID_REQUEST, "kdf: expected an object.");
-			if (jstream_skip(x->js, t) != 0)
-				return lexfail(x);
-			break;
-		case 3:
-			e = get_b64(x, "", "keyring", &x->small, ACCOUNTS_KEYRING_MAX, ERR_INVALID_REQUEST, &isnull);
-			if (e == ERR_OK && !isnull && !x->dry) {
-				free(x->keyring);
-				x->keyring = NULL;
-				x->keyring_len = (size_t)x->small.size;
-				if (!(x->keyring = malloc(x->keyring_len ? x->keyring_len : 1)))
-					return ERR_INTERNAL;
-				if (x->keyring_len)
-					memcpy(x->keyring, x->small.mem, x->keyring_len);
-				x->has_keyring = 1;
-			}
-			break;
-		case 4: e = each_element(x, "", "collections", collection, NULL); break;
-		case 5: e = each_element(x, "", "backups", backup, NULL); break;
-		}
-		if (e)
-			return e;
-	}
+	if ((e = each_member(x, "", NAMES(names), &seen, document_member, &seen)))
+		return e;
 	if (!(seen & 1))
 		return http_fail(x->r, ERR_INVALID_REQUEST, "format: required member missing.");
 	if ((e = next(x, &t)))
