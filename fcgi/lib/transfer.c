@@ -611,6 +611,17 @@ static enum err get_b64(struct imp *x, const char *path, const char *name, struc
 	return ERR_OK;
 }
 
+/* A collection's or a backup's "name" member: a string that valid_name() accepts. */
+static enum err get_name(struct imp *x, const char *path, char *out, size_t outlen)
+{
+	enum err e = get_str(x, path, "name", out, outlen, NULL);
+	if (e)
+		return e;
+	if (!valid_name(out))
+		return bad(x, ERR_INVALID_REQUEST, path, "name: 1-64 of A-Z a-z 0-9 _ - . ~, not starting with . or ~.");
+	return ERR_OK;
+}
+
 /* Expect the start of an array or an object. */
 static enum err expect(struct imp *x, enum jstream_tok want, const char *path, const char *name)
 {
@@ -758,61 +769,86 @@ static enum err col_create(struct imp *x, struct col *cl, const char *path)
 	return e;
 }
 
-/* A record being read: its collection, its id, and what its history holds. */
-struct rec {
-	struct col *cl;
+/*
+ * A version being read: a record's current one or one of its older ones.
+ * Both objects begin their names[] with VERSION_NAMES, read by
+ * ver_member() and checked by ver_check(); the payload is decoded by d.
+ */
+#define VERSION_NAMES "version", "modified_at", "deleted", "payload"
+enum { VERSION_NNAMES = 4 };
+struct ver {
 	struct store_record v;
 	int isnull;            /* the payload is null or missing */
+	struct b64dec *d;
+};
+
+/* Start a version of the record rid (may be NULL until its id is read) with the decoder d. */
+static void ver_init(struct imp *x, struct ver *vr, const char *rid, struct b64dec *d)
+{
+	memset(vr, 0, sizeof *vr);
+	vr->v.rid = rid;
+	vr->v.modified_at = x->now;
+	vr->isnull = 1;
+	vr->d = d;
+}
+
+/* The value of member VERSION_NAMES[idx] of the struct ver ctx (member_fn). */
+static enum err ver_member(struct imp *x, void *ctx, int idx, const char *path)
+{
+	struct ver *vr = ctx;
+	switch (idx) {
+	case 0: return get_int(x, path, "version", 1, INT64_MAX - 1, &vr->v.version);
+	case 1: return get_time(x, path, "modified_at", &vr->v.modified_at);
+	case 2: return get_bool(x, path, "deleted", &vr->v.deleted);
+	default:
+		return get_b64(x, path, "payload", vr->d, x->c->limits.max_record_bytes, ERR_RECORD_TOO_LARGE, &vr->isnull);
+	}
+}
+
+/*
+ * After the object's '}': "version" given (seen, bit 0), a payload unless
+ * deleted, none if deleted (`what`, "record" or "version", names the object
+ * in that message). Points vr->v.payload at the decoded payload.
+ */
+static enum err ver_check(struct imp *x, struct ver *vr, unsigned seen, const char *what, const char *path)
+{
+	if (!(seen & 1))
+		return bad(x, ERR_INVALID_REQUEST, path, "version: required member missing.");
+	if (vr->v.deleted && !vr->isnull)
+		return bad(x, ERR_INVALID_REQUEST, path, "payload: a deleted %s has no payload (null).", what);
+	if (!vr->v.deleted && vr->isnull)
+		return bad(x, ERR_INVALID_REQUEST, path, "payload: required unless deleted is true.");
+	if (!vr->v.deleted) {
+		vr->v.payload = vr->d->mem ? vr->d->mem : (const uint8_t *)"";
+		vr->v.payload_len = (size_t)vr->d->size;
+	}
+	return ERR_OK;
+}
+
+/* A record being read: its collection, its current version, its id, and what its history holds. */
+struct rec {
+	struct col *cl;
+	struct ver cur;
 	char rid[STORE_RID_MAX + 1];
 	int64_t max_hist;      /* the highest version in the history */
 	int64_t nhist;         /* versions in the history */
 };
 
-/* An older version being read. */
-struct hist {
-	struct store_record v;
-	int isnull;
-};
-
-/* The value of member names[idx] of a history entry (member_fn). */
-static enum err history_member(struct imp *x, void *ctx, int idx, const char *path)
-{
-	struct hist *h = ctx;
-	switch (idx) {
-	case 0: return get_int(x, path, "version", 1, INT64_MAX - 1, &h->v.version);
-	case 1: return get_time(x, path, "modified_at", &h->v.modified_at);
-	case 2: return get_bool(x, path, "deleted", &h->v.deleted);
-	default:
-		return get_b64(x, path, "payload", &x->hpay, x->c->limits.max_record_bytes, ERR_RECORD_TOO_LARGE, &h->isnull);
-	}
-}
-
 /* One older version of the record ctx: {"version","modified_at","deleted","payload"} (element_fn). */
 static enum err history_entry(struct imp *x, void *ctx, int64_t i, const char *path)
 {
-	static const char *const names[] = {"version", "modified_at", "deleted", "payload"};
+	static const char *const names[] = {VERSION_NAMES};
+	_Static_assert(sizeof names / sizeof names[0] == VERSION_NNAMES, "a history entry has only the shared members");
 	struct rec *rc = ctx;
 	unsigned seen = 0;
-	struct hist h;
-	struct store_record *v = &h.v;
+	struct ver h;
+	const struct store_record *v = &h.v;
 	enum err e;
 	rc->nhist++;
-	memset(&h, 0, sizeof h);
-	h.isnull = 1;
-	v->rid = rc->rid;
-	v->modified_at = x->now;
-	if ((e = each_member(x, path, NAMES(names), &seen, history_member, &h)))
+	ver_init(x, &h, rc->rid, &x->hpay);
+	if ((e = each_member(x, path, NAMES(names), &seen, ver_member, &h)) ||
+	    (e = ver_check(x, &h, seen, "version", path)))
 		return e;
-	if (!(seen & 1))
-		return bad(x, ERR_INVALID_REQUEST, path, "version: required member missing.");
-	if (v->deleted && !h.isnull)
-		return bad(x, ERR_INVALID_REQUEST, path, "payload: a deleted version has no payload (null).");
-	if (!v->deleted && h.isnull)
-		return bad(x, ERR_INVALID_REQUEST, path, "payload: required unless deleted is true.");
-	if (!v->deleted) {
-		v->payload = x->hpay.mem ? x->hpay.mem : (const uint8_t *)"";
-		v->payload_len = (size_t)x->hpay.size;
-	}
 	if (v->version > rc->max_hist)
 		rc->max_hist = v->version;
 	top_add(x, v->version, v->deleted ? 0 : (int64_t)v->payload_len);
@@ -832,57 +868,45 @@ static enum err record_member(struct imp *x, void *ctx, int idx, const char *pat
 {
 	struct rec *rc = ctx;
 	enum err e;
-	switch (idx) {
-	case 0:
+	if (idx < VERSION_NNAMES)
+		return ver_member(x, &rc->cur, idx, path);
+	if (idx == VERSION_NNAMES) {
 		if ((e = get_str(x, path, "id", rc->rid, sizeof rc->rid, NULL)))
 			return e;
 		if (!valid_rid(rc->rid))
 			return bad(x, ERR_INVALID_REQUEST, path, "id: 1-128 of A-Z a-z 0-9 _ - . ~, not starting with . or ~.");
-		rc->v.rid = rc->rid;
+		rc->cur.v.rid = rc->rid;
 		return ERR_OK;
-	case 1: return get_int(x, path, "version", 1, INT64_MAX - 1, &rc->v.version);
-	case 2: return get_time(x, path, "modified_at", &rc->v.modified_at);
-	case 3: return get_bool(x, path, "deleted", &rc->v.deleted);
-	case 4:
-		return get_b64(x, path, "payload", &x->pay, x->c->limits.max_record_bytes, ERR_RECORD_TOO_LARGE, &rc->isnull);
-	default:
-		if (!rc->v.rid)
-			return bad(x, ERR_INVALID_REQUEST, path, "the member 'id' must come before 'history'.");
-		return each_element(x, path, "history", history_entry, rc);
 	}
+	if (!rc->cur.v.rid)
+		return bad(x, ERR_INVALID_REQUEST, path, "the member 'id' must come before 'history'.");
+	return each_element(x, path, "history", history_entry, rc);
 }
 
 /* One record of the collection ctx: {"id","version","modified_at","deleted","payload","history"} (element_fn). */
 static enum err record(struct imp *x, void *ctx, int64_t i, const char *path)
 {
-	static const char *const names[] = {"id", "version", "modified_at", "deleted", "payload", "history"};
+	/* the order of the table is not the document's: the shared members come first */
+	static const char *const names[] = {VERSION_NAMES, "id", "history"};
+	_Static_assert(sizeof names / sizeof names[0] == VERSION_NNAMES + 2, "record_member() reads two more");
 	struct col *cl = ctx;
 	unsigned seen = 0;
 	struct rec rc;
-	struct store_record *rec = &rc.v;
+	const struct store_record *rec = &rc.cur.v;
 	enum err e;
 	memset(&rc, 0, sizeof rc);
 	rc.cl = cl;
-	rc.isnull = 1;
-	rec->modified_at = x->now;
+	ver_init(x, &rc.cur, NULL, &x->pay);
 	x->ntop = 0;
 	if ((e = each_member(x, path, NAMES(names), &seen, record_member, &rc)))
 		return e;
 	if (!rec->rid)
 		return bad(x, ERR_INVALID_REQUEST, path, "id: required member missing.");
-	if (!(seen & 2))
-		return bad(x, ERR_INVALID_REQUEST, path, "version: required member missing.");
-	if (rec->deleted && !rc.isnull)
-		return bad(x, ERR_INVALID_REQUEST, path, "payload: a deleted record has no payload (null).");
-	if (!rec->deleted && rc.isnull)
-		return bad(x, ERR_INVALID_REQUEST, path, "payload: required unless deleted is true.");
+	if ((e = ver_check(x, &rc.cur, seen, "record", path)))
+		return e;
 	if (rc.max_hist >= rec->version)
 		return bad(x, ERR_INVALID_REQUEST, path, "history: version %" PRId64 " is not older than the record's %" PRId64 ".",
 		    rc.max_hist, rec->version);
-	if (!rec->deleted) {
-		rec->payload = x->pay.mem ? x->pay.mem : (const uint8_t *)"";
-		rec->payload_len = (size_t)x->pay.size;
-	}
 	/* the counters: the current payload and the older versions that stay */
 	int64_t bytes = rec->deleted ? 0 : (int64_t)rec->payload_len;
 	for (size_t j = 0; j < x->ntop; j++)
@@ -916,10 +940,8 @@ static enum err collection_member(struct imp *x, void *ctx, int idx, const char 
 	enum err e;
 	switch (idx) {
 	case 0:
-		if ((e = get_str(x, path, "name", cl->name, sizeof cl->name, NULL)))
+		if ((e = get_name(x, path, cl->name, sizeof cl->name)))
 			return e;
-		if (!valid_name(cl->name))
-			return bad(x, ERR_INVALID_REQUEST, path, "name: 1-64 of A-Z a-z 0-9 _ - . ~, not starting with . or ~.");
 		cl->have_name = 1;
 		return ERR_OK;
 	case 1: return get_b64(x, path, "meta", &x->small, TRANSFER_META_MAX, ERR_INVALID_REQUEST, &cl->meta_null);
@@ -1022,12 +1044,7 @@ static enum err backup_member(struct imp *x, void *ctx, int idx, const char *pat
 	struct bk *bk = ctx;
 	enum err e;
 	switch (idx) {
-	case 0:
-		if ((e = get_str(x, path, "name", bk->name, sizeof bk->name, NULL)))
-			return e;
-		if (!valid_name(bk->name))
-			return bad(x, ERR_INVALID_REQUEST, path, "name: 1-64 of A-Z a-z 0-9 _ - . ~, not starting with . or ~.");
-		return ERR_OK;
+	case 0: return get_name(x, path, bk->name, sizeof bk->name);
 	case 1: return get_int(x, path, "version", 1, INT64_MAX - 1, &bk->version);
 	case 2: return get_time(x, path, "modified_at", &bk->modified_at);
 	case 3:
