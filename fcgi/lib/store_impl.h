@@ -56,4 +56,20 @@ enum err store_blob_fill(struct store *s, const char *table, int64_t rowid, int 
 /* Step a statement that returns no rows; ERR_OK on SQLITE_DONE. */
 enum err store_exec(struct store *s, sqlite3_stmt *st, const char *what);
 
+/*
+ * Step st, whose rows are (rid, version, modified_at, deleted, payload),
+ * calling fn with each until it returns nonzero; then reset st. *count
+ * (when not NULL) gets the rows passed to fn. The record passed is valid
+ * during the call only (store_sync.c).
+ */
+enum err store_walk_records(struct store *s, sqlite3_stmt *st, int (*fn)(void *, const struct store_record *),
+    void *ctx, int *count, const char *what);
+
+/*
+ * Bind a version of a record to ?1..?6 of an insert into records or
+ * history: collection_id, rid, version, modified_at, deleted, payload
+ * (NULL for a tombstone). Borrows r until st is reset (store_sync.c).
+ */
+void store_bind_version(sqlite3_stmt *st, int64_t collection_id, const struct store_record *r);
+
 #endif

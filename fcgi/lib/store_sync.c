@@ -155,8 +155,7 @@ enum err store_record_head(struct store *s, int64_t collection_id, const char *r
 	return e;
 }
 
-/* Walk rows of (rid, version, modified_at, deleted, payload) into fn. */
-static enum err walk_records(struct store *s, sqlite3_stmt *st, int (*fn)(void *, const struct store_record *),
+enum err store_walk_records(struct store *s, sqlite3_stmt *st, int (*fn)(void *, const struct store_record *),
     void *ctx, int *count, const char *what)
 {
 	struct store_record r;
@@ -190,23 +189,30 @@ enum err store_record_get(struct store *s, int64_t collection_id, const char *ri
 	sqlite3_bind_int64(st, 1, collection_id);
 	sqlite3_bind_text(st, 2, rid, -1, SQLITE_STATIC);
 	int n = 0;
-	enum err e = walk_records(s, st, fn, ctx, &n, "record get");
+	enum err e = store_walk_records(s, st, fn, ctx, &n, "record get");
 	return e ? e : n ? ERR_OK : ERR_NOT_FOUND;
+}
+
+void store_bind_version(sqlite3_stmt *st, int64_t collection_id, const struct store_record *r)
+{
+	sqlite3_bind_int64(st, 1, collection_id);
+	sqlite3_bind_text(st, 2, r->rid, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, r->version);
+	sqlite3_bind_int64(st, 4, r->modified_at);
+	sqlite3_bind_int(st, 5, r->deleted ? 1 : 0);
+	if (r->deleted || !r->payload)
+		sqlite3_bind_null(st, 6);
+	else
+		sqlite3_bind_blob64(st, 6, r->payload, r->payload_len, SQLITE_STATIC);
 }
 
 enum err store_record_put(struct store *s, int64_t collection_id, const char *rid, int64_t version, int64_t now,
     int deleted, const uint8_t *payload, size_t len)
 {
+	struct store_record r = {.rid = rid, .version = version, .modified_at = now, .deleted = deleted,
+	    .payload = payload, .payload_len = len};
 	sqlite3_stmt *st = store_stmt(s, STMT_RECORD_UPSERT);
-	sqlite3_bind_int64(st, 1, collection_id);
-	sqlite3_bind_text(st, 2, rid, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, version);
-	sqlite3_bind_int64(st, 4, now);
-	sqlite3_bind_int(st, 5, deleted ? 1 : 0);
-	if (deleted || !payload)
-		sqlite3_bind_null(st, 6);
-	else
-		sqlite3_bind_blob64(st, 6, payload, len, SQLITE_STATIC);
+	store_bind_version(st, collection_id, &r);
 	return store_exec(s, st, "record put");
 }
 
@@ -243,7 +249,7 @@ enum err store_record_pull(struct store *s, int64_t collection_id, int64_t since
 	sqlite3_bind_int64(st, 1, collection_id);
 	sqlite3_bind_int64(st, 2, since);
 	sqlite3_bind_int64(st, 3, limit);
-	return walk_records(s, st, fn, ctx, NULL, "record pull");
+	return store_walk_records(s, st, fn, ctx, NULL, "record pull");
 }
 
 enum err store_history_list(struct store *s, int64_t collection_id, const char *rid,
@@ -279,6 +285,6 @@ enum err store_history_get(struct store *s, int64_t collection_id, const char *r
 	sqlite3_bind_text(st, 2, rid, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, version);
 	int n = 0;
-	enum err e = walk_records(s, st, fn, ctx, &n, "history get");
+	enum err e = store_walk_records(s, st, fn, ctx, &n, "history get");
 	return e ? e : n ? ERR_OK : ERR_NOT_FOUND;
 }

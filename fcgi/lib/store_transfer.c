@@ -21,25 +21,7 @@ enum err store_transfer_history(struct store *s, int64_t collection_id, const ch
 	sqlite3_stmt *st = store_stmt(s, STMT_TRANSFER_HISTORY);
 	sqlite3_bind_int64(st, 1, collection_id);
 	sqlite3_bind_text(st, 2, rid, -1, SQLITE_STATIC);
-	struct store_record r;
-	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		memset(&r, 0, sizeof r);
-		r.rid = (const char *)sqlite3_column_text(st, 0);
-		r.version = sqlite3_column_int64(st, 1);
-		r.modified_at = sqlite3_column_int64(st, 2);
-		r.deleted = sqlite3_column_int(st, 3);
-		if (!r.deleted && sqlite3_column_type(st, 4) != SQLITE_NULL) {
-			r.payload = sqlite3_column_blob(st, 4);
-			r.payload_len = (size_t)sqlite3_column_bytes(st, 4);
-			if (!r.payload)
-				r.payload = (const uint8_t *)"";
-		}
-		if (fn(ctx, &r) != 0)
-			break;
-	}
-	sqlite3_reset(st);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? ERR_OK : store_sqlite_err(s, rc, "transfer history");
+	return store_walk_records(s, st, fn, ctx, NULL, "transfer history");
 }
 
 /* Bind and run one of the two inserts of a version row (records or history). */
@@ -47,15 +29,7 @@ static enum err insert_version(struct store *s, enum stmt id, int64_t collection
     const char *what)
 {
 	sqlite3_stmt *st = store_stmt(s, id);
-	sqlite3_bind_int64(st, 1, collection_id);
-	sqlite3_bind_text(st, 2, r->rid, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, r->version);
-	sqlite3_bind_int64(st, 4, r->modified_at);
-	sqlite3_bind_int(st, 5, r->deleted ? 1 : 0);
-	if (r->deleted || !r->payload)
-		sqlite3_bind_null(st, 6);
-	else
-		sqlite3_bind_blob64(st, 6, r->payload, r->payload_len, SQLITE_STATIC);
+	store_bind_version(st, collection_id, r);
 	int rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	if ((rc & 0xff) == SQLITE_CONSTRAINT)
