@@ -162,15 +162,17 @@ static const struct cmd cmds[] = {
 	    "             fails the integrity check is not repaired.\n",
 	    cmd_check},
 	{{"purge"}, "",
-	    "delete expired tokens, invites, old tombstones and events",
-	    "Deletes what is no longer needed, one write transaction per kind:\n"
+	    "delete expired tokens, invites, old tombstones, events and slots",
+	    "Deletes what is no longer needed, in batches of one short write\n"
+	    "transaction each (the handlers' writes wait at most one batch):\n"
 	    "  - tokens past their expiry (used refresh tokens included);\n"
 	    "  - invites that expired unused (used ones are kept);\n"
 	    "  - tombstones not modified for tombstones.keep_days days, with the\n"
 	    "    history of their records; the counters give the bytes back and the\n"
 	    "    collection's purged_version rises, so a client pulling from an older\n"
 	    "    version is told to pull again from 0 (410 resync_required);\n"
-	    "  - activity events older than 365 days.\n"
+	    "  - activity events older than 365 days;\n"
+	    "  - anonymous slots neither read nor written for slots.expire_days.\n"
 	    "Prints one line on stdout with what it removed of each kind.\n",
 	    cmd_purge},
 	{{"init"}, "",
@@ -1132,26 +1134,36 @@ out:
 
 #define EVENTS_KEEP_DAYS 365
 
-/* What one purge step works with and reports. */
+/*
+ * What one purge batch works with and reports. A kind is purged in batches
+ * of `limit` rows (tombstones: collections), each in a write transaction of
+ * its own, so that the handlers' writers wait at most one batch.
+ */
 struct purge_run {
 	const struct config *cfg;
 	int64_t now;
+	int64_t limit;       /* the batch size of the step */
 	int64_t n;           /* out: rows of its kind removed */
 	int64_t collections; /* out: the collections touched (tombstones) */
+	int more;            /* out: the batch was full: run another */
 };
 
 /* store_tx body: the tokens expired by now (used refresh tokens too). */
 static enum err purge_tokens_tx(struct store *s, void *arg)
 {
 	struct purge_run *x = arg;
-	return store_purge_tokens(s, x->now, &x->n);
+	enum err e = store_purge_tokens(s, x->now, x->limit, &x->n);
+	x->more = x->n == x->limit;
+	return e;
 }
 
 /* store_tx body: the invites that expired unused. */
 static enum err purge_invites_tx(struct store *s, void *arg)
 {
 	struct purge_run *x = arg;
-	return store_purge_invites(s, x->now, &x->n);
+	enum err e = store_purge_invites(s, x->now, x->limit, &x->n);
+	x->more = x->n == x->limit;
+	return e;
 }
 
 /* store_tx body: tombstones older than tombstones.keep_days, with the history of their records. */
@@ -1159,9 +1171,10 @@ static enum err purge_tombstones_tx(struct store *s, void *arg)
 {
 	struct purge_run *x = arg;
 	struct store_purged_tombstones t;
-	enum err e = store_purge_tombstones(s, x->now - x->cfg->tombstones.keep_days * DAY_SECONDS, &t);
+	enum err e = store_purge_tombstones(s, x->now - x->cfg->tombstones.keep_days * DAY_SECONDS, x->limit, &t);
 	x->n = t.tombstones;
 	x->collections = t.collections;
+	x->more = t.collections == x->limit;
 	return e;
 }
 
@@ -1169,38 +1182,44 @@ static enum err purge_tombstones_tx(struct store *s, void *arg)
 static enum err purge_events_tx(struct store *s, void *arg)
 {
 	struct purge_run *x = arg;
-	return store_purge_events(s, x->now - (int64_t)EVENTS_KEEP_DAYS * DAY_SECONDS, &x->n);
+	enum err e = store_purge_events(s, x->now - (int64_t)EVENTS_KEEP_DAYS * DAY_SECONDS, x->limit, &x->n);
+	x->more = x->n == x->limit;
+	return e;
 }
 
 /* Anonymous slots neither read nor written for slots.expire_days. */
 static enum err purge_slots_tx(struct store *s, void *arg)
 {
 	struct purge_run *x = arg;
-	return store_purge_slots(s, x->now - x->cfg->slots.expire_days * DAY_SECONDS, &x->n);
+	enum err e = store_purge_slots(s, x->now - x->cfg->slots.expire_days * DAY_SECONDS, x->limit, &x->n);
+	x->more = x->n == x->limit;
+	return e;
 }
 
 /*
- * The kinds purge removes, in order, each in a write transaction of its
- * own. A new kind is one store function, one store_tx body above and one
- * row here.
+ * The kinds purge removes, in order, each in batches. A new kind is one
+ * store function, one store_tx body above and one row here. Batch sizes:
+ * small rows by the thousand; slots (up to slots.max_bytes each) and
+ * collections (all the tombstones of each) by fewer.
  */
 static const struct purge_step {
 	const char *one, *many;                       /* "expired token", "expired tokens" */
 	enum err (*tx)(struct store *s, void *arg);   /* its store_tx body, given a struct purge_run */
 	int per_collection;                           /* report " (collections: N)" */
+	int64_t limit;                                /* the batch size */
 } purge_steps[] = {
-	{"expired token", "expired tokens", purge_tokens_tx, 0},
-	{"expired invite", "expired invites", purge_invites_tx, 0},
-	{"tombstone", "tombstones", purge_tombstones_tx, 1},
-	{"old event", "old events", purge_events_tx, 0},
-	{"expired slot", "expired slots", purge_slots_tx, 0},
+	{"expired token", "expired tokens", purge_tokens_tx, 0, 1000},
+	{"expired invite", "expired invites", purge_invites_tx, 0, 1000},
+	{"tombstone", "tombstones", purge_tombstones_tx, 1, 64},
+	{"old event", "old events", purge_events_tx, 0, 1000},
+	{"expired slot", "expired slots", purge_slots_tx, 0, 16},
 };
 #define NPURGE_STEPS (sizeof purge_steps / sizeof purge_steps[0])
 
 /*
  * purge: run each step of purge_steps; print "purge: " and what each removed
- * on one line of stdout. If a step fails, the steps before it stay done and
- * are printed; the failure names the step that failed.
+ * on one line of stdout. If a batch fails, the batches before it stay done
+ * and are counted in what is printed; the failure names the step it was in.
  */
 static int cmd_purge(struct admin *a, int argc, char **argv)
 {
@@ -1215,23 +1234,33 @@ static int cmd_purge(struct admin *a, int argc, char **argv)
 	line[0] = '\0';
 	for (done = 0; done < NPURGE_STEPS; done++) {
 		const struct purge_step *p = &purge_steps[done];
+		int64_t n = 0, collections = 0;
 		memset(&x, 0, sizeof x);
 		x.cfg = a->cfg;
-		x.now = (int64_t)time(NULL);
-		if ((e = store_tx(a->store, p->tx, &x)) != ERR_OK)
+		x.now = (int64_t)time(NULL); /* one horizon for all the batches of a step */
+		x.limit = p->limit;
+		do {
+			if ((e = store_tx(a->store, p->tx, &x)) != ERR_OK)
+				break;
+			n += x.n;
+			collections += x.collections;
+		} while (x.more);
+		if (e != ERR_OK && n == 0)
 			break;
 		/* each piece is far shorter than the room left for it */
 		len += (size_t)snprintf(line + len, sizeof line - len, "%s %lld %s", done ? "," : "",
-		    PLURAL(x.n, p->one, p->many));
+		    PLURAL(n, p->one, p->many));
 		if (p->per_collection)
 			len += (size_t)snprintf(line + len, sizeof line - len, " (collections: %lld)",
-			    (long long)x.collections);
+			    (long long)collections);
+		if (e != ERR_OK)
+			break;
 	}
-	if (done > 0)
+	if (len > 0)
 		printf("purge:%s\n", line);
 	if (e != ERR_OK) {
 		snprintf(what, sizeof what, "cannot purge the %s%s", purge_steps[done].many,
-		    done ? " (the kinds printed were purged)" : "");
+		    len ? " (what is printed was purged)" : "");
 		return store_fail(e, what);
 	}
 	return ADMIN_OK;

@@ -169,7 +169,7 @@ const char *const stmt_sql[] = {
 	/* slots neither read nor written since ?1 */
 	[STMT_SLOT_PURGE] =
 	    "DELETE FROM slots WHERE rowid_ IN (SELECT s.rowid_ FROM slots s LEFT JOIN slot_access a "
-	    "ON a.slot = s.rowid_ WHERE max(s.accessed_at, coalesce(a.accessed_at, 0)) < ?1)",
+	    "ON a.slot = s.rowid_ WHERE max(s.accessed_at, coalesce(a.accessed_at, 0)) < ?1 LIMIT ?2)",
 #undef SLOT_COLS
 
 	/* the gauges of /v1/metrics: small tables, or sums of counters kept by the writes */
@@ -214,19 +214,24 @@ const char *const stmt_sql[] = {
 	    "UPDATE collections SET records = ?2, bytes = ?3, version = max(version, ?4) WHERE id = ?1",
 	[STMT_ADMIN_ACCOUNT_SET_USAGE] = "UPDATE accounts SET usage_bytes = ?2, usage_records = ?3 WHERE id = ?1",
 
-	[STMT_PURGE_TOKENS] = "DELETE FROM tokens WHERE expires_at <= ?1",
-	[STMT_PURGE_INVITES] = "DELETE FROM invites WHERE expires_at <= ?1 AND used_at IS NULL",
-	[STMT_PURGE_EVENTS] = "DELETE FROM events WHERE at < ?1",
-	/* per collection with tombstones modified before ?1: its account, the highest
-	 * such tombstone version, their number, and the payload bytes they and the
-	 * history of their records hold */
+	/* purge: at most ?2 rows per statement (blindsync-admin purge repeats it) */
+	[STMT_PURGE_TOKENS] =
+	    "DELETE FROM tokens WHERE hash IN (SELECT hash FROM tokens WHERE expires_at <= ?1 LIMIT ?2)",
+	[STMT_PURGE_INVITES] =
+	    "DELETE FROM invites WHERE id IN "
+	    "(SELECT id FROM invites WHERE expires_at <= ?1 AND used_at IS NULL LIMIT ?2)",
+	[STMT_PURGE_EVENTS] = "DELETE FROM events WHERE id IN (SELECT id FROM events WHERE at < ?1 ORDER BY id LIMIT ?2)",
+	/* per collection with tombstones modified before ?1 (the first ?2 such
+	 * collections): its account, the highest such tombstone version, their
+	 * number, and the payload bytes they and the history of their records
+	 * hold; the partial index records_tombstones (008) finds them */
 	[STMT_PURGE_TOMBSTONE_SCAN] =
 	    "SELECT t.collection_id, c.account_id, max(t.version), count(*), sum(coalesce(length(t.payload), 0)) + "
 	    "(SELECT coalesce(sum(length(h.payload)), 0) FROM history h WHERE h.collection_id = t.collection_id "
 	    "AND h.rid IN (SELECT rid FROM records WHERE collection_id = t.collection_id AND deleted = 1 "
 	    "AND modified_at < ?1)) "
 	    "FROM records t JOIN collections c ON c.id = t.collection_id "
-	    "WHERE t.deleted = 1 AND t.modified_at < ?1 GROUP BY t.collection_id ORDER BY t.collection_id",
+	    "WHERE t.deleted = 1 AND t.modified_at < ?1 GROUP BY t.collection_id ORDER BY t.collection_id LIMIT ?2",
 	/* the history of those records (before the records themselves go) */
 	[STMT_PURGE_TOMBSTONE_HISTORY] =
 	    "DELETE FROM history WHERE collection_id = ?1 AND rid IN "

@@ -379,14 +379,20 @@ enum err store_collection_set_counters(struct store *s, int64_t id, int64_t reco
 /* Set an account's usage counters (no account_version bump); ERR_NOT_FOUND. */
 enum err store_account_set_usage(struct store *s, int64_t id, int64_t bytes, int64_t records);
 
-/* Delete the tokens (access and refresh, used or not) expired by `now`; *n deleted. */
-enum err store_purge_tokens(struct store *s, int64_t now, int64_t *n);
-/* Delete the invites that expired by `now` unused (used ones are kept); *n deleted. */
-enum err store_purge_invites(struct store *s, int64_t now, int64_t *n);
-/* Delete the activity events from before `before`; *n deleted. */
-enum err store_purge_events(struct store *s, int64_t before, int64_t *n);
-/* Delete the slots neither read nor written since `before`; *n = how many. */
-enum err store_purge_slots(struct store *s, int64_t before, int64_t *n);
+/*
+ * Purge, in batches: each function removes at most `limit` rows (tombstones:
+ * `limit` collections) and sets *n to how many it removed. The caller runs
+ * each batch in a transaction of its own and repeats while *n == limit, so
+ * the write lock is never held for a whole large purge.
+ */
+/* Delete the tokens (access and refresh, used or not) expired by `now`. */
+enum err store_purge_tokens(struct store *s, int64_t now, int64_t limit, int64_t *n);
+/* Delete the invites that expired by `now` unused (used ones are kept). */
+enum err store_purge_invites(struct store *s, int64_t now, int64_t limit, int64_t *n);
+/* Delete the activity events from before `before`, oldest first. */
+enum err store_purge_events(struct store *s, int64_t before, int64_t limit, int64_t *n);
+/* Delete the slots neither read nor written since `before`. */
+enum err store_purge_slots(struct store *s, int64_t before, int64_t limit, int64_t *n);
 
 struct store_purged_tombstones {
 	int64_t tombstones;   /* tombstone records deleted */
@@ -395,12 +401,14 @@ struct store_purged_tombstones {
 };
 /*
  * Delete the tombstones last modified before `before` together with the
- * history of their records. For each collection touched: its bytes and its
+ * history of their records, in the first `limit` collections that have
+ * some (out->collections of them; a batch as above). For each collection
+ * touched: its bytes and its
  * account's usage_bytes shrink by the bytes dropped, its purged_version
  * becomes at least the highest version purged (a pull from below it answers
  * 410), and the account's account_version is bumped. Call inside store_tx().
  */
-enum err store_purge_tombstones(struct store *s, int64_t before, struct store_purged_tombstones *out);
+enum err store_purge_tombstones(struct store *s, int64_t before, int64_t limit, struct store_purged_tombstones *out);
 
 /* ---- export and import of a whole account (store_transfer.c) ---- */
 

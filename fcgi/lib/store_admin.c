@@ -123,31 +123,35 @@ enum err store_account_set_usage(struct store *s, int64_t id, int64_t bytes, int
 
 /* ---- purge ---- */
 
-enum err store_purge_tokens(struct store *s, int64_t now, int64_t *n)
+enum err store_purge_tokens(struct store *s, int64_t now, int64_t limit, int64_t *n)
 {
 	sqlite3_stmt *st = store_stmt(s, STMT_PURGE_TOKENS);
 	sqlite3_bind_int64(st, 1, now);
+	sqlite3_bind_int64(st, 2, limit);
 	return admin_delete(s, st, n, "purge tokens");
 }
 
-enum err store_purge_invites(struct store *s, int64_t now, int64_t *n)
+enum err store_purge_invites(struct store *s, int64_t now, int64_t limit, int64_t *n)
 {
 	sqlite3_stmt *st = store_stmt(s, STMT_PURGE_INVITES);
 	sqlite3_bind_int64(st, 1, now);
+	sqlite3_bind_int64(st, 2, limit);
 	return admin_delete(s, st, n, "purge invites");
 }
 
-enum err store_purge_events(struct store *s, int64_t before, int64_t *n)
+enum err store_purge_events(struct store *s, int64_t before, int64_t limit, int64_t *n)
 {
 	sqlite3_stmt *st = store_stmt(s, STMT_PURGE_EVENTS);
 	sqlite3_bind_int64(st, 1, before);
+	sqlite3_bind_int64(st, 2, limit);
 	return admin_delete(s, st, n, "purge events");
 }
 
-enum err store_purge_slots(struct store *s, int64_t before, int64_t *n)
+enum err store_purge_slots(struct store *s, int64_t before, int64_t limit, int64_t *n)
 {
 	sqlite3_stmt *st = store_stmt(s, STMT_SLOT_PURGE);
 	sqlite3_bind_int64(st, 1, before);
+	sqlite3_bind_int64(st, 2, limit);
 	return admin_delete(s, st, n, "purge slots");
 }
 
@@ -159,12 +163,12 @@ struct purge_target {
 };
 
 /*
- * The collections with tombstones modified before `before`, read completely
+ * The first `limit` collections with tombstones modified before `before`, read completely
  * (the deletes come after the scan is reset, never while it steps) into a
  * new array *out of *n entries that the caller frees. ERR_INTERNAL when out
  * of memory.
  */
-static enum err purge_scan(struct store *s, int64_t before, struct purge_target **out, size_t *n)
+static enum err purge_scan(struct store *s, int64_t before, int64_t limit, struct purge_target **out, size_t *n)
 {
 	sqlite3_stmt *st = store_stmt(s, STMT_PURGE_TOMBSTONE_SCAN);
 	struct purge_target *v = NULL;
@@ -172,6 +176,7 @@ static enum err purge_scan(struct store *s, int64_t before, struct purge_target 
 	enum err e = ERR_OK;
 	int rc;
 	sqlite3_bind_int64(st, 1, before);
+	sqlite3_bind_int64(st, 2, limit);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if (len == cap) {
 			size_t ncap = cap ? cap * 2 : 16;
@@ -268,12 +273,12 @@ static enum err purge_collection(struct store *s, const struct purge_target *t, 
 	return ERR_OK;
 }
 
-enum err store_purge_tombstones(struct store *s, int64_t before, struct store_purged_tombstones *out)
+enum err store_purge_tombstones(struct store *s, int64_t before, int64_t limit, struct store_purged_tombstones *out)
 {
 	struct purge_target *t = NULL;
 	size_t n = 0;
 	memset(out, 0, sizeof *out);
-	enum err e = purge_scan(s, before, &t, &n);
+	enum err e = purge_scan(s, before, limit, &t, &n);
 	for (size_t i = 0; e == ERR_OK && i < n; i++)
 		e = purge_collection(s, &t[i], before, out);
 	free(t);

@@ -792,6 +792,53 @@ q() { sqlite3 "$DB" "$1"; }
 	assert_success
 }
 
+@test "purge works in batches and removes everything: more rows of each kind than one batch holds" {
+	session alice
+	push c "[$(rec a 0 10)]"
+	assert_equal "$cgi_status" 200
+	# by hand, beyond one batch of each kind (tokens, invites and events by
+	# 1,000, collections by 64, slots by 16): 2,500 expired tokens, 1,001
+	# expired invites, 2,100 old events, 150 collections with an old tombstone
+	# (each with an older version in its history), 40 slots unused for long
+	q "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2500)
+	   INSERT INTO tokens (hash, kind, account_id, device_id, expires_at)
+	   SELECT randomblob(32), 1, (SELECT id FROM accounts), (SELECT min(id) FROM devices), 1000 FROM n;
+	   WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1001)
+	   INSERT INTO invites (hash, created_at, expires_at) SELECT randomblob(32), 1, 2 FROM n;
+	   WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2100)
+	   INSERT INTO events (account_id, at, type) SELECT (SELECT id FROM accounts), 1000, 'login' FROM n;
+	   WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 150)
+	   INSERT INTO collections (account_id, name, version, bytes, created_at, modified_at)
+	   SELECT (SELECT id FROM accounts), 'old' || i, 2, 3, 1000, 1000 FROM n;
+	   INSERT INTO records (collection_id, rid, version, modified_at, deleted)
+	   SELECT id, 'x', 2, 1000, 1 FROM collections WHERE name LIKE 'old%';
+	   INSERT INTO history (collection_id, rid, version, modified_at, deleted, payload)
+	   SELECT id, 'x', 1, 1000, 0, x'010203' FROM collections WHERE name LIKE 'old%';
+	   UPDATE accounts SET usage_bytes = usage_bytes + 450;
+	   WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 40)
+	   INSERT INTO slots (slot_id, key_hash, version, bytes, sha256, created_at, modified_at, accessed_at, data)
+	   SELECT printf('%064x', i), randomblob(32), 1, 1, randomblob(32), 1000, 1000, 1000, x'00' FROM n;"
+	admin check
+	assert_success
+	admin purge
+	assert_success
+	assert_output "purge: 2500 expired tokens, 1001 expired invites, 150 tombstones (collections: 150), 2100 old events, 40 expired slots"
+	assert_equal "$(q "SELECT count(*) FROM tokens WHERE expires_at = 1")" 0
+	assert_equal "$(q "SELECT count(*) FROM invites WHERE used_at IS NULL")" 0
+	assert_equal "$(q "SELECT count(*) FROM events WHERE at = 1000")" 0
+	assert_equal "$(q "SELECT count(*) || ' ' || sum(bytes) FROM collections WHERE name LIKE 'old%'")" "150 0"
+	assert_equal "$(q "SELECT count(*) FROM slots")" 0
+	# the live record and the session stay; the counters agree
+	assert_equal "$(q "SELECT count(*) FROM records")" 1
+	account GET /v1/account "" "$TOKEN"
+	assert_equal "$cgi_status" 200
+	admin check
+	assert_success
+	admin purge
+	assert_success
+	assert_output "purge: 0 expired tokens, 0 expired invites, 0 tombstones (collections: 0), 0 old events, 0 expired slots"
+}
+
 @test "purge: slots neither read nor written for slots.expire_days go; a read keeps one" {
 	bs_config "$BLINDSYNC_CONFIG" 'registration = "invite"' 'rate_limits = {}' \
 		'slots = { enabled = true, expire_days = 30 }'
