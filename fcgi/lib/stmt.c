@@ -8,6 +8,9 @@ const char *const stmt_sql[] = {
 	[STMT_BEGIN_DEFERRED] = "BEGIN DEFERRED",
 	[STMT_COMMIT] = "COMMIT",
 	[STMT_ROLLBACK] = "ROLLBACK",
+	[STMT_SAVEPOINT] = "SAVEPOINT job",
+	[STMT_RELEASE] = "RELEASE job",
+	[STMT_ROLLBACK_TO] = "ROLLBACK TO job",
 	[STMT_HEALTH] = "SELECT value FROM meta WHERE key = 'schema'",
 
 #define ACCOUNT_COLS "id, public_id, username, auth_hash, auth_salt, auth_iterations, kdf, " \

@@ -13,6 +13,9 @@ enum stmt {
 	STMT_BEGIN_DEFERRED,
 	STMT_COMMIT,
 	STMT_ROLLBACK,
+	STMT_SAVEPOINT,     /* one job of a group transaction (store_tx_group) */
+	STMT_RELEASE,
+	STMT_ROLLBACK_TO,
 	STMT_HEALTH,
 	/* accounts */
 	STMT_ACCOUNT_INSERT,

@@ -54,6 +54,19 @@ void store_close(struct store *s);
  */
 enum err store_tx(struct store *s, enum err (*fn)(struct store *s, void *arg), void *arg);
 
+/*
+ * store_tx with group commit, for the hot write path (push): concurrent
+ * callers in one process join one transaction. The first becomes the leader
+ * and runs, on its own connection, every job queued by then, each inside a
+ * SAVEPOINT: a job whose fn fails is rolled back alone and gets its error;
+ * the others commit together, with one write lock, one COMMIT and one
+ * fsync. Each caller returns its own fn's result once the commit is durable
+ * (or the commit's error: then nothing of any job was written). fn must use
+ * only the store it is given, and run in any thread. Nested in a
+ * transaction, or with nobody else queued, it is store_tx.
+ */
+enum err store_tx_group(struct store *s, enum err (*fn)(struct store *s, void *arg), void *arg);
+
 /* Like store_tx but a read transaction (BEGIN DEFERRED), for consistent
  * multi-statement reads. */
 enum err store_read(struct store *s, enum err (*fn)(struct store *s, void *arg), void *arg);

@@ -113,7 +113,8 @@ enum err sync_push(struct store *s, const struct config *c, int64_t account_id, 
     struct sync_rec *recs, size_t n, int atomic, size_t *nconflicts, int64_t *collection_version)
 {
 	struct push_ctx x = {c, account_id, name, recs, n, atomic, 0, 0};
-	enum err e = store_tx(s, push_tx, &x);
+	/* pushes are the hot write path: concurrent ones share a commit */
+	enum err e = store_tx_group(s, push_tx, &x);
 	*nconflicts = x.nconflicts;
 	*collection_version = x.version;
 	return e;

@@ -552,6 +552,110 @@ out:
 	store_close(q.s);
 }
 
+/* ---- group commit ---- */
+
+#define GROUP_THREADS 8
+#define GROUP_JOBS 60
+
+struct group_thread {
+	char path[128];
+	int t;
+	int ok, bad;   /* results as expected / not */
+	char err[256];
+};
+
+struct group_job_arg {
+	const char *name;
+	int fail;     /* insert, then fail: the savepoint must undo the insert */
+	int ran_in;   /* the thread that ran it (it may be another's) */
+};
+
+static enum err
+group_insert(struct store *s, void *p)
+{
+	struct group_job_arg *g = p;
+	int64_t id;
+	enum err e = try_account(s, g->name, &id);
+
+	if (e)
+		return e;
+	return g->fail ? ERR_CONFLICT : ERR_OK;
+}
+
+static void *
+group_worker(void *p)
+{
+	struct group_thread *gt = p;
+	struct store *s = NULL;
+
+	if (store_open(gt->path, STORE_RW, &s, gt->err, sizeof gt->err) != 0) {
+		gt->bad = GROUP_JOBS;
+		return NULL;
+	}
+	for (int i = 0; i < GROUP_JOBS; i++) {
+		char name[32];
+		struct group_job_arg g;
+
+		snprintf(name, sizeof name, "g%d-%d", gt->t, i);
+		g.name = name;
+		g.fail = (i + gt->t) % 7 == 0;
+		enum err e = store_tx_group(s, group_insert, &g);
+		if (e == (g.fail ? ERR_CONFLICT : ERR_OK))
+			gt->ok++;
+		else
+			gt->bad++;
+	}
+	store_close(s);
+	return NULL;
+}
+
+/*
+ * Eight threads, each with its own connection, push jobs at once: every
+ * job gets its own result, the failed ones (every 7th) left nothing behind
+ * although they ran in the same transaction as others, and all the rest
+ * were committed.
+ */
+static void
+test_tx_group(void)
+{
+	char path[128];
+	struct group_thread gt[GROUP_THREADS];
+	pthread_t th[GROUP_THREADS];
+	struct store *s = fresh_at(newpath(path, sizeof path), STORE_RW);
+
+	if (!s)
+		return;
+	for (int t = 0; t < GROUP_THREADS; t++) {
+		memset(&gt[t], 0, sizeof gt[t]);
+		snprintf(gt[t].path, sizeof gt[t].path, "%s", path);
+		gt[t].t = t;
+		T_EQ_INT(pthread_create(&th[t], NULL, group_worker, &gt[t]), 0);
+	}
+	int expect = 0;
+	for (int t = 0; t < GROUP_THREADS; t++) {
+		pthread_join(th[t], NULL);
+		if (gt[t].err[0])
+			fprintf(stderr, "thread %d: %s\n", t, gt[t].err);
+		T_EQ_INT(gt[t].ok, GROUP_JOBS);
+		T_EQ_INT(gt[t].bad, 0);
+		for (int i = 0; i < GROUP_JOBS; i++) {
+			char name[32];
+
+			snprintf(name, sizeof name, "g%d-%d", t, i);
+			int fail = (i + t) % 7 == 0;
+			if (exists(s, name) != !fail) {
+				fprintf(stderr, "%s: %s\n", name, fail ? "a failed job's row is there" : "missing");
+				T_OK(0);
+			}
+			expect += !fail;
+		}
+	}
+	struct store_stats st;
+	T_EQ_INT(store_stats(s, &st), ERR_OK);
+	T_EQ_INT(st.accounts, expect);
+	store_close(s);
+}
+
 static enum err
 read_find(struct store *s, void *p)
 {
@@ -1414,6 +1518,7 @@ main(void)
 	T_RUN(test_account_cascade);
 	T_RUN(test_tx_busy);
 	T_RUN(test_wlock_hold);
+	T_RUN(test_tx_group);
 	cleanup();
 	return t_done();
 }
