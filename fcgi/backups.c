@@ -24,6 +24,7 @@
 #include "json.h"
 #include "serve.h"
 #include "sync.h"
+#include "syncio.h"
 #include "upload.h"
 #include "valid.h"
 
@@ -333,18 +334,6 @@ static enum err do_backup_get(struct req *r)
 	return get_run(&x);
 }
 
-static int emit_backup(void *ctx, const struct store_backup *b)
-{
-	struct jw *w = ctx;
-	jw_obj_begin(w);
-	jw_key(w, "name"); jw_str(w, b->name);
-	jw_key(w, "version"); jw_int(w, b->version);
-	jw_key(w, "bytes"); jw_int(w, b->bytes);
-	jw_key(w, "modified_at"); jw_time(w, b->modified_at);
-	jw_obj_end(w);
-	return 0;
-}
-
 static enum err do_backup_list(struct req *r)
 {
 	struct auth a;
@@ -356,7 +345,7 @@ static enum err do_backup_list(struct req *r)
 	jw_obj_begin(&w);
 	jw_key(&w, "backups");
 	jw_arr_begin(&w);
-	if ((e = store_backup_list(r->store, a.account_id, emit_backup, &w)))
+	if ((e = store_backup_list(r->store, a.account_id, syncio_backup, &w)))
 		return e;
 	jw_arr_end(&w);
 	jw_obj_end(&w);

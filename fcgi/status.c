@@ -92,18 +92,6 @@ static int emit_status_collection(void *ctx, const struct store_collection *c)
 	return 0;
 }
 
-static int emit_status_backup(void *ctx, const struct store_backup *b)
-{
-	struct jw *w = ctx;
-	jw_obj_begin(w);
-	jw_key(w, "name"); jw_str(w, b->name);
-	jw_key(w, "version"); jw_int(w, b->version);
-	jw_key(w, "bytes"); jw_int(w, b->bytes);
-	jw_key(w, "modified_at"); jw_time(w, b->modified_at);
-	jw_obj_end(w);
-	return 0;
-}
-
 /* The account, its collections and backups from one snapshot. */
 static enum err status_tx(struct store *s, void *arg)
 {
@@ -133,7 +121,7 @@ static enum err status_tx(struct store *s, void *arg)
 	jw_arr_end(&x->w);
 	jw_key(&x->w, "backups");
 	jw_arr_begin(&x->w);
-	if ((e = store_backup_list(s, r->account_id, emit_status_backup, &x->w)))
+	if ((e = store_backup_list(s, r->account_id, syncio_backup, &x->w)))
 		return e;
 	jw_arr_end(&x->w);
 	jw_obj_end(&x->w);

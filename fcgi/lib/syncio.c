@@ -35,3 +35,15 @@ void syncio_collection(struct jw *w, const struct store_collection *c, int with_
 	}
 	jw_obj_end(w);
 }
+
+int syncio_backup(void *ctx, const struct store_backup *b)
+{
+	struct jw *w = ctx;
+	jw_obj_begin(w);
+	jw_key(w, "name"); jw_str(w, b->name);
+	jw_key(w, "version"); jw_int(w, b->version);
+	jw_key(w, "bytes"); jw_int(w, b->bytes);
+	jw_key(w, "modified_at"); jw_time(w, b->modified_at);
+	jw_obj_end(w);
+	return 0;
+}

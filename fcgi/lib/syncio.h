@@ -1,6 +1,6 @@
 /*
  * syncio.h: JSON writing shared by the sync handlers: record objects
- * (payload base64-encoded in place, streamed) and collection objects.
+ * (payload base64-encoded in place, streamed), collection and backup objects.
  */
 #ifndef BLINDSYNC_SYNCIO_H
 #define BLINDSYNC_SYNCIO_H
@@ -12,5 +12,7 @@
 void syncio_record(struct jw *w, const struct store_record *r);
 /* {"name","version","records","bytes","modified_at"[,"meta"]} */
 void syncio_collection(struct jw *w, const struct store_collection *c, int with_meta);
+/* {"name","version","bytes","modified_at"}: a store_backup_list callback, ctx a struct jw */
+int syncio_backup(void *ctx, const struct store_backup *b);
 
 #endif
