@@ -82,6 +82,9 @@ teardown_file() { bs_stop; }
 	[ "$(header Retry-After)" -ge 1 ]
 	refill=$((($(date +%s) - T0) / 6 + 1))
 	[ "$n" -ge 8 ] && [ "$n" -le $((10 + refill)) ] || fail "$n logins passed"
+	# a known name is limited alike; the bucket refills one login every 6 s,
+	# so one may have come back since the 429 (CI once saw it), never two
 	login "$U2" "$K2"
+	[ "$status" = 200 ] && login "$U2" "$K2"
 	assert_err 429 rate_limited
 }
