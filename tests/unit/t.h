@@ -3,11 +3,16 @@
  * program: it includes this, calls T_OK/T_EQ_* in functions, runs them with
  * T_RUN and ends main with `return t_done();`, which prints
  * "<prog>: N passed, N failed" and returns non-zero on any failure.
+ * Tests that need files make a flat scratch directory with t_tmpdir() and
+ * remove it with t_tmpdir_remove() before t_done().
  */
 #ifndef BLINDSYNC_T_H
 #define BLINDSYNC_T_H
+#include <dirent.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static int t_pass, t_fail;
 
@@ -38,4 +43,40 @@ static inline int t_done_named(const char *prog)
 	return t_fail ? 1 : 0;
 }
 #define t_done() t_done_named(__FILE__)
+
+/*
+ * Make a fresh directory /tmp/bs-test-<name>-XXXXXX and write its path
+ * into dir (len bytes). Returns 0, or -1 after perror() when it cannot.
+ */
+static inline int t_tmpdir(char *dir, size_t len, const char *name)
+{
+	if ((size_t)snprintf(dir, len, "/tmp/bs-test-%s-XXXXXX", name) >= len) {
+		fprintf(stderr, "t_tmpdir: name too long\n");
+		return -1;
+	}
+	if (!mkdtemp(dir)) {
+		perror("mkdtemp");
+		return -1;
+	}
+	return 0;
+}
+
+/* Remove a directory made by t_tmpdir() and the files in it (flat: no subdirectories). */
+static inline void t_tmpdir_remove(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	char p[512];
+
+	if (!d)
+		return;
+	while ((e = readdir(d)) != NULL) {
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+		unlink(p);
+	}
+	closedir(d);
+	rmdir(dir);
+}
 #endif

@@ -565,33 +565,11 @@ test_secret_race(void)
 	T_EQ_INT(count_files(".tmp."), 0);
 }
 
-static void
-cleanup(void)
-{
-	DIR *d = opendir(tmpdir);
-	struct dirent *e;
-	char p[512];
-
-	if (!d)
-		return;
-	while ((e = readdir(d)) != NULL) {
-		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-			continue;
-		snprintf(p, sizeof p, "%s/%s", tmpdir, e->d_name);
-		unlink(p);
-	}
-	closedir(d);
-	rmdir(tmpdir);
-}
-
 int
 main(void)
 {
-	snprintf(tmpdir, sizeof tmpdir, "/tmp/bs-test-auth-XXXXXX");
-	if (!mkdtemp(tmpdir)) {
-		perror("mkdtemp");
+	if (t_tmpdir(tmpdir, sizeof tmpdir, "auth") != 0)
 		return 1;
-	}
 	T_RUN(test_token_new);
 	T_RUN(test_token_hash_known);
 	T_RUN(test_token_malformed);
@@ -603,6 +581,6 @@ main(void)
 	T_RUN(test_secret);
 	T_RUN(test_secret_stale_tmp);
 	T_RUN(test_secret_race);
-	cleanup();
+	t_tmpdir_remove(tmpdir);
 	return t_done();
 }

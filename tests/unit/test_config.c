@@ -827,28 +827,11 @@ test_snapshots(void)
 	config_shutdown();
 }
 
-static void
-cleanup(void)
-{
-	const char *names[] = { "t.lua", "bytecode.lua", "printed.lua", "snap.lua" };
-	char p[300];
-	size_t i;
-
-	for (i = 0; i < sizeof names / sizeof names[0]; i++) {
-		snprintf(p, sizeof p, "%s/%s", dir, names[i]);
-		unlink(p);
-	}
-	rmdir(dir);
-}
-
 int
 main(void)
 {
-	snprintf(dir, sizeof dir, "/tmp/blindsync-test-config-XXXXXX");
-	if (!mkdtemp(dir)) {
-		perror("mkdtemp");
+	if (t_tmpdir(dir, sizeof dir, "config") != 0)
 		return 2;
-	}
 	snprintf(path, sizeof path, "%s/t.lua", dir);
 
 	T_RUN(test_defaults);
@@ -863,6 +846,6 @@ main(void)
 	T_RUN(test_print);
 	T_RUN(test_path);
 	T_RUN(test_snapshots);
-	cleanup();
+	t_tmpdir_remove(dir);
 	return t_done();
 }

@@ -317,11 +317,8 @@ test_msg_one_line(void)
 int
 main(void)
 {
-	snprintf(tmpdir, sizeof tmpdir, "/tmp/bs-test-log-XXXXXX");
-	if (!mkdtemp(tmpdir)) {
-		perror("mkdtemp");
+	if (t_tmpdir(tmpdir, sizeof tmpdir, "log") != 0)
 		return 1;
-	}
 	snprintf(capfile, sizeof capfile, "%s/stderr", tmpdir);
 	T_RUN(test_escape_basic);
 	T_RUN(test_escape_every_byte);
@@ -330,7 +327,6 @@ main(void)
 	T_RUN(test_request_one_line);
 	T_RUN(test_levels);
 	T_RUN(test_msg_one_line);
-	unlink(capfile);
-	rmdir(tmpdir);
+	t_tmpdir_remove(tmpdir);
 	return t_done();
 }

@@ -9,7 +9,6 @@
  * names and accounts; the NULL notifier is a harmless fallback. Each test
  * uses its own file in a fresh temporary directory.
  */
-#include <dirent.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -386,33 +385,11 @@ test_null_notifier(void)
 	T_OK(el >= 8 && el < 45);
 }
 
-static void
-cleanup(void)
-{
-	DIR *d = opendir(tmpdir);
-	struct dirent *e;
-	char p[512];
-
-	if (!d)
-		return;
-	while ((e = readdir(d)) != NULL) {
-		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-			continue;
-		snprintf(p, sizeof p, "%s/%s", tmpdir, e->d_name);
-		unlink(p);
-	}
-	closedir(d);
-	rmdir(tmpdir);
-}
-
 int
 main(void)
 {
-	snprintf(tmpdir, sizeof tmpdir, "/tmp/bs-test-notify-XXXXXX");
-	if (!mkdtemp(tmpdir)) {
-		perror("mkdtemp");
+	if (t_tmpdir(tmpdir, sizeof tmpdir, "notify") != 0)
 		return 1;
-	}
 	T_RUN(test_open);
 	T_RUN(test_two_notifiers);
 	T_RUN(test_fork_bump);
@@ -421,6 +398,6 @@ main(void)
 	T_RUN(test_wait_process);
 	T_RUN(test_slots);
 	T_RUN(test_null_notifier);
-	cleanup();
+	t_tmpdir_remove(tmpdir);
 	return t_done();
 }

@@ -12,7 +12,6 @@
  * The busy-timeout test waits STORE_BUSY_TIMEOUT_MS (5 s) once: it is the
  * only way to see ERR_UNAVAILABLE through the public interface.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -1471,34 +1470,11 @@ test_account_cascade(void)
 	store_close(s);
 }
 
-/* Remove the test directory (flat: files only). */
-static void
-cleanup(void)
-{
-	DIR *d = opendir(tmpdir);
-	struct dirent *e;
-	char p[512];
-
-	if (!d)
-		return;
-	while ((e = readdir(d)) != NULL) {
-		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-			continue;
-		snprintf(p, sizeof p, "%s/%s", tmpdir, e->d_name);
-		unlink(p);
-	}
-	closedir(d);
-	rmdir(tmpdir);
-}
-
 int
 main(void)
 {
-	snprintf(tmpdir, sizeof tmpdir, "/tmp/bs-test-store-XXXXXX");
-	if (!mkdtemp(tmpdir)) {
-		perror("mkdtemp");
+	if (t_tmpdir(tmpdir, sizeof tmpdir, "store") != 0)
 		return 1;
-	}
 	log_setup("test_store", LOG_ERROR);
 	T_RUN(test_migrate_twice);
 	T_RUN(test_migrate_parent);
@@ -1518,6 +1494,6 @@ main(void)
 	T_RUN(test_tx_busy);
 	T_RUN(test_wlock_hold);
 	T_RUN(test_tx_group);
-	cleanup();
+	t_tmpdir_remove(tmpdir);
 	return t_done();
 }

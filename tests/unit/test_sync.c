@@ -8,7 +8,6 @@
  * last test replays a few hundred random pushes (fixed seed) against a small
  * model of the rules of api.md §4 and compares every counter after each.
  */
-#include <dirent.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -1100,41 +1099,19 @@ test_random_model(void)
 	T_OK(accepted > 200);
 }
 
-static void
-cleanup(void)
-{
-	DIR *d = opendir(tmpdir);
-	struct dirent *e;
-	char p[512];
-
-	if (!d)
-		return;
-	while ((e = readdir(d)) != NULL) {
-		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-			continue;
-		snprintf(p, sizeof p, "%s/%s", tmpdir, e->d_name);
-		unlink(p);
-	}
-	closedir(d);
-	rmdir(tmpdir);
-}
-
 int
 main(void)
 {
 	char err[512];
 
-	snprintf(tmpdir, sizeof tmpdir, "/tmp/bs-test-sync-XXXXXX");
-	if (!mkdtemp(tmpdir)) {
-		perror("mkdtemp");
+	if (t_tmpdir(tmpdir, sizeof tmpdir, "sync") != 0)
 		return 1;
-	}
 	log_setup("test_sync", LOG_ERROR);
 	setup_config();
 	snprintf(dbpath, sizeof dbpath, "%s/sync.sqlite", tmpdir);
 	if (store_migrate(dbpath, err, sizeof err) != 0 || store_open(dbpath, STORE_RW, &st, err, sizeof err) != 0) {
 		fprintf(stderr, "store: %s\n", err);
-		cleanup();
+		t_tmpdir_remove(tmpdir);
 		return 1;
 	}
 	T_RUN(test_push_creates);
@@ -1152,6 +1129,6 @@ main(void)
 	T_RUN(test_concurrent_writers);
 	T_RUN(test_random_model);
 	store_close(st);
-	cleanup();
+	t_tmpdir_remove(tmpdir);
 	return t_done();
 }
