@@ -596,28 +596,18 @@ kill_later(void *arg)
 }
 
 /*
- * A process takes the lock and is killed with SIGKILL while holding it.
- * While it is alive (and stuck), checks fail open after the lock timeout;
- * once it is dead, the next locker recovers the lock and counting goes on.
+ * Fork a child that opens the limiter at path, takes its lock and holds it
+ * until it is killed; return its pid once it holds the lock. The caller
+ * kills and reaps it.
  */
-static void
-test_killed_holder(void)
+static pid_t
+spawn_holder(const char *path)
 {
-	struct rate_rule r = rule("push", PER_IP, 2, 60);
-	struct limit_key k = { &r, "192.0.2.5" };
-	struct limiter *l = NULL, *cl = NULL;
-	char path[128], err[256], c = 0;
-	const char *why = NULL;
-	int fds[2], st, ra;
-	double t0, waited;
-	pthread_t killer;
+	struct limiter *cl = NULL;
+	char err[256], c = 0;
+	int fds[2];
 	pid_t pid;
 
-	snprintf(path, sizeof(path), "%s", newpath());
-	T_EQ_INT(limit_open(path, &l, err, sizeof(err)), 0);
-	if (l == NULL)
-		return;
-	T_EQ_INT(take1(l, &r, "192.0.2.5", 0, &ra), ERR_OK);
 	T_EQ_INT(pipe(fds), 0);
 	fflush(stdout);
 	fflush(stderr);
@@ -636,6 +626,33 @@ test_killed_holder(void)
 	T_EQ_INT(read(fds[0], &c, 1), 1);
 	close(fds[0]);
 	T_EQ_INT(c, 'L');
+	return pid;
+}
+
+/*
+ * A process takes the lock and is killed with SIGKILL while holding it.
+ * While it is alive (and stuck), checks fail open after the lock timeout;
+ * once it is dead, the next locker recovers the lock and counting goes on.
+ */
+static void
+test_killed_holder(void)
+{
+	struct rate_rule r = rule("push", PER_IP, 2, 60);
+	struct limit_key k = { &r, "192.0.2.5" };
+	struct limiter *l = NULL;
+	char path[128], err[256];
+	const char *why = NULL;
+	int st, ra;
+	double t0, waited;
+	pthread_t killer;
+	pid_t pid;
+
+	snprintf(path, sizeof(path), "%s", newpath());
+	T_EQ_INT(limit_open(path, &l, err, sizeof(err)), 0);
+	if (l == NULL)
+		return;
+	T_EQ_INT(take1(l, &r, "192.0.2.5", 0, &ra), ERR_OK);
+	pid = spawn_holder(path);
 
 	/* holder alive: fail open, after about the lock timeout, with a reason */
 	t0 = now_ns();
@@ -661,23 +678,7 @@ test_killed_holder(void)
 	 * with the lock recovered, not with the timeout. A thread of ours
 	 * kills it (not raise(): valgrind would run its leak check, slowly,
 	 * while the dying child still holds the lock) */
-	T_EQ_INT(pipe(fds), 0);
-	fflush(stdout);
-	fflush(stderr);
-	pid = fork();
-	T_OK(pid >= 0);
-	if (pid == 0) {
-		close(fds[0]);
-		if (limit_open(path, &cl, err, sizeof(err)) != 0 || limit_test_hold_lock(cl) != 0)
-			_exit(1);
-		if (write(fds[1], "L", 1) != 1)
-			_exit(1);
-		for (;;)
-			pause();
-	}
-	close(fds[1]);
-	T_EQ_INT(read(fds[0], &c, 1), 1);
-	close(fds[0]);
+	pid = spawn_holder(path);
 	T_EQ_INT(pthread_create(&killer, NULL, kill_later, &pid), 0);
 	T_EQ_INT(take1(l, &r, "192.0.2.6", 5, &ra), ERR_OK);
 	T_EQ_INT(take1(l, &r, "192.0.2.6", 6, &ra), ERR_RATE_LIMITED);
