@@ -36,12 +36,6 @@
 #define FUZZ_JSON_MAX (1024 * 1024)
 /* Top-level strings and integers given to the writer; the rest is skipped. */
 #define FUZZ_JSON_MAX_ITEMS 256
-/*
- * json_time() is only safe for years 0..9999: a later time fills its 21-byte
- * buffer without a terminating NUL (strftime returns 0), which jw_time()
- * then overreads. Reported, not fixed here; times are kept below this.
- */
-#define FUZZ_JSON_TIME_MAX INT64_C(253402300799) /* 9999-12-31T23:59:59Z */
 
 /* The names the getters and the field table look at. */
 static const char *const names[] = {"name", "n", "ok", "data", "list", "obj", ""};
@@ -281,7 +275,6 @@ static void run_writer(struct json_object *obj)
 	struct jw w;
 	char msg[ERR_MSG_MAX];
 	size_t n, k, nk = 0, nv = 0;
-	int64_t t;
 
 	buf_init(&b, 0);
 	if ((items = calloc(FUZZ_JSON_MAX_ITEMS, sizeof *items)) == NULL)
@@ -314,8 +307,7 @@ static void run_writer(struct json_object *obj)
 		if (items[k].s != NULL)
 			continue;
 		jw_int(&w, items[k].i);
-		t = items[k].i < 0 ? -(items[k].i / 2) : items[k].i;
-		jw_time(&w, t % (FUZZ_JSON_TIME_MAX + 1));
+		jw_time(&w, items[k].i); /* any int64: json_time() clamps to years 0000..9999 */
 	}
 	jw_arr_end(&w);
 	jw_key(&w, "misc");
@@ -331,7 +323,8 @@ static void run_writer(struct json_object *obj)
 	jw_obj_begin(&w);
 	jw_obj_end(&w);
 	jw_time(&w, 0);
-	jw_time(&w, FUZZ_JSON_TIME_MAX);
+	jw_time(&w, INT64_MIN);
+	jw_time(&w, INT64_MAX);
 	jw_b64(&w, "", 0);
 	jw_arr_end(&w);
 	jw_key(&w, "obj");
