@@ -9,6 +9,7 @@
 #ifndef BLINDSYNC_T_H
 #define BLINDSYNC_T_H
 #include <dirent.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,7 +62,10 @@ static inline int t_tmpdir(char *dir, size_t len, const char *name)
 	return 0;
 }
 
-/* Remove a directory made by t_tmpdir() and the files in it (flat: no subdirectories). */
+/*
+ * Remove a directory made by t_tmpdir() and the files in it (flat: no
+ * subdirectories); says on stderr when the directory stays behind.
+ */
 static inline void t_tmpdir_remove(const char *dir)
 {
 	DIR *d = opendir(dir);
@@ -77,6 +81,7 @@ static inline void t_tmpdir_remove(const char *dir)
 		unlink(p);
 	}
 	closedir(d);
-	rmdir(dir);
+	if (rmdir(dir) != 0)
+		fprintf(stderr, "rmdir %s: %s\n", dir, strerror(errno));
 }
 #endif

@@ -9,7 +9,6 @@
  *
  * Needs only config.h (the struct, not config.c), limit.h and t.h.
  */
-#include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
@@ -761,29 +760,11 @@ bench(void)
 	limit_close(l);
 }
 
-static void
-cleanup(void)
-{
-	char path[128];
-	int i;
-
-	for (i = 0; i < nfiles; i++) {
-		snprintf(path, sizeof(path), "%s/limits-%d", tmpdir, i);
-		if (unlink(path) != 0 && errno != ENOENT)
-			fprintf(stderr, "unlink %s: %s\n", path, strerror(errno));
-	}
-	if (rmdir(tmpdir) != 0)
-		fprintf(stderr, "rmdir %s: %s\n", tmpdir, strerror(errno));
-}
-
 int
 main(void)
 {
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/test_limit.XXXXXX");
-	if (mkdtemp(tmpdir) == NULL) {
-		perror("mkdtemp");
+	if (t_tmpdir(tmpdir, sizeof tmpdir, "limit") != 0)
 		return 1;
-	}
 	T_RUN(test_bucket_math);
 	T_RUN(test_route_matches);
 	T_RUN(test_independent_keys);
@@ -797,6 +778,6 @@ main(void)
 	T_RUN(test_multi_thread);
 	T_RUN(test_killed_holder);
 	T_RUN(bench);
-	cleanup();
+	t_tmpdir_remove(tmpdir);
 	return t_done();
 }
