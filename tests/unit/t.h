@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 static int t_pass, t_fail;
@@ -44,6 +45,15 @@ static inline int t_done_named(const char *prog)
 	return t_fail ? 1 : 0;
 }
 #define t_done() t_done_named(__FILE__)
+
+/* Milliseconds of CLOCK_MONOTONIC, for tests that time a wait. */
+static inline double t_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000.0 + ts.tv_nsec / 1e6;
+}
 
 /*
  * Make a fresh directory /tmp/bs-test-<name>-XXXXXX and write its path

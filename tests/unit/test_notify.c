@@ -25,15 +25,6 @@
 static char tmpdir[64];
 static int nfiles;
 
-static double
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000.0 + ts.tv_nsec / 1e6;
-}
-
 static void
 sleep_ms(int ms)
 {
@@ -215,9 +206,9 @@ test_wait_thread(void)
 	uint32_t seen = notify_seq(a, slot);
 	struct bumper bp = { b, slot, 50 };
 	T_EQ_INT(pthread_create(&th, NULL, bump_later, &bp), 0);
-	double t0 = now_ms();
+	double t0 = t_now_ms();
 	notify_wait(a, slot, seen, 2000);
-	double el = now_ms() - t0;
+	double el = t_now_ms() - t0;
 	pthread_join(th, NULL);
 	if (el >= 200)
 		fprintf(stderr, "woken after %.1f ms\n", el);
@@ -230,9 +221,9 @@ test_wait_thread(void)
 	seen = notify_seq(a, slot);
 	bp.slot = other;
 	T_EQ_INT(pthread_create(&th, NULL, bump_later, &bp), 0);
-	t0 = now_ms();
+	t0 = t_now_ms();
 	notify_wait(a, slot, seen, 300);
-	el = now_ms() - t0;
+	el = t_now_ms() - t0;
 	pthread_join(th, NULL);
 	T_OK(el >= 240);
 	T_EQ_INT(notify_seq(a, slot), seen);
@@ -251,28 +242,28 @@ test_wait_timeout(void)
 		return;
 	uint32_t slot = notify_slot_account(99);
 	uint32_t seen = notify_seq(n, slot);
-	double t0 = now_ms();
+	double t0 = t_now_ms();
 	notify_wait(n, slot, seen, 300);
-	double el = now_ms() - t0;
+	double el = t_now_ms() - t0;
 	T_OK(el >= 0.8 * 300);
 	T_OK(el < 1000);
 	/* over a second: the seconds part of the timeout counts too */
-	t0 = now_ms();
+	t0 = t_now_ms();
 	notify_wait(n, slot, seen, 1100);
-	el = now_ms() - t0;
+	el = t_now_ms() - t0;
 	T_OK(el >= 0.8 * 1100);
 	T_OK(el < 2000);
 	/* already moved on: at once */
 	notify_bump(n, slot);
-	t0 = now_ms();
+	t0 = t_now_ms();
 	notify_wait(n, slot, seen, 2000);
-	el = now_ms() - t0;
+	el = t_now_ms() - t0;
 	T_OK(el < 50);
 	/* no time: at once */
-	t0 = now_ms();
+	t0 = t_now_ms();
 	notify_wait(n, slot, seen + 1, 0);
 	notify_wait(n, slot, seen + 1, -5);
-	T_OK(now_ms() - t0 < 50);
+	T_OK(t_now_ms() - t0 < 50);
 	notify_close(n);
 }
 
@@ -300,9 +291,9 @@ test_wait_process(void)
 		uint32_t seen = notify_seq(m, slot);
 		if (write(ready[1], "r", 1) != 1)
 			_exit(3);
-		double t0 = now_ms();
+		double t0 = t_now_ms();
 		notify_wait(m, slot, seen, 3000);
-		double el = now_ms() - t0;
+		double el = t_now_ms() - t0;
 		uint32_t after = notify_seq(m, slot);
 		notify_close(m);
 		_exit(after == seen + 1 && el < 200 ? 0 : el >= 200 ? 4 : 5);
@@ -375,13 +366,13 @@ test_null_notifier(void)
 	notify_bump(NULL, 3);
 	T_EQ_INT(notify_seq(NULL, 3), 0);
 	/* the fallback sleeps one step of at most 50 ms: the caller loops */
-	double t0 = now_ms();
+	double t0 = t_now_ms();
 	notify_wait(NULL, 3, 0, 300);
-	double el = now_ms() - t0;
+	double el = t_now_ms() - t0;
 	T_OK(el >= 40 && el < 200);
-	t0 = now_ms();
+	t0 = t_now_ms();
 	notify_wait(NULL, 3, 0, 10);
-	el = now_ms() - t0;
+	el = t_now_ms() - t0;
 	T_OK(el >= 8 && el < 45);
 }
 

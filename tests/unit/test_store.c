@@ -33,15 +33,6 @@
 static char tmpdir[64];
 static int ndb;
 
-static double
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000.0 + ts.tv_nsec / 1e6;
-}
-
 /* A new database path in the test directory (the file does not exist yet). */
 static const char *
 newpath(char *buf, size_t len)
@@ -456,15 +447,15 @@ tx_hold(struct store *s, void *p)
 	(void)s;
 	memset(&in, 0, sizeof in);
 	/* while this connection holds the write lock, the other may still read */
-	double t0 = now_ms();
+	double t0 = t_now_ms();
 	T_EQ_INT(store_account_by_name(x->other, "nobody", &a), ERR_NOT_FOUND);
-	T_OK(now_ms() - t0 < 1000);
+	T_OK(t_now_ms() - t0 < 1000);
 	/* ... but not write: BEGIN IMMEDIATE waits out the busy timeout */
 	in.name = "blocked";
 	in.ret = ERR_OK;
-	t0 = now_ms();
+	t0 = t_now_ms();
 	x->inner = store_tx(x->other, tx_insert, &in);
-	x->inner_ms = now_ms() - t0;
+	x->inner_ms = t_now_ms() - t0;
 	x->calls = in.calls;
 	return ERR_OK;
 }
@@ -493,9 +484,9 @@ test_tx_busy(void)
 	memset(&y, 0, sizeof y);
 	y.name = "unblocked";
 	y.ret = ERR_OK;
-	double t0 = now_ms();
+	double t0 = t_now_ms();
 	T_EQ_INT(store_tx(b, tx_insert, &y), ERR_OK);
-	T_OK(now_ms() - t0 < 1000);
+	T_OK(t_now_ms() - t0 < 1000);
 	T_OK(exists(a, "unblocked"));
 out:
 	store_close(a);
@@ -538,12 +529,12 @@ test_wlock_hold(void)
 	T_EQ_INT(pthread_create(&th, NULL, queued_tx, &q), 0);
 	usleep(300 * 1000);
 	T_EQ_INT(__atomic_load_n(&q.done, __ATOMIC_ACQUIRE), 0);
-	double t0 = now_ms();
+	double t0 = t_now_ms();
 	store_wlock_release(w);
 	w = NULL;
 	pthread_join(th, NULL);
 	T_EQ_INT(q.rc, ERR_OK);
-	T_OK(now_ms() - t0 < 1000);
+	T_OK(t_now_ms() - t0 < 1000);
 	T_OK(exists(q.s, "queued"));
 out:
 	store_wlock_release(w);
