@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "fuzz.h"
 #include "json.h"
 #include "jstream.h"
@@ -36,51 +37,24 @@ static void mix(uint64_t *h, const void *p, size_t n)
 	}
 }
 
-/* A growable output for the canonical form. */
-struct out {
-	char *p;
-	size_t n, cap;
-	int oom;
-};
-
-/* Append s[0..n) (sticky out-of-memory flag). */
-static void out_add(struct out *o, const void *s, size_t n)
-{
-	if (o->oom)
-		return;
-	if (o->n + n + 1 > o->cap) {
-		size_t cap = (o->n + n + 1) * 2;
-		char *p = realloc(o->p, cap);
-		if (!p) {
-			o->oom = 1;
-			return;
-		}
-		o->p = p;
-		o->cap = cap;
-	}
-	memcpy(o->p + o->n, s, n);
-	o->n += n;
-	o->p[o->n] = '\0';
-}
-
 /* Append a string value, escaped as JSON. */
-static void out_str(struct out *o, const char *s, size_t n)
+static void out_str(struct buf *o, const char *s, size_t n)
 {
 	static const char hex[] = "0123456789abcdef";
-	out_add(o, "\"", 1);
+	buf_addc(o, '"');
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
 		if (c == '"' || c == '\\') {
 			char e[2] = {'\\', (char)c};
-			out_add(o, e, 2);
+			buf_add(o, e, 2);
 		} else if (c < 0x20) {
 			char e[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
-			out_add(o, e, 6);
+			buf_add(o, e, 6);
 		} else {
-			out_add(o, &s[i], 1);
+			buf_addc(o, s[i]);
 		}
 	}
-	out_add(o, "\"", 1);
+	buf_addc(o, '"');
 }
 
 struct result {
@@ -110,7 +84,7 @@ static int sink(void *ctx, const void *data, size_t n)
  * Parse doc[0..len) with a read buffer of buf_size bytes; stream: strings
  * go through the sink; canon (may be NULL): write the canonical form.
  */
-static void run(const uint8_t *doc, size_t len, size_t buf_size, int stream, struct out *canon, struct result *res)
+static void run(const uint8_t *doc, size_t len, size_t buf_size, int stream, struct buf *canon, struct result *res)
 {
 	struct jstream_opts o = {buf_size, len + 1, FUZZ_DEPTH};
 	struct jstream *js = jstream_new_mem(doc, len, &o);
@@ -156,21 +130,21 @@ static void run(const uint8_t *doc, size_t len, size_t buf_size, int stream, str
 			/* separators: before a key or a value that is not the first at its level */
 			int closing = t == JSTREAM_OBJ_END || t == JSTREAM_ARR_END;
 			if (!closing && !after_key && !first[d0])
-				out_add(canon, ",", 1);
+				buf_addc(canon, ',');
 			if (!closing && !after_key)
 				first[d0] = 0;
 			after_key = 0;
 			switch (t) {
-			case JSTREAM_OBJ_BEGIN: out_add(canon, "{", 1); first[d] = 1; break;
-			case JSTREAM_ARR_BEGIN: out_add(canon, "[", 1); first[d] = 1; break;
-			case JSTREAM_OBJ_END: out_add(canon, "}", 1); break;
-			case JSTREAM_ARR_END: out_add(canon, "]", 1); break;
-			case JSTREAM_KEY: out_str(canon, s, n); out_add(canon, ":", 1); after_key = 1; break;
+			case JSTREAM_OBJ_BEGIN: buf_addc(canon, '{'); first[d] = 1; break;
+			case JSTREAM_ARR_BEGIN: buf_addc(canon, '['); first[d] = 1; break;
+			case JSTREAM_OBJ_END: buf_addc(canon, '}'); break;
+			case JSTREAM_ARR_END: buf_addc(canon, ']'); break;
+			case JSTREAM_KEY: out_str(canon, s, n); buf_addc(canon, ':'); after_key = 1; break;
 			case JSTREAM_STRING: out_str(canon, s, n); break;
-			case JSTREAM_NUMBER: out_add(canon, s, n); break;
-			case JSTREAM_TRUE: out_add(canon, "true", 4); break;
-			case JSTREAM_FALSE: out_add(canon, "false", 5); break;
-			case JSTREAM_NULL: out_add(canon, "null", 4); break;
+			case JSTREAM_NUMBER: buf_add(canon, s, n); break;
+			case JSTREAM_TRUE: buf_adds(canon, "true"); break;
+			case JSTREAM_FALSE: buf_adds(canon, "false"); break;
+			case JSTREAM_NULL: buf_adds(canon, "null"); break;
 			default: break;
 			}
 		}
@@ -227,9 +201,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const size_t bufs[] = {1, 2, 3, 7};
 	struct result ref, r;
-	struct out canon = {0}, canon2 = {0};
+	struct buf canon, canon2;
 	if (size > FUZZ_JSTREAM_MAX)
 		return 0;
+	buf_init(&canon, 0);
+	buf_init(&canon2, 0);
 	run(data, size, 0, 0, &canon, &ref);
 	for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) {
 		run(data, size, bufs[i], 0, NULL, &r);
@@ -241,11 +217,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	same(&ref, &r);
 	if (run_skip(data, size) != (ref.last == JSTREAM_END))
 		abort();
-	if (ref.last == JSTREAM_END && !canon.oom) {
-		run((const uint8_t *)canon.p, canon.n, 0, 0, &canon2, &r);
+	if (ref.last == JSTREAM_END && !buf_error(&canon)) {
+		run((const uint8_t *)canon.p, canon.len, 0, 0, &canon2, &r);
 		if (r.last != JSTREAM_END || r.h != ref.h)
 			abort();
-		if (!canon2.oom && (canon2.n != canon.n || memcmp(canon2.p, canon.p, canon.n) != 0))
+		if (!buf_error(&canon2) && (canon2.len != canon.len || memcmp(canon2.p, canon.p, canon.len) != 0))
 			abort();
 		/* json_parse() refuses a top-level null: a body must be a value */
 		if (ref.max_depth < FUZZ_DEPTH && ref.first != JSTREAM_NULL) {
@@ -257,7 +233,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			json_object_put(obj);
 		}
 	}
-	free(canon.p);
-	free(canon2.p);
+	buf_free(&canon);
+	buf_free(&canon2);
 	return 0;
 }
