@@ -100,12 +100,7 @@ static int emit_conflict(void *ctx, const struct store_record *rec)
 {
 	struct jw *w = ctx;
 	jw_key(w, "server_version"); jw_int(w, rec->version);
-	jw_key(w, "deleted"); jw_bool(w, rec->deleted);
-	jw_key(w, "payload");
-	if (rec->deleted || !rec->payload)
-		jw_null(w);
-	else
-		jw_b64(w, rec->payload, rec->payload_len);
+	syncio_payload(w, rec);
 	return 0;
 }
 

@@ -3,18 +3,28 @@
  */
 #include "syncio.h"
 
-void syncio_record(struct jw *w, const struct store_record *r)
+void syncio_payload(struct jw *w, const struct store_record *r)
 {
-	jw_obj_begin(w);
-	jw_key(w, "id"); jw_str(w, r->rid ? r->rid : "");
-	jw_key(w, "version"); jw_int(w, r->version);
-	jw_key(w, "modified_at"); jw_time(w, r->modified_at);
 	jw_key(w, "deleted"); jw_bool(w, r->deleted);
 	jw_key(w, "payload");
 	if (r->deleted || !r->payload)
 		jw_null(w);
 	else
 		jw_b64(w, r->payload, r->payload_len);
+}
+
+void syncio_version(struct jw *w, const struct store_record *r)
+{
+	jw_key(w, "version"); jw_int(w, r->version);
+	jw_key(w, "modified_at"); jw_time(w, r->modified_at);
+	syncio_payload(w, r);
+}
+
+void syncio_record(struct jw *w, const struct store_record *r)
+{
+	jw_obj_begin(w);
+	jw_key(w, "id"); jw_str(w, r->rid ? r->rid : "");
+	syncio_version(w, r);
 	jw_obj_end(w);
 }
 

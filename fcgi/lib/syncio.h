@@ -8,6 +8,10 @@
 #include "json.h"
 #include "store.h"
 
+/* The members "deleted","payload" of a record version (payload null when deleted or absent). */
+void syncio_payload(struct jw *w, const struct store_record *r);
+/* The members "version","modified_at","deleted","payload" of a record version. */
+void syncio_version(struct jw *w, const struct store_record *r);
 /* {"id","version","modified_at","deleted","payload"} */
 void syncio_record(struct jw *w, const struct store_record *r);
 /* {"name","version","records","bytes","modified_at"[,"meta"]} */

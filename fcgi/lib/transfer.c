@@ -40,6 +40,7 @@
 #include "serve.h"
 #include "store.h"
 #include "sync.h"
+#include "syncio.h"
 #include "upload.h"
 #include "valid.h"
 
@@ -62,25 +63,12 @@ struct exp {
 /* 1 when the response takes no more (the client went away): stop walking. */
 static int gone(const struct exp *x) { return buf_error(&x->r->out); }
 
-/* The members a record's current version and its older versions share. */
-static void exp_version(struct jw *w, const struct store_record *v)
-{
-	jw_key(w, "version"); jw_int(w, v->version);
-	jw_key(w, "modified_at"); jw_time(w, v->modified_at);
-	jw_key(w, "deleted"); jw_bool(w, v->deleted);
-	jw_key(w, "payload");
-	if (v->deleted || !v->payload)
-		jw_null(w);
-	else
-		jw_b64(w, v->payload, v->payload_len);
-}
-
 /* One older version of a record (store_transfer_history callback). */
 static int exp_history(void *ctx, const struct store_record *v)
 {
 	struct exp *x = ctx;
 	jw_obj_begin(&x->w);
-	exp_version(&x->w, v);
+	syncio_version(&x->w, v);
 	jw_obj_end(&x->w);
 	return gone(x);
 }
@@ -91,7 +79,7 @@ static int exp_record(void *ctx, const struct store_record *rec)
 	struct exp *x = ctx;
 	jw_obj_begin(&x->w);
 	jw_key(&x->w, "id"); jw_str(&x->w, rec->rid);
-	exp_version(&x->w, rec);
+	syncio_version(&x->w, rec);
 	jw_key(&x->w, "history");
 	jw_arr_begin(&x->w);
 	enum err e = store_transfer_history(x->s, x->collection_id, rec->rid, exp_history, x);
