@@ -234,6 +234,42 @@ enum err store_exec(struct store *s, sqlite3_stmt *st, const char *what)
 	return e;
 }
 
+enum err store_one_row(struct store *s, sqlite3_stmt *st, const char *what)
+{
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		return ERR_OK;
+	if (rc == SQLITE_DONE)
+		return ERR_NOT_FOUND;
+	return store_sqlite_err(s, rc, what);
+}
+
+enum err store_one_change(struct store *s, sqlite3_stmt *st, enum err none, const char *what)
+{
+	enum err e = store_exec(s, st, what);
+	if (e)
+		return e;
+	return sqlite3_changes(s->db) == 1 ? ERR_OK : none;
+}
+
+void store_col_text(sqlite3_stmt *st, int i, char *dst, size_t dstlen)
+{
+	const unsigned char *t = sqlite3_column_text(st, i);
+	snprintf(dst, dstlen, "%s", t ? (const char *)t : "");
+}
+
+enum err store_returning_int(struct store *s, sqlite3_stmt *st, int64_t *v, const char *what)
+{
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*v = sqlite3_column_int64(st, 0);
+	/* step to the end so that the UPDATE ... RETURNING completes */
+	while (rc == SQLITE_ROW)
+		rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? ERR_OK : store_sqlite_err(s, rc, what);
+}
+
 /* Create the store's directory (one level) if it is missing. */
 static void ensure_parent(const char *path)
 {

@@ -12,13 +12,6 @@
 
 #include "store_impl.h"
 
-/* Copy a text column into a fixed buffer, truncating safely. */
-static void col_text(sqlite3_stmt *st, int i, char *dst, size_t dstlen)
-{
-	const unsigned char *t = sqlite3_column_text(st, i);
-	snprintf(dst, dstlen, "%s", t ? (const char *)t : "");
-}
-
 static void col_blob(sqlite3_stmt *st, int i, uint8_t *dst, size_t n)
 {
 	const void *b = sqlite3_column_blob(st, i);
@@ -38,40 +31,20 @@ static void read_account(sqlite3_stmt *st, struct store_account *a)
 {
 	memset(a, 0, sizeof *a);
 	a->id = sqlite3_column_int64(st, 0);
-	col_text(st, 1, a->public_id, sizeof a->public_id);
-	col_text(st, 2, a->username, sizeof a->username);
+	store_col_text(st, 1, a->public_id, sizeof a->public_id);
+	store_col_text(st, 2, a->username, sizeof a->username);
 	col_blob(st, 3, a->auth_hash, sizeof a->auth_hash);
 	col_blob(st, 4, a->auth_salt, sizeof a->auth_salt);
 	a->auth_iterations = sqlite3_column_int64(st, 5);
-	col_text(st, 6, a->kdf, sizeof a->kdf);
+	store_col_text(st, 6, a->kdf, sizeof a->kdf);
 	a->keyring_version = sqlite3_column_int64(st, 7);
 	a->created_at = sqlite3_column_int64(st, 8);
 	a->disabled = sqlite3_column_int(st, 9);
-	col_text(st, 10, a->plan, sizeof a->plan);
+	store_col_text(st, 10, a->plan, sizeof a->plan);
 	a->quota_bytes = col_int_or(st, 11, -1);
 	a->usage_bytes = sqlite3_column_int64(st, 12);
 	a->usage_records = sqlite3_column_int64(st, 13);
 	a->account_version = sqlite3_column_int64(st, 14);
-}
-
-/* Step a one-row query; ERR_NOT_FOUND when it has none. Leaves the row current. */
-static enum err one_row(struct store *s, sqlite3_stmt *st, const char *what)
-{
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		return ERR_OK;
-	if (rc == SQLITE_DONE)
-		return ERR_NOT_FOUND;
-	return store_sqlite_err(s, rc, what);
-}
-
-/* Step a write that must change exactly one row; `none` if it changed none. */
-static enum err one_change(struct store *s, sqlite3_stmt *st, enum err none, const char *what)
-{
-	enum err e = store_exec(s, st, what);
-	if (e)
-		return e;
-	return sqlite3_changes(s->db) == 1 ? ERR_OK : none;
 }
 
 enum err store_account_insert(struct store *s, struct store_account *a, const uint8_t *keyring, size_t keyring_len)
@@ -103,7 +76,7 @@ enum err store_account_insert(struct store *s, struct store_account *a, const ui
 
 static enum err account_by(struct store *s, sqlite3_stmt *st, struct store_account *a)
 {
-	enum err e = one_row(s, st, "account lookup");
+	enum err e = store_one_row(s, st, "account lookup");
 	if (e == ERR_OK)
 		read_account(st, a);
 	sqlite3_reset(st);
@@ -130,7 +103,7 @@ enum err store_account_keyring(struct store *s, int64_t id, uint8_t **out, size_
 	*len = 0;
 	sqlite3_stmt *st = store_stmt(s, STMT_ACCOUNT_KEYRING);
 	sqlite3_bind_int64(st, 1, id);
-	enum err e = one_row(s, st, "keyring");
+	enum err e = store_one_row(s, st, "keyring");
 	if (e == ERR_OK) {
 		*version = sqlite3_column_int64(st, 1);
 		if (sqlite3_column_type(st, 0) != SQLITE_NULL) {
@@ -158,7 +131,7 @@ enum err store_account_set_auth(struct store *s, int64_t id, const uint8_t hash[
 	sqlite3_bind_blob(st, 2, hash, STORE_HASH_LEN, SQLITE_STATIC);
 	sqlite3_bind_blob(st, 3, salt, STORE_SALT_LEN, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 4, iterations);
-	return one_change(s, st, ERR_NOT_FOUND, "account set auth");
+	return store_one_change(s, st, ERR_NOT_FOUND, "account set auth");
 }
 
 enum err store_account_set_kdf(struct store *s, int64_t id, const char *kdf)
@@ -166,7 +139,7 @@ enum err store_account_set_kdf(struct store *s, int64_t id, const char *kdf)
 	sqlite3_stmt *st = store_stmt(s, STMT_ACCOUNT_SET_KDF);
 	sqlite3_bind_int64(st, 1, id);
 	sqlite3_bind_text(st, 2, kdf, -1, SQLITE_STATIC);
-	return one_change(s, st, ERR_NOT_FOUND, "account set kdf");
+	return store_one_change(s, st, ERR_NOT_FOUND, "account set kdf");
 }
 
 enum err store_account_set_keyring(struct store *s, int64_t id, const uint8_t *keyring, size_t len,
@@ -176,7 +149,7 @@ enum err store_account_set_keyring(struct store *s, int64_t id, const uint8_t *k
 	sqlite3_bind_int64(st, 1, id);
 	sqlite3_bind_blob64(st, 2, keyring ? (const void *)keyring : "", len, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, expected);
-	enum err e = one_change(s, st, ERR_PRECONDITION_FAILED, "account set keyring");
+	enum err e = store_one_change(s, st, ERR_PRECONDITION_FAILED, "account set keyring");
 	if (e == ERR_OK && new_version)
 		*new_version = expected + 1;
 	return e;
@@ -186,7 +159,7 @@ enum err store_account_delete(struct store *s, int64_t id)
 {
 	sqlite3_stmt *st = store_stmt(s, STMT_ACCOUNT_DELETE);
 	sqlite3_bind_int64(st, 1, id);
-	return one_change(s, st, ERR_NOT_FOUND, "account delete");
+	return store_one_change(s, st, ERR_NOT_FOUND, "account delete");
 }
 
 enum err store_account_set_disabled(struct store *s, const char *username, int disabled)
@@ -194,7 +167,7 @@ enum err store_account_set_disabled(struct store *s, const char *username, int d
 	sqlite3_stmt *st = store_stmt(s, STMT_ACCOUNT_SET_DISABLED);
 	sqlite3_bind_text(st, 1, username, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 2, disabled ? 1 : 0);
-	return one_change(s, st, ERR_NOT_FOUND, "account set disabled");
+	return store_one_change(s, st, ERR_NOT_FOUND, "account set disabled");
 }
 
 enum err store_account_list(struct store *s, int (*fn)(void *ctx, const struct store_account *a), void *ctx)
@@ -215,7 +188,7 @@ enum err store_account_bump(struct store *s, int64_t id)
 {
 	sqlite3_stmt *st = store_stmt(s, STMT_ACCOUNT_BUMP);
 	sqlite3_bind_int64(st, 1, id);
-	return one_change(s, st, ERR_NOT_FOUND, "account bump");
+	return store_one_change(s, st, ERR_NOT_FOUND, "account bump");
 }
 
 /* ---- devices ---- */
@@ -245,9 +218,9 @@ enum err store_device_list(struct store *s, int64_t account_id,
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		memset(&d, 0, sizeof d);
 		d.id = sqlite3_column_int64(st, 0);
-		col_text(st, 1, d.public_id, sizeof d.public_id);
-		col_text(st, 2, d.name, sizeof d.name);
-		col_text(st, 3, d.type, sizeof d.type);
+		store_col_text(st, 1, d.public_id, sizeof d.public_id);
+		store_col_text(st, 2, d.name, sizeof d.name);
+		store_col_text(st, 3, d.type, sizeof d.type);
 		d.created_at = sqlite3_column_int64(st, 4);
 		d.last_seen_at = sqlite3_column_int64(st, 5);
 		if (fn(ctx, &d) != 0)
@@ -262,7 +235,7 @@ enum err store_device_find(struct store *s, int64_t account_id, const char *publ
 	sqlite3_stmt *st = store_stmt(s, STMT_DEVICE_BY_PUBLIC);
 	sqlite3_bind_text(st, 1, public_id, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, account_id);
-	enum err e = one_row(s, st, "device find");
+	enum err e = store_one_row(s, st, "device find");
 	if (e == ERR_OK)
 		*id = sqlite3_column_int64(st, 0);
 	sqlite3_reset(st);
@@ -273,7 +246,7 @@ enum err store_device_delete(struct store *s, int64_t device_id)
 {
 	sqlite3_stmt *st = store_stmt(s, STMT_DEVICE_DELETE);
 	sqlite3_bind_int64(st, 1, device_id);
-	return one_change(s, st, ERR_NOT_FOUND, "device delete");
+	return store_one_change(s, st, ERR_NOT_FOUND, "device delete");
 }
 
 enum err store_device_delete_others(struct store *s, int64_t account_id, int64_t keep)
@@ -311,14 +284,14 @@ enum err store_token_find(struct store *s, const uint8_t hash[STORE_HASH_LEN], e
 {
 	sqlite3_stmt *st = store_stmt(s, kind == STORE_TOKEN_ACCESS ? STMT_TOKEN_ACCESS : STMT_TOKEN_REFRESH);
 	sqlite3_bind_blob(st, 1, hash, STORE_HASH_LEN, SQLITE_STATIC);
-	enum err e = one_row(s, st, "token lookup");
+	enum err e = store_one_row(s, st, "token lookup");
 	if (e == ERR_OK) {
 		memset(t, 0, sizeof *t);
 		t->account_id = sqlite3_column_int64(st, 0);
 		t->device_id = sqlite3_column_int64(st, 1);
 		t->expires_at = sqlite3_column_int64(st, 2);
 		t->disabled = sqlite3_column_int(st, 3);
-		col_text(st, 4, t->device_public_id, sizeof t->device_public_id);
+		store_col_text(st, 4, t->device_public_id, sizeof t->device_public_id);
 		if (kind == STORE_TOKEN_ACCESS)
 			t->last_seen_at = sqlite3_column_int64(st, 5);
 		else
@@ -333,7 +306,7 @@ enum err store_token_mark_used(struct store *s, const uint8_t hash[STORE_HASH_LE
 	sqlite3_stmt *st = store_stmt(s, STMT_TOKEN_MARK_USED);
 	sqlite3_bind_blob(st, 1, hash, STORE_HASH_LEN, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, now);
-	return one_change(s, st, ERR_CONFLICT, "token mark used");
+	return store_one_change(s, st, ERR_CONFLICT, "token mark used");
 }
 
 enum err store_token_delete_device(struct store *s, int64_t device_id)
@@ -375,7 +348,7 @@ enum err store_invite_use(struct store *s, const uint8_t hash[STORE_HASH_LEN], i
 	sqlite3_bind_blob(st, 1, hash, STORE_HASH_LEN, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, now);
 	sqlite3_bind_int64(st, 3, account_id);
-	return one_change(s, st, ERR_INVALID_INVITE, "invite use");
+	return store_one_change(s, st, ERR_INVALID_INVITE, "invite use");
 }
 
 enum err store_invite_list(struct store *s, int (*fn)(void *ctx, const struct store_invite *i), void *ctx)
@@ -389,7 +362,7 @@ enum err store_invite_list(struct store *s, int (*fn)(void *ctx, const struct st
 		iv.created_at = sqlite3_column_int64(st, 1);
 		iv.expires_at = sqlite3_column_int64(st, 2);
 		iv.used_at = col_int_or(st, 3, 0);
-		col_text(st, 4, iv.used_by, sizeof iv.used_by);
+		store_col_text(st, 4, iv.used_by, sizeof iv.used_by);
 		if (fn(ctx, &iv) != 0)
 			break;
 	}
@@ -429,8 +402,8 @@ enum err store_event_list(struct store *s, int64_t account_id, int64_t limit,
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		memset(&ev, 0, sizeof ev);
 		ev.at = sqlite3_column_int64(st, 0);
-		col_text(st, 1, ev.type, sizeof ev.type);
-		col_text(st, 2, ev.device, sizeof ev.device);
+		store_col_text(st, 1, ev.type, sizeof ev.type);
+		store_col_text(st, 2, ev.device, sizeof ev.device);
 		if (fn(ctx, &ev) != 0)
 			break;
 	}
@@ -446,7 +419,7 @@ enum err store_account_usage_add(struct store *s, int64_t account_id, int64_t by
 	sqlite3_bind_int64(st, 1, account_id);
 	sqlite3_bind_int64(st, 2, bytes);
 	sqlite3_bind_int64(st, 3, records);
-	return one_change(s, st, ERR_NOT_FOUND, "account usage");
+	return store_one_change(s, st, ERR_NOT_FOUND, "account usage");
 }
 
 enum err store_account_set_quota(struct store *s, const char *username, int64_t bytes)
@@ -457,7 +430,7 @@ enum err store_account_set_quota(struct store *s, const char *username, int64_t 
 		sqlite3_bind_null(st, 2);
 	else
 		sqlite3_bind_int64(st, 2, bytes);
-	return one_change(s, st, ERR_NOT_FOUND, "account set quota");
+	return store_one_change(s, st, ERR_NOT_FOUND, "account set quota");
 }
 
 enum err store_account_set_plan(struct store *s, const char *username, const char *plan)
@@ -465,5 +438,5 @@ enum err store_account_set_plan(struct store *s, const char *username, const cha
 	sqlite3_stmt *st = store_stmt(s, STMT_ACCOUNT_SET_PLAN);
 	sqlite3_bind_text(st, 1, username, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, plan, -1, SQLITE_STATIC);
-	return one_change(s, st, ERR_NOT_FOUND, "account set plan");
+	return store_one_change(s, st, ERR_NOT_FOUND, "account set plan");
 }

@@ -18,22 +18,6 @@
 
 #include "store_impl.h"
 
-/* Copy text column i of st into dst (dstlen bytes), "" for NULL, truncated safely. */
-static void admin_col_text(sqlite3_stmt *st, int i, char *dst, size_t dstlen)
-{
-	const unsigned char *t = sqlite3_column_text(st, i);
-	snprintf(dst, dstlen, "%s", t ? (const char *)t : "");
-}
-
-/* Step a write; ERR_NOT_FOUND unless it changed exactly one row. */
-static enum err admin_one_change(struct store *s, sqlite3_stmt *st, const char *what)
-{
-	enum err e = store_exec(s, st, what);
-	if (e)
-		return e;
-	return sqlite3_changes(s->db) == 1 ? ERR_OK : ERR_NOT_FOUND;
-}
-
 /* Step a DELETE and put the number of rows it removed in *n. */
 static enum err admin_delete(struct store *s, sqlite3_stmt *st, int64_t *n, const char *what)
 {
@@ -65,8 +49,8 @@ enum err store_recount_collections(struct store *s,
 		memset(&c, 0, sizeof c);
 		c.id = sqlite3_column_int64(st, 0);
 		c.account_id = sqlite3_column_int64(st, 1);
-		admin_col_text(st, 2, c.username, sizeof c.username);
-		admin_col_text(st, 3, c.name, sizeof c.name);
+		store_col_text(st, 2, c.username, sizeof c.username);
+		store_col_text(st, 3, c.name, sizeof c.name);
 		c.records = sqlite3_column_int64(st, 4);
 		c.bytes = sqlite3_column_int64(st, 5);
 		c.version = sqlite3_column_int64(st, 6);
@@ -89,7 +73,7 @@ enum err store_recount_accounts(struct store *s,
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		memset(&a, 0, sizeof a);
 		a.id = sqlite3_column_int64(st, 0);
-		admin_col_text(st, 1, a.username, sizeof a.username);
+		store_col_text(st, 1, a.username, sizeof a.username);
 		a.usage_bytes = sqlite3_column_int64(st, 2);
 		a.usage_records = sqlite3_column_int64(st, 3);
 		a.real_bytes = sqlite3_column_int64(st, 4);
@@ -109,7 +93,7 @@ enum err store_collection_set_counters(struct store *s, int64_t id, int64_t reco
 	sqlite3_bind_int64(st, 2, records);
 	sqlite3_bind_int64(st, 3, bytes);
 	sqlite3_bind_int64(st, 4, version);
-	return admin_one_change(s, st, "collection set counters");
+	return store_one_change(s, st, ERR_NOT_FOUND, "collection set counters");
 }
 
 enum err store_account_set_usage(struct store *s, int64_t id, int64_t bytes, int64_t records)
@@ -118,7 +102,7 @@ enum err store_account_set_usage(struct store *s, int64_t id, int64_t bytes, int
 	sqlite3_bind_int64(st, 1, id);
 	sqlite3_bind_int64(st, 2, bytes);
 	sqlite3_bind_int64(st, 3, records);
-	return admin_one_change(s, st, "account set usage");
+	return store_one_change(s, st, ERR_NOT_FOUND, "account set usage");
 }
 
 /* ---- purge ---- */
@@ -260,7 +244,7 @@ static enum err purge_collection(struct store *s, const struct purge_target *t, 
 	sqlite3_bind_int64(st, 1, t->collection_id);
 	sqlite3_bind_int64(st, 2, t->bytes);
 	sqlite3_bind_int64(st, 3, t->max_version);
-	if ((e = admin_one_change(s, st, "purge tombstones collection")))
+	if ((e = store_one_change(s, st, ERR_NOT_FOUND, "purge tombstones collection")))
 		return e == ERR_NOT_FOUND ? ERR_INTERNAL : e;
 	if ((e = reversion_below(s, t->collection_id, t->max_version)))
 		return e;
@@ -302,7 +286,7 @@ enum err store_invite_revoke(struct store *s, int64_t id)
 		return ERR_CONFLICT;
 	st = store_stmt(s, STMT_ADMIN_INVITE_REVOKE);
 	sqlite3_bind_int64(st, 1, id);
-	return admin_one_change(s, st, "invite revoke");
+	return store_one_change(s, st, ERR_NOT_FOUND, "invite revoke");
 }
 
 enum err store_session_revoke_account(struct store *s, int64_t account_id, int64_t *devices, int64_t *tokens)
@@ -336,7 +320,7 @@ enum err store_top_accounts(struct store *s, int64_t limit,
 	int rc;
 	sqlite3_bind_int64(st, 1, limit);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		admin_col_text(st, 0, name, sizeof name);
+		store_col_text(st, 0, name, sizeof name);
 		if (fn(ctx, name, sqlite3_column_int64(st, 1), sqlite3_column_int64(st, 2)) != 0)
 			break;
 	}

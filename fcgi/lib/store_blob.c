@@ -77,8 +77,7 @@ static void bind_keys(sqlite3_stmt *st, const struct blob_key key[2])
 static void read_cols(sqlite3_stmt *st, int at, const struct blob_cols *c)
 {
 	*c->rowid = sqlite3_column_int64(st, 0);
-	const unsigned char *t = sqlite3_column_text(st, 1);
-	snprintf(c->name, c->name_size, "%s", t ? (const char *)t : "");
+	store_col_text(st, 1, c->name, c->name_size);
 	*c->version = sqlite3_column_int64(st, at);
 	*c->bytes = sqlite3_column_int64(st, at + 1);
 	const void *h = sqlite3_column_blob(st, at + 2);
@@ -182,20 +181,6 @@ static enum err blob_stream(struct store *s, const struct blob_res *res, int64_t
 	return e;
 }
 
-/* The next version for a backup or slot write (in the caller's transaction). */
-static enum err next_version(struct store *s, int64_t *v)
-{
-	sqlite3_stmt *st = store_stmt(s, STMT_BLOB_VERSION_NEXT);
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		*v = sqlite3_column_int64(st, 0);
-	/* step to the end so the UPDATE ... RETURNING completes */
-	while (rc == SQLITE_ROW)
-		rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? ERR_OK : store_sqlite_err(s, rc, "blob version");
-}
-
 /*
  * Look up the row of res whose key is key (res->get) and hand it to
  * read(st, out). ERR_NOT_FOUND when there is none.
@@ -229,8 +214,8 @@ static enum err blob_get(struct store *s, const struct blob_res *res, const stru
 static enum err blob_write(struct store *s, const struct blob_res *res, const struct blob_key key[2],
     const struct blob_cols *c, int fd, int64_t size, const uint8_t sha256[32], int64_t now)
 {
-	int64_t version = 0;
-	enum err e = next_version(s, &version);
+	int64_t version = 0; /* the next version for a backup or slot write */
+	enum err e = store_returning_int(s, store_stmt(s, STMT_BLOB_VERSION_NEXT), &version, "blob version");
 	if (e)
 		return e;
 	int insert = *c->rowid == 0;

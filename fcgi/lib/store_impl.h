@@ -56,6 +56,21 @@ enum err store_blob_fill(struct store *s, const char *table, int64_t rowid, int 
 /* Step a statement that returns no rows; ERR_OK on SQLITE_DONE. */
 enum err store_exec(struct store *s, sqlite3_stmt *st, const char *what);
 
+/* Step a one-row query; ERR_NOT_FOUND when it has none. Leaves the row current. */
+enum err store_one_row(struct store *s, sqlite3_stmt *st, const char *what);
+
+/* Step a write that must change exactly one row; `none` if it changed none. */
+enum err store_one_change(struct store *s, sqlite3_stmt *st, enum err none, const char *what);
+
+/* Copy text column i of st into dst (dstlen bytes), "" for NULL, truncated safely. */
+void store_col_text(sqlite3_stmt *st, int i, char *dst, size_t dstlen);
+
+/*
+ * Step a write ... RETURNING of one integer to its end and reset it; *v gets
+ * the value returned, and is left as it was when no row was returned.
+ */
+enum err store_returning_int(struct store *s, sqlite3_stmt *st, int64_t *v, const char *what);
+
 /*
  * Step st, whose rows are (rid, version, modified_at, deleted, payload),
  * calling fn with each until it returns nonzero; then reset st. *count

@@ -8,23 +8,12 @@
 
 #include "store_impl.h"
 
-static enum err step_row(struct store *s, sqlite3_stmt *st, const char *what)
-{
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		return ERR_OK;
-	if (rc == SQLITE_DONE)
-		return ERR_NOT_FOUND;
-	return store_sqlite_err(s, rc, what);
-}
-
 static void read_collection(sqlite3_stmt *st, struct store_collection *c)
 {
 	memset(c, 0, sizeof *c);
 	c->id = sqlite3_column_int64(st, 0);
 	c->account_id = sqlite3_column_int64(st, 1);
-	const unsigned char *n = sqlite3_column_text(st, 2);
-	snprintf(c->name, sizeof c->name, "%s", n ? (const char *)n : "");
+	store_col_text(st, 2, c->name, sizeof c->name);
 	c->version = sqlite3_column_int64(st, 3);
 	c->records = sqlite3_column_int64(st, 4);
 	c->bytes = sqlite3_column_int64(st, 5);
@@ -38,7 +27,7 @@ enum err store_collection_get(struct store *s, int64_t account_id, const char *n
 	sqlite3_stmt *st = store_stmt(s, STMT_COLLECTION_GET);
 	sqlite3_bind_int64(st, 1, account_id);
 	sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
-	enum err e = step_row(s, st, "collection get");
+	enum err e = store_one_row(s, st, "collection get");
 	if (e == ERR_OK)
 		read_collection(st, c);
 	sqlite3_reset(st);
@@ -71,7 +60,7 @@ enum err store_collection_count(struct store *s, int64_t account_id, int64_t *n)
 {
 	sqlite3_stmt *st = store_stmt(s, STMT_COLLECTION_COUNT);
 	sqlite3_bind_int64(st, 1, account_id);
-	enum err e = step_row(s, st, "collection count");
+	enum err e = store_one_row(s, st, "collection count");
 	*n = e == ERR_OK ? sqlite3_column_int64(st, 0) : 0;
 	sqlite3_reset(st);
 	return e == ERR_NOT_FOUND ? ERR_OK : e;
@@ -145,7 +134,7 @@ enum err store_record_head(struct store *s, int64_t collection_id, const char *r
 	sqlite3_stmt *st = store_stmt(s, STMT_RECORD_HEAD);
 	sqlite3_bind_int64(st, 1, collection_id);
 	sqlite3_bind_text(st, 2, rid, -1, SQLITE_STATIC);
-	enum err e = step_row(s, st, "record head");
+	enum err e = store_one_row(s, st, "record head");
 	if (e == ERR_OK) {
 		*version = sqlite3_column_int64(st, 0);
 		*deleted = sqlite3_column_int(st, 1);
@@ -230,7 +219,7 @@ enum err store_history_prune(struct store *s, int64_t collection_id, const char 
 	sqlite3_bind_int64(st, 1, collection_id);
 	sqlite3_bind_text(st, 2, rid, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, keep);
-	enum err e = step_row(s, st, "history prune size");
+	enum err e = store_one_row(s, st, "history prune size");
 	*freed = e == ERR_OK ? sqlite3_column_int64(st, 0) : 0;
 	sqlite3_reset(st);
 	if (e != ERR_OK && e != ERR_NOT_FOUND)

@@ -66,14 +66,7 @@ static enum err import_version(struct store *s, int64_t want, int64_t *v)
 	sqlite3_stmt *st = store_stmt(s, STMT_TRANSFER_BLOB_VERSION);
 	sqlite3_bind_int64(st, 1, want);
 	*v = want; /* a store without the counter row keeps versions per backup */
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		*v = sqlite3_column_int64(st, 0);
-	/* step to the end so that the UPDATE ... RETURNING completes */
-	while (rc == SQLITE_ROW)
-		rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? ERR_OK : store_sqlite_err(s, rc, "transfer blob version");
+	return store_returning_int(s, st, v, "transfer blob version");
 }
 
 enum err store_transfer_backup_insert(struct store *s, int64_t account_id, struct store_backup *b, int fd,
