@@ -113,15 +113,11 @@ const char *const stmt_sql[] = {
 	    "INSERT INTO history (collection_id, rid, version, modified_at, deleted, payload) "
 	    "SELECT collection_id, rid, version, modified_at, deleted, payload FROM records "
 	    "WHERE collection_id = ?1 AND rid = ?2",
-	/* history beyond the newest ?3 versions of a record: its size, then away with it */
-	[STMT_HISTORY_PRUNE_SIZE] =
-	    "SELECT coalesce(sum(length(payload)), 0) FROM history WHERE collection_id = ?1 AND rid = ?2 AND "
-	    "version <= (SELECT version FROM history WHERE collection_id = ?1 AND rid = ?2 "
-	    "ORDER BY version DESC LIMIT 1 OFFSET ?3)",
+	/* away with the history beyond the newest ?3 versions of a record, one row of size per version removed */
 	[STMT_HISTORY_PRUNE] =
 	    "DELETE FROM history WHERE collection_id = ?1 AND rid = ?2 AND "
 	    "version <= (SELECT version FROM history WHERE collection_id = ?1 AND rid = ?2 "
-	    "ORDER BY version DESC LIMIT 1 OFFSET ?3)",
+	    "ORDER BY version DESC LIMIT 1 OFFSET ?3) RETURNING coalesce(length(payload), 0)",
 	[STMT_RECORD_PULL] =
 	    "SELECT rid, version, modified_at, deleted, payload FROM records "
 	    "WHERE collection_id = ?1 AND version > ?2 ORDER BY version LIMIT ?3",

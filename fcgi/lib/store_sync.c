@@ -215,20 +215,18 @@ enum err store_record_to_history(struct store *s, int64_t collection_id, const c
 
 enum err store_history_prune(struct store *s, int64_t collection_id, const char *rid, int64_t keep, int64_t *freed)
 {
-	sqlite3_stmt *st = store_stmt(s, STMT_HISTORY_PRUNE_SIZE);
+	/* one statement on the push path: the DELETE returns the size of each version it removes */
+	sqlite3_stmt *st = store_stmt(s, STMT_HISTORY_PRUNE);
 	sqlite3_bind_int64(st, 1, collection_id);
 	sqlite3_bind_text(st, 2, rid, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, keep);
-	enum err e = store_one_row(s, st, "history prune size");
-	*freed = e == ERR_OK ? sqlite3_column_int64(st, 0) : 0;
+	int64_t sum = 0;
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		sum += sqlite3_column_int64(st, 0);
 	sqlite3_reset(st);
-	if (e != ERR_OK && e != ERR_NOT_FOUND)
-		return e;
-	st = store_stmt(s, STMT_HISTORY_PRUNE);
-	sqlite3_bind_int64(st, 1, collection_id);
-	sqlite3_bind_text(st, 2, rid, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, keep);
-	return store_exec(s, st, "history prune");
+	*freed = rc == SQLITE_DONE ? sum : 0;
+	return rc == SQLITE_DONE ? ERR_OK : store_sqlite_err(s, rc, "history prune");
 }
 
 enum err store_record_pull(struct store *s, int64_t collection_id, int64_t since, int64_t limit,
