@@ -190,17 +190,11 @@ static enum err blob_get(struct store *s, const struct blob_res *res, const stru
 {
 	sqlite3_stmt *st = store_stmt(s, res->get);
 	bind_keys(st, key);
-	int rc = sqlite3_step(st);
-	enum err e = ERR_OK;
-	if (rc == SQLITE_ROW) {
+	char what[32];
+	snprintf(what, sizeof what, "%s get", res->what);
+	enum err e = store_one_row(s, st, what);
+	if (e == ERR_OK)
 		read(st, out);
-	} else if (rc == SQLITE_DONE) {
-		e = ERR_NOT_FOUND;
-	} else {
-		char what[32];
-		snprintf(what, sizeof what, "%s get", res->what);
-		e = store_sqlite_err(s, rc, what);
-	}
 	sqlite3_reset(st);
 	return e;
 }

@@ -51,7 +51,6 @@ enum err store_collection_create(struct store *s, int64_t account_id, const char
 		return ERR_CONFLICT;
 	if (rc != SQLITE_DONE)
 		return store_sqlite_err(s, rc, "collection insert");
-	(void)now;
 	/* read it back: a name used before starts at a higher version */
 	return store_collection_get(s, account_id, name, c);
 }
