@@ -22,7 +22,6 @@
 
 #include <assert.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -1006,11 +1005,10 @@ static enum err backup_data(struct imp *x, size_t k, const char *path)
 	}
 	if (k >= (size_t)x->plan->backups || !x->blobs)
 		return ERR_INTERNAL; /* counted before: cannot happen */
-	int fd = open(x->dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		log_msg(LOG_ERROR, "import: cannot create a temporary file in the store's directory: %s", strerror(errno));
-		return ERR_UNAVAILABLE;
-	}
+	int fd;
+	enum err te = upload_tmpfile(x->dir, "import", &fd);
+	if (te)
+		return te;
 	struct blob *b = &x->blobs[x->nblobs++];
 	b->fd = fd;
 	x->file.fd = fd;

@@ -42,18 +42,26 @@ void upload_dir(const char *database, char *out, size_t outlen)
 	snprintf(out, outlen, "%s", dirname(tmp));
 }
 
+enum err upload_tmpfile(const char *dir, const char *what, int *fd)
+{
+	*fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (*fd < 0) {
+		log_msg(LOG_ERROR, "%s: cannot create a temporary file in the store's directory: %s", what, strerror(errno));
+		return ERR_UNAVAILABLE;
+	}
+	return ERR_OK;
+}
+
 enum err upload_stage(struct req *r, const char *dir, int64_t len, int *fd_out, uint8_t sha256[32])
 {
 	*fd_out = -1;
 	enum err e = ERR_INTERNAL;
 	char *chunk = NULL;
 	struct crypto_sha256_ctx *h = NULL;
-	/* unnamed: it disappears by itself whatever happens to this process */
-	int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		log_msg(LOG_ERROR, "upload: cannot create a temporary file in the store's directory: %s", strerror(errno));
-		return ERR_UNAVAILABLE;
-	}
+	int fd;
+	enum err te = upload_tmpfile(dir, "upload", &fd);
+	if (te)
+		return te;
 	if (!(chunk = malloc(UPLOAD_CHUNK)) || !(h = crypto_sha256_new()))
 		goto out;
 	int64_t have = 0;

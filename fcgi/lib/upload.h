@@ -27,6 +27,13 @@ enum err upload_length(struct req *r, int64_t min, int64_t max, int64_t *len);
  */
 enum err upload_stage(struct req *r, const char *dir, int64_t len, int *fd, uint8_t sha256[32]);
 
+/*
+ * A new unnamed temporary file in `dir` (*fd; it disappears by itself
+ * whatever happens to this process): ERR_UNAVAILABLE with a log line naming
+ * `what` when it cannot be created.
+ */
+enum err upload_tmpfile(const char *dir, const char *what, int *fd);
+
 /* The directory of the store file (for temporary files on the same disk). */
 void upload_dir(const char *database, char *out, size_t outlen);
 
