@@ -64,8 +64,7 @@ enum err store_account_insert(struct store *s, struct store_account *a, const ui
 	sqlite3_bind_int64(st, 9, a->created_at);
 	int rc = sqlite3_step(st);
 	sqlite3_reset(st);
-	if (rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY ||
-	    (rc & 0xff) == SQLITE_CONSTRAINT)
+	if ((rc & 0xff) == SQLITE_CONSTRAINT)
 		return ERR_USERNAME_TAKEN;
 	if (rc != SQLITE_DONE)
 		return store_sqlite_err(s, rc, "account insert");
