@@ -1,20 +1,31 @@
-# tests/cgi/admin_helpers.bash: the CGI helpers shared by admin.bats and
-# admin_ops.bats (account, login, the last answer's status, body and code).
-# account METHOD URI [BODY] [TOKEN]: run blindsync-account as a CGI program;
-# sets $cgi_status (the HTTP status) and $cgi_body (the body, CRs removed)
-account() {
-	local method=$1 uri=$2 body=${3:-} token=${4:-}
+# tests/cgi/admin_helpers.bash: the helpers shared by admin.bats and
+# admin_ops.bats (admin, the handlers run as CGI programs, users and
+# sessions, records, the last answer's status, body and code).
+# admin ARGS...: run blindsync-admin; $output is stdout, $stderr stderr
+admin() {
+	run --separate-stderr "$BIN/blindsync-admin" "$@"
+}
+
+# handler PROG METHOD URI [BODY] [TOKEN]: run build/blindsync-PROG as a CGI
+# program (QUERY_STRING from the URI); sets $cgi_status (the HTTP status)
+# and $cgi_body (the body, CRs removed)
+handler() {
+	local prog=$1 method=$2 uri=$3 body=${4:-} token=${5:-} query=
 	local auth=()
 	[ -n "$token" ] && auth=(HTTP_AUTHORIZATION="Bearer $token")
+	[[ $uri == *\?* ]] && query=${uri#*\?}
 	run --separate-stderr env -i PATH="$PATH" BLINDSYNC_CONFIG="$BLINDSYNC_CONFIG" GATEWAY_INTERFACE=CGI/1.1 \
-		REQUEST_METHOD="$method" REQUEST_URI="$uri" CONTENT_TYPE=application/json \
-		CONTENT_LENGTH=${#body} REMOTE_ADDR=127.0.0.1 "${auth[@]}" "$BIN/blindsync-account" <<<"$body"
-	[ "$status" -eq 0 ] || fail "blindsync-account exited $status: $stderr"
+		REQUEST_METHOD="$method" REQUEST_URI="$uri" QUERY_STRING="$query" CONTENT_TYPE=application/json \
+		CONTENT_LENGTH=${#body} REMOTE_ADDR=127.0.0.1 "${auth[@]}" "$BIN/blindsync-$prog" <<<"$body"
+	[ "$status" -eq 0 ] || fail "blindsync-$prog exited $status: $stderr"
 	output=${output//$'\r'/}
 	cgi_status=$(printf '%s\n' "$output" | sed -n '1s/^Status: \([0-9]*\).*/\1/p')
 	cgi_body=$(printf '%s\n' "$output" | sed '1,/^$/d')
 	[ -n "$cgi_status" ] || fail "no Status line in: $output"
 }
+
+# account METHOD URI [BODY] [TOKEN]: the account handler, as handler above
+account() { handler account "$@"; }
 
 # a fixed client key per user (32 bytes, standard base64)
 key_of() { printf '%-32s' "key of $1" | base64 -w0; }
@@ -49,3 +60,24 @@ new_user() {
 
 # the error code of the last CGI answer
 cgi_code() { printf '%s' "$cgi_body" | jq -r .error.code; }
+
+# session NAME: a new user, logged in; sets TOKEN (its access token)
+session() {
+	new_user "$1"
+	login "$1"
+	assert_equal "$cgi_status" 200
+	TOKEN=$(printf '%s' "$cgi_body" | jq -r .access_token)
+}
+
+# push COLLECTION RECORDS_JSON: POST /v1/collections/C/push as $TOKEN
+push() { handler push POST "/v1/collections/$1/push" "{\"records\":$2}" "$TOKEN"; }
+# pull COLLECTION SINCE: GET /v1/collections/C/pull?since=SINCE as $TOKEN
+pull() { handler pull GET "/v1/collections/$1/pull?since=$2" "" "$TOKEN"; }
+# payload N: N bytes (of 'x') as standard base64
+payload() { head -c "$1" /dev/zero | tr '\0' x | base64 -w0; }
+# rec ID BASE BYTES: one record of a push; rec_del ID BASE: a tombstone
+rec() { printf '{"id":"%s","base_version":%s,"payload":"%s"}' "$1" "$2" "$(payload "$3")"; }
+rec_del() { printf '{"id":"%s","base_version":%s,"deleted":true}' "$1" "$2"; }
+
+# q SQL: one value from the store
+q() { sqlite3 "$DB" "$1"; }

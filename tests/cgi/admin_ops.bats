@@ -12,47 +12,7 @@ setup() {
 	DB=$BS_DATA/blindsync.db
 }
 
-admin() { run --separate-stderr "$BIN/blindsync-admin" "$@"; }
-
 load admin_helpers
-# handler PROG METHOD URI [BODY] [TOKEN]: run build/blindsync-PROG as a CGI
-# program, like account above (QUERY_STRING from the URI); sets $cgi_status
-# and $cgi_body
-handler() {
-	local prog=$1 method=$2 uri=$3 body=${4:-} token=${5:-} query=
-	local auth=()
-	[ -n "$token" ] && auth=(HTTP_AUTHORIZATION="Bearer $token")
-	[[ $uri == *\?* ]] && query=${uri#*\?}
-	run --separate-stderr env -i PATH="$PATH" BLINDSYNC_CONFIG="$BLINDSYNC_CONFIG" GATEWAY_INTERFACE=CGI/1.1 \
-		REQUEST_METHOD="$method" REQUEST_URI="$uri" QUERY_STRING="$query" CONTENT_TYPE=application/json \
-		CONTENT_LENGTH=${#body} REMOTE_ADDR=127.0.0.1 "${auth[@]}" "$BIN/blindsync-$prog" <<<"$body"
-	[ "$status" -eq 0 ] || fail "blindsync-$prog exited $status: $stderr"
-	output=${output//$'\r'/}
-	cgi_status=$(printf '%s\n' "$output" | sed -n '1s/^Status: \([0-9]*\).*/\1/p')
-	cgi_body=$(printf '%s\n' "$output" | sed '1,/^$/d')
-	[ -n "$cgi_status" ] || fail "no Status line in: $output"
-}
-
-# push COLLECTION RECORDS_JSON: POST /v1/collections/C/push as $TOKEN
-push() { handler push POST "/v1/collections/$1/push" "{\"records\":$2}" "$TOKEN"; }
-# pull COLLECTION SINCE: GET /v1/collections/C/pull?since=SINCE as $TOKEN
-pull() { handler pull GET "/v1/collections/$1/pull?since=$2" "" "$TOKEN"; }
-# payload N: N bytes (of 'x') as standard base64
-payload() { head -c "$1" /dev/zero | tr '\0' x | base64 -w0; }
-# rec ID BASE BYTES: one record of a push; rec_del ID BASE: a tombstone
-rec() { printf '{"id":"%s","base_version":%s,"payload":"%s"}' "$1" "$2" "$(payload "$3")"; }
-rec_del() { printf '{"id":"%s","base_version":%s,"deleted":true}' "$1" "$2"; }
-
-# session NAME: a new user, logged in; sets TOKEN (its access token)
-session() {
-	new_user "$1"
-	login "$1"
-	assert_equal "$cgi_status" 200
-	TOKEN=$(printf '%s' "$cgi_body" | jq -r .access_token)
-}
-
-# q SQL: one value from the store
-q() { sqlite3 "$DB" "$1"; }
 
 NEW=("init" "migrate" "user show" "user delete" "invite revoke" "sessions revoke" "stats" "backup" "restore")
 
