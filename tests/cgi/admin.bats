@@ -71,15 +71,10 @@ load admin_helpers
 }
 
 @test "wrong arguments exit 2 before the store is touched" {
-	for form in "config check extra" "invite list extra" "user list extra" "user disable" \
+	usage_refused "config check extra" "invite list extra" "user list extra" "user disable" \
 		"user disable alice bob" "user enable" "invite create --expires" "invite create --expires 0" \
 		"invite create --expires 3651" "invite create --expires abc" "invite create --expires=-1" \
-		"invite create --expires 7x" "invite create --bogus" "user disable a!b" "user disable ab"; do
-		admin $form
-		assert_equal "$status" 2
-		[ -z "$output" ] || fail "'$form' wrote to stdout: $output"
-		[[ $stderr == "blindsync-admin: "*$'\n'"usage: blindsync-admin "* ]] || fail "'$form': $stderr"
-	done
+		"invite create --expires 7x" "invite create --bogus" "user disable a!b" "user disable ab"
 	[ ! -e "$DB" ]
 }
 
@@ -134,13 +129,7 @@ load admin_helpers
 }
 
 @test "a bad config stops every store command with exit 1" {
-	printf 'registration = 5\n' >"$BLINDSYNC_CONFIG"
-	for form in "invite create" "invite list" "user list" "user disable alice" "user enable alice"; do
-		admin $form
-		assert_equal "$status" 1
-		[ -z "$output" ] || fail "'$form' wrote to stdout: $output"
-		[[ $stderr == *"blindsync.lua:1: registration"* ]] || fail "'$form': $stderr"
-	done
+	bad_config_refused "invite create" "invite list" "user list" "user disable alice" "user enable alice"
 }
 
 # ---- invites ----
@@ -315,29 +304,18 @@ load admin_helpers
 # ---- quotas, plans, check and purge ----
 
 @test "user quota, user plan, check, purge: wrong arguments exit 2 before the store is touched" {
-	for form in "user quota" "user quota alice" "user quota alice 1 2" "user quota alice -1" "user quota alice +1" \
+	usage_refused "user quota" "user quota alice" "user quota alice 1 2" "user quota alice -1" "user quota alice +1" \
 		"user quota alice 1.5M" "user quota alice 1KB" "user quota alice 1T" "user quota alice 0x10" \
 		"user quota alice K" "user quota alice 9223372036854775808" "user quota alice 8589934592G" \
 		"user quota alice NONE" "user quota a!b 1" "user plan" "user plan alice" "user plan alice default x" \
-		"user plan a!b default" "check extra" "check --fix" "check --repair now" "purge extra" "purge --all"; do
-		admin $form
-		assert_equal "$status" 2
-		[ -z "$output" ] || fail "'$form' wrote to stdout: $output"
-		[[ $stderr == "blindsync-admin: "*$'\n'"usage: blindsync-admin "* ]] || fail "'$form': $stderr"
-	done
+		"user plan a!b default" "check extra" "check --fix" "check --repair now" "purge extra" "purge --all"
 	admin user quota alice ""
 	assert_equal "$status" 2
 	admin user quota alice " 1"
 	assert_equal "$status" 2
 	[ ! -e "$DB" ]
 	# and a bad config stops them with exit 1
-	printf 'registration = 5\n' >"$BLINDSYNC_CONFIG"
-	for form in "user quota alice 1K" "user plan alice default" "check" "check --repair" "purge"; do
-		admin $form
-		assert_equal "$status" 1
-		[ -z "$output" ] || fail "'$form' wrote to stdout: $output"
-		[[ $stderr == *"blindsync.lua:1: registration"* ]] || fail "'$form': $stderr"
-	done
+	bad_config_refused "user quota alice 1K" "user plan alice default" "check" "check --repair" "purge"
 }
 
 @test "user quota: BYTES, K, M and G suffixes, none; the name in any case; an unknown user exits 1" {

@@ -6,6 +6,31 @@ admin() {
 	run --separate-stderr "$BIN/blindsync-admin" "$@"
 }
 
+# usage_refused FORM...: each FORM (words of blindsync-admin) exits 2 with
+# nothing on stdout and the error then the usage on stderr
+usage_refused() {
+	local form
+	for form in "$@"; do
+		admin $form
+		assert_equal "$status" 2
+		[ -z "$output" ] || fail "'$form' wrote to stdout: $output"
+		[[ $stderr == "blindsync-admin: "*$'\n'"usage: blindsync-admin "* ]] || fail "'$form': $stderr"
+	done
+}
+
+# bad_config_refused FORM...: with a config whose line 1 is wrong, each FORM
+# exits 1 with nothing on stdout and the file, line and key on stderr
+bad_config_refused() {
+	local form
+	printf 'registration = 5\n' >"$BLINDSYNC_CONFIG"
+	for form in "$@"; do
+		admin $form
+		assert_equal "$status" 1
+		[ -z "$output" ] || fail "'$form' wrote to stdout: $output"
+		[[ $stderr == *"blindsync.lua:1: registration"* ]] || fail "'$form': $stderr"
+	done
+}
+
 # handler PROG METHOD URI [BODY] [TOKEN]: run build/blindsync-PROG as a CGI
 # program (QUERY_STRING from the URI); sets $cgi_status (the HTTP status)
 # and $cgi_body (the body, CRs removed)
