@@ -27,6 +27,16 @@ unix_lines() {
 	mapfile -t lines <<<"$output"
 }
 
+# remote_get URI [VAR=VALUE...]: GET URI from blindsync-status as CGI, from
+# the non-loopback address 192.0.2.7; sets $output and $lines
+remote_get() {
+	local uri=$1
+	shift
+	run --separate-stderr env -i BLINDSYNC_CONFIG="$BLINDSYNC_CONFIG" GATEWAY_INTERFACE=CGI/1.1 REQUEST_METHOD=GET \
+		REQUEST_URI="$uri" REMOTE_ADDR=192.0.2.7 "$@" "$BIN/blindsync-status" </dev/null
+	unix_lines
+}
+
 @test "-n accepts a valid config and exits 0" {
 	run "$BIN/blindsync-status" -n
 	assert_success
@@ -137,14 +147,10 @@ unix_lines() {
 
 @test "require_https: plain HTTP from a non-loopback address is refused" {
 	bs_config "$BLINDSYNC_CONFIG" 'require_https = true'
-	run --separate-stderr env -i BLINDSYNC_CONFIG="$BLINDSYNC_CONFIG" GATEWAY_INTERFACE=CGI/1.1 REQUEST_METHOD=GET \
-		REQUEST_URI=/v1/info REMOTE_ADDR=192.0.2.7 "$BIN/blindsync-status" </dev/null
-	unix_lines
+	remote_get /v1/info
 	assert_line --index 0 "Status: 403 Forbidden"
 	assert_output --partial '"code":"https_required"'
-	run --separate-stderr env -i BLINDSYNC_CONFIG="$BLINDSYNC_CONFIG" GATEWAY_INTERFACE=CGI/1.1 REQUEST_METHOD=GET \
-		REQUEST_URI=/v1/info REMOTE_ADDR=192.0.2.7 HTTPS=on "$BIN/blindsync-status" </dev/null
-	unix_lines
+	remote_get /v1/info HTTPS=on
 	assert_line --index 0 "Status: 200 OK"
 }
 
@@ -199,16 +205,12 @@ unix_lines() {
 	cgi GET /v1/metrics
 	assert_line --index 0 "Status: 200 OK"
 	assert_output --partial "blindsync_accounts"
-	run --separate-stderr env -i BLINDSYNC_CONFIG="$BLINDSYNC_CONFIG" GATEWAY_INTERFACE=CGI/1.1 REQUEST_METHOD=GET \
-		REQUEST_URI=/v1/metrics REMOTE_ADDR=192.0.2.7 HTTPS=on "$BIN/blindsync-status" </dev/null
-	unix_lines
+	remote_get /v1/metrics HTTPS=on
 	assert_line --index 0 "Status: 404 Not Found"
 	assert_output --partial '{"error":{"code":"not_found","message":"Not found."}}'
 	refute_output --partial "blindsync_"
 	bs_config "$BLINDSYNC_CONFIG" 'metrics = { allow = { "192.0.2.0/24" } }'
-	run --separate-stderr env -i BLINDSYNC_CONFIG="$BLINDSYNC_CONFIG" GATEWAY_INTERFACE=CGI/1.1 REQUEST_METHOD=GET \
-		REQUEST_URI=/v1/metrics REMOTE_ADDR=192.0.2.7 HTTPS=on "$BIN/blindsync-status" </dev/null
-	unix_lines
+	remote_get /v1/metrics HTTPS=on
 	assert_line --index 0 "Status: 200 OK"
 	cgi GET /v1/metrics
 	assert_line --index 0 "Status: 404 Not Found"
