@@ -50,15 +50,22 @@ jb() { printf '%s' "$body" | jq -r "$@"; }
 # jbc [jq args] FILTER: jq -c over the last response body
 jbc() { printf '%s' "$body" | jq -c "$@"; }
 
+# with_extra JSON [EXTRA_JSON]: the object JSON with the members of
+# EXTRA_JSON added (overriding its own); JSON itself when there are none
+with_extra() {
+	if [ -n "${2:-}" ] && [ "$2" != '{}' ]; then
+		jq -cn --argjson b "$1" --argjson x "$2" '$b + $x'
+	else
+		printf '%s' "$1"
+	fi
+}
+
 # register NAME KEY [EXTRA_JSON]: POST register with a fresh kdf, plus the
 # members of EXTRA_JSON (which override the defaults). NAME and KEY are put
 # into the JSON as they are (test names and keys need no escaping).
 register() {
 	local data
-	data=$(printf '{"username":"%s","auth_key":"%s","kdf":%s}' "$1" "$2" "$(kdf_json)")
-	if [ -n "${3:-}" ] && [ "$3" != '{}' ]; then
-		data=$(jq -cn --argjson b "$data" --argjson x "$3" '$b + $x')
-	fi
+	data=$(with_extra "$(printf '{"username":"%s","auth_key":"%s","kdf":%s}' "$1" "$2" "$(kdf_json)")" "${3:-}")
 	jreq POST /v1/account/register "$data"
 }
 
@@ -73,10 +80,7 @@ register_ok() {
 # login NAME KEY [EXTRA_JSON]: POST login with a device, plus EXTRA_JSON
 login() {
 	local data
-	data=$(printf '{"username":"%s","auth_key":"%s","device":{"name":"test device","type":"cli"}}' "$1" "$2")
-	if [ -n "${3:-}" ] && [ "$3" != '{}' ]; then
-		data=$(jq -cn --argjson b "$data" --argjson x "$3" '$b + $x')
-	fi
+	data=$(with_extra "$(printf '{"username":"%s","auth_key":"%s","device":{"name":"test device","type":"cli"}}' "$1" "$2")" "${3:-}")
 	jreq POST /v1/account/login "$data"
 }
 
