@@ -485,15 +485,22 @@ par_create() {
 	curl --parallel --parallel-immediate --parallel-max 8 "${args[@]}"
 }
 
+# assert_winner ID OUT: the 201 line of OUT (from par_create) names the
+# winner, whose ETag is a version and whose content the slot holds; sets w
+assert_winner() {
+	local wv
+	read -r w wv < <(sed -n 's/^201 \([1-8]\) "\([0-9]*\)"$/\1 \2/p' <<<"$2") || true
+	[[ $wv =~ ^[1-9][0-9]*$ ]] || fail "the winner's ETag is not a version: $2"
+	assert_slot "$1" "$BATS_TEST_TMPDIR/c$w" "$wv"
+}
+
 @test "8 concurrent creates of one id with one key and If-None-Match: *: exactly one 201, seven 412" {
 	id=$(new_id)
 	out=$(par_create "$id" 1)
 	echo "$out"
 	assert_equal "$(grep -c '^201 ' <<<"$out")" 1
 	assert_equal "$(grep -c '^412 ' <<<"$out")" 7
-	read -r w wv < <(sed -n 's/^201 \([1-8]\) "\([0-9]*\)"$/\1 \2/p' <<<"$out") || true
-	[[ $wv =~ ^[1-9][0-9]*$ ]] || fail "the winner's ETag is not a version: $out"
-	assert_slot "$id" "$BATS_TEST_TMPDIR/c$w" "$wv"
+	assert_winner "$id" "$out"
 }
 
 @test "8 concurrent creates of one id with 8 keys: exactly one 201, seven 403 bad_slot_key; the key is the winner's" {
@@ -504,9 +511,7 @@ par_create() {
 	echo "$out"
 	assert_equal "$(grep -c '^201 ' <<<"$out")" 1
 	assert_equal "$(grep -c '^403 ' <<<"$out")" 7
-	read -r w wv < <(sed -n 's/^201 \([1-8]\) "\([0-9]*\)"$/\1 \2/p' <<<"$out") || true
-	[[ $wv =~ ^[1-9][0-9]*$ ]] || fail "the winner's ETag is not a version: $out"
-	assert_slot "$id" "$BATS_TEST_TMPDIR/c$w" "$wv"
+	assert_winner "$id" "$out"
 	assert_equal "$(slot_row "$id" 'lower(hex(key_hash))')" "$(key_sha "$(cat "$BATS_TEST_TMPDIR/k$w")")"
 }
 
