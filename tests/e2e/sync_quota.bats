@@ -206,17 +206,23 @@ grower() {
 	done >>"$BATS_TEST_TMPDIR/gr.$i"
 }
 
+# by_eight FUNC TOKEN: FUNC TOKEN 1 .. FUNC TOKEN 8 in parallel, waiting for
+# each (a failed one fails the test)
+by_eight() {
+	local i p pids=()
+	for i in 1 2 3 4 5 6 7 8; do
+		"$1" "$2" "$i" 3>&- &
+		pids+=($!)
+	done
+	for p in "${pids[@]}"; do wait "$p"; done
+}
+
 @test "quota under concurrency: 8 parallel pushers never take the usage over it" {
 	new_token
 	aid=$(account_db_id)
 	v0=$(acct_version "$TOKEN")
 	# 8 pushers x 6 new records of 300 bytes: exactly 13 fit in 4096
-	pids=()
-	for i in 1 2 3 4 5 6 7 8; do
-		pusher "$TOKEN" "$i" 3>&- &
-		pids+=($!)
-	done
-	for p in "${pids[@]}"; do wait "$p"; done
+	by_eight pusher "$TOKEN"
 	cat "$BATS_TEST_TMPDIR"/st.* | sort | uniq -c >"$BATS_TEST_TMPDIR/counts"
 	assert_equal "$(cat "$BATS_TEST_TMPDIR"/st.* | wc -l)" 48
 	assert_equal "$(grep -c '^200$' "$BATS_TEST_TMPDIR"/st.* | awk -F: '{ s += $2 } END { print s }')" 13
@@ -234,12 +240,7 @@ grower() {
 			FROM collections c WHERE account_id = $aid AND name = '$c'")" 1
 	done
 	# then 8 parallel pushers that grow records and add new ones
-	pids=()
-	for i in 1 2 3 4 5 6 7 8; do
-		grower "$TOKEN" "$i" 3>&- &
-		pids+=($!)
-	done
-	for p in "${pids[@]}"; do wait "$p"; done
+	by_eight grower "$TOKEN"
 	[ -z "$(cat "$BATS_TEST_TMPDIR"/gr.* | grep -vx -e 200 -e 507)" ] ||
 		fail "statuses other than 200 and 507: $(cat "$BATS_TEST_TMPDIR"/gr.* | sort | uniq -c)"
 	ok=$(cat "$BATS_TEST_TMPDIR"/gr.* | grep -c '^200$' || true)
