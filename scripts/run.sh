@@ -98,6 +98,20 @@ start_handler() { # name [args]
 	fi
 	pids+=($!)
 }
+
+# wait_sockets: wait for the handlers' sockets; die when a handler exits
+# first (one that fails its config or store does) or START_SECONDS pass
+wait_sockets() {
+	local ready h p
+	for _ in $(seq 1 $((${START_SECONDS:-10} * 20))); do
+		ready=1
+		for h in $handlers; do [ -S "$RUN_DIR/$h.sock" ] || ready=0; done
+		[ $ready = 1 ] && return 0
+		for p in "${pids[@]}"; do kill -0 "$p" 2>/dev/null || die "a handler exited at start (see above)"; done
+		sleep 0.05
+	done
+	die "the handlers did not open their sockets"
+}
 if [ "$FRONT" != nginx ]; then
 	# ---- Apache: FRONT=apache (mod_proxy_fcgi), apache-fcgid (mod_fcgid), cgi (mod_cgid) ----
 	max_request=$max_body
@@ -191,16 +205,7 @@ if [ "$FRONT" != nginx ]; then
 		die "Apache refused the rendered config in $RUN_DIR"
 	}
 
-	if [ "$front" = proxy ]; then
-		for _ in $(seq 1 $((${START_SECONDS:-10} * 20))); do
-			ready=1
-			for h in $handlers; do [ -S "$RUN_DIR/$h.sock" ] || ready=0; done
-			[ $ready = 1 ] && break
-			for p in "${pids[@]}"; do kill -0 "$p" 2>/dev/null || die "a handler exited at start (see above)"; done
-			sleep 0.05
-		done
-		[ $ready = 1 ] || die "the handlers did not open their sockets"
-	fi
+	if [ "$front" = proxy ]; then wait_sockets; fi
 
 	"${apache[@]}" -D FOREGROUND &
 	pids+=($!)
@@ -231,15 +236,7 @@ render "$here/nginx/run.conf.in" >"$RUN_DIR/nginx.conf"
 "$NGINX" -t -q -p "$RUN_DIR" -c "$RUN_DIR/nginx.conf" -e "$RUN_DIR/nginx-error.log" ||
 	die "nginx refused the rendered config in $RUN_DIR"
 
-# wait for the handler sockets (a handler that fails its config or store exits)
-for _ in $(seq 1 $((${START_SECONDS:-10} * 20))); do
-	ready=1
-	for h in $handlers; do [ -S "$RUN_DIR/$h.sock" ] || ready=0; done
-	[ $ready = 1 ] && break
-	for p in "${pids[@]}"; do kill -0 "$p" 2>/dev/null || die "a handler exited at start (see above)"; done
-	sleep 0.05
-done
-[ $ready = 1 ] || die "the handlers did not open their sockets"
+wait_sockets
 
 "$NGINX" -p "$RUN_DIR" -c "$RUN_DIR/nginx.conf" -e "$RUN_DIR/nginx-error.log" &
 pids+=($!)
