@@ -199,23 +199,9 @@ usage_bytes() { sql "SELECT usage_bytes FROM accounts WHERE username = '$USERNAM
 	areq PUT /v1/backups/main "$ACCESS"
 	assert_err "$st" "$code"
 	# the same, written by hand over HTTP/1.1
-	run python3 - "$BS_PORT" "$ACCESS" <<-'EOF'
-		import socket, sys
-		s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
-		s.sendall(("PUT /v1/backups/main HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer %s\r\n"
-		           "Connection: close\r\n\r\n" % sys.argv[2]).encode())
-		data = b""
-		while True:
-		    d = s.recv(65536)
-		    if not d:
-		        break
-		    data += d
-		print(data.split(b"\r\n")[0].decode())
-		print(data.split(b"\r\n\r\n", 1)[1].decode())
-	EOF
-	assert_success
-	assert_line --index 0 "$line"
-	assert_equal "$(jq -r .error.code <<<"${lines[1]}")" "$code"
+	raw_req PUT /v1/backups/main "Authorization: Bearer $ACCESS"
+	assert_equal "${headers%%$'\n'*}" "$line"
+	assert_equal "$(jq -r .error.code "$BATS_TEST_TMPDIR/raw.body")" "$code"
 	assert_equal "$(rows 'count(*)')" 0
 }
 

@@ -1,6 +1,6 @@
 # tests/e2e/blob_helpers.bash: helpers of the whole-blob end-to-end tests
 # (backups.bats, backups_big.bats, slots.bats): files to upload, the checks
-# of a PUT's answer and of a download, raw HEAD requests and cut-short
+# of a PUT's answer and of a download, raw requests and cut-short
 # uploads. Load it after ../lib and account_helpers.
 #
 # As in account_helpers.bash: functions that call req or fetch (and so set
@@ -79,16 +79,17 @@ assert_download() {
 	assert_equal "$(header X-Content-SHA256)" "$(sha "$f")"
 }
 
-# head_req PATH [HEADER...]: a HEAD request over a raw connection (so that
-# any byte after the headers would show); sets $status, $headers and $extra
-# (the number of bytes after the header block)
-head_req() {
-	local out=$BATS_TEST_TMPDIR/head.raw
-	python3 - "$BS_PORT" "$@" >"$out" <<-'EOF'
+# raw_req METHOD PATH [HEADER...]: a request without a body over a raw
+# connection (so that any byte after the headers would show); sets $status,
+# $headers (the status line first) and $extra (the number of bytes after
+# the header block), and writes those bytes to $BATS_TEST_TMPDIR/raw.body
+raw_req() {
+	local out=$BATS_TEST_TMPDIR/raw.head
+	python3 - "$BS_PORT" "$BATS_TEST_TMPDIR/raw.body" "$@" >"$out" <<-'EOF'
 		import socket, sys
-		port, path, extra = sys.argv[1], sys.argv[2], sys.argv[3:]
+		port, body, method, path, extra = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5:]
 		s = socket.create_connection(("127.0.0.1", int(port)))
-		lines = ["HEAD %s HTTP/1.1" % path, "Host: localhost", "Connection: close"] + extra
+		lines = ["%s %s HTTP/1.1" % (method, path), "Host: localhost", "Connection: close"] + extra
 		s.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
 		s.settimeout(10)
 		data = b""
@@ -98,12 +99,16 @@ head_req() {
 		        break
 		    data += d
 		head, _, rest = data.partition(b"\r\n\r\n")
+		open(body, "wb").write(rest)
 		sys.stdout.write(head.decode().replace("\r\n", "\n") + "\n\n%d\n" % len(rest))
 	EOF
 	headers=$(sed '/^$/,$d' "$out")
 	status=$(head -1 "$out" | cut -d' ' -f2)
 	extra=$(tail -1 "$out")
 }
+
+# head_req PATH [HEADER...]: raw_req HEAD
+head_req() { raw_req HEAD "$@"; }
 
 # half_put PATH SIZE SENT [HEADER...]: a PUT that announces SIZE bytes,
 # sends SENT of them, then closes the connection
