@@ -8,12 +8,9 @@ SYNC_LOAD=${BS_ROOT}/tests/tools/sync_load.py
 # drifted (none: empty): a collection's records (not tombstones) and bytes
 # (payloads of its records and history), its version (at least the highest
 # stored), an account's usage (the sums over its collections, plus its
-# backups' bytes once the store has backups)
+# backups' bytes)
 counter_drift_sql() {
-	local backups=0
-	[ "$(sql "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'backups'")" = 1 ] &&
-		backups="(SELECT coalesce(sum(bytes), 0) FROM backups WHERE account_id = a.id)"
-	cat <<SQL
+	cat <<'SQL'
 WITH rc AS (
 	SELECT c.id, c.name, c.version, c.records, c.bytes,
 		(SELECT count(*) FROM records r WHERE r.collection_id = c.id AND r.deleted = 0) AS n,
@@ -25,7 +22,8 @@ WITH rc AS (
 ra AS (
 	SELECT a.username, a.usage_records, a.usage_bytes,
 		(SELECT coalesce(sum(records), 0) FROM collections WHERE account_id = a.id) AS n,
-		(SELECT coalesce(sum(bytes), 0) FROM collections WHERE account_id = a.id) + $backups AS b
+		(SELECT coalesce(sum(bytes), 0) FROM collections WHERE account_id = a.id) +
+		(SELECT coalesce(sum(bytes), 0) FROM backups WHERE account_id = a.id) AS b
 	FROM accounts a)
 SELECT 'collection ' || name || ': records ' || records || ' (recount ' || n || '), bytes ' || bytes ||
 	' (recount ' || b || '), version ' || version || ' (highest stored ' || v || ')'
@@ -51,16 +49,11 @@ assert_integrity() {
 }
 
 # admin_check: `blindsync-admin check` finds no integrity error and no counter
-# drift (exit 0), when this build has it; otherwise a note in the TAP output
-# (the SQL recount above stands in for it)
+# drift (exit 0)
 admin_check() {
-	if "$BIN/blindsync-admin" help 2>&1 | grep -qE '^  check( |$)'; then
-		run env BLINDSYNC_CONFIG="$BS_CONFIG" "$BIN/blindsync-admin" check
-		[ "$status" -eq 0 ] || fail "blindsync-admin check exited $status: $output"
-		[[ $output == *"check: ok"* ]] || fail "blindsync-admin check: $output"
-	else
-		echo "# blindsync-admin check is not in $BIN yet: counters checked by the SQL recount only" >&3
-	fi
+	run env BLINDSYNC_CONFIG="$BS_CONFIG" "$BIN/blindsync-admin" check
+	[ "$status" -eq 0 ] || fail "blindsync-admin check exited $status: $output"
+	[[ $output == *"check: ok"* ]] || fail "blindsync-admin check: $output"
 }
 
 # assert_status_usage USERNAME TOKEN: GET /v1/status reports the account's stored counters
