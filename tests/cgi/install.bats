@@ -30,7 +30,9 @@ san() { [[ "$BIN" == *-san ]] && echo SAN=1 || echo SAN=; }
 	grep -q "unix:/run/blindsync/account.sock" "$d/etc/blindsync/nginx/blindsync.conf"
 	grep -q "include /etc/blindsync/nginx/blindsync-fastcgi.conf" "$d/etc/blindsync/nginx/blindsync.conf"
 	grep -q "BLINDSYNC_CONFIG /etc/blindsync/blindsync.lua" "$d/etc/blindsync/nginx/blindsync-fastcgi.conf"
-	! grep -q '@[A-Z_]*@' "$d/etc/blindsync/nginx/blindsync.conf" "$d"/usr/lib/systemd/system/blindsync-*
+	# (a bare "! grep" never fails a bats test: set -e ignores it)
+	grep '@[A-Z_]*@' "$d/etc/blindsync/nginx/blindsync.conf" "$d"/usr/lib/systemd/system/blindsync-* &&
+		fail "placeholders left unrendered"
 	# sandboxing of every service
 	for opt in ProtectSystem=strict NoNewPrivileges=yes PrivateTmp=yes RestrictAddressFamilies=AF_UNIX StateDirectory=blindsync; do
 		grep -q "^$opt" "$d/usr/lib/systemd/system/blindsync-push.service"
