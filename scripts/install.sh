@@ -23,16 +23,15 @@ install -m 0644 docs/man/blindsync.lua.5 "$D$MANDIR/man5/"
 for f in README.md LICENSE docs/*.md; do install -m 0644 "$f" "$D$DOCDIR/"; done
 
 # the config: the shipped default with the store under $state; never overwritten
-if [ -e "$D$conf" ]; then
+# (beside an existing one, as $conf.dist)
+out=$D$conf
+if [ -e "$out" ]; then
 	echo "install: kept the existing $conf" >&2
-	sed -e "s|^database *=.*|database = \"$state/blindsync.db\"|" \
-	    -e "s|^secret_file *=.*|secret_file = \"$state/secret\"|" lua/blindsync.lua >"$D$conf.dist"
-	chmod 0644 "$D$conf.dist"
-else
-	sed -e "s|^database *=.*|database = \"$state/blindsync.db\"|" \
-	    -e "s|^secret_file *=.*|secret_file = \"$state/secret\"|" lua/blindsync.lua >"$D$conf"
-	chmod 0644 "$D$conf"
+	out=$out.dist
 fi
+sed -e "s|^database *=.*|database = \"$state/blindsync.db\"|" \
+    -e "s|^secret_file *=.*|secret_file = \"$state/secret\"|" lua/blindsync.lua >"$out"
+chmod 0644 "$out"
 
 # the nginx drop-in, rendered for the systemd sockets and the default limits
 max_body=$(BLINDSYNC_CONFIG= "$B/blindsync-status" --value limits.max_body_bytes)
