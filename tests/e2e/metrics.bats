@@ -2,6 +2,7 @@
 # GET /v1/metrics through nginx: Prometheus text, counts shared by every
 # worker process, rate-limit refusals, the long-poll gauge, store gauges.
 load ../lib
+load account_helpers
 
 setup_file() {
 	bs_setup_stack 'rate_limits = { { route = "status", per = "ip", limit = 3, window = 3600 } }' \
@@ -50,16 +51,11 @@ metric() { # NAME{labels} -> value
 }
 
 @test "the long-poll gauge counts waiting requests and goes back to 0" {
-	key=$(head -c 32 /dev/urandom | base64)
-	curl -s -H 'Content-Type: application/json' "$BS_URL/v1/account/register" \
-		-d "{\"username\":\"metrics\",\"auth_key\":\"$key\",\"kdf\":{}}" >/dev/null
-	tok=$(curl -s -H 'Content-Type: application/json' "$BS_URL/v1/account/login" \
-		-d "{\"username\":\"metrics\",\"auth_key\":\"$key\"}" | jq -r .access_token)
+	new_account
 	# long-polls on pulls (the status route is rate-limited in this file)
-	curl -s -o /dev/null -H "Authorization: Bearer $tok" -H 'Content-Type: application/json' \
-		-d '{"records":[]}' "$BS_URL/v1/collections/c/push"
-	curl -s -o /dev/null -H "Authorization: Bearer $tok" "$BS_URL/v1/collections/c/pull?wait=3" &
-	curl -s -o /dev/null -H "Authorization: Bearer $tok" "$BS_URL/v1/collections/c/pull?wait=3" &
+	ajreq POST /v1/collections/c/push "$ACCESS" '{"records":[]}'
+	curl -s -o /dev/null -H "Authorization: Bearer $ACCESS" "$BS_URL/v1/collections/c/pull?wait=3" &
+	curl -s -o /dev/null -H "Authorization: Bearer $ACCESS" "$BS_URL/v1/collections/c/pull?wait=3" &
 	sleep 1
 	if [ "$(bs_front)" = apache-fcgid ]; then
 		# mod_fcgid may queue the second request for a busy process before it
