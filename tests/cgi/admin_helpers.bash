@@ -1,6 +1,7 @@
-# tests/cgi/admin_helpers.bash: the helpers shared by admin.bats and
-# admin_ops.bats (admin, the handlers run as CGI programs, users and
-# sessions, records, the last answer's status, body and code).
+# tests/cgi/admin_helpers.bash: the helpers shared by admin.bats,
+# admin_ops.bats and rehash.bats (admin, the handlers run as CGI programs,
+# users and sessions, records, the last answer's status, body and code).
+
 # admin ARGS...: run blindsync-admin; $output is stdout, $stderr stderr
 admin() {
 	run --separate-stderr "$BIN/blindsync-admin" "$@"

@@ -12,33 +12,29 @@ setup() {
 	KEY=$(head -c 32 /dev/urandom | base64)
 }
 
-account() { # PATH BODY: POST to the account handler as CGI; sets $code
-	run --separate-stderr env -i BLINDSYNC_CONFIG="$BLINDSYNC_CONFIG" GATEWAY_INTERFACE=CGI/1.1 \
-		REQUEST_METHOD=POST REQUEST_URI="$1" CONTENT_TYPE=application/json CONTENT_LENGTH=${#2} \
-		REMOTE_ADDR=127.0.0.1 "$BIN/blindsync-account" <<<"$2"
-	code=$(printf '%s\n' "$output" | sed -n '1s/^Status: \([0-9]*\).*/\1/p')
-}
+load admin_helpers
+
 iterations() { sqlite3 "$BS_DATA/blindsync.db" "SELECT auth_iterations FROM accounts WHERE username = 'alice'"; }
 hash_hex() { sqlite3 "$BS_DATA/blindsync.db" "SELECT hex(auth_hash) || hex(auth_salt) FROM accounts WHERE username = 'alice'"; }
 
 @test "a changed iteration count applies at the next successful login, not at a failed one" {
-	account /v1/account/register "{\"username\":\"alice\",\"auth_key\":\"$KEY\",\"kdf\":{}}"
-	assert_equal "$code" 201
+	account POST /v1/account/register "{\"username\":\"alice\",\"auth_key\":\"$KEY\",\"kdf\":{}}"
+	assert_equal "$cgi_status" 201
 	assert_equal "$(iterations)" 1000
 	before=$(hash_hex)
 	bs_config "$BLINDSYNC_CONFIG" 'rate_limits = {}' 'password_hash = { iterations = 2000 }'
 	# a wrong key: refused, nothing rehashed
-	account /v1/account/login "{\"username\":\"alice\",\"auth_key\":\"$(head -c 32 /dev/urandom | base64)\"}"
-	assert_equal "$code" 401
+	account POST /v1/account/login "{\"username\":\"alice\",\"auth_key\":\"$(head -c 32 /dev/urandom | base64)\"}"
+	assert_equal "$cgi_status" 401
 	assert_equal "$(iterations)" 1000
 	assert_equal "$(hash_hex)" "$before"
 	# the right key: in, and the hash is redone with the new count and a new salt
-	account /v1/account/login "{\"username\":\"alice\",\"auth_key\":\"$KEY\"}"
-	assert_equal "$code" 200
+	account POST /v1/account/login "{\"username\":\"alice\",\"auth_key\":\"$KEY\"}"
+	assert_equal "$cgi_status" 200
 	assert_equal "$(iterations)" 2000
 	[ "$(hash_hex)" != "$before" ]
 	# and the new hash works
-	account /v1/account/login "{\"username\":\"alice\",\"auth_key\":\"$KEY\"}"
-	assert_equal "$code" 200
+	account POST /v1/account/login "{\"username\":\"alice\",\"auth_key\":\"$KEY\"}"
+	assert_equal "$cgi_status" 200
 	assert_equal "$(iterations)" 2000
 }
