@@ -1145,25 +1145,20 @@ struct purge_run {
 	int64_t limit;       /* the batch size of the step */
 	int64_t n;           /* out: rows of its kind removed */
 	int64_t collections; /* out: the collections touched (tombstones) */
-	int more;            /* out: the batch was full: run another */
 };
 
 /* store_tx body: the tokens expired by now (used refresh tokens too). */
 static enum err purge_tokens_tx(struct store *s, void *arg)
 {
 	struct purge_run *x = arg;
-	enum err e = store_purge_tokens(s, x->now, x->limit, &x->n);
-	x->more = x->n == x->limit;
-	return e;
+	return store_purge_tokens(s, x->now, x->limit, &x->n);
 }
 
 /* store_tx body: the invites that expired unused. */
 static enum err purge_invites_tx(struct store *s, void *arg)
 {
 	struct purge_run *x = arg;
-	enum err e = store_purge_invites(s, x->now, x->limit, &x->n);
-	x->more = x->n == x->limit;
-	return e;
+	return store_purge_invites(s, x->now, x->limit, &x->n);
 }
 
 /* store_tx body: tombstones older than tombstones.keep_days, with the history of their records. */
@@ -1174,7 +1169,6 @@ static enum err purge_tombstones_tx(struct store *s, void *arg)
 	enum err e = store_purge_tombstones(s, x->now - x->cfg->tombstones.keep_days * DAY_SECONDS, x->limit, &t);
 	x->n = t.tombstones;
 	x->collections = t.collections;
-	x->more = t.collections == x->limit;
 	return e;
 }
 
@@ -1182,18 +1176,14 @@ static enum err purge_tombstones_tx(struct store *s, void *arg)
 static enum err purge_events_tx(struct store *s, void *arg)
 {
 	struct purge_run *x = arg;
-	enum err e = store_purge_events(s, x->now - (int64_t)EVENTS_KEEP_DAYS * DAY_SECONDS, x->limit, &x->n);
-	x->more = x->n == x->limit;
-	return e;
+	return store_purge_events(s, x->now - (int64_t)EVENTS_KEEP_DAYS * DAY_SECONDS, x->limit, &x->n);
 }
 
 /* Anonymous slots neither read nor written for slots.expire_days. */
 static enum err purge_slots_tx(struct store *s, void *arg)
 {
 	struct purge_run *x = arg;
-	enum err e = store_purge_slots(s, x->now - x->cfg->slots.expire_days * DAY_SECONDS, x->limit, &x->n);
-	x->more = x->n == x->limit;
-	return e;
+	return store_purge_slots(s, x->now - x->cfg->slots.expire_days * DAY_SECONDS, x->limit, &x->n);
 }
 
 /*
@@ -1244,7 +1234,8 @@ static int cmd_purge(struct admin *a, int argc, char **argv)
 				break;
 			n += x.n;
 			collections += x.collections;
-		} while (x.more);
+			/* a full batch: there may be more */
+		} while ((p->per_collection ? x.collections : x.n) == p->limit);
 		if (e != ERR_OK && n == 0)
 			break;
 		/* each piece is far shorter than the room left for it */
