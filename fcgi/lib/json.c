@@ -395,28 +395,32 @@ void jw_raw(struct jw *w, const char *json, size_t n)
 	buf_add(w->b, json, n);
 }
 
-void jw_b64(struct jw *w, const void *data, size_t n)
+/* Encode n bytes (a multiple of 3, or the final tail) into b, in slices. */
+static void b64_raw(struct buf *b, const uint8_t *p, size_t n)
 {
-	sep(w);
-	buf_addc(w->b, '"');
-	/* encode in slices so a streaming buffer never needs the whole value */
 	const size_t slice = 48 * 1024; /* a multiple of 3 */
-	const uint8_t *p = data;
-	do {
+	while (n > 0) {
 		size_t take = n < slice ? n : slice;
 		size_t enc = crypto_b64_enclen(take, CRYPTO_B64_STD);
-		char *dst = buf_reserve(w->b, enc + 1);
+		char *dst = buf_reserve(b, enc + 1);
 		if (!dst)
 			return;
 		long got = crypto_b64_encode(p, take, dst, enc + 1, CRYPTO_B64_STD);
 		if (got < 0) {
-			w->b->err = 1;
+			b->err = 1;
 			return;
 		}
-		buf_commit(w->b, (size_t)got);
+		buf_commit(b, (size_t)got);
 		p += take;
 		n -= take;
-	} while (n > 0);
+	}
+}
+
+void jw_b64(struct jw *w, const void *data, size_t n)
+{
+	sep(w);
+	buf_addc(w->b, '"');
+	b64_raw(w->b, data, n);
 	buf_addc(w->b, '"');
 }
 
@@ -457,27 +461,6 @@ void jw_time(struct jw *w, int64_t t)
 }
 
 /* ---- streaming base64 ---- */
-
-/* Encode n bytes (a multiple of 3, or the final tail) into b, in slices. */
-static void b64_raw(struct buf *b, const uint8_t *p, size_t n)
-{
-	const size_t slice = 48 * 1024; /* a multiple of 3 */
-	while (n > 0) {
-		size_t take = n < slice ? n : slice;
-		size_t enc = crypto_b64_enclen(take, CRYPTO_B64_STD);
-		char *dst = buf_reserve(b, enc + 1);
-		if (!dst)
-			return;
-		long got = crypto_b64_encode(p, take, dst, enc + 1, CRYPTO_B64_STD);
-		if (got < 0) {
-			b->err = 1;
-			return;
-		}
-		buf_commit(b, (size_t)got);
-		p += take;
-		n -= take;
-	}
-}
 
 void jw_b64_begin(struct jw *w, struct jw_b64s *s)
 {
