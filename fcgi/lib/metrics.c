@@ -5,15 +5,15 @@
 #include "metrics.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
 #include <unistd.h>
+
+#include "shm.h"
 
 #define M_MAGIC 0x6273746d65747231ULL /* "bstmetr1" */
 #define M_ROUTES 64
@@ -56,24 +56,9 @@ struct metrics {
 int metrics_open(const char *path, struct metrics **out, char *errbuf, size_t errlen)
 {
 	*out = NULL;
-	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0) {
-		snprintf(errbuf, errlen, "%s: %s", path, strerror(errno));
+	void *p = shm_map(path, sizeof(struct m_table), "metrics table", errbuf, errlen);
+	if (!p)
 		return -1;
-	}
-	struct stat st;
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
-	    ((size_t)st.st_size < sizeof(struct m_table) && ftruncate(fd, sizeof(struct m_table)) != 0)) {
-		snprintf(errbuf, errlen, "%s: cannot size the metrics table: %s", path, strerror(errno));
-		close(fd);
-		return -1;
-	}
-	void *p = mmap(NULL, sizeof(struct m_table), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	close(fd);
-	if (p == MAP_FAILED) {
-		snprintf(errbuf, errlen, "%s: cannot map the metrics table: %s", path, strerror(errno));
-		return -1;
-	}
 	struct m_table *t = p;
 	uint64_t zero = 0;
 	/* a new (zeroed) file is claimed by one process; counters start at 0 */

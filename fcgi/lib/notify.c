@@ -5,18 +5,17 @@
  */
 #include "notify.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <linux/futex.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "shm.h"
 
 struct notifier {
 	_Atomic uint32_t *seq; /* NOTIFY_SLOTS counters */
@@ -27,25 +26,9 @@ int notify_open(const char *path, struct notifier **out, char *errbuf, size_t er
 {
 	*out = NULL;
 	size_t size = NOTIFY_SLOTS * sizeof(uint32_t);
-	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0) {
-		snprintf(errbuf, errlen, "%s: %s", path, strerror(errno));
+	void *p = shm_map(path, size, "notification table", errbuf, errlen);
+	if (!p)
 		return -1;
-	}
-	struct stat st;
-	/* growing a new (or short) file to size is idempotent across racing processes */
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
-	    ((size_t)st.st_size < size && ftruncate(fd, (off_t)size) != 0)) {
-		snprintf(errbuf, errlen, "%s: cannot size the notification table: %s", path, strerror(errno));
-		close(fd);
-		return -1;
-	}
-	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	close(fd);
-	if (p == MAP_FAILED) {
-		snprintf(errbuf, errlen, "%s: cannot map the notification table: %s", path, strerror(errno));
-		return -1;
-	}
 	struct notifier *n = calloc(1, sizeof *n);
 	if (!n) {
 		munmap(p, size);
