@@ -47,12 +47,7 @@ static struct metrics *serve_metrics_tab; /* shared request metrics; NULL in tes
 static atomic_int serve_waiting;        /* requests of this process in a long-poll */
 static int serve_wait_max = 1;          /* half the threads, at least 1 */
 
-int64_t serve_now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
+int64_t serve_now_ms(void) { return limit_now_ms(); }
 
 void serve_changed(int64_t account_id, const char *collection)
 {

@@ -93,7 +93,7 @@ int serve_poll(int64_t account_id, const char *collection, uint32_t *seq, int64_
 /* The shared request metrics in Prometheus text (GET /v1/metrics). */
 void serve_metrics(struct buf *out);
 
-/* Monotonic milliseconds, for long-poll deadlines. */
+/* Monotonic milliseconds, for long-poll deadlines (the limiter's clock). */
 int64_t serve_now_ms(void);
 
 /* 1 if addr equals one of list[0..n) or falls in one of its CIDR ranges. */
