@@ -8,7 +8,6 @@
  * Opens the store read-only. Record payloads stream from SQLite into the
  * response, base64-encoded in place: memory does not grow with a pull.
  */
-#include <stdlib.h>
 #include <string.h>
 
 #include "auth.h"
@@ -235,16 +234,12 @@ static enum err do_history_version(struct req *r)
 	struct auth a;
 	struct store_collection col;
 	const char *rid;
-	int64_t version = 0;
+	int64_t version;
 	enum err e;
 	if ((e = record_params(r, &a, &col, &rid)))
 		return e;
-	const char *v = r->params[2];
-	char *end = NULL;
-	long long parsed = strtoll(v, &end, 10);
-	if (!*v || *end || parsed < 1 || v[0] == '+' || v[0] == '-' || v[0] == ' ')
+	if (http_parse_u63(r->params[2], &version) != 0 || version < 1)
 		return http_fail(r, ERR_NOT_FOUND, "No such version.");
-	version = parsed;
 	if ((e = store_history_get(r->store, col.id, rid, version, emit_one, r)) == ERR_NOT_FOUND)
 		return http_fail(r, e, "No such version (it may have been pruned).");
 	if (e)

@@ -275,8 +275,7 @@ const char *http_query(const struct req *r, const char *name)
 	return NULL;
 }
 
-/* Strict decimal: digits only, no sign, no spaces, at most 18 digits. */
-static int parse_u63(const char *s, int64_t *out)
+int http_parse_u63(const char *s, int64_t *out)
 {
 	size_t n = s ? strlen(s) : 0;
 	if (n == 0 || n > 18)
@@ -300,7 +299,7 @@ enum err http_query_int(struct req *r, const char *name, int64_t min, int64_t ma
 		return ERR_OK;
 	}
 	int64_t x;
-	if (parse_u63(v, &x) != 0 || x < min || x > max)
+	if (http_parse_u63(v, &x) != 0 || x < min || x > max)
 		return http_fail(r, ERR_INVALID_REQUEST, "%s: expected an integer from %" PRId64 " to %" PRId64 ".",
 		    name, min, max);
 	*out = x;
@@ -314,7 +313,7 @@ enum err http_content_length(struct req *r, int64_t max, int64_t *out)
 	if (!cl || !*cl)
 		return ERR_OK;
 	int64_t n;
-	if (parse_u63(cl, &n) != 0)
+	if (http_parse_u63(cl, &n) != 0)
 		return http_fail(r, ERR_INVALID_REQUEST, "Content-Length is not a valid number.");
 	if (n > max)
 		return http_fail(r, ERR_BODY_TOO_LARGE, "The request body is larger than %" PRId64 " bytes.", max);

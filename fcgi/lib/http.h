@@ -89,6 +89,9 @@ const char *http_param(const struct req *r, const char *name);
 const char *http_header(const struct req *r, const char *name);
 /* The value of query parameter `name`, or NULL. */
 const char *http_query(const struct req *r, const char *name);
+/* Strict decimal: digits only, no sign, no spaces, at most 18 digits.
+ * 0 with *out set, or -1. */
+int http_parse_u63(const char *s, int64_t *out);
 /*
  * Query parameter `name` as an integer in min..max; absent: *out = def.
  * ERR_INVALID_REQUEST naming the parameter otherwise.

@@ -614,17 +614,16 @@ static int supervise(int listen_fd, int threads, int processes, const struct han
 static void drain_cgi_body(void)
 {
 	const char *cl = getenv("CONTENT_LENGTH");
-	char *end = NULL;
-	long long left = cl && *cl ? strtoll(cl, &end, 10) : 1LL << 30;
-	if ((cl && *cl && (!end || *end)) || left <= 0)
+	int64_t left = 1LL << 30;
+	if (cl && *cl && http_parse_u63(cl, &left) != 0)
 		return;
 	char sink[65536];
 	while (left > 0) {
-		size_t want = left < (long long)sizeof sink ? (size_t)left : sizeof sink;
+		size_t want = left < (int64_t)sizeof sink ? (size_t)left : sizeof sink;
 		size_t got = fread(sink, 1, want, stdin);
 		if (got == 0)
 			break;
-		left -= (long long)got;
+		left -= (int64_t)got;
 	}
 }
 
