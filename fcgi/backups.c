@@ -28,10 +28,6 @@
 #include "upload.h"
 #include "valid.h"
 
-#define BLOB_MAX 1000000000LL  /* SQLite's largest blob (SQLITE_MAX_LENGTH) */
-
-static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
-
 /* ---- steps shared by backups and slots ---- */
 
 /* A stored backup or slot as the shared steps see it. */
@@ -312,7 +308,8 @@ static enum err do_backup_put(struct req *r)
 	if ((e = store_account_by_id(r->store, auth.account_id, &a)))
 		return e;
 	const struct plan *p = sync_plan(r->cfg, &a);
-	if ((e = put_begin(r, &x.p, p->min_backup_bytes, min64(p->backup_bytes, BLOB_MAX))))
+	/* config.c bounds backup_bytes and slots.max_bytes by SQLite's largest blob */
+	if ((e = put_begin(r, &x.p, p->min_backup_bytes, p->backup_bytes)))
 		return e;
 	/* refuse before reading a large body for nothing; checked again in the transaction */
 	if ((e = bput_check(r->store, &x, &a)) || (e = put_commit(r, &x.p, bput_tx, &x)))
@@ -411,11 +408,11 @@ static enum err find_slot(struct store *s, const struct get *x, struct blob *b)
 	return e;
 }
 
-/* Slots are off unless the config enables them; then every route is a 404. */
+/* The slot id path parameter, or 404 (with slots off, slots_off() has answered already). */
 static enum err slot_id(struct req *r, const char **id)
 {
 	*id = r->params[0];
-	if (!r->cfg->slots.enabled || !valid_slot_id(*id))
+	if (!valid_slot_id(*id))
 		return http_fail(r, ERR_NOT_FOUND, "Not found.");
 	return ERR_OK;
 }
@@ -487,7 +484,7 @@ static enum err do_slot_put(struct req *r)
 	if ((e = slot_id(r, &x.id)) || (e = slot_key(r, x.key_hash)))
 		return e;
 	const struct config *c = r->cfg;
-	if ((e = put_begin(r, &x.p, c->plans[0].min_backup_bytes, min64(c->slots.max_bytes, BLOB_MAX))) ||
+	if ((e = put_begin(r, &x.p, c->plans[0].min_backup_bytes, c->slots.max_bytes)) ||
 	    (e = sput_check(r->store, &x)))
 		return e;
 	/* creating a slot is rate-limited per client address */
