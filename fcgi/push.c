@@ -182,7 +182,7 @@ static enum err do_push(struct req *r)
 	if (status == 409) {
 		jw_key(&w, "error");
 		jw_obj_begin(&w);
-		jw_key(&w, "code"); jw_str(&w, "conflict");
+		jw_key(&w, "code"); jw_str(&w, err_code(ERR_CONFLICT));
 		jw_key(&w, "message"); jw_str(&w, r->errmsg);
 		jw_obj_end(&w);
 	} else {
@@ -239,8 +239,6 @@ static enum err do_collection_put(struct req *r)
 	serve_changed(a.account_id, name);
 	col.meta = meta;
 	col.meta_len = len;
-	if (!meta)
-		col.meta = NULL;
 	struct jw w;
 	jw_init(&w, &r->out);
 	syncio_collection(&w, &col, 1);
