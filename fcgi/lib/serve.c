@@ -26,7 +26,6 @@
 #include <arpa/inet.h>
 
 #include "config.h"
-#include "crypto.h"
 #include "json.h"
 #include "limit.h"
 #include "log.h"
@@ -627,19 +626,19 @@ static void drain_cgi_body(void)
 	}
 }
 
-/* CGI: the store cannot be used; answer 503 in the error format of every route. */
+/* CGI: the store cannot be used; answer 503 through the one error writer. */
 static void cgi_unavailable(void)
 {
-	uint8_t raw[16];
-	char rid[33] = "0";
-	if (crypto_random(raw, sizeof raw) == 0)
-		crypto_hex(raw, sizeof raw, rid, sizeof rid);
-	printf("Status: 503 Service Unavailable\r\nContent-Type: application/json\r\nCache-Control: no-store\r\n"
-	       "X-Content-Type-Options: nosniff\r\nX-Request-Id: %s\r\nRetry-After: 5\r\n\r\n"
-	       "{\"error\":{\"code\":\"unavailable\",\"message\":\"The store cannot be used; retry later.\"}}",
-	    rid);
+	const struct config *cfg = config_acquire();
+	struct req r;
+	http_req_init(&r, NULL);
+	http_begin(&r, cfg);
+	http_add_header(&r, "Retry-After", "5");
+	http_error(&r, http_fail(&r, ERR_UNAVAILABLE, "The store cannot be used; retry later."));
 	fflush(stdout);
 	drain_cgi_body();
+	http_req_free(&r);
+	config_release(cfg);
 }
 
 static void usage(FILE *fp, const char *prog)
