@@ -178,6 +178,17 @@ static int emit_one(void *ctx, const struct store_record *rec)
 	return 0;
 }
 
+/* The answer to a lookup that wrote one record through emit_one(): 200, or 404 saying not_found. */
+static enum err answer_one(struct req *r, enum err e, const char *not_found)
+{
+	if (e == ERR_NOT_FOUND)
+		return http_fail(r, e, "%s", not_found);
+	if (e)
+		return e;
+	http_respond_json(r, 200);
+	return ERR_OK;
+}
+
 static enum err do_record(struct req *r)
 {
 	struct auth a;
@@ -186,12 +197,7 @@ static enum err do_record(struct req *r)
 	enum err e;
 	if ((e = record_params(r, &a, &col, &rid)))
 		return e;
-	if ((e = store_record_get(r->store, col.id, rid, emit_one, r)) == ERR_NOT_FOUND)
-		return http_fail(r, e, "No such record.");
-	if (e)
-		return e;
-	http_respond_json(r, 200);
-	return ERR_OK;
+	return answer_one(r, store_record_get(r->store, col.id, rid, emit_one, r), "No such record.");
 }
 
 static int emit_version(void *ctx, const struct store_record *rec)
@@ -240,12 +246,8 @@ static enum err do_history_version(struct req *r)
 		return e;
 	if (http_parse_u63(r->params[2], &version) != 0 || version < 1)
 		return http_fail(r, ERR_NOT_FOUND, "No such version.");
-	if ((e = store_history_get(r->store, col.id, rid, version, emit_one, r)) == ERR_NOT_FOUND)
-		return http_fail(r, e, "No such version (it may have been pruned).");
-	if (e)
-		return e;
-	http_respond_json(r, 200);
-	return ERR_OK;
+	return answer_one(r, store_history_get(r->store, col.id, rid, version, emit_one, r),
+	    "No such version (it may have been pruned).");
 }
 
 static const struct route routes[] = {
