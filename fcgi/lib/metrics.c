@@ -177,6 +177,13 @@ static void label_escape(struct buf *out, const char *s)
 	}
 }
 
+/* The start of one sample line, up to the route label's value: METRIC{route="NAME */
+static void series(struct buf *out, const char *metric, const char *route)
+{
+	buf_printf(out, "%s{route=\"", metric);
+	label_escape(out, route);
+}
+
 void metrics_write(struct metrics *m, struct buf *out)
 {
 	if (!m)
@@ -192,8 +199,7 @@ void metrics_write(struct metrics *m, struct buf *out)
 			uint64_t n = atomic_load(&r->count[s]);
 			if (!n)
 				continue;
-			buf_adds(out, "blindsync_requests_total{route=\"");
-			label_escape(out, r->name);
+			series(out, "blindsync_requests_total", r->name);
 			if (m_statuses[s])
 				buf_printf(out, "\",status=\"%d\"} %llu\n", m_statuses[s], (unsigned long long)n);
 			else
@@ -209,18 +215,15 @@ void metrics_write(struct metrics *m, struct buf *out)
 		uint64_t cum = 0;
 		for (int b = 0; b <= M_NBUCKET; b++) {
 			cum += atomic_load(&r->bucket[b]);
-			buf_adds(out, "blindsync_request_duration_seconds_bucket{route=\"");
-			label_escape(out, r->name);
+			series(out, "blindsync_request_duration_seconds_bucket", r->name);
 			if (b < M_NBUCKET)
 				buf_printf(out, "\",le=\"%g\"} %llu\n", m_bounds[b] / 1000.0, (unsigned long long)cum);
 			else
 				buf_printf(out, "\",le=\"+Inf\"} %llu\n", (unsigned long long)cum);
 		}
-		buf_adds(out, "blindsync_request_duration_seconds_sum{route=\"");
-		label_escape(out, r->name);
+		series(out, "blindsync_request_duration_seconds_sum", r->name);
 		buf_printf(out, "\"} %.6f\n", (double)atomic_load(&r->sum_us) / 1e6);
-		buf_adds(out, "blindsync_request_duration_seconds_count{route=\"");
-		label_escape(out, r->name);
+		series(out, "blindsync_request_duration_seconds_count", r->name);
 		buf_printf(out, "\"} %llu\n", (unsigned long long)cum);
 	}
 	buf_printf(out, "# HELP blindsync_rate_limited_total Requests refused by a rate limit (429).\n"
