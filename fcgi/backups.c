@@ -33,6 +33,7 @@
 /* A stored backup or slot as the shared steps see it. */
 struct blob {
 	int64_t rowid, version, bytes;
+	int64_t accessed_at;  /* slots only */
 	uint8_t sha256[32];
 };
 
@@ -173,6 +174,7 @@ struct get {
 	int64_t account_id;
 	const char *key;
 	int streamed;      /* the status line is out: an error can no longer be answered */
+	struct blob b;     /* what get_tx() found (rowid 0: nothing) */
 };
 
 static int sink_response(void *ctx, const void *data, size_t n) { return http_write(ctx, data, n); }
@@ -185,23 +187,23 @@ static enum err get_tx(struct store *s, void *arg)
 {
 	struct get *x = arg;
 	struct req *r = x->r;
-	struct blob b;
-	enum err e = x->k->find(s, x, &b);
+	struct blob *b = &x->b;
+	enum err e = x->k->find(s, x, b);
 	if (e == ERR_NOT_FOUND)
 		return http_fail(r, e, "%s", x->k->not_found);
 	if (e)
 		return e;
-	http_add_header(r, "ETag", "\"%lld\"", (long long)b.version);
-	sha_header(r, b.sha256);
-	if (upload_none_match(r, b.version)) {
+	http_add_header(r, "ETag", "\"%lld\"", (long long)b->version);
+	sha_header(r, b->sha256);
+	if (upload_none_match(r, b->version)) {
 		http_respond(r, 304, NULL);
 		return ERR_OK;
 	}
-	http_begin_stream(r, 200, "application/octet-stream", b.bytes);
+	http_begin_stream(r, 200, "application/octet-stream", b->bytes);
 	x->streamed = 1;
 	if (r->method == M_HEAD)
 		return ERR_OK;
-	return x->k->read(s, b.rowid, sink_response, r);
+	return x->k->read(s, b->rowid, sink_response, r);
 }
 
 static enum err get_run(struct get *x)
@@ -210,9 +212,11 @@ static enum err get_run(struct get *x)
 	return x->streamed ? ERR_OK : e;
 }
 
-static void blob_set(struct blob *b, int64_t rowid, int64_t version, int64_t bytes, const uint8_t sha256[32])
+static void blob_set(struct blob *b, int64_t rowid, int64_t version, int64_t bytes, const uint8_t sha256[32],
+    int64_t accessed_at)
 {
 	b->rowid = rowid;
+	b->accessed_at = accessed_at;
 	b->version = version;
 	b->bytes = bytes;
 	memcpy(b->sha256, sha256, 32);
@@ -232,7 +236,7 @@ static enum err find_backup(struct store *s, const struct get *x, struct blob *b
 	struct store_backup bk;
 	enum err e = store_backup_get(s, x->account_id, x->key, &bk);
 	if (e == ERR_OK)
-		blob_set(b, bk.id, bk.version, bk.bytes, bk.sha256);
+		blob_set(b, bk.id, bk.version, bk.bytes, bk.sha256, 0);
 	return e;
 }
 
@@ -325,7 +329,7 @@ static enum err do_backup_get(struct req *r)
 	enum err e;
 	if ((e = auth_require(r, &a)))
 		return e;
-	struct get x = {r, &backup_kind, a.account_id, r->params[0], 0};
+	struct get x = {r, &backup_kind, a.account_id, r->params[0], 0, {0}};
 	if (!valid_name(x.key))
 		return http_fail(r, ERR_NOT_FOUND, "No such backup.");
 	return get_run(&x);
@@ -404,7 +408,7 @@ static enum err find_slot(struct store *s, const struct get *x, struct blob *b)
 	struct store_slot sl;
 	enum err e = store_slot_get(s, x->key, &sl);
 	if (e == ERR_OK)
-		blob_set(b, sl.rowid, sl.version, sl.bytes, sl.sha256);
+		blob_set(b, sl.rowid, sl.version, sl.bytes, sl.sha256, sl.accessed_at);
 	return e;
 }
 
@@ -498,16 +502,17 @@ static enum err do_slot_put(struct req *r)
 
 static enum err do_slot_get(struct req *r)
 {
-	struct get x = {r, &slot_kind, 0, NULL, 0};
-	struct store_slot sl;
+	struct get x = {r, &slot_kind, 0, NULL, 0, {0}};
 	enum err e;
 	if ((e = slot_id(r, &x.key)))
 		return e;
-	/* the last access is recorded lazily, at most once a day, so reads stay cheap */
+	e = get_run(&x);
+	/* the last access is recorded lazily, at most once a day, so reads stay
+	 * cheap: from the row the GET itself read, not from a second lookup */
 	int64_t now = (int64_t)time(NULL);
-	if (store_slot_get(r->store, x.key, &sl) == ERR_OK && now - sl.accessed_at >= 86400)
-		store_slot_touch(r->store, sl.rowid, now);
-	return get_run(&x);
+	if (x.b.rowid && now - x.b.accessed_at >= 86400)
+		store_slot_touch(r->store, x.b.rowid, now);
+	return e;
 }
 
 struct sdel {
