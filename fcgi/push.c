@@ -199,8 +199,14 @@ static enum err do_push(struct req *r)
 		}
 		jw_arr_end(&w);
 	}
-	struct conflicts_ctx cx = {&w, a.account_id, name, recs, nconflicts ? n : 0};
-	store_read(r->store, conflicts_tx, &cx);
+	if (nconflicts) {
+		struct conflicts_ctx cx = {&w, a.account_id, name, recs, n};
+		store_read(r->store, conflicts_tx, &cx);
+	} else { /* nothing to read back: no second transaction */
+		jw_key(&w, "conflicts");
+		jw_arr_begin(&w);
+		jw_arr_end(&w);
+	}
 	if (status == 200) {
 		jw_key(&w, "rejected");
 		jw_arr_begin(&w);
