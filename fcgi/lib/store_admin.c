@@ -107,36 +107,33 @@ enum err store_account_set_usage(struct store *s, int64_t id, int64_t bytes, int
 
 /* ---- purge ---- */
 
+/* One purge batch of a row kind: ?1 the time bound, ?2 the batch size. */
+static enum err purge_rows(struct store *s, enum stmt id, int64_t bound, int64_t limit, int64_t *n, const char *what)
+{
+	sqlite3_stmt *st = store_stmt(s, id);
+	sqlite3_bind_int64(st, 1, bound);
+	sqlite3_bind_int64(st, 2, limit);
+	return admin_delete(s, st, n, what);
+}
+
 enum err store_purge_tokens(struct store *s, int64_t now, int64_t limit, int64_t *n)
 {
-	sqlite3_stmt *st = store_stmt(s, STMT_PURGE_TOKENS);
-	sqlite3_bind_int64(st, 1, now);
-	sqlite3_bind_int64(st, 2, limit);
-	return admin_delete(s, st, n, "purge tokens");
+	return purge_rows(s, STMT_PURGE_TOKENS, now, limit, n, "purge tokens");
 }
 
 enum err store_purge_invites(struct store *s, int64_t now, int64_t limit, int64_t *n)
 {
-	sqlite3_stmt *st = store_stmt(s, STMT_PURGE_INVITES);
-	sqlite3_bind_int64(st, 1, now);
-	sqlite3_bind_int64(st, 2, limit);
-	return admin_delete(s, st, n, "purge invites");
+	return purge_rows(s, STMT_PURGE_INVITES, now, limit, n, "purge invites");
 }
 
 enum err store_purge_events(struct store *s, int64_t before, int64_t limit, int64_t *n)
 {
-	sqlite3_stmt *st = store_stmt(s, STMT_PURGE_EVENTS);
-	sqlite3_bind_int64(st, 1, before);
-	sqlite3_bind_int64(st, 2, limit);
-	return admin_delete(s, st, n, "purge events");
+	return purge_rows(s, STMT_PURGE_EVENTS, before, limit, n, "purge events");
 }
 
 enum err store_purge_slots(struct store *s, int64_t before, int64_t limit, int64_t *n)
 {
-	sqlite3_stmt *st = store_stmt(s, STMT_SLOT_PURGE);
-	sqlite3_bind_int64(st, 1, before);
-	sqlite3_bind_int64(st, 2, limit);
-	return admin_delete(s, st, n, "purge slots");
+	return purge_rows(s, STMT_SLOT_PURGE, before, limit, n, "purge slots");
 }
 
 /* One collection that has tombstones to purge, as STMT_PURGE_TOMBSTONE_SCAN finds it. */
