@@ -355,10 +355,12 @@ static void put_escaped(struct buf *b, const char *s, size_t n)
 	buf_addc(b, '"');
 }
 
-void jw_key(struct jw *w, const char *key)
+void jw_key(struct jw *w, const char *key) { jw_keyn(w, key, strlen(key)); }
+
+void jw_keyn(struct jw *w, const char *key, size_t n)
 {
 	sep(w);
-	put_escaped(w->b, key, strlen(key));
+	put_escaped(w->b, key, n);
 	buf_addc(w->b, ':');
 	w->after_key = 1;
 }
