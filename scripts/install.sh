@@ -1,7 +1,7 @@
 #!/bin/sh
 # install.sh: what `make install` does (see the Makefile for the variables).
-# Never overwrites an existing config; renders paths into the nginx snippet
-# and the systemd units.
+# Never overwrites an existing config; renders paths into the nginx and
+# Apache snippets and the systemd units with scripts/render.sh.
 set -eu
 DESTDIR=$1 BINDIR=$2 LIBEXECDIR=$3 MANDIR=$4 DOCDIR=$5 SYSCONFDIR=$6 LOCALSTATEDIR=$7
 SYSTEMDDIR=$8 SYSUSERSDIR=$9; shift 9
@@ -38,11 +38,12 @@ max_body=$(BLINDSYNC_CONFIG= "$B/blindsync-status" --value limits.max_body_bytes
 max_wait=$(BLINDSYNC_CONFIG= "$B/blindsync-status" --value limits.max_wait_seconds)
 max_blob=$(BLINDSYNC_CONFIG= "$B/blindsync-status" --value max_blob_bytes)
 max_import=$(BLINDSYNC_CONFIG= "$B/blindsync-status" --value limits.max_import_bytes)
-render() {
-	sed -e "s|@RUN@/blindsync-fastcgi.conf|$SYSCONFDIR/blindsync/nginx/blindsync-fastcgi.conf|g" \
-	    -e "s|@RUN@|$RUNDIR|g" -e "s|@CONFIG@|$conf|g" -e "s|@MAX_BODY@|$max_body|g" \
-	    -e "s|@MAX_WAIT@|$max_wait|g" -e "s|@READ_TIMEOUT@|$((max_wait + 30))|g" -e "s|@MAX_BLOB@|$max_blob|g" \
-	    -e "s|@MAX_IMPORT@|$max_import|g" -e "s|@FASTCGI_PARAMS@|/etc/nginx/fastcgi_params|g" "$1"
+render() { # template [FROM=TO first]...
+	scripts/render.sh "$@" \
+	    "@RUN@/blindsync-fastcgi.conf=$SYSCONFDIR/blindsync/nginx/blindsync-fastcgi.conf" \
+	    "@RUN@=$RUNDIR" "@CONFIG@=$conf" "@MAX_BODY@=$max_body" \
+	    "@MAX_WAIT@=$max_wait" "@READ_TIMEOUT@=$((max_wait + 30))" "@MAX_BLOB@=$max_blob" \
+	    "@MAX_IMPORT@=$max_import" "@FASTCGI_PARAMS@=/etc/nginx/fastcgi_params"
 }
 render nginx/blindsync.conf.in >"$D$SYSCONFDIR/blindsync/nginx/blindsync.conf"
 render nginx/blindsync-fastcgi.conf.in >"$D$SYSCONFDIR/blindsync/nginx/blindsync-fastcgi.conf"
@@ -51,18 +52,17 @@ if ls apache/blindsync-*.conf.in >/dev/null 2>&1; then
 	max_request=$max_body
 	for n in "$max_blob" "$max_import"; do [ "$n" -gt "$max_request" ] && max_request=$n; done
 	for f in apache/blindsync-*.conf.in; do
-		sed -e "s|@RUN@/blindsync-common.conf|$SYSCONFDIR/blindsync/apache/blindsync-common.conf|g" \
-		    -e "s|@HANDLERS@|$LIBEXECDIR|g" -e "s|@MAX_REQUEST@|$max_request|g" "$f" >"$D$SYSCONFDIR/blindsync/apache/.tmp"
-		render "$D$SYSCONFDIR/blindsync/apache/.tmp" >"$D$SYSCONFDIR/blindsync/apache/$(basename "$f" .in)"
+		render "$f" "@RUN@/blindsync-common.conf=$SYSCONFDIR/blindsync/apache/blindsync-common.conf" \
+		    "@HANDLERS@=$LIBEXECDIR" "@MAX_REQUEST@=$max_request" \
+		    >"$D$SYSCONFDIR/blindsync/apache/$(basename "$f" .in)"
 	done
-	rm -f "$D$SYSCONFDIR/blindsync/apache/.tmp"
 	[ -f apache/htaccess.example ] && install -m 0644 apache/htaccess.example "$D$SYSCONFDIR/blindsync/apache/"
 fi
 
 # systemd: one socket and one service per handler
 unit() { # template name
-	sed -e "s|@LIBEXECDIR@|$LIBEXECDIR|g" -e "s|@SYSCONFDIR@|$SYSCONFDIR|g" -e "s|@LOCALSTATEDIR@|$LOCALSTATEDIR|g" \
-	    -e "s|@USER@|$BS_USER|g" -e "s|@SOCKET_GROUP@|$SOCKET_GROUP|g" -e "s|@NAME@|$2|g" "$1"
+	scripts/render.sh "$1" "@LIBEXECDIR@=$LIBEXECDIR" "@SYSCONFDIR@=$SYSCONFDIR" \
+	    "@LOCALSTATEDIR@=$LOCALSTATEDIR" "@USER@=$BS_USER" "@SOCKET_GROUP@=$SOCKET_GROUP" "@NAME@=$2"
 }
 for h in $HANDLERS; do
 	unit scripts/systemd/blindsync.socket.in "$h" >"$D$SYSTEMDDIR/blindsync-$h.socket"

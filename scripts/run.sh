@@ -167,12 +167,12 @@ if [ "$FRONT" != nginx ]; then
 		access_line="CustomLog \"${ACCESS_LOG:-$RUN_DIR/access.log}\" blindsync"
 	fi
 	render_apache() {
-		sed -e "s|@RUN@|$RUN_DIR|g" -e "s|@PORT@|$PORT|g" -e "s|@CONFIG@|$BLINDSYNC_CONFIG|g" \
-		    -e "s|@MAX_BODY@|$max_body|g" -e "s|@MAX_WAIT@|$max_wait|g" -e "s|@MAX_BLOB@|$max_blob|g" \
-		    -e "s|@MAX_IMPORT@|$max_import|g" -e "s|@MAX_REQUEST@|$max_request|g" \
-		    -e "s|@READ_TIMEOUT@|$read_timeout|g" \
-		    -e "s|@HANDLERS@|$hdir|g" -e "s|@MODULES@|$APACHE_MODULES|g" -e "s|@FRONT_NAME@|$front|g" \
-		    -e "s|@ACCESS_LOG_LINE@|$access_line|g" "$1"
+		"$here/scripts/render.sh" "$1" "@RUN@=$RUN_DIR" "@PORT@=$PORT" "@CONFIG@=$BLINDSYNC_CONFIG" \
+		    "@MAX_BODY@=$max_body" "@MAX_WAIT@=$max_wait" "@MAX_BLOB@=$max_blob" \
+		    "@MAX_IMPORT@=$max_import" "@MAX_REQUEST@=$max_request" \
+		    "@READ_TIMEOUT@=$read_timeout" \
+		    "@HANDLERS@=$hdir" "@MODULES@=$APACHE_MODULES" "@FRONT_NAME@=$front" \
+		    "@ACCESS_LOG_LINE@=$access_line"
 	}
 	mkdir -p "$RUN_DIR/htdocs" || die "cannot create $RUN_DIR/htdocs"
 	echo '{"ok": true}' >"$RUN_DIR/htdocs/bench-static.json"
@@ -223,12 +223,12 @@ done
 user_line=""
 [ "$(id -u)" = 0 ] && user_line="user root root;"
 render() {
-	sed -e "s|@RUN@|$RUN_DIR|g" -e "s|@PORT@|$PORT|g" -e "s|@CONFIG@|$BLINDSYNC_CONFIG|g" \
-	    -e "s|@MAX_BODY@|$max_body|g" -e "s|@MAX_WAIT@|$max_wait|g" -e "s|@MAX_BLOB@|$max_blob|g" \
-	    -e "s|@MAX_IMPORT@|$max_import|g" \
-	    -e "s|@READ_TIMEOUT@|$read_timeout|g" -e "s|@FASTCGI_PARAMS@|/etc/nginx/fastcgi_params|g" \
-	    -e "s|@USER@|$user_line|g" -e "s|@ACCESS_LOG@|${ACCESS_LOG:-$RUN_DIR/access.log}|g" \
-	    -e "s|@STATIC_DIR@|${STATIC_DIR:-$RUN_DIR/static}|g" "$1"
+	"$here/scripts/render.sh" "$1" "@RUN@=$RUN_DIR" "@PORT@=$PORT" "@CONFIG@=$BLINDSYNC_CONFIG" \
+	    "@MAX_BODY@=$max_body" "@MAX_WAIT@=$max_wait" "@MAX_BLOB@=$max_blob" \
+	    "@MAX_IMPORT@=$max_import" \
+	    "@READ_TIMEOUT@=$read_timeout" "@FASTCGI_PARAMS@=/etc/nginx/fastcgi_params" \
+	    "@USER@=$user_line" "@ACCESS_LOG@=${ACCESS_LOG:-$RUN_DIR/access.log}" \
+	    "@STATIC_DIR@=${STATIC_DIR:-$RUN_DIR/static}"
 }
 render "$here/nginx/blindsync.conf.in" >"$RUN_DIR/blindsync.conf"
 render "$here/nginx/blindsync-fastcgi.conf.in" >"$RUN_DIR/blindsync-fastcgi.conf"

@@ -59,3 +59,16 @@ san() { [[ "$BIN" == *-san ]] && echo SAN=1 || echo SAN=; }
 	assert_success
 	assert_output ""
 }
+
+@test "the template renderer replaces text literally, in order" {
+	t=$BATS_TEST_TMPDIR/t.in
+	printf 'a @X@ b @X@/c.conf @Y@\nno placeholder\n' >"$t"
+	run "$BS_ROOT/scripts/render.sh" "$t" '@X@/c.conf=/etc/c.conf' '@X@=/r|u&n\1' '@Y@=a=b'
+	assert_success
+	assert_output "a /r|u&n\\1 b /etc/c.conf a=b
+no placeholder"
+	run "$BS_ROOT/scripts/render.sh" "$t" 'nonsense'
+	assert_failure
+	run "$BS_ROOT/scripts/render.sh" "$BATS_TEST_TMPDIR/missing.in"
+	assert_failure
+}
