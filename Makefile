@@ -46,7 +46,7 @@ UNIT_BIN    := $(patsubst tests/unit/%.c,$(B)/unit/%,$(UNIT_SRC))
 FUZZ_SRC    := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BIN    := $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(FUZZ_SRC))
 
-.PHONY: all deps run test unit e2e check-san bench install uninstall clean
+.PHONY: all deps run test unit bench install uninstall clean
 all: $(PROGS) $(B)/blindsync-hello
 
 deps:
@@ -125,6 +125,8 @@ uninstall:
 	    $(DESTDIR)$(MANDIR)/man5/blindsync.lua.5
 	rm -f $(foreach h,$(HANDLER_NAMES),$(DESTDIR)$(SYSTEMDDIR)/blindsync-$(h).service \
 	    $(DESTDIR)$(SYSTEMDDIR)/blindsync-$(h).socket) $(DESTDIR)$(SYSUSERSDIR)/blindsync.conf
+	rm -f $(addprefix $(DESTDIR)$(DOCDIR)/,README.md LICENSE $(notdir $(wildcard docs/*.md)))
+	rmdir $(DESTDIR)$(DOCDIR) 2>/dev/null || true
 	@echo "kept: $(SYSCONFDIR)/blindsync (your config) and $(LOCALSTATEDIR)/lib/blindsync (your data)"
 
 clean:

@@ -60,6 +60,22 @@ san() { [[ "$BIN" == *-san ]] && echo SAN=1 || echo SAN=; }
 	assert_output ""
 }
 
+@test "make uninstall removes what install put in place but the config" {
+	d=$BATS_TEST_TMPDIR/root
+	make -s -C "$BS_ROOT" install DESTDIR="$d" PREFIX=/usr SYSCONFDIR=/etc LOCALSTATEDIR=/var "$(san)" >/dev/null
+	[ -f "$d/usr/share/doc/blindsync/README.md" ]
+	[ -f "$d/usr/share/doc/blindsync/CONFIG.md" ]
+	run make -s -C "$BS_ROOT" uninstall DESTDIR="$d" PREFIX=/usr SYSCONFDIR=/etc LOCALSTATEDIR=/var "$(san)"
+	assert_success
+	assert_output --partial "kept: /etc/blindsync (your config)"
+	[ ! -e "$d/usr/share/doc/blindsync" ]
+	# every file left is the operator's: the config and the rendered snippets
+	run find "$d" -type f ! -path "$d/etc/blindsync/*"
+	assert_success
+	assert_output ""
+	[ -f "$d/etc/blindsync/blindsync.lua" ]
+}
+
 @test "the template renderer replaces text literally, in order" {
 	t=$BATS_TEST_TMPDIR/t.in
 	printf 'a @X@ b @X@/c.conf @Y@\nno placeholder\n' >"$t"
