@@ -1,12 +1,15 @@
 /*
- * serve.c: the accept loop, threads, signals and the dispatcher shared by
- * every handler program.
+ * serve.c: the dispatcher shared by every handler program, the long-poll,
+ * metrics and rate-limit glue around it, and serve_main(), which starts the
+ * program. The process itself (threads, prefork, signals, CGI fallbacks) is
+ * serve_proc.c; client addresses are serve_addr.c.
  *
  * fatal() style exits happen only before the accept loop (config, store,
  * schema, socket). Inside a request every failure becomes a response and the
  * worker lives on.
  */
 #include "serve.h"
+#include "serve_impl.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -37,14 +40,13 @@
 #define SERVE_MAX_THREADS 256
 #define SERVE_MAX_PROCESSES 64
 #define SERVE_BACKLOG 1024          /* nginx opens a connection per request */
-#define SERVE_STACK_BYTES (512 * 1024)
 
-static atomic_int serve_stopping;
+atomic_int serve_stopping;
 static struct limiter *serve_limiter; /* shared by the threads; NULL in tests */
 static struct notifier *serve_notifier; /* long-poll wake-ups; NULL in tests */
 static struct metrics *serve_metrics_tab; /* shared request metrics; NULL in tests */
 static atomic_int serve_waiting;        /* requests of this process in a long-poll */
-static int serve_wait_max = 1;          /* half the threads, at least 1 */
+int serve_wait_max = 1;          /* half the threads, at least 1 */
 
 int64_t serve_now_ms(void) { return limit_now_ms(); }
 
@@ -99,90 +101,6 @@ int serve_poll(int64_t account_id, const char *collection, uint32_t *seq, int64_
 			return 0;
 		/* wake at least once a second to notice a stop */
 		notify_wait(serve_notifier, slot, *seq, (int)(left < 1000 ? left : 1000));
-	}
-}
-
-/* Parse "addr" or "addr/prefix" into 16 bytes (v4 mapped) and a prefix length. */
-static int parse_cidr(const char *s, uint8_t out[16], int *prefix)
-{
-	char buf[CONFIG_ADDR_MAX];
-	snprintf(buf, sizeof buf, "%s", s);
-	char *slash = strchr(buf, '/');
-	int p = -1;
-	if (slash) {
-		*slash = '\0';
-		char *end;
-		long v = strtol(slash + 1, &end, 10);
-		if (*end || v < 0 || v > 128)
-			return -1;
-		p = (int)v;
-	}
-	struct in_addr a4;
-	memset(out, 0, 16);
-	if (inet_pton(AF_INET, buf, &a4) == 1) {
-		out[10] = out[11] = 0xff;
-		memcpy(out + 12, &a4, 4);
-		if (p > 32)
-			return -1;
-		*prefix = p < 0 ? 128 : 96 + p;
-		return 0;
-	}
-	if (inet_pton(AF_INET6, buf, out) == 1) {
-		*prefix = p < 0 ? 128 : p;
-		return 0;
-	}
-	return -1;
-}
-
-int serve_addr_in(const char *addr, const char list[][CONFIG_ADDR_MAX], int n)
-{
-	uint8_t a[16], net[16];
-	int ap, np;
-	if (!addr || parse_cidr(addr, a, &ap) != 0)
-		return 0;
-	for (int i = 0; i < n; i++) {
-		if (parse_cidr(list[i], net, &np) != 0)
-			continue;
-		int full = np / 8, rem = np % 8;
-		if (memcmp(a, net, (size_t)full) != 0)
-			continue;
-		if (rem && ((a[full] ^ net[full]) & (0xff << (8 - rem)) & 0xff))
-			continue;
-		return 1;
-	}
-	return 0;
-}
-
-/*
- * The client address: REMOTE_ADDR, unless that is a trusted proxy; then the
- * right-most address of X-Forwarded-For that is not itself a trusted proxy.
- */
-static void resolve_client(struct req *r)
-{
-	const struct config *c = r->cfg;
-	if (c->n_trusted_proxies == 0 || !serve_addr_in(r->remote_addr, c->trusted_proxies, c->n_trusted_proxies))
-		return;
-	const char *xff = http_header(r, "X-Forwarded-For");
-	if (!xff || strlen(xff) > 1024)
-		return;
-	char buf[1025];
-	snprintf(buf, sizeof buf, "%s", xff);
-	for (;;) {
-		char *comma = strrchr(buf, ',');
-		char *item = comma ? comma + 1 : buf;
-		while (*item == ' ' || *item == '\t')
-			item++;
-		size_t n = strlen(item);
-		while (n > 0 && (item[n - 1] == ' ' || item[n - 1] == '\t'))
-			item[--n] = '\0';
-		uint8_t tmp[16];
-		int p;
-		if (n == 0 || n >= sizeof r->remote_addr || parse_cidr(item, tmp, &p) != 0 || strchr(item, '/'))
-			return; /* garbage: keep the proxy's address */
-		memcpy(r->remote_addr, item, n + 1); /* n < sizeof, checked above */
-		if (!comma || !serve_addr_in(item, c->trusted_proxies, c->n_trusted_proxies))
-			return;
-		*comma = '\0';
 	}
 }
 
@@ -369,7 +287,7 @@ void serve_one(struct req *r, const struct handler *h)
 {
 	const struct config *cfg = config_acquire();
 	http_begin(r, cfg);
-	resolve_client(r);
+	serve_resolve_client(r);
 	enum err e = dispatch(r, h);
 	if (e != ERR_OK && !r->responded) {
 		http_error(r, e);
@@ -397,249 +315,8 @@ void serve_one(struct req *r, const struct handler *h)
 		malloc_trim(0);
 }
 
-/* ---- the process ---- */
-
-struct worker {
-	pthread_t tid;
-	int listen_fd;
-	const struct handler *h;
-	const char *dbpath;
-	int started;
-	int joined;
-	atomic_int in_accept;  /* blocked in accept(): safe to interrupt */
-};
-
-static void *worker_main(void *arg)
-{
-	struct worker *w = arg;
-	FCGX_Request fr;
-	struct req r;
-	struct store *st = NULL;
-	char err[512];
-	if (FCGX_InitRequest(&fr, w->listen_fd, FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
-		log_msg(LOG_ERROR, "cannot initialise a FastCGI request");
-		return NULL;
-	}
-	if (store_open(w->dbpath, w->h->mode, &st, err, sizeof err) != 0) {
-		log_msg(LOG_ERROR, "%s", err);
-		FCGX_Free(&fr, 0);
-		return NULL;
-	}
-	http_req_init(&r, &fr);
-	r.store = st;
-	while (!atomic_load(&serve_stopping)) {
-		atomic_store(&w->in_accept, 1);
-		int arc = atomic_load(&serve_stopping) ? -1 : FCGX_Accept_r(&fr);
-		atomic_store(&w->in_accept, 0);
-		if (arc < 0) {
-			if (atomic_load(&serve_stopping))
-				break;
-			if (errno == EINTR)
-				continue;
-			log_msg(LOG_ERROR, "accept failed: %s", strerror(errno));
-			usleep(100 * 1000);
-			continue;
-		}
-		serve_one(&r, w->h);
-		FCGX_Finish_r(&fr);
-	}
-	http_req_free(&r);
-	store_close(st);
-	FCGX_Free(&fr, 1);
-	return NULL;
-}
-
-static int serve_is_child;
-
+/* SIGUSR1 only interrupts a worker thread blocked in accept() (serve_proc.c). */
 static void on_usr1(int sig) { (void)sig; }
-
-/*
- * Wait for signals in the main thread: SIGHUP and a changed file reload the
- * config; SIGTERM/SIGINT return. Used by each worker process.
- */
-static void wait_for_stop(sigset_t *set)
-{
-	char err[1024];
-	for (;;) {
-		struct timespec ts = {1, 0};
-		int sig = sigtimedwait(set, NULL, &ts);
-		if (sig == SIGTERM || sig == SIGINT)
-			return;
-		if (sig == SIGHUP) {
-			if (config_reload(err, sizeof err) != 0)
-				log_msg(LOG_ERROR, "config reload failed, keeping the old one: %s", err);
-			else
-				log_msg(LOG_INFO, "config reloaded");
-		}
-		int rr = sig == SIGHUP ? 1 : config_reload_if_changed(err, sizeof err);
-		if (rr < 0)
-			log_msg(LOG_ERROR, "config changed but is invalid, keeping the old one: %s", err);
-		else if (rr > 0 && sig != SIGHUP)
-			log_msg(LOG_INFO, "config file changed: reloaded");
-		if (rr > 0) {
-			const struct config *nc = config_acquire();
-			log_set_level(nc->log.level);
-			config_release(nc);
-		}
-	}
-}
-
-/* One process: `threads` accept loops until SIGTERM/SIGINT. */
-static int run_threads(int listen_fd, int threads, const struct handler *h, const char *dbpath, sigset_t *set)
-{
-	struct worker *ws = calloc((size_t)threads, sizeof *ws);
-	if (!ws) {
-		log_msg(LOG_ERROR, "out of memory");
-		return 1;
-	}
-	int started = 0;
-	serve_wait_max = threads / 2 > 0 ? threads / 2 : 1;
-	pthread_attr_t attr;
-	pthread_attr_init(&attr);
-	pthread_attr_setstacksize(&attr, SERVE_STACK_BYTES);
-	for (int i = 0; i < threads; i++) {
-		ws[i].listen_fd = listen_fd;
-		ws[i].h = h;
-		ws[i].dbpath = dbpath;
-		if (pthread_create(&ws[i].tid, &attr, worker_main, &ws[i]) == 0) {
-			ws[i].started = 1;
-			started++;
-		}
-	}
-	if (started == 0) {
-		log_msg(LOG_ERROR, "cannot start worker threads");
-		free(ws);
-		return 1;
-	}
-	pthread_attr_destroy(&attr);
-	log_msg(LOG_INFO, "serving with %d threads", started);
-	wait_for_stop(set);
-	log_msg(LOG_INFO, "stopping");
-	atomic_store(&serve_stopping, 1);
-	/*
-	 * Wake the threads idle in accept() with SIGUSR1 (installed without
-	 * SA_RESTART, so accept fails with EINTR); threads busy with a request
-	 * finish it and then see the flag. The listening socket may be shared
-	 * with sibling processes, so it is never shut down here. Signals are
-	 * repeated because one may land just before a thread blocks.
-	 */
-	for (;;) {
-		int alive = 0;
-		for (int i = 0; i < threads; i++) {
-			if (!ws[i].started || ws[i].joined)
-				continue;
-			if (pthread_tryjoin_np(ws[i].tid, NULL) == 0) {
-				ws[i].joined = 1;
-				continue;
-			}
-			alive++;
-			if (atomic_load(&ws[i].in_accept))
-				pthread_kill(ws[i].tid, SIGUSR1);
-		}
-		if (!alive)
-			break;
-		usleep(20 * 1000);
-	}
-	free(ws);
-	return 0;
-}
-
-/*
- * Several processes on one socket: fork `processes` children that each run
- * threads; restart one that dies unexpectedly (at most once a second); on
- * SIGTERM/SIGINT stop them all and wait.
- */
-static int supervise(int listen_fd, int threads, int processes, const struct handler *h, const char *dbpath,
-    sigset_t *set)
-{
-	pid_t *kids = calloc((size_t)processes, sizeof *kids);
-	if (!kids)
-		return 1;
-	int rc = 0;
-	for (int i = 0; i < processes; i++) {
-		pid_t p = fork();
-		if (p == 0) {
-			serve_is_child = 1;
-			free(kids);
-			_exit(run_threads(listen_fd, threads, h, dbpath, set));
-		}
-		kids[i] = p;
-	}
-	log_msg(LOG_INFO, "supervising %d processes", processes);
-	for (;;) {
-		int sig = sigwaitinfo(set, NULL);
-		if (sig == SIGTERM || sig == SIGINT)
-			break;
-		if (sig == SIGHUP) {
-			for (int i = 0; i < processes; i++)
-				if (kids[i] > 0)
-					kill(kids[i], SIGHUP);
-			continue;
-		}
-		if (sig == SIGCHLD) {
-			pid_t p;
-			int st;
-			while ((p = waitpid(-1, &st, WNOHANG)) > 0) {
-				for (int i = 0; i < processes; i++) {
-					if (kids[i] != p)
-						continue;
-					log_msg(LOG_ERROR, "worker %d exited (status %d); restarting it", (int)p, st);
-					sleep(1);
-					pid_t n = fork();
-					if (n == 0) {
-						serve_is_child = 1;
-						free(kids);
-						_exit(run_threads(listen_fd, threads, h, dbpath, set));
-					}
-					kids[i] = n;
-				}
-			}
-		}
-	}
-	for (int i = 0; i < processes; i++)
-		if (kids[i] > 0)
-			kill(kids[i], SIGTERM);
-	for (int i = 0; i < processes; i++)
-		if (kids[i] > 0 && waitpid(kids[i], NULL, 0) < 0)
-			rc = 1;
-	free(kids);
-	return rc;
-}
-
-/*
- * CGI: read and drop what the request declared but the handler left unread;
- * a body without CONTENT_LENGTH (chunked) is read to its end, up to 1 GiB.
- */
-static void drain_cgi_body(void)
-{
-	const char *cl = getenv("CONTENT_LENGTH");
-	int64_t left = 1LL << 30;
-	if (cl && *cl && http_parse_u63(cl, &left) != 0)
-		return;
-	char sink[65536];
-	while (left > 0) {
-		size_t want = left < (int64_t)sizeof sink ? (size_t)left : sizeof sink;
-		size_t got = fread(sink, 1, want, stdin);
-		if (got == 0)
-			break;
-		left -= (int64_t)got;
-	}
-}
-
-/* CGI: the store cannot be used; answer 503 through the one error writer. */
-static void cgi_unavailable(void)
-{
-	const struct config *cfg = config_acquire();
-	struct req r;
-	http_req_init(&r, NULL);
-	http_begin(&r, cfg);
-	http_add_header(&r, "Retry-After", "5");
-	http_error(&r, http_fail(&r, ERR_UNAVAILABLE, "The store cannot be used; retry later."));
-	fflush(stdout);
-	drain_cgi_body();
-	http_req_free(&r);
-	config_release(cfg);
-}
 
 static void usage(FILE *fp, const char *prog)
 {
@@ -760,7 +437,7 @@ int serve_main(int argc, char **argv, const struct handler *h)
 	if (store_migrate(dbpath, err, sizeof err) != 0) {
 		fprintf(stderr, "%s: %s\n", prog, err);
 		if (cgi)
-			cgi_unavailable();
+			serve_cgi_unavailable();
 		config_shutdown();
 		return 1;
 	}
@@ -822,7 +499,7 @@ int serve_main(int argc, char **argv, const struct handler *h)
 		struct store *st = NULL;
 		if (store_open(dbpath, h->mode, &st, err, sizeof err) != 0) {
 			fprintf(stderr, "%s: %s\n", prog, err);
-			cgi_unavailable();
+			serve_cgi_unavailable();
 			return 1;
 		}
 		struct req r;
@@ -833,7 +510,7 @@ int serve_main(int argc, char **argv, const struct handler *h)
 		/* mod_cgid joins stdin and stdout in one socket: exiting with
 		 * unread input resets it and Apache loses the answer, so read
 		 * what is left of the declared body (bounded by CONTENT_LENGTH) */
-		drain_cgi_body();
+		serve_drain_cgi_body();
 		http_req_free(&r);
 		store_close(st);
 		config_shutdown();
@@ -848,8 +525,8 @@ int serve_main(int argc, char **argv, const struct handler *h)
 	sigaddset(&set, SIGHUP);
 	sigaddset(&set, SIGCHLD);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
-	int rc = processes > 1 ? supervise(listen_fd, threads, processes, h, dbpath, &set)
-	                       : run_threads(listen_fd, threads, h, dbpath, &set);
+	int rc = processes > 1 ? serve_supervise(listen_fd, threads, processes, h, dbpath, &set)
+	                       : serve_run_threads(listen_fd, threads, h, dbpath, &set);
 	if (listen_addr && listen_addr[0] == '/' && (processes == 1 || !serve_is_child))
 		unlink(listen_addr);
 	limit_close(serve_limiter);
