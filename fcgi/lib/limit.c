@@ -4,16 +4,19 @@
  * docs/ARCHITECTURE.md ("Rate limits") explains the choices.
  *
  * Must never: touch SQLite or any blindsync module other than crypto (for
- * the random hash key); write a key (IP, username, account id) into the
- * file or anywhere else, only its keyed hash; log; call exit(); block a
+ * the random hash key) and shm (the shared file); write a key (IP,
+ * username, account id) into the file or anywhere else, only its keyed
+ * hash; log; call exit(); block a
  * request for more than LIM_LOCK_TIMEOUT_MS; trust anything read from the
  * file (another process may have died in the middle of a write, so every
  * field read is range-checked before use).
  *
- * Layout of the file (LIM_FILE_SIZE bytes, created 0600):
- *   [0, 4096)    struct lim_header: magic, layout numbers, the 128-bit hash
- *                key, the boot id of the machine that initialised it, the
- *                robust process-shared mutex
+ * Layout of the file (LIM_FILE_SIZE bytes, created 0600), opened, locked
+ * and replaced after a reboot by the shared-table primitive of shm.c:
+ *   [0, 128)     struct shm_header: magic, layout version, the boot id of
+ *                the machine that initialised it, the robust mutex
+ *   [128, 4096)  struct lim_meta: layout numbers, the 128-bit hash key, the
+ *                sweeper's position
  *   [4096, ...)  LIMIT_SLOTS struct lim_slot of 32 bytes, in sets of
  *                LIM_WAYS: a bucket lives in the set chosen by its hash
  *                (8 ways, 256 bytes, 4 cache lines).
@@ -26,34 +29,25 @@
  */
 #include <endian.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
-#include <pthread.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "crypto.h"
 #include "limit.h"
+#include "shm.h"
 
 #define LIM_MAGIC "BSLIMIT"              /* 7 chars + NUL = 8 bytes */
-#define LIM_VERSION 1
+#define LIM_VERSION 2                    /* 2: the header of shm.h */
 #define LIM_WAYS 8
 #define LIM_SETS (LIMIT_SLOTS / LIM_WAYS)
 #define LIM_HEADER_SIZE 4096
 #define LIM_FILE_SIZE ((size_t)LIM_HEADER_SIZE + (size_t)LIMIT_SLOTS * sizeof(struct lim_slot))
 #define LIM_LOCK_TIMEOUT_MS 100
-#define LIM_SPINS 200                    /* trylocks before sleeping on the lock */
-#define LIM_OPEN_TRIES 8
-#define LIM_BOOT_ID_MAX 40
-#define LIM_BOOT_ID_PATH "/proc/sys/kernel/random/boot_id"
 
 struct lim_slot {
 	uint64_t hash;       /* keyed hash of (rule, key); 0 = empty */
@@ -63,32 +57,27 @@ struct lim_slot {
 	uint32_t window;     /* and for scoring eviction candidates */
 };
 
-struct lim_header {
-	char magic[8];
-	uint32_t version;
+struct lim_meta {
 	uint32_t nslots;
 	uint32_t slot_size;
-	uint32_t mutex_size;  /* a 32-bit and a 64-bit process must not share */
 	uint8_t key[16];      /* SipHash key, random per file */
-	char boot_id[LIM_BOOT_ID_MAX];
 	uint64_t sweep;       /* next set the sweeper visits (under lock) */
-	uint64_t recovered;   /* locks recovered from dead owners (under lock) */
-	pthread_mutex_t lock;
 };
 
 _Static_assert(sizeof(struct lim_slot) == 32, "a slot is 32 bytes, a set 4 cache lines");
-_Static_assert(sizeof(struct lim_header) <= LIM_HEADER_SIZE, "header fits its page");
+_Static_assert(SHM_HEADER_SIZE + sizeof(struct lim_meta) <= LIM_HEADER_SIZE, "header fits its page");
 _Static_assert(LIMIT_SLOTS % LIM_WAYS == 0, "whole sets");
 _Static_assert((LIM_SETS & (LIM_SETS - 1)) == 0, "the number of sets is a power of two");
-_Static_assert(sizeof(LIM_MAGIC) == 8, "magic is 8 bytes");
-_Static_assert(offsetof(struct lim_header, boot_id) == 40,
+_Static_assert(sizeof(LIM_MAGIC) == SHM_MAGIC_LEN, "magic is 8 bytes");
+_Static_assert(offsetof(struct shm_header, boot_id) == 40,
     "tests/unit/test_limit.c fakes a reboot by writing at byte 40");
 
 struct limiter {
-	struct lim_header *hdr;   /* the mapping starts here */
+	struct shm_header *hdr;   /* the mapping starts here */
+	struct lim_meta *meta;
 	struct lim_slot *slots;   /* LIMIT_SLOTS of them */
 	size_t maplen;
-	uint64_t k0, k1;          /* copy of hdr->key, read once at open */
+	uint64_t k0, k1;          /* copy of meta->key, read once at open */
 };
 
 /* ---- SipHash-2-4 (Aumasson and Bernstein), incremental ---- */
@@ -266,60 +255,20 @@ slot_units_now(const struct lim_slot *s, int64_t now_ms)
 	return units + elapsed * limit;
 }
 
-/* ---- the lock ---- */
-
-/* A hint to the CPU inside a spin loop (lets the sibling thread run). */
-static inline void
-cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	__builtin_ia32_pause();
-#elif defined(__aarch64__)
-	__asm__ __volatile__("yield" ::: "memory");
-#endif
-}
+/* ---- the lock and the shared file ---- */
 
 /*
  * Take the table's lock, waiting at most LIM_LOCK_TIMEOUT_MS. When the
- * previous owner died holding it (EOWNERDEAD), mark it consistent and go on:
- * the slot it may have half-written is sanitised by every reader
- * (slot_units_now), so no repair is needed. Returns 0 with the lock held, or
- * -1 with *why set and the lock not held.
+ * previous owner died holding it, shm_lock recovers it: the slot it may
+ * have half-written is sanitised by every reader (slot_units_now), so no
+ * repair is needed. Returns 0 with the lock held, or -1 with *why set and
+ * the lock not held.
  */
 static int
 lim_lock(struct limiter *l, const char **why)
 {
-	pthread_mutex_t *m = &l->hdr->lock;
-	struct timespec ts;
-	int r, spins;
+	int r = shm_lock(l->hdr, LIM_LOCK_TIMEOUT_MS);
 
-	/* The critical section is a few hundred ns: spin a little before
-	 * sleeping in the kernel, which costs more than waiting. */
-	for (spins = 0; (r = pthread_mutex_trylock(m)) == EBUSY && spins < LIM_SPINS; spins++)
-		cpu_relax();
-	if (r == EBUSY) {
-		if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0) {
-			*why = "rate limiter: clock_gettime failed";
-			return -1;
-		}
-		ts.tv_nsec += LIM_LOCK_TIMEOUT_MS * 1000000L;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec += ts.tv_nsec / 1000000000L;
-			ts.tv_nsec %= 1000000000L;
-		}
-		r = pthread_mutex_clocklock(m, CLOCK_MONOTONIC, &ts);
-	}
-	if (r == EOWNERDEAD) {
-		r = pthread_mutex_consistent(m);
-		if (r != 0) {
-			/* cannot happen for a robust mutex we own; release it */
-			(void)pthread_mutex_unlock(m);
-			*why = "rate limiter: pthread_mutex_consistent failed";
-			return -1;
-		}
-		l->hdr->recovered++;
-		return 0;
-	}
 	if (r == 0)
 		return 0;
 	if (r == ETIMEDOUT)
@@ -334,276 +283,68 @@ lim_lock(struct limiter *l, const char **why)
 static void
 lim_unlock(struct limiter *l)
 {
-	/* Fails only for a mutex we do not own, which the callers rule out. */
-	(void)pthread_mutex_unlock(&l->hdr->lock);
+	shm_unlock(l->hdr);
 }
 
-/* ---- opening the shared file ---- */
-
-static void
-seterr(char *errbuf, size_t errlen, const char *path, const char *what, int e)
+/* A fresh table's metadata: its layout and a random hash key. */
+static const char *
+lim_init(void *data)
 {
-	if (errbuf == NULL || errlen == 0)
-		return;
-	if (e != 0)
-		snprintf(errbuf, errlen, "limits file %s: %s: %s", path, what, strerror(e));
-	else
-		snprintf(errbuf, errlen, "limits file %s: %s", path, what);
+	struct lim_meta *m = data;
+
+	m->nslots = LIMIT_SLOTS;
+	m->slot_size = sizeof(struct lim_slot);
+	if (crypto_random(m->key, sizeof(m->key)) != 0)
+		return "no random bytes for the hash key";
+	return NULL;
 }
 
-/* This boot's id into buf (NUL-terminated), or "" when unreadable. */
-static void
-read_boot_id(char buf[LIM_BOOT_ID_MAX])
-{
-	int fd;
-	ssize_t n;
-
-	buf[0] = '\0';
-	fd = open(LIM_BOOT_ID_PATH, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return;
-	n = read(fd, buf, LIM_BOOT_ID_MAX - 1);
-	(void)close(fd);   /* read-only: nothing to lose */
-	if (n <= 0) {
-		buf[0] = '\0';
-		return;
-	}
-	buf[n] = '\0';
-	buf[strcspn(buf, "\n")] = '\0';
-}
-
-/*
- * Give the file (locked by the caller) a fresh table: empty it, reserve
- * LIM_FILE_SIZE bytes on disk (so that a full disk fails here and never as
- * SIGBUS on a later write through the mapping), map it, write the header
- * with the magic last. Returns the mapping, or MAP_FAILED with errbuf set.
- */
-static void *
-init_file(int fd, const char *path, const char *boot_id, char *errbuf, size_t errlen)
-{
-	struct lim_header *h;
-	pthread_mutexattr_t attr;
-	void *map;
-	int r;
-
-	if (ftruncate(fd, 0) != 0) {
-		seterr(errbuf, errlen, path, "ftruncate", errno);
-		return MAP_FAILED;
-	}
-	r = posix_fallocate(fd, 0, (off_t)LIM_FILE_SIZE);
-	if (r == EOPNOTSUPP || r == EINVAL) {
-		if (ftruncate(fd, (off_t)LIM_FILE_SIZE) != 0) {
-			seterr(errbuf, errlen, path, "ftruncate", errno);
-			return MAP_FAILED;
-		}
-	} else if (r != 0) {
-		seterr(errbuf, errlen, path, "posix_fallocate", r);
-		return MAP_FAILED;
-	}
-	map = mmap(NULL, LIM_FILE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	if (map == MAP_FAILED) {
-		seterr(errbuf, errlen, path, "mmap", errno);
-		return MAP_FAILED;
-	}
-	h = map;
-	/* the file was just emptied: header and slots read as zeros */
-	h->version = LIM_VERSION;
-	h->nslots = LIMIT_SLOTS;
-	h->slot_size = sizeof(struct lim_slot);
-	h->mutex_size = sizeof(pthread_mutex_t);
-	snprintf(h->boot_id, sizeof(h->boot_id), "%s", boot_id);
-	if (crypto_random(h->key, sizeof(h->key)) != 0) {
-		seterr(errbuf, errlen, path, "no random bytes for the hash key", 0);
-		goto fail;
-	}
-	if ((r = pthread_mutexattr_init(&attr)) != 0) {
-		seterr(errbuf, errlen, path, "pthread_mutexattr_init", r);
-		goto fail;
-	}
-	if ((r = pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED)) != 0 ||
-	    (r = pthread_mutexattr_setrobust(&attr, PTHREAD_MUTEX_ROBUST)) != 0 ||
-	    (r = pthread_mutex_init(&h->lock, &attr)) != 0) {
-		(void)pthread_mutexattr_destroy(&attr);
-		seterr(errbuf, errlen, path, "shared robust mutex", r);
-		goto fail;
-	}
-	(void)pthread_mutexattr_destroy(&attr);
-	memcpy(h->magic, LIM_MAGIC, sizeof(h->magic));   /* last: the file is valid */
-	return map;
-fail:
-	(void)munmap(map, LIM_FILE_SIZE);
-	return MAP_FAILED;
-}
-
-/* What an existing file holds, judged from its first bytes and size. */
-enum lim_kind { KIND_EMPTY, KIND_OURS, KIND_STALE_BOOT, KIND_OLD_LAYOUT, KIND_HALF_INIT, KIND_FOREIGN };
-
-static enum lim_kind
-classify(int fd, off_t size, const char *boot_id, int *err)
-{
-	struct lim_header h;
-	static const char zeros[8];
-	ssize_t n;
-
-	*err = 0;
-	if (size == 0)
-		return KIND_EMPTY;
-	memset(&h, 0, sizeof(h));
-	n = pread(fd, &h, sizeof(h), 0);
-	if (n < 0) {
-		*err = errno;
-		return KIND_FOREIGN;
-	}
-	if ((size_t)n >= sizeof(h.magic) && memcmp(h.magic, LIM_MAGIC, sizeof(h.magic)) == 0) {
-		if ((size_t)n < sizeof(h) || (size_t)size != LIM_FILE_SIZE ||
-		    h.version != LIM_VERSION || h.nslots != LIMIT_SLOTS ||
-		    h.slot_size != sizeof(struct lim_slot) || h.mutex_size != sizeof(pthread_mutex_t))
-			return KIND_OLD_LAYOUT;
-		h.boot_id[sizeof(h.boot_id) - 1] = '\0';
-		if (boot_id[0] != '\0' && strcmp(h.boot_id, boot_id) != 0)
-			return KIND_STALE_BOOT;
-		return KIND_OURS;
-	}
-	/* our initialiser died between sizing the file and writing the magic */
-	if ((size_t)size == LIM_FILE_SIZE && (size_t)n >= sizeof(h.magic) &&
-	    memcmp(h.magic, zeros, sizeof(zeros)) == 0)
-		return KIND_HALF_INIT;
-	return KIND_FOREIGN;
-}
-
-/*
- * 1 if `fd` is still the file at `path` (not replaced or unlinked since we
- * opened it), 0 if not, -1 on error (errno set).
- */
-static int
-still_linked(int fd, const char *path, struct stat *st)
-{
-	struct stat ps;
-
-	if (fstat(fd, st) != 0)
-		return -1;
-	if (lstat(path, &ps) != 0)
-		return errno == ENOENT ? 0 : -1;
-	return ps.st_dev == st->st_dev && ps.st_ino == st->st_ino;
-}
+static const struct shm_spec lim_spec = {
+	.what = "limits file",
+	.magic = LIM_MAGIC,
+	.version = LIM_VERSION,
+	.size = LIM_FILE_SIZE,
+	.strict = 1,   /* the hash key is a secret */
+	.init = lim_init,
+};
 
 /* See limit.h. */
 int
 limit_open(const char *path, struct limiter **out, char *errbuf, size_t errlen)
 {
-	struct limiter *l = NULL;
-	char boot_id[LIM_BOOT_ID_MAX];
-	void *map = MAP_FAILED;
-	struct stat st;
-	int fd = -1, tries, r, e, rc = -1;
+	struct limiter *l;
+	void *map;
 
 	if (errbuf != NULL && errlen > 0)
 		errbuf[0] = '\0';
 	if (out != NULL)
 		*out = NULL;
 	if (path == NULL || path[0] == '\0' || out == NULL) {
-		seterr(errbuf, errlen, path ? path : "(null)", "bad arguments", EINVAL);
+		if (errbuf != NULL && errlen > 0)
+			snprintf(errbuf, errlen, "limits file %s: bad arguments", path ? path : "(null)");
 		return -1;
 	}
 	l = calloc(1, sizeof(*l));
 	if (l == NULL) {
-		seterr(errbuf, errlen, path, "calloc", errno);
+		if (errbuf != NULL && errlen > 0)
+			snprintf(errbuf, errlen, "limits file %s: out of memory", path);
 		return -1;
 	}
-	read_boot_id(boot_id);
-
-	for (tries = 0; ; tries++) {
-		if (tries == LIM_OPEN_TRIES) {
-			seterr(errbuf, errlen, path, "replaced by others while opening", 0);
-			goto out;
-		}
-		fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-		if (fd < 0) {
-			seterr(errbuf, errlen, path, "open", errno);
-			goto out;
-		}
-		while ((r = flock(fd, LOCK_EX)) != 0 && errno == EINTR)
-			;
-		if (r != 0) {
-			seterr(errbuf, errlen, path, "flock", errno);
-			goto out;
-		}
-		r = still_linked(fd, path, &st);
-		if (r < 0) {
-			seterr(errbuf, errlen, path, "stat", errno);
-			goto out;
-		}
-		if (r == 0) {          /* someone replaced it: start over */
-			(void)close(fd);
-			fd = -1;
-			continue;
-		}
-		if (!S_ISREG(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 077) != 0) {
-			seterr(errbuf, errlen, path,
-			    "must be a regular file owned by this user with mode 0600", 0);
-			goto out;
-		}
-		switch (classify(fd, st.st_size, boot_id, &e)) {
-		case KIND_OURS:
-			map = mmap(NULL, LIM_FILE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-			if (map == MAP_FAILED) {
-				seterr(errbuf, errlen, path, "mmap", errno);
-				goto out;
-			}
-			break;
-		case KIND_EMPTY:
-		case KIND_HALF_INIT:
-			/* Nobody maps it: a file is mapped only after its header
-			 * was seen complete under the flock. */
-			map = init_file(fd, path, boot_id, errbuf, errlen);
-			if (map == MAP_FAILED)
-				goto out;
-			break;
-		case KIND_STALE_BOOT:
-		case KIND_OLD_LAYOUT:
-			/* Someone may still map it (an older build; a process
-			 * that cannot read the boot id): truncating it would
-			 * SIGBUS them. Leave the inode to them, make a new one.
-			 * After a reboot this also drops a lock word that names
-			 * a thread of the previous boot. */
-			if (unlink(path) != 0) {
-				seterr(errbuf, errlen, path, "unlink of a stale table", errno);
-				goto out;
-			}
-			(void)close(fd);
-			fd = -1;
-			continue;
-		case KIND_FOREIGN:
-			seterr(errbuf, errlen, path, e != 0 ? "read" :
-			    "not a blindsync limits file; refusing to overwrite it", e);
-			goto out;
-		}
-		break;
+	map = shm_open_table(&lim_spec, path, errbuf, errlen);
+	if (map == NULL) {
+		free(l);
+		return -1;
 	}
-
 	l->hdr = map;
+	l->meta = shm_data(map);
 	l->slots = (struct lim_slot *)((char *)map + LIM_HEADER_SIZE);
 	l->maplen = LIM_FILE_SIZE;
-	memcpy(&l->k0, l->hdr->key, 8);
-	memcpy(&l->k1, l->hdr->key + 8, 8);
+	memcpy(&l->k0, l->meta->key, 8);
+	memcpy(&l->k1, l->meta->key + 8, 8);
 	l->k0 = le64toh(l->k0);
 	l->k1 = le64toh(l->k1);
 	*out = l;
-	l = NULL;
-	map = MAP_FAILED;
-	rc = 0;
-out:
-	if (map != MAP_FAILED)
-		(void)munmap(map, LIM_FILE_SIZE);
-	if (fd >= 0) {
-		/* Unlock explicitly: a mapping keeps the open file alive, and
-		 * with it the flock, after close(). Both calls can fail only
-		 * for a bad fd. */
-		(void)flock(fd, LOCK_UN);
-		(void)close(fd);
-	}
-	free(l);
-	return rc;
+	return 0;
 }
 
 /* See limit.h. */
@@ -612,7 +353,7 @@ limit_close(struct limiter *l)
 {
 	if (l == NULL)
 		return;
-	(void)munmap(l->hdr, l->maplen);   /* fails only for a bad range */
+	shm_close(&lim_spec, l->hdr);
 	free(l);
 }
 
@@ -727,7 +468,7 @@ pick_slot(struct limiter *l, struct pick *picks, int i, int64_t now_ms)
 static void
 sweep(struct limiter *l, int64_t now_ms)
 {
-	size_t base = (size_t)(l->hdr->sweep++ & (LIM_SETS - 1)) * LIM_WAYS;
+	size_t base = (size_t)(l->meta->sweep++ & (LIM_SETS - 1)) * LIM_WAYS;
 	int w;
 
 	for (w = 0; w < LIM_WAYS; w++) {

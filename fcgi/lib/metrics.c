@@ -10,12 +10,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include "shm.h"
 
-#define M_MAGIC 0x6273746d65747231ULL /* "bstmetr1" */
+#define M_MAGIC "BSMETRIC"
+#define M_VERSION 2   /* 2: the header of shm.h */
 #define M_ROUTES 64
 #define M_NAME 40
 #define M_PROCS 256
@@ -41,13 +41,24 @@ struct m_proc {
 };
 
 struct m_table {
-	_Atomic uint64_t magic;
 	_Atomic uint64_t rate_limited;
 	struct m_route routes[M_ROUTES];
 	struct m_proc procs[M_PROCS];
 };
 
+/* Counters start at zero in a new file and again after a reboot; version 1
+ * (a bare table with a magic of its own, 8 bytes longer than the data) is
+ * replaced. */
+static const struct shm_spec metrics_spec = {
+	.what = "metrics table",
+	.magic = M_MAGIC,
+	.version = M_VERSION,
+	.size = SHM_HEADER_SIZE + sizeof(struct m_table),
+	.legacy_size = sizeof(uint64_t) + sizeof(struct m_table),
+};
+
 struct metrics {
+	void *map;
 	struct m_table *t;
 	struct m_proc *me; /* this process's slot, taken lazily (after fork) */
 	pid_t me_pid;
@@ -56,23 +67,17 @@ struct metrics {
 int metrics_open(const char *path, struct metrics **out, char *errbuf, size_t errlen)
 {
 	*out = NULL;
-	void *p = shm_map(path, sizeof(struct m_table), "metrics table", errbuf, errlen);
+	void *p = shm_open_table(&metrics_spec, path, errbuf, errlen);
 	if (!p)
 		return -1;
-	struct m_table *t = p;
-	uint64_t zero = 0;
-	/* a new (zeroed) file is claimed by one process; counters start at 0 */
-	if (!atomic_compare_exchange_strong(&t->magic, &zero, M_MAGIC) && zero != M_MAGIC) {
-		munmap(p, sizeof(struct m_table));
-		snprintf(errbuf, errlen, "%s: not a blindsync metrics file (remove it)", path);
-		return -1;
-	}
 	struct metrics *m = calloc(1, sizeof *m);
 	if (!m) {
-		munmap(p, sizeof(struct m_table));
+		shm_close(&metrics_spec, p);
 		snprintf(errbuf, errlen, "out of memory");
 		return -1;
 	}
+	m->map = p;
+	struct m_table *t = shm_data(p);
 	m->t = t;
 	*out = m;
 	return 0;
@@ -86,7 +91,7 @@ void metrics_close(struct metrics *m)
 		atomic_store(&m->me->waiting, 0);
 		atomic_store(&m->me->pid, 0);
 	}
-	munmap(m->t, sizeof(struct m_table));
+	shm_close(&metrics_spec, m->map);
 	free(m);
 }
 

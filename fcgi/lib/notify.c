@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -19,24 +18,28 @@
 
 struct notifier {
 	_Atomic uint32_t *seq; /* NOTIFY_SLOTS counters */
-	size_t size;
+};
+
+/* A bare table: counters alone, no header and no lock (futexes need none);
+ * a file of an older size is grown and keeps its counters. */
+static const struct shm_spec notify_spec = {
+	.what = "notification table",
+	.size = NOTIFY_SLOTS * sizeof(uint32_t),
 };
 
 int notify_open(const char *path, struct notifier **out, char *errbuf, size_t errlen)
 {
 	*out = NULL;
-	size_t size = NOTIFY_SLOTS * sizeof(uint32_t);
-	void *p = shm_map(path, size, "notification table", errbuf, errlen);
+	void *p = shm_open_table(&notify_spec, path, errbuf, errlen);
 	if (!p)
 		return -1;
 	struct notifier *n = calloc(1, sizeof *n);
 	if (!n) {
-		munmap(p, size);
+		shm_close(&notify_spec, p);
 		snprintf(errbuf, errlen, "out of memory");
 		return -1;
 	}
 	n->seq = p;
-	n->size = size;
 	*out = n;
 	return 0;
 }
@@ -45,7 +48,7 @@ void notify_close(struct notifier *n)
 {
 	if (!n)
 		return;
-	munmap((void *)n->seq, n->size);
+	shm_close(&notify_spec, (void *)n->seq);
 	free(n);
 }
 

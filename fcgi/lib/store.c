@@ -12,7 +12,6 @@
 #include <libgen.h>
 #include <pthread.h>
 #include <sys/file.h>
-#include <sys/mman.h>
 #include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +20,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "shm.h"
 #include "store_migrations.h"
 
 int store_schema_version(void)
@@ -45,81 +45,31 @@ int store_is_writable(const struct store *s) { return s && s->mode == STORE_RW; 
  * transaction back by itself). The boot id in the file re-initialises the
  * mutex after a reboot, when no owner can be alive.
  */
-#define WLOCK_MAGIC 0x626c696e64776c31ULL /* "blindwl1" */
 struct store_wlock {
-	uint64_t magic;
-	char boot_id[40];
-	pthread_mutex_t m;
+	struct shm_header h;  /* the table is its header: the mutex is the queue */
 };
 
-static void boot_id(char out[40])
-{
-	memset(out, 0, 40);
-	int fd = open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC);
-	if (fd >= 0) {
-		ssize_t n = read(fd, out, 39);
-		(void)n;
-		close(fd);
-	}
-}
+static const struct shm_spec wlock_spec = {
+	.what = "write lock",
+	.magic = "BSWLOCK",
+	.version = 1,
+	.size = SHM_HEADER_SIZE,
+	/* before shm.c: a magic, a boot id and the mutex, no more */
+	.legacy_size = sizeof(uint64_t) + SHM_BOOT_ID_MAX + sizeof(pthread_mutex_t),
+};
 
 static struct store_wlock *wlock_open(const char *dbpath, char *errbuf, size_t errlen)
 {
-	char path[4200], boot[40];
+	char path[4200];
 	snprintf(path, sizeof path, "%s-writelock", dbpath);
-	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0) {
-		snprintf(errbuf, errlen, "%s: %s", path, strerror(errno));
-		return NULL;
-	}
-	struct store_wlock *w = NULL;
-	struct stat st;
-	/* one process initialises, the others wait for it */
-	if (flock(fd, LOCK_EX) != 0 || fstat(fd, &st) != 0 ||
-	    ((size_t)st.st_size < sizeof *w && ftruncate(fd, sizeof *w) != 0)) {
-		snprintf(errbuf, errlen, "%s: %s", path, strerror(errno));
-		goto out;
-	}
-	void *p = mmap(NULL, sizeof *w, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	if (p == MAP_FAILED) {
-		snprintf(errbuf, errlen, "%s: cannot map the write lock: %s", path, strerror(errno));
-		goto out;
-	}
-	w = p;
-	boot_id(boot);
-	if (w->magic != WLOCK_MAGIC || memcmp(w->boot_id, boot, sizeof boot) != 0) {
-		pthread_mutexattr_t a;
-		pthread_mutexattr_init(&a);
-		pthread_mutexattr_setpshared(&a, PTHREAD_PROCESS_SHARED);
-		pthread_mutexattr_setrobust(&a, PTHREAD_MUTEX_ROBUST);
-		pthread_mutex_init(&w->m, &a);
-		pthread_mutexattr_destroy(&a);
-		memcpy(w->boot_id, boot, sizeof boot);
-		__atomic_store_n(&w->magic, WLOCK_MAGIC, __ATOMIC_RELEASE);
-	}
-out:
-	flock(fd, LOCK_UN);
-	close(fd);
-	return w;
+	return shm_open_table(&wlock_spec, path, errbuf, errlen);
 }
 
 /* Take the write queue within the busy timeout: ERR_OK, or ERR_UNAVAILABLE. */
 static enum err wlock_take(struct store_wlock *w)
 {
-	struct timespec dl;
-	clock_gettime(CLOCK_MONOTONIC, &dl);
-	dl.tv_sec += STORE_BUSY_TIMEOUT_MS / 1000;
-	dl.tv_nsec += (long)(STORE_BUSY_TIMEOUT_MS % 1000) * 1000000L;
-	if (dl.tv_nsec >= 1000000000L) {
-		dl.tv_sec++;
-		dl.tv_nsec -= 1000000000L;
-	}
-	int rc = pthread_mutex_clocklock(&w->m, CLOCK_MONOTONIC, &dl);
-	if (rc == EOWNERDEAD) {
-		/* the holder died; SQLite undoes its transaction by itself */
-		pthread_mutex_consistent(&w->m);
-		return ERR_OK;
-	}
+	/* a holder that died is recovered: SQLite undoes its transaction by itself */
+	int rc = shm_lock(&w->h, STORE_BUSY_TIMEOUT_MS);
 	if (rc == 0)
 		return ERR_OK;
 	if (rc == ETIMEDOUT)
@@ -134,7 +84,7 @@ struct store_wlock *store_wlock_hold(const char *dbpath, char *errbuf, size_t er
 	struct store_wlock *w = wlock_open(dbpath, errbuf, errlen);
 	if (w && wlock_take(w) != ERR_OK) {
 		snprintf(errbuf, errlen, "%s: the write lock stayed busy for %d ms", dbpath, STORE_BUSY_TIMEOUT_MS);
-		munmap(w, sizeof *w);
+		shm_close(&wlock_spec, w);
 		w = NULL;
 	}
 	return w;
@@ -144,8 +94,8 @@ void store_wlock_release(struct store_wlock *w)
 {
 	if (!w)
 		return;
-	pthread_mutex_unlock(&w->m);
-	munmap(w, sizeof *w);
+	shm_unlock(&w->h);
+	shm_close(&wlock_spec, w);
 }
 
 enum err store_stats(struct store *s, struct store_stats *out)
@@ -436,8 +386,7 @@ void store_close(struct store *s)
 	sqlite3_close(s->db);
 	if (s->fd >= 0)
 		close(s->fd);
-	if (s->wl)
-		munmap(s->wl, sizeof *s->wl);
+	shm_close(&wlock_spec, s->wl);
 	free(s);
 }
 
@@ -478,7 +427,7 @@ enum err store_tx(struct store *s, enum err (*fn)(struct store *, void *), void 
 	if (e)
 		return e;
 	e = run_tx(s, STMT_BEGIN_IMMEDIATE, fn, arg);
-	pthread_mutex_unlock(&s->wl->m);
+	shm_unlock(&s->wl->h);
 	return e;
 }
 
