@@ -20,8 +20,8 @@
 -- KiB, MiB and GiB are predefined: 1 KiB = 1024 bytes. Sizes are bytes,
 -- durations seconds unless the name says days.
 
--- The SQLite store (created on first start). A relative path is relative to
--- the handler's working directory.
+-- The SQLite store (created on first start, mode 0600, as are the files
+-- beside it). A relative path is relative to the handler's working directory.
 database = "var/blindsync.db"
 
 -- The server secret (it keys the fake prelogin answers, among others);

@@ -220,8 +220,13 @@ enum err store_returning_int(struct store *s, sqlite3_stmt *st, int64_t *v, cons
 	return rc == SQLITE_DONE ? ERR_OK : store_sqlite_err(s, rc, what);
 }
 
-/* Create the store's directory (one level) if it is missing. */
-static void ensure_parent(const char *path)
+/*
+ * Create the store's directory (one level) if it is missing, and the store
+ * file itself with mode 0600 (SQLite would make it 0644, readable by every
+ * local user; its -wal and -shm files take the mode of the database). A
+ * file that exists is left as it is. 0, or -1 with errbuf filled.
+ */
+static int create_private(const char *path, char *errbuf, size_t errlen)
 {
 	char tmp[4096];
 	snprintf(tmp, sizeof tmp, "%s", path);
@@ -229,6 +234,15 @@ static void ensure_parent(const char *path)
 	struct stat st;
 	if (stat(dir, &st) != 0 && errno == ENOENT)
 		mkdir(dir, 0750);
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd >= 0) {
+		close(fd); /* an empty file is an empty SQLite database */
+		return 0;
+	}
+	if (errno == EEXIST)
+		return 0;
+	snprintf(errbuf, errlen, "%s: cannot create the store: %s", path, strerror(errno));
+	return -1;
 }
 
 static int set_pragmas(sqlite3 *db, int rw, int busy_ms, char *errbuf, size_t errlen)
@@ -253,7 +267,8 @@ int store_migrate(const char *path, char *errbuf, size_t errlen)
 	sqlite3 *db = NULL;
 	char *emsg = NULL;
 	int ret = -1, in_tx = 0;
-	ensure_parent(path);
+	if (create_private(path, errbuf, errlen) != 0)
+		return -1;
 	int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc != SQLITE_OK) {
 		snprintf(errbuf, errlen, "%s: cannot open the store: %s", path, db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));

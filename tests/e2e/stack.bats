@@ -1,7 +1,9 @@
 #!/usr/bin/env bats
 # The stack as `make run` starts it: health when the store goes bad, two
-# instances side by side, and stopping leaves no process behind.
+# instances side by side, stopping leaves no process behind, and the
+# store's files are for their owner alone.
 load ../lib
+load account_helpers
 
 setup() {
 	export BS_DATA=$BATS_TEST_TMPDIR/data
@@ -43,6 +45,26 @@ procs_of() { pgrep -f -- "$1" || true; }
 	# every front: under CGI the fresh handler cannot open the store and
 	# answers the same JSON 503 itself before exiting
 	assert_error 503 unavailable
+	BATS_FILE_TMPDIR=$BATS_TEST_TMPDIR bs_stop
+}
+
+@test "make run: the store and its side files are created mode 0600" {
+	BATS_FILE_TMPDIR=$BATS_TEST_TMPDIR bs_start
+	register_ok "$(new_username)" "$(new_key)"
+	local db=$BS_DATA/blindsync.db f n=0
+	[ -f "$db" ]
+	# CGI handlers exit after each request, and SQLite removes the -wal
+	# and -shm files with the last connection: elsewhere they are open
+	if bs_front_supports store-vanish-503; then
+		[ -f "$db-wal" ] && [ -f "$db-shm" ]
+	fi
+	for f in "$db" "$db-wal" "$db-shm" "$db-writelock" "$db-limits" "$db-metrics" "$db-notify"; do
+		[ -e "$f" ] || continue
+		echo "$f: $(stat -c %a "$f")"
+		assert_equal "$(stat -c %a "$f")" 600
+		n=$((n + 1))
+	done
+	[ "$n" -ge 5 ]
 	BATS_FILE_TMPDIR=$BATS_TEST_TMPDIR bs_stop
 }
 
