@@ -38,6 +38,7 @@
 #include "json.h"
 #include "log.h"
 #include "store.h"
+#include "store_sqlite.h"
 #include "sync.h"
 
 #define PROG "blindsync-admin"
@@ -1259,20 +1260,17 @@ static int cmd_purge(struct admin *a, int argc, char **argv)
 
 /* ---- init and migrate ---- */
 
-/* The schema version of the store file at path: 0 if it does not exist; -1 printed on failure. */
-static int file_version(const char *path, int *v)
+/*
+ * Whether there is a store at location and its schema version (0 if there
+ * is none): 1 or 0, or -1 printed on failure.
+ */
+static int store_version(const char *location, int *v)
 {
 	char err[1024];
-	int ours;
-	struct stat st;
-	*v = 0;
-	if (stat(path, &st) != 0)
-		return 0;
-	if (store_file_inspect(path, v, &ours, NULL, 0, err, sizeof err) != 0) {
+	int r = store_location_probe(location, v, err, sizeof err);
+	if (r < 0)
 		fail("%s", err);
-		return -1;
-	}
-	return 0;
+	return r;
 }
 
 /*
@@ -1289,8 +1287,8 @@ static int cmd_init(struct admin *a, int argc, char **argv)
 		return ADMIN_USAGE;
 	if (admin_config(a) != 0)
 		return ADMIN_FAIL;
-	int had_store = stat(a->cfg->database, &st) == 0;
-	if (file_version(a->cfg->database, &before) != 0)
+	int had_store = store_version(a->cfg->database, &before);
+	if (had_store < 0)
 		return ADMIN_FAIL;
 	if (store_migrate(a->cfg->database, err, sizeof err) != 0)
 		return fail("%s", err);
@@ -1317,11 +1315,11 @@ static int cmd_migrate(struct admin *a, int argc, char **argv)
 	int before, after;
 	if (operands(a, argc, argv, NO_OPERANDS) != ADMIN_OK)
 		return ADMIN_USAGE;
-	if (admin_config(a) != 0 || file_version(a->cfg->database, &before) != 0)
+	if (admin_config(a) != 0 || store_version(a->cfg->database, &before) < 0)
 		return ADMIN_FAIL;
 	if (store_migrate(a->cfg->database, err, sizeof err) != 0)
 		return fail("%s", err);
-	if (file_version(a->cfg->database, &after) != 0)
+	if (store_version(a->cfg->database, &after) < 0)
 		return ADMIN_FAIL;
 	printf("migrate: schema version %d -> %d%s\n", before, after, before == after ? " (nothing to do)" : "");
 	return ADMIN_OK;

@@ -429,7 +429,7 @@ int serve_main(int argc, char **argv, const struct handler *h)
 		return 0;
 	}
 	log_setup(prog, cfg->log.level);
-	char dbpath[4096];
+	char dbpath[STORE_LOCATION_MAX];
 	snprintf(dbpath, sizeof dbpath, "%s", cfg->database);
 	config_release(cfg);
 	/* a CGI request still gets an answer in our format when the store fails */
@@ -451,8 +451,9 @@ int serve_main(int argc, char **argv, const struct handler *h)
 			return 1;
 		}
 	}
-	char limpath[4200];
-	snprintf(limpath, sizeof limpath, "%s-limits", dbpath);
+	/* the shared tables live where the store says (beside an SQLite file) */
+	char limpath[STORE_LOCATION_MAX + 16];
+	store_location_side(dbpath, "limits", limpath, sizeof limpath);
 	if (limit_open(limpath, &serve_limiter, err, sizeof err) != 0) {
 		fprintf(stderr, "%s: rate limits: %s\n", prog, err);
 		config_shutdown();
@@ -460,13 +461,13 @@ int serve_main(int argc, char **argv, const struct handler *h)
 	}
 	/* one malloc arena per thread would multiply the RSS by the threads */
 	mallopt(M_ARENA_MAX, 2);
-	snprintf(limpath, sizeof limpath, "%s-metrics", dbpath);
+	store_location_side(dbpath, "metrics", limpath, sizeof limpath);
 	if (metrics_open(limpath, &serve_metrics_tab, err, sizeof err) != 0) {
 		fprintf(stderr, "%s: metrics: %s\n", prog, err);
 		config_shutdown();
 		return 1;
 	}
-	snprintf(limpath, sizeof limpath, "%s-notify", dbpath);
+	store_location_side(dbpath, "notify", limpath, sizeof limpath);
 	if (notify_open(limpath, &serve_notifier, err, sizeof err) != 0) {
 		fprintf(stderr, "%s: long-poll notifications: %s\n", prog, err);
 		config_shutdown();

@@ -21,6 +21,7 @@
 
 #include "log.h"
 #include "shm.h"
+#include "store_sqlite.h"
 #include "store_migrations.h"
 
 int store_schema_version(void)
@@ -33,6 +34,37 @@ int store_schema_version(void)
 }
 
 int store_is_writable(const struct store *s) { return s && s->mode == STORE_RW; }
+
+/* For SQLite the location is the database's file path. */
+int store_location_side(const char *location, const char *name, char *out, size_t outlen)
+{
+	int n = snprintf(out, outlen, "%s-%s", location, name);
+	return n < 0 || (size_t)n >= outlen ? -1 : 0;
+}
+
+int store_location_spool(const char *location, char *out, size_t outlen)
+{
+	char tmp[STORE_LOCATION_MAX];
+	int n = snprintf(tmp, sizeof tmp, "%s", location);
+	if (n < 0 || (size_t)n >= sizeof tmp)
+		return -1;
+	n = snprintf(out, outlen, "%s", dirname(tmp));
+	return n < 0 || (size_t)n >= outlen ? -1 : 0;
+}
+
+int store_location_probe(const char *location, int *version, char *errbuf, size_t errlen)
+{
+	struct stat st;
+	int ours;
+	*version = 0;
+	if (stat(location, &st) != 0) {
+		if (errno == ENOENT)
+			return 0;
+		snprintf(errbuf, errlen, "%s: %s", location, strerror(errno));
+		return -1;
+	}
+	return store_file_inspect(location, version, &ours, NULL, 0, errbuf, errlen) == 0 ? 1 : -1;
+}
 
 /*
  * The write queue. SQLite's busy handler polls with a growing back-off (up to
@@ -60,8 +92,11 @@ static const struct shm_spec wlock_spec = {
 
 static struct store_wlock *wlock_open(const char *dbpath, char *errbuf, size_t errlen)
 {
-	char path[4200];
-	snprintf(path, sizeof path, "%s-writelock", dbpath);
+	char path[STORE_LOCATION_MAX + 16];
+	if (store_location_side(dbpath, "writelock", path, sizeof path) != 0) {
+		snprintf(errbuf, errlen, "the store's location is too long");
+		return NULL;
+	}
 	return shm_open_table(&wlock_spec, path, errbuf, errlen);
 }
 
@@ -228,7 +263,7 @@ enum err store_returning_int(struct store *s, sqlite3_stmt *st, int64_t *v, cons
  */
 static int create_private(const char *path, char *errbuf, size_t errlen)
 {
-	char tmp[4096];
+	char tmp[STORE_LOCATION_MAX];
 	snprintf(tmp, sizeof tmp, "%s", path);
 	char *dir = dirname(tmp);
 	struct stat st;

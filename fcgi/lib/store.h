@@ -29,19 +29,54 @@ enum store_mode { STORE_RW, STORE_RO };
 struct store;
 
 /*
- * Apply every migration newer than the store's PRAGMA user_version, creating
- * the file (and WAL mode) if needed, in one BEGIN IMMEDIATE transaction:
- * running it twice, or from several processes at once, is harmless. Refuses a
- * store newer than this program. Returns 0, or -1 with errbuf filled.
+ * ---- the store's location (store.c) ----
+ *
+ * The config's `database` is the store's location: a string that only the
+ * store interprets. For this SQLite backend it is a file path; for another
+ * backend it would be its URI. Nothing outside the store stat()s, opens,
+ * creates or derives file names from it: it asks these functions.
  */
-int store_migrate(const char *path, char *errbuf, size_t errlen);
+#define STORE_LOCATION_MAX 4096
 
 /*
- * Open the store at `path` for one thread (after store_migrate). STORE_RO
- * opens it read-only. Prepares every statement. Returns 0 and *out (free
- * with store_close), or -1 with errbuf filled.
+ * The local file that holds the shared table `name` ("writelock", "limits",
+ * "metrics", "notify") of the store at `location`; for SQLite
+ * "<path>-<name>", beside the database. 0, or -1 when it does not fit in
+ * outlen bytes.
  */
-int store_open(const char *path, enum store_mode mode, struct store **out, char *errbuf, size_t errlen);
+int store_location_side(const char *location, const char *name, char *out, size_t outlen);
+
+/*
+ * The local directory where a request stages a temporary file (an upload)
+ * before it goes into the store at `location`; for SQLite the database's
+ * directory, on the same file system as the store. 0, or -1 when it does
+ * not fit.
+ */
+int store_location_spool(const char *location, char *out, size_t outlen);
+
+/*
+ * Whether there is a store at `location`, without creating or changing it:
+ * 1 with *version set to its schema version, 0 when there is none
+ * (*version 0), -1 with errbuf filled when it cannot be read.
+ */
+int store_location_probe(const char *location, int *version, char *errbuf, size_t errlen);
+
+/*
+ * Apply every migration newer than the store's schema version (SQLite:
+ * PRAGMA user_version), creating the store (for SQLite its directory, one
+ * level, and the file with mode 0600, in WAL mode) if needed, in one
+ * BEGIN IMMEDIATE transaction: running it twice, or from several processes
+ * at once, is harmless. Refuses a store newer than this program. Returns 0,
+ * or -1 with errbuf filled.
+ */
+int store_migrate(const char *location, char *errbuf, size_t errlen);
+
+/*
+ * Open the store at `location` for one thread (after store_migrate).
+ * STORE_RO opens it read-only. Prepares every statement. Returns 0 and *out
+ * (free with store_close), or -1 with errbuf filled.
+ */
+int store_open(const char *location, enum store_mode mode, struct store **out, char *errbuf, size_t errlen);
 /* Finalize statements and close. NULL is fine. */
 void store_close(struct store *s);
 
@@ -80,7 +115,7 @@ enum err store_health(struct store *s);
 /* Totals for monitoring. */
 struct store_stats {
 	int64_t accounts, records, bytes, backups, slots;
-	int64_t file_bytes; /* the store file and its WAL */
+	int64_t file_bytes; /* what the store takes on disk (SQLite: the file and its WAL) */
 };
 enum err store_stats(struct store *s, struct store_stats *st);
 
@@ -350,13 +385,6 @@ enum err store_slot_read(struct store *s, int64_t rowid, store_sink_fn sink, voi
 
 /* ---- maintenance: blindsync-admin check and purge (store_admin.c) ---- */
 
-/*
- * PRAGMA integrity_check: fn is called with each line it answers ("ok" alone
- * when the file is sound); a non-zero return from fn stops. ERR_UNAVAILABLE
- * when the store cannot be read at all.
- */
-enum err store_integrity_check(struct store *s, int (*fn)(void *ctx, const char *line), void *ctx);
-
 /* A collection's stored counters beside the same counters recounted from its data. */
 struct store_recount_collection {
 	int64_t id, account_id;
@@ -456,7 +484,7 @@ enum err store_transfer_collection_set(struct store *s, int64_t id, int64_t vers
 enum err store_transfer_backup_insert(struct store *s, int64_t account_id, struct store_backup *b, int fd,
     int64_t size, const uint8_t sha256[32], int64_t now);
 
-/* ---- blindsync-admin: invites, sessions, stats, backup and restore (store_admin.c) ---- */
+/* ---- blindsync-admin: invites, sessions and stats (store_admin.c) ---- */
 
 /* Delete an unused invite by id: ERR_NOT_FOUND if there is none, ERR_CONFLICT if it was used. */
 enum err store_invite_revoke(struct store *s, int64_t id);
@@ -467,44 +495,5 @@ enum err store_collections_total(struct store *s, int64_t *n);
 /* The `limit` accounts storing the most bytes, most first (then by name); fn returns non-zero to stop. */
 enum err store_top_accounts(struct store *s, int64_t limit,
     int (*fn)(void *ctx, const char *username, int64_t bytes, int64_t records), void *ctx);
-
-/*
- * A consistent online copy of the store into the new file `path` (refused if
- * it exists) with SQLite's backup API: one read snapshot of the source (so
- * writers go on committing, in WAL mode they are never blocked), copied
- * 256 pages a step, sleeping briefly when the destination is busy. The copy
- * is a self-contained file (rollback journal mode, no -wal). On failure the
- * partial file is removed. 0, or -1 with errbuf filled.
- */
-int store_backup_to(struct store *s, const char *path, char *errbuf, size_t errlen);
-
-/*
- * Look at the SQLite file `path` without changing it (opened read-only):
- * *user_version is its PRAGMA user_version; if integrity is not NULL, the
- * first line of PRAGMA integrity_check goes there ("ok" when sound, else
- * the first problem, with " (and more)" when there are several); *ours is 1
- * if its meta table says it is a blindsync store. 0, or -1 with errbuf
- * filled when it cannot be read as an SQLite database at all.
- */
-int store_file_inspect(const char *path, int *user_version, int *ours, char *integrity, size_t ilen,
-    char *errbuf, size_t errlen);
-
-/*
- * 1 if some process other than this one has the store `path` open (it holds
- * SQLite's shared "dead man switch" lock on path-shm, which every open
- * connection of a WAL store keeps while it is open, idle or not), 0 if none
- * does, -1 with errbuf filled when that cannot be told.
- */
-int store_in_use(const char *path, char *errbuf, size_t errlen);
-
-/*
- * Replace the content of the store `path` with that of the SQLite file
- * `from` using the backup API in the other direction: one write transaction
- * on the live store, so its readers see either the old or the new content,
- * never a mix; the live store stays in WAL mode. The caller checks `from`
- * first (store_file_inspect) and runs store_migrate afterwards. 0, or -1
- * with errbuf filled.
- */
-int store_restore_from(const char *path, const char *from, char *errbuf, size_t errlen);
 
 #endif

@@ -1,7 +1,8 @@
 /*
  * store_admin.c: the store's maintenance functions for blindsync-admin:
  * the integrity check, recounting the counters of collections and accounts
- * (and setting them right), and purging what has expired. Part of the store
+ * (and setting them right), purging what has expired, and the SQLite file
+ * operations of store_sqlite.h (backup, restore, inspect, in-use). Part of the store
  * module: the statements are in stmt.c, values are bound, SQL is never built.
  *
  * Must never: write outside the caller's store_tx(), leave a counter out of
@@ -17,6 +18,7 @@
 #include <unistd.h>
 
 #include "store_impl.h"
+#include "store_sqlite.h"
 
 /* Step a DELETE and put the number of rows it removed in *n. */
 static enum err admin_delete(struct store *s, sqlite3_stmt *st, int64_t *n, const char *what)

@@ -19,7 +19,7 @@ struct store {
 	sqlite3_stmt *st[STMT__MAX];  /* prepared on first use (store_stmt) */
 	sqlite3_stmt *failing;        /* stands in for one that cannot be prepared */
 	enum store_mode mode;
-	char path[4096];
+	char path[STORE_LOCATION_MAX]; /* the location: for SQLite the file */
 	dev_t dev;       /* identity of the file opened, for health */
 	ino_t ino;
 	int fd;          /* the file, read by health for its header */

@@ -7,7 +7,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +14,7 @@
 
 #include "crypto.h"
 #include "log.h"
+#include "store.h"
 
 #define UPLOAD_CHUNK (64 * 1024)
 
@@ -37,9 +37,9 @@ enum err upload_length(struct req *r, int64_t min, int64_t max, int64_t *len)
 
 void upload_dir(const char *database, char *out, size_t outlen)
 {
-	char tmp[4096];
-	snprintf(tmp, sizeof tmp, "%s", database);
-	snprintf(out, outlen, "%s", dirname(tmp));
+	/* where the store says: for SQLite the database's directory */
+	if (store_location_spool(database, out, outlen) != 0 && outlen)
+		out[0] = '\0';
 }
 
 enum err upload_tmpfile(const char *dir, const char *what, int *fd)

@@ -34,7 +34,7 @@ enum err upload_stage(struct req *r, const char *dir, int64_t len, int *fd, uint
  */
 enum err upload_tmpfile(const char *dir, const char *what, int *fd);
 
-/* The directory of the store file (for temporary files on the same disk). */
+/* The directory for temporary files of the store at `database` (store_location_spool: on its disk), "" if none. */
 void upload_dir(const char *database, char *out, size_t outlen);
 
 /*

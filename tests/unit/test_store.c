@@ -220,6 +220,59 @@ test_migrate_parent(void)
 	T_OK(err[0] != '\0');
 }
 
+/*
+ * The location is a string only the store interprets: for SQLite, side
+ * files beside the database, uploads staged in its directory, and a probe
+ * that tells none / its version / unreadable without creating anything.
+ * A store it creates is mode 0600, its -wal and -shm too.
+ */
+static void
+test_location(void)
+{
+	char path[160], out[256], err[512];
+	struct stat st;
+	int v = -1;
+
+	T_EQ_INT(store_location_side("/srv/bs/blindsync.db", "limits", out, sizeof out), 0);
+	T_OK(strcmp(out, "/srv/bs/blindsync.db-limits") == 0);
+	T_EQ_INT(store_location_side("/srv/bs/blindsync.db", "limits", out, 10), -1);
+	T_EQ_INT(store_location_spool("/srv/bs/blindsync.db", out, sizeof out), 0);
+	T_OK(strcmp(out, "/srv/bs") == 0);
+	T_EQ_INT(store_location_spool("blindsync.db", out, sizeof out), 0);
+	T_OK(strcmp(out, ".") == 0);
+
+	newpath(path, sizeof path);
+	T_EQ_INT(store_location_probe(path, &v, err, sizeof err), 0);
+	T_EQ_INT(v, 0);
+	T_EQ_INT(stat(path, &st), -1); /* the probe created nothing */
+	struct store *s = fresh_at(path, STORE_RW);
+	T_OK(s != NULL);
+	T_EQ_INT(store_location_probe(path, &v, err, sizeof err), 1);
+	T_EQ_INT(v, store_schema_version());
+	T_EQ_INT(stat(path, &st), 0);
+	T_EQ_INT(st.st_mode & 0777, 0600);
+	char side[200];
+	snprintf(side, sizeof side, "%s-wal", path);
+	T_EQ_INT(stat(side, &st), 0);
+	T_EQ_INT(st.st_mode & 0777, 0600);
+	snprintf(side, sizeof side, "%s-writelock", path);
+	T_EQ_INT(stat(side, &st), 0);
+	T_EQ_INT(st.st_mode & 0777, 0600);
+	store_close(s);
+
+	/* a file that is not a store */
+	newpath(path, sizeof path);
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	T_OK(fd >= 0);
+	if (fd >= 0) {
+		T_EQ_INT(write(fd, "this is no database at all, not even close....", 46), 46);
+		close(fd);
+	}
+	err[0] = '\0';
+	T_EQ_INT(store_location_probe(path, &v, err, sizeof err), -1);
+	T_OK(err[0] != '\0');
+}
+
 /* A store whose user_version is newer than this program's is refused. The
  * version is written straight into the file header (offset 60) of a closed
  * database, so no SQL is needed here. */
@@ -1470,6 +1523,7 @@ main(void)
 	T_RUN(test_migrate_twice);
 	T_RUN(test_migrate_parent);
 	T_RUN(test_migrate_newer_refused);
+	T_RUN(test_location);
 	T_RUN(test_migrate_concurrent_threads);
 	T_RUN(test_migrate_concurrent_processes);
 	T_RUN(test_tx_commit_rollback);
