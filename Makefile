@@ -24,7 +24,7 @@ WARN        := -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wcast-align \
 CFLAGS_BASE := -std=c11 -D_GNU_SOURCE -O2 -g $(WARN) \
                -DBLINDSYNC_VERSION='"$(VERSION)"' \
                -DBLINDSYNC_DEFAULT_CONFIG='"$(SYSCONFDIR)/blindsync/blindsync.lua"' \
-               -Ifcgi/lib
+               -Ifcgi/lib -Ifcgi/crypto
 ifeq ($(SAN),1)
 B           := build-san
 SANFLAGS    := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined -O1
@@ -36,6 +36,13 @@ PKG_CFLAGS  = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS    = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 ALL_CFLAGS  = $(CFLAGS_BASE) $(SANFLAGS) $(PKG_CFLAGS) $(CFLAGS)
 LDLIBS_ALL  = $(PKG_LIBS) -lpthread -lm $(LDLIBS)
+# libbscrypto (fcgi/crypto/): OpenSSL and libc only, compiled with nothing but
+# its own directory on the include path, so that no server header creeps in
+BSC_CFLAGS  = -std=c11 -O2 -g $(WARN) $(SANFLAGS) $(shell pkg-config --cflags libcrypto 2>/dev/null) \
+              -Ifcgi/crypto $(CFLAGS)
+BSC_LIBS    = $(shell pkg-config --libs libcrypto 2>/dev/null) $(LDLIBS)
+BSC_OBJ     := $(patsubst fcgi/crypto/%.c,$(B)/crypto/%.o,$(sort $(wildcard fcgi/crypto/*.c)))
+LIBS_A      := $(B)/libblindsync.a $(B)/libbscrypto.a
 
 LIB_SRC     := $(sort $(wildcard fcgi/lib/*.c))
 LIB_OBJ     := $(patsubst fcgi/lib/%.c,$(B)/lib/%.o,$(LIB_SRC)) $(B)/lib/migrations.o
@@ -52,7 +59,7 @@ all: $(PROGS) $(B)/blindsync-hello
 deps:
 	@scripts/deps.sh build run test
 
-$(B)/lib/%.o: fcgi/lib/%.c fcgi/lib/*.h
+$(B)/lib/%.o: fcgi/lib/%.c fcgi/lib/*.h fcgi/crypto/*.h
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
@@ -66,21 +73,35 @@ $(B)/lib/migrations.o: $(B)/lib/migrations.c
 $(B)/libblindsync.a: $(LIB_OBJ)
 	rm -f $@ && ar rcs $@ $^
 
-$(B)/blindsync-%: fcgi/%.c $(B)/libblindsync.a fcgi/lib/*.h
-	$(CC) $(ALL_CFLAGS) $< -o $@ $(B)/libblindsync.a $(LDLIBS_ALL)
-
-$(B)/unit/%: tests/unit/%.c $(B)/libblindsync.a fcgi/lib/*.h tests/unit/t.h
+$(B)/crypto/%.o: fcgi/crypto/%.c fcgi/crypto/*.h
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -Itests/unit $< -o $@ $(B)/libblindsync.a $(LDLIBS_ALL)
+	$(CC) $(BSC_CFLAGS) -c $< -o $@
+
+$(B)/libbscrypto.a: $(BSC_OBJ)
+	rm -f $@ && ar rcs $@ $^
+
+$(B)/blindsync-%: fcgi/%.c $(LIBS_A) fcgi/lib/*.h fcgi/crypto/*.h
+	$(CC) $(ALL_CFLAGS) $< -o $@ $(LIBS_A) $(LDLIBS_ALL)
+
+$(B)/unit/%: tests/unit/%.c $(LIBS_A) fcgi/lib/*.h fcgi/crypto/*.h tests/unit/t.h
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -Itests/unit $< -o $@ $(LIBS_A) $(LDLIBS_ALL)
+
+# the crypto library's own test links nothing of the server: proof that
+# libbscrypto stands alone (tests/unit/bsc-symbols.sh checks its symbols)
+$(B)/unit/test_crypto: tests/unit/test_crypto.c $(B)/libbscrypto.a fcgi/crypto/*.h tests/unit/t.h
+	@mkdir -p $(@D)
+	$(CC) $(BSC_CFLAGS) -D_GNU_SOURCE -Itests/unit $< -o $@ $(B)/libbscrypto.a $(BSC_LIBS)
 
 # fuzz targets build as plain programs that replay their corpus (libFuzzer
 # builds are made by `make fuzz` with clang when wanted)
-$(B)/fuzz/%: tests/fuzz/%.c tests/fuzz/replay.c $(B)/libblindsync.a fcgi/lib/*.h
+$(B)/fuzz/%: tests/fuzz/%.c tests/fuzz/replay.c $(LIBS_A) fcgi/lib/*.h fcgi/crypto/*.h
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) $< tests/fuzz/replay.c -o $@ $(B)/libblindsync.a $(LDLIBS_ALL)
+	$(CC) $(ALL_CFLAGS) $< tests/fuzz/replay.c -o $@ $(LIBS_A) $(LDLIBS_ALL)
 
-unit: $(UNIT_BIN) $(FUZZ_BIN)
+unit: $(UNIT_BIN) $(FUZZ_BIN) $(B)/libbscrypto.a
 	@fail=0; for t in $(UNIT_BIN); do $$t || fail=1; done; \
+	SAN=$(SAN) tests/unit/bsc-symbols.sh $(B)/libbscrypto.a || fail=1; \
 	for f in $(FUZZ_BIN); do n=$$(basename $$f); $$f tests/fuzz/corpus/$${n#fuzz_} || fail=1; done; \
 	exit $$fail
 

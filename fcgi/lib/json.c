@@ -397,33 +397,12 @@ void jw_raw(struct jw *w, const char *json, size_t n)
 	buf_add(w->b, json, n);
 }
 
-/* Encode n bytes (a multiple of 3, or the final tail) into b, in slices. */
-static void b64_raw(struct buf *b, const uint8_t *p, size_t n)
-{
-	const size_t slice = 48 * 1024; /* a multiple of 3 */
-	while (n > 0) {
-		size_t take = n < slice ? n : slice;
-		size_t enc = crypto_b64_enclen(take, CRYPTO_B64_STD);
-		char *dst = buf_reserve(b, enc + 1);
-		if (!dst)
-			return;
-		long got = crypto_b64_encode(p, take, dst, enc + 1, CRYPTO_B64_STD);
-		if (got < 0) {
-			b->err = 1;
-			return;
-		}
-		buf_commit(b, (size_t)got);
-		p += take;
-		n -= take;
-	}
-}
-
 void jw_b64(struct jw *w, const void *data, size_t n)
 {
-	sep(w);
-	buf_addc(w->b, '"');
-	b64_raw(w->b, data, n);
-	buf_addc(w->b, '"');
+	struct jw_b64s s;
+	jw_b64_begin(w, &s);
+	jw_b64_part(&s, data, n);
+	jw_b64_end(&s);
 }
 
 void json_time(int64_t t, char out[21])
@@ -462,46 +441,45 @@ void jw_time(struct jw *w, int64_t t)
 	jw_str(w, s);
 }
 
-/* ---- streaming base64 ---- */
+/* ---- streaming base64: bsc_b64_enc_* into the buffer ---- */
 
 void jw_b64_begin(struct jw *w, struct jw_b64s *s)
 {
-	memset(s, 0, sizeof *s);
 	s->w = w;
+	bsc_b64_enc_init(&s->enc, BSC_B64_STD);
 	sep(w);
 	buf_addc(w->b, '"');
 }
 
 void jw_b64_part(struct jw_b64s *s, const void *data, size_t n)
 {
+	const size_t slice = 48 * 1024; /* bytes encoded per reservation */
 	const uint8_t *p = data;
-	if (n == 0)
-		return;
-	if (s->ncarry) {
-		/* complete the carried group of 3 first */
-		uint8_t g[3];
-		size_t need = 3 - s->ncarry;
-		if (n < need) {
-			memcpy(s->carry + s->ncarry, p, n);
-			s->ncarry += n;
+	struct buf *b = s->w->b;
+	while (n > 0) {
+		size_t take = n < slice ? n : slice;
+		size_t enc = bsc_b64_enc_update_len(&s->enc, take);
+		char *dst = buf_reserve(b, enc);
+		if (!dst)
+			return;
+		long got = bsc_b64_enc_update(&s->enc, p, take, dst, enc);
+		if (got < 0) {
+			b->err = 1;
 			return;
 		}
-		memcpy(g, s->carry, s->ncarry);
-		memcpy(g + s->ncarry, p, need);
-		b64_raw(s->w->b, g, 3);
-		p += need;
-		n -= need;
-		s->ncarry = 0;
+		buf_commit(b, (size_t)got);
+		p += take;
+		n -= take;
 	}
-	size_t whole = n - n % 3;
-	b64_raw(s->w->b, p, whole);
-	memcpy(s->carry, p + whole, n - whole);
-	s->ncarry = n - whole;
 }
 
 void jw_b64_end(struct jw_b64s *s)
 {
-	b64_raw(s->w->b, s->carry, s->ncarry);
-	s->ncarry = 0;
+	char tail[4];
+	long got = bsc_b64_enc_final(&s->enc, tail, sizeof tail);
+	if (got < 0)
+		s->w->b->err = 1;
+	else
+		buf_add(s->w->b, tail, (size_t)got);
 	buf_addc(s->w->b, '"');
 }

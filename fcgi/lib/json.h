@@ -22,6 +22,7 @@
 #include <stdint.h>
 #include <json-c/json.h>
 
+#include "bsc.h"
 #include "buf.h"
 #include "err.h"
 
@@ -103,16 +104,15 @@ void jw_time(struct jw *w, int64_t unix_seconds);
 /*
  * Streaming base64, for a value whose bytes arrive in pieces (a backup read
  * from the store chunk by chunk): jw_b64_begin() opens the string value,
- * jw_b64_part() encodes each piece, carrying the last 0 to 2 bytes over to
- * the next so that the text is exactly what one jw_b64() of the whole would
- * give, and jw_b64_end() writes the tail with its padding and closes the
+ * jw_b64_part() encodes each piece through bsc_b64_enc_update(), which
+ * carries the last 0 to 2 bytes over to the next so that the text is exactly
+ * what one jw_b64() of the whole would give, and jw_b64_end() writes the tail with its padding and closes the
  * string. The state lives in the caller's struct jw_b64s; nothing else may
  * be written to the jw between begin and end.
  */
 struct jw_b64s {
 	struct jw *w;
-	uint8_t carry[2];
-	size_t ncarry;
+	struct bsc_b64_enc enc; /* the one streaming encoder, of libbscrypto */
 };
 void jw_b64_begin(struct jw *w, struct jw_b64s *s);
 void jw_b64_part(struct jw_b64s *s, const void *data, size_t n);

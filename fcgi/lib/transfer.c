@@ -237,9 +237,7 @@ struct b64dec {
 	int fd;
 	struct crypto_sha256_ctx *sha;
 	uint8_t *scratch;   /* file mode: B64_SLICE / 4 * 3 bytes */
-	char q[4];          /* characters carried to the next piece */
-	size_t nq;
-	int padded;         /* a group with '=' was decoded: nothing may follow */
+	struct bsc_b64_dec st; /* the one streaming decoder: carry, padding seen */
 	int bad, over, ioerr;
 	int64_t size, max;
 };
@@ -247,16 +245,16 @@ struct b64dec {
 /* Start a value of at most max bytes (memory mode keeps its buffer). */
 static void dec_reset(struct b64dec *d, int64_t max)
 {
-	d->nq = 0;
-	d->padded = d->bad = d->over = d->ioerr = 0;
+	bsc_b64_dec_init(&d->st, BSC_B64_STD);
+	d->bad = d->over = d->ioerr = 0;
 	d->size = 0;
 	d->max = max;
 }
 
-/* Decode m characters (a multiple of 4, at most B64_SLICE) to the destination. 0 or -1. */
+/* Decode m characters (at most B64_SLICE) to the destination. 0 or -1. */
 static int dec_emit(struct b64dec *d, const char *src, size_t m)
 {
-	size_t maxout = m / 4 * 3;
+	size_t maxout = bsc_b64_dec_update_max(&d->st, m); /* <= B64_SLICE / 4 * 3 */
 	uint8_t *dst;
 	/* padding takes off at most 2 bytes: beyond that it is over for sure */
 	if (d->size + (int64_t)maxout - 2 > d->max) {
@@ -279,15 +277,13 @@ static int dec_emit(struct b64dec *d, const char *src, size_t m)
 			d->mem = p;
 			d->cap = cap;
 		}
-		dst = d->mem + d->size;
+		dst = d->mem ? d->mem + d->size : NULL; /* NULL only while maxout is 0 */
 	}
-	long got = crypto_b64_decode(src, m, dst, maxout, CRYPTO_B64_STD);
+	long got = bsc_b64_dec_update(&d->st, src, m, dst, maxout);
 	if (got < 0) {
 		d->bad = 1;
 		return -1;
 	}
-	if (src[m - 1] == '=')
-		d->padded = 1;
 	if (d->size + got > d->max) {
 		d->over = 1;
 		return -1;
@@ -313,44 +309,17 @@ static int dec_emit(struct b64dec *d, const char *src, size_t m)
 	return 0;
 }
 
-/* jstream sink: base64 text in pieces of any length. */
+/* jstream sink: base64 text in pieces of any length, B64_SLICE at a time. */
 static int dec_sink(void *ctx, const void *data, size_t n)
 {
 	struct b64dec *d = ctx;
 	const char *p = data;
-	size_t i = 0;
-	if (d->padded) {
-		d->bad = 1;
-		return -1;
-	}
-	if (d->nq) {
-		while (d->nq < 4 && i < n)
-			d->q[d->nq++] = p[i++];
-		if (d->nq < 4)
-			return 0;
-		d->nq = 0;
-		if (dec_emit(d, d->q, 4))
+	while (n > 0) {
+		size_t m = n < B64_SLICE ? n : B64_SLICE;
+		if (dec_emit(d, p, m))
 			return -1;
-	}
-	while (n - i >= 4) {
-		if (d->padded) {
-			d->bad = 1;
-			return -1;
-		}
-		size_t m = (n - i) / 4 * 4;
-		if (m > B64_SLICE)
-			m = B64_SLICE;
-		if (dec_emit(d, p + i, m))
-			return -1;
-		i += m;
-	}
-	if (i < n) {
-		if (d->padded) {
-			d->bad = 1;
-			return -1;
-		}
-		memcpy(d->q, p + i, n - i);
-		d->nq = n - i;
+		p += m;
+		n -= m;
 	}
 	return 0;
 }
@@ -581,8 +550,8 @@ static enum err get_b64(struct imp *x, const char *path, const char *name, struc
 		*isnull = 1;
 		return ERR_OK;
 	}
-	if (t == JSTREAM_STRING && d->nq != 0)
-		d->bad = 1;
+	if (t == JSTREAM_STRING && bsc_b64_dec_final(&d->st, NULL, 0) < 0)
+		d->bad = 1; /* the text did not end on a whole quantum */
 	if (d->ioerr)
 		return d->fd >= 0 ? ERR_UNAVAILABLE : ERR_INTERNAL; /* a full disk, or out of memory */
 	if (d->over) {

@@ -27,7 +27,8 @@ MIXED_SECS=${BENCH_MIXED_SECONDS:-20}
 work=$(mktemp -d /tmp/blindsync-bench.XXXXXX)
 trap 'kill -TERM $stack 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
 
-cc -std=c11 -D_GNU_SOURCE -O2 -Ifcgi/lib tests/bench/pbkdf2.c -o "$work/pbkdf2" "$BIN/libblindsync.a" \
+cc -std=c11 -D_GNU_SOURCE -O2 -Ifcgi/lib -Ifcgi/crypto tests/bench/pbkdf2.c -o "$work/pbkdf2" \
+	"$BIN/libblindsync.a" "$BIN/libbscrypto.a" \
 	$(pkg-config --libs fcgi sqlite3 libcrypto json-c lua5.4) -lpthread -lm || exit 1
 cc -std=c11 -D_GNU_SOURCE -O2 tests/bench/sqlite_raw.c -o "$work/sqlite_raw" $(pkg-config --libs sqlite3) || exit 1
 
