@@ -44,7 +44,7 @@ static enum err get_key(struct req *r, const char *name, uint8_t **out, size_t *
 static void free_key(uint8_t *k, size_t n)
 {
 	if (k)
-		crypto_wipe(k, n);
+		bsc_wipe(k, n);
 	free(k);
 }
 

@@ -33,7 +33,7 @@
 
 #include "auth.h"
 #include "config.h"
-#include "crypto.h"
+#include "bsc.h"
 #include "err.h"
 #include "json.h"
 #include "log.h"
@@ -543,7 +543,7 @@ static int cmd_config_check(struct admin *a, int argc, char **argv)
 /* ---- invites ---- */
 
 struct invite_new {
-	uint8_t hash[CRYPTO_SHA256_LEN];
+	uint8_t hash[BSC_SHA256_LEN];
 	int64_t now, expires_at;
 };
 
@@ -588,9 +588,9 @@ static int cmd_invite_create(struct admin *a, int argc, char **argv)
 	memset(code, 0, sizeof code);
 	if (admin_store(a, STORE_RW) != 0)
 		goto out;
-	if (crypto_random(raw, sizeof raw) != 0 ||
-	    crypto_b64_encode(raw, sizeof raw, code, sizeof code, CRYPTO_B64_URL) != INVITE_LEN ||
-	    crypto_sha256(code, INVITE_LEN, x.hash) != 0) {
+	if (bsc_random(raw, sizeof raw) != 0 ||
+	    bsc_b64_encode(raw, sizeof raw, code, sizeof code, BSC_B64_URL) != INVITE_LEN ||
+	    bsc_sha256(code, INVITE_LEN, x.hash) != 0) {
 		fail("cannot make a random code");
 		goto out;
 	}
@@ -607,8 +607,8 @@ static int cmd_invite_create(struct admin *a, int argc, char **argv)
 	fprintf(stderr, PROG ": invite created for one registration; it expires %s\n", when);
 	rc = ADMIN_OK;
 out:
-	crypto_wipe(raw, sizeof raw);
-	crypto_wipe(code, sizeof code);
+	bsc_wipe(raw, sizeof raw);
+	bsc_wipe(code, sizeof code);
 	return rc;
 }
 
@@ -1301,7 +1301,7 @@ static int cmd_init(struct admin *a, int argc, char **argv)
 		printf("store %s: exists (schema version %d)\n", a->cfg->database, before);
 	int had_secret = stat(a->cfg->secret_file, &st) == 0;
 	int rc = auth_secret_load(a->cfg->secret_file, secret, err, sizeof err);
-	crypto_wipe(secret, sizeof secret);
+	bsc_wipe(secret, sizeof secret);
 	if (rc != 0)
 		return fail("%s", err);
 	printf("secret %s: %s\n", a->cfg->secret_file, had_secret ? "exists" : "created (mode 0600)");

@@ -20,7 +20,7 @@
 #include <unistd.h>
 
 #include "auth.h"
-#include "crypto.h"
+#include "bsc.h"
 #include "json.h"
 #include "serve.h"
 #include "sync.h"
@@ -147,7 +147,7 @@ static enum err put_commit(struct req *r, struct put *p, enum err (*tx)(struct s
 static void sha_header(struct req *r, const uint8_t sha[32])
 {
 	char hex[65];
-	crypto_hex(sha, 32, hex, sizeof hex);
+	bsc_hex(sha, 32, hex, sizeof hex);
 	http_add_header(r, "X-Content-SHA256", "%s", hex);
 }
 
@@ -429,13 +429,13 @@ static enum err slot_key(struct req *r, uint8_t hash[32])
 	if (!k)
 		return http_fail(r, ERR_BAD_SLOT_KEY, "X-Slot-Key is required.");
 	size_t n = strlen(k);
-	long got = n <= 88 ? crypto_b64_decode(k, n, raw, sizeof raw, CRYPTO_B64_STD) : -1;
+	long got = n <= 88 ? bsc_b64_decode(k, n, raw, sizeof raw, BSC_B64_STD) : -1;
 	if (got < 32 || got > 64) {
-		crypto_wipe(raw, sizeof raw);
+		bsc_wipe(raw, sizeof raw);
 		return http_fail(r, ERR_INVALID_REQUEST, "X-Slot-Key: expected standard base64 of 32 to 64 bytes.");
 	}
-	crypto_sha256(raw, (size_t)got, hash);
-	crypto_wipe(raw, sizeof raw);
+	bsc_sha256(raw, (size_t)got, hash);
+	bsc_wipe(raw, sizeof raw);
 	return ERR_OK;
 }
 
@@ -461,7 +461,7 @@ static enum err sput_check(struct store *s, struct sput *x)
 		memset(&x->sl, 0, sizeof x->sl);
 		snprintf(x->sl.id, sizeof x->sl.id, "%s", x->id);
 		memcpy(x->sl.key_hash, x->key_hash, 32);
-	} else if (!crypto_equal(x->sl.key_hash, x->key_hash, 32)) {
+	} else if (!bsc_equal(x->sl.key_hash, x->key_hash, 32)) {
 		return http_fail(r, ERR_BAD_SLOT_KEY, "The slot key does not match.");
 	}
 	return versions_check(r, &slot_kind, &x->p, exists, x->sl.version);
@@ -530,7 +530,7 @@ static enum err sdel_tx(struct store *s, void *arg)
 		return http_fail(x->r, e, "Not found.");
 	if (e)
 		return e;
-	if (!crypto_equal(sl.key_hash, x->key_hash, 32))
+	if (!bsc_equal(sl.key_hash, x->key_hash, 32))
 		return http_fail(x->r, ERR_BAD_SLOT_KEY, "The slot key does not match.");
 	return store_slot_delete(s, sl.rowid);
 }

@@ -20,7 +20,7 @@ void accounts_session_clear(struct accounts_session *s)
 	if (!s)
 		return;
 	free(s->keyring);
-	crypto_wipe(s, sizeof *s);
+	bsc_wipe(s, sizeof *s);
 }
 
 /* ---- register ---- */
@@ -29,7 +29,7 @@ struct reg_ctx {
 	const struct accounts_register_in *in;
 	struct store_account a;
 	int invite_needed;
-	uint8_t invite_hash[CRYPTO_SHA256_LEN];
+	uint8_t invite_hash[BSC_SHA256_LEN];
 };
 
 static enum err reg_tx(struct store *s, void *arg)
@@ -54,7 +54,7 @@ enum err accounts_register(struct store *s, const struct config *c, const struct
 	if (c->registration == REG_INVITE) {
 		if (!in->invite || in->invite_len == 0)
 			return ERR_INVALID_INVITE;
-		crypto_sha256(in->invite, in->invite_len, x.invite_hash);
+		bsc_sha256(in->invite, in->invite_len, x.invite_hash);
 		x.invite_needed = 1;
 	}
 	snprintf(x.a.username, sizeof x.a.username, "%s", in->username);
@@ -63,14 +63,14 @@ enum err accounts_register(struct store *s, const struct config *c, const struct
 	x.a.created_at = now_s();
 	enum err e = ERR_INTERNAL;
 	if (auth_public_id(x.a.public_id, sizeof x.a.public_id) != 0 ||
-	    crypto_random(x.a.auth_salt, sizeof x.a.auth_salt) != 0 ||
+	    bsc_random(x.a.auth_salt, sizeof x.a.auth_salt) != 0 ||
 	    auth_hash_key(in->auth_key, in->auth_key_len, x.a.auth_salt, x.a.auth_iterations, x.a.auth_hash) != 0)
 		goto out;
 	e = store_tx(s, reg_tx, &x);
 	if (e == ERR_OK)
 		snprintf(account_id, STORE_PUBLIC_ID_MAX + 1, "%s", x.a.public_id);
 out:
-	crypto_wipe(&x, sizeof x);
+	bsc_wipe(&x, sizeof x);
 	return e;
 }
 
@@ -88,10 +88,10 @@ enum err accounts_prelogin(struct store *s, const struct config *c, const uint8_
 	if (e != ERR_NOT_FOUND)
 		return e;
 	/* the fake: the template with a salt only the server can derive */
-	uint8_t mac[CRYPTO_SHA256_LEN];
+	uint8_t mac[BSC_SHA256_LEN];
 	char salt[32];
-	if (crypto_hmac_sha256(secret, AUTH_SECRET_LEN, username, strlen(username), mac) != 0 ||
-	    crypto_b64_encode(mac, 16, salt, sizeof salt, CRYPTO_B64_STD) < 0)
+	if (bsc_hmac_sha256(secret, AUTH_SECRET_LEN, username, strlen(username), mac) != 0 ||
+	    bsc_b64_encode(mac, 16, salt, sizeof salt, BSC_B64_STD) < 0)
 		return ERR_INTERNAL;
 	const char *tpl = c->prelogin_fake_kdf_json;
 	size_t n = strlen(tpl);
@@ -178,7 +178,7 @@ enum err accounts_login(struct store *s, const struct config *c, const char *use
 	}
 	if (x.ok && x.a.auth_iterations != c->password_hash.iterations) {
 		/* the config changed: rehash now that we hold the key */
-		if (crypto_random(x.new_salt, sizeof x.new_salt) != 0 ||
+		if (bsc_random(x.new_salt, sizeof x.new_salt) != 0 ||
 		    auth_hash_key(key, keylen, x.new_salt, c->password_hash.iterations, x.new_hash) != 0) {
 			e = ERR_INTERNAL;
 			goto out;
@@ -193,13 +193,13 @@ enum err accounts_login(struct store *s, const struct config *c, const char *use
 out:
 	if (e != ERR_OK)
 		accounts_session_clear(out);
-	crypto_wipe(&x, sizeof x);
+	bsc_wipe(&x, sizeof x);
 	return e;
 }
 
 struct refresh_ctx {
 	const struct config *c;
-	uint8_t hash[CRYPTO_SHA256_LEN];
+	uint8_t hash[BSC_SHA256_LEN];
 	enum err outcome;        /* an answer decided inside a committed transaction */
 	struct store_account a;
 	struct accounts_session *out;
@@ -259,7 +259,7 @@ enum err accounts_refresh(struct store *s, const struct config *c, const char *t
 		e = x.outcome;
 	if (e != ERR_OK)
 		accounts_session_clear(out);
-	crypto_wipe(&x, sizeof x);
+	bsc_wipe(&x, sizeof x);
 	return e;
 }
 
@@ -389,12 +389,12 @@ enum err accounts_password(struct store *s, const struct config *c, const struct
 	if (e)
 		goto out;
 	e = ERR_INTERNAL;
-	if (crypto_random(x.salt, sizeof x.salt) != 0 ||
+	if (bsc_random(x.salt, sizeof x.salt) != 0 ||
 	    auth_hash_key(in->new_auth_key, in->new_auth_key_len, x.salt, c->password_hash.iterations, x.hash) != 0)
 		goto out;
 	e = store_tx(s, password_tx, &x);
 out:
-	crypto_wipe(&x, sizeof x);
+	bsc_wipe(&x, sizeof x);
 	return e;
 }
 
@@ -424,6 +424,6 @@ enum err accounts_delete(struct store *s, const struct auth *a, const uint8_t *k
 		memcpy(x.hash, acc.auth_hash, STORE_HASH_LEN);
 		e = store_tx(s, delete_tx, &x);
 	}
-	crypto_wipe(&acc, sizeof acc);
+	bsc_wipe(&acc, sizeof acc);
 	return e;
 }

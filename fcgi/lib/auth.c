@@ -22,35 +22,35 @@ int auth_token_new(struct auth_token *t)
 {
 	uint8_t raw[AUTH_TOKEN_BYTES];
 	int rc = -1;
-	if (crypto_random(raw, sizeof raw) != 0)
+	if (bsc_random(raw, sizeof raw) != 0)
 		goto out;
-	if (crypto_b64_encode(raw, sizeof raw, t->text, sizeof t->text, CRYPTO_B64_URL) != AUTH_TOKEN_LEN)
+	if (bsc_b64_encode(raw, sizeof raw, t->text, sizeof t->text, BSC_B64_URL) != AUTH_TOKEN_LEN)
 		goto out;
-	if (crypto_sha256(raw, sizeof raw, t->hash) != 0)
+	if (bsc_sha256(raw, sizeof raw, t->hash) != 0)
 		goto out;
 	rc = 0;
 out:
-	crypto_wipe(raw, sizeof raw);
+	bsc_wipe(raw, sizeof raw);
 	return rc;
 }
 
-int auth_token_hash(const char *text, size_t len, uint8_t hash[CRYPTO_SHA256_LEN])
+int auth_token_hash(const char *text, size_t len, uint8_t hash[BSC_SHA256_LEN])
 {
 	uint8_t raw[AUTH_TOKEN_BYTES];
 	if (len != AUTH_TOKEN_LEN)
 		return -1;
-	long n = crypto_b64_decode(text, len, raw, sizeof raw, CRYPTO_B64_URL);
-	int rc = n == AUTH_TOKEN_BYTES && crypto_sha256(raw, sizeof raw, hash) == 0 ? 0 : -1;
-	crypto_wipe(raw, sizeof raw);
+	long n = bsc_b64_decode(text, len, raw, sizeof raw, BSC_B64_URL);
+	int rc = n == AUTH_TOKEN_BYTES && bsc_sha256(raw, sizeof raw, hash) == 0 ? 0 : -1;
+	bsc_wipe(raw, sizeof raw);
 	return rc;
 }
 
 int auth_public_id(char *out, size_t outlen)
 {
 	uint8_t raw[AUTH_PUBLIC_ID_BYTES];
-	if (crypto_random(raw, sizeof raw) != 0)
+	if (bsc_random(raw, sizeof raw) != 0)
 		return -1;
-	return crypto_b64_encode(raw, sizeof raw, out, outlen, CRYPTO_B64_URL) > 0 ? 0 : -1;
+	return bsc_b64_encode(raw, sizeof raw, out, outlen, BSC_B64_URL) > 0 ? 0 : -1;
 }
 
 int auth_hash_key(const uint8_t *key, size_t keylen, const uint8_t salt[STORE_SALT_LEN], int64_t iterations,
@@ -58,7 +58,7 @@ int auth_hash_key(const uint8_t *key, size_t keylen, const uint8_t salt[STORE_SA
 {
 	if (iterations < 1 || iterations > UINT32_MAX)
 		return -1;
-	return crypto_pbkdf2_sha256(key, keylen, salt, STORE_SALT_LEN, (uint32_t)iterations, out, STORE_HASH_LEN);
+	return bsc_pbkdf2_sha256(key, keylen, salt, STORE_SALT_LEN, (uint32_t)iterations, out, STORE_HASH_LEN);
 }
 
 int auth_verify_key(const struct store_account *a, const uint8_t *key, size_t keylen, int64_t iterations)
@@ -70,12 +70,12 @@ int auth_verify_key(const struct store_account *a, const uint8_t *key, size_t ke
 		/* the same work as a real check, thrown away */
 		if (auth_hash_key(key, keylen, dummy_salt, iterations, got) != 0)
 			return 0;
-		crypto_wipe(got, sizeof got);
+		bsc_wipe(got, sizeof got);
 		return 0;
 	}
 	if (auth_hash_key(key, keylen, a->auth_salt, a->auth_iterations, got) == 0)
-		ok = crypto_equal(got, a->auth_hash, STORE_HASH_LEN);
-	crypto_wipe(got, sizeof got);
+		ok = bsc_equal(got, a->auth_hash, STORE_HASH_LEN);
+	bsc_wipe(got, sizeof got);
 	return ok;
 }
 
@@ -108,24 +108,24 @@ int auth_secret_load(const char *path, uint8_t secret[AUTH_SECRET_LEN], char *er
 	char tmp[4200], suffix[17];
 	uint8_t rnd[8];
 	uint8_t fresh[AUTH_SECRET_LEN];
-	if (crypto_random(rnd, sizeof rnd) != 0 || crypto_hex(rnd, sizeof rnd, suffix, sizeof suffix) != 0) {
+	if (bsc_random(rnd, sizeof rnd) != 0 || bsc_hex(rnd, sizeof rnd, suffix, sizeof suffix) != 0) {
 		snprintf(errbuf, errlen, "cannot generate a temporary name");
 		return -1;
 	}
 	snprintf(tmp, sizeof tmp, "%s.tmp.%s", path, suffix);
-	if (crypto_random(fresh, sizeof fresh) != 0) {
+	if (bsc_random(fresh, sizeof fresh) != 0) {
 		snprintf(errbuf, errlen, "cannot generate the server secret");
 		return -1;
 	}
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		snprintf(errbuf, errlen, "%s: cannot create the server secret: %s", path, strerror(errno));
-		crypto_wipe(fresh, sizeof fresh);
+		bsc_wipe(fresh, sizeof fresh);
 		return -1;
 	}
 	int ok = write(fd, fresh, sizeof fresh) == (ssize_t)sizeof fresh && fsync(fd) == 0;
 	close(fd);
-	crypto_wipe(fresh, sizeof fresh);
+	bsc_wipe(fresh, sizeof fresh);
 	if (!ok) {
 		unlink(tmp);
 		snprintf(errbuf, errlen, "%s: cannot write the server secret", path);
@@ -169,7 +169,7 @@ enum err auth_require(struct req *r, struct auth *a)
 	size_t len = strlen(tok);
 	while (len > 0 && tok[len - 1] == ' ')
 		len--;
-	uint8_t hash[CRYPTO_SHA256_LEN];
+	uint8_t hash[BSC_SHA256_LEN];
 	if (auth_token_hash(tok, len, hash) != 0)
 		return http_fail(r, ERR_UNAUTHORIZED, "The access token is not valid.");
 	struct store_token t;

@@ -16,7 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "crypto.h"
+#include "bsc.h"
 #include "err.h"
 #include "store.h"
 
@@ -29,29 +29,29 @@
 
 struct auth_token {
 	char text[AUTH_TOKEN_LEN + 1];
-	uint8_t hash[CRYPTO_SHA256_LEN];
+	uint8_t hash[BSC_SHA256_LEN];
 };
 
 /* A new random token and its hash. 0, or -1 if the RNG failed. */
-int auth_token_new(struct auth_token *t) CRYPTO_MUST_USE;
+int auth_token_new(struct auth_token *t) BSC_MUST_USE;
 /*
  * Hash a token presented by a client. -1 if it is not exactly 43 base64url
  * characters of 32 bytes (then it cannot be one of ours).
  */
-int auth_token_hash(const char *text, size_t len, uint8_t hash[CRYPTO_SHA256_LEN]) CRYPTO_MUST_USE;
+int auth_token_hash(const char *text, size_t len, uint8_t hash[BSC_SHA256_LEN]) BSC_MUST_USE;
 /* A new opaque public id (base64url of 16 random bytes) into out (23 bytes). */
-int auth_public_id(char *out, size_t outlen) CRYPTO_MUST_USE;
+int auth_public_id(char *out, size_t outlen) BSC_MUST_USE;
 
 /* out = PBKDF2-HMAC-SHA256(key, salt, iterations), 32 bytes. 0 or -1. */
 int auth_hash_key(const uint8_t *key, size_t keylen, const uint8_t salt[STORE_SALT_LEN], int64_t iterations,
-    uint8_t out[STORE_HASH_LEN]) CRYPTO_MUST_USE;
+    uint8_t out[STORE_HASH_LEN]) BSC_MUST_USE;
 /*
  * Check key against the account's stored hash in constant time (1 = match).
  * With a == NULL (unknown user) it hashes a dummy with `iterations` so that
  * the time taken is the same, and answers 0.
  */
 int auth_verify_key(const struct store_account *a, const uint8_t *key, size_t keylen, int64_t iterations)
-    CRYPTO_MUST_USE;
+    BSC_MUST_USE;
 
 /*
  * Load the server secret from `path`, creating it (32 random bytes, mode
@@ -66,7 +66,7 @@ int auth_secret_load(const char *path, uint8_t secret[AUTH_SECRET_LEN], char *er
  * letter or digit; uppercase letters accepted) and write it lowercased into
  * out (STORE_USERNAME_MAX + 1 bytes). 0, or -1 if invalid.
  */
-int auth_username(const char *s, size_t n, char *out) CRYPTO_MUST_USE;
+int auth_username(const char *s, size_t n, char *out) BSC_MUST_USE;
 
 struct req;
 

@@ -16,7 +16,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "crypto.h"
+#include "bsc.h"
 #include "json.h"
 
 extern char **environ;
@@ -236,9 +236,9 @@ void http_begin(struct req *r, const struct config *cfg)
 		snprintf(r->request_id, sizeof r->request_id, "%s", rid);
 	} else {
 		uint8_t raw[16];
-		if (crypto_random(raw, sizeof raw) != 0)
+		if (bsc_random(raw, sizeof raw) != 0)
 			memset(raw, 0, sizeof raw);
-		crypto_hex(raw, sizeof raw, r->request_id, sizeof r->request_id);
+		bsc_hex(raw, sizeof raw, r->request_id, sizeof r->request_id);
 	}
 	const char *ra = http_param(r, "REMOTE_ADDR");
 	snprintf(r->remote_addr, sizeof r->remote_addr, "%s", ra ? ra : "");

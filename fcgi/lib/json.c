@@ -13,7 +13,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "crypto.h"
+#include "bsc.h"
 
 static void setmsg(char *msg, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void setmsg(char *msg, const char *fmt, ...)
@@ -258,16 +258,16 @@ enum err json_get_b64(const struct json_object *obj, const char *name, int requi
 		return e;
 	size_t n = (size_t)json_object_get_string_len(v);
 	const char *s = json_object_get_string(v);
-	size_t cap = crypto_b64_declen_max(n);
+	size_t cap = bsc_b64_declen_max(n);
 	/* bound before allocating: the encoding of max bytes is at most this long */
-	if (n > crypto_b64_enclen(max, CRYPTO_B64_STD)) {
+	if (n > bsc_b64_enclen(max, BSC_B64_STD)) {
 		setmsg(msg, "%s: expected %zu to %zu bytes.", name, min, max);
 		return ERR_INVALID_REQUEST;
 	}
 	uint8_t *dst = malloc(cap ? cap : 1);
 	if (!dst)
 		return ERR_INTERNAL;
-	long got = crypto_b64_decode(s, n, dst, cap, CRYPTO_B64_STD);
+	long got = bsc_b64_decode(s, n, dst, cap, BSC_B64_STD);
 	if (got < 0) {
 		free(dst);
 		setmsg(msg, "%s: not valid padded base64.", name);

@@ -37,7 +37,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "crypto.h"
+#include "bsc.h"
 #include "limit.h"
 #include "shm.h"
 
@@ -294,7 +294,7 @@ lim_init(void *data)
 
 	m->nslots = LIMIT_SLOTS;
 	m->slot_size = sizeof(struct lim_slot);
-	if (crypto_random(m->key, sizeof(m->key)) != 0)
+	if (bsc_random(m->key, sizeof(m->key)) != 0)
 		return "no random bytes for the hash key";
 	return NULL;
 }

@@ -32,7 +32,7 @@
 #include <unistd.h>
 
 #include "accounts.h"
-#include "crypto.h"
+#include "bsc.h"
 #include "json.h"
 #include "jstream.h"
 #include "log.h"
@@ -130,7 +130,7 @@ static int exp_backup(void *ctx, const struct store_backup *b)
 {
 	struct exp *x = ctx;
 	char hex[65];
-	crypto_hex(b->sha256, sizeof b->sha256, hex, sizeof hex);
+	bsc_hex(b->sha256, sizeof b->sha256, hex, sizeof hex);
 	jw_obj_begin(&x->w);
 	jw_key(&x->w, "name"); jw_str(&x->w, b->name);
 	jw_key(&x->w, "version"); jw_int(&x->w, b->version);
@@ -235,7 +235,7 @@ struct b64dec {
 	uint8_t *mem;
 	size_t cap;
 	int fd;
-	struct crypto_sha256_ctx *sha;
+	struct bsc_sha256_ctx *sha;
 	uint8_t *scratch;   /* file mode: B64_SLICE / 4 * 3 bytes */
 	struct bsc_b64_dec st; /* the one streaming decoder: carry, padding seen */
 	int bad, over, ioerr;
@@ -300,7 +300,7 @@ static int dec_emit(struct b64dec *d, const char *src, size_t m)
 			}
 			off += w;
 		}
-		if (crypto_sha256_update(d->sha, dst, (size_t)got) != 0) {
+		if (bsc_sha256_update(d->sha, dst, (size_t)got) != 0) {
 			d->ioerr = 1;
 			return -1;
 		}
@@ -981,14 +981,14 @@ static enum err backup_data(struct imp *x, size_t k, const char *path)
 	struct blob *b = &x->blobs[x->nblobs++];
 	b->fd = fd;
 	x->file.fd = fd;
-	crypto_sha256_free(x->file.sha);
-	if (!(x->file.sha = crypto_sha256_new()))
+	bsc_sha256_free(x->file.sha);
+	if (!(x->file.sha = bsc_sha256_new()))
 		return ERR_INTERNAL;
 	enum err e = get_b64(x, path, "data", &x->file, x->backup_max, ERR_BODY_TOO_LARGE, NULL);
 	if (e)
 		return e;
 	b->size = x->file.size;
-	int rc = crypto_sha256_final(x->file.sha, b->sha);
+	int rc = bsc_sha256_final(x->file.sha, b->sha);
 	x->file.sha = NULL;
 	return rc != 0 ? ERR_INTERNAL : ERR_OK;
 }
@@ -1044,7 +1044,7 @@ static enum err backup(struct imp *x, void *ctx, int64_t i, const char *path)
 		    x->plan->min_backup_bytes);
 	if (bk.sha_hex[0]) {
 		char hex[65];
-		crypto_hex(b->sha, sizeof b->sha, hex, sizeof hex);
+		bsc_hex(b->sha, sizeof b->sha, hex, sizeof hex);
 		if (strcmp(hex, bk.sha_hex) != 0)
 			return bad(x, ERR_INVALID_REQUEST, path, "sha256: does not match the data (the document is damaged).");
 	}
@@ -1249,14 +1249,14 @@ out:
 		close(x.blobs[i].fd);
 	free(x.blobs);
 	if (x.keyring)
-		crypto_wipe(x.keyring, x.keyring_len);
+		bsc_wipe(x.keyring, x.keyring_len);
 	free(x.keyring);
 	free(x.pay.mem);
 	free(x.hpay.mem);
 	free(x.small.mem);
 	free(x.file.mem);
 	free(x.file.scratch);
-	crypto_sha256_free(x.file.sha);
+	bsc_sha256_free(x.file.sha);
 	free(x.top);
 	return e;
 }

@@ -12,7 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "crypto.h"
+#include "bsc.h"
 #include "log.h"
 #include "store.h"
 
@@ -57,12 +57,12 @@ enum err upload_stage(struct req *r, const char *dir, int64_t len, int *fd_out, 
 	*fd_out = -1;
 	enum err e = ERR_INTERNAL;
 	char *chunk = NULL;
-	struct crypto_sha256_ctx *h = NULL;
+	struct bsc_sha256_ctx *h = NULL;
 	int fd;
 	enum err te = upload_tmpfile(dir, "upload", &fd);
 	if (te)
 		return te;
-	if (!(chunk = malloc(UPLOAD_CHUNK)) || !(h = crypto_sha256_new()))
+	if (!(chunk = malloc(UPLOAD_CHUNK)) || !(h = bsc_sha256_new()))
 		goto out;
 	int64_t have = 0;
 	while (have < len) {
@@ -70,7 +70,7 @@ enum err upload_stage(struct req *r, const char *dir, int64_t len, int *fd_out, 
 		long got = http_read(r, chunk, want);
 		if (got <= 0)
 			break;
-		if (write(fd, chunk, (size_t)got) != got || crypto_sha256_update(h, chunk, (size_t)got) != 0) {
+		if (write(fd, chunk, (size_t)got) != got || bsc_sha256_update(h, chunk, (size_t)got) != 0) {
 			log_msg(LOG_ERROR, "upload: cannot write the temporary file: %s", strerror(errno));
 			e = ERR_UNAVAILABLE;
 			goto out;
@@ -82,7 +82,7 @@ enum err upload_stage(struct req *r, const char *dir, int64_t len, int *fd_out, 
 		    "The body ended after %" PRId64 " of %" PRId64 " bytes; nothing was stored.", have, len);
 		goto out;
 	}
-	int rc = crypto_sha256_final(h, sha256);
+	int rc = bsc_sha256_final(h, sha256);
 	h = NULL;
 	if (rc != 0)
 		goto out;
@@ -90,7 +90,7 @@ enum err upload_stage(struct req *r, const char *dir, int64_t len, int *fd_out, 
 	fd = -1;
 	e = ERR_OK;
 out:
-	crypto_sha256_free(h);
+	bsc_sha256_free(h);
 	free(chunk);
 	if (fd >= 0)
 		close(fd);

@@ -2,11 +2,11 @@
  * fuzz_b64.c: fuzz target for the strict Base64 codec of libbscrypto (fcgi/crypto/b64.c).
  *
  * For each alphabet it checks three properties and abort()s on a violation:
- *   1. decoding the input into a buffer of exactly crypto_b64_declen_max()
+ *   1. decoding the input into a buffer of exactly bsc_b64_declen_max()
  *      bytes never writes out of bounds (ASan), and any accepted input is
  *      canonical: re-encoding the bytes gives the input back exactly;
  *   2. the decoded length is exact: a buffer one byte smaller is refused;
- *   3. encoding the input as bytes gives crypto_b64_enclen() characters
+ *   3. encoding the input as bytes gives bsc_b64_enclen() characters
  *      that decode back to the input.
  * For the standard alphabet the encoder is also compared with OpenSSL's
  * EVP_EncodeBlock(), an independent implementation. And the streaming codecs
@@ -20,7 +20,7 @@
 
 #include <openssl/evp.h>
 
-#include "crypto.h"
+#include "bsc.h"
 #include "fuzz.h"
 
 /* Inputs this large add nothing but time; libFuzzer keeps them far smaller. */
@@ -91,10 +91,10 @@ out:
 }
 
 static void
-check_decode(const uint8_t *data, size_t size, enum crypto_b64 alpha)
+check_decode(const uint8_t *data, size_t size, enum bsc_b64 alpha)
 {
 	static const size_t pieces[] = { 0, 1, 3, 4 }; /* 0: uneven cuts */
-	size_t max = crypto_b64_declen_max(size), el, k;
+	size_t max = bsc_b64_declen_max(size), el, k;
 	unsigned char *dec = NULL;
 	char *enc = NULL;
 	long r;
@@ -102,7 +102,7 @@ check_decode(const uint8_t *data, size_t size, enum crypto_b64 alpha)
 	/* exact size: no slack for an overflow to hide in */
 	if ((dec = malloc(max ? max : 1)) == NULL)
 		goto out;
-	r = crypto_b64_decode((const char *)data, size, dec, max, alpha);
+	r = bsc_b64_decode((const char *)data, size, dec, max, alpha);
 	for (k = 0; k < sizeof(pieces) / sizeof(pieces[0]); k++)
 		check_stream(data, size, pieces[k], alpha, dec, r);
 	if (r < 0)
@@ -112,17 +112,17 @@ check_decode(const uint8_t *data, size_t size, enum crypto_b64 alpha)
 	if (memchr(data, '\0', size) != NULL)
 		abort();
 	/* Only the exact length is needed, and one less is refused. */
-	if (crypto_b64_decode((const char *)data, size, dec, (size_t)r, alpha) != r)
+	if (bsc_b64_decode((const char *)data, size, dec, (size_t)r, alpha) != r)
 		abort();
-	if (r > 0 && crypto_b64_decode((const char *)data, size, dec, (size_t)r - 1, alpha) != -1)
+	if (r > 0 && bsc_b64_decode((const char *)data, size, dec, (size_t)r - 1, alpha) != -1)
 		abort();
 
-	el = crypto_b64_enclen((size_t)r, alpha);
+	el = bsc_b64_enclen((size_t)r, alpha);
 	if (el != size)
 		abort();
 	if ((enc = malloc(el + 1)) == NULL)
 		goto out;
-	if (crypto_b64_encode(dec, (size_t)r, enc, el + 1, alpha) != (long)el)
+	if (bsc_b64_encode(dec, (size_t)r, enc, el + 1, alpha) != (long)el)
 		abort();
 	if (memcmp(enc, data, size) != 0 || enc[el] != '\0')
 		abort();
@@ -132,9 +132,9 @@ out:
 }
 
 static void
-check_encode(const uint8_t *data, size_t size, enum crypto_b64 alpha)
+check_encode(const uint8_t *data, size_t size, enum bsc_b64 alpha)
 {
-	size_t el = crypto_b64_enclen(size, alpha);
+	size_t el = bsc_b64_enclen(size, alpha);
 	unsigned char *dec = NULL, *ref = NULL;
 	char *enc = NULL;
 	long r;
@@ -142,19 +142,19 @@ check_encode(const uint8_t *data, size_t size, enum crypto_b64 alpha)
 	if ((enc = malloc(el + 1)) == NULL || (dec = malloc(size ? size : 1)) == NULL)
 		goto out;
 	/* one byte short (no room for the NUL) is refused */
-	if (crypto_b64_encode(data, size, enc, el, alpha) != -1)
+	if (bsc_b64_encode(data, size, enc, el, alpha) != -1)
 		abort();
-	if (crypto_b64_encode(data, size, enc, el + 1, alpha) != (long)el)
+	if (bsc_b64_encode(data, size, enc, el + 1, alpha) != (long)el)
 		abort();
 	if (strlen(enc) != el)
 		abort();
-	if (crypto_b64_declen_max(el) < size)
+	if (bsc_b64_declen_max(el) < size)
 		abort();
-	r = crypto_b64_decode(enc, el, dec, size, alpha);
+	r = bsc_b64_decode(enc, el, dec, size, alpha);
 	if (r != (long)size || memcmp(dec, data, size) != 0)
 		abort();
 
-	if (alpha == CRYPTO_B64_STD && size <= INT_MAX / 2) {
+	if (alpha == BSC_B64_STD && size <= INT_MAX / 2) {
 		/* EVP_EncodeBlock writes enclen chars and a NUL, like ours */
 		if ((ref = malloc(el + 1)) == NULL)
 			goto out;
@@ -173,9 +173,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (size > FUZZ_B64_MAX)
 		return 0;
-	check_decode(data, size, CRYPTO_B64_STD);
-	check_decode(data, size, CRYPTO_B64_URL);
-	check_encode(data, size, CRYPTO_B64_STD);
-	check_encode(data, size, CRYPTO_B64_URL);
+	check_decode(data, size, BSC_B64_STD);
+	check_decode(data, size, BSC_B64_URL);
+	check_encode(data, size, BSC_B64_STD);
+	check_encode(data, size, BSC_B64_URL);
 	return 0;
 }

@@ -2,7 +2,7 @@
  * test_auth.c: unit tests of fcgi/lib/auth.c without a request: tokens
  * (format, hash, strict parsing), public ids, auth key hashing and
  * verification (known answers computed independently with Python's
- * hashlib.pbkdf2_hmac, and against crypto_pbkdf2_sha256), usernames (every
+ * hashlib.pbkdf2_hmac, and against bsc_pbkdf2_sha256), usernames (every
  * byte at every kind of position, the bounds, lowercasing), and the server
  * secret file (creation, mode, reload, wrong sizes, 8 processes racing to
  * create it). auth_require() needs a request and is covered by test_serve and
@@ -21,7 +21,7 @@
 #include <unistd.h>
 
 #include "auth.h"
-#include "crypto.h"
+#include "bsc.h"
 #include "t.h"
 
 static char tmpdir[64];
@@ -32,7 +32,7 @@ hex(const uint8_t *d, size_t n)
 {
 	static char buf[2 * 64 + 1];
 
-	if (crypto_hex(d, n, buf, sizeof buf) != 0)
+	if (bsc_hex(d, n, buf, sizeof buf) != 0)
 		return "(hex failed)";
 	return buf;
 }
@@ -52,7 +52,7 @@ static void
 test_token_new(void)
 {
 	struct auth_token t, u;
-	uint8_t h[CRYPTO_SHA256_LEN];
+	uint8_t h[BSC_SHA256_LEN];
 
 	memset(&t, 0x7f, sizeof t);
 	T_EQ_INT(auth_token_new(&t), 0);
@@ -61,9 +61,9 @@ test_token_new(void)
 	T_EQ_INT(auth_token_hash(t.text, strlen(t.text), h), 0);
 	T_OK(memcmp(h, t.hash, sizeof h) == 0);
 	/* the hash is SHA-256 of the 32 raw bytes, not of the text */
-	uint8_t raw[AUTH_TOKEN_BYTES], want[CRYPTO_SHA256_LEN];
-	T_EQ_INT(crypto_b64_decode(t.text, AUTH_TOKEN_LEN, raw, sizeof raw, CRYPTO_B64_URL), AUTH_TOKEN_BYTES);
-	T_EQ_INT(crypto_sha256(raw, sizeof raw, want), 0);
+	uint8_t raw[AUTH_TOKEN_BYTES], want[BSC_SHA256_LEN];
+	T_EQ_INT(bsc_b64_decode(t.text, AUTH_TOKEN_LEN, raw, sizeof raw, BSC_B64_URL), AUTH_TOKEN_BYTES);
+	T_EQ_INT(bsc_sha256(raw, sizeof raw, want), 0);
 	T_OK(memcmp(want, t.hash, sizeof want) == 0);
 
 	T_EQ_INT(auth_token_new(&u), 0);
@@ -85,7 +85,7 @@ test_token_hash_known(void)
 {
 	/* 32 zero bytes: 42 'A' then 'A'; SHA-256 of 32 zero bytes */
 	char z[AUTH_TOKEN_LEN + 1];
-	uint8_t h[CRYPTO_SHA256_LEN];
+	uint8_t h[BSC_SHA256_LEN];
 
 	memset(z, 'A', AUTH_TOKEN_LEN);
 	z[AUTH_TOKEN_LEN] = '\0';
@@ -102,7 +102,7 @@ static void
 test_token_malformed(void)
 {
 	struct auth_token t;
-	uint8_t h[CRYPTO_SHA256_LEN];
+	uint8_t h[BSC_SHA256_LEN];
 	char buf[64];
 
 	T_EQ_INT(auth_token_new(&t), 0);
@@ -205,7 +205,7 @@ test_hash_key(void)
 	T_EQ_INT(auth_hash_key(key2, sizeof key2, salt2, 1, out), 0);
 	T_EQ_STR(hex(out, sizeof out), "9910ec4788bff5996f8058184e0b3ddeca0490509df8a6c8fd647731a4621843");
 	/* and the same as the crypto module with the salt of STORE_SALT_LEN */
-	T_EQ_INT(crypto_pbkdf2_sha256(key2, sizeof key2, salt1, STORE_SALT_LEN, 777, ref, sizeof ref), 0);
+	T_EQ_INT(bsc_pbkdf2_sha256(key2, sizeof key2, salt1, STORE_SALT_LEN, 777, ref, sizeof ref), 0);
 	T_EQ_INT(auth_hash_key(key2, sizeof key2, salt1, 777, out), 0);
 	T_OK(memcmp(out, ref, sizeof out) == 0);
 	/* iterations out of range */

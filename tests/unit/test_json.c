@@ -1,7 +1,7 @@
 /* test_json.c: strict parsing, field tables, typed getters, the writer. */
 #include <stdlib.h>
 
-#include "crypto.h"
+#include "bsc.h"
 #include "json.h"
 #include "t.h"
 
@@ -140,8 +140,8 @@ static void test_writer(void)
 	buf_init(&b, 0);
 	jw_init(&w, &b);
 	jw_b64(&w, data, big);
-	char *one = malloc(crypto_b64_enclen(big, CRYPTO_B64_STD) + 1);
-	crypto_b64_encode(data, big, one, crypto_b64_enclen(big, CRYPTO_B64_STD) + 1, CRYPTO_B64_STD);
+	char *one = malloc(bsc_b64_enclen(big, BSC_B64_STD) + 1);
+	bsc_b64_encode(data, big, one, bsc_b64_enclen(big, BSC_B64_STD) + 1, BSC_B64_STD);
 	T_EQ_INT(b.len, strlen(one) + 2);
 	T_OK(memcmp(b.p + 1, one, strlen(one)) == 0);
 	free(one);

@@ -17,7 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "crypto.h"
+#include "bsc.h"
 #include "json.h"
 #include "jstream.h"
 #include "t.h"
@@ -633,7 +633,7 @@ static void test_jw_b64_stream(void)
 		size_t tl;
 		const char *txt = jstream_str(js, &tl);
 		uint8_t back[1000];
-		T_EQ_INT(crypto_b64_decode(txt, tl, back, sizeof back, CRYPTO_B64_STD), (long)n);
+		T_EQ_INT(bsc_b64_decode(txt, tl, back, sizeof back, BSC_B64_STD), (long)n);
 		T_OK(memcmp(back, data, n) == 0);
 		jstream_free(js);
 		buf_free(&ref);
