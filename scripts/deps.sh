@@ -7,7 +7,8 @@
 # the exact apt-get line and exits 1. It never touches anything else.
 set -eu
 
-build="pkg-config libfcgi-dev libsqlite3-dev libssl-dev libjson-c-dev liblua5.4-dev"
+build="pkg-config libfcgi-dev libsqlite3-dev libssl-dev libjson-c-dev liblua5.4-dev
+       libsodium-dev libunistring-dev libcurl4-openssl-dev"
 run="nginx-light spawn-fcgi"
 test="bats bats-assert bats-support parallel curl jq sqlite3 valgrind procps python3"
 bench="wrk"
