@@ -1,5 +1,6 @@
 # blindsync: build, run, test, bench, install.
-#   make            build the handlers and blindsync-admin into build/
+#   make            build the handlers, blindsync-admin and the client library
+#                   (libblindsync-client.a) into build/
 #   make run        build, then run the stack behind nginx on 127.0.0.1:$(PORT)
 #                   (FRONT=apache|apache-fcgid|cgi: behind Apache instead)
 #   make test       deps, warnings-as-errors build, unit tests, CGI tests,
@@ -43,6 +44,15 @@ BSC_CFLAGS  = -std=c11 -O2 -g $(WARN) $(SANFLAGS) $(shell pkg-config --cflags li
 BSC_LIBS    = $(shell pkg-config --libs libcrypto 2>/dev/null) $(LDLIBS)
 BSC_OBJ     := $(patsubst fcgi/crypto/%.c,$(B)/crypto/%.o,$(sort $(wildcard fcgi/crypto/*.c)))
 LIBS_A      := $(B)/libblindsync.a $(B)/libbscrypto.a
+# libblindsync-client (client/lib/): the client's library over libbscrypto,
+# OpenSSL, libsodium (Argon2id only), json-c and libunistring (NFC; it has no
+# .pc file); nothing of the server, so fcgi/lib is not on its include path
+CLIENT_PKGS := libcrypto json-c libsodium
+CLIENT_CFLAGS = -std=c11 -D_GNU_SOURCE -O2 -g $(WARN) $(SANFLAGS) \
+              $(shell pkg-config --cflags $(CLIENT_PKGS) 2>/dev/null) -Iclient/lib -Ifcgi/crypto $(CFLAGS)
+CLIENT_OBJ  := $(patsubst client/lib/%.c,$(B)/client/%.o,$(sort $(wildcard client/lib/*.c)))
+CLIENT_LIBS = $(B)/libblindsync-client.a $(B)/libbscrypto.a \
+              $(shell pkg-config --libs $(CLIENT_PKGS) 2>/dev/null) -lunistring -lm $(LDLIBS)
 
 LIB_SRC     := $(sort $(wildcard fcgi/lib/*.c))
 LIB_OBJ     := $(patsubst fcgi/lib/%.c,$(B)/lib/%.o,$(LIB_SRC)) $(B)/lib/migrations.o
@@ -54,7 +64,7 @@ FUZZ_SRC    := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BIN    := $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(FUZZ_SRC))
 
 .PHONY: all deps run test unit bench install uninstall clean
-all: $(PROGS) $(B)/blindsync-hello
+all: $(PROGS) $(B)/blindsync-hello $(B)/libblindsync-client.a
 
 deps:
 	@scripts/deps.sh build run test
@@ -92,6 +102,13 @@ $(B)/unit/%: tests/unit/%.c $(LIBS_A) fcgi/lib/*.h fcgi/crypto/*.h tests/unit/t.
 $(B)/unit/test_crypto: tests/unit/test_crypto.c $(B)/libbscrypto.a fcgi/crypto/*.h tests/unit/t.h
 	@mkdir -p $(@D)
 	$(CC) $(BSC_CFLAGS) -D_GNU_SOURCE -Itests/unit $< -o $@ $(B)/libbscrypto.a $(BSC_LIBS)
+
+$(B)/client/%.o: client/lib/%.c client/lib/*.h fcgi/crypto/*.h
+	@mkdir -p $(@D)
+	$(CC) $(CLIENT_CFLAGS) -c $< -o $@
+
+$(B)/libblindsync-client.a: $(CLIENT_OBJ)
+	rm -f $@ && ar rcs $@ $^
 
 # fuzz targets build as plain programs that replay their corpus (libFuzzer
 # builds are made by `make fuzz` with clang when wanted)
