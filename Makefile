@@ -59,7 +59,7 @@ LIB_OBJ     := $(patsubst fcgi/lib/%.c,$(B)/lib/%.o,$(LIB_SRC)) $(B)/lib/migrati
 HANDLERS    := $(patsubst fcgi/%.c,%,$(filter-out fcgi/admin.c fcgi/hello.c,$(wildcard fcgi/*.c)))
 PROGS       := $(addprefix $(B)/blindsync-,$(HANDLERS)) $(if $(wildcard fcgi/admin.c),$(B)/blindsync-admin)
 UNIT_SRC    := $(sort $(wildcard tests/unit/test_*.c))
-UNIT_BIN    := $(patsubst tests/unit/%.c,$(B)/unit/%,$(UNIT_SRC))
+UNIT_BIN    := $(patsubst tests/unit/%.c,$(B)/unit/%,$(UNIT_SRC)) $(B)/unit/test_bs1
 FUZZ_SRC    := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BIN    := $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(FUZZ_SRC))
 
@@ -109,6 +109,12 @@ $(B)/client/%.o: client/lib/%.c client/lib/*.h fcgi/crypto/*.h
 
 $(B)/libblindsync-client.a: $(CLIENT_OBJ)
 	rm -f $@ && ar rcs $@ $^
+
+# the bs1 reference vectors (tests/client/bs1-vectors.json), run from the top
+$(B)/unit/test_bs1: tests/client/test_bs1.c $(B)/libblindsync-client.a $(B)/libbscrypto.a \
+    client/lib/*.h tests/unit/t.h
+	@mkdir -p $(@D)
+	$(CC) $(CLIENT_CFLAGS) -Itests/unit $< -o $@ $(CLIENT_LIBS)
 
 # fuzz targets build as plain programs that replay their corpus (libFuzzer
 # builds are made by `make fuzz` with clang when wanted)
