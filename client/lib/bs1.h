@@ -1,5 +1,5 @@
 /*
- * bs1.h: the bs1 suite of the blindsync client (shared/spec/client.md
+ * bs1.h: the bs1 suite of the blindsync client (../shared/spec/client.md
  * sections 1-6, 9 and 10) as a C module with no network and no state:
  * password to keys, the envelope, collection keys and opaque names, the
  * streams of backups and slots, slot derivations, grants, recovery keys.

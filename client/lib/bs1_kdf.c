@@ -162,6 +162,11 @@ bs1_kdf_parse(const char *json, size_t len, struct bs1_kdf *out, const char **re
 			*reason = "the kdf object is longer than 1 KiB";
 		return BS1_E_KDF_FLOOR;
 	}
+	if (memchr(json, 0, len)) {
+		if (reason)
+			*reason = "the kdf is not valid JSON";
+		return BS1_E_KDF_FLOOR;
+	}
 	tok = json_tokener_new_ex(8);
 	if (!tok)
 		return BS1_E_NOMEM;

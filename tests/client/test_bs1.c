@@ -1,6 +1,6 @@
 /*
  * test_bs1.c: the bs1 suite (client/lib) against the reference vectors of
- * tests/client/bs1-vectors.json (a copy of shared/spec/bs1-vectors.json):
+ * tests/client/bs1-vectors.json (a copy of ../shared/spec/bs1-vectors.json):
  * every positive reproduced byte for byte, every "expect": "fail" failing
  * with the right error, streams built by rule and checked by SHA-256, plus
  * round trips through the random (non-test) entry points.
@@ -303,6 +303,14 @@ test_kdf_api(void)
 		why = NULL;
 		CHECK(bs1_kdf_parse(bad[i], strlen(bad[i]), &k, &why) == BS1_E_KDF_FLOOR && why,
 		    "bad kdf text %zu", i);
+	}
+	{
+		static const char nul[] = "{\"alg\":\"argon2id\",\"suite\":\"bs1\",\"m\":65536,"
+		    "\"t\":3,\"p\":1,\"salt\":\"WziiSdVqHzl+NEhhd3g83A==\"}\0";
+
+		CHECK(bs1_kdf_parse(nul, sizeof nul - 2, &k, NULL) == BS1_OK, "kdf without the NUL");
+		CHECK(bs1_kdf_parse(nul, sizeof nul - 1, &k, &why) == BS1_E_KDF_FLOOR,
+		    "kdf text with a NUL after it");
 	}
 	memset(big, ' ', sizeof big);
 	memcpy(big, text, strlen(text));
