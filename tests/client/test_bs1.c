@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include <json-c/json.h>
 #include <openssl/evp.h>
@@ -849,6 +850,131 @@ test_stream_api(void)
 	free(pt);
 }
 
+
+/* ---- flipped bytes and bounded memory ----------------------------------- */
+
+/* Every single-bit change of an envelope, and 500 random byte changes of a
+ * stream, fail with BS1_E_DECRYPT (never a crash, never plaintext). */
+static void
+test_flips(void)
+{
+	struct json_object *e = json_object_array_get_idx(get(V, "envelopes"), 4);
+	struct bs1_key key = key_hex(e, "key_hex"), base;
+	uint8_t *ctx, *env, *out = NULL, *pt;
+	size_t ctxlen, envlen, outlen = 0, bit, i, bad = 0;
+	struct sinkbuf s = { 0 }, back = { 0 };
+	struct bs1_stream *w = NULL;
+
+	ctx = unhex(str(e, "context_hex"), &ctxlen);
+	env = unhex(str(e, "envelope_hex"), &envlen);
+	for (bit = 0; bit < envlen * 8; bit++) {
+		env[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+		if (bs1_open(BS1_KIND_RECORD, &key, ctx, ctxlen, env, envlen, &out, &outlen) !=
+		    BS1_E_DECRYPT || out)
+			bad++;
+		env[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+	}
+	CHECK(bad == 0, "%zu of %zu bit flips of an envelope opened", bad, envlen * 8);
+	for (i = 0, bad = 0; i <= envlen; i++)
+		if (bs1_open(BS1_KIND_RECORD, &key, ctx, ctxlen, env, i == envlen ? 0 : i, &out,
+		    &outlen) != BS1_E_DECRYPT)
+			bad++;
+	CHECK(bad == 0, "%zu truncations of an envelope opened", bad);
+	free(ctx);
+	free(env);
+
+	pt = rule_bytes(2 * BS1_PIECE + 100);
+	CHECK(bs1_data_key_new(&base) == BS1_OK &&
+	    bs1_stream_writer_new(BS1_KIND_BACKUP, &base, &w) == BS1_OK &&
+	    bs1_stream_write(w, pt, 2 * BS1_PIECE + 100, sink_append, &s) == BS1_OK &&
+	    bs1_stream_write_end(w, sink_append, &s) == BS1_OK, "stream for flips");
+	bs1_stream_free(w);
+	srand(1234);
+	for (i = 0, bad = 0; i < 500; i++) {
+		size_t off = (size_t)rand() % s.n;
+		uint8_t x = (uint8_t)(1 + rand() % 255);
+
+		s.p[off] ^= x;
+		if (read_stream(BS1_KIND_BACKUP, &base, s.p, s.n, 40000, &back) != BS1_E_DECRYPT)
+			bad++;
+		sink_reset(&back);
+		s.p[off] ^= x;
+	}
+	CHECK(bad == 0, "%zu of 500 changed streams read", bad);
+	for (i = 0, bad = 0; i < s.n; i += 997) {
+		if (read_stream(BS1_KIND_BACKUP, &base, s.p, i, 5000, &back) != BS1_E_DECRYPT)
+			bad++;
+		sink_reset(&back);
+	}
+	CHECK(bad == 0, "%zu truncated streams read", bad);
+	sink_reset(&s);
+	free(pt);
+}
+
+/* A writer feeding a reader directly; the reader's sink hashes. */
+struct chain {
+	struct bs1_stream *r;
+	struct bsc_sha256_ctx *h;
+	uint64_t n;
+};
+
+static int
+chain_hash(void *arg, const uint8_t *p, size_t n)
+{
+	struct chain *c = arg;
+
+	c->n += n;
+	return bsc_sha256_update(c->h, p, n);
+}
+
+static int
+chain_read(void *arg, const uint8_t *p, size_t n)
+{
+	struct chain *c = arg;
+
+	return bs1_stream_read(c->r, p, n, chain_hash, c) == BS1_OK ? 0 : -1;
+}
+
+/* 32 MiB through a writer and a reader in 1 MiB writes: the same bytes
+ * come out, and the process grows by far less than the data. */
+static void
+test_stream_memory(void)
+{
+	enum { MB = 1 << 20, TOTAL = 32 };
+	struct bs1_key key;
+	struct bs1_stream *w = NULL;
+	struct chain c = { 0 };
+	struct bsc_sha256_ctx *want = bsc_sha256_new();
+	uint8_t *buf = malloc(MB), d1[32], d2[32];
+	struct rusage before, after;
+	size_t i;
+
+	c.h = bsc_sha256_new();
+	getrusage(RUSAGE_SELF, &before);
+	CHECK(bs1_data_key_new(&key) == BS1_OK && bs1_stream_writer_new(BS1_KIND_BACKUP, &key, &w) ==
+	    BS1_OK && bs1_stream_reader_new(BS1_KIND_BACKUP, &key, &c.r) == BS1_OK, "chain");
+	for (i = 0; i < TOTAL; i++) {
+		memset(buf, (int)i, MB);
+		buf[i] = 0xa5;
+		CHECK(bsc_sha256_update(want, buf, MB) == 0 &&
+		    bs1_stream_write(w, buf, MB, chain_read, &c) == BS1_OK, "write MiB %zu", i);
+	}
+	CHECK(bs1_stream_write_end(w, chain_read, &c) == BS1_OK &&
+	    bs1_stream_read_end(c.r, chain_hash, &c) == BS1_OK, "chain end");
+	CHECK(c.n == (uint64_t)TOTAL * MB, "chain length");
+	CHECK(bsc_sha256_final(want, d1) == 0 && bsc_sha256_final(c.h, d2) == 0 &&
+	    memcmp(d1, d2, 32) == 0, "chain digest");
+	getrusage(RUSAGE_SELF, &after);
+#if !defined(__SANITIZE_ADDRESS__)
+	/* ru_maxrss is in KiB; the two streams hold about 256 KiB */
+	CHECK(after.ru_maxrss - before.ru_maxrss < 8 * 1024, "maxrss grew by %ld KiB",
+	    after.ru_maxrss - before.ru_maxrss);
+#endif
+	bs1_stream_free(w);
+	bs1_stream_free(c.r);
+	free(buf);
+}
+
 /* ---- slots -------------------------------------------------------------- */
 
 static void
@@ -1205,9 +1331,12 @@ main(int argc, char **argv)
 	T_RUN(test_keyring_api);
 	T_RUN(test_streams);
 	T_RUN(test_stream_api);
+	T_RUN(test_flips);
+	T_RUN(test_stream_memory);
 	T_RUN(test_grants);
 	T_RUN(test_grant_api);
 	T_RUN(test_recovery);
+	/* the Argon2id tests last: test_stream_memory reads the peak RSS */
 	T_RUN(test_slots);
 	T_RUN(test_kdf_derivations);
 	json_object_put(V);
