@@ -116,6 +116,12 @@ $(B)/unit/test_bs1: tests/client/test_bs1.c $(B)/libblindsync-client.a $(B)/libb
 	@mkdir -p $(@D)
 	$(CC) $(CLIENT_CFLAGS) -Itests/unit $< -o $@ $(CLIENT_LIBS)
 
+# the client's fuzz target links the client library, not the server's
+$(B)/fuzz/fuzz_bs1: tests/fuzz/fuzz_bs1.c tests/fuzz/replay.c $(B)/libblindsync-client.a \
+    $(B)/libbscrypto.a client/lib/*.h
+	@mkdir -p $(@D)
+	$(CC) $(CLIENT_CFLAGS) -Itests/fuzz $< tests/fuzz/replay.c -o $@ $(CLIENT_LIBS)
+
 # fuzz targets build as plain programs that replay their corpus (libFuzzer
 # builds are made by `make fuzz` with clang when wanted)
 $(B)/fuzz/%: tests/fuzz/%.c tests/fuzz/replay.c $(LIBS_A) fcgi/lib/*.h fcgi/crypto/*.h
