@@ -316,6 +316,14 @@ out:
 
 static const char *const role_names[] = { "read", "write", "admin" };
 
+/* A server name: exactly 22 characters of the URL-safe base64 alphabet. */
+static int
+server_name(const char *s)
+{
+	return strlen(s) == BS1_NAME_LEN && strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "abcdefghijklmnopqrstuvwxyz0123456789-_") == BS1_NAME_LEN;
+}
+
 /* Append "name":"<b64 of a key>". */
 static void
 put_key(struct bs1_bytes *b, const char *member, const struct bs1_key *k)
@@ -347,7 +355,8 @@ bs1_grant_json(const struct bs1_grant *g, uint8_t **json, size_t *n)
 		return BS1_E_INPUT;
 	*json = NULL;
 	*n = 0;
-	if (!g || !g->name || strlen(g->collection) != BS1_NAME_LEN ||
+	if (!g || !g->name || !memchr(g->collection, 0, sizeof g->collection) ||
+	    !server_name(g->collection) ||
 	    (unsigned)g->role > BS1_ROLE_ADMIN)
 		return BS1_E_INPUT;
 	name = json_object_new_string(g->name);
@@ -423,6 +432,8 @@ bs1_grant_parse(const uint8_t *json, size_t n, struct bs1_grant *g)
 	    json_object_get_string_len(v) != BS1_NAME_LEN)
 		goto out;
 	memcpy(g->collection, json_object_get_string(v), BS1_NAME_LEN + 1);
+	if (!server_name(g->collection))
+		goto out;
 	if (!json_object_object_get_ex(obj, "name", &v) ||
 	    !json_object_is_type(v, json_type_string))
 		goto out;

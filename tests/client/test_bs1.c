@@ -1201,6 +1201,21 @@ test_grant_api(void)
 	    BS1_E_DECRYPT && !open, "grant to another");
 	CHECK(bs1_grant_parse((const uint8_t *)"{\"collection\":1}", 16, &back) == BS1_E_DECRYPT,
 	    "bad grant json");
+	{
+		/* a collection that is not a server name */
+		static const char bad[] = "{\"collection\":\"AAAAAAAAAAA/AAAAAAAAAA\",\"name\":\"n\","
+		    "\"kv\":1,\"key\":\"2Hi66WaD5DEmdWPjoWaRuvqqTiNKe6f2vMTakgfUTEs=\",\"id_key\":"
+		    "\"7BpM6qtZiOKELVmODbOTMl5FsNXsQFr8AqM8lWX2f74=\",\"role\":\"read\"}";
+		uint8_t *out = NULL;
+		size_t on2 = 0;
+
+		CHECK(bs1_grant_parse((const uint8_t *)bad, sizeof bad - 1, &back) == BS1_E_DECRYPT,
+		    "grant collection charset");
+		memcpy(g.collection, "AAAAAAAAAAA\"AAAAAAAAAA", 23);
+		CHECK(bs1_grant_json(&g, &out, &on2) == BS1_E_INPUT && !out,
+		    "a grant whose collection would break the JSON is not written");
+		memcpy(g.collection, "AAAAAAAAAAAAAAAAAAAAAA", 23);
+	}
 	/* eph_pk = 0, validly signed: X25519 gives zero and must be refused */
 	memset(forged, 0x5a, sizeof forged);
 	memcpy(forged, low_order, 32);
