@@ -38,6 +38,7 @@
 #include "config.h"
 #include "config_impl.h"
 #include "json.h"
+#include "routes.h"
 
 #ifndef BLINDSYNC_DEFAULT_CONFIG
 #define BLINDSYNC_DEFAULT_CONFIG "/etc/blindsync/blindsync.lua"
@@ -63,13 +64,7 @@ _Static_assert(sizeof(enum registration) == sizeof(int), "enum size");
 _Static_assert(sizeof(enum log_level) == sizeof(int), "enum size");
 _Static_assert(sizeof(enum rate_per) == sizeof(int), "enum size");
 
-/* Route names a rate limit may name (config.md). */
-static const char *const route_names[] = {
-	"account.register", "account.prelogin", "account.login",
-	"account.refresh", "account.*", "push", "pull", "status",
-	"collections", "records", "backups.put", "backups.get",
-	"slots.create", "slots.put", "slots.get", "export", "import", "*",
-};
+/* Route names a rate limit may name (config.md): routes.h, the one list. */
 
 static const char *const lua_keywords[] = {
 	"and", "break", "do", "else", "elseif", "end", "false", "for",
@@ -648,7 +643,7 @@ const struct field cfg_plan_fields[] = {
 
 const struct field cfg_rule_fields[] = {
 	{ .name = "route", .type = F_NAME, .off = RROFF(route),
-	  .names = route_names, .nnames = NELEM(route_names) },
+	  .names = routes_names, .nnames = RN__RATE },
 	{ .name = "per", .type = F_ENUM, .off = RROFF(per),
 	  .names = per_names, .nnames = NELEM(per_names) },
 	{ .name = "limit", .type = F_INT, .off = RROFF(limit),

@@ -39,6 +39,7 @@
 
 #include "bsc.h"
 #include "limit.h"
+#include "routes.h"
 #include "shm.h"
 
 #define LIM_MAGIC "BSLIMIT"              /* 7 chars + NUL = 8 bytes */
@@ -381,10 +382,9 @@ limit_route_matches(const char *rule_route, const char *route)
 	if (strcmp(rule_route, "*") == 0)
 		return 1;
 	/* config.md: "account.*" is the authenticated account routes, not
-	 * the four that come before a token exists */
-	if (strcmp(rule_route, "account.*") == 0 &&
-	    (strcmp(route, "account.register") == 0 || strcmp(route, "account.prelogin") == 0 ||
-	    strcmp(route, "account.login") == 0 || strcmp(route, "account.refresh") == 0))
+	 * the four that come before a token exists (RNF_PUBLIC in routes.h) */
+	if (strcmp(rule_route, "account.*") == 0 && routes_flags(route) >= 0 &&
+	    (routes_flags(route) & (int)RNF_PUBLIC))
 		return 0;
 	n = strlen(rule_route);
 	if (n >= 2 && rule_route[n - 1] == '*' && rule_route[n - 2] == '.')
