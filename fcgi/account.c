@@ -1,7 +1,9 @@
 /*
- * account.c: blindsync-account, the routes of api.md §3. Each handler
- * parses and validates its input (field tables, typed getters), authorizes,
- * calls accounts.c, and answers. Never logs or echoes a credential.
+ * account.c: blindsync-account, the routes of api.md §3. The route table
+ * at the end says what each route needs (credentials, body, field table,
+ * cap) and the dispatcher checks it; each handler then reads its members
+ * with the typed getters, calls accounts.c, and answers. Never logs or
+ * echoes a credential.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -94,19 +96,20 @@ static void write_session(struct req *r, const struct accounts_session *s, int w
 
 /* ---- public routes ---- */
 
+static const struct jfield register_fields[] = {
+	{"username", JT_STRING, 1}, {"auth_key", JT_STRING, 1}, {"kdf", JT_OBJECT, 1},
+	{"keyring", JT_NULLABLE_STRING, 0}, {"invite", JT_NULLABLE_STRING, 0},
+};
+
 static enum err do_register(struct req *r)
 {
-	static const struct jfield f[] = {
-		{"username", JT_STRING, 1}, {"auth_key", JT_STRING, 1}, {"kdf", JT_OBJECT, 1},
-		{"keyring", JT_NULLABLE_STRING, 0}, {"invite", JT_NULLABLE_STRING, 0},
-	};
 	char username[STORE_USERNAME_MAX + 1], kdf[STORE_KDF_MAX + 1], id[STORE_PUBLIC_ID_MAX + 1];
 	uint8_t *key = NULL, *keyring = NULL;
 	size_t keylen = 0, keyringlen = 0;
 	const char *invite = NULL;
 	size_t invitelen = 0;
 	enum err e;
-	if ((e = json_check_fields(r->json, f, 5, "body", r->errmsg)) || (e = get_username(r, username)) ||
+	if ((e = get_username(r, username)) ||
 	    (e = serve_limit(r, username, 0)) || (e = get_key(r, "auth_key", &key, &keylen)) ||
 	    (e = get_kdf(r, "kdf", kdf)) ||
 	    (e = json_get_b64(r->json, "keyring", 0, 0, ACCOUNTS_KEYRING_MAX, &keyring, &keyringlen, r->errmsg)) ||
@@ -127,13 +130,13 @@ out:
 	return e;
 }
 
+static const struct jfield prelogin_fields[] = {{"username", JT_STRING, 1}};
+
 static enum err do_prelogin(struct req *r)
 {
-	static const struct jfield f[] = {{"username", JT_STRING, 1}};
 	char username[STORE_USERNAME_MAX + 1];
 	enum err e;
-	if ((e = json_check_fields(r->json, f, 1, "body", r->errmsg)) || (e = get_username(r, username)) ||
-	    (e = serve_limit(r, username, 0)))
+	if ((e = get_username(r, username)) || (e = serve_limit(r, username, 0)))
 		return e;
 	struct buf kdf;
 	buf_init(&kdf, STORE_KDF_MAX + 256);
@@ -150,9 +153,12 @@ static enum err do_prelogin(struct req *r)
 	return e;
 }
 
+static const struct jfield login_fields[] = {
+	{"username", JT_STRING, 1}, {"auth_key", JT_STRING, 1}, {"device", JT_OBJECT, 0},
+};
+
 static enum err do_login(struct req *r)
 {
-	static const struct jfield f[] = {{"username", JT_STRING, 1}, {"auth_key", JT_STRING, 1}, {"device", JT_OBJECT, 0}};
 	static const struct jfield df[] = {{"name", JT_STRING, 0}, {"type", JT_STRING, 0}};
 	char username[STORE_USERNAME_MAX + 1];
 	uint8_t *key = NULL;
@@ -161,12 +167,12 @@ static enum err do_login(struct req *r)
 	struct accounts_session s;
 	memset(&s, 0, sizeof s);
 	enum err e;
-	if ((e = json_check_fields(r->json, f, 3, "body", r->errmsg)) || (e = get_username(r, username)) ||
-	    (e = serve_limit(r, username, 0)) || (e = get_key(r, "auth_key", &key, &keylen)))
+	if ((e = get_username(r, username)) || (e = serve_limit(r, username, 0)) ||
+	    (e = get_key(r, "auth_key", &key, &keylen)))
 		goto out;
 	struct json_object *dev;
 	if (json_object_object_get_ex(r->json, "device", &dev) && dev) {
-		if ((e = json_check_fields(dev, df, 2, "device", r->errmsg)) ||
+		if ((e = json_check_fields(dev, df, sizeof df / sizeof *df, "device", r->errmsg)) ||
 		    (e = json_get_str(dev, "name", 0, 1, 64, &name, NULL, r->errmsg)) ||
 		    (e = json_get_str(dev, "type", 0, 1, 32, &type, NULL, r->errmsg)))
 			goto out;
@@ -188,16 +194,16 @@ out:
 	return e;
 }
 
+static const struct jfield refresh_fields[] = {{"refresh_token", JT_STRING, 1}};
+
 static enum err do_refresh(struct req *r)
 {
-	static const struct jfield f[] = {{"refresh_token", JT_STRING, 1}};
 	const char *tok = NULL;
 	size_t len = 0;
 	struct accounts_session s;
 	memset(&s, 0, sizeof s);
 	enum err e;
-	if ((e = json_check_fields(r->json, f, 1, "body", r->errmsg)) ||
-	    (e = json_get_str(r->json, "refresh_token", 1, 1, 128, &tok, &len, r->errmsg)))
+	if ((e = json_get_str(r->json, "refresh_token", 1, 1, 128, &tok, &len, r->errmsg)))
 		return e;
 	e = accounts_refresh(r->store, r->cfg, tok, len, &s);
 	if (e == ERR_UNAUTHORIZED)
@@ -212,9 +218,8 @@ static enum err do_refresh(struct req *r)
 
 static enum err do_logout(struct req *r)
 {
-	struct auth a;
-	enum err e = auth_require(r, &a);
-	if (e || (e = accounts_logout(r->store, &a)))
+	enum err e = accounts_logout(r->store, r->auth);
+	if (e)
 		return e;
 	http_respond(r, 204, NULL);
 	return ERR_OK;
@@ -222,10 +227,9 @@ static enum err do_logout(struct req *r)
 
 static enum err do_get(struct req *r)
 {
-	struct auth a;
 	struct store_account acc;
-	enum err e = auth_require(r, &a);
-	if (e || (e = store_account_by_id(r->store, a.account_id, &acc)))
+	enum err e = store_account_by_id(r->store, r->auth->account_id, &acc);
+	if (e)
 		return e == ERR_NOT_FOUND ? ERR_UNAUTHORIZED : e;
 	const struct plan *p = config_plan(r->cfg, acc.plan);
 	if (!p)
@@ -273,17 +277,15 @@ static int emit_device(void *ctx, const struct store_device *d)
 
 static enum err do_devices(struct req *r)
 {
-	struct auth a;
-	enum err e = auth_require(r, &a);
-	if (e)
-		return e;
+	const struct auth *a = r->auth;
+	enum err e;
 	struct jw w;
-	struct devlist x = {&w, a.device_id};
+	struct devlist x = {&w, a->device_id};
 	jw_init(&w, &r->out);
 	jw_obj_begin(&w);
 	jw_key(&w, "devices");
 	jw_arr_begin(&w);
-	if ((e = store_device_list(r->store, a.account_id, emit_device, &x)))
+	if ((e = store_device_list(r->store, a->account_id, emit_device, &x)))
 		return e;
 	jw_arr_end(&w);
 	jw_obj_end(&w);
@@ -293,12 +295,9 @@ static enum err do_devices(struct req *r)
 
 static enum err do_device_delete(struct req *r)
 {
-	struct auth a;
-	enum err e = auth_require(r, &a);
-	if (e)
-		return e;
+	enum err e = ERR_OK;
 	const char *id = r->params[0];
-	if (strlen(id) > STORE_PUBLIC_ID_MAX || (e = accounts_device_revoke(r->store, &a, id)) == ERR_NOT_FOUND)
+	if (strlen(id) > STORE_PUBLIC_ID_MAX || (e = accounts_device_revoke(r->store, r->auth, id)) == ERR_NOT_FOUND)
 		return http_fail(r, ERR_NOT_FOUND, "No such device.");
 	if (e)
 		return e;
@@ -308,12 +307,11 @@ static enum err do_device_delete(struct req *r)
 
 static enum err do_keyring_get(struct req *r)
 {
-	struct auth a;
 	uint8_t *k = NULL;
 	size_t n = 0;
 	int64_t version = 0;
-	enum err e = auth_require(r, &a);
-	if (e || (e = store_account_keyring(r->store, a.account_id, &k, &n, &version)))
+	enum err e = store_account_keyring(r->store, r->auth->account_id, &k, &n, &version);
+	if (e)
 		return e;
 	struct jw w;
 	jw_init(&w, &r->out);
@@ -330,19 +328,19 @@ static enum err do_keyring_get(struct req *r)
 	return ERR_OK;
 }
 
+static const struct jfield keyring_fields[] = {{"keyring", JT_STRING, 1}, {"version", JT_INT, 1}};
+
 static enum err do_keyring_put(struct req *r)
 {
-	static const struct jfield f[] = {{"keyring", JT_STRING, 1}, {"version", JT_INT, 1}};
-	struct auth a;
+	const struct auth *a = r->auth;
 	uint8_t *k = NULL;
 	size_t n = 0;
 	int64_t version = 0, nv = 0, cur = 0;
 	enum err e;
-	if ((e = auth_require(r, &a)) || (e = json_check_fields(r->json, f, 2, "body", r->errmsg)) ||
-	    (e = json_get_b64(r->json, "keyring", 1, 0, ACCOUNTS_KEYRING_MAX, &k, &n, r->errmsg)) ||
+	if ((e = json_get_b64(r->json, "keyring", 1, 0, ACCOUNTS_KEYRING_MAX, &k, &n, r->errmsg)) ||
 	    (e = json_get_int(r->json, "version", 1, 0, INT64_MAX - 1, &version, r->errmsg)))
 		goto out;
-	e = accounts_keyring_put(r->store, &a, k, n, version, &nv, &cur);
+	e = accounts_keyring_put(r->store, a, k, n, version, &nv, &cur);
 	if (e == ERR_PRECONDITION_FAILED) {
 		buf_printf(&r->err_extra, "\"current_version\":%lld", (long long)cur);
 		http_fail(r, e, "The keyring is at version %lld; fetch it, merge and retry.", (long long)cur);
@@ -350,7 +348,7 @@ static enum err do_keyring_put(struct req *r)
 	}
 	if (e)
 		goto out;
-	serve_changed(a.account_id, NULL);
+	serve_changed(a->account_id, NULL);
 	struct jw w;
 	jw_init(&w, &r->out);
 	jw_obj_begin(&w);
@@ -362,21 +360,21 @@ out:
 	return e;
 }
 
+static const struct jfield password_fields[] = {
+	{"auth_key", JT_STRING, 1}, {"new_auth_key", JT_STRING, 1}, {"new_kdf", JT_OBJECT, 1},
+	{"new_keyring", JT_NULLABLE_STRING, 0}, {"revoke_other_devices", JT_BOOL, 0},
+};
+
 static enum err do_password(struct req *r)
 {
-	static const struct jfield f[] = {
-		{"auth_key", JT_STRING, 1}, {"new_auth_key", JT_STRING, 1}, {"new_kdf", JT_OBJECT, 1},
-		{"new_keyring", JT_NULLABLE_STRING, 0}, {"revoke_other_devices", JT_BOOL, 0},
-	};
-	struct auth a;
+	const struct auth *a = r->auth;
 	struct accounts_password_in in;
 	memset(&in, 0, sizeof in);
 	char kdf[STORE_KDF_MAX + 1];
 	uint8_t *key = NULL, *nkey = NULL, *nk = NULL;
 	size_t keylen = 0, nkeylen = 0, nklen = 0;
 	enum err e;
-	if ((e = auth_require(r, &a)) || (e = json_check_fields(r->json, f, 5, "body", r->errmsg)) ||
-	    (e = get_key(r, "auth_key", &key, &keylen)) || (e = get_key(r, "new_auth_key", &nkey, &nkeylen)) ||
+	if ((e = get_key(r, "auth_key", &key, &keylen)) || (e = get_key(r, "new_auth_key", &nkey, &nkeylen)) ||
 	    (e = get_kdf(r, "new_kdf", kdf)) ||
 	    (e = json_get_b64(r->json, "new_keyring", 0, 0, ACCOUNTS_KEYRING_MAX, &nk, &nklen, r->errmsg)) ||
 	    (e = json_get_bool(r->json, "revoke_other_devices", 0, &in.revoke_other_devices, r->errmsg)))
@@ -388,9 +386,9 @@ static enum err do_password(struct req *r)
 	in.new_kdf = kdf;
 	in.new_keyring = nk;
 	in.new_keyring_len = nklen;
-	if ((e = accounts_password(r->store, r->cfg, &a, &in)))
+	if ((e = accounts_password(r->store, r->cfg, a, &in)))
 		goto out;
-	serve_changed(a.account_id, NULL);
+	serve_changed(a->account_id, NULL);
 	http_respond(r, 204, NULL);
 out:
 	free_key(key, keylen);
@@ -416,17 +414,16 @@ static int emit_event(void *ctx, const struct store_event *ev)
 
 static enum err do_activity(struct req *r)
 {
-	struct auth a;
 	int64_t limit;
 	enum err e;
-	if ((e = auth_require(r, &a)) || (e = http_query_int(r, "limit", 1, 1000, 50, &limit)))
+	if ((e = http_query_int(r, "limit", 1, 1000, 50, &limit)))
 		return e;
 	struct jw w;
 	jw_init(&w, &r->out);
 	jw_obj_begin(&w);
 	jw_key(&w, "events");
 	jw_arr_begin(&w);
-	if ((e = store_event_list(r->store, a.account_id, limit, emit_event, &w)))
+	if ((e = store_event_list(r->store, r->auth->account_id, limit, emit_event, &w)))
 		return e;
 	jw_arr_end(&w);
 	jw_obj_end(&w);
@@ -434,15 +431,14 @@ static enum err do_activity(struct req *r)
 	return ERR_OK;
 }
 
+static const struct jfield delete_fields[] = {{"auth_key", JT_STRING, 1}};
+
 static enum err do_delete(struct req *r)
 {
-	static const struct jfield f[] = {{"auth_key", JT_STRING, 1}};
-	struct auth a;
 	uint8_t *key = NULL;
 	size_t keylen = 0;
 	enum err e;
-	if ((e = auth_require(r, &a)) || (e = json_check_fields(r->json, f, 1, "body", r->errmsg)) ||
-	    (e = get_key(r, "auth_key", &key, &keylen)) || (e = accounts_delete(r->store, &a, key, keylen)))
+	if ((e = get_key(r, "auth_key", &key, &keylen)) || (e = accounts_delete(r->store, r->auth, key, keylen)))
 		goto out;
 	http_respond(r, 204, NULL);
 out:
@@ -452,36 +448,47 @@ out:
 
 /* ---- export and import (api.md §8; transfer.c does the work) ---- */
 
-static enum err do_export(struct req *r)
-{
-	struct auth a;
-	enum err e = auth_require(r, &a);
-	return e ? e : transfer_export(r, &a);
-}
+static enum err do_export(struct req *r) { return transfer_export(r, r->auth); }
 
-static enum err do_import(struct req *r)
-{
-	struct auth a;
-	enum err e = auth_require(r, &a);
-	return e ? e : transfer_import(r, &a);
-}
+static enum err do_import(struct req *r) { return transfer_import(r, r->auth); }
+
+/*
+ * register carries a keyring (base64 of up to ACCOUNTS_KEYRING_MAX bytes)
+ * and a kdf; prelogin, login and refresh only short strings.
+ */
+#define CAP_REGISTER (4 * ((ACCOUNTS_KEYRING_MAX + 2) / 3) + STORE_KDF_MAX + 8192)
 
 static const struct route routes[] = {
-	{M_POST, "/account/register", do_register, "account.register", ROUTE_JSON},
-	{M_POST, "/account/prelogin", do_prelogin, "account.prelogin", ROUTE_JSON},
-	{M_POST, "/account/login", do_login, "account.login", ROUTE_JSON},
-	{M_POST, "/account/refresh", do_refresh, "account.refresh", ROUTE_JSON},
-	{M_POST, "/account/logout", do_logout, "account.logout", ROUTE_JSON_OPT},
-	{M_GET, "/account", do_get, "account.get", 0},
-	{M_DELETE, "/account", do_delete, "account.delete", ROUTE_JSON},
-	{M_GET, "/account/devices", do_devices, "account.devices", 0},
-	{M_DELETE, "/account/devices/*", do_device_delete, "account.device_delete", 0},
-	{M_GET, "/account/keyring", do_keyring_get, "account.keyring_get", 0},
-	{M_PUT, "/account/keyring", do_keyring_put, "account.keyring_put", ROUTE_JSON},
-	{M_POST, "/account/password", do_password, "account.password", ROUTE_JSON},
-	{M_GET, "/account/activity", do_activity, "account.activity", 0},
-	{M_GET, "/account/export", do_export, "export", 0},
-	{M_POST, "/account/import", do_import, "import", ROUTE_RAW_BODY},
+	/* before a token exists: small caps, so that no one makes us read 8 MiB for nothing */
+	{.method = M_POST, .pattern = "/account/register", .fn = do_register, .name = "account.register",
+	 .auth = RA_NONE, .body = RB_JSON, .max_body = CAP_REGISTER, FIELDS(register_fields)},
+	{.method = M_POST, .pattern = "/account/prelogin", .fn = do_prelogin, .name = "account.prelogin",
+	 .auth = RA_NONE, .body = RB_JSON, .max_body = ROUTE_CAP_SMALL, FIELDS(prelogin_fields)},
+	{.method = M_POST, .pattern = "/account/login", .fn = do_login, .name = "account.login",
+	 .auth = RA_NONE, .body = RB_JSON, .max_body = ROUTE_CAP_SMALL, FIELDS(login_fields)},
+	{.method = M_POST, .pattern = "/account/refresh", .fn = do_refresh, .name = "account.refresh",
+	 .auth = RA_NONE, .body = RB_JSON, .max_body = ROUTE_CAP_SMALL, FIELDS(refresh_fields)},
+	/* the account of the access token (limits.max_body_bytes) */
+	{.method = M_POST, .pattern = "/account/logout", .fn = do_logout, .name = "account.logout",
+	 .auth = RA_BEARER, .body = RB_JSON_OPT},
+	{.method = M_GET, .pattern = "/account", .fn = do_get, .name = "account.get", .auth = RA_BEARER},
+	{.method = M_DELETE, .pattern = "/account", .fn = do_delete, .name = "account.delete",
+	 .auth = RA_BEARER, .body = RB_JSON, FIELDS(delete_fields)},
+	{.method = M_GET, .pattern = "/account/devices", .fn = do_devices, .name = "account.devices", .auth = RA_BEARER},
+	{.method = M_DELETE, .pattern = "/account/devices/*", .fn = do_device_delete, .name = "account.device_delete",
+	 .auth = RA_BEARER},
+	{.method = M_GET, .pattern = "/account/keyring", .fn = do_keyring_get, .name = "account.keyring_get",
+	 .auth = RA_BEARER},
+	{.method = M_PUT, .pattern = "/account/keyring", .fn = do_keyring_put, .name = "account.keyring_put",
+	 .auth = RA_BEARER, .body = RB_JSON, FIELDS(keyring_fields)},
+	{.method = M_POST, .pattern = "/account/password", .fn = do_password, .name = "account.password",
+	 .auth = RA_BEARER, .body = RB_JSON, FIELDS(password_fields)},
+	{.method = M_GET, .pattern = "/account/activity", .fn = do_activity, .name = "account.activity",
+	 .auth = RA_BEARER},
+	{.method = M_GET, .pattern = "/account/export", .fn = do_export, .name = "export", .auth = RA_BEARER},
+	/* streamed: transfer.c checks the length against its own limit before reading */
+	{.method = M_POST, .pattern = "/account/import", .fn = do_import, .name = "import",
+	 .auth = RA_BEARER, .body = RB_STREAM},
 };
 
 static const struct handler handler = {"account", routes, sizeof routes / sizeof routes[0], STORE_RW, init, NULL};

@@ -296,20 +296,18 @@ static enum err bput_tx(struct store *s, void *arg)
 
 static enum err do_backup_put(struct req *r)
 {
-	struct auth auth;
+	const struct auth *auth = r->auth;
 	struct store_account a;
 	struct bput x;
 	enum err e;
 	memset(&x, 0, sizeof x);
 	x.r = r;
 	x.p.fd = -1;
-	if ((e = auth_require(r, &auth)))
-		return e;
-	x.account_id = auth.account_id;
+	x.account_id = auth->account_id;
 	x.name = r->params[0];
 	if (!valid_name(x.name))
 		return http_fail(r, ERR_INVALID_REQUEST, "Backup names are 1-64 of A-Z a-z 0-9 _ - . ~, not starting with . or ~.");
-	if ((e = store_account_by_id(r->store, auth.account_id, &a)))
+	if ((e = store_account_by_id(r->store, auth->account_id, &a)))
 		return e;
 	const struct plan *p = sync_plan(r->cfg, &a);
 	/* config.c bounds backup_bytes and slots.max_bytes by SQLite's largest blob */
@@ -318,18 +316,14 @@ static enum err do_backup_put(struct req *r)
 	/* refuse before reading a large body for nothing; checked again in the transaction */
 	if ((e = bput_check(r->store, &x, &a)) || (e = put_commit(r, &x.p, bput_tx, &x)))
 		return e;
-	serve_changed(auth.account_id, NULL);
+	serve_changed(auth->account_id, NULL);
 	put_answer(r, &backup_kind, x.b.name, x.b.version, x.b.bytes, &x.p);
 	return ERR_OK;
 }
 
 static enum err do_backup_get(struct req *r)
 {
-	struct auth a;
-	enum err e;
-	if ((e = auth_require(r, &a)))
-		return e;
-	struct get x = {r, &backup_kind, a.account_id, r->params[0], 0, {0}};
+	struct get x = {r, &backup_kind, r->auth->account_id, r->params[0], 0, {0}};
 	if (!valid_name(x.key))
 		return http_fail(r, ERR_NOT_FOUND, "No such backup.");
 	return get_run(&x);
@@ -337,16 +331,13 @@ static enum err do_backup_get(struct req *r)
 
 static enum err do_backup_list(struct req *r)
 {
-	struct auth a;
 	enum err e;
-	if ((e = auth_require(r, &a)))
-		return e;
 	struct jw w;
 	jw_init(&w, &r->out);
 	jw_obj_begin(&w);
 	jw_key(&w, "backups");
 	jw_arr_begin(&w);
-	if ((e = store_backup_list(r->store, a.account_id, syncio_backup, &w)))
+	if ((e = store_backup_list(r->store, r->auth->account_id, syncio_backup, &w)))
 		return e;
 	jw_arr_end(&w);
 	jw_obj_end(&w);
@@ -380,17 +371,15 @@ static enum err bdel_tx(struct store *s, void *arg)
 
 static enum err do_backup_delete(struct req *r)
 {
-	struct auth a;
+	const struct auth *a = r->auth;
 	enum err e;
-	if ((e = auth_require(r, &a)))
-		return e;
-	struct bdel x = {r, a.account_id, r->params[0], 0, 0};
+	struct bdel x = {r, a->account_id, r->params[0], 0, 0};
 	if (!valid_name(x.name))
 		return http_fail(r, ERR_NOT_FOUND, "No such backup.");
 	x.im = upload_if_match(r, &x.im_version);
 	if ((e = if_match_valid(r, x.im)) || (e = store_tx(r->store, bdel_tx, &x)))
 		return e;
-	serve_changed(a.account_id, NULL);
+	serve_changed(a->account_id, NULL);
 	http_respond(r, 204, NULL);
 	return ERR_OK;
 }
@@ -412,30 +401,15 @@ static enum err find_slot(struct store *s, const struct get *x, struct blob *b)
 	return e;
 }
 
-/* The slot id path parameter, or 404 (with slots off, slots_off() has answered already). */
-static enum err slot_id(struct req *r, const char **id)
+/*
+ * The slot id path parameter, or 404 (route check: before the key; with
+ * slots off, slots_off() has answered already). The dispatcher then checks
+ * the X-Slot-Key header and leaves its SHA-256 in r->slot_key.
+ */
+static enum err slot_id(struct req *r)
 {
-	*id = r->params[0];
-	if (!valid_slot_id(*id))
+	if (!valid_slot_id(r->params[0]))
 		return http_fail(r, ERR_NOT_FOUND, "Not found.");
-	return ERR_OK;
-}
-
-/* The SHA-256 of the X-Slot-Key header (base64 of 32-64 bytes). */
-static enum err slot_key(struct req *r, uint8_t hash[32])
-{
-	const char *k = http_header(r, "X-Slot-Key");
-	uint8_t raw[64];
-	if (!k)
-		return http_fail(r, ERR_BAD_SLOT_KEY, "X-Slot-Key is required.");
-	size_t n = strlen(k);
-	long got = n <= 88 ? bsc_b64_decode(k, n, raw, sizeof raw, BSC_B64_STD) : -1;
-	if (got < 32 || got > 64) {
-		bsc_wipe(raw, sizeof raw);
-		return http_fail(r, ERR_INVALID_REQUEST, "X-Slot-Key: expected standard base64 of 32 to 64 bytes.");
-	}
-	bsc_sha256(raw, (size_t)got, hash);
-	bsc_wipe(raw, sizeof raw);
 	return ERR_OK;
 }
 
@@ -485,8 +459,8 @@ static enum err do_slot_put(struct req *r)
 	memset(&x, 0, sizeof x);
 	x.r = r;
 	x.p.fd = -1;
-	if ((e = slot_id(r, &x.id)) || (e = slot_key(r, x.key_hash)))
-		return e;
+	x.id = r->params[0];
+	memcpy(x.key_hash, r->slot_key, sizeof x.key_hash);
 	const struct config *c = r->cfg;
 	if ((e = put_begin(r, &x.p, c->plans[0].min_backup_bytes, c->slots.max_bytes)) ||
 	    (e = sput_check(r->store, &x)))
@@ -502,11 +476,8 @@ static enum err do_slot_put(struct req *r)
 
 static enum err do_slot_get(struct req *r)
 {
-	struct get x = {r, &slot_kind, 0, NULL, 0, {0}};
-	enum err e;
-	if ((e = slot_id(r, &x.key)))
-		return e;
-	e = get_run(&x);
+	struct get x = {r, &slot_kind, 0, r->params[0], 0, {0}};
+	enum err e = get_run(&x);
 	/* the last access is recorded lazily, at most once a day, so reads stay
 	 * cheap: from the row the GET itself read, not from a second lookup */
 	int64_t now = (int64_t)time(NULL);
@@ -541,20 +512,27 @@ static enum err do_slot_delete(struct req *r)
 	enum err e;
 	memset(&x, 0, sizeof x);
 	x.r = r;
-	if ((e = slot_id(r, &x.id)) || (e = slot_key(r, x.key_hash)) || (e = store_tx(r->store, sdel_tx, &x)))
+	x.id = r->params[0];
+	memcpy(x.key_hash, r->slot_key, sizeof x.key_hash);
+	if ((e = store_tx(r->store, sdel_tx, &x)))
 		return e;
 	http_respond(r, 204, NULL);
 	return ERR_OK;
 }
 
 static const struct route routes[] = {
-	{M_GET, "/backups", do_backup_list, "backups.get", 0},
-	{M_PUT, "/backups/*", do_backup_put, "backups.put", ROUTE_RAW_BODY},
-	{M_GET, "/backups/*", do_backup_get, "backups.get", 0},
-	{M_DELETE, "/backups/*", do_backup_delete, "backups.put", 0},
-	{M_PUT, "/slots/*", do_slot_put, "slots.put", ROUTE_RAW_BODY},
-	{M_GET, "/slots/*", do_slot_get, "slots.get", 0},
-	{M_DELETE, "/slots/*", do_slot_delete, "slots.put", 0},
+	/* streamed bodies: the handler checks the length against the plan (or
+	 * slots.max_bytes) before reading any of it */
+	{.method = M_GET, .pattern = "/backups", .fn = do_backup_list, .name = "backups.get", .auth = RA_BEARER},
+	{.method = M_PUT, .pattern = "/backups/*", .fn = do_backup_put, .name = "backups.put", .auth = RA_BEARER,
+	 .body = RB_STREAM},
+	{.method = M_GET, .pattern = "/backups/*", .fn = do_backup_get, .name = "backups.get", .auth = RA_BEARER},
+	{.method = M_DELETE, .pattern = "/backups/*", .fn = do_backup_delete, .name = "backups.put", .auth = RA_BEARER},
+	{.method = M_PUT, .pattern = "/slots/*", .fn = do_slot_put, .name = "slots.put", .auth = RA_SLOT,
+	 .body = RB_STREAM, .check = slot_id},
+	{.method = M_GET, .pattern = "/slots/*", .fn = do_slot_get, .name = "slots.get", .check = slot_id},
+	{.method = M_DELETE, .pattern = "/slots/*", .fn = do_slot_delete, .name = "slots.put", .auth = RA_SLOT,
+	 .check = slot_id},
 };
 
 /* With slots off, every /v1/slots path is a 404, whatever the method. */

@@ -46,9 +46,8 @@ static enum err list_tx(struct store *s, void *arg)
 
 static enum err do_list(struct req *r)
 {
-	struct auth a;
 	enum err e;
-	if ((e = auth_require(r, &a)) || (e = store_read(r->store, list_tx, r)))
+	if ((e = store_read(r->store, list_tx, r)))
 		return e;
 	http_respond_json(r, 200);
 	return ERR_OK;
@@ -120,13 +119,13 @@ static enum err newer(struct req *r, const char *name, int64_t since, int *yes)
 
 static enum err do_pull(struct req *r)
 {
-	struct auth a;
+	const struct auth *a = r->auth;
 	struct pull_ctx x;
 	int64_t wait;
 	enum err e;
 	memset(&x, 0, sizeof x);
 	x.r = r;
-	if ((e = auth_require(r, &a)) || (e = collection_param(r, &x.name)) ||
+	if ((e = collection_param(r, &x.name)) ||
 	    (e = http_query_int(r, "since", 0, 999999999999999999LL, 0, &x.since)) ||
 	    (e = http_query_int(r, "limit", 1, r->cfg->limits.max_pull_records, r->cfg->limits.max_pull_records,
 	    &x.limit)) ||
@@ -136,13 +135,13 @@ static enum err do_pull(struct req *r)
 		wait = r->cfg->limits.max_wait_seconds;
 	if (wait > 0) {
 		/* read the sequence before looking, so a write in between is not missed */
-		uint32_t seq = serve_seq(a.account_id, x.name);
+		uint32_t seq = serve_seq(a->account_id, x.name);
 		int yes;
 		if ((e = newer(r, x.name, x.since, &yes)))
 			return e;
 		if (!yes && serve_wait_begin() == 0) {
 			int64_t deadline = serve_now_ms() + wait * 1000;
-			while (!yes && serve_poll(a.account_id, x.name, &seq, deadline))
+			while (!yes && serve_poll(a->account_id, x.name, &seq, deadline))
 				if ((e = newer(r, x.name, x.since, &yes)))
 					break;
 			serve_wait_end();
@@ -155,16 +154,16 @@ static enum err do_pull(struct req *r)
 }
 
 /* The record id path parameter and the collection, or 404. */
-static enum err record_params(struct req *r, struct auth *a, struct store_collection *col, const char **rid)
+static enum err record_params(struct req *r, struct store_collection *col, const char **rid)
 {
 	const char *name;
 	enum err e;
-	if ((e = auth_require(r, a)) || (e = collection_param(r, &name)))
+	if ((e = collection_param(r, &name)))
 		return e;
 	*rid = r->params[1];
 	if (!valid_rid(*rid))
 		return http_fail(r, ERR_NOT_FOUND, "No such record.");
-	if ((e = store_collection_get(r->store, a->account_id, name, col)) == ERR_NOT_FOUND)
+	if ((e = store_collection_get(r->store, r->auth->account_id, name, col)) == ERR_NOT_FOUND)
 		return http_fail(r, e, "No such collection.");
 	return e;
 }
@@ -191,11 +190,10 @@ static enum err answer_one(struct req *r, enum err e, const char *not_found)
 
 static enum err do_record(struct req *r)
 {
-	struct auth a;
 	struct store_collection col;
 	const char *rid;
 	enum err e;
-	if ((e = record_params(r, &a, &col, &rid)))
+	if ((e = record_params(r, &col, &rid)))
 		return e;
 	return answer_one(r, store_record_get(r->store, col.id, rid, emit_one, r), "No such record.");
 }
@@ -214,11 +212,10 @@ static int emit_version(void *ctx, const struct store_record *rec)
 
 static enum err do_history(struct req *r)
 {
-	struct auth a;
 	struct store_collection col;
 	const char *rid;
 	enum err e;
-	if ((e = record_params(r, &a, &col, &rid)))
+	if ((e = record_params(r, &col, &rid)))
 		return e;
 	struct jw w;
 	jw_init(&w, &r->out);
@@ -237,12 +234,11 @@ static enum err do_history(struct req *r)
 
 static enum err do_history_version(struct req *r)
 {
-	struct auth a;
 	struct store_collection col;
 	const char *rid;
 	int64_t version;
 	enum err e;
-	if ((e = record_params(r, &a, &col, &rid)))
+	if ((e = record_params(r, &col, &rid)))
 		return e;
 	if (http_parse_u63(r->params[2], &version) != 0 || version < 1)
 		return http_fail(r, ERR_NOT_FOUND, "No such version.");
@@ -251,11 +247,13 @@ static enum err do_history_version(struct req *r)
 }
 
 static const struct route routes[] = {
-	{M_GET, "/collections", do_list, "collections", 0},
-	{M_GET, "/collections/*/pull", do_pull, "pull", 0},
-	{M_GET, "/collections/*/records/*", do_record, "records", 0},
-	{M_GET, "/collections/*/records/*/history", do_history, "records", 0},
-	{M_GET, "/collections/*/records/*/history/*", do_history_version, "records", 0},
+	{.method = M_GET, .pattern = "/collections", .fn = do_list, .name = "collections", .auth = RA_BEARER},
+	{.method = M_GET, .pattern = "/collections/*/pull", .fn = do_pull, .name = "pull", .auth = RA_BEARER},
+	{.method = M_GET, .pattern = "/collections/*/records/*", .fn = do_record, .name = "records", .auth = RA_BEARER},
+	{.method = M_GET, .pattern = "/collections/*/records/*/history", .fn = do_history, .name = "records",
+	 .auth = RA_BEARER},
+	{.method = M_GET, .pattern = "/collections/*/records/*/history/*", .fn = do_history_version, .name = "records",
+	 .auth = RA_BEARER},
 };
 
 static const struct handler handler = {"pull", routes, sizeof routes / sizeof routes[0], STORE_RO, NULL, NULL};

@@ -17,10 +17,10 @@
 #include "valid.h"
 
 
-static enum err collection_param(struct req *r, const char **name)
+/* The collection name path parameter (route check: after the token, before the body). */
+static enum err collection_param(struct req *r)
 {
-	*name = r->params[0];
-	if (!valid_name(*name))
+	if (!valid_name(r->params[0]))
 		return http_fail(r, ERR_NOT_FOUND, "No such collection (collection names are 1-64 of A-Z a-z 0-9 _ - . ~).");
 	return ERR_OK;
 }
@@ -44,7 +44,7 @@ static enum err parse_records(struct req *r, struct json_object *arr, struct syn
 		struct json_object *o = json_object_array_get_idx(arr, i);
 		struct sync_rec *x = &recs[i];
 		snprintf(what, sizeof what, "records[%zu]", i);
-		if ((e = json_check_fields(o, f, 5, what, r->errmsg)))
+		if ((e = json_check_fields(o, f, sizeof f / sizeof *f, what, r->errmsg)))
 			return e;
 		if ((e = json_get_str(o, "id", 1, 1, 128, &x->id, NULL, msg)) || !valid_rid(x->id))
 			return http_fail(r, ERR_INVALID_REQUEST,
@@ -133,19 +133,18 @@ static enum err conflicts_tx(struct store *s, void *arg)
 	return ERR_OK;
 }
 
+static const struct jfield push_fields[] = {{"records", JT_ARRAY, 1}, {"atomic", JT_BOOL, 0}};
+
 static enum err do_push(struct req *r)
 {
-	static const struct jfield f[] = {{"records", JT_ARRAY, 1}, {"atomic", JT_BOOL, 0}};
-	struct auth a;
-	const char *name;
+	const struct auth *a = r->auth;
+	const char *name = r->params[0];
 	struct sync_rec *recs = NULL;
 	size_t n = 0, nconflicts = 0;
 	int atomic = 0;
 	int64_t version = 0;
 	enum err e;
-	if ((e = auth_require(r, &a)) || (e = collection_param(r, &name)) ||
-	    (e = json_check_fields(r->json, f, 2, "body", r->errmsg)) ||
-	    (e = json_get_bool(r->json, "atomic", 0, &atomic, r->errmsg)))
+	if ((e = json_get_bool(r->json, "atomic", 0, &atomic, r->errmsg)))
 		return e;
 	struct json_object *arr;
 	json_object_object_get_ex(r->json, "records", &arr);
@@ -158,7 +157,7 @@ static enum err do_push(struct req *r)
 		return ERR_INTERNAL;
 	if ((e = parse_records(r, arr, recs, n)))
 		goto out;
-	e = sync_push(r->store, r->cfg, a.account_id, name, recs, n, atomic, &nconflicts, &version);
+	e = sync_push(r->store, r->cfg, a->account_id, name, recs, n, atomic, &nconflicts, &version);
 	if (e == ERR_COLLECTION_LIMIT) {
 		http_fail(r, e, "The account has reached its plan's number of collections.");
 		goto out;
@@ -170,7 +169,7 @@ static enum err do_push(struct req *r)
 	if (e && e != ERR_CONFLICT)
 		goto out;
 	if (e == ERR_OK)
-		serve_changed(a.account_id, name);
+		serve_changed(a->account_id, name);
 	/* the answer streams: conflicts carry payloads of any size */
 	int status = e == ERR_CONFLICT ? 409 : 200;
 	if (status == 409)
@@ -200,7 +199,7 @@ static enum err do_push(struct req *r)
 		jw_arr_end(&w);
 	}
 	if (nconflicts) {
-		struct conflicts_ctx cx = {&w, a.account_id, name, recs, n};
+		struct conflicts_ctx cx = {&w, a->account_id, name, recs, n};
 		store_read(r->store, conflicts_tx, &cx);
 	} else { /* nothing to read back: no second transaction */
 		jw_key(&w, "conflicts");
@@ -222,27 +221,25 @@ out:
 	return e;
 }
 
+static const struct jfield collection_fields[] = {{"meta", JT_NULLABLE_STRING, 0}};
+
 static enum err do_collection_put(struct req *r)
 {
-	static const struct jfield f[] = {{"meta", JT_NULLABLE_STRING, 0}};
-	struct auth a;
-	const char *name;
+	const struct auth *a = r->auth;
+	const char *name = r->params[0];
 	uint8_t *meta = NULL;
 	size_t len = 0;
 	int created = 0;
 	struct store_collection col;
 	enum err e;
-	if ((e = auth_require(r, &a)) || (e = collection_param(r, &name)))
-		return e;
-	if (r->json && ((e = json_check_fields(r->json, f, 1, "body", r->errmsg)) ||
-	    (e = json_get_b64(r->json, "meta", 0, 0, SYNC_META_MAX, &meta, &len, r->errmsg))))
+	if (r->json && (e = json_get_b64(r->json, "meta", 0, 0, SYNC_META_MAX, &meta, &len, r->errmsg)))
 		goto out;
-	e = sync_collection_put(r->store, r->cfg, a.account_id, name, meta, len, &created, &col);
+	e = sync_collection_put(r->store, r->cfg, a->account_id, name, meta, len, &created, &col);
 	if (e == ERR_COLLECTION_LIMIT)
 		http_fail(r, e, "The account has reached its plan's number of collections.");
 	if (e)
 		goto out;
-	serve_changed(a.account_id, name);
+	serve_changed(a->account_id, name);
 	col.meta = meta;
 	col.meta_len = len;
 	struct jw w;
@@ -256,24 +253,25 @@ out:
 
 static enum err do_collection_delete(struct req *r)
 {
-	struct auth a;
-	const char *name;
+	const struct auth *a = r->auth;
+	const char *name = r->params[0];
 	enum err e;
-	if ((e = auth_require(r, &a)) || (e = collection_param(r, &name)))
-		return e;
-	if ((e = sync_collection_delete(r->store, a.account_id, name)) == ERR_NOT_FOUND)
+	if ((e = sync_collection_delete(r->store, a->account_id, name)) == ERR_NOT_FOUND)
 		return http_fail(r, e, "No such collection.");
 	if (e)
 		return e;
-	serve_changed(a.account_id, name);
+	serve_changed(a->account_id, name);
 	http_respond(r, 204, NULL);
 	return ERR_OK;
 }
 
 static const struct route routes[] = {
-	{M_POST, "/collections/*/push", do_push, "push", ROUTE_JSON},
-	{M_PUT, "/collections/*", do_collection_put, "collections", ROUTE_JSON_OPT},
-	{M_DELETE, "/collections/*", do_collection_delete, "collections", 0},
+	{.method = M_POST, .pattern = "/collections/*/push", .fn = do_push, .name = "push", .auth = RA_BEARER,
+	 .body = RB_JSON, FIELDS(push_fields), .check = collection_param},
+	{.method = M_PUT, .pattern = "/collections/*", .fn = do_collection_put, .name = "collections",
+	 .auth = RA_BEARER, .body = RB_JSON_OPT, FIELDS(collection_fields), .check = collection_param},
+	{.method = M_DELETE, .pattern = "/collections/*", .fn = do_collection_delete, .name = "collections",
+	 .auth = RA_BEARER, .check = collection_param},
 };
 
 static const struct handler handler = {"push", routes, sizeof routes / sizeof routes[0], STORE_RW, NULL, NULL};

@@ -130,26 +130,26 @@ static enum err status_tx(struct store *s, void *arg)
 
 static enum err status(struct req *r)
 {
-	struct auth a;
+	const struct auth *a = r->auth;
 	struct status_ctx x;
 	int64_t wait;
 	char etag[32];
 	enum err e;
 	memset(&x, 0, sizeof x);
 	x.r = r;
-	if ((e = auth_require(r, &a)) || (e = http_query_int(r, "wait", 0, 86400, 0, &wait)))
+	if ((e = http_query_int(r, "wait", 0, 86400, 0, &wait)))
 		return e;
 	if (wait > r->cfg->limits.max_wait_seconds)
 		wait = r->cfg->limits.max_wait_seconds;
 	const char *inm = http_header(r, "If-None-Match");
-	uint32_t seq = serve_seq(a.account_id, NULL);
+	uint32_t seq = serve_seq(a->account_id, NULL);
 	if ((e = store_read(r->store, status_tx, &x)))
 		return e;
 	snprintf(etag, sizeof etag, "\"%lld\"", (long long)x.a.account_version);
 	if (etag_matches(inm, etag) && wait > 0 && serve_wait_begin() == 0) {
 		/* long-poll: answer as soon as the account changes */
 		int64_t deadline = serve_now_ms() + wait * 1000;
-		while (etag_matches(inm, etag) && serve_poll(a.account_id, NULL, &seq, deadline)) {
+		while (etag_matches(inm, etag) && serve_poll(a->account_id, NULL, &seq, deadline)) {
 			if ((e = store_read(r->store, status_tx, &x)))
 				break;
 			snprintf(etag, sizeof etag, "\"%lld\"", (long long)x.a.account_version);
@@ -195,10 +195,10 @@ static enum err metrics(struct req *r)
 }
 
 static const struct route routes[] = {
-	{M_GET, "/info", info, "status.info", 0},
-	{M_GET, "/health", health, "status.health", 0},
-	{M_GET, "/status", status, "status", 0},
-	{M_GET, "/metrics", metrics, "metrics", 0},
+	{.method = M_GET, .pattern = "/info", .fn = info, .name = "status.info"},
+	{.method = M_GET, .pattern = "/health", .fn = health, .name = "status.health"},
+	{.method = M_GET, .pattern = "/status", .fn = status, .name = "status", .auth = RA_BEARER},
+	{.method = M_GET, .pattern = "/metrics", .fn = metrics, .name = "metrics"},
 };
 
 static const struct handler handler = {"status", routes, sizeof routes / sizeof routes[0], STORE_RO, NULL, NULL};

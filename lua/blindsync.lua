@@ -57,7 +57,8 @@ password_hash = { iterations = 100000 }
 prelogin_fake_kdf = { alg = "pbkdf2-sha256", iterations = 600000 }
 
 limits = {
-  max_body_bytes   = 8 * MiB,   -- largest request body (1 KiB to 1 GiB)
+  max_body_bytes   = 8 * MiB,   -- largest request body (1 KiB to 1 GiB); the routes
+                                -- before login have small caps of their own
   max_record_bytes = 256 * KiB, -- largest record payload (at most max_body_bytes)
   max_push_records = 1000,      -- records per push (1 to 100000)
   max_pull_records = 1000,      -- records per pull page (1 to 100000)

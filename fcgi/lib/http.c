@@ -243,6 +243,8 @@ void http_begin(struct req *r, const struct config *cfg)
 	const char *ra = http_param(r, "REMOTE_ADDR");
 	snprintf(r->remote_addr, sizeof r->remote_addr, "%s", ra ? ra : "");
 	r->account_id = 0;
+	r->auth = NULL;
+	memset(r->slot_key, 0, sizeof r->slot_key);
 	r->status = 0;
 	r->responded = 0;
 	r->streaming = 0;

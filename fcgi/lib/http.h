@@ -33,6 +33,7 @@
 enum method { M_GET, M_HEAD, M_POST, M_PUT, M_DELETE, M_OPTIONS, M_OTHER, M__MAX };
 
 struct store;
+struct auth;
 
 struct req {
 	/* per worker thread, kept across requests */
@@ -62,6 +63,8 @@ struct req {
 	char request_id[HTTP_REQUEST_ID_MAX + 1];
 	char remote_addr[64];      /* the client as far as we trust proxies */
 	int64_t account_id;        /* 0 until authenticated */
+	const struct auth *auth;   /* the caller of an RA_BEARER route, set by the dispatcher; else NULL */
+	uint8_t slot_key[32];      /* RA_SLOT routes: SHA-256 of the X-Slot-Key, set by the dispatcher */
 	int status;                /* what was answered, for the log */
 	int responded;
 	int streaming;             /* headers sent, body going out */

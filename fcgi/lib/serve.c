@@ -28,7 +28,9 @@
 
 #include <arpa/inet.h>
 
+#include "auth.h"
 #include "config.h"
+#include "bsc.h"
 #include "json.h"
 #include "limit.h"
 #include "log.h"
@@ -238,7 +240,84 @@ static int https_ok(struct req *r)
 	return ra && http_is_loopback(ra);
 }
 
-static enum err dispatch(struct req *r, const struct handler *h)
+/*
+ * RA_SLOT: the X-Slot-Key header (standard base64 of 32 to 64 bytes), kept
+ * only as its SHA-256 in r->slot_key; the raw key is wiped at once.
+ */
+static enum err slot_key(struct req *r)
+{
+	const char *k = http_header(r, "X-Slot-Key");
+	uint8_t raw[64];
+	if (!k)
+		return http_fail(r, ERR_BAD_SLOT_KEY, "X-Slot-Key is required.");
+	size_t n = strlen(k);
+	long got = n <= 88 ? bsc_b64_decode(k, n, raw, sizeof raw, BSC_B64_STD) : -1;
+	if (got < 32 || got > 64) {
+		bsc_wipe(raw, sizeof raw);
+		return http_fail(r, ERR_INVALID_REQUEST, "X-Slot-Key: expected standard base64 of 32 to 64 bytes.");
+	}
+	bsc_sha256(raw, (size_t)got, r->slot_key);
+	bsc_wipe(raw, sizeof raw);
+	return ERR_OK;
+}
+
+/*
+ * The credentials of rt, before anything of the body is read: a bearer
+ * token (auth_require also charges the per-account rate limits) or a slot
+ * key. The identity lands in *a, which r->auth points to while the handler
+ * runs.
+ */
+static enum err authenticate(struct req *r, const struct route *rt, struct auth *a)
+{
+	enum err e = ERR_OK;
+	switch (rt->auth) {
+	case RA_NONE:
+		break;
+	case RA_BEARER:
+		if ((e = auth_require(r, a)) == ERR_OK)
+			r->auth = a;
+		break;
+	case RA_SLOT:
+		e = slot_key(r);
+		break;
+	case RA__MAX:
+		e = ERR_INTERNAL;
+		break;
+	}
+	return e;
+}
+
+/*
+ * An RB_JSON or RB_JSON_OPT body: Content-Length against the route's cap
+ * (413 before reading a byte), Content-Type, read, parse, field table.
+ * An optional body that is absent leaves r->json NULL.
+ */
+static enum err json_body(struct req *r, const struct route *rt)
+{
+	int64_t cap = r->cfg->limits.max_body_bytes, len;
+	if (rt->max_body > 0 && rt->max_body < cap)
+		cap = rt->max_body;
+	enum err e = http_content_length(r, cap, &len);
+	if (e != ERR_OK)
+		return e;
+	if (len == 0 && rt->body == RB_JSON_OPT)
+		return ERR_OK;
+	if (!http_is_json(r))
+		return http_fail(r, ERR_UNSUPPORTED_MEDIA, "This route takes Content-Type: application/json.");
+	if ((e = http_read_body(r, cap)) != ERR_OK)
+		return e;
+	e = json_parse(r->body, r->body_len, &r->json, r->errmsg);
+	/* the tree holds copies of every string: the text is no longer needed */
+	free(r->body);
+	r->body = NULL;
+	if (e != ERR_OK)
+		return e;
+	if (rt->fields)
+		e = json_check_fields(r->json, rt->fields, rt->nfields, "body", r->errmsg);
+	return e;
+}
+
+static enum err dispatch(struct req *r, const struct handler *h, struct auth *a)
 {
 	enum err e = ERR_OK;
 	if (!https_ok(r))
@@ -263,24 +342,41 @@ static enum err dispatch(struct req *r, const struct handler *h)
 		return e;
 	if (r->query_bad)
 		return http_fail(r, ERR_INVALID_REQUEST, "The query string is malformed, too long or repeats a parameter.");
-	if (rt->flags & (ROUTE_JSON | ROUTE_JSON_OPT)) {
-		int64_t len;
-		if ((e = http_content_length(r, r->cfg->limits.max_body_bytes, &len)) != ERR_OK)
-			return e;
-		if (len == 0 && (rt->flags & ROUTE_JSON_OPT))
-			return rt->fn(r);
-		if (!http_is_json(r))
-			return http_fail(r, ERR_UNSUPPORTED_MEDIA, "This route takes Content-Type: application/json.");
-		if ((e = http_read_body(r, r->cfg->limits.max_body_bytes)) != ERR_OK)
-			return e;
-		e = json_parse(r->body, r->body_len, &r->json, r->errmsg);
-		/* the tree holds copies of every string: the text is no longer needed */
-		free(r->body);
-		r->body = NULL;
-		if (e != ERR_OK)
-			return e;
-	}
+	/* a slot id of the wrong shape names no slot, whatever the key */
+	if (rt->check && rt->auth == RA_SLOT && (e = rt->check(r)) != ERR_OK)
+		return e;
+	/* credentials before a byte of the body is read */
+	if ((e = authenticate(r, rt, a)) != ERR_OK)
+		return e;
+	if (rt->check && rt->auth != RA_SLOT && (e = rt->check(r)) != ERR_OK)
+		return e;
+	if ((rt->body == RB_JSON || rt->body == RB_JSON_OPT) && (e = json_body(r, rt)) != ERR_OK)
+		return e;
 	return rt->fn(r);
+}
+
+int serve_check_routes(const struct handler *h, char *errbuf, size_t errlen)
+{
+	for (size_t i = 0; i < h->nroutes; i++) {
+		const struct route *rt = &h->routes[i];
+		const char *why = NULL;
+		if (!rt->pattern || !rt->fn || rt->method >= M_OTHER)
+			why = "has no pattern, handler or method";
+		else if (!routes_is_route(rt->name))
+			why = "has a name that routes.h does not list as a route";
+		else if (rt->auth >= RA__MAX || rt->body >= RB__MAX)
+			why = "has an unknown auth or body kind";
+		else if ((rt->fields || rt->nfields || rt->max_body) && rt->body != RB_JSON && rt->body != RB_JSON_OPT)
+			why = "has a field table or body cap but no JSON body";
+		else if ((rt->fields == NULL) != (rt->nfields == 0) || rt->max_body < 0)
+			why = "has a field table without its length, or a negative cap";
+		if (why) {
+			snprintf(errbuf, errlen, "route %zu (%s %s) %s", i, rt->name ? rt->name : "-",
+			    rt->pattern ? rt->pattern : "-", why);
+			return -1;
+		}
+	}
+	return 0;
 }
 
 void serve_one(struct req *r, const struct handler *h)
@@ -288,7 +384,10 @@ void serve_one(struct req *r, const struct handler *h)
 	const struct config *cfg = config_acquire();
 	http_begin(r, cfg);
 	serve_resolve_client(r);
-	enum err e = dispatch(r, h);
+	struct auth a; /* r->auth points here while the handler runs */
+	memset(&a, 0, sizeof a);
+	enum err e = dispatch(r, h, &a);
+	r->auth = NULL;
 	if (e != ERR_OK && !r->responded) {
 		http_error(r, e);
 	} else if (!r->responded) {
@@ -409,6 +508,10 @@ int serve_main(int argc, char **argv, const struct handler *h)
 	if (optind != argc) {
 		usage(stderr, prog);
 		return 2;
+	}
+	if (serve_check_routes(h, err, sizeof err) != 0) {
+		fprintf(stderr, "%s: %s\n", prog, err);
+		return 1;
 	}
 	const char *path = config_path();
 	if (config_init(path, err, sizeof err) != 0) {

@@ -6,10 +6,17 @@
  * serve_main loads the config (-n: check it and exit), applies the store
  * migrations, then serves: several threads each running a FastCGI accept
  * loop on the listening socket (so one slow request never stalls the
- * process), or exactly one request when started as a CGI program. Each
- * request goes: parse -> HTTPS check -> route (404/405) -> body limits and
- * content type (413/415) -> JSON parse (400) -> handler -> response, and
- * every error travels as an enum err up to the one error writer.
+ * process), or exactly one request when started as a CGI program.
+ *
+ * Each route row says what the route needs; the dispatcher enforces all of
+ * it before the handler runs, in this order: HTTPS -> CORS -> prefilter ->
+ * route (404/405) -> per-ip rate limit -> query -> path check -> credentials
+ * (401/403, and the per-account rate limit) -> Content-Length against the
+ * route's cap (413, nothing read yet) -> Content-Type (415) -> read ->
+ * JSON parse (400) -> field table (400) -> handler -> response. So no body
+ * is read for a caller who may not send one, and a handler starts with an
+ * identity (r->auth) and a body whose members have their declared types.
+ * Every error travels as an enum err up to the one error writer.
  */
 #ifndef BLINDSYNC_SERVE_H
 #define BLINDSYNC_SERVE_H
@@ -17,21 +24,57 @@
 #include <stddef.h>
 
 #include "http.h"
+#include "json.h"
+#include "routes.h"
 #include "store.h"
 
 typedef enum err (*route_fn)(struct req *r);
 
-#define ROUTE_JSON       0x1  /* the body is JSON: checked, read and parsed into r->json */
-#define ROUTE_JSON_OPT   0x2  /* like ROUTE_JSON but an empty body is allowed */
-#define ROUTE_RAW_BODY   0x4  /* the handler reads (streams) the body itself */
+/* Who may call a route, checked before any of the body is read. */
+enum route_auth {
+	RA_NONE,    /* anyone */
+	RA_BEARER,  /* "Authorization: Bearer <access token>": r->auth is the caller */
+	RA_SLOT,    /* "X-Slot-Key": present and well-formed, its SHA-256 in r->slot_key */
+	RA__MAX
+};
 
+/* What the body is. */
+enum route_body {
+	RB_NONE,     /* no body is read (whatever is sent stays unread) */
+	RB_JSON,     /* application/json, read whole, parsed into r->json, checked by the field table */
+	RB_JSON_OPT, /* like RB_JSON, but an empty body is allowed (then r->json is NULL) */
+	RB_STREAM,   /* the handler streams the body itself (after its own length check) */
+	RB__MAX
+};
+
+/* Body caps of the routes that come before authentication (a KiB is plenty for their members). */
+#define ROUTE_CAP_SMALL  4096
+
+/*
+ * One route. The row is the whole contract of the route: the dispatcher
+ * checks method and pattern, credentials, body kind and cap and the field
+ * table; the handler does only the route's own work. Write rows with
+ * designated initializers, and field tables with FIELDS() so that the
+ * compiler counts them.
+ */
 struct route {
 	enum method method;
-	const char *pattern;  /* after /v1, "*" matches one segment: "/collections/ * /push" */
+	const char *pattern;      /* after /v1, "*" matches one segment: "/collections/ * /push" */
 	route_fn fn;
-	const char *name;     /* "status.info": logs, metrics, rate limits */
-	unsigned flags;
+	const char *name;         /* from routes.h: logs, metrics, rate limits */
+	enum route_auth auth;
+	enum route_body body;
+	int64_t max_body;         /* RB_JSON*: byte cap; 0 = limits.max_body_bytes (never above it) */
+	const struct jfield *fields; /* RB_JSON*: the body's members (NULL: any object, unchecked) */
+	size_t nfields;
+	/* optional: the path parameters, checked before the credentials when
+	 * auth is RA_SLOT (an id of the wrong shape is a 404 whatever the key),
+	 * after them otherwise, and always before the body is read */
+	enum err (*check)(struct req *r);
 };
+
+/* A field table and its length, for a struct route initializer: FIELDS(login_fields). */
+#define FIELDS(f) .fields = (f), .nfields = sizeof(f) / sizeof *(f)
 
 struct handler {
 	const char *name;            /* "status": the program is blindsync-status */
@@ -48,6 +91,14 @@ struct handler {
 
 /* Run the handler program; returns the process exit status. */
 int serve_main(int argc, char **argv, const struct handler *h);
+
+/*
+ * Check h's route table: every name listed in routes.h as a route, every
+ * auth and body kind known, fields only on JSON routes. 0, or -1 with
+ * errbuf naming the first bad row. serve_main() runs it before anything
+ * else (-n too), so a handler with a bad row never starts.
+ */
+int serve_check_routes(const struct handler *h, char *errbuf, size_t errlen);
 
 /*
  * Route r against h: fills r->params and r->route_name and returns the

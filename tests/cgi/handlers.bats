@@ -215,3 +215,76 @@ remote_get() {
 	cgi GET /v1/metrics
 	assert_line --index 0 "Status: 404 Not Found"
 }
+
+# unread_answer HANDLER METHOD URI [VAR=VALUE...]: run HANDLER as CGI for
+# one request that announces a 4 MiB JSON body but sends none of it yet: its
+# stdin is a FIFO held open with nothing written. A handler that reads the
+# body first blocks and never answers; one that answers without it writes
+# its whole answer while the FIFO is still empty (then, as CGI, it drains
+# the declared body, which ends when the FIFO is closed). Sets $output (the
+# answer, CRs stripped) and fails unless the answer came with nothing sent.
+unread_answer() {
+	local handler=$1 method=$2 uri=$3 out=$BATS_TEST_TMPDIR/out fifo=$BATS_TEST_TMPDIR/fifo pid wfd answered=0 still_waiting=0
+	shift 3
+	rm -f "$fifo" "$out"
+	mkfifo "$fifo"
+	env -i BLINDSYNC_CONFIG="$BLINDSYNC_CONFIG" GATEWAY_INTERFACE=CGI/1.1 REQUEST_METHOD="$method" \
+		REQUEST_URI="$uri" REMOTE_ADDR=127.0.0.1 CONTENT_LENGTH=4194304 CONTENT_TYPE=application/json \
+		"$@" "$BIN/blindsync-$handler" <"$fifo" >"$out" 2>/dev/null &
+	pid=$!
+	exec {wfd}>"$fifo"
+	# generous: the answer needs one process start, not a fast machine
+	for _ in $(seq 1 300); do
+		if grep -q '^{' "$out" 2>/dev/null; then
+			answered=1
+			break
+		fi
+		sleep 0.1
+	done
+	kill -0 "$pid" 2>/dev/null && still_waiting=1 || still_waiting=0
+	exec {wfd}>&-
+	wait "$pid" || true
+	output=$(tr -d '\r' <"$out")
+	[ "$answered" = 1 ] || { echo "$method $uri: no answer while the body was withheld"; return 1; }
+	# it answered, and was still waiting for the body it had not read
+	[ "$still_waiting" = 1 ] || { echo "$method $uri: exited before the body came"; return 1; }
+}
+
+@test "CGI: a bearer route announcing 4 MiB without a valid token answers 401 having read none of it" {
+	for r in "account POST /v1/account/password" "account PUT /v1/account/keyring" \
+		"account DELETE /v1/account" "account POST /v1/account/import" \
+		"push POST /v1/collections/notes/push" "push PUT /v1/collections/notes" \
+		"backups PUT /v1/backups/main"; do
+		read -r handler method uri <<<"$r"
+		unread_answer "$handler" "$method" "$uri"
+		[[ "$output" == "Status: 401 Unauthorized"* ]] || { echo "$r: $output"; false; }
+		unread_answer "$handler" "$method" "$uri" HTTP_AUTHORIZATION="Bearer AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+		[[ "$output" == "Status: 401 Unauthorized"* ]] || { echo "$r: $output"; false; }
+		[[ "$output" == *'"message":"The access token is not valid."'* ]]
+	done
+}
+
+@test "CGI: a slot PUT without a valid key answers having read none of its body" {
+	bs_config "$BLINDSYNC_CONFIG" 'slots = { enabled = true }'
+	id=$(printf 'a%.0s' $(seq 64))
+	unread_answer backups PUT "/v1/slots/$id"
+	[[ "$output" == "Status: 403 Forbidden"* ]]
+	unread_answer backups PUT "/v1/slots/$id" HTTP_X_SLOT_KEY=short
+	[[ "$output" == "Status: 400 Bad Request"* ]]
+}
+
+@test "CGI: the unauthenticated account routes refuse a body over their cap before reading it" {
+	for uri in /v1/account/prelogin /v1/account/login /v1/account/refresh /v1/account/register; do
+		unread_answer account POST "$uri"
+		[[ "$output" == "Status: 413 Content Too Large"* ]] || { echo "$uri: $output"; false; }
+	done
+}
+
+@test "every handler's route table names only routes of the one list (-n checks it)" {
+	for h in "$BIN"/blindsync-*; do
+		[ "$(basename "$h")" = blindsync-admin ] && continue
+		[ "$(basename "$h")" = blindsync-hello ] && continue
+		run "$h" -n
+		assert_success
+	done
+}

@@ -1,7 +1,9 @@
 /*
  * test_serve.c: the dispatcher and the response/error writers, driven as a
  * CGI request through environment variables, stdin and stdout, with a test
- * route table: routing, 404/405/415/413/400, JSON parsing, headers.
+ * route table: routing, 404/405/415/413/400, JSON parsing, headers, and
+ * the route contract (credentials and caps checked before any body is
+ * read, field tables, the route-name list).
  */
 #include <fcntl.h>
 #include <stdlib.h>
@@ -14,13 +16,13 @@
 
 static char out[65536];
 
+static const struct jfield echo_fields[] = {{"name", JT_STRING, 1}};
+
+/* The dispatcher checked echo_fields: only the getter is left. */
 static enum err echo(struct req *r)
 {
 	const char *name = "none";
-	static const struct jfield f[] = {{"name", JT_STRING, 1}};
-	enum err e = json_check_fields(r->json, f, 1, "body", r->errmsg);
-	if (e)
-		return e;
+	enum err e;
 	if ((e = json_get_str(r->json, "name", 1, 1, 16, &name, NULL, r->errmsg)))
 		return e;
 	struct jw w;
@@ -56,13 +58,36 @@ static enum err conflict(struct req *r)
 	return http_fail(r, ERR_PRECONDITION_FAILED, "Stale.");
 }
 
+/* Reached only when the dispatcher let the request through: counts it. */
+static int reached;
+static enum err guarded(struct req *r)
+{
+	reached++;
+	http_respond(r, 204, NULL);
+	return ERR_OK;
+}
+
+/* A path check: the id "bad" names nothing. */
+static enum err check_id(struct req *r)
+{
+	return strcmp(r->params[0], "bad") == 0 ? http_fail(r, ERR_NOT_FOUND, "No such thing.") : ERR_OK;
+}
+
 static const struct route routes[] = {
-	{M_POST, "/things/*/echo", echo, "t.echo", ROUTE_JSON},
-	{M_GET, "/things/*", item, "t.item", 0},
-	{M_DELETE, "/things/*", silent, "t.silent", 0},
-	{M_PUT, "/things/*", conflict, "t.conflict", 0},
+	{.method = M_POST, .pattern = "/things/*/echo", .fn = echo, .name = "t.echo", .body = RB_JSON,
+	 FIELDS(echo_fields)},
+	{.method = M_GET, .pattern = "/things/*", .fn = item, .name = "t.item"},
+	{.method = M_DELETE, .pattern = "/things/*", .fn = silent, .name = "t.silent"},
+	{.method = M_PUT, .pattern = "/things/*", .fn = conflict, .name = "t.conflict"},
+	/* what the dispatcher enforces before a handler runs */
+	{.method = M_POST, .pattern = "/private/*", .fn = guarded, .name = "t.private", .auth = RA_BEARER,
+	 .body = RB_JSON, FIELDS(echo_fields)},
+	{.method = M_POST, .pattern = "/small", .fn = guarded, .name = "t.small", .body = RB_JSON, .max_body = 64,
+	 FIELDS(echo_fields)},
+	{.method = M_PUT, .pattern = "/keyed/*", .fn = guarded, .name = "t.keyed", .auth = RA_SLOT,
+	 .body = RB_STREAM, .check = check_id},
 };
-static const struct handler handler = {"test", routes, 4, STORE_RO, NULL, NULL};
+static const struct handler handler = {"test", routes, sizeof routes / sizeof *routes, STORE_RO, NULL, NULL};
 
 /* Run one CGI request; the raw response lands in out[]. */
 static void run(const char *method, const char *uri, const char *ctype, const char *body)
@@ -255,6 +280,139 @@ static void test_body_limits(void)
 	}
 }
 
+/*
+ * Run one CGI request whose stdin is a 4 MiB file and whose Content-Length
+ * says so; returns how many bytes of it the request read (the file offset).
+ * `extra` is one more "NAME=value" environment variable, or NULL.
+ */
+static long run_big(const char *method, const char *uri, const char *extra)
+{
+	enum { BIG = 4 * 1024 * 1024 };
+	char inpath[] = "/tmp/bs-test-in-XXXXXX", outpath[] = "/tmp/bs-test-out-XXXXXX";
+	int in = mkstemp(inpath), o = mkstemp(outpath);
+	if (in < 0 || o < 0 || ftruncate(in, BIG) != 0)
+		abort();
+	memset(out, 0, sizeof out);
+	setenv("REQUEST_METHOD", method, 1);
+	setenv("REQUEST_URI", uri, 1);
+	setenv("QUERY_STRING", "", 1);
+	setenv("CONTENT_TYPE", "application/json", 1);
+	setenv("CONTENT_LENGTH", "4194304", 1);
+	unsetenv("HTTP_X_SLOT_KEY");
+	unsetenv("HTTP_AUTHORIZATION");
+	if (extra)
+		putenv((char *)extra);
+	fflush(stdout);
+	int si = dup(0), so = dup(1);
+	dup2(in, 0);
+	dup2(o, 1);
+	clearerr(stdin);
+	struct req r;
+	http_req_init(&r, NULL);
+	serve_one(&r, &handler);
+	fflush(stdout);
+	http_req_free(&r);
+	/* stdio may have buffered ahead: what it consumed moved the offset */
+	long consumed = (long)lseek(0, 0, SEEK_CUR);
+	dup2(si, 0);
+	dup2(so, 1);
+	close(si);
+	close(so);
+	clearerr(stdin);
+	lseek(o, 0, SEEK_SET);
+	ssize_t n = read(o, out, sizeof out - 1);
+	out[n > 0 ? n : 0] = '\0';
+	close(in);
+	close(o);
+	unlink(inpath);
+	unlink(outpath);
+	unsetenv("HTTP_X_SLOT_KEY");
+	unsetenv("HTTP_AUTHORIZATION");
+	return consumed;
+}
+
+static void test_route_contract(void)
+{
+	/* a bearer route without a token: 401, and not one byte of the 4 MiB read */
+	reached = 0;
+	T_EQ_INT(run_big("POST", "/v1/private/x", NULL), 0);
+	T_EQ_INT(reached, 0);
+	HAS("Status: 401 Unauthorized\r\n");
+	HAS("\"code\":\"unauthorized\"");
+	HAS("WWW-Authenticate: Bearer");
+	T_EQ_INT(run_big("POST", "/v1/private/x", "HTTP_AUTHORIZATION=Bearer nonsense"), 0);
+	HAS("Status: 401");
+	HAS("The access token is not valid.");
+	/* a route's own cap: 413 before reading, naming the cap */
+	T_EQ_INT(run_big("POST", "/v1/small", NULL), 0);
+	HAS("Status: 413");
+	HAS("The request body is larger than 64 bytes.");
+	run("POST", "/v1/small", "application/json", "{\"name\":\"x\"}");
+	HAS("Status: 204");
+	/* the field table is checked by the dispatcher */
+	run("POST", "/v1/small", "application/json", "{\"nam\":\"x\"}");
+	HAS("unknown field 'nam'");
+	/* slot routes: the path check, then the key, before the body */
+	reached = 0;
+	T_EQ_INT(run_big("PUT", "/v1/keyed/bad", NULL), 0);
+	HAS("Status: 404");
+	HAS("No such thing.");
+	T_EQ_INT(run_big("PUT", "/v1/keyed/x", NULL), 0);
+	HAS("Status: 403");
+	HAS("X-Slot-Key is required.");
+	T_EQ_INT(run_big("PUT", "/v1/keyed/x", "HTTP_X_SLOT_KEY=%%%"), 0);
+	HAS("Status: 400");
+	T_EQ_INT(reached, 0);
+	/* a good key reaches the handler, which reads nothing itself */
+	T_EQ_INT(run_big("PUT", "/v1/keyed/x", "HTTP_X_SLOT_KEY=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="), 0);
+	HAS("Status: 204");
+	T_EQ_INT(reached, 1);
+}
+
+static void test_check_routes(void)
+{
+	char err[256];
+	static const struct route good[] = {
+		{.method = M_POST, .pattern = "/account/login", .fn = guarded, .name = "account.login", .body = RB_JSON,
+		 .max_body = ROUTE_CAP_SMALL, FIELDS(echo_fields)},
+		{.method = M_GET, .pattern = "/account", .fn = guarded, .name = "account.get", .auth = RA_BEARER},
+	};
+	static const struct route typo[] = {
+		{.method = M_GET, .pattern = "/account", .fn = guarded, .name = "acount.get", .auth = RA_BEARER},
+	};
+	static const struct route limit_only[] = {
+		{.method = M_PUT, .pattern = "/slots/*", .fn = guarded, .name = "slots.create", .auth = RA_SLOT},
+	};
+	static const struct route pattern[] = {
+		{.method = M_GET, .pattern = "/account", .fn = guarded, .name = "account.*", .auth = RA_BEARER},
+	};
+	static const struct route fields_no_json[] = {
+		{.method = M_GET, .pattern = "/account", .fn = guarded, .name = "account.get", FIELDS(echo_fields)},
+	};
+	struct handler h = {"test", good, 2, STORE_RO, NULL, NULL};
+	T_EQ_INT(serve_check_routes(&h, err, sizeof err), 0);
+	h.routes = typo;
+	h.nroutes = 1;
+	T_EQ_INT(serve_check_routes(&h, err, sizeof err), -1);
+	T_OK(strstr(err, "acount.get") != NULL);
+	h.routes = limit_only;
+	T_EQ_INT(serve_check_routes(&h, err, sizeof err), -1);
+	h.routes = pattern;
+	T_EQ_INT(serve_check_routes(&h, err, sizeof err), -1);
+	h.routes = fields_no_json;
+	T_EQ_INT(serve_check_routes(&h, err, sizeof err), -1);
+	/* the list itself: unique names; the first RN__RATE are the config's */
+	for (int i = 0; i < RN__MAX; i++) {
+		T_OK(routes_names[i] != NULL);
+		for (int j = 0; j < i; j++)
+			T_OK(strcmp(routes_names[i], routes_names[j]) != 0);
+	}
+	T_EQ_INT(routes_flags("account.login") & (int)RNF_PUBLIC, (int)RNF_PUBLIC);
+	T_EQ_INT(routes_flags("account.get"), 0);
+	T_EQ_INT(routes_flags("nope"), -1);
+	T_OK((int)RN__RATE < (int)RN__MAX && strcmp(routes_names[RN__RATE - 1], "*") == 0);
+}
+
 static void test_paths(void)
 {
 	run("GET", "/v1/things/a/", NULL, NULL);
@@ -281,6 +439,8 @@ int main(void)
 	T_RUN(test_errors);
 	T_RUN(test_body_limits);
 	T_RUN(test_paths);
+	T_RUN(test_route_contract);
+	T_RUN(test_check_routes);
 	config_shutdown();
 	return t_done();
 }
