@@ -940,3 +940,39 @@ password() { ajreq POST /v1/account/password "$1" "$2"; }
 	assert_equal "$(jb .username)" "$USERNAME"
 	token_works "$ACCESS"
 }
+
+# ---- the route contract: credentials and caps before the body ----
+
+@test "prelogin, login, refresh and register refuse a body over their own cap with 413, before parsing it" {
+	# not JSON at all: a 400 invalid_json would mean it was read and parsed
+	head -c 4097 /dev/zero | tr '\0' 'x' >"$BATS_TEST_TMPDIR/over"
+	for r in prelogin login refresh; do
+		req POST "/v1/account/$r" -H 'Content-Type: application/json' --data-binary @"$BATS_TEST_TMPDIR/over"
+		assert_err 413 body_too_large
+		assert_equal "$(jb .error.message)" "The request body is larger than 4096 bytes."
+	done
+	# exactly the cap is read and parsed as usual
+	u=$(new_username)
+	register_ok "$u" "$(new_key)"
+	printf '{"username":"%s"}' "$u" >"$BATS_TEST_TMPDIR/at"
+	n=$(wc -c <"$BATS_TEST_TMPDIR/at")
+	head -c $((4096 - n)) /dev/zero | tr '\0' ' ' >>"$BATS_TEST_TMPDIR/at"
+	req POST /v1/account/prelogin -H 'Content-Type: application/json' --data-binary @"$BATS_TEST_TMPDIR/at"
+	assert_equal "$status" 200
+	head -c 96601 /dev/zero | tr '\0' 'x' >"$BATS_TEST_TMPDIR/over"
+	req POST /v1/account/register -H 'Content-Type: application/json' --data-binary @"$BATS_TEST_TMPDIR/over"
+	assert_err 413 body_too_large
+	assert_equal "$(jb .error.message)" "The request body is larger than 96600 bytes."
+}
+
+@test "a bearer route sent 4 MiB without a valid token answers 401, not 400 or 413" {
+	head -c 4194304 /dev/zero | tr '\0' 'x' >"$BATS_TEST_TMPDIR/big"
+	for r in "POST /v1/account/password" "PUT /v1/account/keyring" "DELETE /v1/account"; do
+		read -r m p <<<"$r"
+		req "$m" "$p" -H 'Content-Type: application/json' --data-binary @"$BATS_TEST_TMPDIR/big"
+		assert_err 401 unauthorized
+		req "$m" "$p" -H 'Authorization: Bearer AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA' \
+			-H 'Content-Type: application/json' --data-binary @"$BATS_TEST_TMPDIR/big"
+		assert_err 401 unauthorized
+	done
+}
