@@ -10,7 +10,9 @@
  * A slot is a backup without an account: the steps they share (the
  * preconditions of a write, staging and committing the body, the answer to
  * a PUT, streaming a GET) are written once below, and each route adds only
- * what is its own (authentication, names, keys, plans, counts).
+ * what is its own (names, keys, plans, counts). The dispatcher has checked
+ * the access token (backups) or the X-Slot-Key header (slot writes) before
+ * the handler runs, as the route table at the end says.
  */
 #include <stdarg.h>
 #include <stdio.h>
