@@ -116,7 +116,8 @@ void serve_one(struct req *r, const struct handler *h);
  * dispatcher calls it with (NULL, 0) before reading the body (per = ip
  * rules, keyed by the client address); a handler with (username, 0) once it
  * knows the name (per = username); auth_require() with (NULL, account)
- * after authentication (per = account). Over a limit: ERR_RATE_LIMITED with
+ * after authenticating an RA_BEARER route for the dispatcher (per =
+ * account), still before the body is read. Over a limit: ERR_RATE_LIMITED with
  * a Retry-After header added. A limiter that fails is logged and lets the
  * request through.
  */

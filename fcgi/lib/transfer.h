@@ -50,7 +50,7 @@ enum err transfer_export(struct req *r, const struct auth *a);
 
 /*
  * POST /v1/account/import for the authenticated account a, reading the body
- * itself (a ROUTE_RAW_BODY route). Answers 204 after the commit, or returns
+ * itself (an RB_STREAM route). Answers 204 after the commit, or returns
  * the error: 411/413 (Content-Length missing or over
  * limits.max_import_bytes), 415, 409 (the account has collections or
  * backups), 400 (invalid_json, invalid_request naming the path such as
