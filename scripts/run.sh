@@ -7,8 +7,9 @@
 #   FRONT=apache-fcgid  Apache with mod_fcgid, which starts the handlers
 #   FRONT=cgi           Apache with mod_cgid: one handler process per request
 # (apache/*.conf.in; docs/DEPLOY-apache.md). Apache runs as the invoking
-# user; as root, in a user namespace where it is not root (it refuses to
-# serve as root) while its files are still root's.
+# user; as root (it refuses to serve as root), as nobody with the few
+# capabilities to reach root's files, and the handlers it starts go back to
+# root: no user namespace is needed (a chroot or a container refuses them).
 #
 # Environment: FRONT (nginx), BIN (the build dir, default ./build), PORT (8080),
 # BLINDSYNC_CONFIG (default lua/blindsync.lua), RUN_DIR (default
@@ -143,6 +144,10 @@ if [ "$FRONT" != nginx ]; then
 				for v in ASAN_OPTIONS UBSAN_OPTIONS LSAN_OPTIONS; do
 					[ -n "${!v:-}" ] && printf 'export %s=%q\n' "$v" "${!v}"
 				done
+				# as root, Apache runs as nobody (below): the handler goes back
+				# to root first, so that the store keeps one owner
+				[ "$(id -u)" = 0 ] &&
+					printf '[ "$EUID" = 0 ] || exec setpriv --reuid=0 --regid=0 --clear-groups -- "$0" "$@"\n'
 				# shellcheck disable=SC2086
 				printf 'exec -a %q %s %q "$@" 2>>%q\n' "$hdir/blindsync-$h" "$HANDLER_WRAP" "$BIN/blindsync-$h" "$hlog"
 			} >"$hdir/blindsync-$h.tmp" && chmod 0755 "$hdir/blindsync-$h.tmp" &&
@@ -181,24 +186,23 @@ if [ "$FRONT" != nginx ]; then
 	render_apache "$here/apache/run-$front.conf.in" >"$RUN_DIR/run-front.conf"
 	render_apache "$here/apache/run-httpd.conf.in" >"$RUN_DIR/httpd.conf"
 
-	# Apache will not serve as root: as root it runs in a user namespace
-	# where it is an ordinary user mapped to root outside (so that it can
-	# reach the root-owned sockets, store and run dir); without user
-	# namespaces, as nobody with the capability to reach them (then only
-	# FRONT=apache: handlers started by Apache would run as nobody, and they
-	# refuse a store whose files another user owns). As anyone else, Apache
-	# runs as that user.
+	# Apache will not serve as root. As root, it runs as nobody with the
+	# capability to read and write the root-owned run dir, sockets, store and
+	# logs (and to bind a low PORT); for apache-fcgid and cgi also to change
+	# its uid, which only the handler scripts in $hdir use, to go back to
+	# root, and to stop those handlers: the handlers then run as root as
+	# behind nginx, and the store's files keep one owner whatever the front
+	# end (a dedicated user would have to own the store and reach every
+	# directory above it, the checkout's and the tests' too). This needs no user
+	# namespace (a chroot, or a container under Docker's default seccomp
+	# profile, refuses them) and only capabilities that Docker's default set
+	# keeps. As anyone else, Apache and the handlers run as that user.
 	apache=("$APACHE" -f "$RUN_DIR/httpd.conf")
 	if [ "$(id -u)" = 0 ]; then
-		if unshare --user --map-user=65534 --map-group=65534 true 2>/dev/null; then
-			apache=(unshare --user --map-user=65534 --map-group=65534 -- "${apache[@]}")
-		elif [ "$front" = proxy ]; then
-			apache=(setpriv --reuid=65534 --regid=65534 --clear-groups
-				--inh-caps=+dac_override,+dac_read_search --ambient-caps=+dac_override,+dac_read_search
-				-- "${apache[@]}")
-		else
-			die "FRONT=$FRONT as root needs user namespaces (unshare --user); run it as an ordinary user"
-		fi
+		caps=+dac_override,+net_bind_service
+		[ "$front" = proxy ] || caps=$caps,+setuid,+setgid,+kill
+		apache=(setpriv --reuid=65534 --regid=65534 --clear-groups
+			--inh-caps="$caps" --ambient-caps="$caps" -- "${apache[@]}")
 	fi
 	"${apache[@]}" -t >"$RUN_DIR/apache-t.log" 2>&1 || {
 		cat "$RUN_DIR/apache-t.log" >&2

@@ -133,3 +133,23 @@ procs_of() { pgrep -f -- "$1" || true; }
 	assert_equal "$(procs_of "$BS_RUN")" ""
 	BS_PID=
 }
+
+@test "as root, the Apache front ends start without user namespaces" {
+	[ "$(id -u)" = 0 ] || skip "the root path of scripts/run.sh"
+	[ "$(bs_front)" != nginx ] || skip "FRONT=nginx starts no Apache"
+	# an unshare that fails, as in a chroot or a container under Docker's
+	# default seccomp profile
+	mkdir -p "$BATS_TEST_TMPDIR/nons"
+	printf '#!/bin/sh\necho "unshare: unshare failed: Operation not permitted" >&2\nexit 1\n' \
+		>"$BATS_TEST_TMPDIR/nons/unshare"
+	chmod 0755 "$BATS_TEST_TMPDIR/nons/unshare"
+	PATH=$BATS_TEST_TMPDIR/nons:$PATH BATS_FILE_TMPDIR=$BATS_TEST_TMPDIR bs_start
+	# Apache serves as nobody, never as root
+	users=$(ps -eo user:32=,args= | awk -v c="$BS_RUN/httpd.conf" '$2 ~ /apache2$/ && index($0, c) { print $1 }' | sort -u)
+	assert_equal "$users" nobody
+	# the handlers (started by Apache behind fcgid and cgi) write the
+	# root-owned store: an account is made and logs in
+	new_account
+	assert_equal "$(stat -c %u "$BS_DATA/blindsync.db")" 0
+	BATS_FILE_TMPDIR=$BATS_TEST_TMPDIR bs_stop
+}
