@@ -15,7 +15,8 @@
 # BLINDSYNC_CONFIG (default lua/blindsync.lua), RUN_DIR (default
 # var/run/$PORT), ACCESS_LOG (default $RUN_DIR/access.log; "off" to disable),
 # HANDLER_LOG (default: the terminal), WORKERS (processes per handler, 2),
-# START_SECONDS (how long to wait for the handlers' sockets, 10),
+# START_SECONDS (at most how long to wait for the handlers' sockets, 120: a
+# bound for a handler that hangs; a loaded machine may be slow to start),
 # HANDLER_WRAP (a command put before
 # each handler, e.g. "valgrind -q"), EXTRA_HANDLERS ("hello" for the bench),
 # STATIC_DIR (files nginx serves under /bench/static-file/, for the bench).
@@ -75,8 +76,10 @@ pids=()
 cleanup() {
 	trap - INT TERM EXIT
 	for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null; done
-	# give them a moment, then make sure
-	for _ in $(seq 1 50); do
+	# give them time to finish (Apache stops its children first; a loaded
+	# machine is slow), then make sure
+	local end=$((SECONDS + 30))
+	while [ "$SECONDS" -le "$end" ]; do
 		alive=0
 		for p in "${pids[@]}"; do kill -0 "$p" 2>/dev/null && alive=1; done
 		[ $alive = 0 ] && break
@@ -103,15 +106,15 @@ start_handler() { # name [args]
 # wait_sockets: wait for the handlers' sockets; die when a handler exits
 # first (one that fails its config or store does) or START_SECONDS pass
 wait_sockets() {
-	local ready h p
-	for _ in $(seq 1 $((${START_SECONDS:-10} * 20))); do
+	local ready h p end=$((SECONDS + ${START_SECONDS:-120}))
+	while :; do
 		ready=1
 		for h in $handlers; do [ -S "$RUN_DIR/$h.sock" ] || ready=0; done
 		[ $ready = 1 ] && return 0
 		for p in "${pids[@]}"; do kill -0 "$p" 2>/dev/null || die "a handler exited at start (see above)"; done
+		[ "$SECONDS" -le "$end" ] || die "the handlers did not open their sockets in ${START_SECONDS:-120} s"
 		sleep 0.05
 	done
-	die "the handlers did not open their sockets"
 }
 if [ "$FRONT" != nginx ]; then
 	# ---- Apache: FRONT=apache (mod_proxy_fcgi), apache-fcgid (mod_fcgid), cgi (mod_cgid) ----

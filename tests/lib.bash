@@ -7,6 +7,9 @@
 #   on a free port with $BS_CONFIG; sets BS_URL. bs_stop stops it and fails if
 #   a sanitizer reported anything in the handlers' log.
 # req METHOD PATH [curl args...]: one request; sets $status, $body, $headers.
+# bs_wait SECONDS CMD...: run CMD until it succeeds; fails after SECONDS.
+#   Tests wait for an outcome, never for a time: SECONDS is only a generous
+#   bound for a loaded machine, scaled by $BS_WAIT_SCALE (default 1).
 # bs_front: the front end in use ($FRONT, default nginx).
 # bs_front_server: the Server header that front end sends on its own answers.
 # bs_front_supports FEATURE: true when the front end has FEATURE (a table of
@@ -38,6 +41,34 @@ bs_free_port() {
 	return 1
 }
 
+# bs_wait SECONDS CMD...: poll CMD every 0.1 s until it succeeds (0), or
+# fail (1) once SECONDS x $BS_WAIT_SCALE seconds of wall-clock time passed
+bs_wait() {
+	local end=$((SECONDS + $1 * ${BS_WAIT_SCALE:-1}))
+	shift
+	until "$@"; do
+		[ "$SECONDS" -le "$end" ] || return 1
+		sleep 0.1
+	done
+}
+
+# bs_answers URL: true once something answers HTTP there (any status)
+bs_answers() { curl -s -o /dev/null --max-time 10 "$1" 2>/dev/null; }
+
+# bs_up: the stack of bs_start answers, and it is ours: its run.sh lives
+# and its front end wrote its pid file (a stack of another test that took
+# the port between bs_free_port and the start would answer as well)
+bs_up() {
+	bs_answers "$BS_URL/v1/health" && kill -0 "$BS_PID" 2>/dev/null &&
+		{ [ -s "$BS_RUN/nginx.pid" ] || [ -s "$BS_RUN/httpd.pid" ]; }
+}
+
+# bs_settled: the start of bs_start is over: the stack is up, or run.sh exited
+bs_settled() { bs_up || ! kill -0 "$BS_PID" 2>/dev/null; }
+
+# bs_gone PID: the process PID has exited
+bs_gone() { ! kill -0 "$1" 2>/dev/null; }
+
 # setup_file helper: a data dir, a config and a running stack
 bs_setup_stack() {
 	export BS_DATA=${BATS_FILE_TMPDIR}/data
@@ -56,13 +87,11 @@ bs_start() {
 		BIN=$BIN PORT=$BS_PORT BLINDSYNC_CONFIG=$BS_CONFIG RUN_DIR=$BS_RUN HANDLER_LOG=$BS_LOG \
 			FRONT=${FRONT:-nginx} setsid "$BS_ROOT/scripts/run.sh" >>"$BATS_FILE_TMPDIR/run.log" 2>&1 &
 		export BS_PID=$!
-		for _ in $(seq 1 $((${BS_START_SECONDS:-5} * 20))); do
-			if curl -s -o /dev/null "$BS_URL/v1/health" 2>/dev/null; then
-				return 0
-			fi
-			kill -0 $BS_PID 2>/dev/null || break
-			sleep 0.05
-		done
+		# ready when it answers; run.sh exits when it cannot start (a port
+		# taken meanwhile: then again on another port). The bound is only
+		# for a stack that hangs: a loaded machine may take long.
+		bs_wait "${BS_START_SECONDS:-120}" bs_settled || true
+		bs_up && return 0
 		bs_stop || true
 	done
 	echo "could not start the stack; run.log:" >&2
@@ -73,7 +102,7 @@ bs_start() {
 bs_stop() {
 	if [ -n "${BS_PID:-}" ]; then
 		kill -TERM "$BS_PID" 2>/dev/null
-		for _ in $(seq 1 100); do kill -0 "$BS_PID" 2>/dev/null || break; sleep 0.05; done
+		bs_wait 60 bs_gone "$BS_PID" || true
 		# only a group that still has its leader: the pid may be reused later
 		kill -0 "$BS_PID" 2>/dev/null && kill -KILL -- -"$BS_PID" 2>/dev/null || true
 		BS_PID=

@@ -20,6 +20,21 @@ teardown() {
 # pids of every process whose command line mentions this test's run dir
 procs_of() { pgrep -f -- "$1" || true; }
 
+# no_procs_of DIR...: no process mentions any of these run dirs
+no_procs_of() {
+	local d
+	for d in "$@"; do [ -z "$(procs_of "$d")" ] || return 1; done
+}
+
+# instances_settled PID1 PORT1 PID2 PORT2: each `make run` answers on its
+# port, or has exited (which the assertions then show)
+instances_settled() {
+	while [ $# -ge 2 ]; do
+		bs_answers "http://127.0.0.1:$2/v1/info" || bs_gone "$1" || return 1
+		shift 2
+	done
+}
+
 @test "health answers 503 when the store file is removed or replaced" {
 	BATS_FILE_TMPDIR=$BATS_TEST_TMPDIR bs_start
 	req GET /v1/health
@@ -98,10 +113,9 @@ procs_of() { pgrep -f -- "$1" || true; }
 	setsid env PORT=$p2 BLINDSYNC_CONFIG="$cfg2" RUN_DIR="$BATS_TEST_TMPDIR/r2" make -s run >"$BATS_TEST_TMPDIR/m2.log" 2>&1 &
 	m2=$!
 	M2=$m2
-	for _ in $(seq 1 100); do
-		curl -sf "http://127.0.0.1:$p1/v1/info" >/dev/null && curl -sf "http://127.0.0.1:$p2/v1/info" >/dev/null && break
-		sleep 0.1
-	done
+	# each `make run` checks the build and the packages, then starts: on a
+	# loaded machine that takes long. Wait until both answer (or one exits).
+	bs_wait 180 instances_settled "$m1" "$p1" "$m2" "$p2" || fail "no answer; $(cat "$BATS_TEST_TMPDIR"/m?.log)"
 	assert_equal "$(curl -s "http://127.0.0.1:$p1/v1/info" | jq -r .registration)" open
 	assert_equal "$(curl -s "http://127.0.0.1:$p2/v1/info" | jq -r .registration)" closed
 	[ -f "$BATS_TEST_TMPDIR/data2/b.db" ]
@@ -109,10 +123,7 @@ procs_of() { pgrep -f -- "$1" || true; }
 	kill -INT -- -"$m1"
 	# SIGTERM to the group, as a supervisor sends it
 	kill -TERM -- -"$m2"
-	for _ in $(seq 1 100); do
-		[ -z "$(procs_of "$BATS_TEST_TMPDIR/r1")$(procs_of "$BATS_TEST_TMPDIR/r2")" ] && break
-		sleep 0.1
-	done
+	bs_wait 90 no_procs_of "$BATS_TEST_TMPDIR/r1" "$BATS_TEST_TMPDIR/r2" || true
 	assert_equal "$(procs_of "$BATS_TEST_TMPDIR/r1")$(procs_of "$BATS_TEST_TMPDIR/r2")" ""
 	run curl -s "http://127.0.0.1:$p1/v1/info"
 	assert_failure
@@ -126,10 +137,7 @@ procs_of() { pgrep -f -- "$1" || true; }
 	req GET /v1/health
 	assert_equal "$status" 200
 	kill -TERM "$BS_PID"
-	for _ in $(seq 1 100); do
-		[ -z "$(procs_of "$BS_RUN")" ] && break
-		sleep 0.1
-	done
+	bs_wait 90 no_procs_of "$BS_RUN" || true
 	assert_equal "$(procs_of "$BS_RUN")" ""
 	BS_PID=
 }
