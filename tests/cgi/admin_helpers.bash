@@ -7,6 +7,42 @@ admin() {
 	run --separate-stderr "$BIN/blindsync-admin" "$@"
 }
 
+# acked N FILE: FILE has at least N lines
+acked() { [ "$(wc -l <"$2")" -ge "$1" ]; }
+
+# hold_write_lock: in the background, sqlite3 takes the store's write lock
+# (BEGIN IMMEDIATE) and keeps it until the test releases it (touch
+# $RELEASE; 60 s at most); returns once the lock is held. Sets LOCKER.
+hold_write_lock() {
+	HELD=$BATS_TEST_TMPDIR/held RELEASE=$BATS_TEST_TMPDIR/release
+	rm -f "$HELD" "$RELEASE"
+	sqlite3 "$DB" "BEGIN IMMEDIATE" \
+		".shell touch $HELD; i=0; while [ ! -e $RELEASE ] && [ \$i -lt 1200 ]; do sleep 0.05; i=\$((i + 1)); done" \
+		"COMMIT" &
+	LOCKER=$!
+	bs_wait 60 test -e "$HELD" || fail "the lock was never taken"
+}
+
+# admin_waits FORM...: blindsync-admin FORM while hold_write_lock holds the
+# lock: it must wait (still running half a second later: it neither failed
+# nor went past the lock), then, the lock released, finish. Sets status,
+# output and stderr as admin does. No clock: a slow machine only waits more.
+admin_waits() {
+	local apid
+	"$BIN/blindsync-admin" "$@" >"$BATS_TEST_TMPDIR/aw.out" 2>"$BATS_TEST_TMPDIR/aw.err" &
+	apid=$!
+	sleep 0.5
+	if bs_gone "$apid"; then
+		touch "$RELEASE"
+		fail "blindsync-admin $* did not wait for the lock: $(cat "$BATS_TEST_TMPDIR/aw.err")"
+	fi
+	touch "$RELEASE"
+	wait "$apid" && status=0 || status=$?
+	wait "$LOCKER"
+	output=$(cat "$BATS_TEST_TMPDIR/aw.out")
+	stderr=$(cat "$BATS_TEST_TMPDIR/aw.err")
+}
+
 # usage_refused FORM...: each FORM (words of blindsync-admin) exits 2 with
 # nothing on stdout and the error then the usage on stderr
 usage_refused() {

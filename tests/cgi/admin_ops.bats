@@ -205,7 +205,7 @@ NEW=("init" "migrate" "user show" "user delete" "invite revoke" "sessions revoke
 		done
 	) 3>&- &
 	local writer=$!
-	for _ in $(seq 1 200); do [ "$(wc -l <"$acks")" -ge 5 ] && break; sleep 0.05; done
+	bs_wait 60 acked 5 "$acks" || fail "the writer never got going"
 	local before=$(cat "$acks")
 	admin backup "$BATS_TEST_TMPDIR/copy.db"
 	local st=$status out=$output
@@ -267,14 +267,17 @@ NEW=("init" "migrate" "user show" "user delete" "invite revoke" "sessions revoke
 	[[ $stderr == *"integrity"* ]] || fail "$stderr"
 	assert_equal "$(q "SELECT count(*) FROM accounts")" 2
 	# a connection held open by another process: refused, then --force
-	local held=$BATS_TEST_TMPDIR/held
-	sqlite3 "$DB" "SELECT count(*) FROM accounts" ".shell touch $held; sleep 2" >/dev/null &
+	# (held until the test is done with it, 60 s at most)
+	local held=$BATS_TEST_TMPDIR/held release=$BATS_TEST_TMPDIR/release
+	sqlite3 "$DB" "SELECT count(*) FROM accounts" \
+		".shell touch $held; i=0; while [ ! -e $release ] && [ \$i -lt 1200 ]; do sleep 0.05; i=\$((i + 1)); done" >/dev/null &
 	local holder=$!
-	for _ in $(seq 1 100); do [ -e "$held" ] && break; sleep 0.02; done
+	bs_wait 60 test -e "$held" || fail "the connection was never opened"
 	admin restore "$BATS_TEST_TMPDIR/good.db"
 	local st=$status err=$stderr
 	admin restore "$BATS_TEST_TMPDIR/good.db" --force
 	local st2=$status out2=$output
+	touch "$release"
 	wait "$holder"
 	assert_equal "$st" 1
 	[[ $err == *"in use"* ]] || fail "$err"

@@ -160,10 +160,10 @@ assert_empty_204() {
 # pid_of RID: the pid of the account process that served request RID,
 # from its line in $BS_LOG (waits briefly for the line to be written)
 pid_of() {
-	local rid=$1 line=
-	for _ in $(seq 1 100); do
+	local rid=$1 line= end=$((SECONDS + 30))
+	while :; do
 		line=$(grep -F "req=$rid " "$BS_LOG" | head -1)
-		[ -n "$line" ] && break
+		[ -z "$line" ] && [ "$SECONDS" -le "$end" ] || break
 		sleep 0.02
 	done
 	[[ $line =~ blindsync-account\[([0-9]+)\] ]] || {

@@ -39,6 +39,10 @@ upload() {
 
 # download OUT: GET backup "big" into OUT; sets $status, $headers
 download() { fetch /v1/backups/big "$1" -H "Authorization: Bearer $ACCESS"; }
+# download_ok FILE: download, and it answered 200
+download_ok() { download "$1"; [ "$status" = 200 ]; }
+# workers_back SUPERVISOR: the supervisor has its two workers again
+workers_back() { [ "$(backups_workers "$1" | wc -l)" -ge 2 ]; }
 
 # up_version: the version in the body of the last upload's answer. Versions
 # come from one counter for the whole store, so they are learned, never
@@ -105,10 +109,10 @@ up_version() {
 }
 
 # wait_staged SUPERVISOR SIZE: until a worker holds a temporary file of SIZE
-# bytes in the store's directory (an upload staged whole), at most 20 s
+# bytes in the store's directory (an upload staged whole), at most 120 s
 wait_staged() {
-	local w fd
-	for _ in $(seq 1 2000); do
+	local w fd end=$((SECONDS + 120))
+	while [ "$SECONDS" -le "$end" ]; do
 		for w in $(backups_workers "$1"); do
 			for fd in $(find "/proc/$w/fd" -lname "$BS_DATA/#*" 2>/dev/null); do
 				[ "$(stat -Lc %s "$fd" 2>/dev/null || echo 0)" -ge "$2" ] && return 0
@@ -162,16 +166,8 @@ wait_staged() {
 		st=$(cat "$BATS_TEST_TMPDIR/st")
 		echo "# round $round: killed $(wc -w <<<"$workers") workers at ${delay}; the upload got ${st:-nothing}" >&3
 		# the supervisor brings the workers back
-		for _ in $(seq 1 200); do
-			[ "$(backups_workers "$sup" | wc -l)" -ge 2 ] && break
-			sleep 0.05
-		done
-		[ "$(backups_workers "$sup" | wc -l)" -ge 2 ] || fail "round $round: the workers did not come back"
-		for _ in $(seq 1 100); do
-			download "$BATS_TEST_TMPDIR/got"
-			[ "$status" = 200 ] && break
-			sleep 0.1
-		done
+		bs_wait 60 workers_back "$sup" || fail "round $round: the workers did not come back"
+		bs_wait 60 download_ok "$BATS_TEST_TMPDIR/got" || true
 		if [ "$st" = 200 ]; then
 			# the kill came after the commit: the new version is whole, and
 			# greater than the one it replaced

@@ -127,12 +127,10 @@ half_put() {
 
 # wait_log PATTERN N: until the handlers' log has N lines matching PATTERN
 wait_log() {
-	for _ in $(seq 1 100); do
-		[ "$(grep -cE "$1" "$BS_LOG")" -ge "$2" ] && return 0
-		sleep 0.05
-	done
-	fail "no $2 log line(s) matching $1"
+	bs_wait 60 log_has "$1" "$2" || fail "no $2 log line(s) matching $1"
 }
+# log_has PATTERN N: the handlers' log has N lines matching PATTERN
+log_has() { [ "$(grep -cE "$1" "$BS_LOG")" -ge "$2" ]; }
 
 # cut_count ROUTE: how many cut-short bodies of ROUTE (backups.put,
 # slots.put) the handlers have logged

@@ -55,12 +55,12 @@ push_workers() {
 	ps -o pid=,stat= --ppid "$1" | awk -v k="$KILLED" '$2 !~ /^Z/ && index(k, " " $1 " ") == 0 { print $1 }'
 }
 
-# wait_workers SUPERVISOR N: until the supervisor has N workers again (10 s)
+# has_workers SUPERVISOR N: the supervisor has N workers
+has_workers() { [ "$(push_workers "$1" | wc -l)" -ge "$2" ]; }
+
+# wait_workers SUPERVISOR N: until the supervisor has N workers again (60 s)
 wait_workers() {
-	for _ in $(seq 1 200); do
-		[ "$(push_workers "$1" | wc -l)" -ge "$2" ] && return 0
-		sleep 0.05
-	done
+	bs_wait 60 has_workers "$1" "$2" && return 0
 	echo "processes of the run:" >&2
 	ps -o pid,ppid,stat,wchan:20,args --forest -g "$BS_PID" >&2 || true
 	echo "the handler log's last supervisor lines:" >&2
@@ -71,11 +71,13 @@ wait_workers() {
 	grep -v ' info ' "$BS_LOG" | tail -10 >&2
 	mkdir -p "/tmp/sync_crash_failure.$$" && cp "$BATS_TEST_TMPDIR"/*.log "$BATS_TEST_TMPDIR"/load.out "/tmp/sync_crash_failure.$$" &&
 		echo "(the logs are kept in /tmp/sync_crash_failure.$$)" >&2
-	fail "blindsync-push has $(push_workers "$1" | wc -l) workers, not $2, 10 s after a kill"
+	fail "blindsync-push has $(push_workers "$1" | wc -l) workers, not $2, 60 s after a kill"
 }
 
 # acks FILE: writes acknowledged so far
 acks() { cat "$1" 2>/dev/null | grep -c '"version"' || true; }
+# acks_over N FILE: more than N acknowledged writes in FILE
+acks_over() { [ "$(acks "$2")" -gt "$1" ]; }
 
 # verify_acked WHEN: every acknowledged write is in the store
 verify_acked() {
@@ -92,7 +94,7 @@ verify_acked() {
 	python3 "$SYNC_LOAD" load "$BS_URL" "$ACCESS" crash-a,crash-b "$out" "$BATS_TEST_TMPDIR/stop" \
 		--clients 6 >"$BATS_TEST_TMPDIR/load.out" 2>&1 &
 	LOAD_PID=$!
-	for _ in $(seq 1 100); do [ "$(acks "$out")" -ge 50 ] && break; sleep 0.05; done
+	bs_wait 60 acks_over 49 "$out" || true
 	[ "$(acks "$out")" -ge 50 ] || fail "the load does not get going: $(cat "$BATS_TEST_TMPDIR/load.out")"
 
 	sup=$(push_supervisor)
@@ -104,7 +106,7 @@ verify_acked() {
 		wait_workers "$sup" "$nworkers"
 		# let the load reach the new workers, then kill while it runs
 		before=$(acks "$out")
-		for _ in $(seq 1 100); do [ "$(acks "$out")" -gt "$before" ] && break; sleep 0.02; done
+		bs_wait 60 acks_over "$before" "$out" || true
 		[ "$(acks "$out")" -gt "$before" ] || fail "round $round: no write acknowledged since the last kill"
 		sleep "0.$((RANDOM % 4 + 1))"
 		if [ $((round % 2)) -eq 1 ]; then

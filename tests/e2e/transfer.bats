@@ -49,11 +49,9 @@ b_start() {
 		BIN=$BIN PORT=$B_PORT BLINDSYNC_CONFIG=$B_CONFIG RUN_DIR=$B_RUN HANDLER_LOG=$B_LOG \
 			setsid "$BS_ROOT/scripts/run.sh" >>"$BATS_FILE_TMPDIR/run-b.log" 2>&1 &
 		export B_PID=$!
-		for _ in $(seq 1 100); do
-			curl -s -o /dev/null "$B_URL/v1/health" 2>/dev/null && return 0
-			kill -0 "$B_PID" 2>/dev/null || break
-			sleep 0.05
-		done
+		# as bs_start: until it answers or run.sh exits (a port taken meanwhile)
+		bs_wait 120 b_settled || true
+		b_up && return 0
 		b_stop
 	done
 	echo "could not start server B; run-b.log:" >&2
@@ -61,10 +59,17 @@ b_start() {
 	return 1
 }
 
+# b_up: server B answers and is ours (see bs_up); b_settled: b_up, or its run.sh exited
+b_up() {
+	bs_answers "$B_URL/v1/health" && kill -0 "$B_PID" 2>/dev/null &&
+		{ [ -s "$B_RUN/nginx.pid" ] || [ -s "$B_RUN/httpd.pid" ]; }
+}
+b_settled() { b_up || bs_gone "$B_PID"; }
+
 b_stop() {
 	[ -n "${B_PID:-}" ] || return 0
 	kill -TERM "$B_PID" 2>/dev/null
-	for _ in $(seq 1 100); do kill -0 "$B_PID" 2>/dev/null || break; sleep 0.05; done
+	bs_wait 60 bs_gone "$B_PID" || true
 	kill -KILL -- -"$B_PID" 2>/dev/null || true
 	B_PID=
 }

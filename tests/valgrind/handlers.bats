@@ -7,17 +7,21 @@ load ../lib
 setup_file() {
 	export VG_DIR=$BATS_FILE_TMPDIR/vg
 	mkdir -p "$VG_DIR"
-	export WORKERS=1 BS_START_SECONDS=60 START_SECONDS=60
+	export WORKERS=1 BS_START_SECONDS=300 START_SECONDS=300
 	export HANDLER_WRAP="valgrind -q --leak-check=full --show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect --log-file=$VG_DIR/vg.%p.log"
 	bs_setup_stack 'rate_limits = {}' 'slots = { enabled = true }' 'plans = { default = { backups = 2 } }'
 	# valgrind is slow to start: wait for every handler to answer
 	for path in /v1/health /v1/account /v1/collections /v1/backups; do
-		for _ in $(seq 1 100); do
-			code=$(curl -s -o /dev/null -w '%{http_code}' "$BS_URL$path")
-			[ "$code" != 503 ] && [ "$code" != 000 ] && break
-			sleep 0.1
-		done
+		bs_wait 120 handler_answers "$path" || true
 	done
+}
+
+# handler_answers PATH: the handler behind PATH answers (not a 503 of the
+# front end, nor no answer at all)
+handler_answers() {
+	local code
+	code=$(curl -s -o /dev/null --max-time 30 -w '%{http_code}' "$BS_URL$1")
+	[ "$code" != 503 ] && [ "$code" != 000 ]
 }
 
 json() { req "$@" -H 'Content-Type: application/json'; }
