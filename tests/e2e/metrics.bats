@@ -13,6 +13,8 @@ teardown_file() { bs_stop; }
 metric() { # NAME{labels} -> value
 	curl -s "$BS_URL/v1/metrics" | awk -v k="$1" '$1 == k { print $2 }'
 }
+# gauge_at_least N: the long-poll gauge is N or more
+gauge_at_least() { [ "$(metric blindsync_longpolls_waiting)" -ge "$1" ] 2>/dev/null; }
 
 @test "metrics: Prometheus text with the headers of every response" {
 	req GET /v1/metrics
@@ -54,17 +56,22 @@ metric() { # NAME{labels} -> value
 	new_account
 	# long-polls on pulls (the status route is rate-limited in this file)
 	ajreq POST /v1/collections/c/push "$ACCESS" '{"records":[]}'
-	curl -s -o /dev/null -H "Authorization: Bearer $ACCESS" "$BS_URL/v1/collections/c/pull?wait=3" &
-	curl -s -o /dev/null -H "Authorization: Bearer $ACCESS" "$BS_URL/v1/collections/c/pull?wait=3" &
-	sleep 1
+	curl -s -o /dev/null -H "Authorization: Bearer $ACCESS" "$BS_URL/v1/collections/c/pull?wait=30" &
+	curl -s -o /dev/null -H "Authorization: Bearer $ACCESS" "$BS_URL/v1/collections/c/pull?wait=30" &
+	# until they wait (no clock: on a loaded machine they arrive late)
 	if [ "$(bs_front)" = apache-fcgid ]; then
 		# mod_fcgid may queue the second request for a busy process before it
 		# spawns another: at least one waits (docs/DEPLOY-apache.md)
+		bs_wait 20 gauge_at_least 1 || true
 		[ "$(metric blindsync_longpolls_waiting)" -ge 1 ]
 	else
+		bs_wait 20 gauge_at_least 2 || true
 		assert_equal "$(metric blindsync_longpolls_waiting)" 2
 	fi
 	assert_equal "$(metric blindsync_accounts)" 1
+	# a push ends both
+	ajreq POST /v1/collections/c/push "$ACCESS" '{"records":[{"id":"a","base_version":0,"payload":"AAAA"}]}'
+	assert_equal "$status" 200
 	wait
 	assert_equal "$(metric blindsync_longpolls_waiting)" 0
 }

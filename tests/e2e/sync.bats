@@ -678,6 +678,8 @@ EOF
 	new_token
 	push_ok "$TOKEN" c "$(rec a 0 AAAA)"
 	bg_get lp "/v1/collections/c/pull?since=1&wait=20" "$TOKEN"
+	# it waits (then a second more, for the lower bound of its time)
+	bs_wait 30 lp_waiting 1 || fail "the pull never waited: $(cat "$BATS_TEST_TMPDIR/lp.meta")"
 	sleep 1
 	bg_done lp && fail "the pull answered before the push: $(cat "$BATS_TEST_TMPDIR/lp.body")"
 	push_ok "$TOKEN" c "$(rec b 0 BBBB)"
@@ -697,7 +699,7 @@ EOF
 	push_ok "$TOKEN" c "$(rec a 0 AAAA)"
 	push_ok "$TOKEN" d "$(rec a 0 AAAA)"
 	bg_get lp "/v1/collections/c/pull?since=1&wait=2" "$TOKEN"
-	sleep 0.5
+	bs_wait 30 lp_waits_or_done lp || fail "the pull never arrived"
 	# writes elsewhere: the same account's other collection, another account's "c"
 	push_ok "$TOKEN" d "$(rec b 0 BBBB)"
 	push_ok "$other" c "$(rec b 0 BBBB)"
@@ -717,6 +719,7 @@ EOF
 	new_token
 	push_ok "$TOKEN" c "$(rec a 0 AAAA)"
 	bg_get lp "/v1/collections/c/pull?since=1&wait=20" "$TOKEN"
+	bs_wait 30 lp_waiting 1 || fail "the pull never waited: $(cat "$BATS_TEST_TMPDIR/lp.meta")"
 	sleep 0.5
 	areq DELETE /v1/collections/c "$TOKEN"
 	assert_empty_204
@@ -741,6 +744,9 @@ EOF
 	new_token
 	push_ok "$TOKEN" c "$(rec a 0 AAAA)"
 	for i in $(seq 1 12); do bg_get "w$i" "/v1/collections/c/pull?since=1&wait=15" "$TOKEN"; done
+	# every one has answered or waits (mod_fcgid may hold one back for a
+	# busy process: there, not more than the time below)
+	bs_wait 30 lp_settled 12 w || [ "$(bs_front)" = apache-fcgid ] || fail "not all 12 pulls arrived"
 	sleep 1.5
 	if ! bs_front_supports wait-slots; then
 		# mod_fcgid and CGI: one request per process, no per-process bound:
@@ -1015,6 +1021,7 @@ EOF
 	etag=$(header ETag)
 	v=$(jb .account_version)
 	bg_get st "/v1/status?wait=20" "$TOKEN" -H "If-None-Match: $etag"
+	bs_wait 30 lp_waiting 1 || fail "status never waited: $(cat "$BATS_TEST_TMPDIR/st.meta")"
 	sleep 1
 	bg_done st && fail "status answered before the push: $(cat "$BATS_TEST_TMPDIR/st.meta")"
 	push_ok "$TOKEN" c "$(rec a 0 AAAA)"
@@ -1039,6 +1046,7 @@ EOF
 		etag=$(header ETag)
 		v=$(jb .account_version)
 		bg_get st "/v1/status?wait=20" "$TOKEN" -H "If-None-Match: $etag"
+		bs_wait 30 lp_waiting 1 || fail "$what: status never waited"
 		sleep 0.5
 		bg_done st && fail "$what: status answered before the change"
 		"$@"
@@ -1056,7 +1064,7 @@ EOF
 	status_of "$TOKEN"
 	etag=$(header ETag)
 	bg_get st "/v1/status?wait=2" "$TOKEN" -H "If-None-Match: $etag"
-	sleep 0.3
+	bs_wait 30 lp_waits_or_done st || fail "status never arrived"
 	push_ok "$other" d "$(rec a 0 AAAA)"
 	push "$TOKEN" d '{"id":".x","base_version":0,"payload":"AAAA"}'
 	push_ok "$TOKEN" d "$(rec a 0 AAAA)"

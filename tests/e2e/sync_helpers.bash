@@ -175,6 +175,26 @@ bg_wait() {
 # bg_done NAME: 0 when the background request NAME has finished
 bg_done() { [ -s "$BATS_TEST_TMPDIR/$1.meta" ]; }
 
+# lp_waiting N: at least N long-polls wait in the handlers now (the gauge of
+# /v1/metrics). A test waits for this before it changes anything, instead
+# of sleeping and hoping that its background request has arrived.
+lp_waiting() {
+	[ "$(curl -s --max-time 10 "$BS_URL/v1/metrics" | awk '$1 == "blindsync_longpolls_waiting" { print $2 }')" -ge "$1" ] 2>/dev/null
+}
+
+# lp_waits_or_done NAME: the background request NAME waits or has answered
+# (for a short wait=, which may end before the gauge is read)
+lp_waits_or_done() { bg_done "$1" || lp_waiting 1; }
+
+# lp_settled N PREFIX: each of the background requests PREFIX1..PREFIXN has
+# answered or waits (the gauge counts those that wait)
+lp_settled() {
+	local i done=0 w
+	for i in $(seq 1 "$1"); do bg_done "$2$i" && done=$((done + 1)); done
+	w=$(curl -s --max-time 10 "$BS_URL/v1/metrics" | awk '$1 == "blindsync_longpolls_waiting" { print $2 }')
+	[ $((done + ${w:-0})) -ge "$1" ]
+}
+
 # secs_between ELAPSED MIN MAX: MIN <= ELAPSED < MAX (decimal seconds)
 secs_between() {
 	awk -v e="$1" -v lo="$2" -v hi="$3" 'BEGIN { exit !(e >= lo && e < hi) }' ||
