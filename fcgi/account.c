@@ -89,6 +89,8 @@ static void write_session(struct req *r, const struct accounts_session *s, int w
 			jw_b64(&w, s->keyring, s->keyring_len);
 		else
 			jw_null(&w);
+		/* the keyring's AAD binds its version (client.md §3): a login needs no second request */
+		jw_key(&w, "keyring_version"); jw_int(&w, s->keyring_version);
 	}
 	jw_obj_end(&w);
 	http_respond_json(r, 200);

@@ -52,9 +52,10 @@ password_hash = { iterations = 100000 }
 
 -- For an unknown username, prelogin answers with this KDF template plus a
 -- salt derived from the secret and the name, so that prelogin does not reveal
--- which accounts exist. Make it look like what your clients register with.
+-- which accounts exist. Make it look like what your clients register with:
+-- the default is the shape every bs1 client (docs/CLIENT.md) registers.
 -- Strings, integers and booleans only; "alg" is required; no "salt".
-prelogin_fake_kdf = { alg = "pbkdf2-sha256", iterations = 600000 }
+prelogin_fake_kdf = { alg = "argon2id", suite = "bs1", m = 65536, t = 3, p = 1 }
 
 limits = {
   max_body_bytes   = 8 * MiB,   -- largest request body (1 KiB to 1 GiB); the routes

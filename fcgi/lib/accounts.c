@@ -150,7 +150,10 @@ static enum err login_tx(struct store *s, void *arg)
 		return e;
 	if ((e = store_event_add(s, x->a.id, "login", x->out->device_id, now)))
 		return e;
-	return store_account_keyring(s, x->a.id, &x->out->keyring, &x->out->keyring_len, &x->a.keyring_version);
+	if ((e = store_account_keyring(s, x->a.id, &x->out->keyring, &x->out->keyring_len, &x->a.keyring_version)))
+		return e;
+	x->out->keyring_version = x->out->keyring ? x->a.keyring_version : 0;
+	return ERR_OK;
 }
 
 enum err accounts_login(struct store *s, const struct config *c, const char *username, const uint8_t *key,

@@ -27,6 +27,7 @@ struct accounts_session {
 	int64_t expires_in;
 	uint8_t *keyring;      /* login only: a copy the caller frees (NULL if none) */
 	size_t keyring_len;
+	int64_t keyring_version; /* login only: the version of that keyring (0 if none) */
 };
 
 /* Wipe the tokens and free the keyring of a session. NULL is fine. */

@@ -147,7 +147,7 @@ config_defaults(struct config *c)
 	c->tokens.refresh_ttl = 30 * 86400;
 	c->password_hash.iterations = 100000;
 	cfg_copy_str(c->prelogin_fake_kdf_json, sizeof c->prelogin_fake_kdf_json,
-	    "{\"alg\":\"pbkdf2-sha256\",\"iterations\":600000}");
+	    "{\"alg\":\"argon2id\",\"m\":65536,\"p\":1,\"suite\":\"bs1\",\"t\":3}");
 
 	c->limits.max_body_bytes = 8 * MIB;
 	c->limits.max_record_bytes = 256 * KIB;

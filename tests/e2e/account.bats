@@ -245,10 +245,11 @@ activity() { areq GET "/v1/account/activity${2:-}" "$1"; assert_equal "$status" 
 	assert_equal "$status" 200
 	assert_common_headers
 	assert_equal "$(header Content-Type)" application/json
-	assert_equal "$(jbc keys)" '["access_token","account_id","device_id","expires_in","keyring","refresh_token","token_type"]'
+	assert_equal "$(jbc keys)" '["access_token","account_id","device_id","expires_in","keyring","keyring_version","refresh_token","token_type"]'
 	assert_equal "$(jb .token_type)" Bearer
 	assert_equal "$(jbc .expires_in)" 120
 	assert_equal "$(jbc .keyring)" null
+	assert_equal "$(jbc .keyring_version)" 0
 	assert_equal "$(jb .account_id)" "$id"
 	assert_equal "$(jb '.device_id | type')" string
 	a=$(jb .access_token)

@@ -25,8 +25,8 @@ teardown_file() { bs_stop; }
 	jreq POST /v1/account/prelogin "{\"username\": \"$u\"}"
 	assert_equal "$status" 200
 	assert_common_headers
-	assert_equal "$(jbc '.kdf | keys')" '["alg","iterations","salt"]'
-	assert_equal "$(jbc -S '.kdf | del(.salt)')" '{"alg":"pbkdf2-sha256","iterations":600000}'
+	assert_equal "$(jbc '.kdf | keys')" '["alg","m","p","salt","suite","t"]'
+	assert_equal "$(jbc -S '.kdf | del(.salt)')" '{"alg":"argon2id","m":65536,"p":1,"suite":"bs1","t":3}'
 	salt=$(jb .kdf.salt)
 	assert_equal "$(printf '%s' "$salt" | base64 -d | wc -c)" 16
 	jreq POST /v1/account/prelogin "{\"username\": \"$u\"}"

@@ -162,7 +162,7 @@ test_defaults(void)
 	T_EQ_INT(c.tokens.access_ttl, 900);
 	T_EQ_INT(c.tokens.refresh_ttl, 30 * 86400);
 	T_EQ_INT(c.password_hash.iterations, 100000);
-	T_EQ_STR(c.prelogin_fake_kdf_json, "{\"alg\":\"pbkdf2-sha256\",\"iterations\":600000}");
+	T_EQ_STR(c.prelogin_fake_kdf_json, "{\"alg\":\"argon2id\",\"m\":65536,\"p\":1,\"suite\":\"bs1\",\"t\":3}");
 	T_EQ_INT(c.limits.max_body_bytes, 8 * 1024 * 1024);
 	T_EQ_INT(c.limits.max_record_bytes, 256 * 1024);
 	T_EQ_INT(c.limits.max_push_records, 1000);
@@ -684,7 +684,7 @@ test_print(void)
 	fclose(fp);
 	T_OK(strstr(buf, "max_body_bytes = 8 * MiB,\n") != NULL);
 	T_OK(strstr(buf, "metrics = { allow = { \"127.0.0.1\", \"::1\" } }\n") != NULL);
-	T_OK(strstr(buf, "prelogin_fake_kdf = { alg = \"pbkdf2-sha256\", iterations = 600000 }\n") != NULL);
+	T_OK(strstr(buf, "prelogin_fake_kdf = { alg = \"argon2id\", m = 65536, p = 1, suite = \"bs1\", t = 3 }\n") != NULL);
 	T_OK(strstr(buf, "  { route = \"account.login\", per = \"username\", limit = 10, window = 600 },\n") != NULL);
 	T_OK(strstr(buf, "(built-in defaults)") != NULL);
 }
