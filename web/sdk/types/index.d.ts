@@ -1,0 +1,2 @@
+export * as bs1 from "./bs1/index.js";
+export * from "./bs1/index.js";
