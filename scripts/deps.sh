@@ -1,8 +1,11 @@
 #!/bin/sh
 # scripts/deps.sh: install the Debian packages blindsync needs, only when missing.
-# Usage: scripts/deps.sh [build|run|test|bench|apache]...  (default: build run test)
+# Usage: scripts/deps.sh [build|run|test|bench|apache|node]...  (default: build run test)
 # (apache: Debian's Apache 2.4 and mod_fcgid, for FRONT=apache|apache-fcgid|cgi;
 # `make test` (tests/run-all.sh) asks for build run test apache)
+# (node: Debian's nodejs and npm only when no `node` is on the PATH, then a
+# check that it is Node 20 or later, then `npm ci` in web/sdk when its
+# node_modules is missing or older than its package-lock.json)
 # As root it runs apt-get quietly and non-interactively; otherwise it prints
 # the exact apt-get line and exits 1. It never touches anything else.
 set -eu
@@ -22,6 +25,7 @@ bench="wrk"
 apache="apache2 libapache2-mod-fcgid"
 
 want=""
+node=0
 [ $# -eq 0 ] && set -- build run test
 for group in "$@"; do
 	case "$group" in
@@ -30,9 +34,35 @@ for group in "$@"; do
 	test) want="$want $test" ;;
 	bench) want="$want $bench" ;;
 	apache) want="$want $apache" ;;
+	node) node=1 ;;
 	*) echo "deps.sh: unknown group '$group'" >&2; exit 2 ;;
 	esac
 done
+
+# node: any Node on the PATH will do (the machine's own, nvm's); Debian's
+# only when there is none
+if [ "$node" -eq 1 ] && ! command -v node >/dev/null 2>&1; then
+	want="$want nodejs npm"
+fi
+
+# node_sdk: Node 20 or later (Web Crypto's X25519 and Ed25519, the test
+# runner), then web/sdk's pinned packages when missing or stale
+node_sdk() {
+	[ "$node" -eq 1 ] || return 0
+	if ! node -e 'process.exit(+process.versions.node.split(".")[0] >= 20 ? 0 : 1)'; then
+		echo "deps: node $(node --version) is too old: the SDK needs Node 20 or later" >&2
+		echo "      (Debian 12's nodejs is 18; install Node 20+ and put it first on the PATH)" >&2
+		exit 1
+	fi
+	command -v npm >/dev/null 2>&1 || { echo "deps: npm is missing (Node 20+ ships it)" >&2; exit 1; }
+	sdk=$(cd "$(dirname "$0")/.." && pwd)/web/sdk
+	# (npm ci writes node_modules/.package-lock.json last)
+	if [ ! -f "$sdk/node_modules/.package-lock.json" ] ||
+	    [ -n "$(find "$sdk/package-lock.json" -newer "$sdk/node_modules/.package-lock.json")" ]; then
+		echo "deps: npm ci in web/sdk" >&2
+		(cd "$sdk" && npm ci --prefer-offline --no-audit --no-fund --loglevel=error >/dev/null)
+	fi
+}
 
 missing=""
 for p in $want; do
@@ -44,7 +74,10 @@ for p in $want; do
 	esac
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing="$missing $p"
 done
-[ -z "$missing" ] && exit 0
+if [ -z "$missing" ]; then
+	node_sdk
+	exit 0
+fi
 
 line="apt-get install -y -q --no-install-recommends$missing"
 if [ "$(id -u)" -ne 0 ]; then
@@ -60,3 +93,4 @@ if [ -z "$(find /var/lib/apt/lists -maxdepth 1 -name '*Packages*' -mtime -1 2>/d
 fi
 # shellcheck disable=SC2086
 apt-get install -y -q --no-install-recommends $missing >/dev/null
+node_sdk
