@@ -157,38 +157,59 @@ int auth_username(const char *s, size_t n, char *out)
 	return 0;
 }
 
-enum err auth_require(struct req *r, struct auth *a)
+int auth_bearer_token(const char *header, const char **tok, size_t *len)
+{
+	if (!header || strncasecmp(header, "Bearer ", 7) != 0)
+		return -1;
+	const char *t = header + 7;
+	while (*t == ' ')
+		t++;
+	size_t n = strlen(t);
+	while (n > 0 && t[n - 1] == ' ')
+		n--;
+	*tok = t;
+	*len = n;
+	return 0;
+}
+
+enum err auth_token_check(struct store *s, const char *tok, size_t len, struct auth *a)
 {
 	memset(a, 0, sizeof *a);
-	const char *h = http_param(r, "HTTP_AUTHORIZATION");
-	if (!h || strncasecmp(h, "Bearer ", 7) != 0)
-		return http_fail(r, ERR_UNAUTHORIZED, "An Authorization: Bearer access token is required.");
-	const char *tok = h + 7;
-	while (*tok == ' ')
-		tok++;
-	size_t len = strlen(tok);
-	while (len > 0 && tok[len - 1] == ' ')
-		len--;
 	uint8_t hash[BSC_SHA256_LEN];
 	if (auth_token_hash(tok, len, hash) != 0)
-		return http_fail(r, ERR_UNAUTHORIZED, "The access token is not valid.");
+		return ERR_UNAUTHORIZED;
 	struct store_token t;
-	enum err e = store_token_find(r->store, hash, STORE_TOKEN_ACCESS, &t);
-	if (e == ERR_NOT_FOUND)
-		return http_fail(r, ERR_UNAUTHORIZED, "The access token is not valid.");
+	enum err e = store_token_find(s, hash, STORE_TOKEN_ACCESS, &t);
 	if (e)
-		return e;
+		return e == ERR_NOT_FOUND ? ERR_UNAUTHORIZED : e;
 	int64_t now = (int64_t)time(NULL);
 	if (t.disabled)
-		return http_fail(r, ERR_UNAUTHORIZED, "The access token is not valid.");
+		return ERR_UNAUTHORIZED;
 	if (t.expires_at <= now)
-		return http_fail(r, ERR_TOKEN_EXPIRED, "The access token has expired; refresh it.");
+		return ERR_TOKEN_EXPIRED;
 	a->account_id = t.account_id;
 	a->device_id = t.device_id;
 	snprintf(a->device_public_id, sizeof a->device_public_id, "%s", t.device_public_id);
-	r->account_id = t.account_id;
 	/* lazily, so that reads stay reads: at most one write a minute per device */
-	if (now - t.last_seen_at >= 60 && store_is_writable(r->store))
-		store_device_touch(r->store, t.device_id, now);
+	if (now - t.last_seen_at >= 60 && store_is_writable(s))
+		store_device_touch(s, t.device_id, now);
+	return ERR_OK;
+}
+
+enum err auth_require(struct req *r, struct auth *a)
+{
+	const char *tok;
+	size_t len;
+	memset(a, 0, sizeof *a);
+	if (auth_bearer_token(http_param(r, "HTTP_AUTHORIZATION"), &tok, &len) != 0)
+		return http_fail(r, ERR_UNAUTHORIZED, "An Authorization: Bearer access token is required.");
+	enum err e = auth_token_check(r->store, tok, len, a);
+	if (e == ERR_UNAUTHORIZED)
+		return http_fail(r, e, "The access token is not valid.");
+	if (e == ERR_TOKEN_EXPIRED)
+		return http_fail(r, e, "The access token has expired; refresh it.");
+	if (e)
+		return e;
+	r->account_id = a->account_id;
 	return serve_limit(r, NULL, a->account_id);
 }

@@ -78,11 +78,27 @@ struct auth {
 };
 
 /*
- * Authenticate r by its "Authorization: Bearer <access token>" header: one
- * indexed lookup. Sets r->account_id and *a. ERR_UNAUTHORIZED (missing,
- * malformed, unknown or revoked token, disabled account) or
- * ERR_TOKEN_EXPIRED. Updates the device's last_seen_at at most once a minute
- * (read-only stores skip it).
+ * The token of an Authorization header value "Bearer <token>" (the scheme
+ * in any case, spaces around the token ignored): 0 with *tok and *len
+ * pointing into header, or -1 when header is NULL or another scheme.
+ */
+int auth_bearer_token(const char *header, const char **tok, size_t *len);
+
+/*
+ * Who the access token tok[0..len) is, with no request in sight (the
+ * handlers, the live daemon and the unit tests share it): one indexed
+ * lookup. Fills *a and returns ERR_OK; ERR_UNAUTHORIZED for a malformed,
+ * unknown or revoked token or a disabled account; ERR_TOKEN_EXPIRED; or the
+ * store's error. Updates the device's last_seen_at at most once a minute
+ * (read-only stores skip it). *a is zeroed on every error.
+ */
+enum err auth_token_check(struct store *s, const char *tok, size_t len, struct auth *a);
+
+/*
+ * The FastCGI wrapper of auth_token_check: authenticate r by its
+ * "Authorization: Bearer <access token>" header, answer the error sentence
+ * on failure, set r->account_id and *a, then apply the per-account rate
+ * limits of the route (serve_limit).
  */
 enum err auth_require(struct req *r, struct auth *a);
 
