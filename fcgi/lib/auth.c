@@ -1,6 +1,8 @@
 /*
  * auth.c: auth key hashing, tokens, the server secret, usernames and the
- * bearer check. Never logs a credential.
+ * token check. Never logs a credential; knows nothing of HTTP (the request
+ * side, auth_require(), is auth_http.c), so that a program with no FastCGI
+ * links it alone.
  */
 #include "auth.h"
 
@@ -14,8 +16,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "http.h"
-#include "serve.h"
 #include "log.h"
 
 int auth_token_new(struct auth_token *t)
@@ -194,22 +194,4 @@ enum err auth_token_check(struct store *s, const char *tok, size_t len, struct a
 	if (now - t.last_seen_at >= 60 && store_is_writable(s))
 		store_device_touch(s, t.device_id, now);
 	return ERR_OK;
-}
-
-enum err auth_require(struct req *r, struct auth *a)
-{
-	const char *tok;
-	size_t len;
-	memset(a, 0, sizeof *a);
-	if (auth_bearer_token(http_param(r, "HTTP_AUTHORIZATION"), &tok, &len) != 0)
-		return http_fail(r, ERR_UNAUTHORIZED, "An Authorization: Bearer access token is required.");
-	enum err e = auth_token_check(r->store, tok, len, a);
-	if (e == ERR_UNAUTHORIZED)
-		return http_fail(r, e, "The access token is not valid.");
-	if (e == ERR_TOKEN_EXPIRED)
-		return http_fail(r, e, "The access token has expired; refresh it.");
-	if (e)
-		return e;
-	r->account_id = a->account_id;
-	return serve_limit(r, NULL, a->account_id);
 }

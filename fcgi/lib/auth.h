@@ -95,7 +95,7 @@ int auth_bearer_token(const char *header, const char **tok, size_t *len);
 enum err auth_token_check(struct store *s, const char *tok, size_t len, struct auth *a);
 
 /*
- * The FastCGI wrapper of auth_token_check: authenticate r by its
+ * (auth_http.c) The FastCGI wrapper of auth_token_check: authenticate r by its
  * "Authorization: Bearer <access token>" header, answer the error sentence
  * on failure, set r->account_id and *a, then apply the per-account rate
  * limits of the route (serve_limit).
