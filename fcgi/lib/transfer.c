@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "accounts.h"
+#include "blobs.h"
 #include "bsc.h"
 #include "json.h"
 #include "jstream.h"
@@ -975,7 +976,7 @@ static enum err backup_data(struct imp *x, size_t k, const char *path)
 	if (k >= (size_t)x->plan->backups || !x->blobs)
 		return ERR_INTERNAL; /* counted before: cannot happen */
 	int fd;
-	enum err te = upload_tmpfile(x->dir, "import", &fd);
+	enum err te = blobs_tmpfile(x->dir, "import", &fd);
 	if (te)
 		return te;
 	struct blob *b = &x->blobs[x->nblobs++];
@@ -1219,7 +1220,7 @@ enum err transfer_import(struct req *r, const struct auth *a)
 		return http_fail(r, ERR_UNSUPPORTED_MEDIA, "This route takes Content-Type: application/json.");
 	if ((e = load_account(&x, r->store)))
 		return e;
-	upload_dir(r->cfg->database, x.dir, sizeof x.dir);
+	blobs_dir(r->cfg->database, x.dir, sizeof x.dir);
 	if (!(x.file.scratch = malloc(B64_SLICE / 4 * 3)))
 		return ERR_INTERNAL;
 	if ((e = upload_stage(r, x.dir, len, &x.fd, sha)))

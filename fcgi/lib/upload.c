@@ -1,22 +1,15 @@
 /*
- * upload.c: staging binary bodies to a temporary file with bounded memory,
- * and the version preconditions of backups and slots.
+ * upload.c: the HTTP side of binary bodies: the declared length, the
+ * request's adapter of blobs_stage() (which stages with bounded memory),
+ * and the If-Match / If-None-Match headers of backups and slots.
  */
 #include "upload.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
-#include "bsc.h"
-#include "log.h"
-#include "store.h"
-
-#define UPLOAD_CHUNK (64 * 1024)
+#include "blobs.h"
 
 enum err upload_length(struct req *r, int64_t min, int64_t max, int64_t *len)
 {
@@ -35,65 +28,17 @@ enum err upload_length(struct req *r, int64_t min, int64_t max, int64_t *len)
 	return ERR_OK;
 }
 
-void upload_dir(const char *database, char *out, size_t outlen)
-{
-	/* where the store says: for SQLite the database's directory */
-	if (store_location_spool(database, out, outlen) != 0 && outlen)
-		out[0] = '\0';
-}
+/* An adapter: the request body as a core_reader. */
+static long read_body(void *ctx, void *buf, size_t n) { return http_read(ctx, buf, n); }
 
-enum err upload_tmpfile(const char *dir, const char *what, int *fd)
+enum err upload_stage(struct req *r, const char *dir, int64_t len, int *fd, uint8_t sha256[32])
 {
-	*fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-	if (*fd < 0) {
-		log_msg(LOG_ERROR, "%s: cannot create a temporary file in the store's directory: %s", what, strerror(errno));
-		return ERR_UNAVAILABLE;
-	}
-	return ERR_OK;
-}
-
-enum err upload_stage(struct req *r, const char *dir, int64_t len, int *fd_out, uint8_t sha256[32])
-{
-	*fd_out = -1;
-	enum err e = ERR_INTERNAL;
-	char *chunk = NULL;
-	struct bsc_sha256_ctx *h = NULL;
-	int fd;
-	enum err te = upload_tmpfile(dir, "upload", &fd);
-	if (te)
-		return te;
-	if (!(chunk = malloc(UPLOAD_CHUNK)) || !(h = bsc_sha256_new()))
-		goto out;
-	int64_t have = 0;
-	while (have < len) {
-		size_t want = (size_t)(len - have < UPLOAD_CHUNK ? len - have : UPLOAD_CHUNK);
-		long got = http_read(r, chunk, want);
-		if (got <= 0)
-			break;
-		if (write(fd, chunk, (size_t)got) != got || bsc_sha256_update(h, chunk, (size_t)got) != 0) {
-			log_msg(LOG_ERROR, "upload: cannot write the temporary file: %s", strerror(errno));
-			e = ERR_UNAVAILABLE;
-			goto out;
-		}
-		have += got;
-	}
-	if (have != len) {
-		e = http_fail(r, ERR_INVALID_REQUEST,
-		    "The body ended after %" PRId64 " of %" PRId64 " bytes; nothing was stored.", have, len);
-		goto out;
-	}
-	int rc = bsc_sha256_final(h, sha256);
-	h = NULL;
-	if (rc != 0)
-		goto out;
-	*fd_out = fd;
-	fd = -1;
-	e = ERR_OK;
-out:
-	bsc_sha256_free(h);
-	free(chunk);
-	if (fd >= 0)
-		close(fd);
+	struct core_reader rd = {read_body, r};
+	int64_t have;
+	enum err e = blobs_stage(dir, len, &rd, fd, sha256, &have);
+	if (e == ERR_INVALID_REQUEST)
+		return http_fail(r, e, "The body ended after %" PRId64 " of %" PRId64 " bytes; nothing was stored.", have,
+		    len);
 	return e;
 }
 

@@ -24,18 +24,9 @@ enum err upload_length(struct req *r, int64_t min, int64_t max, int64_t *len);
  * Read exactly len body bytes into a new temporary file in directory `dir`
  * (*fd, the caller closes it) and their SHA-256. A body shorter than len
  * (the client went away) is ERR_INVALID_REQUEST, and nothing is kept.
+ * The request's adapter of blobs_stage(), which does the work.
  */
 enum err upload_stage(struct req *r, const char *dir, int64_t len, int *fd, uint8_t sha256[32]);
-
-/*
- * A new unnamed temporary file in `dir` (*fd; it disappears by itself
- * whatever happens to this process): ERR_UNAVAILABLE with a log line naming
- * `what` when it cannot be created.
- */
-enum err upload_tmpfile(const char *dir, const char *what, int *fd);
-
-/* The directory for temporary files of the store at `database` (store_location_spool: on its disk), "" if none. */
-void upload_dir(const char *database, char *out, size_t outlen);
 
 /*
  * Preconditions. If-Match: returns 1 and *version for `"N"`, 2 for `*`,
