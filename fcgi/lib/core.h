@@ -1,16 +1,25 @@
 /*
  * core.h: what the core library needs from whoever drives it, with no
  * FastCGI and no HTTP in sight: byte readers and writers (a request body, a
- * file, a socket, a test buffer).
+ * file, a socket, a test buffer), and struct core, the context a program
+ * shares between its threads: the rate limiter, the long-poll notifier and
+ * the request metrics, each a table shared by every process of every
+ * program that opened the same store.
  *
- * The handlers pass adapters over struct req; the live daemon and the unit
- * tests pass their own. Must never: include http.h or name struct req.
+ * The handlers pass adapters over struct req and use the one context of
+ * serve.c; the live daemon and the unit tests build their own. Must never:
+ * include http.h or name struct req.
  */
 #ifndef BLINDSYNC_CORE_H
 #define BLINDSYNC_CORE_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "buf.h"
+#include "config.h"
+#include "err.h"
 
 /* Read up to n bytes into buf: the count read (> 0), 0 at the end, -1 on an error. */
 typedef long (*core_read_fn)(void *ctx, void *buf, size_t n);
@@ -28,5 +37,62 @@ struct core_writer {
 	core_write_fn fn;
 	void *ctx;
 };
+
+struct limiter;
+struct notifier;
+struct metrics;
+
+/*
+ * The shared context of one program. Zeroed, it is a valid context with
+ * nothing mapped: no limits, no wake-ups (a long-poll sleeps in short
+ * steps), no metrics; core_open() maps the three tables.
+ */
+struct core {
+	struct limiter *limiter;    /* "<database>-limits"; NULL: no limits */
+	struct notifier *notifier;  /* "<database>-notify"; NULL: no wake-ups */
+	struct metrics *metrics;    /* "<database>-metrics"; NULL: none kept */
+	atomic_int waiting;         /* requests of this process in a long-poll */
+	int wait_max;               /* how many may wait at once (< 1: one) */
+	atomic_int *stopping;       /* set when the program stops; NULL: never */
+};
+
+/*
+ * Map the three shared tables beside the store `database` into c (which
+ * should be zeroed first). 0, or -1 with errbuf filled (naming the table)
+ * and nothing left open.
+ */
+int core_open(struct core *c, const char *database, char *errbuf, size_t errlen);
+/* Unmap what core_open() mapped; c is zeroed tables again. NULL is fine. */
+void core_close(struct core *c);
+
+/*
+ * Rate limits of config.md for `route`, charging only the rules of one
+ * phase: per = ip when ip is set, per = username when username is set, per =
+ * account when account_id > 0. ERR_RATE_LIMITED with *retry_after (seconds,
+ * >= 1). A limiter that fails is logged and lets the request through.
+ */
+enum err core_limit(struct core *c, const struct config *cfg, const char *route, const char *ip,
+    const char *username, int64_t account_id, int *retry_after);
+
+/*
+ * Long-polls. core_changed() tells waiters of every process that an account
+ * changed (and its collection `name`, when not NULL); call it after the
+ * commit. core_seq() is the sequence to read before a query that may find
+ * nothing new. core_wait_begin() admits one more waiter of this process (0)
+ * or refuses (-1: wait_max reached), then core_wait_end() once.
+ * core_poll() waits until the sequence moves (1: query again) or
+ * deadline_ms (core_now_ms()) passes or the program stops (0).
+ */
+void core_changed(struct core *c, int64_t account_id, const char *collection);
+uint32_t core_seq(struct core *c, int64_t account_id, const char *collection);
+int core_wait_begin(struct core *c);
+void core_wait_end(struct core *c);
+int core_poll(struct core *c, int64_t account_id, const char *collection, uint32_t *seq, int64_t deadline_ms);
+/* Monotonic milliseconds (the limiter's and the long-polls' clock). */
+int64_t core_now_ms(void);
+
+/* Count one answered request of `route` (metrics), and write them all (Prometheus text). */
+void core_observe(struct core *c, const char *route, int status, double ms);
+void core_metrics(struct core *c, struct buf *out);
 
 #endif

@@ -32,10 +32,7 @@
 #include "config.h"
 #include "bsc.h"
 #include "json.h"
-#include "limit.h"
 #include "log.h"
-#include "metrics.h"
-#include "notify.h"
 
 #define SERVE_DEFAULT_THREADS 8
 #define SERVE_TRIM_BODY_BYTES (256 * 1024) /* malloc_trim after bodies this large */
@@ -44,79 +41,36 @@
 #define SERVE_BACKLOG 1024          /* nginx opens a connection per request */
 
 atomic_int serve_stopping;
-static struct limiter *serve_limiter; /* shared by the threads; NULL in tests */
-static struct notifier *serve_notifier; /* long-poll wake-ups; NULL in tests */
-static struct metrics *serve_metrics_tab; /* shared request metrics; NULL in tests */
-static atomic_int serve_waiting;        /* requests of this process in a long-poll */
-int serve_wait_max = 1;          /* half the threads, at least 1 */
+/* the limiter, notifier and metrics of this process (core.h); zeroed in tests */
+struct core serve_core = {.wait_max = 1, .stopping = &serve_stopping};
 
-int64_t serve_now_ms(void) { return limit_now_ms(); }
+int64_t serve_now_ms(void) { return core_now_ms(); }
 
-void serve_changed(int64_t account_id, const char *collection)
-{
-	if (collection)
-		notify_bump(serve_notifier, notify_slot_collection(account_id, collection));
-	notify_bump(serve_notifier, notify_slot_account(account_id));
-}
-
-static uint32_t slot_of(int64_t account_id, const char *collection)
-{
-	return collection ? notify_slot_collection(account_id, collection) : notify_slot_account(account_id);
-}
+void serve_changed(int64_t account_id, const char *collection) { core_changed(&serve_core, account_id, collection); }
 
 uint32_t serve_seq(int64_t account_id, const char *collection)
 {
-	return notify_seq(serve_notifier, slot_of(account_id, collection));
+	return core_seq(&serve_core, account_id, collection);
 }
 
-int serve_wait_begin(void)
-{
-	if (atomic_fetch_add(&serve_waiting, 1) >= serve_wait_max) {
-		atomic_fetch_sub(&serve_waiting, 1);
-		return -1;
-	}
-	metrics_waiting(serve_metrics_tab, 1);
-	return 0;
-}
+int serve_wait_begin(void) { return core_wait_begin(&serve_core); }
 
-void serve_wait_end(void)
-{
-	atomic_fetch_sub(&serve_waiting, 1);
-	metrics_waiting(serve_metrics_tab, -1);
-}
+void serve_wait_end(void) { core_wait_end(&serve_core); }
 
-void serve_metrics(struct buf *out) { metrics_write(serve_metrics_tab, out); }
+void serve_metrics(struct buf *out) { core_metrics(&serve_core, out); }
 
 int serve_poll(int64_t account_id, const char *collection, uint32_t *seq, int64_t deadline_ms)
 {
-	uint32_t slot = slot_of(account_id, collection);
-	for (;;) {
-		if (atomic_load(&serve_stopping))
-			return 0;
-		uint32_t now_seq = notify_seq(serve_notifier, slot);
-		if (now_seq != *seq) {
-			*seq = now_seq;
-			return 1;
-		}
-		int64_t left = deadline_ms - serve_now_ms();
-		if (left <= 0)
-			return 0;
-		/* wake at least once a second to notice a stop */
-		notify_wait(serve_notifier, slot, *seq, (int)(left < 1000 ? left : 1000));
-	}
+	return core_poll(&serve_core, account_id, collection, seq, deadline_ms);
 }
 
 static enum err limit_route(struct req *r, const char *route, const char *username, int64_t account_id)
 {
-	int retry = 0;
-	const char *why = NULL;
+	int retry;
 	const char *ip = (!username && account_id <= 0) ? r->remote_addr : NULL;
-	enum err e = limit_check(serve_limiter, r->cfg, route ? route : "-", ip, username, account_id, &retry, &why);
-	if (why && serve_limiter)
-		log_msg(LOG_WARN, "rate limiter failed open: %s", why);
-	if (e == ERR_RATE_LIMITED) {
-		http_add_header(r, "Retry-After", "%d", retry > 0 ? retry : 1);
-		return http_fail(r, ERR_RATE_LIMITED, "Too many requests; retry in %d seconds.", retry > 0 ? retry : 1);
+	if (core_limit(&serve_core, r->cfg, route, ip, username, account_id, &retry) == ERR_RATE_LIMITED) {
+		http_add_header(r, "Retry-After", "%d", retry);
+		return http_fail(r, ERR_RATE_LIMITED, "Too many requests; retry in %d seconds.", retry);
 	}
 	return ERR_OK;
 }
@@ -399,7 +353,7 @@ void serve_one(struct req *r, const struct handler *h)
 	double ms = http_elapsed_ms(r);
 	log_request(r->request_id, r->method_str, r->route_name ? r->route_name : "-", r->status, ms,
 	    r->account_id, detail);
-	metrics_observe(serve_metrics_tab, r->route_name, r->status, ms);
+	core_observe(&serve_core, r->route_name, r->status, ms);
 	size_t body_len = r->body_len;
 	http_end(r);
 	config_release(cfg);
@@ -554,25 +508,10 @@ int serve_main(int argc, char **argv, const struct handler *h)
 			return 1;
 		}
 	}
-	/* the shared tables live where the store says (beside an SQLite file) */
-	char limpath[STORE_LOCATION_MAX + 16];
-	store_location_side(dbpath, "limits", limpath, sizeof limpath);
-	if (limit_open(limpath, &serve_limiter, err, sizeof err) != 0) {
-		fprintf(stderr, "%s: rate limits: %s\n", prog, err);
-		config_shutdown();
-		return 1;
-	}
 	/* one malloc arena per thread would multiply the RSS by the threads */
 	mallopt(M_ARENA_MAX, 2);
-	store_location_side(dbpath, "metrics", limpath, sizeof limpath);
-	if (metrics_open(limpath, &serve_metrics_tab, err, sizeof err) != 0) {
-		fprintf(stderr, "%s: metrics: %s\n", prog, err);
-		config_shutdown();
-		return 1;
-	}
-	store_location_side(dbpath, "notify", limpath, sizeof limpath);
-	if (notify_open(limpath, &serve_notifier, err, sizeof err) != 0) {
-		fprintf(stderr, "%s: long-poll notifications: %s\n", prog, err);
+	if (core_open(&serve_core, dbpath, err, sizeof err) != 0) {
+		fprintf(stderr, "%s: %s\n", prog, err);
 		config_shutdown();
 		return 1;
 	}
@@ -633,12 +572,7 @@ int serve_main(int argc, char **argv, const struct handler *h)
 	                       : serve_run_threads(listen_fd, threads, h, dbpath, &set);
 	if (listen_addr && listen_addr[0] == '/' && (processes == 1 || !serve_is_child))
 		unlink(listen_addr);
-	limit_close(serve_limiter);
-	serve_limiter = NULL;
-	notify_close(serve_notifier);
-	serve_notifier = NULL;
-	metrics_close(serve_metrics_tab);
-	serve_metrics_tab = NULL;
+	core_close(&serve_core);
 	config_shutdown();
 	return rc;
 }

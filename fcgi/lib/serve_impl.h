@@ -14,13 +14,15 @@
 #include <signal.h>
 #include <stdatomic.h>
 
+#include "core.h"
 #include "http.h"
 #include "serve.h"
 
 /* serve.c: set once the process stops; read by every worker thread */
 extern atomic_int serve_stopping;
-/* serve.c: long-polls a process lets wait at once (half its threads, >= 1) */
-extern int serve_wait_max;
+/* serve.c: the process's limiter, notifier and metrics; serve_proc.c sets
+ * wait_max, the long-polls it lets wait at once (half its threads, >= 1) */
+extern struct core serve_core;
 /* serve_proc.c: 1 in a worker process forked by serve_supervise() */
 extern int serve_is_child;
 

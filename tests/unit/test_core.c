@@ -5,8 +5,9 @@
  * access token checked (valid, unknown, malformed, expired), a push, backup
  * writes under If-Match / If-None-Match (matching, stale, missing), the plan
  * limit, a body that ends early, a read, a delete, and slot writes under
- * their key. Bodies come from an in-memory reader, reads go to an in-memory
- * writer. It links libblindsync.a and uses nothing of http.c or serve.c.
+ * their key; then the shared context (struct core) of limits, long-poll
+ * wake-ups and metrics. Bodies come from an in-memory reader, reads go to an
+ * in-memory writer. It links libblindsync.a and uses nothing of http.c or serve.c.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -304,6 +305,59 @@ static void test_slots(void)
 	T_EQ_INT(blobs_slot_get(st, id, &rp), ERR_NOT_FOUND);
 }
 
+/*
+ * The shared context, as a second program builds it: its tables beside the
+ * store, a per-account limit, a change seen by a waiter's sequence, the
+ * bound on waiters, a poll that times out, the metrics.
+ */
+static void test_context(void)
+{
+	struct core c;
+	char err[512];
+	memset(&c, 0, sizeof c);
+	c.wait_max = 1;
+	T_EQ_INT(core_open(&c, dbpath, err, sizeof err), 0);
+
+	struct config lc = cfg;
+	struct rate_rule *rule = &lc.rate_limits[0];
+	memset(rule, 0, sizeof *rule);
+	snprintf(rule->route, sizeof rule->route, "sync.push");
+	rule->per = PER_ACCOUNT;
+	rule->limit = 2;
+	rule->window = 3600;
+	lc.n_rate_limits = 1;
+	int retry = 0;
+	T_EQ_INT(core_limit(&c, &lc, "sync.push", NULL, NULL, account_id, &retry), ERR_OK);
+	T_EQ_INT(core_limit(&c, &lc, "sync.push", NULL, NULL, account_id, &retry), ERR_OK);
+	T_EQ_INT(core_limit(&c, &lc, "sync.push", NULL, NULL, account_id, &retry), ERR_RATE_LIMITED);
+	T_OK(retry >= 1);
+	/* another account has its own budget */
+	T_EQ_INT(core_limit(&c, &lc, "sync.push", NULL, NULL, account_id + 1, &retry), ERR_OK);
+
+	uint32_t seq = core_seq(&c, account_id, "notes");
+	core_changed(&c, account_id, "notes");
+	T_OK(core_seq(&c, account_id, "notes") != seq);
+	uint32_t before = seq;
+	T_EQ_INT(core_poll(&c, account_id, "notes", &seq, core_now_ms() + 1000), 1);
+	T_OK(seq != before);
+	/* nothing new: the deadline ends the wait */
+	double t0 = t_now_ms();
+	T_EQ_INT(core_poll(&c, account_id, "notes", &seq, core_now_ms() + 30), 0);
+	T_OK(t_now_ms() - t0 >= 25);
+	T_EQ_INT(core_wait_begin(&c), 0);
+	T_EQ_INT(core_wait_begin(&c), -1);
+	core_wait_end(&c);
+
+	core_observe(&c, "sync.push", 200, 1.5);
+	struct buf out;
+	buf_init(&out, 1 << 20);
+	core_metrics(&c, &out);
+	T_OK(out.len > 0);
+	buf_free(&out);
+	core_close(&c);
+	core_close(NULL);
+}
+
 int main(void)
 {
 	char err[512];
@@ -325,6 +379,7 @@ int main(void)
 	T_RUN(test_backups);
 	T_RUN(test_create_race);
 	T_RUN(test_slots);
+	T_RUN(test_context);
 	accounts_session_clear(&sess);
 	store_close(st);
 	t_tmpdir_remove(tmpdir);

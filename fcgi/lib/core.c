@@ -1,0 +1,127 @@
+/*
+ * core.c: the shared context of a program (core.h): the rate limiter, the
+ * long-poll notifier and the request metrics behind one struct, so that a
+ * handler program and the live daemon drive them the same way. Knows
+ * nothing of requests; never blocks longer than a long-poll's deadline.
+ */
+#include "core.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "limit.h"
+#include "log.h"
+#include "metrics.h"
+#include "notify.h"
+#include "store.h"
+
+int core_open(struct core *c, const char *database, char *errbuf, size_t errlen)
+{
+	char path[STORE_LOCATION_MAX + 16], why[512];
+	/* the shared tables live where the store says (beside an SQLite file) */
+	store_location_side(database, "limits", path, sizeof path);
+	if (limit_open(path, &c->limiter, why, sizeof why) != 0) {
+		snprintf(errbuf, errlen, "rate limits: %s", why);
+		goto fail;
+	}
+	store_location_side(database, "metrics", path, sizeof path);
+	if (metrics_open(path, &c->metrics, why, sizeof why) != 0) {
+		snprintf(errbuf, errlen, "metrics: %s", why);
+		goto fail;
+	}
+	store_location_side(database, "notify", path, sizeof path);
+	if (notify_open(path, &c->notifier, why, sizeof why) != 0) {
+		snprintf(errbuf, errlen, "long-poll notifications: %s", why);
+		goto fail;
+	}
+	return 0;
+fail:
+	core_close(c);
+	return -1;
+}
+
+void core_close(struct core *c)
+{
+	if (!c)
+		return;
+	limit_close(c->limiter);
+	c->limiter = NULL;
+	notify_close(c->notifier);
+	c->notifier = NULL;
+	metrics_close(c->metrics);
+	c->metrics = NULL;
+}
+
+enum err core_limit(struct core *c, const struct config *cfg, const char *route, const char *ip,
+    const char *username, int64_t account_id, int *retry_after)
+{
+	int retry = 0;
+	const char *why = NULL;
+	enum err e = limit_check(c->limiter, cfg, route ? route : "-", ip, username, account_id, &retry, &why);
+	if (why && c->limiter)
+		log_msg(LOG_WARN, "rate limiter failed open: %s", why);
+	*retry_after = retry > 0 ? retry : 1;
+	return e == ERR_RATE_LIMITED ? e : ERR_OK;
+}
+
+static uint32_t slot_of(int64_t account_id, const char *collection)
+{
+	return collection ? notify_slot_collection(account_id, collection) : notify_slot_account(account_id);
+}
+
+void core_changed(struct core *c, int64_t account_id, const char *collection)
+{
+	if (collection)
+		notify_bump(c->notifier, notify_slot_collection(account_id, collection));
+	notify_bump(c->notifier, notify_slot_account(account_id));
+}
+
+uint32_t core_seq(struct core *c, int64_t account_id, const char *collection)
+{
+	return notify_seq(c->notifier, slot_of(account_id, collection));
+}
+
+int core_wait_begin(struct core *c)
+{
+	int max = c->wait_max > 0 ? c->wait_max : 1;
+	if (atomic_fetch_add(&c->waiting, 1) >= max) {
+		atomic_fetch_sub(&c->waiting, 1);
+		return -1;
+	}
+	metrics_waiting(c->metrics, 1);
+	return 0;
+}
+
+void core_wait_end(struct core *c)
+{
+	atomic_fetch_sub(&c->waiting, 1);
+	metrics_waiting(c->metrics, -1);
+}
+
+int64_t core_now_ms(void) { return limit_now_ms(); }
+
+int core_poll(struct core *c, int64_t account_id, const char *collection, uint32_t *seq, int64_t deadline_ms)
+{
+	uint32_t slot = slot_of(account_id, collection);
+	for (;;) {
+		if (c->stopping && atomic_load(c->stopping))
+			return 0;
+		uint32_t now_seq = notify_seq(c->notifier, slot);
+		if (now_seq != *seq) {
+			*seq = now_seq;
+			return 1;
+		}
+		int64_t left = deadline_ms - core_now_ms();
+		if (left <= 0)
+			return 0;
+		/* wake at least once a second to notice a stop */
+		notify_wait(c->notifier, slot, *seq, (int)(left < 1000 ? left : 1000));
+	}
+}
+
+void core_observe(struct core *c, const char *route, int status, double ms)
+{
+	metrics_observe(c->metrics, route, status, ms);
+}
+
+void core_metrics(struct core *c, struct buf *out) { metrics_write(c->metrics, out); }
