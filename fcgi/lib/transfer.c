@@ -4,10 +4,10 @@
  *
  * Export: one store_read() snapshot walked row by row (collections, then
  * each collection's records in version order, each record's kept history
- * newest first, then the backups chunk by chunk) into r->out, which streams
- * to the client. Nothing is collected first.
+ * newest first, then the backups chunk by chunk) into a buffer that flushes
+ * to the caller's writer. Nothing is collected first.
  *
- * Import: stage the body (upload_stage), then two passes of the same walker
+ * Import: stage the body from the caller's reader (blobs_stage), then two passes of the same walker
  * over the staged file. Pass 1 (x->dry) runs outside any transaction: it
  * checks every rule and decodes each backup into its own temporary file.
  * Pass 2 runs inside one store_tx(): it checks everything again against
@@ -16,7 +16,8 @@
  * base64 text is ever held, only decoded values up to their limits.
  *
  * Must never: write before the transaction, keep a row, a backup or the
- * document in memory, or let a failed import leave anything behind.
+ * document in memory, or let a failed import leave anything behind; know
+ * about HTTP (transfer_http.c is the FastCGI side).
  */
 #include "transfer.h"
 
@@ -37,20 +38,20 @@
 #include "json.h"
 #include "jstream.h"
 #include "log.h"
-#include "serve.h"
+#include "core.h"
 #include "store.h"
 #include "sync.h"
 #include "syncio.h"
-#include "upload.h"
 #include "valid.h"
 
 /* ======================================================================
  * Export
  * ====================================================================== */
 
-/* One export: the request, the snapshot's store and the writer. */
+/* One export: how to answer, the snapshot's store and the writer. */
 struct exp {
-	struct req *r;
+	const struct transfer_reply *rp;
+	struct buf out;         /* flushes to rp->out */
 	struct store *s;
 	int64_t account_id;
 	struct jw w;
@@ -61,7 +62,14 @@ struct exp {
 };
 
 /* 1 when the response takes no more (the client went away): stop walking. */
-static int gone(const struct exp *x) { return buf_error(&x->r->out); }
+static int gone(const struct exp *x) { return buf_error(&x->out); }
+
+/* The buffer's sink: the caller's writer. */
+static int exp_sink(void *ctx, const char *data, size_t n)
+{
+	const struct transfer_reply *rp = ctx;
+	return rp->out.fn(rp->out.ctx, data, n);
+}
 
 /* One older version of a record (store_transfer_history callback). */
 static int exp_history(void *ctx, const struct store_record *v)
@@ -155,7 +163,6 @@ static int exp_backup(void *ctx, const struct store_backup *b)
 static enum err export_tx(struct store *s, void *arg)
 {
 	struct exp *x = arg;
-	struct req *r = x->r;
 	struct store_account acc;
 	uint8_t *keyring = NULL;
 	size_t keyring_len = 0;
@@ -166,15 +173,13 @@ static enum err export_tx(struct store *s, void *arg)
 	if ((e = store_account_keyring(s, x->account_id, &keyring, &keyring_len, &keyring_version)))
 		return e;
 	x->s = s;
-	/* usernames are a-z 0-9 . _ - @ +: safe inside the quoted file name */
-	http_add_header(r, "Content-Disposition", "attachment; filename=\"blindsync-export-%s.json\"", acc.username);
-	http_begin_stream(r, 200, "application/json", -1);
 	x->started = 1;
-	if (r->method == M_HEAD) {
+	if (x->rp->begin(x->rp->ctx, acc.username) <= 0) {
 		free(keyring);
 		return ERR_OK;
 	}
-	jw_init(&x->w, &r->out);
+	buf_set_sink(&x->out, exp_sink, (void *)x->rp, 64 * 1024);
+	jw_init(&x->w, &x->out);
 	jw_obj_begin(&x->w);
 	jw_key(&x->w, "format"); jw_str(&x->w, TRANSFER_FORMAT);
 	jw_key(&x->w, "username"); jw_str(&x->w, acc.username);
@@ -198,27 +203,32 @@ static enum err export_tx(struct store *s, void *arg)
 		return e;
 	jw_arr_end(&x->w);
 	jw_obj_end(&x->w);
-	buf_flush(&r->out);
+	buf_flush(&x->out);
 	return ERR_OK;
 }
 
-enum err transfer_export(struct req *r, const struct auth *a)
+enum err transfer_export_write(struct store *s, int64_t account_id, const struct transfer_reply *rp, int *started)
 {
 	struct exp x;
 	memset(&x, 0, sizeof x);
-	x.r = r;
-	x.account_id = a->account_id;
-	enum err e = store_read(r->store, export_tx, &x);
-	if (!x.started)
-		return e;
-	/* the status line is sent: a failure can only cut the document short */
-	if (e)
-		log_msg(LOG_ERROR, "export: account %" PRId64 ": stopped by a store error (%s); the document sent is incomplete",
-		    a->account_id, err_code(e));
-	else if (gone(&x))
-		log_msg(LOG_WARN, "export: account %" PRId64 ": the client went away; the document sent is incomplete",
-		    a->account_id);
-	return ERR_OK;
+	x.rp = rp;
+	x.account_id = account_id;
+	buf_init(&x.out, 0);
+	enum err e = store_read(s, export_tx, &x);
+	*started = x.started;
+	if (x.started) {
+		/* begin() was called: a failure can only cut the document short */
+		if (e)
+			log_msg(LOG_ERROR, "export: account %" PRId64 ": stopped by a store error (%s); the document sent is incomplete",
+			    account_id, err_code(e));
+		else if (gone(&x)) {
+			log_msg(LOG_WARN, "export: account %" PRId64 ": the client went away; the document sent is incomplete",
+			    account_id);
+			e = ERR_UNAVAILABLE;
+		}
+	}
+	buf_free(&x.out);
+	return e;
 }
 
 /* ======================================================================
@@ -332,9 +342,11 @@ struct blob {
 	uint8_t sha[32];
 };
 
-/* One import: the request, the account and its limits, and the state of a pass. */
+/* One import: its input, the account and its limits, and the state of a pass. */
 struct imp {
-	struct req *r;
+	const struct transfer_import_in *in;
+	char *msg;                 /* the sentence of a refusal (msglen bytes) */
+	size_t msglen;
 	const struct config *c;
 	const struct auth *auth;
 	struct store *s;
@@ -363,7 +375,7 @@ struct imp {
 	size_t ntop;
 };
 
-/* Answer e with "PATH: sentence". */
+/* Refuse with e and the sentence "PATH: sentence" (or the sentence alone without a path). */
 static enum err bad(struct imp *x, enum err e, const char *path, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 static enum err bad(struct imp *x, enum err e, const char *path, const char *fmt, ...)
@@ -374,8 +386,10 @@ static enum err bad(struct imp *x, enum err e, const char *path, const char *fmt
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
 	if (path && *path)
-		return http_fail(x->r, e, "%s: %s", path, msg);
-	return http_fail(x->r, e, "%s", msg);
+		snprintf(x->msg, x->msglen, "%s: %s", path, msg);
+	else
+		snprintf(x->msg, x->msglen, "%s", msg);
+	return e;
 }
 
 /* The answer to a parser error (not one raised by a decoder's sink). */
@@ -390,7 +404,7 @@ static enum err lexfail(struct imp *x)
 	case JSTREAM_E_NOMEM:
 		return ERR_INTERNAL;
 	default:
-		return http_fail(x->r, ERR_INVALID_JSON, "The document is not valid JSON (%s at byte %llu); nothing was imported.",
+		return bad(x, ERR_INVALID_JSON, NULL, "The document is not valid JSON (%s at byte %llu); nothing was imported.",
 		    jstream_message(x->js), off);
 	}
 }
@@ -660,7 +674,7 @@ static enum err each_member(struct imp *x, const char *path, const char *const *
 static enum err quota_check(struct imp *x)
 {
 	if (x->bytes > 0 && x->acc.usage_bytes + x->bytes > x->quota)
-		return http_fail(x->r, ERR_QUOTA_EXCEEDED,
+		return bad(x, ERR_QUOTA_EXCEEDED, NULL,
 		    "The import needs more than the account's byte quota (%" PRId64 " bytes); nothing was imported.",
 		    x->quota);
 	return ERR_OK;
@@ -921,7 +935,7 @@ static enum err collection(struct imp *x, void *ctx, int64_t i, const char *path
 	struct col cl;
 	enum err e;
 	if (++x->ncollections > x->plan->collections)
-		return http_fail(x->r, ERR_COLLECTION_LIMIT,
+		return bad(x, ERR_COLLECTION_LIMIT, NULL,
 		    "The document has more collections than the %" PRId64 " the account's plan allows.",
 		    x->plan->collections);
 	memset(&cl, 0, sizeof cl);
@@ -1022,7 +1036,7 @@ static enum err backup(struct imp *x, void *ctx, int64_t i, const char *path)
 	struct bk bk;
 	enum err e;
 	if (++x->nbackups > x->plan->backups)
-		return http_fail(x->r, ERR_BACKUP_LIMIT,
+		return bad(x, ERR_BACKUP_LIMIT, NULL,
 		    "The document has more backups than the %" PRId64 " the account's plan allows.", x->plan->backups);
 	if (x->dry && !x->blobs && !(x->blobs = calloc((size_t)x->plan->backups, sizeof *x->blobs)))
 		return ERR_INTERNAL;
@@ -1072,14 +1086,14 @@ static enum err document_member(struct imp *x, void *ctx, int idx, const char *p
 	enum jstream_tok t;
 	enum err e;
 	if (idx != 0 && !(*seen & 1))
-		return http_fail(x->r, ERR_INVALID_REQUEST,
+		return bad(x, ERR_INVALID_REQUEST, NULL,
 		    "format: the document must start with \"format\": \"" TRANSFER_FORMAT "\".");
 	switch (idx) {
 	case 0:
 		if ((e = get_str(x, path, "format", s, sizeof s, NULL)))
 			return e;
 		if (strcmp(s, TRANSFER_FORMAT) != 0)
-			return http_fail(x->r, ERR_INVALID_REQUEST, "format: expected \"" TRANSFER_FORMAT "\".");
+			return bad(x, ERR_INVALID_REQUEST, NULL, "format: expected \"" TRANSFER_FORMAT "\".");
 		return ERR_OK;
 	case 1: {
 		/* the exporting account's name: informative only */
@@ -1091,7 +1105,7 @@ static enum err document_member(struct imp *x, void *ctx, int idx, const char *p
 		if ((e = next(x, &t)))
 			return e;
 		if (t != JSTREAM_OBJ_BEGIN)
-			return http_fail(x->r, ERR_INVALID_REQUEST, "kdf: expected an object.");
+			return bad(x, ERR_INVALID_REQUEST, NULL, "kdf: expected an object.");
 		if (jstream_skip(x->js, t) != 0)
 			return lexfail(x);
 		return ERR_OK;
@@ -1123,11 +1137,11 @@ static enum err document(struct imp *x)
 	if ((e = next(x, &t)))
 		return e;
 	if (t != JSTREAM_OBJ_BEGIN)
-		return http_fail(x->r, ERR_INVALID_REQUEST, "The document must be a JSON object (a blindsync export).");
+		return bad(x, ERR_INVALID_REQUEST, NULL, "The document must be a JSON object (a blindsync export).");
 	if ((e = each_member(x, "", NAMES(names), &seen, document_member, &seen)))
 		return e;
 	if (!(seen & 1))
-		return http_fail(x->r, ERR_INVALID_REQUEST, "format: required member missing.");
+		return bad(x, ERR_INVALID_REQUEST, NULL, "format: required member missing.");
 	if ((e = next(x, &t)))
 		return e;
 	return t == JSTREAM_END ? ERR_OK : ERR_INTERNAL;
@@ -1147,7 +1161,7 @@ static enum err load_account(struct imp *x, struct store *s)
 	if ((e = store_collection_count(s, x->acc.id, &nc)) || (e = store_backup_count(s, x->acc.id, &nb)))
 		return e;
 	if (nc || nb)
-		return http_fail(x->r, ERR_CONFLICT,
+		return bad(x, ERR_CONFLICT, NULL,
 		    "The account already has %" PRId64 " collection(s) and %" PRId64 " backup(s); "
 		    "an import needs an account with none. Nothing was imported.", nc, nb);
 	return ERR_OK;
@@ -1196,53 +1210,60 @@ static enum err import_tx(struct store *s, void *arg)
 /* Tell long-polls on the account's (new) collections (store_collection_list callback). */
 static int notify_collection(void *ctx, const struct store_collection *c)
 {
-	serve_changed(*(const int64_t *)ctx, c->name);
+	const struct imp *x = ctx;
+	x->in->changed(x->acc.id, c->name);
 	return 0;
 }
 
-enum err transfer_import(struct req *r, const struct auth *a)
+enum err transfer_import_read(struct store *s, const struct config *c, const struct transfer_import_in *in,
+    char *msg, size_t msglen)
 {
 	struct imp x;
-	int64_t len;
 	uint8_t sha[32];
+	int64_t have;
 	enum err e;
 	memset(&x, 0, sizeof x);
-	x.r = r;
-	x.c = r->cfg;
-	x.auth = a;
+	if (msglen)
+		msg[0] = '\0';
+	x.in = in;
+	x.msg = msg;
+	x.msglen = msglen;
+	x.c = c;
+	x.auth = in->auth;
 	x.fd = -1;
 	x.now = (int64_t)time(NULL);
 	x.pay.fd = x.hpay.fd = x.small.fd = x.file.fd = -1;
-	/* limits and cheap refusals before the body is read */
-	if ((e = upload_length(r, 0, r->cfg->limits.max_import_bytes, &len)))
+	/* a cheap refusal before the body is read */
+	if ((e = load_account(&x, s)))
 		return e;
-	if (!http_is_json(r))
-		return http_fail(r, ERR_UNSUPPORTED_MEDIA, "This route takes Content-Type: application/json.");
-	if ((e = load_account(&x, r->store)))
-		return e;
-	blobs_dir(r->cfg->database, x.dir, sizeof x.dir);
+	blobs_dir(c->database, x.dir, sizeof x.dir);
 	if (!(x.file.scratch = malloc(B64_SLICE / 4 * 3)))
 		return ERR_INTERNAL;
-	if ((e = upload_stage(r, x.dir, len, &x.fd, sha)))
+	e = blobs_stage(x.dir, in->len, &in->body, &x.fd, sha, &have);
+	if (e == ERR_INVALID_REQUEST)
+		e = bad(&x, e, NULL, "The body ended after %" PRId64 " of %" PRId64 " bytes; nothing was stored.", have,
+		    in->len);
+	if (e)
 		goto out;
 	/* pass 1: no lock, nothing written */
-	x.s = r->store;
+	x.s = s;
 	x.dry = 1;
-	int64_t t0 = serve_now_ms();
+	int64_t t0 = core_now_ms();
 	if ((e = run_pass(&x)))
 		goto out;
 	/* pass 2: the same checks against the account as it is now, and the writes */
-	int64_t t1 = serve_now_ms();
-	if ((e = store_tx(r->store, import_tx, &x)))
+	int64_t t1 = core_now_ms();
+	if ((e = store_tx(s, import_tx, &x)))
 		goto out;
-	int64_t t2 = serve_now_ms();
+	int64_t t2 = core_now_ms();
 	log_msg(LOG_INFO, "import: account %" PRId64 ": %" PRId64 " collection(s), %" PRId64 " record(s), %" PRId64
 	    " backup(s), %" PRId64 " bytes; %" PRId64 " older version(s) beyond history_depth dropped; "
 	    "checked in %" PRId64 " ms, written in %" PRId64 " ms (holding the write lock)",
 	    x.acc.id, x.ncollections, x.records, x.nbackups, x.bytes, x.dropped, t1 - t0, t2 - t1);
-	serve_changed(a->account_id, NULL);
-	store_collection_list(r->store, a->account_id, notify_collection, &x.acc.id);
-	http_respond(r, 204, NULL);
+	if (in->changed) {
+		in->changed(x.acc.id, NULL);
+		store_collection_list(s, x.acc.id, notify_collection, &x);
+	}
 out:
 	if (x.fd >= 0)
 		close(x.fd);

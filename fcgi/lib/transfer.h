@@ -10,18 +10,22 @@
  *        "history": [{"version", "modified_at", "deleted", "payload"}]}]}],
  *    "backups": [{"name", "version", "modified_at", "sha256", "data"}]}
  *
- * It is written from one read snapshot, row by row, straight into the
- * response (backups chunk by chunk, base64-encoded across the chunk
+ * It is written from one read snapshot, row by row, straight to the
+ * caller's writer (backups chunk by chunk, base64-encoded across the chunk
  * boundaries), so memory does not grow with the account.
  *
- * The import takes that document into an account that has no collections
- * and no backups, all or nothing. The body is staged to an unnamed
- * temporary file first (the client's speed never holds the store's lock),
+ * The import takes that document, from the caller's reader, into an account
+ * that has no collections and no backups, all or nothing. It is staged to an
+ * unnamed temporary file first (the client's speed never holds the store's lock),
  * then read twice with the streaming parser of jstream.h: a first pass,
  * without any lock, checks everything and decodes the backups into
  * temporary files; the second pass inserts, inside one write transaction,
  * re-checking everything. Memory stays bounded by the largest record (two
  * payloads) whatever the document's size.
+ *
+ * The core functions take a reader and a writer (core.h) and know no HTTP;
+ * transfer_export() and transfer_import() (transfer_http.c) are their
+ * FastCGI adapters.
  *
  * Must never: hold a record set, a backup or the document in memory, write
  * anything when a check fails, or change the account's kdf (it belongs to
@@ -31,7 +35,7 @@
 #define BLINDSYNC_TRANSFER_H
 
 #include "auth.h"
-#include "http.h"
+#include "core.h"
 #include "sync.h"
 
 #define TRANSFER_FORMAT "blindsync-export-1"
@@ -41,22 +45,65 @@
 #define TRANSFER_MAX_STRING 4096       /* a name, id, time or kdf member; payloads stream */
 
 /*
- * GET /v1/account/export for the authenticated account a: answers 200 and
- * streams the document (headers only for HEAD). Returns an error only
- * before anything was sent; a store failure in the middle is logged and
- * leaves the document unterminated, which no import accepts.
+ * How an export answers. begin(ctx, username) is called once, inside the
+ * read snapshot, before any byte of the document: it returns 1 to have the
+ * document written to out, 0 for none (a HEAD), -1 to stop.
+ */
+struct transfer_reply {
+	int (*begin)(void *ctx, const char *username);
+	struct core_writer out;
+	void *ctx;
+};
+
+/*
+ * Write the export document of account_id through rp, from one read
+ * snapshot. *started says whether begin() was called. Before that, the
+ * error (ERR_UNAUTHORIZED when the account is gone, the store's); after it,
+ * ERR_OK for a whole document, else the store's error or ERR_UNAVAILABLE
+ * when the writer failed, logged: the document written is then cut short,
+ * which no import accepts.
+ */
+enum err transfer_export_write(struct store *s, int64_t account_id, const struct transfer_reply *rp,
+    int *started);
+
+/* An import: whose, how long, the bytes, and who to tell. */
+struct transfer_import_in {
+	const struct auth *auth;       /* the account (and the device, for its event) */
+	int64_t len;                   /* the document's length, within limits.max_import_bytes */
+	struct core_reader body;       /* exactly len bytes */
+	/* told of the account (collection NULL) and each collection after the
+	 * commit, for long-polls; NULL: nobody */
+	void (*changed)(int64_t account_id, const char *collection);
+};
+
+/*
+ * Import the document of in->len bytes read from in->body into the
+ * account. ERR_OK after the commit, or the error with its sentence in msg
+ * (msglen bytes, ERR_MSG_MAX is enough; empty for ERR_INTERNAL and
+ * ERR_UNAVAILABLE): 409 (the account has collections or backups, checked
+ * before the body is read), 400 (invalid_json, invalid_request naming the
+ * path such as "collections[2].records[5].id", a body shorter than len,
+ * too_small), 403 (collection_limit, backup_limit), 413 (record_too_large,
+ * body_too_large for a backup), 507 (quota_exceeded). Nothing is imported on
+ * any error.
+ */
+enum err transfer_import_read(struct store *s, const struct config *c, const struct transfer_import_in *in,
+    char *msg, size_t msglen);
+
+struct req;
+
+/*
+ * (transfer_http.c) GET /v1/account/export for the authenticated account
+ * a: answers 200 and streams the document (headers only for HEAD). Returns
+ * an error only before anything was sent.
  */
 enum err transfer_export(struct req *r, const struct auth *a);
 
 /*
- * POST /v1/account/import for the authenticated account a, reading the body
- * itself (an RB_STREAM route). Answers 204 after the commit, or returns
- * the error: 411/413 (Content-Length missing or over
- * limits.max_import_bytes), 415, 409 (the account has collections or
- * backups), 400 (invalid_json, invalid_request naming the path such as
- * "collections[2].records[5].id", too_small), 403 (collection_limit,
- * backup_limit), 413 (record_too_large, body_too_large for a backup),
- * 507 (quota_exceeded). Nothing is imported on any error.
+ * (transfer_http.c) POST /v1/account/import for the authenticated account
+ * a, reading the body itself (an RB_STREAM route): 411/413
+ * (Content-Length missing or over limits.max_import_bytes) and 415 before
+ * anything, then transfer_import_read(); answers 204 after the commit.
  */
 enum err transfer_import(struct req *r, const struct auth *a);
 

@@ -5,7 +5,8 @@
  * access token checked (valid, unknown, malformed, expired), a push, backup
  * writes under If-Match / If-None-Match (matching, stale, missing), the plan
  * limit, a body that ends early, a read, a delete, and slot writes under
- * their key; then the shared context (struct core) of limits, long-poll
+ * their key; an export into memory imported into a second account (and a
+ * cut-short one refused); then the shared context (struct core) of limits, long-poll
  * wake-ups and metrics. Bodies come from an in-memory reader, reads go to an
  * in-memory writer. It links libblindsync.a and uses nothing of http.c or serve.c.
  */
@@ -25,6 +26,7 @@
 #include "store.h"
 #include "sync.h"
 #include "t.h"
+#include "transfer.h"
 
 static char tmpdir[64], dbpath[128];
 static struct config cfg;
@@ -37,7 +39,7 @@ static int64_t account_id;
 struct mem {
 	const uint8_t *data;
 	size_t len, at;
-	uint8_t got[4096];
+	uint8_t got[65536];
 	size_t ngot;
 };
 
@@ -305,6 +307,64 @@ static void test_slots(void)
 	T_EQ_INT(blobs_slot_get(st, id, &rp), ERR_NOT_FOUND);
 }
 
+/* An export's begin(): remember the name, ask for the document. */
+static int export_begin(void *ctx, const char *username)
+{
+	snprintf(ctx, 64, "%s", username);
+	return 1;
+}
+
+/*
+ * Export and import through a writer and a reader: the account's document
+ * into memory, then into a second account, which then has its collection.
+ */
+static void test_transfer(void)
+{
+	struct mem doc;
+	char who[64] = "";
+	int started = 0;
+	memset(&doc, 0, sizeof doc);
+	struct transfer_reply rp = {export_begin, {mem_write, &doc}, who};
+	T_EQ_INT(transfer_export_write(st, account_id, &rp, &started), ERR_OK);
+	T_EQ_INT(started, 1);
+	T_EQ_STR(who, "core-user");
+	T_OK(doc.ngot > 100 && doc.ngot < sizeof doc.got);
+	T_OK(memmem(doc.got, doc.ngot, "\"notes\"", 7) != NULL);
+
+	struct accounts_register_in in;
+	uint8_t key[32];
+	char pub[STORE_PUBLIC_ID_MAX + 1], msg[ERR_MSG_MAX];
+	memset(&in, 0, sizeof in);
+	memset(key, 0x55, sizeof key);
+	in.username = "core-copy";
+	in.auth_key = key;
+	in.auth_key_len = sizeof key;
+	in.kdf = "{\"alg\":\"pbkdf2-sha256\",\"iterations\":1000,\"salt\":\"AAAAAAAAAAAAAAAAAAAAAA==\"}";
+	T_EQ_INT(accounts_register(st, &cfg, &in, pub), ERR_OK);
+	struct store_account copy;
+	T_EQ_INT(store_account_by_name(st, "core-copy", &copy), ERR_OK);
+	struct auth who2 = {copy.id, 0, ""};
+
+	/* a document cut short is refused with its sentence, and nothing is imported */
+	struct mem rd = {doc.got, doc.ngot / 2, 0, {0}, 0};
+	struct transfer_import_in imp = {&who2, (int64_t)doc.ngot, {mem_read, &rd}, NULL};
+	T_EQ_INT(transfer_import_read(st, &cfg, &imp, msg, sizeof msg), ERR_INVALID_REQUEST);
+	T_OK(strstr(msg, "The body ended") != NULL);
+	int64_t n = -1;
+	T_EQ_INT(store_collection_count(st, copy.id, &n), ERR_OK);
+	T_EQ_INT(n, 0);
+	/* the whole document */
+	rd.len = doc.ngot;
+	rd.at = 0;
+	T_EQ_INT(transfer_import_read(st, &cfg, &imp, msg, sizeof msg), ERR_OK);
+	T_EQ_INT(store_collection_count(st, copy.id, &n), ERR_OK);
+	T_EQ_INT(n, 1);
+	/* a second import into an account that now has data: 409 */
+	rd.at = 0;
+	T_EQ_INT(transfer_import_read(st, &cfg, &imp, msg, sizeof msg), ERR_CONFLICT);
+	T_OK(msg[0] != '\0');
+}
+
 /*
  * The shared context, as a second program builds it: its tables beside the
  * store, a per-account limit, a change seen by a waiter's sequence, the
@@ -379,6 +439,7 @@ int main(void)
 	T_RUN(test_backups);
 	T_RUN(test_create_race);
 	T_RUN(test_slots);
+	T_RUN(test_transfer);
 	T_RUN(test_context);
 	accounts_session_clear(&sess);
 	store_close(st);
