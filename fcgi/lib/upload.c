@@ -1,15 +1,12 @@
 /*
- * upload.c: the HTTP side of binary bodies: the declared length, the
- * request's adapter of blobs_stage() (which stages with bounded memory),
- * and the If-Match / If-None-Match headers of backups and slots.
+ * upload.c: the HTTP side of binary bodies: the declared length and the
+ * If-Match / If-None-Match headers of backups and slots.
  */
 #include "upload.h"
 
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
-
-#include "blobs.h"
 
 enum err upload_length(struct req *r, int64_t min, int64_t max, int64_t *len)
 {
@@ -26,20 +23,6 @@ enum err upload_length(struct req *r, int64_t min, int64_t max, int64_t *len)
 		return http_fail(r, ERR_BODY_TOO_LARGE, "The body has %" PRId64 " bytes; at most %" PRId64 " are allowed.",
 		    *len, max);
 	return ERR_OK;
-}
-
-/* An adapter: the request body as a core_reader. */
-static long read_body(void *ctx, void *buf, size_t n) { return http_read(ctx, buf, n); }
-
-enum err upload_stage(struct req *r, const char *dir, int64_t len, int *fd, uint8_t sha256[32])
-{
-	struct core_reader rd = {read_body, r};
-	int64_t have;
-	enum err e = blobs_stage(dir, len, &rd, fd, sha256, &have);
-	if (e == ERR_INVALID_REQUEST)
-		return http_fail(r, e, "The body ended after %" PRId64 " of %" PRId64 " bytes; nothing was stored.", have,
-		    len);
-	return e;
 }
 
 /* Parse one entity tag `"N"` (N a version number). */
