@@ -6,8 +6,12 @@
 #   make test       deps, warnings-as-errors build, unit tests, CGI tests,
 #                   end-to-end tests through nginx, then all again under ASan+UBSan
 #   make bench      benchmarks (never part of make test)
+#   make fuzz       each tests/fuzz target coverage-guided with libFuzzer for
+#                   FUZZ_SECONDS (60) from its corpus; new entries are merged
+#                   into tests/fuzz/corpus/NAME (never part of make test)
 #   make install    PREFIX, DESTDIR, SYSCONFDIR, LOCALSTATEDIR honoured
 # Variables: PORT (8080), BLINDSYNC_CONFIG, SAN=1 (sanitizer build into build-san/),
+# FUZZ_SECONDS (60), FUZZ_CORPUS (tests/fuzz/corpus) for make fuzz,
 # FRONT (nginx; apache, apache-fcgid or cgi for make run).
 
 VERSION     := 0.1.0
@@ -26,7 +30,14 @@ CFLAGS_BASE := -std=c11 -D_GNU_SOURCE -O2 -g $(WARN) \
                -DBLINDSYNC_VERSION='"$(VERSION)"' \
                -DBLINDSYNC_DEFAULT_CONFIG='"$(SYSCONFDIR)/blindsync/blindsync.lua"' \
                -Ifcgi/lib -Ifcgi/crypto
-ifeq ($(SAN),1)
+ifeq ($(FUZZ),1)
+# the libFuzzer build (make fuzz): clang, coverage for libFuzzer in every
+# object, ASan+UBSan; the targets link with libFuzzer's main
+B           := build-fuzz
+CC          := clang
+SANFLAGS    := -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer \
+               -fno-sanitize-recover=undefined -O1 -DBLINDSYNC_LIBFUZZER -Wno-error
+else ifeq ($(SAN),1)
 B           := build-san
 SANFLAGS    := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined -O1
 else
@@ -63,7 +74,7 @@ UNIT_BIN    := $(patsubst tests/unit/%.c,$(B)/unit/%,$(UNIT_SRC)) $(B)/unit/test
 FUZZ_SRC    := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BIN    := $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(FUZZ_SRC))
 
-.PHONY: all deps run test unit bench install uninstall clean
+.PHONY: all deps run test unit bench fuzz fuzz-build install uninstall clean
 all: $(PROGS) $(B)/blindsync-hello $(B)/libblindsync-client.a
 
 deps:
@@ -128,6 +139,24 @@ $(B)/fuzz/%: tests/fuzz/%.c tests/fuzz/replay.c $(LIBS_A) fcgi/lib/*.h fcgi/cryp
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $< tests/fuzz/replay.c -o $@ $(LIBS_A) $(LDLIBS_ALL)
 
+# libFuzzer builds of the same targets (FUZZ=1: clang, into build-fuzz/)
+$(B)/libfuzzer/fuzz_bs1: tests/fuzz/fuzz_bs1.c $(B)/libblindsync-client.a $(B)/libbscrypto.a client/lib/*.h
+	@mkdir -p $(@D)
+	$(CC) $(CLIENT_CFLAGS) -fsanitize=fuzzer -Itests/fuzz $< -o $@ $(CLIENT_LIBS)
+$(B)/libfuzzer/%: tests/fuzz/%.c $(LIBS_A) fcgi/lib/*.h fcgi/crypto/*.h tests/fuzz/*.h
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer $< -o $@ $(LIBS_A) $(LDLIBS_ALL)
+
+fuzz-build: $(patsubst tests/fuzz/%.c,$(B)/libfuzzer/%,$(FUZZ_SRC))
+
+# coverage-guided fuzzing, FUZZ_SECONDS per target (never part of make test)
+FUZZ_SECONDS ?= 60
+FUZZ_CORPUS  ?= tests/fuzz/corpus
+fuzz:
+	@scripts/deps.sh fuzz
+	@$(MAKE) -s -j2 FUZZ=1 fuzz-build
+	@FUZZ_SECONDS="$(FUZZ_SECONDS)" tests/fuzz/run.sh build-fuzz/libfuzzer "$(FUZZ_CORPUS)" $(notdir $(basename $(FUZZ_SRC)))
+
 unit: $(UNIT_BIN) $(FUZZ_BIN) $(B)/libbscrypto.a
 	@fail=0; for t in $(UNIT_BIN); do $$t || fail=1; done; \
 	SAN=$(SAN) tests/unit/bsc-symbols.sh $(B)/libbscrypto.a || fail=1; \
@@ -180,4 +209,4 @@ uninstall:
 	@echo "kept: $(SYSCONFDIR)/blindsync (your config) and $(LOCALSTATEDIR)/lib/blindsync (your data)"
 
 clean:
-	rm -rf build build-san
+	rm -rf build build-san build-fuzz

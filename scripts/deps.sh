@@ -1,8 +1,9 @@
 #!/bin/sh
 # scripts/deps.sh: install the Debian packages blindsync needs, only when missing.
-# Usage: scripts/deps.sh [build|run|test|bench|apache|node]...  (default: build run test)
+# Usage: scripts/deps.sh [build|run|test|bench|fuzz|apache|node]...  (default: build run test)
 # (apache: Debian's Apache 2.4 and mod_fcgid, for FRONT=apache|apache-fcgid|cgi;
 # `make test` (tests/run-all.sh) asks for build run test apache)
+# (fuzz: clang and its libFuzzer runtime, for `make fuzz`)
 # (node: Debian's nodejs and npm only when no `node` is on the PATH, then a
 # check that it is Node 20 or later, then `npm ci` in web/sdk when its
 # node_modules is missing or older than its package-lock.json)
@@ -22,6 +23,7 @@ build="make gcc libc6-dev pkg-config libfcgi-dev libsqlite3-dev libssl-dev libjs
 run="nginx-light spawn-fcgi"
 test="bats bats-assert bats-support parallel curl jq sqlite3 valgrind procps python3 systemd man-db"
 bench="wrk"
+fuzz="clang libclang-rt-14-dev"
 apache="apache2 libapache2-mod-fcgid"
 
 want=""
@@ -33,6 +35,7 @@ for group in "$@"; do
 	run) want="$want $run" ;;
 	test) want="$want $test" ;;
 	bench) want="$want $bench" ;;
+	fuzz) want="$want $fuzz" ;;
 	apache) want="$want $apache" ;;
 	node) node=1 ;;
 	*) echo "deps.sh: unknown group '$group'" >&2; exit 2 ;;
