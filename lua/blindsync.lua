@@ -61,7 +61,8 @@ limits = {
   max_body_bytes   = 8 * MiB,   -- largest request body (1 KiB to 1 GiB); the routes
                                 -- before login have small caps of their own
   max_record_bytes = 256 * KiB, -- largest record payload (at most max_body_bytes)
-  max_push_records = 1000,      -- records per push (1 to 100000)
+  max_push_records = 1000,      -- records per push (1 to 100000); any JSON body may hold
+                                -- 8 x this + 1024 values (an empty object costs json-c ~0.8 KiB)
   max_pull_records = 1000,      -- records per pull page (1 to 100000)
   max_wait_seconds = 60,        -- longest long-poll wait of a pull (0 to 3600)
   max_import_bytes = 1 * GiB,   -- body limit of POST /v1/account/import only, a whole account's

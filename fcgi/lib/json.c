@@ -24,30 +24,102 @@ static void setmsg(char *msg, const char *fmt, ...)
 	va_end(ap);
 }
 
-/*
- * json-c 0.16's strict mode still takes single-quoted strings: find any
- * quote character outside a double-quoted string. Returns its offset or -1.
- */
-static long stray_single_quote(const char *data, size_t len)
+/* JSON white space (RFC 8259): what may separate tokens. */
+static int json_space(char c)
 {
-	int in_str = 0;
-	for (size_t i = 0; i < len; i++) {
-		char c = data[i];
-		if (in_str) {
-			if (c == '\\')
-				i++;
-			else if (c == '"')
-				in_str = 0;
-		} else if (c == '"') {
-			in_str = 1;
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+/* A character of a bare token: a number, true, false or null (and the
+ * letters of the NaN/Infinity json-c would refuse in strict mode anyway). */
+static int bare_char(char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    c == '-' || c == '+' || c == '.';
+}
+
+/*
+ * The pre-scan, one pass over the text before json-c allocates anything:
+ * counts the values the document holds (every object, array, string that
+ * is not a member name, and bare token), stopping as soon as the count is
+ * over max (the caller then refuses without building a tree). It also
+ * finds the first quote character outside a double-quoted string, which
+ * json-c 0.16's strict mode still takes as a string delimiter: its offset
+ * goes to *quote (else -1). For a document json-c accepts, the count is
+ * exactly the number of values in the tree json-c builds, unless an object
+ * repeats a member name (json-c then keeps only the last, silently), which
+ * is how json_parse() finds duplicates: it compares the two counts.
+ */
+static size_t prescan(const char *d, size_t len, size_t max, long *quote)
+{
+	size_t n = 0, i, j;
+	int in_bare = 0;
+
+	*quote = -1;
+	for (i = 0; i < len && n <= max; i++) {
+		char c = d[i];
+		if (c == '"') {
+			in_bare = 0;
+			for (i++; i < len && d[i] != '"'; i++)
+				if (d[i] == '\\')
+					i++;
+			/* a member name is followed by ':'; anything else is a value */
+			for (j = i + 1; j < len && json_space(d[j]); j++)
+				;
+			if (j >= len || d[j] != ':')
+				n++;
 		} else if (c == '\'') {
-			return (long)i;
+			*quote = (long)i;
+			return n;
+		} else if (c == '{' || c == '[') {
+			in_bare = 0;
+			n++;
+		} else if (bare_char(c)) {
+			if (!in_bare)
+				n++;
+			in_bare = 1;
+		} else {
+			in_bare = 0;
 		}
 	}
-	return -1;
+	return n;
+}
+
+/* The number of values in a parsed tree (a JSON null, NULL, counts one).
+ * Recursion is bounded by the tokener's depth limit. */
+static size_t tree_values(struct json_object *o)
+{
+	size_t n = 1, i, len;
+
+	if (json_object_is_type(o, json_type_object)) {
+		json_object_object_foreach(o, key, val) {
+			(void)key;
+			n += tree_values(val);
+		}
+	} else if (json_object_is_type(o, json_type_array)) {
+		len = json_object_array_length(o);
+		for (i = 0; i < len; i++)
+			n += tree_values(json_object_array_get_idx(o, i));
+	}
+	return n;
+}
+
+size_t json_values_cap(int64_t max_push_records)
+{
+	if (max_push_records < 1)
+		max_push_records = 1;
+	if ((uint64_t)max_push_records > JSON_VALUES_CAP_MAX / JSON_VALUES_PER_RECORD)
+		return JSON_VALUES_CAP_MAX;
+	return (size_t)max_push_records * JSON_VALUES_PER_RECORD + JSON_VALUES_BASE;
 }
 
 enum err json_parse(const char *data, size_t len, struct json_object **out, char *msg)
+{
+	return json_parse_max(data, len, JSON_VALUES_CAP_MAX, out, msg);
+}
+
+enum err json_parse_max(const char *data, size_t len, size_t max_values, struct json_object **out,
+    char *msg)
 {
 	*out = NULL;
 	if (len == 0) {
@@ -62,10 +134,15 @@ enum err json_parse(const char *data, size_t len, struct json_object **out, char
 		setmsg(msg, "The request body contains a NUL byte.");
 		return ERR_INVALID_JSON;
 	}
-	long q = stray_single_quote(data, len);
+	long q;
+	size_t nvalues = prescan(data, len, max_values, &q);
 	if (q >= 0) {
 		setmsg(msg, "The request body is not valid JSON (single quote at byte %ld).", q);
 		return ERR_INVALID_JSON;
+	}
+	if (nvalues > max_values) {
+		setmsg(msg, "The request body holds more than %zu JSON values.", max_values);
+		return ERR_BODY_TOO_LARGE;
 	}
 	struct json_tokener *tok = json_tokener_new_ex(JSON_MAX_DEPTH);
 	if (!tok)
@@ -87,10 +164,15 @@ enum err json_parse(const char *data, size_t len, struct json_object **out, char
 		rc = ERR_INVALID_JSON;
 		goto out;
 	}
-	while (end < len && (data[end] == ' ' || data[end] == '\t' || data[end] == '\n' || data[end] == '\r'))
+	while (end < len && json_space(data[end]))
 		end++;
 	if (end != len) {
 		setmsg(msg, "The request body has data after the JSON value (at byte %zu).", end);
+		rc = ERR_INVALID_JSON;
+		goto out;
+	}
+	if (tree_values(obj) < nvalues) {
+		setmsg(msg, "The request body is not valid JSON (an object repeats a member name).");
 		rc = ERR_INVALID_JSON;
 		goto out;
 	}

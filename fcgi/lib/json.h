@@ -3,7 +3,8 @@
  *
  * Parsing: json_parse() runs json-c's tokener in strict mode with UTF-8
  * validation and a depth limit, and requires the whole buffer to be one JSON
- * value (trailing white space allowed). Handlers then read fields only
+ * value (trailing white space allowed) with no repeated member names and at
+ * most a given number of values (counted before json-c allocates). Handlers then read fields only
  * through a field table (json_check_fields: unknown, missing or mistyped
  * fields are a 400 naming the field) and typed getters with bounds.
  *
@@ -29,10 +30,32 @@
 #define JSON_MAX_DEPTH 16
 
 /*
- * Parse data[0..len) into *out (caller frees with json_object_put). The
- * document must be exactly one JSON value. Returns ERR_OK, ERR_INVALID_JSON
- * (msg says where) or ERR_INTERNAL (allocation).
+ * The cap on the number of values in one request body (every object, array,
+ * string and bare token counts one; member names do not). A push record is
+ * an object of at most 5 members (6 values): JSON_VALUES_PER_RECORD per
+ * record of limits.max_push_records, plus JSON_VALUES_BASE for the rest of
+ * any body. json-c spends at most ~0.8 KiB on one value (an empty object;
+ * a number ~64 bytes), so the cap bounds the tree: see docs/ARCHITECTURE.md
+ * "Request bodies and memory" for the measured bound.
  */
+#define JSON_VALUES_PER_RECORD 8
+#define JSON_VALUES_BASE 1024
+#define JSON_VALUES_CAP_MAX ((size_t)1 << 22)
+
+/* The value cap for a config's limits.max_push_records (at most JSON_VALUES_CAP_MAX). */
+size_t json_values_cap(int64_t max_push_records);
+
+/*
+ * Parse data[0..len) into *out (caller frees with json_object_put). The
+ * document must be exactly one JSON value, and no object may repeat a member
+ * name. A pre-scan counts the values before json-c allocates anything: a
+ * document of more than max_values is refused with ERR_BODY_TOO_LARGE and
+ * nothing built. Returns ERR_OK, ERR_INVALID_JSON (msg says where),
+ * ERR_BODY_TOO_LARGE or ERR_INTERNAL (allocation).
+ */
+enum err json_parse_max(const char *data, size_t len, size_t max_values, struct json_object **out,
+    char *msg);
+/* json_parse_max() with the largest cap, JSON_VALUES_CAP_MAX. */
 enum err json_parse(const char *data, size_t len, struct json_object **out, char *msg);
 
 enum jtype { JT_STRING, JT_INT, JT_BOOL, JT_OBJECT, JT_ARRAY, JT_NULLABLE_STRING };

