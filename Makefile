@@ -135,7 +135,7 @@ $(B)/fuzz/fuzz_bs1: tests/fuzz/fuzz_bs1.c tests/fuzz/replay.c $(B)/libblindsync-
 
 # fuzz targets build as plain programs that replay their corpus (libFuzzer
 # builds are made by `make fuzz` with clang when wanted)
-$(B)/fuzz/%: tests/fuzz/%.c tests/fuzz/replay.c $(LIBS_A) fcgi/lib/*.h fcgi/crypto/*.h
+$(B)/fuzz/%: tests/fuzz/%.c tests/fuzz/replay.c $(LIBS_A) fcgi/lib/*.h fcgi/crypto/*.h tests/fuzz/*.h
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $< tests/fuzz/replay.c -o $@ $(LIBS_A) $(LDLIBS_ALL)
 
