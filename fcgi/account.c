@@ -11,6 +11,7 @@
 #include "accounts.h"
 #include "auth.h"
 #include "json.h"
+#include "jstream.h"
 #include "serve.h"
 #include "transfer.h"
 
@@ -50,16 +51,28 @@ static void free_key(uint8_t *k, size_t n)
 	free(k);
 }
 
-/* A kdf object member serialised compactly into out (<= STORE_KDF_MAX). */
+/*
+ * The kdf object member `name`, kept verbatim: its exact text in the body,
+ * copied into out (<= STORE_KDF_MAX bytes and a NUL), so that prelogin and
+ * export give back the very bytes the client sent (json-c would turn a huge
+ * integer into 18446744073709551615 and a lone surrogate into U+FFFD). The
+ * text must also be one the import of an export reads (transfer.h bounds:
+ * no U+0000 or lone surrogate, at most TRANSFER_MAX_DEPTH - 1 levels below
+ * the document). The dispatcher keeps small bodies for this.
+ */
 static enum err get_kdf(struct req *r, const char *name, char *out)
 {
-	struct json_object *v;
-	if (!json_object_object_get_ex(r->json, name, &v) || !json_object_is_type(v, json_type_object))
-		return http_fail(r, ERR_INVALID_REQUEST, "%s: expected a JSON object.", name);
-	const char *s = json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-	if (!s || strlen(s) > STORE_KDF_MAX)
+	const struct jstream_opts check = {0, TRANSFER_MAX_STRING, TRANSFER_MAX_DEPTH - 1};
+	size_t off, n;
+	enum err e;
+	if (!r->body)
+		return http_fail(r, ERR_BODY_TOO_LARGE, "%s: the body is too large for a kdf.", name);
+	if ((e = json_member_text(r->body, r->body_len, name, &check, &off, &n, r->errmsg)))
+		return e;
+	if (n > STORE_KDF_MAX)
 		return http_fail(r, ERR_INVALID_REQUEST, "%s: at most %d bytes of JSON.", name, STORE_KDF_MAX);
-	snprintf(out, STORE_KDF_MAX + 1, "%s", s);
+	memcpy(out, r->body + off, n);
+	out[n] = '\0';
 	return ERR_OK;
 }
 

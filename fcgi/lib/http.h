@@ -57,7 +57,7 @@ struct req {
 	struct { char *k, *v; } query[HTTP_MAX_QUERY];
 	int nquery;
 	int query_bad;             /* malformed or over the bounds */
-	char *body;                /* NUL-terminated copy of the body, or NULL (freed once a JSON body is parsed) */
+	char *body;                /* NUL-terminated copy of the body, or NULL (a JSON body over 256 KiB is freed once parsed) */
 	size_t body_len;
 	struct json_object *json;  /* the parsed body on JSON routes */
 	char request_id[HTTP_REQUEST_ID_MAX + 1];

@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "bsc.h"
+#include "jstream.h"
 
 static void setmsg(char *msg, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void setmsg(char *msg, const char *fmt, ...)
@@ -182,6 +183,91 @@ out:
 	json_object_put(obj);
 	json_tokener_free(tok);
 	return rc;
+}
+
+static const char *safe_name(const char *k);
+
+/* A jstream sink that keeps nothing: skipping a member's string value. */
+static int discard(void *ctx, const void *data, size_t n)
+{
+	(void)ctx;
+	(void)data;
+	(void)n;
+	return 0;
+}
+
+/* Check that text[0..len) is one object the strict parser takes with the bounds o. */
+static enum err carried(const char *text, size_t len, const char *name, const struct jstream_opts *o, char *msg)
+{
+	struct jstream *js = jstream_new_mem(text, len, o);
+	enum jstream_tok t;
+	enum err e = ERR_INVALID_REQUEST;
+
+	if (!js)
+		return ERR_INTERNAL;
+	t = jstream_next(js);
+	if (t == JSTREAM_OBJ_BEGIN && jstream_skip(js, t) == 0 && jstream_next(js) == JSTREAM_END)
+		e = ERR_OK;
+	else if (jstream_errcode(js) == JSTREAM_E_NOMEM)
+		e = ERR_INTERNAL;
+	else
+		setmsg(msg, "%s: an export could not carry this object (%s at byte %llu).", safe_name(name),
+		    jstream_errcode(js) == JSTREAM_OK ? "not one object" : jstream_message(js),
+		    (unsigned long long)jstream_offset(js));
+	jstream_free(js);
+	return e;
+}
+
+enum err json_member_text(const char *data, size_t len, const char *name, const struct jstream_opts *check,
+    size_t *off, size_t *n, char *msg)
+{
+	struct jstream *js = jstream_new_mem(data, len, NULL);
+	enum jstream_tok t;
+	enum err e = ERR_INVALID_REQUEST;
+	uint64_t start;
+
+	*off = *n = 0;
+	if (!js)
+		return ERR_INTERNAL;
+	if (jstream_next(js) != JSTREAM_OBJ_BEGIN)
+		goto refused;
+	for (;;) {
+		t = jstream_next(js);
+		if (t != JSTREAM_KEY)
+			goto refused; /* the end of the object (absent), or an error */
+		if (strcmp(jstream_str(js, NULL), name) != 0) {
+			/* another member: skipped, its strings streamed to nowhere */
+			t = jstream_next_stream(js, discard, NULL);
+			if (t == JSTREAM_ERROR || jstream_skip(js, t) != 0)
+				goto refused;
+			continue;
+		}
+		t = jstream_next(js);
+		if (t != JSTREAM_OBJ_BEGIN) {
+			setmsg(msg, "%s: expected a JSON object.", safe_name(name));
+			goto out;
+		}
+		start = jstream_offset(js);
+		if (jstream_skip(js, t) != 0)
+			goto refused;
+		*off = (size_t)start;
+		*n = (size_t)(jstream_offset(js) + 1 - start);
+		e = carried(data + *off, *n, name, check, msg);
+		goto out;
+	}
+refused:
+	if (jstream_errcode(js) == JSTREAM_E_NOMEM)
+		e = ERR_INTERNAL;
+	else if (jstream_errcode(js) != JSTREAM_OK)
+		setmsg(msg, "%s: the body holds what an export could not carry (%s at byte %llu).",
+		    safe_name(name), jstream_message(js), (unsigned long long)jstream_offset(js));
+	else
+		setmsg(msg, "%s: required field missing.", safe_name(name));
+out:
+	if (e != ERR_OK)
+		*off = *n = 0;
+	jstream_free(js);
+	return e;
 }
 
 static const char *jtype_name(enum jtype t)

@@ -58,6 +58,20 @@ enum err json_parse_max(const char *data, size_t len, size_t max_values, struct 
 /* json_parse_max() with the largest cap, JSON_VALUES_CAP_MAX. */
 enum err json_parse(const char *data, size_t len, struct json_object **out, char *msg);
 
+struct jstream_opts;
+/*
+ * The exact text of member `name` of the object data[0..len) (a body that
+ * json_parse_max() accepted), which must itself be an object: its offset in
+ * *off and its length in *n, borrowed from data. The text must also pass the
+ * strict streaming parser (jstream.h) with the bounds `check`, as the
+ * import of an export would read it (no U+0000, no lone surrogate, bounded
+ * strings, numbers and depth), so that what is stored can be carried out
+ * and back in. Returns ERR_OK, ERR_INVALID_REQUEST ("NAME: ..." in msg) or
+ * ERR_INTERNAL (allocation).
+ */
+enum err json_member_text(const char *data, size_t len, const char *name, const struct jstream_opts *check,
+    size_t *off, size_t *n, char *msg);
+
 enum jtype { JT_STRING, JT_INT, JT_BOOL, JT_OBJECT, JT_ARRAY, JT_NULLABLE_STRING };
 
 struct jfield {

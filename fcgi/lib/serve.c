@@ -36,6 +36,7 @@
 
 #define SERVE_DEFAULT_THREADS 8
 #define SERVE_TRIM_BODY_BYTES (256 * 1024) /* malloc_trim after bodies this large */
+#define SERVE_KEEP_BODY_BYTES (256 * 1024) /* a parsed JSON body this small stays in r->body */
 #define SERVE_MAX_THREADS 256
 #define SERVE_MAX_PROCESSES 64
 #define SERVE_BACKLOG 1024          /* nginx opens a connection per request */
@@ -262,9 +263,13 @@ static enum err json_body(struct req *r, const struct route *rt)
 		return e;
 	e = json_parse_max(r->body, r->body_len, json_values_cap(r->cfg->limits.max_push_records),
 	    &r->json, r->errmsg);
-	/* the tree holds copies of every string: the text is no longer needed */
-	free(r->body);
-	r->body = NULL;
+	/* the tree holds copies of every string: a large text is no longer
+	 * needed; a small one stays for a handler that keeps a member's exact
+	 * text (the kdf), and goes with the request */
+	if (r->body_len > SERVE_KEEP_BODY_BYTES) {
+		free(r->body);
+		r->body = NULL;
+	}
 	if (e != ERR_OK)
 		return e;
 	if (rt->fields)

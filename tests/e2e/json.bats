@@ -95,3 +95,48 @@ body8() {
 	# the worker lives on
 	push_ok "$TOKEN" notes "$(rec b 0 "$(payload 3)")"
 }
+
+# ---- the kdf, verbatim ----
+
+@test "a kdf round-trips byte-exact: register -> prelogin, export -> import; what an export cannot carry is 400" {
+	# white space, member order, a huge integer, escapes (a pair, a BMP one,
+	# an escaped slash), a fraction: json-c would rewrite every one of them
+	local kdf='{ "salt":"AAAAAAAAAAAAAAAAAAAAAA==" ,"alg" : "pbkdf2-sha256","n":18446744073709551616,"s":"\ud83d\ude00\u00e9\/","f":-0.50e+1 , "x":[true,null,{}]}'
+	u=$(new_username)
+	k=$(new_key)
+	jreq POST /v1/account/register "{\"username\":\"$u\",\"auth_key\":\"$k\",\"kdf\":$kdf}"
+	assert_equal "$status" 201
+	jreq POST /v1/account/prelogin "{\"username\":\"$u\"}"
+	assert_equal "$status" 200
+	assert_equal "$body" "{\"kdf\":$kdf}"
+	login_ok "$u" "$k"
+	a=$ACCESS
+
+	# the export carries it as sent, and imports into another account
+	areq GET /v1/account/export "$a"
+	assert_equal "$status" 200
+	printf '%s' "$body" >"$BATS_TEST_TMPDIR/export.json"
+	grep -qF "\"kdf\":$kdf," "$BATS_TEST_TMPDIR/export.json" || fail "the export does not hold the kdf verbatim: $body"
+	new_account
+	areq POST /v1/account/import "$ACCESS" -H 'Content-Type: application/json' \
+		--data-binary @"$BATS_TEST_TMPDIR/export.json"
+	assert_equal "$status" 204
+
+	# a password change keeps new_kdf verbatim too
+	local kdf2='{"alg":"argon2id" , "m":65536,"salt":"\u0041QID"}'
+	k2=$(new_key)
+	ajreq POST /v1/account/password "$a" "{\"auth_key\":\"$k\",\"new_auth_key\":\"$k2\",\"new_kdf\":$kdf2}"
+	assert_equal "$status" 204
+	jreq POST /v1/account/prelogin "{\"username\":\"$u\"}"
+	assert_equal "$body" "{\"kdf\":$kdf2}"
+
+	# refused: what an import would not read back; nothing registered
+	for bad in '{"e":"\u0000"}' '{"s":"\ud800"}' '{"s":"\udc00\ud800"}' \
+		"{\"n\":1$(printf '0%.0s' $(seq 1 300))}" '"pbkdf2"' '[1]'; do
+		u=$(new_username)
+		jreq POST /v1/account/register "{\"username\":\"$u\",\"auth_key\":\"$(new_key)\",\"kdf\":$bad}"
+		assert_error 400 invalid_request
+		[[ $(jb .error.message) == *kdf* ]] || fail "message: $(jb .error.message)"
+		assert_equal "$(sql "SELECT count(*) FROM accounts WHERE username = '$u'")" 0
+	done
+}

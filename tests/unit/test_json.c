@@ -5,6 +5,7 @@
 
 #include "bsc.h"
 #include "json.h"
+#include "jstream.h"
 #include "t.h"
 
 static enum err parse(const char *s, struct json_object **o, char *msg)
@@ -77,6 +78,31 @@ static void test_value_cap(void)
 	T_EQ_INT(json_values_cap(1000), (size_t)1000 * JSON_VALUES_PER_RECORD + JSON_VALUES_BASE);
 	T_EQ_INT(json_values_cap(INT64_MAX), JSON_VALUES_CAP_MAX);
 	T_EQ_INT(json_values_cap(0), JSON_VALUES_PER_RECORD + JSON_VALUES_BASE);
+}
+
+/* json_member_text: the exact text of an object member, checked as an import reads it. */
+static void test_member_text(void)
+{
+	char msg[ERR_MSG_MAX];
+	const struct jstream_opts o = {0, 4096, 31};
+	size_t off, n;
+	const char *b = "{\"keyring\":\"AAAA\", \"kdf\" : { \"n\":18446744073709551616,\"s\":\"\\ud83d\\ude00\" } ,\"x\":1}";
+	T_EQ_INT(json_member_text(b, strlen(b), "kdf", &o, &off, &n, msg), ERR_OK);
+	T_OK(n == strlen("{ \"n\":18446744073709551616,\"s\":\"\\ud83d\\ude00\" }"));
+	T_OK(strncmp(b + off, "{ \"n\":18446744073709551616,", 27) == 0 && b[off + n - 1] == '}');
+	T_EQ_INT(json_member_text(b, strlen(b), "nope", &o, &off, &n, msg), ERR_INVALID_REQUEST);
+	T_EQ_INT(json_member_text(b, strlen(b), "x", &o, &off, &n, msg), ERR_INVALID_REQUEST);
+	b = "{\"kdf\":{\"e\":\"\\u0000\"}}";
+	T_EQ_INT(json_member_text(b, strlen(b), "kdf", &o, &off, &n, msg), ERR_INVALID_REQUEST);
+	T_OK(strstr(msg, "kdf: ") == msg);
+	b = "{\"kdf\":{\"s\":\"\\udc00\"}}";
+	T_EQ_INT(json_member_text(b, strlen(b), "kdf", &o, &off, &n, msg), ERR_INVALID_REQUEST);
+	/* the depth an import allows below the document */
+	const struct jstream_opts shallow = {0, 4096, 2};
+	b = "{\"kdf\":{\"a\":[[1]]}}";
+	T_EQ_INT(json_member_text(b, strlen(b), "kdf", &shallow, &off, &n, msg), ERR_INVALID_REQUEST);
+	b = "{\"kdf\":{\"a\":[1]}}";
+	T_EQ_INT(json_member_text(b, strlen(b), "kdf", &shallow, &off, &n, msg), ERR_OK);
 }
 
 static void test_fields(void)
@@ -246,6 +272,7 @@ int main(void)
 	T_RUN(test_parse);
 	T_RUN(test_duplicates);
 	T_RUN(test_value_cap);
+	T_RUN(test_member_text);
 	T_RUN(test_fields);
 	T_RUN(test_getters);
 	T_RUN(test_writer);
