@@ -39,8 +39,10 @@ enum state {
 };
 
 struct jstream {
-	/* the source: fd >= 0, or mem[0..mem_len) */
+	/* the source: fd >= 0, or a read function, or mem[0..mem_len) */
 	int fd;
+	jstream_read_fn readfn;
+	void *read_ctx;
 	const unsigned char *mem;
 	size_t mem_len, mem_off;
 	/* the read buffer: buf[pos..end) not yet consumed; buf[0] is at document offset base */
@@ -95,6 +97,17 @@ static int fill(struct jstream *js)
 		return 0;
 	js->base += js->end;
 	js->pos = js->end = 0;
+	if (js->readfn) {
+		long got = js->readfn(js->read_ctx, js->buf, js->buf_size);
+		if (got < 0)
+			return fail(js, JSTREAM_E_READ, "cannot read the document");
+		if (got == 0) {
+			js->eof = 1;
+			return 0;
+		}
+		js->end = (size_t)got <= js->buf_size ? (size_t)got : js->buf_size;
+		return 1;
+	}
 	if (js->fd < 0) {
 		size_t n = js->mem_len - js->mem_off;
 		if (n > js->buf_size)
@@ -673,6 +686,19 @@ struct jstream *jstream_new_fd(int fd, const struct jstream_opts *opts)
 	if (!js)
 		return NULL;
 	js->fd = fd;
+	return create(js, opts);
+}
+
+struct jstream *jstream_new_read(jstream_read_fn fn, void *ctx, const struct jstream_opts *opts)
+{
+	if (!fn)
+		return NULL;
+	struct jstream *js = calloc(1, sizeof *js);
+	if (!js)
+		return NULL;
+	js->fd = -1;
+	js->readfn = fn;
+	js->read_ctx = ctx;
 	return create(js, opts);
 }
 

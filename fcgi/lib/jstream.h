@@ -1,6 +1,6 @@
 /*
  * jstream.h: a streaming JSON pull parser over a file descriptor (or a
- * memory buffer), with a fixed read buffer.
+ * read function, or a memory buffer), with a fixed read buffer.
  *
  * json_parse() (json.h) builds a whole tree in memory, which is right for
  * request bodies of a few MiB and wrong for an account import of 1 GiB.
@@ -82,6 +82,15 @@ struct jstream;
  */
 struct jstream *jstream_new_fd(int fd, const struct jstream_opts *opts);
 struct jstream *jstream_new_mem(const void *data, size_t len, const struct jstream_opts *opts);
+/*
+ * A source read through fn(ctx, buf, n): it fills buf with 1..n bytes and
+ * returns their count, returns 0 at the end of the document, or -1 on an
+ * error (JSTREAM_E_READ, with errno set). This is how a document is checked
+ * while it arrives (an import checks the request body as it stages it).
+ * ctx is borrowed for the parser's life.
+ */
+typedef long (*jstream_read_fn)(void *ctx, void *buf, size_t n);
+struct jstream *jstream_new_read(jstream_read_fn fn, void *ctx, const struct jstream_opts *opts);
 /* Free the parser (NULL is fine). */
 void jstream_free(struct jstream *js);
 

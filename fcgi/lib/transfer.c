@@ -7,9 +7,12 @@
  * newest first, then the backups chunk by chunk) into a buffer that flushes
  * to the caller's writer. Nothing is collected first.
  *
- * Import: stage the body from the caller's reader (blobs_stage), then two passes of the same walker
- * over the staged file. Pass 1 (x->dry) runs outside any transaction: it
- * checks every rule and decodes each backup into its own temporary file.
+ * Import: two passes of the same walker. Pass 1 (x->dry) reads the caller's reader as
+ * it arrives, copying it to an unnamed temporary file (a tee under the
+ * parser), so the first error in the document's shape or rules stops the
+ * upload there, before the rest is read or stored; it runs outside any
+ * transaction, checks every rule and decodes each backup into its own
+ * temporary file. Pass 2 reads the staged copy.
  * Pass 2 runs inside one store_tx(): it checks everything again against
  * the account as it is then, and inserts. Base64 values (payloads, meta,
  * keyring, backup data) are decoded while the parser streams them, so no
@@ -342,6 +345,42 @@ struct blob {
 	uint8_t sha[32];
 };
 
+/* Pass 1's source: the caller's reader, copied to the staged file as it is read. */
+struct tee {
+	const struct core_reader *rd;
+	int fd;          /* the staged copy */
+	int64_t len;     /* Content-Length */
+	int64_t have;    /* read (and staged) so far */
+	int cut;         /* the body ended before len bytes */
+};
+
+/* jstream_read_fn over the caller's reader: read, stage, hand to the parser. */
+static long tee_read(void *ctx, void *buf, size_t n)
+{
+	struct tee *t = ctx;
+	if (t->have >= t->len)
+		return 0;
+	if ((int64_t)n > t->len - t->have)
+		n = (size_t)(t->len - t->have);
+	long got = t->rd->fn(t->rd->ctx, buf, n);
+	if (got <= 0) {
+		t->cut = 1;
+		return 0;
+	}
+	for (size_t done = 0; done < (size_t)got;) {
+		ssize_t w = write(t->fd, (const char *)buf + done, (size_t)got - done);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			log_msg(LOG_ERROR, "import: cannot write the temporary file: %s", strerror(errno));
+			return -1;
+		}
+		done += (size_t)w;
+	}
+	t->have += got;
+	return got;
+}
+
 /* One import: its input, the account and its limits, and the state of a pass. */
 struct imp {
 	const struct transfer_import_in *in;
@@ -352,6 +391,7 @@ struct imp {
 	struct store *s;
 	int dry;                   /* pass 1: check, decode backups, write nothing */
 	int fd;                    /* the staged document */
+	struct tee *tee;           /* pass 1: read the body through this instead */
 	struct jstream *js;
 	int64_t now;
 	/* the account and its limits, read at the start of each pass */
@@ -399,7 +439,7 @@ static enum err lexfail(struct imp *x)
 	unsigned long long off = (unsigned long long)jstream_offset(x->js);
 	switch (je) {
 	case JSTREAM_E_READ:
-		log_msg(LOG_ERROR, "import: cannot read the staged document: %s", strerror(errno));
+		log_msg(LOG_ERROR, "import: cannot read or stage the document: %s", strerror(errno));
 		return ERR_UNAVAILABLE;
 	case JSTREAM_E_NOMEM:
 		return ERR_INTERNAL;
@@ -1172,7 +1212,7 @@ static enum err run_pass(struct imp *x)
 {
 	struct jstream_opts o = {64 * 1024, TRANSFER_MAX_STRING, TRANSFER_MAX_DEPTH};
 	x->bytes = x->records = x->ncollections = x->nbackups = x->dropped = 0;
-	if (lseek(x->fd, 0, SEEK_SET) != 0) {
+	if (!x->tee && lseek(x->fd, 0, SEEK_SET) != 0) {
 		log_msg(LOG_ERROR, "import: cannot rewind the staged document: %s", strerror(errno));
 		return ERR_UNAVAILABLE;
 	}
@@ -1180,7 +1220,8 @@ static enum err run_pass(struct imp *x)
 	x->top = NULL;
 	if (x->keep > 0 && !(x->top = calloc((size_t)x->keep, sizeof *x->top)))
 		return ERR_INTERNAL;
-	if (!(x->js = jstream_new_fd(x->fd, &o)))
+	x->js = x->tee ? jstream_new_read(tee_read, x->tee, &o) : jstream_new_fd(x->fd, &o);
+	if (!x->js)
 		return ERR_INTERNAL;
 	enum err e = document(x);
 	jstream_free(x->js);
@@ -1219,8 +1260,6 @@ enum err transfer_import_read(struct store *s, const struct config *c, const str
     char *msg, size_t msglen)
 {
 	struct imp x;
-	uint8_t sha[32];
-	int64_t have;
 	enum err e;
 	memset(&x, 0, sizeof x);
 	if (msglen)
@@ -1239,17 +1278,21 @@ enum err transfer_import_read(struct store *s, const struct config *c, const str
 	blobs_dir(c->database, x.dir, sizeof x.dir);
 	if (!(x.file.scratch = malloc(B64_SLICE / 4 * 3)))
 		return ERR_INTERNAL;
-	e = blobs_stage(x.dir, in->len, &in->body, &x.fd, sha, &have);
-	if (e == ERR_INVALID_REQUEST)
-		e = bad(&x, e, NULL, "The body ended after %" PRId64 " of %" PRId64 " bytes; nothing was stored.", have,
-		    in->len);
-	if (e)
+	/* pass 1 as the body arrives: no lock, nothing written but the staged
+	 * copy; the first error ends the upload, unread */
+	if ((e = blobs_tmpfile(x.dir, "import", &x.fd)))
 		goto out;
-	/* pass 1: no lock, nothing written */
+	struct tee tee = {&in->body, x.fd, in->len, 0, 0};
+	x.tee = &tee;
 	x.s = s;
 	x.dry = 1;
 	int64_t t0 = core_now_ms();
-	if ((e = run_pass(&x)))
+	e = run_pass(&x);
+	x.tee = NULL;
+	if (tee.cut || (e == ERR_OK && tee.have != in->len))
+		e = bad(&x, ERR_INVALID_REQUEST, NULL,
+		    "The body ended after %" PRId64 " of %" PRId64 " bytes; nothing was imported.", tee.have, in->len);
+	if (e)
 		goto out;
 	/* pass 2: the same checks against the account as it is now, and the writes */
 	int64_t t1 = core_now_ms();

@@ -14,13 +14,14 @@
  * caller's writer (backups chunk by chunk, base64-encoded across the chunk
  * boundaries), so memory does not grow with the account.
  *
- * The import takes that document, from the caller's reader, into an account
- * that has no collections and no backups, all or nothing. It is staged to an
- * unnamed temporary file first (the client's speed never holds the store's lock),
- * then read twice with the streaming parser of jstream.h: a first pass,
- * without any lock, checks everything and decodes the backups into
- * temporary files; the second pass inserts, inside one write transaction,
- * re-checking everything. Memory stays bounded by the largest record (two
+ * The import takes that document, from the caller's reader, into an account that has no collections
+ * and no backups, all or nothing. It is read twice with the streaming
+ * parser of jstream.h: a first pass, without any lock, reads the body as it
+ * arrives and copies it to an unnamed temporary file (the client's speed
+ * never holds the store's lock), checks everything and decodes the backups
+ * into temporary files, stopping at the first error before the rest of the
+ * body is read; the second pass reads the staged copy and inserts, inside
+ * one write transaction, re-checking everything. Memory stays bounded by the largest record (two
  * payloads) whatever the document's size.
  *
  * The core functions take a reader and a writer (core.h) and know no HTTP;

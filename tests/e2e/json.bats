@@ -140,3 +140,48 @@ body8() {
 		assert_equal "$(sql "SELECT count(*) FROM accounts WHERE username = '$u'")" 0
 	done
 }
+
+# ---- import: checked while it streams ----
+
+# io_kb FIELD: FIELD (rchar or wchar) of /proc/PID/io summed over the
+# account handler's processes, in KiB
+io_kb() {
+	local p v sum=0
+	for p in $(pgrep -f -- "blindsync-account --listen $BS_RUN/account.sock"); do
+		v=$(awk -v f="$1:" '$1 == f { print $2 }' "/proc/$p/io" 2>/dev/null) || continue
+		[ -n "$v" ] && sum=$((sum + v / 1024))
+	done
+	echo "$sum"
+}
+
+@test "a garbage import of 50 MiB is refused at its first bytes: the handler reads and stages little of it" {
+	new_token
+	local f=$BATS_TEST_TMPDIR/garbage.json n=$((50 * 1024 * 1024))
+	for start in 'x' '[' '{"format":"blindsync-export-1","colour":"'; do
+		{ printf '%s' "$start"; head -c $((n - ${#start})) /dev/zero | tr '\0' 'x'; } >"$f"
+		r0=$(io_kb rchar)
+		w0=$(io_kb wchar)
+		[ "$r0" -gt 0 ]
+		areq POST /v1/account/import "$TOKEN" -H 'Content-Type: application/json' --data-binary @"$f"
+		r1=$(io_kb rchar)
+		w1=$(io_kb wchar)
+		echo "import of '$start...': $status; account handlers read $((r1 - r0)) KiB, wrote $((w1 - w0)) KiB" >&3
+		case $start in
+		x) assert_error 400 invalid_json ;;
+		*) assert_error 400 invalid_request ;;
+		esac
+		[[ $(jb .error.message) == *"nothing was imported"* || $start != x ]]
+		# before: the whole 50 MiB staged (written), then read back
+		[ $((r1 - r0)) -lt 4096 ] || fail "the handler read $((r1 - r0)) KiB of a 50 MiB garbage body"
+		[ $((w1 - w0)) -lt 4096 ] || fail "the handler staged $((w1 - w0)) KiB of a 50 MiB garbage body"
+	done
+	# nothing was imported, and a real import still works
+	areq GET /v1/collections "$TOKEN"
+	assert_equal "$(jbc .collections)" '[]'
+	printf '{"format":"blindsync-export-1","collections":[{"name":"notes","version":1,"records":[%s]}]}' \
+		'{"id":"a","version":1,"modified_at":"2026-01-01T00:00:00Z","deleted":false,"payload":"QUFBQQ==","history":[]}' >"$f"
+	areq POST /v1/account/import "$TOKEN" -H 'Content-Type: application/json' --data-binary @"$f"
+	assert_equal "$status" 204 || fail "$body"
+	pull_ok "$TOKEN" notes
+	assert_equal "$(jbc '[.records[] | .id]')" '["a"]'
+}
