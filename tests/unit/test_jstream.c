@@ -9,6 +9,7 @@
  * end in json.c), which the export pairs with this parser: any split of the
  * bytes writes what one jw_b64() writes, and it parses back.
  */
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -640,6 +641,69 @@ static void test_jw_b64_stream(void)
 	}
 }
 
+/* A read function handing out a document a few bytes at a time, then failing if asked to. */
+struct dribble {
+	const char *doc;
+	size_t len, off, step;
+	int fail_at_end;
+	size_t calls;
+};
+
+static long dribble_read(void *ctx, void *buf, size_t n)
+{
+	struct dribble *d = ctx;
+	d->calls++;
+	if (d->off == d->len) {
+		if (d->fail_at_end) {
+			errno = EIO;
+			return -1;
+		}
+		return 0;
+	}
+	if (n > d->step)
+		n = d->step;
+	if (n > d->len - d->off)
+		n = d->len - d->off;
+	memcpy(buf, d->doc + d->off, n);
+	d->off += n;
+	return (long)n;
+}
+
+/* jstream_new_read: the same tokens as from memory; an error stops the reads there. */
+static void test_read_fn(void)
+{
+	const char *doc = "{\"a\":[1,\"xyz\",true],\"b\":null}  ";
+	struct dribble d = {doc, strlen(doc), 0, 3, 0, 0};
+	struct jstream_opts o = {8, 0, 0};
+	struct jstream *js = jstream_new_read(dribble_read, &d, &o);
+	static const enum jstream_tok want[] = {JSTREAM_OBJ_BEGIN, JSTREAM_KEY, JSTREAM_ARR_BEGIN, JSTREAM_NUMBER,
+	    JSTREAM_STRING, JSTREAM_TRUE, JSTREAM_ARR_END, JSTREAM_KEY, JSTREAM_NULL, JSTREAM_OBJ_END, JSTREAM_END};
+	T_OK(js != NULL);
+	for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
+		T_EQ_INT(jstream_next(js), want[i]);
+	jstream_free(js);
+	T_OK(jstream_new_read(NULL, NULL, NULL) == NULL);
+
+	/* garbage: refused at once, the rest never asked for */
+	static char big[100000];
+	memset(big, 'x', sizeof big);
+	struct dribble g = {big, sizeof big, 0, 4096, 0, 0};
+	js = jstream_new_read(dribble_read, &g, NULL);
+	T_EQ_INT(jstream_next(js), JSTREAM_ERROR);
+	T_EQ_INT(jstream_errcode(js), JSTREAM_E_SYNTAX);
+	T_OK(g.off <= 4096);
+	jstream_free(js);
+
+	/* a failing read is JSTREAM_E_READ */
+	struct dribble f = {"[1,", 3, 0, 64, 1, 0};
+	js = jstream_new_read(dribble_read, &f, NULL);
+	T_EQ_INT(jstream_next(js), JSTREAM_ARR_BEGIN);
+	T_EQ_INT(jstream_next(js), JSTREAM_NUMBER);
+	T_EQ_INT(jstream_next(js), JSTREAM_ERROR);
+	T_EQ_INT(jstream_errcode(js), JSTREAM_E_READ);
+	jstream_free(js);
+}
+
 int main(void)
 {
 	T_RUN(test_tokens);
@@ -653,6 +717,7 @@ int main(void)
 	T_RUN(test_stream);
 	T_RUN(test_boundaries);
 	T_RUN(test_pipe);
+	T_RUN(test_read_fn);
 	T_RUN(test_jw_b64_stream);
 	return t_done();
 }
