@@ -91,7 +91,11 @@ body8() {
 	# worker's peak before; json-c's tree of the same bodies took 228 MB
 	grow=$(((after - before) / 1024))
 	echo "push workers' VmHWM: $before kB -> $after kB (+$grow MiB)" >&3
-	[ "$after" -le $((before + 4 * 8 * 1024 + 9024)) ] || fail "VmHWM grew by $grow MiB"
+	local limit=$((4 * 8 * 1024 + 9024))
+	# under ASan freed memory waits in a quarantine instead of being reused:
+	# the six refused bodies may all be there at once
+	if grep -q __asan_init "$BIN/blindsync-push"; then limit=$((limit + 6 * 8 * 1024)); fi
+	[ "$after" -le $((before + limit)) ] || fail "VmHWM grew by $grow MiB"
 	# the worker lives on
 	push_ok "$TOKEN" notes "$(rec b 0 "$(payload 3)")"
 }
