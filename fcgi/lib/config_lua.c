@@ -9,9 +9,11 @@
  * of assignments); no setmetatable (Lua 5.4 runs __gc finalizers with hooks
  * off, so one could loop forever at lua_close(); and with no metatables a
  * config holds plain data). Text chunks only; memory capped by a custom
- * allocator; VM instructions capped by a count hook. The cap does not cover
- * time spent inside one C library call, e.g. a pathological string.find()
- * pattern: the file is trusted to be written by the operator, the sandbox
+ * allocator; VM instructions capped by a count hook; string.rep of empty
+ * strings answered at once (bounded_rep: Lua's own loops n times for an
+ * empty result, so string.rep("", 1e18) cost no memory and no instruction
+ * but never returned; found by make fuzz). The cap does not otherwise cover time spent inside one C
+ * library call, e.g. a pathological string.find() pattern: the file is trusted to be written by the operator, the sandbox
  * keeps mistakes from hanging or harming the server. Every global assignment
  * goes through a C __newindex that records its line, so that an error can
  * name "file:line". What the file set is then checked through the field
@@ -249,6 +251,32 @@ check_globals(struct ld *ld)
  * runtime, memory, instruction limit) propagates to the lua_pcall() of
  * load_text(); a validation error sets ld->failed and returns normally.
  */
+/*
+ * string.rep without its one unbounded loop: Lua's own repeats n times even
+ * when the result is empty (string.rep("", 1e18) never returns, and neither
+ * the memory cap nor the instruction hook sees it), so an empty string with
+ * an empty separator gives "" at once. Anything else goes to the original
+ * (upvalue 1), which sizes its buffer before its loop, so the memory cap
+ * bounds it as before.
+ */
+static int
+bounded_rep(lua_State *L)
+{
+	size_t l, lsep = 0;
+
+	luaL_checklstring(L, 1, &l);
+	luaL_checkinteger(L, 2);
+	luaL_optlstring(L, 3, "", &lsep);
+	if (l == 0 && lsep == 0) {
+		lua_pushliteral(L, "");
+		return 1;
+	}
+	lua_pushvalue(L, lua_upvalueindex(1));
+	lua_insert(L, 1);
+	lua_call(L, lua_gettop(L) - 1, 1);
+	return 1;
+}
+
 static int
 sandbox_main(lua_State *L)
 {
@@ -284,6 +312,9 @@ sandbox_main(lua_State *L)
 	lua_getfield(L, g, LUA_STRLIBNAME);
 	lua_pushnil(L);
 	lua_setfield(L, -2, "dump");
+	lua_getfield(L, -1, "rep");
+	lua_pushcclosure(L, bounded_rep, 1);
+	lua_setfield(L, -2, "rep");
 	lua_pop(L, 1);
 	lua_pushinteger(L, KIB);
 	lua_setfield(L, g, "KiB");

@@ -573,6 +573,11 @@ test_sandbox(void)
 	EXPECT_ERROR_HAS("local function f() return 1 + f() end\nf()\n", "not enough memory");
 	EXPECT_ERROR("local s = string.rep(\"x\", 100 * MiB)\n",
 	    " not enough memory (a config may use at most 8 MiB)");
+	/* an empty result at once: Lua's own string.rep looped n times (make fuzz) */
+	T_EQ_INT(load("local s = string.rep(\"\", 1e18) .. (\"\"):rep(1e18, \"\")\n"
+	    "limits = { max_push_records = #s + #(\"ab\"):rep(3, \"-\") }\n", &c, err, sizeof err), 0);
+	T_EQ_INT(c.limits.max_push_records, 8);
+	EXPECT_ERROR_HAS("local s = string.rep(\"\", 1e18, \"x\")\n", "resulting string too large");
 	EXPECT_ERROR("local t = {}\nfor i = 1, 1e9 do t[i] = i end\n",
 	    " not enough memory (a config may use at most 8 MiB)");
 	EXPECT_ERROR_HAS("local s = \"x\"\nwhile true do s = s .. s end\n", "not enough memory");
