@@ -31,7 +31,7 @@ load ../lib
 	(cd "$copy" && find . -type f | sort) >"$BATS_TEST_TMPDIR/after"
 	run comm -13 "$BATS_TEST_TMPDIR/before" "$BATS_TEST_TMPDIR/after"
 	for n in "${lines[@]}"; do
-		[[ $n =~ ^\./[a-z]+/lf-[0-9a-f]{12}$ ]] || fail "merged entry named $n"
+		[[ $n =~ ^\./[a-z0-9_]+/lf-[0-9a-f]{12}$ ]] || fail "merged entry named $n"
 	done
 	[ -z "$(comm -23 "$BATS_TEST_TMPDIR/before" "$BATS_TEST_TMPDIR/after")" ] || fail "entries went missing"
 	for t in "$BS_ROOT"/tests/fuzz/fuzz_*.c; do
