@@ -75,7 +75,8 @@ body8() {
 	new_token
 	push_ok "$TOKEN" notes "$(rec a 0 "$(payload 3)")"
 	before=$(hwm_kb)
-	[ "$before" -gt 0 ]
+	# behind mod_fcgid or as CGI, Apache starts the handlers, not run.sh
+	[ "$before" -gt 0 ] || skip "no push handler started by run.sh on this front end ($(bs_front))"
 	for unit in 0 '{}' '[]' '""' null '[0]'; do
 		body8 "$unit"
 		size=$(stat -c %s "$BATS_TEST_TMPDIR/big.json")
@@ -165,7 +166,7 @@ io_kb() {
 		{ printf '%s' "$start"; head -c $((n - ${#start})) /dev/zero | tr '\0' 'x'; } >"$f"
 		r0=$(io_kb rchar)
 		w0=$(io_kb wchar)
-		[ "$r0" -gt 0 ]
+		[ "$r0" -gt 0 ] || skip "no account handler started by run.sh on this front end ($(bs_front))"
 		areq POST /v1/account/import "$TOKEN" -H 'Content-Type: application/json' --data-binary @"$f"
 		r1=$(io_kb rchar)
 		w1=$(io_kb wchar)
