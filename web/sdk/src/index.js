@@ -1,7 +1,11 @@
 /*
- * index.js: the entry point of @blindsync/sdk. Today it is the bs1 suite
- * (./bs1/); the SDK's account, sync, backup and slot operations of
- * client.md section 7 are added beside it.
+ * index.js: the entry point of @blindsync/sdk: the Client of client.md
+ * section 7 (client.js), its storage interface and errors, and the bs1
+ * suite (./bs1/), also re-exported at the top level.
  */
 export * as bs1 from './bs1/index.js';
 export * from './bs1/index.js';
+export { Client } from './client.js';
+export { MemoryStorage } from './storage.js';
+export { ServerError, ConflictError, UnreachableError, SessionError } from './errors.js';
+export { backoff, DEFAULT_RETRY } from './http.js';

@@ -1,0 +1,894 @@
+/*
+ * client.js: the SDK's operations of client.md section 7 over fetch, for
+ * Node 20 and browsers: the Client class. Accounts (register, login with
+ * the kdf floor before any login request, refresh with rotation, logout,
+ * changePassword, devices), records under opaque names (put, delete, get,
+ * list, collections, history) and sync (push queued changes with
+ * base_version, conflicts to a merge callback, pull until more is false,
+ * 410 -> resync from 0).
+ *
+ * State: the session (tokens, data key, keyring plaintext) lives in memory
+ * only and logout() wipes it. The local copy lives in a Storage
+ * (storage.js) and holds only what the server sees: sealed envelopes,
+ * opaque names, versions, and the queue of sealed changes (with the
+ * application id of each queued change: a deletion has no envelope to read
+ * it from, and a conflict must name it to the merge callback). A record is
+ * opened when it is read, so a tampered one fails there with the one
+ * DecryptError. Keys of the store, per account id:
+ *   <acct>/c/<collection>            {version, meta, metaPending}  the pull cursor and sealed meta
+ *   <acct>/r/<collection>/<record>   {version, env}                 env null for a tombstone
+ *   <acct>/q/<collection>/<record>   {base, env, a}                 a queued change; env null = delete
+ * where <collection> and <record> are the 22-character server names.
+ */
+import * as bs1 from './bs1/index.js';
+import { ConflictError, ServerError, SessionError } from './errors.js';
+import { DEFAULT_RETRY, request } from './http.js';
+import { MemoryStorage } from './storage.js';
+
+const { b64, b64DecodeStrict, utf8, utf8Decode, wipe, DecryptError, InputError } = bs1;
+
+/** The API's cap on records per push (limits.max_push_records' default). */
+const PUSH_MAX_RECORDS = 500;
+/** Sealed bytes per push, well under limits.max_body_bytes (8 MiB) once in base64. */
+const PUSH_MAX_BYTES = 4 * 1024 * 1024;
+/** Push rounds per sync before a ConflictError: other devices keep writing. */
+const PUSH_ROUNDS = 8;
+
+/**
+ * A device as the server lists it.
+ * @typedef {{ name: string, type: string }} DeviceInfo
+ */
+
+/**
+ * What a merge callback is given for one conflicting record: the
+ * application's names, this device's queued value and the server's (each
+ * the data, or null for a deletion), and the server's version.
+ * @typedef {object} Conflict
+ * @property {string} collection the application's collection name A
+ * @property {string} id the application's record id a
+ * @property {Uint8Array | null} local this device's change (null: delete)
+ * @property {Uint8Array | null} remote the server's current data (null: deleted or absent)
+ * @property {number} remoteVersion the server's version of the record
+ */
+
+/**
+ * The merge callback: return the data to write over the server's version
+ * (a Uint8Array or a string, as UTF-8), null to delete the record, or
+ * undefined to keep the server's copy and drop the local change.
+ * @typedef {(c: Conflict) => (Uint8Array | string | null | undefined | Promise<Uint8Array | string | null | undefined>)} MergeFn
+ */
+
+/**
+ * What sync() returns.
+ * @typedef {object} SyncResult
+ * @property {{ collection: string, id: string | null, version: number, deleted: boolean }[]} changed
+ *   records that came from the server (id null: a tombstone of a record this device never saw)
+ * @property {{ collection: string, id: string, version: number }[]} pushed this device's accepted changes
+ * @property {{ collection: string, id: string, kept: 'server' | 'merged' }[]} conflicts
+ *   every conflict and how it ended: "server" (the local change dropped) or "merged" (the callback's value pushed)
+ * @property {{ collection: string, recordId: string }[]} undecryptable
+ *   records that came from the server and do not open (by server id); reading them throws DecryptError
+ * @property {string[]} resynced collections pulled again from 0 after a 410
+ * @property {string[]} gone collections deleted on the server (their local copy dropped)
+ */
+
+/**
+ * Client options.
+ * @typedef {object} ClientOptions
+ * @property {string} url the server's base URL, e.g. "https://sync.example.org" (any prefix)
+ * @property {import('./storage.js').Storage} [storage] the local copy (default: a MemoryStorage)
+ * @property {typeof fetch} [fetch] the fetch to use (default: globalThis.fetch)
+ * @property {MergeFn} [merge] the conflict callback (default: keep the server's copy)
+ * @property {Partial<import('./http.js').RetryPolicy>} [retry] retries and back-off
+ */
+
+/**
+ * The session of a login: tokens and secrets, in memory only.
+ * @typedef {object} Session
+ * @property {string} username lowercased
+ * @property {string} accountId
+ * @property {string} deviceId
+ * @property {string} access
+ * @property {string} refresh
+ * @property {Uint8Array} dataKey
+ * @property {Uint8Array} keyringPt the keyring's plaintext (its unknown members are kept on re-seal)
+ * @property {number} keyringVersion
+ * @property {bs1.Kdf} kdf the kdf the password was derived with
+ * @property {Uint8Array} idKey
+ * @property {Map<string, Uint8Array>} cid cid_key per server collection name
+ */
+
+/**
+ * A record's data given as bytes or as a string (its UTF-8).
+ * @param {Uint8Array | string} d
+ * @returns {Uint8Array}
+ */
+function bytesOf(d) {
+  if (typeof d === 'string')
+    return utf8(d);
+  if (d instanceof Uint8Array)
+    return d;
+  throw new InputError('record data must be a Uint8Array or a string');
+}
+
+/**
+ * base64 from the server into bytes; a DecryptError when it is not strict
+ * base64 (the server only ever sends what it stored).
+ * @param {unknown} s
+ * @returns {Uint8Array}
+ */
+function unb64(s) {
+  const b = b64DecodeStrict(s);
+  if (!b)
+    throw new DecryptError();
+  return b;
+}
+
+/** Two byte arrays hold the same bytes. @param {Uint8Array} a @param {Uint8Array} b */
+function sameBytes(a, b) {
+  if (a.length !== b.length)
+    return false;
+  let d = 0;
+  for (let i = 0; i < a.length; i++)
+    d |= a[i] ^ b[i];
+  return d === 0;
+}
+
+/**
+ * The blindsync client of client.md section 7: one account's session and
+ * local copy. Operations that need the session throw SessionError without
+ * one. Every method is async.
+ */
+export class Client {
+  /** @param {ClientOptions} opts */
+  constructor(opts) {
+    if (!opts || typeof opts.url !== 'string')
+      throw new InputError('Client needs options with a url');
+    /** @type {string} */
+    this.url = opts.url.replace(/\/+$/, '');
+    /** @type {import('./storage.js').Storage} */
+    this.storage = opts.storage ?? new MemoryStorage();
+    /** @type {typeof fetch} */
+    this.fetch = opts.fetch ?? globalThis.fetch.bind(globalThis);
+    /** @type {MergeFn | undefined} */
+    this.merge = opts.merge;
+    /** @type {import('./http.js').RetryPolicy} */
+    this.retry = { ...DEFAULT_RETRY, ...(opts.retry ?? {}) };
+    /** @type {Session | null} */
+    this.session = null;
+    /** @type {Promise<void> | null} the refresh in flight, shared by every caller */
+    this.refreshing = null;
+  }
+
+  /* ---- accounts ---- */
+
+  /**
+   * Create an account: a fresh salt and data key, the section 2 keys, the
+   * keyring (kind 1, version 1), POST /v1/account/register. Does not log in.
+   * @param {string} username
+   * @param {string} password
+   * @param {{ invite?: string }} [opts] an invite code when the server asks for one
+   * @returns {Promise<{ accountId: string }>}
+   */
+  async register(username, password, opts = {}) {
+    const user = bs1.asciiLower(username);
+    const kdf = bs1.kdfNew();
+    const master = await bs1.masterKey(password, kdf);
+    const { authKey, keyringKey } = await bs1.accountKeys(master);
+    const dataKey = bs1.dataKeyNew();
+    const pt = bs1.keyringNew(dataKey);
+    try {
+      const keyring = await bs1.keyringSeal(keyringKey, user, 1, pt);
+      /** @type {Record<string, unknown>} */
+      const body = { username: user, auth_key: b64(authKey), kdf: JSON.parse(bs1.kdfJson(kdf)),
+        keyring: b64(keyring) };
+      if (opts.invite !== undefined)
+        body.invite = opts.invite;
+      const a = await this.send({ method: 'POST', path: '/v1/account/register', json: body });
+      return { accountId: String(a.body?.account_id) };
+    } finally {
+      wipe(master, authKey, keyringKey, dataKey, pt);
+    }
+  }
+
+  /**
+   * Log in as a new device: prelogin, the kdf floor (a KdfFloorError, and
+   * no login request, for a weak kdf), Argon2id and HKDF, login, and the
+   * keyring opened at the answer's keyring_version. Keeps the session.
+   * @param {string} username
+   * @param {string} password
+   * @param {DeviceInfo} [device] how the device is listed
+   * @returns {Promise<{ accountId: string, deviceId: string }>}
+   */
+  async login(username, password, device) {
+    const user = bs1.asciiLower(username);
+    const pre = await this.send({ method: 'POST', path: '/v1/account/prelogin',
+      json: { username: user }, idempotent: true });
+    const kdfObj = pre.body?.kdf;
+    if (JSON.stringify(kdfObj ?? null).length > bs1.KDF_MAX_JSON)
+      throw new bs1.KdfFloorError('the kdf object is longer than 1 KiB');
+    const kdf = bs1.kdfCheck(kdfObj);
+    const master = await bs1.masterKey(password, kdf);
+    const { authKey, keyringKey } = await bs1.accountKeys(master);
+    wipe(master);
+    /** @type {Uint8Array | null} */
+    let pt = null;
+    try {
+      /** @type {Record<string, unknown>} */
+      const body = { username: user, auth_key: b64(authKey) };
+      if (device)
+        body.device = { name: device.name, type: device.type };
+      const a = (await this.send({ method: 'POST', path: '/v1/account/login', json: body })).body;
+      if (a?.keyring === null || a?.keyring === undefined)
+        throw new DecryptError();
+      const version = Number(a.keyring_version);
+      pt = await bs1.keyringOpen(keyringKey, user, version, unb64(a.keyring));
+      const dataKey = bs1.keyringDataKey(pt);
+      this.forget();
+      this.session = { username: user, accountId: String(a.account_id), deviceId: String(a.device_id),
+        access: a.access_token, refresh: a.refresh_token, dataKey, keyringPt: pt, keyringVersion: version,
+        kdf, idKey: await bs1.idKey(dataKey), cid: new Map() };
+      pt = null;
+      return { accountId: this.session.accountId, deviceId: this.session.deviceId };
+    } finally {
+      wipe(authKey, keyringKey, pt);
+    }
+  }
+
+  /** True while a session is held. @returns {boolean} */
+  get loggedIn() {
+    return this.session !== null;
+  }
+
+  /**
+   * Rotate the tokens: POST /v1/account/refresh with the refresh token; the
+   * new pair replaces the old before anything uses it. Concurrent callers
+   * share one refresh (a refresh token is good once). A 401 (token_reused,
+   * token_expired, unauthorized) ends the session: log in again.
+   */
+  async refresh() {
+    const s = this.need();
+    if (!this.refreshing) {
+      this.refreshing = (async () => {
+        try {
+          const a = await this.send({ method: 'POST', path: '/v1/account/refresh',
+            json: { refresh_token: s.refresh } });
+          s.refresh = a.body.refresh_token;
+          s.access = a.body.access_token;
+        } catch (e) {
+          if (e instanceof ServerError && e.status === 401)
+            this.forget();
+          throw e;
+        } finally {
+          this.refreshing = null;
+        }
+      })();
+    }
+    return this.refreshing;
+  }
+
+  /**
+   * Log out: POST /v1/account/logout (best effort: an unreachable server
+   * does not keep the secrets), then forget the session's tokens and wipe
+   * its keys. The local copy (sealed) stays; clearLocal() removes it.
+   */
+  async logout() {
+    const s = this.session;
+    if (!s)
+      return;
+    try {
+      await this.send({ method: 'POST', path: '/v1/account/logout', token: s.access });
+    } catch {
+      /* the tokens are forgotten either way; they expire on the server */
+    } finally {
+      this.forget();
+    }
+  }
+
+  /** Wipe the session's secrets and drop it (no request). */
+  forget() {
+    const s = this.session;
+    if (!s)
+      return;
+    wipe(s.dataKey, s.keyringPt, s.idKey, ...s.cid.values());
+    s.access = s.refresh = '';
+    this.session = null;
+  }
+
+  /**
+   * Change the password: check the old one (its auth key is what the
+   * server verifies), derive the new keys under a fresh kdf, re-seal the
+   * current keyring (read again, so that members another device added are
+   * kept) as version N + 1, POST /v1/account/password. Other devices stay
+   * logged in unless revokeOtherDevices.
+   * @param {string} oldPassword
+   * @param {string} newPassword
+   * @param {{ revokeOtherDevices?: boolean }} [opts]
+   */
+  async changePassword(oldPassword, newPassword, opts = {}) {
+    const s = this.need();
+    const master = await bs1.masterKey(oldPassword, s.kdf);
+    const old = await bs1.accountKeys(master);
+    wipe(master);
+    const kdf = bs1.kdfNew();
+    const nmaster = await bs1.masterKey(newPassword, kdf);
+    const nk = await bs1.accountKeys(nmaster);
+    wipe(nmaster);
+    /** @type {Uint8Array | null} */
+    let pt = null;
+    try {
+      const kr = (await this.authed({ method: 'GET', path: '/v1/account/keyring', idempotent: true })).body;
+      const version = Number(kr.version);
+      pt = await bs1.keyringOpen(old.keyringKey, s.username, version, unb64(kr.keyring));
+      const dk = bs1.keyringDataKey(pt);
+      const same = sameBytes(dk, s.dataKey);
+      wipe(dk);
+      if (!same)
+        throw new DecryptError();
+      const sealed = await bs1.keyringSeal(nk.keyringKey, s.username, version + 1, pt);
+      await this.authed({ method: 'POST', path: '/v1/account/password', json: {
+        auth_key: b64(old.authKey), new_auth_key: b64(nk.authKey), new_kdf: JSON.parse(bs1.kdfJson(kdf)),
+        new_keyring: b64(sealed), revoke_other_devices: opts.revokeOtherDevices === true } });
+      wipe(s.keyringPt);
+      s.keyringPt = pt;
+      pt = null;
+      s.keyringVersion = version + 1;
+      s.kdf = kdf;
+    } finally {
+      wipe(old.authKey, old.keyringKey, nk.authKey, nk.keyringKey, pt);
+    }
+  }
+
+  /**
+   * The account's devices; `current` marks this one.
+   * @returns {Promise<{ deviceId: string, name: string, type: string, createdAt: string, lastSeenAt: string | null, current: boolean }[]>}
+   */
+  async devices() {
+    const a = await this.authed({ method: 'GET', path: '/v1/account/devices', idempotent: true });
+    return (a.body?.devices ?? []).map((/** @type {any} */ d) => ({ deviceId: d.device_id, name: d.name,
+      type: d.type, createdAt: d.created_at, lastSeenAt: d.last_seen_at ?? null, current: d.current === true }));
+  }
+
+  /**
+   * Revoke a device: its tokens stop working at once. Revoking this one
+   * ends the session too.
+   * @param {string} deviceId
+   */
+  async deleteDevice(deviceId) {
+    const s = this.need();
+    await this.authed({ method: 'DELETE', path: `/v1/account/devices/${encodeURIComponent(deviceId)}`,
+      idempotent: true });
+    if (deviceId === s.deviceId)
+      this.forget();
+  }
+
+  /* ---- records ---- */
+
+  /**
+   * Queue a write of record a in collection A (sealed now, sent by sync()).
+   * A second put before a sync replaces the first, keeping its base version.
+   * @param {string} A the application's collection name
+   * @param {string} a the application's record id
+   * @param {Uint8Array | string} data bytes, or a string stored as UTF-8
+   */
+  async put(A, a, data) {
+    await this.queue(A, a, bytesOf(data));
+  }
+
+  /**
+   * Queue the deletion of record a in collection A (a tombstone on sync).
+   * @param {string} A
+   * @param {string} a
+   */
+  async delete(A, a) {
+    await this.queue(A, a, null);
+  }
+
+  /**
+   * Record a's data from the local copy: this device's queued change if
+   * there is one, else what the last sync brought; null when it does not
+   * exist or is deleted. A record that does not open is a DecryptError.
+   * @param {string} A
+   * @param {string} a
+   * @returns {Promise<Uint8Array | null>}
+   */
+  async get(A, a) {
+    const { c, r } = await this.names(A, a);
+    const q = await this.storage.get(this.key('q', c, r));
+    const e = q ?? (await this.storage.get(this.key('r', c, r)));
+    if (!e || e.env === null)
+      return null;
+    const got = await this.openRecord(c, r, e.env);
+    if (got.a !== a)
+      throw new DecryptError();
+    return got.data;
+  }
+
+  /**
+   * Every record of collection A in the local copy (queued changes
+   * included), sorted by id. Any record that does not open makes it a
+   * DecryptError.
+   * @param {string} A
+   * @returns {Promise<{ id: string, data: Uint8Array, version: number }[]>}
+   */
+  async list(A) {
+    const c = await this.collectionName(A);
+    /** @type {Map<string, { env: string | null, version: number }>} */
+    const byRid = new Map();
+    for (const k of await this.storage.keys(this.key('r', c, ''))) {
+      const e = await this.storage.get(k);
+      byRid.set(k.slice(k.lastIndexOf('/') + 1), { env: e.env, version: e.version });
+    }
+    for (const k of await this.storage.keys(this.key('q', c, ''))) {
+      const e = await this.storage.get(k);
+      const rid = k.slice(k.lastIndexOf('/') + 1);
+      byRid.set(rid, { env: e.env, version: byRid.get(rid)?.version ?? 0 });
+    }
+    /** @type {{ id: string, data: Uint8Array, version: number }[]} */
+    const out = [];
+    for (const [rid, e] of byRid) {
+      if (e.env === null)
+        continue;
+      const { a, data } = await this.openRecord(c, rid, e.env);
+      out.push({ id: a, data, version: e.version });
+    }
+    return out.sort((x, y) => (x.id < y.id ? -1 : x.id > y.id ? 1 : 0));
+  }
+
+  /**
+   * The collections of the local copy by their application names (their
+   * meta opened), sorted; each with its server name and the version pulled.
+   * sync() with no argument learns the collections other devices created.
+   * Collections whose meta does not open are left out.
+   * @returns {Promise<{ name: string, collection: string, version: number }[]>}
+   */
+  async collections() {
+    const s = this.need();
+    /** @type {{ name: string, collection: string, version: number }[]} */
+    const out = [];
+    for (const k of await this.storage.keys(this.key('c', ''))) {
+      const e = await this.storage.get(k);
+      const c = k.slice(k.lastIndexOf('/') + 1);
+      const name = await this.openMeta(s, c, e.meta).catch(() => null);
+      if (name !== null)
+        out.push({ name, collection: c, version: e.version });
+    }
+    return out.sort((x, y) => (x.name < y.name ? -1 : x.name > y.name ? 1 : 0));
+  }
+
+  /**
+   * Record a's versions the server keeps, newest first, each opened (data
+   * null for a tombstone). Asks the server; a version that does not open
+   * is a DecryptError.
+   * @param {string} A
+   * @param {string} a
+   * @returns {Promise<{ version: number, modifiedAt: string, deleted: boolean, data: Uint8Array | null }[]>}
+   */
+  async history(A, a) {
+    const { c, r } = await this.names(A, a);
+    const base = `/v1/collections/${c}/records/${r}/history`;
+    const list = (await this.authed({ method: 'GET', path: base, idempotent: true })).body?.versions ?? [];
+    const out = [];
+    for (const v of list) {
+      let data = null;
+      if (!v.deleted) {
+        const one = (await this.authed({ method: 'GET', path: `${base}/${Number(v.version)}`,
+          idempotent: true })).body;
+        const got = await this.openRecord(c, r, one.payload);
+        if (got.a !== a)
+          throw new DecryptError();
+        data = got.data;
+      }
+      out.push({ version: Number(v.version), modifiedAt: String(v.modified_at), deleted: v.deleted === true,
+        data });
+    }
+    return out;
+  }
+
+  /* ---- sync ---- */
+
+  /**
+   * Sync collections with the server: with no names, every collection of
+   * the account (listed first, their meta opened) and every one with
+   * queued changes; else the named ones. Per collection: create it with its
+   * sealed meta if needed, push the queue with base_version (a conflict goes
+   * to the merge callback, default: keep the server's; then again, up to 8
+   * rounds, else a ConflictError), pull until more is false (a 410 starts
+   * again from 0; a 404 drops the local copy of a collection deleted
+   * elsewhere).
+   * @param {...string} names application collection names
+   * @returns {Promise<SyncResult>}
+   */
+  async sync(...names) {
+    const s = this.need();
+    /** @type {SyncResult} */
+    const res = { changed: [], pushed: [], conflicts: [], undecryptable: [], resynced: [], gone: [] };
+    /** @type {Map<string, string>} server name -> application name */
+    const todo = new Map();
+    if (names.length === 0) {
+      const list = (await this.authed({ method: 'GET', path: '/v1/collections', idempotent: true })).body;
+      for (const col of list?.collections ?? []) {
+        const name = await this.openMeta(s, col.name, col.meta).catch(() => null);
+        if (name === null)
+          continue;
+        const k = this.key('c', col.name);
+        const e = (await this.storage.get(k)) ?? { version: 0, meta: col.meta, metaPending: false };
+        e.meta = col.meta;
+        await this.storage.put(k, e);
+        todo.set(col.name, name);
+      }
+      for (const k of await this.storage.keys(this.key('c', ''))) {
+        const c = k.slice(k.lastIndexOf('/') + 1);
+        if (!todo.has(c)) {
+          const name = await this.openMeta(s, c, (await this.storage.get(k)).meta).catch(() => null);
+          if (name !== null)
+            todo.set(c, name);
+        }
+      }
+    } else {
+      for (const A of names)
+        todo.set(await this.collectionName(A), A);
+    }
+    for (const [c, A] of todo)
+      await this.syncOne(s, A, c, res);
+    return res;
+  }
+
+  /**
+   * One collection's sync (see sync()).
+   * @param {Session} s
+   * @param {string} A
+   * @param {string} c
+   * @param {SyncResult} res
+   */
+  async syncOne(s, A, c, res) {
+    const ck = this.key('c', c);
+    const col = await this.storage.get(ck);
+    if (col?.metaPending) {
+      /* a collection this device created: its meta, sealed, before its records */
+      await this.authed({ method: 'PUT', path: `/v1/collections/${c}`, json: { meta: col.meta },
+        idempotent: true });
+      col.metaPending = false;
+      await this.storage.put(ck, col);
+    }
+    for (let round = 0; ; round++) {
+      const keys = await this.storage.keys(this.key('q', c, ''));
+      if (keys.length === 0)
+        break;
+      if (round >= PUSH_ROUNDS)
+        throw new ConflictError(`collection ${A}: changes still conflict after ${PUSH_ROUNDS} rounds`);
+      if (!(await this.pushSome(s, A, c, keys, res)))
+        break;
+    }
+    await this.pull(s, A, c, res);
+  }
+
+  /**
+   * Push queued changes of one collection (one request, capped in records
+   * and bytes). Accepted ones move into the local copy; conflicts go to
+   * the merge callback. False when nothing can progress this round (only
+   * conflicts with remote records that do not open are left).
+   * @param {Session} s
+   * @param {string} A
+   * @param {string} c
+   * @param {string[]} keys the queue's keys
+   * @param {SyncResult} res
+   * @returns {Promise<boolean>}
+   */
+  async pushSome(s, A, c, keys, res) {
+    /** @type {{ id: string, base_version: number, payload?: string, deleted?: boolean }[]} */
+    const records = [];
+    /** @type {Map<string, any>} */
+    const queued = new Map();
+    let bytes = 0;
+    for (const k of keys) {
+      const q = await this.storage.get(k);
+      const rid = k.slice(k.lastIndexOf('/') + 1);
+      const size = q.env === null ? 0 : q.env.length;
+      if (records.length > 0 && (records.length >= PUSH_MAX_RECORDS || bytes + size > PUSH_MAX_BYTES))
+        break;
+      bytes += size;
+      queued.set(rid, q);
+      records.push(q.env === null ? { id: rid, base_version: q.base, deleted: true }
+        : { id: rid, base_version: q.base, payload: q.env });
+    }
+    const a = (await this.authed({ method: 'POST', path: `/v1/collections/${c}/push`,
+      json: { records }, idempotent: true })).body;
+    let progress = false;
+    await this.storage.transaction(async (tx) => {
+      for (const acc of a.accepted ?? []) {
+        const q = queued.get(acc.id);
+        await tx.put(this.key('r', c, acc.id), { version: Number(acc.version), env: q.env });
+        await tx.delete(this.key('q', c, acc.id));
+        res.pushed.push({ collection: A, id: q.a, version: Number(acc.version) });
+        progress = true;
+      }
+    });
+    for (const cf of a.conflicts ?? []) {
+      const q = queued.get(cf.id);
+      const ver = Number(cf.server_version);
+      const remoteEnv = cf.deleted || cf.payload === null ? null : cf.payload;
+      /* a push repeated after a lost answer meets its own write: that is success */
+      if (remoteEnv !== null && q.env !== null && remoteEnv === q.env) {
+        await this.storage.transaction(async (tx) => {
+          await tx.put(this.key('r', c, cf.id), { version: ver, env: q.env });
+          await tx.delete(this.key('q', c, cf.id));
+        });
+        res.pushed.push({ collection: A, id: q.a, version: ver });
+        progress = true;
+        continue;
+      }
+      /** @type {Uint8Array | null} */
+      let remote = null;
+      if (remoteEnv !== null) {
+        try {
+          const got = await this.openRecord(c, cf.id, remoteEnv);
+          if (got.a !== q.a)
+            throw new DecryptError();
+          remote = got.data;
+        } catch (e) {
+          if (!(e instanceof DecryptError))
+            throw e;
+          /* the server's copy does not open: keep the change queued, say so */
+          res.undecryptable.push({ collection: A, recordId: cf.id });
+          continue;
+        }
+      }
+      const local = q.env === null ? null : (await this.openRecord(c, cf.id, q.env)).data;
+      const merged = this.merge ? await this.merge({ collection: A, id: q.a, local, remote,
+        remoteVersion: ver }) : undefined;
+      await this.storage.transaction(async (tx) => {
+        await tx.put(this.key('r', c, cf.id), { version: ver, env: remoteEnv });
+        if (merged === undefined) {
+          await tx.delete(this.key('q', c, cf.id));
+        } else {
+          const env = merged === null ? null : await this.sealRecord(s, c, cf.id, q.a, bytesOf(merged));
+          await tx.put(this.key('q', c, cf.id), { base: ver, env, a: q.a });
+        }
+      });
+      res.conflicts.push({ collection: A, id: q.a, kept: merged === undefined ? 'server' : 'merged' });
+      progress = true;
+    }
+    return progress;
+  }
+
+  /**
+   * Pull one collection from its cursor until more is false, into the local
+   * copy; a 410 empties the local copy (the queue stays) and pulls from 0;
+   * a 404 drops it (the collection was deleted; queued changes stay and
+   * re-create it on the next sync).
+   * @param {Session} s
+   * @param {string} A
+   * @param {string} c
+   * @param {SyncResult} res
+   */
+  async pull(s, A, c, res) {
+    const ck = this.key('c', c);
+    for (;;) {
+      const col = (await this.storage.get(ck)) ?? { version: 0, meta: null, metaPending: false };
+      let page;
+      try {
+        page = (await this.authed({ method: 'GET', idempotent: true,
+          path: `/v1/collections/${c}/pull?since=${col.version}` })).body;
+      } catch (e) {
+        if (e instanceof ServerError && e.status === 410 && col.version > 0) {
+          await this.storage.transaction(async (tx) => {
+            for (const k of await tx.keys(this.key('r', c, '')))
+              await tx.delete(k);
+            await tx.put(ck, { ...col, version: 0 });
+          });
+          res.resynced.push(A);
+          continue;
+        }
+        if (e instanceof ServerError && e.status === 404) {
+          await this.storage.transaction(async (tx) => {
+            for (const k of await tx.keys(this.key('r', c, '')))
+              await tx.delete(k);
+            await tx.delete(ck);
+          });
+          res.gone.push(A);
+          return;
+        }
+        throw e;
+      }
+      /** @type {{ rid: string, version: number, env: string | null }[]} */
+      const recs = (page.records ?? []).map((/** @type {any} */ r) => ({ rid: String(r.id),
+        version: Number(r.version), env: r.deleted ? null : r.payload }));
+      /* open outside the transaction: the application ids of what changed */
+      /** @type {(string | null)[]} */
+      const ids = [];
+      for (const r of recs) {
+        let id = null;
+        const env = r.env ?? (await this.storage.get(this.key('r', c, r.rid)))?.env ?? null;
+        if (env !== null) {
+          try {
+            id = (await this.openRecord(c, r.rid, env)).a;
+          } catch (e) {
+            if (!(e instanceof DecryptError))
+              throw e;
+            if (r.env !== null)
+              res.undecryptable.push({ collection: A, recordId: r.rid });
+          }
+        }
+        ids.push(id);
+      }
+      await this.storage.transaction(async (tx) => {
+        for (const r of recs)
+          await tx.put(this.key('r', c, r.rid), { version: r.version, env: r.env });
+        const cur = (await tx.get(ck)) ?? col;
+        await tx.put(ck, { ...cur, version: Number(page.next_since) });
+      });
+      recs.forEach((r, i) => res.changed.push({ collection: A, id: ids[i], version: r.version,
+        deleted: r.env === null }));
+      if (page.more !== true)
+        return;
+    }
+  }
+
+  /* ---- inside ---- */
+
+  /** The session, or a SessionError. @returns {Session} */
+  need() {
+    if (!this.session)
+      throw new SessionError();
+    return this.session;
+  }
+
+  /**
+   * A storage key under this account: parts joined by "/".
+   * @param {...string} parts
+   * @returns {string}
+   */
+  key(...parts) {
+    return [this.need().accountId, ...parts].join('/');
+  }
+
+  /**
+   * One request with the retry policy.
+   * @param {import('./http.js').Req} req
+   * @returns {Promise<import('./http.js').Answer>}
+   */
+  send(req) {
+    return request(this.fetch, this.url, req, this.retry);
+  }
+
+  /**
+   * One authenticated request; on 401 token_expired the tokens are
+   * refreshed once and the request sent again.
+   * @param {import('./http.js').Req} req
+   * @returns {Promise<import('./http.js').Answer>}
+   */
+  async authed(req) {
+    const s = this.need();
+    try {
+      return await this.send({ ...req, token: s.access });
+    } catch (e) {
+      if (!(e instanceof ServerError && e.status === 401 && e.code === 'token_expired'))
+        throw e;
+    }
+    await this.refresh();
+    return this.send({ ...req, token: this.need().access });
+  }
+
+  /**
+   * The server name of collection A (client.md section 4).
+   * @param {string} A
+   * @returns {Promise<string>}
+   */
+  async collectionName(A) {
+    return bs1.collectionName(this.need().idKey, A);
+  }
+
+  /**
+   * The server names of collection A and record a.
+   * @param {string} A
+   * @param {string} a
+   * @returns {Promise<{ c: string, r: string }>}
+   */
+  async names(A, a) {
+    const s = this.need();
+    const c = await bs1.collectionName(s.idKey, A);
+    return { c, r: await bs1.recordId(await this.cidKey(s, c), a) };
+  }
+
+  /**
+   * cid_key(collection), kept for the session.
+   * @param {Session} s
+   * @param {string} c
+   * @returns {Promise<Uint8Array>}
+   */
+  async cidKey(s, c) {
+    let k = s.cid.get(c);
+    if (!k) {
+      k = await bs1.cidKey(s.dataKey, c);
+      s.cid.set(c, k);
+    }
+    return k;
+  }
+
+  /**
+   * Seal record a (kv 1) as base64 for the push.
+   * @param {Session} s
+   * @param {string} c
+   * @param {string} r
+   * @param {string} a
+   * @param {Uint8Array} data
+   * @returns {Promise<string>}
+   */
+  async sealRecord(s, c, r, a, data) {
+    const k = await bs1.ck(s.dataKey, c, 1);
+    try {
+      return b64(await bs1.recordSeal(k, 1, c, r, a, data));
+    } finally {
+      wipe(k);
+    }
+  }
+
+  /**
+   * Open a record's base64 envelope: a and data, or a DecryptError.
+   * @param {string} c
+   * @param {string} r
+   * @param {string} envB64
+   * @returns {Promise<{ a: string, data: Uint8Array }>}
+   */
+  async openRecord(c, r, envB64) {
+    const pt = await bs1.recordOpen(this.need().dataKey, c, r, unb64(envB64));
+    const { a, data } = bs1.recordSplit(pt);
+    return { a, data: data.slice() };
+  }
+
+  /**
+   * A collection's application name from its base64 meta; a DecryptError
+   * when it does not open or is not {"name": string}.
+   * @param {Session} s
+   * @param {string} c
+   * @param {string | null} metaB64
+   * @returns {Promise<string>}
+   */
+  async openMeta(s, c, metaB64) {
+    if (typeof metaB64 !== 'string')
+      throw new DecryptError();
+    const pt = await bs1.metaOpen(s.dataKey, c, unb64(metaB64));
+    let o = null;
+    try {
+      o = JSON.parse(utf8Decode(pt) ?? '');
+    } catch {
+      o = null;
+    }
+    if (typeof o?.name !== 'string' || (await bs1.collectionName(s.idKey, o.name)) !== c)
+      throw new DecryptError();
+    return o.name;
+  }
+
+  /**
+   * Queue a change of record a (data, or null for a delete); the first
+   * change of a collection this device has not seen seals its meta too.
+   * @param {string} A
+   * @param {string} a
+   * @param {Uint8Array | null} data
+   */
+  async queue(A, a, data) {
+    const s = this.need();
+    const { c, r } = await this.names(A, a);
+    const env = data === null ? null : await this.sealRecord(s, c, r, a, data);
+    /** @type {string | null} */
+    let meta = null;
+    if (!(await this.storage.get(this.key('c', c)))) {
+      const k = await bs1.ck(s.dataKey, c, 1);
+      try {
+        meta = b64(await bs1.metaSeal(k, 1, c, utf8(JSON.stringify({ name: A }))));
+      } finally {
+        wipe(k);
+      }
+    }
+    await this.storage.transaction(async (tx) => {
+      const ck = this.key('c', c);
+      if (meta !== null && !(await tx.get(ck)))
+        await tx.put(ck, { version: 0, meta, metaPending: true });
+      const qk = this.key('q', c, r);
+      const prev = await tx.get(qk);
+      const base = prev ? prev.base : ((await tx.get(this.key('r', c, r)))?.version ?? 0);
+      await tx.put(qk, { base, env, a });
+    });
+  }
+}

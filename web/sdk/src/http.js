@@ -1,0 +1,128 @@
+/*
+ * http.js: every request the Client makes goes through request(): JSON in
+ * and out, bounded retries with full-jitter back-off, and the API's errors
+ * turned into ServerError. Nothing here logs: a body may hold an auth key
+ * or a sealed keyring, a header a token.
+ *
+ * What is retried: a 5xx or 429 answer (the API guarantees that a failed
+ * request changed nothing), waiting at least its Retry-After; and a network
+ * error or timeout, only for requests marked `idempotent` (reads, PUT,
+ * DELETE, and pushes, which base_version makes safe to repeat). A login,
+ * register, refresh or password change that got no answer is not sent
+ * twice: it may have been applied (a refresh token is used up), so the
+ * caller sees an UnreachableError.
+ */
+import { ServerError, UnreachableError } from './errors.js';
+
+/**
+ * How requests retry. Delays are in milliseconds.
+ * @typedef {object} RetryPolicy
+ * @property {number} retries attempts after the first (default 4)
+ * @property {number} baseMs the first back-off's cap (default 250)
+ * @property {number} capMs no back-off is longer (default 10000); a Retry-After is cut to 60 s
+ * @property {number} timeoutMs one attempt's bound (default 30000; a long-poll adds its wait)
+ * @property {(ms: number) => Promise<void>} sleep how to wait (tests pass their own)
+ * @property {() => number} random a number in [0, 1) for the jitter
+ */
+
+/** @type {RetryPolicy} */
+export const DEFAULT_RETRY = Object.freeze({
+  retries: 4,
+  baseMs: 250,
+  capMs: 10000,
+  timeoutMs: 30000,
+  sleep: (/** @type {number} */ ms) => new Promise((r) => setTimeout(r, ms)),
+  random: Math.random,
+});
+
+/**
+ * One request's description.
+ * @typedef {object} Req
+ * @property {string} method
+ * @property {string} path under the base URL, starting with /v1/
+ * @property {unknown} [json] a body, sent as application/json
+ * @property {string} [token] a Bearer token
+ * @property {boolean} [idempotent] retry on a network error too
+ * @property {number} [waitMs] extra time the server may hold the request (long-poll)
+ */
+
+/**
+ * An answer: status, the parsed JSON body (null when empty) and headers.
+ * @typedef {{ status: number, body: any, headers: Headers }} Answer
+ */
+
+/**
+ * The full-jitter back-off before retry number `attempt` (0 for the first
+ * retry): a uniform delay in [0, min(cap, base * 2^attempt)), at least the
+ * server's Retry-After when it sent one.
+ * @param {RetryPolicy} p
+ * @param {number} attempt
+ * @param {number | null} retryAfterS the Retry-After header's seconds, or null
+ * @returns {number} milliseconds
+ */
+export function backoff(p, attempt, retryAfterS) {
+  const jitter = p.random() * Math.min(p.capMs, p.baseMs * 2 ** attempt);
+  if (retryAfterS === null)
+    return jitter;
+  return Math.min(retryAfterS, 60) * 1000 + jitter;
+}
+
+/** @param {Headers} h @returns {number | null} Retry-After in whole seconds */
+function retryAfter(h) {
+  const v = h.get('retry-after');
+  return v !== null && /^[0-9]{1,6}$/.test(v) ? Number(v) : null;
+}
+
+/**
+ * Send one request to base + req.path with the policy's retries. Resolves
+ * with the answer for any 2xx or 304; throws ServerError for any other
+ * answer (after the retries for 5xx and 429), UnreachableError when no
+ * answer came.
+ * @param {typeof fetch} fetchFn
+ * @param {string} base the server's URL, without a trailing slash
+ * @param {Req} req
+ * @param {RetryPolicy} p
+ * @returns {Promise<Answer>}
+ */
+export async function request(fetchFn, base, req, p) {
+  /** @type {Record<string, string>} */
+  const headers = { Accept: 'application/json' };
+  if (req.token)
+    headers.Authorization = `Bearer ${req.token}`;
+  const body = req.json === undefined ? undefined : JSON.stringify(req.json);
+  if (body !== undefined)
+    headers['Content-Type'] = 'application/json';
+  for (let attempt = 0; ; attempt++) {
+    /** @type {Response | null} */
+    let res = null;
+    try {
+      res = await fetchFn(base + req.path, { method: req.method, headers, body,
+        signal: AbortSignal.timeout(p.timeoutMs + (req.waitMs ?? 0)) });
+    } catch (e) {
+      if (!req.idempotent || attempt >= p.retries)
+        throw new UnreachableError(`${req.method} ${req.path}: no answer from the server`, e);
+      await p.sleep(backoff(p, attempt, null));
+      continue;
+    }
+    const text = await res.text().catch(() => '');
+    let parsed = null;
+    try {
+      parsed = text === '' ? null : JSON.parse(text);
+    } catch {
+      parsed = null;
+    }
+    if ((res.status >= 200 && res.status < 300) || res.status === 304)
+      return { status: res.status, body: parsed, headers: res.headers };
+    const err = parsed?.error;
+    const code = typeof err?.code === 'string' ? err.code : `http_${res.status}`;
+    const message = typeof err?.message === 'string' ? err.message : `HTTP ${res.status}`;
+    const se = new ServerError(res.status, code, message, parsed);
+    if ((res.status >= 500 || res.status === 429) && attempt < p.retries) {
+      await p.sleep(backoff(p, attempt, retryAfter(res.headers)));
+      continue;
+    }
+    if (res.status === 502 || res.status === 503 || res.status === 504)
+      throw new UnreachableError(`${req.method} ${req.path}: the server stayed unavailable`, se);
+    throw se;
+  }
+}

@@ -1,0 +1,424 @@
+/**
+ * The blindsync client of client.md section 7: one account's session and
+ * local copy. Operations that need the session throw SessionError without
+ * one. Every method is async.
+ */
+export class Client {
+    /** @param {ClientOptions} opts */
+    constructor(opts: ClientOptions);
+    /** @type {string} */
+    url: string;
+    /** @type {import('./storage.js').Storage} */
+    storage: import("./storage.js").Storage;
+    /** @type {typeof fetch} */
+    fetch: typeof fetch;
+    /** @type {MergeFn | undefined} */
+    merge: MergeFn | undefined;
+    /** @type {import('./http.js').RetryPolicy} */
+    retry: import("./http.js").RetryPolicy;
+    /** @type {Session | null} */
+    session: Session | null;
+    /** @type {Promise<void> | null} the refresh in flight, shared by every caller */
+    refreshing: Promise<void> | null;
+    /**
+     * Create an account: a fresh salt and data key, the section 2 keys, the
+     * keyring (kind 1, version 1), POST /v1/account/register. Does not log in.
+     * @param {string} username
+     * @param {string} password
+     * @param {{ invite?: string }} [opts] an invite code when the server asks for one
+     * @returns {Promise<{ accountId: string }>}
+     */
+    register(username: string, password: string, opts?: {
+        invite?: string;
+    }): Promise<{
+        accountId: string;
+    }>;
+    /**
+     * Log in as a new device: prelogin, the kdf floor (a KdfFloorError, and
+     * no login request, for a weak kdf), Argon2id and HKDF, login, and the
+     * keyring opened at the answer's keyring_version. Keeps the session.
+     * @param {string} username
+     * @param {string} password
+     * @param {DeviceInfo} [device] how the device is listed
+     * @returns {Promise<{ accountId: string, deviceId: string }>}
+     */
+    login(username: string, password: string, device?: DeviceInfo): Promise<{
+        accountId: string;
+        deviceId: string;
+    }>;
+    /** True while a session is held. @returns {boolean} */
+    get loggedIn(): boolean;
+    /**
+     * Rotate the tokens: POST /v1/account/refresh with the refresh token; the
+     * new pair replaces the old before anything uses it. Concurrent callers
+     * share one refresh (a refresh token is good once). A 401 (token_reused,
+     * token_expired, unauthorized) ends the session: log in again.
+     */
+    refresh(): Promise<void>;
+    /**
+     * Log out: POST /v1/account/logout (best effort: an unreachable server
+     * does not keep the secrets), then forget the session's tokens and wipe
+     * its keys. The local copy (sealed) stays; clearLocal() removes it.
+     */
+    logout(): Promise<void>;
+    /** Wipe the session's secrets and drop it (no request). */
+    forget(): void;
+    /**
+     * Change the password: check the old one (its auth key is what the
+     * server verifies), derive the new keys under a fresh kdf, re-seal the
+     * current keyring (read again, so that members another device added are
+     * kept) as version N + 1, POST /v1/account/password. Other devices stay
+     * logged in unless revokeOtherDevices.
+     * @param {string} oldPassword
+     * @param {string} newPassword
+     * @param {{ revokeOtherDevices?: boolean }} [opts]
+     */
+    changePassword(oldPassword: string, newPassword: string, opts?: {
+        revokeOtherDevices?: boolean;
+    }): Promise<void>;
+    /**
+     * The account's devices; `current` marks this one.
+     * @returns {Promise<{ deviceId: string, name: string, type: string, createdAt: string, lastSeenAt: string | null, current: boolean }[]>}
+     */
+    devices(): Promise<{
+        deviceId: string;
+        name: string;
+        type: string;
+        createdAt: string;
+        lastSeenAt: string | null;
+        current: boolean;
+    }[]>;
+    /**
+     * Revoke a device: its tokens stop working at once. Revoking this one
+     * ends the session too.
+     * @param {string} deviceId
+     */
+    deleteDevice(deviceId: string): Promise<void>;
+    /**
+     * Queue a write of record a in collection A (sealed now, sent by sync()).
+     * A second put before a sync replaces the first, keeping its base version.
+     * @param {string} A the application's collection name
+     * @param {string} a the application's record id
+     * @param {Uint8Array | string} data bytes, or a string stored as UTF-8
+     */
+    put(A: string, a: string, data: Uint8Array | string): Promise<void>;
+    /**
+     * Queue the deletion of record a in collection A (a tombstone on sync).
+     * @param {string} A
+     * @param {string} a
+     */
+    delete(A: string, a: string): Promise<void>;
+    /**
+     * Record a's data from the local copy: this device's queued change if
+     * there is one, else what the last sync brought; null when it does not
+     * exist or is deleted. A record that does not open is a DecryptError.
+     * @param {string} A
+     * @param {string} a
+     * @returns {Promise<Uint8Array | null>}
+     */
+    get(A: string, a: string): Promise<Uint8Array | null>;
+    /**
+     * Every record of collection A in the local copy (queued changes
+     * included), sorted by id. Any record that does not open makes it a
+     * DecryptError.
+     * @param {string} A
+     * @returns {Promise<{ id: string, data: Uint8Array, version: number }[]>}
+     */
+    list(A: string): Promise<{
+        id: string;
+        data: Uint8Array;
+        version: number;
+    }[]>;
+    /**
+     * The collections of the local copy by their application names (their
+     * meta opened), sorted; each with its server name and the version pulled.
+     * sync() with no argument learns the collections other devices created.
+     * Collections whose meta does not open are left out.
+     * @returns {Promise<{ name: string, collection: string, version: number }[]>}
+     */
+    collections(): Promise<{
+        name: string;
+        collection: string;
+        version: number;
+    }[]>;
+    /**
+     * Record a's versions the server keeps, newest first, each opened (data
+     * null for a tombstone). Asks the server; a version that does not open
+     * is a DecryptError.
+     * @param {string} A
+     * @param {string} a
+     * @returns {Promise<{ version: number, modifiedAt: string, deleted: boolean, data: Uint8Array | null }[]>}
+     */
+    history(A: string, a: string): Promise<{
+        version: number;
+        modifiedAt: string;
+        deleted: boolean;
+        data: Uint8Array | null;
+    }[]>;
+    /**
+     * Sync collections with the server: with no names, every collection of
+     * the account (listed first, their meta opened) and every one with
+     * queued changes; else the named ones. Per collection: create it with its
+     * sealed meta if needed, push the queue with base_version (a conflict goes
+     * to the merge callback, default: keep the server's; then again, up to 8
+     * rounds, else a ConflictError), pull until more is false (a 410 starts
+     * again from 0; a 404 drops the local copy of a collection deleted
+     * elsewhere).
+     * @param {...string} names application collection names
+     * @returns {Promise<SyncResult>}
+     */
+    sync(...names: string[]): Promise<SyncResult>;
+    /**
+     * One collection's sync (see sync()).
+     * @param {Session} s
+     * @param {string} A
+     * @param {string} c
+     * @param {SyncResult} res
+     */
+    syncOne(s: Session, A: string, c: string, res: SyncResult): Promise<void>;
+    /**
+     * Push queued changes of one collection (one request, capped in records
+     * and bytes). Accepted ones move into the local copy; conflicts go to
+     * the merge callback. False when nothing can progress this round (only
+     * conflicts with remote records that do not open are left).
+     * @param {Session} s
+     * @param {string} A
+     * @param {string} c
+     * @param {string[]} keys the queue's keys
+     * @param {SyncResult} res
+     * @returns {Promise<boolean>}
+     */
+    pushSome(s: Session, A: string, c: string, keys: string[], res: SyncResult): Promise<boolean>;
+    /**
+     * Pull one collection from its cursor until more is false, into the local
+     * copy; a 410 empties the local copy (the queue stays) and pulls from 0;
+     * a 404 drops it (the collection was deleted; queued changes stay and
+     * re-create it on the next sync).
+     * @param {Session} s
+     * @param {string} A
+     * @param {string} c
+     * @param {SyncResult} res
+     */
+    pull(s: Session, A: string, c: string, res: SyncResult): Promise<void>;
+    /** The session, or a SessionError. @returns {Session} */
+    need(): Session;
+    /**
+     * A storage key under this account: parts joined by "/".
+     * @param {...string} parts
+     * @returns {string}
+     */
+    key(...parts: string[]): string;
+    /**
+     * One request with the retry policy.
+     * @param {import('./http.js').Req} req
+     * @returns {Promise<import('./http.js').Answer>}
+     */
+    send(req: import("./http.js").Req): Promise<import("./http.js").Answer>;
+    /**
+     * One authenticated request; on 401 token_expired the tokens are
+     * refreshed once and the request sent again.
+     * @param {import('./http.js').Req} req
+     * @returns {Promise<import('./http.js').Answer>}
+     */
+    authed(req: import("./http.js").Req): Promise<import("./http.js").Answer>;
+    /**
+     * The server name of collection A (client.md section 4).
+     * @param {string} A
+     * @returns {Promise<string>}
+     */
+    collectionName(A: string): Promise<string>;
+    /**
+     * The server names of collection A and record a.
+     * @param {string} A
+     * @param {string} a
+     * @returns {Promise<{ c: string, r: string }>}
+     */
+    names(A: string, a: string): Promise<{
+        c: string;
+        r: string;
+    }>;
+    /**
+     * cid_key(collection), kept for the session.
+     * @param {Session} s
+     * @param {string} c
+     * @returns {Promise<Uint8Array>}
+     */
+    cidKey(s: Session, c: string): Promise<Uint8Array>;
+    /**
+     * Seal record a (kv 1) as base64 for the push.
+     * @param {Session} s
+     * @param {string} c
+     * @param {string} r
+     * @param {string} a
+     * @param {Uint8Array} data
+     * @returns {Promise<string>}
+     */
+    sealRecord(s: Session, c: string, r: string, a: string, data: Uint8Array): Promise<string>;
+    /**
+     * Open a record's base64 envelope: a and data, or a DecryptError.
+     * @param {string} c
+     * @param {string} r
+     * @param {string} envB64
+     * @returns {Promise<{ a: string, data: Uint8Array }>}
+     */
+    openRecord(c: string, r: string, envB64: string): Promise<{
+        a: string;
+        data: Uint8Array;
+    }>;
+    /**
+     * A collection's application name from its base64 meta; a DecryptError
+     * when it does not open or is not {"name": string}.
+     * @param {Session} s
+     * @param {string} c
+     * @param {string | null} metaB64
+     * @returns {Promise<string>}
+     */
+    openMeta(s: Session, c: string, metaB64: string | null): Promise<string>;
+    /**
+     * Queue a change of record a (data, or null for a delete); the first
+     * change of a collection this device has not seen seals its meta too.
+     * @param {string} A
+     * @param {string} a
+     * @param {Uint8Array | null} data
+     */
+    queue(A: string, a: string, data: Uint8Array | null): Promise<void>;
+}
+/**
+ * A device as the server lists it.
+ */
+export type DeviceInfo = {
+    name: string;
+    type: string;
+};
+/**
+ * What a merge callback is given for one conflicting record: the
+ * application's names, this device's queued value and the server's (each
+ * the data, or null for a deletion), and the server's version.
+ */
+export type Conflict = {
+    /**
+     * the application's collection name A
+     */
+    collection: string;
+    /**
+     * the application's record id a
+     */
+    id: string;
+    /**
+     * this device's change (null: delete)
+     */
+    local: Uint8Array | null;
+    /**
+     * the server's current data (null: deleted or absent)
+     */
+    remote: Uint8Array | null;
+    /**
+     * the server's version of the record
+     */
+    remoteVersion: number;
+};
+/**
+ * The merge callback: return the data to write over the server's version
+ * (a Uint8Array or a string, as UTF-8), null to delete the record, or
+ * undefined to keep the server's copy and drop the local change.
+ */
+export type MergeFn = (c: Conflict) => (Uint8Array | string | null | undefined | Promise<Uint8Array | string | null | undefined>);
+/**
+ * What sync() returns.
+ */
+export type SyncResult = {
+    /**
+     *   records that came from the server (id null: a tombstone of a record this device never saw)
+     */
+    changed: {
+        collection: string;
+        id: string | null;
+        version: number;
+        deleted: boolean;
+    }[];
+    /**
+     * this device's accepted changes
+     */
+    pushed: {
+        collection: string;
+        id: string;
+        version: number;
+    }[];
+    /**
+     *   every conflict and how it ended: "server" (the local change dropped) or "merged" (the callback's value pushed)
+     */
+    conflicts: {
+        collection: string;
+        id: string;
+        kept: "server" | "merged";
+    }[];
+    /**
+     *   records that came from the server and do not open (by server id); reading them throws DecryptError
+     */
+    undecryptable: {
+        collection: string;
+        recordId: string;
+    }[];
+    /**
+     * collections pulled again from 0 after a 410
+     */
+    resynced: string[];
+    /**
+     * collections deleted on the server (their local copy dropped)
+     */
+    gone: string[];
+};
+/**
+ * Client options.
+ */
+export type ClientOptions = {
+    /**
+     * the server's base URL, e.g. "https://sync.example.org" (any prefix)
+     */
+    url: string;
+    /**
+     * the local copy (default: a MemoryStorage)
+     */
+    storage?: import("./storage.js").Storage | undefined;
+    /**
+     * the fetch to use (default: globalThis.fetch)
+     */
+    fetch?: typeof fetch | undefined;
+    /**
+     * the conflict callback (default: keep the server's copy)
+     */
+    merge?: MergeFn | undefined;
+    /**
+     * retries and back-off
+     */
+    retry?: Partial<import("./http.js").RetryPolicy> | undefined;
+};
+/**
+ * The session of a login: tokens and secrets, in memory only.
+ */
+export type Session = {
+    /**
+     * lowercased
+     */
+    username: string;
+    accountId: string;
+    deviceId: string;
+    access: string;
+    refresh: string;
+    dataKey: Uint8Array;
+    /**
+     * the keyring's plaintext (its unknown members are kept on re-seal)
+     */
+    keyringPt: Uint8Array;
+    keyringVersion: number;
+    /**
+     * the kdf the password was derived with
+     */
+    kdf: bs1.Kdf;
+    idKey: Uint8Array;
+    /**
+     * cid_key per server collection name
+     */
+    cid: Map<string, Uint8Array>;
+};
+import * as bs1 from './bs1/index.js';

@@ -1,0 +1,111 @@
+/**
+ * One request's description.
+ * @typedef {object} Req
+ * @property {string} method
+ * @property {string} path under the base URL, starting with /v1/
+ * @property {unknown} [json] a body, sent as application/json
+ * @property {string} [token] a Bearer token
+ * @property {boolean} [idempotent] retry on a network error too
+ * @property {number} [waitMs] extra time the server may hold the request (long-poll)
+ */
+/**
+ * An answer: status, the parsed JSON body (null when empty) and headers.
+ * @typedef {{ status: number, body: any, headers: Headers }} Answer
+ */
+/**
+ * The full-jitter back-off before retry number `attempt` (0 for the first
+ * retry): a uniform delay in [0, min(cap, base * 2^attempt)), at least the
+ * server's Retry-After when it sent one.
+ * @param {RetryPolicy} p
+ * @param {number} attempt
+ * @param {number | null} retryAfterS the Retry-After header's seconds, or null
+ * @returns {number} milliseconds
+ */
+export function backoff(p: RetryPolicy, attempt: number, retryAfterS: number | null): number;
+/**
+ * Send one request to base + req.path with the policy's retries. Resolves
+ * with the answer for any 2xx or 304; throws ServerError for any other
+ * answer (after the retries for 5xx and 429), UnreachableError when no
+ * answer came.
+ * @param {typeof fetch} fetchFn
+ * @param {string} base the server's URL, without a trailing slash
+ * @param {Req} req
+ * @param {RetryPolicy} p
+ * @returns {Promise<Answer>}
+ */
+export function request(fetchFn: typeof fetch, base: string, req: Req, p: RetryPolicy): Promise<Answer>;
+/**
+ * How requests retry. Delays are in milliseconds.
+ * @typedef {object} RetryPolicy
+ * @property {number} retries attempts after the first (default 4)
+ * @property {number} baseMs the first back-off's cap (default 250)
+ * @property {number} capMs no back-off is longer (default 10000); a Retry-After is cut to 60 s
+ * @property {number} timeoutMs one attempt's bound (default 30000; a long-poll adds its wait)
+ * @property {(ms: number) => Promise<void>} sleep how to wait (tests pass their own)
+ * @property {() => number} random a number in [0, 1) for the jitter
+ */
+/** @type {RetryPolicy} */
+export const DEFAULT_RETRY: RetryPolicy;
+/**
+ * One request's description.
+ */
+export type Req = {
+    method: string;
+    /**
+     * under the base URL, starting with /v1/
+     */
+    path: string;
+    /**
+     * a body, sent as application/json
+     */
+    json?: unknown;
+    /**
+     * a Bearer token
+     */
+    token?: string | undefined;
+    /**
+     * retry on a network error too
+     */
+    idempotent?: boolean | undefined;
+    /**
+     * extra time the server may hold the request (long-poll)
+     */
+    waitMs?: number | undefined;
+};
+/**
+ * An answer: status, the parsed JSON body (null when empty) and headers.
+ */
+export type Answer = {
+    status: number;
+    body: any;
+    headers: Headers;
+};
+/**
+ * How requests retry. Delays are in milliseconds.
+ */
+export type RetryPolicy = {
+    /**
+     * attempts after the first (default 4)
+     */
+    retries: number;
+    /**
+     * the first back-off's cap (default 250)
+     */
+    baseMs: number;
+    /**
+     * no back-off is longer (default 10000); a Retry-After is cut to 60 s
+     */
+    capMs: number;
+    /**
+     * one attempt's bound (default 30000; a long-poll adds its wait)
+     */
+    timeoutMs: number;
+    /**
+     * how to wait (tests pass their own)
+     */
+    sleep: (ms: number) => Promise<void>;
+    /**
+     * a number in [0, 1) for the jitter
+     */
+    random: () => number;
+};
