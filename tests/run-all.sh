@@ -2,7 +2,8 @@
 # tests/run-all.sh: what `make test` runs.
 #   1. deps (apt-get when missing), a warnings-as-errors build
 #   2. unit tests of every core module + fuzz corpora replayed; then the
-#      JavaScript SDK's tests (web/sdk, node --test: the bs1 vectors)
+#      JavaScript SDK's tests (web/sdk, node --test: the bs1 vectors, and
+#      the Client against its own stack of build/, so after the build)
 #   3. the handlers driven directly as CGI programs (tests/cgi)
 #   4. end-to-end tests through the real nginx (tests/e2e); the same suite
 #      behind the three Apache front ends (FRONT=apache, apache-fcgid, cgi:
@@ -57,8 +58,9 @@ step build make -s -j"$jobs" all
 step unit make -s -j"$jobs" unit
 # the JavaScript SDK: Node 20+ and its pinned packages (deps.sh node), then
 # node's test runner in TAP, whose top-level "ok"/"not ok" lines tally()
-# counts (the tests are all top level: no subtest is counted twice)
-sdk() { scripts/deps.sh node && (cd web/sdk && node --test --test-reporter=tap test/*.test.js); }
+# counts (the tests are all top level: no subtest is counted twice);
+# test/client.test.js starts scripts/run.sh with the handlers of $BIN
+sdk() { scripts/deps.sh node && (cd web/sdk && BIN="$root/build" node --test --test-reporter=tap test/*.test.js); }
 step sdk sdk
 step cgi pbats "$root/build" tests/cgi
 step e2e pbats "$root/build" tests/e2e

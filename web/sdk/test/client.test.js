@@ -406,3 +406,19 @@ test('client: storage keeps no plaintext and no key', { skip }, async () => {
   assert.ok(!dump.includes('a very secret plaintext'));
   assert.ok(!dump.includes(bs1.b64(/** @type {any} */ (a).session.dataKey)));
 });
+
+test('client: examples/client-example.js runs against the stack', { skip }, async () => {
+  const { execFile } = await import('node:child_process');
+  const out = await new Promise((resolve, reject) => execFile(process.execPath,
+    [fileURLToPath(new URL('../examples/client-example.js', import.meta.url)), user()],
+    { env: { ...process.env, BLINDSYNC_URL: stack?.url }, encoding: 'utf8' },
+    (err, stdout, stderr) => (err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout))));
+  assert.equal(out, [
+    'phone reads: bread',
+    'conflicts: groceries/list merged',
+    'laptop reads: "bread\\neggs\\nmilk"',
+    'collections: groceries',
+    'history: 3 versions',
+    'devices: laptop, phone',
+    'wrong password: invalid_credentials', ''].join('\n'));
+});
