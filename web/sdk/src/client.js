@@ -517,10 +517,18 @@ export class Client {
         await this.storage.put(k, e);
         todo.set(col.name, name);
       }
+      /* one this device knows, listed without meta (re-created by a push): its meta again */
+      for (const col of list?.collections ?? []) {
+        const k = this.key('c', col.name);
+        const e = col.meta === null ? await this.storage.get(k) : undefined;
+        if (e?.meta)
+          await this.storage.put(k, { ...e, metaPending: true });
+      }
       for (const k of await this.storage.keys(this.key('c', ''))) {
         const c = k.slice(k.lastIndexOf('/') + 1);
         if (!todo.has(c)) {
-          const name = await this.openMeta(s, c, (await this.storage.get(k)).meta).catch(() => null);
+          const e = await this.storage.get(k);
+          const name = await this.openMeta(s, c, e.meta).catch(() => null);
           if (name !== null)
             todo.set(c, name);
         }
@@ -594,6 +602,7 @@ export class Client {
     }
     const a = (await this.authed({ method: 'POST', path: `/v1/collections/${c}/push`,
       json: { records }, idempotent: true })).body;
+    await this.recreated(c, a.accepted ?? []);
     let progress = false;
     await this.storage.transaction(async (tx) => {
       for (const acc of a.accepted ?? []) {
@@ -653,10 +662,46 @@ export class Client {
   }
 
   /**
+   * After a push: versions in a collection only grow, so an accepted version
+   * at or below this device's cursor means the push re-created a collection
+   * deleted elsewhere: resync() it.
+   * @param {string} c
+   * @param {{ version: number }[]} accepted
+   */
+  async recreated(c, accepted) {
+    const ck = this.key('c', c);
+    const col = await this.storage.get(ck);
+    if (!col || col.version === 0 || !accepted.some((x) => Number(x.version) <= col.version))
+      return;
+    await this.resync(c, col);
+  }
+
+  /**
+   * Start a collection's local copy again from 0 (the queue stays), after a
+   * 410, a collection re-created under the cursor, or a push that
+   * re-created it. Its sealed meta is sent again: a re-created collection
+   * has none, and other devices name a collection by it (for a purge it is
+   * the same name, sealed again).
+   * @param {string} c
+   * @param {{ version: number, meta: string | null }} col the local entry
+   */
+  async resync(c, col) {
+    if (col.meta !== null)
+      await this.authed({ method: 'PUT', path: `/v1/collections/${c}`, json: { meta: col.meta },
+        idempotent: true });
+    await this.storage.transaction(async (tx) => {
+      for (const k of await tx.keys(this.key('r', c, '')))
+        await tx.delete(k);
+      await tx.put(this.key('c', c), { ...col, version: 0, metaPending: false });
+    });
+  }
+
+  /**
    * Pull one collection from its cursor until more is false, into the local
    * copy; a 410 empties the local copy (the queue stays) and pulls from 0;
-   * a 404 drops it (the collection was deleted; queued changes stay and
-   * re-create it on the next sync).
+   * a 404 drops it (the collection was deleted elsewhere: reported in
+   * `gone` when this device knew it; queued changes stay and re-create it,
+   * with its meta, on the next sync).
    * @param {Session} s
    * @param {string} A
    * @param {string} c
@@ -672,24 +717,32 @@ export class Client {
           path: `/v1/collections/${c}/pull?since=${col.version}` })).body;
       } catch (e) {
         if (e instanceof ServerError && e.status === 410 && col.version > 0) {
-          await this.storage.transaction(async (tx) => {
-            for (const k of await tx.keys(this.key('r', c, '')))
-              await tx.delete(k);
-            await tx.put(ck, { ...col, version: 0 });
-          });
+          await this.resync(c, col);
           res.resynced.push(A);
           continue;
         }
         if (e instanceof ServerError && e.status === 404) {
+          const known = (await this.storage.get(ck)) !== undefined;
           await this.storage.transaction(async (tx) => {
             for (const k of await tx.keys(this.key('r', c, '')))
               await tx.delete(k);
-            await tx.delete(ck);
+            /* queued changes re-create it: with its meta, so others can name it */
+            if ((await tx.keys(this.key('q', c, ''))).length > 0 && col.meta !== null)
+              await tx.put(ck, { version: 0, meta: col.meta, metaPending: true });
+            else
+              await tx.delete(ck);
           });
-          res.gone.push(A);
+          if (known)
+            res.gone.push(A);
           return;
         }
         throw e;
+      }
+      /* a collection_version below the cursor: the collection was re-created */
+      if (col.version > 0 && Number(page.collection_version) < col.version) {
+        await this.resync(c, col);
+        res.resynced.push(A);
+        continue;
       }
       /** @type {{ rid: string, version: number, env: string | null }[]} */
       const recs = (page.records ?? []).map((/** @type {any} */ r) => ({ rid: String(r.id),

@@ -422,3 +422,28 @@ test('client: examples/client-example.js runs against the stack', { skip }, asyn
     'devices: laptop, phone',
     'wrong password: invalid_credentials', ''].join('\n'));
 });
+
+test('client: a collection deleted on another device is gone; a queued change re-creates it with its meta', { skip }, async () => {
+  const u = user();
+  await device().register(u, PASSWORD);
+  const a = device(), b = device();
+  await a.login(u, PASSWORD);
+  await b.login(u, PASSWORD);
+  await a.put('tmp', 'r1', 'one');
+  await a.sync();
+  await b.sync();
+  await b.put('tmp', 'r2', 'queued before the delete');
+  const s = /** @type {any} */ (a).session;
+  const c = await bs1.collectionName(s.idKey, 'tmp');
+  const del = await fetch(`${stack?.url}/v1/collections/${c}`, { method: 'DELETE',
+    headers: { Authorization: `Bearer ${s.access}` } });
+  assert.equal(del.status, 204);
+  const ra = await a.sync('tmp');
+  assert.deepEqual(ra.gone, ['tmp']);
+  assert.deepEqual(await a.list('tmp'), []);
+  await b.sync();
+  await a.sync();
+  assert.deepEqual((await a.collections()).map((x) => x.name), ['tmp']);
+  assert.deepEqual((await a.list('tmp')).map((r) => r.id), ['r2']);
+  assert.deepEqual((await b.list('tmp')).map((r) => r.id), ['r2']);
+});

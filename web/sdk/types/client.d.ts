@@ -190,10 +190,34 @@ export class Client {
      */
     pushSome(s: Session, A: string, c: string, keys: string[], res: SyncResult): Promise<boolean>;
     /**
+     * After a push: versions in a collection only grow, so an accepted version
+     * at or below this device's cursor means the push re-created a collection
+     * deleted elsewhere: resync() it.
+     * @param {string} c
+     * @param {{ version: number }[]} accepted
+     */
+    recreated(c: string, accepted: {
+        version: number;
+    }[]): Promise<void>;
+    /**
+     * Start a collection's local copy again from 0 (the queue stays), after a
+     * 410, a collection re-created under the cursor, or a push that
+     * re-created it. Its sealed meta is sent again: a re-created collection
+     * has none, and other devices name a collection by it (for a purge it is
+     * the same name, sealed again).
+     * @param {string} c
+     * @param {{ version: number, meta: string | null }} col the local entry
+     */
+    resync(c: string, col: {
+        version: number;
+        meta: string | null;
+    }): Promise<void>;
+    /**
      * Pull one collection from its cursor until more is false, into the local
      * copy; a 410 empties the local copy (the queue stays) and pulls from 0;
-     * a 404 drops it (the collection was deleted; queued changes stay and
-     * re-create it on the next sync).
+     * a 404 drops it (the collection was deleted elsewhere: reported in
+     * `gone` when this device knew it; queued changes stay and re-create it,
+     * with its meta, on the next sync).
      * @param {Session} s
      * @param {string} A
      * @param {string} c
