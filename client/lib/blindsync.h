@@ -1,0 +1,170 @@
+/*
+ * blindsync.h: the one public header of libblindsync-client, the client
+ * side of blindsync (../shared/spec/client.md section 7). A session is an
+ * opaque struct bs_client bound to one home directory, whose SQLite state
+ * file keeps the server, the tokens, the data key, the records and the
+ * queue of local changes. Everything that leaves the process is sealed
+ * with the bs1 suite (bs1.h) first: the server sees ciphertext and opaque
+ * names only.
+ *
+ * Every operation returns an enum bs_status, whose values are the exit
+ * codes of the CLI (client.md section 8); bs_error_code() and
+ * bs_error_message() tell the detail of the last failure (the server's
+ * error code and message when the server refused). Nothing secret ever
+ * appears in those texts.
+ *
+ * Not thread-safe: one session per thread.
+ */
+#ifndef BLINDSYNC_CLIENT_H
+#define BLINDSYNC_CLIENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* The outcome of an operation; the values are the CLI's exit codes. */
+enum bs_status {
+	BS_OK = 0,
+	BS_LOCAL = 1,        /* usage, local state, a file, no session */
+	BS_REFUSED = 2,      /* the server answered 4xx (code and message kept) */
+	BS_CONFLICT = 3,     /* a record changed on the server; nothing overwritten */
+	BS_UNREACHABLE = 4,  /* no connection, or 5xx after the retries */
+	BS_DECRYPT = 5       /* cannot decrypt: wrong password, tampered data, weak kdf */
+};
+
+struct bs_client;
+
+/*
+ * Open the session of home directory home (created mode 0700 if missing;
+ * its state file blindsync.db mode 0600). server, if not NULL, overrides
+ * the server the last login saved. *out is the session (bs_close frees it).
+ * BS_LOCAL with a message on failure (*out is still set, so that
+ * bs_error_message works; bs_close it).
+ */
+int bs_open(const char *home, const char *server, struct bs_client **out);
+/* Close the session; wipes the keys held in memory. NULL is fine. */
+void bs_close(struct bs_client *c);
+
+/* The last failure: the server's code ("invalid_credentials", ...) or a
+ * local one ("cannot_decrypt", "kdf_floor", "unreachable", ...), and a
+ * sentence. Never NULL; "" when nothing failed. */
+const char *bs_error_code(const struct bs_client *c);
+const char *bs_error_message(const struct bs_client *c);
+
+/* ---- account (bs_account.c) --------------------------------------------- */
+
+/* Register user with password (a fresh kdf salt and data key, the keyring
+ * of version 1). Does not log in. */
+int bs_register(struct bs_client *c, const char *user, const char *password);
+/*
+ * Log in: prelogin, the kdf floor (a kdf below it is BS_DECRYPT with code
+ * "kdf_floor", and no login request is sent), Argon2id, login, the keyring
+ * opened at the login answer's keyring_version. The session (server,
+ * username, tokens, device id, data key) is saved in the state file: that
+ * is the point of a session, and the reason the file is mode 0600. Logging
+ * in as another user than the one saved clears the local records.
+ */
+int bs_login(struct bs_client *c, const char *user, const char *password, const char *device);
+/* Revoke this device's tokens on the server (best effort) and forget the
+ * session: tokens, data key, records and queue are deleted from the state
+ * (secure_delete) and wiped from memory. */
+int bs_logout(struct bs_client *c);
+/* Change the password: the keyring re-sealed as version N + 1 under the
+ * new password's keys; other devices are logged out. */
+int bs_change_password(struct bs_client *c, const char *oldpw, const char *newpw);
+/* The username and server of the session (NULL when logged out). */
+const char *bs_username(const struct bs_client *c);
+const char *bs_server(const struct bs_client *c);
+
+/* One device of the account, as bs_devices lists them. */
+struct bs_device {
+	const char *id, *name, *type, *created_at, *last_seen_at;
+	int current;
+};
+typedef void (*bs_device_fn)(void *arg, const struct bs_device *d);
+/* Call fn for each device of the account. */
+int bs_devices(struct bs_client *c, bs_device_fn fn, void *arg);
+/* Revoke a device: its tokens stop working at once. */
+int bs_device_revoke(struct bs_client *c, const char *device_id);
+
+/* ---- records (bs_sync.c) ----------------------------------------------- */
+
+/*
+ * Queue a change of record id in collection coll (the application's names,
+ * never sent): data[0..n) to write, or a deletion. Nothing is sent;
+ * bs_push_one or bs_sync sends it.
+ */
+int bs_put(struct bs_client *c, const char *coll, const char *id, const void *data, size_t n);
+int bs_delete(struct bs_client *c, const char *coll, const char *id);
+
+/*
+ * Send the queued change of one record at once, with the version last
+ * seen. A conflict is BS_CONFLICT: nothing is overwritten on the server
+ * and the change stays queued (a later bs_sync hands it to the merge).
+ */
+int bs_push_one(struct bs_client *c, const char *coll, const char *id);
+
+/* The local copy of a record (after a sync): *data malloc'd (bs_free), or
+ * BS_REFUSED with code "not_found" for an absent or deleted record. */
+int bs_get(struct bs_client *c, const char *coll, const char *id, uint8_t **data, size_t *n);
+/* Wipe and free what bs_get returned (NULL is fine). */
+void bs_free(void *p, size_t n);
+
+/* Call fn for each live record id of coll in the local copy, in id order. */
+typedef void (*bs_name_fn)(void *arg, const char *name, int64_t version, size_t bytes);
+int bs_list(struct bs_client *c, const char *coll, bs_name_fn fn, void *arg);
+/* Call fn for each collection known locally (the application's names;
+ * version is the last pulled, bytes the local plaintext bytes). */
+int bs_collections(struct bs_client *c, bs_name_fn fn, void *arg);
+
+/*
+ * The merge of a conflict: the local change (local NULL when it deletes)
+ * against the server's copy (remote NULL for a tombstone). Return
+ * BS_MERGE_SERVER to keep the server's copy (the local change is reported
+ * and saved in the state's conflicts), BS_MERGE_LOCAL to write the local
+ * change over it, or BS_MERGE_NEW with *out (malloc'd; the library frees
+ * it) the merged data to write.
+ */
+enum { BS_MERGE_SERVER = 0, BS_MERGE_LOCAL = 1, BS_MERGE_NEW = 2 };
+typedef int (*bs_merge_fn)(void *arg, const char *coll, const char *id,
+    const uint8_t *local, size_t locallen, const uint8_t *remote, size_t remotelen,
+    uint8_t **out, size_t *outlen);
+/* Set the merge function (NULL: the default, keep the server's copy). */
+void bs_set_merge(struct bs_client *c, bs_merge_fn fn, void *arg);
+
+/* What a sync did. */
+struct bs_sync_result {
+	size_t pushed;      /* local changes the server accepted */
+	size_t pulled;      /* records (and tombstones) received */
+	size_t conflicts;   /* conflicts met (each handed to the merge) */
+	size_t kept_server; /* of them, resolved by keeping the server's copy */
+	size_t resyncs;     /* 410s answered with a pull from 0 */
+};
+/*
+ * Sync the collections colls[0..n) (application names; n == 0: every
+ * collection known locally and every collection on the server): push the
+ * queue with base_version, conflicts to the merge, pull until more is
+ * false, 410 -> resync from 0. *res (may be NULL) tells what happened.
+ * Each page pulled and each push answered is committed to the state in
+ * one transaction, so an interrupted sync loses nothing.
+ */
+int bs_sync(struct bs_client *c, const char *const *colls, size_t n, struct bs_sync_result *res);
+
+/* A conflict whose local side was set aside (the default merge). */
+typedef void (*bs_conflict_fn)(void *arg, const char *coll, const char *id,
+    int64_t server_version, const uint8_t *local, size_t locallen);
+/* Call fn for each conflict set aside; clear them afterwards when clear. */
+int bs_conflicts(struct bs_client *c, bs_conflict_fn fn, void *arg, int clear);
+
+/* One version of a record's history, opened. */
+struct bs_version {
+	int64_t version;
+	const char *modified_at;
+	int deleted;
+	const uint8_t *data;   /* NULL for a tombstone or a pruned version */
+	size_t n;
+};
+typedef void (*bs_version_fn)(void *arg, const struct bs_version *v);
+/* The versions of a record, newest first, each fetched and opened. */
+int bs_history(struct bs_client *c, const char *coll, const char *id, bs_version_fn fn, void *arg);
+
+#endif

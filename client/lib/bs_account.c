@@ -1,0 +1,558 @@
+/*
+ * bs_account.c: the session and the account operations of the client
+ * (client.md section 7): open and close, register, login, logout,
+ * change_password, devices. Passwords and keys never leave this process
+ * except as the auth_key and the sealed keyring; temporaries are wiped.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+#include <json-c/json.h>
+
+#include "bs_impl.h"
+#include "bsc.h"
+
+int
+bs__fail(struct bs_client *c, int st, const char *code, const char *fmt, ...)
+{
+	va_list ap;
+
+	snprintf(c->code, sizeof c->code, "%s", code);
+	va_start(ap, fmt);
+	vsnprintf(c->msg, sizeof c->msg, fmt, ap);
+	va_end(ap);
+	return st;
+}
+
+const char *
+bs_error_code(const struct bs_client *c)
+{
+	return c ? c->code : "no_memory";
+}
+
+const char *
+bs_error_message(const struct bs_client *c)
+{
+	return c ? c->msg : "out of memory";
+}
+
+const char *
+bs_username(const struct bs_client *c)
+{
+	return c->have_key ? c->user : NULL;
+}
+
+const char *
+bs_server(const struct bs_client *c)
+{
+	return c->server;
+}
+
+struct json_object *
+bs__json_b64(const void *p, size_t n)
+{
+	size_t len = bsc_b64_enclen(n, BSC_B64_STD) + 1;
+	char *s = malloc(len);
+	struct json_object *o = NULL;
+
+	if (s && bsc_b64_encode(p, n, s, len, BSC_B64_STD) >= 0)
+		o = json_object_new_string(s);
+	free(s);
+	return o;
+}
+
+const char *
+bs__get_str(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+
+	if (!o || !json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
+		return NULL;
+	return json_object_get_string(v);
+}
+
+int
+bs__get_b64(struct bs_client *c, struct json_object *o, const char *key, uint8_t **out, size_t *n)
+{
+	const char *s = bs__get_str(o, key);
+	size_t len, max;
+	long got;
+
+	*out = NULL;
+	*n = 0;
+	if (!s)
+		return bs__fail(c, BS_UNREACHABLE, "bad_answer", "the server's answer lacks %s", key);
+	len = strlen(s);
+	max = bsc_b64_declen_max(len);
+	if (!(*out = malloc(max + 1)))
+		return bs__fail(c, BS_LOCAL, "no_memory", "out of memory");
+	if ((got = bsc_b64_decode(s, len, *out, max + 1, BSC_B64_STD)) < 0) {
+		free(*out);
+		*out = NULL;
+		return bs__fail(c, BS_UNREACHABLE, "bad_answer", "the server's %s is not base64", key);
+	}
+	*n = (size_t)got;
+	return BS_OK;
+}
+
+int
+bs__need_session(struct bs_client *c)
+{
+	if (!c->have_key || !c->access)
+		return bs__fail(c, BS_LOCAL, "not_logged_in", "not logged in: run blindsync login USER");
+	return BS_OK;
+}
+
+int
+bs__coll_name(struct bs_client *c, const char *A, char out[BS1_NAME_LEN + 1])
+{
+	if (bs1_collection_name(&c->id_key, A, out) != BS1_OK)
+		return bs__fail(c, BS_LOCAL, "bad_name", "the collection name is not usable");
+	return BS_OK;
+}
+
+int
+bs_open(const char *home, const char *server, struct bs_client **out)
+{
+	struct bs_client *c = calloc(1, sizeof *c);
+
+	*out = c;
+	if (!c)
+		return BS_LOCAL;
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	if (!(c->home = strdup(home)) || (server && !(c->server = strdup(server))))
+		return bs__fail(c, BS_LOCAL, "no_memory", "out of memory");
+	if (c->server) {
+		size_t n = strlen(c->server);
+		while (n > 0 && c->server[n - 1] == '/')
+			c->server[--n] = '\0';
+	}
+	return bs__state_open(c);
+}
+
+void
+bs_close(struct bs_client *c)
+{
+	if (!c)
+		return;
+	bs__http_free(c);
+	bs__state_close(c);
+	if (c->access)
+		bs1_wipe(c->access, strlen(c->access));
+	if (c->refresh)
+		bs1_wipe(c->refresh, strlen(c->refresh));
+	free(c->access);
+	free(c->refresh);
+	free(c->device_id);
+	free(c->user);
+	free(c->server);
+	free(c->home);
+	bs1_wipe(c, sizeof *c);
+	free(c);
+	curl_global_cleanup();
+}
+
+/* The ASCII lowercase copy of a username (malloc'd). */
+static char *
+lower(const char *s)
+{
+	char *d = strdup(s);
+
+	for (char *p = d; p && *p; p++)
+		if (*p >= 'A' && *p <= 'Z')
+			*p = (char)(*p - 'A' + 'a');
+	return d;
+}
+
+/* Map a bs1 error to a status. */
+static int
+bs1_fail(struct bs_client *c, int e, const char *what)
+{
+	if (e == BS1_E_DECRYPT)
+		return bs__fail(c, BS_DECRYPT, "cannot_decrypt", "cannot decrypt %s (wrong password or "
+		    "tampered data)", what);
+	if (e == BS1_E_NOMEM)
+		return bs__fail(c, BS_LOCAL, "no_memory", "out of memory");
+	return bs__fail(c, BS_LOCAL, "crypto", "%s: %s", what, bs1_strerror(e));
+}
+
+/* The kdf, auth_key and keyring_key of a password under kdf. */
+static int
+derive(struct bs_client *c, const char *pw, const struct bs1_kdf *kdf, struct bs1_key *auth,
+    struct bs1_key *kk)
+{
+	struct bs1_key master;
+	int e;
+
+	if ((e = bs1_master(pw, strlen(pw), kdf, &master)) == BS1_OK)
+		e = bs1_account_keys(&master, auth, kk);
+	bs1_wipe(&master, sizeof master);
+	if (e == BS1_E_INPUT)
+		return bs__fail(c, BS_LOCAL, "bad_password", "the password is not valid UTF-8");
+	return e ? bs1_fail(c, e, "the password") : BS_OK;
+}
+
+/* POST /v1/account/prelogin and the floor: *kdf, or BS_DECRYPT kdf_floor. */
+static int
+prelogin(struct bs_client *c, const char *user, struct bs1_kdf *kdf)
+{
+	struct json_object *body = json_object_new_object(), *k;
+	struct bs_resp r = {0};
+	const char *reason = NULL;
+	int rc;
+
+	if (!body || json_object_object_add(body, "username", json_object_new_string(user))) {
+		json_object_put(body);
+		return bs__fail(c, BS_LOCAL, "no_memory", "out of memory");
+	}
+	rc = bs__request(c, "POST", "/v1/account/prelogin", body, 0, &r);
+	json_object_put(body);
+	if (rc)
+		return rc;
+	if (r.status != 200)
+		rc = bs__refused(c, &r);
+	else if (!r.json || !json_object_object_get_ex(r.json, "kdf", &k))
+		rc = bs__fail(c, BS_UNREACHABLE, "bad_answer", "the server's prelogin answer is malformed");
+	else if (bs1_kdf_check(k, kdf, &reason) != BS1_OK)
+		rc = bs__fail(c, BS_DECRYPT, "kdf_floor", "the server's kdf is below the bs1 floor (%s); "
+		    "refusing to log in", reason ? reason : "refused");
+	bs__resp_clear(&r);
+	return rc;
+}
+
+/* A kdf as a json object (for register and password). */
+static struct json_object *
+kdf_json(const struct bs1_kdf *kdf)
+{
+	char buf[BS1_KDF_MAX_JSON];
+
+	if (bs1_kdf_json(kdf, buf, sizeof buf) != BS1_OK)
+		return NULL;
+	return json_tokener_parse(buf);
+}
+
+/* Add key: b64(p, n) to o; 0 or -1. */
+static int
+add_b64(struct json_object *o, const char *key, const void *p, size_t n)
+{
+	struct json_object *v = bs__json_b64(p, n);
+
+	return v && json_object_object_add(o, key, v) == 0 ? 0 : -1;
+}
+
+int
+bs_register(struct bs_client *c, const char *user, const char *password)
+{
+	struct bs1_kdf kdf;
+	struct bs1_key auth, kk, dk;
+	struct json_object *body = NULL, *k;
+	struct bs_resp r = {0};
+	uint8_t *pt = NULL, *env = NULL;
+	size_t ptlen = 0, envlen = 0;
+	char *lu = lower(user);
+	int rc, e;
+
+	if (!lu)
+		return bs__fail(c, BS_LOCAL, "no_memory", "out of memory");
+	if ((e = bs1_kdf_new(&kdf)) || (e = bs1_data_key_new(&dk))) {
+		rc = bs1_fail(c, e, "new keys");
+		goto out;
+	}
+	if ((rc = derive(c, password, &kdf, &auth, &kk)))
+		goto out;
+	if ((e = bs1_keyring_new(&dk, &pt, &ptlen)) ||
+	    (e = bs1_keyring_seal(&kk, lu, 1, pt, ptlen, &env, &envlen))) {
+		rc = bs1_fail(c, e, "the keyring");
+		goto out;
+	}
+	if (!(body = json_object_new_object()) ||
+	    json_object_object_add(body, "username", json_object_new_string(user)) ||
+	    add_b64(body, "auth_key", auth.b, sizeof auth.b) || !(k = kdf_json(&kdf)) ||
+	    json_object_object_add(body, "kdf", k) || add_b64(body, "keyring", env, envlen)) {
+		rc = bs__fail(c, BS_LOCAL, "no_memory", "out of memory");
+		goto out;
+	}
+	if ((rc = bs__request(c, "POST", "/v1/account/register", body, 0, &r)))
+		goto out;
+	if (r.status != 201)
+		rc = bs__refused(c, &r);
+out:
+	bs__resp_clear(&r);
+	json_object_put(body);
+	bs1_wipe(&auth, sizeof auth);
+	bs1_wipe(&kk, sizeof kk);
+	bs1_wipe(&dk, sizeof dk);
+	bs1_free(pt, ptlen);
+	free(env);
+	free(lu);
+	return rc;
+}
+
+/* GET /v1/account/keyring: the keyring and its version (for a login answer
+ * without keyring_version, and for a password change). */
+static int
+fetch_keyring(struct bs_client *c, uint8_t **env, size_t *envlen, int64_t *version)
+{
+	struct bs_resp r = {0};
+	struct json_object *v;
+	int rc;
+
+	if ((rc = bs__request(c, "GET", "/v1/account/keyring", NULL, 1, &r)))
+		return rc;
+	if (r.status != 200)
+		rc = bs__refused(c, &r);
+	else if (!json_object_object_get_ex(r.json, "version", &v) || !json_object_is_type(v, json_type_int))
+		rc = bs__fail(c, BS_UNREACHABLE, "bad_answer", "the keyring answer lacks its version");
+	else {
+		*version = json_object_get_int64(v);
+		rc = bs__get_b64(c, r.json, "keyring", env, envlen);
+	}
+	bs__resp_clear(&r);
+	return rc;
+}
+
+int
+bs_login(struct bs_client *c, const char *user, const char *password, const char *device)
+{
+	struct bs1_kdf kdf;
+	struct bs1_key auth, kk, dk;
+	struct json_object *body = NULL, *dev = NULL, *v;
+	struct bs_resp r = {0};
+	uint8_t *env = NULL, *pt = NULL;
+	size_t envlen = 0, ptlen = 0;
+	int64_t kv = -1;
+	const char *a, *f, *d;
+	char *lu = lower(user);
+	int rc, e, same;
+
+	memset(&auth, 0, sizeof auth);
+	memset(&kk, 0, sizeof kk);
+	memset(&dk, 0, sizeof dk);
+	if (!lu)
+		return bs__fail(c, BS_LOCAL, "no_memory", "out of memory");
+	if ((rc = prelogin(c, user, &kdf)))     /* the floor, before any login request */
+		goto out;
+	if ((rc = derive(c, password, &kdf, &auth, &kk)))
+		goto out;
+	if (!(body = json_object_new_object()) || !(dev = json_object_new_object()) ||
+	    json_object_object_add(dev, "name", json_object_new_string(device ? device : "cli")) ||
+	    json_object_object_add(dev, "type", json_object_new_string("cli")) ||
+	    json_object_object_add(body, "username", json_object_new_string(user)) ||
+	    add_b64(body, "auth_key", auth.b, sizeof auth.b) ||
+	    json_object_object_add(body, "device", dev)) {
+		json_object_put(dev);
+		rc = bs__fail(c, BS_LOCAL, "no_memory", "out of memory");
+		goto out;
+	}
+	if ((rc = bs__request(c, "POST", "/v1/account/login", body, 0, &r)))
+		goto out;
+	if (r.status == 401) {
+		rc = bs__refused(c, &r);
+		if (strcmp(c->code, "invalid_credentials") == 0)
+			rc = bs__fail(c, BS_DECRYPT, "invalid_credentials",
+			    "wrong username or password (invalid_credentials)");
+		goto out;
+	}
+	if (r.status != 200) {
+		rc = bs__refused(c, &r);
+		goto out;
+	}
+	if (!(a = bs__get_str(r.json, "access_token")) || !(f = bs__get_str(r.json, "refresh_token")) ||
+	    !(d = bs__get_str(r.json, "device_id"))) {
+		rc = bs__fail(c, BS_UNREACHABLE, "bad_answer", "the server's login answer is malformed");
+		goto out;
+	}
+	free(c->access);
+	free(c->refresh);
+	free(c->device_id);
+	c->access = strdup(a);
+	c->refresh = strdup(f);
+	c->device_id = strdup(d);
+	if (!c->access || !c->refresh || !c->device_id) {
+		rc = bs__fail(c, BS_LOCAL, "no_memory", "out of memory");
+		goto out;
+	}
+	if (json_object_object_get_ex(r.json, "keyring_version", &v) && json_object_is_type(v, json_type_int)) {
+		kv = json_object_get_int64(v);
+		if ((rc = bs__get_b64(c, r.json, "keyring", &env, &envlen)))
+			goto out;
+	} else if ((rc = fetch_keyring(c, &env, &envlen, &kv)))
+		/* a server without keyring_version in its login answer: one more request */
+		goto out;
+	if (kv < 1 || (e = bs1_keyring_open(&kk, lu, (uint64_t)kv, env, envlen, &pt, &ptlen)) ||
+	    (e = bs1_keyring_data_key(pt, ptlen, &dk))) {
+		rc = bs__fail(c, BS_DECRYPT, "cannot_decrypt", "cannot open the account's keyring");
+		goto out;
+	}
+	/* save the session in one transaction */
+	if ((rc = bs__begin(c)))
+		goto out;
+	same = c->user && strcmp(c->user, lu) == 0 && c->server;
+	if ((!same && (rc = bs__state_clear_data(c))) ||
+	    (rc = bs__set(c, "server", c->server, strlen(c->server))) ||
+	    (rc = bs__set(c, "user", lu, strlen(lu))) ||
+	    (rc = bs__set(c, "access", c->access, strlen(c->access))) ||
+	    (rc = bs__set(c, "refresh", c->refresh, strlen(c->refresh))) ||
+	    (rc = bs__set(c, "device_id", c->device_id, strlen(c->device_id))) ||
+	    (rc = bs__set(c, "data_key", dk.b, sizeof dk.b))) {
+		bs__rollback(c);
+		goto out;
+	}
+	if ((rc = bs__commit(c)))
+		goto out;
+	free(c->user);
+	c->user = lu;
+	lu = NULL;
+	c->data_key = dk;
+	if (bs1_id_key(&c->data_key, &c->id_key) != BS1_OK) {
+		rc = bs__fail(c, BS_LOCAL, "crypto", "cannot derive the id key");
+		goto out;
+	}
+	c->have_key = 1;
+out:
+	bs__resp_clear(&r);
+	json_object_put(body);
+	bs1_wipe(&auth, sizeof auth);
+	bs1_wipe(&kk, sizeof kk);
+	bs1_wipe(&dk, sizeof dk);
+	bs1_free(pt, ptlen);
+	free(env);
+	free(lu);
+	return rc;
+}
+
+int
+bs_logout(struct bs_client *c)
+{
+	struct bs_resp r = {0};
+
+	if (c->access && c->server) {
+		/* best effort: the local session goes whatever the server says */
+		if (bs__request(c, "POST", "/v1/account/logout", NULL, 1, &r) == BS_OK)
+			bs__resp_clear(&r);
+	}
+	return bs__state_forget(c);
+}
+
+int
+bs_change_password(struct bs_client *c, const char *oldpw, const char *newpw)
+{
+	struct bs1_kdf okdf, nkdf;
+	struct bs1_key oauth, okk, nauth, nkk;
+	struct json_object *body = NULL, *k;
+	struct bs_resp r = {0};
+	uint8_t *env = NULL, *pt = NULL, *nenv = NULL;
+	size_t envlen = 0, ptlen = 0, nenvlen = 0;
+	int64_t kv = 0;
+	int rc, e;
+
+	memset(&oauth, 0, sizeof oauth);
+	memset(&okk, 0, sizeof okk);
+	memset(&nauth, 0, sizeof nauth);
+	memset(&nkk, 0, sizeof nkk);
+	if ((rc = bs__need_session(c)))
+		return rc;
+	if ((rc = prelogin(c, c->user, &okdf)) || (rc = derive(c, oldpw, &okdf, &oauth, &okk)))
+		goto out;
+	if ((rc = fetch_keyring(c, &env, &envlen, &kv)))
+		goto out;
+	if (kv < 1 || bs1_keyring_open(&okk, c->user, (uint64_t)kv, env, envlen, &pt, &ptlen) != BS1_OK) {
+		rc = bs__fail(c, BS_DECRYPT, "invalid_credentials",
+		    "the current password is wrong (the keyring does not open)");
+		goto out;
+	}
+	if ((e = bs1_kdf_new(&nkdf))) {
+		rc = bs1_fail(c, e, "a new kdf");
+		goto out;
+	}
+	if ((rc = derive(c, newpw, &nkdf, &nauth, &nkk)))
+		goto out;
+	/* the same plaintext (members we do not know kept), version N + 1 */
+	if ((e = bs1_keyring_seal(&nkk, c->user, (uint64_t)kv + 1, pt, ptlen, &nenv, &nenvlen))) {
+		rc = bs1_fail(c, e, "the keyring");
+		goto out;
+	}
+	if (!(body = json_object_new_object()) || add_b64(body, "auth_key", oauth.b, sizeof oauth.b) ||
+	    add_b64(body, "new_auth_key", nauth.b, sizeof nauth.b) || !(k = kdf_json(&nkdf)) ||
+	    json_object_object_add(body, "new_kdf", k) || add_b64(body, "new_keyring", nenv, nenvlen) ||
+	    json_object_object_add(body, "revoke_other_devices", json_object_new_boolean(1))) {
+		rc = bs__fail(c, BS_LOCAL, "no_memory", "out of memory");
+		goto out;
+	}
+	if ((rc = bs__request(c, "POST", "/v1/account/password", body, 1, &r)))
+		goto out;
+	if (r.status == 401) {
+		rc = bs__refused(c, &r);
+		if (strcmp(c->code, "invalid_credentials") == 0)
+			rc = bs__fail(c, BS_DECRYPT, "invalid_credentials",
+			    "the current password is wrong (invalid_credentials)");
+	} else if (r.status != 204)
+		rc = bs__refused(c, &r);
+out:
+	bs__resp_clear(&r);
+	json_object_put(body);
+	bs1_wipe(&oauth, sizeof oauth);
+	bs1_wipe(&okk, sizeof okk);
+	bs1_wipe(&nauth, sizeof nauth);
+	bs1_wipe(&nkk, sizeof nkk);
+	bs1_free(pt, ptlen);
+	free(env);
+	free(nenv);
+	return rc;
+}
+
+int
+bs_devices(struct bs_client *c, bs_device_fn fn, void *arg)
+{
+	struct bs_resp r = {0};
+	struct json_object *arr, *cur;
+	int rc;
+
+	if ((rc = bs__need_session(c)))
+		return rc;
+	if ((rc = bs__request(c, "GET", "/v1/account/devices", NULL, 1, &r)))
+		return rc;
+	if (r.status != 200)
+		rc = bs__refused(c, &r);
+	else if (!json_object_object_get_ex(r.json, "devices", &arr) || !json_object_is_type(arr, json_type_array))
+		rc = bs__fail(c, BS_UNREACHABLE, "bad_answer", "the devices answer is malformed");
+	else
+		for (size_t i = 0; i < json_object_array_length(arr); i++) {
+			struct json_object *o = json_object_array_get_idx(arr, i);
+			struct bs_device d = {
+				bs__get_str(o, "device_id"), bs__get_str(o, "name"), bs__get_str(o, "type"),
+				bs__get_str(o, "created_at"), bs__get_str(o, "last_seen_at"), 0
+			};
+			d.current = json_object_object_get_ex(o, "current", &cur) && json_object_get_boolean(cur);
+			fn(arg, &d);
+		}
+	bs__resp_clear(&r);
+	return rc;
+}
+
+int
+bs_device_revoke(struct bs_client *c, const char *device_id)
+{
+	struct bs_resp r = {0};
+	char *path;
+	char *esc;
+	int rc;
+
+	if ((rc = bs__need_session(c)))
+		return rc;
+	if (!(esc = curl_easy_escape(NULL, device_id, 0)))
+		return bs__fail(c, BS_LOCAL, "no_memory", "out of memory");
+	if (asprintf(&path, "/v1/account/devices/%s", esc) < 0) {
+		curl_free(esc);
+		return bs__fail(c, BS_LOCAL, "no_memory", "out of memory");
+	}
+	curl_free(esc);
+	if ((rc = bs__request(c, "DELETE", path, NULL, 1, &r)) == BS_OK && r.status != 204)
+		rc = bs__refused(c, &r);
+	bs__resp_clear(&r);
+	free(path);
+	return rc;
+}

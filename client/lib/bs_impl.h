@@ -1,0 +1,97 @@
+/*
+ * bs_impl.h: what the files of the client session share and an
+ * application never sees: the struct behind struct bs_client, the HTTP
+ * layer (bs_http.c) and the local state (bs_state.c). Never installed.
+ */
+#ifndef BLINDSYNC_BS_IMPL_H
+#define BLINDSYNC_BS_IMPL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "blindsync.h"
+#include "bs1.h"
+
+struct json_object;
+struct sqlite3;
+
+struct bs_client {
+	char *home;
+	char *server;          /* base URL without a trailing '/' */
+	char *user;            /* lowercased username of the session */
+	char *access, *refresh, *device_id;
+	int have_key;
+	struct bs1_key data_key;
+	struct bs1_key id_key;
+	struct sqlite3 *db;
+	void *curl;            /* one CURL handle, reused (keep-alive) */
+	bs_merge_fn merge;
+	void *merge_arg;
+	char code[64];
+	char msg[512];
+};
+
+/* Record the failure: st (returned), code, printf-style message. */
+int bs__fail(struct bs_client *c, int st, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* ---- bs_http.c ---------------------------------------------------------- */
+
+/* One HTTP answer: status, the body parsed as JSON (NULL if none or not JSON). */
+struct bs_resp {
+	long status;
+	struct json_object *json;
+};
+void bs__resp_clear(struct bs_resp *r);
+
+/*
+ * One API request: method, path (under the server URL), the JSON body
+ * (NULL: none), with the session's bearer token when auth. Retries with
+ * full-jitter exponential back-off on connection errors, 503, 429 and (for
+ * requests without side effects) 5xx; an access token that answers 401
+ * token_expired is refreshed (rotation saved in the state) once. Returns
+ * BS_OK with *r filled for any status below 500 (the caller judges 4xx
+ * with bs__refused), BS_UNREACHABLE after the retries.
+ */
+int bs__request(struct bs_client *c, const char *method, const char *path,
+    struct json_object *body, int auth, struct bs_resp *r);
+/* BS_REFUSED (or BS_CONFLICT for 409/412) with the server's error code and
+ * message recorded from r. */
+int bs__refused(struct bs_client *c, const struct bs_resp *r);
+void bs__http_free(struct bs_client *c);
+
+/* ---- bs_state.c --------------------------------------------------------- */
+
+/* Open (create, migrate) the state file of c->home and load the session. */
+int bs__state_open(struct bs_client *c);
+void bs__state_close(struct bs_client *c);
+/* BEGIN IMMEDIATE / COMMIT / ROLLBACK on the state; BS_LOCAL on failure. */
+int bs__begin(struct bs_client *c);
+int bs__commit(struct bs_client *c);
+void bs__rollback(struct bs_client *c);
+/* A setting of the session (NULL value deletes it), and one read back
+ * (malloc'd, NULL when absent). */
+int bs__set(struct bs_client *c, const char *k, const void *v, size_t n);
+int bs__get_setting(struct bs_client *c, const char *k, void **v, size_t *n);
+/* Save the session's tokens (after login or a refresh). */
+int bs__save_tokens(struct bs_client *c);
+/* Forget every record, queue entry, conflict and collection. */
+int bs__state_clear_data(struct bs_client *c);
+/* Forget the session (tokens, keys, user) in the state and in memory. */
+int bs__state_forget(struct bs_client *c);
+
+/* ---- helpers (bs_account.c) --------------------------------------------- */
+
+/* base64 of p[0..n) as a new json string object (NULL on no memory). */
+struct json_object *bs__json_b64(const void *p, size_t n);
+/* Decode the base64 string member key of o into *out (malloc'd). */
+int bs__get_b64(struct bs_client *c, struct json_object *o, const char *key,
+    uint8_t **out, size_t *n);
+/* The string member key of o (NULL if absent or not a string). */
+const char *bs__get_str(struct json_object *o, const char *key);
+/* The server name of application collection A (requires the data key). */
+int bs__coll_name(struct bs_client *c, const char *A, char out[BS1_NAME_LEN + 1]);
+/* BS_LOCAL "not_logged_in" unless the session holds a data key. */
+int bs__need_session(struct bs_client *c);
+
+#endif

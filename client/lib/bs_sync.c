@@ -1,0 +1,974 @@
+/*
+ * bs_sync.c: records and the sync loop of the client (client.md sections
+ * 4 and 7): put and delete queue a change; push sends the queue with the
+ * base version each change was made on, hands conflicts to the merge
+ * function and retries; pull pages until more is false, answering a 410
+ * with a pull from 0; get, list and collections read the local copy. The
+ * server sees opaque names and kind-2/3 envelopes only. Every page pulled
+ * and every push answer is applied to the state in one transaction.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+#include <sqlite3.h>
+
+#include "bs_impl.h"
+
+#define PUSH_BATCH 100
+#define PULL_LIMIT 100
+#define MAX_ROUNDS 20    /* push rounds per collection (merges that keep losing) */
+
+/* A prepared statement on the state; NULL (and a failure recorded) if not. */
+static sqlite3_stmt *
+prep(struct bs_client *c, const char *sql)
+{
+	sqlite3_stmt *st = NULL;
+
+	if (sqlite3_prepare_v2(c->db, sql, -1, &st, NULL) != SQLITE_OK) {
+		bs__fail(c, BS_LOCAL, "state", "the local state: %s", sqlite3_errmsg(c->db));
+		return NULL;
+	}
+	return st;
+}
+
+/* Step a write statement and finalize it; BS_OK or BS_LOCAL. */
+static int
+run(struct bs_client *c, sqlite3_stmt *st)
+{
+	int r = st ? sqlite3_step(st) : SQLITE_ERROR;
+
+	sqlite3_finalize(st);
+	if (r != SQLITE_DONE && r != SQLITE_ROW)
+		return bs__fail(c, BS_LOCAL, "state", "cannot write the local state: %s",
+		    sqlite3_errmsg(c->db));
+	return BS_OK;
+}
+
+/* The server names of (A, a): collection and record id. */
+static int
+names(struct bs_client *c, const char *A, const char *a, char sname[BS1_NAME_LEN + 1],
+    char rid[BS1_NAME_LEN + 1])
+{
+	struct bs1_key cid;
+	int rc, e;
+
+	if ((rc = bs__need_session(c)) || (rc = bs__coll_name(c, A, sname)))
+		return rc;
+	if (!a)
+		return BS_OK;
+	e = bs1_cid_key(&c->data_key, sname, &cid);
+	if (e == BS1_OK)
+		e = bs1_record_id(&cid, a, rid);
+	bs1_wipe(&cid, sizeof cid);
+	return e ? bs__fail(c, BS_LOCAL, "bad_name", "the record id is not usable") : BS_OK;
+}
+
+/* Make sure the collection sname (A) is in the local table. */
+static int
+know_collection(struct bs_client *c, const char *sname, const char *A)
+{
+	sqlite3_stmt *st = prep(c, "INSERT INTO collections (sname, name) VALUES (?1, ?2) "
+	    "ON CONFLICT (sname) DO UPDATE SET name = COALESCE(excluded.name, name)");
+
+	if (!st)
+		return BS_LOCAL;
+	sqlite3_bind_text(st, 1, sname, -1, SQLITE_STATIC);
+	if (A)
+		sqlite3_bind_text(st, 2, A, -1, SQLITE_STATIC);
+	return run(c, st);
+}
+
+/* Queue a change; the base version is the one the record had when the
+ * first queued change of it was made. */
+static int
+queue(struct bs_client *c, const char *A, const char *a, const void *data, size_t n, int deleted)
+{
+	char sname[BS1_NAME_LEN + 1], rid[BS1_NAME_LEN + 1];
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = names(c, A, a, sname, rid)) || (rc = bs__begin(c)))
+		return rc;
+	if ((rc = know_collection(c, sname, A)))
+		goto fail;
+	st = prep(c, "INSERT INTO queue (sname, rid, app_id, deleted, data, base_version) VALUES "
+	    "(?1, ?2, ?3, ?4, ?5, COALESCE((SELECT version FROM records WHERE sname = ?1 AND rid = ?2), 0)) "
+	    "ON CONFLICT (sname, rid) DO UPDATE SET deleted = excluded.deleted, data = excluded.data");
+	if (!st) {
+		rc = BS_LOCAL;
+		goto fail;
+	}
+	sqlite3_bind_text(st, 1, sname, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, rid, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, a, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 4, deleted);
+	if (!deleted)
+		sqlite3_bind_blob(st, 5, n ? data : "", (int)n, SQLITE_STATIC);
+	if ((rc = run(c, st)))
+		goto fail;
+	return bs__commit(c);
+fail:
+	bs__rollback(c);
+	return rc;
+}
+
+int
+bs_put(struct bs_client *c, const char *coll, const char *id, const void *data, size_t n)
+{
+	if (n > BS1_MAX_PLAINTEXT - 65536)
+		return bs__fail(c, BS_LOCAL, "too_large", "the record is too large");
+	return queue(c, coll, id, data, n, 0);
+}
+
+int
+bs_delete(struct bs_client *c, const char *coll, const char *id)
+{
+	return queue(c, coll, id, NULL, 0, 1);
+}
+
+void
+bs_free(void *p, size_t n)
+{
+	bs1_free(p, n);
+}
+
+void
+bs_set_merge(struct bs_client *c, bs_merge_fn fn, void *arg)
+{
+	c->merge = fn;
+	c->merge_arg = arg;
+}
+
+/* Write the record row (data NULL: a tombstone; app_id NULL: keep). */
+static int
+store_record(struct bs_client *c, const char *sname, const char *rid, const char *app_id,
+    int64_t version, const uint8_t *data, size_t n, int deleted)
+{
+	sqlite3_stmt *st = prep(c, "INSERT INTO records (sname, rid, app_id, version, deleted, data) "
+	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (sname, rid) DO UPDATE SET "
+	    "app_id = COALESCE(excluded.app_id, app_id), version = excluded.version, "
+	    "deleted = excluded.deleted, data = excluded.data");
+
+	if (!st)
+		return BS_LOCAL;
+	sqlite3_bind_text(st, 1, sname, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, rid, -1, SQLITE_STATIC);
+	if (app_id)
+		sqlite3_bind_text(st, 3, app_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, version);
+	sqlite3_bind_int(st, 5, deleted);
+	if (!deleted)
+		sqlite3_bind_blob(st, 6, n ? (const void *)data : "", (int)n, SQLITE_STATIC);
+	return run(c, st);
+}
+
+/* Open a record envelope from the server (b64 text) into app id + data. */
+static int
+open_record(struct bs_client *c, const char *sname, const char *rid, struct json_object *o,
+    const char *key, uint8_t **pt, size_t *ptlen, char **app_id, const uint8_t **data, size_t *n)
+{
+	uint8_t *env = NULL;
+	size_t envlen = 0, alen;
+	const uint8_t *a;
+	int rc;
+
+	*pt = NULL;
+	*app_id = NULL;
+	if ((rc = bs__get_b64(c, o, key, &env, &envlen)))
+		return rc;
+	if (bs1_record_open(&c->data_key, sname, rid, env, envlen, pt, ptlen) != BS1_OK ||
+	    bs1_record_split(*pt, *ptlen, &a, &alen, data, n) != BS1_OK) {
+		free(env);
+		bs1_free(*pt, *ptlen);
+		*pt = NULL;
+		return bs__fail(c, BS_DECRYPT, "cannot_decrypt", "cannot decrypt record %s of collection %s "
+		    "(tampered data?)", rid, sname);
+	}
+	free(env);
+	if (!(*app_id = strndup((const char *)a, alen))) {
+		bs1_free(*pt, *ptlen);
+		*pt = NULL;
+		return bs__fail(c, BS_LOCAL, "no_memory", "out of memory");
+	}
+	return BS_OK;
+}
+
+/* PUT /v1/collections/{sname} with the sealed meta {"name": A}, once. */
+static int
+send_meta(struct bs_client *c, const char *sname, const char *A)
+{
+	sqlite3_stmt *st = prep(c, "SELECT meta_sent FROM collections WHERE sname = ?1");
+	struct json_object *body = NULL, *m = NULL;
+	struct bs_resp r = {0};
+	struct bs1_key ck;
+	uint8_t *env = NULL;
+	size_t envlen = 0;
+	char *pt = NULL;
+	int sent = 1, rc = BS_OK;
+
+	if (!st)
+		return BS_LOCAL;
+	sqlite3_bind_text(st, 1, sname, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		sent = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	if (sent || !A)
+		return BS_OK;
+	if (!(m = json_object_new_object()) ||
+	    json_object_object_add(m, "name", json_object_new_string(A)) ||
+	    !(pt = strdup(json_object_to_json_string_ext(m, JSON_C_TO_STRING_PLAIN)))) {
+		rc = bs__fail(c, BS_LOCAL, "no_memory", "out of memory");
+		goto out;
+	}
+	if (bs1_ck(&c->data_key, sname, 1, &ck) != BS1_OK ||
+	    bs1_meta_seal(&ck, 1, sname, (const uint8_t *)pt, strlen(pt), &env, &envlen) != BS1_OK) {
+		rc = bs__fail(c, BS_LOCAL, "crypto", "cannot seal the collection's meta");
+		goto out;
+	}
+	if (!(body = json_object_new_object()) || json_object_object_add(body, "meta", bs__json_b64(env, envlen))) {
+		rc = bs__fail(c, BS_LOCAL, "no_memory", "out of memory");
+		goto out;
+	}
+	{
+		char path[64];
+		snprintf(path, sizeof path, "/v1/collections/%s", sname);
+		if ((rc = bs__request(c, "PUT", path, body, 1, &r)))
+			goto out;
+	}
+	if (r.status != 200 && r.status != 201) {
+		rc = bs__refused(c, &r);
+		goto out;
+	}
+	if ((st = prep(c, "UPDATE collections SET meta_sent = 1 WHERE sname = ?1"))) {
+		sqlite3_bind_text(st, 1, sname, -1, SQLITE_STATIC);
+		rc = run(c, st);
+	} else
+		rc = BS_LOCAL;
+out:
+	bs1_wipe(&ck, sizeof ck);
+	bs__resp_clear(&r);
+	json_object_put(body);
+	json_object_put(m);
+	if (pt) {
+		bs1_wipe(pt, strlen(pt));
+		free(pt);
+	}
+	free(env);
+	return rc;
+}
+
+/* One queued change as read for a push. */
+struct change {
+	char rid[BS1_NAME_LEN + 1];
+	char *app_id;
+	int deleted;
+	uint8_t *data;
+	size_t n;
+	int64_t base;
+};
+
+static void
+changes_free(struct change *ch, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(ch[i].app_id);
+		bs1_free(ch[i].data, ch[i].n);
+	}
+	free(ch);
+}
+
+/* Read up to PUSH_BATCH queued changes of sname (only rid when given). */
+static int
+load_changes(struct bs_client *c, const char *sname, const char *only, struct change **out, size_t *count)
+{
+	sqlite3_stmt *st = prep(c, "SELECT rid, app_id, deleted, data, base_version FROM queue "
+	    "WHERE sname = ?1 AND (?2 IS NULL OR rid = ?2) ORDER BY rid LIMIT ?3");
+	struct change *ch = NULL;
+	size_t n = 0;
+	int rc = BS_OK;
+
+	*out = NULL;
+	*count = 0;
+	if (!st)
+		return BS_LOCAL;
+	if (!(ch = calloc(PUSH_BATCH, sizeof *ch))) {
+		sqlite3_finalize(st);
+		return bs__fail(c, BS_LOCAL, "no_memory", "out of memory");
+	}
+	sqlite3_bind_text(st, 1, sname, -1, SQLITE_STATIC);
+	if (only)
+		sqlite3_bind_text(st, 2, only, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 3, PUSH_BATCH);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		struct change *x = &ch[n++];
+		size_t len = (size_t)sqlite3_column_bytes(st, 3);
+		snprintf(x->rid, sizeof x->rid, "%s", (const char *)sqlite3_column_text(st, 0));
+		x->app_id = strdup((const char *)sqlite3_column_text(st, 1));
+		x->deleted = sqlite3_column_int(st, 2);
+		x->base = sqlite3_column_int64(st, 4);
+		x->n = len;
+		if (!x->deleted && (x->data = malloc(len + 1)))
+			memcpy(x->data, sqlite3_column_blob(st, 3) ? sqlite3_column_blob(st, 3) : "", len);
+		if (!x->app_id || (!x->deleted && !x->data)) {
+			rc = bs__fail(c, BS_LOCAL, "no_memory", "out of memory");
+			break;
+		}
+	}
+	sqlite3_finalize(st);
+	if (rc) {
+		changes_free(ch, n);
+		return rc;
+	}
+	*out = ch;
+	*count = n;
+	return BS_OK;
+}
+
+/* The change of ch[] with record id rid (NULL if none). */
+static struct change *
+find_change(struct change *ch, size_t n, const char *rid)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(ch[i].rid, rid) == 0)
+			return &ch[i];
+	return NULL;
+}
+
+/* Delete the queue row of (sname, rid). */
+static int
+dequeue(struct bs_client *c, const char *sname, const char *rid)
+{
+	sqlite3_stmt *st = prep(c, "DELETE FROM queue WHERE sname = ?1 AND rid = ?2");
+
+	if (!st)
+		return BS_LOCAL;
+	sqlite3_bind_text(st, 1, sname, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, rid, -1, SQLITE_STATIC);
+	return run(c, st);
+}
+
+/* A conflict: hand it to the merge, apply the outcome to the state (inside
+ * the caller's transaction). *again is set when the change stays queued
+ * for another push. */
+static int
+conflict(struct bs_client *c, const char *sname, const char *A, struct json_object *o,
+    struct change *x, struct bs_sync_result *res, int *again)
+{
+	struct json_object *v;
+	int64_t sv = 0;
+	int deleted = 0, rc, how = BS_MERGE_SERVER;
+	uint8_t *pt = NULL, *merged = NULL;
+	size_t ptlen = 0, mlen = 0, n = 0;
+	const uint8_t *data = NULL;
+	char *app_id = NULL;
+	sqlite3_stmt *st;
+
+	if (json_object_object_get_ex(o, "server_version", &v))
+		sv = json_object_get_int64(v);
+	if (json_object_object_get_ex(o, "deleted", &v))
+		deleted = json_object_get_boolean(v);
+	if (!deleted && (rc = open_record(c, sname, x->rid, o, "payload", &pt, &ptlen, &app_id, &data, &n)))
+		return rc;
+	res->conflicts++;
+	if (c->merge)
+		how = c->merge(c->merge_arg, A ? A : sname, x->app_id, x->deleted ? NULL : x->data,
+		    x->n, deleted ? NULL : data, n, &merged, &mlen);
+	/* the server's copy is what this device has now seen */
+	if ((rc = store_record(c, sname, x->rid, app_id ? app_id : x->app_id, sv, data, n, deleted)))
+		goto out;
+	if (how == BS_MERGE_LOCAL || (how == BS_MERGE_NEW && merged)) {
+		st = prep(c, how == BS_MERGE_NEW ?
+		    "UPDATE queue SET base_version = ?3, deleted = 0, data = ?4 WHERE sname = ?1 AND rid = ?2" :
+		    "UPDATE queue SET base_version = ?3 WHERE sname = ?1 AND rid = ?2");
+		if (!st) {
+			rc = BS_LOCAL;
+			goto out;
+		}
+		sqlite3_bind_text(st, 1, sname, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, x->rid, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 3, sv);
+		if (how == BS_MERGE_NEW)
+			sqlite3_bind_blob(st, 4, mlen ? (const void *)merged : "", (int)mlen, SQLITE_STATIC);
+		rc = run(c, st);
+		*again = 1;
+		goto out;
+	}
+	/* the default: keep the server's, set the local change aside and report it */
+	res->kept_server++;
+	if (!(st = prep(c, "INSERT INTO conflicts (sname, rid, app_id, server_version, data) "
+	    "VALUES (?1, ?2, ?3, ?4, ?5)"))) {
+		rc = BS_LOCAL;
+		goto out;
+	}
+	sqlite3_bind_text(st, 1, sname, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, x->rid, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, x->app_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, sv);
+	if (!x->deleted)
+		sqlite3_bind_blob(st, 5, x->n ? (const void *)x->data : "", (int)x->n, SQLITE_STATIC);
+	if ((rc = run(c, st)) == BS_OK)
+		rc = dequeue(c, sname, x->rid);
+out:
+	bs1_free(merged, mlen);
+	bs1_free(pt, ptlen);
+	free(app_id);
+	return rc;
+}
+
+/*
+ * Push the queue of collection sname (A its application name, NULL if not
+ * known): batches, each answer applied in one transaction. With only, just
+ * that record, and a conflict is BS_CONFLICT with the change left queued.
+ */
+static int
+push(struct bs_client *c, const char *sname, const char *A, const char *only, struct bs_sync_result *res)
+{
+	struct change *ch = NULL;
+	size_t n = 0;
+	int rc, round;
+	char path[80];
+	struct bs1_key ck;
+
+	if ((rc = send_meta(c, sname, A)))
+		return rc;
+	if (bs1_ck(&c->data_key, sname, 1, &ck) != BS1_OK)
+		return bs__fail(c, BS_LOCAL, "crypto", "cannot derive the collection key");
+	snprintf(path, sizeof path, "/v1/collections/%s/push", sname);
+	for (round = 0; round < MAX_ROUNDS; round++) {
+		struct json_object *body = NULL, *arr = NULL, *acc, *con, *rej;
+		struct bs_resp r = {0};
+		int again = 0, progress = 0;
+
+		if ((rc = load_changes(c, sname, only, &ch, &n)) || n == 0)
+			break;
+		if (!(body = json_object_new_object()) || !(arr = json_object_new_array()) ||
+		    json_object_object_add(body, "records", arr)) {
+			json_object_put(arr);
+			rc = bs__fail(c, BS_LOCAL, "no_memory", "out of memory");
+			goto round_out;
+		}
+		for (size_t i = 0; i < n; i++) {
+			struct json_object *o = json_object_new_object();
+			uint8_t *env = NULL;
+			size_t envlen = 0;
+			if (!o || json_object_array_add(arr, o)) {
+				json_object_put(o);
+				rc = bs__fail(c, BS_LOCAL, "no_memory", "out of memory");
+				goto round_out;
+			}
+			json_object_object_add(o, "id", json_object_new_string(ch[i].rid));
+			json_object_object_add(o, "base_version", json_object_new_int64(ch[i].base));
+			if (ch[i].deleted)
+				json_object_object_add(o, "deleted", json_object_new_boolean(1));
+			else if (bs1_record_seal(&ck, 1, sname, ch[i].rid, ch[i].app_id, ch[i].data, ch[i].n,
+			    &env, &envlen) != BS1_OK ||
+			    json_object_object_add(o, "payload", bs__json_b64(env, envlen))) {
+				free(env);
+				rc = bs__fail(c, BS_LOCAL, "crypto", "cannot seal a record");
+				goto round_out;
+			} else
+				free(env);
+		}
+		if ((rc = bs__request(c, "POST", path, body, 1, &r)))
+			goto round_out;
+		if (r.status != 200) {
+			rc = bs__refused(c, &r);
+			goto round_out;
+		}
+		if (!json_object_object_get_ex(r.json, "accepted", &acc) ||
+		    !json_object_object_get_ex(r.json, "conflicts", &con) ||
+		    !json_object_object_get_ex(r.json, "rejected", &rej)) {
+			rc = bs__fail(c, BS_UNREACHABLE, "bad_answer", "the server's push answer is malformed");
+			goto round_out;
+		}
+		if ((rc = bs__begin(c)))
+			goto round_out;
+		for (size_t i = 0; !rc && i < json_object_array_length(acc); i++) {
+			struct json_object *o = json_object_array_get_idx(acc, i), *v;
+			const char *id = bs__get_str(o, "id");
+			struct change *x = id ? find_change(ch, n, id) : NULL;
+			if (!x || !json_object_object_get_ex(o, "version", &v))
+				continue;
+			if (!(rc = store_record(c, sname, x->rid, x->app_id, json_object_get_int64(v),
+			    x->data, x->n, x->deleted)))
+				rc = dequeue(c, sname, x->rid);
+			res->pushed++;
+			progress = 1;
+		}
+		for (size_t i = 0; !rc && i < json_object_array_length(con); i++) {
+			struct json_object *o = json_object_array_get_idx(con, i);
+			const char *id = bs__get_str(o, "id");
+			struct change *x = id ? find_change(ch, n, id) : NULL;
+			if (!x)
+				continue;
+			if (only) {
+				rc = bs__fail(c, BS_CONFLICT, "conflict", "%s/%s changed on the server: nothing "
+				    "was overwritten; the change stays queued (sync merges it)", A ? A : sname,
+				    x->app_id);
+				break;
+			}
+			rc = conflict(c, sname, A, o, x, res, &again);
+			progress = 1;
+		}
+		if (!rc && json_object_array_length(rej) > 0) {
+			struct json_object *o = json_object_array_get_idx(rej, 0), *e, *m;
+			const char *msg = json_object_object_get_ex(o, "error", &e) &&
+			    json_object_object_get_ex(e, "message", &m) ? json_object_get_string(m) : "";
+			rc = bs__fail(c, BS_REFUSED, "rejected", "the server rejected a record: %s", msg);
+		}
+		if (rc == BS_OK || rc == BS_CONFLICT || rc == BS_REFUSED) {
+			int keep = rc;
+			char code[sizeof c->code], msg[sizeof c->msg];
+			memcpy(code, c->code, sizeof code);
+			memcpy(msg, c->msg, sizeof msg);
+			/* the accepted records are kept whatever else happened */
+			if ((rc = bs__commit(c)) == BS_OK && keep) {
+				rc = keep;
+				memcpy(c->code, code, sizeof c->code);
+				memcpy(c->msg, msg, sizeof c->msg);
+			}
+		} else
+			bs__rollback(c);
+round_out:
+		bs__resp_clear(&r);
+		json_object_put(body);
+		changes_free(ch, n);
+		ch = NULL;
+		if (rc || (!progress && !again))
+			break;
+	}
+	bs1_wipe(&ck, sizeof ck);
+	return rc;
+}
+
+/* The collection's pulled version (0 if unknown). */
+static int64_t
+coll_version(struct bs_client *c, const char *sname)
+{
+	sqlite3_stmt *st = prep(c, "SELECT version FROM collections WHERE sname = ?1");
+	int64_t v = 0;
+
+	if (!st)
+		return 0;
+	sqlite3_bind_text(st, 1, sname, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+/* Pull sname until more is false; a 410 restarts from 0. */
+static int
+pull(struct bs_client *c, const char *sname, struct bs_sync_result *res)
+{
+	int64_t since = coll_version(c, sname);
+	int rc = BS_OK, resynced = 0;
+
+	for (;;) {
+		struct bs_resp r = {0};
+		struct json_object *recs, *more, *next;
+		char path[128];
+
+		snprintf(path, sizeof path, "/v1/collections/%s/pull?since=%lld&limit=%d", sname,
+		    (long long)since, PULL_LIMIT);
+		if ((rc = bs__request(c, "GET", path, NULL, 1, &r)))
+			return rc;
+		if (r.status == 404) {          /* not on the server (yet) */
+			bs__resp_clear(&r);
+			return BS_OK;
+		}
+		if (r.status == 410 && !resynced) {
+			/* purged tombstones: forget the copy, pull everything again */
+			bs__resp_clear(&r);
+			resynced = 1;
+			res->resyncs++;
+			sqlite3_stmt *st;
+			if ((rc = bs__begin(c)))
+				return rc;
+			if (!(st = prep(c, "DELETE FROM records WHERE sname = ?1")))
+				rc = BS_LOCAL;
+			else {
+				sqlite3_bind_text(st, 1, sname, -1, SQLITE_STATIC);
+				rc = run(c, st);
+			}
+			if (!rc && (st = prep(c, "UPDATE collections SET version = 0 WHERE sname = ?1"))) {
+				sqlite3_bind_text(st, 1, sname, -1, SQLITE_STATIC);
+				rc = run(c, st);
+			}
+			if (rc || (rc = bs__commit(c))) {
+				bs__rollback(c);
+				return rc;
+			}
+			since = 0;
+			continue;
+		}
+		if (r.status != 200) {
+			rc = bs__refused(c, &r);
+			bs__resp_clear(&r);
+			return rc;
+		}
+		if (!json_object_object_get_ex(r.json, "records", &recs) ||
+		    !json_object_is_type(recs, json_type_array) ||
+		    !json_object_object_get_ex(r.json, "more", &more) ||
+		    !json_object_object_get_ex(r.json, "next_since", &next)) {
+			bs__resp_clear(&r);
+			return bs__fail(c, BS_UNREACHABLE, "bad_answer", "the server's pull answer is malformed");
+		}
+		if ((rc = bs__begin(c))) {
+			bs__resp_clear(&r);
+			return rc;
+		}
+		for (size_t i = 0; !rc && i < json_object_array_length(recs); i++) {
+			struct json_object *o = json_object_array_get_idx(recs, i), *v, *d;
+			const char *rid = bs__get_str(o, "id");
+			int deleted = json_object_object_get_ex(o, "deleted", &d) && json_object_get_boolean(d);
+			uint8_t *pt = NULL;
+			size_t ptlen = 0, n = 0;
+			const uint8_t *data = NULL;
+			char *app_id = NULL;
+			if (!rid || strlen(rid) > BS1_NAME_LEN || !json_object_object_get_ex(o, "version", &v)) {
+				rc = bs__fail(c, BS_UNREACHABLE, "bad_answer", "a pulled record is malformed");
+				break;
+			}
+			if (!deleted && (rc = open_record(c, sname, rid, o, "payload", &pt, &ptlen, &app_id,
+			    &data, &n)))
+				break;
+			rc = store_record(c, sname, rid, app_id, json_object_get_int64(v), data, n, deleted);
+			bs1_free(pt, ptlen);
+			free(app_id);
+			res->pulled++;
+		}
+		if (!rc) {
+			sqlite3_stmt *st = prep(c, "UPDATE collections SET version = ?2 WHERE sname = ?1");
+			since = json_object_get_int64(next);
+			if (!st)
+				rc = BS_LOCAL;
+			else {
+				sqlite3_bind_text(st, 1, sname, -1, SQLITE_STATIC);
+				sqlite3_bind_int64(st, 2, since);
+				rc = run(c, st);
+			}
+		}
+		if (rc || (rc = bs__commit(c))) {
+			bs__rollback(c);
+			bs__resp_clear(&r);
+			return rc;
+		}
+		int go = json_object_get_boolean(more);
+		bs__resp_clear(&r);
+		if (!go)
+			return BS_OK;
+	}
+}
+
+int
+bs_push_one(struct bs_client *c, const char *coll, const char *id)
+{
+	char sname[BS1_NAME_LEN + 1], rid[BS1_NAME_LEN + 1];
+	struct bs_sync_result res = {0};
+	int rc;
+
+	if ((rc = names(c, coll, id, sname, rid)))
+		return rc;
+	return push(c, sname, coll, rid, &res);
+}
+
+/* A JSON object from bytes (NULL if they are not one whole object). */
+static struct json_object *
+parse_json(const uint8_t *p, size_t n)
+{
+	struct json_tokener *tok = json_tokener_new_ex(8);
+	struct json_object *o = NULL;
+
+	if (!tok || n > 65536)
+		goto out;
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+	o = json_tokener_parse_ex(tok, (const char *)p, (int)n);
+	if (json_tokener_get_error(tok) != json_tokener_success || json_tokener_get_parse_end(tok) != n ||
+	    !json_object_is_type(o, json_type_object)) {
+		json_object_put(o);
+		o = NULL;
+	}
+out:
+	json_tokener_free(tok);
+	return o;
+}
+
+/* Learn the server's collections (their names from their meta). */
+static int
+learn_collections(struct bs_client *c)
+{
+	struct bs_resp r = {0};
+	struct json_object *arr;
+	int rc;
+
+	if ((rc = bs__request(c, "GET", "/v1/collections", NULL, 1, &r)))
+		return rc;
+	if (r.status != 200) {
+		rc = bs__refused(c, &r);
+		goto out;
+	}
+	if (!json_object_object_get_ex(r.json, "collections", &arr) || !json_object_is_type(arr, json_type_array)) {
+		rc = bs__fail(c, BS_UNREACHABLE, "bad_answer", "the collections answer is malformed");
+		goto out;
+	}
+	if ((rc = bs__begin(c)))
+		goto out;
+	for (size_t i = 0; !rc && i < json_object_array_length(arr); i++) {
+		struct json_object *o = json_object_array_get_idx(arr, i);
+		const char *sname = bs__get_str(o, "name");
+		char *A = NULL;
+		uint8_t *env = NULL, *pt = NULL;
+		size_t envlen = 0, ptlen = 0;
+		if (!sname || strlen(sname) != BS1_NAME_LEN)
+			continue;   /* not one of ours (another client's plain names) */
+		if (bs__get_str(o, "meta") && bs__get_b64(c, o, "meta", &env, &envlen) == BS_OK &&
+		    bs1_meta_open(&c->data_key, sname, env, envlen, &pt, &ptlen) == BS1_OK) {
+			struct json_object *m = parse_json(pt, ptlen);
+			const char *name = bs__get_str(m, "name");
+			char check[BS1_NAME_LEN + 1];
+			/* the name must map back to this collection */
+			if (name && bs__coll_name(c, name, check) == BS_OK && strcmp(check, sname) == 0)
+				A = strdup(name);
+			json_object_put(m);
+		}
+		bs1_free(pt, ptlen);
+		free(env);
+		rc = know_collection(c, sname, A);
+		if (!rc && A) {
+			sqlite3_stmt *st = prep(c, "UPDATE collections SET meta_sent = 1 WHERE sname = ?1");
+			if (st) {
+				sqlite3_bind_text(st, 1, sname, -1, SQLITE_STATIC);
+				rc = run(c, st);
+			}
+		}
+		free(A);
+	}
+	if (rc)
+		bs__rollback(c);
+	else
+		rc = bs__commit(c);
+out:
+	bs__resp_clear(&r);
+	return rc;
+}
+
+/* Push then pull one collection. */
+static int
+sync_one(struct bs_client *c, const char *sname, const char *A, struct bs_sync_result *res)
+{
+	int rc = push(c, sname, A, NULL, res);
+
+	if (rc == BS_OK)
+		rc = pull(c, sname, res);
+	return rc;
+}
+
+int
+bs_sync(struct bs_client *c, const char *const *colls, size_t n, struct bs_sync_result *res)
+{
+	struct bs_sync_result dummy;
+	char sname[BS1_NAME_LEN + 1];
+	int rc;
+
+	if (!res)
+		res = &dummy;
+	memset(res, 0, sizeof *res);
+	if ((rc = bs__need_session(c)))
+		return rc;
+	if (n > 0) {
+		for (size_t i = 0; i < n; i++) {
+			if ((rc = bs__coll_name(c, colls[i], sname)) || (rc = bs__begin(c)))
+				return rc;
+			if ((rc = know_collection(c, sname, colls[i]))) {
+				bs__rollback(c);
+				return rc;
+			}
+			if ((rc = bs__commit(c)) || (rc = sync_one(c, sname, colls[i], res)))
+				return rc;
+		}
+		return BS_OK;
+	}
+	if ((rc = learn_collections(c)))
+		return rc;
+	sqlite3_stmt *st = prep(c, "SELECT sname, name FROM collections ORDER BY sname");
+	char (*list)[BS1_NAME_LEN + 1] = NULL;
+	char **anames = NULL;
+	size_t count = 0, cap = 0;
+	if (!st)
+		return BS_LOCAL;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		if (count == cap) {
+			size_t nc = cap ? cap * 2 : 16;
+			void *a = realloc(list, nc * sizeof *list), *b;
+			if (a)
+				list = a;
+			b = a ? realloc(anames, nc * sizeof *anames) : NULL;
+			if (!a || !b) {
+				rc = bs__fail(c, BS_LOCAL, "no_memory", "out of memory");
+				break;
+			}
+			anames = b;
+			cap = nc;
+		}
+		snprintf(list[count], sizeof list[count], "%s", (const char *)sqlite3_column_text(st, 0));
+		anames[count] = sqlite3_column_type(st, 1) == SQLITE_NULL ? NULL :
+		    strdup((const char *)sqlite3_column_text(st, 1));
+		count++;
+	}
+	sqlite3_finalize(st);
+	for (size_t i = 0; !rc && i < count; i++)
+		rc = sync_one(c, list[i], anames[i], res);
+	for (size_t i = 0; i < count; i++)
+		free(anames[i]);
+	free(anames);
+	free(list);
+	return rc;
+}
+
+int
+bs_get(struct bs_client *c, const char *coll, const char *id, uint8_t **data, size_t *n)
+{
+	char sname[BS1_NAME_LEN + 1], rid[BS1_NAME_LEN + 1];
+	sqlite3_stmt *st;
+	int rc;
+
+	*data = NULL;
+	*n = 0;
+	if ((rc = names(c, coll, id, sname, rid)))
+		return rc;
+	if (!(st = prep(c, "SELECT data FROM records WHERE sname = ?1 AND rid = ?2 AND deleted = 0")))
+		return BS_LOCAL;
+	sqlite3_bind_text(st, 1, sname, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, rid, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		size_t len = (size_t)sqlite3_column_bytes(st, 0);
+		if (!(*data = malloc(len + 1)))
+			rc = bs__fail(c, BS_LOCAL, "no_memory", "out of memory");
+		else {
+			if (len)
+				memcpy(*data, sqlite3_column_blob(st, 0), len);
+			*n = len;
+		}
+	} else
+		rc = bs__fail(c, BS_REFUSED, "not_found", "no record %s in %s (not_found)", id, coll);
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int
+bs_list(struct bs_client *c, const char *coll, bs_name_fn fn, void *arg)
+{
+	char sname[BS1_NAME_LEN + 1];
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = names(c, coll, NULL, sname, NULL)))
+		return rc;
+	if (!(st = prep(c, "SELECT app_id, version, length(data) FROM records WHERE sname = ?1 "
+	    "AND deleted = 0 AND app_id IS NOT NULL ORDER BY app_id")))
+		return BS_LOCAL;
+	sqlite3_bind_text(st, 1, sname, -1, SQLITE_STATIC);
+	while (sqlite3_step(st) == SQLITE_ROW)
+		fn(arg, (const char *)sqlite3_column_text(st, 0), sqlite3_column_int64(st, 1),
+		    (size_t)sqlite3_column_int64(st, 2));
+	sqlite3_finalize(st);
+	return BS_OK;
+}
+
+int
+bs_collections(struct bs_client *c, bs_name_fn fn, void *arg)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = bs__need_session(c)))
+		return rc;
+	if (!(st = prep(c, "SELECT c.name, c.version, (SELECT COALESCE(SUM(length(data)), 0) FROM records r "
+	    "WHERE r.sname = c.sname AND r.deleted = 0) FROM collections c WHERE c.name IS NOT NULL "
+	    "ORDER BY c.name")))
+		return BS_LOCAL;
+	while (sqlite3_step(st) == SQLITE_ROW)
+		fn(arg, (const char *)sqlite3_column_text(st, 0), sqlite3_column_int64(st, 1),
+		    (size_t)sqlite3_column_int64(st, 2));
+	sqlite3_finalize(st);
+	return BS_OK;
+}
+
+int
+bs_conflicts(struct bs_client *c, bs_conflict_fn fn, void *arg, int clear)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = bs__need_session(c)))
+		return rc;
+	if (!(st = prep(c, "SELECT COALESCE(c.name, k.sname), k.app_id, k.server_version, k.data "
+	    "FROM conflicts k LEFT JOIN collections c ON c.sname = k.sname ORDER BY k.seq")))
+		return BS_LOCAL;
+	while (sqlite3_step(st) == SQLITE_ROW)
+		fn(arg, (const char *)sqlite3_column_text(st, 0), (const char *)sqlite3_column_text(st, 1),
+		    sqlite3_column_int64(st, 2), sqlite3_column_blob(st, 3),
+		    (size_t)sqlite3_column_bytes(st, 3));
+	sqlite3_finalize(st);
+	if (clear && sqlite3_exec(c->db, "DELETE FROM conflicts", NULL, NULL, NULL) != SQLITE_OK)
+		return bs__fail(c, BS_LOCAL, "state", "cannot clear the conflicts");
+	return BS_OK;
+}
+
+int
+bs_history(struct bs_client *c, const char *coll, const char *id, bs_version_fn fn, void *arg)
+{
+	char sname[BS1_NAME_LEN + 1], rid[BS1_NAME_LEN + 1], path[160];
+	struct bs_resp r = {0};
+	struct json_object *arr;
+	int rc;
+
+	if ((rc = names(c, coll, id, sname, rid)))
+		return rc;
+	snprintf(path, sizeof path, "/v1/collections/%s/records/%s/history", sname, rid);
+	if ((rc = bs__request(c, "GET", path, NULL, 1, &r)))
+		return rc;
+	if (r.status != 200) {
+		rc = bs__refused(c, &r);
+		goto out;
+	}
+	if (!json_object_object_get_ex(r.json, "versions", &arr) || !json_object_is_type(arr, json_type_array)) {
+		rc = bs__fail(c, BS_UNREACHABLE, "bad_answer", "the history answer is malformed");
+		goto out;
+	}
+	for (size_t i = 0; !rc && i < json_object_array_length(arr); i++) {
+		struct json_object *o = json_object_array_get_idx(arr, i), *v, *d;
+		struct bs_version ver = {0};
+		struct bs_resp one = {0};
+		uint8_t *pt = NULL;
+		size_t ptlen = 0;
+		char *app_id = NULL;
+		if (!json_object_object_get_ex(o, "version", &v))
+			continue;
+		ver.version = json_object_get_int64(v);
+		ver.modified_at = bs__get_str(o, "modified_at");
+		ver.deleted = json_object_object_get_ex(o, "deleted", &d) && json_object_get_boolean(d);
+		if (!ver.deleted) {
+			snprintf(path, sizeof path, "/v1/collections/%s/records/%s/history/%lld", sname, rid,
+			    (long long)ver.version);
+			if ((rc = bs__request(c, "GET", path, NULL, 1, &one)))
+				break;
+			if (one.status == 200)
+				rc = open_record(c, sname, rid, one.json, "payload", &pt, &ptlen, &app_id,
+				    &ver.data, &ver.n);
+			else if (one.status != 404)
+				rc = bs__refused(c, &one);
+		}
+		if (!rc)
+			fn(arg, &ver);
+		bs1_free(pt, ptlen);
+		free(app_id);
+		bs__resp_clear(&one);
+	}
+out:
+	bs__resp_clear(&r);
+	return rc;
+}
