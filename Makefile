@@ -75,7 +75,7 @@ FUZZ_SRC    := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BIN    := $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(FUZZ_SRC))
 
 .PHONY: all deps run test unit bench fuzz fuzz-build install uninstall clean
-all: $(PROGS) $(B)/blindsync-hello $(B)/libblindsync-client.a
+all: $(PROGS) $(B)/blindsync-hello $(B)/libblindsync-client.a $(B)/blindsync
 
 deps:
 	@scripts/deps.sh build run test
@@ -120,6 +120,10 @@ $(B)/client/%.o: client/lib/%.c client/lib/*.h fcgi/crypto/*.h
 
 $(B)/libblindsync-client.a: $(CLIENT_OBJ)
 	rm -f $@ && ar rcs $@ $^
+
+# the blindsync CLI on the client library
+$(B)/blindsync: client/blindsync.c $(B)/libblindsync-client.a $(B)/libbscrypto.a client/lib/blindsync.h
+	$(CC) $(CLIENT_CFLAGS) $< -o $@ $(CLIENT_LIBS)
 
 # the bs1 reference vectors (tests/client/bs1-vectors.json), run from the top
 $(B)/unit/test_bs1: tests/client/test_bs1.c $(B)/libblindsync-client.a $(B)/libbscrypto.a \

@@ -11,6 +11,8 @@
 #      behind nginx (tests/valgrind)
 #   5. 2-4 again against an ASan+UBSan build (build-san/), behind nginx only
 #      (the Apache front ends run the same handler code)
+#   The blindsync CLI's tests (tests/client) run after the e2e step, behind
+#   nginx only, in both passes.
 # Prints one "N passed, N failed" line at the end; exits non-zero on failure.
 set -u
 cd "$(dirname "$0")/.."
@@ -64,6 +66,9 @@ sdk() { scripts/deps.sh node && (cd web/sdk && BIN="$root/build" node --test --t
 step sdk sdk
 step cgi pbats "$root/build" tests/cgi
 step e2e pbats "$root/build" tests/e2e
+# the blindsync CLI against the stack, behind nginx only (the client does not
+# care which front end answers)
+step client pbats "$root/build" tests/client
 # the Apache front ends, all three at once, each with 2 files side by side:
 # the suite mostly waits, so 6 bats workers fit on 2 cores
 step e2e-apache env BIN="$root/build" FRONTENDS="${FRONTENDS:-apache apache-fcgid cgi}" FRONTENDS_JOBS=3 \
@@ -78,6 +83,7 @@ step san-unit make -s -j"$jobs" SAN=1 unit
 # behind Apache; the fronts' differences are covered above)
 step san-cgi pbats "$root/build-san" tests/cgi
 step san-e2e pbats "$root/build-san" tests/e2e
+step san-client pbats "$root/build-san" tests/client
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -1,0 +1,574 @@
+/*
+ * blindsync.c: the blindsync command line (client.md section 8) on
+ * libblindsync-client. Passwords come from a no-echo prompt on a terminal
+ * or from --password-file / BLINDSYNC_PASSWORD_FILE, never from argv; they
+ * are wiped after use. One line on standard error per failure; the exit
+ * status is the library's enum bs_status (0 done, 1 usage or local, 2
+ * refused, 3 conflict, 4 unreachable, 5 cannot decrypt).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include "blindsync.h"
+
+#define MAX_INPUT (64u * 1024 * 1024)   /* a record read from a file or stdin */
+#define MAX_PASSWORD 4096
+
+static const char usage_text[] =
+	"usage: blindsync [--server URL] [--home DIR] [--json] [--password-file F] COMMAND ...\n"
+	"  register USER | login USER [--device NAME] | logout | passwd | whoami\n"
+	"  devices [revoke ID]\n"
+	"  put COLLECTION ID [FILE|-]   get COLLECTION ID [FILE|-]   rm COLLECTION ID\n"
+	"  ls [COLLECTION]              history COLLECTION ID\n"
+	"  sync [COLLECTION...]         conflicts [--clear]\n";
+
+static int json_out;
+static const char *password_file;
+
+static int
+usage(void)
+{
+	fputs(usage_text, stderr);
+	return BS_LOCAL;
+}
+
+/* One line for a failure of the library; returns st. */
+static int
+fail(struct bs_client *c, int st)
+{
+	if (json_out) {
+		struct json_object *o = json_object_new_object();
+		json_object_object_add(o, "error", json_object_new_string(bs_error_code(c)));
+		json_object_object_add(o, "message", json_object_new_string(bs_error_message(c)));
+		json_object_object_add(o, "exit", json_object_new_int(st));
+		printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+		json_object_put(o);
+	}
+	fprintf(stderr, "blindsync: %s\n", bs_error_message(c));
+	return st;
+}
+
+/* Wipe and free a password. */
+static void
+drop(char *pw)
+{
+	if (pw) {
+		volatile char *p = pw;
+		while (*p)
+			*p++ = 0;
+		free(pw);
+	}
+}
+
+/* Line n (1-based) of the password file, without its line ending. */
+static char *
+password_from_file(const char *path, int n)
+{
+	FILE *f = fopen(path, "re");
+	char *line = NULL, *out = NULL;
+	size_t cap = 0;
+	ssize_t len = -1;
+
+	if (!f) {
+		fprintf(stderr, "blindsync: cannot read the password file %s: %s\n", path, strerror(errno));
+		return NULL;
+	}
+	for (int i = 0; i < n; i++)
+		if ((len = getline(&line, &cap, f)) < 0)
+			break;
+	fclose(f);
+	if (len < 0) {
+		fprintf(stderr, "blindsync: the password file %s has no line %d\n", path, n);
+	} else {
+		while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+			line[--len] = '\0';
+		if (len > MAX_PASSWORD)
+			fprintf(stderr, "blindsync: the password in %s is too long\n", path);
+		else
+			out = strdup(line);
+	}
+	if (line) {
+		memset(line, 0, cap);
+		free(line);
+	}
+	return out;
+}
+
+/* A password from the terminal without echo. */
+static char *
+password_from_tty(const char *prompt)
+{
+	struct termios old, quiet;
+	char buf[MAX_PASSWORD + 2];
+	char *out = NULL;
+	int fd = open("/dev/tty", O_RDWR | O_CLOEXEC);
+	FILE *tty;
+
+	if (fd < 0 || !(tty = fdopen(fd, "r+"))) {
+		if (fd >= 0)
+			close(fd);
+		return NULL;
+	}
+	fputs(prompt, tty);
+	fflush(tty);
+	if (tcgetattr(fd, &old) == 0) {
+		quiet = old;
+		quiet.c_lflag &= ~(tcflag_t)ECHO;
+		tcsetattr(fd, TCSAFLUSH, &quiet);
+	}
+	if (fgets(buf, sizeof buf, tty)) {
+		buf[strcspn(buf, "\r\n")] = '\0';
+		out = strdup(buf);
+	}
+	tcsetattr(fd, TCSAFLUSH, &old);
+	fputs("\n", tty);
+	fclose(tty);
+	memset(buf, 0, sizeof buf);
+	return out;
+}
+
+/* The password: line n of the password file, or a prompt on a terminal. */
+static char *
+get_password(const char *prompt, int n)
+{
+	const char *f = password_file ? password_file : getenv("BLINDSYNC_PASSWORD_FILE");
+	char *pw;
+
+	if (f && *f)
+		return password_from_file(f, n);
+	if (!isatty(STDIN_FILENO) && access("/dev/tty", R_OK) != 0) {
+		fprintf(stderr, "blindsync: no terminal for the password: use --password-file F or "
+		    "BLINDSYNC_PASSWORD_FILE\n");
+		return NULL;
+	}
+	if (!(pw = password_from_tty(prompt)))
+		fprintf(stderr, "blindsync: cannot read the password from the terminal: use --password-file\n");
+	return pw;
+}
+
+/* Read a whole file (or stdin for "-") up to MAX_INPUT. */
+static int
+read_input(const char *path, uint8_t **out, size_t *n)
+{
+	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rbe");
+	uint8_t *p = NULL;
+	size_t len = 0, cap = 0;
+
+	*out = NULL;
+	*n = 0;
+	if (!f) {
+		fprintf(stderr, "blindsync: cannot read %s: %s\n", path, strerror(errno));
+		return BS_LOCAL;
+	}
+	for (;;) {
+		if (len == cap) {
+			size_t nc = cap ? cap * 2 : 65536;
+			uint8_t *np;
+			if (nc > MAX_INPUT + 1)
+				nc = MAX_INPUT + 1;
+			if (len == nc || !(np = realloc(p, nc))) {
+				fprintf(stderr, "blindsync: %s is too large (at most %u bytes)\n", path, MAX_INPUT);
+				free(p);
+				if (f != stdin)
+					fclose(f);
+				return BS_LOCAL;
+			}
+			p = np;
+			cap = nc;
+		}
+		size_t got = fread(p + len, 1, cap - len, f);
+		len += got;
+		if (got == 0)
+			break;
+	}
+	if (ferror(f)) {
+		fprintf(stderr, "blindsync: cannot read %s\n", path);
+		free(p);
+		if (f != stdin)
+			fclose(f);
+		return BS_LOCAL;
+	}
+	if (f != stdin)
+		fclose(f);
+	*out = p;
+	*n = len;
+	return BS_OK;
+}
+
+/* Write data to path ("-": stdout) through a temporary file renamed into place. */
+static int
+write_output(const char *path, const uint8_t *data, size_t n)
+{
+	char *tmp = NULL;
+	int fd;
+
+	if (strcmp(path, "-") == 0) {
+		if (fwrite(data, 1, n, stdout) != n || fflush(stdout) != 0) {
+			fprintf(stderr, "blindsync: cannot write to standard output\n");
+			return BS_LOCAL;
+		}
+		return BS_OK;
+	}
+	if (asprintf(&tmp, "%s.tmp.XXXXXX", path) < 0)
+		return BS_LOCAL;
+	if ((fd = mkstemp(tmp)) < 0) {
+		fprintf(stderr, "blindsync: cannot create %s: %s\n", tmp, strerror(errno));
+		free(tmp);
+		return BS_LOCAL;
+	}
+	if (write(fd, data, n) != (ssize_t)n || fsync(fd) != 0 || close(fd) != 0 || rename(tmp, path) != 0) {
+		fprintf(stderr, "blindsync: cannot write %s: %s\n", path, strerror(errno));
+		unlink(tmp);
+		free(tmp);
+		return BS_LOCAL;
+	}
+	free(tmp);
+	return BS_OK;
+}
+
+static void
+print_device(void *arg, const struct bs_device *d)
+{
+	struct json_object *arr = arg;
+
+	if (arr) {
+		struct json_object *o = json_object_new_object();
+		json_object_object_add(o, "device_id", json_object_new_string(d->id ? d->id : ""));
+		json_object_object_add(o, "name", json_object_new_string(d->name ? d->name : ""));
+		json_object_object_add(o, "type", json_object_new_string(d->type ? d->type : ""));
+		json_object_object_add(o, "last_seen_at", json_object_new_string(d->last_seen_at ? d->last_seen_at : ""));
+		json_object_object_add(o, "current", json_object_new_boolean(d->current));
+		json_object_array_add(arr, o);
+		return;
+	}
+	printf("%s\t%s\t%s\t%s%s\n", d->id ? d->id : "", d->name ? d->name : "", d->type ? d->type : "",
+	    d->last_seen_at ? d->last_seen_at : "", d->current ? "\t(this device)" : "");
+}
+
+static void
+print_name(void *arg, const char *name, int64_t version, size_t bytes)
+{
+	struct json_object *arr = arg;
+
+	if (arr) {
+		struct json_object *o = json_object_new_object();
+		json_object_object_add(o, "name", json_object_new_string(name));
+		json_object_object_add(o, "version", json_object_new_int64(version));
+		json_object_object_add(o, "bytes", json_object_new_int64((int64_t)bytes));
+		json_object_array_add(arr, o);
+		return;
+	}
+	printf("%s\t%lld\t%zu\n", name, (long long)version, bytes);
+}
+
+static void
+print_version(void *arg, const struct bs_version *v)
+{
+	struct json_object *arr = arg;
+
+	if (arr) {
+		struct json_object *o = json_object_new_object();
+		json_object_object_add(o, "version", json_object_new_int64(v->version));
+		json_object_object_add(o, "modified_at", json_object_new_string(v->modified_at ? v->modified_at : ""));
+		json_object_object_add(o, "deleted", json_object_new_boolean(v->deleted));
+		if (v->data)
+			json_object_object_add(o, "data", json_object_new_string_len((const char *)v->data, (int)v->n));
+		json_object_array_add(arr, o);
+		return;
+	}
+	printf("%lld\t%s\t%s\n", (long long)v->version, v->modified_at ? v->modified_at : "",
+	    v->deleted ? "deleted" : v->data ? "" : "pruned");
+	if (v->data) {
+		fwrite(v->data, 1, v->n, stdout);
+		if (v->n && v->data[v->n - 1] != '\n')
+			putchar('\n');
+	}
+}
+
+static void
+print_conflict(void *arg, const char *coll, const char *id, int64_t sv, const uint8_t *local, size_t n)
+{
+	struct json_object *arr = arg;
+
+	if (arr) {
+		struct json_object *o = json_object_new_object();
+		json_object_object_add(o, "collection", json_object_new_string(coll));
+		json_object_object_add(o, "id", json_object_new_string(id));
+		json_object_object_add(o, "server_version", json_object_new_int64(sv));
+		json_object_object_add(o, "local", local ? json_object_new_string_len((const char *)local, (int)n) : NULL);
+		json_object_array_add(arr, o);
+		return;
+	}
+	printf("%s\t%s\tserver version %lld kept; your %s\n", coll, id, (long long)sv,
+	    local ? "version:" : "deletion");
+	if (local) {
+		fwrite(local, 1, n, stdout);
+		if (n && local[n - 1] != '\n')
+			putchar('\n');
+	}
+}
+
+/* Print a JSON array made by a listing (or nothing) and free it. */
+static void
+flush_json(struct json_object *o)
+{
+	if (o)
+		printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+	json_object_put(o);
+}
+
+/* What a sync did, on stderr (stdout with --json); conflicts set aside are
+ * an exit 3 so that scripts see them. */
+static int
+report_sync(struct bs_client *c, const struct bs_sync_result *r)
+{
+	if (json_out) {
+		struct json_object *o = json_object_new_object();
+		json_object_object_add(o, "pushed", json_object_new_int64((int64_t)r->pushed));
+		json_object_object_add(o, "pulled", json_object_new_int64((int64_t)r->pulled));
+		json_object_object_add(o, "conflicts", json_object_new_int64((int64_t)r->conflicts));
+		json_object_object_add(o, "kept_server", json_object_new_int64((int64_t)r->kept_server));
+		json_object_object_add(o, "resyncs", json_object_new_int64((int64_t)r->resyncs));
+		flush_json(o);
+	}
+	if (r->kept_server) {
+		fprintf(stderr, "blindsync: %zu conflict(s): the server's version was kept; your changes "
+		    "are set aside (blindsync conflicts shows them)\n", r->kept_server);
+		return BS_CONFLICT;
+	}
+	return BS_OK;
+}
+
+static int
+cmd(struct bs_client *c, int argc, char **argv, const char *device)
+{
+	const char *what = argv[0];
+	int rc = BS_OK;
+
+	if (strcmp(what, "register") == 0 || strcmp(what, "login") == 0) {
+		char *pw;
+		if (argc != 2)
+			return usage();
+		if (!(pw = get_password("password: ", 1)))
+			return BS_LOCAL;
+		if (what[0] == 'r')
+			rc = bs_register(c, argv[1], pw);
+		else
+			rc = bs_login(c, argv[1], pw, device);
+		drop(pw);
+		if (rc)
+			return fail(c, rc);
+		if (!json_out)
+			fprintf(stderr, "blindsync: %s %s\n", what[0] == 'r' ? "registered" : "logged in as",
+			    argv[1]);
+		return BS_OK;
+	}
+	if (strcmp(what, "logout") == 0)
+		return argc != 1 ? usage() : (rc = bs_logout(c)) ? fail(c, rc) : BS_OK;
+	if (strcmp(what, "whoami") == 0) {
+		if (argc != 1)
+			return usage();
+		if (!bs_username(c)) {
+			fprintf(stderr, "blindsync: not logged in\n");
+			return BS_LOCAL;
+		}
+		if (json_out) {
+			struct json_object *o = json_object_new_object();
+			json_object_object_add(o, "username", json_object_new_string(bs_username(c)));
+			json_object_object_add(o, "server", json_object_new_string(bs_server(c) ? bs_server(c) : ""));
+			flush_json(o);
+		} else
+			printf("%s\t%s\n", bs_username(c), bs_server(c) ? bs_server(c) : "");
+		return BS_OK;
+	}
+	if (strcmp(what, "passwd") == 0) {
+		char *old, *nw;
+		if (argc != 1)
+			return usage();
+		if (!(old = get_password("current password: ", 1)))
+			return BS_LOCAL;
+		if (!(nw = get_password("new password: ", 2))) {
+			drop(old);
+			return BS_LOCAL;
+		}
+		rc = bs_change_password(c, old, nw);
+		drop(old);
+		drop(nw);
+		return rc ? fail(c, rc) : BS_OK;
+	}
+	if (strcmp(what, "devices") == 0) {
+		if (argc == 3 && strcmp(argv[1], "revoke") == 0)
+			return (rc = bs_device_revoke(c, argv[2])) ? fail(c, rc) : BS_OK;
+		if (argc != 1)
+			return usage();
+		struct json_object *arr = json_out ? json_object_new_array() : NULL;
+		if ((rc = bs_devices(c, print_device, arr))) {
+			json_object_put(arr);
+			return fail(c, rc);
+		}
+		flush_json(arr);
+		return BS_OK;
+	}
+	if (strcmp(what, "put") == 0 || strcmp(what, "rm") == 0) {
+		uint8_t *data = NULL;
+		size_t n = 0;
+		if ((what[0] == 'p' && argc != 3 && argc != 4) || (what[0] == 'r' && argc != 3))
+			return usage();
+		if (what[0] == 'p') {
+			if ((rc = read_input(argc == 4 ? argv[3] : "-", &data, &n)))
+				return rc;
+			rc = bs_put(c, argv[1], argv[2], data, n);
+			bs_free(data, n);
+		} else
+			rc = bs_delete(c, argv[1], argv[2]);
+		if (rc == BS_OK)
+			rc = bs_push_one(c, argv[1], argv[2]);
+		return rc ? fail(c, rc) : BS_OK;
+	}
+	if (strcmp(what, "get") == 0) {
+		const char *one[1];
+		uint8_t *data = NULL;
+		size_t n = 0;
+		if (argc != 3 && argc != 4)
+			return usage();
+		one[0] = argv[1];
+		if ((rc = bs_sync(c, one, 1, NULL)))
+			return fail(c, rc);
+		if ((rc = bs_get(c, argv[1], argv[2], &data, &n)))
+			return fail(c, rc);
+		rc = write_output(argc == 4 ? argv[3] : "-", data, n);
+		bs_free(data, n);
+		return rc;
+	}
+	if (strcmp(what, "ls") == 0) {
+		struct bs_sync_result r;
+		struct json_object *arr;
+		const char *one[1];
+		if (argc > 2)
+			return usage();
+		one[0] = argc == 2 ? argv[1] : NULL;
+		if ((rc = bs_sync(c, one, argc == 2 ? 1 : 0, &r)))
+			return fail(c, rc);
+		arr = json_out ? json_object_new_array() : NULL;
+		rc = argc == 2 ? bs_list(c, argv[1], print_name, arr) : bs_collections(c, print_name, arr);
+		if (rc) {
+			json_object_put(arr);
+			return fail(c, rc);
+		}
+		flush_json(arr);
+		return BS_OK;
+	}
+	if (strcmp(what, "history") == 0) {
+		struct json_object *arr;
+		if (argc != 3)
+			return usage();
+		arr = json_out ? json_object_new_array() : NULL;
+		if ((rc = bs_history(c, argv[1], argv[2], print_version, arr))) {
+			json_object_put(arr);
+			return fail(c, rc);
+		}
+		flush_json(arr);
+		return BS_OK;
+	}
+	if (strcmp(what, "sync") == 0) {
+		struct bs_sync_result r;
+		if ((rc = bs_sync(c, (const char *const *)argv + 1, (size_t)argc - 1, &r)))
+			return fail(c, rc);
+		return report_sync(c, &r);
+	}
+	if (strcmp(what, "conflicts") == 0) {
+		struct json_object *arr;
+		int clear = argc == 2 && strcmp(argv[1], "--clear") == 0;
+		if (argc > 2 || (argc == 2 && !clear))
+			return usage();
+		arr = json_out ? json_object_new_array() : NULL;
+		if ((rc = bs_conflicts(c, print_conflict, arr, clear))) {
+			json_object_put(arr);
+			return fail(c, rc);
+		}
+		flush_json(arr);
+		return BS_OK;
+	}
+	fprintf(stderr, "blindsync: unknown command %s\n", what);
+	return usage();
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"server", required_argument, NULL, 's'},
+		{"home", required_argument, NULL, 'H'},
+		{"json", no_argument, NULL, 'j'},
+		{"password-file", required_argument, NULL, 'p'},
+		{"device", required_argument, NULL, 'd'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0}
+	};
+	const char *server = getenv("BLINDSYNC_SERVER"), *home = getenv("BLINDSYNC_HOME");
+	const char *device = NULL;
+	char *deflt = NULL;
+	struct bs_client *c = NULL;
+	int o, rc;
+
+	/* options first: "--" ends them so that "put C ID -" keeps its "-" */
+	while ((o = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+		switch (o) {
+		case 's': server = optarg; break;
+		case 'H': home = optarg; break;
+		case 'j': json_out = 1; break;
+		case 'p': password_file = optarg; break;
+		case 'd': device = optarg; break;
+		case 'h': fputs(usage_text, stdout); return 0;
+		default: return usage();
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	/* login's own option after the command: login USER --device NAME */
+	if (argc == 4 && strcmp(argv[0], "login") == 0 && strcmp(argv[2], "--device") == 0) {
+		device = argv[3];
+		argc = 2;
+	}
+	if (argc < 1)
+		return usage();
+	if (server && !*server)
+		server = NULL;
+	if (!home || !*home) {
+		const char *x = getenv("XDG_CONFIG_HOME"), *h = getenv("HOME");
+		if (x && *x)
+			rc = asprintf(&deflt, "%s/blindsync", x);
+		else if (h && *h) {
+			char *parent = NULL;
+			/* ~/.config may not exist yet on a fresh account */
+			if (asprintf(&parent, "%s/.config", h) >= 0) {
+				(void)mkdir(parent, 0700);
+				free(parent);
+			}
+			rc = asprintf(&deflt, "%s/.config/blindsync", h);
+		}
+		else {
+			fprintf(stderr, "blindsync: no home directory: give --home DIR\n");
+			return BS_LOCAL;
+		}
+		if (rc < 0)
+			return BS_LOCAL;
+		home = deflt;
+	}
+	if ((rc = bs_open(home, server, &c)) != BS_OK)
+		rc = fail(c, rc);
+	else
+		rc = cmd(c, argc, argv, device);
+	bs_close(c);
+	free(deflt);
+	return rc;
+}
