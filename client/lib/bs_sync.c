@@ -317,7 +317,7 @@ load_changes(struct bs_client *c, const char *sname, const char *only, struct ch
 		}
 	}
 	sqlite3_finalize(st);
-	if (rc) {
+	if (rc || n == 0) {
 		changes_free(ch, n);
 		return rc;
 	}

@@ -1,0 +1,59 @@
+#!/usr/bin/env bats
+# The blindsync CLI under valgrind (memcheck) against the real stack behind
+# nginx: register, login, put, sync, get, a conflict, a failure path and
+# logout, each run with no memory error and no definite or indirect leak.
+load ../lib
+
+setup_file() {
+	export VG_DIR=$BATS_FILE_TMPDIR/vg
+	mkdir -p "$VG_DIR"
+	bs_setup_stack 'rate_limits = {}'
+	export PWFILE=$BATS_FILE_TMPDIR/pw
+	echo 'valgrind password' >"$PWFILE"
+	export BSUSER=vg$RANDOM$RANDOM
+}
+teardown_file() { bs_stop; }
+
+# vcli HOME ARGS...: the CLI under valgrind; fails on any error or leak
+vcli() {
+	local h=$1; shift
+	run env BLINDSYNC_PASSWORD_FILE="$PWFILE" valgrind -q --leak-check=full \
+		--show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect \
+		--error-exitcode=99 --log-file="$VG_DIR/vg.%p.log" "$BIN/blindsync" --server "$BS_URL" --home "$BATS_FILE_TMPDIR/$h" "$@"
+	[ "$status" -ne 99 ] || { cat "$VG_DIR"/vg.*.log >&2; return 1; }
+}
+
+@test "login, put, sync, get, conflict and logout under valgrind: no error, no leak" {
+	vcli a register "$BSUSER"
+	assert_success
+	vcli a login "$BSUSER"
+	assert_success
+	echo one >"$BATS_TEST_TMPDIR/in"
+	vcli a put vg r "$BATS_TEST_TMPDIR/in"
+	assert_success
+	vcli a sync
+	assert_success
+	vcli a get vg r
+	assert_success
+	assert_output one
+	# a second device makes the first one's next put a conflict
+	vcli b login "$BSUSER"
+	assert_success
+	vcli b sync
+	assert_success
+	echo two >"$BATS_TEST_TMPDIR/in2"
+	vcli b put vg r "$BATS_TEST_TMPDIR/in2"
+	assert_success
+	vcli a put vg r "$BATS_TEST_TMPDIR/in"
+	assert_failure 3
+	vcli a sync
+	assert_failure 3
+	vcli a ls
+	assert_success
+	vcli a get vg nope
+	assert_failure 2
+	vcli a logout
+	assert_success
+	# valgrind itself found nothing in any run
+	! grep -l . "$VG_DIR"/vg.*.log
+}
