@@ -195,17 +195,33 @@ SYSUSERSDIR  ?= $(PREFIX)/lib/sysusers.d
 RUNDIR       ?= /run/blindsync
 BS_USER      ?= blindsync
 SOCKET_GROUP ?= www-data
+CLIBDIR      ?= $(PREFIX)/lib
+INCLUDEDIR   ?= $(PREFIX)/include
+CBINDIR      ?= $(PREFIX)/bin
 HANDLER_NAMES := $(filter-out admin hello,$(patsubst fcgi/%.c,%,$(wildcard fcgi/*.c)))
 
 install: all
 	@scripts/install.sh "$(DESTDIR)" "$(BINDIR)" "$(LIBEXECDIR)" "$(MANDIR)" "$(DOCDIR)" \
 	    "$(SYSCONFDIR)" "$(LOCALSTATEDIR)" "$(SYSTEMDDIR)" "$(SYSUSERSDIR)" "$(RUNDIR)" \
 	    "$(BS_USER)" "$(SOCKET_GROUP)" "$(B)" "$(HANDLER_NAMES)"
+	@# the client: the CLI, its man page, the library, its one header, pkg-config
+	install -d "$(DESTDIR)$(CBINDIR)" "$(DESTDIR)$(CLIBDIR)/pkgconfig" \
+	    "$(DESTDIR)$(INCLUDEDIR)" "$(DESTDIR)$(MANDIR)/man1"
+	install -m 0755 $(B)/blindsync "$(DESTDIR)$(CBINDIR)/blindsync"
+	install -m 0644 docs/man/blindsync.1 "$(DESTDIR)$(MANDIR)/man1/blindsync.1"
+	install -m 0644 $(B)/libblindsync-client.a $(B)/libbscrypto.a "$(DESTDIR)$(CLIBDIR)/"
+	install -m 0644 client/lib/blindsync.h "$(DESTDIR)$(INCLUDEDIR)/blindsync.h"
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(CLIBDIR)|' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' \
+	    -e 's|@VERSION@|$(VERSION)|' client/blindsync-client.pc.in \
+	    >"$(DESTDIR)$(CLIBDIR)/pkgconfig/blindsync-client.pc"
 
 uninstall:
 	rm -f $(addprefix $(DESTDIR)$(LIBEXECDIR)/blindsync-,$(HANDLER_NAMES)) $(DESTDIR)$(BINDIR)/blindsync-admin
 	rm -f $(DESTDIR)$(MANDIR)/man8/blindsync.8 $(DESTDIR)$(MANDIR)/man8/blindsync-admin.8 \
 	    $(DESTDIR)$(MANDIR)/man5/blindsync.lua.5
+	rm -f $(DESTDIR)$(CBINDIR)/blindsync $(DESTDIR)$(MANDIR)/man1/blindsync.1 \
+	    $(DESTDIR)$(CLIBDIR)/libblindsync-client.a $(DESTDIR)$(CLIBDIR)/libbscrypto.a \
+	    $(DESTDIR)$(INCLUDEDIR)/blindsync.h $(DESTDIR)$(CLIBDIR)/pkgconfig/blindsync-client.pc
 	rm -f $(foreach h,$(HANDLER_NAMES),$(DESTDIR)$(SYSTEMDDIR)/blindsync-$(h).service \
 	    $(DESTDIR)$(SYSTEMDDIR)/blindsync-$(h).socket) $(DESTDIR)$(SYSUSERSDIR)/blindsync.conf
 	rm -f $(addprefix $(DESTDIR)$(DOCDIR)/,README.md LICENSE $(notdir $(wildcard docs/*.md)))
