@@ -29,10 +29,13 @@ static const char usage_text[] =
 	"  devices [revoke ID]\n"
 	"  put COLLECTION ID [FILE|-]   get COLLECTION ID [FILE|-]   rm COLLECTION ID\n"
 	"  ls [COLLECTION]              history COLLECTION ID\n"
-	"  sync [COLLECTION...]         conflicts [--clear]\n";
+	"  sync [COLLECTION...]         conflicts [--clear]\n"
+	"  backup put NAME FILE|-  |  backup get NAME [FILE|-]  |  backup ls  |  backup rm NAME\n"
+	"  slot push FILE|-  |  slot pull [FILE|-]     (--app APP; the passphrase as a password)\n";
 
 static int json_out;
 static const char *password_file;
+static const char *app_name;
 
 static int
 usage(void)
@@ -235,6 +238,58 @@ write_output(const char *path, const uint8_t *data, size_t n)
 	return BS_OK;
 }
 
+/* A progress line on standard error, only when it is a terminal. */
+static void
+progress(void *arg, uint64_t done, uint64_t total)
+{
+	static uint64_t shown;
+
+	if (done != total && done - shown < (1u << 20))
+		return;
+	shown = done;
+	if (total)
+		fprintf(stderr, "\r%s %.1f / %.1f MiB", (const char *)arg, done / 1048576.0, total / 1048576.0);
+	if (done == total)
+		fputc('\n', stderr);
+}
+
+/*
+ * A regular file to upload from path, or standard input copied into an
+ * unlinked temporary file in home (mode 0600) when it is a pipe: the
+ * upload needs its length first. -1 on failure, said on stderr.
+ */
+static int
+open_upload(const char *path, const char *home)
+{
+	struct stat sb;
+	char buf[65536];
+	ssize_t n;
+	int fd;
+
+	if (strcmp(path, "-") != 0) {
+		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+			fprintf(stderr, "blindsync: cannot read %s: %s\n", path, strerror(errno));
+		return fd;
+	}
+	if (fstat(STDIN_FILENO, &sb) == 0 && S_ISREG(sb.st_mode))
+		return dup(STDIN_FILENO);
+	if ((fd = open(home, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600)) < 0) {
+		fprintf(stderr, "blindsync: cannot make a temporary file in %s: %s\n", home, strerror(errno));
+		return -1;
+	}
+	while ((n = read(STDIN_FILENO, buf, sizeof buf)) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 || write(fd, buf, (size_t)n) != n) {
+			fprintf(stderr, "blindsync: cannot copy standard input: %s\n", strerror(errno));
+			close(fd);
+			return -1;
+		}
+	}
+	memset(buf, 0, sizeof buf);
+	return fd;
+}
+
 static void
 print_device(void *arg, const struct bs_device *d)
 {
@@ -348,8 +403,61 @@ report_sync(struct bs_client *c, const struct bs_sync_result *r)
 	return BS_OK;
 }
 
+/* backup put|get|ls|rm and slot push|pull. */
 static int
-cmd(struct bs_client *c, int argc, char **argv, const char *device)
+cmd_blob(struct bs_client *c, int argc, char **argv, const char *home)
+{
+	int slot = strcmp(argv[0], "slot") == 0, rc, fd;
+	const char *sub = argc > 1 ? argv[1] : "";
+	bs_progress_fn pf = isatty(STDERR_FILENO) && !json_out ? progress : NULL;
+	char *pp = NULL;
+
+	/* slot push FILE --app APP, as client.md writes it */
+	if (slot && argc >= 4 && strcmp(argv[argc - 2], "--app") == 0) {
+		app_name = argv[argc - 1];
+		argc -= 2;
+	}
+	if (!slot && strcmp(sub, "ls") == 0 && argc == 2) {
+		struct json_object *arr = json_out ? json_object_new_array() : NULL;
+		if ((rc = bs_backup_list(c, print_name, arr))) {
+			json_object_put(arr);
+			return fail(c, rc);
+		}
+		flush_json(arr);
+		return BS_OK;
+	}
+	if (!slot && strcmp(sub, "rm") == 0 && argc == 3)
+		return (rc = bs_backup_delete(c, argv[2])) ? fail(c, rc) : BS_OK;
+	if (!slot && strcmp(sub, "put") == 0 && argc == 4) {
+		if ((fd = open_upload(argv[3], home)) < 0)
+			return BS_LOCAL;
+		rc = bs_backup_put(c, argv[2], fd, pf, "backup put");
+		close(fd);
+		return rc ? fail(c, rc) : BS_OK;
+	}
+	if (!slot && strcmp(sub, "get") == 0 && (argc == 3 || argc == 4))
+		return (rc = bs_backup_get(c, argv[2], argc == 4 ? argv[3] : "-")) ? fail(c, rc) : BS_OK;
+	if (slot && ((strcmp(sub, "push") == 0 && argc == 3) ||
+	    (strcmp(sub, "pull") == 0 && (argc == 2 || argc == 3)))) {
+		if (!(pp = get_password("passphrase: ", 1)))
+			return BS_LOCAL;
+		if (sub[1] == 'u' && sub[2] == 's') {
+			if ((fd = open_upload(argv[2], home)) < 0) {
+				drop(pp);
+				return BS_LOCAL;
+			}
+			rc = bs_slot_put(c, app_name, pp, fd, pf, "slot push");
+			close(fd);
+		} else
+			rc = bs_slot_get(c, app_name, pp, argc == 3 ? argv[2] : "-");
+		drop(pp);
+		return rc ? fail(c, rc) : BS_OK;
+	}
+	return usage();
+}
+
+static int
+cmd(struct bs_client *c, int argc, char **argv, const char *device, const char *home)
 {
 	const char *what = argv[0];
 	int rc = BS_OK;
@@ -498,6 +606,8 @@ cmd(struct bs_client *c, int argc, char **argv, const char *device)
 		flush_json(arr);
 		return BS_OK;
 	}
+	if (strcmp(what, "backup") == 0 || strcmp(what, "slot") == 0)
+		return cmd_blob(c, argc, argv, home);
 	fprintf(stderr, "blindsync: unknown command %s\n", what);
 	return usage();
 }
@@ -511,6 +621,7 @@ main(int argc, char **argv)
 		{"json", no_argument, NULL, 'j'},
 		{"password-file", required_argument, NULL, 'p'},
 		{"device", required_argument, NULL, 'd'},
+		{"app", required_argument, NULL, 'a'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0}
 	};
@@ -528,6 +639,7 @@ main(int argc, char **argv)
 		case 'j': json_out = 1; break;
 		case 'p': password_file = optarg; break;
 		case 'd': device = optarg; break;
+		case 'a': app_name = optarg; break;
 		case 'h': fputs(usage_text, stdout); return 0;
 		default: return usage();
 		}
@@ -567,7 +679,7 @@ main(int argc, char **argv)
 	if ((rc = bs_open(home, server, &c)) != BS_OK)
 		rc = fail(c, rc);
 	else
-		rc = cmd(c, argc, argv, device);
+		rc = cmd(c, argc, argv, device, home);
 	bs_close(c);
 	free(deflt);
 	return rc;

@@ -167,4 +167,41 @@ typedef void (*bs_version_fn)(void *arg, const struct bs_version *v);
 /* The versions of a record, newest first, each fetched and opened. */
 int bs_history(struct bs_client *c, const char *coll, const char *id, bs_version_fn fn, void *arg);
 
+/* ---- backups and anonymous slots (bs_blob.c) -------------------------- */
+
+/* Progress of a transfer: bytes done of total (total 0 when unknown). */
+typedef void (*bs_progress_fn)(void *arg, uint64_t done, uint64_t total);
+
+/*
+ * Upload the regular file fd as backup name: a kind-4 stream under
+ * backup_key(name), sealed 64 KiB at a time while it is sent (memory
+ * bounded whatever the size). The first upload of a name creates it
+ * (If-None-Match: *); later ones send If-Match with the version this home
+ * last put or got, so a backup another device changed meanwhile is
+ * BS_CONFLICT and nothing is overwritten. name is sent as is: pick one
+ * that says nothing ("main").
+ */
+int bs_backup_put(struct bs_client *c, const char *name, int fd, bs_progress_fn progress, void *arg);
+/*
+ * Download backup name into the file out (through a temporary file renamed
+ * into place only once the whole stream verified) or to standard output
+ * ("-"; then on BS_DECRYPT what was written must be discarded). A tampered,
+ * truncated or reordered stream is BS_DECRYPT.
+ */
+int bs_backup_get(struct bs_client *c, const char *name, const char *out);
+/* The account's backups (name, version, bytes on the server). */
+int bs_backup_list(struct bs_client *c, bs_name_fn fn, void *arg);
+int bs_backup_delete(struct bs_client *c, const char *name);
+
+/*
+ * Anonymous slots (client.md section 6; no account, no session needed):
+ * the slot of (app, passphrase) (app NULL: "blindsync"; a passphrase of
+ * fewer than 12 characters is BS_LOCAL "weak_passphrase"), uploaded from
+ * the regular file fd or downloaded into out as for backups. A passphrase
+ * with no slot is BS_REFUSED "not_found".
+ */
+int bs_slot_put(struct bs_client *c, const char *app, const char *passphrase, int fd,
+    bs_progress_fn progress, void *arg);
+int bs_slot_get(struct bs_client *c, const char *app, const char *passphrase, const char *out);
+
 #endif

@@ -29,6 +29,8 @@ struct buf {
 	char *p;
 	size_t n, cap;
 	int too_big;
+	CURL *h;
+	struct bs_xfer *x;
 };
 
 static size_t
@@ -36,6 +38,19 @@ on_body(char *p, size_t sz, size_t nm, void *arg)
 {
 	struct buf *b = arg;
 	size_t n = sz * nm;
+	long st = 0;
+
+	if (b->x && b->x->sink) {
+		curl_easy_getinfo(b->h, CURLINFO_RESPONSE_CODE, &st);
+		if (st >= 200 && st < 300) {
+			b->x->sunk = 1;
+			if (b->x->sink(b->x->sink_arg, (const uint8_t *)p, n) != 0) {
+				b->x->sink_failed = 1;
+				return 0;
+			}
+			return n;
+		}
+	}
 
 	if (n > MAX_ANSWER - b->n) {
 		b->too_big = 1;
@@ -59,6 +74,7 @@ on_body(char *p, size_t sz, size_t nm, void *arg)
 
 struct hdrs {
 	long retry_after;
+	struct bs_xfer *x;
 };
 
 static size_t
@@ -74,6 +90,14 @@ on_header(char *p, size_t sz, size_t nm, void *arg)
 		tmp[k] = '\0';
 		long v = strtol(tmp, NULL, 10);
 		h->retry_after = v > 0 ? (v > RETRY_AFTER_CAP_S ? RETRY_AFTER_CAP_S : v) : 0;
+	}
+	if (h->x && n > 5 && strncasecmp(p, "ETag:", 5) == 0) {
+		size_t i = 5, k = 0;
+		while (i < n && (p[i] == ' ' || p[i] == '"'))
+			i++;
+		while (i < n && p[i] >= '0' && p[i] <= '9' && k < sizeof h->x->etag - 1)
+			h->x->etag[k++] = p[i++];
+		h->x->etag[k] = '\0';
 	}
 	return n;
 }
@@ -122,7 +146,7 @@ bs__resp_clear(struct bs_resp *r)
 /* One attempt: fills *r, *retry_after; returns the curl code. */
 static CURLcode
 attempt(struct bs_client *c, const char *method, const char *url, const char *body,
-    int auth, struct bs_resp *r, long *retry_after, int *too_big)
+    int auth, struct bs_xfer *x, struct bs_resp *r, long *retry_after, int *too_big)
 {
 	CURL *h = c->curl;
 	struct curl_slist *hl = NULL, *t;
@@ -144,10 +168,29 @@ attempt(struct bs_client *c, const char *method, const char *url, const char *bo
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, &b);
 	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(h, CURLOPT_HEADERDATA, &hd);
+	b.h = h;
+	b.x = x;
+	hd.x = x;
+	if (x) {
+		for (const char *const *e = x->headers; e && *e; e++)
+			if ((t = curl_slist_append(hl, *e)))
+				hl = t;
+		if (x->read) {
+			curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
+			curl_easy_setopt(h, CURLOPT_READFUNCTION, x->read);
+			curl_easy_setopt(h, CURLOPT_READDATA, x->read_arg);
+			curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, (curl_off_t)x->size);
+			if ((t = curl_slist_append(hl, "Content-Type: application/octet-stream")))
+				hl = t;
+			/* no 100-continue round trip: the server reads or refuses the body */
+			if ((t = curl_slist_append(hl, "Expect:")))
+				hl = t;
+		}
+	}
 	curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
 	if (strcmp(method, "GET") == 0)
 		curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
-	t = curl_slist_append(hl, "Accept: application/json");
+	t = curl_slist_append(hl, "Accept: application/json, application/octet-stream");
 	hl = t ? t : hl;
 	if (body) {
 		curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
@@ -242,6 +285,13 @@ int
 bs__request(struct bs_client *c, const char *method, const char *path,
     struct json_object *body, int auth, struct bs_resp *r)
 {
+	return bs__request_x(c, method, path, body, auth, NULL, r);
+}
+
+int
+bs__request_x(struct bs_client *c, const char *method, const char *path,
+    struct json_object *body, int auth, struct bs_xfer *x, struct bs_resp *r)
+{
 	const char *text = NULL;
 	char *url = NULL;
 	size_t n;
@@ -266,10 +316,20 @@ again:
 		int too_big = 0;
 		char code[64];
 
-		if (tries)
+		if (tries) {
+			/* a stream that cannot restart, or that already gave output, is not retried */
+			if (x && ((x->read && (!x->rewind || x->rewind(x->read_arg) != 0)) || x->sunk))
+				break;
 			backoff(tries - 1, retry_after);
+		}
 		bs__resp_clear(r);
-		cc = attempt(c, method, url, text, auth, r, &retry_after, &too_big);
+		cc = attempt(c, method, url, text, auth, x, r, &retry_after, &too_big);
+		if (x && x->sink_failed) {
+			/* the sink's own failure: its caller knows which and says so */
+			rc = bs__fail(c, BS_LOCAL, "sink", "the download was stopped");
+			bs__resp_clear(r);
+			goto out;
+		}
 		if (too_big) {
 			rc = bs__fail(c, BS_UNREACHABLE, "bad_answer", "the server's answer is too large");
 			goto out;
@@ -287,6 +347,11 @@ again:
 				bs__resp_clear(r);
 				if ((rc = do_refresh(c)))
 					goto out;
+				if (x && x->read && (!x->rewind || x->rewind(x->read_arg) != 0)) {
+					rc = bs__fail(c, BS_REFUSED, "token_expired", "the session expired during "
+					    "an upload that cannot restart: run the command again");
+					goto out;
+				}
 				goto again;
 			}
 		}

@@ -55,6 +55,29 @@ void bs__resp_clear(struct bs_resp *r);
  */
 int bs__request(struct bs_client *c, const char *method, const char *path,
     struct json_object *body, int auth, struct bs_resp *r);
+/*
+ * A streamed transfer (backups, slots): extra headers (NULL-terminated
+ * "Name: value" lines; they are wiped after use, so a slot key may be one),
+ * an upload body through read (size bytes; rewind, if not NULL, restarts
+ * it for a retry), and a 2xx answer's body handed to sink piece by piece
+ * (a non-zero return aborts; no retry happens once sink got a byte). The
+ * answer's ETag is copied into etag.
+ */
+struct bs_xfer {
+	const char *const *headers;
+	size_t (*read)(char *p, size_t sz, size_t nm, void *arg);
+	int (*rewind)(void *arg);
+	void *read_arg;
+	int64_t size;
+	int (*sink)(void *arg, const uint8_t *p, size_t n);
+	void *sink_arg;
+	int sunk, sink_failed;
+	char etag[40];
+};
+/* bs__request with a streamed transfer (x may be NULL). */
+int bs__request_x(struct bs_client *c, const char *method, const char *path,
+    struct json_object *body, int auth, struct bs_xfer *x, struct bs_resp *r);
+
 /* BS_REFUSED (or BS_CONFLICT for 409/412) with the server's error code and
  * message recorded from r. */
 int bs__refused(struct bs_client *c, const struct bs_resp *r);

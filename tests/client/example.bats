@@ -13,7 +13,10 @@ setup_file() {
 	BLINDSYNC_PASSWORD_FILE=$PWFILE "$BIN/blindsync" --server "$BS_URL" \
 		--home "$BATS_FILE_TMPDIR/reg" register "$BSUSER"
 	export NOTES=$BATS_FILE_TMPDIR/notes
-	cc -std=c11 -D_GNU_SOURCE -I"$BS_ROOT/client/lib" "$BS_ROOT/client/examples/notes.c" -o "$NOTES" \
+	# the sanitizer build's archives need the sanitizer runtimes
+	san=
+	nm "$BIN/libbscrypto.a" 2>/dev/null | grep -q __asan_init && san=-fsanitize=address,undefined
+	cc -std=c11 -D_GNU_SOURCE $san -I"$BS_ROOT/client/lib" "$BS_ROOT/client/examples/notes.c" -o "$NOTES" \
 		"$BIN/libblindsync-client.a" "$BIN/libbscrypto.a" \
 		$(pkg-config --libs libcrypto json-c libsodium libcurl sqlite3) -lunistring -lm
 }

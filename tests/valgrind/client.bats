@@ -1,7 +1,8 @@
 #!/usr/bin/env bats
 # The blindsync CLI under valgrind (memcheck) against the real stack behind
-# nginx: register, login, put, sync, get, a conflict, a failure path and
-# logout, each run with no memory error and no definite or indirect leak.
+# nginx: register, login, put, sync, get, a conflict, a failure path, a
+# backup put and get, and logout, each run with no memory error and no
+# definite or indirect leak.
 load ../lib
 
 setup_file() {
@@ -52,8 +53,15 @@ vcli() {
 	assert_success
 	vcli a get vg nope
 	assert_failure 2
+	# a backup both ways (stream writer and reader through libcurl)
+	head -c 150000 /dev/urandom >"$BATS_TEST_TMPDIR/blob"
+	vcli a backup put main "$BATS_TEST_TMPDIR/blob"
+	assert_success
+	vcli b backup get main "$BATS_TEST_TMPDIR/blob.out"
+	assert_success
+	cmp "$BATS_TEST_TMPDIR/blob" "$BATS_TEST_TMPDIR/blob.out"
 	vcli a logout
 	assert_success
 	# valgrind itself found nothing in any run
-	! grep -l . "$VG_DIR"/vg.*.log
+	assert_equal "$(cat "$VG_DIR"/vg.*.log 2>/dev/null | wc -c)" 0
 }
