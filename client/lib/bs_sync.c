@@ -349,6 +349,43 @@ dequeue(struct bs_client *c, const char *sname, const char *rid)
 	return run(c, st);
 }
 
+/*
+ * Whether a conflict is this device's own write met again (a push whose
+ * answer was lost and that was sent twice): the server's copy is the local
+ * change, byte for byte. Then it counts as accepted at *sv.
+ */
+static int
+own_write(struct bs_client *c, const char *sname, struct json_object *o, const struct change *x,
+    int64_t *sv)
+{
+	struct json_object *v;
+	uint8_t *pt = NULL;
+	size_t ptlen = 0, n = 0;
+	const uint8_t *data = NULL;
+	char *app_id = NULL;
+	int deleted = 0, same = 0;
+	char code[sizeof c->code], msg[sizeof c->msg];
+
+	if (!json_object_object_get_ex(o, "server_version", &v))
+		return 0;
+	*sv = json_object_get_int64(v);
+	if (json_object_object_get_ex(o, "deleted", &v))
+		deleted = json_object_get_boolean(v);
+	if (deleted || x->deleted)
+		return deleted && x->deleted;
+	memcpy(code, c->code, sizeof code);
+	memcpy(msg, c->msg, sizeof msg);
+	if (open_record(c, sname, x->rid, o, "payload", &pt, &ptlen, &app_id, &data, &n) == BS_OK)
+		same = n == x->n && strcmp(app_id, x->app_id) == 0 && (n == 0 || memcmp(data, x->data, n) == 0);
+	else {      /* the merge reports it; this was only a look */
+		memcpy(c->code, code, sizeof code);
+		memcpy(c->msg, msg, sizeof msg);
+	}
+	bs1_free(pt, ptlen);
+	free(app_id);
+	return same;
+}
+
 /* A conflict: hand it to the merge, apply the outcome to the state (inside
  * the caller's transaction). *again is set when the change stays queued
  * for another push. */
@@ -501,8 +538,16 @@ push(struct bs_client *c, const char *sname, const char *A, const char *only, st
 			struct json_object *o = json_object_array_get_idx(con, i);
 			const char *id = bs__get_str(o, "id");
 			struct change *x = id ? find_change(ch, n, id) : NULL;
+			int64_t sv = 0;
 			if (!x)
 				continue;
+			if (own_write(c, sname, o, x, &sv)) {
+				if (!(rc = store_record(c, sname, x->rid, x->app_id, sv, x->data, x->n, x->deleted)))
+					rc = dequeue(c, sname, x->rid);
+				res->pushed++;
+				progress = 1;
+				continue;
+			}
 			if (only) {
 				rc = bs__fail(c, BS_CONFLICT, "conflict", "%s/%s changed on the server: nothing "
 				    "was overwritten; the change stays queued (sync merges it)", A ? A : sname,
