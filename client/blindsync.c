@@ -29,7 +29,7 @@ static const char usage_text[] =
 	"  devices [revoke ID]\n"
 	"  put COLLECTION ID [FILE|-]   get COLLECTION ID [FILE|-]   rm COLLECTION ID\n"
 	"  ls [COLLECTION]              history COLLECTION ID\n"
-	"  sync [COLLECTION...]         conflicts [--clear]\n"
+	"  sync [COLLECTION...]         watch [COLLECTION...]        conflicts [--clear]\n"
 	"  backup put NAME FILE|-  |  backup get NAME [FILE|-]  |  backup ls  |  backup rm NAME\n"
 	"  slot push FILE|-  |  slot pull [FILE|-]     (--app APP; the passphrase as a password)\n";
 
@@ -456,6 +456,20 @@ cmd_blob(struct bs_client *c, int argc, char **argv, const char *home)
 	return usage();
 }
 
+/* One line per sync of watch (stdout; JSON with --json); never stops. */
+static int
+report_watch(void *arg, const struct bs_sync_result *r)
+{
+	if (json_out)
+		printf("{\"pushed\":%zu,\"pulled\":%zu,\"conflicts\":%zu,\"kept_server\":%zu}\n",
+		    r->pushed, r->pulled, r->conflicts, r->kept_server);
+	else
+		printf("synced: %zu pushed, %zu pulled, %zu conflict(s)\n", r->pushed, r->pulled,
+		    r->conflicts);
+	fflush(stdout);
+	return 0;
+}
+
 static int
 cmd(struct bs_client *c, int argc, char **argv, const char *device, const char *home)
 {
@@ -592,6 +606,12 @@ cmd(struct bs_client *c, int argc, char **argv, const char *device, const char *
 		if ((rc = bs_sync(c, (const char *const *)argv + 1, (size_t)argc - 1, &r)))
 			return fail(c, rc);
 		return report_sync(c, &r);
+	}
+	if (strcmp(what, "watch") == 0) {
+		const char *w = getenv("BLINDSYNC_WATCH_WAIT");
+		rc = bs_watch(c, (const char *const *)argv + 1, (size_t)argc - 1, w ? atoi(w) : 30,
+		    report_watch, c);
+		return rc ? fail(c, rc) : BS_OK;
 	}
 	if (strcmp(what, "conflicts") == 0) {
 		struct json_object *arr;

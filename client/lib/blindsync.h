@@ -149,6 +149,17 @@ struct bs_sync_result {
  */
 int bs_sync(struct bs_client *c, const char *const *colls, size_t n, struct bs_sync_result *res);
 
+/*
+ * Watch: GET /v1/status (then long polls of wait seconds with
+ * If-None-Match, 30 when wait is out of 1..3600) and a bs_sync of
+ * colls[0..n) each time the account changed, first at once; fn gets each
+ * sync's result and returns non-zero to stop (BS_OK then). Returns on the
+ * first failure of a request or a sync.
+ */
+typedef int (*bs_watch_fn)(void *arg, const struct bs_sync_result *res);
+int bs_watch(struct bs_client *c, const char *const *colls, size_t n, int wait,
+    bs_watch_fn fn, void *arg);
+
 /* A conflict whose local side was set aside (the default merge). */
 typedef void (*bs_conflict_fn)(void *arg, const char *coll, const char *id,
     int64_t server_version, const uint8_t *local, size_t locallen);

@@ -1,7 +1,7 @@
 #!/usr/bin/env bats
 # The blindsync CLI (client.md section 8) against the real stack through
 # nginx: register and login, a round trip between two homes of one
-# account, a conflict reported and not lost, a wrong password (exit 5,
+# account, watch, a conflict reported and not lost, a wrong password (exit 5,
 # invalid_credentials), a kdf below the floor refused before any login
 # request (exit 5 naming the reason), tampered ciphertext, password change,
 # an unreachable server (exit 4), and the canary scan: a planted string in
@@ -103,6 +103,29 @@ login_home() { cli "$1" login "$BSUSER" --device "$1"; assert_success; }
 	cli a --json history conf r
 	assert_success
 	[ "$(echo "$output" | jq length)" -ge 2 ]
+}
+
+@test "watch syncs at once, then again as soon as another device writes" {
+	login_home w
+	login_home a
+	env BLINDSYNC_PASSWORD_FILE="$PWFILE" "$BIN/blindsync" --server "$BS_URL" \
+		--home "$BATS_FILE_TMPDIR/w" watch >"$BATS_TEST_TMPDIR/watch.out" 2>&1 &
+	wpid=$!
+	for _ in $(seq 1 200); do grep -q synced "$BATS_TEST_TMPDIR/watch.out" && break; sleep 0.05; done
+	grep -q synced "$BATS_TEST_TMPDIR/watch.out"
+	cli_in a "seen by watch" put watched r
+	assert_success
+	# the long poll answers when the write lands; bounded generously
+	for _ in $(seq 1 300); do
+		[ "$(grep -c synced "$BATS_TEST_TMPDIR/watch.out")" -ge 2 ] && break
+		sleep 0.1
+	done
+	kill "$wpid"
+	wait "$wpid" || true
+	[ "$(grep -c synced "$BATS_TEST_TMPDIR/watch.out")" -ge 2 ]
+	grep -q '1 pulled' "$BATS_TEST_TMPDIR/watch.out"
+	cli w get watched r
+	assert_output "seen by watch"
 }
 
 @test "a wrong password exits 5 with invalid_credentials" {
