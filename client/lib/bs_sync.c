@@ -20,7 +20,7 @@
 
 #define PUSH_BATCH 100
 #define PULL_LIMIT 100
-#define MAX_ROUNDS 20    /* push rounds per collection (merges that keep losing) */
+#define MAX_ROUNDS 20    /* push rounds with nothing accepted (merges that keep losing) */
 
 /* A prepared statement on the state; NULL (and a failure recorded) if not. */
 static sqlite3_stmt *
@@ -475,10 +475,12 @@ push(struct bs_client *c, const char *sname, const char *A, const char *only, st
 	if (bs1_ck(&c->data_key, sname, 1, &ck) != BS1_OK)
 		return bs__fail(c, BS_LOCAL, "crypto", "cannot derive the collection key");
 	snprintf(path, sizeof path, "/v1/collections/%s/push", sname);
-	for (round = 0; round < MAX_ROUNDS; round++) {
+	/* batches go on while the server accepts; rounds that only merged are bounded */
+	for (round = 0; round < MAX_ROUNDS;) {
 		struct json_object *body = NULL, *arr = NULL, *acc, *con, *rej;
 		struct bs_resp r = {0};
 		int again = 0, progress = 0;
+		size_t pushed = res->pushed;
 
 		if ((rc = load_changes(c, sname, only, &ch, &n)) || n == 0)
 			break;
@@ -585,6 +587,8 @@ round_out:
 		ch = NULL;
 		if (rc || (!progress && !again))
 			break;
+		if (res->pushed == pushed)
+			round++;
 	}
 	bs1_wipe(&ck, sizeof ck);
 	return rc;
