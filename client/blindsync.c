@@ -31,7 +31,8 @@ static const char usage_text[] =
 	"  ls [COLLECTION]              history COLLECTION ID\n"
 	"  sync [COLLECTION...]         watch [COLLECTION...]        conflicts [--clear]\n"
 	"  backup put NAME FILE|-  |  backup get NAME [FILE|-]  |  backup ls  |  backup rm NAME\n"
-	"  slot push FILE|-  |  slot pull [FILE|-]     (--app APP; the passphrase as a password)\n";
+	"  slot push FILE|-  |  slot pull [FILE|-]     (--app APP; the passphrase as a password)\n"
+	"  export FILE\n";
 
 static int json_out;
 static const char *password_file;
@@ -606,6 +607,11 @@ cmd(struct bs_client *c, int argc, char **argv, const char *device, const char *
 		if ((rc = bs_sync(c, (const char *const *)argv + 1, (size_t)argc - 1, &r)))
 			return fail(c, rc);
 		return report_sync(c, &r);
+	}
+	if (strcmp(what, "export") == 0) {
+		if (argc != 2)
+			return usage();
+		return (rc = bs_export(c, argv[1])) ? fail(c, rc) : BS_OK;
 	}
 	if (strcmp(what, "watch") == 0) {
 		const char *w = getenv("BLINDSYNC_WATCH_WAIT");

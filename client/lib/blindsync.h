@@ -215,4 +215,12 @@ int bs_slot_put(struct bs_client *c, const char *app, const char *passphrase, in
     bs_progress_fn progress, void *arg);
 int bs_slot_get(struct bs_client *c, const char *app, const char *passphrase, const char *out);
 
+/*
+ * The account's export (GET /v1/account/export: every collection, record,
+ * history version and backup, still encrypted, with the kdf and keyring)
+ * into the file out, streamed to a temporary file renamed into place once
+ * complete. Nothing is decrypted.
+ */
+int bs_export(struct bs_client *c, const char *out);
+
 #endif

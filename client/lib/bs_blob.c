@@ -6,7 +6,8 @@
  * temporary file renamed into place only after the stream's end verified;
  * to standard output, what was written before a failure must be discarded
  * by the reader (the status says so). Overwrites carry If-Match with the
- * version this home last saw, kept in the state.
+ * version this home last saw, kept in the state. The account's export is
+ * streamed to a file the same way, as the ciphertext it is.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -477,5 +478,57 @@ bs_slot_get(struct bs_client *c, const char *app, const char *passphrase, const 
 	snprintf(vkey, sizeof vkey, "slot:%s", s.id);
 	rc = download(c, path, vkey, 0, BS1_KIND_SLOT, &s.enc, out, "slot for this passphrase");
 	bs1_wipe(&s, sizeof s);
+	return rc;
+}
+
+/* ---- export ------------------------------------------------------------- */
+
+/* Write every byte of the export to the temporary file. */
+static int
+raw_out(void *arg, const uint8_t *p, size_t n)
+{
+	struct down *d = arg;
+
+	return down_out(d, p, n);
+}
+
+int
+bs_export(struct bs_client *c, const char *out)
+{
+	struct down d = {NULL, -1, 0, 0};
+	struct bs_xfer x = {0};
+	struct bs_resp r = {0};
+	char *tmp = NULL;
+	int rc;
+
+	if ((rc = bs__need_session(c)))
+		return rc;
+	if (asprintf(&tmp, "%s.tmp.XXXXXX", out) < 0)
+		return bs__fail(c, BS_LOCAL, "no_memory", "out of memory");
+	if ((d.fd = mkstemp(tmp)) < 0) {
+		rc = bs__fail(c, BS_LOCAL, "output", "cannot create %s: %s", tmp, strerror(errno));
+		free(tmp);
+		return rc;
+	}
+	x.sink = raw_out;
+	x.sink_arg = &d;
+	rc = bs__request_x(c, "GET", "/v1/account/export", NULL, 1, &x, &r);
+	if (d.io)
+		rc = bs__fail(c, BS_LOCAL, "output", "cannot write %s: %s", tmp, strerror(errno));
+	else if (rc == BS_OK && r.status != 200)
+		rc = bs__refused(c, &r);
+	/* the server streams it: a document cut short is not one (its last byte is '}') */
+	if (rc == BS_OK) {
+		char last = 0;
+		if (lseek(d.fd, -1, SEEK_END) < 0 || read(d.fd, &last, 1) != 1 || last != '}')
+			rc = bs__fail(c, BS_UNREACHABLE, "bad_answer", "the export was cut short");
+	}
+	if (rc == BS_OK && (fsync(d.fd) != 0 || rename(tmp, out) != 0))
+		rc = bs__fail(c, BS_LOCAL, "output", "cannot write %s: %s", out, strerror(errno));
+	close(d.fd);
+	if (rc)
+		unlink(tmp);
+	free(tmp);
+	bs__resp_clear(&r);
 	return rc;
 }

@@ -5,7 +5,8 @@
 # flipped byte, a truncated stream and reordered chunks put on the server
 # through the API (exit 5 "cannot decrypt", no output file left), the seed
 # flow of a slot pushed with a passphrase and pulled from a home with no
-# account, a wrong passphrase, and the canary nowhere on the server.
+# account, a wrong passphrase, an export, and the canary nowhere on the
+# server.
 load ../lib
 
 setup_file() {
@@ -175,6 +176,25 @@ raw_put() {
 		--password-file "$BATS_TEST_TMPDIR/pp" --app audit slot pull
 	assert_success
 	assert_output "v2 $CANARY"
+}
+
+@test "export: the account's ciphertext in a file, the collections and backups in it" {
+	echo "exported $CANARY" | "$BIN/blindsync" --server "$BS_URL" --home "$BATS_FILE_TMPDIR/a" put ex r
+	echo "exported backup $CANARY" >"$BATS_TEST_TMPDIR/exb"
+	cli a backup put exb "$BATS_TEST_TMPDIR/exb"
+	assert_success
+	cli a export "$BATS_TEST_TMPDIR/export.json"
+	assert_success
+	run jq -r '.format, (.collections | length > 0), (.backups | length > 0), (.keyring | type)' "$BATS_TEST_TMPDIR/export.json"
+	assert_output "blindsync-export-1
+true
+true
+string"
+	# nothing in it is plaintext
+	run grep -caF "$CANARY" "$BATS_TEST_TMPDIR/export.json"
+	assert_output 0
+	# and no temporary file is left beside it
+	[ -z "$(ls "$BATS_TEST_TMPDIR" | grep '\.tmp\.')" ]
 }
 
 @test "the canary of passwords, passphrases and contents is nowhere on the server" {
