@@ -105,6 +105,45 @@ login_home() { cli "$1" login "$BSUSER" --device "$1"; assert_success; }
 	[ "$(echo "$output" | jq length)" -ge 2 ]
 }
 
+@test "three homes edit offline, then sync in turns: they converge, every write kept or reported" {
+	for h in x y z; do login_home $h; done
+	cli_in x "shared v1" put conv s1
+	assert_success
+	for h in y z; do cli $h sync conv; assert_success; done
+	# offline: the server unreachable, each change stays queued (exit 4)
+	off() { local h=$1 in=$2; shift 2; run bash -c 'printf "%s" "$1" | "$BIN/blindsync" --server http://127.0.0.1:9 \
+		--home "$BATS_FILE_TMPDIR/$2" "${@:3}"' _ "$in" "$h" "$@"; }
+	off x "x edit" put conv s1; assert_failure 4
+	off x "x only" put conv x1; assert_failure 4
+	off y "y edit" put conv s1; assert_failure 4
+	off y "y only" put conv y1; assert_failure 4
+	run "$BIN/blindsync" --server http://127.0.0.1:9 --home "$BATS_FILE_TMPDIR/z" rm conv s1
+	assert_failure 4
+	off z "z only" put conv z1; assert_failure 4
+	# in turns, twice
+	for h in x y z x y z; do
+		cli $h sync conv
+		[ "$status" -eq 0 ] || [ "$status" -eq 3 ]
+	done
+	# the same records everywhere
+	for h in x y z; do
+		cli $h --json ls conv
+		assert_success
+		echo "$output" | jq -c '[.[] | {name, version}]' >"$BATS_TEST_TMPDIR/ls.$h"
+	done
+	cmp "$BATS_TEST_TMPDIR/ls.x" "$BATS_TEST_TMPDIR/ls.y"
+	cmp "$BATS_TEST_TMPDIR/ls.x" "$BATS_TEST_TMPDIR/ls.z"
+	assert_equal "$(jq -r '[.[].name] | join(" ")' "$BATS_TEST_TMPDIR/ls.x")" "s1 x1 y1 z1"
+	for h in x y z; do cli $h get conv s1; assert_output "x edit"; done
+	# the losers are reported, not lost
+	cli y conflicts
+	assert_output --partial "y edit"
+	cli z --json conflicts
+	assert_equal "$(echo "$output" | jq -r '.[] | select(.id == "s1") | .local')" null
+	cli x conflicts
+	assert_output ""
+}
+
 @test "watch syncs at once, then again as soon as another device writes" {
 	login_home w
 	login_home a
