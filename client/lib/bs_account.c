@@ -377,6 +377,11 @@ bs_login(struct bs_client *c, const char *user, const char *password, const char
 	}
 	if (json_object_object_get_ex(r.json, "keyring_version", &v) && json_object_is_type(v, json_type_int)) {
 		kv = json_object_get_int64(v);
+		if (kv < 1 || !bs__get_str(r.json, "keyring")) {
+			rc = bs__fail(c, BS_REFUSED, "no_keyring", "the account has no keyring: it was not "
+			    "registered by a bs1 client");
+			goto out;
+		}
 		if ((rc = bs__get_b64(c, r.json, "keyring", &env, &envlen)))
 			goto out;
 	} else if ((rc = fetch_keyring(c, &env, &envlen, &kv)))

@@ -37,6 +37,9 @@ login_home() { cli "$1" login "$BSUSER" --device "$1"; assert_success; }
 @test "register then login; whoami; the state file is 0600 in a 0700 home" {
 	login_home a
 	assert_output --partial "logged in as $BSUSER"
+	# the login answer's keyring_version is enough: no second request for the keyring
+	run grep -c 'GET /v1/account/keyring' "$BS_RUN/access.log"
+	assert_output 0
 	cli a whoami
 	assert_success
 	assert_output --partial "$BSUSER"
