@@ -32,7 +32,7 @@ static const char usage_text[] =
 	"  sync [COLLECTION...]         watch [COLLECTION...]        conflicts [--clear]\n"
 	"  backup put NAME FILE|-  |  backup get NAME [FILE|-]  |  backup ls  |  backup rm NAME\n"
 	"  slot push FILE|-  |  slot pull [FILE|-]     (--app APP; the passphrase as a password)\n"
-	"  export FILE\n";
+	"  export FILE | import FILE\n";
 
 static int json_out;
 static const char *password_file;
@@ -73,6 +73,8 @@ drop(char *pw)
 	}
 }
 
+static int quiet_missing;   /* a missing line is no error (import's optional line 2) */
+
 /* Line n (1-based) of the password file, without its line ending. */
 static char *
 password_from_file(const char *path, int n)
@@ -91,7 +93,8 @@ password_from_file(const char *path, int n)
 			break;
 	fclose(f);
 	if (len < 0) {
-		fprintf(stderr, "blindsync: the password file %s has no line %d\n", path, n);
+		if (!quiet_missing)
+			fprintf(stderr, "blindsync: the password file %s has no line %d\n", path, n);
 	} else {
 		while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
 			line[--len] = '\0';
@@ -612,6 +615,27 @@ cmd(struct bs_client *c, int argc, char **argv, const char *device, const char *
 		if (argc != 2)
 			return usage();
 		return (rc = bs_export(c, argv[1])) ? fail(c, rc) : BS_OK;
+	}
+	if (strcmp(what, "import") == 0) {
+		char *pw, *old;
+		const char *f = password_file ? password_file : getenv("BLINDSYNC_PASSWORD_FILE");
+		if (argc != 2)
+			return usage();
+		if (!(pw = get_password("password: ", 1)))
+			return BS_LOCAL;
+		/* the exported account's password: line 2, or the same when there is none */
+		quiet_missing = 1;
+		old = f && *f ? password_from_file(f, 2) :
+		    password_from_tty("password of the exported account (empty: the same): ");
+		quiet_missing = 0;
+		if (old && !*old) {
+			drop(old);
+			old = NULL;
+		}
+		rc = bs_import(c, argv[1], pw, old ? old : pw);
+		drop(pw);
+		drop(old);
+		return rc ? fail(c, rc) : BS_OK;
 	}
 	if (strcmp(what, "watch") == 0) {
 		const char *w = getenv("BLINDSYNC_WATCH_WAIT");

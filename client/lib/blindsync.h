@@ -223,4 +223,15 @@ int bs_slot_get(struct bs_client *c, const char *app, const char *passphrase, co
  */
 int bs_export(struct bs_client *c, const char *out);
 
+/*
+ * Import an export of another account (the same server or another) into
+ * this one, which must have no collection and no backup yet: the export's
+ * keyring is opened with old_password (its kdf checked against the floor
+ * first), its plaintext re-sealed as this account's keyring N + 1 under
+ * password (PUT /v1/account/keyring), then the document is uploaded as is
+ * (POST /v1/account/import), and this home continues with the imported
+ * data key. The other homes of this account must log in again.
+ */
+int bs_import(struct bs_client *c, const char *path, const char *password, const char *old_password);
+
 #endif

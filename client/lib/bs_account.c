@@ -1,13 +1,18 @@
 /*
  * bs_account.c: the session and the account operations of the client
  * (client.md section 7): open and close, register, login, logout,
- * change_password, devices. Passwords and keys never leave this process
+ * change_password, devices, and import (the keyring's data key carried
+ * from the old account to this one). Passwords and keys never leave this process
  * except as the auth_key and the sealed keyring; temporaries are wiped.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 #include <json-c/json.h>
@@ -559,5 +564,192 @@ bs_device_revoke(struct bs_client *c, const char *device_id)
 		rc = bs__refused(c, &r);
 	bs__resp_clear(&r);
 	free(path);
+	return rc;
+}
+
+/* ---- import ------------------------------------------------------------- */
+
+#define IMPORT_HEAD (64 * 1024)   /* format, username, kdf and keyring come first */
+#define MAX_KEYRING_VERSION 10000 /* the export does not say it: tried in turn */
+
+/* The head of an export (what comes before "collections") as JSON. */
+static struct json_object *
+export_head(int fd)
+{
+	char *buf = malloc(IMPORT_HEAD + 2), *p;
+	struct json_object *o = NULL;
+	ssize_t n;
+	size_t len = 0;
+
+	if (!buf)
+		return NULL;
+	while (len < IMPORT_HEAD && (n = pread(fd, buf + len, IMPORT_HEAD - len, (off_t)len)) > 0)
+		len += (size_t)n;
+	buf[len] = '\0';
+	/* members come in a fixed order (docs/API-transfer.md): cut before collections */
+	if ((p = strstr(buf, "\"collections\""))) {
+		while (p > buf && (p[-1] == ' ' || p[-1] == '\n' || p[-1] == ','))
+			p--;
+		p[0] = '}';
+		p[1] = '\0';
+		o = json_tokener_parse(buf);
+	}
+	free(buf);
+	return o;
+}
+
+/* A read callback over a file for the import's upload. */
+struct file_up {
+	int fd;
+};
+
+static size_t
+file_read(char *dst, size_t sz, size_t nm, void *arg)
+{
+	struct file_up *f = arg;
+	ssize_t n;
+
+	do
+		n = read(f->fd, dst, sz * nm);
+	while (n < 0 && errno == EINTR);
+	return n < 0 ? CURL_READFUNC_ABORT : (size_t)n;
+}
+
+static int
+file_rewind(void *arg)
+{
+	struct file_up *f = arg;
+
+	return lseek(f->fd, 0, SEEK_SET) == 0 ? 0 : -1;
+}
+
+int
+bs_import(struct bs_client *c, const char *path, const char *password, const char *old_password)
+{
+	struct json_object *head = NULL, *k, *body = NULL;
+	struct bs1_kdf okdf, ckdf;
+	struct bs1_key okk, ckk, odk, cdk;
+	struct bs_resp r = {0};
+	struct bs_xfer x = {0};
+	struct file_up fu;
+	struct stat sb;
+	const char *reason = NULL, *ouser, *kr;
+	uint8_t *oenv = NULL, *opt = NULL, *cenv = NULL, *cpt = NULL, *nenv = NULL;
+	size_t oenvlen = 0, optlen = 0, cenvlen = 0, cptlen = 0, nenvlen = 0;
+	int64_t cv = 0, ov;
+	char *lou = NULL;
+	int rc, fd = -1;
+	const char *headers[1] = {NULL};
+
+	memset(&okk, 0, sizeof okk);
+	memset(&ckk, 0, sizeof ckk);
+	memset(&odk, 0, sizeof odk);
+	memset(&cdk, 0, sizeof cdk);
+	if ((rc = bs__need_session(c)))
+		return rc;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0 || fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+		rc = bs__fail(c, BS_LOCAL, "bad_input", "cannot read the export %s", path);
+		goto out;
+	}
+	if (!(head = export_head(fd)) || !json_object_object_get_ex(head, "kdf", &k) ||
+	    !(ouser = bs__get_str(head, "username")) || !(kr = bs__get_str(head, "keyring"))) {
+		rc = bs__fail(c, BS_LOCAL, "bad_input", "%s is not a blindsync export with a keyring", path);
+		goto out;
+	}
+	if (bs1_kdf_check(k, &okdf, &reason) != BS1_OK) {
+		rc = bs__fail(c, BS_DECRYPT, "kdf_floor", "the export's kdf is below the bs1 floor (%s)",
+		    reason ? reason : "refused");
+		goto out;
+	}
+	/* the old data key: the export's keyring under the old password */
+	if (!(lou = lower(ouser))) {
+		rc = bs__fail(c, BS_LOCAL, "no_memory", "out of memory");
+		goto out;
+	}
+	if ((rc = derive(c, old_password, &okdf, NULL, &okk)) ||
+	    (rc = bs__get_b64(c, head, "keyring", &oenv, &oenvlen)))
+		goto out;
+	for (ov = 1; ov <= MAX_KEYRING_VERSION; ov++)
+		if (bs1_keyring_open(&okk, lou, (uint64_t)ov, oenv, oenvlen, &opt, &optlen) == BS1_OK)
+			break;
+	if (!opt || bs1_keyring_data_key(opt, optlen, &odk) != BS1_OK) {
+		rc = bs__fail(c, BS_DECRYPT, "cannot_decrypt", "cannot open the export's keyring (wrong "
+		    "password for the old account?)");
+		goto out;
+	}
+	/* the current keyring, opened to check the current password */
+	if ((rc = prelogin(c, c->user, &ckdf)) || (rc = derive(c, password, &ckdf, NULL, &ckk)) ||
+	    (rc = fetch_keyring(c, &cenv, &cenvlen, &cv)))
+		goto out;
+	if (cv < 1 || bs1_keyring_open(&ckk, c->user, (uint64_t)cv, cenv, cenvlen, &cpt, &cptlen) != BS1_OK ||
+	    bs1_keyring_data_key(cpt, cptlen, &cdk) != BS1_OK) {
+		rc = bs__fail(c, BS_DECRYPT, "cannot_decrypt", "cannot open this account's keyring (wrong "
+		    "password?)");
+		goto out;
+	}
+	/* the old keyring's plaintext (its data key and members) sealed for this
+	 * account as N + 1, first: if the import then fails, the account is
+	 * still empty, and running the import again finds the key in place */
+	if (bsc_equal(cdk.b, odk.b, sizeof cdk.b) == 0) {
+		if (bs1_keyring_seal(&ckk, c->user, (uint64_t)cv + 1, opt, optlen, &nenv, &nenvlen) != BS1_OK ||
+		    !(body = json_object_new_object()) || add_b64(body, "keyring", nenv, nenvlen) ||
+		    json_object_object_add(body, "version", json_object_new_int64(cv))) {
+			rc = bs__fail(c, BS_LOCAL, "crypto", "cannot seal the keyring");
+			goto out;
+		}
+		if ((rc = bs__request(c, "PUT", "/v1/account/keyring", body, 1, &r)))
+			goto out;
+		if (r.status != 200) {
+			rc = bs__refused(c, &r);
+			goto out;
+		}
+		bs__resp_clear(&r);
+	}
+	/* the document, as exported */
+	fu.fd = fd;
+	x.headers = headers;
+	x.read = file_read;
+	x.rewind = file_rewind;
+	x.read_arg = &fu;
+	x.size = sb.st_size;
+	x.content_type = "Content-Type: application/json";
+	if (file_rewind(&fu) != 0) {
+		rc = bs__fail(c, BS_LOCAL, "bad_input", "cannot read %s", path);
+		goto out;
+	}
+	if ((rc = bs__request_x(c, "POST", "/v1/account/import", NULL, 1, &x, &r)))
+		goto out;
+	if (r.status != 204) {
+		rc = bs__refused(c, &r);
+		goto out;
+	}
+	/* this home now works with the imported data key, from a clean copy */
+	if ((rc = bs__begin(c)))
+		goto out;
+	if ((rc = bs__state_clear_data(c)) || (rc = bs__set(c, "data_key", odk.b, sizeof odk.b))) {
+		bs__rollback(c);
+		goto out;
+	}
+	if ((rc = bs__commit(c)))
+		goto out;
+	c->data_key = odk;
+	if (bs1_id_key(&c->data_key, &c->id_key) != BS1_OK)
+		rc = bs__fail(c, BS_LOCAL, "crypto", "cannot derive the id key");
+out:
+	if (fd >= 0)
+		close(fd);
+	bs__resp_clear(&r);
+	json_object_put(head);
+	json_object_put(body);
+	bs1_wipe(&okk, sizeof okk);
+	bs1_wipe(&ckk, sizeof ckk);
+	bs1_wipe(&odk, sizeof odk);
+	bs1_wipe(&cdk, sizeof cdk);
+	bs1_free(opt, optlen);
+	bs1_free(cpt, cptlen);
+	free(oenv);
+	free(cenv);
+	free(nenv);
+	free(lou);
 	return rc;
 }

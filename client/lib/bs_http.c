@@ -180,7 +180,8 @@ attempt(struct bs_client *c, const char *method, const char *url, const char *bo
 			curl_easy_setopt(h, CURLOPT_READFUNCTION, x->read);
 			curl_easy_setopt(h, CURLOPT_READDATA, x->read_arg);
 			curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, (curl_off_t)x->size);
-			if ((t = curl_slist_append(hl, "Content-Type: application/octet-stream")))
+			if ((t = curl_slist_append(hl, x->content_type ? x->content_type :
+			    "Content-Type: application/octet-stream")))
 				hl = t;
 			/* no 100-continue round trip: the server reads or refuses the body */
 			if ((t = curl_slist_append(hl, "Expect:")))

@@ -69,6 +69,7 @@ struct bs_xfer {
 	int (*rewind)(void *arg);
 	void *read_arg;
 	int64_t size;
+	const char *content_type;   /* of the upload; NULL: application/octet-stream */
 	int (*sink)(void *arg, const uint8_t *p, size_t n);
 	void *sink_arg;
 	int sunk, sink_failed;

@@ -5,8 +5,8 @@
 # flipped byte, a truncated stream and reordered chunks put on the server
 # through the API (exit 5 "cannot decrypt", no output file left), the seed
 # flow of a slot pushed with a passphrase and pulled from a home with no
-# account, a wrong passphrase, an export, and the canary nowhere on the
-# server.
+# account, a wrong passphrase, an export and its import into another
+# account, and the canary nowhere on the server.
 load ../lib
 
 setup_file() {
@@ -195,6 +195,54 @@ string"
 	assert_output 0
 	# and no temporary file is left beside it
 	[ -z "$(ls "$BATS_TEST_TMPDIR" | grep '\.tmp\.')" ]
+}
+
+@test "import: an export moved into a new account stays readable, records and backups" {
+	echo "moved $CANARY" | "$BIN/blindsync" --server "$BS_URL" --home "$BATS_FILE_TMPDIR/a" put mv r
+	head -c 100000 /dev/urandom >"$BATS_TEST_TMPDIR/mvb"
+	cli a backup put mvb "$BATS_TEST_TMPDIR/mvb"
+	assert_success
+	cli a export "$BATS_TEST_TMPDIR/export.json"
+	assert_success
+	# a new account with another password; line 2 is the exported account's
+	u2=mv$RANDOM$RANDOM
+	printf 'new account pw\n' >"$BATS_TEST_TMPDIR/pw2"
+	for h in n1 n2; do
+		[ $h = n2 ] || { run "$BIN/blindsync" --server "$BS_URL" --home "$BATS_TEST_TMPDIR/$h" \
+			--password-file "$BATS_TEST_TMPDIR/pw2" register "$u2"; assert_success; }
+		run "$BIN/blindsync" --server "$BS_URL" --home "$BATS_TEST_TMPDIR/$h" \
+			--password-file "$BATS_TEST_TMPDIR/pw2" login "$u2"
+		assert_success
+	done
+	printf 'new account pw\nbackup password %s\n' "$CANARY" >"$BATS_TEST_TMPDIR/both"
+	run "$BIN/blindsync" --server "$BS_URL" --home "$BATS_TEST_TMPDIR/n1" \
+		--password-file "$BATS_TEST_TMPDIR/both" import "$BATS_TEST_TMPDIR/export.json"
+	assert_success
+	run "$BIN/blindsync" --server "$BS_URL" --home "$BATS_TEST_TMPDIR/n1" get mv r
+	assert_success
+	assert_output "moved $CANARY"
+	# another home of the new account logs in again and reads it all
+	run "$BIN/blindsync" --server "$BS_URL" --home "$BATS_TEST_TMPDIR/n2" \
+		--password-file "$BATS_TEST_TMPDIR/pw2" login "$u2"
+	assert_success
+	run "$BIN/blindsync" --server "$BS_URL" --home "$BATS_TEST_TMPDIR/n2" backup get mvb "$BATS_TEST_TMPDIR/mvb.out"
+	assert_success
+	cmp "$BATS_TEST_TMPDIR/mvb" "$BATS_TEST_TMPDIR/mvb.out"
+	# a second import is refused: the account is not empty any more
+	run "$BIN/blindsync" --server "$BS_URL" --home "$BATS_TEST_TMPDIR/n1" \
+		--password-file "$BATS_TEST_TMPDIR/both" import "$BATS_TEST_TMPDIR/export.json"
+	assert_failure 3
+	# the wrong old password opens nothing and changes nothing
+	u3=mw$RANDOM$RANDOM
+	run "$BIN/blindsync" --server "$BS_URL" --home "$BATS_TEST_TMPDIR/n3" \
+		--password-file "$BATS_TEST_TMPDIR/pw2" register "$u3"
+	run "$BIN/blindsync" --server "$BS_URL" --home "$BATS_TEST_TMPDIR/n3" \
+		--password-file "$BATS_TEST_TMPDIR/pw2" login "$u3"
+	assert_success
+	run "$BIN/blindsync" --server "$BS_URL" --home "$BATS_TEST_TMPDIR/n3" \
+		--password-file "$BATS_TEST_TMPDIR/pw2" import "$BATS_TEST_TMPDIR/export.json"
+	assert_failure 5
+	assert_output --partial "export's keyring"
 }
 
 @test "the canary of passwords, passphrases and contents is nowhere on the server" {
