@@ -1,8 +1,8 @@
 #!/usr/bin/env bats
 # The blindsync CLI under valgrind (memcheck) against the real stack behind
 # nginx: register, login, put, sync, get, a conflict, a failure path, a
-# backup put and get, and logout, each run with no memory error and no
-# definite or indirect leak.
+# backup put and get, export and import, and logout, each run with no
+# memory error and no definite or indirect leak.
 load ../lib
 
 setup_file() {
@@ -60,6 +60,17 @@ vcli() {
 	vcli b backup get main "$BATS_TEST_TMPDIR/blob.out"
 	assert_success
 	cmp "$BATS_TEST_TMPDIR/blob" "$BATS_TEST_TMPDIR/blob.out"
+	# export, and its import into a second account (the same password)
+	vcli a export "$BATS_TEST_TMPDIR/export.json"
+	assert_success
+	vcli c register "${BSUSER}x"
+	assert_success
+	vcli c login "${BSUSER}x"
+	assert_success
+	vcli c import "$BATS_TEST_TMPDIR/export.json"
+	assert_success
+	vcli c get vg r
+	assert_output two
 	vcli a logout
 	assert_success
 	# valgrind itself found nothing in any run
