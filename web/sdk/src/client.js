@@ -5,7 +5,9 @@
  * changePassword, devices), records under opaque names (put, delete, get,
  * list, collections, history) and sync (push queued changes with
  * base_version, conflicts to a merge callback, pull until more is false,
- * 410 -> resync from 0).
+ * 410 -> resync from 0), backups and anonymous slots as section 5
+ * streams over ReadableStream (backupPut, backupGet, backupList,
+ * backupDelete, slotPut, slotGet) and the account's export.
  *
  * State: the session (tokens, data key, keyring plaintext) lives in memory
  * only and logout() wipes it. The local copy lives in a Storage
@@ -18,11 +20,13 @@
  *   <acct>/c/<collection>            {version, meta, metaPending}  the pull cursor and sealed meta
  *   <acct>/r/<collection>/<record>   {version, env}                 env null for a tombstone
  *   <acct>/q/<collection>/<record>   {base, env, a}                 a queued change; env null = delete
+ *   <acct>/b/<backup name>           {version}                      the backup's version last put or got
+ *   slot/<slot id>                   {version}                      the same for a slot (no account)
  * where <collection> and <record> are the 22-character server names.
  */
 import * as bs1 from './bs1/index.js';
-import { ConflictError, ServerError, SessionError } from './errors.js';
-import { DEFAULT_RETRY, request } from './http.js';
+import { ConflictError, ServerError, SessionError, UnreachableError } from './errors.js';
+import { DEFAULT_RETRY, request, requestStream } from './http.js';
 import { MemoryStorage } from './storage.js';
 
 const { b64, b64DecodeStrict, utf8, utf8Decode, wipe, DecryptError, InputError } = bs1;
@@ -124,6 +128,18 @@ function unb64(s) {
   return b;
 }
 
+/**
+ * The API path of backup name; an InputError for a name the API refuses.
+ * @param {string} name
+ * @returns {string}
+ */
+function backupPath(name) {
+  if (typeof name !== 'string' || !BACKUP_NAME.test(name))
+    throw new InputError('a backup name is 1-64 of A-Z a-z 0-9 _ - . ~, not starting with . or ~ ' +
+      '(the server sees it: pick one that says nothing)');
+  return `/v1/backups/${name}`;
+}
+
 /** Two byte arrays hold the same bytes. @param {Uint8Array} a @param {Uint8Array} b */
 function sameBytes(a, b) {
   if (a.length !== b.length)
@@ -132,6 +148,157 @@ function sameBytes(a, b) {
   for (let i = 0; i < a.length; i++)
     d |= a[i] ^ b[i];
   return d === 0;
+}
+
+/**
+ * What backupPut and slotPut read: bytes, a string (its UTF-8), a Blob, or
+ * a ReadableStream of bytes (then its exact size must be given).
+ * @typedef {Uint8Array | string | Blob | ReadableStream<Uint8Array>} Source
+ */
+
+/**
+ * Options of backupPut and slotPut.
+ * @typedef {object} PutOptions
+ * @property {number} [size] the plaintext's exact size in bytes (required for a ReadableStream)
+ * @property {(done: number, total: number) => void} [progress] sealed bytes sent so far, of total
+ * @property {boolean} [force] overwrite whatever version the server holds (If-Match: *): no merge
+ * @property {string} [app] slots only: the application id (default "blindsync")
+ * @property {AbortSignal} [signal] cancels the transfer
+ */
+
+/**
+ * Options of backupGet and slotGet.
+ * @typedef {object} GetOptions
+ * @property {(done: number, total: number) => void} [progress] sealed bytes received so far, of total
+ * @property {number} [since] a version already held: resolve null if it is still the current one (304)
+ * @property {string} [app] slots only: the application id (default "blindsync")
+ * @property {AbortSignal} [signal] cancels the transfer
+ */
+
+/**
+ * What backupGet and slotGet resolve to: the plaintext as a stream and the
+ * version read. Each piece comes out only after its tag verified; on a
+ * tampered or truncated stream the stream errors with a DecryptError and
+ * whatever was read from it must be discarded.
+ * @typedef {{ version: number, stream: ReadableStream<Uint8Array> }} Download
+ */
+
+/**
+ * A backup as the server lists it.
+ * @typedef {{ name: string, version: number, bytes: number, modifiedAt: string }} BackupInfo
+ */
+
+/** The API's rule for backup names (it sees them: they should say nothing). */
+const BACKUP_NAME = /^[A-Za-z0-9_-][A-Za-z0-9_.~-]{0,63}$/;
+
+/**
+ * The plaintext of a put as a stream maker: its size, a function that
+ * makes the stream (again, when replay), and whether it can be made again.
+ * @param {Source} src
+ * @param {number | undefined} size
+ * @returns {{ size: number, make: () => ReadableStream<Uint8Array>, replay: boolean }}
+ */
+function sourceOf(src, size) {
+  if (typeof src === 'string' || src instanceof Uint8Array) {
+    const b = bytesOf(src);
+    return { size: b.length, replay: true, make: () => new ReadableStream({
+      start(c) {
+        if (b.length > 0)
+          c.enqueue(b);
+        c.close();
+      } }) };
+  }
+  if (typeof Blob !== 'undefined' && src instanceof Blob)
+    return { size: src.size, replay: true, make: () => src.stream() };
+  if (src instanceof ReadableStream) {
+    if (!Number.isSafeInteger(size) || /** @type {number} */ (size) < 0)
+      throw new InputError('a ReadableStream source needs its exact size (the size option)');
+    let used = false;
+    return { size: /** @type {number} */ (size), replay: false, make: () => {
+      if (used)
+        throw new InputError('the source stream was already read');
+      used = true;
+      return src;
+    } };
+  }
+  throw new InputError('the source must be a Uint8Array, a string, a Blob or a ReadableStream');
+}
+
+/**
+ * A TransformStream that passes exactly n bytes (as Uint8Array) and
+ * errors with an InputError on more or fewer. Any BufferSource chunk of
+ * an application's stream is taken as its bytes. The error is also kept
+ * in seen.error: fetch reports a failed body only as a network error.
+ * @param {number} n
+ * @param {{ error?: Error }} seen
+ * @returns {TransformStream<Uint8Array, Uint8Array>}
+ */
+function exactly(n, seen) {
+  let got = 0;
+  /** @param {string} m @returns {never} */
+  const fail = (m) => {
+    seen.error = new InputError(m);
+    throw seen.error;
+  };
+  return new TransformStream({
+    transform(/** @type {any} */ chunk, c) {
+      const b = chunk instanceof Uint8Array ? chunk : ArrayBuffer.isView(chunk)
+        ? new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength)
+        : new Uint8Array(/** @type {ArrayBuffer} */ (chunk));
+      got += b.length;
+      if (got > n)
+        fail(`the source is longer than its size (${n} bytes)`);
+      c.enqueue(b);
+    },
+    flush() {
+      if (got !== n)
+        fail(`the source ended after ${got} of its ${n} bytes`);
+    },
+  });
+}
+
+/**
+ * A TransformStream that counts the bytes going through for a progress
+ * callback, and runs atEnd (if any) once the last byte went through.
+ * @param {((done: number, total: number) => void) | undefined} progress
+ * @param {number} total
+ * @param {() => (void | Promise<void>)} [atEnd]
+ * @returns {TransformStream<Uint8Array, Uint8Array>}
+ */
+function counted(progress, total, atEnd) {
+  let done = 0;
+  return new TransformStream({
+    transform(chunk, c) {
+      done += chunk.length;
+      c.enqueue(chunk);
+      if (progress)
+        progress(done, total);
+    },
+    async flush() {
+      if (atEnd)
+        await atEnd();
+    },
+  });
+}
+
+/**
+ * A bs1 stream transform (which takes any BufferSource) typed as a
+ * Uint8Array transform, for pipeThrough.
+ * @param {TransformStream<BufferSource, Uint8Array>} t
+ * @returns {TransformStream<Uint8Array, Uint8Array>}
+ */
+function bytesIn(t) {
+  return /** @type {TransformStream<Uint8Array, Uint8Array>} */ (/** @type {unknown} */ (t));
+}
+
+/**
+ * The version in an ETag ("41" -> 41), or 0.
+ * @param {string | null} etag
+ * @returns {number}
+ */
+function etagVersion(etag) {
+  const m = /^(?:W\/)?"([0-9]{1,15})"$/.exec(etag ?? '');
+  return m ? Number(m[1]) : 0;
 }
 
 /**
@@ -776,6 +943,254 @@ export class Client {
       if (page.more !== true)
         return;
     }
+  }
+
+  /* ---- backups, slots and export (client.md sections 5 and 6) ---- */
+
+  /**
+   * Upload a backup: the source sealed as a kind-4 stream under
+   * backup_key(name), 64 KiB at a time while it is sent (bounded memory;
+   * in a browser, which cannot stream a request body with its length, the
+   * sealed bytes are gathered into a Blob first). The write carries
+   * If-Match with the version this client last put or got (If-None-Match: *
+   * when it has seen none), so a backup another device changed meanwhile is
+   * never overwritten: that is a ConflictError (get it, merge, put again).
+   * @param {string} name 1-64 of A-Z a-z 0-9 _ - . ~ (the server sees it)
+   * @param {Source} source
+   * @param {PutOptions} [opts]
+   * @returns {Promise<{ version: number, bytes: number }>}
+   */
+  async backupPut(name, source, opts = {}) {
+    const s = this.need();
+    const path = backupPath(name);
+    const key = await bs1.backupKey(s.dataKey, name);
+    try {
+      return await this.putStream(path, this.key('b', name), bs1.KIND.BACKUP, key, source, opts, {});
+    } finally {
+      wipe(key);
+    }
+  }
+
+  /**
+   * Download a backup and open it as it arrives (section 5): the plaintext
+   * stream and its version, or null when opts.since is still current. The
+   * version is remembered (for the next backupPut's If-Match) once the
+   * stream's end verified. A missing backup is a ServerError not_found.
+   * @param {string} name
+   * @param {GetOptions} [opts]
+   * @returns {Promise<Download | null>}
+   */
+  async backupGet(name, opts = {}) {
+    const s = this.need();
+    const path = backupPath(name);
+    const key = await bs1.backupKey(s.dataKey, name);
+    try {
+      return await this.getStream(path, this.key('b', name), bs1.KIND.BACKUP, key, opts, true);
+    } finally {
+      wipe(key);
+    }
+  }
+
+  /**
+   * The account's backups, sorted by name.
+   * @returns {Promise<BackupInfo[]>}
+   */
+  async backupList() {
+    const a = await this.authed({ method: 'GET', path: '/v1/backups', idempotent: true });
+    return (a.body?.backups ?? []).map((/** @type {any} */ b) => ({ name: String(b.name),
+      version: Number(b.version), bytes: Number(b.bytes), modifiedAt: String(b.modified_at) }));
+  }
+
+  /**
+   * Delete a backup (whatever its version) and forget the version seen.
+   * @param {string} name
+   */
+  async backupDelete(name) {
+    const path = backupPath(name);
+    await this.authed({ method: 'DELETE', path, idempotent: true });
+    await this.storage.delete(this.key('b', name));
+  }
+
+  /**
+   * Upload the anonymous slot of (app, passphrase) (section 6; no session
+   * needed): a kind-5 stream under slot_enc, the X-Slot-Key header, and the
+   * same preconditions as backupPut. A passphrase shorter than 12 code
+   * points is a PassphraseError; Argon2id runs first (about as long as a
+   * login).
+   * @param {string} passphrase
+   * @param {Source} source
+   * @param {PutOptions} [opts] opts.app: the application id (default "blindsync")
+   * @returns {Promise<{ version: number, bytes: number }>}
+   */
+  async slotPut(passphrase, source, opts = {}) {
+    const slot = await bs1.slotDerive(opts.app ?? bs1.DEFAULT_APP, passphrase);
+    try {
+      return await this.putStream(`/v1/slots/${slot.id}`, `slot/${slot.id}`, bs1.KIND.SLOT, slot.enc,
+        source, opts, { 'X-Slot-Key': slot.key });
+    } finally {
+      wipe(slot.enc);
+      slot.key = '';
+    }
+  }
+
+  /**
+   * Download and open the anonymous slot of (app, passphrase), as
+   * backupGet does (no session needed). No slot for this passphrase (or
+   * a server without slots) is a ServerError not_found.
+   * @param {string} passphrase
+   * @param {GetOptions} [opts]
+   * @returns {Promise<Download | null>}
+   */
+  async slotGet(passphrase, opts = {}) {
+    const slot = await bs1.slotDerive(opts.app ?? bs1.DEFAULT_APP, passphrase);
+    slot.key = '';
+    try {
+      return await this.getStream(`/v1/slots/${slot.id}`, `slot/${slot.id}`, bs1.KIND.SLOT, slot.enc, opts,
+        false);
+    } finally {
+      wipe(slot.enc);
+    }
+  }
+
+  /**
+   * The account's export (GET /v1/account/export): every collection,
+   * record, history version and backup, still encrypted, with the kdf and
+   * the keyring, as the JSON document's bytes. The stream errors with an
+   * UnreachableError when the document was cut short.
+   * @param {{ progress?: (done: number, total: number) => void, signal?: AbortSignal }} [opts]
+   *   progress: total is 0 (the server streams it without a length)
+   * @returns {Promise<ReadableStream<Uint8Array>>}
+   */
+  async export(opts = {}) {
+    const res = await this.authedStream({ method: 'GET', path: '/v1/account/export', signal: opts.signal });
+    if (!res.body)
+      throw new UnreachableError('GET /v1/account/export: the answer has no body');
+    let last = 0;
+    let done = 0;
+    return res.body.pipeThrough(new TransformStream({
+      transform(chunk, c) {
+        if (chunk.length > 0)
+          last = chunk[chunk.length - 1];
+        done += chunk.length;
+        c.enqueue(chunk);
+        if (opts.progress)
+          opts.progress(done, 0);
+      },
+      flush() {
+        if (last !== 0x7d) /* a document cut short is not one: its last byte is '}' */
+          throw new UnreachableError('GET /v1/account/export: the export was cut short');
+      },
+    }));
+  }
+
+  /**
+   * PUT a section 5 stream (see backupPut): the precondition from the
+   * version remembered under vkey, which the answer's version replaces.
+   * @param {string} path
+   * @param {string} vkey
+   * @param {number} kind
+   * @param {Uint8Array} key the stream's base key
+   * @param {Source} source
+   * @param {PutOptions} opts
+   * @param {Record<string, string>} extra more headers
+   * @returns {Promise<{ version: number, bytes: number }>}
+   */
+  async putStream(path, vkey, kind, key, source, opts, extra) {
+    const src = sourceOf(source, opts.size);
+    const total = bs1.streamLen(src.size);
+    const seen = Number((await this.storage.get(vkey))?.version ?? 0);
+    /** @type {Record<string, string>} */
+    const headers = { ...extra };
+    if (opts.force)
+      headers['If-Match'] = '*';
+    else if (seen > 0)
+      headers['If-Match'] = `"${seen}"`;
+    else
+      headers['If-None-Match'] = '*';
+    const base = key.slice();
+    /** @type {{ error?: Error }} */
+    const seenErr = {};
+    const sealed = () => src.make().pipeThrough(exactly(src.size, seenErr)).pipeThrough(bytesIn(bs1.sealStream(kind, base)))
+      .pipeThrough(counted(opts.progress, total));
+    /** @type {() => ReadableStream<Uint8Array>} */
+    let body = sealed;
+    if (!(/** @type {any} */ (globalThis).process?.versions?.node)) {
+      /* browsers send a stream body chunked (no length: 411), so gather it */
+      const blob = await new Response(sealed()).blob();
+      body = () => blob.stream();
+      src.replay = true;
+    }
+    /** @type {Response} */
+    let res;
+    try {
+      const req = { method: 'PUT', path, headers, body, length: total, replay: src.replay, signal: opts.signal };
+      res = extra['X-Slot-Key'] ? await requestStream(this.fetch, this.url, req, this.retry)
+        : await this.authedStream(req);
+    } catch (e) {
+      if (e instanceof ServerError && e.status === 412)
+        throw Object.assign(new ConflictError('it changed on the server since this client last saw it: ' +
+          'nothing was overwritten (get it first, then put again)'),
+        { currentVersion: Number(/** @type {any} */ (e.body)?.current_version ?? 0) });
+      /* the source's own failure says more than the aborted upload */
+      throw seenErr.error ?? e;
+    } finally {
+      wipe(base);
+    }
+    const a = await res.json().catch(() => null);
+    const version = Number(a?.version ?? etagVersion(res.headers.get('etag')));
+    await this.storage.put(vkey, { version });
+    return { version, bytes: Number(a?.bytes ?? total) };
+  }
+
+  /**
+   * GET a section 5 stream (see backupGet).
+   * @param {string} path
+   * @param {string} vkey
+   * @param {number} kind
+   * @param {Uint8Array} key the stream's base key
+   * @param {GetOptions} opts
+   * @param {boolean} auth send the session's token
+   * @returns {Promise<Download | null>}
+   */
+  async getStream(path, vkey, kind, key, opts, auth) {
+    /** @type {Record<string, string>} */
+    const headers = {};
+    if (opts.since !== undefined)
+      headers['If-None-Match'] = `"${Number(opts.since)}"`;
+    const req = { method: 'GET', path, headers, signal: opts.signal };
+    const res = auth ? await this.authedStream(req) : await requestStream(this.fetch, this.url, req, this.retry);
+    if (res.status === 304)
+      return null;
+    const version = etagVersion(res.headers.get('etag'));
+    const total = Number(res.headers.get('content-length') ?? 0);
+    if (!res.body)
+      throw new DecryptError();
+    const stream = res.body.pipeThrough(counted(opts.progress, total))
+      .pipeThrough(bytesIn(bs1.openStream(kind, key)))
+      .pipeThrough(counted(undefined, 0, async () => {
+        if (version > 0)
+          await this.storage.put(vkey, { version });
+      }));
+    return { version, stream };
+  }
+
+  /**
+   * requestStream with the session's token; on 401 token_expired the
+   * tokens are refreshed and the request sent again when its body can be.
+   * @param {import('./http.js').StreamReq} req
+   * @returns {Promise<Response>}
+   */
+  async authedStream(req) {
+    const s = this.need();
+    try {
+      return await requestStream(this.fetch, this.url, { ...req, token: s.access }, this.retry);
+    } catch (e) {
+      if (!(e instanceof ServerError && e.status === 401 && e.code === 'token_expired') ||
+          (req.body && !req.replay))
+        throw e;
+    }
+    await this.refresh();
+    return requestStream(this.fetch, this.url, { ...req, token: this.need().access }, this.retry);
   }
 
   /* ---- inside ---- */

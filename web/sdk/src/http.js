@@ -11,6 +11,11 @@
  * register, refresh or password change that got no answer is not sent
  * twice: it may have been applied (a refresh token is used up), so the
  * caller sees an UnreachableError.
+ *
+ * requestStream() is the same for the byte streams of backups, slots and
+ * the export: the request body is a ReadableStream (made afresh per
+ * attempt, so only a body that can be made again is retried) sent with its
+ * Content-Length, and the answer's body is handed back unread.
  */
 import { ServerError, UnreachableError } from './errors.js';
 
@@ -73,6 +78,28 @@ function retryAfter(h) {
   return v !== null && /^[0-9]{1,6}$/.test(v) ? Number(v) : null;
 }
 
+/** @param {string} text @returns {any} the JSON in text, or null */
+function parseJson(text) {
+  try {
+    return text === '' ? null : JSON.parse(text);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The ServerError of an error answer's status and parsed body.
+ * @param {number} status
+ * @param {any} parsed
+ * @returns {ServerError}
+ */
+function serverError(status, parsed) {
+  const err = parsed?.error;
+  const code = typeof err?.code === 'string' ? err.code : `http_${status}`;
+  const message = typeof err?.message === 'string' ? err.message : `HTTP ${status}`;
+  return new ServerError(status, code, message, parsed);
+}
+
 /**
  * Send one request to base + req.path with the policy's retries. Resolves
  * with the answer for any 2xx or 304; throws ServerError for any other
@@ -105,19 +132,78 @@ export async function request(fetchFn, base, req, p) {
       continue;
     }
     const text = await res.text().catch(() => '');
-    let parsed = null;
-    try {
-      parsed = text === '' ? null : JSON.parse(text);
-    } catch {
-      parsed = null;
-    }
+    const parsed = parseJson(text);
     if ((res.status >= 200 && res.status < 300) || res.status === 304)
       return { status: res.status, body: parsed, headers: res.headers };
-    const err = parsed?.error;
-    const code = typeof err?.code === 'string' ? err.code : `http_${res.status}`;
-    const message = typeof err?.message === 'string' ? err.message : `HTTP ${res.status}`;
-    const se = new ServerError(res.status, code, message, parsed);
+    const se = serverError(res.status, parsed);
     if ((res.status >= 500 || res.status === 429) && attempt < p.retries) {
+      await p.sleep(backoff(p, attempt, retryAfter(res.headers)));
+      continue;
+    }
+    if (res.status === 502 || res.status === 503 || res.status === 504)
+      throw new UnreachableError(`${req.method} ${req.path}: the server stayed unavailable`, se);
+    throw se;
+  }
+}
+
+/**
+ * A streamed request's description: a Req without json, plus headers and
+ * a body made afresh for each attempt.
+ * @typedef {object} StreamReq
+ * @property {string} method
+ * @property {string} path
+ * @property {string} [token] a Bearer token
+ * @property {Record<string, string>} [headers] more headers (If-Match, X-Slot-Key)
+ * @property {() => ReadableStream<Uint8Array>} [body] the body's bytes; called once per attempt
+ * @property {number} [length] the body's exact length, sent as Content-Length
+ * @property {boolean} [replay] body() can be called again: 5xx, 429 and network errors are retried
+ * @property {AbortSignal} [signal] cancels the transfer (there is no overall timeout: a large
+ *   transfer may take long)
+ */
+
+/**
+ * Send one request with a streamed body and/or a streamed answer. Resolves
+ * with the Response for any 2xx or 304, its body unread; throws
+ * ServerError for any other answer, UnreachableError when no answer came.
+ * Retries as request() does, but only when req.replay says the body can
+ * be sent again (a request without a body always can).
+ * @param {typeof fetch} fetchFn
+ * @param {string} base
+ * @param {StreamReq} req
+ * @param {RetryPolicy} p
+ * @returns {Promise<Response>}
+ */
+export async function requestStream(fetchFn, base, req, p) {
+  /** @type {Record<string, string>} */
+  const headers = { ...(req.headers ?? {}) };
+  if (req.token)
+    headers.Authorization = `Bearer ${req.token}`;
+  if (req.body) {
+    headers['Content-Type'] = 'application/octet-stream';
+    headers['Content-Length'] = String(req.length);
+  }
+  const again = !req.body || req.replay === true;
+  for (let attempt = 0; ; attempt++) {
+    /** @type {Response | null} */
+    let res = null;
+    try {
+      /** @type {RequestInit & { duplex?: string }} */
+      const init = { method: req.method, headers, signal: req.signal };
+      if (req.body) {
+        init.body = req.body();
+        init.duplex = 'half';
+      }
+      res = await fetchFn(base + req.path, init);
+    } catch (e) {
+      if (req.signal?.aborted || !again || attempt >= p.retries)
+        throw new UnreachableError(`${req.method} ${req.path}: no answer from the server`, e);
+      await p.sleep(backoff(p, attempt, null));
+      continue;
+    }
+    if ((res.status >= 200 && res.status < 300) || res.status === 304)
+      return res;
+    const se = serverError(res.status, parseJson(await res.text().catch(() => '')));
+    if ((res.status >= 500 || res.status === 429) && again && attempt < p.retries) {
       await p.sleep(backoff(p, attempt, retryAfter(res.headers)));
       continue;
     }

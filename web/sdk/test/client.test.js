@@ -1,8 +1,9 @@
 /*
  * client.test.js: the Client (src/client.js) against the REAL server: the
- * stack of scripts/run.sh (handlers from $BIN, default ../../build, behind
- * nginx) on a free port with a temporary config (no rate limits) and data
- * directory, started once for the file and stopped with SIGTERM at the end.
+ * stack of scripts/run.sh (stack.js: handlers from $BIN, default
+ * ../../build, behind nginx) on a free port with a temporary config (no
+ * rate limits) and data directory, started once for the file and stopped
+ * with SIGTERM at the end.
  * It needs the C build (`make`); without build/blindsync-status every test
  * here is skipped with a message saying so. A few tests use a fake fetch
  * (the kdf floor, retries) to see exactly which requests were sent.
@@ -12,105 +13,23 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client, MemoryStorage, ServerError, UnreachableError, bs1 } from '../src/index.js';
+import { BIN, built, startStack, stopStack } from './stack.js';
 
-const root = fileURLToPath(new URL('../../..', import.meta.url));
-const BIN = process.env.BIN ?? join(root, 'build');
-const built = existsSync(join(BIN, 'blindsync-status'));
 const skip = built ? false : `no C build in ${BIN} (build/blindsync-status is missing): run make first`;
 const PASSWORD = 'correct horse battery staple';
 
-/** @type {{ url: string, pid: number, dir: string } | null} */
+/** @type {import('./stack.js').Stack | null} */
 let stack = null;
 
-/** A free TCP port on 127.0.0.1 (the kernel's pick). */
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = /** @type {import('node:net').AddressInfo} */ (s.address()).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-/** The process pid has not exited. */
-function alive(pid) {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** Poll fn every 100 ms until it returns true; false after boundMs. */
-async function waitFor(fn, boundMs) {
-  const end = Date.now() + boundMs;
-  for (;;) {
-    if (await fn())
-      return true;
-    if (Date.now() > end)
-      return false;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-/** Stop run.sh's process group: SIGTERM, wait, then SIGKILL if still there. */
-async function stop(pid) {
-  try {
-    process.kill(-pid, 'SIGTERM');
-  } catch {
-    return;
-  }
-  if (!(await waitFor(() => !alive(pid), 60000)))
-    try { process.kill(-pid, 'SIGKILL'); } catch { /* gone */ }
-}
-
 before(async () => {
-  if (!built)
-    return;
-  const dir = mkdtempSync(join(tmpdir(), 'bs-sdk-client-'));
-  const config = join(dir, 'blindsync.lua');
-  writeFileSync(config, [`database = "${dir}/blindsync.db"`, `secret_file = "${dir}/secret"`,
-    'password_hash = { iterations = 1000 }', 'rate_limits = {}', ''].join('\n'));
-  for (let tries = 0; tries < 3; tries++) {
-    const port = await freePort();
-    const run = join(dir, `run-${port}`);
-    const child = spawn(join(root, 'scripts/run.sh'), [], { detached: true, stdio: ['ignore', 'ignore', 'ignore'],
-      env: { ...process.env, BIN, PORT: String(port), BLINDSYNC_CONFIG: config, RUN_DIR: run,
-        HANDLER_LOG: join(dir, 'handlers.log'), FRONT: 'nginx' } });
-    child.unref();
-    const url = `http://127.0.0.1:${port}`;
-    /* ours and up: run.sh lives, nginx wrote its pid file, health answers */
-    const up = async () => alive(child.pid) && existsSync(join(run, 'nginx.pid')) &&
-      (await fetch(`${url}/v1/health`).then((r) => r.ok, () => false));
-    await waitFor(async () => (await up()) || !alive(child.pid), 120000);
-    if (await up()) {
-      stack = { url, pid: child.pid, dir };
-      return;
-    }
-    await stop(child.pid);
-  }
-  throw new Error(`could not start the stack (see ${dir})`);
+  if (built)
+    stack = await startStack();
 });
 
 after(async () => {
-  if (!stack)
-    return;
-  await stop(stack.pid);
-  const log = join(stack.dir, 'handlers.log');
-  const san = existsSync(log) && /ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:/.test(readFileSync(log, 'utf8'));
-  if (!san)
-    rmSync(stack.dir, { recursive: true, force: true });
-  assert.ok(!san, `sanitizer report in ${log}`);
+  await stopStack(stack);
 });
 
 let users = 0;
@@ -446,4 +365,49 @@ test('client: a collection deleted on another device is gone; a queued change re
   assert.deepEqual((await a.collections()).map((x) => x.name), ['tmp']);
   assert.deepEqual((await a.list('tmp')).map((r) => r.id), ['r2']);
   assert.deepEqual((await b.list('tmp')).map((r) => r.id), ['r2']);
+});
+
+test('client: backups stream up and down, list, delete; tampering and bad input are refused', { skip }, async () => {
+  const a = device();
+  const u = user();
+  await a.register(u, PASSWORD);
+  await a.login(u, PASSWORD);
+  const data = new Uint8Array(65536 * 2 + 7).map((_, i) => (i * 7) & 0xff);
+  const sent = [];
+  const put = await a.backupPut('b1', data, { progress: (d, t) => sent.push([d, t]) });
+  assert.equal(put.bytes, bs1.streamLen(data.length));
+  assert.deepEqual(sent.at(-1), [put.bytes, put.bytes]);
+  const got = await a.backupGet('b1');
+  assert.equal(got?.version, put.version);
+  assert.deepEqual(new Uint8Array(await new Response(got?.stream).arrayBuffer()), data);
+
+  /* refused before anything is sent; a short source stores nothing */
+  await assert.rejects(a.backupPut('.hidden', data), bs1.InputError);
+  await assert.rejects(a.backupPut('b1', new Blob([data]).stream()), bs1.InputError);
+  await assert.rejects(a.backupPut('b1', new Blob([data]).stream(), { size: data.length + 1 }), bs1.InputError);
+  await assert.rejects(a.slotPut('too short', data), bs1.PassphraseError);
+  assert.deepEqual((await a.backupList()).map((b) => [b.name, b.version]), [['b1', put.version]]);
+
+  /* one flipped bit on the way down: the stream errors, with the one DecryptError */
+  const real = a.fetch;
+  a.fetch = async (url, init) => {
+    const r = await real(url, init);
+    if (!String(url).includes('/v1/backups/b1') || r.status !== 200)
+      return r;
+    const b = new Uint8Array(await r.arrayBuffer());
+    b[100] ^= 1;
+    return new Response(b, { status: 200, headers: r.headers });
+  };
+  const bad = await a.backupGet('b1');
+  await assert.rejects(new Response(bad?.stream).arrayBuffer(), bs1.DecryptError);
+  a.fetch = real;
+
+  await a.backupDelete('b1');
+  assert.deepEqual(await a.backupList(), []);
+  await assert.rejects(a.backupGet('b1'), (e) => e instanceof ServerError && e.code === 'not_found');
+  /* the version seen was forgotten: a new backup of that name is created with If-None-Match */
+  assert.ok((await a.backupPut('b1', 'small but over 32 bytes once sealed')).version > put.version);
+  const doc = JSON.parse(new TextDecoder().decode(new Uint8Array(await new Response(await a.export())
+    .arrayBuffer())));
+  assert.equal(doc.format, 'blindsync-export-1');
 });

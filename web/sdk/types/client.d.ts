@@ -224,6 +224,114 @@ export class Client {
      * @param {SyncResult} res
      */
     pull(s: Session, A: string, c: string, res: SyncResult): Promise<void>;
+    /**
+     * Upload a backup: the source sealed as a kind-4 stream under
+     * backup_key(name), 64 KiB at a time while it is sent (bounded memory;
+     * in a browser, which cannot stream a request body with its length, the
+     * sealed bytes are gathered into a Blob first). The write carries
+     * If-Match with the version this client last put or got (If-None-Match: *
+     * when it has seen none), so a backup another device changed meanwhile is
+     * never overwritten: that is a ConflictError (get it, merge, put again).
+     * @param {string} name 1-64 of A-Z a-z 0-9 _ - . ~ (the server sees it)
+     * @param {Source} source
+     * @param {PutOptions} [opts]
+     * @returns {Promise<{ version: number, bytes: number }>}
+     */
+    backupPut(name: string, source: Source, opts?: PutOptions): Promise<{
+        version: number;
+        bytes: number;
+    }>;
+    /**
+     * Download a backup and open it as it arrives (section 5): the plaintext
+     * stream and its version, or null when opts.since is still current. The
+     * version is remembered (for the next backupPut's If-Match) once the
+     * stream's end verified. A missing backup is a ServerError not_found.
+     * @param {string} name
+     * @param {GetOptions} [opts]
+     * @returns {Promise<Download | null>}
+     */
+    backupGet(name: string, opts?: GetOptions): Promise<Download | null>;
+    /**
+     * The account's backups, sorted by name.
+     * @returns {Promise<BackupInfo[]>}
+     */
+    backupList(): Promise<BackupInfo[]>;
+    /**
+     * Delete a backup (whatever its version) and forget the version seen.
+     * @param {string} name
+     */
+    backupDelete(name: string): Promise<void>;
+    /**
+     * Upload the anonymous slot of (app, passphrase) (section 6; no session
+     * needed): a kind-5 stream under slot_enc, the X-Slot-Key header, and the
+     * same preconditions as backupPut. A passphrase shorter than 12 code
+     * points is a PassphraseError; Argon2id runs first (about as long as a
+     * login).
+     * @param {string} passphrase
+     * @param {Source} source
+     * @param {PutOptions} [opts] opts.app: the application id (default "blindsync")
+     * @returns {Promise<{ version: number, bytes: number }>}
+     */
+    slotPut(passphrase: string, source: Source, opts?: PutOptions): Promise<{
+        version: number;
+        bytes: number;
+    }>;
+    /**
+     * Download and open the anonymous slot of (app, passphrase), as
+     * backupGet does (no session needed). No slot for this passphrase (or
+     * a server without slots) is a ServerError not_found.
+     * @param {string} passphrase
+     * @param {GetOptions} [opts]
+     * @returns {Promise<Download | null>}
+     */
+    slotGet(passphrase: string, opts?: GetOptions): Promise<Download | null>;
+    /**
+     * The account's export (GET /v1/account/export): every collection,
+     * record, history version and backup, still encrypted, with the kdf and
+     * the keyring, as the JSON document's bytes. The stream errors with an
+     * UnreachableError when the document was cut short.
+     * @param {{ progress?: (done: number, total: number) => void, signal?: AbortSignal }} [opts]
+     *   progress: total is 0 (the server streams it without a length)
+     * @returns {Promise<ReadableStream<Uint8Array>>}
+     */
+    export(opts?: {
+        progress?: (done: number, total: number) => void;
+        signal?: AbortSignal;
+    }): Promise<ReadableStream<Uint8Array>>;
+    /**
+     * PUT a section 5 stream (see backupPut): the precondition from the
+     * version remembered under vkey, which the answer's version replaces.
+     * @param {string} path
+     * @param {string} vkey
+     * @param {number} kind
+     * @param {Uint8Array} key the stream's base key
+     * @param {Source} source
+     * @param {PutOptions} opts
+     * @param {Record<string, string>} extra more headers
+     * @returns {Promise<{ version: number, bytes: number }>}
+     */
+    putStream(path: string, vkey: string, kind: number, key: Uint8Array, source: Source, opts: PutOptions, extra: Record<string, string>): Promise<{
+        version: number;
+        bytes: number;
+    }>;
+    /**
+     * GET a section 5 stream (see backupGet).
+     * @param {string} path
+     * @param {string} vkey
+     * @param {number} kind
+     * @param {Uint8Array} key the stream's base key
+     * @param {GetOptions} opts
+     * @param {boolean} auth send the session's token
+     * @returns {Promise<Download | null>}
+     */
+    getStream(path: string, vkey: string, kind: number, key: Uint8Array, opts: GetOptions, auth: boolean): Promise<Download | null>;
+    /**
+     * requestStream with the session's token; on 401 token_expired the
+     * tokens are refreshed and the request sent again when its body can be.
+     * @param {import('./http.js').StreamReq} req
+     * @returns {Promise<Response>}
+     */
+    authedStream(req: import("./http.js").StreamReq): Promise<Response>;
     /** The session, or a SessionError. @returns {Session} */
     need(): Session;
     /**
@@ -444,5 +552,75 @@ export type Session = {
      * cid_key per server collection name
      */
     cid: Map<string, Uint8Array>;
+};
+/**
+ * What backupPut and slotPut read: bytes, a string (its UTF-8), a Blob, or
+ * a ReadableStream of bytes (then its exact size must be given).
+ */
+export type Source = Uint8Array | string | Blob | ReadableStream<Uint8Array>;
+/**
+ * Options of backupPut and slotPut.
+ */
+export type PutOptions = {
+    /**
+     * the plaintext's exact size in bytes (required for a ReadableStream)
+     */
+    size?: number | undefined;
+    /**
+     * sealed bytes sent so far, of total
+     */
+    progress?: ((done: number, total: number) => void) | undefined;
+    /**
+     * overwrite whatever version the server holds (If-Match: *): no merge
+     */
+    force?: boolean | undefined;
+    /**
+     * slots only: the application id (default "blindsync")
+     */
+    app?: string | undefined;
+    /**
+     * cancels the transfer
+     */
+    signal?: AbortSignal | undefined;
+};
+/**
+ * Options of backupGet and slotGet.
+ */
+export type GetOptions = {
+    /**
+     * sealed bytes received so far, of total
+     */
+    progress?: ((done: number, total: number) => void) | undefined;
+    /**
+     * a version already held: resolve null if it is still the current one (304)
+     */
+    since?: number | undefined;
+    /**
+     * slots only: the application id (default "blindsync")
+     */
+    app?: string | undefined;
+    /**
+     * cancels the transfer
+     */
+    signal?: AbortSignal | undefined;
+};
+/**
+ * What backupGet and slotGet resolve to: the plaintext as a stream and the
+ * version read. Each piece comes out only after its tag verified; on a
+ * tampered or truncated stream the stream errors with a DecryptError and
+ * whatever was read from it must be discarded.
+ */
+export type Download = {
+    version: number;
+    stream: ReadableStream<Uint8Array>;
+};
+/**
+ * A backup as the server lists it.
+ */
+export type BackupInfo = {
+    name: string;
+    version: number;
+    bytes: number;
+    modifiedAt: string;
 };
 import * as bs1 from './bs1/index.js';

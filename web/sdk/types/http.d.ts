@@ -35,6 +35,33 @@ export function backoff(p: RetryPolicy, attempt: number, retryAfterS: number | n
  */
 export function request(fetchFn: typeof fetch, base: string, req: Req, p: RetryPolicy): Promise<Answer>;
 /**
+ * A streamed request's description: a Req without json, plus headers and
+ * a body made afresh for each attempt.
+ * @typedef {object} StreamReq
+ * @property {string} method
+ * @property {string} path
+ * @property {string} [token] a Bearer token
+ * @property {Record<string, string>} [headers] more headers (If-Match, X-Slot-Key)
+ * @property {() => ReadableStream<Uint8Array>} [body] the body's bytes; called once per attempt
+ * @property {number} [length] the body's exact length, sent as Content-Length
+ * @property {boolean} [replay] body() can be called again: 5xx, 429 and network errors are retried
+ * @property {AbortSignal} [signal] cancels the transfer (there is no overall timeout: a large
+ *   transfer may take long)
+ */
+/**
+ * Send one request with a streamed body and/or a streamed answer. Resolves
+ * with the Response for any 2xx or 304, its body unread; throws
+ * ServerError for any other answer, UnreachableError when no answer came.
+ * Retries as request() does, but only when req.replay says the body can
+ * be sent again (a request without a body always can).
+ * @param {typeof fetch} fetchFn
+ * @param {string} base
+ * @param {StreamReq} req
+ * @param {RetryPolicy} p
+ * @returns {Promise<Response>}
+ */
+export function requestStream(fetchFn: typeof fetch, base: string, req: StreamReq, p: RetryPolicy): Promise<Response>;
+/**
  * How requests retry. Delays are in milliseconds.
  * @typedef {object} RetryPolicy
  * @property {number} retries attempts after the first (default 4)
@@ -79,6 +106,39 @@ export type Answer = {
     status: number;
     body: any;
     headers: Headers;
+};
+/**
+ * A streamed request's description: a Req without json, plus headers and
+ * a body made afresh for each attempt.
+ */
+export type StreamReq = {
+    method: string;
+    path: string;
+    /**
+     * a Bearer token
+     */
+    token?: string | undefined;
+    /**
+     * more headers (If-Match, X-Slot-Key)
+     */
+    headers?: Record<string, string> | undefined;
+    /**
+     * the body's bytes; called once per attempt
+     */
+    body?: (() => ReadableStream<Uint8Array>) | undefined;
+    /**
+     * the body's exact length, sent as Content-Length
+     */
+    length?: number | undefined;
+    /**
+     * body() can be called again: 5xx, 429 and network errors are retried
+     */
+    replay?: boolean | undefined;
+    /**
+     * cancels the transfer (there is no overall timeout: a large
+     * transfer may take long)
+     */
+    signal?: AbortSignal | undefined;
 };
 /**
  * How requests retry. Delays are in milliseconds.
