@@ -1,0 +1,197 @@
+/*
+ * interop.test.js: the C CLI (build/blindsync) and the JS Client read each
+ * other's writes byte-exact through the REAL server (the stack of
+ * stack.js, slots on): records (binary data, non-ASCII collection and
+ * record names), a backup of several 64 KiB pieces and an anonymous slot
+ * (read with no account, by a non-ASCII passphrase), first written by the
+ * CLI and read by JS, then written by JS and read by the CLI; and the
+ * If-Match of each side refuses to overwrite the other's newer backup.
+ * Skipped with a message when build/blindsync (or the stack) is missing.
+ * Argon2id runs about eight times here (~0.5 s each).
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client, ConflictError, MemoryStorage } from '../src/index.js';
+import { BIN, built, startStack, stopStack } from './stack.js';
+
+const CLI = join(BIN, 'blindsync');
+const skip = !built ? `no C build in ${BIN} (build/blindsync-status is missing): run make first`
+  : !existsSync(CLI) ? `no C CLI: ${CLI} is missing (run make)` : false;
+
+const PASSWORD = 'pässwörd interop ✓ 42';
+const PASSPHRASE = 'ein Schlüssel für alle Geräte ✓';
+const COLLECTION = 'Notizen-äöü ✓';
+const BACKUP = 'main';
+
+/** @type {import('./stack.js').Stack | null} */
+let stack = null;
+/** @type {string} */
+let tmp = '';
+const username = `io${process.pid}`;
+
+/**
+ * Deterministic pseudo-random bytes (every byte value occurs).
+ * @param {number} n
+ * @param {number} seed
+ */
+function bytes(n, seed) {
+  const b = new Uint8Array(n);
+  let x = seed >>> 0 || 1;
+  for (let i = 0; i < n; i++) {
+    x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0;
+    b[i] = x & 0xff;
+  }
+  return b;
+}
+
+/**
+ * Run the CLI with a home under tmp and the password file; resolves with
+ * its exit status and output (never rejects on a non-zero status).
+ * @param {string} home
+ * @param {string[]} args
+ * @returns {Promise<{ code: number, stdout: string, stderr: string }>}
+ */
+function cli(home, args) {
+  return new Promise((resolve) => execFile(CLI, ['--server', /** @type {any} */ (stack).url,
+    '--home', join(tmp, home), '--password-file', join(tmp, 'pw'), ...args],
+  { encoding: 'utf8', timeout: 120000 },
+  (err, stdout, stderr) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0,
+    stdout, stderr })));
+}
+
+/** The CLI must succeed. @param {string} home @param {string[]} args */
+async function ok(home, args) {
+  const r = await cli(home, args);
+  assert.equal(r.code, 0, `blindsync ${args.join(' ')}: exit ${r.code}\n${r.stderr}`);
+  return r;
+}
+
+/** A stream's bytes, gathered. @param {ReadableStream<Uint8Array>} s */
+async function gather(s) {
+  return new Uint8Array(await new Response(s).arrayBuffer());
+}
+
+/** A new Client on the stack (one device). */
+function client() {
+  return new Client({ url: /** @type {any} */ (stack).url, storage: new MemoryStorage() });
+}
+
+/* the same data the other side checks */
+const cRecords = [['rec-ä-1', bytes(5000, 1)], ['réc ✓ 2', new Uint8Array([0, 255, 0, 10, 13, 0x80])],
+  ['empty', new Uint8Array(0)]];
+const jsRecords = [['js-ß-1', bytes(70000, 2)], ['js ✓ 2', bytes(1, 3)]];
+const cBackup = bytes(3 * 65536 + 123, 4);
+const jsBackup = bytes(2 * 65536, 5);
+const cSlot = bytes(100000, 6);
+const jsSlot = bytes(65536 + 1, 7);
+
+/** The JS device, logged in for the file. @type {Client} */
+let js;
+
+before(async () => {
+  if (skip)
+    return;
+  stack = await startStack(['slots = { enabled = true }']);
+  tmp = mkdtempSync(join(tmpdir(), 'bs-interop-'));
+  writeFileSync(join(tmp, 'pw'), `${PASSWORD}\n`);
+  writeFileSync(join(tmp, 'pp'), `${PASSPHRASE}\n`);
+});
+
+after(async () => {
+  await js?.logout();
+  await stopStack(stack);
+  if (tmp)
+    rmSync(tmp, { recursive: true, force: true });
+});
+
+test('interop: the C CLI writes records, a backup and a slot; the JS Client reads them byte-exact', { skip },
+  async () => {
+    await ok('c', ['register', username]);
+    await ok('c', ['login', username, '--device', 'c-cli']);
+    for (const [i, [id, data]] of cRecords.entries()) {
+      writeFileSync(join(tmp, `c-rec-${i}`), data);
+      await ok('c', ['put', COLLECTION, id, join(tmp, `c-rec-${i}`)]);
+    }
+    await ok('c', ['sync']);
+    writeFileSync(join(tmp, 'c-backup'), cBackup);
+    await ok('c', ['backup', 'put', BACKUP, join(tmp, 'c-backup')]);
+    writeFileSync(join(tmp, 'c-slot'), cSlot);
+    await ok('c', ['--password-file', join(tmp, 'pp'), 'slot', 'push', join(tmp, 'c-slot')]);
+
+    js = client();
+    await js.login(username, PASSWORD, { name: 'js', type: 'test' });
+    await js.sync();
+    assert.deepEqual((await js.collections()).map((c) => c.name), [COLLECTION]);
+    for (const [id, data] of cRecords)
+      assert.deepEqual(await js.get(COLLECTION, id), data, `record ${id}`);
+
+    const seen = [];
+    const b = await js.backupGet(BACKUP, { progress: (done, total) => seen.push([done, total]) });
+    assert.ok(b && b.version > 0);
+    assert.deepEqual(await gather(b.stream), cBackup);
+    assert.ok(seen.length >= 1 && seen.every(([d], i) => i === 0 || d > seen[i - 1][0]), 'progress grows');
+    assert.deepEqual(seen.at(-1), [cBackup.length + 20 + 16 * 4, cBackup.length + 20 + 16 * 4]);
+    assert.deepEqual((await js.backupList()).map((x) => [x.name, x.version]), [[BACKUP, b.version]]);
+    assert.equal(await js.backupGet(BACKUP, { since: b.version }), null, 'If-None-Match: 304');
+
+    /* the slot, from no account at all */
+    const anon = client();
+    const s = await anon.slotGet(PASSPHRASE);
+    assert.ok(s);
+    assert.deepEqual(await gather(s.stream), cSlot);
+  });
+
+test('interop: the JS Client writes records, a backup and a slot; the C CLI reads them byte-exact', { skip },
+  async () => {
+    assert.ok(js, 'the first test logged in');
+    for (const [id, data] of jsRecords)
+      await js.put(COLLECTION, id, data);
+    const r = await js.sync();
+    assert.equal(r.pushed.length, jsRecords.length);
+
+    /* a JS device that never read the backup is refused (If-None-Match: *): nothing overwritten */
+    const other = client();
+    await other.login(username, PASSWORD, { name: 'js2', type: 'test' });
+    await assert.rejects(other.backupPut(BACKUP, jsBackup), ConflictError);
+    await other.logout();
+
+    /* js read it in the first test: If-Match with that version, from a stream with its size */
+    const put = await js.backupPut(BACKUP, new Blob([jsBackup]).stream(), { size: jsBackup.length });
+    assert.ok(put.version > 0);
+    const slot = await client().slotGet(PASSPHRASE);
+    await slot?.stream.cancel();
+    /* that client remembered nothing; this one must read first, then overwrite */
+    const writer = client();
+    const cur = await writer.slotGet(PASSPHRASE);
+    await gather(/** @type {any} */ (cur).stream);
+    await writer.slotPut(PASSPHRASE, jsSlot);
+
+    await ok('c', ['sync']);
+    for (const [i, [id, data]] of jsRecords.entries()) {
+      await ok('c', ['get', COLLECTION, id, join(tmp, `js-rec-${i}`)]);
+      assert.deepEqual(new Uint8Array(readFileSync(join(tmp, `js-rec-${i}`))), data, `record ${id}`);
+    }
+    /* the CLI's home saw an older version of the backup: its put is a conflict (exit 3) */
+    const stale = await cli('c', ['backup', 'put', BACKUP, join(tmp, 'c-backup')]);
+    assert.equal(stale.code, 3, stale.stderr);
+    await ok('c', ['backup', 'get', BACKUP, join(tmp, 'js-backup')]);
+    assert.deepEqual(new Uint8Array(readFileSync(join(tmp, 'js-backup'))), jsBackup);
+    /* the slot from a home that has no account */
+    await ok('anon', ['--password-file', join(tmp, 'pp'), 'slot', 'pull', join(tmp, 'js-slot')]);
+    assert.deepEqual(new Uint8Array(readFileSync(join(tmp, 'js-slot'))), jsSlot);
+  });
+
+test('interop: the export is the account\'s ciphertext, as the CLI exports it', { skip }, async () => {
+  assert.ok(js, 'the first test logged in');
+  const doc = JSON.parse(new TextDecoder().decode(await gather(await js.export())));
+  await ok('c', ['export', join(tmp, 'c-export.json')]);
+  const cdoc = JSON.parse(readFileSync(join(tmp, 'c-export.json'), 'utf8'));
+  assert.equal(doc.format, 'blindsync-export-1');
+  assert.deepEqual(doc.collections, cdoc.collections);
+  const text = JSON.stringify(doc);
+  assert.ok(!text.includes(COLLECTION) && !text.includes('js-ß-1'), 'no plaintext name in the export');
+});
