@@ -108,6 +108,13 @@ $(B)/unit/%: tests/unit/%.c $(LIBS_A) fcgi/lib/*.h fcgi/crypto/*.h tests/unit/t.
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -Itests/unit $< -o $@ $(LIBS_A) $(LDLIBS_ALL)
 
+# the core's own test links without libfcgi: proof that the core does not
+# know the transport (a core file that calls FastCGI fails this link)
+CORE_LIBS   = $(shell pkg-config --libs $(filter-out fcgi,$(PKGS)) 2>/dev/null) -lpthread -lm $(LDLIBS)
+$(B)/unit/test_core: tests/unit/test_core.c $(LIBS_A) fcgi/lib/*.h fcgi/crypto/*.h tests/unit/t.h
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -Itests/unit $< -o $@ $(LIBS_A) $(CORE_LIBS)
+
 # the crypto library's own test links nothing of the server: proof that
 # libbscrypto stands alone (tests/unit/bsc-symbols.sh checks its symbols)
 $(B)/unit/test_crypto: tests/unit/test_crypto.c $(B)/libbscrypto.a fcgi/crypto/*.h tests/unit/t.h

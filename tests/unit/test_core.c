@@ -8,7 +8,8 @@
  * their key; an export into memory imported into a second account (and a
  * cut-short one refused); then the shared context (struct core) of limits, long-poll
  * wake-ups and metrics. Bodies come from an in-memory reader, reads go to an
- * in-memory writer. It links libblindsync.a and uses nothing of http.c or serve.c.
+ * in-memory writer. It links libblindsync.a without libfcgi (its own rule in
+ * the Makefile) and uses nothing of http.c or serve.c.
  */
 #include <stdint.h>
 #include <stdio.h>
