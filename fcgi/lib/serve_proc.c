@@ -171,6 +171,26 @@ int serve_run_threads(int listen_fd, int threads, const struct handler *h, const
 }
 
 /*
+ * Fork one worker process of serve_supervise(): the child drops the
+ * parent's kids array and runs threads until it exits. Returns the child's
+ * pid to the parent, or -1 (logged) when fork fails; that slot then stays
+ * empty and the other processes serve on.
+ */
+static pid_t spawn_worker(pid_t *kids, int listen_fd, int threads, const struct handler *h, const char *dbpath,
+    sigset_t *set)
+{
+	pid_t p = fork();
+	if (p == 0) {
+		serve_is_child = 1;
+		free(kids);
+		_exit(serve_run_threads(listen_fd, threads, h, dbpath, set));
+	}
+	if (p < 0)
+		log_msg(LOG_ERROR, "fork of a worker failed: %s", strerror(errno));
+	return p;
+}
+
+/*
  * Several processes on one socket: fork `processes` children that each run
  * threads; restart one that dies unexpectedly (at most once a second); on
  * SIGTERM/SIGINT stop them all and wait.
@@ -179,18 +199,13 @@ int serve_supervise(int listen_fd, int threads, int processes, const struct hand
     sigset_t *set)
 {
 	pid_t *kids = calloc((size_t)processes, sizeof *kids);
-	if (!kids)
+	if (!kids) {
+		log_msg(LOG_ERROR, "out of memory");
 		return 1;
-	int rc = 0;
-	for (int i = 0; i < processes; i++) {
-		pid_t p = fork();
-		if (p == 0) {
-			serve_is_child = 1;
-			free(kids);
-			_exit(serve_run_threads(listen_fd, threads, h, dbpath, set));
-		}
-		kids[i] = p;
 	}
+	int rc = 0;
+	for (int i = 0; i < processes; i++)
+		kids[i] = spawn_worker(kids, listen_fd, threads, h, dbpath, set);
 	log_msg(LOG_INFO, "supervising %d processes", processes);
 	for (;;) {
 		int sig = sigwaitinfo(set, NULL);
@@ -211,13 +226,7 @@ int serve_supervise(int listen_fd, int threads, int processes, const struct hand
 						continue;
 					log_msg(LOG_ERROR, "worker %d exited (status %d); restarting it", (int)p, st);
 					sleep(1);
-					pid_t n = fork();
-					if (n == 0) {
-						serve_is_child = 1;
-						free(kids);
-						_exit(serve_run_threads(listen_fd, threads, h, dbpath, set));
-					}
-					kids[i] = n;
+					kids[i] = spawn_worker(kids, listen_fd, threads, h, dbpath, set);
 				}
 			}
 		}
