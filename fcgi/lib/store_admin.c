@@ -463,7 +463,7 @@ int store_file_inspect(const char *path, int *user_version, int *ours, char *int
 	*user_version = sqlite3_column_int(st, 0);
 	sqlite3_finalize(st);
 	st = NULL;
-	if (sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key = 'schema'", -1, &st, NULL) == SQLITE_OK &&
+	if (sqlite3_prepare_v2(db, stmt_sql[STMT_HEALTH], -1, &st, NULL) == SQLITE_OK &&
 	    sqlite3_step(st) == SQLITE_ROW) {
 		const unsigned char *t = sqlite3_column_text(st, 0);
 		*ours = t && strcmp((const char *)t, "blindsync") == 0;
@@ -473,7 +473,7 @@ int store_file_inspect(const char *path, int *user_version, int *ours, char *int
 	if (integrity && ilen) {
 		int n = 0;
 		integrity[0] = '\0';
-		rc = sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &st, NULL);
+		rc = sqlite3_prepare_v2(db, stmt_sql[STMT_ADMIN_INTEGRITY], -1, &st, NULL);
 		while (rc == SQLITE_OK || rc == SQLITE_ROW) {
 			if ((rc = sqlite3_step(st)) != SQLITE_ROW)
 				break;
