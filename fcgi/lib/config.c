@@ -59,7 +59,7 @@ static const char *const per_names[] = { "ip", "account", "username" };
 _Static_assert(NELEM(reg_names) == REG_CLOSED + 1, "reg_names");
 _Static_assert(NELEM(level_names) == LOG_DEBUG + 1, "level_names");
 _Static_assert(NELEM(per_names) == PER_USERNAME + 1, "per_names");
-/* enums are stored through an int (see set_enum()) */
+/* enums are stored through an int (see cfg_check_field(), F_ENUM) */
 _Static_assert(sizeof(enum registration) == sizeof(int), "enum size");
 _Static_assert(sizeof(enum log_level) == sizeof(int), "enum size");
 _Static_assert(sizeof(enum rate_per) == sizeof(int), "enum size");

@@ -249,7 +249,7 @@ check_globals(struct ld *ld)
  * Runs in protected mode (argument 1: the struct ld): build the sandbox,
  * load and run the chunk, then check what it set. A Lua error (syntax,
  * runtime, memory, instruction limit) propagates to the lua_pcall() of
- * load_text(); a validation error sets ld->failed and returns normally.
+ * cfg_load_file(); a validation error sets ld->failed and returns normally.
  */
 /*
  * string.rep without its one unbounded loop: Lua's own repeats n times even
