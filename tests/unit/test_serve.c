@@ -89,11 +89,49 @@ static const struct route routes[] = {
 };
 static const struct handler handler = {"test", routes, sizeof routes / sizeof *routes, STORE_RO, NULL, NULL};
 
+/*
+ * Serve one CGI request whose stdin is the file `in` (environment already
+ * set); the raw response lands in out[]. Returns how far the request moved
+ * the file offset of `in`, that is how many of its bytes were read
+ * (stdio may have buffered ahead of the handler).
+ */
+static long serve_stdin(int in)
+{
+	char outpath[] = "/tmp/bs-test-out-XXXXXX";
+	int o = mkstemp(outpath);
+	if (o < 0)
+		abort();
+	fflush(stdout);
+	int save_in = dup(0), save_out = dup(1);
+	dup2(in, 0);
+	dup2(o, 1);
+	clearerr(stdin);
+	struct req r;
+	http_req_init(&r, NULL);
+	serve_one(&r, &handler);
+	fflush(stdout);
+	http_req_free(&r);
+	long consumed = (long)lseek(0, 0, SEEK_CUR);
+	dup2(save_in, 0);
+	dup2(save_out, 1);
+	close(save_in);
+	close(save_out);
+	clearerr(stdin);
+	lseek(o, 0, SEEK_SET);
+	ssize_t n = read(o, out, sizeof out - 1);
+	out[n > 0 ? n : 0] = '\0';
+	close(o);
+	unlink(outpath);
+	return consumed;
+}
+
 /* Run one CGI request; the raw response lands in out[]. */
 static void run(const char *method, const char *uri, const char *ctype, const char *body)
 {
-	char inpath[] = "/tmp/bs-test-in-XXXXXX", outpath[] = "/tmp/bs-test-out-XXXXXX";
-	int in = mkstemp(inpath), o = mkstemp(outpath);
+	char inpath[] = "/tmp/bs-test-in-XXXXXX";
+	int in = mkstemp(inpath);
+	if (in < 0)
+		abort();
 	size_t blen = body ? strlen(body) : 0;
 	if (blen && write(in, body, blen) != (ssize_t)blen)
 		abort();
@@ -113,28 +151,9 @@ static void run(const char *method, const char *uri, const char *ctype, const ch
 		setenv("CONTENT_TYPE", ctype, 1);
 	else
 		unsetenv("CONTENT_TYPE");
-	fflush(stdout);
-	int save_in = dup(0), save_out = dup(1);
-	dup2(in, 0);
-	dup2(o, 1);
-	clearerr(stdin);
-	struct req r;
-	http_req_init(&r, NULL);
-	serve_one(&r, &handler);
-	fflush(stdout);
-	http_req_free(&r);
-	dup2(save_in, 0);
-	dup2(save_out, 1);
-	close(save_in);
-	close(save_out);
-	clearerr(stdin);
-	lseek(o, 0, SEEK_SET);
-	ssize_t n = read(o, out, sizeof out - 1);
-	out[n > 0 ? n : 0] = '\0';
+	serve_stdin(in);
 	close(in);
-	close(o);
 	unlink(inpath);
-	unlink(outpath);
 }
 
 #define HAS(s) T_OK(strstr(out, (s)) != NULL)
@@ -202,36 +221,16 @@ static void test_body_limits(void)
 	{
 		char inpath[] = "/tmp/bs-test-in-XXXXXX";
 		int in = mkstemp(inpath);
-		if (write(in, "{\"na", 4) != 4)
+		if (in < 0 || write(in, "{\"na", 4) != 4)
 			abort();
 		lseek(in, 0, SEEK_SET);
 		setenv("REQUEST_METHOD", "POST", 1);
 		setenv("REQUEST_URI", "/v1/things/x/echo", 1);
 		setenv("CONTENT_TYPE", "application/json", 1);
 		setenv("CONTENT_LENGTH", "40", 1);
-		char outpath[] = "/tmp/bs-test-out-XXXXXX";
-		int o = mkstemp(outpath);
-		fflush(stdout);
-		int si = dup(0), so = dup(1);
-		dup2(in, 0);
-		dup2(o, 1);
-		struct req r;
-		http_req_init(&r, NULL);
-		serve_one(&r, &handler);
-		fflush(stdout);
-		http_req_free(&r);
-		dup2(si, 0);
-		dup2(so, 1);
-		close(si);
-		close(so);
-		clearerr(stdin);
-		lseek(o, 0, SEEK_SET);
-		ssize_t n = read(o, out, sizeof out - 1);
-		out[n > 0 ? n : 0] = '\0';
+		serve_stdin(in);
 		close(in);
-		close(o);
 		unlink(inpath);
-		unlink(outpath);
 		HAS("Status: 400");
 		HAS("shorter than its Content-Length");
 	}
@@ -288,9 +287,9 @@ static void test_body_limits(void)
 static long run_big(const char *method, const char *uri, const char *extra)
 {
 	enum { BIG = 4 * 1024 * 1024 };
-	char inpath[] = "/tmp/bs-test-in-XXXXXX", outpath[] = "/tmp/bs-test-out-XXXXXX";
-	int in = mkstemp(inpath), o = mkstemp(outpath);
-	if (in < 0 || o < 0 || ftruncate(in, BIG) != 0)
+	char inpath[] = "/tmp/bs-test-in-XXXXXX";
+	int in = mkstemp(inpath);
+	if (in < 0 || ftruncate(in, BIG) != 0)
 		abort();
 	memset(out, 0, sizeof out);
 	setenv("REQUEST_METHOD", method, 1);
@@ -302,30 +301,9 @@ static long run_big(const char *method, const char *uri, const char *extra)
 	unsetenv("HTTP_AUTHORIZATION");
 	if (extra)
 		putenv((char *)extra);
-	fflush(stdout);
-	int si = dup(0), so = dup(1);
-	dup2(in, 0);
-	dup2(o, 1);
-	clearerr(stdin);
-	struct req r;
-	http_req_init(&r, NULL);
-	serve_one(&r, &handler);
-	fflush(stdout);
-	http_req_free(&r);
-	/* stdio may have buffered ahead: what it consumed moved the offset */
-	long consumed = (long)lseek(0, 0, SEEK_CUR);
-	dup2(si, 0);
-	dup2(so, 1);
-	close(si);
-	close(so);
-	clearerr(stdin);
-	lseek(o, 0, SEEK_SET);
-	ssize_t n = read(o, out, sizeof out - 1);
-	out[n > 0 ? n : 0] = '\0';
+	long consumed = serve_stdin(in);
 	close(in);
-	close(o);
 	unlink(inpath);
-	unlink(outpath);
 	unsetenv("HTTP_X_SLOT_KEY");
 	unsetenv("HTTP_AUTHORIZATION");
 	return consumed;
