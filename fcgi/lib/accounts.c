@@ -35,8 +35,12 @@ struct reg_ctx {
 static enum err reg_tx(struct store *s, void *arg)
 {
 	struct reg_ctx *x = arg;
-	enum err e = store_account_insert(s, &x->a, x->in->keyring, x->in->keyring_len);
-	if (e)
+	enum err e;
+	/* the invite first: a made-up invite must not tell a taken name from a
+	 * free one (409 username_taken would answer only for a taken one) */
+	if (x->invite_needed && (e = store_invite_usable(s, x->invite_hash, x->a.created_at)))
+		return e;
+	if ((e = store_account_insert(s, &x->a, x->in->keyring, x->in->keyring_len)))
 		return e;
 	if (x->invite_needed && (e = store_invite_use(s, x->invite_hash, x->a.created_at, x->a.id)))
 		return e;

@@ -60,6 +60,8 @@ const char *const stmt_sql[] = {
 	[STMT_TOKEN_DELETE_ACCOUNT] = "DELETE FROM tokens WHERE account_id = ?1",
 
 	[STMT_INVITE_INSERT] = "INSERT INTO invites (hash, created_at, expires_at) VALUES (?1, ?2, ?3)",
+	/* a row if the invite could be used now */
+	[STMT_INVITE_USABLE] = "SELECT 1 FROM invites WHERE hash = ?1 AND used_at IS NULL AND expires_at > ?2",
 	[STMT_INVITE_USE] =
 	    "UPDATE invites SET used_at = ?2, used_by = ?3 WHERE hash = ?1 AND used_at IS NULL AND expires_at > ?2",
 	[STMT_INVITE_LIST] =

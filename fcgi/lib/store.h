@@ -241,6 +241,8 @@ struct store_invite {
 	char used_by[STORE_USERNAME_MAX + 1];    /* "" if unused or the account is gone */
 };
 enum err store_invite_insert(struct store *s, const uint8_t hash[STORE_HASH_LEN], int64_t now, int64_t expires_at);
+/* ERR_OK if the invite is unused and unexpired at `now`, ERR_INVALID_INVITE otherwise (changes nothing). */
+enum err store_invite_usable(struct store *s, const uint8_t hash[STORE_HASH_LEN], int64_t now);
 /* Consume an unused, unexpired invite; ERR_INVALID_INVITE otherwise. */
 enum err store_invite_use(struct store *s, const uint8_t hash[STORE_HASH_LEN], int64_t now, int64_t account_id);
 enum err store_invite_list(struct store *s, int (*fn)(void *ctx, const struct store_invite *i), void *ctx);

@@ -341,6 +341,16 @@ enum err store_invite_insert(struct store *s, const uint8_t hash[STORE_HASH_LEN]
 	return store_exec(s, st, "invite insert");
 }
 
+enum err store_invite_usable(struct store *s, const uint8_t hash[STORE_HASH_LEN], int64_t now)
+{
+	sqlite3_stmt *st = store_stmt(s, STMT_INVITE_USABLE);
+	sqlite3_bind_blob(st, 1, hash, STORE_HASH_LEN, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, now);
+	enum err e = store_one_row(s, st, "invite usable");
+	sqlite3_reset(st);
+	return e == ERR_NOT_FOUND ? ERR_INVALID_INVITE : e;
+}
+
 enum err store_invite_use(struct store *s, const uint8_t hash[STORE_HASH_LEN], int64_t now, int64_t account_id)
 {
 	sqlite3_stmt *st = store_stmt(s, STMT_INVITE_USE);

@@ -40,6 +40,23 @@ with_invite() { jq -cn --arg c "$1" '{invite: $c}'; }
 	assert_401 invalid_credentials
 }
 
+@test "a made-up invite answers the same for a taken and a free name" {
+	new_invite
+	taken=$(new_username)
+	register_ok "$taken" "$(new_key)" "$(with_invite "$CODE")"
+	made_up=$(with_invite "$(b64_random 24)")
+	register "$taken" "$(new_key)" "$made_up"
+	assert_err 403 invalid_invite
+	taken_body=$body
+	register "$(new_username)" "$(new_key)" "$made_up"
+	assert_err 403 invalid_invite
+	assert_equal "$body" "$taken_body"
+	# and with no invite at all
+	register "$taken" "$(new_key)"
+	assert_err 403 invalid_invite
+	assert_equal "$body" "$taken_body"
+}
+
 @test "an invite admits exactly one registration" {
 	new_invite
 	u=$(new_username)
