@@ -47,8 +47,6 @@ static const struct kind slot_kind = {
 	"slot", "Not found.", "Overwriting a slot needs", "", "id",
 };
 
-static long read_body(void *ctx, void *buf, size_t n) { return http_read(ctx, buf, n); }
-
 /*
  * A write of len bytes (0 for a delete): its preconditions (400 for a
  * malformed If-Match) and the request body as its reader.
@@ -62,7 +60,7 @@ static enum err write_begin(struct req *r, struct blobs_write *w, int64_t len)
 		return http_fail(r, ERR_INVALID_REQUEST, "If-Match: expected \"<version>\" or *.");
 	const char *inm = http_header(r, "If-None-Match");
 	w->cond.if_none_match_any = inm && strcmp(inm, "*") == 0;
-	w->body.fn = read_body;
+	w->body.fn = upload_read; /* the guarded reader (upload.c) */
 	w->body.ctx = r;
 	return ERR_OK;
 }
@@ -176,8 +174,12 @@ static enum err do_backup_put(struct req *r)
 		return e;
 	/* refuse before reading a large body for nothing; judged again in the transaction */
 	e = blobs_backup_check(r->store, r->cfg, auth->account_id, name, &w, &res);
+	if (e == ERR_OK && (e = upload_begin(r)) != ERR_OK)
+		return e; /* refused by upload.c, with Retry-After */
 	if (e == ERR_OK)
-		e = blobs_backup_put(r->store, r->cfg, auth->account_id, name, &w, &res);
+		e = upload_end(r, blobs_backup_put(r->store, r->cfg, auth->account_id, name, &w, &res));
+	if (e == ERR_REQUEST_TIMEOUT)
+		return e; /* answered by upload.c */
 	if (e)
 		return write_refused(r, &backup_kind, e, &w, &res);
 	serve_changed(auth->account_id, NULL);
@@ -260,8 +262,10 @@ static enum err do_slot_put(struct req *r)
 	/* creating a slot is rate-limited per client address */
 	if (res.created && (e = serve_limit_as(r, "slots.create")))
 		return e;
-	if ((e = blobs_slot_put(r->store, c, id, key_hash, &w, &res)))
-		return write_refused(r, &slot_kind, e, &w, &res);
+	if ((e = upload_begin(r)))
+		return e;
+	if ((e = upload_end(r, blobs_slot_put(r->store, c, id, key_hash, &w, &res))))
+		return e == ERR_REQUEST_TIMEOUT ? e : write_refused(r, &slot_kind, e, &w, &res);
 	put_answer(r, &slot_kind, id, &res);
 	return ERR_OK;
 }

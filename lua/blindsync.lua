@@ -67,6 +67,14 @@ limits = {
   max_wait_seconds = 60,        -- longest long-poll wait of a pull (0 to 3600)
   max_import_bytes = 1 * GiB,   -- body limit of POST /v1/account/import only, a whole account's
                                 -- export (1 KiB to 64 GiB); docs/API-transfer.md
+  -- streamed bodies (backups, slots, import): no byte for this long, or
+  -- under upload_min_rate bytes/s after it, ends the upload with 408
+  upload_idle_seconds = 20,     -- 1 to 3600
+  upload_min_rate  = 1 * KiB,   -- bytes per second (0: none; up to 1 GiB)
+  -- uploads running for over a second per client address and per account,
+  -- in each handler process; one more is 429 (1 to 256)
+  max_uploads_per_ip = 2,
+  max_uploads_per_account = 2,
 }
 
 -- Quotas. "default" applies to every account; other plans are assigned with

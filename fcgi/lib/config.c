@@ -155,6 +155,10 @@ config_defaults(struct config *c)
 	c->limits.max_pull_records = 1000;
 	c->limits.max_wait_seconds = 60;
 	c->limits.max_import_bytes = 1 * GIB;
+	c->limits.upload_idle_seconds = 20;
+	c->limits.upload_min_rate = 1 * KIB;
+	c->limits.max_uploads_per_ip = 2;
+	c->limits.max_uploads_per_account = 2;
 
 	cfg_copy_str(c->plans[0].name, sizeof c->plans[0].name, "default");
 	c->plans[0].bytes = 10 * MIB;
@@ -623,6 +627,14 @@ static const struct field limits_fields[] = {
 	  .off = COFF(limits.max_wait_seconds), .min = 0, .max = 3600 },
 	{ .name = "max_import_bytes", .type = F_INT,
 	  .off = COFF(limits.max_import_bytes), .min = 1 * KIB, .max = 64 * GIB, .size = 1 },
+	{ .name = "upload_idle_seconds", .type = F_INT,
+	  .off = COFF(limits.upload_idle_seconds), .min = 1, .max = 3600 },
+	{ .name = "upload_min_rate", .type = F_INT,
+	  .off = COFF(limits.upload_min_rate), .min = 0, .max = 1 * GIB, .size = 1 },
+	{ .name = "max_uploads_per_ip", .type = F_INT,
+	  .off = COFF(limits.max_uploads_per_ip), .min = 1, .max = 256 },
+	{ .name = "max_uploads_per_account", .type = F_INT,
+	  .off = COFF(limits.max_uploads_per_account), .min = 1, .max = 256 },
 };
 
 enum { PL_BACKUP_BYTES = 3, PL_MIN_BACKUP_BYTES = 4 };  /* indexes into cfg_plan_fields[] */

@@ -83,6 +83,10 @@ struct config {
 		int64_t max_pull_records;
 		int64_t max_wait_seconds;
 		int64_t max_import_bytes;
+		int64_t upload_idle_seconds;   /* a streamed body with no byte for this long ends */
+		int64_t upload_min_rate;       /* bytes/s a streamed body must average after that; 0: none */
+		int64_t max_uploads_per_ip;    /* streamed bodies in progress (over a second) per address */
+		int64_t max_uploads_per_account;
 	} limits;
 
 	struct plan plans[CONFIG_MAX_PLANS]; /* plans[0] is always "default" */

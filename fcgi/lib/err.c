@@ -27,6 +27,7 @@ static const struct err_row rows[] = {
 	[ERR_HTTPS_REQUIRED] = {403, "https_required", "This server accepts requests over HTTPS only."},
 	[ERR_NOT_FOUND] = {404, "not_found", "Not found."},
 	[ERR_METHOD_NOT_ALLOWED] = {405, "method_not_allowed", "This method is not allowed on this resource."},
+	[ERR_REQUEST_TIMEOUT] = {408, "request_timeout", "The request body did not arrive in time."},
 	[ERR_CONFLICT] = {409, "conflict", "The request conflicts with the current state."},
 	[ERR_USERNAME_TAKEN] = {409, "username_taken", "This username is taken."},
 	[ERR_RESYNC_REQUIRED] = {410, "resync_required", "The cursor is older than the purged tombstones; pull from 0."},

@@ -34,6 +34,7 @@ enum err {
 	ERR_HTTPS_REQUIRED,       /* 403 */
 	ERR_NOT_FOUND,            /* 404 */
 	ERR_METHOD_NOT_ALLOWED,   /* 405 */
+	ERR_REQUEST_TIMEOUT,      /* 408 */
 	ERR_CONFLICT,             /* 409 */
 	ERR_USERNAME_TAKEN,       /* 409 */
 	ERR_RESYNC_REQUIRED,      /* 410 */

@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -339,6 +340,21 @@ long http_read(struct req *r, void *buf, size_t n)
 	if (got == 0 && ferror(stdin))
 		return -1;
 	return (long)got;
+}
+
+long http_read_some(struct req *r, void *buf, size_t n)
+{
+	if (!r->fcgx || n == 0)
+		return http_read(r, buf, n);
+	/*
+	 * FCGX_GetStr() returns only once it has all n bytes. Take what the
+	 * stream's buffer holds; when it is empty, ask for one byte, which makes
+	 * libfcgi read the socket once (whatever arrived is then buffered).
+	 */
+	FCGX_Stream *in = r->fcgx->in;
+	ptrdiff_t avail = in->stop - in->rdNext;
+	size_t want = avail > 0 ? (size_t)avail : 1;
+	return http_read(r, buf, want < n ? want : n);
 }
 
 enum err http_read_body(struct req *r, int64_t max)

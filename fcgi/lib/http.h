@@ -69,6 +69,8 @@ struct req {
 	int responded;
 	int streaming;             /* headers sent, body going out */
 	char errmsg[ERR_MSG_MAX];  /* the message of the error being answered */
+	int upload_slot, upload_slow; /* a streamed body's guard (upload.c) */
+	int64_t upload_t0, upload_have;
 	struct timespec t0;
 };
 
@@ -115,6 +117,9 @@ enum err http_content_length(struct req *r, int64_t max, int64_t *out);
 enum err http_read_body(struct req *r, int64_t max);
 /* Read up to n raw body bytes (for streamed uploads); returns the count, 0 at end, -1 on error. */
 long http_read(struct req *r, void *buf, size_t n);
+/* Like http_read() but returns as soon as some bytes arrived (at least 1,
+ * at most n), as read(2) does: a streamed upload sees its progress. */
+long http_read_some(struct req *r, void *buf, size_t n);
 
 /* 1 if the Content-Type is application/json (charset=utf-8 allowed). */
 int http_is_json(const struct req *r);

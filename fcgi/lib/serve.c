@@ -44,6 +44,7 @@
 atomic_int serve_stopping;
 /* the limiter, notifier and metrics of this process (core.h); zeroed in tests */
 struct core serve_core = {.wait_max = 1, .stopping = &serve_stopping};
+int serve_nthreads = 1;          /* worker threads of this process */
 
 int64_t serve_now_ms(void) { return core_now_ms(); }
 
@@ -57,6 +58,8 @@ uint32_t serve_seq(int64_t account_id, const char *collection)
 int serve_wait_begin(void) { return core_wait_begin(&serve_core); }
 
 void serve_wait_end(void) { core_wait_end(&serve_core); }
+
+int serve_threads(void) { return serve_nthreads; }
 
 void serve_metrics(struct buf *out) { core_metrics(&serve_core, out); }
 

@@ -142,6 +142,9 @@ uint32_t serve_seq(int64_t account_id, const char *collection);
 int serve_wait_begin(void);
 void serve_wait_end(void);
 int serve_poll(int64_t account_id, const char *collection, uint32_t *seq, int64_t deadline_ms);
+/* The worker threads of this process (1 in CGI mode); upload.c keeps some
+ * of them free of streamed uploads. */
+int serve_threads(void);
 /* The shared request metrics in Prometheus text (GET /v1/metrics). */
 void serve_metrics(struct buf *out);
 

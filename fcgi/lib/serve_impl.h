@@ -23,6 +23,8 @@ extern atomic_int serve_stopping;
 /* serve.c: the process's limiter, notifier and metrics; serve_proc.c sets
  * wait_max, the long-polls it lets wait at once (half its threads, >= 1) */
 extern struct core serve_core;
+/* serve.c: the worker threads of this process (serve_threads()) */
+extern int serve_nthreads;
 /* serve_proc.c: 1 in a worker process forked by serve_supervise() */
 extern int serve_is_child;
 

@@ -120,6 +120,7 @@ int serve_run_threads(int listen_fd, int threads, const struct handler *h, const
 	}
 	int started = 0;
 	serve_core.wait_max = threads / 2 > 0 ? threads / 2 : 1;
+	serve_nthreads = threads;
 	pthread_attr_t attr;
 	pthread_attr_init(&attr);
 	pthread_attr_setstacksize(&attr, SERVE_STACK_BYTES);

@@ -33,11 +33,9 @@ enum err transfer_export(struct req *r, const struct auth *a)
 	return started ? ERR_OK : e;
 }
 
-static long import_read(void *ctx, void *buf, size_t n) { return http_read(ctx, buf, n); }
-
 enum err transfer_import(struct req *r, const struct auth *a)
 {
-	struct transfer_import_in in = {a, 0, {import_read, r}, serve_changed};
+	struct transfer_import_in in = {a, 0, {upload_read, r}, serve_changed};
 	char msg[ERR_MSG_MAX];
 	enum err e;
 	/* limits and cheap refusals before the body is read */
@@ -45,7 +43,12 @@ enum err transfer_import(struct req *r, const struct auth *a)
 		return e;
 	if (!http_is_json(r))
 		return http_fail(r, ERR_UNSUPPORTED_MEDIA, "This route takes Content-Type: application/json.");
-	e = transfer_import_read(r->store, r->cfg, &in, msg, sizeof msg);
+	if ((e = upload_begin(r)))
+		return e;
+	msg[0] = '\0';
+	e = upload_end(r, transfer_import_read(r->store, r->cfg, &in, msg, sizeof msg));
+	if (e == ERR_REQUEST_TIMEOUT)
+		return e;
 	if (e)
 		return msg[0] ? http_fail(r, e, "%s", msg) : e;
 	http_respond(r, 204, NULL);

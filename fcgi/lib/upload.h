@@ -29,4 +29,20 @@ enum err upload_length(struct req *r, int64_t min, int64_t max, int64_t *len);
 int upload_if_match(struct req *r, int64_t *version);
 int upload_none_match(struct req *r, int64_t version);
 
+/*
+ * The guard of a streamed body. upload_begin() admits it or refuses it
+ * (503 unavailable when this process has only UPLOAD_FREE_THREADS threads
+ * left for other requests, 429 rate_limited when its address or account
+ * already has limits.max_uploads_per_ip / _per_account uploads running for
+ * over a second; both with Retry-After) and starts the clock; then read the
+ * body with upload_read() (a core_reader function, ctx = r): it ends the
+ * body (-1) when no byte came for limits.upload_idle_seconds or when, after
+ * that long, the average is under limits.upload_min_rate. upload_end(r, e)
+ * releases the upload and returns e, or the 408 request_timeout (already
+ * answered through http_fail) when the body was too slow.
+ */
+enum err upload_begin(struct req *r);
+long upload_read(void *ctx, void *buf, size_t n);
+enum err upload_end(struct req *r, enum err e);
+
 #endif
