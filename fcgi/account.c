@@ -5,6 +5,7 @@
  * with the typed getters, calls accounts.c, and answers. Never logs or
  * echoes a credential.
  */
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,6 +13,7 @@
 #include "auth.h"
 #include "json.h"
 #include "jstream.h"
+#include "log.h"
 #include "serve.h"
 #include "transfer.h"
 
@@ -172,6 +174,15 @@ static const struct jfield login_fields[] = {
 	{"username", JT_STRING, 1}, {"auth_key", JT_STRING, 1}, {"device", JT_OBJECT, 0},
 };
 
+/* After a 401 for a wrong key has gone out: the account's login_failed event. */
+static void record_login_failed(struct store *s, int64_t account_id)
+{
+	enum err e = accounts_login_failed(s, account_id);
+	if (e != ERR_OK)
+		log_msg(LOG_ERROR, "login: cannot record a failed login of account %" PRId64 ": %s", account_id,
+		    err_code(e));
+}
+
 static enum err do_login(struct req *r)
 {
 	static const struct jfield df[] = {{"name", JT_STRING, 0}, {"type", JT_STRING, 0}};
@@ -197,6 +208,8 @@ static enum err do_login(struct req *r)
 		}
 	}
 	if ((e = accounts_login(r->store, r->cfg, username, key, keylen, name, type, &s))) {
+		if (e == ERR_INVALID_CREDENTIALS && s.failed_account)
+			serve_after(r, record_login_failed, s.failed_account);
 		if (e == ERR_FORBIDDEN)
 			http_fail(r, e, "This account is disabled.");
 		goto out;

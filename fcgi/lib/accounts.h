@@ -28,6 +28,9 @@ struct accounts_session {
 	uint8_t *keyring;      /* login only: a copy the caller frees (NULL if none) */
 	size_t keyring_len;
 	int64_t keyring_version; /* login only: the version of that keyring (0 if none) */
+	/* login only, set on ERR_INVALID_CREDENTIALS: the account whose key was
+	 * wrong (0 for an unknown name), for accounts_login_failed() */
+	int64_t failed_account;
 };
 
 /* Wipe the tokens and free the keyring of a session. NULL is fine. */
@@ -58,9 +61,16 @@ enum err accounts_prelogin(struct store *s, const struct config *c, const uint8_
     const char *username, struct buf *out);
 
 /* Log in: verify, create a device and a token pair. ERR_INVALID_CREDENTIALS
- * (same time and answer for unknown users), ERR_FORBIDDEN if disabled. */
+ * (same time and answer for unknown users: nothing is written for either;
+ * out->failed_account names a known account, whose login_failed event the
+ * caller records with accounts_login_failed() once the answer is sent),
+ * ERR_FORBIDDEN if disabled. */
 enum err accounts_login(struct store *s, const struct config *c, const char *username, const uint8_t *key,
     size_t keylen, const char *device_name, const char *device_type, struct accounts_session *out);
+/* Record a failed login (a wrong key) in the account's activity log, in a
+ * transaction of its own. Meant to run after the 401 went out, so that an
+ * unknown name and a wrong key cost the client the same time. */
+enum err accounts_login_failed(struct store *s, int64_t account_id);
 
 /* Rotate a refresh token. ERR_UNAUTHORIZED, ERR_TOKEN_EXPIRED, ERR_TOKEN_REUSED
  * (then every token of the device is revoked). */

@@ -42,6 +42,10 @@ struct req {
 	struct buf out;            /* response body being built */
 	struct buf hdr;            /* extra response header lines */
 	struct buf err_extra;      /* extra top-level members of an error body */
+	/* work to do once the answer is sent (serve_after()); kept past
+	 * http_end(), cleared when it runs */
+	void (*after_fn)(struct store *s, int64_t arg);
+	int64_t after_arg;
 
 	/* per request: reset by http_end() */
 	const struct config *cfg;  /* snapshot held for the request */

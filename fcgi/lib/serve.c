@@ -377,6 +377,20 @@ void serve_one(struct req *r, const struct handler *h)
 		malloc_trim(0);
 }
 
+void serve_after(struct req *r, void (*fn)(struct store *s, int64_t arg), int64_t arg)
+{
+	r->after_fn = fn;
+	r->after_arg = arg;
+}
+
+void serve_run_after(struct req *r)
+{
+	void (*fn)(struct store *, int64_t) = r->after_fn;
+	r->after_fn = NULL;
+	if (fn)
+		fn(r->store, r->after_arg);
+}
+
 /* SIGUSR1 only interrupts a worker thread blocked in accept() (serve_proc.c). */
 static void on_usr1(int sig) { (void)sig; }
 
@@ -563,6 +577,13 @@ int serve_main(int argc, char **argv, const struct handler *h)
 		 * unread input resets it and Apache loses the answer, so read
 		 * what is left of the declared body (bounded by CONTENT_LENGTH) */
 		serve_drain_cgi_body();
+		if (r.after_fn) {
+			/* end the answer first: the web server waits for the end of
+			 * the output (with mod_cgid, stdin and stdout are one socket) */
+			if (shutdown(STDOUT_FILENO, SHUT_WR) != 0)
+				close(STDOUT_FILENO);
+			serve_run_after(&r);
+		}
 		http_req_free(&r);
 		store_close(st);
 		config_shutdown();

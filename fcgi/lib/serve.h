@@ -111,6 +111,15 @@ const struct route *serve_route(struct req *r, const struct handler *h, enum err
 void serve_one(struct req *r, const struct handler *h);
 
 /*
+ * Run fn(store, arg) once r's answer has gone out to the front end (after
+ * FCGX_Finish_r, or once a CGI program's output is closed), on the same
+ * thread and store connection, before the next request. For a write whose
+ * cost must not show in the answer's timing (a failed login's event). One
+ * per request: a later call replaces an earlier one. fn logs its own errors.
+ */
+void serve_after(struct req *r, void (*fn)(struct store *s, int64_t arg), int64_t arg);
+
+/*
  * The rate limits of config.md for the current route, shared by every
  * process (limit.c). Three phases, each charging only its own rules: the
  * dispatcher calls it with (NULL, 0) before reading the body (per = ip

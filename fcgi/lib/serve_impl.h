@@ -50,6 +50,8 @@ int serve_run_threads(int listen_fd, int threads, const struct handler *h, const
  */
 int serve_supervise(int listen_fd, int threads, int processes, const struct handler *h, const char *dbpath,
     sigset_t *set);
+/* serve.c: run the work serve_after() left for after r's answer, if any. */
+void serve_run_after(struct req *r);
 /* CGI (serve_proc.c): read and drop what is left of the request body. */
 void serve_drain_cgi_body(void);
 /* CGI (serve_proc.c): answer 503 through the one error writer. */

@@ -70,6 +70,7 @@ static void *worker_main(void *arg)
 		}
 		serve_one(&r, w->h);
 		FCGX_Finish_r(&fr);
+		serve_run_after(&r);
 	}
 	http_req_free(&r);
 	store_close(st);

@@ -20,6 +20,21 @@ prelogin() { jreq POST /v1/account/prelogin "$(jq -cn --arg u "$1" '{username: $
 # activity TOKEN [QUERY]: GET the activity log, expecting 200
 activity() { areq GET "/v1/account/activity${2:-}" "$1"; assert_equal "$status" 200; }
 
+# wait_failed ACCESS N: until the account's activity holds N login_failed
+# events. A failed login's event is written just after its 401 has gone out
+# (so that a wrong key and an unknown name take the same time), so a client
+# can see the 401 a moment before the event.
+wait_failed() {
+	local n
+	for _ in $(seq 1 200); do
+		activity "$1" "?limit=1000"
+		n=$(jb '[.events[] | select(.type == "login_failed")] | length')
+		[ "$n" -ge "$2" ] && return 0
+		sleep 0.05
+	done
+	fail "$n login_failed events of $2 after 10 s"
+}
+
 # ---- register ----
 
 @test "register answers 201 with an opaque account_id" {
@@ -783,6 +798,7 @@ password() { ajreq POST /v1/account/password "$1" "$2"; }
 	a0=$ACCESS d0=$DEVICE
 	login "$u" "$(new_key)"
 	assert_equal "$status" 401
+	wait_failed "$a0" 1
 	login_ok "$u" "$k"
 	a1=$ACCESS d1=$DEVICE
 	ajreq PUT /v1/account/keyring "$a0" "{\"keyring\": \"$(b64_random 32)\", \"version\": 0}"
@@ -800,11 +816,38 @@ password() { ajreq POST /v1/account/password "$1" "$2"; }
 	assert_equal "$(jbc '[.events[].at] == ([.events[].at] | sort | reverse)')" true
 }
 
+@test "a wrong key is answered before its login_failed event is written" {
+	new_account
+	# hold the store's write lock (for at most 20 s)
+	held=$BATS_TEST_TMPDIR/held
+	python3 -c 'import sqlite3, sys, time
+c = sqlite3.connect(sys.argv[1], isolation_level=None)
+c.execute("BEGIN IMMEDIATE")
+print("held", flush=True)
+time.sleep(20)' "$BS_DATA/blindsync.db" >"$held" 2>&1 3>&- &
+	holder=$!
+	for _ in $(seq 1 200); do grep -q held "$held" && break; sleep 0.05; done
+	grep -q held "$held" || fail "could not take the write lock: $(cat "$held")"
+	# a wrong key for an existing name writes nothing before its answer: it
+	# is answered while the lock is held, as an unknown name is (before,
+	# its event's commit waited for the lock)
+	login "$USERNAME" "$(new_key)"
+	assert_401 invalid_credentials
+	kill -0 "$holder" || fail "the lock was released before the answer"
+	login "$(new_username)" "$(new_key)"
+	assert_401 invalid_credentials
+	kill "$holder" 2>/dev/null || true
+	wait "$holder" || true
+	# and the event is written once the lock is free
+	wait_failed "$ACCESS" 1
+}
+
 @test "activity ?limit: 1 to 1000, default 50, else 400" {
 	new_account
 	wrong=$(jq -cn --arg u "$USERNAME" --arg k "$(new_key)" '{username: $u, auth_key: $k}')
 	par 55 POST /v1/account/login "$wrong" >"$BATS_TEST_TMPDIR/codes"
 	assert_equal "$(grep -c '^401 ' "$BATS_TEST_TMPDIR/codes")" 55
+	wait_failed "$ACCESS" 55
 	activity "$ACCESS"
 	assert_equal "$(jbc '.events | length')" 50
 	assert_equal "$(jbc '[.events[].type] | unique')" '["login_failed"]'
@@ -850,6 +893,7 @@ password() { ajreq POST /v1/account/password "$1" "$2"; }
 	login_ok "$u" "$k"
 	a1=$ACCESS r1=$REFRESH
 	login "$u" "$(new_key)" # a login_failed event
+	wait_failed "$a1" 1
 	iid=$(sql "SELECT id FROM accounts WHERE public_id = '$old_id'")
 	[ -n "$iid" ] || fail "account $old_id not found in the store"
 	assert_equal "$(sql "SELECT count(*) FROM devices WHERE account_id = $iid")" 2
