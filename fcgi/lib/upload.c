@@ -20,12 +20,14 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <time.h>
 
 #include "serve.h"
 
 #define UPLOAD_FREE_THREADS 2      /* threads of a process that uploads never take */
 #define UPLOAD_SLOW_MS 1000        /* an upload older than this counts against its address and account */
 #define UPLOAD_RETRY_AFTER "5"     /* seconds, on a refusal */
+#define UPLOAD_QUEUE_MS 500        /* how long an upload waits for a place before 503 */
 #define UPLOAD_TABLE 256           /* at least SERVE_MAX_THREADS: one entry per thread at most */
 
 /* The uploads in progress in this process. */
@@ -36,6 +38,7 @@ struct upload_slot {
 	char addr[64];
 };
 static pthread_mutex_t upload_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t upload_cv = PTHREAD_COND_INITIALIZER; /* a place was released */
 static struct upload_slot upload_tab[UPLOAD_TABLE];
 static int upload_active;
 
@@ -50,37 +53,55 @@ static enum err admit(struct req *r, int *slot)
 	const struct config *c = r->cfg;
 	int threads = serve_threads();
 	int max = threads - UPLOAD_FREE_THREADS > 0 ? threads - UPLOAD_FREE_THREADS : 1;
-	int64_t now = serve_now_ms();
 	int per_ip = 0, per_account = 0, free_slot = -1;
 	enum err e = ERR_OK;
+	struct timespec deadline;
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_nsec += UPLOAD_QUEUE_MS * 1000000L;
+	if (deadline.tv_nsec >= 1000000000L) {
+		deadline.tv_sec++;
+		deadline.tv_nsec -= 1000000000L;
+	}
 	*slot = -1;
 	pthread_mutex_lock(&upload_mu);
-	for (int i = 0; i < UPLOAD_TABLE; i++) {
-		struct upload_slot *u = &upload_tab[i];
-		if (!u->used) {
-			if (free_slot < 0)
-				free_slot = i;
-			continue;
+	for (;;) {
+		int64_t now = serve_now_ms();
+		per_ip = per_account = 0;
+		free_slot = -1;
+		for (int i = 0; i < UPLOAD_TABLE; i++) {
+			struct upload_slot *u = &upload_tab[i];
+			if (!u->used) {
+				if (free_slot < 0)
+					free_slot = i;
+				continue;
+			}
+			if (now - u->started_ms < UPLOAD_SLOW_MS)
+				continue;
+			if (strcmp(u->addr, r->remote_addr) == 0)
+				per_ip++;
+			if (r->account_id && u->account_id == r->account_id)
+				per_account++;
 		}
-		if (now - u->started_ms < UPLOAD_SLOW_MS)
-			continue;
-		if (strcmp(u->addr, r->remote_addr) == 0)
-			per_ip++;
-		if (r->account_id && u->account_id == r->account_id)
-			per_account++;
-	}
-	if (upload_active >= max || free_slot < 0) {
-		e = ERR_UNAVAILABLE;
-	} else if (per_ip >= c->limits.max_uploads_per_ip || per_account >= c->limits.max_uploads_per_account) {
-		e = ERR_RATE_LIMITED;
-	} else {
-		struct upload_slot *u = &upload_tab[free_slot];
-		u->used = 1;
-		u->started_ms = now;
-		u->account_id = r->account_id;
-		snprintf(u->addr, sizeof u->addr, "%s", r->remote_addr);
-		upload_active++;
-		*slot = free_slot;
+		if (per_ip >= c->limits.max_uploads_per_ip || per_account >= c->limits.max_uploads_per_account) {
+			e = ERR_RATE_LIMITED;
+			break;
+		}
+		if (upload_active < max && free_slot >= 0) {
+			struct upload_slot *u = &upload_tab[free_slot];
+			u->used = 1;
+			u->started_ms = now;
+			u->account_id = r->account_id;
+			snprintf(u->addr, sizeof u->addr, "%s", r->remote_addr);
+			upload_active++;
+			*slot = free_slot;
+			break;
+		}
+		/* full: a burst of quick uploads frees a place within moments;
+		 * wait a little for one, then refuse */
+		if (pthread_cond_timedwait(&upload_cv, &upload_mu, &deadline) == ETIMEDOUT) {
+			e = ERR_UNAVAILABLE;
+			break;
+		}
 	}
 	pthread_mutex_unlock(&upload_mu);
 	if (e == ERR_UNAVAILABLE) {
@@ -102,6 +123,7 @@ static void release(int slot)
 	pthread_mutex_lock(&upload_mu);
 	upload_tab[slot].used = 0;
 	upload_active--;
+	pthread_cond_signal(&upload_cv);
 	pthread_mutex_unlock(&upload_mu);
 }
 
