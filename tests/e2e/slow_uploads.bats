@@ -50,7 +50,7 @@ slow() {
 	local n=$1 m=$2 p=$3 gap=$4 secs=$5 out=$6
 	shift 6
 	rm -f "$out.ready" "$out"
-	python3 "$SLOW" "$BS_PORT" "$n" "$m" "$p" 1000000 10 "$gap" "$secs" "$out.ready" "$out" "$@" &
+	python3 "$SLOW" "$BS_PORT" "$n" "$m" "$p" 1000000 16 "$gap" "$secs" "$out.ready" "$out" "$@" &
 	SLOW_PID=$!
 	for _ in $(seq 1 300); do
 		[ -e "$out.ready" ] && return 0
@@ -203,7 +203,7 @@ check_handler() {
 	one=$BATS_TEST_TMPDIR/one
 	# one_more TOKEN ADDRESS: one more slow import, its first answer within 3 s
 	one_more() {
-		python3 "$SLOW" "$BS_PORT" 1 POST /v1/account/import 1000000 10 0 3 "" "$one" \
+		python3 "$SLOW" "$BS_PORT" 1 POST /v1/account/import 1000000 16 0 3 "" "$one" \
 			"Authorization: Bearer $1" "Content-Type: application/json" "X-Forwarded-For: $2"
 		cat "$one"
 	}

@@ -6,7 +6,8 @@ Usage: slow_upload.py PORT N METHOD PATH LENGTH FIRST GAP SECONDS READY OUT [HEA
 Opens N connections at once, each sending METHOD PATH with Content-Length:
 LENGTH and the HEADERs ("Name: value"; "{i}" in a value becomes the
 connection's number), then FIRST body bytes, then one byte every GAP seconds
-(0: never again). After the first bytes of every connection are sent (and
+(0: never again); the body starts as {"format":" so that an import,
+which checks the document as it streams, keeps reading. After the first bytes of every connection are sent (and
 one more second for quick refusals), touches the file READY. Each
 connection ends when the server answers or SECONDS passed. Writes one line
 per connection to OUT: "i status seconds retry_after code", seconds since
@@ -31,7 +32,9 @@ for i in range(n):
     head = "%s %s HTTP/1.1\r\nHost: localhost\r\nContent-Length: %d\r\n" % (method, path, length)
     for h in headers:
         head += h.replace("{i}", str(i)) + "\r\n"
-    s.sendall((head + "\r\n").encode() + b"x" * first)
+    # a JSON-looking start (an import checks the document as it streams),
+    # then "x"s inside its open string: opaque bytes for backups and slots
+    s.sendall((head + "\r\n").encode() + (b'{"format":"' + b"x" * first)[:first])
     s.setblocking(False)
     conns[s] = {"i": i, "data": b"", "sent": first, "next": time.monotonic() + gap, "done": None}
     sel.register(s, selectors.EVENT_READ)
