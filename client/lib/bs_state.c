@@ -213,7 +213,7 @@ int
 bs__state_clear_data(struct bs_client *c)
 {
 	if (sqlite3_exec(c->db, "DELETE FROM records; DELETE FROM queue; DELETE FROM conflicts;"
-	    "DELETE FROM collections;", NULL, NULL, NULL) != SQLITE_OK)
+	    "DELETE FROM collections; DELETE FROM settings WHERE k = 'status_etag';", NULL, NULL, NULL) != SQLITE_OK)
 		return bs__fail(c, BS_LOCAL, "state", "cannot clear the local state: %s",
 		    sqlite3_errmsg(c->db));
 	return BS_OK;

@@ -817,12 +817,108 @@ sync_one(struct bs_client *c, const char *sname, const char *A, struct bs_sync_r
 	return rc;
 }
 
+/* 1 if nothing waits to be sent: no queued change, no collection meta unsent. */
+static int
+nothing_to_send(struct bs_client *c)
+{
+	sqlite3_stmt *st = prep(c, "SELECT EXISTS (SELECT 1 FROM queue) OR EXISTS (SELECT 1 FROM "
+	    "collections WHERE meta_sent = 0 AND name IS NOT NULL)");
+	int none = 0;
+
+	if (!st)
+		return 0;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		none = sqlite3_column_int(st, 0) == 0;
+	sqlite3_finalize(st);
+	return none;
+}
+
+/*
+ * GET /v1/status with If-None-Match of the ETag stored by the last complete
+ * sync of every collection. A 304 sets *same. A 200 leaves its answer in r
+ * and its ETag in etag ("" if the server sent none).
+ */
+static int
+status_check(struct bs_client *c, int *same, struct bs_resp *r, char etag[40])
+{
+	struct bs_xfer x = {0};
+	const char *headers[2] = {NULL, NULL};
+	char cond[64];
+	void *old = NULL;
+	size_t oldlen = 0;
+	int rc;
+
+	*same = 0;
+	etag[0] = '\0';
+	if (bs__get_setting(c, "status_etag", &old, &oldlen) == BS_OK && old && oldlen > 0 &&
+	    oldlen < 40) {
+		snprintf(cond, sizeof cond, "If-None-Match: \"%.*s\"", (int)oldlen, (const char *)old);
+		headers[0] = cond;
+	}
+	free(old);
+	x.headers = headers;
+	if ((rc = bs__request_x(c, "GET", "/v1/status", NULL, 1, &x, r)))
+		return rc;
+	if (r->status == 304 && headers[0]) {
+		*same = 1;
+		return BS_OK;
+	}
+	if (r->status != 200)
+		return bs__refused(c, r);
+	snprintf(etag, 40, "%s", x.etag);
+	return BS_OK;
+}
+
+/* The version of sname in a status answer's collections; -1 if not listed. */
+static int64_t
+status_version(struct json_object *status, const char *sname)
+{
+	struct json_object *arr, *v;
+
+	if (!json_object_object_get_ex(status, "collections", &arr) ||
+	    !json_object_is_type(arr, json_type_array))
+		return -1;
+	for (size_t i = 0; i < json_object_array_length(arr); i++) {
+		struct json_object *o = json_object_array_get_idx(arr, i);
+		const char *name = bs__get_str(o, "name");
+		if (name && strcmp(name, sname) == 0 && json_object_object_get_ex(o, "version", &v))
+			return json_object_get_int64(v);
+	}
+	return -1;
+}
+
+/* 1 if the status lists a collection of ours (bs1 name) not known here by name. */
+static int
+status_has_new(struct bs_client *c, struct json_object *status)
+{
+	struct json_object *arr;
+	sqlite3_stmt *st;
+	int found = 0;
+
+	if (!json_object_object_get_ex(status, "collections", &arr) ||
+	    !json_object_is_type(arr, json_type_array))
+		return 1;       /* cannot tell: learn them */
+	if (!(st = prep(c, "SELECT 1 FROM collections WHERE sname = ?1 AND name IS NOT NULL")))
+		return 1;
+	for (size_t i = 0; !found && i < json_object_array_length(arr); i++) {
+		const char *name = bs__get_str(json_object_array_get_idx(arr, i), "name");
+		if (!name || strlen(name) != BS1_NAME_LEN)
+			continue;
+		sqlite3_reset(st);
+		sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
+		found = sqlite3_step(st) != SQLITE_ROW;
+	}
+	sqlite3_finalize(st);
+	return found;
+}
+
 int
 bs_sync(struct bs_client *c, const char *const *colls, size_t n, struct bs_sync_result *res)
 {
 	struct bs_sync_result dummy;
-	char sname[BS1_NAME_LEN + 1];
-	int rc;
+	struct bs_resp sr = {0};
+	char sname[BS1_NAME_LEN + 1], etag[40] = "";
+	int rc, same = 0;
 
 	if (!res)
 		res = &dummy;
@@ -842,40 +938,66 @@ bs_sync(struct bs_client *c, const char *const *colls, size_t n, struct bs_sync_
 		}
 		return BS_OK;
 	}
-	if ((rc = learn_collections(c)))
+	/* every collection: one status request first; a 304 with nothing to send is the whole sync */
+	if ((rc = status_check(c, &same, &sr, etag))) {
+		bs__resp_clear(&sr);
 		return rc;
-	sqlite3_stmt *st = prep(c, "SELECT sname, name FROM collections ORDER BY sname");
+	}
+	if (same && nothing_to_send(c)) {
+		bs__resp_clear(&sr);
+		return BS_OK;
+	}
+	if (!same && status_has_new(c, sr.json) && (rc = learn_collections(c))) {
+		bs__resp_clear(&sr);
+		return rc;
+	}
+	sqlite3_stmt *st = prep(c, "SELECT sname, name, version FROM collections ORDER BY sname");
 	char (*list)[BS1_NAME_LEN + 1] = NULL;
 	char **anames = NULL;
+	int *moved = NULL;
 	size_t count = 0, cap = 0;
-	if (!st)
+	if (!st) {
+		bs__resp_clear(&sr);
 		return BS_LOCAL;
+	}
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		if (count == cap) {
 			size_t nc = cap ? cap * 2 : 16;
-			void *a = realloc(list, nc * sizeof *list), *b;
+			void *a = realloc(list, nc * sizeof *list), *b = NULL, *m = NULL;
 			if (a)
 				list = a;
-			b = a ? realloc(anames, nc * sizeof *anames) : NULL;
-			if (!a || !b) {
+			if (a && (b = realloc(anames, nc * sizeof *anames)))
+				anames = b;
+			if (b && (m = realloc(moved, nc * sizeof *moved)))
+				moved = m;
+			if (!m) {
 				rc = bs__fail(c, BS_LOCAL, "no_memory", "out of memory");
 				break;
 			}
-			anames = b;
 			cap = nc;
 		}
 		snprintf(list[count], sizeof list[count], "%s", (const char *)sqlite3_column_text(st, 0));
 		anames[count] = sqlite3_column_type(st, 1) == SQLITE_NULL ? NULL :
 		    strdup((const char *)sqlite3_column_text(st, 1));
+		/* pull only what moved: after a 304 nothing did; unlisted means deleted (pull sees 404) */
+		moved[count] = !same && status_version(sr.json, list[count]) != sqlite3_column_int64(st, 2);
 		count++;
 	}
 	sqlite3_finalize(st);
-	for (size_t i = 0; !rc && i < count; i++)
-		rc = sync_one(c, list[i], anames[i], res);
+	bs__resp_clear(&sr);
+	for (size_t i = 0; !rc && i < count; i++) {
+		size_t pushed = res->pushed;
+		if (!(rc = push(c, list[i], anames[i], NULL, res)) && (moved[i] || res->pushed != pushed))
+			rc = pull(c, list[i], res);
+	}
 	for (size_t i = 0; i < count; i++)
 		free(anames[i]);
 	free(anames);
 	free(list);
+	free(moved);
+	/* the tag seen before this sync's pulls: a change after it shows at the next status */
+	if (!rc && !same && etag[0])
+		rc = bs__set(c, "status_etag", etag, strlen(etag));
 	return rc;
 }
 

@@ -79,6 +79,42 @@ login_home() { cli "$1" login "$BSUSER" --device "$1"; assert_success; }
 	assert_output --partial not_found
 }
 
+@test "a sync when nothing changed is one status request answered 304; a change is pulled" {
+	login_home n
+	cli n sync
+	assert_success
+	cli n sync
+	assert_success
+	log=$BS_RUN/access.log
+	before=$(wc -l <"$log")
+	cli n sync
+	assert_success
+	run tail -n +"$((before + 1))" "$log"
+	assert_equal "${#lines[@]}" 1
+	assert_output --regexp '"GET /v1/status HTTP/[0-9.]+" 304 '
+	# a change elsewhere: the status answers 200 and the moved collection is pulled
+	login_home a
+	cli_in a "moved" put "nc-$CANARY" r1
+	assert_success
+	cli n --json sync
+	assert_success
+	assert_output --regexp '"pulled": ?1[,} ]'
+	cli n get "nc-$CANARY" r1
+	assert_success
+	assert_output "moved"
+	# after this device's own write, one sync learns the new tag and the next is a 304 again
+	cli_in n "from n" put "nc-$CANARY" r2
+	assert_success
+	cli n sync
+	assert_success
+	before=$(wc -l <"$log")
+	cli n sync
+	assert_success
+	run tail -n +"$((before + 1))" "$log"
+	assert_equal "${#lines[@]}" 1
+	assert_output --regexp '"GET /v1/status HTTP/[0-9.]+" 304 '
+}
+
 @test "conflicting edits: exit 3, nothing overwritten, the loser reported and kept" {
 	login_home a
 	login_home b
