@@ -385,6 +385,26 @@ flush_json(struct json_object *o)
 	json_object_put(o);
 }
 
+static int sync_shown;   /* a sync progress line is on the terminal */
+
+/* A sync's counts so far on standard error (set only when it is a terminal). */
+static void
+sync_progress(void *arg, const struct bs_sync_result *r)
+{
+	(void)arg;
+	fprintf(stderr, "\rsync: %zu pushed, %zu pulled", r->pushed, r->pulled);
+	sync_shown = 1;
+}
+
+/* End the sync progress line, if one was shown. */
+static void
+sync_progress_end(void)
+{
+	if (sync_shown)
+		fputc('\n', stderr);
+	sync_shown = 0;
+}
+
 /* What a sync did, on stderr (stdout with --json); conflicts set aside are
  * an exit 3 so that scripts see them. */
 static int
@@ -607,7 +627,11 @@ cmd(struct bs_client *c, int argc, char **argv, const char *device, const char *
 	}
 	if (strcmp(what, "sync") == 0) {
 		struct bs_sync_result r;
-		if ((rc = bs_sync(c, (const char *const *)argv + 1, (size_t)argc - 1, &r)))
+		if (isatty(STDERR_FILENO) && !json_out)
+			bs_set_sync_progress(c, sync_progress, NULL);
+		rc = bs_sync(c, (const char *const *)argv + 1, (size_t)argc - 1, &r);
+		sync_progress_end();
+		if (rc)
 			return fail(c, rc);
 		return report_sync(c, &r);
 	}

@@ -148,6 +148,13 @@ struct bs_sync_result {
  * one transaction, so an interrupted sync loses nothing.
  */
 int bs_sync(struct bs_client *c, const char *const *colls, size_t n, struct bs_sync_result *res);
+/*
+ * Progress of syncs: fn (NULL: none) is called with the counts so far after
+ * each push batch the server answered and each page pulled. A sync that
+ * finds nothing changed calls it never.
+ */
+typedef void (*bs_sync_progress_fn)(void *arg, const struct bs_sync_result *so_far);
+void bs_set_sync_progress(struct bs_client *c, bs_sync_progress_fn fn, void *arg);
 
 /*
  * Watch: GET /v1/status (then long polls of wait seconds with

@@ -27,6 +27,8 @@ struct bs_client {
 	void *curl;            /* one CURL handle, reused (keep-alive) */
 	bs_merge_fn merge;
 	void *merge_arg;
+	bs_sync_progress_fn sync_progress;
+	void *sync_progress_arg;
 	char code[64];
 	char msg[512];
 };

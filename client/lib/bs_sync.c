@@ -143,6 +143,21 @@ bs_set_merge(struct bs_client *c, bs_merge_fn fn, void *arg)
 	c->merge_arg = arg;
 }
 
+void
+bs_set_sync_progress(struct bs_client *c, bs_sync_progress_fn fn, void *arg)
+{
+	c->sync_progress = fn;
+	c->sync_progress_arg = arg;
+}
+
+/* Tell the sync progress function (if any) the counts so far. */
+static void
+tell(struct bs_client *c, const struct bs_sync_result *res)
+{
+	if (c->sync_progress)
+		c->sync_progress(c->sync_progress_arg, res);
+}
+
 /* Write the record row (data NULL: a tombstone; app_id NULL: keep). */
 static int
 store_record(struct bs_client *c, const char *sname, const char *rid, const char *app_id,
@@ -573,7 +588,9 @@ push(struct bs_client *c, const char *sname, const char *A, const char *only, st
 			memcpy(code, c->code, sizeof code);
 			memcpy(msg, c->msg, sizeof msg);
 			/* the accepted records are kept whatever else happened */
-			if ((rc = bs__commit(c)) == BS_OK && keep) {
+			if ((rc = bs__commit(c)) == BS_OK)
+				tell(c, res);
+			if (rc == BS_OK && keep) {
 				rc = keep;
 				memcpy(c->code, code, sizeof c->code);
 				memcpy(c->msg, msg, sizeof c->msg);
@@ -709,6 +726,7 @@ pull(struct bs_client *c, const char *sname, struct bs_sync_result *res)
 		}
 		int go = json_object_get_boolean(more);
 		bs__resp_clear(&r);
+		tell(c, res);
 		if (!go)
 			return BS_OK;
 	}

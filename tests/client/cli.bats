@@ -115,6 +115,20 @@ login_home() { cli "$1" login "$BSUSER" --device "$1"; assert_success; }
 	assert_output --regexp '"GET /v1/status HTTP/[0-9.]+" 304 '
 }
 
+@test "sync progress: a line on a terminal's standard error, nothing when not a terminal" {
+	cli_in a "p" put "prog-$CANARY" r1
+	assert_success
+	login_home p
+	cli p sync
+	assert_success
+	assert_output ""
+	login_home q
+	run script -qec "env BLINDSYNC_PASSWORD_FILE='$PWFILE' '$BIN/blindsync' --server '$BS_URL' \
+		--home '$BATS_FILE_TMPDIR/q' sync" /dev/null
+	assert_success
+	assert_output --regexp 'sync: 0 pushed, [1-9][0-9]* pulled'
+}
+
 @test "conflicting edits: exit 3, nothing overwritten, the loser reported and kept" {
 	login_home a
 	login_home b
