@@ -95,6 +95,18 @@ int bs_device_revoke(struct bs_client *c, const char *device_id);
  */
 int bs_put(struct bs_client *c, const char *coll, const char *id, const void *data, size_t n);
 int bs_delete(struct bs_client *c, const char *coll, const char *id);
+/* One write of bs_put_many. */
+struct bs_put_item {
+	const char *id;
+	const void *data;
+	size_t n;
+};
+/*
+ * Queue the writes items[0..count) to coll as bs_put does, in one
+ * transaction of the local state: all of them or none. Many bs_put calls
+ * cost a synced transaction each; this costs one.
+ */
+int bs_put_many(struct bs_client *c, const char *coll, const struct bs_put_item *items, size_t count);
 
 /*
  * Send the queued change of one record at once, with the version last

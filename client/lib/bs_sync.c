@@ -82,38 +82,44 @@ know_collection(struct bs_client *c, const char *sname, const char *A)
 	return run(c, st);
 }
 
-/* Queue a change; the base version is the one the record had when the
- * first queued change of it was made. */
+/* Queue a change inside the caller's transaction; the base version is the
+ * one the record had when the first queued change of it was made. */
 static int
-queue(struct bs_client *c, const char *A, const char *a, const void *data, size_t n, int deleted)
+queue_in(struct bs_client *c, const char *A, const char *a, const void *data, size_t n, int deleted)
 {
 	char sname[BS1_NAME_LEN + 1], rid[BS1_NAME_LEN + 1];
 	sqlite3_stmt *st;
 	int rc;
 
-	if ((rc = names(c, A, a, sname, rid)) || (rc = bs__begin(c)))
+	if ((rc = names(c, A, a, sname, rid)) || (rc = know_collection(c, sname, A)))
 		return rc;
-	if ((rc = know_collection(c, sname, A)))
-		goto fail;
 	st = prep(c, "INSERT INTO queue (sname, rid, app_id, deleted, data, base_version) VALUES "
 	    "(?1, ?2, ?3, ?4, ?5, COALESCE((SELECT version FROM records WHERE sname = ?1 AND rid = ?2), 0)) "
 	    "ON CONFLICT (sname, rid) DO UPDATE SET deleted = excluded.deleted, data = excluded.data");
-	if (!st) {
-		rc = BS_LOCAL;
-		goto fail;
-	}
+	if (!st)
+		return BS_LOCAL;
 	sqlite3_bind_text(st, 1, sname, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, rid, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, a, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 4, deleted);
 	if (!deleted)
 		sqlite3_bind_blob(st, 5, n ? data : "", (int)n, SQLITE_STATIC);
-	if ((rc = run(c, st)))
-		goto fail;
+	return run(c, st);
+}
+
+/* Queue one change in its own transaction. */
+static int
+queue(struct bs_client *c, const char *A, const char *a, const void *data, size_t n, int deleted)
+{
+	int rc;
+
+	if ((rc = bs__begin(c)))
+		return rc;
+	if ((rc = queue_in(c, A, a, data, n, deleted))) {
+		bs__rollback(c);
+		return rc;
+	}
 	return bs__commit(c);
-fail:
-	bs__rollback(c);
-	return rc;
 }
 
 int
@@ -122,6 +128,24 @@ bs_put(struct bs_client *c, const char *coll, const char *id, const void *data, 
 	if (n > BS1_MAX_PLAINTEXT - 65536)
 		return bs__fail(c, BS_LOCAL, "too_large", "the record is too large");
 	return queue(c, coll, id, data, n, 0);
+}
+
+int
+bs_put_many(struct bs_client *c, const char *coll, const struct bs_put_item *items, size_t count)
+{
+	int rc;
+
+	for (size_t i = 0; i < count; i++)
+		if (items[i].n > BS1_MAX_PLAINTEXT - 65536)
+			return bs__fail(c, BS_LOCAL, "too_large", "the record is too large");
+	if ((rc = bs__begin(c)))
+		return rc;
+	for (size_t i = 0; i < count; i++)
+		if ((rc = queue_in(c, coll, items[i].id, items[i].data, items[i].n, 0))) {
+			bs__rollback(c);
+			return rc;
+		}
+	return bs__commit(c);
 }
 
 int
