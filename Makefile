@@ -186,6 +186,7 @@ bench: deps all
 	@BIN="$(CURDIR)/$(B)" tests/bench/bench.sh
 	@BIN="$(CURDIR)/$(B)" tests/bench/blobs.sh
 	@BIN="$(CURDIR)/$(B)" tests/bench/export.sh
+	@BIN="$(CURDIR)/$(B)" tests/bench/client.sh
 
 # ---- install ----
 # make install [PREFIX=/usr/local] [DESTDIR=] [SYSCONFDIR=$(PREFIX)/etc]
