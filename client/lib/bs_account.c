@@ -394,7 +394,8 @@ bs_login(struct bs_client *c, const char *user, const char *password, const char
 		goto out;
 	if (kv < 1 || (e = bs1_keyring_open(&kk, lu, (uint64_t)kv, env, envlen, &pt, &ptlen)) ||
 	    (e = bs1_keyring_data_key(pt, ptlen, &dk))) {
-		rc = bs__fail(c, BS_DECRYPT, "cannot_decrypt", "cannot open the account's keyring");
+		rc = bs__fail(c, BS_DECRYPT, "cannot_decrypt",
+		    "cannot decrypt the account's keyring (tampered on the server, or not sealed for this password)");
 		goto out;
 	}
 	/* save the session in one transaction */

@@ -3,7 +3,7 @@
 # nginx: register and login, a round trip between two homes of one
 # account, watch, a conflict reported and not lost, a wrong password (exit 5,
 # invalid_credentials), a kdf below the floor refused before any login
-# request (exit 5 naming the reason), tampered ciphertext, password change,
+# request (exit 5 naming the reason), a tampered record and keyring, password change,
 # an unreachable server (exit 4), and the canary scan: a planted string in
 # the password, the names and the data never reaches the server's disk or
 # logs, while the same search finds it in a plaintext file.
@@ -261,6 +261,26 @@ login_home() { cli "$1" login "$BSUSER" --device "$1"; assert_success; }
 	cli t2 get tam r
 	assert_failure 5
 	assert_output --partial "cannot decrypt"
+}
+
+@test "a tampered keyring on the server: login exits 5 cannot decrypt and keeps no session" {
+	u=kt$RANDOM$RANDOM
+	cli k1 register "$u"
+	assert_success
+	# flip one byte in the middle of the sealed keyring (past the header and nonce)
+	db=$BS_DATA/blindsync.db
+	hex=$(sqlite3 "$db" "SELECT hex(keyring) FROM accounts WHERE username = '$u'")
+	[ ${#hex} -gt 100 ]
+	c=${hex:70:1}
+	[ "$c" = 0 ] && c=1 || c=0
+	sqlite3 "$db" "UPDATE accounts SET keyring = X'${hex:0:70}$c${hex:71}' WHERE username = '$u'"
+	[ "$(sqlite3 "$db" "SELECT hex(keyring) FROM accounts WHERE username = '$u'")" != "$hex" ]
+	cli k1 login "$u"
+	assert_failure 5
+	assert_output --partial "cannot decrypt"
+	# nothing of the failed login was kept: no session in that home
+	cli k1 whoami
+	assert_failure 1
 }
 
 @test "an unreachable server: exit 4 after retries" {
