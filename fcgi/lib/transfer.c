@@ -193,6 +193,8 @@ static enum err export_tx(struct store *s, void *arg)
 	else
 		jw_null(&x->w);
 	free(keyring);
+	/* the version the keyring was sealed at (a client opens it without a search); 0: none */
+	jw_key(&x->w, "keyring_version"); jw_int(&x->w, keyring ? keyring_version : 0);
 	jw_key(&x->w, "collections");
 	jw_arr_begin(&x->w);
 	e = store_collection_list(s, x->account_id, exp_collection, x);
@@ -1163,14 +1165,20 @@ static enum err document_member(struct imp *x, void *ctx, int idx, const char *p
 		}
 		return e;
 	case 4: return each_element(x, path, "collections", collection, NULL);
-	default: return each_element(x, path, "backups", backup, NULL);
+	case 5: return each_element(x, path, "backups", backup, NULL);
+	default: {
+		/* the exported keyring's version (a compatible addition): checked, informative only */
+		int64_t kv;
+		return get_int(x, path, "keyring_version", 0, INT64_MAX, &kv);
+	}
 	}
 }
 
-/* The whole document: {"format" first, then "username","kdf","keyring","collections","backups"}. */
+/* The whole document: {"format" first, then "username","kdf","keyring","keyring_version","collections","backups"}. */
 static enum err document(struct imp *x)
 {
-	static const char *const names[] = {"format", "username", "kdf", "keyring", "collections", "backups"};
+	static const char *const names[] = {"format", "username", "kdf", "keyring", "collections", "backups",
+	    "keyring_version"};
 	unsigned seen = 0;
 	enum jstream_tok t;
 	enum err e;

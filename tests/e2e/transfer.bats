@@ -190,9 +190,12 @@ B: ${3:0:600}"
 	assert_equal "$(header Transfer-Encoding)" chunked
 	[[ $(header Content-Disposition) == "attachment; filename=\"blindsync-export-$USER_A.json\"" ]]
 	assert_common_headers
-	run jq -c '[.format, .username, (.kdf | has("salt")), .keyring, (.collections | map(.name))]' "$EXPORT"
+	run jq -c '[.format, .username, (.kdf | has("salt")), .keyring, .keyring_version, (.collections | map(.name))]' "$EXPORT"
 	assert_success
-	assert_output "[\"blindsync-export-1\",\"$USER_A\",true,\"$KEYRING_A\",[\"notes\",\"tasks\",\"void\"]]"
+	assert_output "[\"blindsync-export-1\",\"$USER_A\",true,\"$KEYRING_A\",1,[\"notes\",\"tasks\",\"void\"]]"
+	# keyring_version comes right after keyring (a client reads the head, before collections)
+	assert_equal "$(jq -c 'keys_unsorted' "$EXPORT")" \
+		'["format","username","kdf","keyring","keyring_version","collections","backups"]'
 	assert_equal "$(jq -c '.backups | map([.name, .version, .modified_at])' "$EXPORT")" \
 		"$(ga "$TA" /v1/backups | jq -c '.backups | map([.name, .version, .modified_at])')"
 	# records in version order, history newest first and only older versions
@@ -216,8 +219,8 @@ B: ${3:0:600}"
 	new_account
 	areq GET /v1/account/export "$ACCESS"
 	assert_equal "$status" 200
-	assert_equal "$(jbc '[.format, .username, .keyring, .collections, .backups]')" \
-		"[\"blindsync-export-1\",\"$USERNAME\",null,[],[]]"
+	assert_equal "$(jbc '[.format, .username, .keyring, .keyring_version, .collections, .backups]')" \
+		"[\"blindsync-export-1\",\"$USERNAME\",null,0,[],[]]"
 	run curl -s -I -o /dev/null -w '%{http_code} %{size_download}' -H "Authorization: Bearer $ACCESS" \
 		"$BS_URL/v1/account/export"
 	assert_output '200 0'
@@ -460,6 +463,9 @@ refused() {
 		.extra = 1#400#invalid_request#unknown member 'extra'
 		.kdf = "pbkdf2"#400#invalid_request#kdf
 		.keyring = "not base64"#400#invalid_request#keyring
+		.keyring_version = -1#400#invalid_request#keyring_version
+		.keyring_version = "1"#400#invalid_request#keyring_version
+		.keyring_version = 1.5#400#invalid_request#keyring_version
 		.collections = {}#400#invalid_request#collections
 		.collections[0].name = "bad name"#400#invalid_request#collections[0]: name
 		.collections[0] |= ({records} + .)#400#invalid_request#'name' must come before 'records'
