@@ -570,8 +570,8 @@ bs_device_revoke(struct bs_client *c, const char *device_id)
 
 /* ---- import ------------------------------------------------------------- */
 
-#define IMPORT_HEAD (64 * 1024)   /* format, username, kdf and keyring come first */
-#define MAX_KEYRING_VERSION 10000 /* the export does not say it: tried in turn */
+#define IMPORT_HEAD (64 * 1024)   /* format, username, kdf, keyring and its version come first */
+#define MAX_KEYRING_VERSION 10000 /* an older export does not say it: tried in turn */
 
 /* The head of an export (what comes before "collections") as JSON. */
 static struct json_object *
@@ -637,7 +637,7 @@ bs_import(struct bs_client *c, const char *path, const char *password, const cha
 	const char *reason = NULL, *ouser, *kr;
 	uint8_t *oenv = NULL, *opt = NULL, *cenv = NULL, *cpt = NULL, *nenv = NULL;
 	size_t oenvlen = 0, optlen = 0, cenvlen = 0, cptlen = 0, nenvlen = 0;
-	int64_t cv = 0, ov;
+	int64_t cv = 0, ov, lo = 1, hi = MAX_KEYRING_VERSION;
 	char *lou = NULL;
 	int rc, fd = -1;
 	const char *headers[1] = {NULL};
@@ -662,6 +662,15 @@ bs_import(struct bs_client *c, const char *path, const char *password, const cha
 		    reason ? reason : "refused");
 		goto out;
 	}
+	/* the keyring's version as the export names it; only a document without it is searched */
+	if (json_object_object_get_ex(head, "keyring_version", &k)) {
+		if (!json_object_is_type(k, json_type_int) || json_object_get_int64(k) < 1) {
+			rc = bs__fail(c, BS_LOCAL, "bad_input", "%s: keyring_version: expected an integer "
+			    "of at least 1 beside a keyring", path);
+			goto out;
+		}
+		lo = hi = json_object_get_int64(k);
+	}
 	/* the old data key: the export's keyring under the old password */
 	if (!(lou = lower(ouser))) {
 		rc = bs__fail(c, BS_LOCAL, "no_memory", "out of memory");
@@ -670,8 +679,8 @@ bs_import(struct bs_client *c, const char *path, const char *password, const cha
 	if ((rc = derive(c, old_password, &okdf, NULL, &okk)) ||
 	    (rc = bs__get_b64(c, head, "keyring", &oenv, &oenvlen)))
 		goto out;
-	for (ov = 1; ov <= MAX_KEYRING_VERSION; ov++)
-		if (bs1_keyring_open(&okk, lou, (uint64_t)ov, oenv, oenvlen, &opt, &optlen) == BS1_OK)
+	for (ov = lo;; ov++)
+		if (bs1_keyring_open(&okk, lou, (uint64_t)ov, oenv, oenvlen, &opt, &optlen) == BS1_OK || ov >= hi)
 			break;
 	if (!opt || bs1_keyring_data_key(opt, optlen, &odk) != BS1_OK) {
 		rc = bs__fail(c, BS_DECRYPT, "cannot_decrypt", "cannot open the export's keyring (wrong "

@@ -186,11 +186,13 @@ raw_put() {
 	assert_success
 	cli a export "$BATS_TEST_TMPDIR/export.json"
 	assert_success
-	run jq -r '.format, (.collections | length > 0), (.backups | length > 0), (.keyring | type)' "$BATS_TEST_TMPDIR/export.json"
+	run jq -r '.format, (.collections | length > 0), (.backups | length > 0), (.keyring | type), (.keyring_version | type)' \
+		"$BATS_TEST_TMPDIR/export.json"
 	assert_output "blindsync-export-1
 true
 true
-string"
+string
+number"
 	# nothing in it is plaintext
 	run grep -caF "$CANARY" "$BATS_TEST_TMPDIR/export.json"
 	assert_output 0
@@ -229,6 +231,29 @@ string"
 	run "$BIN/blindsync" --server "$BS_URL" --home "$BATS_TEST_TMPDIR/n2" backup get mvb "$BATS_TEST_TMPDIR/mvb.out"
 	assert_success
 	cmp "$BATS_TEST_TMPDIR/mvb" "$BATS_TEST_TMPDIR/mvb.out"
+	# the export names its keyring's version, so the import opens it at once;
+	# an older document without the member still imports (the client searches)
+	run jq -e '.keyring_version >= 1' "$BATS_TEST_TMPDIR/export.json"
+	assert_success
+	jq -c 'del(.keyring_version)' "$BATS_TEST_TMPDIR/export.json" >"$BATS_TEST_TMPDIR/old.json"
+	jq -c '.keyring_version = "one"' "$BATS_TEST_TMPDIR/export.json" >"$BATS_TEST_TMPDIR/badkv.json"
+	u4=mo$RANDOM$RANDOM
+	run "$BIN/blindsync" --server "$BS_URL" --home "$BATS_TEST_TMPDIR/n4" \
+		--password-file "$BATS_TEST_TMPDIR/pw2" register "$u4"
+	assert_success
+	run "$BIN/blindsync" --server "$BS_URL" --home "$BATS_TEST_TMPDIR/n4" \
+		--password-file "$BATS_TEST_TMPDIR/pw2" login "$u4"
+	assert_success
+	run "$BIN/blindsync" --server "$BS_URL" --home "$BATS_TEST_TMPDIR/n4" \
+		--password-file "$BATS_TEST_TMPDIR/both" import "$BATS_TEST_TMPDIR/badkv.json"
+	assert_failure 1
+	assert_output --partial "keyring_version"
+	run "$BIN/blindsync" --server "$BS_URL" --home "$BATS_TEST_TMPDIR/n4" \
+		--password-file "$BATS_TEST_TMPDIR/both" import "$BATS_TEST_TMPDIR/old.json"
+	assert_success
+	run "$BIN/blindsync" --server "$BS_URL" --home "$BATS_TEST_TMPDIR/n4" get mv r
+	assert_success
+	assert_output "moved $CANARY"
 	# a second import is refused: the account is not empty any more
 	run "$BIN/blindsync" --server "$BS_URL" --home "$BATS_TEST_TMPDIR/n1" \
 		--password-file "$BATS_TEST_TMPDIR/both" import "$BATS_TEST_TMPDIR/export.json"
