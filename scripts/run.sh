@@ -20,6 +20,7 @@
 # HANDLER_WRAP (a command put before
 # each handler, e.g. "valgrind -q"), EXTRA_HANDLERS ("hello" for the bench),
 # STATIC_DIR (files nginx serves under /bench/static-file/, for the bench).
+# The page (web/app) is served at / from $here/web (nginx only).
 # Ctrl-C (SIGINT) or SIGTERM stops nginx and every handler it started.
 set -u
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -235,7 +236,7 @@ render() {
 	    "@MAX_IMPORT@=$max_import" \
 	    "@READ_TIMEOUT@=$read_timeout" "@FASTCGI_PARAMS@=/etc/nginx/fastcgi_params" \
 	    "@USER@=$user_line" "@ACCESS_LOG@=${ACCESS_LOG:-$RUN_DIR/access.log}" \
-	    "@STATIC_DIR@=${STATIC_DIR:-$RUN_DIR/static}"
+	    "@STATIC_DIR@=${STATIC_DIR:-$RUN_DIR/static}" "@WEB@=$here/web"
 }
 render "$here/nginx/blindsync.conf.in" >"$RUN_DIR/blindsync.conf"
 render "$here/nginx/blindsync-fastcgi.conf.in" >"$RUN_DIR/blindsync-fastcgi.conf"

@@ -1,0 +1,194 @@
+/*
+ * app.js: the blindsync page (issue 11), an ES module over the SDK
+ * (/sdk/ is web/sdk/src, served by nginx on the API's origin). Sign in,
+ * list the account's collections by their decrypted names and their
+ * records decrypted; open an anonymous slot by passphrase. The password
+ * and passphrase are read from their fields once and never stored; the
+ * data key lives only in the Client's memory (MemoryStorage) and is
+ * wiped on sign out. A record that does not open shows "cannot decrypt".
+ */
+import { Client, MemoryStorage, DecryptError, ServerError } from '/sdk/index.js';
+
+const $ = (id) => /** @type {HTMLElement} */ (document.getElementById(id));
+
+/** The signed-in client, or null. @type {Client | null} */
+let client = null;
+
+/** Show a status line; error ones in red. */
+function status(id, text, error = false) {
+  const el = $(id);
+  el.textContent = text;
+  el.className = error ? 'error' : '';
+}
+
+/** Bytes as text for a person: pretty JSON, else UTF-8 text, else hex. @param {Uint8Array} data */
+function show(data) {
+  let text = null;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(data);
+  } catch { /* not UTF-8 */ }
+  if (text !== null) {
+    try {
+      return { kind: 'JSON', text: JSON.stringify(JSON.parse(text), null, 2) };
+    } catch { /* not JSON */ }
+    if (!/[\u0000-\u0008\u000e-\u001f\u007f]/.test(text))
+      return { kind: 'text', text };
+  }
+  const hex = Array.from(data, (b) => b.toString(16).padStart(2, '0')).join(' ');
+  return { kind: `hex, ${data.length} bytes`, text: hex.replace(/((?:\S\S ){16})/g, '$1\n') };
+}
+
+/** A pre block holding shown data. @param {Uint8Array} data */
+function dataBlock(data) {
+  const s = show(data);
+  const pre = document.createElement('pre');
+  pre.className = 'data';
+  pre.tabIndex = 0;
+  pre.dataset.kind = s.kind;
+  pre.textContent = s.text;
+  return pre;
+}
+
+/**
+ * Collection A's records, each opened alone so that one bad record shows
+ * "cannot decrypt" and the others still show (Client.list fails whole).
+ * Reads the Client's local copy the way Client.list does.
+ * @param {Client} c
+ * @param {string} A
+ */
+async function records(c, A) {
+  const col = await c.collectionName(A);
+  const rows = new Map();
+  for (const prefix of ['r', 'q'])
+    for (const k of await c.storage.keys(c.key(prefix, col, ''))) {
+      const e = await c.storage.get(k);
+      rows.set(k.slice(k.lastIndexOf('/') + 1), e.env);
+    }
+  const out = [];
+  for (const [rid, env] of rows) {
+    if (env === null)
+      continue;
+    try {
+      const { a, data } = await c.openRecord(col, rid, env);
+      out.push({ id: a, data });
+    } catch (e) {
+      if (!(e instanceof DecryptError))
+        throw e;
+      out.push({ id: null, data: null });
+    }
+  }
+  return out.sort((x, y) => String(x.id) < String(y.id) ? -1 : 1);
+}
+
+/** Render the account's collections and records. @param {Client} c */
+async function renderAccount(c) {
+  const box = $('collections');
+  box.replaceChildren();
+  const cols = await c.collections();
+  if (cols.length === 0)
+    box.textContent = 'No collections yet.';
+  for (const col of cols) {
+    const h = document.createElement('h3');
+    h.textContent = col.name;
+    box.append(h);
+    for (const r of await records(c, col.name)) {
+      const div = document.createElement('div');
+      div.className = 'record';
+      const h4 = document.createElement('h4');
+      if (r.data === null) {
+        h4.textContent = '(a record)';
+        const p = document.createElement('p');
+        p.className = 'bad';
+        p.textContent = 'cannot decrypt: this record was altered or is not for this account';
+        div.append(h4, p);
+      } else {
+        h4.textContent = r.id;
+        div.append(h4, dataBlock(r.data));
+      }
+      box.append(div);
+    }
+  }
+}
+
+$('signin-form').addEventListener('submit', async (ev) => {
+  ev.preventDefault();
+  const user = /** @type {HTMLInputElement} */ ($('username'));
+  const pw = /** @type {HTMLInputElement} */ ($('password'));
+  const btn = /** @type {HTMLButtonElement} */ ($('signin-btn'));
+  btn.disabled = true;
+  const c = new Client({ url: location.origin, storage: new MemoryStorage() });
+  const t0 = performance.now();
+  try {
+    status('signin-status', 'Deriving keys from the password (Argon2id, a second or two)…');
+    /* let the status paint before Argon2id holds the thread */
+    await new Promise((r) => requestAnimationFrame(() => setTimeout(r, 0)));
+    const password = pw.value;
+    pw.value = '';
+    await c.login(user.value, password, { name: 'web page', type: 'browser' });
+    status('signin-status', `Keys derived and signed in (${Math.round(performance.now() - t0)} ms); fetching records…`);
+    await c.sync();
+    client = c;
+    $('who').textContent = user.value;
+    await renderAccount(c);
+    $('signin').hidden = true;
+    $('account').hidden = false;
+    status('signin-status', '');
+    $('account-h').focus();
+  } catch (e) {
+    const msg = e instanceof ServerError && e.status === 401 ? 'Wrong username or password.'
+      : e instanceof DecryptError ? 'cannot decrypt the keyring: wrong password or altered data.'
+        : `Sign-in failed: ${e instanceof Error ? e.message : e}`;
+    status('signin-status', msg, true);
+    await c.logout().catch(() => {});
+    pw.focus();
+  } finally {
+    btn.disabled = false;
+  }
+});
+
+$('signout-btn').addEventListener('click', async () => {
+  const c = client;
+  client = null;
+  await c?.logout().catch(() => {});
+  $('collections').replaceChildren();
+  $('account').hidden = true;
+  $('signin').hidden = false;
+  status('signin-status', 'Signed out.');
+  $('username').focus();
+});
+
+$('slot-form').addEventListener('submit', async (ev) => {
+  ev.preventDefault();
+  const pp = /** @type {HTMLInputElement} */ ($('passphrase'));
+  const btn = /** @type {HTMLButtonElement} */ ($('slot-btn'));
+  const out = $('slot-out');
+  out.hidden = true;
+  btn.disabled = true;
+  try {
+    status('slot-status', 'Deriving the slot key from the passphrase (Argon2id)…');
+    await new Promise((r) => requestAnimationFrame(() => setTimeout(r, 0)));
+    const passphrase = pp.value;
+    pp.value = '';
+    const anon = new Client({ url: location.origin });
+    const got = await anon.slotGet(passphrase, {
+      progress: (done, total) => status('slot-status', `Downloading and decrypting: ${done} of ${total} bytes`),
+    });
+    if (!got)
+      throw new ServerError(404, 'not_found', 'no slot');
+    const data = new Uint8Array(await new Response(got.stream).arrayBuffer());
+    const block = dataBlock(data);
+    out.textContent = block.textContent;
+    out.dataset.kind = block.dataset.kind;
+    out.hidden = false;
+    status('slot-status', `Slot opened (version ${got.version}, ${data.length} bytes, ${block.dataset.kind}).`);
+    out.focus();
+  } catch (e) {
+    const msg = e instanceof ServerError && e.status === 404 ? 'No slot for this passphrase.'
+      : e instanceof DecryptError ? 'cannot decrypt this slot: it was altered.'
+        : `Could not open the slot: ${e instanceof Error ? e.message : e}`;
+    status('slot-status', msg, true);
+    pp.focus();
+  } finally {
+    btn.disabled = false;
+  }
+});
