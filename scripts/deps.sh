@@ -1,9 +1,11 @@
 #!/bin/sh
 # scripts/deps.sh: install the Debian packages blindsync needs, only when missing.
-# Usage: scripts/deps.sh [build|run|test|bench|fuzz|apache|node]...  (default: build run test)
+# Usage: scripts/deps.sh [build|run|test|bench|fuzz|apache|node|browser]...  (default: build run test)
 # (apache: Debian's Apache 2.4 and mod_fcgid, for FRONT=apache|apache-fcgid|cgi;
 # `make test` (tests/run-all.sh) asks for build run test apache)
 # (fuzz: clang and its libFuzzer runtime, for `make fuzz`)
+# (browser: Debian's chromium, for the page's test web/app/test, driven by
+# web/sdk's playwright-core: ask for node too)
 # (node: Debian's nodejs and npm only when no `node` is on the PATH, then a
 # check that it is Node 20 or later, then `npm ci` in web/sdk when its
 # node_modules is missing or older than its package-lock.json)
@@ -25,6 +27,7 @@ test="bats bats-assert bats-support parallel curl jq sqlite3 valgrind procps pyt
 bench="wrk"
 fuzz="clang libclang-rt-14-dev"
 apache="apache2 libapache2-mod-fcgid"
+browser="chromium"
 
 want=""
 node=0
@@ -37,6 +40,7 @@ for group in "$@"; do
 	bench) want="$want $bench" ;;
 	fuzz) want="$want $fuzz" ;;
 	apache) want="$want $apache" ;;
+	browser) want="$want $browser" ;;
 	node) node=1 ;;
 	*) echo "deps.sh: unknown group '$group'" >&2; exit 2 ;;
 	esac

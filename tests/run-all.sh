@@ -3,7 +3,8 @@
 #   1. deps (apt-get when missing), a warnings-as-errors build
 #   2. unit tests of every core module + fuzz corpora replayed; then the
 #      JavaScript SDK's tests (web/sdk, node --test: the bs1 vectors, and
-#      the Client against its own stack of build/, so after the build)
+#      the Client against its own stack of build/, so after the build);
+#      then the page (web/app) in headless chromium (step "browser")
 #   3. the handlers driven directly as CGI programs (tests/cgi)
 #   4. end-to-end tests through the real nginx (tests/e2e); the same suite
 #      behind the three Apache front ends (FRONT=apache, apache-fcgid, cgi:
@@ -64,6 +65,14 @@ step unit make -s -j"$jobs" unit
 # test/client.test.js starts scripts/run.sh with the handlers of $BIN
 sdk() { scripts/deps.sh node && (cd web/sdk && BIN="$root/build" node --test --test-reporter=tap test/*.test.js); }
 step sdk sdk
+# the page (web/app) in headless chromium against the stack and the CLI;
+# where chromium cannot be installed the test skips itself with a message
+browser() {
+	scripts/deps.sh node || return 1
+	scripts/deps.sh browser || echo "browser: chromium could not be installed: the page's test will skip" >&2
+	(cd web/app && BIN="$root/build" node --test --test-reporter=tap test/*.test.js)
+}
+step browser browser
 step cgi pbats "$root/build" tests/cgi
 step e2e pbats "$root/build" tests/e2e
 # the blindsync CLI against the stack, behind nginx only (the client does not

@@ -1,0 +1,156 @@
+/*
+ * page.test.js: the page (web/app) in a real browser: Debian's chromium,
+ * headless, driven by playwright-core (web/sdk's devDependency), against
+ * the real stack (web/sdk/test/stack.js: nginx serves the page at / on
+ * the API's origin) and the C CLI. The CLI registers and puts a JSON
+ * record; the page signs in and shows it decrypted, pretty-printed; the
+ * CLI pushes a slot; the page opens it by its passphrase, and a wrong
+ * passphrase shows "No slot for this passphrase". Every request the page
+ * makes is watched: none carries the password or the passphrase, the
+ * login body holds the auth_key and nothing else secret, and the page's
+ * answer carries the strict CSP. Screenshots go to build/test-artifacts/.
+ * Skipped with a message when chromium, playwright-core, the C build or
+ * the CLI is missing.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { BIN, built, root, startStack, stopStack } from '../../sdk/test/stack.js';
+
+const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
+const CLI = join(BIN, 'blindsync');
+const require = createRequire(join(root, 'web/sdk/package.json'));
+let chromium = null;
+try {
+  ({ chromium } = require('playwright-core'));
+} catch { /* skipped below */ }
+
+const skip = !existsSync(CHROMIUM) ? `no browser: ${CHROMIUM} is missing (scripts/deps.sh browser)`
+  : !chromium ? 'no playwright-core in web/sdk/node_modules (scripts/deps.sh node)'
+    : !built ? `no C build in ${BIN}: run make first`
+      : !existsSync(CLI) ? `no C CLI: ${CLI} is missing (run make)` : false;
+
+const PASSWORD = 'page pässwörd ✓ 7';
+const PASSPHRASE = 'a slot passphrase for the page ✓';
+const RECORD = { title: 'hello from the CLI', items: [1, 2, 3], note: 'Grüße' };
+const SLOT = 'the slot text, pushed by the CLI';
+const ART = join(root, 'build/test-artifacts');
+
+/** @type {import('../../sdk/test/stack.js').Stack | null} */
+let stack = null;
+let tmp = '';
+/** the browser's one context (a persistent one, on the fresh profile) */
+let browser = null;
+const username = `page${process.pid}`;
+
+/** Run the CLI (home under tmp); fails the test on a non-zero exit. @param {string[]} args */
+function cli(args) {
+  return new Promise((resolve, reject) => execFile(CLI, ['--server', stack.url, '--home', join(tmp, 'home'),
+    '--password-file', join(tmp, 'pw'), ...args], { encoding: 'utf8', timeout: 120000 },
+  (err, stdout, stderr) => (err ? reject(new Error(`blindsync ${args.join(' ')}: ${stderr}`)) : resolve(stdout))));
+}
+
+before(async () => {
+  if (skip)
+    return;
+  stack = await startStack(['slots = { enabled = true }']);
+  tmp = mkdtempSync(join(tmpdir(), 'bs-page-'));
+  mkdirSync(ART, { recursive: true });
+  writeFileSync(join(tmp, 'pw'), `${PASSWORD}\n`);
+  writeFileSync(join(tmp, 'pp'), `${PASSPHRASE}\n`);
+  /* a fresh profile (--user-data-dir) in tmp, removed at the end */
+  browser = await chromium.launchPersistentContext(join(tmp, 'profile'), { executablePath: CHROMIUM,
+    headless: true, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
+});
+
+after(async () => {
+  await browser?.close();
+  await stopStack(stack);
+  if (tmp)
+    rmSync(tmp, { recursive: true, force: true });
+});
+
+test('page: sign in and read the CLI\'s record; open the CLI\'s slot; no request carries a secret', { skip },
+  async () => {
+    await cli(['register', username]);
+    await cli(['login', username, '--device', 'cli']);
+    writeFileSync(join(tmp, 'rec.json'), JSON.stringify(RECORD));
+    await cli(['put', 'Notes', 'first', join(tmp, 'rec.json')]);
+    await cli(['sync']);
+
+    const page = await browser.newPage();
+    /** every request the page made: url, headers, body */
+    const seen = [];
+    page.on('request', (r) => seen.push({ url: r.url(), method: r.method(), headers: r.headers(),
+      body: r.postData() ?? '' }));
+    const errors = [];
+    page.on('pageerror', (e) => errors.push(String(e)));
+    /* (the wrong passphrase's slot answer and /favicon.ico are 404s on purpose) */
+    page.on('console', (m) => {
+      if (m.type() === 'error' && !/status of 404/.test(m.text()))
+        errors.push(m.text());
+    });
+
+    const res = await page.goto(`${stack.url}/`);
+    assert.equal(res.status(), 200);
+    const csp = res.headers()['content-security-policy'] ?? '';
+    assert.match(csp, /default-src 'self'/);
+    assert.match(csp, /script-src 'self' 'wasm-unsafe-eval'(;|$)/);
+    assert.doesNotMatch(csp, /unsafe-inline|https?:/);
+    await page.getByLabel('Username', { exact: true }).waitFor();
+    await page.screenshot({ path: join(ART, 'page-signin.png') });
+
+    /* keyboard only: type, Tab to the password, Enter submits */
+    await page.getByLabel('Username', { exact: true }).focus();
+    await page.keyboard.type(username);
+    await page.keyboard.press('Tab');
+    await page.keyboard.type(PASSWORD);
+    await page.keyboard.press('Enter');
+    await page.locator('#account:not([hidden])').waitFor({ timeout: 120000 });
+    await assert.doesNotReject(page.getByRole('heading', { name: 'Notes' }).waitFor());
+    const shown = await page.locator('.record pre').first().textContent();
+    assert.equal(shown, JSON.stringify(RECORD, null, 2), 'the record decrypted, pretty-printed');
+    assert.equal(await page.locator('.record h4').first().textContent(), 'first');
+    assert.equal(await page.locator('#password').inputValue(), '', 'the password field was cleared');
+    await page.screenshot({ path: join(ART, 'page-records.png'), fullPage: true });
+
+    /* the slot, by passphrase, with no account */
+    writeFileSync(join(tmp, 'slot.txt'), SLOT);
+    await cli(['--password-file', join(tmp, 'pp'), 'slot', 'push', join(tmp, 'slot.txt')]);
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.locator('#signin:not([hidden])').waitFor();
+    await page.getByLabel('Passphrase', { exact: true }).fill('not the passphrase');
+    await page.getByRole('button', { name: 'Open' }).click();
+    await page.locator('#slot-status.error').waitFor({ timeout: 120000 });
+    assert.equal(await page.locator('#slot-status').textContent(), 'No slot for this passphrase.');
+    await page.getByLabel('Passphrase', { exact: true }).fill(PASSPHRASE);
+    await page.getByRole('button', { name: 'Open' }).click();
+    await page.locator('#slot-out:not([hidden])').waitFor({ timeout: 120000 });
+    assert.equal(await page.locator('#slot-out').textContent(), SLOT);
+    await page.screenshot({ path: join(ART, 'page-slot.png'), fullPage: true });
+
+    assert.deepEqual(errors, [], 'no script error and no CSP violation');
+    /* the requests: same origin only, no password, no passphrase, one auth_key */
+    const secrets = [PASSWORD, PASSPHRASE, encodeURIComponent(PASSWORD), encodeURIComponent(PASSPHRASE)];
+    for (const r of seen) {
+      assert.ok(r.url.startsWith(`${stack.url}/`), `same origin: ${r.url}`);
+      const all = `${r.url}\n${JSON.stringify(r.headers)}\n${r.body}`;
+      for (const s of secrets)
+        assert.ok(!all.includes(s), `${r.method} ${r.url} carries a secret`);
+    }
+    const logins = seen.filter((r) => r.url.endsWith('/v1/account/login'));
+    assert.equal(logins.length, 1);
+    const body = JSON.parse(logins[0].body);
+    assert.deepEqual(Object.keys(body).sort(), ['auth_key', 'device', 'username']);
+    assert.match(body.auth_key, /^[A-Za-z0-9+/]{43}=$/, 'the auth_key, 32 bytes');
+    for (const r of seen.filter((x) => x.body && !x.url.endsWith('/v1/account/login'))) {
+      assert.ok(!r.body.includes(body.auth_key), `${r.url} carries the auth_key`);
+      assert.doesNotMatch(r.body, /"(auth_key|data_key|key|password|master)"/, `${r.url} carries a key`);
+    }
+    await page.close();
+  });
