@@ -4,6 +4,7 @@
  * the real stack (web/sdk/test/stack.js: nginx serves the page at / on
  * the API's origin) and the C CLI. The CLI registers and puts a JSON
  * record; the page signs in and shows it decrypted, pretty-printed; the
+ * second record the CLI put, altered on the server, shows "cannot decrypt"; the
  * CLI pushes a slot; the page opens it by its passphrase, and a wrong
  * passphrase shows "No slot for this passphrase". Every request the page
  * makes is watched: none carries the password or the passphrase, the
@@ -19,6 +20,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Client, MemoryStorage, bs1 } from '../../sdk/src/index.js';
 import { BIN, built, root, startStack, stopStack } from '../../sdk/test/stack.js';
 
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
@@ -54,6 +56,32 @@ function cli(args) {
   (err, stdout, stderr) => (err ? reject(new Error(`blindsync ${args.join(' ')}: ${stderr}`)) : resolve(stdout))));
 }
 
+/**
+ * Alter record A/a on the server as raw ciphertext (one bit of its
+ * envelope flipped, pushed through the API by an SDK Client logged in as
+ * another device), as web/sdk's client.test.js does.
+ * @param {string} A @param {string} a
+ */
+async function tamper(A, a) {
+  const js = new Client({ url: stack.url, storage: new MemoryStorage() });
+  await js.login(username, PASSWORD, { name: 'tamper', type: 'test' });
+  try {
+    const s = js.session;
+    const c = await bs1.collectionName(s.idKey, A);
+    const r = await bs1.recordId(await bs1.cidKey(s.dataKey, c), a);
+    const auth = { Authorization: `Bearer ${s.access}` };
+    const rec = await (await fetch(`${stack.url}/v1/collections/${c}/records/${r}`, { headers: auth })).json();
+    const env = bs1.b64DecodeStrict(rec.payload);
+    env[env.length - 20] ^= 1;
+    const push = await fetch(`${stack.url}/v1/collections/${c}/push`, { method: 'POST',
+      headers: { ...auth, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ records: [{ id: r, base_version: rec.version, payload: bs1.b64(env) }] }) });
+    assert.equal(push.status, 200);
+  } finally {
+    await js.logout();
+  }
+}
+
 before(async () => {
   if (skip)
     return;
@@ -81,9 +109,13 @@ test('page: sign in and read the CLI\'s record; open the CLI\'s slot; no request
     await cli(['login', username, '--device', 'cli']);
     writeFileSync(join(tmp, 'rec.json'), JSON.stringify(RECORD));
     await cli(['put', 'Notes', 'first', join(tmp, 'rec.json')]);
+    writeFileSync(join(tmp, 'bad.txt'), 'this record will be altered on the server');
+    await cli(['put', 'Notes', 'second', join(tmp, 'bad.txt')]);
     await cli(['sync']);
+    await tamper('Notes', 'second');
 
     const page = await browser.newPage();
+    await page.setViewportSize({ width: 900, height: 700 });
     /** every request the page made: url, headers, body */
     const seen = [];
     page.on('request', (r) => seen.push({ url: r.url(), method: r.method(), headers: r.headers(),
@@ -113,9 +145,14 @@ test('page: sign in and read the CLI\'s record; open the CLI\'s slot; no request
     await page.keyboard.press('Enter');
     await page.locator('#account:not([hidden])').waitFor({ timeout: 120000 });
     await assert.doesNotReject(page.getByRole('heading', { name: 'Notes' }).waitFor());
-    const shown = await page.locator('.record pre').first().textContent();
-    assert.equal(shown, JSON.stringify(RECORD, null, 2), 'the record decrypted, pretty-printed');
-    assert.equal(await page.locator('.record h4').first().textContent(), 'first');
+    const good = page.locator('.record', { has: page.locator('h4', { hasText: /^first$/ }) });
+    assert.equal(await good.locator('pre').textContent(), JSON.stringify(RECORD, null, 2),
+      'the record decrypted, pretty-printed');
+    /* the altered one: "cannot decrypt", and none of its bytes shown */
+    assert.equal(await page.locator('.record').count(), 2);
+    assert.match(await page.locator('.record .bad').textContent(), /^cannot decrypt/);
+    assert.equal(await page.locator('.record pre').count(), 1);
+    assert.ok(!(await page.locator('#collections').textContent()).includes('altered on the server'));
     assert.equal(await page.locator('#password').inputValue(), '', 'the password field was cleared');
     await page.screenshot({ path: join(ART, 'page-records.png'), fullPage: true });
 
