@@ -3,9 +3,10 @@
  * headless, driven by playwright-core (web/sdk's devDependency), against
  * the real stack (web/sdk/test/stack.js: nginx serves the page at / on
  * the API's origin) and the C CLI. The CLI registers and puts a JSON
- * record; the page signs in and shows it decrypted, pretty-printed; the
- * second record the CLI put, altered on the server, shows "cannot decrypt"; the
- * CLI pushes a slot; the page opens it by its passphrase, and a wrong
+ * record; a wrong password shows "Wrong username or password."; the page
+ * signs in and shows the record decrypted, pretty-printed; a second record
+ * the CLI put, altered on the server, shows "cannot decrypt"; the CLI
+ * pushes a slot; the page opens it by its passphrase, and a wrong
  * passphrase shows "No slot for this passphrase". Every request the page
  * makes is watched: none carries the password or the passphrase, the
  * login body holds the auth_key and nothing else secret, and the page's
@@ -37,6 +38,7 @@ const skip = !existsSync(CHROMIUM) ? `no browser: ${CHROMIUM} is missing (script
       : !existsSync(CLI) ? `no C CLI: ${CLI} is missing (run make)` : false;
 
 const PASSWORD = 'page pässwörd ✓ 7';
+const WRONG = 'not the page password';
 const PASSPHRASE = 'a slot passphrase for the page ✓';
 const RECORD = { title: 'hello from the CLI', items: [1, 2, 3], note: 'Grüße' };
 const SLOT = 'the slot text, pushed by the CLI';
@@ -124,9 +126,9 @@ test('page: sign in and read the CLI\'s record; open the CLI\'s slot; no request
     page.on('requestfinished', (r) => loads.push(r));
     const errors = [];
     page.on('pageerror', (e) => errors.push(String(e)));
-    /* (the wrong passphrase's slot answer and /favicon.ico are 404s on purpose) */
+    /* (the wrong password's 401, the wrong passphrase's slot 404 and /favicon.ico are on purpose) */
     page.on('console', (m) => {
-      if (m.type() === 'error' && !/status of 404/.test(m.text()))
+      if (m.type() === 'error' && !/status of 40[14]/.test(m.text()))
         errors.push(m.text());
     });
 
@@ -147,6 +149,15 @@ test('page: sign in and read the CLI\'s record; open the CLI\'s slot; no request
     t.diagnostic(`first load: ${seen.length} requests, ${(wire / 1024).toFixed(1)} KiB on the wire`);
     assert.ok(wire < 200 * 1024, `first load ${wire} bytes`);
     await page.screenshot({ path: join(ART, 'page-signin.png') });
+
+    /* a wrong password: a clear message, the focus back on the password field */
+    await page.getByLabel('Username', { exact: true }).fill(username);
+    await page.getByLabel('Password', { exact: true }).fill(WRONG);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.locator('#signin-status.error').waitFor({ timeout: 120000 });
+    assert.equal(await page.locator('#signin-status').textContent(), 'Wrong username or password.');
+    assert.equal(await page.evaluate(() => document.activeElement?.id), 'password');
+    await page.getByLabel('Username', { exact: true }).fill('');
 
     /* keyboard only: type, Tab to the password, Enter submits */
     await page.getByLabel('Username', { exact: true }).focus();
@@ -184,7 +195,7 @@ test('page: sign in and read the CLI\'s record; open the CLI\'s slot; no request
 
     assert.deepEqual(errors, [], 'no script error and no CSP violation');
     /* the requests: same origin only, no password, no passphrase, one auth_key */
-    const secrets = [PASSWORD, PASSPHRASE, encodeURIComponent(PASSWORD), encodeURIComponent(PASSPHRASE)];
+    const secrets = [PASSWORD, PASSPHRASE, WRONG, 'not the passphrase'].flatMap((x) => [x, encodeURIComponent(x)]);
     for (const r of seen) {
       assert.ok(r.url.startsWith(`${stack.url}/`), `same origin: ${r.url}`);
       const all = `${r.url}\n${JSON.stringify(r.headers)}\n${r.body}`;
@@ -192,9 +203,10 @@ test('page: sign in and read the CLI\'s record; open the CLI\'s slot; no request
         assert.ok(!all.includes(s), `${r.method} ${r.url} carries a secret`);
     }
     const logins = seen.filter((r) => r.url.endsWith('/v1/account/login'));
-    assert.equal(logins.length, 1);
-    const body = JSON.parse(logins[0].body);
-    assert.deepEqual(Object.keys(body).sort(), ['auth_key', 'device', 'username']);
+    assert.equal(logins.length, 2, 'the wrong password, then the right one');
+    for (const l of logins)
+      assert.deepEqual(Object.keys(JSON.parse(l.body)).sort(), ['auth_key', 'device', 'username']);
+    const body = JSON.parse(logins[1].body);
     assert.match(body.auth_key, /^[A-Za-z0-9+/]{43}=$/, 'the auth_key, 32 bytes');
     for (const r of seen.filter((x) => x.body && !x.url.endsWith('/v1/account/login'))) {
       assert.ok(!r.body.includes(body.auth_key), `${r.url} carries the auth_key`);
