@@ -176,6 +176,8 @@ unit: $(UNIT_BIN) $(FUZZ_BIN) $(B)/libbscrypto.a
 
 run: deps all
 	@[ "$(FRONT)" = nginx ] || scripts/deps.sh apache
+	@# the page at / needs web/sdk's packages (Node 20+); the API does not
+	@scripts/deps.sh node || echo "make run: the page at / needs Node 20+ and web/sdk/node_modules; the API works without them" >&2
 	@BLINDSYNC_CONFIG="$(BLINDSYNC_CONFIG)" PORT="$(PORT)" BIN="$(CURDIR)/$(B)" FRONT="$(FRONT)" scripts/run.sh
 
 test: deps
