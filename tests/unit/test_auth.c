@@ -46,6 +46,14 @@ all_b64url(const char *s, size_t n)
 	return 1;
 }
 
+/* This thread's CPU time in milliseconds (not wall time: immune to preemption). */
+static double cpu_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
 /* ---- tokens ---- */
 
 static void
@@ -260,18 +268,25 @@ test_verify_key(void)
 	T_EQ_INT(auth_verify_key(&z, key, sizeof key, 1000), 1);
 	T_EQ_INT(auth_verify_key(NULL, key, sizeof key, 1000), 0);
 
-	/* ... and it does the work: not much quicker than a real check */
+	/* ... and it does the work: not much quicker than a real check. Timed
+	 * in this thread's CPU time, the least of three runs each, so that a
+	 * busy machine (a preempted run) cannot make the comparison flake. */
 	enum { ITER = 100000 };
 	a.auth_iterations = ITER;
 	T_EQ_INT(auth_hash_key(key, sizeof key, a.auth_salt, ITER, a.auth_hash), 0);
-	double t0 = t_now_ms();
-	T_EQ_INT(auth_verify_key(&a, key, sizeof key, ITER), 1);
-	double real = t_now_ms() - t0;
-	t0 = t_now_ms();
-	T_EQ_INT(auth_verify_key(NULL, key, sizeof key, ITER), 0);
-	double dummy = t_now_ms() - t0;
+	double real = 1e9, dummy = 1e9;
+	for (int i = 0; i < 3; i++) {
+		double t0 = cpu_ms();
+		T_EQ_INT(auth_verify_key(&a, key, sizeof key, ITER), 1);
+		double t = cpu_ms() - t0;
+		real = t < real ? t : real;
+		t0 = cpu_ms();
+		T_EQ_INT(auth_verify_key(NULL, key, sizeof key, ITER), 0);
+		t = cpu_ms() - t0;
+		dummy = t < dummy ? t : dummy;
+	}
 	if (dummy < real * 0.3)
-		fprintf(stderr, "dummy verify %.1f ms vs real %.1f ms\n", dummy, real);
+		fprintf(stderr, "dummy verify %.1f ms vs real %.1f ms (CPU)\n", dummy, real);
 	T_OK(dummy >= real * 0.3);
 }
 
