@@ -327,13 +327,26 @@ int store_migrate(const char *path, char *errbuf, size_t errlen)
 		emsg = NULL;
 		usleep(20 * 1000);
 	}
+	/* a store that is already current needs no write lock: every CGI
+	 * request starts here, and must not wait for a writer (a long import, a
+	 * held lock) only to learn that there is nothing to do */
+	sqlite3_stmt *st = NULL;
+	int have = -1;
+	if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		have = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	st = NULL;
+	if (have == store_schema_version()) {
+		ret = 0;
+		goto out;
+	}
 	if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, &emsg) != SQLITE_OK) {
 		snprintf(errbuf, errlen, "%s: cannot take the write lock: %s", path, emsg ? emsg : "?");
 		goto out;
 	}
 	in_tx = 1;
-	sqlite3_stmt *st = NULL;
-	int have = 0;
+	have = 0;
 	if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK &&
 	    sqlite3_step(st) == SQLITE_ROW)
 		have = sqlite3_column_int(st, 0);
