@@ -44,7 +44,9 @@ url=http://127.0.0.1:$port
 BIN=$BIN PORT=$port BLINDSYNC_CONFIG=$work/bench.lua RUN_DIR=$work/run HANDLER_LOG=$work/handlers.log \
 	ACCESS_LOG=off setsid scripts/run.sh >"$work/run.log" 2>&1 &
 stack=$!
-for _ in $(seq 1 100); do curl -sf "$url/v1/health" >/dev/null && break; sleep 0.1; done
+# wait for readiness, bounded generously (a busy machine starts slowly)
+ready_by=$((SECONDS + 120))
+until curl -sf "$url/v1/health" >/dev/null || [ "$SECONDS" -ge "$ready_by" ]; do sleep 0.1; done
 curl -sf "$url/v1/health" >/dev/null || { cat "$work/run.log"; exit 1; }
 
 pw=$work/pw
