@@ -26,12 +26,21 @@ no_procs_of() {
 	for d in "$@"; do [ -z "$(procs_of "$d")" ] || return 1; done
 }
 
-# instances_settled PID1 PORT1 PID2 PORT2: each `make run` answers on its
-# port, or has exited (which the assertions then show)
+# instance_up PID PORT RUNDIR: that `make run` lives, answers on its port
+# and is the one answering (its front end wrote its pid file: a stack of
+# another test that took the port between bs_free_port and the start would
+# answer as well)
+instance_up() {
+	kill -0 "$1" 2>/dev/null && bs_answers "http://127.0.0.1:$2/v1/info" &&
+		{ [ -s "$3/nginx.pid" ] || [ -s "$3/httpd.pid" ]; }
+}
+
+# instances_settled PID1 PORT1 RUN1 PID2 PORT2 RUN2: each `make run` is up,
+# or has exited
 instances_settled() {
-	while [ $# -ge 2 ]; do
-		bs_answers "http://127.0.0.1:$2/v1/info" || bs_gone "$1" || return 1
-		shift 2
+	while [ $# -ge 3 ]; do
+		instance_up "$1" "$2" "$3" || bs_gone "$1" || return 1
+		shift 3
 	done
 }
 
@@ -104,18 +113,32 @@ instances_settled() {
 	mkdir -p "$BATS_TEST_TMPDIR/data2"
 	printf 'database = "%s/data2/b.db"\nsecret_file = "%s/data2/secret"\nregistration = "closed"\n' \
 		"$BATS_TEST_TMPDIR" "$BATS_TEST_TMPDIR" >"$cfg2"
-	p1=$(bs_free_port); p2=$(bs_free_port)
-	[ "$p1" != "$p2" ]
 	cd "$BS_ROOT"
-	setsid make -s run PORT=$p1 BLINDSYNC_CONFIG="$BS_CONFIG" RUN_DIR="$BATS_TEST_TMPDIR/r1" >"$BATS_TEST_TMPDIR/m1.log" 2>&1 &
-	m1=$!
-	M1=$m1
-	setsid env PORT=$p2 BLINDSYNC_CONFIG="$cfg2" RUN_DIR="$BATS_TEST_TMPDIR/r2" make -s run >"$BATS_TEST_TMPDIR/m2.log" 2>&1 &
-	m2=$!
-	M2=$m2
-	# each `make run` checks the build and the packages, then starts: on a
-	# loaded machine that takes long. Wait until both answer (or one exits).
-	bs_wait 180 instances_settled "$m1" "$p1" "$m2" "$p2" || fail "no answer; $(cat "$BATS_TEST_TMPDIR"/m?.log)"
+	# two free ports can be taken by a stack of another test before the two
+	# instances bind them (files run side by side): then an instance exits,
+	# and both start again on two other ports, as bs_start does
+	for try in 1 2 3; do
+		p1=$(bs_free_port); p2=$(bs_free_port)
+		[ "$p1" != "$p2" ] || continue
+		rm -rf "$BATS_TEST_TMPDIR/r1" "$BATS_TEST_TMPDIR/r2"
+		setsid make -s run PORT=$p1 BLINDSYNC_CONFIG="$BS_CONFIG" RUN_DIR="$BATS_TEST_TMPDIR/r1" >"$BATS_TEST_TMPDIR/m1.log" 2>&1 &
+		m1=$!
+		M1=$m1
+		setsid env PORT=$p2 BLINDSYNC_CONFIG="$cfg2" RUN_DIR="$BATS_TEST_TMPDIR/r2" make -s run >"$BATS_TEST_TMPDIR/m2.log" 2>&1 &
+		m2=$!
+		M2=$m2
+		# each `make run` checks the build and the packages, then starts: on
+		# a loaded machine that takes long. Wait until both answer (or one
+		# exits).
+		bs_wait 180 instances_settled "$m1" "$p1" "$BATS_TEST_TMPDIR/r1" "$m2" "$p2" "$BATS_TEST_TMPDIR/r2" ||
+			fail "no answer; $(cat "$BATS_TEST_TMPDIR"/m?.log)"
+		instance_up "$m1" "$p1" "$BATS_TEST_TMPDIR/r1" && instance_up "$m2" "$p2" "$BATS_TEST_TMPDIR/r2" && break
+		echo "# try $try: an instance exited: $(tail -q -n 2 "$BATS_TEST_TMPDIR"/m?.log)" >&3
+		kill -TERM -- -"$m1" -"$m2" 2>/dev/null || true
+		bs_wait 90 no_procs_of "$BATS_TEST_TMPDIR/r1" "$BATS_TEST_TMPDIR/r2" || true
+	done
+	instance_up "$m1" "$p1" "$BATS_TEST_TMPDIR/r1" || fail "instance 1 is not up: $(cat "$BATS_TEST_TMPDIR/m1.log")"
+	instance_up "$m2" "$p2" "$BATS_TEST_TMPDIR/r2" || fail "instance 2 is not up: $(cat "$BATS_TEST_TMPDIR/m2.log")"
 	assert_equal "$(curl -s "http://127.0.0.1:$p1/v1/info" | jq -r .registration)" open
 	assert_equal "$(curl -s "http://127.0.0.1:$p2/v1/info" | jq -r .registration)" closed
 	[ -f "$BATS_TEST_TMPDIR/data2/b.db" ]
