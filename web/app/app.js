@@ -8,6 +8,7 @@
  * wiped on sign out. A record that does not open shows "cannot decrypt".
  */
 import { Client, MemoryStorage, DecryptError, ServerError } from '/sdk/index.js';
+import { kdfProgress } from '/app/kdf.js';
 
 const $ = (id) => /** @type {HTMLElement} */ (document.getElementById(id));
 
@@ -116,16 +117,14 @@ $('signin-form').addEventListener('submit', async (ev) => {
   const pw = /** @type {HTMLInputElement} */ ($('password'));
   const btn = /** @type {HTMLButtonElement} */ ($('signin-btn'));
   btn.disabled = true;
-  const c = new Client({ url: location.origin, storage: new MemoryStorage() });
-  const t0 = performance.now();
+  const c = new Client({ url: location.origin, storage: new MemoryStorage(),
+    kdfStatus: kdfProgress($('signin-status'), 'Deriving keys from the password') });
   try {
-    status('signin-status', 'Deriving keys from the password (Argon2id, a second or two)…');
-    /* let the status paint before Argon2id holds the thread */
-    await new Promise((r) => requestAnimationFrame(() => setTimeout(r, 0)));
+    status('signin-status', 'Signing in…');
     const password = pw.value;
     pw.value = '';
     await c.login(user.value, password, { name: 'web page', type: 'browser' });
-    status('signin-status', `Keys derived and signed in (${Math.round(performance.now() - t0)} ms); fetching records…`);
+    status('signin-status', `Signed in (keys derived in ${$('signin-status').dataset.kdfMs} ms); fetching records…`);
     await c.sync();
     client = c;
     $('who').textContent = user.value;
@@ -165,11 +164,10 @@ $('slot-form').addEventListener('submit', async (ev) => {
   out.hidden = true;
   btn.disabled = true;
   try {
-    status('slot-status', 'Deriving the slot key from the passphrase (Argon2id)…');
-    await new Promise((r) => requestAnimationFrame(() => setTimeout(r, 0)));
     const passphrase = pp.value;
     pp.value = '';
-    const anon = new Client({ url: location.origin });
+    const anon = new Client({ url: location.origin,
+      kdfStatus: kdfProgress($('slot-status'), 'Deriving the slot key from the passphrase') });
     const got = await anon.slotGet(passphrase, {
       progress: (done, total) => status('slot-status', `Downloading and decrypting: ${done} of ${total} bytes`),
     });

@@ -84,6 +84,8 @@ const PUSH_ROUNDS = 8;
  * @property {typeof fetch} [fetch] the fetch to use (default: globalThis.fetch)
  * @property {MergeFn} [merge] the conflict callback (default: keep the server's copy)
  * @property {Partial<import('./http.js').RetryPolicy>} [retry] retries and back-off
+ * @property {(s: bs1.KdfStatus) => void} [kdfStatus] told when Argon2id starts (in a page: in a Web
+ *   Worker) and ends, with its duration: a page shows it
  */
 
 /**
@@ -321,6 +323,8 @@ export class Client {
     this.merge = opts.merge;
     /** @type {import('./http.js').RetryPolicy} */
     this.retry = { ...DEFAULT_RETRY, ...(opts.retry ?? {}) };
+    /** @type {bs1.KdfOptions} */
+    this.kdfOpts = { status: opts.kdfStatus };
     /** @type {Session | null} */
     this.session = null;
     /** @type {Promise<void> | null} the refresh in flight, shared by every caller */
@@ -340,7 +344,7 @@ export class Client {
   async register(username, password, opts = {}) {
     const user = bs1.asciiLower(username);
     const kdf = bs1.kdfNew();
-    const master = await bs1.masterKey(password, kdf);
+    const master = await bs1.masterKey(password, kdf, this.kdfOpts);
     const { authKey, keyringKey } = await bs1.accountKeys(master);
     const dataKey = bs1.dataKeyNew();
     const pt = bs1.keyringNew(dataKey);
@@ -375,7 +379,7 @@ export class Client {
     if (JSON.stringify(kdfObj ?? null).length > bs1.KDF_MAX_JSON)
       throw new bs1.KdfFloorError('the kdf object is longer than 1 KiB');
     const kdf = bs1.kdfCheck(kdfObj);
-    const master = await bs1.masterKey(password, kdf);
+    const master = await bs1.masterKey(password, kdf, this.kdfOpts);
     const { authKey, keyringKey } = await bs1.accountKeys(master);
     wipe(master);
     /** @type {Uint8Array | null} */
@@ -474,11 +478,11 @@ export class Client {
    */
   async changePassword(oldPassword, newPassword, opts = {}) {
     const s = this.need();
-    const master = await bs1.masterKey(oldPassword, s.kdf);
+    const master = await bs1.masterKey(oldPassword, s.kdf, this.kdfOpts);
     const old = await bs1.accountKeys(master);
     wipe(master);
     const kdf = bs1.kdfNew();
-    const nmaster = await bs1.masterKey(newPassword, kdf);
+    const nmaster = await bs1.masterKey(newPassword, kdf, this.kdfOpts);
     const nk = await bs1.accountKeys(nmaster);
     wipe(nmaster);
     /** @type {Uint8Array | null} */
@@ -1023,7 +1027,7 @@ export class Client {
    * @returns {Promise<{ version: number, bytes: number }>}
    */
   async slotPut(passphrase, source, opts = {}) {
-    const slot = await bs1.slotDerive(opts.app ?? bs1.DEFAULT_APP, passphrase);
+    const slot = await bs1.slotDerive(opts.app ?? bs1.DEFAULT_APP, passphrase, this.kdfOpts);
     try {
       return await this.putStream(`/v1/slots/${slot.id}`, `slot/${slot.id}`, bs1.KIND.SLOT, slot.enc,
         source, opts, { 'X-Slot-Key': slot.key });
@@ -1042,7 +1046,7 @@ export class Client {
    * @returns {Promise<Download | null>}
    */
   async slotGet(passphrase, opts = {}) {
-    const slot = await bs1.slotDerive(opts.app ?? bs1.DEFAULT_APP, passphrase);
+    const slot = await bs1.slotDerive(opts.app ?? bs1.DEFAULT_APP, passphrase, this.kdfOpts);
     slot.key = '';
     try {
       return await this.getStream(`/v1/slots/${slot.id}`, `slot/${slot.id}`, bs1.KIND.SLOT, slot.enc, opts,

@@ -16,6 +16,8 @@ export class Client {
     merge: MergeFn | undefined;
     /** @type {import('./http.js').RetryPolicy} */
     retry: import("./http.js").RetryPolicy;
+    /** @type {bs1.KdfOptions} */
+    kdfOpts: bs1.KdfOptions;
     /** @type {Session | null} */
     session: Session | null;
     /** @type {Promise<void> | null} the refresh in flight, shared by every caller */
@@ -524,6 +526,11 @@ export type ClientOptions = {
      * retries and back-off
      */
     retry?: Partial<import("./http.js").RetryPolicy> | undefined;
+    /**
+     * told when Argon2id starts (in a page: in a Web
+     * Worker) and ends, with its duration: a page shows it
+     */
+    kdfStatus?: ((s: bs1.KdfStatus) => void) | undefined;
 };
 /**
  * The session of a login: tokens and secrets, in memory only.

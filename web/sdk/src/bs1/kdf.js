@@ -1,7 +1,8 @@
 /*
  * kdf.js: from a password to the account's keys (client.md section 2) and
  * the anonymous slot's derivations (section 6): the kdf object and its
- * floor, NFC, Argon2id (hash-wasm), auth_key and keyring_key, slot_id,
+ * floor, NFC, Argon2id (hash-wasm; in a page, in the Web Worker of
+ * kdf-worker.js), auth_key and keyring_key, slot_id,
  * slot_key and slot_enc, the passphrase rule.
  *
  * It must never derive anything from a kdf object below the floor, and
@@ -137,33 +138,118 @@ export function nfc(pw) {
 }
 
 /**
- * Argon2id (version 0x13, p = 1, 32 bytes) of the given bytes.
+ * What a kdf status callback is told: a derivation starts (where it runs:
+ * "worker", a module Web Worker, or "inline", this thread) and is done
+ * (with its duration in ms, measured around the Argon2id alone).
+ * @typedef {{ phase: 'start' | 'done', where: 'worker' | 'inline', ms?: number }} KdfStatus
+ */
+
+/**
+ * Options of the derivations: status, called as a derivation starts and
+ * ends (a page shows it: Argon2id takes about a second).
+ * @typedef {{ status?: (s: KdfStatus) => void }} KdfOptions
+ */
+
+/**
+ * A page's main thread has a module Worker to run Argon2id in; Node and
+ * code already running in a worker derive on their own thread.
+ * @returns {boolean}
+ */
+function workerWanted() {
+  const g = /** @type {any} */ (globalThis);
+  return typeof g.Worker === 'function' && typeof g.document === 'object' && g.document !== null;
+}
+
+/**
+ * Argon2id in a fresh module Worker (kdf-worker.js, same origin), ended
+ * once it answered. Resolves null when the worker could not start (no
+ * module workers, a CSP that refuses it, hash-wasm missing): the caller
+ * then derives inline. A failure of Argon2id itself rejects.
  * @param {Uint8Array} pw
  * @param {Uint8Array} salt
  * @param {number} t
  * @param {number} m
+ * @returns {Promise<Uint8Array | null>}
+ */
+function argon2Worker(pw, salt, t, m) {
+  return new Promise((resolve, reject) => {
+    /** @type {Worker} */
+    let w;
+    try {
+      w = new Worker(new URL('./kdf-worker.js', import.meta.url), { type: 'module', name: 'blindsync-kdf' });
+    } catch {
+      resolve(null);
+      return;
+    }
+    let started = false;
+    w.onerror = (e) => {
+      e.preventDefault();
+      w.terminate();
+      if (started)
+        reject(new Error('the kdf worker failed'));
+      else
+        resolve(null);
+    };
+    w.onmessage = (e) => {
+      if (e.data?.ready === true && !started) {
+        started = true;
+        const copy = pw.slice();
+        w.postMessage({ pw: copy, salt: salt.slice(), t, m }, [copy.buffer]);
+        return;
+      }
+      w.terminate();
+      if (e.data?.out instanceof Uint8Array && e.data.out.length === 32)
+        resolve(e.data.out);
+      else
+        reject(new Error(`Argon2id failed in the kdf worker: ${e.data?.error ?? 'no answer'}`));
+    };
+  });
+}
+
+/**
+ * Argon2id (version 0x13, p = 1, 32 bytes) of the given bytes: in a
+ * module Worker on a page's main thread (so the page never freezes), else
+ * (Node, a worker, or a worker that cannot start) on this thread.
+ * @param {Uint8Array} pw
+ * @param {Uint8Array} salt
+ * @param {number} t
+ * @param {number} m
+ * @param {KdfOptions} [opts]
  * @returns {Promise<Uint8Array>}
  */
-async function argon2(pw, salt, t, m) {
+async function argon2(pw, salt, t, m, opts = {}) {
+  const t0 = performance.now();
+  if (workerWanted()) {
+    opts.status?.({ phase: 'start', where: 'worker' });
+    const out = await argon2Worker(pw, salt, t, m);
+    if (out) {
+      opts.status?.({ phase: 'done', where: 'worker', ms: performance.now() - t0 });
+      return out;
+    }
+  }
+  opts.status?.({ phase: 'start', where: 'inline' });
   const out = await argon2id({ password: pw, salt, parallelism: 1, iterations: t, memorySize: m,
     hashLength: 32, outputType: 'binary' });
+  opts.status?.({ phase: 'done', where: 'inline', ms: performance.now() - t0 });
   return /** @type {Uint8Array} */ (out);
 }
 
 /**
  * master = Argon2id(NFC(password), salt, t, m, p = 1, 32 bytes) under a kdf
  * that passed the floor (the floor is applied again here, so it cannot be
- * skipped). About a second at the default parameters in Node.
+ * skipped). About a second at the default parameters; in a page it runs
+ * in a Web Worker (opts.status tells where and how long).
  * @param {string} password
  * @param {Kdf} kdf
+ * @param {KdfOptions} [opts]
  * @returns {Promise<Uint8Array>}
  */
-export async function masterKey(password, kdf) {
+export async function masterKey(password, kdf, opts = {}) {
   const k = kdfCheck({ alg: 'argon2id', suite: 'bs1', m: kdf?.m, t: kdf?.t, p: kdf?.p,
     salt: kdf?.salt instanceof Uint8Array ? b64(kdf.salt) : null });
   const pw = nfc(password);
   try {
-    return await argon2(pw, k.salt, k.t, k.m);
+    return await argon2(pw, k.salt, k.t, k.m, opts);
   } finally {
     wipe(pw);
   }
@@ -218,15 +304,16 @@ export async function slotSalt(app = DEFAULT_APP) {
  * t = 3, m = 65536, then the three HKDF outputs. The seed is wiped.
  * @param {string} app the application id (default "blindsync")
  * @param {string} passphrase
+ * @param {KdfOptions} [opts] status: as masterKey's
  * @returns {Promise<Slot>}
  */
-export async function slotDerive(app, passphrase) {
+export async function slotDerive(app, passphrase, opts = {}) {
   passphraseCheck(passphrase);
   const salt = await slotSalt(app ?? DEFAULT_APP);
   const pp = nfc(passphrase);
   let seed = null, kb = null;
   try {
-    seed = await argon2(pp, salt, KDF_T, KDF_M);
+    seed = await argon2(pp, salt, KDF_T, KDF_M, opts);
     const id = toHex(await hkdf(seed, 'blindsync slot id'));
     kb = await hkdf(seed, 'blindsync slot key');
     const enc = await hkdf(seed, 'blindsync slot encryption');

@@ -38,12 +38,14 @@ export function nfc(pw: string): Uint8Array;
 /**
  * master = Argon2id(NFC(password), salt, t, m, p = 1, 32 bytes) under a kdf
  * that passed the floor (the floor is applied again here, so it cannot be
- * skipped). About a second at the default parameters in Node.
+ * skipped). About a second at the default parameters; in a page it runs
+ * in a Web Worker (opts.status tells where and how long).
  * @param {string} password
  * @param {Kdf} kdf
+ * @param {KdfOptions} [opts]
  * @returns {Promise<Uint8Array>}
  */
-export function masterKey(password: string, kdf: Kdf): Promise<Uint8Array>;
+export function masterKey(password: string, kdf: Kdf, opts?: KdfOptions): Promise<Uint8Array>;
 /**
  * auth_key (sent, b64) and keyring_key (never leaves the device) from master.
  * @param {Uint8Array} master
@@ -75,9 +77,10 @@ export function slotSalt(app?: string): Promise<Uint8Array>;
  * t = 3, m = 65536, then the three HKDF outputs. The seed is wiped.
  * @param {string} app the application id (default "blindsync")
  * @param {string} passphrase
+ * @param {KdfOptions} [opts] status: as masterKey's
  * @returns {Promise<Slot>}
  */
-export function slotDerive(app: string, passphrase: string): Promise<Slot>;
+export function slotDerive(app: string, passphrase: string, opts?: KdfOptions): Promise<Slot>;
 /** What new accounts use (client.md section 2). */
 export const KDF_M: 65536;
 export const KDF_T: 3;
@@ -96,6 +99,23 @@ export type Kdf = {
     t: number;
     p: number;
     salt: Uint8Array;
+};
+/**
+ * What a kdf status callback is told: a derivation starts (where it runs:
+ * "worker", a module Web Worker, or "inline", this thread) and is done
+ * (with its duration in ms, measured around the Argon2id alone).
+ */
+export type KdfStatus = {
+    phase: "start" | "done";
+    where: "worker" | "inline";
+    ms?: number;
+};
+/**
+ * Options of the derivations: status, called as a derivation starts and
+ * ends (a page shows it: Argon2id takes about a second).
+ */
+export type KdfOptions = {
+    status?: (s: KdfStatus) => void;
 };
 /**
  * What a slot needs: id (64 lowercase hex, the URL), key (b64, the
