@@ -5,10 +5,13 @@
  * records decrypted; open an anonymous slot by passphrase. The password
  * and passphrase are read from their fields once and never stored; the
  * data key lives only in the Client's memory (MemoryStorage) and is
- * wiped on sign out. A record that does not open shows "cannot decrypt".
+ * wiped on sign out, unless "remember this device" is ticked (session.js:
+ * IndexedDB, sealed under a non-extractable key). A record that does not
+ * open shows "cannot decrypt".
  */
-import { Client, MemoryStorage, DecryptError, ServerError } from '/sdk/index.js';
+import { Client, DecryptError, ServerError } from '/sdk/index.js';
 import { kdfProgress } from '/app/kdf.js';
+import { clientFor, restore, signOut } from '/app/session.js';
 
 const $ = (id) => /** @type {HTMLElement} */ (document.getElementById(id));
 
@@ -111,26 +114,36 @@ async function renderAccount(c) {
   }
 }
 
+/**
+ * Show the account of signed-in client c: sync, then its records.
+ * @param {Client} c
+ */
+async function enter(c) {
+  await c.sync();
+  client = c;
+  $('who').textContent = c.session?.username ?? '';
+  await renderAccount(c);
+  $('signin').hidden = true;
+  $('account').hidden = false;
+}
+
 $('signin-form').addEventListener('submit', async (ev) => {
   ev.preventDefault();
   const user = /** @type {HTMLInputElement} */ ($('username'));
   const pw = /** @type {HTMLInputElement} */ ($('password'));
   const btn = /** @type {HTMLButtonElement} */ ($('signin-btn'));
   btn.disabled = true;
-  const c = new Client({ url: location.origin, storage: new MemoryStorage(),
-    kdfStatus: kdfProgress($('signin-status'), 'Deriving keys from the password') });
+  const remember = /** @type {HTMLInputElement} */ ($('remember')).checked;
+  /** @type {Client | null} */
+  let c = null;
   try {
+    c = await clientFor(remember, { kdfStatus: kdfProgress($('signin-status'), 'Deriving keys from the password') });
     status('signin-status', 'Signing in…');
     const password = pw.value;
     pw.value = '';
     await c.login(user.value, password, { name: 'web page', type: 'browser' });
     status('signin-status', `Signed in (keys derived in ${$('signin-status').dataset.kdfMs} ms); fetching records…`);
-    await c.sync();
-    client = c;
-    $('who').textContent = user.value;
-    await renderAccount(c);
-    $('signin').hidden = true;
-    $('account').hidden = false;
+    await enter(c);
     status('signin-status', '');
     $('account-h').focus();
   } catch (e) {
@@ -138,7 +151,7 @@ $('signin-form').addEventListener('submit', async (ev) => {
       : e instanceof DecryptError ? 'cannot decrypt the keyring: wrong password or altered data.'
         : `Sign-in failed: ${e instanceof Error ? e.message : e}`;
     status('signin-status', msg, true);
-    await c.logout().catch(() => {});
+    await signOut(c);
     pw.focus();
   } finally {
     btn.disabled = false;
@@ -148,7 +161,7 @@ $('signin-form').addEventListener('submit', async (ev) => {
 $('signout-btn').addEventListener('click', async () => {
   const c = client;
   client = null;
-  await c?.logout().catch(() => {});
+  await signOut(c);
   $('collections').replaceChildren();
   $('account').hidden = true;
   $('signin').hidden = false;
@@ -190,3 +203,20 @@ $('slot-form').addEventListener('submit', async (ev) => {
     btn.disabled = false;
   }
 });
+
+/* a remembered device: back in with no password (a session that ended on
+   the server meanwhile is forgotten: sign in again) */
+(async () => {
+  let c = null;
+  try {
+    c = await restore();
+    if (!c)
+      return;
+    status('signin-status', 'Signing in with this device\'s remembered session…');
+    await enter(c);
+    status('signin-status', '');
+  } catch (e) {
+    await signOut(c);
+    status('signin-status', `The remembered session ended (${e instanceof Error ? e.message : e}): sign in again.`, true);
+  }
+})();

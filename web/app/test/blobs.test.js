@@ -17,6 +17,7 @@ import { createRequire } from 'node:module';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Client, MemoryStorage, bs1 } from '../../sdk/src/index.js';
 import { BIN, built, root, startStack, stopStack } from '../../sdk/test/stack.js';
 
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
@@ -108,6 +109,42 @@ async function signIn(page, remember) {
   await page.locator('#account:not([hidden])').waitFor({ timeout: 120000 });
 }
 
+/**
+ * Everything in the page's IndexedDB as text: each database's stores,
+ * bytes as hex, a CryptoKey as its visible properties.
+ * @param {import('playwright-core').Page} page
+ */
+function idbDump(page) {
+  return page.evaluate(async () => {
+    const hex = (b) => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+    const walk = (v) => (v instanceof CryptoKey ? { cryptoKey: true, extractable: v.extractable, type: v.type,
+      algorithm: v.algorithm.name, usages: v.usages }
+      : v instanceof ArrayBuffer ? { hex: hex(new Uint8Array(v)) }
+        : ArrayBuffer.isView(v) ? { hex: hex(new Uint8Array(v.buffer, v.byteOffset, v.byteLength)) }
+          : Array.isArray(v) ? v.map(walk)
+            : v && typeof v === 'object' ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, walk(x)])) : v);
+    const out = {};
+    for (const { name } of await indexedDB.databases()) {
+      const db = await new Promise((ok, ko) => {
+        const r = indexedDB.open(name);
+        r.onsuccess = () => ok(r.result);
+        r.onerror = () => ko(r.error);
+      });
+      out[name] = {};
+      for (const st of db.objectStoreNames) {
+        const tx = db.transaction(st);
+        const [keys, values] = await Promise.all(['getAllKeys', 'getAll'].map((f) => new Promise((ok) => {
+          const r = tx.objectStore(st)[f]();
+          r.onsuccess = () => ok(r.result);
+        })));
+        out[name][st] = keys.map((k, i) => [k, walk(values[i])]);
+      }
+      db.close();
+    }
+    return out;
+  });
+}
+
 before(async () => {
   if (skip)
     return;
@@ -120,6 +157,9 @@ before(async () => {
       '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
   await cli(['register', username]);
   await cli(['login', username, '--device', 'cli']);
+  writeFileSync(join(tmp, 'rec.txt'), 'a record, so that the local copy holds something');
+  await cli(['put', 'Notes', 'first', join(tmp, 'rec.txt')]);
+  await cli(['sync']);
 });
 
 after(async () => {
@@ -163,3 +203,145 @@ test('page: Argon2id runs in a Web Worker and the page keeps ticking while it ru
   await page.getByRole('button', { name: 'Sign out' }).click();
   await page.close();
 });
+
+test('sdk: IndexedDBStorage in Chromium: the Storage interface, atomic transactions, kept across a reload', { skip },
+  async () => {
+    const { page, errors } = await openPage();
+    const got = await page.evaluate(async () => {
+      const { IndexedDBStorage } = await import('/sdk/index.js');
+      const r = {};
+      const s = new IndexedDBStorage({ name: 'bs-test' });
+      const obj = { a: [1, 'two', null], b: { c: true } };
+      await s.put('p/x', obj);
+      obj.a.push(4);
+      r.copiedIn = await s.get('p/x');
+      const out = await s.get('p/x');
+      out.b.c = false;
+      r.copiedOut = await s.get('p/x');
+      r.missing = (await s.get('nope')) === undefined;
+      for (const k of ['p/b', 'p/a', 'p\uffffz', 'p/\uffff', 'p/\uffffzz', 'q/a', 'p0', 'p'])
+        await s.put(k, k.length);
+      r.keys = await s.keys('p/');
+      r.all = await s.keys('');
+      await s.delete('p/a');
+      r.afterDelete = await s.keys('p/');
+      /* a transaction: sees its own writes, applies all of them together */
+      r.txOut = await s.transaction(async (tx) => {
+        await tx.put('t/1', 1);
+        await tx.delete('p/b');
+        await new Promise((ok) => setTimeout(ok, 50)); /* an await that is not IndexedDB's */
+        await tx.put('t/2', { two: 2 });
+        return { own: await tx.get('t/1'), keys: await tx.keys('t/'), gone: await tx.get('p/b') };
+      });
+      r.afterTx = { t1: await s.get('t/1'), t2: await s.get('t/2'), pb: await s.get('p/b') };
+      /* a transaction that throws applies nothing */
+      r.thrown = await s.transaction(async (tx) => {
+        await tx.put('t/1', 'changed');
+        await tx.put('t/3', 3);
+        await tx.delete('t/2');
+        throw new Error('fn failed');
+      }).then(() => 'resolved', (e) => e.message);
+      r.afterThrow = { t1: await s.get('t/1'), t2: await s.get('t/2'), t3: await s.get('t/3') };
+      /* transactions run one at a time: 20 read-increment-writes lose none */
+      await s.put('n', 0);
+      await Promise.all(Array.from({ length: 20 }, () => s.transaction(async (tx) => {
+        const n = await tx.get('n');
+        await new Promise((ok) => setTimeout(ok, 1));
+        await tx.put('n', n + 1);
+      })));
+      r.n = await s.get('n');
+      /* another connection sees it all */
+      r.other = await new IndexedDBStorage({ name: 'bs-test' }).get('t/2');
+      r.exists = await IndexedDBStorage.exists('bs-test');
+      return r;
+    });
+    assert.deepEqual(got.copiedIn, { a: [1, 'two', null], b: { c: true } });
+    assert.deepEqual(got.copiedOut, { a: [1, 'two', null], b: { c: true } });
+    assert.equal(got.missing, true);
+    assert.deepEqual(got.keys, ['p/a', 'p/b', 'p/x', 'p/\uffff', 'p/\uffffzz'], 'sorted, every key of the prefix');
+    assert.deepEqual(got.all, ['p', 'p/a', 'p/b', 'p/x', 'p/\uffff', 'p/\uffffzz', 'p0', 'p\uffffz', 'q/a']);
+    assert.deepEqual(got.afterDelete, ['p/b', 'p/x', 'p/\uffff', 'p/\uffffzz']);
+    assert.deepEqual(got.txOut, { own: 1, keys: ['t/1', 't/2'], gone: undefined });
+    assert.deepEqual(got.afterTx, { t1: 1, t2: { two: 2 }, pb: undefined });
+    assert.equal(got.thrown, 'fn failed');
+    assert.deepEqual(got.afterThrow, { t1: 1, t2: { two: 2 }, t3: undefined });
+    assert.equal(got.n, 20);
+    assert.deepEqual(got.other, { two: 2 });
+    assert.equal(got.exists, true);
+
+    /* kept across a reload; destroy leaves no database */
+    await page.reload();
+    const after = await page.evaluate(async () => {
+      const { IndexedDBStorage } = await import('/sdk/index.js');
+      const s = new IndexedDBStorage({ name: 'bs-test' });
+      const r = { t2: await s.get('t/2'), keys: await s.keys('p/') };
+      await s.destroy();
+      r.exists = await IndexedDBStorage.exists('bs-test');
+      return r;
+    });
+    assert.deepEqual(after, { t2: { two: 2 }, keys: ['p/x', 'p/\uffff', 'p/\uffffzz'], exists: false });
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
+test('page: "remember this device": unticked, a reload signs out; ticked, it stays in; sign-out leaves nothing',
+  { skip }, async () => {
+    /* the account's data key, from a Client of its own, to look for it in the page's IndexedDB */
+    const js = new Client({ url: stack.url, storage: new MemoryStorage() });
+    await js.login(username, PASSWORD, { name: 'probe', type: 'test' });
+    const dataKey = bs1.toHex(js.session.dataKey);
+    await js.logout();
+
+    const { page, errors } = await openPage();
+    const tokens = new Set();
+    page.on('request', (r) => {
+      const a = r.headers().authorization;
+      if (a)
+        tokens.add(a.replace(/^Bearer /, ''));
+    });
+    /* unticked: nothing in IndexedDB; a reload shows the sign-in form */
+    await signIn(page, false);
+    assert.deepEqual(await idbDump(page), {}, 'no database at all');
+    await page.reload();
+    await page.getByLabel('Username', { exact: true }).waitFor();
+    await page.waitForLoadState('networkidle');
+    assert.equal(await page.locator('#account').isHidden(), true, 'signed out by the reload');
+    assert.deepEqual(await idbDump(page), {});
+
+    /* ticked: the session kept, sealed; a reload is signed in with no password */
+    await signIn(page, true);
+    await page.locator('#account:not([hidden])').waitFor();
+    await page.waitForLoadState('networkidle');
+    const dump = await idbDump(page);
+    assert.deepEqual(Object.keys(dump), ['blindsync']);
+    const kept = dump.blindsync.session;
+    assert.equal(kept.length, 1);
+    assert.deepEqual(kept[0][1].key, { cryptoKey: true, extractable: false, type: 'secret', algorithm: 'AES-GCM',
+      usages: ['encrypt', 'decrypt'] }, 'a non-extractable key');
+    assert.ok(dump.blindsync.kv.length > 0, 'the local copy is kept too');
+    const text = JSON.stringify(dump);
+    assert.ok(tokens.size > 0);
+    for (const t of tokens)
+      assert.ok(!text.includes(t) && !text.includes(bs1.toHex(bs1.utf8(t))), 'no token in clear');
+    assert.ok(!text.includes(dataKey), 'no data key in clear');
+    for (const p of [PASSWORD, bs1.toHex(bs1.utf8(PASSWORD)), bs1.toHex(bs1.utf8(PASSWORD.normalize('NFC')))])
+      assert.ok(!text.includes(p), 'no password');
+    await page.reload();
+    await page.locator('#account:not([hidden])').waitFor({ timeout: 120000 });
+    assert.equal(await page.locator('#who').textContent(), username);
+    assert.equal(await page.locator('#password').inputValue(), '');
+    assert.equal(await page.locator('.record', { has: page.locator('h4', { hasText: /^first$/ }) }).locator('pre')
+      .textContent(), 'a record, so that the local copy holds something', 'the records open: the data key is back');
+
+    /* sign-out: no database left; a reload stays signed out */
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.locator('#signin:not([hidden])').waitFor();
+    assert.deepEqual(await idbDump(page), {}, 'IndexedDB holds nothing of the account');
+    await page.reload();
+    await page.getByLabel('Username', { exact: true }).waitFor();
+    await page.waitForLoadState('networkidle');
+    assert.equal(await page.locator('#account').isHidden(), true);
+    assert.deepEqual(await idbDump(page), {});
+    assert.deepEqual(errors, []);
+    await page.close();
+  });

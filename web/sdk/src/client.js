@@ -86,6 +86,23 @@ const PUSH_ROUNDS = 8;
  * @property {Partial<import('./http.js').RetryPolicy>} [retry] retries and back-off
  * @property {(s: bs1.KdfStatus) => void} [kdfStatus] told when Argon2id starts (in a page: in a Web
  *   Worker) and ends, with its duration: a page shows it
+ * @property {(c: Client) => (void | Promise<void>)} [onSession] called (and awaited) after the session
+ *   changed: a login, a token rotation, a password change, and its end (then c.session is null), so
+ *   that an application that keeps the session (sessionExport) keeps the current one; its errors are
+ *   its own (the Client ignores them)
+ */
+
+/**
+ * A session as sessionExport gives it, to keep across restarts: the
+ * public part as JSON values and the secrets (tokens, keyring plaintext)
+ * as bytes that whoever keeps them must protect, and wipe after use.
+ * @typedef {object} SessionExport
+ * @property {string} username
+ * @property {string} accountId
+ * @property {string} deviceId
+ * @property {number} keyringVersion
+ * @property {string} kdf the kdf object's JSON text
+ * @property {Uint8Array} secret u32be(n) || n bytes of {"access","refresh"} JSON || the keyring plaintext
  */
 
 /**
@@ -325,6 +342,8 @@ export class Client {
     this.retry = { ...DEFAULT_RETRY, ...(opts.retry ?? {}) };
     /** @type {bs1.KdfOptions} */
     this.kdfOpts = { status: opts.kdfStatus };
+    /** @type {((c: Client) => (void | Promise<void>)) | undefined} */
+    this.onSession = opts.onSession;
     /** @type {Session | null} */
     this.session = null;
     /** @type {Promise<void> | null} the refresh in flight, shared by every caller */
@@ -400,6 +419,7 @@ export class Client {
         access: a.access_token, refresh: a.refresh_token, dataKey, keyringPt: pt, keyringVersion: version,
         kdf, idKey: await bs1.idKey(dataKey), cid: new Map() };
       pt = null;
+      await this.sessionChanged();
       return { accountId: this.session.accountId, deviceId: this.session.deviceId };
     } finally {
       wipe(authKey, keyringKey, pt);
@@ -426,6 +446,7 @@ export class Client {
             json: { refresh_token: s.refresh } });
           s.refresh = a.body.refresh_token;
           s.access = a.body.access_token;
+          await this.sessionChanged();
         } catch (e) {
           if (e instanceof ServerError && e.status === 401)
             this.forget();
@@ -464,6 +485,77 @@ export class Client {
     wipe(s.dataKey, s.keyringPt, s.idKey, ...s.cid.values());
     s.access = s.refresh = '';
     this.session = null;
+    void this.sessionChanged();
+  }
+
+  /**
+   * Tell the onSession callback, if any, that the session changed; its
+   * errors are ignored.
+   * @returns {Promise<void>}
+   */
+  async sessionChanged() {
+    if (!this.onSession)
+      return;
+    try {
+      await this.onSession(this);
+    } catch {
+      /* the callback's failure is the application's to report */
+    }
+  }
+
+  /**
+   * The session to keep across restarts ("remember this device"; see
+   * IndexedDBStorage.sessionSave, which seals the secret under a
+   * non-extractable key). The caller owns the result and should wipe
+   * its secret once kept.
+   * @returns {SessionExport}
+   */
+  sessionExport() {
+    const s = this.need();
+    const tokens = utf8(JSON.stringify({ access: s.access, refresh: s.refresh }));
+    const secret = bs1.concat(bs1.u32be(tokens.length), tokens, s.keyringPt);
+    wipe(tokens);
+    return { username: s.username, accountId: s.accountId, deviceId: s.deviceId,
+      keyringVersion: s.keyringVersion, kdf: bs1.kdfJson(s.kdf), secret };
+  }
+
+  /**
+   * Take back a session that sessionExport gave (no request, no
+   * password): the data key comes from the keyring plaintext. Replaces any
+   * session held. The secret is not wiped here (the caller owns it). An
+   * export that does not parse is an InputError and leaves no session.
+   * @param {SessionExport} e
+   */
+  async sessionImport(e) {
+    const sec = e?.secret;
+    if (!(sec instanceof Uint8Array) || sec.length < 4 || typeof e.username !== 'string' ||
+        typeof e.accountId !== 'string' || typeof e.deviceId !== 'string' ||
+        !Number.isSafeInteger(e.keyringVersion))
+      throw new InputError('not a session export');
+    const n = new DataView(sec.buffer, sec.byteOffset, sec.byteLength).getUint32(0);
+    if (n > sec.length - 4)
+      throw new InputError('not a session export');
+    let tokens = null;
+    try {
+      tokens = JSON.parse(utf8Decode(sec.subarray(4, 4 + n)) ?? '');
+    } catch {
+      tokens = null;
+    }
+    if (typeof tokens?.access !== 'string' || typeof tokens?.refresh !== 'string')
+      throw new InputError('not a session export');
+    const kdf = bs1.kdfParse(e.kdf);
+    const pt = sec.slice(4 + n);
+    let dataKey = null;
+    try {
+      dataKey = bs1.keyringDataKey(pt);
+    } catch (err) {
+      wipe(pt);
+      throw err;
+    }
+    this.forget();
+    this.session = { username: e.username, accountId: e.accountId, deviceId: e.deviceId,
+      access: tokens.access, refresh: tokens.refresh, dataKey, keyringPt: pt, keyringVersion: e.keyringVersion,
+      kdf, idKey: await bs1.idKey(dataKey), cid: new Map() };
   }
 
   /**
@@ -505,6 +597,7 @@ export class Client {
       pt = null;
       s.keyringVersion = version + 1;
       s.kdf = kdf;
+      await this.sessionChanged();
     } finally {
       wipe(old.authKey, old.keyringKey, nk.authKey, nk.keyringKey, pt);
     }

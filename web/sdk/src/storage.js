@@ -7,8 +7,8 @@
  * versions) and its queue of sealed changes: never a key, a password or a
  * plaintext.
  *
- * An IndexedDB storage for browsers is not written yet: an application
- * brings its own by implementing Storage.
+ * In a browser, IndexedDBStorage (idb.js) keeps the same in IndexedDB; an
+ * application may bring its own by implementing Storage.
  */
 
 /**

@@ -18,6 +18,8 @@ export class Client {
     retry: import("./http.js").RetryPolicy;
     /** @type {bs1.KdfOptions} */
     kdfOpts: bs1.KdfOptions;
+    /** @type {((c: Client) => (void | Promise<void>)) | undefined} */
+    onSession: ((c: Client) => (void | Promise<void>)) | undefined;
     /** @type {Session | null} */
     session: Session | null;
     /** @type {Promise<void> | null} the refresh in flight, shared by every caller */
@@ -65,6 +67,28 @@ export class Client {
     logout(): Promise<void>;
     /** Wipe the session's secrets and drop it (no request). */
     forget(): void;
+    /**
+     * Tell the onSession callback, if any, that the session changed; its
+     * errors are ignored.
+     * @returns {Promise<void>}
+     */
+    sessionChanged(): Promise<void>;
+    /**
+     * The session to keep across restarts ("remember this device"; see
+     * IndexedDBStorage.sessionSave, which seals the secret under a
+     * non-extractable key). The caller owns the result and should wipe
+     * its secret once kept.
+     * @returns {SessionExport}
+     */
+    sessionExport(): SessionExport;
+    /**
+     * Take back a session that sessionExport gave (no request, no
+     * password): the data key comes from the keyring plaintext. Replaces any
+     * session held. The secret is not wiped here (the caller owns it). An
+     * export that does not parse is an InputError and leaves no session.
+     * @param {SessionExport} e
+     */
+    sessionImport(e: SessionExport): Promise<void>;
     /**
      * Change the password: check the old one (its auth key is what the
      * server verifies), derive the new keys under a fresh kdf, re-seal the
@@ -531,6 +555,32 @@ export type ClientOptions = {
      * Worker) and ends, with its duration: a page shows it
      */
     kdfStatus?: ((s: bs1.KdfStatus) => void) | undefined;
+    /**
+     * called (and awaited) after the session
+     * changed: a login, a token rotation, a password change, and its end (then c.session is null), so
+     * that an application that keeps the session (sessionExport) keeps the current one; its errors are
+     * its own (the Client ignores them)
+     */
+    onSession?: ((c: Client) => (void | Promise<void>)) | undefined;
+};
+/**
+ * A session as sessionExport gives it, to keep across restarts: the
+ * public part as JSON values and the secrets (tokens, keyring plaintext)
+ * as bytes that whoever keeps them must protect, and wipe after use.
+ */
+export type SessionExport = {
+    username: string;
+    accountId: string;
+    deviceId: string;
+    keyringVersion: number;
+    /**
+     * the kdf object's JSON text
+     */
+    kdf: string;
+    /**
+     * u32be(n) || n bytes of {"access","refresh"} JSON || the keyring plaintext
+     */
+    secret: Uint8Array;
 };
 /**
  * The session of a login: tokens and secrets, in memory only.
