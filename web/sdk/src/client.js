@@ -1209,12 +1209,13 @@ export class Client {
     const seenErr = {};
     const sealed = () => src.make().pipeThrough(exactly(src.size, seenErr)).pipeThrough(bytesIn(bs1.sealStream(kind, base)))
       .pipeThrough(counted(opts.progress, total));
-    /** @type {() => ReadableStream<Uint8Array>} */
+    /** @type {() => (ReadableStream<Uint8Array> | Blob)} */
     let body = sealed;
     if (!(/** @type {any} */ (globalThis).process?.versions?.node)) {
-      /* browsers send a stream body chunked (no length: 411), so gather it */
+      /* browsers send a stream body only over HTTP/2 (and chunked: the API
+         answers 411), so gather it and send the Blob, which has a length */
       const blob = await new Response(sealed()).blob();
-      body = () => blob.stream();
+      body = () => blob;
       src.replay = true;
     }
     /** @type {Response} */

@@ -154,7 +154,8 @@ export async function request(fetchFn, base, req, p) {
  * @property {string} path
  * @property {string} [token] a Bearer token
  * @property {Record<string, string>} [headers] more headers (If-Match, X-Slot-Key)
- * @property {() => ReadableStream<Uint8Array>} [body] the body's bytes; called once per attempt
+ * @property {() => (ReadableStream<Uint8Array> | Blob)} [body] the body's bytes; called once per attempt
+ *   (a Blob where a stream cannot be sent: browsers over HTTP/1.1)
  * @property {number} [length] the body's exact length, sent as Content-Length
  * @property {boolean} [replay] body() can be called again: 5xx, 429 and network errors are retried
  * @property {AbortSignal} [signal] cancels the transfer (there is no overall timeout: a large
@@ -190,8 +191,10 @@ export async function requestStream(fetchFn, base, req, p) {
       /** @type {RequestInit & { duplex?: string }} */
       const init = { method: req.method, headers, signal: req.signal };
       if (req.body) {
-        init.body = req.body();
-        init.duplex = 'half';
+        const b = req.body();
+        init.body = b;
+        if (b instanceof ReadableStream)
+          init.duplex = 'half';
       }
       res = await fetchFn(base + req.path, init);
     } catch (e) {

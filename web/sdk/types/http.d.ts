@@ -42,7 +42,8 @@ export function request(fetchFn: typeof fetch, base: string, req: Req, p: RetryP
  * @property {string} path
  * @property {string} [token] a Bearer token
  * @property {Record<string, string>} [headers] more headers (If-Match, X-Slot-Key)
- * @property {() => ReadableStream<Uint8Array>} [body] the body's bytes; called once per attempt
+ * @property {() => (ReadableStream<Uint8Array> | Blob)} [body] the body's bytes; called once per attempt
+ *   (a Blob where a stream cannot be sent: browsers over HTTP/1.1)
  * @property {number} [length] the body's exact length, sent as Content-Length
  * @property {boolean} [replay] body() can be called again: 5xx, 429 and network errors are retried
  * @property {AbortSignal} [signal] cancels the transfer (there is no overall timeout: a large
@@ -124,8 +125,9 @@ export type StreamReq = {
     headers?: Record<string, string> | undefined;
     /**
      * the body's bytes; called once per attempt
+     * (a Blob where a stream cannot be sent: browsers over HTTP/1.1)
      */
-    body?: (() => ReadableStream<Uint8Array>) | undefined;
+    body?: (() => (ReadableStream<Uint8Array> | Blob)) | undefined;
     /**
      * the body's exact length, sent as Content-Length
      */
