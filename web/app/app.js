@@ -12,6 +12,7 @@
 import { Client, DecryptError, ServerError } from '/sdk/index.js';
 import { kdfProgress } from '/app/kdf.js';
 import { clientFor, restore, signOut } from '/app/session.js';
+import { showBackups } from '/app/backups.js';
 
 const $ = (id) => /** @type {HTMLElement} */ (document.getElementById(id));
 
@@ -125,6 +126,7 @@ async function enter(c) {
   await renderAccount(c);
   $('signin').hidden = true;
   $('account').hidden = false;
+  await showBackups(c);
 }
 
 $('signin-form').addEventListener('submit', async (ev) => {
@@ -162,6 +164,7 @@ $('signout-btn').addEventListener('click', async () => {
   const c = client;
   client = null;
   await signOut(c);
+  await showBackups(null);
   $('collections').replaceChildren();
   $('account').hidden = true;
   $('signin').hidden = false;

@@ -148,7 +148,9 @@ function idbDump(page) {
 before(async () => {
   if (skip)
     return;
-  stack = await startStack([]);
+  /* room for the CLI's backup and the page's (the default plan holds one) */
+  stack = await startStack(['plans = { default = { backups = 10, backup_bytes = 16 * 1024 * 1024, ' +
+    'bytes = 64 * 1024 * 1024 } }']);
   tmp = mkdtempSync(join(tmpdir(), 'bs-blobs-'));
   mkdirSync(ART, { recursive: true });
   writeFileSync(join(tmp, 'pw'), `${PASSWORD}\n`);
@@ -343,5 +345,143 @@ test('page: "remember this device": unticked, a reload signs out; ticked, it sta
     assert.equal(await page.locator('#account').isHidden(), true);
     assert.deepEqual(await idbDump(page), {});
     assert.deepEqual(errors, []);
+    await page.close();
+  });
+
+/**
+ * Record every value the page gives #backup-progress from now on.
+ * @param {import('playwright-core').Page} page
+ */
+async function watchProgress(page) {
+  await page.evaluate(() => {
+    const w = /** @type {any} */ (window);
+    const p = document.getElementById('backup-progress');
+    w.progressSeen = [];
+    w.progressObs?.disconnect();
+    /* (the callback may come once for several changes: each record's old
+       value is the one before it, the last one is read at the end) */
+    w.progressObs = new MutationObserver((recs) => {
+      for (const r of recs)
+        w.progressSeen.push(Number(r.oldValue));
+    });
+    w.progressObs.observe(p, { attributes: true, attributeFilter: ['value'], attributeOldValue: true });
+  });
+}
+
+/**
+ * What watchProgress saw: more than one step, ending full.
+ * @param {import('playwright-core').Page} page @param {string} what
+ */
+async function assertProgress(page, what) {
+  const [seen, v, m] = await page.evaluate(() => {
+    const p = document.getElementById('backup-progress');
+    return [/** @type {any} */ (window).progressSeen, Number(p.getAttribute('value')), Number(p.getAttribute('max'))];
+  });
+  const mid = seen.filter((x) => x > 0 && x < m);
+  assert.ok(mid.length >= 1, `${what}: progress shown between 0 and the end (${JSON.stringify(seen)} of ${m})`);
+  assert.equal(v, m, `${what}: progress ends full`);
+}
+
+test('page: backups: the CLI\'s downloaded byte-exact, the page\'s uploaded for the CLI byte-exact, delete', { skip },
+  async () => {
+    /* the CLI's backup: 40 full pieces and a part (enough network reads
+       for the progress to show steps on a fast local link) */
+    const cliData = randomBytes(40 * 65536 + 4321);
+    writeFileSync(join(tmp, 'cli-backup.bin'), cliData);
+    await cli(['backup', 'put', 'from-cli', join(tmp, 'cli-backup.bin')]);
+
+    const { page, errors } = await openPage();
+    await signIn(page, false);
+    await page.locator('#backups:not([hidden])').waitFor();
+    const row = page.locator('#backup-list tbody tr', { hasText: 'from-cli' });
+    await row.waitFor();
+    const cells = await row.locator('td').allTextContents();
+    assert.equal(cells[0], 'from-cli');
+    assert.equal(cells[1], '2.5 MiB', 'the plaintext size');
+    assert.match(cells[2], /^\d{4}-\d\d-\d\d \d\d:\d\d UTC$/);
+    assert.equal(await row.locator('td').nth(1).getAttribute('title'), `${cliData.length} bytes (${
+      bs1.streamLen(cliData.length)} encrypted)`);
+
+    /* download: decrypted in the page, saved as a file */
+    await watchProgress(page);
+    const [dl] = await Promise.all([page.waitForEvent('download', { timeout: 120000 }),
+      page.getByRole('button', { name: 'Download from-cli' }).click()]);
+    assert.equal(dl.suggestedFilename(), 'from-cli');
+    const saved = join(tmp, 'downloaded.bin');
+    await dl.saveAs(saved);
+    assert.ok(readFileSync(saved).equals(cliData), 'the download is the CLI\'s file, byte-exact');
+    await page.locator('#backup-status', { hasText: 'decrypted and verified' }).waitFor();
+    assert.equal(await page.locator('#backup-status').textContent(),
+      `Downloaded from-cli: ${cliData.length} bytes, decrypted and verified.`);
+    await assertProgress(page, 'download');
+
+    /* upload: a file chosen in the page, encrypted there; the CLI gets it */
+    const pageData = randomBytes(2 * 65536 + 999);
+    await watchProgress(page);
+    await page.getByLabel('File', { exact: true }).setInputFiles({ name: 'notes.tar', mimeType: 'application/x-tar',
+      buffer: pageData });
+    assert.match(await page.getByLabel('Backup name', { exact: true }).inputValue(), /^backup-\d{4}-\d\d-\d\d$/,
+      'a name that says nothing is suggested');
+    await page.getByLabel('Backup name', { exact: true }).fill('from-page');
+    await page.getByRole('button', { name: 'Upload' }).click();
+    await page.locator('#backup-status', { hasText: /^(Uploaded|Not uploaded)/ }).or(page.locator('#backup-status.error'))
+      .waitFor({ timeout: 120000 });
+    assert.match(await page.locator('#backup-status').textContent(),
+      new RegExp(`^Uploaded notes.tar as from-page \\(version \\d+, ${pageData.length} bytes, encrypted\\)\\.$`));
+    await assertProgress(page, 'upload');
+    await page.locator('#backup-list tbody tr', { hasText: 'from-page' }).waitFor();
+    await cli(['backup', 'get', 'from-page', join(tmp, 'from-page.bin')]);
+    assert.ok(readFileSync(join(tmp, 'from-page.bin')).equals(pageData), 'the CLI reads the page\'s upload byte-exact');
+    await page.screenshot({ path: join(ART, 'page-backups.png'), fullPage: true });
+
+    /* a bad name: the SDK's rule, said in the status line, nothing sent */
+    await page.getByLabel('File', { exact: true }).setInputFiles({ name: 'x', mimeType: 'text/plain',
+      buffer: Buffer.from('x'.repeat(100)) });
+    await page.getByLabel('Backup name', { exact: true }).fill('.hidden name');
+    await page.getByRole('button', { name: 'Upload' }).click();
+    await page.locator('#backup-status.error').waitFor();
+    assert.match(await page.locator('#backup-status').textContent(), /^a backup name is 1-64 of/);
+
+    /* delete: refused at the confirmation, then accepted */
+    page.once('dialog', (d) => d.dismiss());
+    await page.getByRole('button', { name: 'Delete from-page' }).click();
+    await page.locator('#backup-list tbody tr', { hasText: 'from-page' }).waitFor();
+    assert.match(await cli(['backup', 'ls']), /from-page/, 'kept when the confirmation is refused');
+    let asked = '';
+    page.once('dialog', (d) => {
+      asked = d.message();
+      void d.accept();
+    });
+    await page.getByRole('button', { name: 'Delete from-page' }).click();
+    await page.locator('#backup-status', { hasText: 'Deleted from-page.' }).waitFor();
+    assert.match(asked, /^Delete the backup from-page\?/);
+    assert.equal(await page.locator('#backup-list tbody tr', { hasText: 'from-page' }).count(), 0);
+    const ls = await cli(['backup', 'ls']);
+    assert.doesNotMatch(ls, /from-page/);
+    assert.match(ls, /from-cli/);
+
+    /* altered on the server (one byte of its second chunk): "cannot decrypt", no file offered */
+    const js = new Client({ url: stack.url, storage: new MemoryStorage() });
+    await js.login(username, PASSWORD, { name: 'tamper', type: 'test' });
+    const auth = { Authorization: `Bearer ${js.session.access}` };
+    const raw = new Uint8Array(await (await fetch(`${stack.url}/v1/backups/from-cli`, { headers: auth })).arrayBuffer());
+    raw[70000] ^= 1;
+    const put = await fetch(`${stack.url}/v1/backups/from-cli`, { method: 'PUT', body: raw,
+      headers: { ...auth, 'If-Match': '*', 'Content-Type': 'application/octet-stream' } });
+    assert.equal(put.status, 200);
+    await js.logout();
+    let downloads = 0;
+    page.on('download', () => downloads++);
+    await page.getByRole('button', { name: 'Download from-cli' }).click();
+    await page.locator('#backup-status.error').waitFor({ timeout: 120000 });
+    assert.equal(await page.locator('#backup-status').textContent(),
+      'cannot decrypt backup from-cli: it was altered or is not this account\'s; nothing was saved.');
+    assert.equal(downloads, 0, 'no file offered');
+
+    assert.deepEqual(errors, []);
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.locator('#signin:not([hidden])').waitFor();
+    assert.equal(await page.locator('#backups').isHidden(), true);
+    assert.equal(await page.locator('#backup-list tbody tr').count(), 0);
     await page.close();
   });
