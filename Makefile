@@ -195,7 +195,11 @@ bench: deps all
 #              [LOCALSTATEDIR=/var] [SYSTEMDDIR=$(PREFIX)/lib/systemd/system]
 # Handlers go to $(LIBEXECDIR), blindsync-admin to $(PREFIX)/sbin; the config
 # is installed only if none exists (never overwritten); nginx snippets and
-# systemd units are rendered with these paths.
+# systemd units are rendered with these paths. The page (web/app, with the
+# SDK and hash-wasm's one file: scripts/www.sh) goes to
+# $(WWWDIR) ($(PREFIX)/share/blindsync/www), served by the optional
+# blindsync-page.conf of nginx or Apache; the JavaScript SDK as an npm
+# package (package.json, src, types) to $(SDKDIR).
 BINDIR       ?= $(PREFIX)/sbin
 LIBEXECDIR   ?= $(PREFIX)/libexec/blindsync
 MANDIR       ?= $(PREFIX)/share/man
@@ -208,12 +212,14 @@ SOCKET_GROUP ?= www-data
 CLIBDIR      ?= $(PREFIX)/lib
 INCLUDEDIR   ?= $(PREFIX)/include
 CBINDIR      ?= $(PREFIX)/bin
+WWWDIR       ?= $(PREFIX)/share/blindsync/www
+SDKDIR       ?= $(PREFIX)/share/blindsync/sdk
 HANDLER_NAMES := $(filter-out admin hello,$(patsubst fcgi/%.c,%,$(wildcard fcgi/*.c)))
 
 install: all
 	@scripts/install.sh "$(DESTDIR)" "$(BINDIR)" "$(LIBEXECDIR)" "$(MANDIR)" "$(DOCDIR)" \
 	    "$(SYSCONFDIR)" "$(LOCALSTATEDIR)" "$(SYSTEMDDIR)" "$(SYSUSERSDIR)" "$(RUNDIR)" \
-	    "$(BS_USER)" "$(SOCKET_GROUP)" "$(B)" "$(HANDLER_NAMES)"
+	    "$(BS_USER)" "$(SOCKET_GROUP)" "$(B)" "$(HANDLER_NAMES)" "$(WWWDIR)" "$(SDKDIR)"
 	@# the client: the CLI, its man page, the library, its one header, pkg-config
 	install -d "$(DESTDIR)$(CBINDIR)" "$(DESTDIR)$(CLIBDIR)/pkgconfig" \
 	    "$(DESTDIR)$(INCLUDEDIR)" "$(DESTDIR)$(MANDIR)/man1"
@@ -235,6 +241,8 @@ uninstall:
 	rm -f $(foreach h,$(HANDLER_NAMES),$(DESTDIR)$(SYSTEMDDIR)/blindsync-$(h).service \
 	    $(DESTDIR)$(SYSTEMDDIR)/blindsync-$(h).socket) $(DESTDIR)$(SYSUSERSDIR)/blindsync.conf
 	rm -f $(addprefix $(DESTDIR)$(DOCDIR)/,README.md LICENSE $(notdir $(wildcard docs/*.md)))
+	rm -rf $(DESTDIR)$(WWWDIR) $(DESTDIR)$(SDKDIR)
+	rmdir $(DESTDIR)$(PREFIX)/share/blindsync 2>/dev/null || true
 	rmdir $(DESTDIR)$(DOCDIR) 2>/dev/null || true
 	@echo "kept: $(SYSCONFDIR)/blindsync (your config) and $(LOCALSTATEDIR)/lib/blindsync (your data)"
 

@@ -1,11 +1,14 @@
 #!/bin/sh
 # install.sh: what `make install` does (see the Makefile for the variables).
 # Never overwrites an existing config; renders paths into the nginx and
-# Apache snippets and the systemd units with scripts/render.sh.
+# Apache snippets and the systemd units with scripts/render.sh. The page
+# (web/app) goes to $WWWDIR as scripts/www.sh lays it out, with its own
+# nginx and Apache files (blindsync-page.conf, included by choice); the
+# JavaScript SDK as an npm package (package.json, src, types) to $SDKDIR.
 set -eu
 DESTDIR=$1 BINDIR=$2 LIBEXECDIR=$3 MANDIR=$4 DOCDIR=$5 SYSCONFDIR=$6 LOCALSTATEDIR=$7
 SYSTEMDDIR=$8 SYSUSERSDIR=$9; shift 9
-RUNDIR=$1 BS_USER=$2 SOCKET_GROUP=$3 B=$4 HANDLERS=$5
+RUNDIR=$1 BS_USER=$2 SOCKET_GROUP=$3 B=$4 HANDLERS=$5 WWWDIR=$6 SDKDIR=$7
 here=$(cd "$(dirname "$0")/.." && pwd)
 cd "$here"
 D=$DESTDIR
@@ -21,6 +24,28 @@ install -m 0755 "$B/blindsync-admin" "$D$BINDIR/blindsync-admin"
 install -m 0644 docs/man/blindsync.8 docs/man/blindsync-admin.8 "$D$MANDIR/man8/"
 install -m 0644 docs/man/blindsync.lua.5 "$D$MANDIR/man5/"
 for f in README.md LICENSE docs/*.md; do install -m 0644 "$f" "$D$DOCDIR/"; done
+
+# the page: what it loads at run time only (scripts/www.sh), files 0644;
+# skipped, with a message, without web/sdk's packages (hash-wasm)
+page=1
+if ! "$here/scripts/www.sh" "$D$WWWDIR"; then
+	echo "install: the page is NOT installed (run scripts/deps.sh node first, Node 20+); the rest is" >&2
+	page=0
+else
+	find "$D$WWWDIR" -type d -exec chmod 0755 {} + && find "$D$WWWDIR" -type f -exec chmod 0644 {} +
+fi
+
+# the JavaScript SDK as a package for Node 20+ and bundlers, as npm would
+# pack it (its "files": src and types): npm install $SDKDIR
+rm -rf "$D$SDKDIR"
+install -d "$D$SDKDIR"
+install -m 0644 web/sdk/package.json "$D$SDKDIR/"
+for d in src types; do
+	(cd web/sdk && find "$d" -type f \( -name '*.js' -o -name '*.d.ts' \)) | while read -r f; do
+		install -d "$D$SDKDIR/$(dirname "$f")"
+		install -m 0644 "web/sdk/$f" "$D$SDKDIR/$f"
+	done
+done
 
 # the config: the shipped default with the store under $state; never overwritten
 # (beside an existing one, as $conf.dist)
@@ -43,10 +68,11 @@ render() { # template [FROM=TO first]...
 	    "@RUN@/blindsync-fastcgi.conf=$SYSCONFDIR/blindsync/nginx/blindsync-fastcgi.conf" \
 	    "@RUN@=$RUNDIR" "@CONFIG@=$conf" "@MAX_BODY@=$max_body" \
 	    "@MAX_WAIT@=$max_wait" "@READ_TIMEOUT@=$((max_wait + 30))" "@MAX_BLOB@=$max_blob" \
-	    "@MAX_IMPORT@=$max_import" "@FASTCGI_PARAMS@=/etc/nginx/fastcgi_params"
+	    "@MAX_IMPORT@=$max_import" "@FASTCGI_PARAMS@=/etc/nginx/fastcgi_params" "@WWW@=$WWWDIR"
 }
 render nginx/blindsync.conf.in >"$D$SYSCONFDIR/blindsync/nginx/blindsync.conf"
 render nginx/blindsync-fastcgi.conf.in >"$D$SYSCONFDIR/blindsync/nginx/blindsync-fastcgi.conf"
+render nginx/blindsync-page.conf.in >"$D$SYSCONFDIR/blindsync/nginx/blindsync-page.conf"
 if ls apache/blindsync-*.conf.in >/dev/null 2>&1; then
 	install -d "$D$SYSCONFDIR/blindsync/apache"
 	max_request=$max_body
@@ -75,3 +101,6 @@ chmod 0644 "$D$SYSUSERSDIR/blindsync.conf"
 echo "installed blindsync into ${D:-/}: handlers in $LIBEXECDIR, blindsync-admin in $BINDIR, config $conf"
 echo "next: systemd-sysusers; systemctl enable --now $(for h in $HANDLERS; do printf 'blindsync-%s.socket ' "$h"; done)"
 echo "      and include $SYSCONFDIR/blindsync/nginx/blindsync.conf in your nginx server {} (see docs/DEPLOY.md)"
+if [ $page = 1 ]; then
+	echo "      the page is in $WWWDIR: include $SYSCONFDIR/blindsync/nginx/blindsync-page.conf there too to serve it at /"
+fi

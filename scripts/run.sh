@@ -20,7 +20,11 @@
 # HANDLER_WRAP (a command put before
 # each handler, e.g. "valgrind -q"), EXTRA_HANDLERS ("hello" for the bench),
 # STATIC_DIR (files nginx serves under /bench/static-file/, for the bench).
-# The page (web/app) is served at / from $here/web (nginx only).
+# The page (web/app, issue 11) is served at / by either front end, from the
+# tree scripts/www.sh --link lays out in $RUN_DIR/www (index.html and app/
+# linked to the checkout, the SDK copied with its hash-wasm import
+# rewritten: an edited SDK shows at the next start); without web/sdk's
+# packages (scripts/deps.sh node) the API runs and the page is not served.
 # Ctrl-C (SIGINT) or SIGTERM stops nginx and every handler it started.
 set -u
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -117,6 +121,13 @@ wait_sockets() {
 		sleep 0.05
 	done
 }
+# the page: the same tree for every front end (nginx/blindsync-page.conf.in,
+# apache/blindsync-page.conf.in)
+if ! www_err=$("$here/scripts/www.sh" --link "$RUN_DIR/www" 2>&1); then
+	echo "run.sh: the page at / is not served: $www_err" >&2
+	mkdir -p "$RUN_DIR/www"
+fi
+
 if [ "$FRONT" != nginx ]; then
 	# ---- Apache: FRONT=apache (mod_proxy_fcgi), apache-fcgid (mod_fcgid), cgi (mod_cgid) ----
 	max_request=$max_body
@@ -181,12 +192,13 @@ if [ "$FRONT" != nginx ]; then
 		    "@MAX_IMPORT@=$max_import" "@MAX_REQUEST@=$max_request" \
 		    "@READ_TIMEOUT@=$read_timeout" \
 		    "@HANDLERS@=$hdir" "@MODULES@=$APACHE_MODULES" "@FRONT_NAME@=$front" \
-		    "@ACCESS_LOG_LINE@=$access_line"
+		    "@ACCESS_LOG_LINE@=$access_line" "@WWW@=$RUN_DIR/www"
 	}
 	mkdir -p "$RUN_DIR/htdocs" || die "cannot create $RUN_DIR/htdocs"
 	echo '{"ok": true}' >"$RUN_DIR/htdocs/bench-static.json"
 	render_apache "$here/apache/blindsync-common.conf.in" >"$RUN_DIR/blindsync-common.conf"
 	render_apache "$here/apache/blindsync-$front.conf.in" >"$RUN_DIR/blindsync.conf"
+	render_apache "$here/apache/blindsync-page.conf.in" >"$RUN_DIR/blindsync-page.conf"
 	render_apache "$here/apache/run-$front.conf.in" >"$RUN_DIR/run-front.conf"
 	render_apache "$here/apache/run-httpd.conf.in" >"$RUN_DIR/httpd.conf"
 
@@ -236,10 +248,11 @@ render() {
 	    "@MAX_IMPORT@=$max_import" \
 	    "@READ_TIMEOUT@=$read_timeout" "@FASTCGI_PARAMS@=/etc/nginx/fastcgi_params" \
 	    "@USER@=$user_line" "@ACCESS_LOG@=${ACCESS_LOG:-$RUN_DIR/access.log}" \
-	    "@STATIC_DIR@=${STATIC_DIR:-$RUN_DIR/static}" "@WEB@=$here/web"
+	    "@STATIC_DIR@=${STATIC_DIR:-$RUN_DIR/static}" "@WWW@=$RUN_DIR/www"
 }
 render "$here/nginx/blindsync.conf.in" >"$RUN_DIR/blindsync.conf"
 render "$here/nginx/blindsync-fastcgi.conf.in" >"$RUN_DIR/blindsync-fastcgi.conf"
+render "$here/nginx/blindsync-page.conf.in" >"$RUN_DIR/blindsync-page.conf"
 render "$here/nginx/run.conf.in" >"$RUN_DIR/nginx.conf"
 "$NGINX" -t -q -p "$RUN_DIR" -c "$RUN_DIR/nginx.conf" -e "$RUN_DIR/nginx-error.log" ||
 	die "nginx refused the rendered config in $RUN_DIR"

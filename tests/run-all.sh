@@ -4,7 +4,8 @@
 #   2. unit tests of every core module + fuzz corpora replayed; then the
 #      JavaScript SDK's tests (web/sdk, node --test: the bs1 vectors, and
 #      the Client against its own stack of build/, so after the build);
-#      then the page (web/app) in headless chromium (step "browser")
+#      then the page (web/app) in headless chromium (step "browser"; its
+#      serving also behind the three Apache front ends)
 #   3. the handlers driven directly as CGI programs (tests/cgi)
 #   4. end-to-end tests through the real nginx (tests/e2e); the same suite
 #      behind the three Apache front ends (FRONT=apache, apache-fcgid, cgi:
@@ -65,12 +66,19 @@ step unit make -s -j"$jobs" unit
 # test/client.test.js starts scripts/run.sh with the handlers of $BIN
 sdk() { scripts/deps.sh node && (cd web/sdk && BIN="$root/build" node --test --test-reporter=tap test/*.test.js); }
 step sdk sdk
-# the page (web/app) in headless chromium against the stack and the CLI;
-# where chromium cannot be installed the test skips itself with a message
+# the page (web/app) in headless chromium against the stack and the CLI,
+# behind nginx; then the page as each Apache front end serves it
+# (test/serve.test.js: its headers, gzip, a sign-in); where chromium cannot
+# be installed the tests skip themselves with a message
 browser() {
+	local rc=0 front
 	scripts/deps.sh node || return 1
 	scripts/deps.sh browser || echo "browser: chromium could not be installed: the page's test will skip" >&2
-	(cd web/app && BIN="$root/build" node --test --test-reporter=tap test/*.test.js)
+	(cd web/app && BIN="$root/build" node --test --test-reporter=tap test/*.test.js) || rc=1
+	for front in ${FRONTENDS:-apache apache-fcgid cgi}; do
+		(cd web/app && FRONT=$front BIN="$root/build" node --test --test-reporter=tap test/serve.test.js) || rc=1
+	done
+	return $rc
 }
 step browser browser
 step cgi pbats "$root/build" tests/cgi

@@ -1,7 +1,22 @@
 #!/usr/bin/env bats
 # make install into a DESTDIR: the tree, a config that is never overwritten,
-# rendered snippets and units, and systemd-analyze verify on the units.
+# rendered snippets and units, and systemd-analyze verify on the units; the
+# page (web/app) and the SDK package, and a real nginx serving the page and
+# the API through the installed snippets.
 load ../lib
+
+# the page needs web/sdk's packages (hash-wasm); make test installs them
+# (scripts/deps.sh node) before this file runs
+need_page() {
+	[ -f "$BS_ROOT/web/sdk/node_modules/hash-wasm/package.json" ] ||
+		skip "no web/sdk/node_modules: run scripts/deps.sh node (Node 20+)"
+}
+
+teardown() {
+	[ -n "${NGINX_PID:-}" ] && kill -TERM "$NGINX_PID" 2>/dev/null
+	[ -n "${STATUS_PID:-}" ] && kill -TERM "$STATUS_PID" 2>/dev/null
+	wait 2>/dev/null || true
+}
 
 # install the build under test: the sanitizer pass installs build-san
 san() { [[ "$BIN" == *-san ]] && echo SAN=1 || echo SAN=; }
@@ -37,6 +52,122 @@ san() { [[ "$BIN" == *-san ]] && echo SAN=1 || echo SAN=; }
 	for opt in ProtectSystem=strict NoNewPrivileges=yes PrivateTmp=yes RestrictAddressFamilies=AF_UNIX StateDirectory=blindsync; do
 		grep -q "^$opt" "$d/usr/lib/systemd/system/blindsync-push.service"
 	done
+}
+
+@test "make install puts the page and the SDK package in place, only what they load" {
+	need_page
+	d=$BATS_TEST_TMPDIR/root
+	run make -s -C "$BS_ROOT" install DESTDIR="$d" PREFIX=/usr SYSCONFDIR=/etc LOCALSTATEDIR=/var "$(san)"
+	assert_success
+	assert_output --partial "the page is in /usr/share/blindsync/www"
+	w=$d/usr/share/blindsync/www
+	ver=$(jq -r .version "$BS_ROOT/web/sdk/node_modules/hash-wasm/package.json")
+	for f in index.html app/app.js app/app.css sdk/index.js sdk/client.js sdk/bs1/kdf.js \
+	    "vendor/hash-wasm@$ver/index.esm.min.js"; do
+		[ -f "$w/$f" ] || fail "missing $w/$f"
+	done
+	# every file of web/app (but its tests) and of the SDK's src
+	(cd "$BS_ROOT/web/app" && find . -type f ! -path './test/*' ! -path './bench/*') | while read -r f; do
+		cmp -s "$BS_ROOT/web/app/$f" "$w/app/$f" || fail "app/$f differs or is missing"
+	done
+	[ "$(cd "$BS_ROOT/web/sdk/src" && find . -name '*.js' | sort)" = "$(cd "$w/sdk" && find . -name '*.js' | sort)" ]
+	# nothing else: no node_modules, no test, no dev dependency, no link
+	run find "$w" \( -name node_modules -o -name test -o -name '*.test.js' -o -name package.json -o -type l \) -print
+	assert_output ""
+	[ "$(find "$w/vendor" -type f | wc -l)" -eq 1 ]
+	# the bare import rewritten to the vendor path, in every module that had one
+	grep -q "from '/vendor/hash-wasm@$ver/index.esm.min.js'" "$w/sdk/bs1/kdf.js"
+	grep -rqE "from[[:space:]]*['\"]hash-wasm['\"]" "$w/sdk" && fail "a bare hash-wasm import is left"
+	# readable by the web server's user
+	run find "$w" \( -type f ! -perm 0644 \) -o \( -type d ! -perm 0755 \)
+	assert_output ""
+	# the page's nginx and Apache files, rendered with the tree's path
+	grep -q "root /usr/share/blindsync/www;" "$d/etc/blindsync/nginx/blindsync-page.conf"
+	grep -q 'Alias "/sdk/" "/usr/share/blindsync/www/sdk/"' "$d/etc/blindsync/apache/blindsync-page.conf"
+	grep '@[A-Z_]*@' "$d"/etc/blindsync/nginx/*.conf "$d"/etc/blindsync/apache/*.conf &&
+		fail "placeholders left unrendered"
+	# the SDK as an npm package: package.json, src and types
+	s=$d/usr/share/blindsync/sdk
+	[ "$(jq -r .name "$s/package.json")" = "@blindsync/sdk" ]
+	[ -f "$s/src/index.js" ] && [ -f "$s/types/index.d.ts" ]
+	grep -q "from 'hash-wasm'" "$s/src/bs1/kdf.js"
+}
+
+@test "an nginx with the installed snippets serves the page under its CSP, and the API" {
+	need_page
+	command -v nginx || [ -x /usr/sbin/nginx ]
+	nginx=$(command -v nginx || echo /usr/sbin/nginx)
+	p=$BATS_TEST_TMPDIR/prefix
+	make -s -C "$BS_ROOT" install PREFIX="$p" SYSCONFDIR="$p/etc" LOCALSTATEDIR="$p/var" RUNDIR="$p/run" \
+	    "$(san)" >/dev/null
+	# the status handler on the socket the snippet names, with a test config
+	export BS_DATA=$BATS_TEST_TMPDIR/data
+	bs_config "$BATS_TEST_TMPDIR/blindsync.lua"
+	mkdir -p "$p/run" "$BATS_TEST_TMPDIR/ngx/tmp"
+	BLINDSYNC_CONFIG=$BATS_TEST_TMPDIR/blindsync.lua "$p/libexec/blindsync/blindsync-status" \
+	    --listen "$p/run/status.sock" 2>"$BATS_TEST_TMPDIR/status.log" &
+	STATUS_PID=$!
+	port=$(bs_free_port)
+	user=""
+	[ "$(id -u)" = 0 ] && user="user root root;"
+	cat >"$BATS_TEST_TMPDIR/ngx/nginx.conf" <<-EOF
+	daemon off;
+	pid $BATS_TEST_TMPDIR/ngx/nginx.pid;
+	error_log $BATS_TEST_TMPDIR/ngx/error.log warn;
+	$user
+	events { worker_connections 64; }
+	http {
+	    access_log off;
+	    client_body_temp_path $BATS_TEST_TMPDIR/ngx/tmp;
+	    default_type application/octet-stream;
+	    server {
+	        listen 127.0.0.1:$port;
+	        include $p/etc/blindsync/nginx/blindsync.conf;
+	        include $p/etc/blindsync/nginx/blindsync-page.conf;
+	    }
+	}
+	EOF
+	"$nginx" -t -q -p "$BATS_TEST_TMPDIR/ngx" -c "$BATS_TEST_TMPDIR/ngx/nginx.conf"
+	"$nginx" -p "$BATS_TEST_TMPDIR/ngx" -c "$BATS_TEST_TMPDIR/ngx/nginx.conf" &
+	NGINX_PID=$!
+	export BS_URL=http://127.0.0.1:$port
+	bs_wait 60 bs_answers "$BS_URL/"
+	bs_wait 60 test -S "$p/run/status.sock"
+
+	req GET /
+	[ "$status" = 200 ]
+	[[ "$(header Content-Type)" == text/html* ]]
+	[ "$(header Content-Security-Policy)" = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'" ]
+	[ "$(header X-Content-Type-Options)" = nosniff ]
+	[ "$(header Referrer-Policy)" = no-referrer ]
+	[ "$(header Cache-Control)" = no-cache ]
+	cmp -s "$BATS_TEST_TMPDIR/body" "$BS_ROOT/web/app/index.html"
+	# the modules, as JavaScript, gzipped on request, the SDK's import rewritten
+	req GET /app/app.js -H 'Accept-Encoding: gzip'
+	[ "$status" = 200 ]
+	[[ "$(header Content-Type)" == text/javascript* ]]
+	[ "$(header Content-Encoding)" = gzip ]
+	[ -n "$(header Content-Security-Policy)" ]
+	req GET /sdk/bs1/kdf.js
+	[ "$status" = 200 ]
+	[[ "$(header Content-Type)" == text/javascript* ]]
+	ver=$(jq -r .version "$BS_ROOT/web/sdk/node_modules/hash-wasm/package.json")
+	[[ "$body" == *"from '/vendor/hash-wasm@$ver/index.esm.min.js'"* ]]
+	req GET "/vendor/hash-wasm@$ver/index.esm.min.js"
+	[ "$status" = 200 ]
+	[[ "$(header Content-Type)" == text/javascript* ]]
+	[ "$(header Cache-Control)" = "public, max-age=31536000, immutable" ]
+	# unchanged files answer 304 to a revalidation (no-cache keeps them)
+	etag=$(curl -sI "$BS_URL/app/app.css" | tr -d '\r' | sed -n 's/^[Ee][Tt][Aa][Gg]: //p')
+	[ -n "$etag" ]
+	req GET /app/app.css -H "If-None-Match: $etag"
+	[ "$status" = 304 ]
+	# the API beside it, through the same snippet
+	req GET /v1/health
+	[ "$status" = 200 ]
+	req GET /v1/nope
+	[ "$status" = 404 ]
+	[[ "$(header Content-Type)" == application/json* ]]
 }
 
 @test "make install never overwrites an existing config" {

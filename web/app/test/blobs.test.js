@@ -35,6 +35,10 @@ const skip = !existsSync(CHROMIUM) ? `no browser: ${CHROMIUM} is missing (script
 
 const PASSWORD = 'blobs pässwörd ✓ 9';
 const ART = join(root, 'build/test-artifacts');
+/** hash-wasm's one file as the page's tree serves it (scripts/www.sh: under its version) */
+const HASH_WASM = `/vendor/hash-wasm@${existsSync(join(root, 'web/sdk/node_modules/hash-wasm/package.json'))
+  ? JSON.parse(readFileSync(join(root, 'web/sdk/node_modules/hash-wasm/package.json'), 'utf8')).version
+  : 'missing'}/index.esm.min.js`;
 
 /** @type {import('../../sdk/test/stack.js').Stack | null} */
 let stack = null;
@@ -177,13 +181,13 @@ test('page: Argon2id runs in a Web Worker and the page keeps ticking while it ru
      directly) freezes it; the same tick counter must see that, or the
      measurement below could not fail */
   await startTicks(page);
-  const inline = await page.evaluate(async () => {
-    const { argon2id } = await import('/vendor/hash-wasm/index.esm.js');
+  const inline = await page.evaluate(async (hashWasm) => {
+    const { argon2id } = await import(hashWasm);
     const s = performance.now();
     await argon2id({ password: 'x', salt: new Uint8Array(16), parallelism: 1, iterations: 3, memorySize: 65536,
       hashLength: 32, outputType: 'binary' });
     return [s, performance.now()];
-  });
+  }, HASH_WASM);
   const inlineGap = await longestGap(page, inline[0], inline[1]);
   const inlineMs = inline[1] - inline[0];
   t.diagnostic(`Argon2id on the page's thread: ${inlineMs.toFixed(0)} ms, longest pause ${inlineGap.toFixed(0)} ms`);

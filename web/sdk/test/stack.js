@@ -1,6 +1,7 @@
 /*
  * stack.js: the real-stack harness of the SDK's node tests: the stack of
- * scripts/run.sh (handlers from $BIN, default ../../build, behind nginx)
+ * scripts/run.sh (handlers from $BIN, default ../../build, behind nginx,
+ * or the Apache front end $FRONT names: apache, apache-fcgid, cgi)
  * on a free port with a temporary config (no rate limits, plus what the
  * test file adds) and data directory; started once per test file and
  * stopped with SIGTERM at the end, failing on a sanitizer report.
@@ -22,6 +23,8 @@ export const root = fileURLToPath(new URL('../../..', import.meta.url));
 export const BIN = process.env.BIN ?? join(root, 'build');
 /** The C build is there (else the stack tests skip). */
 export const built = existsSync(join(BIN, 'blindsync-status'));
+/** The front end: nginx, or one of Apache's (scripts/run.sh's FRONT). */
+export const FRONT = process.env.FRONT || 'nginx';
 
 /**
  * A running stack.
@@ -93,12 +96,13 @@ export async function startStack(extra = []) {
     const run = join(dir, `run-${port}`);
     const child = spawn(join(root, 'scripts/run.sh'), [], { detached: true, stdio: ['ignore', 'ignore', 'ignore'],
       env: { ...process.env, BIN, PORT: String(port), BLINDSYNC_CONFIG: config, RUN_DIR: run,
-        HANDLER_LOG: join(dir, 'handlers.log'), FRONT: 'nginx' } });
+        HANDLER_LOG: join(dir, 'handlers.log'), FRONT } });
     child.unref();
     const url = `http://127.0.0.1:${port}`;
     const pid = /** @type {number} */ (child.pid);
-    /* ours and up: run.sh lives, nginx wrote its pid file, health answers */
-    const up = async () => alive(pid) && existsSync(join(run, 'nginx.pid')) &&
+    /* ours and up: run.sh lives, the front end wrote its pid file, health answers */
+    const pidFile = join(run, FRONT === 'nginx' ? 'nginx.pid' : 'httpd.pid');
+    const up = async () => alive(pid) && existsSync(pidFile) &&
       (await fetch(`${url}/v1/health`).then((r) => r.ok, () => false));
     await waitFor(async () => (await up()) || !alive(pid), 120000);
     if (await up())
