@@ -6,9 +6,14 @@
 # (fuzz: clang and its libFuzzer runtime, for `make fuzz`)
 # (browser: Debian's chromium, for the page's test web/app/test, driven by
 # web/sdk's playwright-core: ask for node too)
-# (node: Debian's nodejs and npm only when no `node` is on the PATH, then a
-# check that it is Node 20 or later, then `npm ci` in web/sdk when its
-# node_modules is missing or older than its package-lock.json)
+# (node: NODE 20 OR LATER is required, for the SDK's tests, the page's tests
+# and bench, and for make install to lay out the page (hash-wasm comes from
+# web/sdk/node_modules); the server itself needs no Node. Debian 12's own
+# nodejs is 18, too old: install Node 20+ and put it first on the PATH.
+# This group installs Debian's nodejs and npm only when no `node` is on the
+# PATH, then checks that it is Node 20 or later (and stops, saying so, when
+# it is not), then runs `npm ci` in web/sdk when its node_modules is missing
+# or older than its package-lock.json)
 # As root it runs apt-get quietly and non-interactively; otherwise it prints
 # the exact apt-get line and exits 1. It never touches anything else.
 set -eu

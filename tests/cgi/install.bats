@@ -170,6 +170,27 @@ san() { [[ "$BIN" == *-san ]] && echo SAN=1 || echo SAN=; }
 	[[ "$(header Content-Type)" == application/json* ]]
 }
 
+@test "the installed SDK package installs with npm (offline) and loads in Node" {
+	need_page
+	command -v npm || skip "no npm (scripts/deps.sh node)"
+	d=$BATS_TEST_TMPDIR/root
+	make -s -C "$BS_ROOT" install DESTDIR="$d" PREFIX=/usr SYSCONFDIR=/etc "$(san)" >/dev/null
+	app=$BATS_TEST_TMPDIR/app
+	mkdir -p "$app"
+	echo '{"name": "app", "version": "1.0.0", "private": true, "type": "module"}' >"$app/package.json"
+	# --install-links: copied as npm would pack it, with its dependency
+	# (hash-wasm, from the npm cache that scripts/deps.sh node filled)
+	(cd "$app" && npm install --install-links --offline --no-audit --no-fund --loglevel=error \
+	    "$d/usr/share/blindsync/sdk")
+	[ -f "$app/node_modules/hash-wasm/package.json" ]
+	cd "$app"
+	run node --input-type=module -e "import { Client, bs1 } from '@blindsync/sdk';
+	    const k = await bs1.masterKey('a password', bs1.kdfNew());
+	    console.log(typeof Client, k.length);"
+	assert_success
+	assert_output "function 32"
+}
+
 @test "make install never overwrites an existing config" {
 	d=$BATS_TEST_TMPDIR/root
 	make -s -C "$BS_ROOT" install DESTDIR="$d" PREFIX=/usr SYSCONFDIR=/etc "$(san)" >/dev/null
