@@ -18,6 +18,8 @@
 #   - the first load: the encoded (gzip) bodies of every answer, and with
 #     the headers (target < 200 KiB).
 # Needs chromium and web/sdk's packages (scripts/deps.sh node browser).
+# FRONT=apache|apache-fcgid|cgi measures the page behind that Apache front
+# end instead (scripts/run.sh).
 set -u
 cd "$(dirname "$0")/../.."
 root=$PWD
@@ -44,7 +46,7 @@ plans = { default = { bytes = 4 * GiB } }
 LUA
 port=$((20000 + RANDOM % 20000))
 url=http://127.0.0.1:$port
-BIN=$BIN PORT=$port BLINDSYNC_CONFIG=$work/bench.lua RUN_DIR=$work/run HANDLER_LOG=$work/handlers.log \
+BIN=$BIN FRONT=${FRONT:-nginx} PORT=$port BLINDSYNC_CONFIG=$work/bench.lua RUN_DIR=$work/run HANDLER_LOG=$work/handlers.log \
 	ACCESS_LOG=off setsid scripts/run.sh >"$work/run.log" 2>&1 &
 stack=$!
 # wait for readiness, bounded generously (a busy machine starts slowly)
@@ -73,7 +75,7 @@ argon_c=$("$work/client_tool" argon "$RUNS")
 field() { jq -r ".$1" "$work/runs.json" | median; }
 kib() { awk -v b="$1" 'BEGIN { printf "%.1f KiB", b / 1024 }'; }
 echo
-echo "page (headless chromium $("$CHROMIUM" --version 2>/dev/null | awk '{ print $2 }')): median of $RUNS fresh visits; seeded $N records of 1 KiB in ${seed_ms} ms"
+echo "page behind ${FRONT:-nginx} (headless chromium $("$CHROMIUM" --version 2>/dev/null | awk '{ print $2 }')): median of $RUNS fresh visits; seeded $N records of 1 KiB in ${seed_ms} ms"
 row "" "page" "C (libsodium)" "target"
 row "sign-in click to $N records decrypted and listed" "$(field signin) ms" "" "< 2000"
 row "  to the login's answer (prelogin, Argon2id, login)" "$(field login) ms" "" ""
