@@ -424,6 +424,31 @@ export class Client {
         data: Uint8Array;
     }>;
     /**
+     * Open many envelopes of collection c, RECORD_BATCH at a time side by
+     * side (Web Crypto works off the page's thread, so a batch costs little
+     * more than one): for each, { a, data } or the DecryptError it failed
+     * with, in order. Other errors reject.
+     * @param {string} c
+     * @param {{ rid: string, env: string }[]} items
+     * @returns {Promise<({ a: string, data: Uint8Array } | import('./bs1/util.js').DecryptError)[]>}
+     */
+    openRecords(c: string, items: {
+        rid: string;
+        env: string;
+    }[]): Promise<({
+        a: string;
+        data: Uint8Array;
+    } | import("./bs1/util.js").DecryptError)[]>;
+    /**
+     * ck(c, kv) imported for AES-GCM, derived once per session and kept (as a
+     * non-extractable CryptoKey) until logout.
+     * @param {Session} s
+     * @param {string} c
+     * @param {number} kv
+     * @returns {Promise<CryptoKey>}
+     */
+    ckAes(s: Session, c: string, kv: number): Promise<CryptoKey>;
+    /**
      * A collection's application name from its base64 meta; a DecryptError
      * when it does not open or is not {"name": string}.
      * @param {Session} s
@@ -609,6 +634,11 @@ export type Session = {
      * cid_key per server collection name
      */
     cid: Map<string, Uint8Array>;
+    /**
+     * ck(collection, kv) per "collection/kv", imported for AES-GCM
+     * (non-extractable): records open with one Web Crypto call, not four
+     */
+    ck?: Map<string, CryptoKey> | undefined;
 };
 /**
  * What backupPut and slotPut read: bytes, a string (its UTF-8), a Blob, or

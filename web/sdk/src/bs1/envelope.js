@@ -172,10 +172,25 @@ export function envelopeKv(env) {
  * @returns {Promise<Uint8Array>}
  */
 export async function open(kind, key, ctx, env) {
+  return openWith(kind, await aesKey(key32(key)), ctx, env);
+}
+
+/**
+ * open() with the key already imported as an AES-GCM CryptoKey: what a
+ * client that opens many envelopes under one key (a collection's records)
+ * calls, so that the key is derived and imported once, not per envelope.
+ * The same checks, in the same order.
+ * @param {number} kind
+ * @param {CryptoKey} aes
+ * @param {Uint8Array} ctx
+ * @param {Uint8Array} env
+ * @returns {Promise<Uint8Array>}
+ */
+export async function openWith(kind, aes, ctx, env) {
   const kv = envelopeKv(env);
   if (env[3] !== kind || ((kind === 1 || kind === 6) && kv !== 0))
     throw new DecryptError();
-  const f = await aeadOpen(await aesKey(key32(key)), env.subarray(8, 20), env.subarray(20),
+  const f = await aeadOpen(aes, env.subarray(8, 20), env.subarray(20),
     concat(env.subarray(0, 8), ctx));
   try {
     return unframe(f);
@@ -281,6 +296,19 @@ export async function recordOpen(dataKey, collection, recordId, env) {
   } finally {
     wipe(k);
   }
+}
+
+/**
+ * recordOpen() with ck(collection, kv) already imported (openWith): the
+ * caller picks the key by the envelope's kv (envelopeKv).
+ * @param {CryptoKey} aes
+ * @param {string} collection
+ * @param {string} recordId
+ * @param {Uint8Array} env
+ * @returns {Promise<Uint8Array>}
+ */
+export async function recordOpenWith(aes, collection, recordId, env) {
+  return openWith(KIND.RECORD, aes, ctxRecord(collection, recordId), env);
 }
 
 /**

@@ -68,6 +68,18 @@ export function envelopeKv(env: Uint8Array): number;
  */
 export function open(kind: number, key: Uint8Array, ctx: Uint8Array, env: Uint8Array): Promise<Uint8Array>;
 /**
+ * open() with the key already imported as an AES-GCM CryptoKey: what a
+ * client that opens many envelopes under one key (a collection's records)
+ * calls, so that the key is derived and imported once, not per envelope.
+ * The same checks, in the same order.
+ * @param {number} kind
+ * @param {CryptoKey} aes
+ * @param {Uint8Array} ctx
+ * @param {Uint8Array} env
+ * @returns {Promise<Uint8Array>}
+ */
+export function openWith(kind: number, aes: CryptoKey, ctx: Uint8Array, env: Uint8Array): Promise<Uint8Array>;
+/**
  * lp(lowercase(username)) || u64be(version): a keyring's context.
  * @param {string} username
  * @param {number | bigint} version
@@ -132,6 +144,16 @@ export function recordSeal(collectionKey: Uint8Array, kv: number, collection: st
  * @returns {Promise<Uint8Array>}
  */
 export function recordOpen(dataKey: Uint8Array, collection: string, recordId: string, env: Uint8Array): Promise<Uint8Array>;
+/**
+ * recordOpen() with ck(collection, kv) already imported (openWith): the
+ * caller picks the key by the envelope's kv (envelopeKv).
+ * @param {CryptoKey} aes
+ * @param {string} collection
+ * @param {string} recordId
+ * @param {Uint8Array} env
+ * @returns {Promise<Uint8Array>}
+ */
+export function recordOpenWith(aes: CryptoKey, collection: string, recordId: string, env: Uint8Array): Promise<Uint8Array>;
 /**
  * a (the application id) and data in a record's plaintext; a DecryptError
  * if lp(a) does not fit or a is not UTF-8.
