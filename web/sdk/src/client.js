@@ -5,7 +5,8 @@
  * changePassword, devices), records under opaque names (put, delete, get,
  * list, collections, history) and sync (push queued changes with
  * base_version, conflicts to a merge callback, pull until more is false,
- * 410 -> resync from 0), backups and anonymous slots as section 5
+ * 410 -> resync from 0; one sync at a time per Client), watch (long polls
+ * of GET /v1/status, then sync), backups and anonymous slots as section 5
  * streams over ReadableStream (backupPut, backupGet, backupList,
  * backupDelete, slotPut, slotGet) and the account's export.
  *
@@ -26,7 +27,7 @@
  */
 import * as bs1 from './bs1/index.js';
 import { ConflictError, ServerError, SessionError, UnreachableError } from './errors.js';
-import { DEFAULT_RETRY, request, requestStream } from './http.js';
+import { DEFAULT_RETRY, backoff, request, requestStream } from './http.js';
 import { MemoryStorage } from './storage.js';
 
 const { b64, b64DecodeStrict, utf8, utf8Decode, wipe, DecryptError, InputError } = bs1;
@@ -76,6 +77,21 @@ const RECORD_BATCH = 64;
  *   records that came from the server and do not open (by server id); reading them throws DecryptError
  * @property {string[]} resynced collections pulled again from 0 after a 410
  * @property {string[]} gone collections deleted on the server (their local copy dropped)
+ */
+
+/**
+ * Options of put() and delete().
+ * @typedef {object} WriteOptions
+ * @property {number} [base] the record's version this change was made from
+ *   (default: the queued change's base, else the local copy's version; 0 for a new record)
+ */
+
+/**
+ * Options of watch().
+ * @typedef {object} WatchOptions
+ * @property {number} [wait] seconds a long poll may wait (1 to 3600, default 30; the server caps it)
+ * @property {AbortSignal} [signal] stops the watch: it then resolves
+ * @property {(e: Error) => void} [onError] told of each failure that is retried after a back-off
  */
 
 /**
@@ -352,6 +368,8 @@ export class Client {
     this.session = null;
     /** @type {Promise<void> | null} the refresh in flight, shared by every caller */
     this.refreshing = null;
+    /** @type {Promise<unknown>} the end of the last sync() queued: syncs run one at a time */
+    this.syncing = Promise.resolve();
   }
 
   /* ---- accounts ---- */
@@ -636,21 +654,28 @@ export class Client {
   /**
    * Queue a write of record a in collection A (sealed now, sent by sync()).
    * A second put before a sync replaces the first, keeping its base version.
+   * opts.base is the version the change was made from, when the caller
+   * knows better than the local copy (an editor opened at version 7 while
+   * a sync pulled 8): the push then conflicts, and the merge callback
+   * decides, instead of writing over a version nobody looked at.
    * @param {string} A the application's collection name
    * @param {string} a the application's record id
    * @param {Uint8Array | string} data bytes, or a string stored as UTF-8
+   * @param {WriteOptions} [opts]
    */
-  async put(A, a, data) {
-    await this.queue(A, a, bytesOf(data));
+  async put(A, a, data, opts = {}) {
+    await this.queue(A, a, bytesOf(data), opts.base);
   }
 
   /**
-   * Queue the deletion of record a in collection A (a tombstone on sync).
+   * Queue the deletion of record a in collection A (a tombstone on sync);
+   * opts.base as for put().
    * @param {string} A
    * @param {string} a
+   * @param {WriteOptions} [opts]
    */
-  async delete(A, a) {
-    await this.queue(A, a, null);
+  async delete(A, a, opts = {}) {
+    await this.queue(A, a, null, opts.base);
   }
 
   /**
@@ -767,10 +792,24 @@ export class Client {
    * rounds, else a ConflictError), pull until more is false (a 410 starts
    * again from 0; a 404 drops the local copy of a collection deleted
    * elsewhere).
+   * Syncs of one Client run one at a time (a second waits for the first),
+   * so that a watch() and an application's own sync() never push the same
+   * queue twice.
    * @param {...string} names application collection names
    * @returns {Promise<SyncResult>}
    */
-  async sync(...names) {
+  sync(...names) {
+    const run = this.syncing.then(() => this.syncNow(names));
+    this.syncing = run.catch(() => {});
+    return run;
+  }
+
+  /**
+   * sync() itself, under its one-at-a-time chain.
+   * @param {string[]} names
+   * @returns {Promise<SyncResult>}
+   */
+  async syncNow(names) {
     const s = this.need();
     /** @type {SyncResult} */
     const res = { changed: [], pushed: [], conflicts: [], undecryptable: [], resynced: [], gone: [] };
@@ -1047,6 +1086,101 @@ export class Client {
         deleted: r.env === null }));
       if (page.more !== true)
         return;
+    }
+  }
+
+  /* ---- watch ---- */
+
+  /**
+   * Watch the account (the C library's bs_watch): GET /v1/status, then
+   * sync(...names) (no names: every collection) and fn with its result; then
+   * long polls of GET /v1/status?wait=S with If-None-Match, and the same
+   * each time the account changed (this device's own pushes included:
+   * fn may see an empty result). fn returns true (or a promise of true)
+   * to stop. A failure that may pass (no answer, a 5xx or 429 after the
+   * request's own retries, a sync's ConflictError) goes to opts.onError
+   * and the round is tried again after a full-jitter back-off (the
+   * Client's retry policy: baseMs doubling up to capMs); a status the
+   * server answers at once with 304 (its waiting slots full) backs off the
+   * same way instead of polling in a tight loop. Any other error rejects:
+   * a 401 (this device revoked, the session over), a SessionError after
+   * logout(). Resolves when fn says stop or opts.signal aborts (a waiting
+   * poll is cancelled; a sync under way finishes first, and fn is not
+   * called after the abort).
+   * @param {string[]} names application collection names ([] for all)
+   * @param {(res: SyncResult) => (boolean | void | Promise<boolean | void>)} fn
+   * @param {WatchOptions} [opts]
+   * @returns {Promise<void>}
+   */
+  async watch(names, fn, opts = {}) {
+    this.need();
+    if (!Array.isArray(names) || typeof fn !== 'function')
+      throw new InputError('watch(names, fn, opts): names is an array of collection names, fn a function');
+    const wait = Number.isSafeInteger(opts.wait) && /** @type {number} */ (opts.wait) >= 1 &&
+      /** @type {number} */ (opts.wait) <= 3600 ? /** @type {number} */ (opts.wait) : 30;
+    const signal = opts.signal;
+    /** @type {string | null} the status' ETag as of the last sync that worked */
+    let etag = null;
+    let attempt = 0;
+    /** Wait ms, or less when the signal aborts. @param {number} ms */
+    const pause = (ms) => new Promise((resolve) => {
+      const done = () => {
+        signal?.removeEventListener('abort', done);
+        resolve(undefined);
+      };
+      signal?.addEventListener('abort', done, { once: true });
+      this.retry.sleep(ms).then(done, done);
+    });
+    /** Report a failure that may pass and back off; rethrow any other. @param {unknown} e */
+    const again = async (e) => {
+      const passing = e instanceof UnreachableError || e instanceof ConflictError ||
+        (e instanceof ServerError && (e.status >= 500 || e.status === 429));
+      if (!passing)
+        throw e;
+      if (opts.onError)
+        opts.onError(/** @type {Error} */ (e));
+      await pause(backoff(this.retry, attempt++, null));
+    };
+    while (!signal?.aborted) {
+      /** @type {import('./http.js').Answer} */
+      let st;
+      const t0 = Date.now();
+      try {
+        st = await this.authed({ method: 'GET', idempotent: true, signal,
+          path: etag ? `/v1/status?wait=${wait}` : '/v1/status',
+          headers: etag ? { 'If-None-Match': etag } : undefined, waitMs: etag ? wait * 1000 : 0 });
+      } catch (e) {
+        if (signal?.aborted)
+          return;
+        await again(e);
+        continue;
+      }
+      if (st.status === 304) {
+        /* nothing changed during the wait; at once means the server had no slot to wait in */
+        if (Date.now() - t0 < wait * 500)
+          await pause(backoff(this.retry, attempt++, null));
+        else
+          attempt = 0;
+        continue;
+      }
+      const tag = st.headers.get('etag');
+      /** @type {SyncResult} */
+      let res;
+      try {
+        res = await this.sync(...names);
+      } catch (e) {
+        if (signal?.aborted)
+          return;
+        await again(e);
+        continue;
+      }
+      /* the tag read before the sync: a change made during it wakes the next poll at once */
+      etag = tag;
+      attempt = 0;
+      if (signal?.aborted || (await fn(res)) === true)
+        return;
+      if (!tag)         /* a server without ETag: poll no faster than the wait */
+        await pause(wait * 1000);
     }
   }
 
@@ -1488,8 +1622,11 @@ export class Client {
    * @param {string} A
    * @param {string} a
    * @param {Uint8Array | null} data
+   * @param {number} [base] the version the change was made from (see put())
    */
-  async queue(A, a, data) {
+  async queue(A, a, data, base) {
+    if (base !== undefined && !(Number.isSafeInteger(base) && base >= 0))
+      throw new InputError('a base version is an integer >= 0');
     const s = this.need();
     const { c, r } = await this.names(A, a);
     const env = data === null ? null : await this.sealRecord(s, c, r, a, data);
@@ -1509,8 +1646,8 @@ export class Client {
         await tx.put(ck, { version: 0, meta, metaPending: true });
       const qk = this.key('q', c, r);
       const prev = await tx.get(qk);
-      const base = prev ? prev.base : ((await tx.get(this.key('r', c, r)))?.version ?? 0);
-      await tx.put(qk, { base, env, a });
+      const from = base ?? (prev ? prev.base : ((await tx.get(this.key('r', c, r)))?.version ?? 0));
+      await tx.put(qk, { base: from, env, a });
     });
   }
 }

@@ -49,6 +49,8 @@ export const DEFAULT_RETRY = Object.freeze({
  * @property {string} [token] a Bearer token
  * @property {boolean} [idempotent] retry on a network error too
  * @property {number} [waitMs] extra time the server may hold the request (long-poll)
+ * @property {Record<string, string>} [headers] more headers (If-None-Match)
+ * @property {AbortSignal} [signal] cancels the request (and its retries): an UnreachableError
  */
 
 /**
@@ -113,7 +115,7 @@ function serverError(status, parsed) {
  */
 export async function request(fetchFn, base, req, p) {
   /** @type {Record<string, string>} */
-  const headers = { Accept: 'application/json' };
+  const headers = { ...(req.headers ?? {}), Accept: 'application/json' };
   if (req.token)
     headers.Authorization = `Bearer ${req.token}`;
   const body = req.json === undefined ? undefined : JSON.stringify(req.json);
@@ -122,11 +124,14 @@ export async function request(fetchFn, base, req, p) {
   for (let attempt = 0; ; attempt++) {
     /** @type {Response | null} */
     let res = null;
+    const timeout = AbortSignal.timeout(p.timeoutMs + (req.waitMs ?? 0));
     try {
+      if (req.signal?.aborted)
+        throw req.signal.reason;
       res = await fetchFn(base + req.path, { method: req.method, headers, body,
-        signal: AbortSignal.timeout(p.timeoutMs + (req.waitMs ?? 0)) });
+        signal: req.signal ? AbortSignal.any([req.signal, timeout]) : timeout });
     } catch (e) {
-      if (!req.idempotent || attempt >= p.retries)
+      if (req.signal?.aborted || !req.idempotent || attempt >= p.retries)
         throw new UnreachableError(`${req.method} ${req.path}: no answer from the server`, e);
       await p.sleep(backoff(p, attempt, null));
       continue;

@@ -24,6 +24,8 @@ export class Client {
     session: Session | null;
     /** @type {Promise<void> | null} the refresh in flight, shared by every caller */
     refreshing: Promise<void> | null;
+    /** @type {Promise<unknown>} the end of the last sync() queued: syncs run one at a time */
+    syncing: Promise<unknown>;
     /**
      * Create an account: a fresh salt and data key, the section 2 keys, the
      * keyring (kind 1, version 1), POST /v1/account/register. Does not log in.
@@ -123,17 +125,24 @@ export class Client {
     /**
      * Queue a write of record a in collection A (sealed now, sent by sync()).
      * A second put before a sync replaces the first, keeping its base version.
+     * opts.base is the version the change was made from, when the caller
+     * knows better than the local copy (an editor opened at version 7 while
+     * a sync pulled 8): the push then conflicts, and the merge callback
+     * decides, instead of writing over a version nobody looked at.
      * @param {string} A the application's collection name
      * @param {string} a the application's record id
      * @param {Uint8Array | string} data bytes, or a string stored as UTF-8
+     * @param {WriteOptions} [opts]
      */
-    put(A: string, a: string, data: Uint8Array | string): Promise<void>;
+    put(A: string, a: string, data: Uint8Array | string, opts?: WriteOptions): Promise<void>;
     /**
-     * Queue the deletion of record a in collection A (a tombstone on sync).
+     * Queue the deletion of record a in collection A (a tombstone on sync);
+     * opts.base as for put().
      * @param {string} A
      * @param {string} a
+     * @param {WriteOptions} [opts]
      */
-    delete(A: string, a: string): Promise<void>;
+    delete(A: string, a: string, opts?: WriteOptions): Promise<void>;
     /**
      * Record a's data from the local copy: this device's queued change if
      * there is one, else what the last sync brought; null when it does not
@@ -190,10 +199,19 @@ export class Client {
      * rounds, else a ConflictError), pull until more is false (a 410 starts
      * again from 0; a 404 drops the local copy of a collection deleted
      * elsewhere).
+     * Syncs of one Client run one at a time (a second waits for the first),
+     * so that a watch() and an application's own sync() never push the same
+     * queue twice.
      * @param {...string} names application collection names
      * @returns {Promise<SyncResult>}
      */
     sync(...names: string[]): Promise<SyncResult>;
+    /**
+     * sync() itself, under its one-at-a-time chain.
+     * @param {string[]} names
+     * @returns {Promise<SyncResult>}
+     */
+    syncNow(names: string[]): Promise<SyncResult>;
     /**
      * One collection's sync (see sync()).
      * @param {Session} s
@@ -250,6 +268,28 @@ export class Client {
      * @param {SyncResult} res
      */
     pull(s: Session, A: string, c: string, res: SyncResult): Promise<void>;
+    /**
+     * Watch the account (the C library's bs_watch): GET /v1/status, then
+     * sync(...names) (no names: every collection) and fn with its result; then
+     * long polls of GET /v1/status?wait=S with If-None-Match, and the same
+     * each time the account changed (this device's own pushes included:
+     * fn may see an empty result). fn returns true (or a promise of true)
+     * to stop. A failure that may pass (no answer, a 5xx or 429 after the
+     * request's own retries, a sync's ConflictError) goes to opts.onError
+     * and the round is tried again after a full-jitter back-off (the
+     * Client's retry policy: baseMs doubling up to capMs); a status the
+     * server answers at once with 304 (its waiting slots full) backs off the
+     * same way instead of polling in a tight loop. Any other error rejects:
+     * a 401 (this device revoked, the session over), a SessionError after
+     * logout(). Resolves when fn says stop or opts.signal aborts (a waiting
+     * poll is cancelled; a sync under way finishes first, and fn is not
+     * called after the abort).
+     * @param {string[]} names application collection names ([] for all)
+     * @param {(res: SyncResult) => (boolean | void | Promise<boolean | void>)} fn
+     * @param {WatchOptions} [opts]
+     * @returns {Promise<void>}
+     */
+    watch(names: string[], fn: (res: SyncResult) => (boolean | void | Promise<boolean | void>), opts?: WatchOptions): Promise<void>;
     /**
      * Upload a backup: the source sealed as a kind-4 stream under
      * backup_key(name), 64 KiB at a time while it is sent (bounded memory;
@@ -463,8 +503,9 @@ export class Client {
      * @param {string} A
      * @param {string} a
      * @param {Uint8Array | null} data
+     * @param {number} [base] the version the change was made from (see put())
      */
-    queue(A: string, a: string, data: Uint8Array | null): Promise<void>;
+    queue(A: string, a: string, data: Uint8Array | null, base?: number): Promise<void>;
 }
 /**
  * A device as the server lists it.
@@ -550,6 +591,33 @@ export type SyncResult = {
      * collections deleted on the server (their local copy dropped)
      */
     gone: string[];
+};
+/**
+ * Options of put() and delete().
+ */
+export type WriteOptions = {
+    /**
+     * the record's version this change was made from
+     * (default: the queued change's base, else the local copy's version; 0 for a new record)
+     */
+    base?: number | undefined;
+};
+/**
+ * Options of watch().
+ */
+export type WatchOptions = {
+    /**
+     * seconds a long poll may wait (1 to 3600, default 30; the server caps it)
+     */
+    wait?: number | undefined;
+    /**
+     * stops the watch: it then resolves
+     */
+    signal?: AbortSignal | undefined;
+    /**
+     * told of each failure that is retried after a back-off
+     */
+    onError?: ((e: Error) => void) | undefined;
 };
 /**
  * Client options.

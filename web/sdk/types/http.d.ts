@@ -7,6 +7,8 @@
  * @property {string} [token] a Bearer token
  * @property {boolean} [idempotent] retry on a network error too
  * @property {number} [waitMs] extra time the server may hold the request (long-poll)
+ * @property {Record<string, string>} [headers] more headers (If-None-Match)
+ * @property {AbortSignal} [signal] cancels the request (and its retries): an UnreachableError
  */
 /**
  * An answer: status, the parsed JSON body (null when empty) and headers.
@@ -99,6 +101,14 @@ export type Req = {
      * extra time the server may hold the request (long-poll)
      */
     waitMs?: number | undefined;
+    /**
+     * more headers (If-None-Match)
+     */
+    headers?: Record<string, string> | undefined;
+    /**
+     * cancels the request (and its retries): an UnreachableError
+     */
+    signal?: AbortSignal | undefined;
 };
 /**
  * An answer: status, the parsed JSON body (null when empty) and headers.
