@@ -1,0 +1,256 @@
+/*
+ * edit.test.js: the page's records and devices (web/app/records.js,
+ * devices.js) in a real browser, Debian's chromium headless through
+ * playwright-core, against the real stack (web/sdk/test/stack.js) and the
+ * C CLI as the other device. The CLI puts a record; the page edits it
+ * with the keyboard and the CLI pulls the change; a change the CLI makes
+ * reaches the page by its watch; the CLI changing the record while the
+ * page edits it is marked "changed elsewhere", and on Save both sides are
+ * shown and nothing is pushed until "Keep mine" (the CLI then reads the
+ * page's text) or "Keep theirs" (the page then shows the CLI's); History
+ * lists the versions newest first, decrypted; Delete asks first, then the
+ * CLI finds the record gone. No request carries a plaintext. Screenshots of the
+ * edit, conflict and history views go to build/test-artifacts/.
+ * Skipped with a message when chromium, playwright-core, the C build or
+ * the CLI is missing. The tests run in order on one page and account.
+ *
+ * Waits are for outcomes (a text, an element), bounded generously; none
+ * needs a fast clock.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { BIN, built, root, startStack, stopStack } from '../../sdk/test/stack.js';
+
+const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
+const CLI = join(BIN, 'blindsync');
+const require = createRequire(join(root, 'web/sdk/package.json'));
+let chromium = null;
+try {
+  ({ chromium } = require('playwright-core'));
+} catch { /* skipped below */ }
+
+const skip = !existsSync(CHROMIUM) ? `no browser: ${CHROMIUM} is missing (scripts/deps.sh browser)`
+  : !chromium ? 'no playwright-core in web/sdk/node_modules (scripts/deps.sh node)'
+    : !built ? `no C build in ${BIN}: run make first`
+      : !existsSync(CLI) ? `no C CLI: ${CLI} is missing (run make)` : false;
+
+const PASSWORD = 'edit pässwörd ✓ 11';
+const ART = join(root, 'build/test-artifacts');
+/** the bound of every wait for an outcome in the page */
+const BOUND = 120000;
+/** every text a record holds in this file: none may leave the page in clear */
+const TEXTS = ['buy milk', 'buy milk and eggs', 'changed by the CLI', 'page while the CLI edits',
+  'the CLI while the page edits', 'the page loses this one', 'the CLI wins this one'];
+
+/** @type {import('../../sdk/test/stack.js').Stack | null} */
+let stack = null;
+let tmp = '';
+let browser = null;
+/** @type {any} the one page of the file */
+let page = null;
+/** every request the page made */
+const seen = [];
+/** script errors and console errors */
+const errors = [];
+const username = `edit${process.pid}`;
+
+/**
+ * Run the CLI (home under tmp): its exit code, stdout and stderr.
+ * @param {string[]} args
+ * @returns {Promise<{ code: number, stdout: string, stderr: string }>}
+ */
+function run(args) {
+  return new Promise((resolve) => execFile(CLI, ['--server', stack.url, '--home', join(tmp, 'home'),
+    '--password-file', join(tmp, 'pw'), ...args], { encoding: 'utf8', timeout: 120000 },
+  (err, stdout, stderr) => resolve({ code: err ? Number(err.code ?? -1) : 0, stdout, stderr })));
+}
+
+/** Run the CLI; fails the test on a non-zero exit. @param {string[]} args @returns {Promise<string>} */
+async function cli(args) {
+  const r = await run(args);
+  assert.equal(r.code, 0, `blindsync ${args.join(' ')}: ${r.stderr}`);
+  return r.stdout;
+}
+
+/** The CLI puts text as record Notes/todo (it pushes at once). @param {string} text */
+async function cliPut(text) {
+  writeFileSync(join(tmp, 'put.txt'), text);
+  await cli(['put', 'Notes', 'todo', join(tmp, 'put.txt')]);
+}
+
+/** What the CLI reads as Notes/todo after a sync. */
+async function cliGet() {
+  await cli(['sync']);
+  return cli(['get', 'Notes', 'todo']);
+}
+
+/** The page's element of record todo. */
+const todo = () => page.locator('.record', { has: page.locator('h4', { hasText: /^todo$/ }) });
+
+/** Wait until record todo shows text (its data block). @param {string} text */
+async function shows(text) {
+  await todo().locator(':scope > pre', { hasText: new RegExp(`^${text}$`) }).waitFor({ timeout: BOUND });
+}
+
+/** Focus the control named name and press Enter (the keyboard's way). @param {string} name */
+async function press(name) {
+  const b = page.getByRole('button', { name, exact: true });
+  await b.focus();
+  await page.keyboard.press('Enter');
+}
+
+before(async () => {
+  if (skip)
+    return;
+  stack = await startStack();
+  tmp = mkdtempSync(join(tmpdir(), 'bs-edit-'));
+  mkdirSync(ART, { recursive: true });
+  writeFileSync(join(tmp, 'pw'), `${PASSWORD}\n`);
+  browser = await chromium.launchPersistentContext(join(tmp, 'profile'), { executablePath: CHROMIUM,
+    headless: true, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
+  page = await browser.newPage();
+  await page.setViewportSize({ width: 1000, height: 800 });
+  page.on('request', (r) => seen.push({ url: r.url(), method: r.method(), body: r.postData() ?? '' }));
+  page.on('pageerror', (e) => errors.push(String(e)));
+  /* (/favicon.ico's 404 is on purpose) */
+  page.on('console', (m) => {
+    if (m.type() === 'error' && !/status of 404/.test(m.text()))
+      errors.push(m.text());
+  });
+});
+
+after(async () => {
+  await browser?.close();
+  await stopStack(stack);
+  if (tmp)
+    rmSync(tmp, { recursive: true, force: true });
+});
+
+test('edit: the page edits the CLI\'s record by keyboard and the CLI pulls it; the watch brings the CLI\'s',
+  { skip }, async () => {
+    await cli(['register', username]);
+    await cli(['login', username, '--device', 'cli']);
+    await cliPut('buy milk');
+    await cli(['sync']);                  /* the new collection's sealed meta: its name for the page */
+
+    const res = await page.goto(`${stack.url}/`);
+    assert.equal(res.status(), 200);
+    await page.getByLabel('Username', { exact: true }).fill(username);
+    await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
+    await page.keyboard.press('Enter');
+    await page.locator('#account:not([hidden])').waitFor({ timeout: BOUND });
+    await shows('buy milk');
+
+    await press('Edit todo');
+    const ta = todo().locator('textarea');
+    assert.equal(await ta.evaluate((e) => e === document.activeElement), true, 'the focus is in the editor');
+    assert.equal(await ta.inputValue(), 'buy milk');
+    await page.keyboard.press('Control+A');
+    await page.keyboard.type('buy milk and eggs');
+    await page.screenshot({ path: join(ART, 'page-edit.png'), fullPage: true });
+    await page.keyboard.press('Tab');
+    assert.equal(await page.evaluate(() => document.activeElement?.textContent), 'Save');
+    await page.keyboard.press('Enter');
+    await page.locator('#records-status', { hasText: /^Saved todo$/ }).waitFor({ timeout: BOUND });
+    await shows('buy milk and eggs');
+    assert.equal(await page.evaluate(() => document.activeElement?.textContent), 'todo', 'focus on the record');
+    assert.equal(await cliGet(), 'buy milk and eggs', 'the CLI pulled the page\'s change');
+
+    /* another device's change reaches the page by its watch, with nothing clicked */
+    await cliPut('changed by the CLI');
+    await shows('changed by the CLI');
+    await page.locator('#records-status', { hasText: 'Updated from another device.' }).waitFor({ timeout: BOUND });
+  });
+
+test('conflict: the CLI changes the record while the page edits it: both shown, nothing pushed before the choice',
+  { skip }, async () => {
+    /* keep mine: the watch marks the open editor, Save shows both sides */
+    await press('Edit todo');
+    await page.keyboard.press('Control+A');
+    await page.keyboard.type('page while the CLI edits');
+    await cliPut('the CLI while the page edits');
+    await todo().locator('.elsewhere', { hasText: /^Changed on another device meanwhile/ })
+      .waitFor({ timeout: BOUND });
+    assert.equal(await todo().locator('textarea').inputValue(), 'page while the CLI edits',
+      'the editor is not redrawn under the user');
+    await page.keyboard.press('Control+Enter');
+    const cf = todo().locator('.conflict');
+    await cf.waitFor({ timeout: BOUND });
+    assert.equal(await cf.locator('.mine pre').textContent(), 'page while the CLI edits');
+    assert.equal(await cf.locator('.theirs pre').textContent(), 'the CLI while the page edits');
+    assert.match(await cf.locator('h5').textContent(), /^Conflict: todo changed on another device/);
+    await page.screenshot({ path: join(ART, 'page-conflict.png'), fullPage: true });
+    assert.equal(await cliGet(), 'the CLI while the page edits', 'nothing pushed before the choice');
+    assert.equal(await cf.count(), 1, 'still waiting for the choice');
+    await press('Keep mine');
+    await page.locator('#records-status', { hasText: 'yours kept' }).waitFor({ timeout: BOUND });
+    await shows('page while the CLI edits');
+    assert.equal(await cliGet(), 'page while the CLI edits', 'the CLI reads the page\'s choice');
+
+    /* keep theirs: Save at once after the CLI's change (the push itself conflicts) */
+    await press('Edit todo');
+    await page.keyboard.press('Control+A');
+    await page.keyboard.type('the page loses this one');
+    await cliPut('the CLI wins this one');
+    await press('Save');
+    await cf.waitFor({ timeout: BOUND });
+    assert.equal(await cf.locator('.mine pre').textContent(), 'the page loses this one');
+    assert.equal(await cf.locator('.theirs pre').textContent(), 'the CLI wins this one');
+    await press('Keep theirs');
+    await page.locator('#records-status', { hasText: /^Kept the other device's version of todo/ })
+      .waitFor({ timeout: BOUND });
+    await shows('the CLI wins this one');
+    assert.equal(await cliGet(), 'the CLI wins this one');
+  });
+
+test('history: the versions newest first, decrypted', { skip }, async () => {
+  await press('History of todo');
+  const items = todo().locator('ol.history > li');
+  await items.first().waitFor({ timeout: BOUND });
+  const versions = await items.locator('.meta').allTextContents();
+  const texts = await items.locator('pre').allTextContents();
+  const nums = versions.map((v) => Number(/^version (\d+)/.exec(v)?.[1]));
+  assert.deepEqual(nums, [...nums].sort((x, y) => y - x), 'newest first');
+  assert.equal(texts[0], 'the CLI wins this one', 'the current version first');
+  for (const t of ['buy milk', 'buy milk and eggs', 'changed by the CLI', 'page while the CLI edits'])
+    assert.ok(texts.includes(t), `the history holds "${t}"`);
+  assert.ok(!texts.includes('the page loses this one'), 'the version dropped was never pushed');
+  await page.screenshot({ path: join(ART, 'page-history.png'), fullPage: true });
+  await press('Hide history of todo');
+  assert.equal(await page.evaluate(() => document.activeElement?.textContent), 'History', 'the focus stays on it');
+  assert.equal(await items.count(), 0);
+});
+
+test('delete: asks first, then the CLI finds the record gone', { skip }, async () => {
+  await press('Delete todo');
+  assert.equal(await page.evaluate(() => document.activeElement?.textContent), 'Cancel', 'Cancel is the default');
+  await page.keyboard.press('Enter');
+  await shows('the CLI wins this one');
+  assert.equal(await todo().locator('.confirm').count(), 0);
+  await press('Delete todo');
+  await press('Yes, delete todo');
+  await page.locator('#records-status', { hasText: /^Deleted todo$/ }).waitFor({ timeout: BOUND });
+  assert.equal(await todo().count(), 0, 'gone from the page');
+  assert.equal(await page.locator('#collections').textContent(), 'NotesNo records.');
+  await cli(['sync']);
+  const r = await run(['get', 'Notes', 'todo']);
+  assert.notEqual(r.code, 0, 'the CLI finds no record');
+  assert.equal(r.stdout, '');
+});
+
+test('edit: no request carried a plaintext; no script error', { skip }, async () => {
+  for (const r of seen) {
+    assert.ok(r.url.startsWith(`${stack.url}/`), `same origin: ${r.url}`);
+    for (const t of TEXTS)
+      assert.ok(!`${r.url}\n${r.body}`.includes(t), `${r.method} ${r.url} carries "${t}"`);
+  }
+  assert.ok(seen.some((r) => /\/v1\/status\?wait=/.test(r.url)), 'the page long-polls the status');
+  assert.ok(seen.some((r) => /\/push$/.test(r.url)), 'the page pushed');
+  assert.deepEqual(errors, [], 'no script error and no CSP violation');
+});
