@@ -3,8 +3,8 @@
  * (/sdk/ is web/sdk/src, served by nginx on the API's origin). Sign in,
  * list the account's collections by their decrypted names and their
  * records decrypted, edited and deleted (records.js, which also watches
- * the account) and backups (backups.js); open an anonymous slot by
- * passphrase. The password
+ * the account), its devices (devices.js) and backups (backups.js);
+ * open an anonymous slot by passphrase. The password
  * and passphrase are read from their fields once and never stored; the
  * data key lives only in the Client's memory (MemoryStorage) and is
  * wiped on sign out, unless "remember this device" is ticked (session.js:
@@ -16,6 +16,7 @@ import { kdfProgress } from '/app/kdf.js';
 import { clientFor, restore, signOut } from '/app/session.js';
 import { showBackups } from '/app/backups.js';
 import { dataBlock, renderAccount, startRecords, stopRecords } from '/app/records.js';
+import { hideDevices, renderDevices } from '/app/devices.js';
 
 const $ = (id) => /** @type {HTMLElement} */ (document.getElementById(id));
 
@@ -39,6 +40,7 @@ async function enter(c) {
   $('who').textContent = c.session?.username ?? '';
   await renderAccount(c);
   startRecords(c, () => leave('This device was signed out (revoked, or the session ended): sign in again.'));
+  void renderDevices(c);
   $('signin').hidden = true;
   $('account').hidden = false;
   await showBackups(c);
@@ -84,6 +86,7 @@ async function leave(why) {
   const c = client;
   client = null;
   stopRecords();
+  hideDevices();
   await signOut(c);
   await showBackups(null);
   $('account').hidden = true;

@@ -9,8 +9,11 @@
  * shown and nothing is pushed until "Keep mine" (the CLI then reads the
  * page's text) or "Keep theirs" (the page then shows the CLI's); History
  * lists the versions newest first, decrypted; Delete asks first, then the
- * CLI finds the record gone. No request carries a plaintext. Screenshots of the
- * edit, conflict and history views go to build/test-artifacts/.
+ * CLI finds the record gone; Devices lists the CLI's device and this one
+ * (no Revoke for it), and revoking the CLI's makes its next call fail
+ * with its auth error; revoked in turn from the CLI, the page signs
+ * itself out and says why. No request carries a plaintext. Screenshots of the
+ * edit, conflict, history and devices views go to build/test-artifacts/.
  * Skipped with a message when chromium, playwright-core, the C build or
  * the CLI is missing. The tests run in order on one page and account.
  *
@@ -45,7 +48,7 @@ const ART = join(root, 'build/test-artifacts');
 const BOUND = 120000;
 /** every text a record holds in this file: none may leave the page in clear */
 const TEXTS = ['buy milk', 'buy milk and eggs', 'changed by the CLI', 'page while the CLI edits',
-  'the CLI while the page edits', 'the page loses this one', 'the CLI wins this one'];
+  'the CLI while the page edits', 'the page loses this one', 'the CLI wins this one', 'put after the revoke'];
 
 /** @type {import('../../sdk/test/stack.js').Stack | null} */
 let stack = null;
@@ -118,9 +121,9 @@ before(async () => {
   await page.setViewportSize({ width: 1000, height: 800 });
   page.on('request', (r) => seen.push({ url: r.url(), method: r.method(), body: r.postData() ?? '' }));
   page.on('pageerror', (e) => errors.push(String(e)));
-  /* (/favicon.ico's 404 is on purpose) */
+  /* (/favicon.ico's 404 and the revoked page's 401s are on purpose) */
   page.on('console', (m) => {
-    if (m.type() === 'error' && !/status of 404/.test(m.text()))
+    if (m.type() === 'error' && !/status of 40[14]/.test(m.text()))
       errors.push(m.text());
   });
 });
@@ -242,6 +245,48 @@ test('delete: asks first, then the CLI finds the record gone', { skip }, async (
   const r = await run(['get', 'Notes', 'todo']);
   assert.notEqual(r.code, 0, 'the CLI finds no record');
   assert.equal(r.stdout, '');
+});
+
+test('devices: the CLI\'s listed; revoke asks first; then the CLI\'s next call fails with its auth error',
+  { skip }, async () => {
+    const rows = page.locator('#devices-list tbody tr');
+    await rows.nth(1).waitFor({ timeout: BOUND });
+    await press('Refresh the list');
+    await page.locator('#devices-list td:first-child', { hasText: /^cli$/ }).waitFor({ timeout: BOUND });
+    assert.equal(await rows.count(), 2);
+    const me = rows.filter({ hasText: '(this device)' });
+    assert.equal(await me.locator('td').first().textContent(), 'web page (this device)');
+    assert.equal(await me.locator('button').count(), 0, 'no Revoke for this device');
+    const cliRow = rows.filter({ has: page.locator('td:first-child', { hasText: /^cli$/ }) });
+    assert.match(await cliRow.locator('td').nth(2).textContent(), /^\d{4}-\d\d-\d\d \d\d:\d\d UTC$/, 'last seen');
+    await page.screenshot({ path: join(ART, 'page-devices.png'), fullPage: true });
+    await press('Revoke cli');
+    await press('Cancel revoking cli');
+    assert.equal(await rows.count(), 2);
+    assert.equal((await run(['sync'])).code, 0, 'not revoked by a cancel');
+    await press('Revoke cli');
+    await press('Yes, revoke cli');
+    await page.locator('#devices-status', { hasText: /^Revoked cli/ }).waitFor({ timeout: BOUND });
+    assert.equal(await rows.count(), 1);
+    const r = await run(['sync']);
+    assert.equal(r.code, 2, `the CLI's auth error: ${r.stderr}`);
+    assert.match(r.stderr, /unauthorized|revoked|401/);
+    assert.ok(await page.locator('#account:not([hidden])').isVisible(), 'the page itself stays signed in');
+  });
+
+test('revoked from another device: the page signs itself out and says why', { skip }, async () => {
+  const id = await page.locator('#devices-list tbody tr', { hasText: '(this device)' }).getAttribute('data-device');
+  assert.match(String(id), /^[A-Za-z0-9_-]+$/);
+  await cli(['login', username, '--device', 'cli2']);
+  await cli(['devices', 'revoke', String(id)]);
+  /* a change wakes the page's waiting poll (else the 401 comes at its next one, up to 30 s on);
+     its sync then meets the 401 */
+  writeFileSync(join(tmp, 'late.txt'), 'put after the revoke');
+  await cli(['put', 'Notes', 'late', join(tmp, 'late.txt')]);
+  await page.locator('#signin:not([hidden])').waitFor({ timeout: BOUND });
+  assert.match(await page.locator('#signin-status').textContent(), /^This device was signed out/);
+  assert.equal(await page.locator('#collections').textContent(), '', 'nothing decrypted left on view');
+  assert.ok(await page.locator('#devices').isHidden());
 });
 
 test('edit: no request carried a plaintext; no script error', { skip }, async () => {
