@@ -13,7 +13,8 @@
  * (no Revoke for it), and revoking the CLI's makes its next call fail
  * with its auth error; revoked in turn from the CLI, the page signs
  * itself out and says why. No request carries a plaintext. Screenshots of the
- * edit, conflict, history and devices views go to build/test-artifacts/.
+ * edit, conflict, history and devices views (the record's element, the
+ * devices section) go to build/test-artifacts/.
  * Skipped with a message when chromium, playwright-core, the C build or
  * the CLI is missing. The tests run in order on one page and account.
  *
@@ -156,7 +157,7 @@ test('edit: the page edits the CLI\'s record by keyboard and the CLI pulls it; t
     assert.equal(await ta.inputValue(), 'buy milk');
     await page.keyboard.press('Control+A');
     await page.keyboard.type('buy milk and eggs');
-    await page.screenshot({ path: join(ART, 'page-edit.png'), fullPage: true });
+    await todo().screenshot({ path: join(ART, 'page-edit.png') });
     await page.keyboard.press('Tab');
     assert.equal(await page.evaluate(() => document.activeElement?.textContent), 'Save');
     await page.keyboard.press('Enter');
@@ -188,7 +189,7 @@ test('conflict: the CLI changes the record while the page edits it: both shown, 
     assert.equal(await cf.locator('.mine pre').textContent(), 'page while the CLI edits');
     assert.equal(await cf.locator('.theirs pre').textContent(), 'the CLI while the page edits');
     assert.match(await cf.locator('h5').textContent(), /^Conflict: todo changed on another device/);
-    await page.screenshot({ path: join(ART, 'page-conflict.png'), fullPage: true });
+    await todo().screenshot({ path: join(ART, 'page-conflict.png') });
     assert.equal(await cliGet(), 'the CLI while the page edits', 'nothing pushed before the choice');
     assert.equal(await cf.count(), 1, 'still waiting for the choice');
     await press('Keep mine');
@@ -224,7 +225,7 @@ test('history: the versions newest first, decrypted', { skip }, async () => {
   for (const t of ['buy milk', 'buy milk and eggs', 'changed by the CLI', 'page while the CLI edits'])
     assert.ok(texts.includes(t), `the history holds "${t}"`);
   assert.ok(!texts.includes('the page loses this one'), 'the version dropped was never pushed');
-  await page.screenshot({ path: join(ART, 'page-history.png'), fullPage: true });
+  await todo().screenshot({ path: join(ART, 'page-history.png') });
   await press('Hide history of todo');
   assert.equal(await page.evaluate(() => document.activeElement?.textContent), 'History', 'the focus stays on it');
   assert.equal(await items.count(), 0);
@@ -259,7 +260,7 @@ test('devices: the CLI\'s listed; revoke asks first; then the CLI\'s next call f
     assert.equal(await me.locator('button').count(), 0, 'no Revoke for this device');
     const cliRow = rows.filter({ has: page.locator('td:first-child', { hasText: /^cli$/ }) });
     assert.match(await cliRow.locator('td').nth(2).textContent(), /^\d{4}-\d\d-\d\d \d\d:\d\d UTC$/, 'last seen');
-    await page.screenshot({ path: join(ART, 'page-devices.png'), fullPage: true });
+    await page.locator('#devices').screenshot({ path: join(ART, 'page-devices.png') });
     await press('Revoke cli');
     await press('Cancel revoking cli');
     assert.equal(await rows.count(), 2);
