@@ -7,6 +7,7 @@
  * touches keys; a backup that does not decrypt is never offered as a file.
  */
 import { ConflictError, DecryptError, InputError, ServerError } from '/sdk/index.js';
+import { saveFile } from '/app/records.js';
 
 const $ = (id) => /** @type {HTMLElement} */ (document.getElementById(id));
 
@@ -145,14 +146,7 @@ async function download(name) {
     if (!got)
       throw new ServerError(404, 'not_found', 'no backup');
     const blob = await gather(got.stream);
-    const a = document.createElement('a');
-    a.href = URL.createObjectURL(blob);
-    a.download = name;
-    a.hidden = true;
-    document.body.append(a);
-    a.click();
-    a.remove();
-    setTimeout(() => URL.revokeObjectURL(a.href), 60000);
+    saveFile(blob, name);
     say(`Downloaded ${name}: ${blob.size} bytes, decrypted and verified.`);
   } catch (e) {
     say(failure(e, name), true);

@@ -55,6 +55,23 @@ export function dataBlock(data) {
 }
 
 /**
+ * Offer a Blob as a file download named name (an object URL, revoked a
+ * minute later): the one way the page saves what it decrypted.
+ * @param {Blob} blob
+ * @param {string} name
+ */
+export function saveFile(blob, name) {
+  const a = document.createElement('a');
+  a.href = URL.createObjectURL(blob);
+  a.download = name;
+  a.hidden = true;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(a.href), 60000);
+}
+
+/**
  * An edit or a delete under way on one record: the view is not redrawn
  * while one is open.
  * @typedef {object} Pending
@@ -293,6 +310,14 @@ function recordView(c, A, r) {
   const del = button('Delete', `Delete ${id}`, () => openDelete(c, A, id, r.version, div));
   del.dataset.action = 'delete';
   actions.append(edit, ' ', hist, ' ', del);
+  /* data that is not JSON (text, or binary shown as hex) can be saved as
+     a file, byte for byte */
+  if (shown.kind !== 'JSON') {
+    const dl = button('Download', `Download ${id}`, () =>
+      saveFile(new Blob([data], { type: 'application/octet-stream' }), id.replace(/[\/\\]/g, '_')));
+    dl.dataset.action = 'download';
+    actions.append(' ', dl);
+  }
   div.append(h4, meta, pre, actions, history);
   return div;
 }
