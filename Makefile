@@ -21,7 +21,7 @@ PREFIX      ?= /usr/local
 SYSCONFDIR  ?= $(PREFIX)/etc
 LOCALSTATEDIR ?= /var
 
-PKGS        := fcgi sqlite3 libcrypto json-c lua5.4
+PKGS        := fcgi sqlite3 libpq libcrypto json-c lua5.4
 CC          ?= cc
 WARN        := -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wcast-align \
                -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 -Wvla \
@@ -66,7 +66,8 @@ CLIENT_LIBS = $(B)/libblindsync-client.a $(B)/libbscrypto.a \
               $(shell pkg-config --libs $(CLIENT_PKGS) 2>/dev/null) -lunistring -lm $(LDLIBS)
 
 LIB_SRC     := $(sort $(wildcard fcgi/lib/*.c))
-LIB_OBJ     := $(patsubst fcgi/lib/%.c,$(B)/lib/%.o,$(LIB_SRC)) $(B)/lib/migrations.o
+LIB_OBJ     := $(patsubst fcgi/lib/%.c,$(B)/lib/%.o,$(LIB_SRC)) $(B)/lib/migrations.o \
+              $(B)/lib/migrations_pg.o
 HANDLERS    := $(patsubst fcgi/%.c,%,$(filter-out fcgi/admin.c fcgi/hello.c,$(wildcard fcgi/*.c)))
 PROGS       := $(addprefix $(B)/blindsync-,$(HANDLERS)) $(if $(wildcard fcgi/admin.c),$(B)/blindsync-admin)
 UNIT_SRC    := $(sort $(wildcard tests/unit/test_*.c))
@@ -89,6 +90,12 @@ $(B)/lib/migrations.c: $(sort $(wildcard sql/[0-9]*.sql)) scripts/embed-sql.sh
 	@mkdir -p $(@D)
 	scripts/embed-sql.sh $(sort $(wildcard sql/[0-9]*.sql)) > $@
 $(B)/lib/migrations.o: $(B)/lib/migrations.c
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+# and those of the PostgreSQL store, from sql/pg/
+$(B)/lib/migrations_pg.c: $(sort $(wildcard sql/pg/[0-9]*.sql)) scripts/embed-sql.sh
+	@mkdir -p $(@D)
+	scripts/embed-sql.sh -n store_pg_migrations $(sort $(wildcard sql/pg/[0-9]*.sql)) > $@
+$(B)/lib/migrations_pg.o: $(B)/lib/migrations_pg.c
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
 $(B)/libblindsync.a: $(LIB_OBJ)

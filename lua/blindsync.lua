@@ -22,6 +22,9 @@
 
 -- The SQLite store (created on first start, mode 0600, as are the files
 -- beside it). A relative path is relative to the handler's working directory.
+-- Or a PostgreSQL URI, with no password in it (a password file instead):
+--   database = "postgresql:///blindsync?host=/run/postgresql"
+-- (docs/CONFIG.md: connections, max_connections, local files).
 database = "var/blindsync.db"
 
 -- The server secret (it keys the fake prelogin answers, among others);

@@ -26,9 +26,10 @@ set -eu
 # systemd-analyze (install.bats verifies the units) and man-db for the man
 # pages that verify looks up.
 build="make gcc libc6-dev pkg-config libfcgi-dev libsqlite3-dev libssl-dev libjson-c-dev liblua5.4-dev
-       libsodium-dev libunistring-dev libcurl4-openssl-dev"
+       libsodium-dev libunistring-dev libcurl4-openssl-dev libpq-dev"
 run="nginx-light spawn-fcgi"
-test="bats bats-assert bats-support parallel curl jq sqlite3 valgrind procps python3 systemd man-db"
+test="bats bats-assert bats-support parallel curl jq sqlite3 valgrind procps python3 systemd man-db
+      postgresql-15"
 bench="wrk"
 fuzz="clang libclang-rt-14-dev"
 apache="apache2 libapache2-mod-fcgid"

@@ -1,6 +1,8 @@
 /*
- * store.c: the SQLite connection, migrations, the transaction wrapper and
- * health. Entity functions live in store_<entity>.c beside it.
+ * store.c: the SQLite backend's connection, migrations, the transaction
+ * wrapper and health, and its table of functions (store_lite_ops: the
+ * lite_* functions of store*.c behind store.h, see store_ops.h). Entity
+ * functions live in store_<entity>.c beside it.
  *
  * Must never: build SQL from input, leave a transaction open on any path,
  * log a bound value, or share a connection between threads.
@@ -33,16 +35,14 @@ int store_schema_version(void)
 	return v;
 }
 
-int store_is_writable(const struct store *s) { return s && s->mode == STORE_RW; }
-
 /* For SQLite the location is the database's file path. */
-int store_location_side(const char *location, const char *name, char *out, size_t outlen)
+int lite_location_side(const char *location, const char *name, char *out, size_t outlen)
 {
 	int n = snprintf(out, outlen, "%s-%s", location, name);
 	return n < 0 || (size_t)n >= outlen ? -1 : 0;
 }
 
-int store_location_spool(const char *location, char *out, size_t outlen)
+int lite_location_spool(const char *location, char *out, size_t outlen)
 {
 	char tmp[STORE_LOCATION_MAX];
 	int n = snprintf(tmp, sizeof tmp, "%s", location);
@@ -52,7 +52,7 @@ int store_location_spool(const char *location, char *out, size_t outlen)
 	return n < 0 || (size_t)n >= outlen ? -1 : 0;
 }
 
-int store_location_probe(const char *location, int *version, char *errbuf, size_t errlen)
+int lite_location_probe(const char *location, int *version, char *errbuf, size_t errlen)
 {
 	struct stat st;
 	int ours;
@@ -133,7 +133,7 @@ void store_wlock_release(struct store_wlock *w)
 	shm_close(&wlock_spec, w);
 }
 
-enum err store_stats(struct store *s, struct store_stats *out)
+enum err lite_stats(struct store *s, struct store_stats *out)
 {
 	memset(out, 0, sizeof *out);
 	sqlite3_stmt *st = store_stmt(s, STMT_STATS);
@@ -297,7 +297,7 @@ static int set_pragmas(sqlite3 *db, int rw, int busy_ms, char *errbuf, size_t er
 	return 0;
 }
 
-int store_migrate(const char *path, char *errbuf, size_t errlen)
+int lite_migrate(const char *path, char *errbuf, size_t errlen)
 {
 	sqlite3 *db = NULL;
 	char *emsg = NULL;
@@ -387,7 +387,7 @@ out:
 	return ret;
 }
 
-int store_open(const char *path, enum store_mode mode, struct store **out, char *errbuf, size_t errlen)
+int lite_open(const char *path, enum store_mode mode, struct store **out, char *errbuf, size_t errlen)
 {
 	*out = NULL;
 	/* all the connections of a process (one per thread) share one budget
@@ -398,6 +398,7 @@ int store_open(const char *path, enum store_mode mode, struct store **out, char 
 		snprintf(errbuf, errlen, "out of memory");
 		return -1;
 	}
+	s->ops = &store_lite_ops;
 	s->mode = mode;
 	s->fd = -1;
 	snprintf(s->path, sizeof s->path, "%s", path);
@@ -439,7 +440,7 @@ fail:
 	return -1;
 }
 
-void store_close(struct store *s)
+void lite_close(struct store *s)
 {
 	if (!s)
 		return;
@@ -480,7 +481,7 @@ static enum err run_tx(struct store *s, enum stmt begin, enum err (*fn)(struct s
 	return e;
 }
 
-enum err store_tx(struct store *s, enum err (*fn)(struct store *, void *), void *arg)
+enum err lite_tx(struct store *s, enum err (*fn)(struct store *, void *), void *arg)
 {
 	if (s->mode == STORE_RO)
 		return ERR_INTERNAL;
@@ -546,7 +547,7 @@ static enum err group_run(struct store *s, void *arg)
 	return ERR_OK;
 }
 
-enum err store_tx_group(struct store *s, enum err (*fn)(struct store *, void *), void *arg)
+enum err lite_tx_group(struct store *s, enum err (*fn)(struct store *, void *), void *arg)
 {
 	if (s->mode == STORE_RO)
 		return ERR_INTERNAL;
@@ -602,12 +603,12 @@ enum err store_tx_group(struct store *s, enum err (*fn)(struct store *, void *),
 	return me.rc;
 }
 
-enum err store_read(struct store *s, enum err (*fn)(struct store *, void *), void *arg)
+enum err lite_read(struct store *s, enum err (*fn)(struct store *, void *), void *arg)
 {
 	return run_tx(s, STMT_BEGIN_DEFERRED, fn, arg);
 }
 
-enum err store_health(struct store *s)
+enum err lite_health(struct store *s)
 {
 	struct stat st;
 	if (stat(s->path, &st) != 0 || st.st_dev != s->dev || st.st_ino != s->ino) {
@@ -629,3 +630,12 @@ enum err store_health(struct store *s)
 		return rc == SQLITE_DONE ? ERR_UNAVAILABLE : store_sqlite_err(s, rc, "health");
 	return ERR_OK;
 }
+
+/* The SQLite backend: every slot filled (store_ops.h). */
+const struct store_ops store_lite_ops = {
+	.name = "SQLite",
+	.close = lite_close,
+#define STORE_OP_LITE_SLOT(op, params, args) .op = lite_##op,
+	STORE_OPS(STORE_OP_LITE_SLOT)
+#undef STORE_OP_LITE_SLOT
+};

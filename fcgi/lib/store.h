@@ -2,9 +2,11 @@
  * store.h: the store of record, behind a narrow interface of typed
  * functions.
  *
- * Nothing outside store*.c includes <sqlite3.h> or sees SQL: callers speak in
- * accounts, tokens, records and versions, so that a second backend
- * (PostgreSQL) can implement this same header. Each worker thread owns one
+ * Nothing outside store*.c includes <sqlite3.h> or <libpq-fe.h> or sees SQL:
+ * callers speak in accounts, tokens, records and versions, and two backends
+ * implement this same header: SQLite (store.c, store_*.c) and PostgreSQL
+ * (store_pg.c, store_pg_*.c), chosen by the location at store_open
+ * (store_ops.h, store_dispatch.c). Each worker thread owns one
  * struct store (one connection, its prepared statements); never share one
  * across threads or fork().
  *
@@ -32,8 +34,9 @@ struct store;
  * ---- the store's location (store.c) ----
  *
  * The config's `database` is the store's location: a string that only the
- * store interprets. For this SQLite backend it is a file path; for another
- * backend it would be its URI. Nothing outside the store stat()s, opens,
+ * store interprets. For the SQLite backend it is a file path; for
+ * PostgreSQL a postgresql:// (or postgres://) URI, which must not hold a
+ * password (refused: use a password file). Nothing outside the store stat()s, opens,
  * creates or derives file names from it: it asks these functions.
  */
 #define STORE_LOCATION_MAX 4096
@@ -41,16 +44,18 @@ struct store;
 /*
  * The local file that holds the shared table `name` ("writelock", "limits",
  * "metrics", "notify") of the store at `location`; for SQLite
- * "<path>-<name>", beside the database. 0, or -1 when it does not fit in
- * outlen bytes.
+ * "<path>-<name>", beside the database; for PostgreSQL
+ * "<runtime dir>/pg-<hash of the URI>-<name>" (store_pg.c). 0, or -1 when
+ * it does not fit in outlen bytes (or, for PostgreSQL, the runtime
+ * directory is not private).
  */
 int store_location_side(const char *location, const char *name, char *out, size_t outlen);
 
 /*
  * The local directory where a request stages a temporary file (an upload)
  * before it goes into the store at `location`; for SQLite the database's
- * directory, on the same file system as the store. 0, or -1 when it does
- * not fit.
+ * directory, on the same file system as the store; for PostgreSQL $TMPDIR,
+ * else /var/tmp. 0, or -1 when it does not fit.
  */
 int store_location_spool(const char *location, char *out, size_t outlen);
 
@@ -66,8 +71,10 @@ int store_location_probe(const char *location, int *version, char *errbuf, size_
  * PRAGMA user_version), creating the store (for SQLite its directory, one
  * level, and the file with mode 0600, in WAL mode) if needed, in one
  * BEGIN IMMEDIATE transaction: running it twice, or from several processes
- * at once, is harmless. Refuses a store newer than this program. Returns 0,
- * or -1 with errbuf filled.
+ * at once, is harmless. PostgreSQL: the migrations of sql/pg/, recorded in
+ * its schema_migrations table, in one transaction under an advisory lock
+ * (the database itself must exist). Refuses a store newer than this
+ * program. Returns 0, or -1 with errbuf filled.
  */
 int store_migrate(const char *location, char *errbuf, size_t errlen);
 
@@ -108,7 +115,9 @@ enum err store_read(struct store *s, enum err (*fn)(struct store *s, void *arg),
 
 /*
  * Health: ERR_OK if the store file is still the one opened, still starts
- * with the SQLite header, and answers a query; ERR_UNAVAILABLE otherwise.
+ * with the SQLite header, and answers a query (PostgreSQL: the database
+ * answers, reconnecting if needed, and holds a blindsync store);
+ * ERR_UNAVAILABLE otherwise.
  */
 enum err store_health(struct store *s);
 

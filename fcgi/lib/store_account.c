@@ -47,7 +47,7 @@ static void read_account(sqlite3_stmt *st, struct store_account *a)
 	a->account_version = sqlite3_column_int64(st, 14);
 }
 
-enum err store_account_insert(struct store *s, struct store_account *a, const uint8_t *keyring, size_t keyring_len)
+enum err lite_account_insert(struct store *s, struct store_account *a, const uint8_t *keyring, size_t keyring_len)
 {
 	sqlite3_stmt *st = store_stmt(s, STMT_ACCOUNT_INSERT);
 	sqlite3_bind_text(st, 1, a->public_id, -1, SQLITE_STATIC);
@@ -82,21 +82,21 @@ static enum err account_by(struct store *s, sqlite3_stmt *st, struct store_accou
 	return e;
 }
 
-enum err store_account_by_name(struct store *s, const char *username, struct store_account *a)
+enum err lite_account_by_name(struct store *s, const char *username, struct store_account *a)
 {
 	sqlite3_stmt *st = store_stmt(s, STMT_ACCOUNT_BY_NAME);
 	sqlite3_bind_text(st, 1, username, -1, SQLITE_STATIC);
 	return account_by(s, st, a);
 }
 
-enum err store_account_by_id(struct store *s, int64_t id, struct store_account *a)
+enum err lite_account_by_id(struct store *s, int64_t id, struct store_account *a)
 {
 	sqlite3_stmt *st = store_stmt(s, STMT_ACCOUNT_BY_ID);
 	sqlite3_bind_int64(st, 1, id);
 	return account_by(s, st, a);
 }
 
-enum err store_account_keyring(struct store *s, int64_t id, uint8_t **out, size_t *len, int64_t *version)
+enum err lite_account_keyring(struct store *s, int64_t id, uint8_t **out, size_t *len, int64_t *version)
 {
 	*out = NULL;
 	*len = 0;
@@ -122,7 +122,7 @@ enum err store_account_keyring(struct store *s, int64_t id, uint8_t **out, size_
 	return e;
 }
 
-enum err store_account_set_auth(struct store *s, int64_t id, const uint8_t hash[STORE_HASH_LEN],
+enum err lite_account_set_auth(struct store *s, int64_t id, const uint8_t hash[STORE_HASH_LEN],
     const uint8_t salt[STORE_SALT_LEN], int64_t iterations)
 {
 	sqlite3_stmt *st = store_stmt(s, STMT_ACCOUNT_SET_AUTH);
@@ -133,7 +133,7 @@ enum err store_account_set_auth(struct store *s, int64_t id, const uint8_t hash[
 	return store_one_change(s, st, ERR_NOT_FOUND, "account set auth");
 }
 
-enum err store_account_set_kdf(struct store *s, int64_t id, const char *kdf)
+enum err lite_account_set_kdf(struct store *s, int64_t id, const char *kdf)
 {
 	sqlite3_stmt *st = store_stmt(s, STMT_ACCOUNT_SET_KDF);
 	sqlite3_bind_int64(st, 1, id);
@@ -141,7 +141,7 @@ enum err store_account_set_kdf(struct store *s, int64_t id, const char *kdf)
 	return store_one_change(s, st, ERR_NOT_FOUND, "account set kdf");
 }
 
-enum err store_account_set_keyring(struct store *s, int64_t id, const uint8_t *keyring, size_t len,
+enum err lite_account_set_keyring(struct store *s, int64_t id, const uint8_t *keyring, size_t len,
     int64_t expected, int64_t *new_version)
 {
 	sqlite3_stmt *st = store_stmt(s, STMT_ACCOUNT_SET_KEYRING);
@@ -154,14 +154,14 @@ enum err store_account_set_keyring(struct store *s, int64_t id, const uint8_t *k
 	return e;
 }
 
-enum err store_account_delete(struct store *s, int64_t id)
+enum err lite_account_delete(struct store *s, int64_t id)
 {
 	sqlite3_stmt *st = store_stmt(s, STMT_ACCOUNT_DELETE);
 	sqlite3_bind_int64(st, 1, id);
 	return store_one_change(s, st, ERR_NOT_FOUND, "account delete");
 }
 
-enum err store_account_set_disabled(struct store *s, const char *username, int disabled)
+enum err lite_account_set_disabled(struct store *s, const char *username, int disabled)
 {
 	sqlite3_stmt *st = store_stmt(s, STMT_ACCOUNT_SET_DISABLED);
 	sqlite3_bind_text(st, 1, username, -1, SQLITE_STATIC);
@@ -169,7 +169,7 @@ enum err store_account_set_disabled(struct store *s, const char *username, int d
 	return store_one_change(s, st, ERR_NOT_FOUND, "account set disabled");
 }
 
-enum err store_account_list(struct store *s, int (*fn)(void *ctx, const struct store_account *a), void *ctx)
+enum err lite_account_list(struct store *s, int (*fn)(void *ctx, const struct store_account *a), void *ctx)
 {
 	sqlite3_stmt *st = store_stmt(s, STMT_ACCOUNT_LIST);
 	struct store_account a;
@@ -183,7 +183,7 @@ enum err store_account_list(struct store *s, int (*fn)(void *ctx, const struct s
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? ERR_OK : store_sqlite_err(s, rc, "account list");
 }
 
-enum err store_account_bump(struct store *s, int64_t id)
+enum err lite_account_bump(struct store *s, int64_t id)
 {
 	sqlite3_stmt *st = store_stmt(s, STMT_ACCOUNT_BUMP);
 	sqlite3_bind_int64(st, 1, id);
@@ -192,7 +192,7 @@ enum err store_account_bump(struct store *s, int64_t id)
 
 /* ---- devices ---- */
 
-enum err store_device_insert(struct store *s, int64_t account_id, const char *public_id, const char *name,
+enum err lite_device_insert(struct store *s, int64_t account_id, const char *public_id, const char *name,
     const char *type, int64_t now, int64_t *id)
 {
 	sqlite3_stmt *st = store_stmt(s, STMT_DEVICE_INSERT);
@@ -207,7 +207,7 @@ enum err store_device_insert(struct store *s, int64_t account_id, const char *pu
 	return e;
 }
 
-enum err store_device_list(struct store *s, int64_t account_id,
+enum err lite_device_list(struct store *s, int64_t account_id,
     int (*fn)(void *ctx, const struct store_device *d), void *ctx)
 {
 	sqlite3_stmt *st = store_stmt(s, STMT_DEVICE_LIST);
@@ -229,7 +229,7 @@ enum err store_device_list(struct store *s, int64_t account_id,
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? ERR_OK : store_sqlite_err(s, rc, "device list");
 }
 
-enum err store_device_find(struct store *s, int64_t account_id, const char *public_id, int64_t *id)
+enum err lite_device_find(struct store *s, int64_t account_id, const char *public_id, int64_t *id)
 {
 	sqlite3_stmt *st = store_stmt(s, STMT_DEVICE_BY_PUBLIC);
 	sqlite3_bind_text(st, 1, public_id, -1, SQLITE_STATIC);
@@ -241,14 +241,14 @@ enum err store_device_find(struct store *s, int64_t account_id, const char *publ
 	return e;
 }
 
-enum err store_device_delete(struct store *s, int64_t device_id)
+enum err lite_device_delete(struct store *s, int64_t device_id)
 {
 	sqlite3_stmt *st = store_stmt(s, STMT_DEVICE_DELETE);
 	sqlite3_bind_int64(st, 1, device_id);
 	return store_one_change(s, st, ERR_NOT_FOUND, "device delete");
 }
 
-enum err store_device_delete_others(struct store *s, int64_t account_id, int64_t keep)
+enum err lite_device_delete_others(struct store *s, int64_t account_id, int64_t keep)
 {
 	sqlite3_stmt *st = store_stmt(s, STMT_DEVICE_DELETE_OTHERS);
 	sqlite3_bind_int64(st, 1, account_id);
@@ -256,7 +256,7 @@ enum err store_device_delete_others(struct store *s, int64_t account_id, int64_t
 	return store_exec(s, st, "device delete others");
 }
 
-enum err store_device_touch(struct store *s, int64_t device_id, int64_t now)
+enum err lite_device_touch(struct store *s, int64_t device_id, int64_t now)
 {
 	sqlite3_stmt *st = store_stmt(s, STMT_DEVICE_TOUCH);
 	sqlite3_bind_int64(st, 1, device_id);
@@ -266,7 +266,7 @@ enum err store_device_touch(struct store *s, int64_t device_id, int64_t now)
 
 /* ---- tokens ---- */
 
-enum err store_token_insert(struct store *s, const uint8_t hash[STORE_HASH_LEN], enum store_token_kind kind,
+enum err lite_token_insert(struct store *s, const uint8_t hash[STORE_HASH_LEN], enum store_token_kind kind,
     int64_t account_id, int64_t device_id, int64_t expires_at)
 {
 	sqlite3_stmt *st = store_stmt(s, STMT_TOKEN_INSERT);
@@ -278,7 +278,7 @@ enum err store_token_insert(struct store *s, const uint8_t hash[STORE_HASH_LEN],
 	return store_exec(s, st, "token insert");
 }
 
-enum err store_token_find(struct store *s, const uint8_t hash[STORE_HASH_LEN], enum store_token_kind kind,
+enum err lite_token_find(struct store *s, const uint8_t hash[STORE_HASH_LEN], enum store_token_kind kind,
     struct store_token *t)
 {
 	sqlite3_stmt *st = store_stmt(s, kind == STORE_TOKEN_ACCESS ? STMT_TOKEN_ACCESS : STMT_TOKEN_REFRESH);
@@ -300,7 +300,7 @@ enum err store_token_find(struct store *s, const uint8_t hash[STORE_HASH_LEN], e
 	return e;
 }
 
-enum err store_token_mark_used(struct store *s, const uint8_t hash[STORE_HASH_LEN], int64_t now)
+enum err lite_token_mark_used(struct store *s, const uint8_t hash[STORE_HASH_LEN], int64_t now)
 {
 	sqlite3_stmt *st = store_stmt(s, STMT_TOKEN_MARK_USED);
 	sqlite3_bind_blob(st, 1, hash, STORE_HASH_LEN, SQLITE_STATIC);
@@ -308,14 +308,14 @@ enum err store_token_mark_used(struct store *s, const uint8_t hash[STORE_HASH_LE
 	return store_one_change(s, st, ERR_CONFLICT, "token mark used");
 }
 
-enum err store_token_delete_device(struct store *s, int64_t device_id)
+enum err lite_token_delete_device(struct store *s, int64_t device_id)
 {
 	sqlite3_stmt *st = store_stmt(s, STMT_TOKEN_DELETE_DEVICE);
 	sqlite3_bind_int64(st, 1, device_id);
 	return store_exec(s, st, "token delete device");
 }
 
-enum err store_token_prune_device(struct store *s, int64_t device_id, int64_t now)
+enum err lite_token_prune_device(struct store *s, int64_t device_id, int64_t now)
 {
 	sqlite3_stmt *st = store_stmt(s, STMT_TOKEN_PRUNE_DEVICE);
 	sqlite3_bind_int64(st, 1, device_id);
@@ -323,7 +323,7 @@ enum err store_token_prune_device(struct store *s, int64_t device_id, int64_t no
 	return store_exec(s, st, "token prune device");
 }
 
-enum err store_token_delete_account(struct store *s, int64_t account_id)
+enum err lite_token_delete_account(struct store *s, int64_t account_id)
 {
 	sqlite3_stmt *st = store_stmt(s, STMT_TOKEN_DELETE_ACCOUNT);
 	sqlite3_bind_int64(st, 1, account_id);
@@ -332,7 +332,7 @@ enum err store_token_delete_account(struct store *s, int64_t account_id)
 
 /* ---- invites ---- */
 
-enum err store_invite_insert(struct store *s, const uint8_t hash[STORE_HASH_LEN], int64_t now, int64_t expires_at)
+enum err lite_invite_insert(struct store *s, const uint8_t hash[STORE_HASH_LEN], int64_t now, int64_t expires_at)
 {
 	sqlite3_stmt *st = store_stmt(s, STMT_INVITE_INSERT);
 	sqlite3_bind_blob(st, 1, hash, STORE_HASH_LEN, SQLITE_STATIC);
@@ -341,7 +341,7 @@ enum err store_invite_insert(struct store *s, const uint8_t hash[STORE_HASH_LEN]
 	return store_exec(s, st, "invite insert");
 }
 
-enum err store_invite_usable(struct store *s, const uint8_t hash[STORE_HASH_LEN], int64_t now)
+enum err lite_invite_usable(struct store *s, const uint8_t hash[STORE_HASH_LEN], int64_t now)
 {
 	sqlite3_stmt *st = store_stmt(s, STMT_INVITE_USABLE);
 	sqlite3_bind_blob(st, 1, hash, STORE_HASH_LEN, SQLITE_STATIC);
@@ -351,7 +351,7 @@ enum err store_invite_usable(struct store *s, const uint8_t hash[STORE_HASH_LEN]
 	return e == ERR_NOT_FOUND ? ERR_INVALID_INVITE : e;
 }
 
-enum err store_invite_use(struct store *s, const uint8_t hash[STORE_HASH_LEN], int64_t now, int64_t account_id)
+enum err lite_invite_use(struct store *s, const uint8_t hash[STORE_HASH_LEN], int64_t now, int64_t account_id)
 {
 	sqlite3_stmt *st = store_stmt(s, STMT_INVITE_USE);
 	sqlite3_bind_blob(st, 1, hash, STORE_HASH_LEN, SQLITE_STATIC);
@@ -360,7 +360,7 @@ enum err store_invite_use(struct store *s, const uint8_t hash[STORE_HASH_LEN], i
 	return store_one_change(s, st, ERR_INVALID_INVITE, "invite use");
 }
 
-enum err store_invite_list(struct store *s, int (*fn)(void *ctx, const struct store_invite *i), void *ctx)
+enum err lite_invite_list(struct store *s, int (*fn)(void *ctx, const struct store_invite *i), void *ctx)
 {
 	sqlite3_stmt *st = store_stmt(s, STMT_INVITE_LIST);
 	struct store_invite iv;
@@ -381,7 +381,7 @@ enum err store_invite_list(struct store *s, int (*fn)(void *ctx, const struct st
 
 /* ---- events ---- */
 
-enum err store_event_add(struct store *s, int64_t account_id, const char *type, const char *device, int64_t now)
+enum err lite_event_add(struct store *s, int64_t account_id, const char *type, const char *device, int64_t now)
 {
 	sqlite3_stmt *st = store_stmt(s, STMT_EVENT_INSERT);
 	sqlite3_bind_int64(st, 1, account_id);
@@ -400,7 +400,7 @@ enum err store_event_add(struct store *s, int64_t account_id, const char *type, 
 	return store_exec(s, st, "event prune");
 }
 
-enum err store_event_list(struct store *s, int64_t account_id, int64_t limit,
+enum err lite_event_list(struct store *s, int64_t account_id, int64_t limit,
     int (*fn)(void *ctx, const struct store_event *e), void *ctx)
 {
 	sqlite3_stmt *st = store_stmt(s, STMT_EVENT_LIST);
@@ -422,7 +422,7 @@ enum err store_event_list(struct store *s, int64_t account_id, int64_t limit,
 
 /* ---- usage and quotas ---- */
 
-enum err store_account_usage_add(struct store *s, int64_t account_id, int64_t bytes, int64_t records)
+enum err lite_account_usage_add(struct store *s, int64_t account_id, int64_t bytes, int64_t records)
 {
 	sqlite3_stmt *st = store_stmt(s, STMT_ACCOUNT_USAGE_ADD);
 	sqlite3_bind_int64(st, 1, account_id);
@@ -431,7 +431,7 @@ enum err store_account_usage_add(struct store *s, int64_t account_id, int64_t by
 	return store_one_change(s, st, ERR_NOT_FOUND, "account usage");
 }
 
-enum err store_account_set_quota(struct store *s, const char *username, int64_t bytes)
+enum err lite_account_set_quota(struct store *s, const char *username, int64_t bytes)
 {
 	sqlite3_stmt *st = store_stmt(s, STMT_ACCOUNT_SET_QUOTA);
 	sqlite3_bind_text(st, 1, username, -1, SQLITE_STATIC);
@@ -442,7 +442,7 @@ enum err store_account_set_quota(struct store *s, const char *username, int64_t 
 	return store_one_change(s, st, ERR_NOT_FOUND, "account set quota");
 }
 
-enum err store_account_set_plan(struct store *s, const char *username, const char *plan)
+enum err lite_account_set_plan(struct store *s, const char *username, const char *plan)
 {
 	sqlite3_stmt *st = store_stmt(s, STMT_ACCOUNT_SET_PLAN);
 	sqlite3_bind_text(st, 1, username, -1, SQLITE_STATIC);

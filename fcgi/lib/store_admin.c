@@ -41,7 +41,7 @@ enum err store_integrity_check(struct store *s, int (*fn)(void *ctx, const char 
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? ERR_OK : store_sqlite_err(s, rc, "integrity check");
 }
 
-enum err store_recount_collections(struct store *s,
+enum err lite_recount_collections(struct store *s,
     int (*fn)(void *ctx, const struct store_recount_collection *c), void *ctx)
 {
 	sqlite3_stmt *st = store_stmt(s, STMT_ADMIN_RECOUNT_COLLECTIONS);
@@ -66,7 +66,7 @@ enum err store_recount_collections(struct store *s,
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? ERR_OK : store_sqlite_err(s, rc, "recount collections");
 }
 
-enum err store_recount_accounts(struct store *s,
+enum err lite_recount_accounts(struct store *s,
     int (*fn)(void *ctx, const struct store_recount_account *a), void *ctx)
 {
 	sqlite3_stmt *st = store_stmt(s, STMT_ADMIN_RECOUNT_ACCOUNTS);
@@ -87,7 +87,7 @@ enum err store_recount_accounts(struct store *s,
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? ERR_OK : store_sqlite_err(s, rc, "recount accounts");
 }
 
-enum err store_collection_set_counters(struct store *s, int64_t id, int64_t records, int64_t bytes,
+enum err lite_collection_set_counters(struct store *s, int64_t id, int64_t records, int64_t bytes,
     int64_t version)
 {
 	sqlite3_stmt *st = store_stmt(s, STMT_ADMIN_COLLECTION_SET_COUNTERS);
@@ -98,7 +98,7 @@ enum err store_collection_set_counters(struct store *s, int64_t id, int64_t reco
 	return store_one_change(s, st, ERR_NOT_FOUND, "collection set counters");
 }
 
-enum err store_account_set_usage(struct store *s, int64_t id, int64_t bytes, int64_t records)
+enum err lite_account_set_usage(struct store *s, int64_t id, int64_t bytes, int64_t records)
 {
 	sqlite3_stmt *st = store_stmt(s, STMT_ADMIN_ACCOUNT_SET_USAGE);
 	sqlite3_bind_int64(st, 1, id);
@@ -118,22 +118,22 @@ static enum err purge_rows(struct store *s, enum stmt id, int64_t bound, int64_t
 	return admin_delete(s, st, n, what);
 }
 
-enum err store_purge_tokens(struct store *s, int64_t now, int64_t limit, int64_t *n)
+enum err lite_purge_tokens(struct store *s, int64_t now, int64_t limit, int64_t *n)
 {
 	return purge_rows(s, STMT_PURGE_TOKENS, now, limit, n, "purge tokens");
 }
 
-enum err store_purge_invites(struct store *s, int64_t now, int64_t limit, int64_t *n)
+enum err lite_purge_invites(struct store *s, int64_t now, int64_t limit, int64_t *n)
 {
 	return purge_rows(s, STMT_PURGE_INVITES, now, limit, n, "purge invites");
 }
 
-enum err store_purge_events(struct store *s, int64_t before, int64_t limit, int64_t *n)
+enum err lite_purge_events(struct store *s, int64_t before, int64_t limit, int64_t *n)
 {
 	return purge_rows(s, STMT_PURGE_EVENTS, before, limit, n, "purge events");
 }
 
-enum err store_purge_slots(struct store *s, int64_t before, int64_t limit, int64_t *n)
+enum err lite_purge_slots(struct store *s, int64_t before, int64_t limit, int64_t *n)
 {
 	return purge_rows(s, STMT_SLOT_PURGE, before, limit, n, "purge slots");
 }
@@ -256,7 +256,7 @@ static enum err purge_collection(struct store *s, const struct purge_target *t, 
 	return ERR_OK;
 }
 
-enum err store_purge_tombstones(struct store *s, int64_t before, int64_t limit, struct store_purged_tombstones *out)
+enum err lite_purge_tombstones(struct store *s, int64_t before, int64_t limit, struct store_purged_tombstones *out)
 {
 	struct purge_target *t = NULL;
 	size_t n = 0;
@@ -270,7 +270,7 @@ enum err store_purge_tombstones(struct store *s, int64_t before, int64_t limit, 
 
 /* ---- blindsync-admin: invites, sessions, stats ---- */
 
-enum err store_invite_revoke(struct store *s, int64_t id)
+enum err lite_invite_revoke(struct store *s, int64_t id)
 {
 	sqlite3_stmt *st = store_stmt(s, STMT_ADMIN_INVITE_STATE);
 	sqlite3_bind_int64(st, 1, id);
@@ -288,7 +288,7 @@ enum err store_invite_revoke(struct store *s, int64_t id)
 	return store_one_change(s, st, ERR_NOT_FOUND, "invite revoke");
 }
 
-enum err store_session_revoke_account(struct store *s, int64_t account_id, int64_t *devices, int64_t *tokens)
+enum err lite_session_revoke_account(struct store *s, int64_t account_id, int64_t *devices, int64_t *tokens)
 {
 	*devices = *tokens = 0;
 	/* the tokens first: rows a cascade removes are not counted by sqlite3_changes */
@@ -302,7 +302,7 @@ enum err store_session_revoke_account(struct store *s, int64_t account_id, int64
 	return admin_delete(s, st, devices, "revoke devices");
 }
 
-enum err store_collections_total(struct store *s, int64_t *n)
+enum err lite_collections_total(struct store *s, int64_t *n)
 {
 	sqlite3_stmt *st = store_stmt(s, STMT_ADMIN_COLLECTIONS_TOTAL);
 	int rc = sqlite3_step(st);
@@ -311,7 +311,7 @@ enum err store_collections_total(struct store *s, int64_t *n)
 	return rc == SQLITE_ROW ? ERR_OK : store_sqlite_err(s, rc, "collections total");
 }
 
-enum err store_top_accounts(struct store *s, int64_t limit,
+enum err lite_top_accounts(struct store *s, int64_t limit,
     int (*fn)(void *ctx, const char *username, int64_t bytes, int64_t records), void *ctx)
 {
 	sqlite3_stmt *st = store_stmt(s, STMT_ADMIN_TOP_ACCOUNTS);

@@ -262,13 +262,13 @@ static void read_backup(sqlite3_stmt *st, void *out)
 	read_cols(st, 2, &c);
 }
 
-enum err store_backup_get(struct store *s, int64_t account_id, const char *name, struct store_backup *b)
+enum err lite_backup_get(struct store *s, int64_t account_id, const char *name, struct store_backup *b)
 {
 	const struct blob_key key[2] = {{.type = KEY_INT, .i = account_id}, {.type = KEY_TEXT, .p = name}};
 	return blob_get(s, &backups, key, read_backup, b);
 }
 
-enum err store_backup_count(struct store *s, int64_t account_id, int64_t *n)
+enum err lite_backup_count(struct store *s, int64_t account_id, int64_t *n)
 {
 	sqlite3_stmt *st = store_stmt(s, STMT_BACKUP_COUNT);
 	sqlite3_bind_int64(st, 1, account_id);
@@ -278,7 +278,7 @@ enum err store_backup_count(struct store *s, int64_t account_id, int64_t *n)
 	return rc == SQLITE_ROW ? ERR_OK : store_sqlite_err(s, rc, "backup count");
 }
 
-enum err store_backup_list(struct store *s, int64_t account_id,
+enum err lite_backup_list(struct store *s, int64_t account_id,
     int (*fn)(void *ctx, const struct store_backup *b), void *ctx)
 {
 	sqlite3_stmt *st = store_stmt(s, STMT_BACKUP_LIST);
@@ -294,7 +294,7 @@ enum err store_backup_list(struct store *s, int64_t account_id,
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? ERR_OK : store_sqlite_err(s, rc, "backup list");
 }
 
-enum err store_backup_put(struct store *s, int64_t account_id, struct store_backup *b, int fd, int64_t size,
+enum err lite_backup_put(struct store *s, int64_t account_id, struct store_backup *b, int fd, int64_t size,
     const uint8_t sha256[32], int64_t now)
 {
 	const struct blob_key key[2] = {{.type = KEY_INT, .i = account_id}, {.type = KEY_TEXT, .p = b->name}};
@@ -302,12 +302,12 @@ enum err store_backup_put(struct store *s, int64_t account_id, struct store_back
 	return blob_write(s, &backups, key, &c, fd, size, sha256, now);
 }
 
-enum err store_backup_delete(struct store *s, int64_t id)
+enum err lite_backup_delete(struct store *s, int64_t id)
 {
 	return blob_delete(s, &backups, id);
 }
 
-enum err store_backup_read(struct store *s, int64_t id, store_sink_fn sink, void *ctx)
+enum err lite_backup_read(struct store *s, int64_t id, store_sink_fn sink, void *ctx)
 {
 	return blob_stream(s, &backups, id, sink, ctx);
 }
@@ -333,13 +333,13 @@ static void read_slot(sqlite3_stmt *st, void *out)
 	sl->accessed_at = sqlite3_column_int64(st, 8);
 }
 
-enum err store_slot_get(struct store *s, const char *id, struct store_slot *sl)
+enum err lite_slot_get(struct store *s, const char *id, struct store_slot *sl)
 {
 	const struct blob_key key[2] = {{.type = KEY_TEXT, .p = id}, {.type = KEY_NONE}};
 	return blob_get(s, &slots, key, read_slot, sl);
 }
 
-enum err store_slot_put(struct store *s, struct store_slot *sl, int fd, int64_t size, const uint8_t sha256[32],
+enum err lite_slot_put(struct store *s, struct store_slot *sl, int fd, int64_t size, const uint8_t sha256[32],
     int64_t now)
 {
 	const struct blob_key key[2] = {{.type = KEY_TEXT, .p = sl->id}, {.type = KEY_BLOB, .p = sl->key_hash, .n = 32}};
@@ -348,12 +348,12 @@ enum err store_slot_put(struct store *s, struct store_slot *sl, int fd, int64_t 
 	return blob_write(s, &slots, key, &c, fd, size, sha256, now);
 }
 
-enum err store_slot_delete(struct store *s, int64_t rowid)
+enum err lite_slot_delete(struct store *s, int64_t rowid)
 {
 	return blob_delete(s, &slots, rowid);
 }
 
-enum err store_slot_touch(struct store *s, int64_t rowid, int64_t now)
+enum err lite_slot_touch(struct store *s, int64_t rowid, int64_t now)
 {
 	sqlite3_stmt *st = store_stmt(s, STMT_SLOT_TOUCH);
 	sqlite3_bind_int64(st, 1, rowid);
@@ -361,7 +361,7 @@ enum err store_slot_touch(struct store *s, int64_t rowid, int64_t now)
 	return store_exec(s, st, "slot touch");
 }
 
-enum err store_slot_read(struct store *s, int64_t rowid, store_sink_fn sink, void *ctx)
+enum err lite_slot_read(struct store *s, int64_t rowid, store_sink_fn sink, void *ctx)
 {
 	return blob_stream(s, &slots, rowid, sink, ctx);
 }

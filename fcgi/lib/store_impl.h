@@ -10,10 +10,19 @@
 
 #include "stmt.h"
 #include "store.h"
+#include "store_ops.h"
 
 struct store_wlock; /* the shared write queue (store.c) */
+struct store_pg;    /* a PostgreSQL connection (store_pg_impl.h) */
 
+/*
+ * One thread's store. ops and mode are the backend's choice and common to
+ * both; the SQLite fields are unused (NULL) on PostgreSQL, where pg holds
+ * the connection instead.
+ */
 struct store {
+	const struct store_ops *ops;  /* the backend (store_ops.h) */
+	struct store_pg *pg;          /* PostgreSQL only */
 	sqlite3 *db;
 	struct store_wlock *wl;  /* RW stores: taken around every write transaction */
 	sqlite3_stmt *st[STMT__MAX];  /* prepared on first use (store_stmt) */

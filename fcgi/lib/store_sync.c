@@ -22,7 +22,7 @@ static void read_collection(sqlite3_stmt *st, struct store_collection *c)
 	c->purged_version = sqlite3_column_int64(st, 8);
 }
 
-enum err store_collection_get(struct store *s, int64_t account_id, const char *name, struct store_collection *c)
+enum err lite_collection_get(struct store *s, int64_t account_id, const char *name, struct store_collection *c)
 {
 	sqlite3_stmt *st = store_stmt(s, STMT_COLLECTION_GET);
 	sqlite3_bind_int64(st, 1, account_id);
@@ -34,7 +34,7 @@ enum err store_collection_get(struct store *s, int64_t account_id, const char *n
 	return e;
 }
 
-enum err store_collection_create(struct store *s, int64_t account_id, const char *name, const uint8_t *meta,
+enum err lite_collection_create(struct store *s, int64_t account_id, const char *name, const uint8_t *meta,
     size_t meta_len, int64_t now, struct store_collection *c)
 {
 	sqlite3_stmt *st = store_stmt(s, STMT_COLLECTION_INSERT);
@@ -55,7 +55,7 @@ enum err store_collection_create(struct store *s, int64_t account_id, const char
 	return store_collection_get(s, account_id, name, c);
 }
 
-enum err store_collection_count(struct store *s, int64_t account_id, int64_t *n)
+enum err lite_collection_count(struct store *s, int64_t account_id, int64_t *n)
 {
 	sqlite3_stmt *st = store_stmt(s, STMT_COLLECTION_COUNT);
 	sqlite3_bind_int64(st, 1, account_id);
@@ -65,7 +65,7 @@ enum err store_collection_count(struct store *s, int64_t account_id, int64_t *n)
 	return e == ERR_NOT_FOUND ? ERR_OK : e;
 }
 
-enum err store_collection_set_meta(struct store *s, int64_t id, const uint8_t *meta, size_t meta_len, int64_t now)
+enum err lite_collection_set_meta(struct store *s, int64_t id, const uint8_t *meta, size_t meta_len, int64_t now)
 {
 	sqlite3_stmt *st = store_stmt(s, STMT_COLLECTION_SET_META);
 	sqlite3_bind_int64(st, 1, id);
@@ -77,7 +77,7 @@ enum err store_collection_set_meta(struct store *s, int64_t id, const uint8_t *m
 	return store_exec(s, st, "collection set meta");
 }
 
-enum err store_collection_floor(struct store *s, int64_t account_id, const char *name, int64_t version)
+enum err lite_collection_floor(struct store *s, int64_t account_id, const char *name, int64_t version)
 {
 	sqlite3_stmt *st = store_stmt(s, STMT_COLLECTION_FLOOR_SET);
 	sqlite3_bind_int64(st, 1, account_id);
@@ -86,14 +86,14 @@ enum err store_collection_floor(struct store *s, int64_t account_id, const char 
 	return store_exec(s, st, "collection floor");
 }
 
-enum err store_collection_delete(struct store *s, int64_t id)
+enum err lite_collection_delete(struct store *s, int64_t id)
 {
 	sqlite3_stmt *st = store_stmt(s, STMT_COLLECTION_DELETE);
 	sqlite3_bind_int64(st, 1, id);
 	return store_exec(s, st, "collection delete");
 }
 
-enum err store_collection_list(struct store *s, int64_t account_id,
+enum err lite_collection_list(struct store *s, int64_t account_id,
     int (*fn)(void *ctx, const struct store_collection *c), void *ctx)
 {
 	sqlite3_stmt *st = store_stmt(s, STMT_COLLECTION_LIST);
@@ -115,7 +115,7 @@ enum err store_collection_list(struct store *s, int64_t account_id,
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? ERR_OK : store_sqlite_err(s, rc, "collection list");
 }
 
-enum err store_collection_update(struct store *s, int64_t id, int64_t version, int64_t records_delta,
+enum err lite_collection_update(struct store *s, int64_t id, int64_t version, int64_t records_delta,
     int64_t bytes_delta, int64_t now)
 {
 	sqlite3_stmt *st = store_stmt(s, STMT_COLLECTION_UPDATE);
@@ -127,7 +127,7 @@ enum err store_collection_update(struct store *s, int64_t id, int64_t version, i
 	return store_exec(s, st, "collection update");
 }
 
-enum err store_record_head(struct store *s, int64_t collection_id, const char *rid, int64_t *version,
+enum err lite_record_head(struct store *s, int64_t collection_id, const char *rid, int64_t *version,
     int *deleted, int64_t *bytes)
 {
 	sqlite3_stmt *st = store_stmt(s, STMT_RECORD_HEAD);
@@ -170,7 +170,7 @@ enum err store_walk_records(struct store *s, sqlite3_stmt *st, int (*fn)(void *,
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? ERR_OK : store_sqlite_err(s, rc, what);
 }
 
-enum err store_record_get(struct store *s, int64_t collection_id, const char *rid,
+enum err lite_record_get(struct store *s, int64_t collection_id, const char *rid,
     int (*fn)(void *ctx, const struct store_record *r), void *ctx)
 {
 	sqlite3_stmt *st = store_stmt(s, STMT_RECORD_GET);
@@ -194,7 +194,7 @@ void store_bind_version(sqlite3_stmt *st, int64_t collection_id, const struct st
 		sqlite3_bind_blob64(st, 6, r->payload, r->payload_len, SQLITE_STATIC);
 }
 
-enum err store_record_put(struct store *s, int64_t collection_id, const char *rid, int64_t version, int64_t now,
+enum err lite_record_put(struct store *s, int64_t collection_id, const char *rid, int64_t version, int64_t now,
     int deleted, const uint8_t *payload, size_t len)
 {
 	struct store_record r = {.rid = rid, .version = version, .modified_at = now, .deleted = deleted,
@@ -204,7 +204,7 @@ enum err store_record_put(struct store *s, int64_t collection_id, const char *ri
 	return store_exec(s, st, "record put");
 }
 
-enum err store_record_to_history(struct store *s, int64_t collection_id, const char *rid)
+enum err lite_record_to_history(struct store *s, int64_t collection_id, const char *rid)
 {
 	sqlite3_stmt *st = store_stmt(s, STMT_RECORD_TO_HISTORY);
 	sqlite3_bind_int64(st, 1, collection_id);
@@ -212,7 +212,7 @@ enum err store_record_to_history(struct store *s, int64_t collection_id, const c
 	return store_exec(s, st, "record to history");
 }
 
-enum err store_history_prune(struct store *s, int64_t collection_id, const char *rid, int64_t keep, int64_t *freed)
+enum err lite_history_prune(struct store *s, int64_t collection_id, const char *rid, int64_t keep, int64_t *freed)
 {
 	/* one statement on the push path: the DELETE returns the size of each version it removes */
 	sqlite3_stmt *st = store_stmt(s, STMT_HISTORY_PRUNE);
@@ -228,7 +228,7 @@ enum err store_history_prune(struct store *s, int64_t collection_id, const char 
 	return rc == SQLITE_DONE ? ERR_OK : store_sqlite_err(s, rc, "history prune");
 }
 
-enum err store_record_pull(struct store *s, int64_t collection_id, int64_t since, int64_t limit,
+enum err lite_record_pull(struct store *s, int64_t collection_id, int64_t since, int64_t limit,
     int (*fn)(void *ctx, const struct store_record *r), void *ctx)
 {
 	sqlite3_stmt *st = store_stmt(s, STMT_RECORD_PULL);
@@ -238,7 +238,7 @@ enum err store_record_pull(struct store *s, int64_t collection_id, int64_t since
 	return store_walk_records(s, st, fn, ctx, NULL, "record pull");
 }
 
-enum err store_history_list(struct store *s, int64_t collection_id, const char *rid,
+enum err lite_history_list(struct store *s, int64_t collection_id, const char *rid,
     int (*fn)(void *ctx, const struct store_record *r), void *ctx)
 {
 	sqlite3_stmt *st = store_stmt(s, STMT_HISTORY_LIST);
@@ -263,7 +263,7 @@ enum err store_history_list(struct store *s, int64_t collection_id, const char *
 	return n ? ERR_OK : ERR_NOT_FOUND;
 }
 
-enum err store_history_get(struct store *s, int64_t collection_id, const char *rid, int64_t version,
+enum err lite_history_get(struct store *s, int64_t collection_id, const char *rid, int64_t version,
     int (*fn)(void *ctx, const struct store_record *r), void *ctx)
 {
 	sqlite3_stmt *st = store_stmt(s, STMT_HISTORY_GET);

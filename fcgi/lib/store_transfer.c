@@ -15,7 +15,7 @@
 
 #include "store_impl.h"
 
-enum err store_transfer_history(struct store *s, int64_t collection_id, const char *rid,
+enum err lite_transfer_history(struct store *s, int64_t collection_id, const char *rid,
     int (*fn)(void *ctx, const struct store_record *r), void *ctx)
 {
 	sqlite3_stmt *st = store_stmt(s, STMT_TRANSFER_HISTORY);
@@ -37,17 +37,17 @@ static enum err insert_version(struct store *s, enum stmt id, int64_t collection
 	return rc == SQLITE_DONE ? ERR_OK : store_sqlite_err(s, rc, what);
 }
 
-enum err store_transfer_record_insert(struct store *s, int64_t collection_id, const struct store_record *r)
+enum err lite_transfer_record_insert(struct store *s, int64_t collection_id, const struct store_record *r)
 {
 	return insert_version(s, STMT_TRANSFER_RECORD_INSERT, collection_id, r, "transfer record insert");
 }
 
-enum err store_transfer_history_insert(struct store *s, int64_t collection_id, const struct store_record *r)
+enum err lite_transfer_history_insert(struct store *s, int64_t collection_id, const struct store_record *r)
 {
 	return insert_version(s, STMT_TRANSFER_HISTORY_INSERT, collection_id, r, "transfer history insert");
 }
 
-enum err store_transfer_collection_set(struct store *s, int64_t id, int64_t version, int64_t records,
+enum err lite_transfer_collection_set(struct store *s, int64_t id, int64_t version, int64_t records,
     int64_t bytes, int64_t purged_version, int64_t now)
 {
 	sqlite3_stmt *st = store_stmt(s, STMT_TRANSFER_COLLECTION_SET);
@@ -69,7 +69,7 @@ static enum err import_version(struct store *s, int64_t want, int64_t *v)
 	return store_returning_int(s, st, v, "transfer blob version");
 }
 
-enum err store_transfer_backup_insert(struct store *s, int64_t account_id, struct store_backup *b, int fd,
+enum err lite_transfer_backup_insert(struct store *s, int64_t account_id, struct store_backup *b, int fd,
     int64_t size, const uint8_t sha256[32], int64_t now)
 {
 	enum err e = import_version(s, b->version, &b->version);

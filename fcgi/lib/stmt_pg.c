@@ -1,0 +1,94 @@
+/*
+ * stmt_pg.c: the SQL text of every statement of the PostgreSQL store, in
+ * enum pgstmt order (stmt_pg.h). Parameters are $1, $2, ... as bound by
+ * pg_args (store_pg_impl.h).
+ */
+#include "stmt_pg.h"
+
+const char *const pg_stmt_sql[] = {
+	[PG_BEGIN] = "BEGIN ISOLATION LEVEL READ COMMITTED",
+	[PG_BEGIN_READ] = "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY",
+	[PG_COMMIT] = "COMMIT",
+	[PG_ROLLBACK] = "ROLLBACK",
+	[PG_HEALTH] = "SELECT value FROM meta WHERE key = 'schema'",
+	[PG_SCHEMA_VERSION] = "SELECT coalesce(max(version), 0) FROM schema_migrations",
+	/* the gauges of /v1/metrics, and the database's size on disk */
+	[PG_STATS] =
+	    "SELECT (SELECT count(*) FROM accounts), (SELECT coalesce(sum(usage_records), 0)::bigint FROM accounts), "
+	    "(SELECT coalesce(sum(usage_bytes), 0)::bigint FROM accounts), (SELECT count(*) FROM backups), "
+	    "(SELECT count(*) FROM slots), pg_database_size(current_database())",
+
+#define ACCOUNT_COLS "id, public_id, username, auth_hash, auth_salt, auth_iterations, kdf, " \
+	"keyring_version, created_at, disabled, plan, coalesce(quota_bytes, -1), usage_bytes, usage_records, " \
+	"account_version"
+	/* a taken username or public id is a conflict that changes nothing (no aborted transaction) */
+	[PG_ACCOUNT_INSERT] =
+	    "INSERT INTO accounts (public_id, username, auth_hash, auth_salt, auth_iterations, kdf, keyring, "
+	    "keyring_version, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) "
+	    "ON CONFLICT DO NOTHING RETURNING id",
+	[PG_ACCOUNT_BY_NAME] = "SELECT " ACCOUNT_COLS " FROM accounts WHERE username = $1",
+	[PG_ACCOUNT_BY_ID] = "SELECT " ACCOUNT_COLS " FROM accounts WHERE id = $1",
+	/* inside store_tx: the account's writers follow each other (quota, usage) */
+	[PG_ACCOUNT_BY_ID_LOCK] = "SELECT " ACCOUNT_COLS " FROM accounts WHERE id = $1 FOR UPDATE",
+	[PG_ACCOUNT_KEYRING] = "SELECT keyring, keyring_version FROM accounts WHERE id = $1",
+	[PG_ACCOUNT_SET_AUTH] =
+	    "UPDATE accounts SET auth_hash = $2, auth_salt = $3, auth_iterations = $4 WHERE id = $1",
+	[PG_ACCOUNT_SET_KDF] = "UPDATE accounts SET kdf = $2, account_version = account_version + 1 WHERE id = $1",
+	[PG_ACCOUNT_SET_KEYRING] =
+	    "UPDATE accounts SET keyring = $2, keyring_version = keyring_version + 1, "
+	    "account_version = account_version + 1 WHERE id = $1 AND keyring_version = $3 RETURNING keyring_version",
+	[PG_ACCOUNT_DELETE] = "DELETE FROM accounts WHERE id = $1",
+	[PG_ACCOUNT_SET_DISABLED] = "UPDATE accounts SET disabled = $2 WHERE username = $1",
+	[PG_ACCOUNT_LIST] = "SELECT " ACCOUNT_COLS " FROM accounts ORDER BY username",
+	[PG_ACCOUNT_BUMP] = "UPDATE accounts SET account_version = account_version + 1 WHERE id = $1",
+#undef ACCOUNT_COLS
+
+	[PG_DEVICE_INSERT] =
+	    "INSERT INTO devices (public_id, account_id, name, type, created_at, last_seen_at) "
+	    "VALUES ($1, $2, $3, $4, $5, $5) RETURNING id",
+	[PG_DEVICE_LIST] =
+	    "SELECT id, public_id, name, type, created_at, last_seen_at FROM devices WHERE account_id = $1 ORDER BY id",
+	[PG_DEVICE_BY_PUBLIC] = "SELECT id FROM devices WHERE public_id = $1 AND account_id = $2",
+	[PG_DEVICE_DELETE] = "DELETE FROM devices WHERE id = $1",
+	[PG_DEVICE_DELETE_OTHERS] = "DELETE FROM devices WHERE account_id = $1 AND id <> $2",
+	[PG_DEVICE_TOUCH] = "UPDATE devices SET last_seen_at = $2 WHERE id = $1",
+
+	[PG_TOKEN_INSERT] =
+	    "INSERT INTO tokens (hash, kind, account_id, device_id, expires_at) VALUES ($1, $2, $3, $4, $5)",
+	/* the one indexed lookup of every authenticated request */
+	[PG_TOKEN_ACCESS] =
+	    "SELECT t.account_id, t.device_id, t.expires_at, a.disabled, d.public_id, d.last_seen_at "
+	    "FROM tokens t JOIN accounts a ON a.id = t.account_id JOIN devices d ON d.id = t.device_id "
+	    "WHERE t.hash = $1 AND t.kind = 1",
+	[PG_TOKEN_REFRESH] =
+	    "SELECT t.account_id, t.device_id, t.expires_at, a.disabled, d.public_id, coalesce(t.used_at, 0) "
+	    "FROM tokens t JOIN accounts a ON a.id = t.account_id JOIN devices d ON d.id = t.device_id "
+	    "WHERE t.hash = $1 AND t.kind = 2",
+	/* the row lock makes one of two racing refreshes find used_at set */
+	[PG_TOKEN_MARK_USED] = "UPDATE tokens SET used_at = $2 WHERE hash = $1 AND used_at IS NULL",
+	[PG_TOKEN_DELETE_DEVICE] = "DELETE FROM tokens WHERE device_id = $1",
+	[PG_TOKEN_PRUNE_DEVICE] = "DELETE FROM tokens WHERE device_id = $1 AND expires_at <= $2",
+	[PG_TOKEN_DELETE_ACCOUNT] = "DELETE FROM tokens WHERE account_id = $1",
+
+	[PG_INVITE_INSERT] = "INSERT INTO invites (hash, created_at, expires_at) VALUES ($1, $2, $3)",
+	[PG_INVITE_USABLE] = "SELECT 1 FROM invites WHERE hash = $1 AND used_at IS NULL AND expires_at > $2",
+	[PG_INVITE_USE] =
+	    "UPDATE invites SET used_at = $2, used_by = $3 WHERE hash = $1 AND used_at IS NULL AND expires_at > $2",
+	[PG_INVITE_LIST] =
+	    "SELECT i.id, i.created_at, i.expires_at, coalesce(i.used_at, 0), a.username "
+	    "FROM invites i LEFT JOIN accounts a ON a.id = i.used_by ORDER BY i.id",
+
+	[PG_EVENT_INSERT] = "INSERT INTO events (account_id, at, type, device) VALUES ($1, $2, $3, $4)",
+	/* keep the newest $2 events of the account */
+	[PG_EVENT_PRUNE] =
+	    "DELETE FROM events WHERE account_id = $1 AND id <= "
+	    "(SELECT id FROM events WHERE account_id = $1 ORDER BY id DESC LIMIT 1 OFFSET $2)",
+	[PG_EVENT_LIST] = "SELECT at, type, device FROM events WHERE account_id = $1 ORDER BY id DESC LIMIT $2",
+	[PG_ACCOUNT_USAGE_ADD] =
+	    "UPDATE accounts SET usage_bytes = usage_bytes + $2, usage_records = usage_records + $3, "
+	    "account_version = account_version + 1 WHERE id = $1",
+	[PG_ACCOUNT_SET_QUOTA] = "UPDATE accounts SET quota_bytes = $2 WHERE username = $1",
+	[PG_ACCOUNT_SET_PLAN] = "UPDATE accounts SET plan = $2 WHERE username = $1",
+};
+
+_Static_assert(sizeof pg_stmt_sql / sizeof pg_stmt_sql[0] == PG__MAX, "pg_stmt_sql out of step with enum pgstmt");

@@ -1,0 +1,754 @@
+/*
+ * store_pg.c: the PostgreSQL backend's connection (libpq), migrations,
+ * the transaction wrapper with bounded retry, reconnection, health and
+ * stats, and the backend's table of functions (store_ops.h). Entity
+ * functions live in store_pg_<entity>.c beside it; the helpers they use are
+ * described in store_pg_impl.h.
+ *
+ * Must never: accept a URI that holds a password (it would sit in the
+ * config), build SQL from input, log a bound value or a DETAIL, leave a
+ * transaction open on any path, or share a connection between threads.
+ */
+#include "store_pg_impl.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "store_migrations.h"
+
+/* A constant, so that every process of every node takes the same lock. */
+#define PG_MIGRATE_LOCK "7243385290127015683"
+
+int pg_schema_version(void)
+{
+	int v = 0;
+	for (int i = 0; i < store_pg_migrations_count; i++)
+		if (store_pg_migrations[i].version > v)
+			v = store_pg_migrations[i].version;
+	return v;
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---- parameters and results ---- */
+
+void pg_arg_int(struct pg_args *a, int64_t v)
+{
+	if (a->n >= PG_MAX_PARAMS)
+		abort(); /* a statement with more parameters than the table allows: a bug */
+	snprintf(a->num[a->n], sizeof a->num[a->n], "%lld", (long long)v);
+	a->val[a->n] = a->num[a->n];
+	a->len[a->n] = 0;
+	a->fmt[a->n] = 0;
+	a->n++;
+}
+
+void pg_arg_text(struct pg_args *a, const char *t)
+{
+	if (a->n >= PG_MAX_PARAMS)
+		abort();
+	a->val[a->n] = t;
+	a->len[a->n] = 0;
+	a->fmt[a->n] = 0;
+	a->n++;
+}
+
+void pg_arg_bytes(struct pg_args *a, const void *p, size_t n)
+{
+	if (a->n >= PG_MAX_PARAMS || n > INT32_MAX)
+		abort(); /* callers bound sizes long before (records, keyrings, chunks) */
+	/* a NULL pointer with n > 0 is a bug; with n == 0 an empty bytea needs
+	 * a non-NULL pointer, since NULL is SQL NULL */
+	a->val[a->n] = p ? (const char *)p : NULL;
+	a->len[a->n] = (int)n;
+	a->fmt[a->n] = 1;
+	a->n++;
+}
+
+void pg_arg_null(struct pg_args *a)
+{
+	pg_arg_text(a, NULL);
+}
+
+int pg_is_null(const PGresult *r, int row, int col)
+{
+	return PQgetisnull(r, row, col);
+}
+
+int64_t pg_int(const PGresult *r, int row, int col)
+{
+	if (PQgetisnull(r, row, col))
+		return 0;
+	const unsigned char *p = (const unsigned char *)PQgetvalue(r, row, col);
+	int len = PQgetlength(r, row, col);
+	uint64_t u = 0;
+	switch (len) {
+	case 1: /* boolean */
+		return p[0] != 0;
+	case 2:
+		return (int16_t)(uint16_t)((p[0] << 8) | p[1]);
+	case 4:
+		for (int i = 0; i < 4; i++)
+			u = (u << 8) | p[i];
+		return (int32_t)(uint32_t)u;
+	case 8:
+		for (int i = 0; i < 8; i++)
+			u = (u << 8) | p[i];
+		return (int64_t)u;
+	default:
+		log_msg(LOG_ERROR, "store: column %d is not an integer (%d bytes)", col, len);
+		return 0;
+	}
+}
+
+void pg_text(const PGresult *r, int row, int col, char *dst, size_t dstlen)
+{
+	if (!dstlen)
+		return;
+	dst[0] = '\0';
+	if (PQgetisnull(r, row, col))
+		return;
+	size_t len = (size_t)PQgetlength(r, row, col);
+	if (len >= dstlen)
+		len = dstlen - 1;
+	memcpy(dst, PQgetvalue(r, row, col), len);
+	dst[len] = '\0';
+}
+
+size_t pg_bytes(const PGresult *r, int row, int col, const uint8_t **p)
+{
+	if (PQgetisnull(r, row, col)) {
+		*p = NULL;
+		return 0;
+	}
+	*p = (const uint8_t *)PQgetvalue(r, row, col);
+	return (size_t)PQgetlength(r, row, col);
+}
+
+int pg_bytes_fixed(const PGresult *r, int row, int col, uint8_t *dst, size_t n)
+{
+	const uint8_t *p;
+	size_t len = pg_bytes(r, row, col, &p);
+	if (!p || len != n) {
+		memset(dst, 0, n);
+		return -1;
+	}
+	memcpy(dst, p, n);
+	return 0;
+}
+
+int pg_in_write_tx(const struct store *s)
+{
+	return s->pg->in_tx == PG_TX_WRITE;
+}
+
+/* ---- connecting ---- */
+
+/* Notices (e.g. "there is no transaction in progress") are not errors. */
+static void quiet_notice(void *arg, const char *message)
+{
+	(void)arg;
+	(void)message;
+}
+
+/*
+ * Refuse a URI that libpq cannot parse, or that holds a password: the
+ * config is no place for one (a password file is: passfile=, PGPASSFILE,
+ * ~/.pgpass). 0, or -1 with errbuf filled.
+ */
+static int check_uri(const char *uri, char *errbuf, size_t errlen)
+{
+	char *why = NULL;
+	PQconninfoOption *opts = PQconninfoParse(uri, &why);
+	if (!opts) {
+		/* libpq's message names the problem, not the URI's secrets: there are none */
+		snprintf(errbuf, errlen, "database: not a valid PostgreSQL URI: %s", why ? why : "out of memory");
+		if (why)
+			PQfreemem(why);
+		return -1;
+	}
+	int ret = 0;
+	for (PQconninfoOption *o = opts; o->keyword; o++) {
+		if (strcmp(o->keyword, "password") == 0 && o->val && o->val[0]) {
+			snprintf(errbuf, errlen,
+			    "database: the PostgreSQL URI holds a password; keep it out of the config: use a password "
+			    "file (passfile=... in the URI, PGPASSFILE, or ~/.pgpass) or peer/certificate authentication");
+			ret = -1;
+		}
+	}
+	PQconninfoFree(opts);
+	return ret;
+}
+
+/*
+ * A new connection to uri, set up for the store: our time limits, a
+ * durable commit whatever the server's default, read-only transactions
+ * when ro, and notices kept off stderr. NULL with errbuf filled when the
+ * server cannot be reached or refuses.
+ */
+static PGconn *connect_uri(const char *uri, int ro, char *errbuf, size_t errlen)
+{
+	/* keywords before dbname are defaults the URI may override */
+	const char *const keys[] = {"connect_timeout", "application_name", "dbname", NULL};
+	const char *const vals[] = {PG_CONNECT_TIMEOUT, "blindsync", uri, NULL};
+	PGconn *c = PQconnectdbParams(keys, vals, 1);
+	if (!c) {
+		snprintf(errbuf, errlen, "database: out of memory");
+		return NULL;
+	}
+	if (PQstatus(c) != CONNECTION_OK) {
+		const char *m = PQerrorMessage(c);
+		size_t n = strcspn(m, "\n");
+		snprintf(errbuf, errlen, "database: cannot connect: %.*s", (int)n, m);
+		PQfinish(c);
+		return NULL;
+	}
+	PQsetNoticeProcessor(c, quiet_notice, NULL);
+	/* a lock wait ends as a 503 after the busy timeout, as on SQLite; a
+	 * session stuck inside a transaction is ended by the server */
+	char set[320];
+	snprintf(set, sizeof set,
+	    "SET lock_timeout = %d; SET idle_in_transaction_session_timeout = %d; "
+	    "SET synchronous_commit = on; SET client_encoding = 'UTF8'; SET default_transaction_read_only = %s",
+	    STORE_BUSY_TIMEOUT_MS, 12 * STORE_BUSY_TIMEOUT_MS, ro ? "on" : "off");
+	PGresult *r = PQexec(c, set);
+	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+		const char *m = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
+		snprintf(errbuf, errlen, "database: cannot configure the session: %s", m ? m : "?");
+		PQclear(r);
+		PQfinish(c);
+		return NULL;
+	}
+	PQclear(r);
+	return c;
+}
+
+/*
+ * Make sure s has a working connection. Outside a transaction a lost one is
+ * replaced (at most every PG_RECONNECT_MS while the server stays down);
+ * inside one it cannot be: ERR_UNAVAILABLE.
+ */
+static enum err ensure_conn(struct store *s)
+{
+	struct store_pg *p = s->pg;
+	if (p->conn && PQstatus(p->conn) == CONNECTION_OK)
+		return ERR_OK;
+	if (p->in_tx != PG_TX_NONE) {
+		p->lost = 1;
+		return ERR_UNAVAILABLE;
+	}
+	int64_t now = now_ms();
+	if (now < p->next_connect_ms)
+		return ERR_UNAVAILABLE;
+	PQfinish(p->conn);
+	p->conn = NULL;
+	memset(p->prepared, 0, sizeof p->prepared);
+	char why[512];
+	p->conn = connect_uri(p->uri, s->mode == STORE_RO, why, sizeof why);
+	if (!p->conn) {
+		p->next_connect_ms = now + PG_RECONNECT_MS;
+		p->lost = 1;
+		if (now - p->warned_ms >= 10000 || !p->warned_ms) {
+			log_msg(LOG_WARN, "store: %s", why);
+			p->warned_ms = now;
+		}
+		return ERR_UNAVAILABLE;
+	}
+	if (p->warned_ms) {
+		log_msg(LOG_INFO, "store: reconnected to the database");
+		p->warned_ms = 0;
+	}
+	return ERR_OK;
+}
+
+/* ---- running statements ---- */
+
+/* Map a failed result to an enum err (store_pg_impl.h, pg_run). */
+static enum err result_err(struct store *s, const PGresult *r, const char *what)
+{
+	struct store_pg *p = s->pg;
+	const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+	if (!state || PQstatus(p->conn) != CONNECTION_OK) {
+		p->lost = 1;
+		const char *m = PQerrorMessage(p->conn);
+		log_msg(LOG_WARN, "store: %s: the database connection was lost: %.*s", what, (int)strcspn(m, "\n"), m);
+		return ERR_UNAVAILABLE;
+	}
+	const char *msg = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
+	if (!msg)
+		msg = "?";
+	if (strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0) {
+		p->retry = 1;
+		log_msg(LOG_DEBUG, "store: %s: %s (%s)", what, msg, state);
+		return ERR_UNAVAILABLE;
+	}
+	if (strncmp(state, "23", 2) == 0)
+		return ERR_CONFLICT; /* the caller maps it (taken name, race lost) */
+	/* the server going down or starting, out of connections or resources,
+	 * a lock wait past lock_timeout, a cancelled statement */
+	if (strncmp(state, "08", 2) == 0 || strncmp(state, "57", 2) == 0 || strncmp(state, "53", 2) == 0 ||
+	    strcmp(state, "55P03") == 0) {
+		if (strncmp(state, "08", 2) == 0 || strcmp(state, "57P01") == 0 || strcmp(state, "57P02") == 0 ||
+		    strcmp(state, "57P03") == 0)
+			p->lost = 1;
+		log_msg(LOG_WARN, "store: %s: %s (%s)", what, msg, state);
+		return ERR_UNAVAILABLE;
+	}
+	log_msg(LOG_ERROR, "store: %s: %s (%s)", what, msg, state);
+	return ERR_INTERNAL;
+}
+
+enum err pg_run(struct store *s, enum pgstmt id, const struct pg_args *a, PGresult **res, const char *what)
+{
+	struct store_pg *p = s->pg;
+	if (res)
+		*res = NULL;
+	enum err e = ensure_conn(s);
+	if (e)
+		return e;
+	char name[16];
+	snprintf(name, sizeof name, "s%d", (int)id);
+	if (!p->prepared[id]) {
+		PGresult *r = PQprepare(p->conn, name, pg_stmt_sql[id], 0, NULL);
+		if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+			e = result_err(s, r, what);
+			PQclear(r);
+			return e;
+		}
+		PQclear(r);
+		p->prepared[id] = 1;
+	}
+	PGresult *r = PQexecPrepared(p->conn, name, a ? a->n : 0, a ? a->val : NULL, a ? a->len : NULL,
+	    a ? a->fmt : NULL, 1);
+	ExecStatusType st = PQresultStatus(r);
+	if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
+		if (res)
+			*res = r;
+		else
+			PQclear(r);
+		return ERR_OK;
+	}
+	e = result_err(s, r, what);
+	PQclear(r);
+	return e;
+}
+
+enum err pg_one_row(struct store *s, enum pgstmt id, const struct pg_args *a, PGresult **res, const char *what)
+{
+	enum err e = pg_run(s, id, a, res, what);
+	if (e)
+		return e;
+	if (PQntuples(*res) == 0) {
+		PQclear(*res);
+		*res = NULL;
+		return ERR_NOT_FOUND;
+	}
+	return ERR_OK;
+}
+
+enum err pg_changes(struct store *s, enum pgstmt id, const struct pg_args *a, int64_t *n, const char *what)
+{
+	PGresult *r = NULL;
+	enum err e = pg_run(s, id, a, &r, what);
+	if (e)
+		return e;
+	if (n)
+		*n = strtoll(PQcmdTuples(r), NULL, 10);
+	PQclear(r);
+	return ERR_OK;
+}
+
+enum err pg_one_change(struct store *s, enum pgstmt id, const struct pg_args *a, enum err none, const char *what)
+{
+	int64_t n = 0;
+	enum err e = pg_changes(s, id, a, &n, what);
+	if (e)
+		return e;
+	return n == 1 ? ERR_OK : none;
+}
+
+/* ---- transactions ---- */
+
+/*
+ * BEGIN, fn, COMMIT (or ROLLBACK when fn failed), run again after a
+ * serialization failure or a deadlock (a short random pause first, growing)
+ * up to PG_TX_TRIES times, and after a connection found lost at BEGIN (on a
+ * new one: nothing ran). fn may therefore run more than once: it must set
+ * its outputs, never add to them. Nested in a transaction, fn joins it.
+ */
+static enum err run_tx(struct store *s, enum pg_tx_kind kind, enum err (*fn)(struct store *, void *), void *arg)
+{
+	struct store_pg *p = s->pg;
+	if (p->in_tx != PG_TX_NONE)
+		return fn(s, arg);
+	enum err e = ERR_UNAVAILABLE;
+	int tries = 0;
+	for (;;) {
+		tries++;
+		p->retry = p->lost = 0;
+		e = pg_run(s, kind == PG_TX_WRITE ? PG_BEGIN : PG_BEGIN_READ, NULL, NULL, "begin");
+		if (e) {
+			/* a connection that died while idle shows at BEGIN: once more on a new one */
+			if (p->lost && p->conn && tries < 2)
+				continue;
+			return e;
+		}
+		p->in_tx = kind;
+		e = fn(s, arg);
+		if (e == ERR_OK)
+			e = pg_run(s, PG_COMMIT, NULL, NULL, "commit");
+		else if (!p->lost)
+			pg_run(s, PG_ROLLBACK, NULL, NULL, "rollback");
+		/* a failed COMMIT has ended the transaction already; a lost
+		 * connection has none left (and its COMMIT's fate is unknown: the
+		 * caller's 503 makes the client ask again) */
+		p->in_tx = PG_TX_NONE;
+		if (e == ERR_OK || !p->retry || p->lost)
+			break;
+		if (tries >= PG_TX_TRIES) {
+			log_msg(LOG_WARN, "store: a transaction met %d serialization failures or deadlocks in a row", tries);
+			break;
+		}
+		/* 1..2^tries ms, at random, so that the losers do not meet again */
+		struct timespec ts = {0, (long)(1 + rand() % (2 << tries)) * 1000000L};
+		nanosleep(&ts, NULL);
+	}
+	return e;
+}
+
+enum err pg_tx(struct store *s, enum err (*fn)(struct store *, void *), void *arg)
+{
+	if (s->mode == STORE_RO)
+		return ERR_INTERNAL;
+	return run_tx(s, PG_TX_WRITE, fn, arg);
+}
+
+/*
+ * No group commit on PostgreSQL: its own commits run in parallel and share
+ * WAL flushes (commit_delay), and writers of different collections or
+ * accounts do not wait for each other.
+ */
+enum err pg_tx_group(struct store *s, enum err (*fn)(struct store *, void *), void *arg)
+{
+	return pg_tx(s, fn, arg);
+}
+
+enum err pg_read(struct store *s, enum err (*fn)(struct store *, void *), void *arg)
+{
+	return run_tx(s, PG_TX_READ, fn, arg);
+}
+
+/* ---- health and stats ---- */
+
+enum err pg_health(struct store *s)
+{
+	PGresult *r = NULL;
+	enum err e = pg_one_row(s, PG_HEALTH, NULL, &r, "health");
+	PQclear(r);
+	if (e == ERR_NOT_FOUND) {
+		log_msg(LOG_ERROR, "store: health: the database holds no blindsync store");
+		return ERR_UNAVAILABLE;
+	}
+	return e == ERR_OK ? ERR_OK : ERR_UNAVAILABLE;
+}
+
+enum err pg_stats(struct store *s, struct store_stats *out)
+{
+	memset(out, 0, sizeof *out);
+	PGresult *r = NULL;
+	enum err e = pg_one_row(s, PG_STATS, NULL, &r, "stats");
+	if (e)
+		return e == ERR_NOT_FOUND ? ERR_INTERNAL : e;
+	out->accounts = pg_int(r, 0, 0);
+	out->records = pg_int(r, 0, 1);
+	out->bytes = pg_int(r, 0, 2);
+	out->backups = pg_int(r, 0, 3);
+	out->slots = pg_int(r, 0, 4);
+	out->file_bytes = pg_int(r, 0, 5);
+	PQclear(r);
+	return ERR_OK;
+}
+
+/* ---- the location ---- */
+
+/* FNV-1a of the URI: names this database's side files (not a secret, not a defence). */
+static uint64_t uri_hash(const char *uri)
+{
+	uint64_t h = 1469598103934665603ULL;
+	for (const unsigned char *c = (const unsigned char *)uri; *c; c++)
+		h = (h ^ *c) * 1099511628211ULL;
+	return h;
+}
+
+/*
+ * The local directory of the side files: $BLINDSYNC_RUNTIME_DIR, else
+ * $RUNTIME_DIRECTORY (systemd's RuntimeDirectory=), else /tmp/blindsync-UID
+ * (created 0700; refused unless it is ours and private).
+ */
+static int runtime_dir(char *out, size_t outlen)
+{
+	const char *d = getenv("BLINDSYNC_RUNTIME_DIR");
+	if (!d || !*d)
+		d = getenv("RUNTIME_DIRECTORY");
+	int n;
+	if (d && *d) {
+		n = snprintf(out, outlen, "%s", d);
+		return n < 0 || (size_t)n >= outlen ? -1 : 0;
+	}
+	n = snprintf(out, outlen, "/tmp/blindsync-%u", (unsigned)getuid());
+	if (n < 0 || (size_t)n >= outlen)
+		return -1;
+	struct stat st;
+	if (mkdir(out, 0700) != 0 && errno != EEXIST)
+		return -1;
+	if (lstat(out, &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != getuid() || (st.st_mode & 077)) {
+		log_msg(LOG_ERROR, "store: %s is not a private directory of this user; set BLINDSYNC_RUNTIME_DIR", out);
+		return -1;
+	}
+	return 0;
+}
+
+/* "<runtime dir>/pg-<hash of the URI>-<name>": one set per database and machine. */
+int pg_location_side(const char *location, const char *name, char *out, size_t outlen)
+{
+	char dir[STORE_LOCATION_MAX];
+	if (runtime_dir(dir, sizeof dir) != 0) {
+		if (outlen)
+			out[0] = '\0';
+		return -1;
+	}
+	int n = snprintf(out, outlen, "%s/pg-%016llx-%s", dir, (unsigned long long)uri_hash(location), name);
+	return n < 0 || (size_t)n >= outlen ? -1 : 0;
+}
+
+/* Uploads are staged in $TMPDIR, else /var/tmp (on disk, unlike a tmpfs /tmp). */
+int pg_location_spool(const char *location, char *out, size_t outlen)
+{
+	(void)location;
+	const char *d = getenv("TMPDIR");
+	int n = snprintf(out, outlen, "%s", d && *d ? d : "/var/tmp");
+	return n < 0 || (size_t)n >= outlen ? -1 : 0;
+}
+
+/* The schema version of the database on c: 0 when it has none. -1 with errbuf filled. */
+static int read_version(PGconn *c, int *version, char *errbuf, size_t errlen)
+{
+	*version = 0;
+	PGresult *r = PQexec(c, "SELECT to_regclass('schema_migrations') IS NOT NULL");
+	if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
+		const char *m = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
+		snprintf(errbuf, errlen, "database: cannot read the schema version: %s", m ? m : "?");
+		PQclear(r);
+		return -1;
+	}
+	int have = strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+	PQclear(r);
+	if (!have)
+		return 0;
+	r = PQexec(c, "SELECT coalesce(max(version), 0) FROM schema_migrations");
+	if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
+		const char *m = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
+		snprintf(errbuf, errlen, "database: cannot read the schema version: %s", m ? m : "?");
+		PQclear(r);
+		return -1;
+	}
+	*version = atoi(PQgetvalue(r, 0, 0));
+	PQclear(r);
+	return 0;
+}
+
+int pg_location_probe(const char *location, int *version, char *errbuf, size_t errlen)
+{
+	*version = 0;
+	if (check_uri(location, errbuf, errlen) != 0)
+		return -1;
+	PGconn *c = connect_uri(location, 0, errbuf, errlen);
+	if (!c)
+		return -1;
+	int rc = read_version(c, version, errbuf, errlen);
+	PQfinish(c);
+	if (rc != 0)
+		return -1;
+	return *version > 0 ? 1 : 0;
+}
+
+/* ---- migrations ---- */
+
+/* Run constant SQL (a migration, a lock) on c; 0, or -1 with errbuf filled. */
+static int exec_sql(PGconn *c, const char *sql, const char *what, char *errbuf, size_t errlen)
+{
+	PGresult *r = PQexec(c, sql);
+	ExecStatusType st = PQresultStatus(r);
+	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+		const char *m = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
+		const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+		snprintf(errbuf, errlen, "database: %s failed: %s (%s)", what, m ? m : PQerrorMessage(c),
+		    state ? state : "-");
+		PQclear(r);
+		return -1;
+	}
+	PQclear(r);
+	return 0;
+}
+
+/*
+ * Every migration of sql/pg/ newer than the database's, in one transaction
+ * under a transaction-level advisory lock: processes of every node starting
+ * at once apply them once, the others wait and then find nothing to do. A
+ * database that is current is left alone without the lock (every CGI
+ * request starts here).
+ */
+int pg_migrate(const char *location, char *errbuf, size_t errlen)
+{
+	int ret = -1, have = 0, in_tx = 0;
+	if (check_uri(location, errbuf, errlen) != 0)
+		return -1;
+	PGconn *c = connect_uri(location, 0, errbuf, errlen);
+	if (!c)
+		return -1;
+	int want = pg_schema_version();
+	if (read_version(c, &have, errbuf, errlen) != 0)
+		goto out;
+	if (have == want) {
+		ret = 0;
+		goto out;
+	}
+	if (exec_sql(c, "BEGIN", "begin", errbuf, errlen) != 0)
+		goto out;
+	in_tx = 1;
+	/* no lock_timeout here: a migration in progress elsewhere is waited for */
+	if (exec_sql(c, "SET LOCAL lock_timeout = 0", "set lock_timeout", errbuf, errlen) != 0 ||
+	    exec_sql(c, "SELECT pg_advisory_xact_lock(" PG_MIGRATE_LOCK ")", "the migration lock", errbuf, errlen) != 0 ||
+	    exec_sql(c,
+	        "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, "
+	        "applied_at TIMESTAMPTZ NOT NULL DEFAULT now())",
+	        "creating schema_migrations", errbuf, errlen) != 0 ||
+	    read_version(c, &have, errbuf, errlen) != 0)
+		goto out;
+	if (have > want) {
+		snprintf(errbuf, errlen,
+		    "database: the store has schema version %d, newer than this program's %d; upgrade blindsync", have,
+		    want);
+		goto out;
+	}
+	for (int i = 0; i < store_pg_migrations_count; i++) {
+		const struct store_migration *m = &store_pg_migrations[i];
+		if (m->version <= have)
+			continue;
+		char what[128];
+		snprintf(what, sizeof what, "migration %s", m->name);
+		if (exec_sql(c, m->sql, what, errbuf, errlen) != 0)
+			goto out;
+		char num[16];
+		snprintf(num, sizeof num, "%d", m->version);
+		const char *vals[2] = {num, m->name};
+		PGresult *r = PQexecParams(c, "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", 2, NULL,
+		    vals, NULL, NULL, 0);
+		if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+			const char *msg = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
+			snprintf(errbuf, errlen, "database: cannot record migration %s: %s", m->name, msg ? msg : "?");
+			PQclear(r);
+			goto out;
+		}
+		PQclear(r);
+		log_msg(LOG_INFO, "store: applied migration pg/%s", m->name);
+	}
+	if (exec_sql(c, "COMMIT", "commit of the migrations", errbuf, errlen) != 0)
+		goto out;
+	in_tx = 0;
+	ret = 0;
+out:
+	if (in_tx) {
+		PGresult *r = PQexec(c, "ROLLBACK");
+		PQclear(r);
+	}
+	PQfinish(c);
+	return ret;
+}
+
+/* ---- open and close ---- */
+
+int pg_open(const char *location, enum store_mode mode, struct store **out, char *errbuf, size_t errlen)
+{
+	*out = NULL;
+	if (check_uri(location, errbuf, errlen) != 0)
+		return -1;
+	if (strlen(location) >= STORE_LOCATION_MAX) {
+		snprintf(errbuf, errlen, "database: the URI is too long");
+		return -1;
+	}
+	struct store *s = calloc(1, sizeof *s);
+	struct store_pg *p = calloc(1, sizeof *p);
+	if (!s || !p) {
+		free(s);
+		free(p);
+		snprintf(errbuf, errlen, "out of memory");
+		return -1;
+	}
+	s->ops = &store_pg_ops;
+	s->pg = p;
+	s->mode = mode;
+	s->fd = -1;
+	snprintf(s->path, sizeof s->path, "%s", location);
+	snprintf(p->uri, sizeof p->uri, "%s", location);
+	if (!(p->conn = connect_uri(location, mode == STORE_RO, errbuf, errlen)))
+		goto fail;
+	int have = 0;
+	if (read_version(p->conn, &have, errbuf, errlen) != 0)
+		goto fail;
+	if (have != pg_schema_version()) {
+		snprintf(errbuf, errlen, "database: schema version %d, this program needs %d (is the schema migrated?)",
+		    have, pg_schema_version());
+		goto fail;
+	}
+	*out = s;
+	return 0;
+fail:
+	pg_close(s);
+	return -1;
+}
+
+void pg_close(struct store *s)
+{
+	if (!s)
+		return;
+	if (s->pg) {
+		PQfinish(s->pg->conn);
+		free(s->pg);
+	}
+	free(s);
+}
+
+/*
+ * The PostgreSQL backend. A module that is not implemented yet leaves its
+ * slots NULL: its functions then answer ERR_INTERNAL with a log line.
+ */
+#define STORE_OP_PG_SLOT(op, params, args) .op = pg_##op,
+const struct store_ops store_pg_ops = {
+	.name = "PostgreSQL",
+	.close = pg_close,
+	/* the connection: store_pg.c */
+	STORE_OPS_CONN(STORE_OP_PG_SLOT)
+	/* accounts, devices, tokens, invites, events: store_pg_account.c */
+
+	/* collections, records, history: store_pg_sync.c */
+
+	/* backups and slots: store_pg_blob.c */
+
+	/* maintenance and blindsync-admin: store_pg_admin.c */
+
+	/* export and import: store_pg_transfer.c */
+
+};
+#undef STORE_OP_PG_SLOT

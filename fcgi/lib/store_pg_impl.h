@@ -1,0 +1,128 @@
+/*
+ * store_pg_impl.h: private to the PostgreSQL backend (store_pg*.c). The only
+ * header that includes <libpq-fe.h>.
+ *
+ * One struct store_pg per struct store (per thread): one libpq connection,
+ * the statements prepared on it, and the transaction state. The helpers
+ * below are the only way the backend talks to the server:
+ *
+ * - pg_run() runs statement `id` of stmt_pg.c, prepared on this connection
+ *   the first time it is used (PQprepare, then PQexecPrepared). Parameters
+ *   are bound through struct pg_args: integers and text in TEXT format
+ *   (the server converts them to the column's type), bytes in BINARY
+ *   format (bytea, no escaping). Results come back in BINARY format: read
+ *   them with pg_int(), pg_text(), pg_bytes() (which check the length).
+ * - pg_tx() / pg_read() (store_tx / store_read): BEGIN, fn, COMMIT or
+ *   ROLLBACK, with bounded retry of serialization failures (40001) and
+ *   deadlocks (40P01), then ERR_UNAVAILABLE (503 + Retry-After).
+ *
+ * Isolation: a write transaction (store_tx) is READ COMMITTED; what SQLite's
+ * single writer gave for free is had with row locks taken by the backend:
+ * inside store_tx, store_account_by_id locks the account's row (FOR UPDATE),
+ * so that the writers of one account (quota checks, usage counters) follow
+ * each other on every node, and the push locks its collection's row for the
+ * version counter. Take them in that order: account, then collection. A
+ * read transaction (store_read) is REPEATABLE READ READ ONLY: one snapshot.
+ *
+ * A lost connection (the server restarted, a network cut) is noticed by the
+ * failing call, which answers ERR_UNAVAILABLE; the next call reconnects by
+ * itself (at most every PG_RECONNECT_MS while the server stays down), and a
+ * transaction that lost its connection before fn ran is retried on a new one.
+ *
+ * Must never: build SQL from input, log a bound value or a DETAIL (which
+ * quotes values), leave a transaction open, or share a connection between
+ * threads or across fork().
+ */
+#ifndef BLINDSYNC_STORE_PG_IMPL_H
+#define BLINDSYNC_STORE_PG_IMPL_H
+
+#include <libpq-fe.h>
+#include <stdint.h>
+
+#include "stmt_pg.h"
+#include "store_impl.h"
+
+#define PG_MAX_PARAMS 16
+#define PG_TX_TRIES 6          /* runs of a transaction that hit 40001/40P01 */
+#define PG_RECONNECT_MS 250    /* while down, a reconnect at most this often */
+#define PG_CONNECT_TIMEOUT "5" /* seconds, unless the URI says otherwise */
+
+enum pg_tx_kind { PG_TX_NONE, PG_TX_WRITE, PG_TX_READ };
+
+struct store_pg {
+	PGconn *conn;                 /* NULL while down */
+	char uri[STORE_LOCATION_MAX]; /* as configured; never holds a password */
+	uint8_t prepared[PG__MAX];    /* 1: prepared on this connection */
+	enum pg_tx_kind in_tx;
+	int retry;                    /* the last error was 40001/40P01: run the transaction again */
+	int lost;                     /* the last error was the connection's */
+	int64_t next_connect_ms;      /* while down: no attempt before this (monotonic) */
+	int64_t warned_ms;            /* the last "database is down" log line */
+};
+
+/* Parameters of one statement; pg_arg_*() append $1, $2, ... in order. */
+struct pg_args {
+	int n;
+	const char *val[PG_MAX_PARAMS];
+	int len[PG_MAX_PARAMS];
+	int fmt[PG_MAX_PARAMS];       /* 0 text, 1 binary */
+	char num[PG_MAX_PARAMS][24];  /* integers, as text */
+};
+
+/* Append an integer (text format). */
+void pg_arg_int(struct pg_args *a, int64_t v);
+/* Append a NUL-terminated text (text format); NULL binds SQL NULL. Borrowed until the statement ran. */
+void pg_arg_text(struct pg_args *a, const char *t);
+/* Append n bytes as bytea (binary format); NULL binds SQL NULL. Borrowed until the statement ran. */
+void pg_arg_bytes(struct pg_args *a, const void *p, size_t n);
+/* Append SQL NULL. */
+void pg_arg_null(struct pg_args *a);
+
+/*
+ * Run statement id with the parameters a (NULL: none). With res NULL the
+ * result is checked and dropped; otherwise *res gets it (the caller
+ * PQclear()s it; NULL on error). Reconnects first when the connection was
+ * lost outside a transaction. Errors: ERR_CONFLICT for a constraint
+ * violation (23xxx: unique, foreign key, check; not logged: the caller maps
+ * it), ERR_UNAVAILABLE for a lost connection, a server shutting down or
+ * starting, too many connections, a lock wait past STORE_BUSY_TIMEOUT_MS,
+ * a serialization failure or a deadlock (s->pg->retry set: pg_tx runs the
+ * transaction again), ERR_INTERNAL for anything else (logged with `what`,
+ * the SQLSTATE and the primary message, never DETAIL).
+ */
+enum err pg_run(struct store *s, enum pgstmt id, const struct pg_args *a, PGresult **res, const char *what);
+
+/*
+ * Run a one-row query: ERR_OK with *res holding exactly one row,
+ * ERR_NOT_FOUND when it returned none (*res NULL), or pg_run's error.
+ */
+enum err pg_one_row(struct store *s, enum pgstmt id, const struct pg_args *a, PGresult **res, const char *what);
+
+/* Run a write that must change exactly one row: ERR_OK, `none` if it changed none, or pg_run's error. */
+enum err pg_one_change(struct store *s, enum pgstmt id, const struct pg_args *a, enum err none, const char *what);
+
+/* Run a write and set *n to the rows it changed (NULL: not wanted). */
+enum err pg_changes(struct store *s, enum pgstmt id, const struct pg_args *a, int64_t *n, const char *what);
+
+/*
+ * Column readers for binary results. pg_int reads bigint, integer,
+ * smallint or boolean (by the value's length), 0 for NULL. pg_text copies
+ * a text value into dst (dstlen bytes, NUL-terminated, "" for NULL,
+ * truncated safely). pg_bytes points *p at a value's bytes (valid until
+ * PQclear) and returns its length, with *p NULL for SQL NULL.
+ * pg_is_null: 1 for SQL NULL.
+ */
+int64_t pg_int(const PGresult *r, int row, int col);
+void pg_text(const PGresult *r, int row, int col, char *dst, size_t dstlen);
+size_t pg_bytes(const PGresult *r, int row, int col, const uint8_t **p);
+int pg_is_null(const PGresult *r, int row, int col);
+/* Copy a bytea value of exactly n bytes into dst: 0, or -1 (dst zeroed) when its length differs. */
+int pg_bytes_fixed(const PGresult *r, int row, int col, uint8_t *dst, size_t n);
+
+/* 1 inside store_tx (a write transaction), where the backend takes row locks. */
+int pg_in_write_tx(const struct store *s);
+
+/* The schema version of this program's PostgreSQL migrations (sql/pg/). */
+int pg_schema_version(void);
+
+#endif
