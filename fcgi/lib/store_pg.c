@@ -741,6 +741,7 @@ const struct store_ops store_pg_ops = {
 	/* the connection: store_pg.c */
 	STORE_OPS_CONN(STORE_OP_PG_SLOT)
 	/* accounts, devices, tokens, invites, events: store_pg_account.c */
+	STORE_OPS_ACCOUNT(STORE_OP_PG_SLOT)
 
 	/* collections, records, history: store_pg_sync.c */
 

@@ -7,7 +7,9 @@
  * busy timeout, read-only), health, and the typed functions of accounts,
  * devices, tokens, invites, events, collections and records, ending with
  * the cascade of an account delete. Every test works in its own database in
- * a fresh temporary directory.
+ * a fresh temporary directory. With $BS_TEST_PG (pgtest.h) the tests that
+ * need nothing of SQLite run once more against PostgreSQL, each in a
+ * schema of its own.
  *
  * The busy-timeout test waits STORE_BUSY_TIMEOUT_MS (5 s) once: it is the
  * only way to see ERR_UNAVAILABLE through the public interface.
@@ -29,6 +31,7 @@
 #include "store_impl.h" /* the write queue, held as a restore holds it */
 
 #include "t.h"
+#include "pgtest.h"
 
 static char tmpdir[64];
 static int ndb;
@@ -61,12 +64,14 @@ fresh_at(const char *path, enum store_mode mode)
 	return s;
 }
 
+static int on_pg; /* the second pass: fresh() stores are PostgreSQL schemas (pgtest.h) */
+
 static struct store *
 fresh(void)
 {
-	char path[128];
+	char path[1024];
 
-	return fresh_at(newpath(path, sizeof path), STORE_RW);
+	return fresh_at(on_pg ? pgt_new_uri(path, sizeof path) : newpath(path, sizeof path), STORE_RW);
 }
 
 /* An account value ready for store_account_insert. */
@@ -1539,6 +1544,17 @@ main(void)
 	T_RUN(test_tx_busy);
 	T_RUN(test_wlock_hold);
 	T_RUN(test_tx_group);
+	/* the backend-neutral tests once more on PostgreSQL ($BS_TEST_PG) */
+	if (pgt_setup("test_store") > 0) {
+		on_pg = 1;
+		T_RUN(test_tx_commit_rollback);
+		T_RUN(test_tx_nested);
+		T_RUN(test_accounts);
+		T_RUN(test_devices_tokens);
+		T_RUN(test_invites);
+		T_RUN(test_events);
+		pgt_teardown();
+	}
 	t_tmpdir_remove(tmpdir);
 	return t_done();
 }

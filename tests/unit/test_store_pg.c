@@ -19,53 +19,18 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <libpq-fe.h>
-
 #include "log.h"
 #include "store.h"
 
 #include "t.h"
-
-static const char *base;      /* $BS_TEST_PG */
-static PGconn *admin;         /* creates and drops the schemas */
-static int nschema;
-
-/* DROP SCHEMA ... CASCADE lists what it drops as notices: not wanted. */
-static void quiet(void *arg, const char *msg)
-{
-	(void)arg;
-	(void)msg;
-}
-
-/* Run constant SQL on the admin connection; 0 or -1 (a failure counted). */
-static int admin_sql(const char *sql)
-{
-	PGresult *r = PQexec(admin, sql);
-	int ok = PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK;
-	if (!ok)
-		fprintf(stderr, "admin: %s: %s", sql, PQerrorMessage(admin));
-	PQclear(r);
-	T_OK(ok);
-	return ok ? 0 : -1;
-}
-
-/* A new empty schema, and the URI that reaches it (uri, len bytes). */
-static const char *new_uri(char *uri, size_t len)
-{
-	char sql[128], name[64];
-	snprintf(name, sizeof name, "t%d_%d", (int)getpid(), nschema++);
-	snprintf(sql, sizeof sql, "CREATE SCHEMA %s", name);
-	admin_sql(sql);
-	snprintf(uri, len, "%s%soptions=-csearch_path%%3D%s", base, strchr(base, '?') ? "&" : "?", name);
-	return uri;
-}
+#include "pgtest.h"
 
 /* Migrate a new schema and open it; NULL (and a failure) if not. */
 static struct store *fresh_at(char *uri, size_t len, enum store_mode mode)
 {
 	struct store *s = NULL;
 	char err[512];
-	new_uri(uri, len);
+	pgt_new_uri(uri, len);
 	if (store_migrate(uri, err, sizeof err) != 0) {
 		fprintf(stderr, "store_migrate: %s\n", err);
 		T_OK(0);
@@ -90,7 +55,7 @@ static void test_migrate_open(void)
 	char uri[1024], err[512];
 	struct store *s = NULL;
 	int v = -1;
-	new_uri(uri, sizeof uri);
+	pgt_new_uri(uri, sizeof uri);
 	/* nothing there yet: probe says so and open refuses */
 	T_EQ_INT(store_location_probe(uri, &v, err, sizeof err), 0);
 	T_EQ_INT(v, 0);
@@ -132,7 +97,7 @@ static void test_migrate_concurrent(void)
 	struct mig m[4];
 	pthread_t th[4];
 	char uri[1024];
-	new_uri(uri, sizeof uri);
+	pgt_new_uri(uri, sizeof uri);
 	for (int i = 0; i < 4; i++) {
 		snprintf(m[i].uri, sizeof m[i].uri, "%s", uri);
 		T_EQ_INT(pthread_create(&th[i], NULL, migrate_thread, &m[i]), 0);
@@ -155,9 +120,10 @@ static void test_migrate_newer(void)
 	char uri[1024], err[512], sql[256];
 	struct store *s = fresh_at(uri, sizeof uri, STORE_RW);
 	store_close(s);
-	snprintf(sql, sizeof sql, "INSERT INTO t%d_%d.schema_migrations (version, name) VALUES (9999, '9999_future')",
-	    (int)getpid(), nschema - 1);
-	admin_sql(sql);
+	char schema[64];
+	pgt_schema(pgt_n - 1, schema, sizeof schema);
+	snprintf(sql, sizeof sql, "INSERT INTO %s.schema_migrations (version, name) VALUES (9999, '9999_future')", schema);
+	pgt_sql(sql);
 	T_EQ_INT(store_migrate(uri, err, sizeof err), -1);
 	T_OK(strstr(err, "newer") != NULL);
 	T_EQ_INT(store_open(uri, STORE_RW, &s, err, sizeof err), -1);
@@ -198,35 +164,256 @@ static void test_location(void)
 	T_OK(a[0] == '/');
 }
 
+/* ---- the transaction wrapper: retry ---- */
+
+static struct store_account account_value(const char *name)
+{
+	struct store_account a;
+	memset(&a, 0, sizeof a);
+	snprintf(a.username, sizeof a.username, "%s", name);
+	snprintf(a.public_id, sizeof a.public_id, "pub-%s", name);
+	memset(a.auth_hash, 7, sizeof a.auth_hash);
+	memset(a.auth_salt, 9, sizeof a.auth_salt);
+	a.auth_iterations = 1000;
+	snprintf(a.kdf, sizeof a.kdf, "{}");
+	a.created_at = 1700000000;
+	return a;
+}
+
+static int64_t add_account(struct store *s, const char *name)
+{
+	struct store_account a = account_value(name);
+	T_EQ_INT(store_account_insert(s, &a, NULL, 0), ERR_OK);
+	return a.id;
+}
+
+static int64_t account_version(struct store *s, int64_t id)
+{
+	struct store_account a;
+	T_EQ_INT(store_account_by_id(s, id, &a), ERR_OK);
+	return a.account_version;
+}
+
+struct bump {
+	int64_t id;
+	int calls;
+};
+
+static enum err tx_bump(struct store *s, void *arg)
+{
+	struct bump *b = arg;
+	b->calls++;
+	return store_account_bump(s, b->id);
+}
+
+/*
+ * A serialization failure (40001, forced by a trigger that fails the first
+ * n updates of accounts: a sequence counts them, and a sequence is not
+ * rolled back) is retried: n = 2 succeeds on the third run; n = 100 gives
+ * up after a bounded number of runs with ERR_UNAVAILABLE, writing nothing.
+ */
+static void test_retry_serialization(void)
+{
+	char uri[1024], schema[64], sql[1024];
+	struct store *s = fresh_at(uri, sizeof uri, STORE_RW);
+	if (!s)
+		return;
+	pgt_schema(pgt_n - 1, schema, sizeof schema);
+	int64_t id = add_account(s, "alice");
+	snprintf(sql, sizeof sql,
+	    "CREATE SEQUENCE %s.fails; CREATE TABLE %s.fail_n (n bigint); INSERT INTO %s.fail_n VALUES (2); "
+	    "CREATE FUNCTION %s.fail() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+	    "IF nextval('%s.fails') <= (SELECT n FROM %s.fail_n) THEN "
+	    "RAISE EXCEPTION 'forced' USING ERRCODE = '40001'; END IF; RETURN NEW; END $$; "
+	    "CREATE TRIGGER fail BEFORE UPDATE ON %s.accounts FOR EACH ROW EXECUTE FUNCTION %s.fail()",
+	    schema, schema, schema, schema, schema, schema, schema, schema);
+	pgt_sql(sql);
+	struct bump b = {id, 0};
+	T_EQ_INT(store_tx(s, tx_bump, &b), ERR_OK);
+	T_EQ_INT(b.calls, 3);
+	T_EQ_INT(account_version(s, id), 2);
+	/* past the bound: a 503 and nothing written */
+	snprintf(sql, sizeof sql, "UPDATE %s.fail_n SET n = 1000000", schema);
+	pgt_sql(sql);
+	b.calls = 0;
+	double t0 = t_now_ms();
+	T_EQ_INT(store_tx(s, tx_bump, &b), ERR_UNAVAILABLE);
+	T_OK(b.calls > 1 && b.calls <= 10);
+	T_OK(t_now_ms() - t0 < 5000); /* bounded: short pauses, no endless loop */
+	snprintf(sql, sizeof sql, "UPDATE %s.fail_n SET n = 0", schema);
+	pgt_sql(sql);
+	T_EQ_INT(account_version(s, id), 2);
+	/* and the store works on */
+	b.calls = 0;
+	T_EQ_INT(store_tx(s, tx_bump, &b), ERR_OK);
+	T_EQ_INT(b.calls, 1);
+	T_EQ_INT(account_version(s, id), 3);
+	store_close(s);
+}
+
+/* Two transactions that lock two accounts in opposite orders. */
+struct cross {
+	struct store *s;
+	int64_t first, second;
+	int calls;
+	pthread_barrier_t *both;  /* both hold their first lock (first run only) */
+	enum err rc;
+};
+
+static enum err tx_cross(struct store *s, void *arg)
+{
+	struct cross *x = arg;
+	enum err e;
+	if ((e = store_account_bump(s, x->first)))
+		return e;
+	if (x->calls++ == 0)
+		pthread_barrier_wait(x->both);
+	return store_account_bump(s, x->second);
+}
+
+static void *cross_thread(void *arg)
+{
+	struct cross *x = arg;
+	x->rc = store_tx(x->s, tx_cross, x);
+	return NULL;
+}
+
+/* A deadlock (40P01): the server breaks it, the loser runs again, both commit. */
+static void test_retry_deadlock(void)
+{
+	char uri[1024], err[512];
+	struct store *a = fresh_at(uri, sizeof uri, STORE_RW), *b = NULL;
+	if (!a)
+		return;
+	T_EQ_INT(store_open(uri, STORE_RW, &b, err, sizeof err), 0);
+	if (!b) {
+		store_close(a);
+		return;
+	}
+	int64_t x = add_account(a, "x"), y = add_account(a, "y");
+	pthread_barrier_t both;
+	pthread_barrier_init(&both, NULL, 2);
+	struct cross one = {a, x, y, 0, &both, ERR_INTERNAL}, two = {b, y, x, 0, &both, ERR_INTERNAL};
+	pthread_t t1, t2;
+	pthread_create(&t1, NULL, cross_thread, &one);
+	pthread_create(&t2, NULL, cross_thread, &two);
+	pthread_join(t1, NULL);
+	pthread_join(t2, NULL);
+	pthread_barrier_destroy(&both);
+	T_EQ_INT(one.rc, ERR_OK);
+	T_EQ_INT(two.rc, ERR_OK);
+	T_EQ_INT(one.calls + two.calls, 3); /* exactly one ran twice */
+	T_EQ_INT(account_version(a, x), 3);
+	T_EQ_INT(account_version(a, y), 3);
+	store_close(a);
+	store_close(b);
+}
+
+/* ---- reconnection ---- */
+
+/* End the server side of every connection of the store's (application_name blindsync). */
+static void kill_store_connections(void)
+{
+	pgt_sql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+	        "WHERE application_name = 'blindsync' AND pid <> pg_backend_pid()");
+	usleep(100 * 1000); /* the backends need a moment to go */
+}
+
+static enum err tx_insert(struct store *s, void *arg)
+{
+	struct store_account a = account_value(arg);
+	return store_account_insert(s, &a, NULL, 0);
+}
+
+/*
+ * A connection lost while idle (the backend was terminated, as a server
+ * restart does): a transaction notices at BEGIN and runs on a new one at
+ * once; a lone statement answers ERR_UNAVAILABLE once, and the next call
+ * reconnects.
+ */
+static void test_reconnect(void)
+{
+	char uri[1024];
+	struct store *s = fresh_at(uri, sizeof uri, STORE_RW);
+	struct store_account a;
+	if (!s)
+		return;
+	add_account(s, "before");
+	kill_store_connections();
+	T_EQ_INT(store_tx(s, tx_insert, "after-tx"), ERR_OK);
+	T_EQ_INT(store_account_by_name(s, "after-tx", &a), ERR_OK);
+
+	kill_store_connections();
+	enum err e = store_account_by_name(s, "before", &a);
+	T_OK(e == ERR_UNAVAILABLE || e == ERR_OK);
+	if (e == ERR_UNAVAILABLE)
+		usleep(300 * 1000); /* past the reconnect pause */
+	T_EQ_INT(store_account_by_name(s, "before", &a), ERR_OK);
+	T_EQ_INT(store_health(s), ERR_OK);
+	store_close(s);
+}
+
+/*
+ * With $BS_TEST_PG_STOP and $BS_TEST_PG_START (shell commands that stop and
+ * start the server), a real restart: while it is down every call answers
+ * ERR_UNAVAILABLE without hanging, and once it is back the store works on
+ * by itself.
+ */
+static void test_server_restart(void)
+{
+	const char *stop = getenv("BS_TEST_PG_STOP"), *start = getenv("BS_TEST_PG_START");
+	if (!stop || !start || !*stop || !*start) {
+		printf("%s: restart test skipped: set BS_TEST_PG_STOP and BS_TEST_PG_START to run it\n", __FILE__);
+		return;
+	}
+	char uri[1024];
+	struct store *s = fresh_at(uri, sizeof uri, STORE_RW);
+	struct store_account a;
+	if (!s)
+		return;
+	add_account(s, "kept");
+	/* the admin connection goes down with the server: it is reopened below */
+	PQfinish(pgt_admin);
+	pgt_admin = NULL;
+	T_EQ_INT(system(stop), 0);
+	double t0 = t_now_ms();
+	T_EQ_INT(store_tx(s, tx_insert, "down"), ERR_UNAVAILABLE);
+	T_EQ_INT(store_health(s), ERR_UNAVAILABLE);
+	T_EQ_INT(store_account_by_name(s, "kept", &a), ERR_UNAVAILABLE);
+	T_OK(t_now_ms() - t0 < 15000); /* refused connections: no hang */
+	T_EQ_INT(system(start), 0);
+	/* back by itself: poll (bounded) until it answers */
+	enum err e = ERR_UNAVAILABLE;
+	for (int i = 0; i < 300 && e != ERR_OK; i++) {
+		e = store_health(s);
+		if (e != ERR_OK)
+			usleep(100 * 1000);
+	}
+	T_EQ_INT(e, ERR_OK);
+	T_EQ_INT(store_account_by_name(s, "kept", &a), ERR_OK);
+	T_EQ_INT(store_account_by_name(s, "down", &a), ERR_NOT_FOUND);
+	T_EQ_INT(store_tx(s, tx_insert, "up"), ERR_OK);
+	store_close(s);
+	pgt_admin = PQconnectdb(pgt_base);
+	PQsetNoticeProcessor(pgt_admin, pgt_quiet, NULL);
+	T_OK(PQstatus(pgt_admin) == CONNECTION_OK);
+}
+
 int main(void)
 {
-	base = getenv("BS_TEST_PG");
-	if (!base || !*base) {
-		printf("%s: skipped: set BS_TEST_PG=postgresql:///DB?host=DIR to run it against PostgreSQL\n", __FILE__);
-		return t_done();
-	}
 	log_setup("test_store_pg", LOG_ERROR);
-	admin = PQconnectdb(base);
-	if (PQstatus(admin) != CONNECTION_OK) {
-		fprintf(stderr, "%s: cannot connect to BS_TEST_PG: %s", __FILE__, PQerrorMessage(admin));
-		T_OK(0);
-		PQfinish(admin);
+	if (pgt_setup(__FILE__) <= 0)
 		return t_done();
-	}
-	PQsetNoticeProcessor(admin, quiet, NULL);
 	T_RUN(test_password_refused);
 	T_RUN(test_location);
 	T_RUN(test_migrate_open);
 	T_RUN(test_migrate_concurrent);
 	T_RUN(test_migrate_newer);
+	T_RUN(test_retry_serialization);
+	T_RUN(test_retry_deadlock);
+	T_RUN(test_reconnect);
+	T_RUN(test_server_restart);
 	(void)fresh;
-
-	/* drop this run's schemas */
-	for (int i = 0; i < nschema; i++) {
-		char sql[128];
-		snprintf(sql, sizeof sql, "DROP SCHEMA t%d_%d CASCADE", (int)getpid(), i);
-		admin_sql(sql);
-	}
-	PQfinish(admin);
+	pgt_teardown();
 	return t_done();
 }
