@@ -437,6 +437,35 @@ static int print_value(const struct config *c, const char *key)
 	return 0;
 }
 
+/*
+ * -n: the store answers (PostgreSQL: a connection; SQLite: the file, if it
+ * exists, reads as a database) and its schema is not newer than this
+ * program; one that is older or absent is migrated at start (said so).
+ * 0, or 1 with the reason on stderr.
+ */
+static int check_store(const char *prog, const char *location)
+{
+	char err[1024];
+	int have = 0, want = store_schema_version_at(location);
+	int r = store_location_probe(location, &have, err, sizeof err);
+	if (r < 0) {
+		fprintf(stderr, "%s: store: %s\n", prog, err);
+		return 1;
+	}
+	if (have > want) {
+		fprintf(stderr, "%s: store %s: schema version %d is newer than this program's %d; upgrade blindsync\n", prog,
+		    location, have, want);
+		return 1;
+	}
+	if (r == 0)
+		printf("%s: store %s: none yet, created at start (schema version %d)\n", prog, location, want);
+	else if (have < want)
+		printf("%s: store %s: schema version %d, migrated to %d at start\n", prog, location, have, want);
+	else
+		printf("%s: store %s: answers, schema version %d is current\n", prog, location, have);
+	return 0;
+}
+
 int serve_main(int argc, char **argv, const struct handler *h)
 {
 	char prog[64], err[1024];
@@ -504,9 +533,10 @@ int serve_main(int argc, char **argv, const struct handler *h)
 	}
 	if (check) {
 		printf("%s: configuration %s is valid\n", prog, path ? path : "(built-in defaults)");
+		int rc = check_store(prog, cfg->database);
 		config_release(cfg);
 		config_shutdown();
-		return 0;
+		return rc;
 	}
 	log_setup(prog, cfg->log.level);
 	char dbpath[STORE_LOCATION_MAX];

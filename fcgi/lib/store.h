@@ -80,8 +80,11 @@ int store_migrate(const char *location, char *errbuf, size_t errlen);
 
 /*
  * Open the store at `location` for one thread (after store_migrate).
- * STORE_RO opens it read-only. Prepares every statement. Returns 0 and *out
- * (free with store_close), or -1 with errbuf filled.
+ * STORE_RO opens it read-only. Prepares every statement (PostgreSQL: on
+ * first use, per connection). Returns 0 and *out (free with store_close),
+ * or -1 with errbuf filled. PostgreSQL: a server that does not answer
+ * still gives a store, whose calls answer ERR_UNAVAILABLE until it is
+ * back (it reconnects by itself); a schema not current is refused.
  */
 int store_open(const char *location, enum store_mode mode, struct store **out, char *errbuf, size_t errlen);
 /* Finalize statements and close. NULL is fine. */
@@ -131,8 +134,10 @@ enum err store_stats(struct store *s, struct store_stats *st);
 /* 1 if the store was opened read-write. */
 int store_is_writable(const struct store *s);
 
-/* The schema version this program knows (the newest migration). */
+/* The schema version this program knows (the newest migration) of the SQLite store. */
 int store_schema_version(void);
+/* The same for the backend of `location` (PostgreSQL: the newest of sql/pg/). */
+int store_schema_version_at(const char *location);
 
 /* ---- accounts (store_account.c) ---- */
 

@@ -37,6 +37,11 @@ int store_location_probe(const char *location, int *version, char *errbuf, size_
 	                                      : lite_location_probe(location, version, errbuf, errlen);
 }
 
+int store_schema_version_at(const char *location)
+{
+	return store_location_is_pg(location) ? pg_schema_version() : store_schema_version();
+}
+
 int store_migrate(const char *location, char *errbuf, size_t errlen)
 {
 	return store_location_is_pg(location) ? pg_migrate(location, errbuf, errlen)

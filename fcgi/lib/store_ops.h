@@ -167,5 +167,7 @@ int pg_location_probe(const char *location, int *version, char *errbuf, size_t e
 int pg_migrate(const char *location, char *errbuf, size_t errlen);
 int pg_open(const char *location, enum store_mode mode, struct store **out, char *errbuf, size_t errlen);
 void pg_close(struct store *s);
+/* The schema version of this program's PostgreSQL migrations (sql/pg/). */
+int pg_schema_version(void);
 
 #endif

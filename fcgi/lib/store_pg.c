@@ -702,8 +702,17 @@ int pg_open(const char *location, enum store_mode mode, struct store **out, char
 	s->fd = -1;
 	snprintf(s->path, sizeof s->path, "%s", location);
 	snprintf(p->uri, sizeof p->uri, "%s", location);
-	if (!(p->conn = connect_uri(location, mode == STORE_RO, errbuf, errlen)))
-		goto fail;
+	if (!(p->conn = connect_uri(location, mode == STORE_RO, errbuf, errlen))) {
+		/* the server is down (a worker restarted during a restart of the
+		 * database): this thread answers 503 until it is back, as the
+		 * others do, instead of leaving the process without workers; a
+		 * database that was never reachable failed store_migrate at start */
+		log_msg(LOG_WARN, "store: %s; answering 503 until it answers", errbuf);
+		p->next_connect_ms = now_ms() + PG_RECONNECT_MS;
+		p->warned_ms = now_ms();
+		*out = s;
+		return 0;
+	}
 	int have = 0;
 	if (read_version(p->conn, &have, errbuf, errlen) != 0)
 		goto fail;

@@ -122,7 +122,4 @@ int pg_bytes_fixed(const PGresult *r, int row, int col, uint8_t *dst, size_t n);
 /* 1 inside store_tx (a write transaction), where the backend takes row locks. */
 int pg_in_write_tx(const struct store *s);
 
-/* The schema version of this program's PostgreSQL migrations (sql/pg/). */
-int pg_schema_version(void);
-
 #endif

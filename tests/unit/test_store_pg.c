@@ -394,6 +394,24 @@ static void test_server_restart(void)
 	T_EQ_INT(store_account_by_name(s, "down", &a), ERR_NOT_FOUND);
 	T_EQ_INT(store_tx(s, tx_insert, "up"), ERR_OK);
 	store_close(s);
+	/* a store opened while the server is down answers 503, then works by itself */
+	T_EQ_INT(system(stop), 0);
+	char err[512];
+	s = NULL;
+	T_EQ_INT(store_open(uri, STORE_RW, &s, err, sizeof err), 0);
+	if (s)
+		T_EQ_INT(store_health(s), ERR_UNAVAILABLE);
+	T_EQ_INT(system(start), 0);
+	e = ERR_UNAVAILABLE;
+	for (int i = 0; s && i < 300 && e != ERR_OK; i++) {
+		e = store_health(s);
+		if (e != ERR_OK)
+			usleep(100 * 1000);
+	}
+	T_EQ_INT(e, ERR_OK);
+	if (s)
+		T_EQ_INT(store_account_by_name(s, "up", &a), ERR_OK);
+	store_close(s);
 	pgt_admin = PQconnectdb(pgt_base);
 	PQsetNoticeProcessor(pgt_admin, pgt_quiet, NULL);
 	T_OK(PQstatus(pgt_admin) == CONNECTION_OK);
