@@ -199,9 +199,12 @@ static int check_uri(const char *uri, char *errbuf, size_t errlen)
  */
 static PGconn *connect_uri(const char *uri, int ro, char *errbuf, size_t errlen)
 {
-	/* keywords before dbname are defaults the URI may override */
-	const char *const keys[] = {"connect_timeout", "application_name", "dbname", NULL};
-	const char *const vals[] = {PG_CONNECT_TIMEOUT, "blindsync", uri, NULL};
+	/* keywords before dbname are defaults the URI may override; TCP
+	 * keepalives notice a server gone without a word (a network cut) in
+	 * about a minute instead of never */
+	const char *const keys[] = {"connect_timeout", "application_name", "keepalives", "keepalives_idle",
+	    "keepalives_interval", "keepalives_count", "dbname", NULL};
+	const char *const vals[] = {PG_CONNECT_TIMEOUT, "blindsync", "1", "30", "10", "3", uri, NULL};
 	PGconn *c = PQconnectdbParams(keys, vals, 1);
 	if (!c) {
 		snprintf(errbuf, errlen, "database: out of memory");
@@ -216,12 +219,14 @@ static PGconn *connect_uri(const char *uri, int ro, char *errbuf, size_t errlen)
 	}
 	PQsetNoticeProcessor(c, quiet_notice, NULL);
 	/* a lock wait ends as a 503 after the busy timeout, as on SQLite; a
-	 * session stuck inside a transaction is ended by the server */
+	 * session stuck inside a transaction (a handler hung holding row
+	 * locks) is ended by the server, late enough for a slow client's
+	 * download streamed inside a read transaction */
 	char set[320];
 	snprintf(set, sizeof set,
 	    "SET lock_timeout = %d; SET idle_in_transaction_session_timeout = %d; "
 	    "SET synchronous_commit = on; SET client_encoding = 'UTF8'; SET default_transaction_read_only = %s",
-	    STORE_BUSY_TIMEOUT_MS, 12 * STORE_BUSY_TIMEOUT_MS, ro ? "on" : "off");
+	    STORE_BUSY_TIMEOUT_MS, PG_IDLE_IN_TX_MS, ro ? "on" : "off");
 	PGresult *r = PQexec(c, set);
 	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
 		const char *m = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);

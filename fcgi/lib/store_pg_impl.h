@@ -46,6 +46,7 @@
 #define PG_TX_TRIES 6          /* runs of a transaction that hit 40001/40P01 */
 #define PG_RECONNECT_MS 250    /* while down, a reconnect at most this often */
 #define PG_CONNECT_TIMEOUT "5" /* seconds, unless the URI says otherwise */
+#define PG_IDLE_IN_TX_MS 300000 /* the server ends a session idle inside a transaction this long */
 
 enum pg_tx_kind { PG_TX_NONE, PG_TX_WRITE, PG_TX_READ };
 
