@@ -314,6 +314,179 @@ static enum err result_err(struct store *s, const PGresult *r, const char *what)
 	return ERR_INTERNAL;
 }
 
+/* ---- pipeline mode (pg_run_deferred) ---- */
+
+/*
+ * The connection's protocol state is lost (a send failed, a result is
+ * missing): drop it; the transaction answers ERR_UNAVAILABLE and the next
+ * one reconnects.
+ */
+static enum err pipe_broken(struct store *s, const char *what)
+{
+	struct store_pg *p = s->pg;
+	const char *m = p->conn ? PQerrorMessage(p->conn) : "";
+	log_msg(LOG_WARN, "store: %s: the database connection was lost: %.*s", what, (int)strcspn(m, "\n"), m);
+	PQfinish(p->conn);
+	p->conn = NULL;
+	p->pipeline = 0;
+	p->npending = 0;
+	p->lost = 1;
+	return ERR_UNAVAILABLE;
+}
+
+/* Read one statement's result in pipeline mode, and the NULL that ends it; NULL if there is none. */
+static PGresult *pipe_result(struct store_pg *p)
+{
+	PGresult *r = PQgetResult(p->conn), *more;
+	if (r && PQresultStatus(r) != PGRES_PIPELINE_SYNC)
+		while ((more = PQgetResult(p->conn)))
+			PQclear(more);
+	return r;
+}
+
+/* Queue statement id (prepared first if this connection has not yet). 0, or -1 when the send failed. */
+static int pipe_send(struct store *s, enum pgstmt id, const struct pg_args *a, const char *name)
+{
+	struct store_pg *p = s->pg;
+	if (!p->prepared[id]) {
+		if (PQsendPrepare(p->conn, name, pg_stmt_sql[id], 0, NULL) != 1)
+			return -1;
+		p->pending[p->npending++] = (struct pg_pending){id, 1, "prepare"};
+		p->prepared[id] = 1; /* undone by pipe_drain if it fails */
+	}
+	return PQsendQueryPrepared(p->conn, name, a ? a->n : 0, a ? a->val : NULL, a ? a->len : NULL,
+	           a ? a->fmt : NULL, 1) == 1 ? 0 : -1;
+}
+
+/* Read the results of the queued statements; the first failure becomes p->deferred_err. */
+static enum err pipe_drain(struct store *s)
+{
+	struct store_pg *p = s->pg;
+	for (int i = 0; i < p->npending; i++) {
+		const struct pg_pending *q = &p->pending[i];
+		PGresult *r = pipe_result(p);
+		if (!r)
+			return pipe_broken(s, q->what);
+		ExecStatusType st = PQresultStatus(r);
+		if (st == PGRES_FATAL_ERROR) {
+			if (q->prepare)
+				p->prepared[q->id] = 0;
+			enum err e = result_err(s, r, q->what);
+			if (!p->deferred_err)
+				p->deferred_err = e;
+		} else if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && st != PGRES_PIPELINE_ABORTED) {
+			PQclear(r);
+			return pipe_broken(s, q->what);
+		}
+		if (st == PGRES_PIPELINE_ABORTED && q->prepare)
+			p->prepared[q->id] = 0;
+		PQclear(r);
+	}
+	p->npending = 0;
+	return ERR_OK;
+}
+
+/* Read the PGRES_PIPELINE_SYNC that ends a round. */
+static enum err pipe_read_sync(struct store *s)
+{
+	PGresult *r = PQgetResult(s->pg->conn);
+	int ok = r && PQresultStatus(r) == PGRES_PIPELINE_SYNC;
+	PQclear(r);
+	return ok ? ERR_OK : pipe_broken(s, "pipeline sync");
+}
+
+/* A sync point: send it, read every queued result and the sync. The deferred error, if any. */
+static enum err pipe_sync(struct store *s)
+{
+	struct store_pg *p = s->pg;
+	enum err e;
+	if (PQpipelineSync(p->conn) != 1)
+		return pipe_broken(s, "pipeline sync");
+	if ((e = pipe_drain(s)) || (e = pipe_read_sync(s)))
+		return e;
+	return p->deferred_err;
+}
+
+/* pg_run inside a pipeline: the statement goes after the queued ones, one round trip for all. */
+static enum err pipe_run(struct store *s, enum pgstmt id, const struct pg_args *a, PGresult **res,
+    const char *what, const char *name)
+{
+	struct store_pg *p = s->pg;
+	enum err e;
+	if (p->deferred_err)
+		return p->deferred_err;
+	if (pipe_send(s, id, a, name) != 0 || PQpipelineSync(p->conn) != 1)
+		return pipe_broken(s, what);
+	if ((e = pipe_drain(s)))
+		return e;
+	PGresult *r = pipe_result(p);
+	if (!r)
+		return pipe_broken(s, what);
+	if ((e = pipe_read_sync(s))) {
+		PQclear(r);
+		return e;
+	}
+	ExecStatusType st = PQresultStatus(r);
+	if (p->deferred_err) {
+		e = p->deferred_err;
+	} else if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
+		if (res)
+			*res = r;
+		else
+			PQclear(r);
+		return ERR_OK;
+	} else {
+		e = result_err(s, r, what);
+		p->deferred_err = e; /* the transaction is aborted: its later calls fail alike */
+	}
+	PQclear(r);
+	return e;
+}
+
+enum err pg_run_deferred(struct store *s, enum pgstmt id, const struct pg_args *a, const char *what)
+{
+	struct store_pg *p = s->pg;
+	if (p->in_tx != PG_TX_WRITE)
+		return pg_run(s, id, a, NULL, what);
+	if (p->deferred_err)
+		return p->deferred_err;
+	if (!p->pipeline) {
+		enum err e = ensure_conn(s);
+		if (e)
+			return e;
+		if (PQenterPipelineMode(p->conn) != 1)
+			return pipe_broken(s, what);
+		p->pipeline = 1;
+	}
+	char name[16];
+	snprintf(name, sizeof name, "s%d", (int)id);
+	if (pipe_send(s, id, a, name) != 0)
+		return pipe_broken(s, what);
+	p->pending[p->npending++] = (struct pg_pending){id, 0, what};
+	/* bounded: the server's answers must not pile up unread */
+	if (p->npending >= 2 * PG_PIPELINE_MAX)
+		return pipe_sync(s);
+	return ERR_OK;
+}
+
+/*
+ * Leave pipeline mode at the end of a transaction's body, reading what is
+ * still queued: ERR_OK, or the failure of a deferred statement.
+ */
+static enum err pipe_end(struct store *s)
+{
+	struct store_pg *p = s->pg;
+	if (!p->pipeline)
+		return ERR_OK;
+	enum err e = p->npending ? pipe_sync(s) : p->deferred_err;
+	if (p->pipeline && p->conn) {
+		if (PQexitPipelineMode(p->conn) != 1)
+			return pipe_broken(s, "leaving pipeline mode");
+		p->pipeline = 0;
+	}
+	return e;
+}
+
 enum err pg_run(struct store *s, enum pgstmt id, const struct pg_args *a, PGresult **res, const char *what)
 {
 	struct store_pg *p = s->pg;
@@ -324,6 +497,8 @@ enum err pg_run(struct store *s, enum pgstmt id, const struct pg_args *a, PGresu
 		return e;
 	char name[16];
 	snprintf(name, sizeof name, "s%d", (int)id);
+	if (p->pipeline)
+		return pipe_run(s, id, a, res, what, name);
 	if (!p->prepared[id]) {
 		PGresult *r = PQprepare(p->conn, name, pg_stmt_sql[id], 0, NULL);
 		if (PQresultStatus(r) != PGRES_COMMAND_OK) {
@@ -411,6 +586,11 @@ static enum err run_tx(struct store *s, enum pg_tx_kind kind, enum err (*fn)(str
 		}
 		p->in_tx = kind;
 		e = fn(s, arg);
+		/* deferred writes are read before the COMMIT: none is acknowledged unseen */
+		enum err pe = pipe_end(s);
+		if (e == ERR_OK)
+			e = pe;
+		p->deferred_err = ERR_OK;
 		if (e == ERR_OK)
 			e = pg_run(s, PG_COMMIT, NULL, NULL, "commit");
 		else if (!p->lost)

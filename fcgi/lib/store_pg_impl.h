@@ -12,6 +12,10 @@
  *   (the server converts them to the column's type), bytes in BINARY
  *   format (bytea, no escaping). Results come back in BINARY format: read
  *   them with pg_int(), pg_text(), pg_bytes() (which check the length).
+ * - pg_run_deferred() sends a write without waiting for its result
+ *   (libpq's pipeline mode, inside a write transaction): its result is read
+ *   with the next statement's, one round trip for both, and always before
+ *   the COMMIT.
  * - pg_tx() / pg_read() (store_tx / store_read): BEGIN, fn, COMMIT or
  *   ROLLBACK, with bounded retry of serialization failures (40001) and
  *   deadlocks (40P01), then ERR_UNAVAILABLE (503 + Retry-After).
@@ -50,6 +54,15 @@
 
 enum pg_tx_kind { PG_TX_NONE, PG_TX_WRITE, PG_TX_READ };
 
+#define PG_PIPELINE_MAX 64 /* deferred statements in flight before their results are read */
+
+/* A statement sent in pipeline mode whose result is not read yet. */
+struct pg_pending {
+	enum pgstmt id;
+	int prepare;       /* 1: the PQsendPrepare of id; 0: a deferred run of it */
+	const char *what;  /* for the log */
+};
+
 struct store_pg {
 	PGconn *conn;                 /* NULL while down */
 	char uri[STORE_LOCATION_MAX]; /* as configured; never holds a password */
@@ -59,6 +72,12 @@ struct store_pg {
 	int lost;                     /* the last error was the connection's */
 	int64_t next_connect_ms;      /* while down: no attempt before this (monotonic) */
 	int64_t warned_ms;            /* the last "database is down" log line */
+	/* pipeline mode: entered by the first pg_run_deferred of a write
+	 * transaction, left before its COMMIT or ROLLBACK */
+	int pipeline;
+	int npending;
+	struct pg_pending pending[2 * PG_PIPELINE_MAX + 2];
+	enum err deferred_err;        /* the first failure of a deferred statement: the transaction's */
 };
 
 /* Parameters of one statement; pg_arg_*() append $1, $2, ... in order. */
@@ -92,6 +111,20 @@ void pg_arg_null(struct pg_args *a);
  * the SQLSTATE and the primary message, never DETAIL).
  */
 enum err pg_run(struct store *s, enum pgstmt id, const struct pg_args *a, PGresult **res, const char *what);
+
+/*
+ * Run a write whose result nobody needs (no rows, no count) without waiting
+ * for it: inside a write transaction it is sent in libpq's pipeline mode
+ * and its result read with the next pg_run's (one round trip for both) or
+ * at the end of the transaction, at most PG_PIPELINE_MAX later. Its failure
+ * then becomes the error of that later call, of every call after it, and
+ * of the transaction (which rolls back, as any failed statement makes it);
+ * a deferred write is never acknowledged before its result is read. Use
+ * it only where any failure of the statement fails the transaction, never
+ * where the caller maps an error (ERR_CONFLICT) to an answer. Outside a
+ * write transaction it is pg_run.
+ */
+enum err pg_run_deferred(struct store *s, enum pgstmt id, const struct pg_args *a, const char *what);
 
 /*
  * Run a one-row query: ERR_OK with *res holding exactly one row,

@@ -10,7 +10,10 @@
  *
  * The backend's choice and the connection: migrations (twice, from 4
  * threads at once, a newer store refused), a URI with a password refused,
- * the location functions, open, health and stats.
+ * the location functions, open, health and stats; the transaction
+ * wrapper's retry (a forced 40001, a real deadlock); reconnection (killed
+ * connections, and with $BS_TEST_PG_STOP/START a real restart); deferred
+ * (pipelined) writes, their failure and a connection lost under them.
  */
 #include <pthread.h>
 #include <stdint.h>
@@ -21,6 +24,7 @@
 
 #include "log.h"
 #include "store.h"
+#include "store_pg_impl.h" /* pg_run_deferred, run as the backend runs it */
 
 #include "t.h"
 #include "pgtest.h"
@@ -417,6 +421,100 @@ static void test_server_restart(void)
 	T_OK(PQstatus(pgt_admin) == CONNECTION_OK);
 }
 
+/* ---- deferred (pipelined) writes ---- */
+
+struct defer {
+	int64_t account, device;  /* device 0: a token insert that fails its foreign key */
+	int n;                    /* bumps to defer */
+	int64_t seen;             /* account_version read back inside the transaction */
+	enum err bad;             /* the failing insert's own return */
+};
+
+/* n deferred bumps, a read in the middle and at the end, and optionally a failing insert. */
+static enum err tx_defer(struct store *s, void *arg)
+{
+	struct defer *d = arg;
+	struct store_account a;
+	enum err e;
+	for (int i = 0; i < d->n; i++) {
+		struct pg_args p = {0};
+		pg_arg_int(&p, d->account);
+		if ((e = pg_run_deferred(s, PG_ACCOUNT_BUMP, &p, "bump")))
+			return e;
+		if (i == d->n / 2 && (e = store_account_by_id(s, d->account, &a)))
+			return e;
+	}
+	if (d->device == 0) {
+		uint8_t hash[STORE_HASH_LEN] = {1, 2, 3};
+		struct pg_args p = {0};
+		pg_arg_bytes(&p, hash, sizeof hash);
+		pg_arg_int(&p, 1);
+		pg_arg_int(&p, d->account);
+		pg_arg_int(&p, 424242); /* no such device */
+		pg_arg_int(&p, 1);
+		d->bad = pg_run_deferred(s, PG_TOKEN_INSERT, &p, "token insert");
+		/* the failure shows here at the latest */
+		if ((e = store_account_by_id(s, d->account, &a)))
+			return e;
+	}
+	if ((e = store_account_by_id(s, d->account, &a)))
+		return e;
+	d->seen = a.account_version;
+	return ERR_OK;
+}
+
+/* Deferred bumps, then the server ends the connection before their results are read. */
+static enum err tx_defer_then_kill(struct store *s, void *arg)
+{
+	struct defer *d = arg;
+	for (int i = 0; i < d->n; i++) {
+		struct pg_args p = {0};
+		pg_arg_int(&p, d->account);
+		enum err e = pg_run_deferred(s, PG_ACCOUNT_BUMP, &p, "bump");
+		if (e)
+			return e;
+	}
+	kill_store_connections();
+	return ERR_OK;
+}
+
+/*
+ * Writes sent without waiting (pipeline mode) are seen by the transaction's
+ * later reads, all commit together, more than PG_PIPELINE_MAX of them in
+ * flight are fine; one that fails fails its transaction, which writes
+ * nothing, and the store works on.
+ */
+static void test_deferred(void)
+{
+	struct store *s = fresh();
+	if (!s)
+		return;
+	int64_t id = add_account(s, "deferred");
+	struct defer d = {id, 1, 3 * PG_PIPELINE_MAX + 5, 0, ERR_OK};
+	T_EQ_INT(store_tx(s, tx_defer, &d), ERR_OK);
+	T_EQ_INT(d.seen, 1 + d.n);
+	T_EQ_INT(account_version(s, id), 1 + d.n);
+
+	d.device = 0; /* and a foreign key that fails */
+	d.n = 10;
+	T_EQ_INT(store_tx(s, tx_defer, &d), ERR_CONFLICT);
+	T_EQ_INT(account_version(s, id), 1 + 3 * PG_PIPELINE_MAX + 5); /* the 10 bumps rolled back */
+
+	/* outside a transaction: at once */
+	struct pg_args p = {0};
+	pg_arg_int(&p, id);
+	T_EQ_INT(pg_run_deferred(s, PG_ACCOUNT_BUMP, &p, "bump"), ERR_OK);
+	T_EQ_INT(account_version(s, id), 2 + 3 * PG_PIPELINE_MAX + 5);
+
+	/* the connection lost with writes in flight: 503, nothing written, then it works */
+	d.device = 1;
+	d.n = 4;
+	T_EQ_INT(store_tx(s, tx_defer_then_kill, &d), ERR_UNAVAILABLE);
+	T_EQ_INT(store_tx(s, tx_defer, &d), ERR_OK);
+	T_EQ_INT(account_version(s, id), 2 + 3 * PG_PIPELINE_MAX + 5 + 4);
+	store_close(s);
+}
+
 int main(void)
 {
 	log_setup("test_store_pg", LOG_ERROR);
@@ -430,8 +528,8 @@ int main(void)
 	T_RUN(test_retry_serialization);
 	T_RUN(test_retry_deadlock);
 	T_RUN(test_reconnect);
+	T_RUN(test_deferred);
 	T_RUN(test_server_restart);
-	(void)fresh;
 	pgt_teardown();
 	return t_done();
 }
