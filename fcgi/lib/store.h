@@ -45,7 +45,9 @@ struct store;
  * The local file that holds the shared table `name` ("writelock", "limits",
  * "metrics", "notify") of the store at `location`; for SQLite
  * "<path>-<name>", beside the database; for PostgreSQL
- * "<runtime dir>/pg-<hash of the URI>-<name>" (store_pg.c). 0, or -1 when
+ * "<runtime dir>/pg-<hash of the URI>-<name>", the directory from
+ * $BLINDSYNC_RUNTIME_DIR, $RUNTIME_DIRECTORY, $STATE_DIRECTORY or
+ * /tmp/blindsync-UID (store_pg.c). 0, or -1 when
  * it does not fit in outlen bytes (or, for PostgreSQL, the runtime
  * directory is not private).
  */

@@ -677,15 +677,20 @@ static uint64_t uri_hash(const char *uri)
 }
 
 /*
- * The local directory of the side files: $BLINDSYNC_RUNTIME_DIR, else
- * $RUNTIME_DIRECTORY (systemd's RuntimeDirectory=), else /tmp/blindsync-UID
- * (created 0700; refused unless it is ours and private).
+ * The local directory of the side files, which every handler of the node
+ * must share (the notifier wakes the status handler's long-polls on a
+ * push handler's commit): $BLINDSYNC_RUNTIME_DIR, else systemd's
+ * $RUNTIME_DIRECTORY, else its $STATE_DIRECTORY (our units' StateDirectory=,
+ * one for all of them; /tmp is private to each unit), else
+ * /tmp/blindsync-UID (created 0700; refused unless it is ours and private).
  */
 static int runtime_dir(char *out, size_t outlen)
 {
 	const char *d = getenv("BLINDSYNC_RUNTIME_DIR");
 	if (!d || !*d)
 		d = getenv("RUNTIME_DIRECTORY");
+	if (!d || !*d)
+		d = getenv("STATE_DIRECTORY");
 	int n;
 	if (d && *d) {
 		n = snprintf(out, outlen, "%s", d);

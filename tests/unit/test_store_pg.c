@@ -154,6 +154,8 @@ static void test_password_refused(void)
 static void test_location(void)
 {
 	char a[4200], b[4200];
+	unsetenv("RUNTIME_DIRECTORY");
+	unsetenv("STATE_DIRECTORY");
 	setenv("BLINDSYNC_RUNTIME_DIR", "/run/bs-test", 1);
 	T_EQ_INT(store_location_side("postgresql:///a", "limits", a, sizeof a), 0);
 	T_EQ_INT(store_location_side("postgresql:///b", "limits", b, sizeof b), 0);
@@ -162,6 +164,11 @@ static void test_location(void)
 	T_OK(strcmp(a, b) != 0);
 	T_EQ_INT(store_location_side("postgresql:///a", "limits", a, 20), -1);
 	unsetenv("BLINDSYNC_RUNTIME_DIR");
+	/* under systemd: the units' one StateDirectory (each unit's /tmp is its own) */
+	setenv("STATE_DIRECTORY", "/var/lib/bs-test", 1);
+	T_EQ_INT(store_location_side("postgresql:///a", "notify", a, sizeof a), 0);
+	T_OK(strncmp(a, "/var/lib/bs-test/pg-", 20) == 0);
+	unsetenv("STATE_DIRECTORY");
 	T_EQ_INT(store_location_side("postgres:///a", "notify", a, sizeof a), 0);
 	T_OK(strncmp(a, "/tmp/blindsync-", 15) == 0);
 	T_EQ_INT(store_location_spool("postgresql:///a", a, sizeof a), 0);
