@@ -97,7 +97,13 @@ void store_close(struct store *s);
  * timeout for the write lock), run fn(s, arg), COMMIT if it returned ERR_OK
  * else ROLLBACK. Returns fn's error, or ERR_UNAVAILABLE if the lock could not
  * be had or the commit failed for being busy, or ERR_INTERNAL. The data is
- * durable (synchronous=FULL) when this returns ERR_OK.
+ * durable (synchronous=FULL) when this returns ERR_OK. PostgreSQL: BEGIN
+ * (READ COMMITTED; the backend takes the row locks that SQLite's single
+ * writer made unneeded, see store_pg_impl.h), a lock wait bounded by the
+ * busy timeout, synchronous_commit=on; a serialization failure or deadlock
+ * runs fn again (a bounded number of times, then ERR_UNAVAILABLE), so fn
+ * must set its outputs, never add to them; a lost connection is
+ * ERR_UNAVAILABLE.
  */
 enum err store_tx(struct store *s, enum err (*fn)(struct store *s, void *arg), void *arg);
 
@@ -110,12 +116,13 @@ enum err store_tx(struct store *s, enum err (*fn)(struct store *s, void *arg), v
  * fsync. Each caller returns its own fn's result once the commit is durable
  * (or the commit's error: then nothing of any job was written). fn must use
  * only the store it is given, and run in any thread. Nested in a
- * transaction, or with nobody else queued, it is store_tx.
+ * transaction, or with nobody else queued, it is store_tx. PostgreSQL: it
+ * is store_tx (writers commit in parallel there).
  */
 enum err store_tx_group(struct store *s, enum err (*fn)(struct store *s, void *arg), void *arg);
 
-/* Like store_tx but a read transaction (BEGIN DEFERRED), for consistent
- * multi-statement reads. */
+/* Like store_tx but a read transaction (BEGIN DEFERRED; PostgreSQL:
+ * REPEATABLE READ, READ ONLY), for consistent multi-statement reads. */
 enum err store_read(struct store *s, enum err (*fn)(struct store *s, void *arg), void *arg);
 
 /*
