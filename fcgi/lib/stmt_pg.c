@@ -89,6 +89,85 @@ const char *const pg_stmt_sql[] = {
 	    "account_version = account_version + 1 WHERE id = $1",
 	[PG_ACCOUNT_SET_QUOTA] = "UPDATE accounts SET quota_bytes = $2 WHERE username = $1",
 	[PG_ACCOUNT_SET_PLAN] = "UPDATE accounts SET plan = $2 WHERE username = $1",
+
+#define COLLECTION_COLS "id, account_id, name, version, records, bytes, created_at, modified_at, purged_version"
+	[PG_COLLECTION_GET] = "SELECT " COLLECTION_COLS " FROM collections WHERE account_id = $1 AND name = $2",
+	/*
+	 * inside store_tx: the account's row, then the collection's, locked in
+	 * that order (store_pg_impl.h): the version counter is handed out by one
+	 * writer at a time, so versions commit in the order they were given
+	 */
+	[PG_COLLECTION_GET_LOCK] =
+	    "WITH a AS MATERIALIZED (SELECT id FROM accounts WHERE id = $1 FOR NO KEY UPDATE) "
+	    "SELECT " COLLECTION_COLS " FROM collections WHERE account_id = (SELECT id FROM a) AND name = $2 "
+	    "FOR NO KEY UPDATE",
+	/* a name used before starts above the deleted collection's last version;
+	 * a taken name returns no row (a conflict that aborts nothing) */
+	[PG_COLLECTION_INSERT] =
+	    "INSERT INTO collections (account_id, name, meta, created_at, modified_at, version, purged_version) "
+	    "VALUES ($1, $2, $3, $4, $4, "
+	    "coalesce((SELECT version + 1 FROM collection_floors WHERE account_id = $1 AND name = $2), 0), "
+	    "coalesce((SELECT version + 1 FROM collection_floors WHERE account_id = $1 AND name = $2), 0)) "
+	    "ON CONFLICT DO NOTHING RETURNING " COLLECTION_COLS,
+	[PG_COLLECTION_FLOOR_SET] =
+	    "INSERT INTO collection_floors (account_id, name, version) VALUES ($1, $2, $3) "
+	    "ON CONFLICT (account_id, name) DO UPDATE SET version = greatest(collection_floors.version, excluded.version)",
+	[PG_COLLECTION_COUNT] = "SELECT count(*) FROM collections WHERE account_id = $1",
+	[PG_COLLECTION_SET_META] = "UPDATE collections SET meta = $2, modified_at = $3 WHERE id = $1",
+	[PG_COLLECTION_DELETE] = "DELETE FROM collections WHERE id = $1",
+	[PG_COLLECTION_LIST] = "SELECT " COLLECTION_COLS ", meta FROM collections WHERE account_id = $1 ORDER BY name",
+	[PG_COLLECTION_UPDATE] =
+	    "UPDATE collections SET version = $2, records = records + $3, bytes = bytes + $4, modified_at = $5 "
+	    "WHERE id = $1",
+#undef COLLECTION_COLS
+
+	/* the current version of a record, without its payload (octet_length
+	 * reads the size from the TOAST pointer: the payload is not fetched) */
+	[PG_RECORD_HEAD] =
+	    "SELECT version, deleted, coalesce(octet_length(payload), 0) FROM records "
+	    "WHERE collection_id = $1 AND rid = $2",
+	[PG_RECORD_GET] =
+	    "SELECT rid, version, modified_at, deleted, payload FROM records WHERE collection_id = $1 AND rid = $2",
+	[PG_RECORD_UPSERT] =
+	    "INSERT INTO records (collection_id, rid, version, modified_at, deleted, payload) "
+	    "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (collection_id, rid) DO UPDATE SET "
+	    "version = excluded.version, modified_at = excluded.modified_at, deleted = excluded.deleted, "
+	    "payload = excluded.payload",
+	/* keep the current version as history before it is replaced */
+	[PG_RECORD_TO_HISTORY] =
+	    "INSERT INTO history (collection_id, rid, version, modified_at, deleted, payload) "
+	    "SELECT collection_id, rid, version, modified_at, deleted, payload FROM records "
+	    "WHERE collection_id = $1 AND rid = $2",
+	/* away with the history beyond the newest $3 versions of a record; one
+	 * row: the payload bytes removed */
+	[PG_HISTORY_PRUNE] =
+	    "WITH d AS (DELETE FROM history WHERE collection_id = $1 AND rid = $2 AND "
+	    "version <= (SELECT version FROM history WHERE collection_id = $1 AND rid = $2 "
+	    "ORDER BY version DESC LIMIT 1 OFFSET $3) RETURNING coalesce(octet_length(payload), 0) AS n) "
+	    "SELECT coalesce(sum(n), 0) FROM d",
+	/*
+	 * One batch of a pull: records above version $2, ascending, at most $3
+	 * rows, and no more once the payloads before a row reach $4 bytes (the
+	 * first row always comes): the caller walks a large pull batch by batch
+	 * from the last version seen, so memory stays bounded by a batch.
+	 */
+	[PG_RECORD_PULL] =
+	    "SELECT rid, version, modified_at, deleted, payload FROM ("
+	    "SELECT rid, version, modified_at, deleted, payload, "
+	    "sum(coalesce(octet_length(payload), 0)) OVER (ORDER BY version) AS upto FROM records "
+	    "WHERE collection_id = $1 AND version > $2 ORDER BY version LIMIT $3) p "
+	    "WHERE upto - coalesce(octet_length(payload), 0) < $4 ORDER BY version",
+	[PG_HISTORY_LIST] =
+	    "SELECT version, modified_at, deleted, coalesce(octet_length(payload), 0) FROM records "
+	    "WHERE collection_id = $1 AND rid = $2 UNION ALL "
+	    "SELECT version, modified_at, deleted, coalesce(octet_length(payload), 0) FROM history "
+	    "WHERE collection_id = $1 AND rid = $2 ORDER BY 1 DESC",
+	[PG_HISTORY_GET] =
+	    "SELECT rid, version, modified_at, deleted, payload FROM records "
+	    "WHERE collection_id = $1 AND rid = $2 AND version = $3 UNION ALL "
+	    "SELECT rid, version, modified_at, deleted, payload FROM history "
+	    "WHERE collection_id = $1 AND rid = $2 AND version = $3",
+
 };
 
 _Static_assert(sizeof pg_stmt_sql / sizeof pg_stmt_sql[0] == PG__MAX, "pg_stmt_sql out of step with enum pgstmt");

@@ -943,6 +943,7 @@ const struct store_ops store_pg_ops = {
 	STORE_OPS_ACCOUNT(STORE_OP_PG_SLOT)
 
 	/* collections, records, history: store_pg_sync.c */
+	STORE_OPS_SYNC(STORE_OP_PG_SLOT)
 
 	/* backups and slots: store_pg_blob.c */
 

@@ -153,6 +153,46 @@ int pg_is_null(const PGresult *r, int row, int col);
 /* Copy a bytea value of exactly n bytes into dst: 0, or -1 (dst zeroed) when its length differs. */
 int pg_bytes_fixed(const PGresult *r, int row, int col, uint8_t *dst, size_t n);
 
+/*
+ * ---- shared by store_pg_sync.c and store_pg_transfer.c ----
+ *
+ * Large reads are walked in batches of at most PG_WALK_ROWS rows and,
+ * after the first row, PG_WALK_BYTES bytes of payload (the statements
+ * take both bounds), each batch a query from the last version seen.
+ */
+#define PG_WALK_ROWS 1024
+#define PG_WALK_BYTES (1024 * 1024)
+
+/* What one batch walked: rows passed to fn, whether fn stopped, the last version, payload bytes. */
+struct pg_walk {
+	int n;
+	int stopped;
+	int64_t last;
+	int64_t bytes;
+};
+
+/*
+ * Run statement id, whose rows are (rid, version, modified_at, deleted,
+ * payload), and call fn with each until it returns nonzero; *w says what
+ * was walked. The record passed is valid during the call only; fn may use
+ * the store (the result was read whole before).
+ */
+enum err pg_walk_records(struct store *s, enum pgstmt id, const struct pg_args *a,
+    int (*fn)(void *, const struct store_record *), void *ctx, struct pg_walk *w, const char *what);
+
+/* 1 when a batch asked for `rows` rows was the last: short, and not cut by the byte bound. */
+static inline int pg_walk_done(const struct pg_walk *w, int64_t rows)
+{
+	return w->n == 0 || (w->n < rows && w->bytes < PG_WALK_BYTES);
+}
+
+/*
+ * Bind a version of a record as $1..$6 of an insert into records or
+ * history: collection_id, rid, version, modified_at, deleted, payload
+ * (NULL for a tombstone). Borrows r until the statement ran.
+ */
+void pg_arg_version(struct pg_args *a, int64_t collection_id, const struct store_record *r);
+
 /* 1 inside store_tx (a write transaction), where the backend takes row locks. */
 int pg_in_write_tx(const struct store *s);
 

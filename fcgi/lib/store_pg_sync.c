@@ -1,0 +1,328 @@
+/*
+ * store_pg_sync.c: collections, records and their history on PostgreSQL,
+ * the counterpart of store_sync.c. Part of the store module; the helpers
+ * (pg_run, pg_args, the column readers) are in store_pg_impl.h.
+ *
+ * What SQLite's single writer gave for free is had here with row locks:
+ * inside store_tx, store_collection_get locks the account's row and then
+ * the collection's (FOR NO KEY UPDATE, in that order, the order the push
+ * takes them: store_account_by_id first), so the push that reads a
+ * collection's version holds it until its commit. Versions of a collection
+ * are therefore handed out by one writer at a time and become visible in
+ * the order they were given: a pull by `since` never skips a record that
+ * commits late. There is no global sequence.
+ *
+ * Large reads (a pull, the history of the export) are walked in batches
+ * bounded in rows and bytes (PG_WALK_ROWS, PG_WALK_BYTES), each batch a
+ * query from the last version seen, so memory does not grow with the
+ * collection; fn may call the store between rows (each batch is a whole
+ * result, already read).
+ *
+ * Must never: build SQL from input, look into a payload, or let a constraint
+ * violation abort the caller's transaction where SQLite's would not (taken
+ * names return no row instead: ON CONFLICT DO NOTHING).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "store_pg_impl.h"
+
+static void read_collection(const PGresult *r, int row, struct store_collection *c)
+{
+	memset(c, 0, sizeof *c);
+	c->id = pg_int(r, row, 0);
+	c->account_id = pg_int(r, row, 1);
+	pg_text(r, row, 2, c->name, sizeof c->name);
+	c->version = pg_int(r, row, 3);
+	c->records = pg_int(r, row, 4);
+	c->bytes = pg_int(r, row, 5);
+	c->created_at = pg_int(r, row, 6);
+	c->modified_at = pg_int(r, row, 7);
+	c->purged_version = pg_int(r, row, 8);
+}
+
+enum err pg_collection_get(struct store *s, int64_t account_id, const char *name, struct store_collection *c)
+{
+	struct pg_args a = {0};
+	pg_arg_int(&a, account_id);
+	pg_arg_text(&a, name);
+	PGresult *r = NULL;
+	enum err e = pg_one_row(s, pg_in_write_tx(s) ? PG_COLLECTION_GET_LOCK : PG_COLLECTION_GET, &a, &r,
+	    "collection get");
+	if (e == ERR_OK)
+		read_collection(r, 0, c);
+	PQclear(r);
+	return e;
+}
+
+/* Bind meta as bytea, or SQL NULL when there is none (an empty meta is not none). */
+static void arg_meta(struct pg_args *a, const uint8_t *meta, size_t len)
+{
+	if (meta)
+		pg_arg_bytes(a, len ? meta : (const uint8_t *)"", len);
+	else
+		pg_arg_null(a);
+}
+
+enum err pg_collection_create(struct store *s, int64_t account_id, const char *name, const uint8_t *meta,
+    size_t meta_len, int64_t now, struct store_collection *c)
+{
+	struct pg_args a = {0};
+	pg_arg_int(&a, account_id);
+	pg_arg_text(&a, name);
+	arg_meta(&a, meta, meta_len);
+	pg_arg_int(&a, now);
+	PGresult *r = NULL;
+	/* the row comes back as inserted (a name used before starts higher) */
+	enum err e = pg_one_row(s, PG_COLLECTION_INSERT, &a, &r, "collection insert");
+	if (e == ERR_OK)
+		read_collection(r, 0, c);
+	PQclear(r);
+	return e == ERR_NOT_FOUND ? ERR_CONFLICT : e;
+}
+
+enum err pg_collection_count(struct store *s, int64_t account_id, int64_t *n)
+{
+	struct pg_args a = {0};
+	pg_arg_int(&a, account_id);
+	PGresult *r = NULL;
+	enum err e = pg_one_row(s, PG_COLLECTION_COUNT, &a, &r, "collection count");
+	*n = e == ERR_OK ? pg_int(r, 0, 0) : 0;
+	PQclear(r);
+	return e == ERR_NOT_FOUND ? ERR_OK : e;
+}
+
+enum err pg_collection_set_meta(struct store *s, int64_t id, const uint8_t *meta, size_t meta_len, int64_t now)
+{
+	struct pg_args a = {0};
+	pg_arg_int(&a, id);
+	arg_meta(&a, meta, meta_len);
+	pg_arg_int(&a, now);
+	return pg_run(s, PG_COLLECTION_SET_META, &a, NULL, "collection set meta");
+}
+
+enum err pg_collection_floor(struct store *s, int64_t account_id, const char *name, int64_t version)
+{
+	struct pg_args a = {0};
+	pg_arg_int(&a, account_id);
+	pg_arg_text(&a, name);
+	pg_arg_int(&a, version);
+	return pg_run(s, PG_COLLECTION_FLOOR_SET, &a, NULL, "collection floor");
+}
+
+enum err pg_collection_delete(struct store *s, int64_t id)
+{
+	struct pg_args a = {0};
+	pg_arg_int(&a, id);
+	return pg_run(s, PG_COLLECTION_DELETE, &a, NULL, "collection delete");
+}
+
+enum err pg_collection_list(struct store *s, int64_t account_id,
+    int (*fn)(void *ctx, const struct store_collection *c), void *ctx)
+{
+	struct pg_args a = {0};
+	pg_arg_int(&a, account_id);
+	PGresult *r = NULL;
+	/* an account's collections are few (the plan bounds them): one result */
+	enum err e = pg_run(s, PG_COLLECTION_LIST, &a, &r, "collection list");
+	if (e)
+		return e;
+	struct store_collection c;
+	for (int i = 0, n = PQntuples(r); i < n; i++) {
+		read_collection(r, i, &c);
+		if (!pg_is_null(r, i, 9)) {
+			c.meta_len = pg_bytes(r, i, 9, &c.meta);
+			if (!c.meta)
+				c.meta = (const uint8_t *)"";
+		}
+		if (fn(ctx, &c) != 0)
+			break;
+	}
+	PQclear(r);
+	return ERR_OK;
+}
+
+enum err pg_collection_update(struct store *s, int64_t id, int64_t version, int64_t records_delta,
+    int64_t bytes_delta, int64_t now)
+{
+	struct pg_args a = {0};
+	pg_arg_int(&a, id);
+	pg_arg_int(&a, version);
+	pg_arg_int(&a, records_delta);
+	pg_arg_int(&a, bytes_delta);
+	pg_arg_int(&a, now);
+	return pg_run(s, PG_COLLECTION_UPDATE, &a, NULL, "collection update");
+}
+
+enum err pg_record_head(struct store *s, int64_t collection_id, const char *rid, int64_t *version,
+    int *deleted, int64_t *bytes)
+{
+	struct pg_args a = {0};
+	pg_arg_int(&a, collection_id);
+	pg_arg_text(&a, rid);
+	PGresult *r = NULL;
+	enum err e = pg_one_row(s, PG_RECORD_HEAD, &a, &r, "record head");
+	if (e == ERR_OK) {
+		*version = pg_int(r, 0, 0);
+		*deleted = (int)pg_int(r, 0, 1);
+		*bytes = pg_int(r, 0, 2);
+	}
+	PQclear(r);
+	return e;
+}
+
+/* Row i of r, whose columns are (rid, version, modified_at, deleted, payload), as a record valid until PQclear. */
+static void read_record(const PGresult *r, int i, struct store_record *rec)
+{
+	memset(rec, 0, sizeof *rec);
+	rec->rid = PQgetvalue(r, i, 0); /* binary text is NUL-terminated by libpq */
+	rec->version = pg_int(r, i, 1);
+	rec->modified_at = pg_int(r, i, 2);
+	rec->deleted = (int)pg_int(r, i, 3);
+	if (!rec->deleted && !pg_is_null(r, i, 4)) {
+		rec->payload_len = pg_bytes(r, i, 4, &rec->payload);
+		if (!rec->payload)
+			rec->payload = (const uint8_t *)"";
+	}
+}
+
+enum err pg_walk_records(struct store *s, enum pgstmt id, const struct pg_args *a,
+    int (*fn)(void *, const struct store_record *), void *ctx, struct pg_walk *w, const char *what)
+{
+	PGresult *r = NULL;
+	memset(w, 0, sizeof *w);
+	enum err e = pg_run(s, id, a, &r, what);
+	if (e)
+		return e;
+	struct store_record rec;
+	for (int i = 0, rows = PQntuples(r); i < rows; i++) {
+		read_record(r, i, &rec);
+		w->n++;
+		w->last = rec.version;
+		w->bytes += (int64_t)rec.payload_len;
+		if (fn(ctx, &rec) != 0) {
+			w->stopped = 1;
+			break;
+		}
+	}
+	PQclear(r);
+	return ERR_OK;
+}
+
+enum err pg_record_get(struct store *s, int64_t collection_id, const char *rid,
+    int (*fn)(void *ctx, const struct store_record *r), void *ctx)
+{
+	struct pg_args a = {0};
+	pg_arg_int(&a, collection_id);
+	pg_arg_text(&a, rid);
+	struct pg_walk w;
+	enum err e = pg_walk_records(s, PG_RECORD_GET, &a, fn, ctx, &w, "record get");
+	return e ? e : w.n ? ERR_OK : ERR_NOT_FOUND;
+}
+
+void pg_arg_version(struct pg_args *a, int64_t collection_id, const struct store_record *r)
+{
+	pg_arg_int(a, collection_id);
+	pg_arg_text(a, r->rid);
+	pg_arg_int(a, r->version);
+	pg_arg_int(a, r->modified_at);
+	pg_arg_int(a, r->deleted ? 1 : 0);
+	if (r->deleted || !r->payload)
+		pg_arg_null(a);
+	else
+		pg_arg_bytes(a, r->payload, r->payload_len);
+}
+
+enum err pg_record_put(struct store *s, int64_t collection_id, const char *rid, int64_t version, int64_t now,
+    int deleted, const uint8_t *payload, size_t len)
+{
+	struct store_record rec = {.rid = rid, .version = version, .modified_at = now, .deleted = deleted,
+	    .payload = payload, .payload_len = len};
+	struct pg_args a = {0};
+	pg_arg_version(&a, collection_id, &rec);
+	return pg_run(s, PG_RECORD_UPSERT, &a, NULL, "record put");
+}
+
+enum err pg_record_to_history(struct store *s, int64_t collection_id, const char *rid)
+{
+	struct pg_args a = {0};
+	pg_arg_int(&a, collection_id);
+	pg_arg_text(&a, rid);
+	return pg_run(s, PG_RECORD_TO_HISTORY, &a, NULL, "record to history");
+}
+
+enum err pg_history_prune(struct store *s, int64_t collection_id, const char *rid, int64_t keep, int64_t *freed)
+{
+	struct pg_args a = {0};
+	pg_arg_int(&a, collection_id);
+	pg_arg_text(&a, rid);
+	pg_arg_int(&a, keep);
+	PGresult *r = NULL;
+	*freed = 0;
+	enum err e = pg_one_row(s, PG_HISTORY_PRUNE, &a, &r, "history prune");
+	if (e == ERR_OK)
+		*freed = pg_int(r, 0, 0);
+	PQclear(r);
+	return e == ERR_NOT_FOUND ? ERR_OK : e;
+}
+
+enum err pg_record_pull(struct store *s, int64_t collection_id, int64_t since, int64_t limit,
+    int (*fn)(void *ctx, const struct store_record *r), void *ctx)
+{
+	/* batch after batch from the last version seen: versions are unique in
+	 * a collection, so none is seen twice or skipped */
+	while (limit > 0) {
+		int64_t rows = limit < PG_WALK_ROWS ? limit : PG_WALK_ROWS;
+		struct pg_args a = {0};
+		pg_arg_int(&a, collection_id);
+		pg_arg_int(&a, since);
+		pg_arg_int(&a, rows);
+		pg_arg_int(&a, PG_WALK_BYTES);
+		struct pg_walk w;
+		enum err e = pg_walk_records(s, PG_RECORD_PULL, &a, fn, ctx, &w, "record pull");
+		if (e || w.stopped || pg_walk_done(&w, rows))
+			return e;
+		since = w.last;
+		limit -= w.n;
+	}
+	return ERR_OK;
+}
+
+enum err pg_history_list(struct store *s, int64_t collection_id, const char *rid,
+    int (*fn)(void *ctx, const struct store_record *r), void *ctx)
+{
+	struct pg_args a = {0};
+	pg_arg_int(&a, collection_id);
+	pg_arg_text(&a, rid);
+	PGresult *r = NULL;
+	/* sizes only, and no more versions than the plan's history depth */
+	enum err e = pg_run(s, PG_HISTORY_LIST, &a, &r, "history list");
+	if (e)
+		return e;
+	int n = PQntuples(r);
+	struct store_record rec;
+	for (int i = 0; i < n; i++) {
+		memset(&rec, 0, sizeof rec);
+		rec.rid = rid;
+		rec.version = pg_int(r, i, 0);
+		rec.modified_at = pg_int(r, i, 1);
+		rec.deleted = (int)pg_int(r, i, 2);
+		rec.payload_len = (size_t)pg_int(r, i, 3);
+		if (fn(ctx, &rec) != 0)
+			break;
+	}
+	PQclear(r);
+	return n ? ERR_OK : ERR_NOT_FOUND;
+}
+
+enum err pg_history_get(struct store *s, int64_t collection_id, const char *rid, int64_t version,
+    int (*fn)(void *ctx, const struct store_record *r), void *ctx)
+{
+	struct pg_args a = {0};
+	pg_arg_int(&a, collection_id);
+	pg_arg_text(&a, rid);
+	pg_arg_int(&a, version);
+	struct pg_walk w;
+	enum err e = pg_walk_records(s, PG_HISTORY_GET, &a, fn, ctx, &w, "history get");
+	return e ? e : w.n ? ERR_OK : ERR_NOT_FOUND;
+}
