@@ -168,6 +168,98 @@ const char *const pg_stmt_sql[] = {
 	    "SELECT rid, version, modified_at, deleted, payload FROM history "
 	    "WHERE collection_id = $1 AND rid = $2 AND version = $3",
 
+#define BACKUP_COLS "id, name, version, bytes, sha256, created_at, modified_at"
+	[PG_BACKUP_GET] = "SELECT " BACKUP_COLS " FROM backups WHERE account_id = $1 AND name = $2",
+	/* inside store_tx: the account's row, then the backup's (store_pg_impl.h) */
+	[PG_BACKUP_GET_LOCK] =
+	    "WITH a AS MATERIALIZED (SELECT id FROM accounts WHERE id = $1 FOR NO KEY UPDATE) "
+	    "SELECT " BACKUP_COLS " FROM backups WHERE account_id = (SELECT id FROM a) AND name = $2 "
+	    "FOR NO KEY UPDATE",
+	[PG_BACKUP_COUNT] = "SELECT count(*) FROM backups WHERE account_id = $1",
+	[PG_BACKUP_LIST] = "SELECT " BACKUP_COLS " FROM backups WHERE account_id = $1 ORDER BY name",
+	/* a new row; its version is set last (PG_BACKUP_VERSION), its bytes go to backup_chunks */
+	[PG_BACKUP_INSERT] =
+	    "INSERT INTO backups (account_id, name, version, bytes, sha256, created_at, modified_at) "
+	    "VALUES ($1, $2, 0, $3, $4, $5, $5) ON CONFLICT DO NOTHING RETURNING id",
+	/* a new version of row $1: its old chunks go in the same statement */
+	[PG_BACKUP_REPLACE] =
+	    "WITH gone AS (DELETE FROM backup_chunks WHERE backup_id = $1) "
+	    "UPDATE backups SET bytes = $2, sha256 = $3, modified_at = $4 WHERE id = $1",
+	/*
+	 * The next value of the store-wide counter of backup and slot versions
+	 * (never reused) into row $1. Taken as the last statement of a write,
+	 * after the chunks: the counter's row lock, which every backup and
+	 * slot write of the store waits for, is then held only until the commit.
+	 */
+	[PG_BACKUP_VERSION] =
+	    "WITH v AS (UPDATE meta SET value = (value::bigint + 1)::text WHERE key = 'blob_version' "
+	    "RETURNING value::bigint AS version) "
+	    "UPDATE backups SET version = v.version FROM v WHERE id = $1 RETURNING backups.version",
+	[PG_BACKUP_DELETE] = "DELETE FROM backups WHERE id = $1",
+	[PG_BACKUP_SIZE] = "SELECT bytes FROM backups WHERE id = $1",
+	[PG_BACKUP_CHUNK_INSERT] = "INSERT INTO backup_chunks (backup_id, seq, data) VALUES ($1, $2, $3)",
+	[PG_BACKUP_CHUNK_READ] = "SELECT data FROM backup_chunks WHERE backup_id = $1 AND seq = $2",
+#undef BACKUP_COLS
+
+	/* the last access: of the write (slots.accessed_at) or of a read (slot_access) */
+#define SLOT_SELECT \
+	"SELECT s.rowid_, s.slot_id, s.key_hash, s.version, s.bytes, s.sha256, s.created_at, s.modified_at, " \
+	"greatest(s.accessed_at, coalesce(a.accessed_at, 0)) FROM slots s LEFT JOIN slot_access a " \
+	"ON a.slot = s.rowid_ WHERE s.slot_id = $1"
+	[PG_SLOT_GET] = SLOT_SELECT,
+	/* inside store_tx: the slot's row (slots belong to no account) */
+	[PG_SLOT_GET_LOCK] = SLOT_SELECT " FOR NO KEY UPDATE OF s",
+#undef SLOT_SELECT
+	/* a taken id returns no row: ERR_CONFLICT, after the other writer's commit */
+	[PG_SLOT_INSERT] =
+	    "INSERT INTO slots (slot_id, key_hash, version, bytes, sha256, created_at, modified_at, accessed_at) "
+	    "VALUES ($1, $2, 0, $3, $4, $5, $5, $5) ON CONFLICT DO NOTHING RETURNING rowid_",
+	[PG_SLOT_REPLACE] =
+	    "WITH gone AS (DELETE FROM slot_chunks WHERE slot = $1) "
+	    "UPDATE slots SET bytes = $2, sha256 = $3, modified_at = $4, accessed_at = $4 WHERE rowid_ = $1",
+	/* as PG_BACKUP_VERSION */
+	[PG_SLOT_VERSION] =
+	    "WITH v AS (UPDATE meta SET value = (value::bigint + 1)::text WHERE key = 'blob_version' "
+	    "RETURNING value::bigint AS version) "
+	    "UPDATE slots SET version = v.version FROM v WHERE rowid_ = $1 RETURNING slots.version",
+	[PG_SLOT_DELETE] = "DELETE FROM slots WHERE rowid_ = $1",
+	[PG_SLOT_SIZE] = "SELECT bytes FROM slots WHERE rowid_ = $1",
+	[PG_SLOT_CHUNK_INSERT] = "INSERT INTO slot_chunks (slot, seq, data) VALUES ($1, $2, $3)",
+	[PG_SLOT_CHUNK_READ] = "SELECT data FROM slot_chunks WHERE slot = $1 AND seq = $2",
+	[PG_SLOT_TOUCH] =
+	    "INSERT INTO slot_access (slot, accessed_at) VALUES ($1, $2) "
+	    "ON CONFLICT (slot) DO UPDATE SET accessed_at = excluded.accessed_at",
+
+	/* ---- export and import (store_pg_transfer.c) ---- */
+	/* one batch of a record's kept older versions, newest first, below
+	 * version $3: at most $4 rows and $5 bytes as PG_RECORD_PULL */
+	[PG_TRANSFER_HISTORY] =
+	    "SELECT rid, version, modified_at, deleted, payload FROM ("
+	    "SELECT rid, version, modified_at, deleted, payload, "
+	    "sum(coalesce(octet_length(payload), 0)) OVER (ORDER BY version DESC) AS upto FROM history "
+	    "WHERE collection_id = $1 AND rid = $2 AND version < $3 ORDER BY version DESC LIMIT $4) h "
+	    "WHERE upto - coalesce(octet_length(payload), 0) < $5 ORDER BY version DESC",
+	/* plain inserts: a repeated id or version returns no row (ERR_CONFLICT), never an overwrite */
+	[PG_TRANSFER_RECORD_INSERT] =
+	    "INSERT INTO records (collection_id, rid, version, modified_at, deleted, payload) "
+	    "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING RETURNING id",
+	[PG_TRANSFER_HISTORY_INSERT] =
+	    "INSERT INTO history (collection_id, rid, version, modified_at, deleted, payload) "
+	    "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING RETURNING id",
+	[PG_TRANSFER_COLLECTION_SET] =
+	    "UPDATE collections SET version = $2, records = $3, bytes = $4, purged_version = $5, modified_at = $6 "
+	    "WHERE id = $1",
+	/* a backup with its exported time; its version is set last (PG_TRANSFER_BACKUP_VERSION) */
+	[PG_TRANSFER_BACKUP_INSERT] =
+	    "INSERT INTO backups (account_id, name, version, bytes, sha256, created_at, modified_at) "
+	    "VALUES ($1, $2, 0, $3, $4, $5, $6) ON CONFLICT DO NOTHING RETURNING id",
+	/* the version of imported backup $1: the exported one $2 if the
+	 * store-wide counter is below it, else the counter's next; the counter
+	 * never goes back */
+	[PG_TRANSFER_BACKUP_VERSION] =
+	    "WITH v AS (UPDATE meta SET value = greatest(value::bigint + 1, $2)::text WHERE key = 'blob_version' "
+	    "RETURNING value::bigint AS version) "
+	    "UPDATE backups SET version = v.version FROM v WHERE id = $1 RETURNING backups.version",
 };
 
 _Static_assert(sizeof pg_stmt_sql / sizeof pg_stmt_sql[0] == PG__MAX, "pg_stmt_sql out of step with enum pgstmt");

@@ -946,10 +946,12 @@ const struct store_ops store_pg_ops = {
 	STORE_OPS_SYNC(STORE_OP_PG_SLOT)
 
 	/* backups and slots: store_pg_blob.c */
+	STORE_OPS_BLOB(STORE_OP_PG_SLOT)
 
 	/* maintenance and blindsync-admin: store_pg_admin.c */
 
 	/* export and import: store_pg_transfer.c */
+	STORE_OPS_TRANSFER(STORE_OP_PG_SLOT)
 
 };
 #undef STORE_OP_PG_SLOT

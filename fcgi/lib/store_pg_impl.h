@@ -193,6 +193,12 @@ static inline int pg_walk_done(const struct pg_walk *w, int64_t rows)
  */
 void pg_arg_version(struct pg_args *a, int64_t collection_id, const struct store_record *r);
 
+/*
+ * Write size bytes from fd (from offset 0) as the chunks of backup id, which
+ * has none (store_pg_blob.c; the import's inserts use it too).
+ */
+enum err pg_backup_fill(struct store *s, int64_t id, int fd, int64_t size);
+
 /* 1 inside store_tx (a write transaction), where the backend takes row locks. */
 int pg_in_write_tx(const struct store *s);
 
