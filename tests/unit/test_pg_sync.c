@@ -1,0 +1,1114 @@
+/*
+ * test_pg_sync.c: unit tests of the PostgreSQL store's collections, records,
+ * history, backups, slots and export/import (fcgi/lib/store_pg_sync.c,
+ * store_pg_blob.c, store_pg_transfer.c), through store.h, sync.h and
+ * transfer.h, against the database named by $BS_TEST_PG (pgtest.h: a
+ * schema per test); without it the program says it skips and passes.
+ *
+ * What SQLite's single writer gave for free is tested here under real
+ * concurrency, each thread on a connection of its own: pushes to one
+ * collection never share a version and a reader paging by `since` never
+ * skips one that commits late; pushes to several collections of one account
+ * never take it over its quota. A 64 MiB backup goes in and out with the
+ * process's peak RSS measured (VmHWM, reset through /proc/self/clear_refs),
+ * and the chunks of a replaced or deleted blob are gone in the same
+ * transaction. An account's export imported into another gives the same
+ * records, history and backups.
+ */
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+
+#include "accounts.h"
+#include "config.h"
+#include "log.h"
+#include "store.h"
+#include "sync.h"
+#include "transfer.h"
+
+#include "t.h"
+#include "pgtest.h"
+
+static struct config cfg;
+
+/* ---- helpers ---- */
+
+/* A migrated store in a new schema (uri gets its URI); NULL and a failure if not. */
+static struct store *fresh(char *uri, size_t len)
+{
+	struct store *s = NULL;
+	char err[512];
+	pgt_new_uri(uri, len);
+	if (store_migrate(uri, err, sizeof err) != 0 || store_open(uri, STORE_RW, &s, err, sizeof err) != 0) {
+		fprintf(stderr, "fresh: %s\n", err);
+		T_OK(0);
+		return NULL;
+	}
+	return s;
+}
+
+/* Another connection to the store at uri (a thread's own). */
+static struct store *reopen(const char *uri)
+{
+	struct store *s = NULL;
+	char err[512];
+	if (store_open(uri, STORE_RW, &s, err, sizeof err) != 0) {
+		fprintf(stderr, "reopen: %s\n", err);
+		T_OK(0);
+	}
+	return s;
+}
+
+/* A new account `name`; its id, or -1. */
+static int64_t add_account(struct store *s, const char *name)
+{
+	struct accounts_register_in in;
+	uint8_t key[32];
+	char pub[STORE_PUBLIC_ID_MAX + 1];
+	struct store_account a;
+	memset(&in, 0, sizeof in);
+	memset(key, 0x33, sizeof key);
+	in.username = name;
+	in.auth_key = key;
+	in.auth_key_len = sizeof key;
+	in.kdf = "{\"alg\":\"pbkdf2-sha256\",\"iterations\":1000,\"salt\":\"AAAAAAAAAAAAAAAAAAAAAA==\"}";
+	T_EQ_INT(accounts_register(s, &cfg, &in, pub), ERR_OK);
+	if (store_account_by_name(s, name, &a) != ERR_OK) {
+		T_OK(0);
+		return -1;
+	}
+	return a.id;
+}
+
+/* The number of rows of `table` in the schema of the store at uri (the admin connection), or -1. */
+static long long count_rows(const char *uri, const char *table)
+{
+	const char *sp = strstr(uri, "search_path%3D");
+	char sql[256];
+	if (!sp)
+		return -1;
+	snprintf(sql, sizeof sql, "SELECT count(*) FROM %s.%s", sp + strlen("search_path%3D"), table);
+	PGresult *r = PQexec(pgt_admin, sql);
+	long long n = PQresultStatus(r) == PGRES_TUPLES_OK ? atoll(PQgetvalue(r, 0, 0)) : -1;
+	if (n < 0)
+		fprintf(stderr, "count_rows: %s", PQerrorMessage(pgt_admin));
+	PQclear(r);
+	return n;
+}
+
+struct reclist {
+	int n, stop_after;
+	int64_t versions[32];
+	char rids[32][16];
+	int deleted[32];
+	size_t lens[32];
+	int nullpay[32];
+};
+
+static int rec_collect(void *ctx, const struct store_record *r)
+{
+	struct reclist *l = ctx;
+	if (l->n < 32) {
+		l->versions[l->n] = r->version;
+		snprintf(l->rids[l->n], sizeof l->rids[0], "%s", r->rid ? r->rid : "(null)");
+		l->deleted[l->n] = r->deleted;
+		l->lens[l->n] = r->payload_len;
+		l->nullpay[l->n] = r->payload == NULL;
+	}
+	l->n++;
+	return l->stop_after && l->n >= l->stop_after;
+}
+
+static int col_collect(void *ctx, const struct store_collection *c)
+{
+	int *n = ctx;
+	(*n)++;
+	return 0;
+}
+
+/* ---- collections, records, history ---- */
+
+/* store_collection_create twice in one transaction: the conflict leaves the transaction usable. */
+static enum err create_twice(struct store *s, void *arg)
+{
+	int64_t a = *(int64_t *)arg;
+	struct store_collection c;
+	enum err e = store_collection_create(s, a, "dup", NULL, 0, 1, &c);
+	if (e)
+		return e;
+	T_EQ_INT(store_collection_create(s, a, "dup", NULL, 0, 1, &c), ERR_CONFLICT);
+	/* as on SQLite, the failed insert did not end the transaction */
+	return store_collection_create(s, a, "dup2", NULL, 0, 1, &c);
+}
+
+static void test_collections_records(void)
+{
+	char uri[1024];
+	struct store *s = fresh(uri, sizeof uri);
+	struct store_collection c, c2, got;
+	struct reclist rl;
+	int64_t n = -1, v = 0, bytes = 0;
+	int del = -1;
+	if (!s)
+		return;
+	int64_t a = add_account(s, "ivan"), b = add_account(s, "judy");
+	T_EQ_INT(store_collection_count(s, a, &n), ERR_OK);
+	T_EQ_INT(n, 0);
+	T_EQ_INT(store_collection_get(s, a, "notes", &got), ERR_NOT_FOUND);
+	T_EQ_INT(store_collection_create(s, a, "notes", (const uint8_t *)"meta", 4, 100, &c), ERR_OK);
+	T_OK(c.id > 0);
+	T_EQ_INT(c.account_id, a);
+	T_EQ_STR(c.name, "notes");
+	T_EQ_INT(c.version, 0);
+	T_EQ_INT(store_collection_create(s, a, "notes", NULL, 0, 100, &c2), ERR_CONFLICT);
+	T_EQ_INT(store_collection_create(s, b, "notes", NULL, 0, 100, &c2), ERR_OK);
+	T_OK(c2.id != c.id);
+	T_EQ_INT(store_tx(s, create_twice, &a), ERR_OK);
+	T_EQ_INT(store_collection_count(s, a, &n), ERR_OK);
+	T_EQ_INT(n, 3);
+	int nl = 0;
+	T_EQ_INT(store_collection_list(s, a, col_collect, &nl), ERR_OK);
+	T_EQ_INT(nl, 3);
+
+	T_EQ_INT(store_collection_update(s, c.id, 7, 2, 30, 160), ERR_OK);
+	T_EQ_INT(store_collection_get(s, a, "notes", &got), ERR_OK);
+	T_EQ_INT(got.version, 7);
+	T_EQ_INT(got.records, 2);
+	T_EQ_INT(got.bytes, 30);
+	T_EQ_INT(got.created_at, 100);
+	T_EQ_INT(got.modified_at, 160);
+
+	/* records: put, head, get, history, prune */
+	T_EQ_INT(store_record_head(s, c.id, "r1", &v, &del, &bytes), ERR_NOT_FOUND);
+	T_EQ_INT(store_record_put(s, c.id, "r1", 1, 100, 0, (const uint8_t *)"hello", 5), ERR_OK);
+	T_EQ_INT(store_record_head(s, c.id, "r1", &v, &del, &bytes), ERR_OK);
+	T_EQ_INT(v, 1);
+	T_EQ_INT(del, 0);
+	T_EQ_INT(bytes, 5);
+	T_EQ_INT(store_record_to_history(s, c.id, "r1"), ERR_OK);
+	T_EQ_INT(store_record_put(s, c.id, "r1", 2, 110, 0, (const uint8_t *)"hello!!", 7), ERR_OK);
+	T_EQ_INT(store_record_to_history(s, c.id, "r1"), ERR_OK);
+	T_EQ_INT(store_record_put(s, c.id, "r1", 3, 120, 1, NULL, 0), ERR_OK);
+	T_EQ_INT(store_record_head(s, c.id, "r1", &v, &del, &bytes), ERR_OK);
+	T_EQ_INT(v, 3);
+	T_EQ_INT(del, 1);
+	T_EQ_INT(bytes, 0);
+	memset(&rl, 0, sizeof rl);
+	T_EQ_INT(store_record_get(s, c.id, "r1", rec_collect, &rl), ERR_OK);
+	T_EQ_INT(rl.n, 1);
+	T_EQ_INT(rl.nullpay[0], 1);
+	T_EQ_INT(store_record_get(s, c.id, "nope", rec_collect, &rl), ERR_NOT_FOUND);
+	memset(&rl, 0, sizeof rl);
+	T_EQ_INT(store_history_list(s, c.id, "r1", rec_collect, &rl), ERR_OK);
+	T_EQ_INT(rl.n, 3);
+	T_EQ_INT(rl.versions[0], 3);
+	T_EQ_INT(rl.versions[2], 1);
+	T_EQ_INT(rl.lens[1], 7);
+	T_EQ_INT(rl.lens[2], 5);
+	T_EQ_INT(store_history_list(s, c.id, "nope", rec_collect, &rl), ERR_NOT_FOUND);
+	memset(&rl, 0, sizeof rl);
+	T_EQ_INT(store_history_get(s, c.id, "r1", 2, rec_collect, &rl), ERR_OK);
+	T_EQ_INT(rl.n, 1);
+	T_EQ_INT(rl.lens[0], 7);
+	T_EQ_INT(store_history_get(s, c.id, "r1", 4, rec_collect, &rl), ERR_NOT_FOUND);
+	int64_t freed = -1;
+	T_EQ_INT(store_history_prune(s, c.id, "r1", 1, &freed), ERR_OK);
+	T_EQ_INT(freed, 5);
+	T_EQ_INT(store_history_prune(s, c.id, "r1", 1, &freed), ERR_OK);
+	T_EQ_INT(freed, 0);
+	T_EQ_INT(store_history_prune(s, c.id, "r1", 0, &freed), ERR_OK);
+	T_EQ_INT(freed, 7);
+
+	/* pull: version order, since, limit, early stop, an empty payload */
+	T_EQ_INT(store_record_put(s, c.id, "r2", 5, 130, 0, (const uint8_t *)"b", 1), ERR_OK);
+	T_EQ_INT(store_record_put(s, c.id, "r3", 4, 130, 0, (const uint8_t *)"", 0), ERR_OK);
+	memset(&rl, 0, sizeof rl);
+	T_EQ_INT(store_record_pull(s, c.id, 0, 100, rec_collect, &rl), ERR_OK);
+	T_EQ_INT(rl.n, 3);
+	T_EQ_STR(rl.rids[0], "r1");
+	T_EQ_STR(rl.rids[1], "r3");
+	T_EQ_STR(rl.rids[2], "r2");
+	T_EQ_INT(rl.nullpay[1], 0); /* an empty payload is not a tombstone */
+	T_EQ_INT(rl.lens[1], 0);
+	memset(&rl, 0, sizeof rl);
+	T_EQ_INT(store_record_pull(s, c.id, 3, 1, rec_collect, &rl), ERR_OK);
+	T_EQ_INT(rl.n, 1);
+	T_EQ_INT(rl.versions[0], 4);
+	memset(&rl, 0, sizeof rl);
+	rl.stop_after = 2;
+	T_EQ_INT(store_record_pull(s, c.id, 0, 100, rec_collect, &rl), ERR_OK);
+	T_EQ_INT(rl.n, 2);
+
+	/* delete: records and history go with the collection; the name's floor */
+	T_EQ_INT(store_record_to_history(s, c.id, "r2"), ERR_OK);
+	T_EQ_INT(store_collection_floor(s, a, "notes", 7), ERR_OK);
+	T_EQ_INT(store_collection_floor(s, a, "notes", 5), ERR_OK); /* never goes back */
+	T_EQ_INT(store_collection_delete(s, c.id), ERR_OK);
+	T_EQ_INT(store_collection_get(s, a, "notes", &got), ERR_NOT_FOUND);
+	T_EQ_INT(store_record_head(s, c.id, "r2", &v, &del, &bytes), ERR_NOT_FOUND);
+	T_EQ_INT(count_rows(uri, "history"), 0);
+	T_EQ_INT(store_collection_create(s, a, "notes", NULL, 0, 200, &c), ERR_OK);
+	T_EQ_INT(c.version, 8);
+	T_EQ_INT(c.purged_version, 8);
+	T_EQ_INT(store_collection_get(s, b, "notes", &got), ERR_OK);
+	store_close(s);
+}
+
+/* ---- pulls and history walked in batches ---- */
+
+struct seen {
+	int64_t n, last, bytes;
+	int order_ok;
+	int stop_after;
+};
+
+static int seen_rec(void *ctx, const struct store_record *r)
+{
+	struct seen *x = ctx;
+	if (r->version <= x->last)
+		x->order_ok = 0;
+	x->last = r->version;
+	x->n++;
+	x->bytes += (int64_t)r->payload_len;
+	return x->stop_after && x->n >= x->stop_after;
+}
+
+static uint8_t fill_big[64 * 1024];
+
+struct fill {
+	int64_t collection;
+};
+
+/* As seen_rec, for a walk newest first. */
+static int seen_desc(void *ctx, const struct store_record *r)
+{
+	struct seen *x = ctx;
+	if (r->version >= x->last)
+		x->order_ok = 0;
+	x->last = r->version;
+	x->n++;
+	x->bytes += (int64_t)r->payload_len;
+	return 0;
+}
+
+/* 2,500 records of 10 bytes, then 40 of 64 KiB (2.5 MiB: over a batch's bytes), then 100 of 10. */
+static enum err fill_tx(struct store *s, void *arg)
+{
+	struct fill *f = arg;
+	char rid[32];
+	memset(fill_big, 0x5a, sizeof fill_big);
+	for (int i = 0; i < 2640; i++) {
+		snprintf(rid, sizeof rid, "r%d", i);
+		int large = i >= 2500 && i < 2540;
+		enum err e = store_record_put(s, f->collection, rid, i + 1, 1, 0, fill_big, large ? sizeof fill_big : 10);
+		if (e)
+			return e;
+	}
+	return ERR_OK;
+}
+
+/* 1,100 kept versions of record "hist", every hundredth of 64 KiB. */
+static enum err history_tx(struct store *s, void *arg)
+{
+	struct fill *f = arg;
+	for (int64_t v = 1; v <= 1100; v++) {
+		struct store_record h = {"hist", v, 1, 0, fill_big, v % 100 == 0 ? sizeof fill_big : 3};
+		enum err e = store_transfer_history_insert(s, f->collection, &h);
+		if (e)
+			return e;
+	}
+	return ERR_OK;
+}
+
+/*
+ * More records than a batch holds, in rows (small payloads) and in bytes
+ * (large ones): a pull sees each once, in order, and stops where asked.
+ */
+static void test_pull_batches(void)
+{
+	char uri[1024];
+	struct store *s = fresh(uri, sizeof uri);
+	if (!s)
+		return;
+	int64_t a = add_account(s, "kim");
+	struct store_collection c;
+	T_EQ_INT(store_collection_create(s, a, "many", NULL, 0, 1, &c), ERR_OK);
+	struct fill f = {c.id};
+	T_EQ_INT(store_tx(s, fill_tx, &f), ERR_OK);
+	struct seen x = {0, 0, 0, 1, 0};
+	T_EQ_INT(store_record_pull(s, c.id, 0, INT64_MAX, seen_rec, &x), ERR_OK);
+	T_EQ_INT(x.n, 2640);
+	T_EQ_INT(x.order_ok, 1);
+	T_EQ_INT(x.bytes, 2600 * 10 + 40 * (int64_t)sizeof fill_big);
+	memset(&x, 0, sizeof x);
+	x.order_ok = 1;
+	T_EQ_INT(store_record_pull(s, c.id, 100, 2000, seen_rec, &x), ERR_OK);
+	T_EQ_INT(x.n, 2000);
+	T_EQ_INT(x.last, 2100);
+	memset(&x, 0, sizeof x);
+	x.order_ok = 1;
+	x.stop_after = 1500;
+	T_EQ_INT(store_record_pull(s, c.id, 0, 3000, seen_rec, &x), ERR_OK);
+	T_EQ_INT(x.n, 1500);
+	memset(&x, 0, sizeof x);
+	x.order_ok = 1;
+	T_EQ_INT(store_record_pull(s, c.id, 2490, 30, seen_rec, &x), ERR_OK);
+	T_EQ_INT(x.n, 30);
+	T_EQ_INT(x.last, 2520);
+	T_EQ_INT(x.order_ok, 1);
+
+	/* a record's kept history, newest first, across batches (the export's walk) */
+	T_EQ_INT(store_tx(s, history_tx, &f), ERR_OK);
+	struct store_record dup = {"hist", 5, 1, 0, fill_big, 3};
+	T_EQ_INT(store_transfer_history_insert(s, c.id, &dup), ERR_CONFLICT);
+	struct reclist rl;
+	memset(&rl, 0, sizeof rl);
+	T_EQ_INT(store_transfer_history(s, c.id, "hist", rec_collect, &rl), ERR_OK);
+	T_EQ_INT(rl.n, 1100);
+	T_EQ_INT(rl.versions[0], 1100);
+	T_EQ_INT(rl.versions[31], 1069);
+	struct seen down = {0, INT64_MAX, 0, 1, 0};
+	T_EQ_INT(store_transfer_history(s, c.id, "hist", seen_desc, &down), ERR_OK);
+	T_EQ_INT(down.n, 1100);
+	T_EQ_INT(down.order_ok, 1);
+	T_EQ_INT(down.last, 1);
+	T_EQ_INT(down.bytes, 11 * (int64_t)sizeof fill_big + 1089 * 3);
+	memset(&rl, 0, sizeof rl);
+	rl.stop_after = 3;
+	T_EQ_INT(store_transfer_history(s, c.id, "hist", rec_collect, &rl), ERR_OK);
+	T_EQ_INT(rl.n, 3);
+	store_close(s);
+}
+
+/* ---- concurrent pushes on one collection ---- */
+
+#define PUSHERS 4
+#define PUSHES 60 /* per pusher, 2 records each */
+#define TOTAL (PUSHERS * PUSHES * 2)
+
+struct pusher {
+	const char *uri;
+	int64_t account;
+	int idx;
+	int failures;
+	int64_t versions[PUSHES * 2];
+};
+
+static void *pusher_run(void *p)
+{
+	struct pusher *x = p;
+	struct store *s = reopen(x->uri);
+	if (!s) {
+		x->failures++;
+		return NULL;
+	}
+	uint8_t pay[40];
+	memset(pay, x->idx, sizeof pay);
+	for (int i = 0; i < PUSHES; i++) {
+		char id0[32], id1[32];
+		snprintf(id0, sizeof id0, "w%d-%d-a", x->idx, i);
+		snprintf(id1, sizeof id1, "w%d-%d-b", x->idx, i);
+		struct sync_rec r[2];
+		memset(r, 0, sizeof r);
+		r[0].id = id0;
+		r[1].id = id1;
+		r[0].payload = r[1].payload = pay;
+		r[0].len = r[1].len = sizeof pay;
+		size_t nconf = 0;
+		int64_t cv = 0;
+		enum err e = sync_push(s, &cfg, x->account, "shared", r, 2, 1, &nconf, &cv);
+		if (e != ERR_OK || nconf) {
+			fprintf(stderr, "pusher %d: push %d: %d\n", x->idx, i, (int)e);
+			x->failures++;
+			continue;
+		}
+		x->versions[2 * i] = r[0].version;
+		x->versions[2 * i + 1] = r[1].version;
+	}
+	store_close(s);
+	return NULL;
+}
+
+struct reader {
+	const char *uri;
+	int64_t account;
+	volatile int stop;       /* set once every pusher is done */
+	int64_t since;
+	int seen[TOTAL + 2];     /* times each version was seen */
+	int backwards, errors, pages;
+};
+
+struct page {
+	struct reader *r;
+	int64_t colv, last;
+	int n;
+};
+
+static int page_rec(void *ctx, const struct store_record *rec)
+{
+	struct page *p = ctx;
+	if (rec->version <= p->last)
+		p->r->backwards++;
+	p->last = rec->version;
+	if (rec->version >= 1 && rec->version <= TOTAL)
+		p->r->seen[rec->version]++;
+	else
+		p->r->backwards++;
+	p->n++;
+	return 0;
+}
+
+/* One page as GET .../records?since= reads it: the collection, then records above since, in one snapshot. */
+static enum err page_tx(struct store *s, void *arg)
+{
+	struct page *p = arg;
+	struct store_collection c;
+	enum err e = store_collection_get(s, p->r->account, "shared", &c);
+	if (e)
+		return e == ERR_NOT_FOUND ? ERR_OK : e;
+	p->colv = c.version;
+	return store_record_pull(s, c.id, p->r->since, 7, page_rec, p);
+}
+
+static void *reader_run(void *p)
+{
+	struct reader *x = p;
+	struct store *s = reopen(x->uri);
+	if (!s) {
+		x->errors++;
+		return NULL;
+	}
+	for (;;) {
+		int stopping = x->stop;
+		struct page pg = {x, 0, x->since, 0};
+		if (store_read(s, page_tx, &pg) != ERR_OK) {
+			x->errors++;
+			break;
+		}
+		x->pages++;
+		if (pg.n)
+			x->since = pg.last; /* next_since: the last version of the page */
+		/* once the pushers are done and a page comes back empty, it has all */
+		if (stopping && pg.n == 0)
+			break;
+	}
+	store_close(s);
+	return NULL;
+}
+
+/*
+ * PUSHERS threads push 2-record batches into one collection while a reader
+ * pages through it by `since`: every version from 1 to TOTAL is given
+ * exactly once, the counters say so, and the reader saw every version
+ * exactly once, in increasing order: none committed behind its cursor.
+ */
+static void test_push_concurrent(void)
+{
+	char uri[1024];
+	struct store *s = fresh(uri, sizeof uri);
+	if (!s)
+		return;
+	int64_t acct = add_account(s, "lena");
+	static struct pusher ps[PUSHERS];
+	static struct reader rd;
+	pthread_t th[PUSHERS], rt;
+	memset(&rd, 0, sizeof rd);
+	rd.uri = uri;
+	rd.account = acct;
+	T_EQ_INT(pthread_create(&rt, NULL, reader_run, &rd), 0);
+	for (int i = 0; i < PUSHERS; i++) {
+		memset(&ps[i], 0, sizeof ps[i]);
+		ps[i].uri = uri;
+		ps[i].account = acct;
+		ps[i].idx = i;
+		T_EQ_INT(pthread_create(&th[i], NULL, pusher_run, &ps[i]), 0);
+	}
+	for (int i = 0; i < PUSHERS; i++)
+		pthread_join(th[i], NULL);
+	rd.stop = 1;
+	pthread_join(rt, NULL);
+
+	static int given[TOTAL + 2];
+	memset(given, 0, sizeof given);
+	int failures = 0, out_of_range = 0;
+	for (int i = 0; i < PUSHERS; i++) {
+		failures += ps[i].failures;
+		for (int j = 0; j < PUSHES * 2; j++) {
+			int64_t v = ps[i].versions[j];
+			if (v >= 1 && v <= TOTAL)
+				given[v]++;
+			else
+				out_of_range++;
+		}
+	}
+	T_EQ_INT(failures, 0);
+	T_EQ_INT(out_of_range, 0);
+	int once = 0, seen_once = 0;
+	for (int v = 1; v <= TOTAL; v++) {
+		once += given[v] == 1;
+		seen_once += rd.seen[v] == 1;
+	}
+	T_EQ_INT(once, TOTAL);       /* unique versions, none lost */
+	T_EQ_INT(seen_once, TOTAL);  /* the reader skipped none and saw none twice */
+	T_EQ_INT(rd.backwards, 0);
+	T_EQ_INT(rd.errors, 0);
+	T_OK(rd.pages > 1);
+	struct store_collection c;
+	T_EQ_INT(store_collection_get(s, acct, "shared", &c), ERR_OK);
+	T_EQ_INT(c.version, TOTAL);
+	T_EQ_INT(c.records, TOTAL);
+	T_EQ_INT(c.bytes, TOTAL * 40);
+	struct store_account a;
+	T_EQ_INT(store_account_by_id(s, acct, &a), ERR_OK);
+	T_EQ_INT(a.usage_records, TOTAL);
+	T_EQ_INT(a.usage_bytes, TOTAL * 40);
+	printf("test_pg_sync: %d versions from %d pushers; the reader paged %d times\n", TOTAL, PUSHERS, rd.pages);
+	store_close(s);
+}
+
+/* ---- the quota under concurrent pushes ---- */
+
+#define QUOTA 10000
+#define QPUSHERS 4
+#define QTRIES 40 /* records of 100 bytes per pusher: 16,000 bytes tried */
+
+struct qpusher {
+	const char *uri;
+	int64_t account;
+	int idx, accepted, refused, errors;
+};
+
+static void *qpusher_run(void *p)
+{
+	struct qpusher *x = p;
+	struct store *s = reopen(x->uri);
+	if (!s) {
+		x->errors++;
+		return NULL;
+	}
+	uint8_t pay[100];
+	memset(pay, 0x42, sizeof pay);
+	char coll[16];
+	snprintf(coll, sizeof coll, "q%d", x->idx); /* a collection of its own: only the account is shared */
+	for (int i = 0; i < QTRIES; i++) {
+		char id[32];
+		snprintf(id, sizeof id, "r%d", i);
+		struct sync_rec r;
+		memset(&r, 0, sizeof r);
+		r.id = id;
+		r.payload = pay;
+		r.len = sizeof pay;
+		size_t nconf = 0;
+		int64_t cv = 0;
+		enum err e = sync_push(s, &cfg, x->account, coll, &r, 1, 0, &nconf, &cv);
+		if (e == ERR_OK)
+			x->accepted++;
+		else if (e == ERR_QUOTA_EXCEEDED)
+			x->refused++;
+		else
+			x->errors++;
+	}
+	store_close(s);
+	return NULL;
+}
+
+/* Pushes to four collections of one account race for its last bytes: exactly the quota is used, never more. */
+static void test_quota_concurrent(void)
+{
+	char uri[1024];
+	struct store *s = fresh(uri, sizeof uri);
+	if (!s)
+		return;
+	int64_t acct = add_account(s, "mona");
+	T_EQ_INT(store_account_set_quota(s, "mona", QUOTA), ERR_OK);
+	struct qpusher qs[QPUSHERS];
+	pthread_t th[QPUSHERS];
+	for (int i = 0; i < QPUSHERS; i++) {
+		memset(&qs[i], 0, sizeof qs[i]);
+		qs[i].uri = uri;
+		qs[i].account = acct;
+		qs[i].idx = i;
+		T_EQ_INT(pthread_create(&th[i], NULL, qpusher_run, &qs[i]), 0);
+	}
+	int accepted = 0, refused = 0, errors = 0;
+	for (int i = 0; i < QPUSHERS; i++) {
+		pthread_join(th[i], NULL);
+		accepted += qs[i].accepted;
+		refused += qs[i].refused;
+		errors += qs[i].errors;
+	}
+	T_EQ_INT(errors, 0);
+	T_EQ_INT(accepted, QUOTA / 100);
+	T_EQ_INT(refused, QPUSHERS * QTRIES - QUOTA / 100);
+	struct store_account a;
+	T_EQ_INT(store_account_by_id(s, acct, &a), ERR_OK);
+	T_EQ_INT(a.usage_bytes, QUOTA);
+	T_EQ_INT(a.usage_records, QUOTA / 100);
+	int64_t sum = 0;
+	for (int i = 0; i < QPUSHERS; i++) {
+		char coll[16];
+		struct store_collection c;
+		snprintf(coll, sizeof coll, "q%d", i);
+		if (store_collection_get(s, acct, coll, &c) == ERR_OK)
+			sum += c.bytes;
+	}
+	T_EQ_INT(sum, QUOTA);
+	store_close(s);
+}
+
+/* ---- backups and slots ---- */
+
+/* The process's peak resident set (VmHWM) in KiB, or -1. */
+static long peak_kib(void)
+{
+	FILE *f = fopen("/proc/self/status", "r");
+	char line[256];
+	long kib = -1;
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof line, f))
+		if (sscanf(line, "VmHWM: %ld kB", &kib) == 1)
+			break;
+	fclose(f);
+	return kib;
+}
+
+/* Start a new peak measurement: 0, or -1 when the kernel does not allow it. */
+static int peak_reset(void)
+{
+	int fd = open("/proc/self/clear_refs", O_WRONLY);
+	if (fd < 0)
+		return -1;
+	int ok = write(fd, "5", 1) == 1;
+	close(fd);
+	return ok ? 0 : -1;
+}
+
+/* A temporary file of size bytes of a pattern that differs in every 4 KiB (its fd), or -1. */
+static int blob_file(int64_t size, uint8_t seed)
+{
+	char path[] = "/tmp/bs-pgblob-XXXXXX";
+	int fd = mkstemp(path);
+	if (fd < 0)
+		return -1;
+	unlink(path);
+	static uint8_t buf[65536];
+	for (int64_t off = 0; off < size;) {
+		size_t n = size - off < (int64_t)sizeof buf ? (size_t)(size - off) : sizeof buf;
+		for (size_t i = 0; i < n; i++)
+			buf[i] = (uint8_t)(seed + (off + (int64_t)i) / 4096 + i * 7);
+		if (write(fd, buf, n) != (ssize_t)n) {
+			close(fd);
+			return -1;
+		}
+		off += (int64_t)n;
+	}
+	return fd;
+}
+
+/* The SHA-256 of the size bytes of fd, into out. */
+static void file_sha256(int fd, int64_t size, uint8_t out[32])
+{
+	static uint8_t buf[65536];
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	unsigned int n = 0;
+	T_OK(md != NULL);
+	if (!md)
+		return;
+	EVP_DigestInit_ex(md, EVP_sha256(), NULL);
+	for (int64_t off = 0; off < size;) {
+		ssize_t got = pread(fd, buf, sizeof buf, (off_t)off);
+		if (got <= 0)
+			break;
+		EVP_DigestUpdate(md, buf, (size_t)got);
+		off += got;
+	}
+	EVP_DigestFinal_ex(md, out, &n);
+	EVP_MD_CTX_free(md);
+}
+
+struct putx {
+	int64_t account;
+	struct store_backup b;
+	struct store_slot sl;
+	int fd;
+	int64_t size;
+	uint8_t sha[32];
+};
+
+static enum err backup_put_tx(struct store *s, void *arg)
+{
+	struct putx *x = arg;
+	return store_backup_put(s, x->account, &x->b, x->fd, x->size, x->sha, 1000);
+}
+
+static enum err slot_put_tx(struct store *s, void *arg)
+{
+	struct putx *x = arg;
+	return store_slot_put(s, &x->sl, x->fd, x->size, x->sha, 2000);
+}
+
+/* A sink that compares what it gets with the file it came from. */
+struct cmp {
+	int fd;
+	int64_t off;
+	int differ;
+	size_t largest;
+	int stop_at;   /* stop after this many calls; 0: never */
+	int calls;
+};
+
+static int cmp_sink(void *ctx, const void *data, size_t n)
+{
+	struct cmp *c = ctx;
+	static uint8_t buf[512 * 1024];
+	if (n > sizeof buf || pread(c->fd, buf, n, (off_t)c->off) != (ssize_t)n || memcmp(buf, data, n) != 0)
+		c->differ = 1;
+	c->off += (int64_t)n;
+	if (n > c->largest)
+		c->largest = n;
+	c->calls++;
+	return c->stop_at && c->calls >= c->stop_at;
+}
+
+struct readx {
+	int64_t id;
+	struct cmp *c;
+	int slot;
+};
+
+static enum err read_tx(struct store *s, void *arg)
+{
+	struct readx *x = arg;
+	return x->slot ? store_slot_read(s, x->id, cmp_sink, x->c) : store_backup_read(s, x->id, cmp_sink, x->c);
+}
+
+#define BIG (64LL * 1024 * 1024)
+
+/*
+ * A 64 MiB backup written and read back with the peak RSS measured; a
+ * replaced and a deleted blob leave no chunk behind; slots likewise, with a
+ * taken id a conflict.
+ */
+static void test_blobs(void)
+{
+	char uri[1024];
+	struct store *s = fresh(uri, sizeof uri);
+	if (!s)
+		return;
+	int64_t acct = add_account(s, "nina");
+	struct putx x;
+	memset(&x, 0, sizeof x);
+	x.account = acct;
+	snprintf(x.b.name, sizeof x.b.name, "laptop");
+	memset(x.sha, 0xab, sizeof x.sha);
+	x.size = BIG;
+	x.fd = blob_file(BIG, 1);
+	T_OK(x.fd >= 0);
+	if (x.fd < 0) {
+		store_close(s);
+		return;
+	}
+	int can_reset = peak_reset() == 0;
+	long before = peak_kib();
+	T_EQ_INT(store_tx(s, backup_put_tx, &x), ERR_OK);
+	T_OK(x.b.id > 0);
+	T_OK(x.b.version >= 1);
+	T_EQ_INT(x.b.bytes, BIG);
+	T_EQ_INT(x.b.created_at, 1000);
+	long after_put = peak_kib();
+	struct cmp c = {x.fd, 0, 0, 0, 0, 0};
+	struct readx rx = {x.b.id, &c, 0};
+	T_EQ_INT(store_read(s, read_tx, &rx), ERR_OK);
+	long after_read = peak_kib();
+	T_EQ_INT(c.off, BIG);
+	T_EQ_INT(c.differ, 0);
+	T_OK(c.largest <= 256 * 1024);
+	/* outside a transaction too: the read takes a snapshot of its own */
+	memset(&c, 0, sizeof c);
+	c.fd = x.fd;
+	c.stop_at = 3; /* the client went away: no error */
+	T_EQ_INT(store_backup_read(s, x.b.id, cmp_sink, &c), ERR_OK);
+	T_EQ_INT(c.calls, 3);
+	T_EQ_INT(c.differ, 0);
+	printf("test_pg_sync: 64 MiB backup: peak RSS %ld KiB before, %ld after the write, %ld after the read "
+	       "(%s)\n", before, after_put, after_read, can_reset ? "peak reset before" : "peak not resettable");
+	/* memory does not follow the blob's size: well under a quarter of it */
+	T_OK(before > 0 && after_put - before < 16 * 1024);
+	T_OK(before > 0 && after_read - before < 16 * 1024);
+	/* the positive control: a whole blob in memory does show */
+	if (can_reset) {
+		char *whole = malloc(BIG);
+		T_OK(whole != NULL);
+		if (whole) {
+			memset(whole, 1, BIG);
+			T_OK(peak_kib() - before > 60 * 1024);
+			free(whole);
+		}
+	}
+	T_EQ_INT(count_rows(uri, "backup_chunks"), BIG / (256 * 1024));
+	struct store_backup got;
+	T_EQ_INT(store_backup_get(s, acct, "laptop", &got), ERR_OK);
+	T_EQ_INT(got.bytes, BIG);
+	T_OK(memcmp(got.sha256, x.sha, 32) == 0);
+	int64_t first_version = got.version;
+	close(x.fd);
+
+	/* replaced by a small one: the old chunks are gone in the same transaction */
+	x.size = 1000;
+	x.fd = blob_file(x.size, 9);
+	memset(x.sha, 0xcd, sizeof x.sha);
+	T_EQ_INT(store_tx(s, backup_put_tx, &x), ERR_OK);
+	T_OK(x.b.version > first_version);
+	T_EQ_INT(count_rows(uri, "backup_chunks"), 1);
+	memset(&c, 0, sizeof c);
+	c.fd = x.fd;
+	rx.id = x.b.id;
+	T_EQ_INT(store_read(s, read_tx, &rx), ERR_OK);
+	T_EQ_INT(c.off, 1000);
+	T_EQ_INT(c.differ, 0);
+	int64_t n = -1;
+	T_EQ_INT(store_backup_count(s, acct, &n), ERR_OK);
+	T_EQ_INT(n, 1);
+	/* an empty backup has no chunk and reads as nothing */
+	x.size = 0;
+	T_EQ_INT(store_tx(s, backup_put_tx, &x), ERR_OK);
+	T_EQ_INT(count_rows(uri, "backup_chunks"), 0);
+	memset(&c, 0, sizeof c);
+	c.fd = x.fd;
+	T_EQ_INT(store_read(s, read_tx, &rx), ERR_OK);
+	T_EQ_INT(c.calls, 0);
+	x.size = 1000;
+	T_EQ_INT(store_tx(s, backup_put_tx, &x), ERR_OK);
+	T_EQ_INT(store_backup_delete(s, x.b.id), ERR_OK);
+	T_EQ_INT(count_rows(uri, "backup_chunks"), 0);
+	T_EQ_INT(store_backup_get(s, acct, "laptop", &got), ERR_NOT_FOUND);
+	T_EQ_INT(store_backup_read(s, x.b.id, cmp_sink, &c), ERR_NOT_FOUND);
+
+	/* slots */
+	struct putx y;
+	memset(&y, 0, sizeof y);
+	snprintf(y.sl.id, sizeof y.sl.id, "%064d", 7);
+	memset(y.sl.key_hash, 0x11, 32);
+	memset(y.sha, 0x22, 32);
+	y.size = 300 * 1024; /* two chunks */
+	y.fd = x.fd;
+	close(x.fd);
+	y.fd = blob_file(y.size, 3);
+	T_EQ_INT(store_tx(s, slot_put_tx, &y), ERR_OK);
+	T_OK(y.sl.rowid > 0);
+	T_OK(y.sl.version > x.b.version); /* one counter for backups and slots */
+	T_EQ_INT(y.sl.accessed_at, 2000);
+	T_EQ_INT(count_rows(uri, "slot_chunks"), 2);
+	struct store_slot sl;
+	T_EQ_INT(store_slot_get(s, y.sl.id, &sl), ERR_OK);
+	T_EQ_INT(sl.rowid, y.sl.rowid);
+	T_EQ_INT(sl.bytes, 300 * 1024);
+	T_OK(memcmp(sl.key_hash, y.sl.key_hash, 32) == 0);
+	memset(&c, 0, sizeof c);
+	c.fd = y.fd;
+	struct readx sx = {y.sl.rowid, &c, 1};
+	T_EQ_INT(store_read(s, read_tx, &sx), ERR_OK);
+	T_EQ_INT(c.off, 300 * 1024);
+	T_EQ_INT(c.differ, 0);
+	/* a second create of the same id: a conflict, and nothing written */
+	struct putx z = y;
+	z.sl.rowid = 0;
+	T_EQ_INT(store_tx(s, slot_put_tx, &z), ERR_CONFLICT);
+	T_EQ_INT(count_rows(uri, "slot_chunks"), 2);
+	T_EQ_INT(store_slot_touch(s, y.sl.rowid, 90000), ERR_OK);
+	T_EQ_INT(store_slot_get(s, y.sl.id, &sl), ERR_OK);
+	T_EQ_INT(sl.accessed_at, 90000);
+	y.size = 10;
+	T_EQ_INT(store_tx(s, slot_put_tx, &y), ERR_OK);
+	T_EQ_INT(count_rows(uri, "slot_chunks"), 1);
+	T_EQ_INT(store_slot_delete(s, y.sl.rowid), ERR_OK);
+	T_EQ_INT(count_rows(uri, "slot_chunks"), 0);
+	T_EQ_INT(count_rows(uri, "slot_access"), 0);
+	T_EQ_INT(store_slot_get(s, y.sl.id, &sl), ERR_NOT_FOUND);
+	close(y.fd);
+
+	/* an account deleted takes its backups' chunks along */
+	x.fd = blob_file(1000, 5);
+	x.size = 1000;
+	x.b.id = 0;
+	T_EQ_INT(store_tx(s, backup_put_tx, &x), ERR_OK);
+	T_EQ_INT(count_rows(uri, "backup_chunks"), 1);
+	T_EQ_INT(store_account_delete(s, acct), ERR_OK);
+	T_EQ_INT(count_rows(uri, "backup_chunks"), 0);
+	close(x.fd);
+	store_close(s);
+}
+
+/* ---- export and import ---- */
+
+static int export_begin(void *ctx, const char *username)
+{
+	(void)ctx;
+	(void)username;
+	return 1;
+}
+
+static int fd_write(void *ctx, const void *data, size_t n)
+{
+	int fd = *(int *)ctx;
+	return write(fd, data, n) == (ssize_t)n ? 0 : -1;
+}
+
+static long fd_read(void *ctx, void *buf, size_t n)
+{
+	int fd = *(int *)ctx;
+	return (long)read(fd, buf, n);
+}
+
+/* Export account `acct` into a new temporary file: its fd (at offset 0) and *len, or -1. */
+static int export_to_file(struct store *s, int64_t acct, int64_t *len)
+{
+	char path[] = "/tmp/bs-pgexport-XXXXXX";
+	int fd = mkstemp(path);
+	if (fd < 0)
+		return -1;
+	unlink(path);
+	int started = 0;
+	struct transfer_reply rp = {export_begin, {fd_write, &fd}, NULL};
+	enum err e = transfer_export_write(s, acct, &rp, &started);
+	T_EQ_INT(e, ERR_OK);
+	*len = (int64_t)lseek(fd, 0, SEEK_CUR);
+	lseek(fd, 0, SEEK_SET);
+	return fd;
+}
+
+/* The whole content of fd from offset 0, NUL-terminated (malloc'd), or NULL. */
+static char *slurp(int fd, int64_t len)
+{
+	char *p = malloc((size_t)len + 1);
+	if (!p || pread(fd, p, (size_t)len, 0) != (ssize_t)len) {
+		free(p);
+		return NULL;
+	}
+	p[len] = '\0';
+	return p;
+}
+
+/*
+ * An account with collections, records, tombstones, history and a backup,
+ * exported and imported into another: the second's export is the same
+ * document but for the username and the backup's version (the store-wide
+ * counter's next), and its counters are the first's.
+ */
+static void test_export_import(void)
+{
+	char uri[1024];
+	struct store *s = fresh(uri, sizeof uri);
+	if (!s)
+		return;
+	int64_t src = add_account(s, "olga"), dst = add_account(s, "pavel");
+	snprintf(cfg.database, sizeof cfg.database, "%s", uri); /* the import stages beside the store */
+	uint8_t pay[300];
+	for (int i = 0; i < (int)sizeof pay; i++)
+		pay[i] = (uint8_t)i;
+	for (int round = 0; round < 3; round++) {
+		for (int i = 0; i < 20; i++) {
+			char id[16];
+			snprintf(id, sizeof id, "rec%d", i);
+			struct sync_rec r;
+			memset(&r, 0, sizeof r);
+			r.id = id;
+			r.force = 1;
+			r.deleted = round == 2 && i % 5 == 0;
+			if (!r.deleted) {
+				r.payload = pay;
+				r.len = 10 + (size_t)(i * 7 + round) % 290;
+			}
+			size_t nconf;
+			int64_t cv;
+			T_EQ_INT(sync_push(s, &cfg, src, i % 2 ? "odd" : "even", &r, 1, 0, &nconf, &cv), ERR_OK);
+		}
+	}
+	int created = 0;
+	struct store_collection meta_col;
+	T_EQ_INT(sync_collection_put(s, &cfg, src, "even", (const uint8_t *)"m", 1, &created, &meta_col), ERR_OK);
+	struct putx x;
+	memset(&x, 0, sizeof x);
+	x.account = src;
+	snprintf(x.b.name, sizeof x.b.name, "phone");
+	x.size = 600 * 1024; /* three chunks */
+	x.fd = blob_file(x.size, 4);
+	file_sha256(x.fd, x.size, x.sha);
+	T_EQ_INT(store_tx(s, backup_put_tx, &x), ERR_OK);
+	T_EQ_INT(store_account_usage_add(s, src, x.size, 0), ERR_OK);
+	close(x.fd);
+
+	int64_t len1 = 0, len2 = 0;
+	int fd1 = export_to_file(s, src, &len1);
+	T_OK(fd1 >= 0 && len1 > 600 * 1024);
+	if (fd1 < 0) {
+		store_close(s);
+		return;
+	}
+	struct auth who = {dst, 0, ""};
+	char msg[ERR_MSG_MAX] = "";
+	struct transfer_import_in imp = {&who, len1, {fd_read, &fd1}, NULL};
+	enum err e = transfer_import_read(s, &cfg, &imp, msg, sizeof msg);
+	T_EQ_INT(e, ERR_OK);
+	if (e)
+		fprintf(stderr, "import: %s\n", msg);
+	int fd2 = export_to_file(s, dst, &len2);
+	T_EQ_INT(len2, len1 - (int64_t)strlen("olga") + (int64_t)strlen("pavel"));
+	char *d1 = slurp(fd1, len1), *d2 = slurp(fd2, len2);
+	T_OK(d1 && d2);
+	if (d1 && d2) {
+		/* the same document once the usernames are aside */
+		char *u1 = strstr(d1, "\"olga\""), *u2 = strstr(d2, "\"pavel\"");
+		T_OK(u1 && u2 && u1 - d1 == u2 - d2);
+		if (u1 && u2 && u1 - d1 == u2 - d2) {
+			T_OK(memcmp(d1, d2, (size_t)(u1 - d1)) == 0);
+			/* the collections as they were; the backup with its bytes, under
+			 * the counter's next version (versions are never given twice) */
+			char *b1 = strstr(u1, "\"backups\":"), *b2 = strstr(u2, "\"backups\":");
+			T_OK(b1 && b2 && b2 - u2 == b1 - u1 + 1);
+			if (b1 && b2 && b2 - u2 == b1 - u1 + 1)
+				T_OK(memcmp(u1 + 6, u2 + 7, (size_t)(b1 - u1 - 6)) == 0);
+			T_OK(b1 && strstr(b1, "\"version\":1,") != NULL);
+			T_OK(b2 && strstr(b2, "\"version\":2,") != NULL);
+			char *x1 = b1 ? strstr(b1, "\"sha256\"") : NULL, *x2 = b2 ? strstr(b2, "\"sha256\"") : NULL;
+			T_OK(x1 && x2 && strcmp(x1, x2) == 0);
+		}
+	}
+	free(d1);
+	free(d2);
+	close(fd1);
+	close(fd2);
+	struct store_account a1, a2;
+	T_EQ_INT(store_account_by_id(s, src, &a1), ERR_OK);
+	T_EQ_INT(store_account_by_id(s, dst, &a2), ERR_OK);
+	T_EQ_INT(a2.usage_bytes, a1.usage_bytes);
+	T_EQ_INT(a2.usage_records, a1.usage_records);
+	T_EQ_INT(count_rows(uri, "backup_chunks"), 6);
+	store_close(s);
+}
+
+int main(void)
+{
+	log_setup("test_pg_sync", LOG_ERROR);
+	config_defaults(&cfg);
+	cfg.password_hash.iterations = 1000;
+	cfg.plans[0].history_depth = 3;
+	cfg.plans[0].backup_bytes = 4 * 1024 * 1024;
+	if (pgt_setup("test_pg_sync") > 0) {
+		T_RUN(test_blobs); /* first: the peak RSS of a process that did little yet */
+		T_RUN(test_collections_records);
+		T_RUN(test_pull_batches);
+		T_RUN(test_push_concurrent);
+		T_RUN(test_quota_concurrent);
+		T_RUN(test_export_import);
+		pgt_teardown();
+	}
+	return t_done();
+}
