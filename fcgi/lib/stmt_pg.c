@@ -210,6 +210,14 @@ const char *const pg_stmt_sql[] = {
 	/* inside store_tx: the slot's row (slots belong to no account) */
 	[PG_SLOT_GET_LOCK] = SLOT_SELECT " FOR NO KEY UPDATE OF s",
 #undef SLOT_SELECT
+	/*
+	 * Inside store_tx, before PG_SLOT_GET_LOCK: the writers of one slot id
+	 * follow each other, to the commit, even while it does not exist yet
+	 * (no row to lock), so that of concurrent creates the later ones find
+	 * the first's slot, as on SQLite, instead of losing an insert race. The
+	 * first key is a constant of ours ("bsl"); ids that share a hash only wait.
+	 */
+	[PG_SLOT_ID_LOCK] = "SELECT pg_advisory_xact_lock(6452076, hashtext($1))",
 	/* a taken id returns no row: ERR_CONFLICT, after the other writer's commit */
 	[PG_SLOT_INSERT] =
 	    "INSERT INTO slots (slot_id, key_hash, version, bytes, sha256, created_at, modified_at, accessed_at) "

@@ -14,8 +14,9 @@
  * store_read (one snapshot) sees the old bytes or the new ones, never a mix.
  *
  * Inside store_tx the getters lock the row they return (a backup: its
- * account's row first, store_pg_impl.h), so that a precondition checked on
- * it still holds at the commit. The store-wide version counter (meta
+ * account's row first, store_pg_impl.h; a slot: its id first, even before
+ * it exists), so that a precondition checked on it still holds at the
+ * commit and concurrent creates follow each other as on SQLite. The store-wide version counter (meta
  * 'blob_version') is taken by the last statement of a write, so that its
  * row lock, which every blob write of the store waits for, is held from
  * there to the commit only, not while the chunks are written.
@@ -323,7 +324,13 @@ enum err pg_slot_get(struct store *s, const char *id, struct store_slot *sl)
 	struct pg_args a = {0};
 	pg_arg_text(&a, id);
 	PGresult *r = NULL;
-	enum err e = pg_one_row(s, pg_in_write_tx(s) ? PG_SLOT_GET_LOCK : PG_SLOT_GET, &a, &r, "slot get");
+	int write = pg_in_write_tx(s);
+	/* the id's lock first, in a statement of its own: the next one then
+	 * sees a slot that a writer we waited for has just created */
+	enum err e = write ? pg_run(s, PG_SLOT_ID_LOCK, &a, NULL, "slot lock") : ERR_OK;
+	if (e)
+		return e;
+	e = pg_one_row(s, write ? PG_SLOT_GET_LOCK : PG_SLOT_GET, &a, &r, "slot get");
 	if (e == ERR_OK)
 		read_slot(r, sl);
 	PQclear(r);
