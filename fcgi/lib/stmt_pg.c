@@ -121,6 +121,10 @@ const char *const pg_stmt_sql[] = {
 	    "WHERE id = $1",
 #undef COLLECTION_COLS
 
+	/* the heads of a push's records at once ($2: a text[] of rids), in byte order of rid */
+	[PG_RECORD_HEADS] =
+	    "SELECT rid, version, deleted, coalesce(octet_length(payload), 0) FROM records "
+	    "WHERE collection_id = $1 AND rid = ANY ($2::text[]) ORDER BY rid",
 	/* the current version of a record, without its payload (octet_length
 	 * reads the size from the TOAST pointer: the payload is not fetched) */
 	[PG_RECORD_HEAD] =

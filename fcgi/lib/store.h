@@ -335,6 +335,14 @@ struct store_record {
 	size_t payload_len;
 };
 
+/*
+ * A hint before the store_record_head calls of a push: the heads of these n
+ * records of the collection will be asked for, and may be read at once
+ * (PostgreSQL: one query inside the write transaction instead of one per
+ * record; SQLite ignores it). Changes nothing; rids are borrowed for the
+ * call.
+ */
+enum err store_record_heads_hint(struct store *s, int64_t collection_id, const char *const *rids, size_t n);
 /* The current version of a record without its payload; ERR_NOT_FOUND. */
 enum err store_record_head(struct store *s, int64_t collection_id, const char *rid, int64_t *version,
     int *deleted, int64_t *bytes);

@@ -76,6 +76,7 @@
 	X(collection_floor, (struct store *s, int64_t account_id, const char *name, int64_t version), (s, account_id, name, version)) \
 	X(collection_list, (struct store *s, int64_t account_id, int (*fn)(void *ctx, const struct store_collection *c), void *ctx), (s, account_id, fn, ctx)) \
 	X(collection_update, (struct store *s, int64_t id, int64_t version, int64_t records_delta, int64_t bytes_delta, int64_t now), (s, id, version, records_delta, bytes_delta, now)) \
+	X(record_heads_hint, (struct store *s, int64_t collection_id, const char *const *rids, size_t n), (s, collection_id, rids, n)) \
 	X(record_head, (struct store *s, int64_t collection_id, const char *rid, int64_t *version, int *deleted, int64_t *bytes), (s, collection_id, rid, version, deleted, bytes)) \
 	X(record_get, (struct store *s, int64_t collection_id, const char *rid, int (*fn)(void *ctx, const struct store_record *r), void *ctx), (s, collection_id, rid, fn, ctx)) \
 	X(record_put, (struct store *s, int64_t collection_id, const char *rid, int64_t version, int64_t now, int deleted, const uint8_t *payload, size_t len), (s, collection_id, rid, version, now, deleted, payload, len)) \

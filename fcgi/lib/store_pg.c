@@ -585,6 +585,7 @@ static enum err run_tx(struct store *s, enum pg_tx_kind kind, enum err (*fn)(str
 			return e;
 		}
 		p->in_tx = kind;
+		p->tx_serial++;
 		e = fn(s, arg);
 		/* deferred writes are read before the COMMIT: none is acknowledged unseen */
 		enum err pe = pipe_end(s);
@@ -924,6 +925,7 @@ void pg_close(struct store *s)
 		return;
 	if (s->pg) {
 		PQfinish(s->pg->conn);
+		pg_heads_free(s->pg);
 		free(s->pg);
 	}
 	free(s);

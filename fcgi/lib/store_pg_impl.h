@@ -78,6 +78,8 @@ struct store_pg {
 	int npending;
 	struct pg_pending pending[2 * PG_PIPELINE_MAX + 2];
 	enum err deferred_err;        /* the first failure of a deferred statement: the transaction's */
+	uint64_t tx_serial;           /* counts transactions begun: what a cache is valid for */
+	struct pg_heads *heads;       /* the record heads of a push, read at once (store_pg_sync.c) */
 };
 
 /* Parameters of one statement; pg_arg_*() append $1, $2, ... in order. */
@@ -125,6 +127,9 @@ enum err pg_run(struct store *s, enum pgstmt id, const struct pg_args *a, PGresu
  * write transaction it is pg_run.
  */
 enum err pg_run_deferred(struct store *s, enum pgstmt id, const struct pg_args *a, const char *what);
+
+/* Free the push's cache of record heads (store_pg_sync.c; pg_close). */
+void pg_heads_free(struct store_pg *p);
 
 /*
  * Run a one-row query: ERR_OK with *res holding exactly one row,

@@ -23,6 +23,7 @@
  * names return no row instead: ON CONFLICT DO NOTHING).
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "store_pg_impl.h"
@@ -114,6 +115,7 @@ enum err pg_collection_delete(struct store *s, int64_t id)
 {
 	struct pg_args a = {0};
 	pg_arg_int(&a, id);
+	pg_heads_free(s->pg);
 	return pg_run(s, PG_COLLECTION_DELETE, &a, NULL, "collection delete");
 }
 
@@ -154,9 +156,163 @@ enum err pg_collection_update(struct store *s, int64_t id, int64_t version, int6
 	return pg_run(s, PG_COLLECTION_UPDATE, &a, NULL, "collection update");
 }
 
+/*
+ * The heads of a push's records, read by one query (pg_record_heads_hint)
+ * inside the push's transaction, whose collection row it holds locked: no
+ * other writer changes them until the commit, and this one's own record
+ * writes mark the rids they touch stale (asked again). Valid for one
+ * transaction (tx_serial) and one collection.
+ */
+struct pg_heads {
+	uint64_t tx_serial;
+	int64_t collection_id;
+	PGresult *res;     /* rid, version, deleted, bytes of the records found, by rid */
+	char **asked;      /* the rids hinted, sorted (pointers into buf) */
+	uint8_t *stale;    /* per asked rid: written since, ask the database */
+	size_t n;
+	char *buf;
+};
+
+void pg_heads_free(struct store_pg *p)
+{
+	struct pg_heads *h = p->heads;
+	if (!h)
+		return;
+	PQclear(h->res);
+	free(h->asked);
+	free(h->stale);
+	free(h->buf);
+	free(h);
+	p->heads = NULL;
+}
+
+static int cmp_rid(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The cache when it holds the heads of collection_id for this transaction, else NULL. */
+static struct pg_heads *heads_for(struct store *s, int64_t collection_id)
+{
+	struct pg_heads *h = s->pg->heads;
+	if (!h || !pg_in_write_tx(s) || h->tx_serial != s->pg->tx_serial || h->collection_id != collection_id)
+		return NULL;
+	return h;
+}
+
+/* The index of rid among the hinted ones, or -1. */
+static long heads_asked(const struct pg_heads *h, const char *rid)
+{
+	char **at = bsearch(&rid, h->asked, h->n, sizeof *h->asked, cmp_rid);
+	return at ? (long)(at - h->asked) : -1;
+}
+
+/* Mark rid stale: the transaction wrote it. */
+static void heads_touch(struct store *s, int64_t collection_id, const char *rid)
+{
+	struct pg_heads *h = heads_for(s, collection_id);
+	long i = h ? heads_asked(h, rid) : -1;
+	if (i < 0)
+		return;
+	/* a rid hinted twice: every copy */
+	for (long j = i; j >= 0 && strcmp(h->asked[j], rid) == 0; j--)
+		h->stale[j] = 1;
+	for (size_t j = (size_t)i; j < h->n && strcmp(h->asked[j], rid) == 0; j++)
+		h->stale[j] = 1;
+}
+
+enum err pg_record_heads_hint(struct store *s, int64_t collection_id, const char *const *rids, size_t n)
+{
+	struct store_pg *p = s->pg;
+	pg_heads_free(p);
+	if (!pg_in_write_tx(s) || n == 0)
+		return ERR_OK; /* only a push's transaction holds the collection still */
+	/* the rids as one text[] literal: {"a","b"} with " and \ escaped */
+	size_t len = 3;
+	for (size_t i = 0; i < n; i++)
+		len += 2 * strlen(rids[i]) + 3;
+	struct pg_heads *h = calloc(1, sizeof *h);
+	char *lit = malloc(len);
+	if (!h || !lit || !(h->asked = malloc(n * sizeof *h->asked)) || !(h->stale = calloc(n, 1)) ||
+	    !(h->buf = malloc(len))) {
+		/* a hint: without memory each head is read on its own */
+		free(lit);
+		p->heads = h;
+		pg_heads_free(p);
+		return ERR_OK;
+	}
+	char *o = lit, *b = h->buf;
+	*o++ = '{';
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			*o++ = ',';
+		*o++ = '"';
+		for (const char *c = rids[i]; *c; c++) {
+			if (*c == '"' || *c == '\\')
+				*o++ = '\\';
+			*o++ = *c;
+		}
+		*o++ = '"';
+		size_t l = strlen(rids[i]) + 1;
+		memcpy(b, rids[i], l);
+		h->asked[i] = b;
+		b += l;
+	}
+	*o++ = '}';
+	*o = '\0';
+	h->n = n;
+	qsort(h->asked, n, sizeof *h->asked, cmp_rid);
+	struct pg_args a = {0};
+	pg_arg_int(&a, collection_id);
+	pg_arg_text(&a, lit);
+	enum err e = pg_run(s, PG_RECORD_HEADS, &a, &h->res, "record heads");
+	free(lit);
+	p->heads = h;
+	if (e) {
+		pg_heads_free(p);
+		return e;
+	}
+	h->tx_serial = p->tx_serial;
+	h->collection_id = collection_id;
+	return ERR_OK;
+}
+
+/*
+ * The head of rid from the cache: ERR_OK with the values, ERR_NOT_FOUND when
+ * it was asked for and is not there, or -1 (as an int) when the cache
+ * cannot say.
+ */
+static int head_cached(struct store *s, int64_t collection_id, const char *rid, int64_t *version, int *deleted,
+    int64_t *bytes)
+{
+	struct pg_heads *h = heads_for(s, collection_id);
+	long i = h ? heads_asked(h, rid) : -1;
+	if (i < 0 || h->stale[i])
+		return -1;
+	int lo = 0, hi = PQntuples(h->res) - 1;
+	while (lo <= hi) {
+		int mid = lo + (hi - lo) / 2;
+		int c = strcmp(rid, PQgetvalue(h->res, mid, 0));
+		if (c == 0) {
+			*version = pg_int(h->res, mid, 1);
+			*deleted = (int)pg_int(h->res, mid, 2);
+			*bytes = pg_int(h->res, mid, 3);
+			return ERR_OK;
+		}
+		if (c < 0)
+			hi = mid - 1;
+		else
+			lo = mid + 1;
+	}
+	return ERR_NOT_FOUND;
+}
+
 enum err pg_record_head(struct store *s, int64_t collection_id, const char *rid, int64_t *version,
     int *deleted, int64_t *bytes)
 {
+	int cached = head_cached(s, collection_id, rid, version, deleted, bytes);
+	if (cached >= 0)
+		return (enum err)cached;
 	struct pg_args a = {0};
 	pg_arg_int(&a, collection_id);
 	pg_arg_text(&a, rid);
@@ -240,7 +396,10 @@ enum err pg_record_put(struct store *s, int64_t collection_id, const char *rid, 
 	    .payload = payload, .payload_len = len};
 	struct pg_args a = {0};
 	pg_arg_version(&a, collection_id, &rec);
-	return pg_run(s, PG_RECORD_UPSERT, &a, NULL, "record put");
+	heads_touch(s, collection_id, rid);
+	/* the push needs no answer: sent now, its result read before the next
+	 * statement that waits (at the latest the COMMIT) */
+	return pg_run_deferred(s, PG_RECORD_UPSERT, &a, "record put");
 }
 
 enum err pg_record_to_history(struct store *s, int64_t collection_id, const char *rid)
@@ -248,7 +407,7 @@ enum err pg_record_to_history(struct store *s, int64_t collection_id, const char
 	struct pg_args a = {0};
 	pg_arg_int(&a, collection_id);
 	pg_arg_text(&a, rid);
-	return pg_run(s, PG_RECORD_TO_HISTORY, &a, NULL, "record to history");
+	return pg_run_deferred(s, PG_RECORD_TO_HISTORY, &a, "record to history");
 }
 
 enum err pg_history_prune(struct store *s, int64_t collection_id, const char *rid, int64_t keep, int64_t *freed)

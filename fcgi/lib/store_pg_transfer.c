@@ -12,6 +12,7 @@
  * store_tx()/store_read().
  */
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "store_pg_impl.h"
@@ -41,6 +42,7 @@ static enum err insert_version(struct store *s, enum pgstmt id, int64_t collecti
 {
 	struct pg_args a = {0};
 	pg_arg_version(&a, collection_id, r);
+	pg_heads_free(s->pg); /* a push's cache of heads no longer says it all */
 	PGresult *res = NULL;
 	enum err e = pg_one_row(s, id, &a, &res, what);
 	PQclear(res);

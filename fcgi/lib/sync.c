@@ -6,6 +6,7 @@
  */
 #include "sync.h"
 
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -58,6 +59,17 @@ static enum err push_tx(struct store *s, void *arg)
 	enum err e = store_account_by_id(s, x->account_id, &a);
 	if (e || (e = get_or_create(s, x->c, &a, x->name, now, &col, &created)))
 		return e;
+	/* the heads of the records, at once where the store can (a hint: without
+	 * memory for the list, each head is read on its own) */
+	const char **rids = x->n ? malloc(x->n * sizeof *rids) : NULL;
+	if (rids) {
+		for (size_t i = 0; i < x->n; i++)
+			rids[i] = x->recs[i].id;
+		e = store_record_heads_hint(s, col.id, rids, x->n);
+		free(rids);
+		if (e)
+			return e;
+	}
 	int64_t keep = sync_plan(x->c, &a)->history_depth;
 	int64_t version = col.version, bytes = 0, records = 0;
 	size_t accepted = 0;
