@@ -137,6 +137,15 @@ const char *const pg_stmt_sql[] = {
 	    "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (collection_id, rid) DO UPDATE SET "
 	    "version = excluded.version, modified_at = excluded.modified_at, deleted = excluded.deleted, "
 	    "payload = excluded.payload",
+	/* a push's batch of records: the columns as arrays ($6 a binary bytea[]), one row each */
+	[PG_RECORD_UPSERT_MANY] =
+	    "INSERT INTO records (collection_id, rid, version, modified_at, deleted, payload) "
+	    "SELECT $1, u.rid, u.version, u.modified_at, u.deleted, u.payload "
+	    "FROM unnest($2::text[], $3::bigint[], $4::bigint[], $5::integer[], $6::bytea[]) "
+	    "AS u (rid, version, modified_at, deleted, payload) "
+	    "ON CONFLICT (collection_id, rid) DO UPDATE SET "
+	    "version = excluded.version, modified_at = excluded.modified_at, deleted = excluded.deleted, "
+	    "payload = excluded.payload",
 	/* keep the current version as history before it is replaced */
 	[PG_RECORD_TO_HISTORY] =
 	    "INSERT INTO history (collection_id, rid, version, modified_at, deleted, payload) "

@@ -446,6 +446,12 @@ static enum err pipe_run(struct store *s, enum pgstmt id, const struct pg_args *
 enum err pg_run_deferred(struct store *s, enum pgstmt id, const struct pg_args *a, const char *what)
 {
 	struct store_pg *p = s->pg;
+	/* a push's batched records first: statements keep their order */
+	if (p->batched) {
+		enum err be = pg_batch_send(s);
+		if (be)
+			return be;
+	}
 	if (p->in_tx != PG_TX_WRITE)
 		return pg_run(s, id, a, NULL, what);
 	if (p->deferred_err)
@@ -492,6 +498,12 @@ enum err pg_run(struct store *s, enum pgstmt id, const struct pg_args *a, PGresu
 	struct store_pg *p = s->pg;
 	if (res)
 		*res = NULL;
+	/* a push's batched records first: statements keep their order */
+	if (p->batched) {
+		enum err be = pg_batch_send(s);
+		if (be)
+			return be;
+	}
 	enum err e = ensure_conn(s);
 	if (e)
 		return e;
@@ -587,6 +599,12 @@ static enum err run_tx(struct store *s, enum pg_tx_kind kind, enum err (*fn)(str
 		p->in_tx = kind;
 		p->tx_serial++;
 		e = fn(s, arg);
+		/* a push's batched records go too (store_pg_sync.c) */
+		if (p->batched) {
+			enum err be = pg_batch_send(s);
+			if (e == ERR_OK)
+				e = be;
+		}
 		/* deferred writes are read before the COMMIT: none is acknowledged unseen */
 		enum err pe = pipe_end(s);
 		if (e == ERR_OK)
@@ -926,6 +944,7 @@ void pg_close(struct store *s)
 	if (s->pg) {
 		PQfinish(s->pg->conn);
 		pg_heads_free(s->pg);
+		pg_batch_free(s->pg);
 		free(s->pg);
 	}
 	free(s);

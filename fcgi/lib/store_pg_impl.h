@@ -80,6 +80,8 @@ struct store_pg {
 	enum err deferred_err;        /* the first failure of a deferred statement: the transaction's */
 	uint64_t tx_serial;           /* counts transactions begun: what a cache is valid for */
 	struct pg_heads *heads;       /* the record heads of a push, read at once (store_pg_sync.c) */
+	struct pg_batch *batch;       /* a push's new records, written by one statement (store_pg_sync.c) */
+	int batched;                  /* records wait in batch: pg_run, pg_run_deferred and run_tx send them first */
 };
 
 /* Parameters of one statement; pg_arg_*() append $1, $2, ... in order. */
@@ -130,6 +132,10 @@ enum err pg_run_deferred(struct store *s, enum pgstmt id, const struct pg_args *
 
 /* Free the push's cache of record heads (store_pg_sync.c; pg_close). */
 void pg_heads_free(struct store_pg *p);
+/* Send the records waiting in the batch as one deferred statement (store_pg_sync.c). */
+enum err pg_batch_send(struct store *s);
+/* Free the batch's buffers (pg_close). */
+void pg_batch_free(struct store_pg *p);
 
 /*
  * Run a one-row query: ERR_OK with *res holding exactly one row,

@@ -26,6 +26,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
+#include "log.h"
 #include "store_pg_impl.h"
 
 static void read_collection(const PGresult *r, int row, struct store_collection *c)
@@ -389,16 +391,183 @@ void pg_arg_version(struct pg_args *a, int64_t collection_id, const struct store
 		pg_arg_bytes(a, r->payload, r->payload_len);
 }
 
+/*
+ * A push's records written by one statement: the first write in the
+ * transaction of a record whose head was hinted (so no earlier write of it
+ * can be pending) waits here, column by column (array literals, and the
+ * payloads as the elements of a binary bytea[]), until the next statement
+ * (pg_run and pg_run_deferred send the batch first, and so does the end of
+ * the transaction's body), the batch's bounds, or another collection's
+ * write. One INSERT ... SELECT FROM unnest() then writes them
+ * all, deferred like the other writes.
+ */
+#define PG_BATCH_ROWS 1000
+#define PG_BATCH_BYTES (2 * 1024 * 1024)
+#define PG_ARRAY_HEADER 20 /* ndim, has-null flag, element type, size, lower bound */
+#define PG_BYTEA_OID 17
+
+struct pg_batch {
+	int64_t collection_id;
+	size_t n;
+	int has_null;
+	struct buf rid, version, modified, deleted;  /* "{a,b,..." array literals, closed when sent */
+	struct buf payload;                         /* the header's room, then (length, bytes) per element */
+};
+
+void pg_batch_free(struct store_pg *p)
+{
+	struct pg_batch *b = p->batch;
+	if (!b)
+		return;
+	buf_free(&b->rid);
+	buf_free(&b->version);
+	buf_free(&b->modified);
+	buf_free(&b->deleted);
+	buf_free(&b->payload);
+	free(b);
+	p->batch = NULL;
+	p->batched = 0;
+}
+
+static void put_be32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+/* Empty b's columns, keeping a little memory. */
+static void batch_reset(struct pg_batch *b)
+{
+	struct buf *cols[] = {&b->rid, &b->version, &b->modified, &b->deleted, &b->payload};
+	for (size_t i = 0; i < sizeof cols / sizeof cols[0]; i++)
+		buf_reset(cols[i], 64 * 1024);
+	b->n = 0;
+	b->has_null = 0;
+}
+
+enum err pg_batch_send(struct store *s)
+{
+	struct store_pg *p = s->pg;
+	struct pg_batch *b = p->batch;
+	p->batched = 0; /* pg_run_deferred below finds nothing left here */
+	if (!b || !b->n)
+		return ERR_OK;
+	buf_addc(&b->rid, '}');
+	buf_addc(&b->rid, '\0');
+	buf_addc(&b->version, '}');
+	buf_addc(&b->version, '\0');
+	buf_addc(&b->modified, '}');
+	buf_addc(&b->modified, '\0');
+	buf_addc(&b->deleted, '}');
+	buf_addc(&b->deleted, '\0');
+	enum err e = ERR_OK;
+	if (buf_error(&b->rid) || buf_error(&b->version) || buf_error(&b->modified) || buf_error(&b->deleted) ||
+	    buf_error(&b->payload) || b->payload.len < PG_ARRAY_HEADER) {
+		log_msg(LOG_ERROR, "store: record put: out of memory for a batch of %zu records", b->n);
+		e = ERR_INTERNAL;
+	} else {
+		uint8_t *h = (uint8_t *)b->payload.p;
+		put_be32(h, 1);
+		put_be32(h + 4, (uint32_t)b->has_null);
+		put_be32(h + 8, PG_BYTEA_OID);
+		put_be32(h + 12, (uint32_t)b->n);
+		put_be32(h + 16, 1);
+		struct pg_args a = {0};
+		pg_arg_int(&a, b->collection_id);
+		pg_arg_text(&a, b->rid.p);
+		pg_arg_text(&a, b->version.p);
+		pg_arg_text(&a, b->modified.p);
+		pg_arg_text(&a, b->deleted.p);
+		pg_arg_bytes(&a, b->payload.p, b->payload.len);
+		/* libpq copies the parameters as it sends: the batch is free after */
+		e = pg_run_deferred(s, PG_RECORD_UPSERT_MANY, &a, "record put");
+	}
+	batch_reset(b);
+	return e;
+}
+
+/* Add a record to the batch (of collection_id, after sending one of another); sent when full. */
+static enum err batch_add(struct store *s, int64_t collection_id, const struct store_record *r)
+{
+	struct store_pg *p = s->pg;
+	struct pg_batch *b = p->batch;
+	enum err e;
+	if (b && b->n && b->collection_id != collection_id && (e = pg_batch_send(s)))
+		return e;
+	if (!b) {
+		if (!(b = calloc(1, sizeof *b))) {
+			log_msg(LOG_ERROR, "store: record put: out of memory");
+			return ERR_INTERNAL;
+		}
+		buf_init(&b->rid, 0);
+		buf_init(&b->version, 0);
+		buf_init(&b->modified, 0);
+		buf_init(&b->deleted, 0);
+		buf_init(&b->payload, 0);
+		p->batch = b;
+	}
+	if (b->n == 0) {
+		b->collection_id = collection_id;
+		buf_addc(&b->rid, '{');
+		buf_addc(&b->version, '{');
+		buf_addc(&b->modified, '{');
+		buf_addc(&b->deleted, '{');
+		char *room = buf_reserve(&b->payload, PG_ARRAY_HEADER);
+		if (room)
+			buf_commit(&b->payload, PG_ARRAY_HEADER);
+	} else {
+		buf_addc(&b->rid, ',');
+		buf_addc(&b->version, ',');
+		buf_addc(&b->modified, ',');
+		buf_addc(&b->deleted, ',');
+	}
+	buf_addc(&b->rid, '"');
+	for (const char *c = r->rid; *c; c++) {
+		if (*c == '"' || *c == '\\')
+			buf_addc(&b->rid, '\\');
+		buf_addc(&b->rid, *c);
+	}
+	buf_addc(&b->rid, '"');
+	buf_printf(&b->version, "%lld", (long long)r->version);
+	buf_printf(&b->modified, "%lld", (long long)r->modified_at);
+	buf_addc(&b->deleted, r->deleted ? '1' : '0');
+	uint8_t len[4];
+	if (r->deleted || !r->payload) {
+		put_be32(len, UINT32_MAX); /* -1: NULL */
+		b->has_null = 1;
+		buf_add(&b->payload, len, 4);
+	} else {
+		put_be32(len, (uint32_t)r->payload_len);
+		buf_add(&b->payload, len, 4);
+		buf_add(&b->payload, r->payload, r->payload_len);
+	}
+	b->n++;
+	p->batched = 1;
+	if (b->n >= PG_BATCH_ROWS || b->payload.len >= PG_BATCH_BYTES)
+		return pg_batch_send(s);
+	return ERR_OK;
+}
+
 enum err pg_record_put(struct store *s, int64_t collection_id, const char *rid, int64_t version, int64_t now,
     int deleted, const uint8_t *payload, size_t len)
 {
 	struct store_record rec = {.rid = rid, .version = version, .modified_at = now, .deleted = deleted,
 	    .payload = payload, .payload_len = len};
+	struct pg_heads *h = heads_for(s, collection_id);
+	long i = h ? heads_asked(h, rid) : -1;
+	if (i >= 0 && !h->stale[i]) {
+		/* its first write in this push: into the batch */
+		heads_touch(s, collection_id, rid);
+		return batch_add(s, collection_id, &rec);
+	}
+	heads_touch(s, collection_id, rid);
+	/* the push needs no answer: sent now (after the batch, which may hold
+	 * an earlier write of this record: pg_run_deferred sends it first), its
+	 * result read with the next statement's, at the latest the COMMIT's */
 	struct pg_args a = {0};
 	pg_arg_version(&a, collection_id, &rec);
-	heads_touch(s, collection_id, rid);
-	/* the push needs no answer: sent now, its result read before the next
-	 * statement that waits (at the latest the COMMIT) */
 	return pg_run_deferred(s, PG_RECORD_UPSERT, &a, "record put");
 }
 
