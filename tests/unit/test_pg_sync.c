@@ -13,7 +13,9 @@
  * process's peak RSS measured (VmHWM, reset through /proc/self/clear_refs),
  * and the chunks of a replaced or deleted blob are gone in the same
  * transaction. An account's export imported into another gives the same
- * records, history and backups.
+ * records, history and backups. A push's batched writes keep their order
+ * with every later statement, read or deferred, and a push of 2,500
+ * records crosses the batch's bounds.
  */
 #include <fcntl.h>
 #include <pthread.h>
@@ -383,6 +385,116 @@ static void test_pull_batches(void)
 	rl.stop_after = 3;
 	T_EQ_INT(store_transfer_history(s, c.id, "hist", rec_collect, &rl), ERR_OK);
 	T_EQ_INT(rl.n, 3);
+	store_close(s);
+}
+
+/* ---- a push's heads read at once and its writes batched ---- */
+
+/*
+ * Writes of hinted records wait in the batch: every later statement, read
+ * (pg_run) or deferred write (pg_run_deferred), must come after them. Here
+ * a head of "a" right after its batched write sees it, and a to_history of
+ * "b" right after its batched write copies that version.
+ */
+static enum err order_tx(struct store *s, void *arg)
+{
+	int64_t col = *(int64_t *)arg;
+	const char *rids[] = {"a", "b\"q", "a"};
+	int64_t v = 0, bytes = 0;
+	int del = 0;
+	enum err e = store_record_heads_hint(s, col, rids, 3);
+	if (e)
+		return e;
+	T_EQ_INT(store_record_head(s, col, "a", &v, &del, &bytes), ERR_NOT_FOUND);
+	if ((e = store_record_put(s, col, "a", 1, 10, 0, (const uint8_t *)"first", 5)))
+		return e;
+	T_EQ_INT(store_record_head(s, col, "a", &v, &del, &bytes), ERR_OK);
+	T_EQ_INT(v, 1);
+	T_EQ_INT(bytes, 5);
+	T_EQ_INT(store_record_head(s, col, "b\"q", &v, &del, &bytes), ERR_OK);
+	T_EQ_INT(v, 7);
+	if ((e = store_record_to_history(s, col, "b\"q")) ||
+	    (e = store_record_put(s, col, "b\"q", 2, 10, 1, NULL, 0)) ||
+	    (e = store_record_to_history(s, col, "b\"q")) ||
+	    (e = store_record_put(s, col, "b\"q", 4, 12, 0, (const uint8_t *)"new", 3)) ||
+	    (e = store_record_to_history(s, col, "a")) ||
+	    (e = store_record_put(s, col, "a", 3, 11, 0, (const uint8_t *)"second!", 7)))
+		return e;
+	return ERR_OK;
+}
+
+/* A push's batch: many records, over its row and byte bounds, tombstones among them. */
+static void test_push_batch(void)
+{
+	char uri[1024];
+	struct store *s = fresh(uri, sizeof uri);
+	if (!s)
+		return;
+	int64_t acct = add_account(s, "quinn");
+	struct store_collection c;
+	T_EQ_INT(store_collection_create(s, acct, "b", NULL, 0, 1, &c), ERR_OK);
+	T_EQ_INT(store_record_put(s, c.id, "b\"q", 7, 1, 0, (const uint8_t *)"old", 3), ERR_OK);
+	T_EQ_INT(store_tx(s, order_tx, &c.id), ERR_OK);
+	struct reclist rl;
+	memset(&rl, 0, sizeof rl);
+	T_EQ_INT(store_history_list(s, c.id, "a", rec_collect, &rl), ERR_OK);
+	T_EQ_INT(rl.n, 2);
+	T_EQ_INT(rl.versions[0], 3);
+	T_EQ_INT(rl.lens[0], 7);
+	T_EQ_INT(rl.versions[1], 1);
+	T_EQ_INT(rl.lens[1], 5);
+	memset(&rl, 0, sizeof rl);
+	T_EQ_INT(store_history_get(s, c.id, "b\"q", 2, rec_collect, &rl), ERR_OK);
+	T_EQ_INT(rl.n, 1);
+	T_EQ_INT(rl.deleted[0], 1);
+	memset(&rl, 0, sizeof rl);
+	T_EQ_INT(store_record_get(s, c.id, "b\"q", rec_collect, &rl), ERR_OK);
+	T_EQ_INT(rl.versions[0], 4);
+	T_EQ_INT(rl.lens[0], 3);
+
+	/* 2,500 records of 2 KiB (5 MiB: three batches by rows, more by bytes), every tenth a tombstone */
+	enum { N = 2500 };
+	static struct sync_rec r[N];
+	static char ids[N][16];
+	static uint8_t pay[2048];
+	memset(pay, 0x61, sizeof pay);
+	for (int i = 0; i < N; i++) {
+		memset(&r[i], 0, sizeof r[i]);
+		snprintf(ids[i], sizeof ids[i], "n%d", i);
+		r[i].id = ids[i];
+		r[i].deleted = i % 10 == 9;
+		if (!r[i].deleted) {
+			r[i].payload = pay;
+			r[i].len = sizeof pay - (size_t)(i % 7);
+		}
+	}
+	struct config big = cfg;
+	big.plans[0].bytes = 1LL << 40;
+	size_t nconf = 0;
+	int64_t cv = 0;
+	T_EQ_INT(sync_push(s, &big, acct, "many", r, N, 1, &nconf, &cv), ERR_OK);
+	T_EQ_INT(cv, N);
+	int64_t want = 0;
+	for (int i = 0; i < N; i++)
+		want += r[i].deleted ? 0 : (int64_t)r[i].len;
+	struct store_collection m;
+	T_EQ_INT(store_collection_get(s, acct, "many", &m), ERR_OK);
+	T_EQ_INT(m.records, N - N / 10);
+	T_EQ_INT(m.bytes, want);
+	struct seen sx = {0, 0, 0, 1, 0};
+	T_EQ_INT(store_record_pull(s, m.id, 0, INT64_MAX, seen_rec, &sx), ERR_OK);
+	T_EQ_INT(sx.n, N);
+	T_EQ_INT(sx.bytes, want);
+	T_EQ_INT(sx.order_ok, 1);
+	int right = 0;
+	for (int i = 0; i < N; i++) {
+		int64_t v = 0, bytes = -1;
+		int del = -1;
+		if (store_record_head(s, m.id, ids[i], &v, &del, &bytes) == ERR_OK && v == r[i].version &&
+		    del == r[i].deleted && bytes == (r[i].deleted ? 0 : (int64_t)r[i].len))
+			right++;
+	}
+	T_EQ_INT(right, N);
 	store_close(s);
 }
 
@@ -1105,6 +1217,7 @@ int main(void)
 		T_RUN(test_blobs); /* first: the peak RSS of a process that did little yet */
 		T_RUN(test_collections_records);
 		T_RUN(test_pull_batches);
+		T_RUN(test_push_batch);
 		T_RUN(test_push_concurrent);
 		T_RUN(test_quota_concurrent);
 		T_RUN(test_export_import);
