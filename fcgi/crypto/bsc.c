@@ -15,9 +15,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <openssl/kdf.h>
+#include <openssl/params.h>
 #include <openssl/rand.h>
 
 #include "bsc.h"
@@ -172,6 +175,125 @@ bsc_hmac_sha256(const void *key, size_t keylen, const void *data, size_t n,
 	if (HMAC(EVP_sha256(), key, (int)keylen, data, n, out, &len) == NULL ||
 	    len != BSC_SHA256_LEN) {
 		OPENSSL_cleanse(out, BSC_SHA256_LEN);
+		return -1;
+	}
+	return 0;
+}
+
+/* HMAC-SHA1 for TOTP, as bsc_hmac_sha256. */
+int
+bsc_hmac_sha1(const void *key, size_t keylen, const void *data, size_t n, uint8_t out[BSC_SHA1_LEN])
+{
+	unsigned int len = 0;
+
+	if (out == NULL || (key == NULL && keylen != 0) ||
+	    (data == NULL && n != 0) || keylen > INT_MAX)
+		return -1;
+	if (HMAC(EVP_sha1(), key ? key : empty, (int)keylen, data ? data : empty, n, out, &len) == NULL ||
+	    len != BSC_SHA1_LEN) {
+		OPENSSL_cleanse(out, BSC_SHA1_LEN);
+		return -1;
+	}
+	return 0;
+}
+
+/* HKDF-SHA256 through OpenSSL 3's EVP_KDF; the EVP_KDF derives both steps. */
+int
+bsc_hkdf_sha256(const void *ikm, size_t ikmlen, const void *salt, size_t saltlen, const void *info,
+    size_t infolen, uint8_t *out, size_t outlen)
+{
+	EVP_KDF *kdf = NULL;
+	EVP_KDF_CTX *kctx = NULL;
+	OSSL_PARAM params[5];
+	int n = 0, rc = -1;
+
+	if (out == NULL || outlen == 0 || outlen > 255 * 32 || (ikm == NULL && ikmlen != 0) ||
+	    (salt == NULL && saltlen != 0) || (info == NULL && infolen != 0))
+		return -1;
+	if ((kdf = EVP_KDF_fetch(NULL, "HKDF", NULL)) == NULL || (kctx = EVP_KDF_CTX_new(kdf)) == NULL)
+		goto out;
+	params[n++] = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, (char *)"SHA256", 0);
+	params[n++] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, (void *)(ikm ? ikm : empty), ikmlen);
+	if (saltlen)
+		params[n++] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, (void *)salt, saltlen);
+	if (infolen)
+		params[n++] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, (void *)info, infolen);
+	params[n] = OSSL_PARAM_construct_end();
+	if (EVP_KDF_derive(kctx, out, outlen, params) == 1)
+		rc = 0;
+out:
+	if (rc != 0)
+		OPENSSL_cleanse(out, outlen);
+	EVP_KDF_CTX_free(kctx);
+	EVP_KDF_free(kdf);
+	return rc;
+}
+
+/*
+ * One AES-256-GCM pass: enc 1 seals in[0..n) into out and writes tag,
+ * enc 0 opens it and checks tag. Lengths must fit an int.
+ */
+static int
+gcm(int enc, const uint8_t *key, const uint8_t *nonce, const void *aad, size_t aadlen, const uint8_t *in,
+    size_t n, uint8_t *out, uint8_t *tag)
+{
+	EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
+	int len = 0, rc = -1;
+
+	if (c == NULL || n > INT_MAX || aadlen > INT_MAX)
+		goto out;
+	if (EVP_CipherInit_ex(c, EVP_aes_256_gcm(), NULL, NULL, NULL, enc) != 1 ||
+	    EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_IVLEN, BSC_GCM_NONCE_LEN, NULL) != 1 ||
+	    EVP_CipherInit_ex(c, NULL, NULL, key, nonce, enc) != 1)
+		goto out;
+	if (aadlen && EVP_CipherUpdate(c, NULL, &len, aad, (int)aadlen) != 1)
+		goto out;
+	if (n && EVP_CipherUpdate(c, out, &len, in, (int)n) != 1)
+		goto out;
+	if (!enc && EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, BSC_GCM_TAG_LEN, tag) != 1)
+		goto out;
+	if (EVP_CipherFinal_ex(c, out + n, &len) != 1)
+		goto out;
+	if (enc && EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, BSC_GCM_TAG_LEN, tag) != 1)
+		goto out;
+	rc = 0;
+out:
+	EVP_CIPHER_CTX_free(c);
+	return rc;
+}
+
+/* nonce || ciphertext || tag, with a fresh random nonce. */
+int
+bsc_gcm_seal(const uint8_t key[BSC_GCM_KEY_LEN], const void *aad, size_t aadlen, const void *in, size_t n,
+    uint8_t *out, size_t outlen)
+{
+	const size_t over = BSC_GCM_NONCE_LEN + BSC_GCM_TAG_LEN;
+
+	if (key == NULL || out == NULL || (in == NULL && n != 0) || (aad == NULL && aadlen != 0) ||
+	    n > SIZE_MAX - over || outlen < n + over)
+		return -1;
+	if (bsc_random(out, BSC_GCM_NONCE_LEN) != 0 ||
+	    gcm(1, key, out, aad, aadlen, in, n, out + BSC_GCM_NONCE_LEN, out + BSC_GCM_NONCE_LEN + n) != 0) {
+		OPENSSL_cleanse(out, n + over);
+		return -1;
+	}
+	return 0;
+}
+
+/* The tag is checked by EVP_CipherFinal_ex; nothing is kept on failure. */
+int
+bsc_gcm_open(const uint8_t key[BSC_GCM_KEY_LEN], const void *aad, size_t aadlen, const uint8_t *in, size_t n,
+    uint8_t *out, size_t outlen)
+{
+	const size_t over = BSC_GCM_NONCE_LEN + BSC_GCM_TAG_LEN;
+	uint8_t tag[BSC_GCM_TAG_LEN];
+
+	if (key == NULL || in == NULL || out == NULL || (aad == NULL && aadlen != 0) || n < over ||
+	    outlen < n - over)
+		return -1;
+	memcpy(tag, in + n - BSC_GCM_TAG_LEN, sizeof tag);
+	if (gcm(0, key, in, aad, aadlen, in + BSC_GCM_NONCE_LEN, n - over, out, tag) != 0) {
+		OPENSSL_cleanse(out, n - over);
 		return -1;
 	}
 	return 0;

@@ -16,6 +16,7 @@
  *
  * The map, by file:
  *   bsc.c  random bytes, SHA-256 (one-shot and incremental), HMAC-SHA256,
+ *          HMAC-SHA1 (TOTP only), HKDF-SHA256, AES-256-GCM,
  *          PBKDF2-HMAC-SHA256, constant-time compare, wipe, hex
  *   b64.c  strict Base64 (RFC 4648), plain and streaming, both alphabets
  */
@@ -26,6 +27,10 @@
 #include <stdint.h>
 
 #define BSC_SHA256_LEN 32
+#define BSC_SHA1_LEN 20
+#define BSC_GCM_KEY_LEN 32
+#define BSC_GCM_NONCE_LEN 12
+#define BSC_GCM_TAG_LEN 16
 #define BSC_MUST_USE __attribute__((warn_unused_result))
 
 /* ---- bsc.c ------------------------------------------------------------ */
@@ -50,6 +55,35 @@ void bsc_sha256_free(struct bsc_sha256_ctx *ctx);
 /* out = HMAC-SHA256(key, data). */
 int bsc_hmac_sha256(const void *key, size_t keylen, const void *data, size_t n,
     uint8_t out[BSC_SHA256_LEN]);
+
+/*
+ * out = HMAC-SHA1(key, data). Only for RFC 6238 (TOTP), which authenticator
+ * apps speak; HMAC-SHA1 is still a sound MAC, but use HMAC-SHA256 anywhere else.
+ */
+int bsc_hmac_sha1(const void *key, size_t keylen, const void *data, size_t n, uint8_t out[BSC_SHA1_LEN]);
+
+/*
+ * out[0..outlen) = HKDF-SHA256(ikm, salt, info) (RFC 5869); salt may be NULL
+ * (the RFC's zero salt). outlen at most 255 * 32. On failure out is wiped.
+ */
+int bsc_hkdf_sha256(const void *ikm, size_t ikmlen, const void *salt, size_t saltlen, const void *info,
+    size_t infolen, uint8_t *out, size_t outlen);
+
+/*
+ * AES-256-GCM with a random 12-byte nonce. bsc_gcm_seal writes
+ * nonce || ciphertext || tag (n + 28 bytes) into out, which holds outlen
+ * bytes; aad may be NULL when aadlen is 0.
+ */
+int bsc_gcm_seal(const uint8_t key[BSC_GCM_KEY_LEN], const void *aad, size_t aadlen, const void *in, size_t n,
+    uint8_t *out, size_t outlen) BSC_MUST_USE;
+/*
+ * Open what bsc_gcm_seal made: in[0..n) is nonce || ciphertext || tag; the
+ * plaintext (n - 28 bytes) goes into out (outlen bytes). -1 if the tag does
+ * not verify (the key, the aad or a byte differs), n < 28 or out is too
+ * small; out is then wiped.
+ */
+int bsc_gcm_open(const uint8_t key[BSC_GCM_KEY_LEN], const void *aad, size_t aadlen, const uint8_t *in, size_t n,
+    uint8_t *out, size_t outlen) BSC_MUST_USE;
 
 /* out[0..outlen) = PBKDF2-HMAC-SHA256(pass, salt, iterations). iterations >= 1. */
 int bsc_pbkdf2_sha256(const void *pass, size_t passlen, const void *salt, size_t saltlen,

@@ -722,6 +722,58 @@ test_random(void)
 	T_EQ_INT(bsc_random(NULL, 1), -1);
 }
 
+/* HMAC-SHA1 (RFC 2202), HKDF-SHA256 (RFC 5869) and AES-256-GCM, for TOTP and sealed secrets. */
+static void
+test_sha1_hkdf_gcm(void)
+{
+	uint8_t key[22], d[BSC_SHA1_LEN], okm[42], salt[13], info[10];
+	char hx[2 * 42 + 1];
+
+	/* RFC 2202 test cases 1 and 2 */
+	memset(key, 0x0b, 20);
+	T_EQ_INT(bsc_hmac_sha1(key, 20, "Hi There", 8, d), 0);
+	T_OK(bsc_hex(d, sizeof d, hx, sizeof hx) == 0 && strcmp(hx, "b617318655057264e28bc0b6fb378c8ef146be00") == 0);
+	T_EQ_INT(bsc_hmac_sha1("Jefe", 4, "what do ya want for nothing?", 28, d), 0);
+	T_OK(bsc_hex(d, sizeof d, hx, sizeof hx) == 0 && strcmp(hx, "effcdf6ae5eb2fa2d27416d5f184df9c259a7c79") == 0);
+	T_EQ_INT(bsc_hmac_sha1("k", 1, "x", 1, NULL), -1);
+
+	/* RFC 5869 test case 1 */
+	memset(key, 0x0b, 22);
+	for (int i = 0; i < 13; i++)
+		salt[i] = (uint8_t)i;
+	for (int i = 0; i < 10; i++)
+		info[i] = (uint8_t)(0xf0 + i);
+	T_EQ_INT(bsc_hkdf_sha256(key, 22, salt, 13, info, 10, okm, 42), 0);
+	T_OK(bsc_hex(okm, 42, hx, sizeof hx) == 0 && strcmp(hx,
+	    "3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf34007208d5b887185865") == 0);
+	/* RFC 5869 test case 3: no salt, no info */
+	T_EQ_INT(bsc_hkdf_sha256(key, 22, NULL, 0, NULL, 0, okm, 42), 0);
+	T_OK(bsc_hex(okm, 42, hx, sizeof hx) == 0 && strcmp(hx,
+	    "8da4e775a563c18f715f802a063c5a31b8a11f5c5ee1879ec3454e5f3c738d2d9d201395faa4b61a96c8") == 0);
+	T_EQ_INT(bsc_hkdf_sha256(key, 22, NULL, 0, NULL, 0, okm, 0), -1);
+
+	/* GCM: a round trip; any changed byte, key or aad fails and wipes */
+	uint8_t k[BSC_GCM_KEY_LEN], k2[BSC_GCM_KEY_LEN], box[5 + 28], box2[5 + 28], pt[5];
+	memset(k, 7, sizeof k);
+	memset(k2, 8, sizeof k2);
+	T_EQ_INT(bsc_gcm_seal(k, "aad", 3, "hello", 5, box, sizeof box), 0);
+	T_EQ_INT(bsc_gcm_seal(k, "aad", 3, "hello", 5, box2, sizeof box2), 0);
+	T_OK(memcmp(box, box2, sizeof box) != 0); /* a fresh nonce each time */
+	T_EQ_INT(bsc_gcm_open(k, "aad", 3, box, sizeof box, pt, sizeof pt), 0);
+	T_OK(memcmp(pt, "hello", 5) == 0);
+	T_EQ_INT(bsc_gcm_open(k2, "aad", 3, box, sizeof box, pt, sizeof pt), -1);
+	T_OK(memcmp(pt, "\0\0\0\0\0", 5) == 0);
+	T_EQ_INT(bsc_gcm_open(k, "aaD", 3, box, sizeof box, pt, sizeof pt), -1);
+	for (size_t i = 0; i < sizeof box; i++) {
+		box[i] ^= 1;
+		T_EQ_INT(bsc_gcm_open(k, "aad", 3, box, sizeof box, pt, sizeof pt), -1);
+		box[i] ^= 1;
+	}
+	T_EQ_INT(bsc_gcm_open(k, "aad", 3, box, 27, pt, sizeof pt), -1);
+	T_EQ_INT(bsc_gcm_seal(k, NULL, 0, "hello", 5, box, sizeof box - 1), -1);
+	T_EQ_INT(bsc_gcm_open(k, "aad", 3, box, sizeof box, pt, 4), -1);
+}
+
 int
 main(void)
 {
@@ -729,6 +781,7 @@ main(void)
 	T_RUN(test_sha256_incremental);
 	T_RUN(test_hmac);
 	T_RUN(test_pbkdf2);
+	T_RUN(test_sha1_hkdf_gcm);
 	T_RUN(test_b64_vectors);
 	T_RUN(test_b64_lengths);
 	T_RUN(test_b64_roundtrip);
