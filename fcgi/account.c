@@ -172,7 +172,57 @@ static enum err do_prelogin(struct req *r)
 
 static const struct jfield login_fields[] = {
 	{"username", JT_STRING, 1}, {"auth_key", JT_STRING, 1}, {"device", JT_OBJECT, 0},
+	{"totp", JT_STRING, 0}, {"recovery_code", JT_STRING, 0},
 };
+
+/*
+ * A second factor from the members `totp` and `recovery_code` (login), or
+ * from the one member `code` (the MFA routes: six digits are a TOTP code,
+ * anything else a recovery code), checked for shape only: 400 for a code
+ * that cannot be one, whatever the account.
+ */
+static enum err get_factor(struct req *r, int from_code, struct accounts_factor *f)
+{
+	const char *t = NULL, *rc = NULL;
+	size_t tn = 0, rcn = 0;
+	char norm[MFA_CODE_CHARS + 1];
+	enum err e;
+	memset(f, 0, sizeof *f);
+	if (from_code) {
+		if ((e = json_get_str(r->json, "code", 1, 1, 64, &t, &tn, r->errmsg)))
+			return e;
+		if (!mfa_totp_shape(t, tn)) {
+			rc = t;
+			rcn = tn;
+			t = NULL;
+		}
+	} else if ((e = json_get_str(r->json, "totp", 0, 1, 64, &t, &tn, r->errmsg)) ||
+	    (e = json_get_str(r->json, "recovery_code", 0, 1, 64, &rc, &rcn, r->errmsg))) {
+		return e;
+	}
+	if (t && rc)
+		return http_fail(r, ERR_INVALID_REQUEST, "Send totp or recovery_code, not both.");
+	if (t && !mfa_totp_shape(t, tn))
+		return http_fail(r, ERR_INVALID_REQUEST, "totp: 6 digits.");
+	if (rc && mfa_code_norm(rc, rcn, norm) != 0)
+		return http_fail(r, ERR_INVALID_REQUEST,
+		    "%s: a TOTP code is 6 digits, a recovery code 12 letters and digits (xxxx-xxxx-xxxx).",
+		    from_code ? "code" : "recovery_code");
+	bsc_wipe(norm, sizeof norm);
+	f->totp = t;
+	f->totp_len = tn;
+	f->recovery_code = rc;
+	f->recovery_code_len = rcn;
+	return ERR_OK;
+}
+
+/* The answer to a code while the account's codes are locked: 429 with Retry-After. */
+static enum err mfa_locked(struct req *r, int retry_after)
+{
+	http_add_header(r, "Retry-After", "%d", retry_after > 0 ? retry_after : 1);
+	return http_fail(r, ERR_RATE_LIMITED, "Too many wrong codes; retry in %d seconds.",
+	    retry_after > 0 ? retry_after : 1);
+}
 
 /* After a 401 for a wrong key has gone out: the account's login_failed event. */
 static void record_login_failed(struct store *s, int64_t account_id)
@@ -207,11 +257,16 @@ static enum err do_login(struct req *r)
 			goto out;
 		}
 	}
-	if ((e = accounts_login(r->store, r->cfg, username, key, keylen, name, type, &s))) {
+	struct accounts_factor f;
+	if ((e = get_factor(r, 0, &f)))
+		goto out;
+	if ((e = accounts_login_factor(r->store, r->cfg, server_secret, username, key, keylen, name, type, &f, &s))) {
 		if (e == ERR_INVALID_CREDENTIALS && s.failed_account)
 			serve_after(r, record_login_failed, s.failed_account);
 		if (e == ERR_FORBIDDEN)
 			http_fail(r, e, "This account is disabled.");
+		if (e == ERR_RATE_LIMITED)
+			mfa_locked(r, s.retry_after);
 		goto out;
 	}
 	r->account_id = 0; /* known only after the commit; not needed in the log */
@@ -256,7 +311,10 @@ static enum err do_logout(struct req *r)
 static enum err do_get(struct req *r)
 {
 	struct store_account acc;
+	struct store_mfa m;
 	enum err e = store_account_by_id(r->store, r->auth->account_id, &acc);
+	if (e == ERR_OK)
+		e = store_mfa_get(r->store, r->auth->account_id, &m);
 	if (e)
 		return e == ERR_NOT_FOUND ? ERR_UNAUTHORIZED : e;
 	const struct plan *p = config_plan(r->cfg, acc.plan);
@@ -278,7 +336,14 @@ static enum err do_get(struct req *r)
 	jw_key(&w, "bytes"); jw_int(&w, acc.quota_bytes >= 0 ? acc.quota_bytes : p->bytes);
 	jw_obj_end(&w);
 	jw_key(&w, "keyring_version"); jw_int(&w, acc.keyring_version);
+	jw_key(&w, "mfa");
+	jw_obj_begin(&w);
+	jw_key(&w, "totp"); jw_bool(&w, m.totp_on);
+	jw_key(&w, "recovery_codes"); jw_int(&w, m.totp_on ? m.recovery_codes : 0);
 	jw_obj_end(&w);
+	jw_key(&w, "recovery_key"); jw_bool(&w, m.recovery_key);
+	jw_obj_end(&w);
+	bsc_wipe(&m, sizeof m);
 	http_respond_json(r, 200);
 	return ERR_OK;
 }
@@ -474,6 +539,249 @@ out:
 	return e;
 }
 
+/* ---- two-factor login and the recovery key (issue 15) ---- */
+
+static void write_codes(struct req *r, const struct accounts_codes *c)
+{
+	struct jw w;
+	jw_init(&w, &r->out);
+	jw_obj_begin(&w);
+	jw_key(&w, "recovery_codes");
+	jw_arr_begin(&w);
+	for (int i = 0; i < MFA_CODES; i++)
+		jw_str(&w, c->code[i]);
+	jw_arr_end(&w);
+	jw_obj_end(&w);
+	http_respond_json(r, 200);
+}
+
+/* The sentences of the MFA routes' errors. */
+static enum err mfa_answer(struct req *r, enum err e, int retry_after)
+{
+	if (e == ERR_RATE_LIMITED)
+		return mfa_locked(r, retry_after);
+	if (e == ERR_INVALID_MFA)
+		return http_fail(r, e, "The code is not valid.");
+	return e;
+}
+
+static const struct jfield totp_begin_fields[] = {{"auth_key", JT_STRING, 1}};
+
+static enum err do_totp_begin(struct req *r)
+{
+	uint8_t *key = NULL;
+	size_t keylen = 0;
+	struct accounts_totp_new t;
+	memset(&t, 0, sizeof t);
+	enum err e;
+	if ((e = get_key(r, "auth_key", &key, &keylen)))
+		goto out;
+	e = accounts_totp_begin(r->store, r->cfg, server_secret, r->auth, key, keylen, &t);
+	if (e == ERR_CONFLICT)
+		http_fail(r, e, "TOTP is already on; turn it off first.");
+	if (e)
+		goto out;
+	struct jw w;
+	jw_init(&w, &r->out);
+	jw_obj_begin(&w);
+	jw_key(&w, "secret"); jw_str(&w, t.secret);
+	jw_key(&w, "uri"); jw_str(&w, t.uri);
+	jw_obj_end(&w);
+	http_respond_json(r, 200);
+out:
+	bsc_wipe(&t, sizeof t);
+	free_key(key, keylen);
+	return e;
+}
+
+static const struct jfield totp_confirm_fields[] = {{"code", JT_STRING, 1}};
+
+static enum err do_totp_confirm(struct req *r)
+{
+	struct accounts_factor f;
+	struct accounts_codes c;
+	int retry = 0;
+	enum err e;
+	if ((e = get_factor(r, 1, &f)))
+		return e;
+	if (!f.totp)
+		return http_fail(r, ERR_INVALID_REQUEST, "code: the 6 digits your authenticator shows.");
+	e = accounts_totp_confirm(r->store, r->cfg, server_secret, r->auth, &f, &c, &retry);
+	if (e == ERR_CONFLICT)
+		return http_fail(r, e, "Nothing to confirm: TOTP is on already, or was not begun (POST /v1/account/mfa/totp).");
+	if (e)
+		return mfa_answer(r, e, retry);
+	write_codes(r, &c);
+	bsc_wipe(&c, sizeof c);
+	return ERR_OK;
+}
+
+static const struct jfield totp_code_fields[] = {{"auth_key", JT_STRING, 1}, {"code", JT_STRING, 1}};
+
+/* DELETE /account/mfa/totp and POST /account/mfa/recovery-codes: auth_key and a code. */
+static enum err totp_change(struct req *r, int renew)
+{
+	uint8_t *key = NULL;
+	size_t keylen = 0;
+	struct accounts_factor f;
+	struct accounts_codes c;
+	int retry = 0;
+	enum err e;
+	memset(&c, 0, sizeof c);
+	if ((e = get_key(r, "auth_key", &key, &keylen)) || (e = get_factor(r, 1, &f)))
+		goto out;
+	if (renew)
+		e = accounts_codes_renew(r->store, r->cfg, server_secret, r->auth, key, keylen, &f, &c, &retry);
+	else
+		e = accounts_totp_disable(r->store, r->cfg, server_secret, r->auth, key, keylen, &f, &retry);
+	if (e == ERR_CONFLICT) {
+		e = http_fail(r, e, "TOTP is not on.");
+		goto out;
+	}
+	if (e) {
+		e = mfa_answer(r, e, retry);
+		goto out;
+	}
+	if (renew)
+		write_codes(r, &c);
+	else
+		http_respond(r, 204, NULL);
+out:
+	bsc_wipe(&c, sizeof c);
+	free_key(key, keylen);
+	return e;
+}
+
+static enum err do_totp_disable(struct req *r) { return totp_change(r, 0); }
+
+static enum err do_codes_renew(struct req *r) { return totp_change(r, 1); }
+
+/* A recovery key's blob: the keyring's plaintext sealed by the client (client.md §10), opaque here. */
+#define RECOVERY_BLOB_MAX (ACCOUNTS_KEYRING_MAX + 1024)
+
+static const struct jfield recovery_put_fields[] = {
+	{"auth_key", JT_STRING, 1}, {"recovery_auth", JT_STRING, 1}, {"blob", JT_STRING, 1},
+};
+
+static enum err do_recovery_put(struct req *r)
+{
+	uint8_t *key = NULL, *ra = NULL, *blob = NULL;
+	size_t keylen = 0, ralen = 0, bloblen = 0;
+	enum err e;
+	if ((e = get_key(r, "auth_key", &key, &keylen)) || (e = get_key(r, "recovery_auth", &ra, &ralen)) ||
+	    (e = json_get_b64(r->json, "blob", 1, 1, RECOVERY_BLOB_MAX, &blob, &bloblen, r->errmsg)))
+		goto out;
+	if ((e = accounts_recovery_put(r->store, r->cfg, r->auth, key, keylen, ra, ralen, blob, bloblen)))
+		goto out;
+	http_respond(r, 204, NULL);
+out:
+	free_key(key, keylen);
+	free_key(ra, ralen);
+	free(blob);
+	return e;
+}
+
+static const struct jfield recovery_delete_fields[] = {{"auth_key", JT_STRING, 1}};
+
+static enum err do_recovery_delete(struct req *r)
+{
+	uint8_t *key = NULL;
+	size_t keylen = 0;
+	enum err e;
+	if ((e = get_key(r, "auth_key", &key, &keylen)))
+		goto out;
+	e = accounts_recovery_delete(r->store, r->auth, key, keylen);
+	if (e == ERR_NOT_FOUND)
+		e = http_fail(r, e, "No recovery key is set.");
+	if (e)
+		goto out;
+	http_respond(r, 204, NULL);
+out:
+	free_key(key, keylen);
+	return e;
+}
+
+static const struct jfield recover_fields[] = {{"username", JT_STRING, 1}, {"recovery_auth", JT_STRING, 1}};
+
+/* After a 401 for a wrong recovery key has gone out: the account's recovery_failed event. */
+static void record_recover_failed(struct store *s, int64_t account_id)
+{
+	enum err e = accounts_recover_failed(s, account_id);
+	if (e != ERR_OK)
+		log_msg(LOG_ERROR, "recover: cannot record a failed recovery of account %" PRId64 ": %s", account_id,
+		    err_code(e));
+}
+
+static enum err do_recover(struct req *r)
+{
+	char username[STORE_USERNAME_MAX + 1];
+	uint8_t *ra = NULL, *blob = NULL;
+	size_t ralen = 0, bloblen = 0;
+	struct auth_token reset;
+	int64_t failed = 0;
+	memset(&reset, 0, sizeof reset);
+	enum err e;
+	if ((e = get_username(r, username)) || (e = serve_limit(r, username, 0)) ||
+	    (e = get_key(r, "recovery_auth", &ra, &ralen)))
+		goto out;
+	e = accounts_recover(r->store, r->cfg, username, ra, ralen, &blob, &bloblen, &reset, &failed);
+	if (e == ERR_INVALID_CREDENTIALS) {
+		if (failed)
+			serve_after(r, record_recover_failed, failed);
+		e = http_fail(r, e, "Unknown username or wrong recovery key.");
+	}
+	if (e)
+		goto out;
+	struct jw w;
+	jw_init(&w, &r->out);
+	jw_obj_begin(&w);
+	jw_key(&w, "blob"); jw_b64(&w, blob, bloblen);
+	jw_key(&w, "reset_token"); jw_str(&w, reset.text);
+	jw_key(&w, "expires_in"); jw_int(&w, ACCOUNTS_RESET_TTL);
+	jw_obj_end(&w);
+	http_respond_json(r, 200);
+out:
+	bsc_wipe(&reset, sizeof reset);
+	free_key(ra, ralen);
+	free(blob);
+	return e;
+}
+
+static const struct jfield recover_complete_fields[] = {
+	{"reset_token", JT_STRING, 1}, {"new_auth_key", JT_STRING, 1}, {"new_kdf", JT_OBJECT, 1},
+	{"new_keyring", JT_STRING, 1},
+};
+
+static enum err do_recover_complete(struct req *r)
+{
+	struct accounts_recover_in in;
+	memset(&in, 0, sizeof in);
+	char kdf[STORE_KDF_MAX + 1];
+	uint8_t *nkey = NULL, *nk = NULL;
+	size_t nkeylen = 0, nklen = 0;
+	enum err e;
+	if ((e = json_get_str(r->json, "reset_token", 1, 1, 128, &in.reset_token, &in.reset_token_len, r->errmsg)) ||
+	    (e = get_key(r, "new_auth_key", &nkey, &nkeylen)) || (e = get_kdf(r, "new_kdf", kdf)) ||
+	    (e = json_get_b64(r->json, "new_keyring", 1, 1, ACCOUNTS_KEYRING_MAX, &nk, &nklen, r->errmsg)))
+		goto out;
+	in.new_auth_key = nkey;
+	in.new_auth_key_len = nkeylen;
+	in.new_kdf = kdf;
+	in.new_keyring = nk;
+	in.new_keyring_len = nklen;
+	e = accounts_recover_complete(r->store, r->cfg, &in);
+	if (e == ERR_UNAUTHORIZED)
+		e = http_fail(r, e, "The reset token is not valid (unknown, used or older than %d seconds).",
+		    ACCOUNTS_RESET_TTL);
+	if (e)
+		goto out;
+	http_respond(r, 204, NULL);
+out:
+	free_key(nkey, nkeylen);
+	free(nk);
+	return e;
+}
+
 /* ---- export and import (api.md §8; transfer.c does the work) ---- */
 
 static enum err do_export(struct req *r) { return transfer_export(r, r->auth); }
@@ -485,6 +793,8 @@ static enum err do_import(struct req *r) { return transfer_import(r, r->auth); }
  * and a kdf; prelogin, login and refresh only short strings.
  */
 #define CAP_REGISTER (4 * ((ACCOUNTS_KEYRING_MAX + 2) / 3) + STORE_KDF_MAX + 8192)
+/* recover/complete carries a new keyring and a kdf, as register does */
+#define CAP_RECOVER_COMPLETE CAP_REGISTER
 
 static const struct route routes[] = {
 	/* before a token exists: small caps, so that no one makes us read 8 MiB for nothing */
@@ -496,6 +806,11 @@ static const struct route routes[] = {
 	 .auth = RA_NONE, .body = RB_JSON, .max_body = ROUTE_CAP_SMALL, FIELDS(login_fields)},
 	{.method = M_POST, .pattern = "/account/refresh", .fn = do_refresh, .name = "account.refresh",
 	 .auth = RA_NONE, .body = RB_JSON, .max_body = ROUTE_CAP_SMALL, FIELDS(refresh_fields)},
+	{.method = M_POST, .pattern = "/account/recover", .fn = do_recover, .name = "account.recover",
+	 .auth = RA_NONE, .body = RB_JSON, .max_body = ROUTE_CAP_SMALL, FIELDS(recover_fields)},
+	{.method = M_POST, .pattern = "/account/recover/complete", .fn = do_recover_complete,
+	 .name = "account.recover", .auth = RA_NONE, .body = RB_JSON, .max_body = CAP_RECOVER_COMPLETE,
+	 FIELDS(recover_complete_fields)},
 	/* the account of the access token (limits.max_body_bytes) */
 	{.method = M_POST, .pattern = "/account/logout", .fn = do_logout, .name = "account.logout",
 	 .auth = RA_BEARER, .body = RB_JSON_OPT},
@@ -513,6 +828,18 @@ static const struct route routes[] = {
 	 .auth = RA_BEARER, .body = RB_JSON, FIELDS(password_fields)},
 	{.method = M_GET, .pattern = "/account/activity", .fn = do_activity, .name = "account.activity",
 	 .auth = RA_BEARER},
+	{.method = M_POST, .pattern = "/account/mfa/totp", .fn = do_totp_begin, .name = "account.mfa",
+	 .auth = RA_BEARER, .body = RB_JSON, .max_body = ROUTE_CAP_SMALL, FIELDS(totp_begin_fields)},
+	{.method = M_DELETE, .pattern = "/account/mfa/totp", .fn = do_totp_disable, .name = "account.mfa",
+	 .auth = RA_BEARER, .body = RB_JSON, .max_body = ROUTE_CAP_SMALL, FIELDS(totp_code_fields)},
+	{.method = M_POST, .pattern = "/account/mfa/totp/confirm", .fn = do_totp_confirm, .name = "account.mfa",
+	 .auth = RA_BEARER, .body = RB_JSON, .max_body = ROUTE_CAP_SMALL, FIELDS(totp_confirm_fields)},
+	{.method = M_POST, .pattern = "/account/mfa/recovery-codes", .fn = do_codes_renew, .name = "account.mfa",
+	 .auth = RA_BEARER, .body = RB_JSON, .max_body = ROUTE_CAP_SMALL, FIELDS(totp_code_fields)},
+	{.method = M_PUT, .pattern = "/account/recovery", .fn = do_recovery_put, .name = "account.recovery",
+	 .auth = RA_BEARER, .body = RB_JSON, .max_body = CAP_REGISTER, FIELDS(recovery_put_fields)},
+	{.method = M_DELETE, .pattern = "/account/recovery", .fn = do_recovery_delete, .name = "account.recovery",
+	 .auth = RA_BEARER, .body = RB_JSON, .max_body = ROUTE_CAP_SMALL, FIELDS(recovery_delete_fields)},
 	{.method = M_GET, .pattern = "/account/export", .fn = do_export, .name = "export", .auth = RA_BEARER},
 	/* streamed: transfer.c checks the length against its own limit before reading */
 	{.method = M_POST, .pattern = "/account/import", .fn = do_import, .name = "import",

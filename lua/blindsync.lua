@@ -99,17 +99,26 @@ plans = {
 -- seconds (1 to 31 days), counted per client address ("ip"), per account
 -- ("account") or per username in the request ("username"). Routes:
 -- account.register, account.prelogin, account.login, account.refresh,
--- account.* (the authenticated account routes), push, pull, status,
--- collections, records, backups.put, backups.get, slots.create, slots.put,
--- slots.get, export, import, and * (every route). A list given here replaces
+-- account.recover (POST /v1/account/recover and .../complete), account.*
+-- (the authenticated account routes), push, pull, status, collections,
+-- records, backups.put, backups.get, slots.create, slots.put, slots.get,
+-- export, import, and * (every route). A list given here replaces
 -- this whole list; {} turns rate limiting off.
 rate_limits = {
   { route = "account.register", per = "ip",       limit = 5,   window = 3600 },
   { route = "account.login",    per = "ip",       limit = 10,  window = 60 },
   { route = "account.login",    per = "username", limit = 10,  window = 600 },
+  { route = "account.recover",  per = "ip",       limit = 10,  window = 60 },
+  { route = "account.recover",  per = "username", limit = 10,  window = 600 },
   { route = "slots.create",     per = "ip",       limit = 3,   window = 86400 },
   { route = "*",                per = "account",  limit = 600, window = 60 },
 }
+
+-- Two-factor login (TOTP). issuer: the name an authenticator app shows
+-- beside the account (the otpauth:// URI's issuer). After 5 wrong codes in a
+-- row an account's codes are refused (429 with Retry-After) for
+-- lockout_seconds (60 to 86400), on every worker and every node.
+mfa = { issuer = "blindsync", lockout_seconds = 900 }
 
 -- A deleted record stays as a tombstone this many days (1 to 36500) so that
 -- devices learn of the deletion; a device last synced before that must

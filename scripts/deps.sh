@@ -23,13 +23,14 @@ set -eu
 # coreutils, util-linux (setsid, setpriv), mawk, sed, grep, findutils,
 # diffutils and libc-bin they use freely) is in one of these groups:
 # parallel for bats --jobs, procps for ps/pgrep, systemd for
-# systemd-analyze (install.bats verifies the units) and man-db for the man
-# pages that verify looks up.
+# systemd-analyze (install.bats verifies the units), man-db for the man
+# pages that verify looks up, and oathtool for the TOTP codes of
+# tests/e2e/account_mfa.bats (an authenticator app that is not ours).
 build="make gcc libc6-dev pkg-config libfcgi-dev libsqlite3-dev libssl-dev libjson-c-dev liblua5.4-dev
        libsodium-dev libunistring-dev libcurl4-openssl-dev libpq-dev"
 run="nginx-light spawn-fcgi"
 test="bats bats-assert bats-support parallel curl jq sqlite3 valgrind procps python3 systemd man-db
-      postgresql-15"
+      postgresql-15 oathtool"
 bench="wrk"
 fuzz="clang libclang-rt-14-dev"
 apache="apache2 libapache2-mod-fcgid"

@@ -132,14 +132,45 @@ struct login_ctx {
 	int ok;                  /* the key matched */
 	int rehash;
 	uint8_t new_hash[STORE_HASH_LEN], new_salt[STORE_SALT_LEN];
+	const uint8_t *secret;   /* the server secret (NULL: no factor can be checked) */
+	const struct accounts_factor *f;
+	enum err outcome;        /* the second factor's answer, decided in a committed transaction */
 	struct accounts_session *out;
 };
+
+/*
+ * The second factor, first in the login's transaction (the key is proven):
+ * nothing for an account without TOTP; otherwise the code is checked and
+ * its outcome recorded (x->outcome), a wrong one committed as such.
+ */
+static enum err login_factor(struct store *s, struct login_ctx *x, int64_t now)
+{
+	struct store_account cur;
+	struct store_mfa m;
+	int used = 0;
+	/* locks the account's row on PostgreSQL: the code checks of one account follow each other */
+	enum err e = store_account_by_id(s, x->a.id, &cur);
+	if (e == ERR_OK)
+		e = store_mfa_get(s, x->a.id, &m);
+	if (e || !m.totp_on)
+		goto out;
+	if ((e = accounts_factor_check(s, x->c, x->secret, x->a.public_id, x->a.id, &m, x->f, 0, now, &x->outcome,
+	    &x->out->retry_after, &used)) || x->outcome)
+		goto out;
+	if (used)
+		e = store_event_add(s, x->a.id, "recovery_code_used", NULL, now);
+out:
+	bsc_wipe(&m, sizeof m);
+	return e;
+}
 
 static enum err login_tx(struct store *s, void *arg)
 {
 	struct login_ctx *x = arg;
 	int64_t now = now_s();
 	enum err e;
+	if ((e = login_factor(s, x, now)) || x->outcome)
+		return e;
 	if (x->rehash && (e = store_account_set_auth(s, x->a.id, x->new_hash, x->new_salt,
 	    x->c->password_hash.iterations)))
 		return e;
@@ -161,11 +192,20 @@ static enum err login_tx(struct store *s, void *arg)
 enum err accounts_login(struct store *s, const struct config *c, const char *username, const uint8_t *key,
     size_t keylen, const char *device_name, const char *device_type, struct accounts_session *out)
 {
+	return accounts_login_factor(s, c, NULL, username, key, keylen, device_name, device_type, NULL, out);
+}
+
+enum err accounts_login_factor(struct store *s, const struct config *c, const uint8_t secret[AUTH_SECRET_LEN],
+    const char *username, const uint8_t *key, size_t keylen, const char *device_name, const char *device_type,
+    const struct accounts_factor *f, struct accounts_session *out)
+{
 	struct login_ctx x;
 	memset(&x, 0, sizeof x);
 	memset(out, 0, sizeof *out);
 	x.c = c;
 	x.out = out;
+	x.secret = secret;
+	x.f = f;
 	x.dev_name = device_name;
 	x.dev_type = device_type;
 	enum err e = store_account_by_name(s, username, &x.a);
@@ -202,10 +242,15 @@ enum err accounts_login(struct store *s, const struct config *c, const char *use
 	}
 	e = store_tx(s, login_tx, &x);
 	if (e == ERR_OK)
+		e = x.outcome;
+	if (e == ERR_OK)
 		snprintf(out->account_id, sizeof out->account_id, "%s", x.a.public_id);
 out:
-	if (e != ERR_OK)
+	if (e != ERR_OK) {
+		int retry = out->retry_after;
 		accounts_session_clear(out);
+		out->retry_after = retry;
+	}
 	if (e == ERR_INVALID_CREDENTIALS && known)
 		out->failed_account = x.a.id;
 	bsc_wipe(&x, sizeof x);

@@ -16,6 +16,7 @@
 #include "auth.h"
 #include "buf.h"
 #include "config.h"
+#include "mfa.h"
 #include "store.h"
 
 #define ACCOUNTS_KEYRING_MAX 65536 /* decoded bytes */
@@ -31,6 +32,8 @@ struct accounts_session {
 	/* login only, set on ERR_INVALID_CREDENTIALS: the account whose key was
 	 * wrong (0 for an unknown name), for accounts_login_failed() */
 	int64_t failed_account;
+	/* login with a factor, on ERR_RATE_LIMITED: seconds until codes are taken again */
+	int retry_after;
 };
 
 /* Wipe the tokens and free the keyring of a session. NULL is fine. */
@@ -100,5 +103,112 @@ enum err accounts_password(struct store *s, const struct config *c, const struct
     const struct accounts_password_in *in);
 /* Delete the account and everything it stored; ERR_INVALID_CREDENTIALS. */
 enum err accounts_delete(struct store *s, const struct auth *a, const uint8_t *key, size_t keylen);
+
+/* ---- two-factor login and the recovery key (accounts_mfa.c) ---- */
+
+#define ACCOUNTS_RESET_TTL 300     /* seconds a reset token of accounts_recover lives */
+
+/* A second factor as the client sent it: one of the two, the other NULL. */
+struct accounts_factor {
+	const char *totp;            /* 6 ASCII digits (mfa_totp_shape) */
+	size_t totp_len;
+	const char *recovery_code;   /* a recovery code as typed (mfa_code_norm) */
+	size_t recovery_code_len;
+};
+
+/*
+ * accounts_login with a second factor: once the key is proven, an account
+ * with TOTP on answers ERR_MFA_REQUIRED when f is NULL or empty,
+ * ERR_INVALID_MFA for a wrong, replayed or used code (counted; the
+ * MFA_FAILS_MAX-th locks the account's codes for mfa.lockout_seconds), and
+ * ERR_RATE_LIMITED with out->retry_after while they are locked, right code
+ * or not. Before the key is proven nothing about the second factor is read:
+ * an unknown name, a wrong key with or without TOTP are the same
+ * ERR_INVALID_CREDENTIALS. A factor sent for an account without TOTP is
+ * ignored. secret is the server secret (mfa.h keys).
+ */
+enum err accounts_login_factor(struct store *s, const struct config *c, const uint8_t secret[AUTH_SECRET_LEN],
+    const char *username, const uint8_t *key, size_t keylen, const char *device_name, const char *device_type,
+    const struct accounts_factor *f, struct accounts_session *out);
+
+/*
+ * Internal to accounts*.c: check a factor inside the caller's transaction
+ * and record its outcome (accounts_mfa.c says how).
+ */
+enum err accounts_factor_check(struct store *s, const struct config *c, const uint8_t secret[AUTH_SECRET_LEN],
+    const char *public_id, int64_t account_id, struct store_mfa *m, const struct accounts_factor *f,
+    int totp_only, int64_t now, enum err *outcome, int *retry_after, int *used_code);
+
+/* The answer of accounts_totp_begin: shown once. */
+struct accounts_totp_new {
+	char secret[MFA_TOTP_B32_LEN + 1];
+	char uri[MFA_URI_MAX];
+};
+/*
+ * Begin TOTP (auth_key checked first: ERR_INVALID_CREDENTIALS): a new
+ * secret, sealed in the store, not yet on (a second call replaces it).
+ * ERR_CONFLICT if TOTP is already on. The caller wipes *out.
+ */
+enum err accounts_totp_begin(struct store *s, const struct config *c, const uint8_t secret[AUTH_SECRET_LEN],
+    const struct auth *a, const uint8_t *key, size_t keylen, struct accounts_totp_new *out);
+
+/* A new set of recovery codes, shown once; the caller wipes it. */
+struct accounts_codes {
+	char code[MFA_CODES][MFA_CODE_TEXT + 1];
+};
+/*
+ * Turn TOTP on with a code of the secret of accounts_totp_begin (a TOTP
+ * code only) and make the first set of recovery codes. ERR_CONFLICT when
+ * no secret was begun or TOTP is already on; ERR_INVALID_MFA,
+ * ERR_RATE_LIMITED (*retry_after) as for login.
+ */
+enum err accounts_totp_confirm(struct store *s, const struct config *c, const uint8_t secret[AUTH_SECRET_LEN],
+    const struct auth *a, const struct accounts_factor *f, struct accounts_codes *codes, int *retry_after);
+/*
+ * Turn TOTP off (auth_key and a code: a TOTP code or a recovery code):
+ * the secret and the recovery codes go. ERR_CONFLICT if TOTP is off.
+ */
+enum err accounts_totp_disable(struct store *s, const struct config *c, const uint8_t secret[AUTH_SECRET_LEN],
+    const struct auth *a, const uint8_t *key, size_t keylen, const struct accounts_factor *f, int *retry_after);
+/* A new set of recovery codes (auth_key and a code); the old set stops working. ERR_CONFLICT if TOTP is off. */
+enum err accounts_codes_renew(struct store *s, const struct config *c, const uint8_t secret[AUTH_SECRET_LEN],
+    const struct auth *a, const uint8_t *key, size_t keylen, const struct accounts_factor *f,
+    struct accounts_codes *codes, int *retry_after);
+
+/* Store the recovery key: the PBKDF2 hash of recovery_auth and the client's blob (auth_key checked first). */
+enum err accounts_recovery_put(struct store *s, const struct config *c, const struct auth *a, const uint8_t *key,
+    size_t keylen, const uint8_t *recovery_auth, size_t ralen, const uint8_t *blob, size_t bloblen);
+/* Remove the recovery key (auth_key checked first); ERR_NOT_FOUND if none is set. */
+enum err accounts_recovery_delete(struct store *s, const struct auth *a, const uint8_t *key, size_t keylen);
+
+/*
+ * Begin a reset with the recovery key: ERR_INVALID_CREDENTIALS, after the
+ * same work, for an unknown name, an account without a recovery key, a
+ * disabled one and a wrong recovery_auth (*failed_account names a known
+ * account with a key, for accounts_recover_failed once the answer is
+ * out). On ERR_OK: *blob (the caller frees) and a single-use reset token,
+ * valid ACCOUNTS_RESET_TTL seconds, whose hash alone is stored.
+ */
+enum err accounts_recover(struct store *s, const struct config *c, const char *username, const uint8_t *ra,
+    size_t ralen, uint8_t **blob, size_t *bloblen, struct auth_token *reset, int64_t *failed_account);
+/* Record a wrong recovery key in the account's activity log (after the 401 went out). */
+enum err accounts_recover_failed(struct store *s, int64_t account_id);
+
+struct accounts_recover_in {
+	const char *reset_token;
+	size_t reset_token_len;
+	const uint8_t *new_auth_key;
+	size_t new_auth_key_len;
+	const char *new_kdf;
+	const uint8_t *new_keyring;
+	size_t new_keyring_len;
+};
+/*
+ * Finish a reset: the token's account gets the new credentials, kdf and
+ * keyring; every token and device of the account and the used recovery
+ * key are deleted, in one transaction. ERR_UNAUTHORIZED for an unknown,
+ * used or expired token. TOTP, if on, stays on.
+ */
+enum err accounts_recover_complete(struct store *s, const struct config *c, const struct accounts_recover_in *in);
 
 #endif

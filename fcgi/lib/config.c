@@ -130,6 +130,8 @@ config_defaults(struct config *c)
 		{ "account.register", PER_IP, 5, 3600 },
 		{ "account.login", PER_IP, 10, 60 },
 		{ "account.login", PER_USERNAME, 10, 600 },
+		{ "account.recover", PER_IP, 10, 60 },
+		{ "account.recover", PER_USERNAME, 10, 600 },
 		{ "slots.create", PER_IP, 3, 86400 },
 		{ "*", PER_ACCOUNT, 600, 60 },
 	};
@@ -173,6 +175,8 @@ config_defaults(struct config *c)
 		c->rate_limits[i] = rules[i];
 	c->n_rate_limits = (int)NELEM(rules);
 
+	cfg_copy_str(c->mfa.issuer, sizeof c->mfa.issuer, "blindsync");
+	c->mfa.lockout_seconds = 900;
 	c->tombstones.keep_days = 90;
 	c->slots.enabled = 0;
 	c->slots.max_bytes = 1 * MIB;
@@ -664,6 +668,13 @@ const struct field cfg_rule_fields[] = {
 	  .min = 1, .max = 31 * 86400LL },
 };
 
+static const struct field mfa_fields[] = {
+	{ .name = "issuer", .type = F_STR, .off = COFF(mfa.issuer),
+	  .max = sizeof(((struct config *)0)->mfa.issuer) },
+	{ .name = "lockout_seconds", .type = F_INT, .off = COFF(mfa.lockout_seconds),
+	  .min = 60, .max = 86400 },
+};
+
 static const struct field tombstones_fields[] = {
 	{ .name = "keep_days", .type = F_INT, .off = COFF(tombstones.keep_days),
 	  .min = 1, .max = 36500 },
@@ -712,6 +723,7 @@ const struct field cfg_top_fields[] = {
 	  .print = cfg_print_plans },
 	{ .name = "rate_limits", .type = F_CUSTOM, .check = check_rate_limits,
 	  .print = cfg_print_rate_limits },
+	{ .name = "mfa", RECORD(mfa_fields) },
 	{ .name = "tombstones", RECORD(tombstones_fields) },
 	{ .name = "slots", RECORD(slots_fields) },
 	{ .name = "cors", RECORD(cors_fields) },

@@ -96,6 +96,10 @@ struct config {
 	int n_rate_limits;
 
 	struct {
+		char issuer[CONFIG_NAME_MAX];  /* the otpauth URI's issuer: what an authenticator app shows */
+		int64_t lockout_seconds;       /* codes refused for this long after MFA_FAILS_MAX wrong ones */
+	} mfa;
+	struct {
 		int64_t keep_days;
 	} tombstones;
 	struct {

@@ -25,6 +25,8 @@ enum err {
 	ERR_INVALID_CREDENTIALS,  /* 401 */
 	ERR_TOKEN_EXPIRED,        /* 401 */
 	ERR_TOKEN_REUSED,         /* 401 */
+	ERR_MFA_REQUIRED,         /* 401 */
+	ERR_INVALID_MFA,          /* 401 */
 	ERR_FORBIDDEN,            /* 403 */
 	ERR_REGISTRATION_CLOSED,  /* 403 */
 	ERR_INVALID_INVITE,       /* 403 */

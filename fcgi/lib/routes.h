@@ -40,6 +40,7 @@
 	X(RN_ACCOUNT_PRELOGIN,      "account.prelogin",      RNF_PUBLIC) \
 	X(RN_ACCOUNT_LOGIN,         "account.login",         RNF_PUBLIC) \
 	X(RN_ACCOUNT_REFRESH,       "account.refresh",       RNF_PUBLIC) \
+	X(RN_ACCOUNT_RECOVER,       "account.recover",       RNF_PUBLIC) \
 	X(RN_ACCOUNT_ANY,           "account.*",             RNF_PATTERN) \
 	X(RN_PUSH,                  "push",                  0) \
 	X(RN_PULL,                  "pull",                  0) \
@@ -65,6 +66,8 @@
 	X(RN_ACCOUNT_KEYRING_PUT,   "account.keyring_put",   0) \
 	X(RN_ACCOUNT_PASSWORD,      "account.password",      0) \
 	X(RN_ACCOUNT_ACTIVITY,      "account.activity",      0) \
+	X(RN_ACCOUNT_MFA,           "account.mfa",           0) \
+	X(RN_ACCOUNT_RECOVERY,      "account.recovery",      0) \
 	X(RN_STATUS_INFO,           "status.info",           RNF_PUBLIC) \
 	X(RN_STATUS_HEALTH,         "status.health",         RNF_PUBLIC) \
 	X(RN_METRICS,               "metrics",               RNF_PUBLIC)

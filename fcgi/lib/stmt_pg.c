@@ -281,6 +281,32 @@ const char *const pg_stmt_sql[] = {
 	    "WITH v AS (UPDATE meta SET value = greatest(value::bigint + 1, $2)::text WHERE key = 'blob_version' "
 	    "RETURNING value::bigint AS version) "
 	    "UPDATE backups SET version = v.version FROM v WHERE id = $1 RETURNING backups.version",
+	/* two-factor login and the recovery key: an account that never began TOTP reads as all zero */
+	[PG_MFA_GET] =
+	    "SELECT m.totp_secret, coalesce(m.totp_on, 0), coalesce(m.last_step, 0), coalesce(m.fails, 0), "
+	    "coalesce(m.locked_until, 0), EXISTS (SELECT 1 FROM recovery_keys k WHERE k.account_id = a.id), "
+	    "(SELECT count(*) FROM recovery_codes c WHERE c.account_id = a.id) "
+	    "FROM accounts a LEFT JOIN account_mfa m ON m.account_id = a.id WHERE a.id = $1",
+	[PG_MFA_SET] =
+	    "INSERT INTO account_mfa (account_id, totp_secret, totp_on, last_step, fails, locked_until) "
+	    "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (account_id) DO UPDATE SET totp_secret = excluded.totp_secret, "
+	    "totp_on = excluded.totp_on, last_step = excluded.last_step, fails = excluded.fails, "
+	    "locked_until = excluded.locked_until",
+	[PG_MFA_CODES_DELETE] = "DELETE FROM recovery_codes WHERE account_id = $1",
+	[PG_MFA_CODE_INSERT] = "INSERT INTO recovery_codes (account_id, hash) VALUES ($1, $2)",
+	[PG_MFA_CODE_USE] = "DELETE FROM recovery_codes WHERE account_id = $1 AND hash = $2",
+	[PG_RECOVERY_GET] =
+	    "SELECT auth_hash, auth_salt, auth_iterations, blob FROM recovery_keys WHERE account_id = $1",
+	[PG_RECOVERY_PUT] =
+	    "INSERT INTO recovery_keys (account_id, auth_hash, auth_salt, auth_iterations, blob, created_at) "
+	    "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (account_id) DO UPDATE SET auth_hash = excluded.auth_hash, "
+	    "auth_salt = excluded.auth_salt, auth_iterations = excluded.auth_iterations, blob = excluded.blob, "
+	    "created_at = excluded.created_at, reset_hash = NULL, reset_expires = NULL",
+	[PG_RECOVERY_DELETE] = "DELETE FROM recovery_keys WHERE account_id = $1",
+	[PG_RECOVERY_RESET_SET] =
+	    "UPDATE recovery_keys SET reset_hash = $2, reset_expires = $3 WHERE account_id = $1",
+	[PG_RECOVERY_RESET_FIND] =
+	    "SELECT account_id FROM recovery_keys WHERE reset_hash = $1 AND reset_expires > $2",
 };
 
 _Static_assert(sizeof pg_stmt_sql / sizeof pg_stmt_sql[0] == PG__MAX, "pg_stmt_sql out of step with enum pgstmt");

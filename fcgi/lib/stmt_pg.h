@@ -57,6 +57,18 @@ enum pgstmt {
 	PG_ACCOUNT_SET_QUOTA,
 	PG_ACCOUNT_SET_PLAN,
 
+	/* two-factor login and the recovery key (store_pg_mfa.c) */
+	PG_MFA_GET,
+	PG_MFA_SET,
+	PG_MFA_CODES_DELETE,
+	PG_MFA_CODE_INSERT,
+	PG_MFA_CODE_USE,
+	PG_RECOVERY_GET,
+	PG_RECOVERY_PUT,
+	PG_RECOVERY_DELETE,
+	PG_RECOVERY_RESET_SET,
+	PG_RECOVERY_RESET_FIND,
+
 	/* collections, records, history (store_pg_sync.c) */
 	PG_COLLECTION_GET,
 	PG_COLLECTION_GET_LOCK,

@@ -284,6 +284,55 @@ enum err store_event_add(struct store *s, int64_t account_id, const char *type, 
 enum err store_event_list(struct store *s, int64_t account_id, int64_t limit,
     int (*fn)(void *ctx, const struct store_event *e), void *ctx);
 
+/* ---- two-factor login and the recovery key (store_mfa.c) ---- */
+
+#define STORE_MFA_SEALED_MAX 64   /* a sealed TOTP secret (mfa.h MFA_SEALED_LEN) */
+
+struct store_mfa {
+	uint8_t totp_sealed[STORE_MFA_SEALED_MAX];
+	size_t totp_sealed_len;    /* 0: no TOTP secret */
+	int totp_on;               /* confirmed: login asks for a code */
+	int64_t last_step;         /* the TOTP step used last */
+	int64_t fails;             /* wrong codes in a row */
+	int64_t locked_until;      /* codes refused until then (unix seconds) */
+	int recovery_key;          /* read only: 1 if a recovery key is set */
+	int64_t recovery_codes;    /* read only: unused recovery codes */
+};
+
+/*
+ * The account's second-factor state (all zero for an account that never
+ * began TOTP); ERR_NOT_FOUND if there is no such account. Inside store_tx,
+ * call store_account_by_id first: on PostgreSQL that locks the account's
+ * row, so that the checks and writes of its codes follow each other.
+ */
+enum err store_mfa_get(struct store *s, int64_t account_id, struct store_mfa *m);
+/* Write the TOTP columns of *m (secret, on, last step, fails, lock), creating the row if needed. */
+enum err store_mfa_set(struct store *s, int64_t account_id, const struct store_mfa *m);
+/* Replace the account's recovery codes by the n hashes (n = 0: remove them all). */
+enum err store_mfa_codes_set(struct store *s, int64_t account_id, const uint8_t (*hashes)[STORE_HASH_LEN], int n);
+/* Use (delete) one recovery code by its hash; ERR_NOT_FOUND if the account has no such code. */
+enum err store_mfa_code_use(struct store *s, int64_t account_id, const uint8_t hash[STORE_HASH_LEN]);
+
+struct store_recovery {
+	uint8_t auth_hash[STORE_HASH_LEN]; /* PBKDF2 of recovery_auth, as for auth_key */
+	uint8_t auth_salt[STORE_SALT_LEN];
+	int64_t auth_iterations;
+	uint8_t *blob;             /* store_recovery_get: a copy the caller frees */
+	size_t blob_len;
+};
+/* The account's recovery key; ERR_NOT_FOUND if none is set. */
+enum err store_recovery_get(struct store *s, int64_t account_id, struct store_recovery *k);
+/* Set (or replace) the account's recovery key; any reset token of the old one goes with it. */
+enum err store_recovery_put(struct store *s, int64_t account_id, const struct store_recovery *k, int64_t now);
+/* Remove the account's recovery key (and its reset token); ERR_NOT_FOUND if none was set. */
+enum err store_recovery_delete(struct store *s, int64_t account_id);
+/* Give the account's recovery key a reset token (its SHA-256), replacing an earlier one. */
+enum err store_recovery_reset_set(struct store *s, int64_t account_id, const uint8_t hash[STORE_HASH_LEN],
+    int64_t expires_at);
+/* The account whose reset token has this hash and has not expired at `now`; ERR_NOT_FOUND. */
+enum err store_recovery_reset_find(struct store *s, const uint8_t hash[STORE_HASH_LEN], int64_t now,
+    int64_t *account_id);
+
 /* ---- quotas (store_account.c) ---- */
 
 /* Add to the account's usage counters and bump its account_version. */

@@ -66,6 +66,18 @@
 	X(account_set_quota, (struct store *s, const char *username, int64_t bytes), (s, username, bytes)) \
 	X(account_set_plan, (struct store *s, const char *username, const char *plan), (s, username, plan))
 
+/* two-factor login and the recovery key: store_mfa.c / store_pg_mfa.c */
+#define STORE_OPS_MFA(X) \
+	X(mfa_get, (struct store *s, int64_t account_id, struct store_mfa *m), (s, account_id, m)) \
+	X(mfa_set, (struct store *s, int64_t account_id, const struct store_mfa *m), (s, account_id, m)) \
+	X(mfa_codes_set, (struct store *s, int64_t account_id, const uint8_t (*hashes)[STORE_HASH_LEN], int n), (s, account_id, hashes, n)) \
+	X(mfa_code_use, (struct store *s, int64_t account_id, const uint8_t hash[STORE_HASH_LEN]), (s, account_id, hash)) \
+	X(recovery_get, (struct store *s, int64_t account_id, struct store_recovery *k), (s, account_id, k)) \
+	X(recovery_put, (struct store *s, int64_t account_id, const struct store_recovery *k, int64_t now), (s, account_id, k, now)) \
+	X(recovery_delete, (struct store *s, int64_t account_id), (s, account_id)) \
+	X(recovery_reset_set, (struct store *s, int64_t account_id, const uint8_t hash[STORE_HASH_LEN], int64_t expires_at), (s, account_id, hash, expires_at)) \
+	X(recovery_reset_find, (struct store *s, const uint8_t hash[STORE_HASH_LEN], int64_t now, int64_t *account_id), (s, hash, now, account_id))
+
 /* collections, records, history: store_sync.c / store_pg_sync.c */
 #define STORE_OPS_SYNC(X) \
 	X(collection_get, (struct store *s, int64_t account_id, const char *name, struct store_collection *c), (s, account_id, name, c)) \
@@ -127,6 +139,7 @@
 #define STORE_OPS(X) \
 	STORE_OPS_CONN(X) \
 	STORE_OPS_ACCOUNT(X) \
+	STORE_OPS_MFA(X) \
 	STORE_OPS_SYNC(X) \
 	STORE_OPS_BLOB(X) \
 	STORE_OPS_ADMIN(X) \

@@ -962,6 +962,8 @@ const struct store_ops store_pg_ops = {
 	STORE_OPS_CONN(STORE_OP_PG_SLOT)
 	/* accounts, devices, tokens, invites, events: store_pg_account.c */
 	STORE_OPS_ACCOUNT(STORE_OP_PG_SLOT)
+	/* two-factor login and the recovery key: store_pg_mfa.c */
+	STORE_OPS_MFA(STORE_OP_PG_SLOT)
 
 	/* collections, records, history: store_pg_sync.c */
 	STORE_OPS_SYNC(STORE_OP_PG_SLOT)

@@ -177,7 +177,7 @@ test_defaults(void)
 	T_EQ_INT(c.plans[0].backup_bytes, 2 * 1024 * 1024);
 	T_EQ_INT(c.plans[0].min_backup_bytes, 32);
 	T_EQ_INT(c.plans[0].history_depth, 10);
-	T_EQ_INT(c.n_rate_limits, 5);
+	T_EQ_INT(c.n_rate_limits, 7);
 	T_EQ_STR(c.rate_limits[0].route, "account.register");
 	T_EQ_INT(c.rate_limits[0].per, PER_IP);
 	T_EQ_INT(c.rate_limits[0].limit, 5);
@@ -185,11 +185,17 @@ test_defaults(void)
 	T_EQ_STR(c.rate_limits[2].route, "account.login");
 	T_EQ_INT(c.rate_limits[2].per, PER_USERNAME);
 	T_EQ_INT(c.rate_limits[2].window, 600);
-	T_EQ_STR(c.rate_limits[3].route, "slots.create");
-	T_EQ_INT(c.rate_limits[3].limit, 3);
-	T_EQ_STR(c.rate_limits[4].route, "*");
-	T_EQ_INT(c.rate_limits[4].per, PER_ACCOUNT);
-	T_EQ_INT(c.rate_limits[4].limit, 600);
+	T_EQ_STR(c.rate_limits[3].route, "account.recover");
+	T_EQ_INT(c.rate_limits[3].per, PER_IP);
+	T_EQ_STR(c.rate_limits[4].route, "account.recover");
+	T_EQ_INT(c.rate_limits[4].per, PER_USERNAME);
+	T_EQ_STR(c.rate_limits[5].route, "slots.create");
+	T_EQ_INT(c.rate_limits[5].limit, 3);
+	T_EQ_STR(c.rate_limits[6].route, "*");
+	T_EQ_INT(c.rate_limits[6].per, PER_ACCOUNT);
+	T_EQ_INT(c.rate_limits[6].limit, 600);
+	T_EQ_STR(c.mfa.issuer, "blindsync");
+	T_EQ_INT(c.mfa.lockout_seconds, 900);
 	T_EQ_INT(c.tombstones.keep_days, 90);
 	T_EQ_INT(c.slots.enabled, 0);
 	T_EQ_INT(c.slots.max_bytes, 1024 * 1024);
@@ -372,7 +378,7 @@ test_rate_limits(void)
 	    "  { route = \"nope\", per = \"ip\", limit = 1, window = 1 },\n"
 	    "}\n",
 	    "3: rate_limits[2].route: expected one of \"account.register\", "
-	    "\"account.prelogin\", \"account.login\", \"account.refresh\", \"account.*\", "
+	    "\"account.prelogin\", \"account.login\", \"account.refresh\", \"account.recover\", \"account.*\", "
 	    "\"push\", \"pull\", \"status\", \"collections\", \"records\", \"backups.put\", "
 	    "\"backups.get\", \"slots.create\", \"slots.put\", \"slots.get\", \"export\", "
 	    "\"import\", \"*\", got \"nope\"");
