@@ -382,7 +382,7 @@ limit_route_matches(const char *rule_route, const char *route)
 	if (strcmp(rule_route, "*") == 0)
 		return 1;
 	/* config.md: "account.*" is the authenticated account routes, not
-	 * the four that come before a token exists (RNF_PUBLIC in routes.h) */
+	 * those that come before a token exists (RNF_PUBLIC in routes.h) */
 	if (strcmp(rule_route, "account.*") == 0 && routes_flags(route) >= 0 &&
 	    (routes_flags(route) & (int)RNF_PUBLIC))
 		return 0;

@@ -56,8 +56,9 @@ void limit_close(struct limiter *l);
  * 0. "*" matches every route; a rule ending in ".*" (such as "account.*")
  * matches every route that starts with the part before the "*" and has
  * something after it ("account.get", not "account."), except that
- * "account.*" never matches the four routes that come before a token exists
- * (account.register, account.prelogin, account.login, account.refresh), as
+ * "account.*" never matches the routes that come before a token exists
+ * (account.register, account.prelogin, account.login, account.refresh,
+ * account.recover: RNF_PUBLIC in routes.h), as
  * config.md defines it; anything else must be equal. NULL arguments never
  * match.
  */

@@ -1,8 +1,9 @@
 #!/usr/bin/env bats
 # No secret reaches the disk: after a session of several accounts (register,
 # login, refresh and its reuse, password change, logout, deletion, plus
-# failing requests that carry keys), no auth_key, token or invite code is
-# in the store files or in any log, in any of the forms it was sent in or
+# failing requests that carry keys) and one of the second factor (TOTP
+# secrets, recovery codes, recovery_auth, reset tokens), no auth_key, token,
+# invite code or second-factor secret is in the store files or in any log, in any of the forms it was sent in or
 # could be written as (text, JSON-escaped, URL-encoded, raw bytes, hex).
 # The handlers log at debug level here, so debug lines are checked too.
 load ../lib
@@ -17,7 +18,9 @@ setup_file() {
 teardown_file() { bs_stop; }
 
 # keep KIND VALUE: remember a secret (KIND: key = base64 of raw bytes,
-# token = base64url of raw bytes, code = text)
+# token = base64url of raw bytes, code = text, b32 = base32 of raw bytes (a
+# TOTP secret), rcode = a recovery code xxxx-xxxx-xxxx (60 random bits: its
+# forms of 12 characters and more are looked for))
 keep() { printf '%s %s\n' "$1" "$2" >>"$SECRETS"; }
 keep_tokens() { keep token "$ACCESS"; keep token "$REFRESH"; }
 
@@ -38,6 +41,12 @@ def forms(kind, value):
     if q != value:
         out["url-encoded"] = q.encode()
     raw = None
+    if kind == "rcode":
+        bare = value.replace("-", "")
+        out.update({"bare": bare.encode(), "upper": value.upper().encode(), "BARE": bare.upper().encode()})
+    if kind == "b32":
+        raw = base64.b32decode(value)
+        out["lower"] = value.lower().encode()
     if kind == "key":
         raw = base64.b64decode(value, validate=True)
     elif kind == "token":
@@ -47,7 +56,8 @@ def forms(kind, value):
         out["raw"] = raw
         out["hex"] = binascii.hexlify(raw)
         out["HEX"] = binascii.hexlify(raw).upper()
-    return {k: v for k, v in out.items() if len(v) >= 16}
+    least = 12 if kind == "rcode" else 16
+    return {k: v for k, v in out.items() if len(v) >= least}
 
 secrets = []
 for line in open(sys.argv[1]):
@@ -142,6 +152,60 @@ EOF
 	[ "$(wc -l <"$SECRETS")" -ge 60 ]
 }
 
+@test "a session of the second factor: TOTP, recovery codes, a recovery key and a reset" {
+	for n in 1 2; do
+		new_account
+		keep key "$KEY"
+		keep_tokens
+		ajreq POST /v1/account/mfa/totp "$ACCESS" "{\"auth_key\":\"$KEY\"}"
+		assert_equal "$status" 200
+		secret=$(jb .secret)
+		keep b32 "$secret"
+		code=$(oathtool --totp -b "$secret")
+		ajreq POST /v1/account/mfa/totp/confirm "$ACCESS" "{\"code\":\"$code\"}"
+		assert_equal "$status" 200
+		mapfile -t codes < <(jb '.recovery_codes[]')
+		for c in "${codes[@]}"; do keep rcode "$c"; done
+		login "$USERNAME" "$KEY" "{\"recovery_code\":\"${codes[0]}\"}"
+		assert_equal "$status" 200
+		keep token "$(jb .access_token)"
+		keep token "$(jb .refresh_token)"
+		# a wrong recovery code and a renewal with the phone's next code
+		bad=$(head -c 12 /dev/urandom | base32 | tr -d = | tr 'A-Z' 'a-z' | cut -c1-12)
+		keep rcode "${bad:0:4}-${bad:4:4}-${bad:8:4}"
+		login "$USERNAME" "$KEY" "{\"recovery_code\":\"${bad:0:4}-${bad:4:4}-${bad:8:4}\"}"
+		assert_401 invalid_mfa
+		ajreq POST /v1/account/mfa/recovery-codes "$ACCESS" \
+			"{\"auth_key\":\"$KEY\",\"code\":\"$(oathtool --totp -b "$secret" --now "@$(($(date +%s) + 30))")\"}"
+		assert_equal "$status" 200
+		mapfile -t codes < <(jb '.recovery_codes[]')
+		for c in "${codes[@]}"; do keep rcode "$c"; done
+		# the recovery key, a wrong one, and a reset
+		ra=$(new_key)
+		keep key "$ra"
+		ajreq PUT /v1/account/recovery "$ACCESS" "{\"auth_key\":\"$KEY\",\"recovery_auth\":\"$ra\",\"blob\":\"$(b64_random 80)\"}"
+		assert_equal "$status" 204
+		bad=$(new_key)
+		keep key "$bad"
+		jreq POST /v1/account/recover "{\"username\":\"$USERNAME\",\"recovery_auth\":\"$bad\"}"
+		assert_401 invalid_credentials
+		[ $n = 2 ] && continue # keep one recovery key in the store
+		jreq POST /v1/account/recover "{\"username\":\"$USERNAME\",\"recovery_auth\":\"$ra\"}"
+		assert_equal "$status" 200
+		reset=$(jb .reset_token)
+		keep token "$reset"
+		nk=$(new_key)
+		keep key "$nk"
+		jreq POST /v1/account/recover/complete "$(jq -cn --arg t "$reset" --arg k "$nk" --argjson kdf "$(kdf_json)" \
+			'{reset_token: $t, new_auth_key: $k, new_kdf: $kdf, new_keyring: "AAAA"}')"
+		assert_equal "$status" 204
+	done
+	# the session reached the store
+	[ "$(sql 'SELECT count(*) FROM account_mfa WHERE totp_on = 1')" -eq 2 ]
+	[ "$(sql 'SELECT count(*) FROM recovery_codes')" -ge 10 ]
+	[ "$(sql 'SELECT count(*) FROM recovery_keys')" -eq 1 ]
+}
+
 @test "the scanner finds a secret in every form it looks for" {
 	[ -s "$SECRETS" ] || fail "no secrets recorded (the session test failed?)"
 	key=$(awk '$1 == "key" { print $2; exit }' "$SECRETS")
@@ -155,12 +219,25 @@ EOF
 	{ printf 'noise '; printf '%s' "$key" | base64 -d; printf ' noise'; } >"$f"
 	run scan "$f"
 	assert_failure
+	# the second factor's: a TOTP secret raw, a recovery code without its dashes
+	b32=$(awk '$1 == "b32" { print $2; exit }' "$SECRETS")
+	rc=$(awk '$1 == "rcode" { print $2; exit }' "$SECRETS")
+	[ -n "$b32" ] && [ -n "$rc" ] || fail "no TOTP secret or recovery code recorded"
+	{ printf 'noise '; printf '%s' "$b32" | base32 -d; printf ' noise'; } >"$f"
+	run scan "$f"
+	assert_failure
+	printf 'noise %s noise' "${rc//-/}" >"$f"
+	run scan "$f"
+	assert_failure
+	printf 'noise %s noise' "$b32" >"$f"
+	run scan "$f"
+	assert_failure
 	printf 'nothing secret here\n' >"$f"
 	run scan "$f"
 	assert_success
 }
 
-@test "no auth_key, token or invite code is in the store" {
+@test "no auth_key, token, invite code or second-factor secret is in the store" {
 	[ -s "$SECRETS" ] || fail "no secrets recorded (the session test failed?)"
 	[ -s "$BS_DATA/blindsync.db" ]
 	# the session reached the store
@@ -172,7 +249,7 @@ EOF
 	assert_success
 }
 
-@test "no auth_key, token or invite code is in any log" {
+@test "no auth_key, token, invite code or second-factor secret is in any log" {
 	[ -s "$SECRETS" ] || fail "no secrets recorded (the session test failed?)"
 	# the handlers logged the session
 	[ "$(grep -c 'req=' "$BS_LOG")" -ge 50 ]
