@@ -328,3 +328,43 @@ account_state() {
 	assert_output --partial "recovery_failed"
 	assert_output --partial "recovery_key_removed"
 }
+
+# median of the numbers on stdin
+median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+# ms METHOD PATH JSON: the request's time in milliseconds (curl's total)
+ms() {
+	printf '%s' "$3" >"$BATS_TEST_TMPDIR/t.json"
+	curl -s -o /dev/null -w '%{time_total}\n' -X "$1" -H 'Content-Type: application/json' \
+		--data-binary @"$BATS_TEST_TMPDIR/t.json" "$BS_URL$2" | awk '{ printf "%.2f\n", $1 * 1000 }'
+}
+
+@test "timing, measured and reported (not asserted): login, prelogin and recover for the three kinds of name" {
+	new_account
+	mfa_on
+	ajreq PUT /v1/account/recovery "$ACCESS" "{\"auth_key\":\"$KEY\",\"recovery_auth\":\"$(new_key)\",\"blob\":\"AAAA\"}"
+	assert_equal "$status" 204
+	local with=$USERNAME
+	new_account
+	local without=$USERNAME unknown
+	unknown=$(new_username)
+	local n=${MFA_TIMING_TRIES:-30} i u kind
+	: >"$BATS_TEST_TMPDIR/times"
+	# interleaved, so that the machine's load drifts over all three alike
+	for i in $(seq 1 "$n"); do
+		for kind in unknown with without; do
+			u=${!kind}
+			echo "login $kind $(ms POST /v1/account/login "{\"username\":\"$u\",\"auth_key\":\"$(new_key)\",\"totp\":\"123456\"}")"
+			echo "prelogin $kind $(ms POST /v1/account/prelogin "{\"username\":\"$u\"}")"
+			echo "recover $kind $(ms POST /v1/account/recover "{\"username\":\"$u\",\"recovery_auth\":\"$(new_key)\"}")"
+		done >>"$BATS_TEST_TMPDIR/times"
+	done
+	for r in login prelogin recover; do
+		line="$r median ms over $n:"
+		for kind in unknown with without; do
+			line+=" $kind $(awk -v r=$r -v k=$kind '$1 == r && $2 == k { print $3 }' "$BATS_TEST_TMPDIR/times" | median)"
+		done
+		echo "# $line (with: TOTP and a recovery key; without: neither)" >&3
+	done
+	[ "$(wc -l <"$BATS_TEST_TMPDIR/times")" -eq $((9 * n)) ]
+}
