@@ -491,7 +491,9 @@ wait_failed() {
 	assert_equal "$status" 200
 	assert_common_headers
 	assert_equal "$(header Content-Type)" application/json
-	assert_equal "$(jbc keys)" '["account_id","created_at","keyring_version","quota","usage","username"]'
+	assert_equal "$(jbc keys)" '["account_id","created_at","keyring_version","mfa","quota","recovery_key","usage","username"]'
+	assert_equal "$(jbc .mfa)" '{"totp":false,"recovery_codes":0}'
+	assert_equal "$(jbc .recovery_key)" false
 	assert_equal "$(jb .account_id)" "$ACCOUNT_ID"
 	assert_equal "$(jb .username)" "$USERNAME"
 	assert_time "$(jb .created_at)"
