@@ -2,7 +2,7 @@
  * fuzz_account.c: fuzz target for whole requests through the real account
  * handler: fcgi/account.c's own route table (register, prelogin, login,
  * refresh, logout, the account, devices, keyring, password, activity,
- * export, import) behind serve_one() and the dispatcher, with a real store.
+ * export, import, TOTP, recovery codes, the recovery key) behind serve_one() and the dispatcher, with a real store.
  *
  * fcgi/account.c is compiled into this target (its main() renamed), so the
  * rows fuzzed are exactly the ones the program serves, whatever shape the
