@@ -1,4 +1,4 @@
--- 010_mfa: two-factor login (TOTP, recovery codes) and the recovery key
+-- 009_mfa: two-factor login (TOTP, recovery codes) and the recovery key
 -- (issue 15, docs/API-account.md). Nothing here is usable in clear: the TOTP
 -- secret is sealed (AES-256-GCM under a key derived from the server secret,
 -- the account's public id as associated data), recovery codes are keyed
