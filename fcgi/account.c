@@ -732,12 +732,18 @@ static enum err do_recover(struct req *r)
 	}
 	if (e)
 		goto out;
+	/* the keyring's version N: the client seals the new keyring for N + 1,
+	 * the version recover/complete gives it (its AAD binds the version) */
+	struct store_account acc;
+	if ((e = store_account_by_name(r->store, username, &acc)))
+		goto out;
 	struct jw w;
 	jw_init(&w, &r->out);
 	jw_obj_begin(&w);
 	jw_key(&w, "blob"); jw_b64(&w, blob, bloblen);
 	jw_key(&w, "reset_token"); jw_str(&w, reset.text);
 	jw_key(&w, "expires_in"); jw_int(&w, ACCOUNTS_RESET_TTL);
+	jw_key(&w, "keyring_version"); jw_int(&w, acc.keyring_version);
 	jw_obj_end(&w);
 	http_respond_json(r, 200);
 out:

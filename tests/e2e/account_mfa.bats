@@ -256,6 +256,8 @@ account_state() {
 	assert_equal "$status" 200
 	assert_equal "$(jb .blob)" "$blob"
 	assert_equal "$(jb .expires_in)" 300
+	# the keyring's version, which the client seals the new keyring for (+ 1)
+	assert_equal "$(jb .keyring_version)" 1
 	reset=$(jb .reset_token)
 	[[ $reset =~ ^[A-Za-z0-9_-]{43}$ ]] || fail "bad reset_token: $reset"
 	newkey=$(new_key)
