@@ -64,6 +64,27 @@ int bs_register(struct bs_client *c, const char *user, const char *password);
  * in as another user than the one saved clears the local records.
  */
 int bs_login(struct bs_client *c, const char *user, const char *password, const char *device);
+/*
+ * The second factor of login (bs_mfa.c has the rest). An account with
+ * two-factor login answers a login without a code with mfa_required: the
+ * library then calls the prompt set here (none by default) with again 0,
+ * and with again 1 after a wrong code, at most BS_MFA_PROMPTS times; the
+ * prompt writes a code (NUL-terminated, at most size - 1 bytes: six digits
+ * from the authenticator app, or one of the recovery codes) and returns 0,
+ * or returns non-zero to give up. The login is then resent with the same
+ * auth_key (no second Argon2id). Without a prompt or a code, the login is
+ * BS_REFUSED with code "mfa_required"; a wrong code is BS_REFUSED
+ * "invalid_mfa".
+ */
+#define BS_MFA_CODE_MAX 64
+#define BS_MFA_PROMPTS 3
+typedef int (*bs_mfa_prompt_fn)(void *arg, int again, char *code, size_t size);
+void bs_set_mfa_prompt(struct bs_client *c, bs_mfa_prompt_fn fn, void *arg);
+/* bs_login with a second factor given up front (code NULL: none; six digits
+ * are sent as "totp", anything else as "recovery_code"). A wrong code given
+ * here is not followed by a prompt: scripts see invalid_mfa at once. */
+int bs_login_mfa(struct bs_client *c, const char *user, const char *password, const char *device,
+    const char *code);
 /* Revoke this device's tokens on the server (best effort) and forget the
  * session: tokens, data key, records and queue are deleted from the state
  * (secure_delete) and wiped from memory. */
@@ -85,6 +106,53 @@ typedef void (*bs_device_fn)(void *arg, const struct bs_device *d);
 int bs_devices(struct bs_client *c, bs_device_fn fn, void *arg);
 /* Revoke a device: its tokens stop working at once. */
 int bs_device_revoke(struct bs_client *c, const char *device_id);
+
+/* ---- two-factor login and the recovery key (bs_mfa.c) ------------------ */
+
+/* Whether the account has two-factor login and a recovery key (GET /v1/account). */
+int bs_security(struct bs_client *c, int *totp, int *recovery_key);
+/*
+ * Start turning on two-factor login (TOTP, RFC 6238): the current password
+ * proves the account; the server makes a secret, returned as base32 in
+ * *secret and as an otpauth:// URI in *uri (both malloc'd: bs_free them with
+ * strlen + 1; they are secrets). Nothing is on until bs_totp_confirm.
+ */
+int bs_totp_enable(struct bs_client *c, const char *password, char **secret, char **uri);
+/* One recovery code, as bs_totp_confirm and bs_recovery_codes hand them out. */
+typedef void (*bs_code_fn)(void *arg, const char *code);
+/* Turn two-factor login on with a code of the authenticator app; fn gets
+ * each of the ten single-use recovery codes the server made (shown once). */
+int bs_totp_confirm(struct bs_client *c, const char *code, bs_code_fn fn, void *arg);
+/* Turn two-factor login off: the password and a current code (or a recovery code). */
+int bs_totp_disable(struct bs_client *c, const char *password, const char *code);
+/* A new set of recovery codes (the old set stops working), handed to fn. */
+int bs_recovery_codes(struct bs_client *c, const char *password, const char *code,
+    bs_code_fn fn, void *arg);
+
+/*
+ * Make a recovery key (client.md section 10): the keyring is opened with
+ * password (a wrong one is BS_DECRYPT "invalid_credentials"), its
+ * plaintext sealed as a recovery blob under a fresh random key, and the
+ * blob stored with PUT /v1/account/recovery, replacing any earlier key.
+ * text receives the key (groups of four, upper case): the only copy; the
+ * caller shows it once and wipes it.
+ */
+#define BS_RECOVERY_TEXT_LEN 39
+int bs_recovery_key_create(struct bs_client *c, const char *password,
+    char text[BS_RECOVERY_TEXT_LEN + 1]);
+/* Remove the account's recovery key (the password proves the account). */
+int bs_recovery_key_delete(struct bs_client *c, const char *password);
+/*
+ * Set a new password for user with the recovery key text (case, spaces and
+ * '-' ignored): POST /v1/account/recover (a wrong key or user is BS_DECRYPT
+ * "invalid_credentials"), open the blob, seal the same keyring plaintext
+ * under newpw's keys, POST /v1/account/recover/complete (every device is
+ * logged out, the used recovery key is gone), then log this home in as
+ * device (two-factor login, if on, still asks for a code through the
+ * prompt). Every record stays readable: the data key did not change.
+ */
+int bs_recover(struct bs_client *c, const char *user, const char *text, const char *newpw,
+    const char *device);
 
 /* ---- records (bs_sync.c) ----------------------------------------------- */
 

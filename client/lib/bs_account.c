@@ -161,8 +161,8 @@ bs_close(struct bs_client *c)
 }
 
 /* The ASCII lowercase copy of a username (malloc'd). */
-static char *
-lower(const char *s)
+char *
+bs__lower(const char *s)
 {
 	char *d = strdup(s);
 
@@ -173,8 +173,8 @@ lower(const char *s)
 }
 
 /* Map a bs1 error to a status. */
-static int
-bs1_fail(struct bs_client *c, int e, const char *what)
+int
+bs__bs1_fail(struct bs_client *c, int e, const char *what)
 {
 	if (e == BS1_E_DECRYPT)
 		return bs__fail(c, BS_DECRYPT, "cannot_decrypt", "cannot decrypt %s (wrong password or "
@@ -185,8 +185,8 @@ bs1_fail(struct bs_client *c, int e, const char *what)
 }
 
 /* The kdf, auth_key and keyring_key of a password under kdf. */
-static int
-derive(struct bs_client *c, const char *pw, const struct bs1_kdf *kdf, struct bs1_key *auth,
+int
+bs__derive(struct bs_client *c, const char *pw, const struct bs1_kdf *kdf, struct bs1_key *auth,
     struct bs1_key *kk)
 {
 	struct bs1_key master;
@@ -197,12 +197,12 @@ derive(struct bs_client *c, const char *pw, const struct bs1_kdf *kdf, struct bs
 	bs1_wipe(&master, sizeof master);
 	if (e == BS1_E_INPUT)
 		return bs__fail(c, BS_LOCAL, "bad_password", "the password is not valid UTF-8");
-	return e ? bs1_fail(c, e, "the password") : BS_OK;
+	return e ? bs__bs1_fail(c, e, "the password") : BS_OK;
 }
 
 /* POST /v1/account/prelogin and the floor: *kdf, or BS_DECRYPT kdf_floor. */
-static int
-prelogin(struct bs_client *c, const char *user, struct bs1_kdf *kdf)
+int
+bs__prelogin(struct bs_client *c, const char *user, struct bs1_kdf *kdf)
 {
 	struct json_object *body = json_object_new_object(), *k;
 	struct bs_resp r = {0};
@@ -229,8 +229,8 @@ prelogin(struct bs_client *c, const char *user, struct bs1_kdf *kdf)
 }
 
 /* A kdf as a json object (for register and password). */
-static struct json_object *
-kdf_json(const struct bs1_kdf *kdf)
+struct json_object *
+bs__kdf_json(const struct bs1_kdf *kdf)
 {
 	char buf[BS1_KDF_MAX_JSON];
 
@@ -240,8 +240,8 @@ kdf_json(const struct bs1_kdf *kdf)
 }
 
 /* Add key: b64(p, n) to o; 0 or -1. */
-static int
-add_b64(struct json_object *o, const char *key, const void *p, size_t n)
+int
+bs__add_b64(struct json_object *o, const char *key, const void *p, size_t n)
 {
 	struct json_object *v = bs__json_b64(p, n);
 
@@ -257,26 +257,26 @@ bs_register(struct bs_client *c, const char *user, const char *password)
 	struct bs_resp r = {0};
 	uint8_t *pt = NULL, *env = NULL;
 	size_t ptlen = 0, envlen = 0;
-	char *lu = lower(user);
+	char *lu = bs__lower(user);
 	int rc, e;
 
 	if (!lu)
 		return bs__fail(c, BS_LOCAL, "no_memory", "out of memory");
 	if ((e = bs1_kdf_new(&kdf)) || (e = bs1_data_key_new(&dk))) {
-		rc = bs1_fail(c, e, "new keys");
+		rc = bs__bs1_fail(c, e, "new keys");
 		goto out;
 	}
-	if ((rc = derive(c, password, &kdf, &auth, &kk)))
+	if ((rc = bs__derive(c, password, &kdf, &auth, &kk)))
 		goto out;
 	if ((e = bs1_keyring_new(&dk, &pt, &ptlen)) ||
 	    (e = bs1_keyring_seal(&kk, lu, 1, pt, ptlen, &env, &envlen))) {
-		rc = bs1_fail(c, e, "the keyring");
+		rc = bs__bs1_fail(c, e, "the keyring");
 		goto out;
 	}
 	if (!(body = json_object_new_object()) ||
 	    json_object_object_add(body, "username", json_object_new_string(user)) ||
-	    add_b64(body, "auth_key", auth.b, sizeof auth.b) || !(k = kdf_json(&kdf)) ||
-	    json_object_object_add(body, "kdf", k) || add_b64(body, "keyring", env, envlen)) {
+	    bs__add_b64(body, "auth_key", auth.b, sizeof auth.b) || !(k = bs__kdf_json(&kdf)) ||
+	    json_object_object_add(body, "kdf", k) || bs__add_b64(body, "keyring", env, envlen)) {
 		rc = bs__fail(c, BS_LOCAL, "no_memory", "out of memory");
 		goto out;
 	}
@@ -298,8 +298,8 @@ out:
 
 /* GET /v1/account/keyring: the keyring and its version (for a login answer
  * without keyring_version, and for a password change). */
-static int
-fetch_keyring(struct bs_client *c, uint8_t **env, size_t *envlen, int64_t *version)
+int
+bs__fetch_keyring(struct bs_client *c, uint8_t **env, size_t *envlen, int64_t *version)
 {
 	struct bs_resp r = {0};
 	struct json_object *v;
@@ -322,6 +322,42 @@ fetch_keyring(struct bs_client *c, uint8_t **env, size_t *envlen, int64_t *versi
 int
 bs_login(struct bs_client *c, const char *user, const char *password, const char *device)
 {
+	return bs_login_mfa(c, user, password, device, NULL);
+}
+
+int
+bs__mfa_field(struct json_object *body, const char *code)
+{
+	size_t n = 0, digits = 0;
+
+	json_object_object_del(body, "totp");
+	json_object_object_del(body, "recovery_code");
+	for (const char *p = code; *p; p++, n++)
+		digits += *p >= '0' && *p <= '9';
+	/* six digits are a TOTP code; anything else is a recovery code */
+	return json_object_object_add(body, n == 6 && digits == 6 ? "totp" : "recovery_code",
+	    json_object_new_string(code));
+}
+
+/* Ask the application's prompt for a second factor into code[size]; 0 when
+ * it gave one. */
+static int
+mfa_ask(struct bs_client *c, int again, char *code, size_t size)
+{
+	if (!c->mfa_prompt)
+		return -1;
+	memset(code, 0, size);
+	if (c->mfa_prompt(c->mfa_prompt_arg, again, code, size) != 0 || !code[0])
+		return -1;
+	return 0;
+}
+
+int
+bs_login_mfa(struct bs_client *c, const char *user, const char *password, const char *device,
+    const char *mfa_code)
+{
+	char asked[BS_MFA_CODE_MAX];
+	int prompts = 0;
 	struct bs1_kdf kdf;
 	struct bs1_key auth, kk, dk;
 	struct json_object *body = NULL, *dev = NULL, *v;
@@ -330,7 +366,7 @@ bs_login(struct bs_client *c, const char *user, const char *password, const char
 	size_t envlen = 0, ptlen = 0;
 	int64_t kv = -1;
 	const char *a, *f, *d;
-	char *lu = lower(user);
+	char *lu = bs__lower(user);
 	int rc, e, same;
 
 	memset(&auth, 0, sizeof auth);
@@ -338,20 +374,25 @@ bs_login(struct bs_client *c, const char *user, const char *password, const char
 	memset(&dk, 0, sizeof dk);
 	if (!lu)
 		return bs__fail(c, BS_LOCAL, "no_memory", "out of memory");
-	if ((rc = prelogin(c, user, &kdf)))     /* the floor, before any login request */
+	if ((rc = bs__prelogin(c, user, &kdf)))     /* the floor, before any login request */
 		goto out;
-	if ((rc = derive(c, password, &kdf, &auth, &kk)))
+	if ((rc = bs__derive(c, password, &kdf, &auth, &kk)))
 		goto out;
 	if (!(body = json_object_new_object()) || !(dev = json_object_new_object()) ||
 	    json_object_object_add(dev, "name", json_object_new_string(device ? device : "cli")) ||
 	    json_object_object_add(dev, "type", json_object_new_string("cli")) ||
 	    json_object_object_add(body, "username", json_object_new_string(user)) ||
-	    add_b64(body, "auth_key", auth.b, sizeof auth.b) ||
+	    bs__add_b64(body, "auth_key", auth.b, sizeof auth.b) ||
 	    json_object_object_add(body, "device", dev)) {
 		json_object_put(dev);
 		rc = bs__fail(c, BS_LOCAL, "no_memory", "out of memory");
 		goto out;
 	}
+	if (mfa_code && *mfa_code && bs__mfa_field(body, mfa_code)) {
+		rc = bs__fail(c, BS_LOCAL, "no_memory", "out of memory");
+		goto out;
+	}
+again:
 	if ((rc = bs__request(c, "POST", "/v1/account/login", body, 0, &r)))
 		goto out;
 	if (r.status == 401) {
@@ -359,6 +400,26 @@ bs_login(struct bs_client *c, const char *user, const char *password, const char
 		if (strcmp(c->code, "invalid_credentials") == 0)
 			rc = bs__fail(c, BS_DECRYPT, "invalid_credentials",
 			    "wrong username or password (invalid_credentials)");
+		else if (strcmp(c->code, "mfa_required") == 0 || strcmp(c->code, "invalid_mfa") == 0) {
+			/* the password was right: ask for the second factor, the same auth_key resent */
+			int wrong = c->code[0] == 'i';
+			if (prompts < BS_MFA_PROMPTS && (!mfa_code || !*mfa_code || prompts) &&
+			    mfa_ask(c, wrong, asked, sizeof asked) == 0) {
+				prompts++;
+				if (bs__mfa_field(body, asked)) {
+					rc = bs__fail(c, BS_LOCAL, "no_memory", "out of memory");
+					goto out;
+				}
+				bs__resp_clear(&r);
+				goto again;
+			}
+			if (!wrong)
+				rc = bs__fail(c, BS_REFUSED, "mfa_required", "this account has two-factor "
+				    "login: give a code from the authenticator app or a recovery code");
+			else
+				rc = bs__fail(c, BS_REFUSED, "invalid_mfa", "the two-factor code or recovery "
+				    "code is wrong or was already used (invalid_mfa)");
+		}
 		goto out;
 	}
 	if (r.status != 200) {
@@ -389,7 +450,7 @@ bs_login(struct bs_client *c, const char *user, const char *password, const char
 		}
 		if ((rc = bs__get_b64(c, r.json, "keyring", &env, &envlen)))
 			goto out;
-	} else if ((rc = fetch_keyring(c, &env, &envlen, &kv)))
+	} else if ((rc = bs__fetch_keyring(c, &env, &envlen, &kv)))
 		/* a server without keyring_version in its login answer: one more request */
 		goto out;
 	if (kv < 1 || (e = bs1_keyring_open(&kk, lu, (uint64_t)kv, env, envlen, &pt, &ptlen)) ||
@@ -432,7 +493,15 @@ out:
 	bs1_free(pt, ptlen);
 	free(env);
 	free(lu);
+	bs1_wipe(asked, sizeof asked);
 	return rc;
+}
+
+void
+bs_set_mfa_prompt(struct bs_client *c, bs_mfa_prompt_fn fn, void *arg)
+{
+	c->mfa_prompt = fn;
+	c->mfa_prompt_arg = arg;
 }
 
 int
@@ -466,9 +535,9 @@ bs_change_password(struct bs_client *c, const char *oldpw, const char *newpw)
 	memset(&nkk, 0, sizeof nkk);
 	if ((rc = bs__need_session(c)))
 		return rc;
-	if ((rc = prelogin(c, c->user, &okdf)) || (rc = derive(c, oldpw, &okdf, &oauth, &okk)))
+	if ((rc = bs__prelogin(c, c->user, &okdf)) || (rc = bs__derive(c, oldpw, &okdf, &oauth, &okk)))
 		goto out;
-	if ((rc = fetch_keyring(c, &env, &envlen, &kv)))
+	if ((rc = bs__fetch_keyring(c, &env, &envlen, &kv)))
 		goto out;
 	if (kv < 1 || bs1_keyring_open(&okk, c->user, (uint64_t)kv, env, envlen, &pt, &ptlen) != BS1_OK) {
 		rc = bs__fail(c, BS_DECRYPT, "invalid_credentials",
@@ -476,19 +545,19 @@ bs_change_password(struct bs_client *c, const char *oldpw, const char *newpw)
 		goto out;
 	}
 	if ((e = bs1_kdf_new(&nkdf))) {
-		rc = bs1_fail(c, e, "a new kdf");
+		rc = bs__bs1_fail(c, e, "a new kdf");
 		goto out;
 	}
-	if ((rc = derive(c, newpw, &nkdf, &nauth, &nkk)))
+	if ((rc = bs__derive(c, newpw, &nkdf, &nauth, &nkk)))
 		goto out;
 	/* the same plaintext (members we do not know kept), version N + 1 */
 	if ((e = bs1_keyring_seal(&nkk, c->user, (uint64_t)kv + 1, pt, ptlen, &nenv, &nenvlen))) {
-		rc = bs1_fail(c, e, "the keyring");
+		rc = bs__bs1_fail(c, e, "the keyring");
 		goto out;
 	}
-	if (!(body = json_object_new_object()) || add_b64(body, "auth_key", oauth.b, sizeof oauth.b) ||
-	    add_b64(body, "new_auth_key", nauth.b, sizeof nauth.b) || !(k = kdf_json(&nkdf)) ||
-	    json_object_object_add(body, "new_kdf", k) || add_b64(body, "new_keyring", nenv, nenvlen) ||
+	if (!(body = json_object_new_object()) || bs__add_b64(body, "auth_key", oauth.b, sizeof oauth.b) ||
+	    bs__add_b64(body, "new_auth_key", nauth.b, sizeof nauth.b) || !(k = bs__kdf_json(&nkdf)) ||
+	    json_object_object_add(body, "new_kdf", k) || bs__add_b64(body, "new_keyring", nenv, nenvlen) ||
 	    json_object_object_add(body, "revoke_other_devices", json_object_new_boolean(1))) {
 		rc = bs__fail(c, BS_LOCAL, "no_memory", "out of memory");
 		goto out;
@@ -672,11 +741,11 @@ bs_import(struct bs_client *c, const char *path, const char *password, const cha
 		lo = hi = json_object_get_int64(k);
 	}
 	/* the old data key: the export's keyring under the old password */
-	if (!(lou = lower(ouser))) {
+	if (!(lou = bs__lower(ouser))) {
 		rc = bs__fail(c, BS_LOCAL, "no_memory", "out of memory");
 		goto out;
 	}
-	if ((rc = derive(c, old_password, &okdf, NULL, &okk)) ||
+	if ((rc = bs__derive(c, old_password, &okdf, NULL, &okk)) ||
 	    (rc = bs__get_b64(c, head, "keyring", &oenv, &oenvlen)))
 		goto out;
 	for (ov = lo;; ov++)
@@ -688,8 +757,8 @@ bs_import(struct bs_client *c, const char *path, const char *password, const cha
 		goto out;
 	}
 	/* the current keyring, opened to check the current password */
-	if ((rc = prelogin(c, c->user, &ckdf)) || (rc = derive(c, password, &ckdf, NULL, &ckk)) ||
-	    (rc = fetch_keyring(c, &cenv, &cenvlen, &cv)))
+	if ((rc = bs__prelogin(c, c->user, &ckdf)) || (rc = bs__derive(c, password, &ckdf, NULL, &ckk)) ||
+	    (rc = bs__fetch_keyring(c, &cenv, &cenvlen, &cv)))
 		goto out;
 	if (cv < 1 || bs1_keyring_open(&ckk, c->user, (uint64_t)cv, cenv, cenvlen, &cpt, &cptlen) != BS1_OK ||
 	    bs1_keyring_data_key(cpt, cptlen, &cdk) != BS1_OK) {
@@ -702,7 +771,7 @@ bs_import(struct bs_client *c, const char *path, const char *password, const cha
 	 * still empty, and running the import again finds the key in place */
 	if (bsc_equal(cdk.b, odk.b, sizeof cdk.b) == 0) {
 		if (bs1_keyring_seal(&ckk, c->user, (uint64_t)cv + 1, opt, optlen, &nenv, &nenvlen) != BS1_OK ||
-		    !(body = json_object_new_object()) || add_b64(body, "keyring", nenv, nenvlen) ||
+		    !(body = json_object_new_object()) || bs__add_b64(body, "keyring", nenv, nenvlen) ||
 		    json_object_object_add(body, "version", json_object_new_int64(cv))) {
 			rc = bs__fail(c, BS_LOCAL, "crypto", "cannot seal the keyring");
 			goto out;

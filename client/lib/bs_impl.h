@@ -29,6 +29,8 @@ struct bs_client {
 	void *merge_arg;
 	bs_sync_progress_fn sync_progress;
 	void *sync_progress_arg;
+	bs_mfa_prompt_fn mfa_prompt;
+	void *mfa_prompt_arg;
 	char code[64];
 	char msg[512];
 };
@@ -119,5 +121,23 @@ const char *bs__get_str(struct json_object *o, const char *key);
 int bs__coll_name(struct bs_client *c, const char *A, char out[BS1_NAME_LEN + 1]);
 /* BS_LOCAL "not_logged_in" unless the session holds a data key. */
 int bs__need_session(struct bs_client *c);
+/* The ASCII lowercase copy of a username (malloc'd; NULL on no memory). */
+char *bs__lower(const char *s);
+/* Map a bs1 error e met while handling what to a status and a message. */
+int bs__bs1_fail(struct bs_client *c, int e, const char *what);
+/* auth_key and keyring_key (either may be NULL) of password pw under kdf. */
+int bs__derive(struct bs_client *c, const char *pw, const struct bs1_kdf *kdf,
+    struct bs1_key *auth, struct bs1_key *kk);
+/* POST /v1/account/prelogin for user and the floor: *kdf, or BS_DECRYPT kdf_floor. */
+int bs__prelogin(struct bs_client *c, const char *user, struct bs1_kdf *kdf);
+/* A kdf as a new json object (NULL on failure). */
+struct json_object *bs__kdf_json(const struct bs1_kdf *kdf);
+/* Add key: b64(p[0..n)) to o; 0, or -1 on no memory. */
+int bs__add_b64(struct json_object *o, const char *key, const void *p, size_t n);
+/* GET /v1/account/keyring: the sealed keyring (*env malloc'd) and its version. */
+int bs__fetch_keyring(struct bs_client *c, uint8_t **env, size_t *envlen, int64_t *version);
+/* Set body's "totp" (six digits) or "recovery_code" (anything else) to code,
+ * replacing either; 0, or -1 on no memory. */
+int bs__mfa_field(struct json_object *body, const char *code);
 
 #endif

@@ -1293,6 +1293,48 @@ test_recovery(void)
 	}
 }
 
+/*
+ * The recovery as bs_recover composes it (issue 15): the vector's recovery
+ * text parsed, its recovery_wrap opening alice's kind-6 blob, the keyring
+ * plaintext inside re-sealed as kind 1 under a new password's keyring_key at
+ * version N + 1: it opens there (and nowhere else) to the same data key.
+ */
+static void
+test_recovery_reset(void)
+{
+	struct json_object *k0 = json_object_array_get_idx(get(get(V, "recovery"), "keys"), 0);
+	struct json_object *blob = json_object_array_get_idx(get(V, "envelopes"), 11);
+	struct bs1_recovery_key rk;
+	struct bs1_key auth, wrap, dk, newkk, back;
+	uint8_t *env, *pt = NULL, *ring = NULL, *out = NULL;
+	size_t envlen, ptlen = 0, ringlen = 0, outlen = 0;
+	const char *text = str(k0, "text");
+
+	CHECK(strcmp(str(blob, "key_from"), "recovery.keys[0].recovery_wrap_hex") == 0,
+	    "envelope 11 is alice's recovery blob");
+	env = unhex(str(blob, "envelope_hex"), &envlen);
+	CHECK(bs1_recovery_parse(text, strlen(text), &rk) == BS1_OK &&
+	    bs1_recovery_keys(&rk, &auth, &wrap) == BS1_OK, "recovery key from its text");
+	CHECK(bs1_recovery_open(&wrap, "alice", env, envlen, &pt, &ptlen) == BS1_OK &&
+	    bs1_keyring_data_key(pt, ptlen, &dk) == BS1_OK, "the blob opens to a keyring");
+	CHECK(key_eq(&dk, str(get(V, "keys"), "data_key_hex")), "the blob holds the data key");
+	CHECK(bs1_data_key_new(&newkk) == BS1_OK &&
+	    bs1_keyring_seal(&newkk, "alice", 4, pt, ptlen, &ring, &ringlen) == BS1_OK, "re-sealed");
+	CHECK(bs1_keyring_open(&newkk, "alice", 3, ring, ringlen, &out, &outlen) == BS1_E_DECRYPT,
+	    "the new keyring is bound to its version");
+	CHECK(bs1_keyring_open(&newkk, "alice", 4, ring, ringlen, &out, &outlen) == BS1_OK &&
+	    bs1_keyring_data_key(out, outlen, &back) == BS1_OK && memcmp(&back, &dk, sizeof dk) == 0 &&
+	    outlen == ptlen && memcmp(out, pt, ptlen) == 0,
+	    "the same keyring plaintext and data key under the new password");
+	free(ring);
+	bs1_free(out, outlen);
+	out = NULL;
+	CHECK(bs1_recovery_open(&auth, "alice", env, envlen, &out, &outlen) == BS1_E_DECRYPT && !out,
+	    "recovery_auth (what the server sees) does not open the blob");
+	bs1_free(pt, ptlen);
+	free(env);
+}
+
 /* The keyring as the SDK makes it. */
 static void
 test_keyring_api(void)
@@ -1351,6 +1393,7 @@ main(int argc, char **argv)
 	T_RUN(test_grants);
 	T_RUN(test_grant_api);
 	T_RUN(test_recovery);
+	T_RUN(test_recovery_reset);
 	/* the Argon2id tests last: test_stream_memory reads the peak RSS */
 	T_RUN(test_slots);
 	T_RUN(test_kdf_derivations);
