@@ -24,7 +24,7 @@
 #define MAX_PASSWORD 4096
 
 static const char usage_text[] =
-	"usage: blindsync [--server URL] [--home DIR] [--json] [--password-file F] COMMAND ...\n"
+	"usage: blindsync [--server URL] [--home DIR] [--json] [--password-file F] [--totp CODE] COMMAND ...\n"
 	"  register USER | login USER [--device NAME] | logout | passwd | whoami\n"
 	"  devices [revoke ID]\n"
 	"  put COLLECTION ID [FILE|-]   get COLLECTION ID [FILE|-]   rm COLLECTION ID\n"
@@ -32,11 +32,14 @@ static const char usage_text[] =
 	"  sync [COLLECTION...]         watch [COLLECTION...]        conflicts [--clear]\n"
 	"  backup put NAME FILE|-  |  backup get NAME [FILE|-]  |  backup ls  |  backup rm NAME\n"
 	"  slot push FILE|-  |  slot pull [FILE|-]     (--app APP; the passphrase as a password)\n"
-	"  export FILE | import FILE\n";
+	"  export FILE | import FILE\n"
+	"  recovery-key [--delete] | recover USER [--device NAME]\n"
+	"  2fa [status] | 2fa enable | 2fa confirm CODE | 2fa disable | 2fa codes   (--totp CODE)\n";
 
 static int json_out;
 static const char *password_file;
 static const char *app_name;
+static const char *totp_code;   /* --totp, else BLINDSYNC_TOTP */
 
 static int
 usage(void)
@@ -160,6 +163,58 @@ get_password(const char *prompt, int n)
 	if (!(pw = password_from_tty(prompt)))
 		fprintf(stderr, "blindsync: cannot read the password from the terminal: use --password-file\n");
 	return pw;
+}
+
+/* Whether a prompt can reach the user (a terminal on stdin or /dev/tty). */
+static int
+can_prompt(void)
+{
+	return isatty(STDIN_FILENO) || access("/dev/tty", R_OK | W_OK) == 0;
+}
+
+/* The library's prompt for a second factor at login: from the terminal. */
+static int
+mfa_prompt(void *arg, int again, char *code, size_t size)
+{
+	char *got;
+
+	(void)arg;
+	got = password_from_tty(again ? "wrong code; two-factor code (or a recovery code): " :
+	    "two-factor code from your app (or a recovery code): ");
+	if (!got)
+		return -1;
+	snprintf(code, size, "%s", got);
+	drop(got);
+	return 0;
+}
+
+/* The prompt that answers with --totp / BLINDSYNC_TOTP once (for recover). */
+static int
+given_code(void *arg, int again, char *code, size_t size)
+{
+	(void)arg;
+	if (again || !totp_code)
+		return -1;
+	snprintf(code, size, "%s", totp_code);
+	return 0;
+}
+
+/* A two-factor code for 2fa disable|codes: --totp / BLINDSYNC_TOTP, else a prompt. */
+static char *
+get_code(void)
+{
+	char *code;
+
+	if (totp_code && *totp_code)
+		return strdup(totp_code);
+	if (!can_prompt()) {
+		fprintf(stderr, "blindsync: no terminal for the two-factor code: use --totp CODE or "
+		    "BLINDSYNC_TOTP\n");
+		return NULL;
+	}
+	if (!(code = password_from_tty("two-factor code from your app (or a recovery code): ")))
+		fprintf(stderr, "blindsync: cannot read the code from the terminal: use --totp CODE\n");
+	return code;
 }
 
 /* Read a whole file (or stdin for "-") up to MAX_INPUT. */
@@ -480,6 +535,190 @@ cmd_blob(struct bs_client *c, int argc, char **argv, const char *home)
 	return usage();
 }
 
+/* recovery-key [--delete] and recover USER. */
+static int
+cmd_recovery(struct bs_client *c, int argc, char **argv, const char *device)
+{
+	char text[BS_RECOVERY_TEXT_LEN + 1];
+	char *pw = NULL, *key = NULL;
+	int rc;
+
+	if (strcmp(argv[0], "recover") == 0) {
+		if (argc != 2)
+			return usage();
+		/* the recovery key is line 1 of the password file, the new password line 2 */
+		if (!(key = get_password("recovery key: ", 1)))
+			return BS_LOCAL;
+		if (!(pw = get_password("new password: ", 2))) {
+			drop(key);
+			return BS_LOCAL;
+		}
+		/* the login after the reset asks for a code when two-factor login is on */
+		if (totp_code)
+			bs_set_mfa_prompt(c, given_code, NULL);
+		else if (can_prompt())
+			bs_set_mfa_prompt(c, mfa_prompt, NULL);
+		rc = bs_recover(c, argv[1], key, pw, device);
+		drop(key);
+		drop(pw);
+		if (rc)
+			return fail(c, rc);
+		if (!json_out)
+			fprintf(stderr, "blindsync: new password set for %s; every other device is logged out "
+			    "and the recovery key is used up: make a new one with blindsync recovery-key\n",
+			    argv[1]);
+		return BS_OK;
+	}
+	if (argc > 2 || (argc == 2 && strcmp(argv[1], "--delete") != 0))
+		return usage();
+	if (!(pw = get_password("password: ", 1)))
+		return BS_LOCAL;
+	if (argc == 2) {
+		rc = bs_recovery_key_delete(c, pw);
+		drop(pw);
+		return rc ? fail(c, rc) : BS_OK;
+	}
+	rc = bs_recovery_key_create(c, pw, text);
+	drop(pw);
+	if (rc)
+		return fail(c, rc);
+	if (json_out) {
+		struct json_object *o = json_object_new_object();
+		json_object_object_add(o, "recovery_key", json_object_new_string(text));
+		flush_json(o);
+	} else {
+		fprintf(stderr, "blindsync: your recovery key, shown this once: keep it offline, apart "
+		    "from your password. With it you can set a new password and keep your data; "
+		    "without the password and this key, the data is gone.\n");
+		printf("%s\n", text);
+	}
+	fflush(stdout);
+	memset(text, 0, sizeof text);
+	return BS_OK;
+}
+
+/* Print a recovery code (one a line; a JSON array with --json). */
+static void
+print_code(void *arg, const char *code)
+{
+	if (arg)
+		json_object_array_add(arg, json_object_new_string(code));
+	else
+		printf("%s\n", code);
+}
+
+/* The recovery codes just made, with the advice on stderr. */
+static int
+codes_done(struct json_object *arr)
+{
+	if (arr) {
+		struct json_object *o = json_object_new_object();
+		json_object_object_add(o, "recovery_codes", arr);
+		flush_json(o);
+	} else
+		fprintf(stderr, "blindsync: these recovery codes are shown once; each logs in once "
+		    "in place of a two-factor code: keep them apart from your password\n");
+	return BS_OK;
+}
+
+/* 2fa [status] | enable | confirm CODE | disable | codes. */
+static int
+cmd_2fa(struct bs_client *c, int argc, char **argv)
+{
+	const char *sub = argc > 1 ? argv[1] : "status";
+	struct json_object *arr = NULL;
+	char *pw = NULL, *code = NULL, *secret = NULL, *uri = NULL;
+	int rc, totp, rkey;
+
+	if (strcmp(sub, "status") == 0 && argc <= 2) {
+		if ((rc = bs_security(c, &totp, &rkey)))
+			return fail(c, rc);
+		if (json_out) {
+			struct json_object *o = json_object_new_object();
+			json_object_object_add(o, "totp", json_object_new_boolean(totp));
+			json_object_object_add(o, "recovery_key", json_object_new_boolean(rkey));
+			flush_json(o);
+		} else
+			printf("two-factor login: %s\nrecovery key: %s\n", totp ? "on" : "off",
+			    rkey ? "set" : "none");
+		return BS_OK;
+	}
+	if (strcmp(sub, "confirm") == 0 && (argc == 3 || argc == 2)) {
+		if (argc == 3)
+			code = strdup(argv[2]);
+		else if (!(code = get_code()))
+			return BS_LOCAL;
+		arr = json_out ? json_object_new_array() : NULL;
+		if (!code || (rc = bs_totp_confirm(c, code, print_code, arr))) {
+			drop(code);
+			json_object_put(arr);
+			return code ? fail(c, rc) : BS_LOCAL;
+		}
+		drop(code);
+		if (!json_out)
+			fprintf(stderr, "blindsync: two-factor login is on\n");
+		return codes_done(arr);
+	}
+	if (argc != 2 || (strcmp(sub, "enable") && strcmp(sub, "disable") && strcmp(sub, "codes")))
+		return usage();
+	if (!(pw = get_password("password: ", 1)))
+		return BS_LOCAL;
+	if (strcmp(sub, "enable") == 0) {
+		rc = bs_totp_enable(c, pw, &secret, &uri);
+		drop(pw);
+		if (rc)
+			return fail(c, rc);
+		if (json_out) {
+			struct json_object *o = json_object_new_object();
+			json_object_object_add(o, "secret", json_object_new_string(secret));
+			json_object_object_add(o, "uri", json_object_new_string(uri));
+			flush_json(o);
+		} else
+			printf("secret: %s\nuri: %s\n", secret, uri);
+		fflush(stdout);
+		bs_free(secret, strlen(secret) + 1);
+		bs_free(uri, strlen(uri) + 1);
+		if (json_out || (!totp_code && !can_prompt())) {
+			if (!json_out)
+				fprintf(stderr, "blindsync: add the secret to an authenticator app, then run "
+				    "blindsync 2fa confirm CODE with the code it shows\n");
+			return BS_OK;
+		}
+		if (!json_out && !totp_code)
+			fprintf(stderr, "blindsync: add the secret (or the uri) to an authenticator app; "
+			    "two-factor login is not on until you confirm a code\n");
+		if (!(code = get_code()))
+			return BS_LOCAL;
+		rc = bs_totp_confirm(c, code, print_code, NULL);
+		drop(code);
+		if (rc)
+			return fail(c, rc);
+		fprintf(stderr, "blindsync: two-factor login is on\n");
+		return codes_done(NULL);
+	}
+	if (!(code = get_code())) {
+		drop(pw);
+		return BS_LOCAL;
+	}
+	if (strcmp(sub, "disable") == 0)
+		rc = bs_totp_disable(c, pw, code);
+	else {
+		arr = json_out ? json_object_new_array() : NULL;
+		rc = bs_recovery_codes(c, pw, code, print_code, arr);
+	}
+	drop(pw);
+	drop(code);
+	if (rc) {
+		json_object_put(arr);
+		return fail(c, rc);
+	}
+	if (sub[0] == 'c')
+		return codes_done(arr);
+	if (!json_out)
+		fprintf(stderr, "blindsync: two-factor login is off\n");
+	return BS_OK;
+}
+
 /* One line per sync of watch (stdout; JSON with --json); never stops. */
 static int
 report_watch(void *arg, const struct bs_sync_result *r)
@@ -508,8 +747,11 @@ cmd(struct bs_client *c, int argc, char **argv, const char *device, const char *
 			return BS_LOCAL;
 		if (what[0] == 'r')
 			rc = bs_register(c, argv[1], pw);
-		else
-			rc = bs_login(c, argv[1], pw, device);
+		else {
+			if (!totp_code && can_prompt())
+				bs_set_mfa_prompt(c, mfa_prompt, NULL);
+			rc = bs_login_mfa(c, argv[1], pw, device, totp_code);
+		}
 		drop(pw);
 		if (rc)
 			return fail(c, rc);
@@ -682,6 +924,10 @@ cmd(struct bs_client *c, int argc, char **argv, const char *device, const char *
 	}
 	if (strcmp(what, "backup") == 0 || strcmp(what, "slot") == 0)
 		return cmd_blob(c, argc, argv, home);
+	if (strcmp(what, "recovery-key") == 0 || strcmp(what, "recover") == 0)
+		return cmd_recovery(c, argc, argv, device);
+	if (strcmp(what, "2fa") == 0)
+		return cmd_2fa(c, argc, argv);
 	fprintf(stderr, "blindsync: unknown command %s\n", what);
 	return usage();
 }
@@ -696,6 +942,7 @@ main(int argc, char **argv)
 		{"password-file", required_argument, NULL, 'p'},
 		{"device", required_argument, NULL, 'd'},
 		{"app", required_argument, NULL, 'a'},
+		{"totp", required_argument, NULL, 't'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0}
 	};
@@ -714,16 +961,27 @@ main(int argc, char **argv)
 		case 'p': password_file = optarg; break;
 		case 'd': device = optarg; break;
 		case 'a': app_name = optarg; break;
+		case 't': totp_code = optarg; break;
 		case 'h': fputs(usage_text, stdout); return 0;
 		default: return usage();
 		}
 	}
 	argc -= optind;
 	argv += optind;
-	/* login's own option after the command: login USER --device NAME */
-	if (argc == 4 && strcmp(argv[0], "login") == 0 && strcmp(argv[2], "--device") == 0) {
-		device = argv[3];
-		argc = 2;
+	/* options after the command: login USER [--device NAME] [--totp CODE], 2fa ... --totp CODE */
+	while (argc >= 3 && argv[0][0] != '-' && (strcmp(argv[argc - 2], "--device") == 0 ||
+	    strcmp(argv[argc - 2], "--totp") == 0) && (strcmp(argv[0], "login") == 0 ||
+	    strcmp(argv[0], "recover") == 0 || strcmp(argv[0], "2fa") == 0)) {
+		if (argv[argc - 2][2] == 'd')
+			device = argv[argc - 1];
+		else
+			totp_code = argv[argc - 1];
+		argc -= 2;
+	}
+	if (!totp_code) {
+		totp_code = getenv("BLINDSYNC_TOTP");
+		if (totp_code && !*totp_code)
+			totp_code = NULL;
 	}
 	if (argc < 1)
 		return usage();
