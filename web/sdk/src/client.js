@@ -8,7 +8,10 @@
  * 410 -> resync from 0; one sync at a time per Client), watch (long polls
  * of GET /v1/status, then sync), backups and anonymous slots as section 5
  * streams over ReadableStream (backupPut, backupGet, backupList,
- * backupDelete, slotPut, slotGet) and the account's export.
+ * backupDelete, slotPut, slotGet) and the account's export; account
+ * security (issue 15): the second factor at login, TOTP on and off,
+ * recovery codes, and the recovery key of section 10 (recoveryKeyCreate,
+ * recover: a new password with every record still readable).
  *
  * State: the session (tokens, data key, keyring plaintext) lives in memory
  * only and logout() wipes it. The local copy lives in a Storage
@@ -109,6 +112,49 @@ const RECORD_BATCH = 64;
  *   that an application that keeps the session (sessionExport) keeps the current one; its errors are
  *   its own (the Client ignores them)
  */
+
+/**
+ * The second factor at login: a code given up front (six digits from the
+ * authenticator app, or a recovery code), and/or a prompt the Client calls
+ * when the server answers mfa_required (again: false) or invalid_mfa after
+ * a prompted code (again: true), at most MFA_PROMPTS times; it returns the
+ * code, or null to give up (the ServerError is then thrown). The login is
+ * resent with the same auth_key: no second Argon2id.
+ * @typedef {object} MfaOptions
+ * @property {string} [code]
+ * @property {(again: boolean) => (string | null | undefined | Promise<string | null | undefined>)} [prompt]
+ */
+
+/** Prompts for a second factor per login. */
+const MFA_PROMPTS = 3;
+
+/**
+ * The login body's member for a code: six digits are "totp", anything else
+ * "recovery_code".
+ * @param {Record<string, unknown>} body
+ * @param {string} code
+ */
+function mfaField(body, code) {
+  delete body.totp;
+  delete body.recovery_code;
+  const c = String(code).trim();
+  if (/^[0-9]{6}$/.test(c))
+    body.totp = c;
+  else
+    body.recovery_code = c;
+}
+
+/**
+ * The answer's recovery codes.
+ * @param {any} body
+ * @returns {string[]}
+ */
+function codesOf(body) {
+  const a = body?.recovery_codes;
+  if (!Array.isArray(a) || a.length === 0 || !a.every((c) => typeof c === 'string'))
+    throw new UnreachableError('the server\'s answer lacks recovery_codes');
+  return a;
+}
 
 /**
  * A session as sessionExport gives it, to keep across restarts: the
@@ -407,12 +453,16 @@ export class Client {
    * Log in as a new device: prelogin, the kdf floor (a KdfFloorError, and
    * no login request, for a weak kdf), Argon2id and HKDF, login, and the
    * keyring opened at the answer's keyring_version. Keeps the session.
+   * An account with two-factor login needs mfa (a code or a prompt);
+   * without, a ServerError with code "mfa_required" (status 401); a wrong
+   * code "invalid_mfa".
    * @param {string} username
    * @param {string} password
    * @param {DeviceInfo} [device] how the device is listed
+   * @param {MfaOptions} [mfa] the second factor, when the account has one
    * @returns {Promise<{ accountId: string, deviceId: string }>}
    */
-  async login(username, password, device) {
+  async login(username, password, device, mfa = {}) {
     const user = bs1.asciiLower(username);
     const pre = await this.send({ method: 'POST', path: '/v1/account/prelogin',
       json: { username: user }, idempotent: true });
@@ -430,7 +480,9 @@ export class Client {
       const body = { username: user, auth_key: b64(authKey) };
       if (device)
         body.device = { name: device.name, type: device.type };
-      const a = (await this.send({ method: 'POST', path: '/v1/account/login', json: body })).body;
+      if (mfa.code)
+        mfaField(body, mfa.code);
+      const a = await this.loginSend(body, mfa);
       if (a?.keyring === null || a?.keyring === undefined)
         throw new DecryptError();
       const version = Number(a.keyring_version);
@@ -445,6 +497,30 @@ export class Client {
       return { accountId: this.session.accountId, deviceId: this.session.deviceId };
     } finally {
       wipe(authKey, keyringKey, pt);
+    }
+  }
+
+  /**
+   * POST /v1/account/login, asking mfa.prompt for a code on mfa_required
+   * (and again on invalid_mfa after a prompted code), the same body resent.
+   * @param {Record<string, unknown>} body
+   * @param {MfaOptions} mfa
+   * @returns {Promise<any>} the answer's body
+   */
+  async loginSend(body, mfa) {
+    for (let prompts = 0; ; prompts++) {
+      try {
+        return (await this.send({ method: 'POST', path: '/v1/account/login', json: body })).body;
+      } catch (e) {
+        if (!(e instanceof ServerError && e.status === 401 &&
+            (e.code === 'mfa_required' || (e.code === 'invalid_mfa' && prompts > 0))) ||
+            !mfa.prompt || prompts >= MFA_PROMPTS)
+          throw e;
+        const code = await mfa.prompt(e.code === 'invalid_mfa');
+        if (!code)
+          throw e;
+        mfaField(body, code);
+      }
     }
   }
 
@@ -647,6 +723,185 @@ export class Client {
       idempotent: true });
     if (deviceId === s.deviceId)
       this.forget();
+  }
+
+  /* ---- two-factor login and the recovery key (issue 15) ---- */
+
+  /**
+   * The current password's auth_key and keyring_key under the session's kdf.
+   * @param {string} password
+   * @returns {Promise<{ authKey: Uint8Array, keyringKey: Uint8Array }>} the caller wipes both
+   */
+  async proof(password) {
+    const s = this.need();
+    const master = await bs1.masterKey(password, s.kdf, this.kdfOpts);
+    try {
+      return await bs1.accountKeys(master);
+    } finally {
+      wipe(master);
+    }
+  }
+
+  /**
+   * Whether two-factor login is on and a recovery key is set (GET /v1/account).
+   * @returns {Promise<{ totp: boolean, recoveryKey: boolean }>}
+   */
+  async security() {
+    const a = (await this.authed({ method: 'GET', path: '/v1/account', idempotent: true })).body;
+    return { totp: a?.mfa?.totp === true, recoveryKey: a?.recovery_key === true };
+  }
+
+  /**
+   * Start two-factor login (TOTP): the password proves the account; the
+   * server makes the secret. Nothing is on until totpConfirm.
+   * @param {string} password
+   * @returns {Promise<{ secret: string, uri: string }>} the base32 secret and its otpauth:// URI
+   */
+  async totpEnable(password) {
+    const k = await this.proof(password);
+    try {
+      const a = (await this.authed({ method: 'POST', path: '/v1/account/mfa/totp',
+        json: { auth_key: b64(k.authKey) } })).body;
+      if (typeof a?.secret !== 'string' || typeof a?.uri !== 'string')
+        throw new UnreachableError('the server\'s answer lacks the secret');
+      return { secret: a.secret, uri: a.uri };
+    } finally {
+      wipe(k.authKey, k.keyringKey);
+    }
+  }
+
+  /**
+   * Turn two-factor login on with a code of the authenticator app.
+   * @param {string} code
+   * @returns {Promise<string[]>} the ten single-use recovery codes (shown once)
+   */
+  async totpConfirm(code) {
+    const a = await this.authed({ method: 'POST', path: '/v1/account/mfa/totp/confirm',
+      json: { code: String(code) } });
+    return codesOf(a.body);
+  }
+
+  /**
+   * Turn two-factor login off: the password and a current code.
+   * @param {string} password
+   * @param {string} code
+   */
+  async totpDisable(password, code) {
+    const k = await this.proof(password);
+    try {
+      await this.authed({ method: 'DELETE', path: '/v1/account/mfa/totp',
+        json: { auth_key: b64(k.authKey), code: String(code) } });
+    } finally {
+      wipe(k.authKey, k.keyringKey);
+    }
+  }
+
+  /**
+   * A new set of recovery codes (the old set stops working).
+   * @param {string} password
+   * @param {string} code a current code of the app
+   * @returns {Promise<string[]>}
+   */
+  async recoveryCodes(password, code) {
+    const k = await this.proof(password);
+    try {
+      const a = await this.authed({ method: 'POST', path: '/v1/account/mfa/recovery-codes',
+        json: { auth_key: b64(k.authKey), code: String(code) } });
+      return codesOf(a.body);
+    } finally {
+      wipe(k.authKey, k.keyringKey);
+    }
+  }
+
+  /**
+   * Make a recovery key (client.md section 10): the stored keyring opened
+   * with the password (a wrong one is a DecryptError), its plaintext sealed
+   * as the kind-6 blob under a fresh key, PUT /v1/account/recovery
+   * (replacing an earlier key). The text is the only copy: show it once.
+   * @param {string} password
+   * @returns {Promise<string>} the recovery key's text (groups of four)
+   */
+  async recoveryKeyCreate(password) {
+    const s = this.need();
+    const k = await this.proof(password);
+    /** @type {Uint8Array | null} */
+    let pt = null;
+    /** @type {Uint8Array | null} */
+    let rk = null;
+    /** @type {{ auth: Uint8Array, wrap: Uint8Array } | null} */
+    let rkeys = null;
+    try {
+      const kr = (await this.authed({ method: 'GET', path: '/v1/account/keyring', idempotent: true })).body;
+      pt = await bs1.keyringOpen(k.keyringKey, s.username, Number(kr.version), unb64(kr.keyring));
+      const made = bs1.recoveryNew();
+      rk = made.rk;
+      rkeys = await bs1.recoveryKeys(rk);
+      const blob = await bs1.recoverySeal(rkeys.wrap, s.username, pt);
+      await this.authed({ method: 'PUT', path: '/v1/account/recovery', json: {
+        auth_key: b64(k.authKey), recovery_auth: b64(rkeys.auth), blob: b64(blob) } });
+      return made.text;
+    } finally {
+      wipe(k.authKey, k.keyringKey, pt, rk, rkeys?.auth ?? null, rkeys?.wrap ?? null);
+    }
+  }
+
+  /**
+   * Remove the account's recovery key.
+   * @param {string} password
+   */
+  async recoveryKeyDelete(password) {
+    const k = await this.proof(password);
+    try {
+      await this.authed({ method: 'DELETE', path: '/v1/account/recovery',
+        json: { auth_key: b64(k.authKey) } });
+    } finally {
+      wipe(k.authKey, k.keyringKey);
+    }
+  }
+
+  /**
+   * Set a new password with the recovery key (no session needed): POST
+   * /v1/account/recover (a wrong key, user or an account without one: a
+   * ServerError invalid_credentials), open the blob, seal the same keyring
+   * plaintext under the new password at keyring_version + 1, POST
+   * /v1/account/recover/complete (every device of the account is logged
+   * out and the recovery key is used up), then log in as device. Every
+   * record stays readable.
+   * @param {string} username
+   * @param {string} text the recovery key (case, spaces and "-" ignored)
+   * @param {string} newPassword
+   * @param {DeviceInfo} [device]
+   * @param {MfaOptions} [mfa] for the login, when two-factor login is on
+   * @returns {Promise<{ accountId: string, deviceId: string }>}
+   */
+  async recover(username, text, newPassword, device, mfa = {}) {
+    const user = bs1.asciiLower(username);
+    const rk = bs1.recoveryParse(text);
+    const rkeys = await bs1.recoveryKeys(rk);
+    /** @type {Uint8Array | null} */
+    let pt = null;
+    /** @type {{ authKey: Uint8Array, keyringKey: Uint8Array } | null} */
+    let nk = null;
+    try {
+      const a = (await this.send({ method: 'POST', path: '/v1/account/recover',
+        json: { username: user, recovery_auth: b64(rkeys.auth) } })).body;
+      const version = Number(a?.keyring_version);
+      if (!Number.isSafeInteger(version) || version < 1 || typeof a?.reset_token !== 'string')
+        throw new UnreachableError('the server\'s recover answer lacks keyring_version or reset_token');
+      pt = await bs1.recoveryOpen(rkeys.wrap, user, unb64(a.blob));
+      wipe(bs1.keyringDataKey(pt));
+      const kdf = bs1.kdfNew();
+      const master = await bs1.masterKey(newPassword, kdf, this.kdfOpts);
+      nk = await bs1.accountKeys(master);
+      wipe(master);
+      const sealed = await bs1.keyringSeal(nk.keyringKey, user, version + 1, pt);
+      await this.send({ method: 'POST', path: '/v1/account/recover/complete', json: {
+        reset_token: a.reset_token, new_auth_key: b64(nk.authKey), new_kdf: JSON.parse(bs1.kdfJson(kdf)),
+        new_keyring: b64(sealed) } });
+    } finally {
+      wipe(rk, rkeys.auth, rkeys.wrap, pt, nk?.authKey ?? null, nk?.keyringKey ?? null);
+    }
+    return this.login(user, newPassword, device, mfa);
   }
 
   /* ---- records ---- */

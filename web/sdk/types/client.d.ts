@@ -43,15 +43,27 @@ export class Client {
      * Log in as a new device: prelogin, the kdf floor (a KdfFloorError, and
      * no login request, for a weak kdf), Argon2id and HKDF, login, and the
      * keyring opened at the answer's keyring_version. Keeps the session.
+     * An account with two-factor login needs mfa (a code or a prompt);
+     * without, a ServerError with code "mfa_required" (status 401); a wrong
+     * code "invalid_mfa".
      * @param {string} username
      * @param {string} password
      * @param {DeviceInfo} [device] how the device is listed
+     * @param {MfaOptions} [mfa] the second factor, when the account has one
      * @returns {Promise<{ accountId: string, deviceId: string }>}
      */
-    login(username: string, password: string, device?: DeviceInfo): Promise<{
+    login(username: string, password: string, device?: DeviceInfo, mfa?: MfaOptions): Promise<{
         accountId: string;
         deviceId: string;
     }>;
+    /**
+     * POST /v1/account/login, asking mfa.prompt for a code on mfa_required
+     * (and again on invalid_mfa after a prompted code), the same body resent.
+     * @param {Record<string, unknown>} body
+     * @param {MfaOptions} mfa
+     * @returns {Promise<any>} the answer's body
+     */
+    loginSend(body: Record<string, unknown>, mfa: MfaOptions): Promise<any>;
     /** True while a session is held. @returns {boolean} */
     get loggedIn(): boolean;
     /**
@@ -122,6 +134,85 @@ export class Client {
      * @param {string} deviceId
      */
     deleteDevice(deviceId: string): Promise<void>;
+    /**
+     * The current password's auth_key and keyring_key under the session's kdf.
+     * @param {string} password
+     * @returns {Promise<{ authKey: Uint8Array, keyringKey: Uint8Array }>} the caller wipes both
+     */
+    proof(password: string): Promise<{
+        authKey: Uint8Array;
+        keyringKey: Uint8Array;
+    }>;
+    /**
+     * Whether two-factor login is on and a recovery key is set (GET /v1/account).
+     * @returns {Promise<{ totp: boolean, recoveryKey: boolean }>}
+     */
+    security(): Promise<{
+        totp: boolean;
+        recoveryKey: boolean;
+    }>;
+    /**
+     * Start two-factor login (TOTP): the password proves the account; the
+     * server makes the secret. Nothing is on until totpConfirm.
+     * @param {string} password
+     * @returns {Promise<{ secret: string, uri: string }>} the base32 secret and its otpauth:// URI
+     */
+    totpEnable(password: string): Promise<{
+        secret: string;
+        uri: string;
+    }>;
+    /**
+     * Turn two-factor login on with a code of the authenticator app.
+     * @param {string} code
+     * @returns {Promise<string[]>} the ten single-use recovery codes (shown once)
+     */
+    totpConfirm(code: string): Promise<string[]>;
+    /**
+     * Turn two-factor login off: the password and a current code.
+     * @param {string} password
+     * @param {string} code
+     */
+    totpDisable(password: string, code: string): Promise<void>;
+    /**
+     * A new set of recovery codes (the old set stops working).
+     * @param {string} password
+     * @param {string} code a current code of the app
+     * @returns {Promise<string[]>}
+     */
+    recoveryCodes(password: string, code: string): Promise<string[]>;
+    /**
+     * Make a recovery key (client.md section 10): the stored keyring opened
+     * with the password (a wrong one is a DecryptError), its plaintext sealed
+     * as the kind-6 blob under a fresh key, PUT /v1/account/recovery
+     * (replacing an earlier key). The text is the only copy: show it once.
+     * @param {string} password
+     * @returns {Promise<string>} the recovery key's text (groups of four)
+     */
+    recoveryKeyCreate(password: string): Promise<string>;
+    /**
+     * Remove the account's recovery key.
+     * @param {string} password
+     */
+    recoveryKeyDelete(password: string): Promise<void>;
+    /**
+     * Set a new password with the recovery key (no session needed): POST
+     * /v1/account/recover (a wrong key, user or an account without one: a
+     * ServerError invalid_credentials), open the blob, seal the same keyring
+     * plaintext under the new password at keyring_version + 1, POST
+     * /v1/account/recover/complete (every device of the account is logged
+     * out and the recovery key is used up), then log in as device. Every
+     * record stays readable.
+     * @param {string} username
+     * @param {string} text the recovery key (case, spaces and "-" ignored)
+     * @param {string} newPassword
+     * @param {DeviceInfo} [device]
+     * @param {MfaOptions} [mfa] for the login, when two-factor login is on
+     * @returns {Promise<{ accountId: string, deviceId: string }>}
+     */
+    recover(username: string, text: string, newPassword: string, device?: DeviceInfo, mfa?: MfaOptions): Promise<{
+        accountId: string;
+        deviceId: string;
+    }>;
     /**
      * Queue a write of record a in collection A (sealed now, sent by sync()).
      * A second put before a sync replaces the first, keeping its base version.
@@ -508,6 +599,58 @@ export class Client {
     queue(A: string, a: string, data: Uint8Array | null, base?: number): Promise<void>;
 }
 /**
+ * A session as sessionExport gives it, to keep across restarts: the
+ * public part as JSON values and the secrets (tokens, keyring plaintext)
+ * as bytes that whoever keeps them must protect, and wipe after use.
+ */
+export type SessionExport = {
+    username: string;
+    accountId: string;
+    deviceId: string;
+    keyringVersion: number;
+    /**
+     * the kdf object's JSON text
+     */
+    kdf: string;
+    /**
+     * u32be(n) || n bytes of {"access","refresh"} JSON || the keyring plaintext
+     */
+    secret: Uint8Array;
+};
+/**
+ * The session of a login: tokens and secrets, in memory only.
+ */
+export type Session = {
+    /**
+     * lowercased
+     */
+    username: string;
+    accountId: string;
+    deviceId: string;
+    access: string;
+    refresh: string;
+    dataKey: Uint8Array;
+    /**
+     * the keyring's plaintext (its unknown members are kept on re-seal)
+     */
+    keyringPt: Uint8Array;
+    keyringVersion: number;
+    /**
+     * the kdf the password was derived with
+     */
+    kdf: bs1.Kdf;
+    idKey: Uint8Array;
+    /**
+     * cid_key per server collection name
+     */
+    cid: Map<string, Uint8Array>;
+    /**
+     * ck(collection, kv) per "collection/kv", imported for AES-GCM
+     * (non-extractable): records open with one Web Crypto call, not four
+     */
+    ck?: Map<string, CryptoKey> | undefined;
+};
+/**
  * A device as the server lists it.
  */
 export type DeviceInfo = {
@@ -657,56 +800,16 @@ export type ClientOptions = {
     onSession?: ((c: Client) => (void | Promise<void>)) | undefined;
 };
 /**
- * A session as sessionExport gives it, to keep across restarts: the
- * public part as JSON values and the secrets (tokens, keyring plaintext)
- * as bytes that whoever keeps them must protect, and wipe after use.
+ * The second factor at login: a code given up front (six digits from the
+ * authenticator app, or a recovery code), and/or a prompt the Client calls
+ * when the server answers mfa_required (again: false) or invalid_mfa after
+ * a prompted code (again: true), at most MFA_PROMPTS times; it returns the
+ * code, or null to give up (the ServerError is then thrown). The login is
+ * resent with the same auth_key: no second Argon2id.
  */
-export type SessionExport = {
-    username: string;
-    accountId: string;
-    deviceId: string;
-    keyringVersion: number;
-    /**
-     * the kdf object's JSON text
-     */
-    kdf: string;
-    /**
-     * u32be(n) || n bytes of {"access","refresh"} JSON || the keyring plaintext
-     */
-    secret: Uint8Array;
-};
-/**
- * The session of a login: tokens and secrets, in memory only.
- */
-export type Session = {
-    /**
-     * lowercased
-     */
-    username: string;
-    accountId: string;
-    deviceId: string;
-    access: string;
-    refresh: string;
-    dataKey: Uint8Array;
-    /**
-     * the keyring's plaintext (its unknown members are kept on re-seal)
-     */
-    keyringPt: Uint8Array;
-    keyringVersion: number;
-    /**
-     * the kdf the password was derived with
-     */
-    kdf: bs1.Kdf;
-    idKey: Uint8Array;
-    /**
-     * cid_key per server collection name
-     */
-    cid: Map<string, Uint8Array>;
-    /**
-     * ck(collection, kv) per "collection/kv", imported for AES-GCM
-     * (non-extractable): records open with one Web Crypto call, not four
-     */
-    ck?: Map<string, CryptoKey> | undefined;
+export type MfaOptions = {
+    code?: string | undefined;
+    prompt?: ((again: boolean) => (string | null | undefined | Promise<string | null | undefined>)) | undefined;
 };
 /**
  * What backupPut and slotPut read: bytes, a string (its UTF-8), a Blob, or
