@@ -10,6 +10,12 @@
 #                                               import rewritten to the path below
 #     DEST/vendor/hash-wasm@V/index.esm.min.js  the one file of hash-wasm (version V,
 #                                               from web/sdk/node_modules) the page loads
+#     DEST/vendor/uqr@U/index.js                uqr's one file (dist/index.mjs), the QR
+#                                               code of the page's two-factor setup,
+#                                               loaded only then (web/app/security.js
+#                                               names version U); left out, with a
+#                                               warning, when web/sdk lacks it (the
+#                                               page then shows the secret as text)
 # Only what the page loads at run time: no node_modules tree, no dev
 # dependency, no test. --link (make run): index.html, app/ and the vendor
 # file are symbolic links into the checkout, so that an edited page shows
@@ -34,6 +40,12 @@ die() { echo "www.sh: $*" >&2; exit 1; }
 ver=$(sed -n 's/^[[:space:]]*"version":[[:space:]]*"\([0-9A-Za-z.+-]*\)".*/\1/p' "$hw/package.json" | head -n 1)
 [ -n "$ver" ] || die "cannot read hash-wasm's version in $hw/package.json"
 vendor=/vendor/hash-wasm@$ver/index.esm.min.js
+uqr=$here/web/sdk/node_modules/uqr
+uver=
+if [ -f "$uqr/package.json" ] && [ -f "$uqr/dist/index.mjs" ]; then
+	uver=$(sed -n 's/^[[:space:]]*"version":[[:space:]]*"\([0-9A-Za-z.+-]*\)".*/\1/p' "$uqr/package.json" | head -n 1)
+fi
+[ -n "$uver" ] || echo "www.sh: no uqr in web/sdk/node_modules: the page's two-factor setup shows no QR code" >&2
 
 case "$dest" in /*) ;; *) dest=$PWD/$dest ;; esac
 tmp=$dest.tmp.$$
@@ -50,6 +62,14 @@ mkdir -p "$tmp/sdk" "$tmp/vendor/hash-wasm@$ver"
 	    -e "s#(from|import)([[:space:]]*\(?[[:space:]]*)\"hash-wasm\"#\1\2\"$vendor\"#g" \
 	    "$src/$f" >"$tmp/sdk/$f"
 done
+if [ -n "$uver" ]; then
+	mkdir -p "$tmp/vendor/uqr@$uver"
+	if [ $link = 1 ]; then
+		ln -s "$uqr/dist/index.mjs" "$tmp/vendor/uqr@$uver/index.js"
+	else
+		cp "$uqr/dist/index.mjs" "$tmp/vendor/uqr@$uver/index.js"
+	fi
+fi
 if [ $link = 1 ]; then
 	ln -s "$app/index.html" "$tmp/index.html"
 	ln -s "$app" "$tmp/app"

@@ -17,6 +17,7 @@ import { clientFor, restore, signOut } from '/app/session.js';
 import { showBackups } from '/app/backups.js';
 import { dataBlock, renderAccount, startRecords, stopRecords } from '/app/records.js';
 import { hideDevices, renderDevices } from '/app/devices.js';
+import { mfaPrompt, showSecurity } from '/app/security.js';
 
 const $ = (id) => /** @type {HTMLElement} */ (document.getElementById(id));
 
@@ -43,6 +44,7 @@ async function enter(c) {
   void renderDevices(c);
   $('signin').hidden = true;
   $('account').hidden = false;
+  await showSecurity(c);
   await showBackups(c);
 }
 
@@ -60,13 +62,16 @@ $('signin-form').addEventListener('submit', async (ev) => {
     status('signin-status', 'Signing in…');
     const password = pw.value;
     pw.value = '';
-    await c.login(user.value, password, { name: 'web page', type: 'browser' });
+    await c.login(user.value, password, { name: 'web page', type: 'browser' }, { prompt: mfaPrompt });
     status('signin-status', `Signed in (keys derived in ${$('signin-status').dataset.kdfMs} ms); fetching records…`);
     await enter(c);
     status('signin-status', '');
     $('account-h').focus();
   } catch (e) {
-    const msg = e instanceof ServerError && e.status === 401 ? 'Wrong username or password.'
+    const msg = e instanceof ServerError && e.code === 'mfa_required' ? 'Sign-in needs a two-factor code.'
+      : e instanceof ServerError && e.code === 'invalid_mfa' ? 'Wrong two-factor code, or a code already used.'
+      : e instanceof ServerError && e.status === 429 ? 'Too many tries: wait a while and sign in again.'
+      : e instanceof ServerError && e.status === 401 ? 'Wrong username or password.'
       : e instanceof DecryptError ? 'cannot decrypt the keyring: wrong password or altered data.'
         : `Sign-in failed: ${e instanceof Error ? e.message : e}`;
     status('signin-status', msg, true);
@@ -89,6 +94,7 @@ async function leave(why) {
   hideDevices();
   await signOut(c);
   await showBackups(null);
+  await showSecurity(null);
   $('account').hidden = true;
   $('signin').hidden = false;
   status('signin-status', why, why !== 'Signed out.');
