@@ -165,11 +165,16 @@ get_password(const char *prompt, int n)
 	return pw;
 }
 
-/* Whether a prompt can reach the user (a terminal on stdin or /dev/tty). */
+/* Whether a prompt can reach the user: a controlling terminal opens. */
 static int
 can_prompt(void)
 {
-	return isatty(STDIN_FILENO) || access("/dev/tty", R_OK | W_OK) == 0;
+	int fd = open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY);
+
+	if (fd < 0)
+		return 0;
+	close(fd);
+	return 1;
 }
 
 /* The library's prompt for a second factor at login: from the terminal. */

@@ -415,7 +415,7 @@ again:
 			}
 			if (!wrong)
 				rc = bs__fail(c, BS_REFUSED, "mfa_required", "this account has two-factor "
-				    "login: give a code from the authenticator app or a recovery code");
+				    "login: give a code from the authenticator app or a recovery code (mfa_required)");
 			else
 				rc = bs__fail(c, BS_REFUSED, "invalid_mfa", "the two-factor code or recovery "
 				    "code is wrong or was already used (invalid_mfa)");

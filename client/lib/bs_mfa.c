@@ -251,7 +251,7 @@ bs_recovery_key_create(struct bs_client *c, const char *password, char text[BS_R
 	if (kv < 1 || bs1_keyring_open(&kk, c->user, (uint64_t)kv, env, envlen, &pt, &ptlen) != BS1_OK ||
 	    bs1_keyring_data_key(pt, ptlen, &dk) != BS1_OK) {
 		rc = bs__fail(c, BS_DECRYPT, "invalid_credentials",
-		    "the password is wrong (the keyring does not open)");
+		    "the password is wrong: the keyring does not open (invalid_credentials)");
 		goto out;
 	}
 	if ((e = bs1_recovery_new(&rk, text)) || (e = bs1_recovery_keys(&rk, &ra, &rw)) ||
