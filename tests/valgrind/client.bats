@@ -1,8 +1,9 @@
 #!/usr/bin/env bats
 # The blindsync CLI under valgrind (memcheck) against the real stack behind
 # nginx: register, login, put, sync, get, a conflict, a failure path, a
-# backup put and get, export and import, and logout, each run with no
-# memory error and no definite or indirect leak.
+# backup put and get, export and import, and logout; a recovery key made
+# and used (recover), two-factor login confirmed and a login without its
+# code; each run with no memory error and no definite or indirect leak.
 load ../lib
 
 setup_file() {
@@ -15,10 +16,11 @@ setup_file() {
 }
 teardown_file() { bs_stop; }
 
-# vcli HOME ARGS...: the CLI under valgrind; fails on any error or leak
+# vcli HOME ARGS...: the CLI under valgrind, with the password file $PWF (default
+# $PWFILE) and no terminal; fails on any error or leak
 vcli() {
 	local h=$1; shift
-	run env BLINDSYNC_PASSWORD_FILE="$PWFILE" valgrind -q --leak-check=full \
+	run env BLINDSYNC_PASSWORD_FILE="${PWF:-$PWFILE}" setsid -w valgrind -q --leak-check=full \
 		--show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect \
 		--error-exitcode=99 --log-file="$VG_DIR/vg.%p.log" "$BIN/blindsync" --server "$BS_URL" --home "$BATS_FILE_TMPDIR/$h" "$@"
 	[ "$status" -ne 99 ] || { cat "$VG_DIR"/vg.*.log >&2; return 1; }
@@ -74,5 +76,28 @@ vcli() {
 	vcli a logout
 	assert_success
 	# valgrind itself found nothing in any run
+	assert_equal "$(cat "$VG_DIR"/vg.*.log 2>/dev/null | wc -c)" 0
+}
+
+@test "recovery key, recover, two-factor login under valgrind: no error, no leak" {
+	local u=${BSUSER}r key secret
+	vcli r register "$u"
+	assert_success
+	vcli r login "$u"
+	assert_success
+	key=$(env BLINDSYNC_PASSWORD_FILE="$PWFILE" "$BIN/blindsync" --server "$BS_URL" \
+		--home "$BATS_FILE_TMPDIR/r" recovery-key 2>/dev/null)
+	printf '%s\nvalgrind new password\n' "$key" >"$BATS_TEST_TMPDIR/rec"
+	PWF=$BATS_TEST_TMPDIR/rec vcli s recover "$u"
+	assert_success
+	# two-factor login: on (the library's enable and confirm), then a login with a code
+	echo 'valgrind new password' >"$PWFILE.new"
+	secret=$(env BLINDSYNC_PASSWORD_FILE="$PWFILE.new" "$BIN/blindsync" --server "$BS_URL" \
+		--home "$BATS_FILE_TMPDIR/s" --json 2fa enable </dev/null | jq -r .secret)
+	vcli s 2fa confirm "$(oathtool --totp -b "$secret")"
+	assert_success
+	PWF=$PWFILE.new vcli t login "$u"
+	assert_failure 2
+	assert_output --partial mfa_required
 	assert_equal "$(cat "$VG_DIR"/vg.*.log 2>/dev/null | wc -c)" 0
 }
