@@ -17,9 +17,14 @@ import { clientFor, restore, signOut } from '/app/session.js';
 import { showBackups } from '/app/backups.js';
 import { dataBlock, renderAccount, startRecords, stopRecords } from '/app/records.js';
 import { hideDevices, renderDevices } from '/app/devices.js';
-import { mfaPrompt, showSecurity } from '/app/security.js';
 
 const $ = (id) => /** @type {HTMLElement} */ (document.getElementById(id));
+
+/** The security view and the sign-in's code prompt (security.js), loaded at
+ * the first sign-in rather than with the page: the first load stays as it was. */
+const security = () => import('/app/security.js');
+/** The prompt Client.login calls for a second factor. @param {boolean} again */
+const mfaPrompt = async (again) => (await security()).mfaPrompt(again);
 
 /** The signed-in client, or null. @type {Client | null} */
 let client = null;
@@ -44,7 +49,7 @@ async function enter(c) {
   void renderDevices(c);
   $('signin').hidden = true;
   $('account').hidden = false;
-  await showSecurity(c);
+  await (await security()).showSecurity(c);
   await showBackups(c);
 }
 
@@ -94,7 +99,7 @@ async function leave(why) {
   hideDevices();
   await signOut(c);
   await showBackups(null);
-  await showSecurity(null);
+  await (await security()).showSecurity(null);
   $('account').hidden = true;
   $('signin').hidden = false;
   status('signin-status', why, why !== 'Signed out.');
