@@ -89,7 +89,8 @@ on_header(char *p, size_t sz, size_t nm, void *arg)
 		memcpy(tmp, p + 12, k);
 		tmp[k] = '\0';
 		long v = strtol(tmp, NULL, 10);
-		h->retry_after = v > 0 ? (v > RETRY_AFTER_CAP_S ? RETRY_AFTER_CAP_S : v) : 0;
+		/* kept whole (up to a day), so that a 429 beyond the cap is not waited for */
+		h->retry_after = v > 0 ? (v > 86400 ? 86400 : v) : 0;
 	}
 	if (h->x && n > 5 && strncasecmp(p, "ETag:", 5) == 0) {
 		size_t i = 5, k = 0;
@@ -115,6 +116,8 @@ backoff(int attempt, long retry_after)
 	if (bsc_random(&r, sizeof r) != 0)
 		r = (uint32_t)time(NULL);
 	ms = r % lim;
+	if (retry_after > RETRY_AFTER_CAP_S)
+		retry_after = RETRY_AFTER_CAP_S;
 	if (retry_after > 0 && (unsigned long)retry_after * 1000 > ms)
 		ms = (unsigned long)retry_after * 1000;
 	ts.tv_sec = (time_t)(ms / 1000);
@@ -355,6 +358,12 @@ again:
 				}
 				goto again;
 			}
+		}
+		/* a 429 that asks for longer than we wait (two-factor codes locked for
+		 * 15 minutes) goes back to the caller at once, as a refusal */
+		if (r->status == 429 && retry_after > RETRY_AFTER_CAP_S) {
+			rc = BS_OK;
+			goto out;
 		}
 		if (r->status == 503 || r->status == 429 || (r->status >= 500 && !post))
 			continue;

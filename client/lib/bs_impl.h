@@ -51,7 +51,8 @@ void bs__resp_clear(struct bs_resp *r);
 /*
  * One API request: method, path (under the server URL), the JSON body
  * (NULL: none), with the session's bearer token when auth. Retries with
- * full-jitter exponential back-off on connection errors, 503, 429 and (for
+ * full-jitter exponential back-off on connection errors, 503, 429 (but one
+ * whose Retry-After is over 30 s is returned at once) and (for
  * requests without side effects) 5xx; an access token that answers 401
  * token_expired is refreshed (rotation saved in the state) once. Returns
  * BS_OK with *r filled for any status below 500 (the caller judges 4xx

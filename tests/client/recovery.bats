@@ -9,7 +9,8 @@
 # confirm), a login without a code refused (mfa_required: no terminal),
 # with --totp accepted, the same code replayed refused, a recovery code
 # (BLINDSYNC_TOTP) good once, new codes, a recover that still needs the
-# second factor, turned off.
+# second factor, turned off; five wrong codes locking the codes, the next
+# login refused at once (429, exit 2) rather than retried for minutes.
 #
 # TOTP codes are taken for a step not used before (the server refuses a
 # replay) and never more than one step ahead of the clock (its drift
@@ -203,4 +204,31 @@ next_code() {
 	assert_success
 	cli z 2fa
 	assert_output --partial 'two-factor login: off'
+}
+
+@test "five wrong codes lock the codes: the next login is refused at once (429, exit 2), not retried" {
+	local u=l$RANDOM$RANDOM secret bad before
+	cli l register "$u"
+	assert_success
+	cli l login "$u"
+	assert_success
+	secret=$(out l --json 2fa enable | jq -r .secret)
+	out l 2fa confirm "$(next_code "$secret")" >/dev/null
+	cli l 2fa
+	assert_output --partial 'two-factor login: on'
+	bad=$(for c in 000000 111111 222222 333333; do
+		for d in -2 -1 0 1 2; do oathtool --totp -b -N "@$(( ($(date +%s) / 30 + d) * 30 ))" "$secret"; done |
+			grep -qx "$c" || { echo "$c"; break; }
+	done)
+	for _ in 1 2 3 4 5; do
+		cli m login "$u" --totp "$bad"
+		assert_failure 2
+		assert_output --partial invalid_mfa
+	done
+	# locked: even the right code is refused, with one request and no wait of the server's 15 minutes
+	before=$(grep -c 'POST /v1/account/login' "$BS_RUN/access.log")
+	cli m login "$u" --totp "$(next_code "$secret")"
+	assert_failure 2
+	assert_output --partial 429
+	assert_equal "$(grep -c 'POST /v1/account/login' "$BS_RUN/access.log")" $((before + 1))
 }

@@ -5,7 +5,9 @@
  * or a sealed keyring, a header a token.
  *
  * What is retried: a 5xx or 429 answer (the API guarantees that a failed
- * request changed nothing), waiting at least its Retry-After; and a network
+ * request changed nothing), waiting at least its Retry-After (a 429 that asks
+ * for more than 60 s, such as two-factor codes locked for 15 minutes, is
+ * thrown at once: nobody waits that long for a click); and a network
  * error or timeout, only for requests marked `idempotent` (reads, PUT,
  * DELETE, and pushes, which base_version makes safe to repeat). A login,
  * register, refresh or password change that got no answer is not sent
@@ -141,6 +143,8 @@ export async function request(fetchFn, base, req, p) {
     if ((res.status >= 200 && res.status < 300) || res.status === 304)
       return { status: res.status, body: parsed, headers: res.headers };
     const se = serverError(res.status, parsed);
+    if (res.status === 429 && (retryAfter(res.headers) ?? 0) > 60)
+      throw se;
     if ((res.status >= 500 || res.status === 429) && attempt < p.retries) {
       await p.sleep(backoff(p, attempt, retryAfter(res.headers)));
       continue;

@@ -3,8 +3,9 @@
  * server (stack.js): a password reset with the recovery key keeps every
  * record readable, logs every old device out, and uses the key up; and
  * two-factor login with TOTP codes computed here from the secret the
- * server gave (totpCode below: RFC 6238, HMAC-SHA1, 6 digits, 30 s), its
- * recovery codes single use. Skipped without the C build.
+ * server gave (test/totp.js: RFC 6238, HMAC-SHA1, 6 digits, 30 s), its
+ * recovery codes single use, five wrong codes locking them (a 429 thrown
+ * at once, not retried). Skipped without the C build.
  *
  * Codes are picked to be valid whatever the clock does: each one is for the
  * step after the last one used (the server refuses a step already used),
@@ -155,4 +156,27 @@ test('totp: enable, login with a code, a prompt, a recovery code once, disable',
   await a.totpDisable(PASSWORD, await next());
   assert.deepEqual(await a.security(), { totp: false, recoveryKey: false });
   await device().login(u, PASSWORD);
+});
+
+test('totp: five wrong codes lock the codes; the next login is a 429 at once, not retried', { skip }, async () => {
+  const u = user();
+  await device().register(u, PASSWORD);
+  const a = device();
+  await a.login(u, PASSWORD);
+  const { secret } = await a.totpEnable(PASSWORD);
+  const { next, wrong } = codes(secret);
+  await a.totpConfirm(await next());
+  for (let i = 0; i < 5; i++)
+    await assert.rejects(device().login(u, PASSWORD, undefined, { code: wrong() }), refused(401, 'invalid_mfa'));
+  /* locked for the server's lockout (15 minutes): even the right code; one request, no wait */
+  let logins = 0;
+  const counting = new Client({ url: /** @type {any} */ (stack).url, storage: new MemoryStorage(),
+    fetch: (url, init) => {
+      if (String(url).endsWith('/v1/account/login'))
+        logins++;
+      return fetch(url, init);
+    } });
+  await assert.rejects(counting.login(u, PASSWORD, undefined, { code: await next() }),
+    (e) => e instanceof ServerError && e.status === 429);
+  assert.equal(logins, 1);
 });
