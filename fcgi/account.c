@@ -304,6 +304,7 @@ static enum err do_logout(struct req *r)
 	enum err e = accounts_logout(r->store, r->auth);
 	if (e)
 		return e;
+	serve_changed(r->auth->account_id, NULL); /* blindsync-live closes this device's sockets */
 	http_respond(r, 204, NULL);
 	return ERR_OK;
 }
@@ -394,6 +395,7 @@ static enum err do_device_delete(struct req *r)
 		return http_fail(r, ERR_NOT_FOUND, "No such device.");
 	if (e)
 		return e;
+	serve_changed(r->auth->account_id, NULL); /* blindsync-live closes the device's sockets */
 	http_respond(r, 204, NULL);
 	return ERR_OK;
 }
@@ -533,6 +535,7 @@ static enum err do_delete(struct req *r)
 	enum err e;
 	if ((e = get_key(r, "auth_key", &key, &keylen)) || (e = accounts_delete(r->store, r->auth, key, keylen)))
 		goto out;
+	serve_changed(r->auth->account_id, NULL); /* blindsync-live closes the account's sockets */
 	http_respond(r, 204, NULL);
 out:
 	free_key(key, keylen);
@@ -788,6 +791,26 @@ out:
 	return e;
 }
 
+/* ---- blindsync-live (docs/API-live.md) ---- */
+
+/* A single-use ticket of 30 s for the caller's device: the socket's only credential. */
+static enum err do_live_ticket(struct req *r)
+{
+	struct auth_token t;
+	enum err e = accounts_live_ticket(r->store, r->auth, &t);
+	if (e == ERR_OK) {
+		struct jw w;
+		jw_init(&w, &r->out);
+		jw_obj_begin(&w);
+		jw_key(&w, "ticket"); jw_str(&w, t.text);
+		jw_key(&w, "expires_in"); jw_int(&w, ACCOUNTS_LIVE_TICKET_TTL);
+		jw_obj_end(&w);
+		http_respond_json(r, 200);
+	}
+	bsc_wipe(&t, sizeof t);
+	return e;
+}
+
 /* ---- export and import (api.md §8; transfer.c does the work) ---- */
 
 static enum err do_export(struct req *r) { return transfer_export(r, r->auth); }
@@ -846,6 +869,8 @@ static const struct route routes[] = {
 	 .auth = RA_BEARER, .body = RB_JSON, .max_body = CAP_REGISTER, FIELDS(recovery_put_fields)},
 	{.method = M_DELETE, .pattern = "/account/recovery", .fn = do_recovery_delete, .name = "account.recovery",
 	 .auth = RA_BEARER, .body = RB_JSON, .max_body = ROUTE_CAP_SMALL, FIELDS(recovery_delete_fields)},
+	{.method = M_POST, .pattern = "/live/ticket", .fn = do_live_ticket, .name = "live.ticket",
+	 .auth = RA_BEARER, .body = RB_JSON_OPT, .max_body = ROUTE_CAP_SMALL},
 	{.method = M_GET, .pattern = "/account/export", .fn = do_export, .name = "export", .auth = RA_BEARER},
 	/* streamed: transfer.c checks the length against its own limit before reading */
 	{.method = M_POST, .pattern = "/account/import", .fn = do_import, .name = "import",

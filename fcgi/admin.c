@@ -37,6 +37,7 @@
 #include "err.h"
 #include "json.h"
 #include "log.h"
+#include "notify.h"
 #include "store.h"
 #include "store_sqlite.h"
 #include "sync.h"
@@ -463,6 +464,26 @@ static int admin_tx(struct admin *a, enum store_mode mode, tx_fn fn, void *arg, 
 	return e == ERR_OK ? ADMIN_OK : store_fail(e, what);
 }
 
+/*
+ * After a committed change that ends the account's sessions (disable,
+ * delete, sessions revoke): bump the account's slot of the shared
+ * notification table, as the handlers do, so that blindsync-live closes its
+ * sockets within a second. Best effort: without the table (no handler ever
+ * ran) there is nobody to tell.
+ */
+static void admin_poke(struct admin *a, int64_t account_id)
+{
+	char path[STORE_LOCATION_MAX + 16], why[256];
+	struct notifier *n = NULL;
+	if (!a->cfg || store_location_side(a->cfg->database, "notify", path, sizeof path) != 0)
+		return;
+	struct stat st;
+	if (stat(path, &st) != 0 || notify_open(path, &n, why, sizeof why) != 0)
+		return;
+	notify_bump(n, notify_slot_account(account_id));
+	notify_close(n);
+}
+
 /* Release what admin_config and admin_store made. */
 static void admin_close(struct admin *a)
 {
@@ -738,10 +759,12 @@ static int user_set_disabled(struct admin *a, int argc, char **argv, int disable
 		return ADMIN_USAGE;
 	if (user_tx(a, STORE_RW, &x, disabled ? "cannot disable the account" : "cannot enable the account") != ADMIN_OK)
 		return ADMIN_FAIL;
-	if (x.acc.disabled == disabled)
+	if (x.acc.disabled == disabled) {
 		fprintf(stderr, PROG ": user %s was already %s\n", name, disabled ? "disabled" : "enabled");
-	else
+	} else {
+		admin_poke(a, x.acc.id);
 		fprintf(stderr, PROG ": user %s %s\n", name, disabled ? "disabled" : "enabled");
+	}
 	return ADMIN_OK;
 }
 
@@ -1408,6 +1431,7 @@ static int cmd_user_delete(struct admin *a, int argc, char **argv)
 		    "repeat with --yes to do it", name);
 	if (user_tx(a, STORE_RW, &x, "cannot delete the account") != ADMIN_OK)
 		return ADMIN_FAIL;
+	admin_poke(a, x.acc.id);
 	printf("user %s deleted (%lld bytes, %lld records)\n", name, (long long)x.acc.usage_bytes,
 	    (long long)x.acc.usage_records);
 	return ADMIN_OK;
@@ -1428,6 +1452,7 @@ static int cmd_sessions_revoke(struct admin *a, int argc, char **argv)
 		return ADMIN_USAGE;
 	if (user_tx(a, STORE_RW, &x, "cannot revoke the sessions") != ADMIN_OK)
 		return ADMIN_FAIL;
+	admin_poke(a, x.acc.id);
 	printf("sessions of %s revoked: %lld %s, %lld %s\n", name, PLURAL(x.tokens, "token", "tokens"),
 	    PLURAL(x.devices, "device", "devices"));
 	return ADMIN_OK;

@@ -27,6 +27,8 @@ static enum err info(struct req *r)
 	jw_key(&w, "version"); jw_str(&w, BLINDSYNC_VERSION);
 	jw_key(&w, "registration"); jw_str(&w, config_registration_name(c->registration));
 	jw_key(&w, "slots"); jw_bool(&w, c->slots.enabled);
+	/* a plain CGI host cannot proxy a WebSocket (docs/API-live.md) */
+	jw_key(&w, "live"); jw_bool(&w, c->live.enabled && r->fcgx != NULL);
 	jw_key(&w, "limits");
 	jw_obj_begin(&w);
 	jw_key(&w, "max_body_bytes"); jw_int(&w, c->limits.max_body_bytes);

@@ -102,7 +102,8 @@ plans = {
 -- account.recover (POST /v1/account/recover and .../complete), account.*
 -- (the authenticated account routes), push, pull, status, collections,
 -- records, backups.put, backups.get, slots.create, slots.put, slots.get,
--- export, import, and * (every route). A list given here replaces
+-- export, import, live.ticket, live.connect (the WebSocket connections
+-- blindsync-live refuses, per address only), and * (every route). A list given here replaces
 -- this whole list; {} turns rate limiting off.
 rate_limits = {
   { route = "account.register", per = "ip",       limit = 5,   window = 3600 },
@@ -111,6 +112,7 @@ rate_limits = {
   { route = "account.recover",  per = "ip",       limit = 10,  window = 60 },
   { route = "account.recover",  per = "username", limit = 10,  window = 600 },
   { route = "slots.create",     per = "ip",       limit = 3,   window = 86400 },
+  { route = "live.connect",     per = "ip",       limit = 60,  window = 60 },
   { route = "*",                per = "account",  limit = 600, window = 60 },
 }
 
@@ -139,3 +141,21 @@ log = { level = "info" }
 
 -- Client addresses (or CIDRs) that may read GET /v1/metrics; others get 404.
 metrics = { allow = { "127.0.0.1", "::1" } }
+
+-- blindsync-live, the WebSocket program that tells devices the moment
+-- something changes (docs/API-live.md). enabled: GET /v1/info says
+-- "live": true (never on plain CGI) and `make run` and the systemd units
+-- start it. socket: its unix socket, which the front end proxies /v1/live
+-- to (--listen overrides it); port: also listen on 127.0.0.1:port (0: no
+-- TCP). At most max_per_account sockets per account (1 to 100000) and
+-- max_total in all (1 to 1000000), beyond which a socket is closed with
+-- 4429; a ping every ping_seconds (5 to 300): a front end's read timeout
+-- must be above it.
+live = {
+  enabled = true,
+  socket = "/run/blindsync/live.sock",
+  port = 0,
+  max_per_account = 20,
+  max_total = 10000,
+  ping_seconds = 25,
+}

@@ -497,3 +497,62 @@ enum err accounts_delete(struct store *s, const struct auth *a, const uint8_t *k
 	bsc_wipe(&acc, sizeof acc);
 	return e;
 }
+
+/* ---- blindsync-live tickets ---- */
+
+struct ticket_ctx {
+	const struct auth *a;
+	const uint8_t *hash;
+	int64_t account_id, device_id;
+};
+
+static enum err ticket_put_tx(struct store *s, void *arg)
+{
+	struct ticket_ctx *x = arg;
+	int64_t now = now_s();
+	return store_live_ticket_put(s, x->hash, x->a->account_id, x->a->device_id, now,
+	    now + ACCOUNTS_LIVE_TICKET_TTL);
+}
+
+enum err accounts_live_ticket(struct store *s, const struct auth *a, struct auth_token *t)
+{
+	if (auth_token_new(t) != 0)
+		return ERR_INTERNAL;
+	struct ticket_ctx x = {a, t->hash, 0, 0};
+	return store_tx(s, ticket_put_tx, &x);
+}
+
+static enum err ticket_take_tx(struct store *s, void *arg)
+{
+	struct ticket_ctx *x = arg;
+	int64_t now = now_s();
+	enum err e = store_live_ticket_take(s, x->hash, now, &x->account_id, &x->device_id);
+	if (e == ERR_UNAUTHORIZED)
+		return ERR_OK; /* commit the take: a used ticket stays used */
+	if (e)
+		return e;
+	e = store_live_device_ok(s, x->account_id, x->device_id, now);
+	if (e == ERR_UNAUTHORIZED) {
+		x->account_id = x->device_id = 0;
+		return ERR_OK;
+	}
+	return e;
+}
+
+enum err accounts_live_redeem(struct store *s, const char *ticket, size_t len, int64_t *account_id,
+    int64_t *device_id)
+{
+	uint8_t hash[BSC_SHA256_LEN];
+	*account_id = *device_id = 0;
+	if (auth_token_hash(ticket, len, hash) != 0)
+		return ERR_UNAUTHORIZED;
+	struct ticket_ctx x = {NULL, hash, 0, 0};
+	enum err e = store_tx(s, ticket_take_tx, &x);
+	if (e)
+		return e;
+	if (x.account_id <= 0)
+		return ERR_UNAUTHORIZED;
+	*account_id = x.account_id;
+	*device_id = x.device_id;
+	return ERR_OK;
+}

@@ -210,5 +210,26 @@ struct accounts_recover_in {
  * used or expired token. TOTP, if on, stays on.
  */
 enum err accounts_recover_complete(struct store *s, const struct config *c, const struct accounts_recover_in *in);
+/* ---- blindsync-live tickets (docs/API-live.md) ---- */
+
+#define ACCOUNTS_LIVE_TICKET_TTL 30 /* seconds a ticket stays valid */
+
+/*
+ * Issue a live ticket for the caller's device into *t (43 characters of
+ * base64url in t->text; only its hash is stored), valid
+ * ACCOUNTS_LIVE_TICKET_TTL seconds, in one write transaction. The caller
+ * wipes *t once answered.
+ */
+enum err accounts_live_ticket(struct store *s, const struct auth *a, struct auth_token *t);
+/*
+ * Redeem a ticket presented to blindsync-live: take it (single use) and
+ * check that its device still has a session and its account is enabled, in
+ * one write transaction. ERR_OK with *account_id and *device_id; ERR_UNAUTHORIZED
+ * for a malformed, unknown, used or expired ticket (an access token in its
+ * place is just as unknown) or a device that lost its session; or the
+ * store's error.
+ */
+enum err accounts_live_redeem(struct store *s, const char *ticket, size_t len, int64_t *account_id,
+    int64_t *device_id);
 
 #endif

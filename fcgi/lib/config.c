@@ -133,6 +133,7 @@ config_defaults(struct config *c)
 		{ "account.recover", PER_IP, 10, 60 },
 		{ "account.recover", PER_USERNAME, 10, 600 },
 		{ "slots.create", PER_IP, 3, 86400 },
+		{ "live.connect", PER_IP, 60, 60 },
 		{ "*", PER_ACCOUNT, 600, 60 },
 	};
 	_Static_assert(NELEM(rules) <= CONFIG_MAX_RATE_RULES, "rules");
@@ -186,6 +187,12 @@ config_defaults(struct config *c)
 	cfg_copy_str(c->metrics.allow[0], sizeof c->metrics.allow[0], "127.0.0.1");
 	cfg_copy_str(c->metrics.allow[1], sizeof c->metrics.allow[1], "::1");
 	c->metrics.n_allow = 2;
+	c->live.enabled = 1;
+	cfg_copy_str(c->live.socket, sizeof c->live.socket, "/run/blindsync/live.sock");
+	c->live.port = 0;
+	c->live.max_per_account = 20;
+	c->live.max_total = 10000;
+	c->live.ping_seconds = 25;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -703,6 +710,19 @@ static const struct field metrics_fields[] = {
 	  .n_off = COFF(metrics.n_allow), .max_items = CONFIG_MAX_ALLOW },
 };
 
+static const struct field live_fields[] = {
+	{ .name = "enabled", .type = F_BOOL, .off = COFF(live.enabled) },
+	{ .name = "socket", .type = F_STR, .off = COFF(live.socket),
+	  .max = sizeof(((struct config *)0)->live.socket) },
+	{ .name = "port", .type = F_INT, .off = COFF(live.port), .min = 0, .max = 65535 },
+	{ .name = "max_per_account", .type = F_INT, .off = COFF(live.max_per_account),
+	  .min = 1, .max = 100000 },
+	{ .name = "max_total", .type = F_INT, .off = COFF(live.max_total),
+	  .min = 1, .max = 1000000 },
+	{ .name = "ping_seconds", .type = F_INT, .off = COFF(live.ping_seconds),
+	  .min = 5, .max = 300 },
+};
+
 /* The top-level keys, in the order of config.md (and of config_print). */
 const struct field cfg_top_fields[] = {
 	{ .name = "database", .type = F_STR, .off = COFF(database),
@@ -729,6 +749,7 @@ const struct field cfg_top_fields[] = {
 	{ .name = "cors", RECORD(cors_fields) },
 	{ .name = "log", RECORD(log_fields) },
 	{ .name = "metrics", RECORD(metrics_fields) },
+	{ .name = "live", RECORD(live_fields) },
 };
 _Static_assert(NELEM(cfg_top_fields) == CFG_NTOP, "cfg_top_fields");
 _Static_assert(CFG_NTOP <= 32, "cfg_top_fields");

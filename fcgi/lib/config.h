@@ -118,6 +118,14 @@ struct config {
 		char allow[CONFIG_MAX_ALLOW][CONFIG_ADDR_MAX];
 		int n_allow;
 	} metrics;
+	struct {
+		int enabled;              /* /v1/info says "live": true; run.sh and systemd start blindsync-live */
+		char socket[1024];        /* the unix socket blindsync-live listens on (--listen overrides) */
+		int64_t port;             /* also a TCP port on 127.0.0.1; 0: none */
+		int64_t max_per_account;  /* sockets of one account at once */
+		int64_t max_total;        /* sockets at once */
+		int64_t ping_seconds;     /* a ping to every socket this often */
+	} live;
 };
 
 /*

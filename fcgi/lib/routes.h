@@ -54,6 +54,8 @@
 	X(RN_SLOTS_GET,             "slots.get",             RNF_PUBLIC) \
 	X(RN_EXPORT,                "export",                0) \
 	X(RN_IMPORT,                "import",                0) \
+	X(RN_LIVE_TICKET,           "live.ticket",           0) \
+	X(RN_LIVE_CONNECT,          "live.connect",          RNF_PUBLIC | RNF_LIMIT) \
 	X(RN_ANY,                   "*",                     RNF_PATTERN)
 
 #define ROUTE_NAMES_OTHER(X) \

@@ -132,6 +132,11 @@ enum stmt {
 	STMT_RECOVERY_DELETE,
 	STMT_RECOVERY_RESET_SET,
 	STMT_RECOVERY_RESET_FIND,
+	/* blindsync-live: tickets and the device check (store_live.c) */
+	STMT_LIVE_TICKET_PRUNE,
+	STMT_LIVE_TICKET_INSERT,
+	STMT_LIVE_TICKET_TAKE,
+	STMT_LIVE_DEVICE_OK,
 	STMT__MAX
 };
 

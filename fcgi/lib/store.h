@@ -578,4 +578,27 @@ enum err store_collections_total(struct store *s, int64_t *n);
 enum err store_top_accounts(struct store *s, int64_t limit,
     int (*fn)(void *ctx, const char *username, int64_t bytes, int64_t records), void *ctx);
 
+/* ---- blindsync-live: tickets (store_live.c) ---- */
+
+/*
+ * Issue a live ticket: store its hash, bound to account_id and device_id,
+ * valid until expires_at (unix seconds), and delete the tickets expired by
+ * `now`. Call inside store_tx().
+ */
+enum err store_live_ticket_put(struct store *s, const uint8_t hash[STORE_HASH_LEN], int64_t account_id,
+    int64_t device_id, int64_t now, int64_t expires_at);
+/*
+ * Take a ticket: delete it (single use, valid or not) and, if it existed
+ * and expires after `now`, fill *account_id and *device_id. ERR_UNAUTHORIZED
+ * for an unknown, used or expired ticket. Call inside store_tx().
+ */
+enum err store_live_ticket_take(struct store *s, const uint8_t hash[STORE_HASH_LEN], int64_t now,
+    int64_t *account_id, int64_t *device_id);
+/*
+ * ERR_OK if device_id of account_id still has a session at `now` (an
+ * unexpired, unused token: neither logged out nor revoked) and the account
+ * exists and is not disabled; ERR_UNAUTHORIZED otherwise. One indexed query.
+ */
+enum err store_live_device_ok(struct store *s, int64_t account_id, int64_t device_id, int64_t now);
+
 #endif

@@ -177,7 +177,7 @@ test_defaults(void)
 	T_EQ_INT(c.plans[0].backup_bytes, 2 * 1024 * 1024);
 	T_EQ_INT(c.plans[0].min_backup_bytes, 32);
 	T_EQ_INT(c.plans[0].history_depth, 10);
-	T_EQ_INT(c.n_rate_limits, 7);
+	T_EQ_INT(c.n_rate_limits, 8);
 	T_EQ_STR(c.rate_limits[0].route, "account.register");
 	T_EQ_INT(c.rate_limits[0].per, PER_IP);
 	T_EQ_INT(c.rate_limits[0].limit, 5);
@@ -191,9 +191,11 @@ test_defaults(void)
 	T_EQ_INT(c.rate_limits[4].per, PER_USERNAME);
 	T_EQ_STR(c.rate_limits[5].route, "slots.create");
 	T_EQ_INT(c.rate_limits[5].limit, 3);
-	T_EQ_STR(c.rate_limits[6].route, "*");
-	T_EQ_INT(c.rate_limits[6].per, PER_ACCOUNT);
-	T_EQ_INT(c.rate_limits[6].limit, 600);
+	T_EQ_STR(c.rate_limits[6].route, "live.connect");
+	T_EQ_INT(c.rate_limits[6].per, PER_IP);
+	T_EQ_STR(c.rate_limits[7].route, "*");
+	T_EQ_INT(c.rate_limits[7].per, PER_ACCOUNT);
+	T_EQ_INT(c.rate_limits[7].limit, 600);
 	T_EQ_STR(c.mfa.issuer, "blindsync");
 	T_EQ_INT(c.mfa.lockout_seconds, 900);
 	T_EQ_INT(c.tombstones.keep_days, 90);
@@ -205,6 +207,12 @@ test_defaults(void)
 	T_EQ_INT(c.metrics.n_allow, 2);
 	T_EQ_STR(c.metrics.allow[0], "127.0.0.1");
 	T_EQ_STR(c.metrics.allow[1], "::1");
+	T_EQ_INT(c.live.enabled, 1);
+	T_EQ_STR(c.live.socket, "/run/blindsync/live.sock");
+	T_EQ_INT(c.live.port, 0);
+	T_EQ_INT(c.live.max_per_account, 20);
+	T_EQ_INT(c.live.max_total, 10000);
+	T_EQ_INT(c.live.ping_seconds, 25);
 	T_OK(config_plan(&c, "default") == &c.plans[0]);
 	T_OK(config_plan(&c, "premium") == NULL);
 	T_EQ_STR(config_registration_name(REG_INVITE), "invite");
@@ -381,7 +389,7 @@ test_rate_limits(void)
 	    "\"account.prelogin\", \"account.login\", \"account.refresh\", \"account.recover\", \"account.*\", "
 	    "\"push\", \"pull\", \"status\", \"collections\", \"records\", \"backups.put\", "
 	    "\"backups.get\", \"slots.create\", \"slots.put\", \"slots.get\", \"export\", "
-	    "\"import\", \"*\", got \"nope\"");
+	    "\"import\", \"live.ticket\", \"live.connect\", \"*\", got \"nope\"");
 	EXPECT_ERROR("rate_limits = {\n  { route = \"push\", per = \"ip\", limit = 1 },\n}\n",
 	    "2: rate_limits[1]: missing window (a rule needs route, per, limit and window)");
 	EXPECT_ERROR("rate_limits = { { route = \"push\", per = \"host\", limit = 1, window = 1 } }\n",
