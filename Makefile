@@ -76,7 +76,7 @@ FUZZ_SRC    := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BIN    := $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(FUZZ_SRC))
 
 .PHONY: all deps run test unit bench fuzz fuzz-build install uninstall clean
-all: $(PROGS) $(B)/blindsync-hello $(B)/libblindsync-client.a $(B)/blindsync
+all: $(PROGS) $(B)/blindsync-live $(B)/blindsync-hello $(B)/libblindsync-client.a $(B)/blindsync
 
 deps:
 	@scripts/deps.sh build run test
@@ -110,6 +110,13 @@ $(B)/libbscrypto.a: $(BSC_OBJ)
 
 $(B)/blindsync-%: fcgi/%.c $(LIBS_A) fcgi/lib/*.h fcgi/crypto/*.h
 	$(CC) $(ALL_CFLAGS) $< -o $@ $(LIBS_A) $(LDLIBS_ALL)
+
+# blindsync-live (live/, issue 13): the WebSocket program, on libwebsockets
+# and the core library; not a FastCGI handler
+LWS_CFLAGS  = $(shell pkg-config --cflags libwebsockets 2>/dev/null)
+LWS_LIBS    = $(shell pkg-config --libs libwebsockets 2>/dev/null)
+$(B)/blindsync-live: live/live.c $(LIBS_A) fcgi/lib/*.h fcgi/crypto/*.h
+	$(CC) $(ALL_CFLAGS) $(LWS_CFLAGS) $< -o $@ $(LIBS_A) $(LDLIBS_ALL) $(LWS_LIBS)
 
 $(B)/unit/%: tests/unit/%.c $(LIBS_A) fcgi/lib/*.h fcgi/crypto/*.h tests/unit/t.h
 	@mkdir -p $(@D)

@@ -27,7 +27,7 @@ set -eu
 # pages that verify looks up, and oathtool for the TOTP codes of
 # tests/e2e/account_mfa.bats (an authenticator app that is not ours).
 build="make gcc libc6-dev pkg-config libfcgi-dev libsqlite3-dev libssl-dev libjson-c-dev liblua5.4-dev
-       libsodium-dev libunistring-dev libcurl4-openssl-dev libpq-dev"
+       libsodium-dev libunistring-dev libcurl4-openssl-dev libpq-dev libwebsockets-dev"
 run="nginx-light spawn-fcgi"
 test="bats bats-assert bats-support parallel curl jq sqlite3 valgrind procps python3 systemd man-db
       postgresql-15 oathtool"

@@ -71,11 +71,19 @@ max_wait=$("$BIN/blindsync-status" --value limits.max_wait_seconds) || exit 1
 max_blob=$("$BIN/blindsync-status" --value max_blob_bytes) || exit 1
 max_import=$("$BIN/blindsync-status" --value limits.max_import_bytes) || exit 1
 read_timeout=$((max_wait + 30))
+live_enabled=$("$BIN/blindsync-status" --value live.enabled) || exit 1
+live_timeout=$(($("$BIN/blindsync-status" --value live.ping_seconds) + 35)) || exit 1
 
 handlers=""
 for h in account push pull backups status; do
 	[ -x "$BIN/blindsync-$h" ] && handlers="$handlers $h"
 done
+
+# blindsync-live (docs/API-live.md): when live.enabled, beside the handlers
+# (never for FRONT=cgi, which cannot proxy a WebSocket); its socket is
+# waited for with theirs
+live=""
+[ "$live_enabled" = 1 ] && [ "$FRONT" != cgi ] && [ -x "$BIN/blindsync-live" ] && live=live
 
 pids=()
 cleanup() {
@@ -108,13 +116,24 @@ start_handler() { # name [args]
 	pids+=($!)
 }
 
+start_live() {
+	[ -n "$live" ] || return 0
+	# shellcheck disable=SC2086
+	if [ -n "${HANDLER_LOG:-}" ]; then
+		$HANDLER_WRAP "$BIN/blindsync-live" --listen "$RUN_DIR/live.sock" >>"$HANDLER_LOG" 2>&1 &
+	else
+		$HANDLER_WRAP "$BIN/blindsync-live" --listen "$RUN_DIR/live.sock" &
+	fi
+	pids+=($!)
+}
+
 # wait_sockets: wait for the handlers' sockets; die when a handler exits
 # first (one that fails its config or store does) or START_SECONDS pass
 wait_sockets() {
 	local ready h p end=$((SECONDS + ${START_SECONDS:-120}))
 	while :; do
 		ready=1
-		for h in $handlers; do [ -S "$RUN_DIR/$h.sock" ] || ready=0; done
+		for h in $handlers $live; do [ -S "$RUN_DIR/$h.sock" ] || ready=0; done
 		[ $ready = 1 ] && return 0
 		for p in "${pids[@]}"; do kill -0 "$p" 2>/dev/null || die "a handler exited at start (see above)"; done
 		[ "$SECONDS" -le "$end" ] || die "the handlers did not open their sockets in ${START_SECONDS:-120} s"
@@ -140,6 +159,7 @@ if [ "$FRONT" != nginx ]; then
 	hdir=$RUN_DIR/bin
 	if [ "$front" = proxy ]; then
 		for h in $handlers; do start_handler "$h"; done
+		start_live
 		for h in ${EXTRA_HANDLERS:-}; do
 			"$BIN/blindsync-$h" --listen "$RUN_DIR/$h.sock" >/dev/null 2>&1 &
 			pids+=($!)
@@ -190,7 +210,7 @@ if [ "$FRONT" != nginx ]; then
 		"$here/scripts/render.sh" "$1" "@RUN@=$RUN_DIR" "@PORT@=$PORT" "@CONFIG@=$BLINDSYNC_CONFIG" \
 		    "@MAX_BODY@=$max_body" "@MAX_WAIT@=$max_wait" "@MAX_BLOB@=$max_blob" \
 		    "@MAX_IMPORT@=$max_import" "@MAX_REQUEST@=$max_request" \
-		    "@READ_TIMEOUT@=$read_timeout" \
+		    "@READ_TIMEOUT@=$read_timeout" "@LIVE_TIMEOUT@=$live_timeout" \
 		    "@HANDLERS@=$hdir" "@MODULES@=$APACHE_MODULES" "@FRONT_NAME@=$front" \
 		    "@ACCESS_LOG_LINE@=$access_line" "@WWW@=$RUN_DIR/www"
 	}
@@ -225,7 +245,13 @@ if [ "$FRONT" != nginx ]; then
 		die "Apache refused the rendered config in $RUN_DIR"
 	}
 
-	if [ "$front" = proxy ]; then wait_sockets; fi
+	if [ "$front" = proxy ]; then
+		wait_sockets
+	elif [ -n "$live" ]; then
+		# mod_fcgid starts the handlers; blindsync-live is ours to start
+		start_live
+		handlers="" wait_sockets
+	fi
 
 	"${apache[@]}" -D FOREGROUND &
 	pids+=($!)
@@ -235,6 +261,7 @@ if [ "$FRONT" != nginx ]; then
 	exit 1
 fi
 for h in $handlers; do start_handler "$h"; done
+start_live
 for h in ${EXTRA_HANDLERS:-}; do
 	"$BIN/blindsync-$h" --listen "$RUN_DIR/$h.sock" >/dev/null 2>&1 &
 	pids+=($!)
@@ -246,7 +273,7 @@ render() {
 	"$here/scripts/render.sh" "$1" "@RUN@=$RUN_DIR" "@PORT@=$PORT" "@CONFIG@=$BLINDSYNC_CONFIG" \
 	    "@MAX_BODY@=$max_body" "@MAX_WAIT@=$max_wait" "@MAX_BLOB@=$max_blob" \
 	    "@MAX_IMPORT@=$max_import" \
-	    "@READ_TIMEOUT@=$read_timeout" "@FASTCGI_PARAMS@=/etc/nginx/fastcgi_params" \
+	    "@READ_TIMEOUT@=$read_timeout" "@LIVE_TIMEOUT@=$live_timeout" "@FASTCGI_PARAMS@=/etc/nginx/fastcgi_params" \
 	    "@USER@=$user_line" "@ACCESS_LOG@=${ACCESS_LOG:-$RUN_DIR/access.log}" \
 	    "@STATIC_DIR@=${STATIC_DIR:-$RUN_DIR/static}" "@WWW@=$RUN_DIR/www"
 }

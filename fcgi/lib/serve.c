@@ -422,6 +422,10 @@ static int print_value(const struct config *c, const char *key)
 		printf("%lld\n", (long long)c->limits.max_import_bytes);
 	else if (strcmp(key, "limits.max_wait_seconds") == 0)
 		printf("%lld\n", (long long)c->limits.max_wait_seconds);
+	else if (strcmp(key, "live.enabled") == 0)
+		printf("%d\n", c->live.enabled);
+	else if (strcmp(key, "live.ping_seconds") == 0)
+		printf("%lld\n", (long long)c->live.ping_seconds);
 	else if (strcmp(key, "max_blob_bytes") == 0) {
 		/* the largest backup or slot body any plan allows: the backups location's body limit */
 		int64_t m = c->slots.enabled ? c->slots.max_bytes : 0;
