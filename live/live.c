@@ -401,13 +401,26 @@ static int refuse(struct lws *wsi, enum err e, int retry_after)
 	int n = snprintf(body, sizeof body, "{\"error\":{\"code\":\"%s\",\"message\":\"%s\"}}", err_code(e),
 	    e == ERR_UNAUTHORIZED ? "The ticket is not valid: get a new one (POST /v1/live/ticket)."
 	                          : err_message(e));
-	char ra[16];
+	char ra[16], rid[64] = "";
 	snprintf(ra, sizeof ra, "%d", retry_after > 0 ? retry_after : 1);
+	/* the front end's request id (nginx sends $request_id), else one of ours */
+	if (lws_hdr_custom_copy(wsi, rid, sizeof rid, "x-request-id:", 13) <= 0 || strspn(rid,
+		"0123456789abcdefABCDEF-") != strlen(rid)) {
+		uint8_t r[16];
+		if (bsc_random(r, sizeof r) != 0)
+			memset(r, 0, sizeof r);
+		for (int i = 0; i < 16; i++)
+			snprintf(rid + 2 * i, 3, "%02x", r[i]);
+	}
 	if (lws_add_http_header_status(wsi, (unsigned int)err_status(e), &p, end) ||
 	    lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CONTENT_TYPE, (const unsigned char *)"application/json",
 		16, &p, end) ||
 	    lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CACHE_CONTROL, (const unsigned char *)"no-store", 8, &p,
 		end) ||
+	    lws_add_http_header_by_name(wsi, (const unsigned char *)"x-content-type-options:",
+		(const unsigned char *)"nosniff", 7, &p, end) ||
+	    lws_add_http_header_by_name(wsi, (const unsigned char *)"x-request-id:", (const unsigned char *)rid,
+		(int)strlen(rid), &p, end) ||
 	    lws_add_http_header_content_length(wsi, (lws_filepos_t)n, &p, end) ||
 	    ((e == ERR_RATE_LIMITED || e == ERR_UNAVAILABLE) &&
 		lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_RETRY_AFTER, (const unsigned char *)ra,
@@ -451,7 +464,12 @@ static int path_ok(struct lws *wsi)
 	char uri[512];
 	int n = lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI);
 	static const char tail[] = "/v1/live";
-	return n >= (int)sizeof tail - 1 && strcmp(uri + n - (sizeof tail - 1), tail) == 0;
+	if (n >= (int)sizeof tail - 1 && strcmp(uri + n - (sizeof tail - 1), tail) == 0)
+		return 1;
+	char esc[128];
+	log_escape(n > 0 ? uri : "", esc, sizeof esc);
+	log_msg(LOG_DEBUG, "refused a path: %s", esc);
+	return 0;
 }
 
 /* The ticket query argument into out (at most outlen - 1 characters); 0, or -1 if absent or too long. */

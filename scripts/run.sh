@@ -100,7 +100,7 @@ cleanup() {
 	done
 	for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null; done
 	wait 2>/dev/null
-	rm -f "$RUN_DIR"/*.sock "$RUN_DIR/nginx.pid" "$RUN_DIR/httpd.pid"
+	rm -f "$RUN_DIR"/*.sock "$RUN_DIR/nginx.pid" "$RUN_DIR/httpd.pid" "$RUN_DIR/live.pid"
 }
 trap 'cleanup; exit 0' INT TERM
 trap cleanup EXIT
@@ -125,6 +125,7 @@ start_live() {
 		$HANDLER_WRAP "$BIN/blindsync-live" --listen "$RUN_DIR/live.sock" &
 	fi
 	pids+=($!)
+	echo $! >"$RUN_DIR/live.pid"
 }
 
 # wait_sockets: wait for the handlers' sockets; die when a handler exits

@@ -187,7 +187,7 @@ bs_front_supports() {
 		[ "$front" = nginx ] || [ "$front" = apache ] ;;
 	length-required | body-streaming)
 		[ "$front" != apache-fcgid ] ;;
-	store-vanish-503 | steady-timing)
+	store-vanish-503 | steady-timing | live)
 		[ "$front" != cgi ] ;;
 	*) echo "bs_front_supports: unknown feature '$1'" >&2; return 2 ;;
 	esac
