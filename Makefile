@@ -249,14 +249,16 @@ install: all
 	    >"$(DESTDIR)$(CLIBDIR)/pkgconfig/blindsync-client.pc"
 
 uninstall:
-	rm -f $(addprefix $(DESTDIR)$(LIBEXECDIR)/blindsync-,$(HANDLER_NAMES)) $(DESTDIR)$(BINDIR)/blindsync-admin
+	rm -f $(addprefix $(DESTDIR)$(LIBEXECDIR)/blindsync-,$(HANDLER_NAMES) live) $(DESTDIR)$(BINDIR)/blindsync-admin
 	rm -f $(DESTDIR)$(MANDIR)/man8/blindsync.8 $(DESTDIR)$(MANDIR)/man8/blindsync-admin.8 \
+	    $(DESTDIR)$(MANDIR)/man8/blindsync-live.8 \
 	    $(DESTDIR)$(MANDIR)/man5/blindsync.lua.5
 	rm -f $(DESTDIR)$(CBINDIR)/blindsync $(DESTDIR)$(MANDIR)/man1/blindsync.1 \
 	    $(DESTDIR)$(CLIBDIR)/libblindsync-client.a $(DESTDIR)$(CLIBDIR)/libbscrypto.a \
 	    $(DESTDIR)$(INCLUDEDIR)/blindsync.h $(DESTDIR)$(CLIBDIR)/pkgconfig/blindsync-client.pc
 	rm -f $(foreach h,$(HANDLER_NAMES),$(DESTDIR)$(SYSTEMDDIR)/blindsync-$(h).service \
-	    $(DESTDIR)$(SYSTEMDDIR)/blindsync-$(h).socket) $(DESTDIR)$(SYSUSERSDIR)/blindsync.conf
+	    $(DESTDIR)$(SYSTEMDDIR)/blindsync-$(h).socket) $(DESTDIR)$(SYSTEMDDIR)/blindsync-live.service \
+	    $(DESTDIR)$(SYSUSERSDIR)/blindsync.conf
 	rm -f $(addprefix $(DESTDIR)$(DOCDIR)/,README.md LICENSE $(notdir $(wildcard docs/*.md)))
 	rm -rf $(DESTDIR)$(WWWDIR) $(DESTDIR)$(SDKDIR)
 	rmdir $(DESTDIR)$(PREFIX)/share/blindsync 2>/dev/null || true

@@ -23,6 +23,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <grp.h>
 #include <inttypes.h>
 #include <malloc.h>
 #include <signal.h>
@@ -667,6 +668,7 @@ static void usage(FILE *fp)
 	    "  -n              check the configuration and exit\n"
 	    "  -V              print the version and exit\n"
 	    "  --listen PATH   the unix socket to listen on (default: live.socket of the config)\n"
+	    "  --socket-group GROUP  give the socket to GROUP (the front end's), mode 0660\n"
 	    "The configuration is $BLINDSYNC_CONFIG, else " BLINDSYNC_DEFAULT_CONFIG ".\n");
 }
 
@@ -674,10 +676,11 @@ int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{"listen", required_argument, NULL, 'l'},
+		{"socket-group", required_argument, NULL, 'g'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
-	const char *listen_path = NULL;
+	const char *listen_path = NULL, *group = NULL;
 	int check = 0, c, rc = 1;
 	char err[1024];
 	while ((c = getopt_long(argc, argv, "nVh", opts, NULL)) != -1) {
@@ -685,6 +688,7 @@ int main(int argc, char **argv)
 		case 'n': check = 1; break;
 		case 'V': printf(PROG " %s\n", BLINDSYNC_VERSION); return 0;
 		case 'l': listen_path = optarg; break;
+		case 'g': group = optarg; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -758,6 +762,14 @@ int main(int argc, char **argv)
 	if (!L.unix_vh) {
 		fprintf(stderr, PROG ": cannot listen on %s\n", listen_path);
 		goto out;
+	}
+	if (group) {
+		struct group *g = getgrnam(group);
+		if (!g || chown(listen_path, (uid_t)-1, g->gr_gid) != 0) {
+			fprintf(stderr, PROG ": cannot give %s to group %s: %s\n", listen_path, group,
+			    g ? strerror(errno) : "no such group");
+			goto out;
+		}
 	}
 	if (L.cfg.live.port > 0) {
 		memset(&vi, 0, sizeof vi);

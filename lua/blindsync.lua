@@ -153,7 +153,7 @@ metrics = { allow = { "127.0.0.1", "::1" } }
 -- must be above it.
 live = {
   enabled = true,
-  socket = "/run/blindsync/live.sock",
+  socket = "/run/blindsync-live/live.sock",
   port = 0,
   max_per_account = 20,
   max_total = 10000,

@@ -21,7 +21,10 @@ for h in $HANDLERS; do
 	install -m 0755 "$B/blindsync-$h" "$D$LIBEXECDIR/blindsync-$h"
 done
 install -m 0755 "$B/blindsync-admin" "$D$BINDIR/blindsync-admin"
-install -m 0644 docs/man/blindsync.8 docs/man/blindsync-admin.8 "$D$MANDIR/man8/"
+# blindsync-live (docs/API-live.md): not a FastCGI handler; its own service
+live_sock=/run/blindsync-live/live.sock
+install -m 0755 "$B/blindsync-live" "$D$LIBEXECDIR/blindsync-live"
+install -m 0644 docs/man/blindsync.8 docs/man/blindsync-admin.8 docs/man/blindsync-live.8 "$D$MANDIR/man8/"
 install -m 0644 docs/man/blindsync.lua.5 "$D$MANDIR/man5/"
 for f in README.md LICENSE docs/*.md; do install -m 0644 "$f" "$D$DOCDIR/"; done
 
@@ -63,10 +66,11 @@ max_body=$(BLINDSYNC_CONFIG= "$B/blindsync-status" --value limits.max_body_bytes
 max_wait=$(BLINDSYNC_CONFIG= "$B/blindsync-status" --value limits.max_wait_seconds)
 max_blob=$(BLINDSYNC_CONFIG= "$B/blindsync-status" --value max_blob_bytes)
 max_import=$(BLINDSYNC_CONFIG= "$B/blindsync-status" --value limits.max_import_bytes)
+live_timeout=$(($(BLINDSYNC_CONFIG= "$B/blindsync-status" --value live.ping_seconds) + 35))
 render() { # template [FROM=TO first]...
 	scripts/render.sh "$@" \
 	    "@RUN@/blindsync-fastcgi.conf=$SYSCONFDIR/blindsync/nginx/blindsync-fastcgi.conf" \
-	    "@RUN@=$RUNDIR" "@CONFIG@=$conf" "@MAX_BODY@=$max_body" \
+	    "@RUN@/live.sock=$live_sock" "@LIVE_TIMEOUT@=$live_timeout" "@RUN@=$RUNDIR" "@CONFIG@=$conf" "@MAX_BODY@=$max_body" \
 	    "@MAX_WAIT@=$max_wait" "@READ_TIMEOUT@=$((max_wait + 30))" "@MAX_BLOB@=$max_blob" \
 	    "@MAX_IMPORT@=$max_import" "@FASTCGI_PARAMS@=/etc/nginx/fastcgi_params" "@WWW@=$WWWDIR"
 }
@@ -88,18 +92,21 @@ fi
 # systemd: one socket and one service per handler
 unit() { # template name
 	scripts/render.sh "$1" "@LIBEXECDIR@=$LIBEXECDIR" "@SYSCONFDIR@=$SYSCONFDIR" \
-	    "@LOCALSTATEDIR@=$LOCALSTATEDIR" "@USER@=$BS_USER" "@SOCKET_GROUP@=$SOCKET_GROUP" "@NAME@=$2"
+	    "@LOCALSTATEDIR@=$LOCALSTATEDIR" "@USER@=$BS_USER" "@SOCKET_GROUP@=$SOCKET_GROUP" "@NAME@=$2" \
+	    "@LIVE_SOCK@=$live_sock"
 }
 for h in $HANDLERS; do
 	unit scripts/systemd/blindsync.socket.in "$h" >"$D$SYSTEMDDIR/blindsync-$h.socket"
 	unit scripts/systemd/blindsync.service.in "$h" >"$D$SYSTEMDDIR/blindsync-$h.service"
 	chmod 0644 "$D$SYSTEMDDIR/blindsync-$h.socket" "$D$SYSTEMDDIR/blindsync-$h.service"
 done
+unit scripts/systemd/blindsync-live.service.in live >"$D$SYSTEMDDIR/blindsync-live.service"
+chmod 0644 "$D$SYSTEMDDIR/blindsync-live.service"
 unit scripts/systemd/blindsync.sysusers.in "" >"$D$SYSUSERSDIR/blindsync.conf"
 chmod 0644 "$D$SYSUSERSDIR/blindsync.conf"
 
 echo "installed blindsync into ${D:-/}: handlers in $LIBEXECDIR, blindsync-admin in $BINDIR, config $conf"
-echo "next: systemd-sysusers; systemctl enable --now $(for h in $HANDLERS; do printf 'blindsync-%s.socket ' "$h"; done)"
+echo "next: systemd-sysusers; systemctl enable --now $(for h in $HANDLERS; do printf 'blindsync-%s.socket ' "$h"; done)blindsync-live.service"
 echo "      and include $SYSCONFDIR/blindsync/nginx/blindsync.conf in your nginx server {} (see docs/DEPLOY.md)"
 if [ $page = 1 ]; then
 	echo "      the page is in $WWWDIR: include $SYSCONFDIR/blindsync/nginx/blindsync-page.conf there too to serve it at /"

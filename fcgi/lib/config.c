@@ -188,7 +188,7 @@ config_defaults(struct config *c)
 	cfg_copy_str(c->metrics.allow[1], sizeof c->metrics.allow[1], "::1");
 	c->metrics.n_allow = 2;
 	c->live.enabled = 1;
-	cfg_copy_str(c->live.socket, sizeof c->live.socket, "/run/blindsync/live.sock");
+	cfg_copy_str(c->live.socket, sizeof c->live.socket, "/run/blindsync-live/live.sock");
 	c->live.port = 0;
 	c->live.max_per_account = 20;
 	c->live.max_total = 10000;

@@ -33,6 +33,12 @@ san() { [[ "$BIN" == *-san ]] && echo SAN=1 || echo SAN=; }
 		grep -q "ListenStream=/run/blindsync/$h.sock" "$d/usr/lib/systemd/system/blindsync-$h.socket"
 	done
 	[ -x "$d/usr/sbin/blindsync-admin" ]
+	# blindsync-live: its program, its own service, the proxy to its socket
+	[ -x "$d/usr/libexec/blindsync/blindsync-live" ]
+	grep -q "ExecStart=/usr/libexec/blindsync/blindsync-live --listen /run/blindsync-live/live.sock" \
+		"$d/usr/lib/systemd/system/blindsync-live.service"
+	grep -q "proxy_pass http://unix:/run/blindsync-live/live.sock;" "$d/etc/blindsync/nginx/blindsync.conf"
+	[ -f "$d/usr/share/man/man8/blindsync-live.8" ]
 	[ -f "$d/usr/share/man/man8/blindsync.8" ]
 	[ -f "$d/usr/share/man/man8/blindsync-admin.8" ]
 	[ -f "$d/usr/share/man/man5/blindsync.lua.5" ]

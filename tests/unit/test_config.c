@@ -208,7 +208,7 @@ test_defaults(void)
 	T_EQ_STR(c.metrics.allow[0], "127.0.0.1");
 	T_EQ_STR(c.metrics.allow[1], "::1");
 	T_EQ_INT(c.live.enabled, 1);
-	T_EQ_STR(c.live.socket, "/run/blindsync/live.sock");
+	T_EQ_STR(c.live.socket, "/run/blindsync-live/live.sock");
 	T_EQ_INT(c.live.port, 0);
 	T_EQ_INT(c.live.max_per_account, 20);
 	T_EQ_INT(c.live.max_total, 10000);
