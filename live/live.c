@@ -361,8 +361,10 @@ static void tick(lws_sorted_usec_list_t *sul)
 		begin_stop(now_ms);
 	if (L.stop_at_ms) {
 		if (L.nconns == 0 || now_ms - L.stop_at_ms > LIVE_STOP_MS) {
+			/* the event loop (libev's) ends once the context let go of
+			 * everything; main() destroys it again after the loop */
 			L.done = 1;
-			lws_cancel_service(L.ctx);
+			lws_context_destroy(L.ctx);
 			return;
 		}
 	} else {
@@ -736,7 +738,7 @@ int main(int argc, char **argv)
 	retry.secs_since_valid_hangup = (uint16_t)(2 * L.cfg.live.ping_seconds + 10);
 	struct lws_context_creation_info info;
 	memset(&info, 0, sizeof info);
-	info.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS | LWS_SERVER_OPTION_DISABLE_IPV6;
+	info.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS | LWS_SERVER_OPTION_DISABLE_IPV6 | LWS_SERVER_OPTION_LIBEV;
 	info.fd_limit_per_thread = (unsigned)(L.cfg.live.max_total + 64);
 	info.retry_and_idle_policy = &retry;
 	info.timeout_secs = 10; /* an upgrade that does not finish */
@@ -786,6 +788,9 @@ int main(int argc, char **argv)
 	}
 	log_msg(LOG_INFO, "listening on %s%s", listen_path, L.cfg.live.port > 0 ? " and 127.0.0.1" : "");
 	lws_sul_schedule(L.ctx, 0, &L.tick, tick, LIVE_TICK_US);
+	/* libev (epoll): the cost of a wake-up does not grow with the idle
+	 * sockets, as poll()'s would; lws_service() runs the loop until the
+	 * context is destroyed (tick(), at the end of a stop) */
 	while (!L.done)
 		if (lws_service(L.ctx, 0) < 0)
 			break;

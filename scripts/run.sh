@@ -19,7 +19,8 @@
 # bound for a handler that hangs; a loaded machine may be slow to start),
 # HANDLER_WRAP (a command put before
 # each handler, e.g. "valgrind -q"), EXTRA_HANDLERS ("hello" for the bench),
-# STATIC_DIR (files nginx serves under /bench/static-file/, for the bench).
+# STATIC_DIR (files nginx serves under /bench/static-file/, for the bench),
+# WORKER_CONNECTIONS (nginx's per worker, 2048; each live socket takes two).
 # The page (web/app, issue 11) is served at / by either front end, from the
 # tree scripts/www.sh --link lays out in $RUN_DIR/www (index.html and app/
 # linked to the checkout, the SDK copied with its hash-wasm import
@@ -275,7 +276,7 @@ render() {
 	    "@MAX_BODY@=$max_body" "@MAX_WAIT@=$max_wait" "@MAX_BLOB@=$max_blob" \
 	    "@MAX_IMPORT@=$max_import" \
 	    "@READ_TIMEOUT@=$read_timeout" "@LIVE_TIMEOUT@=$live_timeout" "@FASTCGI_PARAMS@=/etc/nginx/fastcgi_params" \
-	    "@USER@=$user_line" "@ACCESS_LOG@=${ACCESS_LOG:-$RUN_DIR/access.log}" \
+	    "@USER@=$user_line" "@WORKER_CONNECTIONS@=${WORKER_CONNECTIONS:-2048}" "@ACCESS_LOG@=${ACCESS_LOG:-$RUN_DIR/access.log}" \
 	    "@STATIC_DIR@=${STATIC_DIR:-$RUN_DIR/static}" "@WWW@=$RUN_DIR/www"
 }
 render "$here/nginx/blindsync.conf.in" >"$RUN_DIR/blindsync.conf"

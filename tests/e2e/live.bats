@@ -45,7 +45,7 @@ ticket() {
 # live_run TICKET [args]: run the client to its end; its lines in $output
 live_run() {
 	local t=$1; shift
-	run python3 "$CLIENT" "$BS_URL" --ticket "$t" --timeout 20 "$@"
+	run python3 "$CLIENT" "$BS_URL" --ticket="$t" --timeout 20 "$@"
 }
 
 # live_bg FILE TICKET [args]: the client in the background, its lines in FILE;
@@ -53,7 +53,7 @@ live_run() {
 live_bg() {
 	local f=$1 t=$2; shift 2
 	: >"$f"
-	python3 "$CLIENT" "$BS_URL" --ticket "$t" --timeout "${LIVE_TIMEOUT:-30}" "$@" >"$f" 2>&1 &
+	python3 "$CLIENT" "$BS_URL" --ticket="$t" --timeout "${LIVE_TIMEOUT:-30}" "$@" >"$f" 2>&1 &
 	CLIENTS="${CLIENTS:-} $!"
 	bs_wait 30 grep -qE '^(msg \{"type":"hello"|http|close|eof|timeout)' "$f" || fail "no hello in $f: $(cat "$f")"
 }

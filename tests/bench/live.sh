@@ -1,0 +1,79 @@
+#!/bin/bash
+# live.sh: the blindsync-live benchmark of `make bench` (issue 13), through
+# nginx: BENCH_LIVE_SOCKETS (10,000) idle WebSockets over
+# BENCH_LIVE_ACCOUNTS (100) accounts: the RSS of blindsync-live before and
+# with them (and nginx's beside it); then, with them all attached, the
+# latency from a push to the "changed" message on every socket of the
+# account pushed to (p50/p99 over BENCH_LIVE_SAMPLES pushes, 10 accounts
+# in turn, each at most every 500 ms: over the 250 ms coalescing). The load
+# generator is tests/tools/live_load.py (loopback, bounded in time). Raises
+# ulimit -n as far as the hard limit allows.
+set -u
+cd "$(dirname "$0")/../.."
+root=$PWD
+BIN=${BIN:-$root/build}
+N=${BENCH_LIVE_SOCKETS:-10000}
+ACCOUNTS=${BENCH_LIVE_ACCOUNTS:-100}
+SAMPLES=${BENCH_LIVE_SAMPLES:-200}
+ulimit -n "$(ulimit -Hn)" 2>/dev/null
+[ "$(ulimit -n)" -gt $((N + 500)) ] || { echo "live.sh: ulimit -n $(ulimit -n) is too low for $N sockets" >&2; exit 1; }
+work=$(mktemp -d /var/tmp/blindsync-live.XXXXXX)
+trap 'kill -TERM $stack 2>/dev/null; wait 2>/dev/null; [ -n "${BENCH_KEEP:-}" ] || rm -rf "$work"' EXIT
+
+cat >"$work/bench.lua" <<LUA
+database = "$work/data/blindsync.db"
+secret_file = "$work/data/secret"
+rate_limits = {}
+password_hash = { iterations = 1000 }
+log = { level = "error" }
+live = { max_per_account = $N, max_total = $((N + 100)) }
+LUA
+port=$((20000 + RANDOM % 20000))
+url=http://127.0.0.1:$port
+BIN=$BIN PORT=$port BLINDSYNC_CONFIG=$work/bench.lua RUN_DIR=$work/run HANDLER_LOG=$work/handlers.log \
+	ACCESS_LOG=off WORKER_CONNECTIONS=$((2 * N + 1000)) setsid scripts/run.sh >"$work/run.log" 2>&1 &
+stack=$!
+for _ in $(seq 1 600); do curl -sf "$url/v1/health" >/dev/null && [ -s "$work/run/live.pid" ] && break; sleep 0.1; done
+
+# accounts: $ACCOUNTS for the idle sockets, 10 more for the latency
+for i in $(seq 1 $((ACCOUNTS + 10))); do
+	key=$(head -c 32 /dev/urandom | base64)
+	curl -sf -H 'Content-Type: application/json' "$url/v1/account/register" \
+		--data "{\"username\":\"bench$i\",\"auth_key\":\"$key\",\"kdf\":{}}" >/dev/null
+	curl -sf -H 'Content-Type: application/json' "$url/v1/account/login" \
+		--data "{\"username\":\"bench$i\",\"auth_key\":\"$key\"}" | jq -r .access_token
+done >"$work/all-tokens"
+head -n "$ACCOUNTS" "$work/all-tokens" >"$work/tokens"
+tail -n 10 "$work/all-tokens" >"$work/tokens-latency"
+live_pid=$(cat "$work/run/live.pid")
+nginx_pids=$(pgrep -P "$(cat "$work/run/nginx.pid")" | paste -sd,)
+
+# the idle sockets, held by one process while a second one measures
+python3 tests/tools/live_load.py "$url" "$work/tokens" --sockets "$N" --samples 0 --hold-until "$work/stop" \
+	--live-pid "$live_pid" --nginx-pids "$nginx_pids" --timeout 1200 >"$work/out" 2>"$work/err" &
+holder=$!
+for _ in $(seq 1 9000); do grep -q '^ready' "$work/out" && break; kill -0 $holder 2>/dev/null || break; sleep 0.1; done
+python3 tests/tools/live_load.py "$url" "$work/tokens-latency" --sockets 10 --samples "$SAMPLES" \
+	--timeout 600 >"$work/lat" 2>>"$work/err"
+touch "$work/stop"
+wait $holder
+v() { awk -v k="$1" '$1 == k { print $2 }' "$work/out"; }
+l() { awk -v k="$1" '$1 == k { print $2 }' "$work/lat"; }
+echo
+echo "== blindsync-live: $N idle WebSockets over $ACCOUNTS accounts through nginx (loopback) =="
+if [ -z "$(v opened)" ]; then
+	echo "the load generator failed:"; cat "$work/err"; exit 1
+fi
+printf '%-48s %s\n' "sockets opened (failed)" "$(v opened) ($(v failed)), in $(v open_seconds) s"
+grep '^failure' "$work/err" | sed 's/^/  /'
+printf '%-48s %s\n' "blindsync-live RSS before" "$(awk -v k="$(v rss_before_kib)" 'BEGIN { printf "%.1f MiB", k / 1024 }')"
+printf '%-48s %s\n' "blindsync-live RSS with them" "$(awk -v k="$(v rss_live_kib)" 'BEGIN { printf "%.1f MiB", k / 1024 }')"
+printf '%-48s %s\n' "  per socket" "$(awk -v a="$(v rss_before_kib)" -v b="$(v rss_live_kib)" -v n="$(v opened)" \
+	'BEGIN { printf "%.2f KiB", (b - a) / (n ? n : 1) }')"
+printf '%-48s %s\n' "nginx workers' RSS with them" "$(awk -v k="$(v rss_nginx_kib)" 'BEGIN { printf "%.1f MiB", k / 1024 }')"
+echo "with them attached, 10 more sockets (one per account) and $SAMPLES pushes:"
+printf '%-48s %s\n' "push answer (after the commit) -> message, p50 / p99" "$(l latency_answer_ms_p50) / $(l latency_answer_ms_p99) ms"
+printf '%-48s %s\n' "push sent -> message, p50 / p99" "$(l latency_request_ms_p50) / $(l latency_request_ms_p99) ms"
+printf '%-48s %s\n' "messages measured (missing)" "$(l latency_messages) ($(l latency_missing))"
+printf '%-48s %s\n' "idle sockets still open at the end" "$(v still_open)"
+echo "(load average at the end: $(cut -d' ' -f1-3 /proc/loadavg))"
