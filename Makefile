@@ -1,6 +1,6 @@
 # blindsync: build, run, test, bench, install.
-#   make            build the handlers, blindsync-admin and the client library
-#                   (libblindsync-client.a) into build/
+#   make            build the handlers, blindsync-admin, blindsync-live and the
+#                   client library (libblindsync-client.a) into build/
 #   make run        build, then run the stack behind nginx on 127.0.0.1:$(PORT)
 #                   (FRONT=apache|apache-fcgid|cgi: behind Apache instead)
 #   make test       deps, warnings-as-errors build, unit tests, CGI tests,
@@ -203,6 +203,7 @@ bench: deps all
 	@BIN="$(CURDIR)/$(B)" tests/bench/blobs.sh
 	@BIN="$(CURDIR)/$(B)" tests/bench/export.sh
 	@BIN="$(CURDIR)/$(B)" tests/bench/client.sh
+	@BIN="$(CURDIR)/$(B)" tests/bench/live.sh
 	@# the page in headless chromium: Node 20+, web/sdk's packages, chromium
 	@if scripts/deps.sh node browser; then BIN="$(CURDIR)/$(B)" tests/bench/page.sh; \
 	 else echo "make bench: the page's bench needs Node 20+ and chromium (scripts/deps.sh node browser): skipped" >&2; fi

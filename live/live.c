@@ -129,6 +129,18 @@ static int coll_cmp(const void *a, const void *b)
 	return strcmp(((const struct coll *)a)->name, ((const struct coll *)b)->name);
 }
 
+/* qsort and bsearch of n collections (none: nothing, and no NULL handed to libc). */
+static void coll_sort(struct coll *v, size_t n)
+{
+	if (n)
+		qsort(v, n, sizeof *v, coll_cmp);
+}
+
+static struct coll *coll_find(const struct coll *key, struct coll *v, size_t n)
+{
+	return n ? bsearch(key, v, n, sizeof *v, coll_cmp) : NULL;
+}
+
 /* A collection list being read from the store. */
 struct read_ctx {
 	struct acct *a;
@@ -225,12 +237,12 @@ static void acct_read(struct acct *a, int64_t now_ms)
 		return;
 	}
 	a->dirty = 0;
-	qsort(x.colls, x.n, sizeof *x.colls, coll_cmp);
+	coll_sort(x.colls, x.n);
 	uint64_t gen = a->gen + 1;
 	int changed = x.account_version != a->account_version;
 	/* what is new or moved */
 	for (size_t i = 0; i < x.n; i++) {
-		struct coll *old = bsearch(&x.colls[i], a->colls, a->ncolls, sizeof *a->colls, coll_cmp);
+		struct coll *old = coll_find(&x.colls[i], a->colls, a->ncolls);
 		if (old && !old->gone && old->version == x.colls[i].version) {
 			x.colls[i].gen = old->gen;
 		} else {
@@ -241,7 +253,7 @@ static void acct_read(struct acct *a, int64_t now_ms)
 	/* what went: kept as gone (version null) so that every socket hears of it once */
 	size_t keep = 0;
 	for (size_t i = 0; i < a->ncolls; i++)
-		if (!bsearch(&a->colls[i], x.colls, x.n, sizeof *x.colls, coll_cmp))
+		if (!coll_find(&a->colls[i], x.colls, x.n))
 			keep++;
 	if (keep) {
 		struct coll *p = realloc(x.colls, (x.n + keep) * sizeof *p);
@@ -253,7 +265,7 @@ static void acct_read(struct acct *a, int64_t now_ms)
 		x.colls = p;
 		for (size_t i = 0; i < a->ncolls; i++) {
 			struct coll *o = &a->colls[i];
-			if (bsearch(o, x.colls, x.n, sizeof *x.colls, coll_cmp))
+			if (coll_find(o, x.colls, x.n))
 				continue;
 			x.colls[x.n] = *o;
 			if (!o->gone) {
@@ -264,7 +276,7 @@ static void acct_read(struct acct *a, int64_t now_ms)
 			}
 			x.n++;
 		}
-		qsort(x.colls, x.n, sizeof *x.colls, coll_cmp);
+		coll_sort(x.colls, x.n);
 	}
 	free(a->colls);
 	a->colls = x.colls;
@@ -306,7 +318,7 @@ static struct acct *acct_get(int64_t id)
 		free(a);
 		return NULL;
 	}
-	qsort(x.colls, x.n, sizeof *x.colls, coll_cmp);
+	coll_sort(x.colls, x.n);
 	a->colls = x.colls;
 	a->ncolls = a->capcolls = x.n;
 	a->account_version = x.account_version;
@@ -455,7 +467,9 @@ static void client_addr(struct lws *wsi, char *out, size_t outlen)
 		last = last ? last + 1 : xff;
 		while (*last == ' ')
 			last++;
-		snprintf(out, outlen, "%s", last);
+		size_t n = strnlen(last, outlen - 1); /* an address longer than out is cut: a key all the same */
+		memcpy(out, last, n);
+		out[n] = '\0';
 	} else if (lws_get_vhost(wsi) == L.unix_vh) {
 		snprintf(out, outlen, "unix");
 	}
@@ -484,9 +498,10 @@ static int ticket_arg(struct lws *wsi, char *out, size_t outlen)
 		if (n < 0)
 			break;
 		if (strncmp(frag, "ticket=", 7) == 0) {
-			if (strlen(frag + 7) >= outlen)
+			size_t len = strlen(frag + 7);
+			if (len >= outlen)
 				return -1;
-			snprintf(out, outlen, "%s", frag + 7);
+			memcpy(out, frag + 7, len + 1);
 			return 0;
 		}
 	}

@@ -86,7 +86,7 @@ int auth_bearer_token(const char *header, const char **tok, size_t *len);
 
 /*
  * Who the access token tok[0..len) is, with no request in sight (the
- * handlers, the live daemon and the unit tests share it): one indexed
+ * handlers, blindsync-live and the unit tests share it): one indexed
  * lookup. Fills *a and returns ERR_OK; ERR_UNAUTHORIZED for a malformed,
  * unknown or revoked token or a disabled account; ERR_TOKEN_EXPIRED; or the
  * store's error. Updates the device's last_seen_at at most once a minute

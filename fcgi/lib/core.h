@@ -7,7 +7,7 @@
  * program that opened the same store.
  *
  * The handlers pass adapters over struct req and use the one context of
- * serve.c; the live daemon and the unit tests build their own. Must never:
+ * serve.c; blindsync-live and the unit tests build their own. Must never:
  * include http.h or name struct req.
  */
 #ifndef BLINDSYNC_CORE_H
