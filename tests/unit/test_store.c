@@ -26,6 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "accounts.h"
 #include "log.h"
 #include "store.h"
 #include "store_impl.h" /* the write queue, held as a restore holds it */
@@ -1128,6 +1129,64 @@ inv_collect(void *ctx, const struct store_invite *i)
 	return 0;
 }
 
+/* blindsync-live tickets: single use, expiry, bound to a device with a session (store_live.c, accounts.c). */
+static void
+test_live_tickets(void)
+{
+	struct store *s = fresh();
+	int64_t d1 = 0, d2 = 0, acc = 0, dev = 0, now = (int64_t)time(NULL);
+	uint8_t h1[STORE_HASH_LEN], h2[STORE_HASH_LEN], tok[STORE_HASH_LEN];
+
+	if (!s)
+		return;
+	int64_t a = add_account(s, "erin");
+	T_EQ_INT(store_device_insert(s, a, "dev-l1", "Laptop", "desktop", now, &d1), ERR_OK);
+	T_EQ_INT(store_device_insert(s, a, "dev-l2", "Phone", "mobile", now, &d2), ERR_OK);
+	hash_of(tok, 90);
+	T_EQ_INT(store_token_insert(s, tok, STORE_TOKEN_REFRESH, a, d1, now + 3600), ERR_OK);
+	/* a device with a session passes; one without (no token) does not */
+	T_EQ_INT(store_live_device_ok(s, a, d1, now), ERR_OK);
+	T_EQ_INT(store_live_device_ok(s, a, d2, now), ERR_UNAUTHORIZED);
+	T_EQ_INT(store_live_device_ok(s, a + 1, d1, now), ERR_UNAUTHORIZED);
+	T_EQ_INT(store_live_device_ok(s, a, d1, now + 7200), ERR_UNAUTHORIZED);
+	/* taken once; the second take finds nothing */
+	hash_of(h1, 91);
+	T_EQ_INT(store_live_ticket_put(s, h1, a, d1, now, now + 30), ERR_OK);
+	T_EQ_INT(store_live_ticket_take(s, h1, now, &acc, &dev), ERR_OK);
+	T_EQ_INT(acc, a);
+	T_EQ_INT(dev, d1);
+	T_EQ_INT(store_live_ticket_take(s, h1, now, &acc, &dev), ERR_UNAUTHORIZED);
+	/* expired: refused, and gone all the same */
+	hash_of(h2, 92);
+	T_EQ_INT(store_live_ticket_put(s, h2, a, d1, now, now + 30), ERR_OK);
+	T_EQ_INT(store_live_ticket_take(s, h2, now + 30, &acc, &dev), ERR_UNAUTHORIZED);
+	T_EQ_INT(store_live_ticket_put(s, h2, a, d1, now, now + 30), ERR_OK);
+	/* issuing sweeps the expired ones: h2 again, put at a later time */
+	T_EQ_INT(store_live_ticket_put(s, h1, a, d1, now + 60, now + 90), ERR_OK);
+	T_EQ_INT(store_live_ticket_take(s, h2, now, &acc, &dev), ERR_UNAUTHORIZED);
+	/* a device that goes takes its tickets */
+	T_EQ_INT(store_live_ticket_put(s, h2, a, d2, now, now + 30), ERR_OK);
+	T_EQ_INT(store_device_delete(s, d2), ERR_OK);
+	T_EQ_INT(store_live_ticket_take(s, h2, now, &acc, &dev), ERR_UNAUTHORIZED);
+
+	/* through accounts.c: a ticket of the device redeems once; an access token's text never does */
+	struct auth who = {a, d1, "dev-l1"};
+	struct auth_token t;
+	T_EQ_INT(accounts_live_ticket(s, &who, &t), ERR_OK);
+	T_EQ_INT(strlen(t.text), AUTH_TOKEN_LEN);
+	T_EQ_INT(accounts_live_redeem(s, t.text, strlen(t.text), &acc, &dev), ERR_OK);
+	T_EQ_INT(acc, a);
+	T_EQ_INT(dev, d1);
+	T_EQ_INT(accounts_live_redeem(s, t.text, strlen(t.text), &acc, &dev), ERR_UNAUTHORIZED);
+	T_EQ_INT(acc, 0);
+	T_EQ_INT(accounts_live_redeem(s, "short", 5, &acc, &dev), ERR_UNAUTHORIZED);
+	/* the device lost its session between the ticket and its use */
+	T_EQ_INT(accounts_live_ticket(s, &who, &t), ERR_OK);
+	T_EQ_INT(store_token_delete_device(s, d1), ERR_OK);
+	T_EQ_INT(accounts_live_redeem(s, t.text, strlen(t.text), &acc, &dev), ERR_UNAUTHORIZED);
+	store_close(s);
+}
+
 static void
 test_invites(void)
 {
@@ -1537,6 +1596,7 @@ main(void)
 	T_RUN(test_health);
 	T_RUN(test_accounts);
 	T_RUN(test_devices_tokens);
+	T_RUN(test_live_tickets);
 	T_RUN(test_invites);
 	T_RUN(test_events);
 	T_RUN(test_collections_records);
