@@ -18,7 +18,8 @@ SAMPLES=${BENCH_LIVE_SAMPLES:-200}
 ulimit -n "$(ulimit -Hn)" 2>/dev/null
 [ "$(ulimit -n)" -gt $((N + 500)) ] || { echo "live.sh: ulimit -n $(ulimit -n) is too low for $N sockets" >&2; exit 1; }
 work=$(mktemp -d /var/tmp/blindsync-live.XXXXXX)
-trap 'kill -TERM $stack 2>/dev/null; wait 2>/dev/null; [ -n "${BENCH_KEEP:-}" ] || rm -rf "$work"' EXIT
+live_pid= live2=
+trap 'kill -TERM $stack $live_pid $live2 2>/dev/null; wait 2>/dev/null; [ -n "${BENCH_KEEP:-}" ] || rm -rf "$work"' EXIT
 
 cat >"$work/bench.lua" <<LUA
 database = "$work/data/blindsync.db"
@@ -26,14 +27,20 @@ secret_file = "$work/data/secret"
 rate_limits = {}
 password_hash = { iterations = 1000 }
 log = { level = "error" }
-live = { max_per_account = $N, max_total = $((N + 100)) }
+live = { enabled = false, max_per_account = $N, max_total = $((N + 100)) }
 LUA
+# live.enabled = false: run.sh does not start blindsync-live (it would stop
+# the whole stack when its child exits); this script runs it, beside the
+# stack on the socket the nginx snippet proxies to, and restarts it
 port=$((20000 + RANDOM % 20000))
 url=http://127.0.0.1:$port
 BIN=$BIN PORT=$port BLINDSYNC_CONFIG=$work/bench.lua RUN_DIR=$work/run HANDLER_LOG=$work/handlers.log \
 	ACCESS_LOG=off WORKER_CONNECTIONS=$((2 * N + 1000)) setsid scripts/run.sh >"$work/run.log" 2>&1 &
 stack=$!
-for _ in $(seq 1 600); do curl -sf "$url/v1/health" >/dev/null && [ -s "$work/run/live.pid" ] && break; sleep 0.1; done
+for _ in $(seq 1 600); do curl -sf "$url/v1/health" >/dev/null && break; sleep 0.1; done
+BLINDSYNC_CONFIG=$work/bench.lua "$BIN/blindsync-live" --listen "$work/run/live.sock" >>"$work/handlers.log" 2>&1 &
+live_pid=$!
+for _ in $(seq 1 600); do [ -S "$work/run/live.sock" ] && break; sleep 0.1; done
 
 # accounts: $ACCOUNTS for the idle sockets, 10 more for the latency
 for i in $(seq 1 $((ACCOUNTS + 10))); do
@@ -45,16 +52,23 @@ for i in $(seq 1 $((ACCOUNTS + 10))); do
 done >"$work/all-tokens"
 head -n "$ACCOUNTS" "$work/all-tokens" >"$work/tokens"
 tail -n 10 "$work/all-tokens" >"$work/tokens-latency"
-live_pid=$(cat "$work/run/live.pid")
 nginx_pids=$(pgrep -P "$(cat "$work/run/nginx.pid")" | paste -sd,)
 
 # the idle sockets, held by one process while a second one measures
-python3 tests/tools/live_load.py "$url" "$work/tokens" --sockets "$N" --samples 0 --hold-until "$work/stop" \
+python3 tests/tools/live_load.py "$url" "$work/tokens" --sockets "$N" --samples 0 --hold-until "$work/stop" --reconnect \
 	--live-pid "$live_pid" --nginx-pids "$nginx_pids" --timeout 1200 >"$work/out" 2>"$work/err" &
 holder=$!
 for _ in $(seq 1 9000); do grep -q '^ready' "$work/out" && break; kill -0 $holder 2>/dev/null || break; sleep 0.1; done
 python3 tests/tools/live_load.py "$url" "$work/tokens-latency" --sockets 10 --samples "$SAMPLES" \
 	--timeout 600 >"$work/lat" 2>>"$work/err"
+# a restart: SIGTERM closes every socket with 1012 and a random delay; a
+# new blindsync-live (ours, beside run.sh's stack) takes the socket at once;
+# the holder's sockets come back after their delays
+kill -TERM "$live_pid"
+for _ in $(seq 1 100); do kill -0 "$live_pid" 2>/dev/null || break; sleep 0.1; done
+BLINDSYNC_CONFIG=$work/bench.lua "$BIN/blindsync-live" --listen "$work/run/live.sock" >>"$work/handlers.log" 2>&1 &
+live2=$!
+sleep 40
 touch "$work/stop"
 wait $holder
 v() { awk -v k="$1" '$1 == k { print $2 }' "$work/out"; }
@@ -76,4 +90,9 @@ printf '%-48s %s\n' "push answer (after the commit) -> message, p50 / p99" "$(l 
 printf '%-48s %s\n' "push sent -> message, p50 / p99" "$(l latency_request_ms_p50) / $(l latency_request_ms_p99) ms"
 printf '%-48s %s\n' "messages measured (missing)" "$(l latency_messages) ($(l latency_missing))"
 printf '%-48s %s\n' "idle sockets still open at the end" "$(v still_open)"
+echo "a restart of blindsync-live (SIGTERM, a new one at once) with them attached:"
+printf '%-48s %s\n' "sockets back within 40 s" "$(v reconnected)"
+printf '%-48s %s\n' "back after the close: p50 / p99 / last" "$(v reconnect_s_p50) / $(v reconnect_s_p99) / $(v reconnect_s_max) s"
+printf '%-48s %s\n' "most reconnections in one second" "$(v reconnect_busiest_second)"
+printf '%-48s %s\n' "5xx answers seen while reconnecting" "$(v reconnect_5xx)"
 echo "(load average at the end: $(cut -d' ' -f1-3 /proc/loadavg))"

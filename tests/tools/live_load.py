@@ -95,6 +95,7 @@ class Sock:
         self.r = self.w = None
         self.hello = asyncio.Event()
         self.closed = None
+        self.reason = b""
 
     async def open(self, host, port, path, ticket):
         self.r, self.w = await asyncio.open_connection(host, port)
@@ -105,6 +106,7 @@ class Sock:
         await self.w.drain()
         head = await self.r.readuntil(b"\r\n\r\n")
         if b" 101 " not in head.split(b"\r\n")[0]:
+            self.w.close()
             raise ConnectionError(head.split(b"\r\n")[0].decode("latin-1"))
 
     async def send(self, opcode, payload):
@@ -133,6 +135,7 @@ class Sock:
                     await self.send(0xA, payload)
                 elif op == 0x8:
                     self.closed = struct.unpack("!H", payload[:2])[0] if len(payload) >= 2 else 1005
+                    self.reason = payload[2:]
                     return
         except (asyncio.IncompleteReadError, ConnectionError):
             self.closed = self.closed or -1
@@ -155,6 +158,8 @@ async def main():
     ap.add_argument("--nginx-pids", default="")
     ap.add_argument("--timeout", type=float, default=600)
     ap.add_argument("--hold-until", help="after opening, print ready and hold the sockets until this file exists")
+    ap.add_argument("--reconnect", action="store_true",
+                    help="while holding: a socket closed with 1012 comes back after the delay of its reason")
     a = ap.parse_args()
     u = urlsplit(a.url)
     host, port = u.hostname, u.port or 80
@@ -216,10 +221,57 @@ async def main():
     print("rss_live_kib %d" % rss_kib(a.live_pid), flush=True)
     print("rss_nginx_kib %d" % sum(rss_kib(int(p)) for p in a.nginx_pids.split(",") if p), flush=True)
 
+    # a socket closed with 1012 (a restart) comes back after the delay the
+    # server gave: a new ticket, a new socket; a 5xx (the program not back
+    # yet) is counted and retried a second later
+    back, fivexx, first_close = [], 0, [None]
+    async def come_back(k, s):
+        nonlocal fivexx
+        try:
+            delay = json.loads(s.reason.decode())["retry_after_ms"] / 1000.0
+        except (ValueError, KeyError):
+            delay = 1.0
+        if first_close[0] is None:
+            first_close[0] = time.monotonic()
+        await asyncio.sleep(delay)
+        while time.monotonic() < deadline:
+            ticket = await get_ticket(k)
+            n = Sock(s.account)
+            try:
+                if ticket is None:
+                    raise ConnectionError("no ticket")
+                await n.open(host, port, path, ticket)
+            except (OSError, ConnectionError, asyncio.IncompleteReadError) as e:
+                if str(e).split(" ")[1:2] and str(e).split(" ")[1].startswith("5"):
+                    fivexx += 1
+                await asyncio.sleep(1)
+                continue
+            back.append(time.monotonic())
+            socks[k] = n
+            tasks.append(asyncio.ensure_future(n.run(on_changed)))
+            return
     if a.hold_until:
         print("ready", flush=True)
+        pending = set()
         while not os.path.exists(a.hold_until) and time.monotonic() < deadline:
+            if a.reconnect:
+                for k, s in enumerate(socks):
+                    if s.closed == 1012 and k not in pending:
+                        pending.add(k)
+                        asyncio.ensure_future(come_back(k, s))
             await asyncio.sleep(0.2)
+        if a.reconnect and first_close[0] is not None:
+            t0 = first_close[0]
+            secs = {}
+            for t in back:
+                secs[int(t - t0)] = secs.get(int(t - t0), 0) + 1
+            rel = [t - t0 for t in back]
+            print("reconnected %d" % len(back))
+            print("reconnect_5xx %d" % fivexx)
+            print("reconnect_s_p50 %.1f" % pct(rel, 50))
+            print("reconnect_s_p99 %.1f" % pct(rel, 99))
+            print("reconnect_s_max %.1f" % (max(rel) if rel else float("nan")))
+            print("reconnect_busiest_second %d" % (max(secs.values()) if secs else 0), flush=True)
     if a.samples <= 0:
         print("still_open %d" % sum(1 for s in socks if s.closed is None), flush=True)
         return 0
