@@ -68,7 +68,7 @@ kill -TERM "$live_pid"
 for _ in $(seq 1 100); do kill -0 "$live_pid" 2>/dev/null || break; sleep 0.1; done
 BLINDSYNC_CONFIG=$work/bench.lua "$BIN/blindsync-live" --listen "$work/run/live.sock" >>"$work/handlers.log" 2>&1 &
 live2=$!
-sleep 40
+sleep 60
 touch "$work/stop"
 wait $holder
 v() { awk -v k="$1" '$1 == k { print $2 }' "$work/out"; }
@@ -91,7 +91,7 @@ printf '%-48s %s\n' "push sent -> message, p50 / p99" "$(l latency_request_ms_p5
 printf '%-48s %s\n' "messages measured (missing)" "$(l latency_messages) ($(l latency_missing))"
 printf '%-48s %s\n' "idle sockets still open at the end" "$(v still_open)"
 echo "a restart of blindsync-live (SIGTERM, a new one at once) with them attached:"
-printf '%-48s %s\n' "sockets back within 40 s" "$(v reconnected)"
+printf '%-48s %s\n' "sockets back within 60 s (close codes seen)" "$(v reconnected) ($(v reconnect_codes))"
 printf '%-48s %s\n' "back after the close: p50 / p99 / last" "$(v reconnect_s_p50) / $(v reconnect_s_p99) / $(v reconnect_s_max) s"
 printf '%-48s %s\n' "most reconnections in one second" "$(v reconnect_busiest_second)"
 printf '%-48s %s\n' "5xx answers seen while reconnecting" "$(v reconnect_5xx)"

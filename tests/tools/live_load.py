@@ -26,6 +26,7 @@ import asyncio
 import base64
 import json
 import os
+import random
 import struct
 import sys
 import time
@@ -159,7 +160,8 @@ async def main():
     ap.add_argument("--timeout", type=float, default=600)
     ap.add_argument("--hold-until", help="after opening, print ready and hold the sockets until this file exists")
     ap.add_argument("--reconnect", action="store_true",
-                    help="while holding: a socket closed with 1012 comes back after the delay of its reason")
+                    help="while holding: a closed socket comes back, after the delay of a 1012's reason "
+                         "(else a random 1 to 30 s)")
     a = ap.parse_args()
     u = urlsplit(a.url)
     host, port = u.hostname, u.port or 80
@@ -224,13 +226,14 @@ async def main():
     # a socket closed with 1012 (a restart) comes back after the delay the
     # server gave: a new ticket, a new socket; a 5xx (the program not back
     # yet) is counted and retried a second later
-    back, fivexx, first_close = [], 0, [None]
+    back, fivexx, first_close, codes = [], 0, [None], {}
     async def come_back(k, s):
         nonlocal fivexx
+        codes[s.closed] = codes.get(s.closed, 0) + 1
         try:
             delay = json.loads(s.reason.decode())["retry_after_ms"] / 1000.0
         except (ValueError, KeyError):
-            delay = 1.0
+            delay = 1 + random.random() * 29  # no delay given: full jitter over the same 30 s
         if first_close[0] is None:
             first_close[0] = time.monotonic()
         await asyncio.sleep(delay)
@@ -256,7 +259,7 @@ async def main():
         while not os.path.exists(a.hold_until) and time.monotonic() < deadline:
             if a.reconnect:
                 for k, s in enumerate(socks):
-                    if s.closed == 1012 and k not in pending:
+                    if s.closed is not None and k not in pending:
                         pending.add(k)
                         asyncio.ensure_future(come_back(k, s))
             await asyncio.sleep(0.2)
@@ -268,6 +271,7 @@ async def main():
             rel = [t - t0 for t in back]
             print("reconnected %d" % len(back))
             print("reconnect_5xx %d" % fivexx)
+            print("reconnect_codes %s" % ",".join("%s:%d" % (c, n) for c, n in sorted(codes.items())))
             print("reconnect_s_p50 %.1f" % pct(rel, 50))
             print("reconnect_s_p99 %.1f" % pct(rel, 99))
             print("reconnect_s_max %.1f" % (max(rel) if rel else float("nan")))

@@ -1,7 +1,7 @@
 #!/usr/bin/env bats
 # Every handler under valgrind (memcheck) behind the real nginx: a smoke set
-# of requests to each (success and error paths), then a clean stop; no
-# error, no leak.
+# of requests to each (success and error paths), blindsync-live's sockets
+# among them, then a clean stop; no error, no leak.
 load ../lib
 
 setup_file() {
@@ -11,7 +11,7 @@ setup_file() {
 	export HANDLER_WRAP="valgrind -q --leak-check=full --show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect --log-file=$VG_DIR/vg.%p.log"
 	bs_setup_stack 'rate_limits = {}' 'slots = { enabled = true }' 'plans = { default = { backups = 2 } }'
 	# valgrind is slow to start: wait for every handler to answer
-	for path in /v1/health /v1/account /v1/collections /v1/backups; do
+	for path in /v1/health /v1/account /v1/collections /v1/backups /v1/live; do
 		bs_wait 120 handler_answers "$path" || true
 	done
 }
@@ -90,7 +90,29 @@ json() { req "$@" -H 'Content-Type: application/json'; }
 	req PUT "/v1/slots/$sid" -H "X-Slot-Key: $sk" --data-binary @"$BATS_TEST_TMPDIR/blob"; assert_equal "$status" 201
 	req GET "/v1/slots/$sid"; assert_equal "$status" 200
 	req DELETE "/v1/slots/$sid" -H "X-Slot-Key: $sk"; assert_equal "$status" 204
+	# blindsync-live: a refused ticket, a socket with its hello and a
+	# changed message, a bad frame; the logout below closes a second one
+	run python3 "$BS_ROOT/tests/tools/live_client.py" "$BS_URL" --ticket=nope --timeout 60
+	assert_line --index 0 --regexp '^http 401 '
+	req POST /v1/live/ticket -H "$A"; assert_equal "$status" 200
+	t=$(echo "$body" | jq -r .ticket)
+	python3 "$BS_ROOT/tests/tools/live_client.py" "$BS_URL" --ticket="$t" --timeout 60 --max-messages 2 \
+		>"$BATS_TEST_TMPDIR/ws" &
+	bs_wait 60 grep -q hello "$BATS_TEST_TMPDIR/ws"
+	json POST /v1/collections/c1/push -H "$A" --data '{"records":[{"id":"w","base_version":0,"payload":"aGVsbG8="}]}'
+	bs_wait 60 grep -q changed "$BATS_TEST_TMPDIR/ws"
+	wait
+	req POST /v1/live/ticket -H "$A"; assert_equal "$status" 200
+	run python3 "$BS_ROOT/tests/tools/live_client.py" "$BS_URL" --ticket="$(echo "$body" | jq -r .ticket)" \
+		--timeout 60 --send-binary
+	assert_line --regexp '^close 1003 '
+	req POST /v1/live/ticket -H "$A"; assert_equal "$status" 200
+	python3 "$BS_ROOT/tests/tools/live_client.py" "$BS_URL" --ticket="$(echo "$body" | jq -r .ticket)" \
+		--timeout 60 >"$BATS_TEST_TMPDIR/ws2" &
+	bs_wait 60 grep -q hello "$BATS_TEST_TMPDIR/ws2"
 	req POST /v1/account/logout -H "$A"; assert_equal "$status" 204
+	bs_wait 60 grep -q '^close 4401' "$BATS_TEST_TMPDIR/ws2"
+	wait
 	json POST /v1/account/login --data "{\"username\":\"vguser\",\"auth_key\":\"$key\"}"
 	A="Authorization: Bearer $(echo "$body" | jq -r .access_token)"
 	json DELETE /v1/account -H "$A" --data "{\"auth_key\":\"$key\"}"; assert_equal "$status" 204
