@@ -48,7 +48,8 @@
 #define PROG "blindsync-live"
 #define LIVE_TICK_US 5000          /* how often the shared counters are compared */
 #define LIVE_COALESCE_MS 250       /* an account is re-read at most this often */
-#define LIVE_STOP_MS 3000          /* at shutdown, how long sockets get to close */
+#define LIVE_STOP_MS 10000         /* at shutdown, at most how long sockets get to close */
+#define LIVE_STOP_GRACE_MS 1000    /* ... and, once every 1012 is written, how long their acks get */
 #define LIVE_RETRY_MIN_MS 1000     /* the retry delay of a 1012 close: uniform in [min, max] */
 #define LIVE_RETRY_MAX_MS 30000
 #define LIVE_MSG_MAX (8 * 1024 * 1024) /* a hello of a huge account stops here (then it is cut) */
@@ -95,6 +96,7 @@ struct conn {
 	uint64_t sent_gen;         /* the account generation this socket has seen */
 	int hello_sent;
 	int close_code;            /* non-zero: close with it at the next writable */
+	int close_sent;            /* the close frame is written */
 	char close_reason[64];
 };
 
@@ -349,6 +351,30 @@ static void acct_release(struct acct *a)
 
 /* ---- the timer: wake-ups, coalescing, shutdown ---- */
 
+static const char *listen_path_g;
+
+/* End the process: the store and the shared tables closed, the socket file
+ * removed; libwebsockets' memory is left to the exit (still reachable). */
+static void live_exit(int rc)
+{
+	if (listen_path_g)
+		unlink(listen_path_g);
+	for (uint32_t s = 0; s < NOTIFY_SLOTS; s++)
+		while (L.bucket[s]) {
+			struct acct *a = L.bucket[s];
+			L.bucket[s] = a->next;
+			for (struct conn *c = a->conns; c; c = c->next)
+				c->acct = NULL;
+			free(a->colls);
+			free(a);
+		}
+	buf_free(&L.msg);
+	core_close(&L.core);
+	store_close(L.store);
+	log_msg(LOG_INFO, "stopped");
+	exit(rc);
+}
+
 static void begin_stop(int64_t now_ms)
 {
 	L.stop_at_ms = now_ms;
@@ -360,6 +386,8 @@ static void begin_stop(int64_t now_ms)
 				long ms = LIVE_RETRY_MIN_MS + random() % (LIVE_RETRY_MAX_MS - LIVE_RETRY_MIN_MS + 1);
 				char reason[64];
 				snprintf(reason, sizeof reason, "{\"retry_after_ms\":%ld}", ms);
+				if (c->close_sent)
+					continue;
 				c->close_code = 0; /* the restart wins over a pending close */
 				conn_close(c, CLOSE_RESTART, reason);
 			}
@@ -372,11 +400,26 @@ static void tick(lws_sorted_usec_list_t *sul)
 	if (stop_signal && !L.stop_at_ms)
 		begin_stop(now_ms);
 	if (L.stop_at_ms) {
-		if (L.nconns == 0 || now_ms - L.stop_at_ms > LIVE_STOP_MS) {
-			/* the event loop (libev's) ends once the context let go of
-			 * everything; main() destroys it again after the loop */
+		/* done when every socket is gone, or every 1012 is written and
+		 * the grace for the acks is over, or at the bound: ending the
+		 * loop closes what is left */
+		int unsent = 0;
+		for (uint32_t s = 0; s < NOTIFY_SLOTS && !unsent; s++)
+			for (struct acct *a = L.bucket[s]; a && !unsent; a = a->next)
+				for (struct conn *c = a->conns; c; c = c->next)
+					if (!c->close_sent) {
+						unsent = 1;
+						break;
+					}
+		if (L.nconns == 0 || (!unsent && now_ms - L.stop_at_ms > LIVE_STOP_GRACE_MS) ||
+		    now_ms - L.stop_at_ms > LIVE_STOP_MS) {
+			/* every 1012 is out: leave at once. Destroying a context of
+			 * ten thousand connections from inside libev's loop took tens
+			 * of seconds (measured), long enough for the clients to come
+			 * back to a socket with nobody behind it; the kernel closes
+			 * what is left when the process ends */
 			L.done = 1;
-			lws_context_destroy(L.ctx);
+			live_exit(0);
 			return;
 		}
 	} else {
@@ -631,6 +674,7 @@ static int writable(struct lws *wsi, struct conn *c)
 	if (c->close_code) {
 		lws_close_reason(wsi, (enum lws_close_status)c->close_code, (unsigned char *)c->close_reason,
 		    strlen(c->close_reason));
+		c->close_sent = 1;
 		return -1;
 	}
 	if (!c->acct)
@@ -801,11 +845,12 @@ int main(int argc, char **argv)
 			goto out;
 		}
 	}
+	listen_path_g = listen_path;
 	log_msg(LOG_INFO, "listening on %s%s", listen_path, L.cfg.live.port > 0 ? " and 127.0.0.1" : "");
 	lws_sul_schedule(L.ctx, 0, &L.tick, tick, LIVE_TICK_US);
 	/* libev (epoll): the cost of a wake-up does not grow with the idle
-	 * sockets, as poll()'s would; lws_service() runs the loop until the
-	 * context is destroyed (tick(), at the end of a stop) */
+	 * sockets, as poll()'s would; lws_service() runs the loop, and a stop
+	 * ends in live_exit() from tick() */
 	while (!L.done)
 		if (lws_service(L.ctx, 0) < 0)
 			break;

@@ -65,7 +65,7 @@ python3 tests/tools/live_load.py "$url" "$work/tokens-latency" --sockets 10 --sa
 # new blindsync-live (ours, beside run.sh's stack) takes the socket at once;
 # the holder's sockets come back after their delays
 kill -TERM "$live_pid"
-for _ in $(seq 1 100); do kill -0 "$live_pid" 2>/dev/null || break; sleep 0.1; done
+for _ in $(seq 1 300); do kill -0 "$live_pid" 2>/dev/null || break; sleep 0.1; done
 BLINDSYNC_CONFIG=$work/bench.lua "$BIN/blindsync-live" --listen "$work/run/live.sock" >>"$work/handlers.log" 2>&1 &
 live2=$!
 sleep 60
