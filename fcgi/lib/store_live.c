@@ -1,6 +1,7 @@
 /*
  * store_live.c: the tickets of blindsync-live and its device check
- * (store.h, "blindsync-live"). Part of the store module: a ticket is
+ * (store.h, "blindsync-live"), SQLite's implementations (lite_live_*,
+ * reached through store_ops.h). Part of the store module: a ticket is
  * stored only as its SHA-256, is taken (deleted) by its one use, and
  * expired ones are swept whenever a new one is issued.
  *
@@ -8,8 +9,9 @@
  * without deleting the ticket in the same statement.
  */
 #include "store_impl.h"
+#include "store_ops.h"
 
-enum err store_live_ticket_put(struct store *s, const uint8_t hash[STORE_HASH_LEN], int64_t account_id,
+enum err lite_live_ticket_put(struct store *s, const uint8_t hash[STORE_HASH_LEN], int64_t account_id,
     int64_t device_id, int64_t now, int64_t expires_at)
 {
 	sqlite3_stmt *st = store_stmt(s, STMT_LIVE_TICKET_PRUNE);
@@ -25,7 +27,7 @@ enum err store_live_ticket_put(struct store *s, const uint8_t hash[STORE_HASH_LE
 	return store_exec(s, st, "live ticket insert");
 }
 
-enum err store_live_ticket_take(struct store *s, const uint8_t hash[STORE_HASH_LEN], int64_t now,
+enum err lite_live_ticket_take(struct store *s, const uint8_t hash[STORE_HASH_LEN], int64_t now,
     int64_t *account_id, int64_t *device_id)
 {
 	sqlite3_stmt *st = store_stmt(s, STMT_LIVE_TICKET_TAKE);
@@ -46,7 +48,7 @@ enum err store_live_ticket_take(struct store *s, const uint8_t hash[STORE_HASH_L
 	return e;
 }
 
-enum err store_live_device_ok(struct store *s, int64_t account_id, int64_t device_id, int64_t now)
+enum err lite_live_device_ok(struct store *s, int64_t account_id, int64_t device_id, int64_t now)
 {
 	sqlite3_stmt *st = store_stmt(s, STMT_LIVE_DEVICE_OK);
 	sqlite3_bind_int64(st, 1, device_id);

@@ -136,6 +136,12 @@
 	X(transfer_collection_set, (struct store *s, int64_t id, int64_t version, int64_t records, int64_t bytes, int64_t purged_version, int64_t now), (s, id, version, records, bytes, purged_version, now)) \
 	X(transfer_backup_insert, (struct store *s, int64_t account_id, struct store_backup *b, int fd, int64_t size, const uint8_t sha256[32], int64_t now), (s, account_id, b, fd, size, sha256, now))
 
+/* blindsync-live's tickets and device check: store_live.c (none in PostgreSQL yet: those slots answer ERR_INTERNAL) */
+#define STORE_OPS_LIVE(X) \
+	X(live_ticket_put, (struct store *s, const uint8_t hash[STORE_HASH_LEN], int64_t account_id, int64_t device_id, int64_t now, int64_t expires_at), (s, hash, account_id, device_id, now, expires_at)) \
+	X(live_ticket_take, (struct store *s, const uint8_t hash[STORE_HASH_LEN], int64_t now, int64_t *account_id, int64_t *device_id), (s, hash, now, account_id, device_id)) \
+	X(live_device_ok, (struct store *s, int64_t account_id, int64_t device_id, int64_t now), (s, account_id, device_id, now))
+
 #define STORE_OPS(X) \
 	STORE_OPS_CONN(X) \
 	STORE_OPS_ACCOUNT(X) \
@@ -143,7 +149,8 @@
 	STORE_OPS_SYNC(X) \
 	STORE_OPS_BLOB(X) \
 	STORE_OPS_ADMIN(X) \
-	STORE_OPS_TRANSFER(X)
+	STORE_OPS_TRANSFER(X) \
+	STORE_OPS_LIVE(X)
 
 struct store_ops {
 	const char *name;  /* "SQLite", "PostgreSQL": for messages */
