@@ -1,5 +1,20 @@
 # tests/lib.bash: shared by every bats file (CGI and end-to-end).
 #
+# BACKEND: the store every stack of the tests uses: sqlite (the default: a
+#   file in the data directory) or pg (a database of its own in the
+#   PostgreSQL cluster of $BS_PG_DIR, which tests/with-pg.sh and
+#   tests/run-all.sh start: scripts/pg.sh). bs_backend NAME: true when that
+#   is NAME. bs_database DATA_DIR: the config's `database` for a store
+#   whose data directory is DATA_DIR (the database is created on first use).
+#   bs_sql QUERY [DATA_DIR]: one query against the store of DATA_DIR
+#   ($BS_DATA), rows as `a|b` lines on either backend; the SQL must run
+#   on both (see bs_sql below).
+# bs_store_files [DATA_DIR]: the files that hold the store's bytes, one a
+#   line, for the scans that no secret reaches the disk: SQLite's database
+#   and its side files in DATA_DIR; on PostgreSQL, after a CHECKPOINT (every
+#   page reaches its data file), the database's directory in the cluster and
+#   the WAL (both hold every database of the cluster: the scans look for
+#   values of their own test).
 # bs_config FILE [lua lines...]: write a config for this test file: a fresh
 #   data directory, fast password hashing, plus the given Lua lines.
 # bs_start: start the real stack (scripts/run.sh: handlers + Debian's nginx,
@@ -21,11 +36,77 @@ load /usr/lib/bats/bats-assert/load.bash
 BS_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BIN=${BIN:-$BS_ROOT/build}
 
+BACKEND=${BACKEND:-sqlite}
+PG_BINDIR=${PG_BINDIR:-/usr/lib/postgresql/15/bin}
+case "$BACKEND" in
+sqlite) ;;
+pg)
+	if [ -z "${BS_PG_DIR:-}" ] || ! "$BS_ROOT/scripts/pg.sh" running "$BS_PG_DIR"; then
+		echo "BACKEND=pg needs a running cluster in \$BS_PG_DIR: run the tests through tests/with-pg.sh" >&2
+		exit 1
+	fi
+	;;
+*) echo "BACKEND is sqlite or pg, not '$BACKEND'" >&2; exit 1 ;;
+esac
+
+bs_backend() { [ "$BACKEND" = "$1" ]; }
+
+# bs_database DATA_DIR: print the `database` value for DATA_DIR's store; on
+# PostgreSQL the database is named after DATA_DIR, created empty the first
+# time and its URI kept in DATA_DIR/database-uri (later calls reuse it)
+bs_database() {
+	local dir=$1 name
+	mkdir -p "$dir" || return 1
+	if bs_backend sqlite; then
+		echo "$dir/blindsync.db"
+		return 0
+	fi
+	if [ ! -s "$dir/database-uri" ]; then
+		name=bs_$(printf '%s' "$(cd "$dir" && pwd)" | sha1sum | cut -c1-24)
+		"$BS_ROOT/scripts/pg.sh" createdb "$BS_PG_DIR" "$name" >"$dir/database-uri.tmp" &&
+			mv "$dir/database-uri.tmp" "$dir/database-uri" || return 1
+	fi
+	cat "$dir/database-uri"
+}
+
+# bs_sql QUERY [DATA_DIR]: run QUERY (one or more statements) against the
+# store of DATA_DIR (default $BS_DATA); prints the rows, columns joined by
+# "|", NULL as nothing (sqlite3's and psql's unaligned output agree).
+# Portable SQL: the time as a number from the shell ($(date +%s)), not
+# strftime; `UPDATE ... RETURNING 1` and count the lines, not changes();
+# CAST(a = b AS INTEGER), not a bare comparison (PostgreSQL prints t/f);
+# coalesce(sum(x), 0), not total(); CASE, not max(a, b); hex() of a blob
+# is upper(encode(x, 'hex')) on PostgreSQL: bs_hex COLUMN writes either.
+bs_sql() {
+	local dir=${2:-$BS_DATA}
+	if bs_backend sqlite; then
+		sqlite3 -cmd '.timeout 5000' "$dir/blindsync.db" "$1"
+	else
+		"$PG_BINDIR/psql" -X -q -tA -v ON_ERROR_STOP=1 -d "$(cat "$dir/database-uri")" -f - <<<"$1"
+	fi
+}
+
+bs_store_files() {
+	local dir=${1:-$BS_DATA} oid f
+	if bs_backend sqlite; then
+		for f in "$dir"/*; do [ -f "$f" ] && echo "$f"; done
+		return 0
+	fi
+	"$BS_ROOT/scripts/pg.sh" checkpoint "$BS_PG_DIR" || return 1
+	oid=$(bs_sql "SELECT oid FROM pg_database WHERE datname = current_database()" "$dir") || return 1
+	[ -d "$BS_PG_DIR/data/base/$oid" ] || return 1
+	find "$BS_PG_DIR/data/base/$oid" "$BS_PG_DIR/data/pg_wal" -type f
+}
+
+# bs_hex EXPR: the SQL for EXPR's bytes in upper-case hex on the backend in use
+bs_hex() { if bs_backend sqlite; then echo "hex($1)"; else echo "upper(encode($1, 'hex'))"; fi; }
+
 bs_config() {
-	local file=$1; shift
+	local file=$1 db; shift
 	mkdir -p "$BS_DATA"
+	db=$(bs_database "$BS_DATA") || return 1
 	{
-		echo "database = \"$BS_DATA/blindsync.db\""
+		echo "database = \"$db\""
 		echo "secret_file = \"$BS_DATA/secret\""
 		echo "password_hash = { iterations = 1000 }"
 		for line in "$@"; do echo "$line"; done
