@@ -380,7 +380,7 @@ wait_failed() {
 
 @test "an expired access token is 401 token_expired; the refresh token still works" {
 	new_account
-	n=$(sql "UPDATE tokens SET expires_at = strftime('%s','now') - 10 WHERE kind = 1 AND device_id = (SELECT id FROM devices WHERE public_id = '$DEVICE'); SELECT changes();")
+	n=$(sql "UPDATE tokens SET expires_at = $(($(date +%s) - 10)) WHERE kind = 1 AND device_id = (SELECT id FROM devices WHERE public_id = '$DEVICE') RETURNING 1" | wc -l)
 	[ "$n" -ge 1 ] || fail "no access token row of device $DEVICE in the store"
 	token_fails "$ACCESS" token_expired
 	refresh "$REFRESH"
@@ -389,7 +389,7 @@ wait_failed() {
 	r2=$(jb .refresh_token)
 	token_works "$a2"
 	# an expired refresh token is refused
-	n=$(sql "UPDATE tokens SET expires_at = strftime('%s','now') - 10 WHERE kind = 2 AND device_id = (SELECT id FROM devices WHERE public_id = '$DEVICE'); SELECT changes();")
+	n=$(sql "UPDATE tokens SET expires_at = $(($(date +%s) - 10)) WHERE kind = 2 AND device_id = (SELECT id FROM devices WHERE public_id = '$DEVICE') RETURNING 1" | wc -l)
 	[ "$n" -ge 1 ]
 	refresh "$r2"
 	assert_equal "$status" 401
@@ -818,18 +818,33 @@ password() { ajreq POST /v1/account/password "$1" "$2"; }
 	assert_equal "$(jbc '[.events[].at] == ([.events[].at] | sort | reverse)')" true
 }
 
+# events_held: the lock of the test below is held (SQLite: the holder said
+# so; PostgreSQL: its lock on events is granted)
+events_held() {
+	if bs_backend sqlite; then
+		grep -q held "$held"
+	else
+		[ "$(sql "SELECT count(*) FROM pg_locks WHERE relation = 'events'::regclass AND mode = 'ExclusiveLock' AND granted")" = 1 ]
+	fi
+}
+
 @test "a wrong key is answered before its login_failed event is written" {
 	new_account
-	# hold the store's write lock (for at most 20 s)
+	# hold the store's write lock (for at most 20 s); on PostgreSQL, a lock
+	# on the events table that lets readers through and stops writers
 	held=$BATS_TEST_TMPDIR/held
-	python3 -c 'import sqlite3, sys, time
+	if bs_backend sqlite; then
+		python3 -c 'import sqlite3, sys, time
 c = sqlite3.connect(sys.argv[1], isolation_level=None)
 c.execute("BEGIN IMMEDIATE")
 print("held", flush=True)
 time.sleep(20)' "$BS_DATA/blindsync.db" >"$held" 2>&1 3>&- &
+	else
+		bs_sql "BEGIN; LOCK TABLE events IN EXCLUSIVE MODE; SELECT pg_sleep(20);" >"$held" 2>&1 3>&- &
+	fi
 	holder=$!
-	for _ in $(seq 1 200); do grep -q held "$held" && break; sleep 0.05; done
-	grep -q held "$held" || fail "could not take the write lock: $(cat "$held")"
+	for _ in $(seq 1 200); do events_held && break; sleep 0.05; done
+	events_held || fail "could not take the write lock: $(cat "$held")"
 	# a wrong key for an existing name writes nothing before its answer: it
 	# is answered while the lock is held, as an unknown name is (before,
 	# its event's commit waited for the lock)

@@ -196,4 +196,4 @@ par() {
 }
 
 # sql QUERY: one query against the store (waits for SQLite locks)
-sql() { sqlite3 -cmd '.timeout 5000' "$BS_DATA/blindsync.db" "$1"; }
+sql() { bs_sql "$1"; }

@@ -87,7 +87,7 @@ with_invite() { jq -cn --arg c "$1" '{invite: $c}'; }
 
 @test "an expired invite is 403 invalid_invite" {
 	new_invite
-	n=$(sql "UPDATE invites SET expires_at = strftime('%s','now') - 10 WHERE id = (SELECT max(id) FROM invites) AND used_at IS NULL; SELECT changes();")
+	n=$(sql "UPDATE invites SET expires_at = $(($(date +%s) - 10)) WHERE id = (SELECT max(id) FROM invites) AND used_at IS NULL RETURNING 1" | wc -l)
 	assert_equal "$n" 1
 	register "$(new_username)" "$(new_key)" "$(with_invite "$CODE")"
 	assert_err 403 invalid_invite
@@ -113,8 +113,9 @@ with_invite() { jq -cn --arg c "$1" '{invite: $c}'; }
 	new_invite # and one never used
 	register "$(new_username)" "$(new_key)" "$(with_invite "${CODE}x")"
 	assert_err 403 invalid_invite
-	[ -s "$BS_DATA/blindsync.db" ]
-	for f in "$BS_DATA"/* "$BS_LOG" "$BS_RUN"/*.log; do
+	mapfile -t files < <(bs_store_files)
+	[ "${#files[@]}" -ge 1 ] || fail "no store files"
+	for f in "${files[@]}" "$BS_LOG" "$BS_RUN"/*.log; do
 		[ -f "$f" ] || continue
 		if grep -q -a -F -- "${CODE}" "$f"; then
 			fail "an invite code is in $f"

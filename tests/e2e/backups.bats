@@ -91,7 +91,7 @@ usage_bytes() { sql "SELECT usage_bytes FROM accounts WHERE username = '$USERNAM
 	new_account
 	f=$(blob 1000)
 	put_ok main "$f" 201
-	assert_equal "$(rows 'b.version, b.bytes, lower(hex(b.sha256))')" "$V|1000|$(sha "$f")"
+	assert_equal "$(rows "b.version, b.bytes, lower($(bs_hex b.sha256))")" "$V|1000|$(sha "$f")"
 	assert_equal "$(usage_bytes)" 1000
 	assert_backup main "$f" "$V"
 }

@@ -193,9 +193,9 @@ wait_staged() {
 		cmp "$old" "$BATS_TEST_TMPDIR/got" || fail "round $round: the old version is not intact"
 		assert_equal "$(header X-Content-SHA256)" "$(sha "$old")"
 	done
-	assert_equal "$(sql 'PRAGMA integrity_check')" ok
+	! bs_backend sqlite || assert_equal "$(sql 'PRAGMA integrity_check')" ok
 	v=$(sql "SELECT b.version FROM backups b JOIN accounts a ON a.id = b.account_id WHERE a.username = '$USERNAME'")
-	assert_equal "$(sql "SELECT count(*), a.usage_bytes = b.bytes FROM backups b JOIN accounts a ON a.id = b.account_id
+	assert_equal "$(sql "SELECT count(*), CAST(a.usage_bytes = b.bytes AS INTEGER) FROM backups b JOIN accounts a ON a.id = b.account_id
 		WHERE a.username = '$USERNAME'")" "1|1"
 	# and the restarted workers take the upload
 	if [ "$v" = "$v1" ]; then

@@ -239,12 +239,16 @@ EOF
 
 @test "no auth_key, token, invite code or second-factor secret is in the store" {
 	[ -s "$SECRETS" ] || fail "no secrets recorded (the session test failed?)"
-	[ -s "$BS_DATA/blindsync.db" ]
 	# the session reached the store
 	[ "$(sql 'SELECT count(*) FROM accounts')" -ge 2 ]
 	[ "$(sql 'SELECT count(*) FROM tokens')" -ge 2 ]
-	files=()
-	for f in "$BS_DATA"/*; do [ -f "$f" ] && files+=("$f"); done
+	mapfile -t files < <(bs_store_files)
+	[ "${#files[@]}" -ge 1 ] || fail "no store files"
+	# the positive control: the files scanned hold what the store holds (a
+	# user name, kept as text)
+	u=$(sql 'SELECT username FROM accounts ORDER BY id DESC LIMIT 1')
+	[ -n "$u" ]
+	grep -q -a -F -- "$u" "${files[@]}" || fail "the store files scanned do not hold the store's user name $u"
 	run scan "${files[@]}"
 	assert_success
 }

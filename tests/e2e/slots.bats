@@ -55,7 +55,7 @@ assert_slot() { assert_download "GET slot" "/v1/slots/$1" "$2" "$3"; }
 slot_row() { sql "SELECT $2 FROM slots WHERE slot_id = '$1'"; }
 # last_access ID: the later of the last write (slots) and the last read (slot_access)
 last_access() {
-	sql "SELECT max(s.accessed_at, coalesce(a.accessed_at, 0)) FROM slots s
+	sql "SELECT CASE WHEN s.accessed_at > coalesce(a.accessed_at, 0) THEN s.accessed_at ELSE a.accessed_at END FROM slots s
 	     LEFT JOIN slot_access a ON a.slot = s.rowid_ WHERE s.slot_id = '$1'"
 }
 # backdate ID SECONDS: move both the last write and the last read back
@@ -81,7 +81,7 @@ key_sha() { base64 -d <<<"$1" | sha256sum | cut -d' ' -f1; }
 	k=$(new_key)
 	f=$(blob 1000)
 	sput_ok "$id" "$k" "$f" 201
-	assert_equal "$(slot_row "$id" 'version, bytes, lower(hex(sha256))')" "$V|1000|$(sha "$f")"
+	assert_equal "$(slot_row "$id" "version, bytes, lower($(bs_hex sha256))")" "$V|1000|$(sha "$f")"
 	assert_slot "$id" "$f" "$V"
 }
 
@@ -100,11 +100,13 @@ key_sha() { base64 -d <<<"$1" | sha256sum | cut -d' ' -f1; }
 	assert_empty_204
 	sput "$id" "$(new_key)" "$(blob 100)" -H "If-Match: \"$v\""
 	assert_err 403 bad_slot_key
-	assert_equal "$(slot_row "$id" 'lower(hex(key_hash))')" "$(sha256sum "$raw" | cut -d' ' -f1)"
+	assert_equal "$(slot_row "$id" "lower($(bs_hex key_hash))")" "$(sha256sum "$raw" | cut -d' ' -f1)"
 	assert_equal "$(slot_row "$id" 'length(key_hash)')" 32
 	# look for the raw key, its base64 and its hex in every file the stack
-	# wrote: the store (db, WAL, shm), the handlers' and nginx's logs
-	run python3 - "$raw" "$k" "$BS_DATA" "$BS_RUN" "$BS_LOG" "$BATS_FILE_TMPDIR/run.log" <<-'EOF'
+	# wrote: the store (db, WAL, shm; on PostgreSQL the database's files and
+	# the WAL), the handlers' and nginx's logs
+	mapfile -t files < <(bs_store_files)
+	run python3 - "$raw" "$k" "$BS_DATA" "$BS_RUN" "$BS_LOG" "$BATS_FILE_TMPDIR/run.log" "${files[@]}" <<-'EOF'
 		import os, sys
 		raw = open(sys.argv[1], "rb").read()
 		needles = {"raw": raw, "base64": sys.argv[2].encode(), "hex": raw.hex().encode(),
@@ -131,7 +133,7 @@ key_sha() { base64 -d <<<"$1" | sha256sum | cut -d' ' -f1; }
 	echo "$output"
 	refute_output --partial FOUND
 	assert_output --regexp 'checked [1-9]'
-	[ -f "$BS_DATA/blindsync.db" ]
+	[ "${#files[@]}" -ge 1 ]
 }
 
 @test "byte-exact round trips at 32 B, 1 KiB and the 1 MiB maximum (slots.max_bytes)" {
@@ -238,7 +240,7 @@ key_sha() { base64 -d <<<"$1" | sha256sum | cut -d' ' -f1; }
 		k=$(head -c $n /dev/urandom | base64 -w0)
 		f=$(blob 100)
 		sput_ok "$id" "$k" "$f" 201
-		assert_equal "$(slot_row "$id" 'lower(hex(key_hash))')" "$(key_sha "$k")"
+		assert_equal "$(slot_row "$id" "lower($(bs_hex key_hash))")" "$(key_sha "$k")"
 		req DELETE "/v1/slots/$id" -H "X-Slot-Key: $k"
 		assert_empty_204
 	done
@@ -266,7 +268,7 @@ key_sha() { base64 -d <<<"$1" | sha256sum | cut -d' ' -f1; }
 	req PUT "/v1/slots/$id" -H "If-Match: \"$V\"" --data-binary @"$f"
 	assert_err 403 bad_slot_key
 	assert_slot "$id" "$f" "$V"
-	assert_equal "$(slot_row "$id" 'lower(hex(key_hash))')" "$(key_sha "$k")"
+	assert_equal "$(slot_row "$id" "lower($(bs_hex key_hash))")" "$(key_sha "$k")"
 }
 
 # ---- overwrite ----
@@ -409,7 +411,7 @@ key_sha() { base64 -d <<<"$1" | sha256sum | cut -d' ' -f1; }
 	sput_ok "$id" "$k2" "$g" 201
 	[ "$V" -gt "$old" ] || fail "re-created with version $V, not greater than the deleted $old"
 	assert_slot "$id" "$g" "$V"
-	assert_equal "$(slot_row "$id" 'lower(hex(key_hash))')" "$(key_sha "$k2")"
+	assert_equal "$(slot_row "$id" "lower($(bs_hex key_hash))")" "$(key_sha "$k2")"
 	fetch "/v1/slots/$id" "$BATS_TEST_TMPDIR/out" -H "If-None-Match: \"$old\""
 	assert_equal "$status" 200
 	sput "$id" "$k2" "$(blob 64)" -H "If-Match: \"$old\""
@@ -512,7 +514,7 @@ assert_winner() {
 	assert_equal "$(grep -c '^201 ' <<<"$out")" 1
 	assert_equal "$(grep -c '^403 ' <<<"$out")" 7
 	assert_winner "$id" "$out"
-	assert_equal "$(slot_row "$id" 'lower(hex(key_hash))')" "$(key_sha "$(cat "$BATS_TEST_TMPDIR/k$w")")"
+	assert_equal "$(slot_row "$id" "lower($(bs_hex key_hash))")" "$(key_sha "$(cat "$BATS_TEST_TMPDIR/k$w")")"
 }
 
 @test "a client that closes the connection half-way through a slot upload leaves the old version" {

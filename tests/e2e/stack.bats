@@ -44,7 +44,45 @@ instances_settled() {
 	done
 }
 
+# pg_db_connections on|off: allow or refuse new connections to this test's
+# PostgreSQL database; off also ends the ones open (the store goes away
+# for this stack alone: the cluster serves the other tests on)
+pg_db_connections() {
+	local name
+	name=$(bs_sql 'SELECT current_database()')
+	"$BS_ROOT/scripts/pg.sh" psql "$BS_PG_DIR" postgres -c \
+		"ALTER DATABASE \"$name\" WITH ALLOW_CONNECTIONS $([ "$1" = on ] && echo true || echo false)" || return 1
+	[ "$1" = on ] || "$BS_ROOT/scripts/pg.sh" psql "$BS_PG_DIR" postgres -tA -c \
+		"SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = '$name'" >/dev/null
+}
+
+# health_is STATUS: /v1/health answers STATUS
+health_is() { req GET /v1/health; [ "$status" = "$1" ]; }
+
+@test "PostgreSQL: health answers 503 while the database refuses connections, 200 once it takes them again" {
+	bs_backend pg || skip "the PostgreSQL store's outage (SQLite: the test below)"
+	BATS_FILE_TMPDIR=$BATS_TEST_TMPDIR bs_start
+	new_account
+	req GET /v1/health
+	assert_equal "$status" 200
+	pg_db_connections off
+	bs_wait 30 health_is 503 || fail "health answers $status while the database is away"
+	assert_error 503 unavailable
+	[ -n "$(header Retry-After)" ]
+	# a request that needs the store: 503 too, never a 500
+	areq GET /v1/account "$ACCESS"
+	assert_error 503 unavailable
+	[ -n "$(header Retry-After)" ]
+	pg_db_connections on
+	# the handlers reconnect by themselves
+	bs_wait 30 health_is 200 || fail "health answers $status after the database came back"
+	areq GET /v1/account "$ACCESS"
+	assert_equal "$status" 200
+	BATS_FILE_TMPDIR=$BATS_TEST_TMPDIR bs_stop
+}
+
 @test "health answers 503 when the store file is removed or replaced" {
+	bs_backend sqlite || skip "an SQLite store's file (PostgreSQL: the test above)"
 	BATS_FILE_TMPDIR=$BATS_TEST_TMPDIR bs_start
 	req GET /v1/health
 	assert_equal "$status" 200
@@ -73,6 +111,7 @@ instances_settled() {
 }
 
 @test "make run: the store and its side files are created mode 0600" {
+	bs_backend sqlite || skip "an SQLite store's files (PostgreSQL keeps its own, mode 0600 in its data directory)"
 	BATS_FILE_TMPDIR=$BATS_TEST_TMPDIR bs_start
 	register_ok "$(new_username)" "$(new_key)"
 	local db=$BS_DATA/blindsync.db f n=0
@@ -111,8 +150,9 @@ instances_settled() {
 @test "make run: two instances on two ports with two configs" {
 	cfg2=$BATS_TEST_TMPDIR/two.lua
 	mkdir -p "$BATS_TEST_TMPDIR/data2"
-	printf 'database = "%s/data2/b.db"\nsecret_file = "%s/data2/secret"\nregistration = "closed"\n' \
-		"$BATS_TEST_TMPDIR" "$BATS_TEST_TMPDIR" >"$cfg2"
+	if bs_backend sqlite; then db2=$BATS_TEST_TMPDIR/data2/b.db; else db2=$(bs_database "$BATS_TEST_TMPDIR/data2"); fi
+	printf 'database = "%s"\nsecret_file = "%s/data2/secret"\nregistration = "closed"\n' \
+		"$db2" "$BATS_TEST_TMPDIR" >"$cfg2"
 	cd "$BS_ROOT"
 	# two free ports can be taken by a stack of another test before the two
 	# instances bind them (files run side by side): then an instance exits,
@@ -141,7 +181,12 @@ instances_settled() {
 	instance_up "$m2" "$p2" "$BATS_TEST_TMPDIR/r2" || fail "instance 2 is not up: $(cat "$BATS_TEST_TMPDIR/m2.log")"
 	assert_equal "$(curl -s "http://127.0.0.1:$p1/v1/info" | jq -r .registration)" open
 	assert_equal "$(curl -s "http://127.0.0.1:$p2/v1/info" | jq -r .registration)" closed
-	[ -f "$BATS_TEST_TMPDIR/data2/b.db" ]
+	if bs_backend sqlite; then
+		[ -f "$BATS_TEST_TMPDIR/data2/b.db" ]
+	else
+		# the second instance's database got the schema
+		[ "$(bs_sql "SELECT count(*) FROM accounts" "$BATS_TEST_TMPDIR/data2")" = 0 ]
+	fi
 	# Ctrl-C: SIGINT to the whole foreground process group
 	kill -INT -- -"$m1"
 	# SIGTERM to the group, as a supervisor sends it
@@ -181,6 +226,6 @@ instances_settled() {
 	# the handlers (started by Apache behind fcgid and cgi) write the
 	# root-owned store: an account is made and logs in
 	new_account
-	assert_equal "$(stat -c %u "$BS_DATA/blindsync.db")" 0
+	! bs_backend sqlite || assert_equal "$(stat -c %u "$BS_DATA/blindsync.db")" 0
 	BATS_FILE_TMPDIR=$BATS_TEST_TMPDIR bs_stop
 }

@@ -49,7 +49,7 @@ teardown() { touch "$BATS_TEST_TMPDIR/stop" 2>/dev/null || true; }
 	assert_equal "$(jbc '.collections | map([.name, .meta])')" "[[\"notes\",\"$meta\"]]"
 
 	# the meta is stored as sent (decoded bytes), and a PUT keeps the records
-	assert_equal "$(sql "SELECT hex(meta) FROM collections WHERE name = 'notes' AND account_id = $(account_db_id)")" \
+	assert_equal "$(sql "SELECT $(bs_hex meta) FROM collections WHERE name = 'notes' AND account_id = $(account_db_id)")" \
 		"$(printf 'encrypted collection name' | od -An -tx1 | tr -d ' \n' | tr a-f A-F)"
 	push_ok "$TOKEN" notes "$(rec a 0 "$(payload 5)")"
 	ajreq PUT /v1/collections/notes "$TOKEN" "{\"meta\":\"$meta\"}"
@@ -220,7 +220,7 @@ EOF
 	# the payloads are stored decoded, as sent
 	areq GET /v1/collections/vault/records/a "$TOKEN"
 	assert_equal "$(jb .payload)" "$pa"
-	assert_equal "$(sql "SELECT length(payload), hex(payload) FROM records WHERE rid = 'a' AND
+	assert_equal "$(sql "SELECT length(payload), $(bs_hex payload) FROM records WHERE rid = 'a' AND
 		collection_id = (SELECT id FROM collections WHERE name = 'vault' AND account_id = $(account_db_id))")" \
 		"10|$(printf '61%.0s' $(seq 1 10))"
 	# an update and a new record take the next versions

@@ -118,8 +118,8 @@ state() {
 	[[ $b =~ ^(.*)\"server_time\":\"[^\"]*\",(.*)$ ]] && b=${BASH_REMATCH[1]}${BASH_REMATCH[2]}
 	echo "$b"
 	sql "SELECT (SELECT count(*) FROM collections), (SELECT count(*) FROM records),
-		(SELECT count(*) FROM history), (SELECT total(length(payload)) FROM records),
-		(SELECT total(version) FROM records), (SELECT total(coalesce(length(meta), -1)) FROM collections)"
+		(SELECT count(*) FROM history), (SELECT coalesce(sum(length(payload)), 0) FROM records),
+		(SELECT coalesce(sum(version), 0) FROM records), (SELECT coalesce(sum(coalesce(length(meta), -1)), 0) FROM collections)"
 }
 
 # unchanged TOKEN BEFORE [WHAT]: state TOKEN is still BEFORE
@@ -137,9 +137,9 @@ account_db_id() { sql "SELECT id FROM accounts WHERE username = '$USERNAME'"; }
 # store_bytes ACCOUNT_DB_ID: payload bytes of the account's current records
 # plus its kept history, counted from the rows themselves
 store_bytes() {
-	sql "SELECT (SELECT total(length(r.payload)) FROM records r JOIN collections c ON c.id = r.collection_id
+	sql "SELECT (SELECT coalesce(sum(length(r.payload)), 0) FROM records r JOIN collections c ON c.id = r.collection_id
 			WHERE c.account_id = $1)
-		+ (SELECT total(length(h.payload)) FROM history h JOIN collections c ON c.id = h.collection_id
+		+ (SELECT coalesce(sum(length(h.payload)), 0) FROM history h JOIN collections c ON c.id = h.collection_id
 			WHERE c.account_id = $1)" | sed 's/\.0$//'
 }
 # store_records ACCOUNT_DB_ID: the account's current records that are not tombstones

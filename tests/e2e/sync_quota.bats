@@ -235,8 +235,8 @@ by_eight() {
 	assert_equal "$(jb '[.collections[].bytes] | add')" 3900
 	assert_equal "$(jb '[.collections[].records] | add')" 13
 	for c in q0 q1; do
-		assert_equal "$(sql "SELECT bytes = (SELECT total(length(payload)) FROM records WHERE collection_id = c.id)
-			AND records = (SELECT count(*) FROM records WHERE collection_id = c.id AND deleted = 0)
+		assert_equal "$(sql "SELECT CAST(bytes = (SELECT coalesce(sum(length(payload)), 0) FROM records WHERE collection_id = c.id)
+			AND records = (SELECT count(*) FROM records WHERE collection_id = c.id AND deleted = 0) AS INTEGER)
 			FROM collections c WHERE account_id = $aid AND name = '$c'")" 1
 	done
 	# then 8 parallel pushers that grow records and add new ones

@@ -35,7 +35,7 @@ b_start() {
 	export B_RUN=$BATS_FILE_TMPDIR/run-b B_LOG=$BATS_FILE_TMPDIR/handlers-b.log
 	mkdir -p "$B_DATA"
 	cat >"$B_CONFIG" <<-LUA
-		database = "$B_DATA/blindsync.db"
+		database = "$(bs_database "$B_DATA")"
 		secret_file = "$B_DATA/secret"
 		password_hash = { iterations = 1000 }
 		rate_limits = {}
@@ -272,7 +272,7 @@ B: ${3:0:600}"
 		"$(gb "$TB" /v1/status | jq -c '[.usage, (.collections | map(del(.modified_at))), .backups]')"
 	# the stored counters match the rows
 	id=$(on_b account_db_id)
-	assert_equal "$(on_b sql "SELECT usage_bytes - (SELECT total(bytes) FROM backups WHERE account_id = $id),
+	assert_equal "$(on_b sql "SELECT usage_bytes - (SELECT coalesce(sum(bytes), 0) FROM backups WHERE account_id = $id),
 		usage_records FROM accounts WHERE id = $id" | sed 's/\.0|/|/')" "$(on_b store_bytes "$id")|$(on_b store_records "$id")"
 	# and B's export is A's document but for the account's own name and kdf
 	same_json "the whole document" "$(jq -c 'del(.username, .kdf)' "$EXPORT")" \
@@ -356,8 +356,8 @@ B: ${3:0:600}"
 	assert_equal "$(gb "$TB" /v1/account | jq .usage.bytes)" \
 		"$(($(on_b store_bytes "$id") + $(stat -c %s "$BATS_FILE_TMPDIR/device.bin") + 32))"
 	same_json "collection bytes" "$(on_b sql "SELECT bytes FROM collections WHERE account_id = $id ORDER BY name")" \
-		"$(on_b sql "SELECT (SELECT total(length(payload)) FROM records WHERE collection_id = c.id)
-			+ (SELECT total(length(payload)) FROM history WHERE collection_id = c.id) FROM collections c
+		"$(on_b sql "SELECT (SELECT coalesce(sum(length(payload)), 0) FROM records WHERE collection_id = c.id)
+			+ (SELECT coalesce(sum(length(payload)), 0) FROM history WHERE collection_id = c.id) FROM collections c
 			WHERE account_id = $id ORDER BY name" | sed 's/\.0$//')"
 	# a long history in any order: the newest history_depth (3 on B's default plan) stay
 	h=$(jq -cn '[(11, 2, 19, 5, 17, 3, 13, 7, 18, 4, 16, 6, 15, 8, 14, 9, 12, 10) as $v |
