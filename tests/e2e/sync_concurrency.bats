@@ -34,7 +34,7 @@ teardown_file() { bs_stop; }
 		fail "no record conflicted"
 	[ "$(jq -s '[.[] | select(.status != 200 and .status != 409 and .status != 503)] | length' "$out")" -eq 0 ]
 
-	run python3 "$SYNC_LOAD" verify-concurrent "$BS_DATA/blindsync.db" "$USERNAME" shared "$out" "$HISTORY_DEPTH"
+	run python3 "$SYNC_LOAD" verify-concurrent "$(bs_database "$BS_DATA")" "$USERNAME" shared "$out" "$HISTORY_DEPTH"
 	echo "$output"
 	[ "$status" -eq 0 ] || fail "the store does not match the accepted writes"
 	echo "# $(head -1 <<<"$output")" >&3
@@ -63,7 +63,7 @@ teardown_file() { bs_stop; }
 	cat "$BATS_TEST_TMPDIR"/?.out
 	[ "$rc" -eq 0 ] || fail "the pushes or their answers failed the checks"
 	for c in a b c d; do
-		run python3 "$SYNC_LOAD" verify-concurrent "$BS_DATA/blindsync.db" "$USERNAME" "col-$c" \
+		run python3 "$SYNC_LOAD" verify-concurrent "$(bs_database "$BS_DATA")" "$USERNAME" "col-$c" \
 			"$BATS_TEST_TMPDIR/$c.jsonl" "$HISTORY_DEPTH"
 		echo "$output"
 		[ "$status" -eq 0 ] || fail "col-$c does not match its accepted writes"

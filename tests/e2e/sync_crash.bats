@@ -81,7 +81,7 @@ acks_over() { [ "$(acks "$2")" -gt "$1" ]; }
 
 # verify_acked WHEN: every acknowledged write is in the store
 verify_acked() {
-	run python3 "$SYNC_LOAD" verify-acked "$BS_DATA/blindsync.db" "$USERNAME" "$out"
+	run python3 "$SYNC_LOAD" verify-acked "$(bs_database "$BS_DATA")" "$USERNAME" "$out"
 	echo "$output"
 	[ "$status" -eq 0 ] || fail "$1: acknowledged writes are missing or wrong"
 	checked=$(sed -n 's/^checked //p' <<<"$output")

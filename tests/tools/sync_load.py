@@ -1,6 +1,12 @@
 #!/usr/bin/env python3
 """sync_load.py: push load generators and checkers for the sync end-to-end
-tests (tests/e2e/sync_concurrency.bats, tests/e2e/sync_crash.bats).
+tests (tests/e2e/sync_concurrency.bats, sync_crash.bats, nodes.bats,
+pg_crash.bats, paging.bats).
+
+URL may be several, comma-separated (the nodes of one store): client i then
+talks to URL number i modulo their count. DB is the store: an SQLite file,
+or a postgresql:// URI (read with psql; PG_BINDIR, default
+/usr/lib/postgresql/15/bin).
 
   sync_load.py concurrent URL TOKEN COLLECTION OUT [--clients 8] [--pushes 30] [--follow]
       CLIENTS threads push batches to one collection at once: half of each
@@ -24,6 +30,18 @@ tests (tests/e2e/sync_concurrency.bats, tests/e2e/sync_crash.bats).
       Every acknowledged write is in the store (records or history) with its
       version and payload; an id no unknown write touched is current at
       exactly its last acknowledged version. Prints "checked N".
+
+  sync_load.py paging URL TOKEN COLLECTION OUT [--writers 16] [--pushes 25] [--limits 1,2,3,5] [--pace 20]
+      WRITERS threads push new records only (1 to 4 a push, never an
+      update, a pause of 0 to PACE ms between pushes, so that the reader
+      keeps up and reads at the head while versions commit), so every
+      committed version stays current; one reader pulls
+      with since = next_since and a small limit (drawn from LIMITS) the whole
+      time, and once more after the last push ended. The reader must see
+      every accepted version exactly once, in increasing order, and nothing
+      else: a version that becomes visible after a later one was paged past
+      is a skip. Writes the accepted versions and the reader's to OUT, and
+      prints how often the reader reached the head while writers ran.
 
 Exit status 0 when every check passed; the failures are printed (at most 30).
 """
@@ -62,7 +80,8 @@ class Failures:
 class Client:
     """One keep-alive HTTP connection; reconnects after a failure."""
 
-    def __init__(self, url, token, timeout=30):
+    def __init__(self, url, token, timeout=30, index=0):
+        url = url.split(",")[index % len(url.split(","))]
         u = urllib.parse.urlsplit(url)
         self.host, self.port = u.hostname, u.port or 80
         self.token = token
@@ -117,7 +136,7 @@ def sha(data):
 
 def concurrent_client(i, args, out, out_lock, fails, stats):
     rng = random.Random(1000 + i)
-    cl = Client(args["url"], args["token"])
+    cl = Client(args["url"], args["token"], index=i)
     path = "/v1/collections/%s/push" % args["collection"]
     shared = ["s%02d" % n for n in range(args["shared"])]
     known = {}     # id -> the last version this client saw for it (0: absent)
@@ -237,7 +256,8 @@ def concurrent_client(i, args, out, out_lock, fails, stats):
 
 def follower(args, stop, fails, result):
     """Pull with since = next_since while the pushes run; keep a replica."""
-    cl = Client(args["url"], args["token"], timeout=60)
+    # the last node: with two nodes, the follower reads where half the writers do not write
+    cl = Client(args["url"], args["token"], timeout=60, index=-1)
     base = "/v1/collections/%s/pull" % args["collection"]
     since, last_seen, replica, pulls = 0, 0, {}, 0
     final_round = False
@@ -340,8 +360,27 @@ def cmd_concurrent(argv):
     return fails.report()
 
 
+def pg_query(uri, sql):
+    """Rows of one query on PostgreSQL through psql, as lists of strings
+    (NULL as None); values come from the tests, quoted by sql_str."""
+    import csv
+    import io
+    import subprocess
+    psql = os.path.join(os.environ.get("PG_BINDIR", "/usr/lib/postgresql/15/bin"), "psql")
+    out = subprocess.run([psql, "-X", "-q", "--csv", "-v", "ON_ERROR_STOP=1", "-P", "null=\\N", "-d", uri, "-c", sql],
+                         check=True, capture_output=True, text=True).stdout
+    rows = list(csv.reader(io.StringIO(out)))[1:]
+    return [[None if v == "\\N" else v for v in r] for r in rows]
+
+
+def sql_str(v):
+    return "'" + v.replace("'", "''") + "'"
+
+
 def store_rows(db, username, collection):
     """-> (collection row dict, {rid: (version, deleted, sha)}, [(rid, version, deleted, sha)] history)"""
+    if db.startswith(("postgresql://", "postgres://")):
+        return store_rows_pg(db, username, collection)
     con = sqlite3.connect("file:%s?mode=ro" % db, uri=True, timeout=10)
     try:
         col = con.execute(
@@ -357,6 +396,24 @@ def store_rows(db, username, collection):
         return {"id": cid, "version": col[1], "records": col[2], "bytes": col[3]}, cur, hist
     finally:
         con.close()
+
+
+def store_rows_pg(uri, username, collection):
+    """store_rows on PostgreSQL: the payloads come as hex."""
+    col = pg_query(uri, "SELECT c.id, c.version, c.records, c.bytes FROM collections c JOIN accounts a "
+                   "ON a.id = c.account_id WHERE a.username = %s AND c.name = %s"
+                   % (sql_str(username.lower()), sql_str(collection)))
+    if not col:
+        return None, {}, []
+    cid = int(col[0][0])
+
+    def rows(table):
+        for r in pg_query(uri, "SELECT rid, version, CAST(deleted AS INTEGER), encode(payload, 'hex') FROM %s "
+                          "WHERE collection_id = %d" % (table, cid)):
+            yield r[0], int(r[1]), bool(int(r[2])), sha(bytes.fromhex(r[3])) if r[3] is not None else None
+    cur = {rid: (v, d, h) for rid, v, d, h in rows("records")}
+    hist = list(rows("history"))
+    return {"id": cid, "version": int(col[0][1]), "records": int(col[0][2]), "bytes": int(col[0][3])}, cur, hist
 
 
 def cmd_verify_concurrent(argv):
@@ -431,7 +488,7 @@ def cmd_verify_concurrent(argv):
 
 def load_client(i, args, out, out_lock, stopfile, counts):
     rng = random.Random(os.getpid() * 100 + i)
-    cl = Client(args["url"], args["token"], timeout=20)
+    cl = Client(args["url"], args["token"], timeout=20, index=i)
     collection = args["collections"][i % len(args["collections"])]
     path = "/v1/collections/%s/push" % collection
     acked = {}      # rid -> last acknowledged version (its record exists)
@@ -565,9 +622,137 @@ def cmd_verify_acked(argv):
     return fails.report()
 
 
+# ---------------------------------------------------------------- paging
+
+def paging_writer(i, args, accepted, lock, fails):
+    rng = random.Random(5000 + i)
+    cl = Client(args["url"], args["token"], index=i)
+    path = "/v1/collections/%s/push" % args["collection"]
+    for k in range(args["pushes"]):
+        recs = [{"id": "p%d-%d-%d" % (i, k, n), "base_version": 0,
+                 "payload": b64(payload_for("%d/%d/%d" % (i, k, n), rng, 8, 200))}
+                for n in range(rng.randint(1, 4))]
+        for attempt in range(20):
+            try:
+                st, hdrs, raw = cl.request("POST", path, {"records": recs})
+            except Exception as ex:
+                fails.add("writer %d push %d: transport failure: %r" % (i, k, ex))
+                return
+            if st != 503:
+                break
+            time.sleep(0.05 * (attempt + 1))
+        if st != 200:
+            fails.add("writer %d push %d: status %d: %r" % (i, k, st, raw[:200]))
+            return
+        resp = json.loads(raw)
+        if resp.get("conflicts") or len(resp.get("accepted", [])) != len(recs):
+            fails.add("writer %d push %d: not every new record accepted: %r" % (i, k, resp))
+        with lock:
+            for a in resp.get("accepted", []):
+                accepted[a["version"]] = a["id"]
+        time.sleep(rng.random() * args["pace"] / 1000)
+
+
+def paging_reader(args, stop, fails, seen, res):
+    cl = Client(args["url"], args["token"], timeout=60, index=-1)
+    base = "/v1/collections/%s/pull" % args["collection"]
+    since, final_round, pulls = 0, False, 0
+    res["heads"] = 0
+    rng = random.Random(77)
+    while True:
+        limit = rng.choice(args["limits"])
+        try:
+            st, _, raw = cl.request("GET", "%s?since=%d&limit=%d" % (base, since, limit))
+        except Exception as ex:
+            fails.add("reader: transport failure: %r" % (ex,))
+            return pulls
+        pulls += 1
+        if st == 404 and since == 0:
+            if stop.is_set() and final_round:
+                return pulls
+            final_round = final_round or stop.is_set()
+            time.sleep(0.01)
+            continue
+        if st == 503:
+            time.sleep(0.05)
+            continue
+        if st != 200:
+            fails.add("reader: pull since=%d: status %d: %r" % (since, st, raw[:200]))
+            return pulls
+        page = json.loads(raw)
+        recs = page["records"]
+        if len(recs) > limit:
+            fails.add("reader: %d records for limit=%d" % (len(recs), limit))
+        for rec in recs:
+            seen.append((rec["version"], rec["id"], since))
+        since = page["next_since"]
+        if not page["more"]:
+            if not stop.is_set():
+                res["heads"] += 1  # at the head while versions still commit
+            if final_round:
+                return pulls
+            if stop.is_set():
+                final_round = True  # one more page, begun after the last push ended
+
+
+def cmd_paging(argv):
+    url, token, collection, outpath = argv[:4]
+    opts = argv[4:]
+    args = {"url": url, "token": token, "collection": collection, "writers": 16, "pushes": 25,
+            "limits": [1, 2, 3, 5]}
+    args["pace"] = 20
+    for key in ("writers", "pushes", "pace"):
+        if "--" + key in opts:
+            args[key] = int(opts[opts.index("--" + key) + 1])
+    if "--limits" in opts:
+        args["limits"] = [int(x) for x in opts[opts.index("--limits") + 1].split(",")]
+    fails = Failures()
+    accepted, lock, stop, seen, res = {}, threading.Lock(), threading.Event(), [], {}
+    rt = threading.Thread(target=lambda: res.update(pulls=paging_reader(args, stop, fails, seen, res)))
+    rt.start()
+    ts = [threading.Thread(target=paging_writer, args=(i, args, accepted, lock, fails))
+          for i in range(args["writers"])]
+    t0 = time.monotonic()
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    stop.set()
+    rt.join()
+    secs = time.monotonic() - t0
+    with open(outpath, "w") as f:
+        json.dump({"accepted": sorted(accepted), "seen": [v for v, _, _ in seen]}, f)
+    versions = [v for v, _, _ in seen]
+    for n in range(1, len(seen)):
+        if seen[n][0] <= seen[n - 1][0]:
+            fails.add("reader: version %d after %d (since=%d): repeated or out of order"
+                      % (seen[n][0], seen[n - 1][0], seen[n][2]))
+    got = {}
+    for v, rid, _ in seen:
+        got[v] = got.get(v, 0) + 1
+    skipped = sorted(set(accepted) - set(got))
+    if skipped:
+        fails.add("reader: %d committed versions never seen (a skip), e.g. %r" % (len(skipped), skipped[:10]))
+    extra = sorted(set(got) - set(accepted))
+    if extra:
+        fails.add("reader: versions no push was answered with: %r" % extra[:10])
+    twice = sorted(v for v, n in got.items() if n > 1)
+    if twice:
+        fails.add("reader: versions seen more than once: %r" % twice[:10])
+    for v, rid, _ in seen:
+        if v in accepted and accepted[v] != rid:
+            fails.add("reader: version %d is %s, the push gave it to %s" % (v, rid, accepted[v]))
+    if sorted(accepted) != list(range(1, len(accepted) + 1)):
+        fails.add("accepted versions are not 1..%d" % len(accepted))
+    print("paging: %d writers, %d versions committed in %.1f s; the reader saw %d in %d pulls, "
+          "at the head %d times while writers ran"
+          % (args["writers"], len(accepted), secs, len(versions), res.get("pulls", 0), res.get("heads", 0)))
+    return fails.report()
+
+
 def main():
     cmds = {"concurrent": cmd_concurrent, "verify-concurrent": cmd_verify_concurrent,
-            "load": cmd_load, "verify-acked": cmd_verify_acked}
+            "load": cmd_load, "verify-acked": cmd_verify_acked, "paging": cmd_paging}
     if len(sys.argv) < 2 or sys.argv[1] not in cmds:
         print(__doc__)
         return 2
