@@ -15,6 +15,7 @@
 #   pg.sh destroy DIR      stop it if it runs, and remove DIR entirely
 #   pg.sh createdb DIR NAME  create database NAME (dropped first if it exists);
 #                          prints its URI
+#   pg.sh ensuredb DIR NAME  create database NAME unless it exists; prints its URI
 #   pg.sh dropdb DIR NAME  drop database NAME (connections to it are ended)
 #   pg.sh uri DIR NAME     print NAME's URI: postgresql:///NAME?host=DIR
 #   pg.sh psql DIR NAME [psql args]  psql on NAME, quiet, stopping on errors
@@ -55,7 +56,7 @@ as_owner() {
 }
 pg_ctl_() { as_owner "$PG_BINDIR/pg_ctl" -D "$dir/data" -l "$dir/server.log" "$@"; }
 running() { "$PG_BINDIR/pg_isready" -q -h "$dir" -d postgres -U "$superuser" >/dev/null 2>&1; }
-psql_() { "$PG_BINDIR/psql" -X -q -v ON_ERROR_STOP=1 -h "$dir" -U "$superuser" "$@"; }
+psql_() { PGOPTIONS="-c client_min_messages=warning" "$PG_BINDIR/psql" -X -q -v ON_ERROR_STOP=1 -h "$dir" -U "$superuser" "$@"; }
 # quote_ident NAME: NAME as an SQL identifier
 quote_ident() { printf '"%s"' "${1//\"/\"\"}"; }
 uri() { printf 'postgresql:///%s?host=%s\n' "$1" "$dir"; }
@@ -65,6 +66,8 @@ start() {
 	mkdir -p "$dir" || die "cannot create $dir"
 	if [ "$(id -u)" = 0 ]; then chown postgres:postgres "$dir" || die "cannot give $dir to postgres"; fi
 	chmod 0755 "$dir"
+	as_owner test -w "$dir" -a -x "$dir" ||
+		die "the server's user cannot reach $dir: every directory above it must be searchable by it"
 	if [ ! -f "$dir/data/PG_VERSION" ]; then
 		as_owner "$PG_BINDIR/initdb" -D "$dir/data" -U "$superuser" --auth=trust \
 			--encoding=UTF8 --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 ||
@@ -108,6 +111,15 @@ createdb)
 	[ $# = 1 ] || usage
 	psql_ -d postgres -c "DROP DATABASE IF EXISTS $(quote_ident "$1") WITH (FORCE)" \
 		-c "CREATE DATABASE $(quote_ident "$1")" || die "cannot create database $1"
+	uri "$1"
+	;;
+ensuredb)
+	[ $# = 1 ] || usage
+	n=$(psql_ -d postgres -tA -v name="$1" <<<"SELECT count(*) FROM pg_database WHERE datname = :'name';") ||
+		die "the server in $dir does not answer"
+	if [ "$n" = 0 ]; then
+		psql_ -d postgres -c "CREATE DATABASE $(quote_ident "$1")" || die "cannot create database $1"
+	fi
 	uri "$1"
 	;;
 dropdb)

@@ -20,7 +20,12 @@
 # HANDLER_WRAP (a command put before
 # each handler, e.g. "valgrind -q"), EXTRA_HANDLERS ("hello" for the bench),
 # STATIC_DIR (files nginx serves under /bench/static-file/, for the bench),
-# WORKER_CONNECTIONS (nginx's per worker, 2048; each live socket takes two).
+# WORKER_CONNECTIONS (nginx's per worker, 2048; each live socket takes two),
+# STORE (pg: the store on PostgreSQL, as `make run STORE=pg`: a cluster of
+# its own in $PG_DIR, default var/pg, kept between runs like
+# var/blindsync.db and stopped with the stack (scripts/pg.sh), its
+# database "blindsync", and the config $RUN_DIR/blindsync-pg.lua: the one
+# of BLINDSYNC_CONFIG with that database; unset: the config's own database).
 # The page (web/app, issue 11) is served at / by either front end, from the
 # tree scripts/www.sh --link lays out in $RUN_DIR/www (index.html and app/
 # linked to the checkout, the SDK copied with its hash-wasm import
@@ -43,7 +48,11 @@ FRONT=${FRONT:-nginx}
 APACHE=${APACHE:-/usr/sbin/apache2}
 APACHE_MODULES=${APACHE_MODULES:-/usr/lib/apache2/modules}
 
-die() { echo "run.sh: $*" >&2; exit 1; }
+die() {
+	echo "run.sh: $*" >&2
+	[ -z "${pg_dir:-}" ] || "$here/scripts/pg.sh" stop "$pg_dir"
+	exit 1
+}
 case "$FRONT" in
 nginx | apache | apache-fcgid | cgi) ;;
 *) die "FRONT is nginx, apache, apache-fcgid or cgi, not '$FRONT'" ;;
@@ -58,6 +67,22 @@ else
 fi
 
 mkdir -p "$RUN_DIR/tmp" || die "cannot create $RUN_DIR"
+pg_dir=
+case "${STORE:-}" in
+"") ;;
+pg)
+	pg_dir=${PG_DIR:-$PWD/var/pg}
+	case "$pg_dir" in /*) ;; *) pg_dir=$PWD/$pg_dir ;; esac
+	"$here/scripts/pg.sh" start "$pg_dir" || die "cannot start PostgreSQL in $pg_dir"
+	uri=$("$here/scripts/pg.sh" ensuredb "$pg_dir" blindsync) || die "no database blindsync in $pg_dir"
+	# the config as given, its database replaced (the last assignment wins)
+	{ cat "$BLINDSYNC_CONFIG" && printf '\n-- make run STORE=pg (scripts/run.sh)\ndatabase = "%s"\n' "$uri"; } \
+		>"$RUN_DIR/blindsync-pg.lua" || die "cannot write $RUN_DIR/blindsync-pg.lua"
+	BLINDSYNC_CONFIG=$RUN_DIR/blindsync-pg.lua
+	echo "run.sh: the store is $uri (PostgreSQL in $pg_dir, stopped with the stack)" >&2
+	;;
+*) die "STORE is pg or unset, not '$STORE'" ;;
+esac
 # refuse to start over a run directory that is still in use
 if [ -f "$RUN_DIR/nginx.pid" ] && kill -0 "$(cat "$RUN_DIR/nginx.pid" 2>/dev/null)" 2>/dev/null; then
 	die "$RUN_DIR is in use by a running nginx (port $PORT?)"
@@ -102,6 +127,7 @@ cleanup() {
 	for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null; done
 	wait 2>/dev/null
 	rm -f "$RUN_DIR"/*.sock "$RUN_DIR/nginx.pid" "$RUN_DIR/httpd.pid" "$RUN_DIR/live.pid"
+	[ -z "$pg_dir" ] || "$here/scripts/pg.sh" stop "$pg_dir"
 }
 trap 'cleanup; exit 0' INT TERM
 trap cleanup EXIT
