@@ -247,6 +247,13 @@ static PGconn *connect_uri(const char *uri, int ro, char *errbuf, size_t errlen)
 static enum err ensure_conn(struct store *s)
 {
 	struct store_pg *p = s->pg;
+	/* between transactions, read what the server sent meanwhile: a
+	 * connection it ended while idle (a restart, pg_terminate_backend)
+	 * then shows as bad here, before a statement is sent on it, and is
+	 * replaced instead of failing the request (twice: the first read
+	 * takes the server's last message, the second meets the close) */
+	if (p->conn && p->in_tx == PG_TX_NONE && PQconsumeInput(p->conn))
+		PQconsumeInput(p->conn);
 	if (p->conn && PQstatus(p->conn) == CONNECTION_OK)
 		return ERR_OK;
 	if (p->in_tx != PG_TX_NONE) {
