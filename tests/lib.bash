@@ -162,6 +162,11 @@ bs_start() {
 	local tries
 	export BS_RUN=${BATS_FILE_TMPDIR}/run
 	export BS_LOG=${BATS_FILE_TMPDIR}/handlers.log
+	# a PostgreSQL store's side files (limits, metrics, long-poll counters)
+	# are the machine's, not the database's: each stack gets its own, as
+	# two machines would, and nothing is left in /tmp/blindsync-UID
+	export BLINDSYNC_RUNTIME_DIR=${BATS_FILE_TMPDIR}/runtime
+	mkdir -p -m 0700 "$BLINDSYNC_RUNTIME_DIR"
 	for tries in 1 2 3; do
 		export BS_PORT=$(bs_free_port)
 		export BS_URL=http://127.0.0.1:$BS_PORT

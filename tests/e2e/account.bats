@@ -819,10 +819,10 @@ password() { ajreq POST /v1/account/password "$1" "$2"; }
 }
 
 # events_held: the lock of the test below is held (SQLite: the holder said
-# so; PostgreSQL: its lock on events is granted)
+# so and lives; PostgreSQL: its lock on events is granted)
 events_held() {
 	if bs_backend sqlite; then
-		grep -q held "$held"
+		grep -q held "$held" && kill -0 "$holder"
 	else
 		[ "$(sql "SELECT count(*) FROM pg_locks WHERE relation = 'events'::regclass AND mode = 'ExclusiveLock' AND granted")" = 1 ]
 	fi
@@ -840,7 +840,8 @@ c.execute("BEGIN IMMEDIATE")
 print("held", flush=True)
 time.sleep(20)' "$BS_DATA/blindsync.db" >"$held" 2>&1 3>&- &
 	else
-		bs_sql "BEGIN; LOCK TABLE events IN EXCLUSIVE MODE; SELECT pg_sleep(20);" >"$held" 2>&1 3>&- &
+		PGAPPNAME=bs-events-holder bs_sql "BEGIN; LOCK TABLE events IN EXCLUSIVE MODE; SELECT pg_sleep(20);" \
+			>"$held" 2>&1 3>&- &
 	fi
 	holder=$!
 	for _ in $(seq 1 200); do events_held && break; sleep 0.05; done
@@ -850,9 +851,13 @@ time.sleep(20)' "$BS_DATA/blindsync.db" >"$held" 2>&1 3>&- &
 	# its event's commit waited for the lock)
 	login "$USERNAME" "$(new_key)"
 	assert_401 invalid_credentials
-	kill -0 "$holder" || fail "the lock was released before the answer"
+	events_held || fail "the lock was released before the answer"
 	login "$(new_username)" "$(new_key)"
 	assert_401 invalid_credentials
+	# release it (PostgreSQL: end the holder's session; a killed psql alone
+	# would leave its backend asleep with the lock)
+	bs_backend sqlite || sql "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+		WHERE application_name = 'bs-events-holder' AND datname = current_database()" >/dev/null
 	kill "$holder" 2>/dev/null || true
 	wait "$holder" || true
 	# and the event is written once the lock is free

@@ -33,7 +33,7 @@ teardown_file() {
 # copied: prelogin answers and tokens must not depend on the node), its own
 # run directory, log and port; B_URL, B_PID, B_RUN, B_LOG
 b_start() {
-	local a_run=$BS_RUN a_log=$BS_LOG a_port=$BS_PORT a_url=$BS_URL a_pid=$BS_PID
+	local a_run=$BS_RUN a_log=$BS_LOG a_port=$BS_PORT a_url=$BS_URL a_pid=$BS_PID a_rt=$BLINDSYNC_RUNTIME_DIR
 	export B_DIR=$BATS_FILE_TMPDIR/node-b
 	export B_DATA=$B_DIR/data B_CONFIG=$B_DIR/blindsync.lua
 	mkdir -p "$B_DATA"
@@ -42,7 +42,7 @@ b_start() {
 	grep -qF "secret_file = \"$B_DATA/secret\"" "$B_CONFIG" || fail "B's config names A's secret file"
 	BATS_FILE_TMPDIR=$B_DIR BS_CONFIG=$B_CONFIG bs_start || return 1
 	export B_RUN=$BS_RUN B_LOG=$BS_LOG B_URL=$BS_URL B_PID=$BS_PID
-	export BS_RUN=$a_run BS_LOG=$a_log BS_PORT=$a_port BS_URL=$a_url BS_PID=$a_pid
+	export BS_RUN=$a_run BS_LOG=$a_log BS_PORT=$a_port BS_URL=$a_url BS_PID=$a_pid BLINDSYNC_RUNTIME_DIR=$a_rt
 }
 b_stop() {
 	[ -n "${B_PID:-}" ] || return 0

@@ -38,14 +38,14 @@ setup() {
 		'rate_limits = { { route = "push", per = "account", limit = 10000000, window = 60 } }' \
 		'plans = { default = { bytes = 1 * GiB, history_depth = 1000 } }'
 	BATS_FILE_TMPDIR=$BATS_TEST_TMPDIR bs_start
-	A_PID=$BS_PID A_RUN=$BS_RUN A_URL=$BS_URL A_LOG=$BS_LOG
+	A_PID=$BS_PID A_RUN=$BS_RUN A_URL=$BS_URL A_LOG=$BS_LOG A_RT=$BLINDSYNC_RUNTIME_DIR
 	# node B: the same config but its own data directory (secret copied) and run directory
 	mkdir -p "$BATS_TEST_TMPDIR/b/data"
 	cp -p "$BS_DATA/secret" "$BATS_TEST_TMPDIR/b/data/secret"
 	sed "s|^secret_file = .*|secret_file = \"$BATS_TEST_TMPDIR/b/data/secret\"|" "$BS_CONFIG" >"$BATS_TEST_TMPDIR/b/blindsync.lua"
 	BATS_FILE_TMPDIR=$BATS_TEST_TMPDIR/b BS_CONFIG=$BATS_TEST_TMPDIR/b/blindsync.lua bs_start
 	B_PID=$BS_PID B_RUN=$BS_RUN B_URL=$BS_URL B_LOG=$BS_LOG
-	BS_PID=$A_PID BS_RUN=$A_RUN BS_URL=$A_URL BS_LOG=$A_LOG
+	BS_PID=$A_PID BS_RUN=$A_RUN BS_URL=$A_URL BS_LOG=$A_LOG BLINDSYNC_RUNTIME_DIR=$A_RT
 	LOAD_PID=
 }
 
