@@ -15,6 +15,13 @@
 #      (the Apache front ends run the same handler code)
 #   The blindsync CLI's tests (tests/client) run after the e2e step, behind
 #   nginx only, in both passes.
+#   PostgreSQL: a cluster of the run's own (scripts/pg.sh, in a temporary
+#   directory, a unix socket only, removed at exit whatever happens). The
+#   unit tests with a PostgreSQL part (tests/unit/pgtest.h) run it in both
+#   passes (BS_TEST_PG: a database of the cluster, a schema per test; they
+#   may stop and start the cluster: nothing else uses it meanwhile), and the
+#   whole e2e suite runs once more with BACKEND=pg behind nginx, in the
+#   first pass (step e2e-pg: a database per stack, tests/lib.bash).
 # Prints one "N passed, N failed" line at the end; exits non-zero on failure.
 set -u
 cd "$(dirname "$0")/.."
@@ -58,7 +65,23 @@ jobs=$(nproc 2>/dev/null || echo 2)
 # waiting (long-polls, timeouts, process starts), so more files than cores.
 BATS_JOBS=${BATS_JOBS:-$((jobs + 1))}
 pbats() { local bin=$1; shift; BIN=$bin bats --tap --jobs "$BATS_JOBS" --no-parallelize-within-files "$@"; }
+
+# the PostgreSQL cluster: started once, destroyed on any exit
+BS_PG_DIR=$(mktemp -d /tmp/bs-pg.XXXXXX) || exit 1
+export BS_PG_DIR
+trap 'scripts/pg.sh destroy "$BS_PG_DIR" || echo "run-all.sh: could not remove $BS_PG_DIR" >&2' EXIT
+trap 'exit 130' INT TERM
+# pgbats BIN FILES...: as pbats, every stack's store in the cluster
+pgbats() { scripts/pg.sh start "$BS_PG_DIR" && BACKEND=pg pbats "$@"; }
+# pg_up: the cluster runs, with the unit tests' database
+pg_up() {
+	scripts/pg.sh start "$BS_PG_DIR" && BS_TEST_PG=$(scripts/pg.sh createdb "$BS_PG_DIR" unit) || return 1
+	export BS_TEST_PG BS_TEST_PG_STOP="scripts/pg.sh kill $BS_PG_DIR" BS_TEST_PG_START="scripts/pg.sh start $BS_PG_DIR"
+}
 step build make -s -j"$jobs" all
+# (not through step: its pipe would run pg_up in a subshell, losing the exports)
+echo "== pg"
+pg_up || { echo "!! pg: no PostgreSQL cluster: the PostgreSQL tests will fail"; fail=$((fail + 1)); }
 step unit make -s -j"$jobs" unit
 # the JavaScript SDK: Node 20+ and its pinned packages (deps.sh node), then
 # node's test runner in TAP, whose top-level "ok"/"not ok" lines tally()
@@ -83,6 +106,7 @@ browser() {
 step browser browser
 step cgi pbats "$root/build" tests/cgi
 step e2e pbats "$root/build" tests/e2e
+step e2e-pg pgbats "$root/build" tests/e2e
 # the blindsync CLI against the stack, behind nginx only (the client does not
 # care which front end answers)
 step client pbats "$root/build" tests/client

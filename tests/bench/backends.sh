@@ -1,0 +1,209 @@
+#!/bin/bash
+# backends.sh: SQLite against PostgreSQL, same machine, same load, in one
+# run (part of `make bench`, never of `make test`).
+#
+# For each backend a stack of its own (scripts/run.sh, nginx + handlers, 2
+# processes x 8 threads a handler) with the same bench config but for
+# `database`: a file, or a database in a PostgreSQL 15 cluster of this run
+# (scripts/pg.sh, fsync on, as a store of record would run; its defaults
+# otherwise but shared_buffers 64 MiB). Then, per backend:
+#   - push of 1,000 records x 1 KiB in one request, and pull of them in one
+#     page: the handler's own logged duration (median of BENCH_SYNC_RUNS,
+#     default 7), curl's total beside it;
+#   - the mixed load of tests/bench/mixed.lua (35% status, 35% pull of 50,
+#     30% push of 10 x 256 B) at 64 connections, BENCH_MIXED_SECONDS (20)
+#     a run, median of BENCH_RUNS (3): requests/s and p99.
+# And two nodes on one PostgreSQL against one: a second stack on the same
+# database, the same mixed load with 32 connections on each node at once
+# (two wrk processes), against the one node's 64.
+# Targets (issue 12): push < 60 ms and pull < 20 ms on PostgreSQL; mixed at
+# c64: PostgreSQL >= 0.6 x SQLite's requests/s, p99 < 80 ms.
+set -u
+cd "$(dirname "$0")/../.."
+root=$PWD
+BIN=${BIN:-$root/build}
+RUNS=${BENCH_RUNS:-3}
+SYNC_RUNS=${BENCH_SYNC_RUNS:-7}
+MIXED_SECS=${BENCH_MIXED_SECONDS:-20}
+work=$(mktemp -d /tmp/bs-bench-be.XXXXXX)
+# the cluster beside it: as root it runs as postgres, who cannot enter $work (0700)
+pgdir=$(mktemp -d /tmp/bs-bench-pg.XXXXXX)
+stacks=()
+cleanup() {
+	local p
+	for p in "${stacks[@]}"; do kill -TERM "$p" 2>/dev/null; done
+	wait 2>/dev/null
+	scripts/pg.sh destroy "$pgdir" >/dev/null 2>&1
+	rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+die() { echo "backends.sh: $*" >&2; exit 1; }
+
+PG_FSYNC=on scripts/pg.sh start "$pgdir" >/dev/null || die "cannot start PostgreSQL"
+pg_uri=$(scripts/pg.sh createdb "$pgdir" bench) || die "cannot create the database"
+
+# bench_config NAME DATABASE LEVEL: NAME's config; replaced in one rename (the
+# handlers reload a changed file and must never read half of one)
+bench_config() {
+	mkdir -p "$work/$1"
+	cat >"$work/$1/bench.lua.new" <<LUA
+database = "$2"
+secret_file = "$work/secret"
+rate_limits = {}
+log = { level = "$3" }
+tokens = { access_ttl = 86400 }
+plans = { default = { bytes = 1024 * GiB, collections = 10000 } }
+LUA
+	mv "$work/$1/bench.lua.new" "$work/$1/bench.lua"
+}
+# start_stack NAME DATABASE: a stack on a free port; sets URL
+start_stack() {
+	local port by
+	bench_config "$1" "$2" error
+	port=$((20000 + RANDOM % 20000))
+	URL=http://127.0.0.1:$port
+	BIN=$BIN PORT=$port BLINDSYNC_CONFIG=$work/$1/bench.lua RUN_DIR=$work/$1/run HANDLER_LOG=$work/$1/handlers.log \
+		ACCESS_LOG=off setsid scripts/run.sh >"$work/$1/run.log" 2>&1 &
+	stacks+=($!)
+	by=$((SECONDS + 120))
+	until curl -sf "$URL/v1/health" >/dev/null || [ "$SECONDS" -ge "$by" ]; do sleep 0.1; done
+	curl -sf "$URL/v1/health" >/dev/null || { cat "$work/$1/run.log" >&2; die "the $1 stack does not start"; }
+}
+
+median() { sort -n | awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]; else printf "%.3f\n", (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
+field() { sed "s/.*$1=\\([^ ]*\\).*/\\1/"; }
+
+# account URL: register and log in one user; sets TOKEN
+account() {
+	local key user
+	key=$(head -c 32 /dev/urandom | base64)
+	user=bench$RANDOM$RANDOM
+	curl -sf -o /dev/null -H 'Content-Type: application/json' "$1/v1/account/register" \
+		--data "{\"username\":\"$user\",\"auth_key\":\"$key\",\"kdf\":{\"alg\":\"pbkdf2-sha256\",\"iterations\":600000,\"salt\":\"AAAAAAAAAAAAAAAAAAAAAA==\"}}" ||
+		die "cannot register"
+	local body="{\"username\":\"$user\",\"auth_key\":\"$key\"}"
+	TOKEN=$(curl -sf -H 'Content-Type: application/json' "$1/v1/account/login" --data "$body" | jq -r .access_token)
+	[ -n "$TOKEN" ] && [ "$TOKEN" != null ] || die "cannot log in"
+}
+
+# server_ms NAME RID: the duration NAME's handler logged for request RID
+server_ms() {
+	local line=
+	for _ in $(seq 1 40); do
+		line=$(grep -F "req=$2 " "$work/$1/handlers.log" | tail -1)
+		[ -n "$line" ] && break
+		sleep 0.05
+	done
+	sed -n 's/.* [0-9][0-9][0-9] \([0-9.]*\)ms .*/\1/p' <<<"$line"
+}
+# timed NAME WHAT curl-args...: one request; appends "server_ms curl_ms" to
+# $work/NAME/WHAT.times, the body in $work/NAME/WHAT.body
+timed() {
+	local name=$1 what=$2 out rid code total ms
+	shift 2
+	for _ in 1 2 3; do
+		out=$(curl -s -o "$work/$name/$what.body" -w '%{http_code} %{time_total} %header{x-request-id}' \
+			-H "Authorization: Bearer $TOKEN" "$@")
+		read -r code total rid <<<"$out"
+		[ "$code" = 200 ] || die "$name: $what answered $code: $(head -c 300 "$work/$name/$what.body")"
+		ms=$(server_ms "$name" "$rid")
+		if [ -n "$ms" ]; then
+			echo "$ms $(awk -v t="$total" 'BEGIN { printf "%.3f", t * 1000 }')" >>"$work/$name/$what.times"
+			return 0
+		fi
+		sleep 1 # a worker that has not yet reloaded the log level
+	done
+	die "$name: no log line for the $what requests"
+}
+records_json() { jq -cn --arg p "$2" --arg pre "$3" --argjson n "$1" \
+	'{records: [range($n) | {id: "\($pre)\(.)", base_version: 0, payload: $p}]}'; }
+
+# sync NAME DATABASE URL: push and pull of 1,000 x 1 KiB; sets PUSH PULL (server ms) and PUSHC PULLC (curl ms)
+sync() {
+	local name=$1 i p1k
+	p1k=$(head -c 1024 /dev/urandom | base64 -w0)
+	bench_config "$name" "$2" info
+	sleep 2.5 # the handlers reload a changed config within about a second
+	: >"$work/$name/push.times"; : >"$work/$name/pull.times"
+	for i in $(seq 1 "$SYNC_RUNS"); do
+		records_json 1000 "$p1k" "r$i-" >"$work/push.json"
+		timed "$name" push -H 'Content-Type: application/json' --data-binary @"$work/push.json" \
+			"$3/v1/collections/bpush$i/push"
+		[ "$(jq '.accepted | length' "$work/$name/push.body")" = 1000 ] || die "$name: a push did not take 1000 records"
+	done
+	for i in $(seq 1 "$SYNC_RUNS"); do
+		timed "$name" pull "$3/v1/collections/bpush1/pull?since=0&limit=1000"
+		[ "$(jq '.records | length' "$work/$name/pull.body")" = 1000 ] || die "$name: a pull did not give 1000 records"
+	done
+	bench_config "$name" "$2" error
+	sleep 2.5
+	PUSH=$(awk '{ print $1 }' "$work/$name/push.times" | median); PUSHC=$(awk '{ print $2 }' "$work/$name/push.times" | median)
+	PULL=$(awk '{ print $1 }' "$work/$name/pull.times" | median); PULLC=$(awk '{ print $2 }' "$work/$name/pull.times" | median)
+}
+
+# fill URL: the pull collection of the mixed load (1,000 x 256 B)
+fill() {
+	records_json 1000 "$(head -c 256 /dev/urandom | base64 -w0)" m >"$work/mixpull.json"
+	curl -sf -o /dev/null -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
+		--data-binary @"$work/mixpull.json" "$1/v1/collections/mixpull/push" || die "cannot fill the pull collection"
+}
+# mixed OUT CONNS URL...: BENCH_RUNS runs of the mixed load, CONNS connections
+# spread over the URLs (one wrk each, at once); appends "rps p99 bad" per run
+# (rps summed over the URLs, p99 the worst, bad: non-2xx + socket errors)
+mixed() {
+	local out=$1 conns=$2 n i u wpids
+	shift 2
+	n=$#
+	: >"$out"
+	for i in $(seq 1 "$RUNS"); do
+		wpids=()
+		for u in "$@"; do
+			BENCH_TOKEN=$TOKEN BENCH_PUSH_COLLECTION=mix BENCH_PULL_COLLECTION=mixpull BENCH_PULL_MAX=950 \
+				wrk -t$((2 / n > 0 ? 2 / n : 1)) -c$((conns / n)) -d"${MIXED_SECS}s" --latency -s tests/bench/mixed.lua "$u" \
+				2>/dev/null | grep '^RESULT' >"$out.$i.${u##*:}" &
+			wpids+=($!)
+		done
+		wait "${wpids[@]}"
+		cat "$out.$i".* | awk '{ for (f = 1; f <= NF; f++) { split($f, kv, "="); v[kv[1]] = kv[2] }
+			rps += v["rps"]; if (v["p99_ms"] > p99) p99 = v["p99_ms"]; bad += v["non2xx"] + v["errors"] }
+			END { printf "%.1f %.3f %d\n", rps, p99, bad }' >>"$out"
+		rm -f "$out.$i".*
+	done
+	M_RPS=$(awk '{ print $1 }' "$out" | median); M_P99=$(awk '{ print $2 }' "$out" | median)
+	M_BAD=$(awk '{ s += $3 } END { print s + 0 }' "$out")
+}
+
+echo "blindsync backends bench: $(nproc) cores, SQLite against PostgreSQL 15 (fsync on), $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+declare -A R
+for be in sqlite pg; do
+	if [ $be = sqlite ]; then db=$work/sqlite/data/blindsync.db; mkdir -p "$work/sqlite/data"; else db=$pg_uri; fi
+	start_stack "$be" "$db"
+	url=$URL
+	account "$url"
+	sync "$be" "$db" "$url"
+	R[$be.push]=$PUSH R[$be.pushc]=$PUSHC R[$be.pull]=$PULL R[$be.pullc]=$PULLC
+	fill "$url"
+	mixed "$work/$be/mixed" 64 "$url"
+	R[$be.rps]=$M_RPS R[$be.p99]=$M_P99 R[$be.bad]=$M_BAD
+	if [ $be = pg ]; then
+		# node B on the same database (its own run dir, log and side files)
+		mkdir -p "$work/pg-b"
+		start_stack pg-b "$pg_uri"
+		mixed "$work/pg/mixed2" 64 "$url" "$URL"
+		R[pg2.rps]=$M_RPS R[pg2.p99]=$M_P99 R[pg2.bad]=$M_BAD
+	fi
+done
+
+printf '\n%-44s %12s %12s\n' "" SQLite PostgreSQL
+printf '%-44s %12s %12s   %s\n' "push 1,000 x 1 KiB, server ms (curl ms)" "${R[sqlite.push]} (${R[sqlite.pushc]})" "${R[pg.push]} (${R[pg.pushc]})" "[PostgreSQL < 60 ms]"
+printf '%-44s %12s %12s   %s\n' "pull 1,000 x 1 KiB, server ms (curl ms)" "${R[sqlite.pull]} (${R[sqlite.pullc]})" "${R[pg.pull]} (${R[pg.pullc]})" "[PostgreSQL < 20 ms]"
+printf '%-44s %12s %12s   %s\n' "mixed c64, requests/s" "${R[sqlite.rps]}" "${R[pg.rps]}" "[PostgreSQL / SQLite >= 0.6: $(ratio "${R[pg.rps]}" "${R[sqlite.rps]}")]"
+printf '%-44s %12s %12s   %s\n' "mixed c64, p99 ms" "${R[sqlite.p99]}" "${R[pg.p99]}" "[PostgreSQL < 80 ms]"
+printf '%-44s %12s %12s\n' "mixed c64, failed answers (all runs)" "${R[sqlite.bad]}" "${R[pg.bad]}"
+echo
+echo "two nodes on one PostgreSQL (32 + 32 connections) against one node (64), mixed load:"
+echo "  one node:  ${R[pg.rps]} req/s, p99 ${R[pg.p99]} ms"
+echo "  two nodes: ${R[pg2.rps]} req/s, p99 ${R[pg2.p99]} ms, ${R[pg2.bad]} failed answers; two / one: $(ratio "${R[pg2.rps]}" "${R[pg.rps]}")"
+echo "  (one machine of $(nproc) cores runs both nodes, PostgreSQL and wrk: a second node adds processes, not cores)"
