@@ -2,7 +2,8 @@
 # The paging invariant of pull (api.md §4: a pull by `since` never skips a
 # record that commits late): 16 writers push new records only (so every
 # committed version stays a current record) while one reader pages through
-# the collection with since = next_since and limits of 1 to 5, then once
+# the collection with since = next_since and limits of 1 to 20 (mostly 1 to
+# 5; now and then 20, so that it keeps up and reads at the head), then once
 # more after the last push. The reader sees every committed version exactly
 # once, in increasing order, and nothing else. On SQLite the write lock
 # makes commit order the version order; on PostgreSQL the collection's row
@@ -21,7 +22,7 @@ teardown_file() { bs_stop; }
 @test "16 writers and a reader paging with since and small limits: every committed version seen exactly once" {
 	new_account
 	out=$BATS_TEST_TMPDIR/paging.json
-	run python3 "$SYNC_LOAD" paging "$BS_URL" "$ACCESS" paged "$out" --writers 16 --pushes 40 --limits 1,2,3,5
+	run python3 "$SYNC_LOAD" paging "$BS_URL" "$ACCESS" paged "$out" --writers 16 --pushes 40 --limits 1,2,3,5,20 --pace 50
 	echo "$output"
 	[ "$status" -eq 0 ] || fail "the reader skipped, repeated or invented a version"
 	echo "# $(grep '^paging:' <<<"$output")" >&3

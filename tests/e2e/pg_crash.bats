@@ -86,6 +86,7 @@ down_503() {
 	h=$(curl -s -o "$BATS_TEST_TMPDIR/down.body" -D - -w '%{http_code}' -H "Authorization: Bearer $ACCESS" \
 		-H 'Content-Type: application/json' --data-binary '{"records":[{"id":"down","base_version":0,"payload":"AAAA"}]}' \
 		"$1/v1/collections/crash-a/push" | tr -d '\r')
+	printf '%s\n' "$h" >"$BATS_TEST_TMPDIR/down.headers"
 	[ "${h##*$'\n'}" = 503 ] && grep -qi '^retry-after: [0-9]' <<<"$h" &&
 		[ "$(jq -r .error.code "$BATS_TEST_TMPDIR/down.body")" = unavailable ]
 }
@@ -136,7 +137,7 @@ health_is() { [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 "$1/v1/h
 			echo "round $round: PostgreSQL stopped (immediate) at $(date +%T.%N | cut -c1-12), acks $(acks "$out")" >&2
 			# while it is down, both nodes answer 503 with Retry-After
 			for url in "$A_URL" "$B_URL"; do
-				bs_wait 30 down_503 "$url" || fail "a push through $url while PostgreSQL is down: $(cat "$BATS_TEST_TMPDIR/down.body")"
+				bs_wait 30 down_503 "$url" || fail "a push through $url while PostgreSQL is down: $(cat "$BATS_TEST_TMPDIR/down.headers" "$BATS_TEST_TMPDIR/down.body")"
 				bs_wait 30 health_is "$url" 503 || fail "health through $url while PostgreSQL is down"
 			done
 			down_acks=$(acks "$out")
