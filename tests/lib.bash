@@ -69,6 +69,9 @@ bs_database() {
 	cat "$dir/database-uri"
 }
 
+# bs_pg_dbname [DATA_DIR]: the name of DATA_DIR's PostgreSQL database
+bs_pg_dbname() { sed -n 's|^postgresql:///\([^?]*\)?.*|\1|p' "${1:-$BS_DATA}/database-uri"; }
+
 # bs_sql QUERY [DATA_DIR]: run QUERY (one or more statements) against the
 # store of DATA_DIR (default $BS_DATA); prints the rows, columns joined by
 # "|", NULL as nothing (sqlite3's and psql's unaligned output agree).

@@ -130,7 +130,7 @@ health_is() { [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 "$1/v1/h
 				KILLED="$KILLED$v "
 			fi
 		done
-		echo "round $round: killed$victims at $(date +%T.%N | cut -c1-12), acks $(acks "$out")" >&2
+		echo "round $round: killed $(echo $victims) at $(date +%T.%N | cut -c1-12), acks $(acks "$out")" >&2
 		if [ "$round" -eq "$RESTART_ROUND" ]; then
 			for s in "${sups[@]}"; do wait_workers "$s" "$nworkers"; done
 			"$BS_ROOT/scripts/pg.sh" kill "$BS_PG_DIR"

@@ -50,7 +50,7 @@ instances_settled() {
 pg_db_connections() {
 	local name
 	# the database's name from its URI (it may refuse connections now)
-	name=$(sed -n 's|^postgresql:///\([^?]*\)?.*|\1|p' "$BS_DATA/database-uri")
+	name=$(bs_pg_dbname)
 	[ -n "$name" ] || return 1
 	"$BS_ROOT/scripts/pg.sh" psql "$BS_PG_DIR" postgres -c \
 		"ALTER DATABASE \"$name\" WITH ALLOW_CONNECTIONS $([ "$1" = on ] && echo true || echo false)" || return 1

@@ -885,7 +885,7 @@ EOF
 	assert_equal "$(jbc '[.version, .deleted, .payload]')" '[3,true,null]'
 	areq GET /v1/collections/t/records/ghost/history "$TOKEN"
 	assert_equal "$(jbc '[.versions[] | [.version, .deleted, .bytes]]')" '[[3,true,0]]'
-	assert_equal "$(sql "SELECT deleted, payload IS NULL FROM records WHERE rid = 'ghost' AND collection_id IN
+	assert_equal "$(sql "SELECT deleted, CAST(payload IS NULL AS INTEGER) FROM records WHERE rid = 'ghost' AND collection_id IN
 		(SELECT id FROM collections WHERE account_id = $aid)")" '1|1'
 	# deleting b: one record less; its old version is kept history (depth 2)
 	push_ok "$TOKEN" t "$(tomb b 2)"

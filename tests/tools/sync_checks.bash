@@ -50,7 +50,7 @@ assert_integrity() {
 		assert_equal "$(sql 'PRAGMA integrity_check')" ok
 		assert_equal "$(sql 'PRAGMA foreign_key_check')" ""
 	else
-		run "$PG_BINDIR/pg_amcheck" --install-missing --heapallindexed -d "$(bs_database "$BS_DATA")"
+		run "$PG_BINDIR/pg_amcheck" --install-missing --heapallindexed -h "$BS_PG_DIR" "$(bs_pg_dbname "$BS_DATA")"
 		[ "$status" -eq 0 ] || fail "pg_amcheck: $output"
 	fi
 }
