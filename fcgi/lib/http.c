@@ -539,7 +539,8 @@ void http_error(struct req *r, enum err e)
 	int status = err_status(e);
 	if (status == 401)
 		http_add_header(r, "WWW-Authenticate", "Bearer realm=\"blindsync\"");
-	if ((status == 429 || status == 503) && !strstr(r->hdr.p ? r->hdr.p : "", "Retry-After:"))
+	/* only the headers of this response: a reset buffer keeps its old bytes */
+	if ((status == 429 || status == 503) && !(r->hdr.len && memmem(r->hdr.p, r->hdr.len, "Retry-After:", 12)))
 		http_add_header(r, "Retry-After", "1");
 	buf_reset(&r->out, KEEP_OUT_BYTES);
 	struct jw w;
