@@ -26,6 +26,8 @@
 # var/blindsync.db and stopped with the stack (scripts/pg.sh), its
 # database "blindsync", and the config $RUN_DIR/blindsync-pg.lua: the one
 # of BLINDSYNC_CONFIG with that database; unset: the config's own database).
+# A PostgreSQL store's side files go to $BLINDSYNC_RUNTIME_DIR, by default
+# $RUN_DIR/side.
 # The page (web/app, issue 11) is served at / by either front end, from the
 # tree scripts/www.sh --link lays out in $RUN_DIR/www (index.html and app/
 # linked to the checkout, the SDK copied with its hash-wasm import
@@ -93,6 +95,16 @@ fi
 
 "$BIN/blindsync-status" -n >/dev/null || die "the configuration $BLINDSYNC_CONFIG is not valid"
 max_body=$("$BIN/blindsync-status" --value limits.max_body_bytes) || exit 1
+# a PostgreSQL store's side files (limits, metrics, long-poll counters) are
+# the machine's: this stack's, in its run directory, unless given
+case "$("$BIN/blindsync-status" --value database)" in
+postgresql://* | postgres://*)
+	if [ -z "${BLINDSYNC_RUNTIME_DIR:-}" ]; then
+		export BLINDSYNC_RUNTIME_DIR=$RUN_DIR/side
+		mkdir -p -m 0700 "$BLINDSYNC_RUNTIME_DIR" || die "cannot create $BLINDSYNC_RUNTIME_DIR"
+	fi
+	;;
+esac
 max_wait=$("$BIN/blindsync-status" --value limits.max_wait_seconds) || exit 1
 max_blob=$("$BIN/blindsync-status" --value max_blob_bytes) || exit 1
 max_import=$("$BIN/blindsync-status" --value limits.max_import_bytes) || exit 1
