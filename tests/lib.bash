@@ -8,7 +8,9 @@
 #   whose data directory is DATA_DIR (the database is created on first use).
 #   bs_sql QUERY [DATA_DIR]: one query against the store of DATA_DIR
 #   ($BS_DATA), rows as `a|b` lines on either backend; the SQL must run
-#   on both (see bs_sql below).
+#   on both (see bs_sql below). bs_pg_dbname [DATA_DIR]: its PostgreSQL
+#   database's name. Each stack gets side files of its own
+#   (BLINDSYNC_RUNTIME_DIR, in bs_start), as each machine would.
 # bs_store_files [DATA_DIR]: the files that hold the store's bytes, one a
 #   line, for the scans that no secret reaches the disk: SQLite's database
 #   and its side files in DATA_DIR; on PostgreSQL, after a CHECKPOINT (every
