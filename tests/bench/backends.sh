@@ -57,18 +57,31 @@ plans = { default = { bytes = 1024 * GiB, collections = 10000 } }
 LUA
 	mv "$work/$1/bench.lua.new" "$work/$1/bench.lua"
 }
-# start_stack NAME DATABASE: a stack on a free port; sets URL
+# start_stack NAME DATABASE: a stack on a free port; sets URL (another
+# program may take the port before nginx binds it: then again on another)
 start_stack() {
-	local port by
+	local port by try pid
 	bench_config "$1" "$2" error
-	port=$((20000 + RANDOM % 20000))
-	URL=http://127.0.0.1:$port
-	BIN=$BIN PORT=$port BLINDSYNC_CONFIG=$work/$1/bench.lua RUN_DIR=$work/$1/run HANDLER_LOG=$work/$1/handlers.log \
-		ACCESS_LOG=off setsid scripts/run.sh >"$work/$1/run.log" 2>&1 &
-	stacks+=($!)
-	by=$((SECONDS + 120))
-	until curl -sf "$URL/v1/health" >/dev/null || [ "$SECONDS" -ge "$by" ]; do sleep 0.1; done
-	curl -sf "$URL/v1/health" >/dev/null || { cat "$work/$1/run.log" >&2; die "the $1 stack does not start"; }
+	for try in 1 2 3; do
+		port=$((20000 + RANDOM % 20000))
+		(echo >/dev/tcp/127.0.0.1/$port) 2>/dev/null && continue
+		URL=http://127.0.0.1:$port
+		BIN=$BIN PORT=$port BLINDSYNC_CONFIG=$work/$1/bench.lua RUN_DIR=$work/$1/run HANDLER_LOG=$work/$1/handlers.log \
+			ACCESS_LOG=off setsid scripts/run.sh >"$work/$1/run.log" 2>&1 &
+		pid=$!
+		by=$((SECONDS + 120))
+		until curl -sf "$URL/v1/health" >/dev/null || ! kill -0 "$pid" 2>/dev/null || [ "$SECONDS" -ge "$by" ]; do
+			sleep 0.1
+		done
+		if kill -0 "$pid" 2>/dev/null && curl -sf "$URL/v1/health" >/dev/null; then
+			stacks+=("$pid")
+			return 0
+		fi
+		kill -TERM "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+	done
+	cat "$work/$1/run.log" >&2
+	die "the $1 stack does not start"
 }
 
 median() { sort -n | awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]; else printf "%.3f\n", (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
@@ -196,12 +209,12 @@ for be in sqlite pg; do
 	fi
 done
 
-printf '\n%-44s %12s %12s\n' "" SQLite PostgreSQL
-printf '%-44s %12s %12s   %s\n' "push 1,000 x 1 KiB, server ms (curl ms)" "${R[sqlite.push]} (${R[sqlite.pushc]})" "${R[pg.push]} (${R[pg.pushc]})" "[PostgreSQL < 60 ms]"
-printf '%-44s %12s %12s   %s\n' "pull 1,000 x 1 KiB, server ms (curl ms)" "${R[sqlite.pull]} (${R[sqlite.pullc]})" "${R[pg.pull]} (${R[pg.pullc]})" "[PostgreSQL < 20 ms]"
-printf '%-44s %12s %12s   %s\n' "mixed c64, requests/s" "${R[sqlite.rps]}" "${R[pg.rps]}" "[PostgreSQL / SQLite >= 0.6: $(ratio "${R[pg.rps]}" "${R[sqlite.rps]}")]"
-printf '%-44s %12s %12s   %s\n' "mixed c64, p99 ms" "${R[sqlite.p99]}" "${R[pg.p99]}" "[PostgreSQL < 80 ms]"
-printf '%-44s %12s %12s\n' "mixed c64, failed answers (all runs)" "${R[sqlite.bad]}" "${R[pg.bad]}"
+printf '\n%-40s %18s %18s\n' "" SQLite PostgreSQL
+printf '%-40s %18s %18s   %s\n' "push 1,000 x 1 KiB, server ms (curl ms)" "${R[sqlite.push]} (${R[sqlite.pushc]})" "${R[pg.push]} (${R[pg.pushc]})" "[PostgreSQL < 60 ms]"
+printf '%-40s %18s %18s   %s\n' "pull 1,000 x 1 KiB, server ms (curl ms)" "${R[sqlite.pull]} (${R[sqlite.pullc]})" "${R[pg.pull]} (${R[pg.pullc]})" "[PostgreSQL < 20 ms]"
+printf '%-40s %18s %18s   %s\n' "mixed c64, requests/s" "${R[sqlite.rps]}" "${R[pg.rps]}" "[PostgreSQL / SQLite >= 0.6: $(ratio "${R[pg.rps]}" "${R[sqlite.rps]}")]"
+printf '%-40s %18s %18s   %s\n' "mixed c64, p99 ms" "${R[sqlite.p99]}" "${R[pg.p99]}" "[PostgreSQL < 80 ms]"
+printf '%-40s %18s %18s\n' "mixed c64, failed answers (all runs)" "${R[sqlite.bad]}" "${R[pg.bad]}"
 echo
 echo "two nodes on one PostgreSQL (32 + 32 connections) against one node (64), mixed load:"
 echo "  one node:  ${R[pg.rps]} req/s, p99 ${R[pg.p99]} ms"
