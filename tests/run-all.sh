@@ -66,17 +66,18 @@ jobs=$(nproc 2>/dev/null || echo 2)
 BATS_JOBS=${BATS_JOBS:-$((jobs + 1))}
 pbats() { local bin=$1; shift; BIN=$bin bats --tap --jobs "$BATS_JOBS" --no-parallelize-within-files "$@"; }
 
-# the PostgreSQL cluster: started once, destroyed on any exit
-BS_PG_DIR=$(mktemp -d /tmp/bs-pg.XXXXXX) || exit 1
-export BS_PG_DIR
-trap 'scripts/pg.sh destroy "$BS_PG_DIR" || echo "run-all.sh: could not remove $BS_PG_DIR" >&2' EXIT
+# the PostgreSQL cluster: started once, destroyed on any exit; the e2e
+# files see it (BS_PG_DIR) in the PostgreSQL pass only
+pg_dir=$(mktemp -d /tmp/bs-pg.XXXXXX) || exit 1
+unset BS_PG_DIR
+trap 'scripts/pg.sh destroy "$pg_dir" || echo "run-all.sh: could not remove $pg_dir" >&2' EXIT
 trap 'exit 130' INT TERM
 # pgbats BIN FILES...: as pbats, every stack's store in the cluster
-pgbats() { scripts/pg.sh start "$BS_PG_DIR" && BACKEND=pg pbats "$@"; }
+pgbats() { scripts/pg.sh start "$pg_dir" && BACKEND=pg BS_PG_DIR=$pg_dir pbats "$@"; }
 # pg_up: the cluster runs, with the unit tests' database
 pg_up() {
-	scripts/pg.sh start "$BS_PG_DIR" && BS_TEST_PG=$(scripts/pg.sh createdb "$BS_PG_DIR" unit) || return 1
-	export BS_TEST_PG BS_TEST_PG_STOP="scripts/pg.sh kill $BS_PG_DIR" BS_TEST_PG_START="scripts/pg.sh start $BS_PG_DIR"
+	scripts/pg.sh start "$pg_dir" && BS_TEST_PG=$(scripts/pg.sh createdb "$pg_dir" unit) || return 1
+	export BS_TEST_PG BS_TEST_PG_STOP="scripts/pg.sh kill $pg_dir" BS_TEST_PG_START="scripts/pg.sh start $pg_dir"
 }
 step build make -s -j"$jobs" all
 # (not through step: its pipe would run pg_up in a subshell, losing the exports)
