@@ -307,6 +307,20 @@ const char *const pg_stmt_sql[] = {
 	    "UPDATE recovery_keys SET reset_hash = $2, reset_expires = $3 WHERE account_id = $1",
 	[PG_RECOVERY_RESET_FIND] =
 	    "SELECT account_id FROM recovery_keys WHERE reset_hash = $1 AND reset_expires > $2",
+
+	/* the tickets of blindsync-live: as stmt.c's STMT_LIVE_* */
+	[PG_LIVE_TICKET_PRUNE] = "DELETE FROM live_tickets WHERE expires_at <= $1",
+	[PG_LIVE_TICKET_INSERT] =
+	    "INSERT INTO live_tickets (hash, account_id, device_id, expires_at) VALUES ($1, $2, $3, $4)",
+	/* single use: the row goes whether or not it is still valid */
+	[PG_LIVE_TICKET_TAKE] =
+	    "DELETE FROM live_tickets WHERE hash = $1 RETURNING account_id, device_id, expires_at",
+	/* the device still has a session (an unexpired, unused token) and its
+	 * account is not disabled; one row or none */
+	[PG_LIVE_DEVICE_OK] =
+	    "SELECT 1 FROM devices d JOIN accounts a ON a.id = d.account_id "
+	    "WHERE d.id = $1 AND d.account_id = $2 AND a.disabled = 0 AND EXISTS "
+	    "(SELECT 1 FROM tokens t WHERE t.device_id = d.id AND t.expires_at > $3 AND t.used_at IS NULL)",
 };
 
 _Static_assert(sizeof pg_stmt_sql / sizeof pg_stmt_sql[0] == PG__MAX, "pg_stmt_sql out of step with enum pgstmt");

@@ -69,6 +69,12 @@ enum pgstmt {
 	PG_RECOVERY_RESET_SET,
 	PG_RECOVERY_RESET_FIND,
 
+	/* the tickets of blindsync-live (store_pg_live.c) */
+	PG_LIVE_TICKET_PRUNE,
+	PG_LIVE_TICKET_INSERT,
+	PG_LIVE_TICKET_TAKE,
+	PG_LIVE_DEVICE_OK,
+
 	/* collections, records, history (store_pg_sync.c) */
 	PG_COLLECTION_GET,
 	PG_COLLECTION_GET_LOCK,

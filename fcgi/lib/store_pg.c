@@ -983,5 +983,8 @@ const struct store_ops store_pg_ops = {
 	/* export and import: store_pg_transfer.c */
 	STORE_OPS_TRANSFER(STORE_OP_PG_SLOT)
 
+	/* the tickets of blindsync-live: store_pg_live.c */
+	STORE_OPS_LIVE(STORE_OP_PG_SLOT)
+
 };
 #undef STORE_OP_PG_SLOT

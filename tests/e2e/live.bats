@@ -117,7 +117,7 @@ has() { grep -qE "$2" "$1"; }
 	assert_line --index 0 --regexp '^http 401 '
 	# an expired one (its expiry moved into the past in the store: no 30 s wait)
 	ticket "$ACCESS"
-	sqlite3 -cmd ".timeout 5000" "$BS_DATA/blindsync.db" "UPDATE live_tickets SET expires_at = 1;"
+	bs_sql "UPDATE live_tickets SET expires_at = 1;"
 	live_run "$TICKET"
 	assert_line --index 0 --regexp '^http 401 '
 	# a plain GET without the upgrade

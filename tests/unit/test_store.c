@@ -1129,7 +1129,8 @@ inv_collect(void *ctx, const struct store_invite *i)
 	return 0;
 }
 
-/* blindsync-live tickets: single use, expiry, bound to a device with a session (store_live.c, accounts.c). */
+/* blindsync-live tickets: single use, expiry, bound to a device with a session (store_live.c,
+ * store_pg_live.c, accounts.c); on both backends. */
 static void
 test_live_tickets(void)
 {
@@ -1611,6 +1612,7 @@ main(void)
 		T_RUN(test_tx_nested);
 		T_RUN(test_accounts);
 		T_RUN(test_devices_tokens);
+		T_RUN(test_live_tickets);
 		T_RUN(test_invites);
 		T_RUN(test_events);
 		pgt_teardown();
