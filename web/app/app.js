@@ -4,14 +4,16 @@
  * list the account's collections by their decrypted names and their
  * records decrypted, edited and deleted (records.js, which also watches
  * the account), its devices (devices.js) and backups (backups.js);
- * open an anonymous slot by passphrase. The password
- * and passphrase are read from their fields once and never stored; the
+ * set a new password with the recovery key (issue 15: Client.recover,
+ * then signed in; every other device is signed out); open an anonymous
+ * slot by passphrase. The passwords, the recovery key
+ * and the passphrase are read from their fields once and never stored; the
  * data key lives only in the Client's memory (MemoryStorage) and is
  * wiped on sign out, unless "remember this device" is ticked (session.js:
  * IndexedDB, sealed under a non-extractable key). A record that does not
  * open shows "cannot decrypt".
  */
-import { Client, DecryptError, ServerError } from '/sdk/index.js';
+import { Client, DecryptError, RecoveryKeyError, ServerError } from '/sdk/index.js';
 import { kdfProgress } from '/app/kdf.js';
 import { clientFor, restore, signOut } from '/app/session.js';
 import { showBackups } from '/app/backups.js';
@@ -87,6 +89,58 @@ $('signin-form').addEventListener('submit', async (ev) => {
   }
 });
 
+/** A field by id. @param {string} id */
+const field = (id) => /** @type {HTMLInputElement} */ ($(id));
+
+/* forgot the password: a new one set with the recovery key, then signed
+   in (in memory only; the key and both passwords are read once, the fields
+   emptied) */
+$('recover-form').addEventListener('submit', async (ev) => {
+  ev.preventDefault();
+  const btn = /** @type {HTMLButtonElement} */ ($('recover-btn'));
+  const user = field('recover-username').value;
+  const key = field('recover-key').value;
+  const pw = field('recover-password').value;
+  const again = field('recover-password2').value;
+  for (const id of ['recover-key', 'recover-password', 'recover-password2'])
+    field(id).value = '';
+  if (pw !== again) {
+    status('recover-status', 'The two new passwords differ: type the key and the new password again.', true);
+    field('recover-key').focus();
+    return;
+  }
+  btn.disabled = true;
+  /** @type {Client | null} */
+  let c = null;
+  try {
+    c = await clientFor(false, { kdfStatus: kdfProgress($('recover-status'), 'Deriving keys') });
+    status('recover-status', 'Checking the recovery key…');
+    await c.recover(user, key, pw, { name: 'web page', type: 'browser' }, { prompt: mfaPrompt });
+    status('recover-status', 'Password reset; fetching records…');
+    await enter(c);
+    status('recover-status', '');
+    status('signin-status', '');
+    /** @type {HTMLDetailsElement} */ ($('recover')).open = false;
+    status('recovered-status', 'Password reset. Every other device of this account was signed out, and the ' +
+      'recovery key is used up: make a new one under Security.');
+    $('account-h').focus();
+  } catch (e) {
+    /* the login after the reset can fail on its second factor: the password is new by then */
+    const msg = e instanceof RecoveryKeyError ? 'This is not a recovery key: 32 letters and digits 2-7, in groups of four.'
+      : (e instanceof ServerError && e.code === 'invalid_credentials') || e instanceof DecryptError
+        ? 'This recovery key does not match this account (or the account has none).'
+        : e instanceof ServerError && (e.code === 'mfa_required' || e.code === 'invalid_mfa')
+          ? 'Password reset: sign in with the new one (and your two-factor code).'
+          : e instanceof ServerError && e.status === 429 ? 'Too many tries: wait a while and try again.'
+            : `Recovery failed: ${e instanceof Error ? e.message : e}`;
+    status('recover-status', msg, true);
+    await signOut(c);
+    field('recover-key').focus();
+  } finally {
+    btn.disabled = false;
+  }
+});
+
 /**
  * Sign out (the SDK wipes the data key; a remembered device's database
  * goes) and say why.
@@ -101,6 +155,7 @@ async function leave(why) {
   await showBackups(null);
   await (await security()).showSecurity(null);
   $('account').hidden = true;
+  status('recovered-status', '');
   $('signin').hidden = false;
   status('signin-status', why, why !== 'Signed out.');
   $('username').focus();

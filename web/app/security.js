@@ -5,7 +5,7 @@
  * login turned on (the otpauth:// URI as a QR code drawn on a canvas, and
  * its secret as text, then a code to confirm it, which shows the ten
  * recovery codes once), turned off, new recovery codes, and a recovery key
- * made and shown once. The QR code comes from uqr (an npm package pinned in
+ * made and shown once, or removed (the password, then a confirm step). The QR code comes from uqr (an npm package pinned in
  * web/sdk's lockfile, served same-origin under /vendor/ by scripts/www.sh),
  * loaded only when it is needed; without it the URI and the secret show
  * as text.
@@ -137,6 +137,7 @@ async function refresh() {
   $('totp-on').hidden = s.totp;
   $('totp-off').hidden = !s.totp;
   $('totp-codes').hidden = !s.totp;
+  $('recovery-key-delete').hidden = !s.recoveryKey;
 }
 
 /** Empty the shown secrets. */
@@ -291,6 +292,31 @@ async function recoveryKey() {
   await refresh();
 }
 
+/** Remove the recovery key: a confirm step, then the password. */
+async function recoveryKeyRemove() {
+  const c = client;
+  if (!c)
+    return;
+  const yes = document.createElement('button');
+  yes.type = 'button';
+  yes.textContent = 'Yes, remove it';
+  const no = document.createElement('button');
+  no.type = 'button';
+  no.textContent = 'Keep it';
+  no.addEventListener('click', () => { clearOut(); say(''); });
+  yes.addEventListener('click', () => void exclusive(async () => {
+    const pw = password();
+    say('Deriving keys from the password…');
+    await c.recoveryKeyDelete(pw);
+    clearOut();
+    say('The recovery key is removed: it no longer sets a new password.');
+    await refresh();
+  }));
+  reveal('Remove the recovery key?', 'Enter your current password above, then confirm. Without a recovery key, ' +
+    'a forgotten password means your data is gone for good.', [yes, no]);
+  say('');
+}
+
 let wired = false;
 
 /**
@@ -311,6 +337,7 @@ export async function showSecurity(c) {
     $('totp-off').addEventListener('click', () => exclusive(totpOff));
     $('totp-codes').addEventListener('click', () => exclusive(newCodes));
     $('recovery-key-btn').addEventListener('click', () => exclusive(recoveryKey));
+    $('recovery-key-delete').addEventListener('click', () => exclusive(recoveryKeyRemove));
     $('security-form').addEventListener('submit', (ev) => ev.preventDefault());
   }
   try {
