@@ -80,7 +80,11 @@ san() { [[ "$BIN" == *-san ]] && echo SAN=1 || echo SAN=; }
 	# nothing else: no node_modules, no test, no dev dependency, no link
 	run find "$w" \( -name node_modules -o -name test -o -name '*.test.js' -o -name package.json -o -type l \) -print
 	assert_output ""
-	[ "$(find "$w/vendor" -type f | wc -l)" -eq 1 ]
+	# the vendor tree: hash-wasm's one file and uqr's one file (the QR code of
+	# the two-factor set-up), nothing else
+	uver=$(jq -r .version "$BS_ROOT/web/sdk/node_modules/uqr/package.json")
+	assert_equal "$(cd "$w/vendor" && find . -type f | sort)" \
+	    "$(printf './hash-wasm@%s/index.esm.min.js\n./uqr@%s/index.js' "$ver" "$uver")"
 	# the bare import rewritten to the vendor path, in every module that had one
 	grep -q "from '/vendor/hash-wasm@$ver/index.esm.min.js'" "$w/sdk/bs1/kdf.js"
 	grep -rqE "from[[:space:]]*['\"]hash-wasm['\"]" "$w/sdk" && fail "a bare hash-wasm import is left"
