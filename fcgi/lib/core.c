@@ -13,6 +13,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "notify.h"
+#include "relay.h"
 #include "store.h"
 
 int core_open(struct core *c, const char *database, char *errbuf, size_t errlen)
@@ -44,12 +45,33 @@ void core_close(struct core *c)
 {
 	if (!c)
 		return;
+	core_relay_stop(c);
 	limit_close(c->limiter);
 	c->limiter = NULL;
 	notify_close(c->notifier);
 	c->notifier = NULL;
 	metrics_close(c->metrics);
 	c->metrics = NULL;
+}
+
+int core_relay_start(struct core *c, const char *database, char *errbuf, size_t errlen)
+{
+	char path[STORE_LOCATION_MAX + 16];
+	if (c->relay)
+		return 0;
+	if (store_location_side(database, "relay", path, sizeof path) != 0) {
+		snprintf(errbuf, errlen, "relay: the store's location is too long");
+		return -1;
+	}
+	return relay_start(c->notifier, database, path, &c->relay, errbuf, errlen);
+}
+
+void core_relay_stop(struct core *c)
+{
+	if (!c)
+		return;
+	relay_stop(c->relay);
+	c->relay = NULL;
 }
 
 enum err core_limit(struct core *c, const struct config *cfg, const char *route, const char *ip,

@@ -41,6 +41,7 @@ struct core_writer {
 struct limiter;
 struct notifier;
 struct metrics;
+struct relay;
 
 /*
  * The shared context of one program. Zeroed, it is a valid context with
@@ -51,6 +52,7 @@ struct core {
 	struct limiter *limiter;    /* "<database>-limits"; NULL: no limits */
 	struct notifier *notifier;  /* "<database>-notify"; NULL: no wake-ups */
 	struct metrics *metrics;    /* "<database>-metrics"; NULL: none kept */
+	struct relay *relay;        /* wake-ups to and from other machines; NULL: none */
 	atomic_int waiting;         /* requests of this process in a long-poll */
 	int wait_max;               /* how many may wait at once (< 1: one) */
 	atomic_int *stopping;       /* set when the program stops; NULL: never */
@@ -64,6 +66,15 @@ struct core {
 int core_open(struct core *c, const char *database, char *errbuf, size_t errlen);
 /* Unmap what core_open() mapped; c is zeroed tables again. NULL is fine. */
 void core_close(struct core *c);
+
+/*
+ * Start the relay of long-poll wake-ups across the machines that share the
+ * store `database` (relay.h; nothing for a store on one machine), in this
+ * process: after any fork, and before core_close. 0, or -1 with errbuf
+ * filled. core_relay_stop() stops it (NULL or none is fine).
+ */
+int core_relay_start(struct core *c, const char *database, char *errbuf, size_t errlen);
+void core_relay_stop(struct core *c);
 
 /*
  * Rate limits of config.md for `route`, charging only the rules of one

@@ -16,15 +16,31 @@
 
 #include "shm.h"
 
+#define OUTBOX_WORDS (NOTIFY_SLOTS / 32) /* one mark bit per slot */
+
+/*
+ * The file: NOTIFY_SLOTS counters, then the outbox: its counter, a word of
+ * padding, and the marks. All of it reads as zeros when new.
+ */
+struct notify_table {
+	_Atomic uint32_t seq[NOTIFY_SLOTS];
+	_Atomic uint32_t outbox;
+	uint32_t pad;
+	_Atomic uint32_t marks[OUTBOX_WORDS];
+};
+
+_Static_assert(sizeof(struct notify_table) == NOTIFY_FILE_BYTES, "notify.h says the file's size");
+
 struct notifier {
-	_Atomic uint32_t *seq; /* NOTIFY_SLOTS counters */
+	_Atomic uint32_t *seq;    /* NOTIFY_SLOTS counters */
+	struct notify_table *t;
 };
 
 /* A bare table: counters alone, no header and no lock (futexes need none);
- * a file of an older size is grown and keeps its counters. */
+ * a file of an older size (counters only) is grown and keeps its counters. */
 static const struct shm_spec notify_spec = {
 	.what = "notification table",
-	.size = NOTIFY_SLOTS * sizeof(uint32_t),
+	.size = sizeof(struct notify_table),
 };
 
 int notify_open(const char *path, struct notifier **out, char *errbuf, size_t errlen)
@@ -39,7 +55,8 @@ int notify_open(const char *path, struct notifier **out, char *errbuf, size_t er
 		snprintf(errbuf, errlen, "out of memory");
 		return -1;
 	}
-	n->seq = p;
+	n->t = p;
+	n->seq = n->t->seq;
 	*out = n;
 	return 0;
 }
@@ -83,13 +100,70 @@ uint32_t notify_seq(struct notifier *n, uint32_t slot)
 	return atomic_load(&n->seq[slot % NOTIFY_SLOTS]);
 }
 
+/* Advance a counter and wake whoever sleeps on it. */
+static void advance(_Atomic uint32_t *w)
+{
+	atomic_fetch_add(w, 1);
+	syscall(SYS_futex, (uint32_t *)w, FUTEX_WAKE, INT32_MAX, NULL, NULL, 0);
+}
+
 void notify_bump(struct notifier *n, uint32_t slot)
 {
 	if (!n)
 		return;
-	_Atomic uint32_t *w = &n->seq[slot % NOTIFY_SLOTS];
-	atomic_fetch_add(w, 1);
-	syscall(SYS_futex, (uint32_t *)w, FUTEX_WAKE, INT32_MAX, NULL, NULL, 0);
+	slot %= NOTIFY_SLOTS;
+	advance(&n->seq[slot]);
+	/* the mark before the outbox counter: a relay woken by the counter
+	 * finds the mark (a mark it takes early is only sent early) */
+	uint32_t bit = 1u << (slot % 32);
+	if (!(atomic_load_explicit(&n->t->marks[slot / 32], memory_order_relaxed) & bit))
+		atomic_fetch_or(&n->t->marks[slot / 32], bit);
+	advance(&n->t->outbox);
+}
+
+void notify_bump_remote(struct notifier *n, uint32_t slot)
+{
+	if (n)
+		advance(&n->seq[slot % NOTIFY_SLOTS]);
+}
+
+uint32_t notify_outbox_seq(struct notifier *n) { return n ? atomic_load(&n->t->outbox) : 0; }
+
+/* Sleep on the counter w while it holds `seen`, at most timeout_ms. */
+static void sleep_on(_Atomic uint32_t *w, uint32_t seen, int timeout_ms)
+{
+	struct timespec ts = {timeout_ms / 1000, (long)(timeout_ms % 1000) * 1000000L};
+	/* returns at once (EAGAIN) when the value already moved on */
+	syscall(SYS_futex, (uint32_t *)w, FUTEX_WAIT, seen, &ts, NULL, 0);
+}
+
+void notify_outbox_wait(struct notifier *n, uint32_t seen, int timeout_ms)
+{
+	if (n && timeout_ms > 0)
+		sleep_on(&n->t->outbox, seen, timeout_ms);
+}
+
+size_t notify_outbox_take(struct notifier *n, uint16_t *slots, size_t max)
+{
+	size_t got = 0;
+	if (!n)
+		return 0;
+	for (int w = 0; w < OUTBOX_WORDS && got < max; w++) {
+		if (!atomic_load_explicit(&n->t->marks[w], memory_order_relaxed))
+			continue;
+		uint32_t bits = atomic_exchange(&n->t->marks[w], 0);
+		while (bits) {
+			int b = __builtin_ctz(bits);
+			bits &= bits - 1;
+			if (got == max) {
+				/* no room: leave the rest marked for the next take */
+				atomic_fetch_or(&n->t->marks[w], bits | (1u << b));
+				break;
+			}
+			slots[got++] = (uint16_t)(w * 32 + b);
+		}
+	}
+	return got;
 }
 
 void notify_wait(struct notifier *n, uint32_t slot, uint32_t seen, int timeout_ms)
@@ -101,8 +175,5 @@ void notify_wait(struct notifier *n, uint32_t slot, uint32_t seen, int timeout_m
 		nanosleep(&ts, NULL);
 		return;
 	}
-	_Atomic uint32_t *w = &n->seq[slot % NOTIFY_SLOTS];
-	struct timespec ts = {timeout_ms / 1000, (long)(timeout_ms % 1000) * 1000000L};
-	/* returns at once (EAGAIN) when the value already moved on */
-	syscall(SYS_futex, (uint32_t *)w, FUTEX_WAIT, seen, &ts, NULL, 0);
+	sleep_on(&n->seq[slot % NOTIFY_SLOTS], seen, timeout_ms);
 }

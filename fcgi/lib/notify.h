@@ -11,6 +11,13 @@
  * only causes a spurious wake-up, after which the waiter queries again.
  *
  * The file holds no data: losing it loses nothing. Never blocks a writer.
+ *
+ * The outbox (after the counters) is for a store shared by several machines
+ * (PostgreSQL): every bump also marks its slot in a bitmap and advances one
+ * outbox counter, on which the machine's relay (relay.c) sleeps; the relay
+ * takes the marked slots, many bumps at once, and sends them to the other
+ * machines, whose relays bump them there with notify_bump_remote (unmarked,
+ * so nothing echoes back). A writer never waits for the relay.
  */
 #ifndef BLINDSYNC_NOTIFY_H
 #define BLINDSYNC_NOTIFY_H
@@ -19,6 +26,8 @@
 #include <stddef.h>
 
 #define NOTIFY_SLOTS 4096
+/* the file: the counters, then the outbox (its counter, padding, a mark bit per slot) */
+#define NOTIFY_FILE_BYTES (NOTIFY_SLOTS * 4 + 8 + NOTIFY_SLOTS / 8)
 
 struct notifier;
 
@@ -41,5 +50,21 @@ void notify_bump(struct notifier *n, uint32_t slot);
  * it sleeps up to timeout_ms in 50 ms steps checking nothing (a fallback).
  */
 void notify_wait(struct notifier *n, uint32_t slot, uint32_t seen, int timeout_ms);
+
+/* ---- the outbox, for relay.c ---- */
+
+/* The outbox counter: it moves after every notify_bump (0 when n is NULL). */
+uint32_t notify_outbox_seq(struct notifier *n);
+/* Sleep until the outbox counter differs from `seen` or timeout_ms passed. */
+void notify_outbox_wait(struct notifier *n, uint32_t seen, int timeout_ms);
+/*
+ * Take the slots marked by notify_bump since the last take, clearing their
+ * marks: at most max of them into slots[] (those left stay marked for the
+ * next take), in slot order. Returns how many were taken.
+ */
+size_t notify_outbox_take(struct notifier *n, uint16_t *slots, size_t max);
+/* Advance a slot and wake its waiters, without marking it for the relay
+ * (a bump that came from another machine). No-op when n is NULL. */
+void notify_bump_remote(struct notifier *n, uint32_t slot);
 
 #endif

@@ -141,9 +141,14 @@ int serve_run_threads(int listen_fd, int threads, const struct handler *h, const
 	}
 	pthread_attr_destroy(&attr);
 	log_msg(LOG_INFO, "serving with %d threads", started);
+	/* after the fork: a store shared by several machines relays wake-ups */
+	char err[512];
+	if (core_relay_start(&serve_core, dbpath, err, sizeof err) != 0)
+		log_msg(LOG_ERROR, "%s; long-polls will not wake for other machines' writes", err);
 	wait_for_stop(set);
 	log_msg(LOG_INFO, "stopping");
 	atomic_store(&serve_stopping, 1);
+	core_relay_stop(&serve_core);
 	/*
 	 * Wake the threads idle in accept() with SIGUSR1 (installed without
 	 * SA_RESTART, so accept fails with EINTR); threads busy with a request

@@ -148,6 +148,40 @@ int store_schema_version(void);
 /* The same for the backend of `location` (PostgreSQL: the newest of sql/pg/). */
 int store_schema_version_at(const char *location);
 
+/*
+ * ---- messages between the machines that share a store (store_bus.c) ----
+ *
+ * A store on one machine (SQLite) has nobody to tell: the long-poll
+ * counters of notify.c reach every process already. A store that several
+ * machines share (PostgreSQL) carries short messages between them
+ * (LISTEN/NOTIFY), for the relay of long-poll wake-ups (relay.c).
+ */
+#define STORE_BUS_MSG_MAX 7999 /* bytes of one message (PostgreSQL's NOTIFY payload) */
+
+struct store_bus;
+
+/* 1 if the store at `location` may be shared by several machines (PostgreSQL). */
+int store_location_shared(const char *location);
+
+/*
+ * Open a channel to the machines sharing the store at `location`, on a
+ * connection of its own: with `listen` set it receives every message sent
+ * (its own included), else it only sends. 0 with *out set (free with
+ * store_bus_close); 0 with *out NULL when the store is not shared (SQLite);
+ * -1 with errbuf filled when the database cannot be reached (try again later).
+ */
+int store_bus_open(const char *location, int listen, struct store_bus **out, char *errbuf, size_t errlen);
+/* Close the channel. NULL is fine. */
+void store_bus_close(struct store_bus *b);
+/* Send msg (text, at most STORE_BUS_MSG_MAX bytes) to every listener: 0, or -1 when the connection is lost. */
+int store_bus_send(struct store_bus *b, const char *msg);
+/*
+ * Wait up to timeout_ms for messages and call fn with each (msg valid
+ * during the call). 0 (also when none came), or -1 when the connection is
+ * lost (close it and open another).
+ */
+int store_bus_wait(struct store_bus *b, int timeout_ms, void (*fn)(void *ctx, const char *msg), void *ctx);
+
 /* ---- accounts (store_account.c) ---- */
 
 #define STORE_PUBLIC_ID_MAX 32   /* opaque ids given to clients */

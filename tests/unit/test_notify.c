@@ -64,7 +64,7 @@ test_open(void)
 	n = open_at(newpath(path, sizeof path));
 	T_OK(n != NULL);
 	T_EQ_INT(stat(path, &st), 0);
-	T_EQ_INT(st.st_size, NOTIFY_SLOTS * sizeof(uint32_t));
+	T_EQ_INT(st.st_size, NOTIFY_FILE_BYTES);
 	T_EQ_INT(st.st_mode & 0777, 0600);
 	/* a fresh table is all zeros */
 	int zero = 1;
@@ -85,7 +85,7 @@ test_open(void)
 	}
 	n = open_at(path);
 	T_EQ_INT(stat(path, &st), 0);
-	T_EQ_INT(st.st_size, NOTIFY_SLOTS * sizeof(uint32_t));
+	T_EQ_INT(st.st_size, NOTIFY_FILE_BYTES);
 	T_EQ_INT(notify_seq(n, 0), 7);
 	notify_close(n);
 
