@@ -30,6 +30,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "auth.h"
 #include "config.h"
@@ -38,6 +39,7 @@
 #include "json.h"
 #include "log.h"
 #include "notify.h"
+#include "move.h"
 #include "store.h"
 #include "store_sqlite.h"
 #include "sync.h"
@@ -94,6 +96,7 @@ static int cmd_sessions_revoke(struct admin *a, int argc, char **argv);
 static int cmd_stats(struct admin *a, int argc, char **argv);
 static int cmd_backup(struct admin *a, int argc, char **argv);
 static int cmd_restore(struct admin *a, int argc, char **argv);
+static int cmd_migrate_store(struct admin *a, int argc, char **argv);
 
 static const struct cmd cmds[] = {
 	{{"config", "check"}, "",
@@ -151,7 +154,8 @@ static const struct cmd cmds[] = {
 	    cmd_user_plan},
 	{{"check"}, "[--repair]",
 	    "check the store's integrity and recount its counters",
-	    "Runs SQLite's integrity check and prints its answer, then recounts\n"
+	    "Runs SQLite's integrity check and prints its answer (on PostgreSQL it\n"
+	    "says that it is not run: the server checks its own pages), then recounts\n"
 	    "every collection (records that are not tombstones, payload bytes of\n"
 	    "its records and history, highest version) and every account (the sums\n"
 	    "of its collections, plus its backups' bytes) from the data, and prints\n"
@@ -227,7 +231,8 @@ static const struct cmd cmds[] = {
 	    "read snapshot (the handlers keep writing meanwhile; every write\n"
 	    "committed before the copy began is in it), 256 pages at a time. FILE\n"
 	    "must not exist; the copy is one self-contained file. Then runs the\n"
-	    "integrity check on the copy and prints its answer; exits 1 unless ok.\n",
+	    "integrity check on the copy and prints its answer; exits 1 unless ok.\n"
+	    "SQLite only: on PostgreSQL it exits 1 and points to pg_dump(1).\n",
 	    cmd_backup},
 	{{"restore"}, "FILE [--force]",
 	    "replace the store's content with a backup",
@@ -237,8 +242,30 @@ static const struct cmd cmds[] = {
 	    "transaction (readers see the old or the new content, never a mix) and\n"
 	    "applies the pending migrations. Refuses while another process has the\n"
 	    "store open (it holds SQLite's shared lock on the store's -shm file):\n"
-	    "stop the handlers first, or give --force to restore under them.\n",
+	    "stop the handlers first, or give --force to restore under them.\n"
+	    "SQLite only: on PostgreSQL it exits 1 and points to pg_restore(1).\n",
 	    cmd_restore},
+	{{"migrate-store"}, "--to URI|FILE [--force]",
+	    "copy the whole store into an empty PostgreSQL database, or into a new SQLite file",
+	    "Copies every row of the configuration's store into the store at the\n"
+	    "target: a postgresql:// URI of an empty database (its schema is created\n"
+	    "when missing), or the path of a new SQLite file (from a store on\n"
+	    "PostgreSQL, or another SQLite file). Accounts, devices, tokens,\n"
+	    "invites, events, collections, records with their history and\n"
+	    "tombstones, backups, slots, two-factor settings, recovery codes and\n"
+	    "recovery keys keep their ids, versions and times, so\n"
+	    "clients go on with their sessions after the move, without logging in\n"
+	    "again. The source is read from one snapshot and the target written in\n"
+	    "one transaction (a failed copy leaves it empty); blobs go chunk by\n"
+	    "chunk. Then every table is read back from the target and its row\n"
+	    "count and SHA-256 digest (every value, and every blob's data) compared\n"
+	    "with the source's, and `check` runs on the target. Progress goes to\n"
+	    "stderr; the result to stdout. Then point `database` at the target and\n"
+	    "restart the handlers. Refuses a target that holds any row, and, for an\n"
+	    "SQLite source, a store another process has open (stop the handlers:\n"
+	    "writes after the copy began would not move), unless --force.\n"
+	    "A URI must not hold a password: use a password file (PGPASSFILE).\n",
+	    cmd_migrate_store},
 	{{"help"}, "[COMMAND]",
 	    "show the commands, or the usage of one",
 	    "Without COMMAND, lists every command; with one (e.g. `help invite\n"
@@ -1104,26 +1131,25 @@ static int64_t put_differences(const struct check_run *x, const char *tag)
 #define PLURAL(n, one, many) (long long)(n), ((n) == 1 ? (one) : (many))
 
 /*
- * check [--repair]: the integrity check, then the recount (read-only, or
- * with --repair the recount and the repair in one write transaction).
- * Results on stdout; exit 1 on an integrity error or an unrepaired
- * difference.
+ * The integrity check (SQLite; PostgreSQL checks its own pages, so there it
+ * says so and is skipped), then the recount (read-only, or with repair the
+ * recount and the repair in one write transaction) of the store opened at
+ * `location` (a->store, or the configuration's). Results on stdout;
+ * ADMIN_FAIL on an integrity error or an unrepaired difference.
  */
-static int cmd_check(struct admin *a, int argc, char **argv)
+static int run_check(struct admin *a, const char *location, int repair)
 {
 	struct check_run x;
 	int rc = ADMIN_FAIL;
 	enum err e;
 	memset(&x, 0, sizeof x);
-	for (int i = 0; i < argc; i++) {
-		if (strcmp(argv[i], "--repair") != 0)
-			return unexpected(a, argv[i]);
-		x.repair = 1;
-	}
+	x.repair = repair;
 	if (admin_store(a, x.repair ? STORE_RW : STORE_RO) != 0)
 		return ADMIN_FAIL;
 	x.integrity_ok = 1;
-	if ((e = store_integrity_check(a->store, integrity_row, &x)) != ERR_OK)
+	if (store_location_shared(location))
+		printf("integrity_check: not run on PostgreSQL (it checks its own pages; see pg_amcheck(1))\n");
+	else if ((e = store_integrity_check(a->store, integrity_row, &x)) != ERR_OK)
 		return store_fail(e, "cannot run the integrity check");
 	if (!x.integrity_ok && x.repair)
 		return fail("check: the store fails its integrity check: its counters are not repaired "
@@ -1152,6 +1178,20 @@ out:
 	free(x.accts);
 	free(x.ids);
 	return rc;
+}
+
+/* check [--repair]: run_check on the configuration's store. */
+static int cmd_check(struct admin *a, int argc, char **argv)
+{
+	int repair = 0;
+	for (int i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--repair") != 0)
+			return unexpected(a, argv[i]);
+		repair = 1;
+	}
+	if (admin_config(a) != 0)
+		return ADMIN_FAIL;
+	return run_check(a, a->cfg->database, repair);
 }
 
 /* ---- purge ---- */
@@ -1535,6 +1575,17 @@ static int cmd_stats(struct admin *a, int argc, char **argv)
 
 /* ---- backup and restore ---- */
 
+/*
+ * The answer of a command that only SQLite can do (a file-level copy), on a
+ * store on PostgreSQL: what to use instead. ADMIN_FAIL.
+ */
+static int sqlite_only(const char *cmd)
+{
+	return fail("%s: the store is on PostgreSQL, and %s works on an SQLite file only: use PostgreSQL's own "
+	    "tools (pg_dump -Fc DATABASE > FILE, and pg_restore into an empty database; or continuous archiving), "
+	    "or `migrate-store --to FILE` for a copy as a new SQLite file", cmd, cmd);
+}
+
 /* backup FILE: an online copy, then its integrity check. */
 static int cmd_backup(struct admin *a, int argc, char **argv)
 {
@@ -1542,6 +1593,10 @@ static int cmd_backup(struct admin *a, int argc, char **argv)
 	int version, ours;
 	if (operands(a, argc, argv, OPERANDS("FILE")) != ADMIN_OK)
 		return ADMIN_USAGE;
+	if (admin_config(a) != 0)
+		return ADMIN_FAIL;
+	if (store_location_shared(a->cfg->database))
+		return sqlite_only("backup");
 	if (admin_store(a, STORE_RO) != 0)
 		return ADMIN_FAIL;
 	if (store_backup_to(a->store, argv[0], err, sizeof err) != 0)
@@ -1572,6 +1627,8 @@ static int cmd_restore(struct admin *a, int argc, char **argv)
 		return usage_error(a, "FILE is missing");
 	if (admin_config(a) != 0)
 		return ADMIN_FAIL;
+	if (store_location_shared(a->cfg->database))
+		return sqlite_only("restore");
 	if (store_file_inspect(file, &version, &ours, integrity, sizeof integrity, err, sizeof err) != 0)
 		return fail("restore: %s", err);
 	if (strcmp(integrity, "ok") != 0)
@@ -1594,6 +1651,126 @@ static int cmd_restore(struct admin *a, int argc, char **argv)
 		return fail("restore: %s", err);
 	printf("restore: %s copied into %s (schema version %d -> %d)%s\n", file, a->cfg->database, version,
 	    store_schema_version(), busy ? " while in use (--force)" : "");
+	return ADMIN_OK;
+}
+
+/* ---- migrate-store ---- */
+
+/* How migrate-store shows its progress on stderr. */
+struct move_show {
+	int tty;                /* stderr is a terminal: one line redrawn */
+	const char *table;      /* the table of the last line */
+	int64_t shown;          /* rows when a plain line was last printed */
+};
+
+/*
+ * move_progress callback. On a terminal: one line, redrawn, "PHASE TABLE
+ * DONE/TOTAL" with a bar; otherwise plain lines: one per table at its end,
+ * and one per 100,000 rows of a large table.
+ */
+static void show_progress(void *ctx, const char *phase, const char *name, int64_t done, int64_t total)
+{
+	struct move_show *m = ctx;
+	int last = done == total;
+	if (m->tty) {
+		char bar[21];
+		int fill = total > 0 ? (int)(done * 20 / total) : 20;
+		memset(bar, '#', (size_t)fill);
+		memset(bar + fill, '.', (size_t)(20 - fill));
+		bar[20] = '\0';
+		fprintf(stderr, "\r" PROG ": %-6s %-18s [%s] %lld/%lld\033[K", phase, name, bar, (long long)done,
+		    (long long)total);
+		if (last)
+			fputc('\n', stderr);
+		return;
+	}
+	if (m->table != name) {
+		m->table = name;
+		m->shown = 0;
+	}
+	if (last || done - m->shown >= 100000) {
+		fprintf(stderr, PROG ": %s %s: %lld of %lld rows\n", phase, name, (long long)done, (long long)total);
+		m->shown = done;
+	}
+}
+
+/* 1 if the PostgreSQL URI u carries a password (user:password@ or password=). */
+static int uri_has_password(const char *u)
+{
+	const char *p = strstr(u, "://");
+	if (!p)
+		return 0;
+	p += 3;
+	size_t auth = strcspn(p, "/?@");
+	if (p[auth] == '@' && memchr(p, ':', auth))
+		return 1;
+	const char *q = strchr(p, '?');
+	for (; q; q = strchr(q + 1, '&'))
+		if (strncmp(q + 1, "password=", 9) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * migrate-store --to URI|FILE [--force]: move_store from the
+ * configuration's store, the report, then run_check on the target.
+ */
+static int cmd_migrate_store(struct admin *a, int argc, char **argv)
+{
+	char err[1024];
+	const char *to = NULL;
+	int force = 0;
+	for (int i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--force") == 0)
+			force = 1;
+		else if (strcmp(argv[i], "--to") == 0 && i + 1 < argc && !to)
+			to = argv[++i];
+		else if (strncmp(argv[i], "--to=", 5) == 0 && !to)
+			to = argv[i] + 5;
+		else
+			return unexpected(a, argv[i]);
+	}
+	if (!to || !*to)
+		return usage_error(a, "--to is missing: a postgresql:// URI, or the path of a new SQLite file");
+	if (strlen(to) >= STORE_LOCATION_MAX)
+		return usage_error(a, "--to is too long");
+	if (store_location_shared(to) && uri_has_password(to))
+		return usage_error(a, "the URI holds a password: give it in a password file (PGPASSFILE, or passfile=)");
+	if (admin_config(a) != 0)
+		return ADMIN_FAIL;
+	const char *from = a->cfg->database;
+	if (!store_location_shared(from)) {
+		int busy = store_in_use(from, err, sizeof err);
+		if (busy < 0)
+			return fail("migrate-store: %s", err);
+		if (busy && !force)
+			return fail("migrate-store: the store %s is in use by another process: stop the handlers first "
+			    "(writes after the copy began would not move), or use --force", from);
+	}
+	struct move_show show = {isatty(STDERR_FILENO), NULL, 0};
+	struct move_progress p = {show_progress, &show};
+	struct move_report rep;
+	if (move_store(from, to, &p, &rep, err, sizeof err) != 0)
+		return fail("migrate-store: %s", err);
+	printf("migrate-store: %s -> %s\n", from, to);
+	for (int t = 0; t < ST__MAX; t++) {
+		char hex[2 * BSC_SHA256_LEN + 1];
+		if (bsc_hex(rep.digest[t], 8, hex, sizeof hex) != 0)
+			hex[0] = '\0';
+		printf("  %-18s %10lld rows  sha256 %s... equal\n", store_table_info((enum store_table)t)->name,
+		    (long long)rep.rows[t], hex);
+	}
+	printf("  blob data %lld bytes\n", (long long)rep.blob_bytes);
+	/* the recount, on the target */
+	if (store_open(to, STORE_RO, &a->store, err, sizeof err) != 0) {
+		a->store = NULL;
+		return fail("migrate-store: cannot open the target: %s", err);
+	}
+	if (run_check(a, to, 0) != ADMIN_OK)
+		return fail("migrate-store: the copy is exact but fails `check` (as the source does?): run "
+		    "`check` on both");
+	fprintf(stderr, PROG ": done: set database = \"%s\" in the configuration and restart the handlers\n",
+	    store_location_shared(to) ? "URI" : to);
 	return ADMIN_OK;
 }
 

@@ -328,6 +328,53 @@ const char *const stmt_sql[] = {
 	    "SELECT 1 FROM devices d JOIN accounts a ON a.id = d.account_id "
 	    "WHERE d.id = ?1 AND d.account_id = ?2 AND a.disabled = 0 AND EXISTS "
 	    "(SELECT 1 FROM tokens t WHERE t.device_id = d.id AND t.expires_at > ?3 AND t.used_at IS NULL)",
+	/* ---- blindsync-admin migrate-store (store_copy.c) ----
+	 * every column as it is (the order of store_table_info's lists), the
+	 * rows in key order; an insert never overwrites, except meta's values */
+#define COPY(T, table, cols, key, params) \
+	[STMT_COPY_READ_##T] = "SELECT " cols " FROM " table " ORDER BY " key, \
+	[STMT_COPY_INSERT_##T] = "INSERT INTO " table " (" cols ") VALUES (" params ")", \
+	[STMT_COPY_COUNT_##T] = "SELECT count(*) FROM " table,
+	[STMT_COPY_READ_META] = "SELECT key, value FROM meta ORDER BY key",
+	[STMT_COPY_INSERT_META] =
+	    "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+	[STMT_COPY_COUNT_META] = "SELECT count(*) FROM meta",
+	COPY(ACCOUNTS, "accounts", "id, public_id, username, auth_hash, auth_salt, auth_iterations, kdf, keyring, "
+	    "keyring_version, created_at, disabled, plan, quota_bytes, usage_bytes, usage_records, account_version", "id",
+	    "?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16")
+	COPY(DEVICES, "devices", "id, public_id, account_id, name, type, created_at, last_seen_at", "id",
+	    "?1, ?2, ?3, ?4, ?5, ?6, ?7")
+	COPY(TOKENS, "tokens", "hash, kind, account_id, device_id, expires_at, used_at", "hash", "?1, ?2, ?3, ?4, ?5, ?6")
+	COPY(INVITES, "invites", "id, hash, created_at, expires_at, used_at, used_by", "id", "?1, ?2, ?3, ?4, ?5, ?6")
+	COPY(EVENTS, "events", "id, account_id, at, type, device", "id", "?1, ?2, ?3, ?4, ?5")
+	COPY(COLLECTIONS, "collections", "id, account_id, name, version, records, bytes, meta, created_at, "
+	    "modified_at, purged_version", "id", "?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10")
+	COPY(FLOORS, "collection_floors", "account_id, name, version", "account_id, name", "?1, ?2, ?3")
+	COPY(RECORDS, "records", "id, collection_id, rid, version, modified_at, deleted, payload", "id",
+	    "?1, ?2, ?3, ?4, ?5, ?6, ?7")
+	COPY(HISTORY, "history", "id, collection_id, rid, version, modified_at, deleted, payload", "id",
+	    "?1, ?2, ?3, ?4, ?5, ?6, ?7")
+	/* blobs: the row with a zeroblob of its size (?5, bytes), filled afterwards */
+	[STMT_COPY_READ_BACKUPS] =
+	    "SELECT id, account_id, name, version, bytes, sha256, created_at, modified_at FROM backups ORDER BY id",
+	[STMT_COPY_INSERT_BACKUPS] =
+	    "INSERT INTO backups (id, account_id, name, version, bytes, sha256, created_at, modified_at, data) "
+	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, zeroblob(?5))",
+	[STMT_COPY_COUNT_BACKUPS] = "SELECT count(*) FROM backups",
+	[STMT_COPY_READ_SLOTS] =
+	    "SELECT rowid_, slot_id, key_hash, version, bytes, sha256, created_at, modified_at, accessed_at "
+	    "FROM slots ORDER BY rowid_",
+	[STMT_COPY_INSERT_SLOTS] =
+	    "INSERT INTO slots (rowid_, slot_id, key_hash, version, bytes, sha256, created_at, modified_at, "
+	    "accessed_at, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, zeroblob(?5))",
+	[STMT_COPY_COUNT_SLOTS] = "SELECT count(*) FROM slots",
+	COPY(SLOT_ACCESS, "slot_access", "slot, accessed_at", "slot", "?1, ?2")
+	COPY(MFA, "account_mfa", "account_id, totp_secret, totp_on, last_step, fails, locked_until", "account_id",
+	    "?1, ?2, ?3, ?4, ?5, ?6")
+	COPY(RECOVERY_CODES, "recovery_codes", "account_id, hash", "account_id, hash", "?1, ?2")
+	COPY(RECOVERY_KEYS, "recovery_keys", "account_id, auth_hash, auth_salt, auth_iterations, blob, created_at, "
+	    "reset_hash, reset_expires", "account_id", "?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8")
+#undef COPY
 };
 
 _Static_assert(sizeof stmt_sql / sizeof stmt_sql[0] == STMT__MAX, "stmt table out of step with enum stmt");

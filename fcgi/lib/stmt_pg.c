@@ -321,6 +321,131 @@ const char *const pg_stmt_sql[] = {
 	    "SELECT 1 FROM devices d JOIN accounts a ON a.id = d.account_id "
 	    "WHERE d.id = $1 AND d.account_id = $2 AND a.disabled = 0 AND EXISTS "
 	    "(SELECT 1 FROM tokens t WHERE t.device_id = d.id AND t.expires_at > $3 AND t.used_at IS NULL)",
+	/* ---- maintenance and blindsync-admin (store_pg_admin.c) ---- */
+	/* check --repair: the counters' writers (pushes, backups) wait until the
+	 * repair commits, as they wait for SQLite's write lock */
+	[PG_ADMIN_LOCK_COUNTERS] = "LOCK TABLE accounts, collections IN SHARE ROW EXCLUSIVE MODE",
+/* as stmt.c's RECOUNT_CTE: per collection n (current records that are not
+ * tombstones), b (payload bytes of the records and the kept history), v
+ * (the highest version in use) */
+#define RECOUNT_CTE \
+	"WITH rc AS (SELECT c.id AS id, c.account_id AS account_id, coalesce(r.n, 0) AS n, " \
+	"coalesce(r.b, 0) + coalesce(h.b, 0) AS b, greatest(coalesce(r.v, 0), coalesce(h.v, 0)) AS v " \
+	"FROM collections c " \
+	"LEFT JOIN (SELECT collection_id, count(*) FILTER (WHERE deleted = 0) AS n, " \
+	"coalesce(sum(octet_length(payload)), 0)::bigint AS b, max(version) AS v " \
+	"FROM records GROUP BY collection_id) r ON r.collection_id = c.id " \
+	"LEFT JOIN (SELECT collection_id, coalesce(sum(octet_length(payload)), 0)::bigint AS b, max(version) AS v " \
+	"FROM history GROUP BY collection_id) h ON h.collection_id = c.id) "
+	[PG_ADMIN_RECOUNT_COLLECTIONS] =
+	    RECOUNT_CTE
+	    "SELECT c.id, c.account_id, a.username, c.name, c.records, c.bytes, c.version, rc.n, rc.b, rc.v "
+	    "FROM collections c JOIN rc ON rc.id = c.id JOIN accounts a ON a.id = c.account_id "
+	    "ORDER BY a.username, c.name",
+	/* the backups' bytes recounted from their chunks */
+	[PG_ADMIN_RECOUNT_ACCOUNTS] =
+	    RECOUNT_CTE
+	    "SELECT a.id, a.username, a.usage_bytes, a.usage_records, (coalesce(sum(rc.b), 0) + "
+	    "(SELECT coalesce(sum(octet_length(k.data)), 0) FROM backups b JOIN backup_chunks k ON k.backup_id = b.id "
+	    "WHERE b.account_id = a.id))::bigint, coalesce(sum(rc.n), 0)::bigint "
+	    "FROM accounts a LEFT JOIN rc ON rc.account_id = a.id GROUP BY a.id ORDER BY a.username",
+#undef RECOUNT_CTE
+	[PG_ADMIN_COLLECTION_SET_COUNTERS] =
+	    "UPDATE collections SET records = $2, bytes = $3, version = greatest(version, $4) WHERE id = $1",
+	[PG_ADMIN_ACCOUNT_SET_USAGE] = "UPDATE accounts SET usage_bytes = $2, usage_records = $3 WHERE id = $1",
+	/* purge: at most $2 rows per statement (blindsync-admin purge repeats it) */
+	[PG_PURGE_TOKENS] = "DELETE FROM tokens WHERE hash IN (SELECT hash FROM tokens WHERE expires_at <= $1 LIMIT $2)",
+	[PG_PURGE_INVITES] =
+	    "DELETE FROM invites WHERE id IN (SELECT id FROM invites WHERE expires_at <= $1 AND used_at IS NULL LIMIT $2)",
+	[PG_PURGE_EVENTS] = "DELETE FROM events WHERE id IN (SELECT id FROM events WHERE at < $1 ORDER BY id LIMIT $2)",
+	[PG_PURGE_SLOTS] =
+	    "DELETE FROM slots WHERE rowid_ IN (SELECT s.rowid_ FROM slots s LEFT JOIN slot_access a "
+	    "ON a.slot = s.rowid_ WHERE greatest(s.accessed_at, coalesce(a.accessed_at, 0)) < $1 LIMIT $2)",
+	/* the first $2 collections with tombstones modified before $1, and their accounts */
+	[PG_PURGE_TOMBSTONE_SCAN] =
+	    "SELECT t.collection_id, c.account_id FROM records t JOIN collections c ON c.id = t.collection_id "
+	    "WHERE t.deleted = 1 AND t.modified_at < $1 GROUP BY t.collection_id, c.account_id "
+	    "ORDER BY t.collection_id LIMIT $2",
+	/* the account's row, then the collection's, as a push takes them: the
+	 * purge of one collection and its pushes follow each other */
+	[PG_PURGE_COLLECTION_LOCK] =
+	    "WITH a AS MATERIALIZED (SELECT id FROM accounts WHERE id = $2 FOR NO KEY UPDATE) "
+	    "SELECT id FROM collections WHERE id = $1 AND account_id = (SELECT id FROM a) FOR UPDATE",
+	/* under those locks: the highest tombstone version before $2, their
+	 * number, and the payload bytes they and their records' history hold */
+	[PG_PURGE_TOMBSTONE_STAT] =
+	    "SELECT coalesce(max(t.version), 0), count(*), (coalesce(sum(octet_length(t.payload)), 0) + "
+	    "(SELECT coalesce(sum(octet_length(h.payload)), 0) FROM history h WHERE h.collection_id = $1 "
+	    "AND h.rid IN (SELECT rid FROM records WHERE collection_id = $1 AND deleted = 1 AND modified_at < $2)))::bigint "
+	    "FROM records t WHERE t.collection_id = $1 AND t.deleted = 1 AND t.modified_at < $2",
+	[PG_PURGE_TOMBSTONE_HISTORY] =
+	    "DELETE FROM history WHERE collection_id = $1 AND rid IN "
+	    "(SELECT rid FROM records WHERE collection_id = $1 AND deleted = 1 AND modified_at < $2)",
+	[PG_PURGE_TOMBSTONE_RECORDS] = "DELETE FROM records WHERE collection_id = $1 AND deleted = 1 AND modified_at < $2",
+	[PG_PURGE_TOMBSTONE_COLLECTION] =
+	    "UPDATE collections SET bytes = bytes - $2, purged_version = greatest(purged_version, $3) WHERE id = $1",
+	[PG_PURGE_REVERSION_SCAN] =
+	    "SELECT c.version, (SELECT coalesce(max(version), 0) FROM records WHERE collection_id = $1 "
+	    "AND version <= $2) FROM collections c WHERE c.id = $1",
+	/* old + the collection's version: above every version in use, so the
+	 * unique (collection_id, version) index never sees a clash, row by row */
+	[PG_PURGE_REVERSION] = "UPDATE records SET version = version + $3 WHERE collection_id = $1 AND version <= $2",
+	[PG_PURGE_REVERSION_COLLECTION] = "UPDATE collections SET version = $2 WHERE id = $1",
+	[PG_ADMIN_INVITE_STATE] = "SELECT (used_at IS NOT NULL)::int FROM invites WHERE id = $1",
+	[PG_ADMIN_INVITE_REVOKE] = "DELETE FROM invites WHERE id = $1 AND used_at IS NULL",
+	[PG_ADMIN_DEVICE_DELETE_ACCOUNT] = "DELETE FROM devices WHERE account_id = $1",
+	[PG_ADMIN_COLLECTIONS_TOTAL] = "SELECT count(*) FROM collections",
+	[PG_ADMIN_TOP_ACCOUNTS] =
+	    "SELECT username, usage_bytes, usage_records FROM accounts ORDER BY usage_bytes DESC, username LIMIT $1",
+
+	/* ---- migrate-store (store_pg_copy.c) ----
+	 * every column as it is, in store_table_info's order, the rows in key
+	 * order through one cursor; an insert never overwrites, except meta's */
+#define COPY(T, table, cols, key, params) \
+	[PG_COPY_DECLARE_##T] = "DECLARE bs_copy NO SCROLL CURSOR FOR SELECT " cols " FROM " table " ORDER BY " key, \
+	[PG_COPY_INSERT_##T] = "INSERT INTO " table " (" cols ") VALUES (" params ")", \
+	[PG_COPY_COUNT_##T] = "SELECT count(*) FROM " table,
+	[PG_COPY_DECLARE_META] = "DECLARE bs_copy NO SCROLL CURSOR FOR SELECT key, value FROM meta ORDER BY key",
+	[PG_COPY_INSERT_META] =
+	    "INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+	[PG_COPY_COUNT_META] = "SELECT count(*) FROM meta",
+	COPY(ACCOUNTS, "accounts", "id, public_id, username, auth_hash, auth_salt, auth_iterations, kdf, keyring, "
+	    "keyring_version, created_at, disabled, plan, quota_bytes, usage_bytes, usage_records, account_version", "id",
+	    "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16")
+	COPY(DEVICES, "devices", "id, public_id, account_id, name, type, created_at, last_seen_at", "id",
+	    "$1, $2, $3, $4, $5, $6, $7")
+	COPY(TOKENS, "tokens", "hash, kind, account_id, device_id, expires_at, used_at", "hash", "$1, $2, $3, $4, $5, $6")
+	COPY(INVITES, "invites", "id, hash, created_at, expires_at, used_at, used_by", "id", "$1, $2, $3, $4, $5, $6")
+	COPY(EVENTS, "events", "id, account_id, at, type, device", "id", "$1, $2, $3, $4, $5")
+	COPY(COLLECTIONS, "collections", "id, account_id, name, version, records, bytes, meta, created_at, "
+	    "modified_at, purged_version", "id", "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10")
+	COPY(FLOORS, "collection_floors", "account_id, name, version", "account_id, name", "$1, $2, $3")
+	COPY(RECORDS, "records", "id, collection_id, rid, version, modified_at, deleted, payload", "id",
+	    "$1, $2, $3, $4, $5, $6, $7")
+	COPY(HISTORY, "history", "id, collection_id, rid, version, modified_at, deleted, payload", "id",
+	    "$1, $2, $3, $4, $5, $6, $7")
+	/* blobs: the row; its chunks follow (pg_backup_fill, pg_slot_fill) */
+	COPY(BACKUPS, "backups", "id, account_id, name, version, bytes, sha256, created_at, modified_at", "id",
+	    "$1, $2, $3, $4, $5, $6, $7, $8")
+	COPY(SLOTS, "slots", "rowid_, slot_id, key_hash, version, bytes, sha256, created_at, modified_at, accessed_at",
+	    "rowid_", "$1, $2, $3, $4, $5, $6, $7, $8, $9")
+	COPY(SLOT_ACCESS, "slot_access", "slot, accessed_at", "slot", "$1, $2")
+	COPY(MFA, "account_mfa", "account_id, totp_secret, totp_on, last_step, fails, locked_until", "account_id",
+	    "$1, $2, $3, $4, $5, $6")
+	COPY(RECOVERY_CODES, "recovery_codes", "account_id, hash", "account_id, hash", "$1, $2")
+	COPY(RECOVERY_KEYS, "recovery_keys", "account_id, auth_hash, auth_salt, auth_iterations, blob, created_at, "
+	    "reset_hash, reset_expires", "account_id", "$1, $2, $3, $4, $5, $6, $7, $8")
+#undef COPY
+	[PG_COPY_FETCH] = "FETCH FORWARD 128 FROM bs_copy",
+	[PG_COPY_CLOSE] = "CLOSE bs_copy",
+	/* ids copied as they were: each identity goes on past the largest */
+#define IDENTITY(table, col) \
+	"setval(pg_get_serial_sequence('" table "', '" col "'), (SELECT coalesce(max(" col "), 0) + 1 FROM " table "), false)"
+	[PG_COPY_IDENTITIES] =
+	    "SELECT " IDENTITY("accounts", "id") ", " IDENTITY("devices", "id") ", " IDENTITY("invites", "id") ", "
+	    IDENTITY("events", "id") ", " IDENTITY("collections", "id") ", " IDENTITY("records", "id") ", "
+	    IDENTITY("history", "id") ", " IDENTITY("backups", "id") ", " IDENTITY("slots", "rowid_"),
+#undef IDENTITY
 };
 
 _Static_assert(sizeof pg_stmt_sql / sizeof pg_stmt_sql[0] == PG__MAX, "pg_stmt_sql out of step with enum pgstmt");

@@ -18,6 +18,7 @@
 #define BLINDSYNC_STORE_OPS_H
 
 #include "store.h"
+#include "store_copy.h"
 
 /*
  * X(name, (parameters), (arguments)), one list per module (each backend
@@ -142,6 +143,13 @@
 	X(live_ticket_take, (struct store *s, const uint8_t hash[STORE_HASH_LEN], int64_t now, int64_t *account_id, int64_t *device_id), (s, hash, now, account_id, device_id)) \
 	X(live_device_ok, (struct store *s, int64_t account_id, int64_t device_id, int64_t now), (s, account_id, device_id, now))
 
+/* every row as it is, for migrate-store (store_copy.h): store_copy.c / store_pg_copy.c */
+#define STORE_OPS_COPY(X) \
+	X(copy_count, (struct store *s, enum store_table t, int64_t *n), (s, t, n)) \
+	X(copy_rows, (struct store *s, enum store_table t, int (*fn)(void *ctx, const struct store_value *row), void *ctx), (s, t, fn, ctx)) \
+	X(copy_insert, (struct store *s, enum store_table t, const struct store_value *row, int fd), (s, t, row, fd)) \
+	X(copy_finish, (struct store *s), (s))
+
 #define STORE_OPS(X) \
 	STORE_OPS_CONN(X) \
 	STORE_OPS_ACCOUNT(X) \
@@ -150,7 +158,8 @@
 	STORE_OPS_BLOB(X) \
 	STORE_OPS_ADMIN(X) \
 	STORE_OPS_TRANSFER(X) \
-	STORE_OPS_LIVE(X)
+	STORE_OPS_LIVE(X) \
+	STORE_OPS_COPY(X)
 
 struct store_ops {
 	const char *name;  /* "SQLite", "PostgreSQL": for messages */

@@ -979,12 +979,15 @@ const struct store_ops store_pg_ops = {
 	STORE_OPS_BLOB(STORE_OP_PG_SLOT)
 
 	/* maintenance and blindsync-admin: store_pg_admin.c */
+	STORE_OPS_ADMIN(STORE_OP_PG_SLOT)
 
 	/* export and import: store_pg_transfer.c */
 	STORE_OPS_TRANSFER(STORE_OP_PG_SLOT)
 
 	/* the tickets of blindsync-live: store_pg_live.c */
 	STORE_OPS_LIVE(STORE_OP_PG_SLOT)
+	/* every row as it is, for migrate-store: store_pg_copy.c */
+	STORE_OPS_COPY(STORE_OP_PG_SLOT)
 
 };
 #undef STORE_OP_PG_SLOT

@@ -391,3 +391,10 @@ enum err pg_backup_fill(struct store *s, int64_t id, int fd, int64_t size)
 {
 	return chunks_write(s, &backups, id, fd, size);
 }
+
+/* ---- shared with store_pg_copy.c ---- */
+
+enum err pg_slot_fill(struct store *s, int64_t rowid, int fd, int64_t size)
+{
+	return chunks_write(s, &slots, rowid, fd, size);
+}

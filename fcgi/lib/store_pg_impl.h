@@ -209,6 +209,8 @@ void pg_arg_version(struct pg_args *a, int64_t collection_id, const struct store
  * has none (store_pg_blob.c; the import's inserts use it too).
  */
 enum err pg_backup_fill(struct store *s, int64_t id, int fd, int64_t size);
+/* The same for the chunks of slot rowid, which has none (store_pg_copy.c: a slot copied as it is). */
+enum err pg_slot_fill(struct store *s, int64_t rowid, int fd, int64_t size);
 
 /* 1 inside store_tx (a write transaction), where the backend takes row locks. */
 int pg_in_write_tx(const struct store *s);

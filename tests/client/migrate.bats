@@ -1,0 +1,210 @@
+#!/usr/bin/env bats
+bats_require_minimum_version 1.5.0
+# blindsync-admin migrate-store against the real stack: a store with every
+# kind of row (accounts, devices, tokens, invites, events, collections,
+# records with history, a tombstone, backups with two versions, a slot) made
+# through the CLI on SQLite, moved into a new SQLite file, and into
+# PostgreSQL and back into a new SQLite file (on the cluster of $BS_PG_DIR
+# when the tests run with one, else on one of its own made by
+# scripts/pg.sh). After each move the stack runs on the copy and the homes logged in
+# before it read, write and sync without logging in again; the counts,
+# digests and `check` are printed and equal; progress went to stderr. Then
+# the refusals: a target that is not empty or exists, a URI with a
+# password, a store in use, a missing --to.
+load ../lib
+
+setup_file() {
+	# the source is SQLite whatever the BACKEND of the run
+	export BS_DATA=$BATS_FILE_TMPDIR/data BS_CONFIG=$BATS_FILE_TMPDIR/blindsync.lua
+	mkdir -p "$BS_DATA"
+	printf '%s\n' "database = \"$BS_DATA/blindsync.db\"" "secret_file = \"$BS_DATA/secret\"" \
+		'password_hash = { iterations = 1000 }' 'rate_limits = {}' 'slots = { enabled = true, max_bytes = 1 * MiB }' \
+		>"$BS_CONFIG"
+	bs_start
+	export PWFILE=$BATS_FILE_TMPDIR/pw
+	echo "migrate password" >"$PWFILE"
+	export BSUSER=mv$RANDOM$RANDOM
+	BLINDSYNC_PASSWORD_FILE=$PWFILE "$BIN/blindsync" --server "$BS_URL" --home "$BATS_FILE_TMPDIR/a" \
+		register "$BSUSER"
+	export ORIG_DB=$BS_DATA/blindsync.db
+}
+teardown_file() {
+	bs_stop
+	[ -z "${OWN_PG:-}" ] || "$BS_ROOT/scripts/pg.sh" destroy "$OWN_PG"
+}
+
+admin() { run --separate-stderr env BLINDSYNC_CONFIG="$BS_CONFIG" "$BIN/blindsync-admin" "$@"; }
+cli() {
+	local h=$1; shift
+	run env BLINDSYNC_PASSWORD_FILE="$PWFILE" "$BIN/blindsync" --server "$BS_URL" \
+		--home "$BATS_FILE_TMPDIR/$h" "$@"
+}
+cli_in() {
+	local h=$1 in=$2; shift 2
+	run bash -c 'printf "%s" "$1" | BLINDSYNC_PASSWORD_FILE="$PWFILE" "$BIN/blindsync" --server "$BS_URL" \
+		--home "$BATS_FILE_TMPDIR/$2" "${@:3}"' _ "$in" "$h" "$@"
+}
+# use_store LOCATION: the stack stopped, the config pointed at LOCATION, the stack started again
+use_store() {
+	bs_stop
+	sed -i "s|^database = .*|database = \"$1\"|" "$BS_CONFIG"
+	bs_start
+}
+# pg_cluster: the cluster to move into ($BS_PG_DIR, or one of our own, kept
+# until the file ends in $OWN_PG); false when there is no way to have one
+pg_cluster() {
+	[ -n "${BS_PG_DIR:-}" ] && return 0
+	[ -x "$BS_ROOT/scripts/pg.sh" ] || return 1
+	export OWN_PG=$BATS_FILE_TMPDIR/pg BS_PG_DIR=$BATS_FILE_TMPDIR/pg
+	"$BS_ROOT/scripts/pg.sh" start "$BS_PG_DIR" >/dev/null
+}
+# pg_new NAME: a new empty PostgreSQL database; prints its URI
+pg_new() { "$BS_ROOT/scripts/pg.sh" createdb "$BS_PG_DIR" "$1"; }
+# what the homes see: records of notes (with the tombstone gone), the backup, the slot
+clients_see_everything() {
+	local tag=$1
+	cli a get notes r1
+	assert_success
+	assert_output "one, again"
+	cli b get notes r2
+	assert_success
+	assert_output "two"
+	cli a get notes r3
+	assert_failure
+	cli a history notes r1
+	assert_success
+	assert_output --partial "one"
+	cli a backup get bk "$BATS_FILE_TMPDIR/bk.out"
+	assert_success
+	cmp "$BATS_FILE_TMPDIR/bk.out" "$BATS_FILE_TMPDIR/bk2"
+	run env "$BIN/blindsync" --server "$BS_URL" --home "$BATS_FILE_TMPDIR/anon" \
+		--password-file "$BATS_FILE_TMPDIR/pp" --app mv slot pull
+	assert_success
+	assert_output "a slot's content"
+	# and they write and sync as before, without logging in
+	cli_in a "after $tag" put notes "r-$tag"
+	assert_success
+	cli b sync
+	assert_success
+	cli b get notes "r-$tag"
+	assert_success
+	assert_output "after $tag"
+	cli a whoami
+	assert_success
+	assert_output --partial "$BSUSER"
+}
+# the report of a move: every table listed and equal, check ok
+assert_moved() {
+	assert_success
+	for t in meta accounts devices tokens invites events collections collection_floors records history \
+		backups slots slot_access account_mfa recovery_codes recovery_keys; do
+		assert_line --regexp "^  $t +[0-9]+ rows  sha256 [0-9a-f]{16}\.\.\. equal$"
+	done
+	assert_line --regexp "^check: ok \(2 accounts, [0-9]+ collections\)$"
+	[[ $stderr == *"copy records: "*" of "*" rows"* ]] || fail "no progress on stderr: $stderr"
+	[[ $stderr == *"verify records: "* ]] || fail "no verification on stderr: $stderr"
+}
+
+@test "a store with every kind of row, made through the CLI" {
+	cli a login "$BSUSER" --device a
+	assert_success
+	cli b login "$BSUSER" --device b
+	assert_success
+	cli_in a "one" put notes r1
+	cli_in a "two" put notes r2
+	cli_in a "three" put notes r3
+	cli_in a "one, again" put notes r1
+	assert_success
+	cli a rm notes r3
+	assert_success
+	cli_in a "a list" put todo t1
+	head -c 200000 /dev/urandom >"$BATS_FILE_TMPDIR/bk1"
+	head -c 300000 /dev/urandom >"$BATS_FILE_TMPDIR/bk2"
+	cli a backup put bk "$BATS_FILE_TMPDIR/bk1"
+	assert_success
+	cli a backup put bk "$BATS_FILE_TMPDIR/bk2"
+	assert_success
+	echo "slot pass phrase for the move" >"$BATS_FILE_TMPDIR/pp"
+	run bash -c 'printf "a slot'"'"'s content" | "$BIN/blindsync" --server "$BS_URL" --home "$BATS_FILE_TMPDIR/anon" \
+		--password-file "$BATS_FILE_TMPDIR/pp" slot push - --app mv'
+	assert_success
+	# a second account, and an unused invite
+	BLINDSYNC_PASSWORD_FILE=$PWFILE "$BIN/blindsync" --server "$BS_URL" --home "$BATS_FILE_TMPDIR/c" \
+		register "other$BSUSER"
+	admin invite create
+	assert_success
+	for t in accounts devices tokens invites events collections records history backups slots; do
+		[ "$(sqlite3 "$ORIG_DB" "SELECT count(*) FROM $t")" -gt 0 ] || fail "no row in $t"
+	done
+	[ "$(sqlite3 "$ORIG_DB" "SELECT count(*) FROM records WHERE deleted = 1")" -eq 1 ]
+}
+
+@test "SQLite -> a new SQLite file: every row, and the clients keep their sessions" {
+	local new=$BS_DATA/moved.db
+	# refused while the handlers have the store open
+	admin migrate-store --to "$new"
+	assert_failure
+	[[ $stderr == *"in use by another process"* ]] || fail "$stderr"
+	[ ! -e "$new" ]
+	bs_stop
+	admin migrate-store --to "$new"
+	assert_moved
+	[ "$(stat -c %a "$new")" = 600 ]
+	for t in accounts devices tokens invites events collections collection_floors records history backups slots; do
+		assert_equal "$(sqlite3 "$new" "SELECT count(*) FROM $t")" "$(sqlite3 "$ORIG_DB" "SELECT count(*) FROM $t")"
+	done
+	# ids, versions and times as they were
+	q='SELECT group_concat(id || ":" || collection_id || ":" || rid || ":" || version || ":" || modified_at || ":"
+	   || deleted || ":" || hex(payload), ",") FROM (SELECT * FROM records ORDER BY id)'
+	assert_equal "$(sqlite3 "$new" "$q")" "$(sqlite3 "$ORIG_DB" "$q")"
+	# a target that exists is refused, and left as it was
+	admin migrate-store --to "$new"
+	assert_failure
+	[[ $stderr == *"exists"* ]] || fail "$stderr"
+	use_store "$new"
+	clients_see_everything sqlite
+	use_store "$ORIG_DB"
+}
+
+@test "SQLite -> PostgreSQL -> a new SQLite file, the clients working on each" {
+	pg_cluster || skip "no PostgreSQL cluster (scripts/pg.sh)"
+	local uri back=$BS_DATA/back.db
+	uri=$(pg_new "bs_move_$$") || fail "cannot create a database"
+	bs_stop
+	admin migrate-store --to "$uri"
+	assert_moved
+	# into a database that is not empty: refused
+	admin migrate-store --to "$uri"
+	assert_failure
+	[[ $stderr == *"not empty"* ]] || fail "$stderr"
+	use_store "$uri"
+	clients_see_everything pg
+	admin check
+	assert_success
+	bs_stop
+	admin migrate-store --to "$back"
+	assert_moved
+	use_store "$back"
+	clients_see_everything back
+	cli a get notes r-pg
+	assert_success
+	assert_output "after pg"
+	use_store "$ORIG_DB"
+	"$BS_ROOT/scripts/pg.sh" dropdb "$BS_PG_DIR" "bs_move_$$"
+}
+
+@test "migrate-store: usage errors exit 2 before anything is touched" {
+	admin migrate-store
+	assert_equal "$status" 2
+	[[ $stderr == *"--to is missing"* ]] || fail "$stderr"
+	admin migrate-store --to 'postgresql://u:secret@localhost/db'
+	assert_equal "$status" 2
+	[[ $stderr == *"password"* ]] || fail "$stderr"
+	admin migrate-store --to 'postgresql://localhost/db?password=secret'
+	assert_equal "$status" 2
+	admin migrate-store --to x --bogus
+	assert_equal "$status" 2
+	admin migrate-store --help
+	assert_success
+	assert_line --index 0 "usage: blindsync-admin migrate-store --to URI|FILE [--force]"
+}
