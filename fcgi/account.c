@@ -21,7 +21,10 @@ static uint8_t server_secret[AUTH_SECRET_LEN];
 
 static int init(const struct config *c, char *errbuf, size_t errlen)
 {
-	return auth_secret_load(c->secret_file, server_secret, errbuf, errlen);
+	if (auth_secret_load(c->secret_file, server_secret, errbuf, errlen) != 0)
+		return -1;
+	serve_limit_key(server_secret);
+	return 0;
 }
 
 /* ---- input helpers ---- */

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "bsc.h"
 #include "limit.h"
 #include "log.h"
 #include "metrics.h"
@@ -30,6 +31,7 @@ int core_open(struct core *c, const char *database, char *errbuf, size_t errlen)
 		snprintf(errbuf, errlen, "metrics: %s", why);
 		goto fail;
 	}
+	c->shared_limits = store_location_shared(database);
 	store_location_side(database, "notify", path, sizeof path);
 	if (notify_open(path, &c->notifier, why, sizeof why) != 0) {
 		snprintf(errbuf, errlen, "long-poll notifications: %s", why);
@@ -84,6 +86,62 @@ enum err core_limit(struct core *c, const struct config *cfg, const char *route,
 		log_msg(LOG_WARN, "rate limiter failed open: %s", why);
 	*retry_after = retry > 0 ? retry : 1;
 	return e == ERR_RATE_LIMITED ? e : ERR_OK;
+}
+
+/* 1 if rule route `r` is kept in a shared store: the login and registration ones. */
+static int store_kept(const char *r)
+{
+	return strcmp(r, "account.register") == 0 || strcmp(r, "account.prelogin") == 0 ||
+	       strcmp(r, "account.login") == 0;
+}
+
+enum err core_limit_store(struct core *c, struct store *s, const struct config *cfg, const char *route,
+    const char *ip, const char *username, int64_t account_id, int *retry_after)
+{
+	struct limit_key keys[CONFIG_MAX_RATE_RULES], local[CONFIG_MAX_RATE_RULES];
+	struct store_bucket b[STORE_BUCKETS_MAX];
+	unsigned char id[512];
+	char account[24];
+	int n, nl = 0, nb = 0, retry = 0;
+	const char *why = NULL;
+	if (!s || !c->shared_limits || !c->has_limit_key || !route)
+		return core_limit(c, cfg, route, ip, username, account_id, retry_after);
+	*retry_after = 1;
+	n = limit_keys(cfg, route, ip, username, account_id, account, keys);
+	for (int i = 0; i < n; i++) {
+		size_t len;
+		if (!store_kept(keys[i].rule->route) || nb == STORE_BUCKETS_MAX ||
+		    !(len = limit_identity(keys[i].rule, keys[i].key, id, sizeof id)) ||
+		    bsc_hmac_sha256(c->limit_key, sizeof c->limit_key, id, len, b[nb].id) != 0) {
+			local[nl++] = keys[i];
+			continue;
+		}
+		b[nb].limit = keys[i].rule->limit;
+		b[nb].window = keys[i].rule->window;
+		nb++;
+	}
+	if (nb > 0) {
+		enum err e = store_limit_take(s, b, nb, &retry);
+		if (e == ERR_RATE_LIMITED) {
+			*retry_after = retry > 0 ? retry : 1;
+			return e;
+		}
+		if (e != ERR_OK)
+			log_msg(LOG_WARN, "rate limiter failed open: the store's buckets: %s", err_code(e));
+	}
+	if (nl == 0)
+		return ERR_OK;
+	enum err e = limit_take(c->limiter, local, nl, limit_now_ms(), &retry, &why);
+	if (why && c->limiter)
+		log_msg(LOG_WARN, "rate limiter failed open: %s", why);
+	*retry_after = retry > 0 ? retry : 1;
+	return e == ERR_RATE_LIMITED ? e : ERR_OK;
+}
+
+void core_limit_key(struct core *c, const uint8_t secret[32])
+{
+	static const char label[] = "blindsync rate limit buckets v1";
+	c->has_limit_key = bsc_hmac_sha256(secret, 32, label, sizeof label - 1, c->limit_key) == 0;
 }
 
 static uint32_t slot_of(int64_t account_id, const char *collection)

@@ -39,6 +39,7 @@ struct core_writer {
 };
 
 struct limiter;
+struct store;
 struct notifier;
 struct metrics;
 struct relay;
@@ -56,6 +57,10 @@ struct core {
 	atomic_int waiting;         /* requests of this process in a long-poll */
 	int wait_max;               /* how many may wait at once (< 1: one) */
 	atomic_int *stopping;       /* set when the program stops; NULL: never */
+	int shared_limits;          /* the store is shared by several machines: core_limit_store
+	                               keeps the login and registration limits in it */
+	int has_limit_key;          /* limit_key is set (core_limit_key) */
+	uint8_t limit_key[32];      /* keys the names of the buckets kept in the store */
 };
 
 /*
@@ -84,6 +89,22 @@ void core_relay_stop(struct core *c);
  */
 enum err core_limit(struct core *c, const struct config *cfg, const char *route, const char *ip,
     const char *username, int64_t account_id, int *retry_after);
+
+/*
+ * core_limit, for a request that has a store s: on a store shared by
+ * several machines (PostgreSQL) the rules of the login and registration
+ * routes (account.register, account.prelogin, account.login: what guards
+ * against password guessing and mass registration) are charged in the
+ * store (store_limit_take), so that they hold across every node, and the
+ * others in this machine's table. Without s, a shared store or a key
+ * (core_limit_key), it is core_limit. The store's buckets are charged
+ * first; a store that fails is logged and lets the request through.
+ */
+enum err core_limit_store(struct core *c, struct store *s, const struct config *cfg, const char *route,
+    const char *ip, const char *username, int64_t account_id, int *retry_after);
+/* Derive the key of the buckets' names in the store from the server secret
+ * (every node has the same: then they name the same buckets). */
+void core_limit_key(struct core *c, const uint8_t secret[32]);
 
 /*
  * Long-polls. core_changed() tells waiters of every process that an account

@@ -183,6 +183,26 @@ put_u64(unsigned char *buf, size_t off, uint64_t v)
  * to a few hundred bytes) so SipHash reads whole words. Never returns 0 (the
  * empty-slot mark).
  */
+/* See limit.h. */
+size_t
+limit_identity(const struct rate_rule *rule, const char *key, unsigned char *buf, size_t len)
+{
+	size_t rlen = strnlen(rule->route, sizeof(rule->route));
+	size_t klen = strlen(key), off = 0;
+
+	if (len < 5 * 8 + rlen || klen > len - 5 * 8 - rlen)
+		return 0;
+	off = put_u64(buf, off, (uint64_t)rule->per);
+	off = put_u64(buf, off, (uint64_t)rule->limit);
+	off = put_u64(buf, off, (uint64_t)rule->window);
+	off = put_u64(buf, off, rlen);
+	memcpy(buf + off, rule->route, rlen);
+	off += rlen;
+	off = put_u64(buf, off, klen);
+	memcpy(buf + off, key, klen);
+	return off + klen;
+}
+
 static uint64_t
 bucket_hash(const struct limiter *l, const struct rate_rule *rule, const char *key)
 {
@@ -193,18 +213,19 @@ bucket_hash(const struct limiter *l, const struct rate_rule *rule, const char *k
 	uint64_t h;
 
 	_Static_assert(sizeof(buf) > 5 * 8 + sizeof(rule->route), "room for the rule");
-	off = put_u64(buf, off, (uint64_t)rule->per);
-	off = put_u64(buf, off, (uint64_t)rule->limit);
-	off = put_u64(buf, off, (uint64_t)rule->window);
-	off = put_u64(buf, off, rlen);
-	memcpy(buf + off, rule->route, rlen);
-	off += rlen;
-	off = put_u64(buf, off, klen);
 	sip_init(&s, l->k0, l->k1);
-	if (klen <= sizeof(buf) - off) {
-		memcpy(buf + off, key, klen);
-		sip_update(&s, buf, off + klen);
+	off = limit_identity(rule, key, buf, sizeof(buf));
+	if (off != 0) {
+		sip_update(&s, buf, off);
 	} else {
+		/* a long key: the same bytes in two pieces */
+		off = put_u64(buf, 0, (uint64_t)rule->per);
+		off = put_u64(buf, off, (uint64_t)rule->limit);
+		off = put_u64(buf, off, (uint64_t)rule->window);
+		off = put_u64(buf, off, rlen);
+		memcpy(buf + off, rule->route, rlen);
+		off += rlen;
+		off = put_u64(buf, off, klen);
 		sip_update(&s, buf, off);
 		sip_update(&s, key, klen);
 	}
@@ -232,25 +253,30 @@ limit_rule_valid(int64_t limit, int64_t window)
 static int64_t
 slot_units_now(const struct lim_slot *s, int64_t now_ms)
 {
-	int64_t limit = s->limit, window = s->window;
-	int64_t cost, cap, units, elapsed;
+	return limit_units_at(s->limit, s->window, s->units, s->last_ms, now_ms);
+}
+
+/* See limit.h. */
+int64_t
+limit_units_at(int64_t limit, int64_t window, int64_t units, int64_t last_ms, int64_t now_ms)
+{
+	int64_t cost, cap, elapsed;
 
 	if (!limit_rule_valid(limit, window))
 		return -1;
 	cost = window * 1000;
 	cap = limit * cost;
-	units = s->units;
 	if (units < 0)
 		units = 0;
 	if (units > cap)
 		units = cap;
 	/* compared before subtracting: last_ms may be garbage */
-	if (s->last_ms >= now_ms)
+	if (last_ms >= now_ms)
 		elapsed = 0;           /* the clock is behind: no refill */
-	else if (s->last_ms < now_ms - cost)
+	else if (last_ms < now_ms - cost)
 		elapsed = cost;        /* a whole window refills any bucket */
 	else
-		elapsed = now_ms - s->last_ms;
+		elapsed = now_ms - last_ms;
 	if (elapsed * limit >= cap - units)
 		return cap;
 	return units + elapsed * limit;
@@ -618,24 +644,16 @@ decimal(char buf[24], size_t len, uint64_t v)
 }
 
 /* See limit.h. */
-enum err
-limit_check(struct limiter *l, const struct config *cfg, const char *route,
-    const char *ip, const char *username, int64_t account_id, int *retry_after,
-    const char **why)
+int
+limit_keys(const struct config *cfg, const char *route, const char *ip, const char *username,
+    int64_t account_id, char account[24], struct limit_key keys[])
 {
-	struct limit_key keys[CONFIG_MAX_RATE_RULES];
-	char account[24];
 	int i, n = 0, nrules;
-	int64_t now;
 
-	if (retry_after != NULL)
-		*retry_after = 0;
-	if (why != NULL)
-		*why = NULL;
 	if (cfg == NULL || route == NULL)
-		return ERR_OK;
+		return 0;
 	if (account_id > 0)
-		decimal(account, sizeof(account), (uint64_t)account_id);
+		decimal(account, 24, (uint64_t)account_id);
 	nrules = cfg->n_rate_limits;
 	if (nrules > CONFIG_MAX_RATE_RULES)
 		nrules = CONFIG_MAX_RATE_RULES;
@@ -663,6 +681,25 @@ limit_check(struct limiter *l, const struct config *cfg, const char *route,
 		keys[n].key = key;
 		n++;
 	}
+	return n;
+}
+
+/* See limit.h. */
+enum err
+limit_check(struct limiter *l, const struct config *cfg, const char *route,
+    const char *ip, const char *username, int64_t account_id, int *retry_after,
+    const char **why)
+{
+	struct limit_key keys[CONFIG_MAX_RATE_RULES];
+	char account[24];
+	int n;
+	int64_t now;
+
+	if (retry_after != NULL)
+		*retry_after = 0;
+	if (why != NULL)
+		*why = NULL;
+	n = limit_keys(cfg, route, ip, username, account_id, account, keys);
 	if (n == 0)
 		return ERR_OK;
 	now = limit_now_ms();

@@ -113,6 +113,31 @@ struct limit_key {
 enum err limit_take(struct limiter *l, const struct limit_key *keys, int n, int64_t now_ms,
     int *retry_after, const char **why);
 
+/*
+ * The pieces of limit_check(), for buckets kept elsewhere (the store of
+ * several machines, store_pg_limit.c, through core.c):
+ *
+ * limit_keys() fills keys[] (CONFIG_MAX_RATE_RULES of them) with the
+ * buckets limit_check would charge for this request and returns their
+ * number; account is the caller's buffer for the decimal account id, which
+ * keys may point into.
+ *
+ * limit_identity() writes the identity of the bucket of `key` under `rule`
+ * (what limit.c hashes: per, limit, window, route and key, each length- or
+ * size-prefixed) into buf and returns its length, or 0 when it does not
+ * fit in len bytes.
+ *
+ * limit_units_at() is the bucket arithmetic: the units (tokens x window x
+ * 1000) a bucket of limit/window holds at now_ms when it held `units` at
+ * last_ms (clamped to its capacity; no refill when the clock went back),
+ * or -1 when limit/window is not a valid rule. A request costs
+ * window x 1000 units; a bucket gains `limit` units a millisecond.
+ */
+int limit_keys(const struct config *cfg, const char *route, const char *ip, const char *username,
+    int64_t account_id, char account[24], struct limit_key keys[]);
+size_t limit_identity(const struct rate_rule *rule, const char *key, unsigned char *buf, size_t len);
+int64_t limit_units_at(int64_t limit, int64_t window, int64_t units, int64_t last_ms, int64_t now_ms);
+
 /* The limiter's clock: CLOCK_MONOTONIC in milliseconds (same in every
  * process of the machine). */
 int64_t limit_now_ms(void);

@@ -72,7 +72,8 @@ static enum err limit_route(struct req *r, const char *route, const char *userna
 {
 	int retry;
 	const char *ip = (!username && account_id <= 0) ? r->remote_addr : NULL;
-	if (core_limit(&serve_core, r->cfg, route, ip, username, account_id, &retry) == ERR_RATE_LIMITED) {
+	if (core_limit_store(&serve_core, r->store, r->cfg, route, ip, username, account_id, &retry) ==
+	    ERR_RATE_LIMITED) {
 		http_add_header(r, "Retry-After", "%d", retry);
 		return http_fail(r, ERR_RATE_LIMITED, "Too many requests; retry in %d seconds.", retry);
 	}
@@ -85,6 +86,8 @@ enum err serve_limit(struct req *r, const char *username, int64_t account_id)
 }
 
 enum err serve_limit_as(struct req *r, const char *route) { return limit_route(r, route, NULL, 0); }
+
+void serve_limit_key(const uint8_t secret[32]) { core_limit_key(&serve_core, secret); }
 
 static int match(const char *pattern, struct req *r, const char **params)
 {

@@ -133,6 +133,10 @@ void serve_after(struct req *r, void (*fn)(struct store *s, int64_t arg), int64_
 enum err serve_limit(struct req *r, const char *username, int64_t account_id);
 /* The per-ip rules of another route name (e.g. "slots.create" inside slots.put). */
 enum err serve_limit_as(struct req *r, const char *route);
+/* The server secret, from which the names of the rate-limit buckets a
+ * shared store keeps are keyed (core_limit_key): the account program, whose
+ * routes have those limits, gives it at its start. */
+void serve_limit_key(const uint8_t secret[32]);
 
 /*
  * Long-polls. serve_changed() tells waiters on every worker of every handler

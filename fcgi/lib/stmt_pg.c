@@ -398,6 +398,19 @@ const char *const pg_stmt_sql[] = {
 	[PG_ADMIN_TOP_ACCOUNTS] =
 	    "SELECT username, usage_bytes, usage_records FROM accounts ORDER BY usage_bytes DESC, username LIMIT $1",
 
+	/* ---- rate limits kept in the database (store_pg_limit.c) ---- */
+	/* the clock every node shares: the database's, in milliseconds */
+	[PG_LIMIT_NOW] = "SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint",
+	/* a new bucket is full ($2 units at $3); an existing one is left as it is */
+	[PG_LIMIT_ENSURE] =
+	    "INSERT INTO rate_buckets (id, units, last_ms, full_ms) VALUES ($1, $2, $3, $3) ON CONFLICT DO NOTHING",
+	[PG_LIMIT_LOCK] = "SELECT units, last_ms FROM rate_buckets WHERE id = $1 FOR UPDATE",
+	[PG_LIMIT_SET] = "UPDATE rate_buckets SET units = $2, last_ms = $3, full_ms = $4 WHERE id = $1",
+	/* buckets full again by $1 carry nothing: a few of them go at each take */
+	[PG_LIMIT_SWEEP] =
+	    "DELETE FROM rate_buckets WHERE id IN (SELECT id FROM rate_buckets WHERE full_ms < $1 LIMIT 16 "
+	    "FOR UPDATE SKIP LOCKED)",
+
 	/* ---- migrate-store (store_pg_copy.c) ----
 	 * every column as it is, in store_table_info's order, the rows in key
 	 * order through one cursor; an insert never overwrites, except meta's */

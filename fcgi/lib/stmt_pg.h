@@ -153,6 +153,13 @@ enum pgstmt {
 	PG_ADMIN_COLLECTIONS_TOTAL,
 	PG_ADMIN_TOP_ACCOUNTS,
 
+	/* rate limits kept in the database (store_pg_limit.c) */
+	PG_LIMIT_NOW,
+	PG_LIMIT_ENSURE,
+	PG_LIMIT_LOCK,
+	PG_LIMIT_SET,
+	PG_LIMIT_SWEEP,
+
 	/* migrate-store (store_pg_copy.c): per table of enum store_table, in
 	 * its order, the cursor over every row, the insert of one, the count */
 #define PG_COPY_ENUM(T) PG_COPY_DECLARE_##T, PG_COPY_INSERT_##T, PG_COPY_COUNT_##T,

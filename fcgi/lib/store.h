@@ -182,6 +182,33 @@ int store_bus_send(struct store_bus *b, const char *msg);
  */
 int store_bus_wait(struct store_bus *b, int timeout_ms, void (*fn)(void *ctx, const char *msg), void *ctx);
 
+/*
+ * ---- rate limits kept in the store (store_pg_limit.c) ----
+ *
+ * The login and registration limits of a store that several machines
+ * share must count every machine's requests: their token buckets live in
+ * the store (PostgreSQL: an unlogged table), on the store's clock. A
+ * bucket is named by a keyed hash of its rule and key (core.c), never by
+ * an address or a name. A store on one machine (SQLite) has none: the
+ * shared-memory limiter (limit.c) counts for every process already.
+ */
+#define STORE_BUCKETS_MAX 16
+
+struct store_bucket {
+	uint8_t id[32];          /* HMAC-SHA256 of the bucket's identity */
+	int64_t limit, window;   /* the rule's: limit requests per window seconds */
+};
+
+/*
+ * Take one token from each of the n (<= STORE_BUCKETS_MAX) buckets b, all
+ * or nothing, in a write transaction of its own: ERR_OK, or
+ * ERR_RATE_LIMITED with *retry_after the whole seconds (>= 1) until every
+ * empty bucket holds a token again (nothing taken). ERR_UNAVAILABLE when
+ * the store is down; ERR_INTERNAL (logged) on a store that keeps no
+ * buckets (not shared).
+ */
+enum err store_limit_take(struct store *s, const struct store_bucket *b, int n, int *retry_after);
+
 /* ---- accounts (store_account.c) ---- */
 
 #define STORE_PUBLIC_ID_MAX 32   /* opaque ids given to clients */
