@@ -1,7 +1,7 @@
 /*
  * test_relay.c: unit tests of the long-poll relay across machines: the
  * notifier's outbox (notify.c), the relay's message text and, when
- * BLINDSYNC_TEST_PG names a PostgreSQL database (a URI), two relays of two
+ * BS_TEST_PG names a PostgreSQL database (a URI), two relays of two
  * "machines" (two notification tables, two relay locks, one database): a
  * bump on one wakes a waiter on the other within a second, many bumps are
  * coalesced into few messages, and nothing echoes back.
@@ -225,7 +225,7 @@ test_two_machines(const char *uri)
 int
 main(void)
 {
-	const char *uri = getenv("BLINDSYNC_TEST_PG");
+	const char *uri = getenv("BS_TEST_PG");
 
 	if (t_tmpdir(tmpdir, sizeof tmpdir, "relay") != 0)
 		return 1;
@@ -234,7 +234,7 @@ main(void)
 	if (uri && *uri)
 		test_two_machines(uri);
 	else
-		fprintf(stderr, "test_relay: BLINDSYNC_TEST_PG not set: the two-machine test is skipped\n");
+		fprintf(stderr, "test_relay: BS_TEST_PG not set: the two-machine test is skipped\n");
 	t_tmpdir_remove(tmpdir);
 	return t_done();
 }
