@@ -20,16 +20,21 @@ setup_file() {
 	printf '%s\n' "database = \"$BS_DATA/blindsync.db\"" "secret_file = \"$BS_DATA/secret\"" \
 		'password_hash = { iterations = 1000 }' 'rate_limits = {}' 'slots = { enabled = true, max_bytes = 1 * MiB }' \
 		>"$BS_CONFIG"
-	bs_start
 	export PWFILE=$BATS_FILE_TMPDIR/pw
 	echo "migrate password" >"$PWFILE"
 	export BSUSER=mv$RANDOM$RANDOM
-	BLINDSYNC_PASSWORD_FILE=$PWFILE "$BIN/blindsync" --server "$BS_URL" --home "$BATS_FILE_TMPDIR/a" \
-		register "$BSUSER"
 	export ORIG_DB=$BS_DATA/blindsync.db
+	# the cluster to move into: the run's ($BS_PG_DIR), else one of our own
+	# directly under /tmp (the server's user must reach it; bats' are 0700)
+	if [ -z "${BS_PG_DIR:-}" ] && [ -x "$BS_ROOT/scripts/pg.sh" ]; then
+		OWN_PG=$(mktemp -d /tmp/bs-pg.XXXXXX) && "$BS_ROOT/scripts/pg.sh" start "$OWN_PG" >/dev/null &&
+			export OWN_PG BS_PG_DIR=$OWN_PG
+	fi
 }
+# every test starts and stops the stacks it uses (a stack started in a test
+# is that test's: teardown_file cannot see it)
+teardown() { bs_stop; }
 teardown_file() {
-	bs_stop
 	[ -z "${OWN_PG:-}" ] || "$BS_ROOT/scripts/pg.sh" destroy "$OWN_PG"
 }
 
@@ -47,17 +52,10 @@ cli_in() {
 # use_store LOCATION: the stack stopped, the config pointed at LOCATION, the stack started again
 use_store() {
 	bs_stop
-	sed -i "s|^database = .*|database = \"$1\"|" "$BS_CONFIG"
+	point_to "$1"
 	bs_start
 }
-# pg_cluster: the cluster to move into ($BS_PG_DIR, or one of our own, kept
-# until the file ends in $OWN_PG); false when there is no way to have one
-pg_cluster() {
-	[ -n "${BS_PG_DIR:-}" ] && return 0
-	[ -x "$BS_ROOT/scripts/pg.sh" ] || return 1
-	export OWN_PG=$BATS_FILE_TMPDIR/pg BS_PG_DIR=$BATS_FILE_TMPDIR/pg
-	"$BS_ROOT/scripts/pg.sh" start "$BS_PG_DIR" >/dev/null
-}
+point_to() { sed -i "s|^database = .*|database = \"$1\"|" "$BS_CONFIG"; }
 # pg_new NAME: a new empty PostgreSQL database; prints its URI
 pg_new() { "$BS_ROOT/scripts/pg.sh" createdb "$BS_PG_DIR" "$1"; }
 # what the homes see: records of notes (with the tombstone gone), the backup, the slot
@@ -106,6 +104,9 @@ assert_moved() {
 }
 
 @test "a store with every kind of row, made through the CLI" {
+	bs_start
+	BLINDSYNC_PASSWORD_FILE=$PWFILE "$BIN/blindsync" --server "$BS_URL" --home "$BATS_FILE_TMPDIR/a" \
+		register "$BSUSER"
 	cli a login "$BSUSER" --device a
 	assert_success
 	cli b login "$BSUSER" --device b
@@ -142,6 +143,7 @@ assert_moved() {
 @test "SQLite -> a new SQLite file: every row, and the clients keep their sessions" {
 	local new=$BS_DATA/moved.db
 	# refused while the handlers have the store open
+	bs_start
 	admin migrate-store --to "$new"
 	assert_failure
 	[[ $stderr == *"in use by another process"* ]] || fail "$stderr"
@@ -163,14 +165,14 @@ assert_moved() {
 	[[ $stderr == *"exists"* ]] || fail "$stderr"
 	use_store "$new"
 	clients_see_everything sqlite
-	use_store "$ORIG_DB"
+	bs_stop
+	point_to "$ORIG_DB"
 }
 
 @test "SQLite -> PostgreSQL -> a new SQLite file, the clients working on each" {
-	pg_cluster || skip "no PostgreSQL cluster (scripts/pg.sh)"
+	[ -n "${BS_PG_DIR:-}" ] || skip "no PostgreSQL cluster (scripts/pg.sh)"
 	local uri back=$BS_DATA/back.db
 	uri=$(pg_new "bs_move_$$") || fail "cannot create a database"
-	bs_stop
 	admin migrate-store --to "$uri"
 	assert_moved
 	# into a database that is not empty: refused
@@ -189,7 +191,8 @@ assert_moved() {
 	cli a get notes r-pg
 	assert_success
 	assert_output "after pg"
-	use_store "$ORIG_DB"
+	bs_stop
+	point_to "$ORIG_DB"
 	"$BS_ROOT/scripts/pg.sh" dropdb "$BS_PG_DIR" "bs_move_$$"
 }
 
