@@ -149,7 +149,7 @@ int store_schema_version(void);
 int store_schema_version_at(const char *location);
 
 /*
- * ---- messages between the machines that share a store (store_bus.c) ----
+ * ---- messages between the machines that share a store (store_pg_bus.c) ----
  *
  * A store on one machine (SQLite) has nobody to tell: the long-poll
  * counters of notify.c reach every process already. A store that several

@@ -1,5 +1,5 @@
 /*
- * store_bus.c: messages between the machines that share a store (store.h,
+ * store_pg_bus.c: messages between the machines that share a store (store.h,
  * "messages between the machines"): for PostgreSQL a libpq connection of
  * its own, LISTEN and pg_notify() on one channel; for SQLite nothing.
  *
@@ -15,9 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <libpq-fe.h>
-
-#include "store.h"
+#include "store_pg_impl.h"
 
 #define BUS_CHANNEL "blindsync_wake"
 
@@ -25,10 +23,7 @@ struct store_bus {
 	PGconn *conn;
 };
 
-int store_location_shared(const char *location)
-{
-	return strncmp(location, "postgresql://", 13) == 0 || strncmp(location, "postgres://", 11) == 0;
-}
+int store_location_shared(const char *location) { return store_location_is_pg(location); }
 
 /* errbuf gets "WHAT: libpq's message", its newline removed. */
 static void bus_error(PGconn *c, const char *what, char *errbuf, size_t errlen)
