@@ -208,6 +208,7 @@ bench: deps all
 	@if scripts/deps.sh node browser; then BIN="$(CURDIR)/$(B)" tests/bench/page.sh; \
 	 else echo "make bench: the page's bench needs Node 20+ and chromium (scripts/deps.sh node browser): skipped" >&2; fi
 	@BIN="$(CURDIR)/$(B)" tests/bench/backends.sh
+	@BIN="$(CURDIR)/$(B)" tests/bench/migrate.sh
 
 # ---- install ----
 # make install [PREFIX=/usr/local] [DESTDIR=] [SYSCONFDIR=$(PREFIX)/etc]

@@ -31,7 +31,7 @@ build="make gcc libc6-dev pkg-config libfcgi-dev libsqlite3-dev libssl-dev libjs
 run="nginx-light spawn-fcgi"
 test="bats bats-assert bats-support parallel curl jq sqlite3 valgrind procps python3 systemd man-db
       postgresql-15 oathtool"
-bench="wrk"
+bench="wrk time"
 fuzz="clang libclang-rt-14-dev"
 apache="apache2 libapache2-mod-fcgid"
 browser="chromium"
