@@ -6,7 +6,8 @@
 # well within a second of it, and a pull long-poll on B too; both ways
 # round. The relays take the machine's relay lock once per node; writers
 # never NOTIFY (the database sees one sender per node). On the cluster of
-# $BS_PG_DIR (tests/with-pg.sh); skipped without one.
+# $BS_PG_DIR (tests/with-pg.sh); skipped without one. And the login limit
+# kept in the database: 3 logins per username over both nodes, not per node.
 load ../lib
 
 setup_file() {
@@ -20,7 +21,9 @@ setup_file() {
 	for n in a b; do
 		mkdir -p "$BATS_FILE_TMPDIR/$n/side"
 		printf '%s\n' "database = \"$URI\"" "secret_file = \"$BATS_FILE_TMPDIR/secret\"" \
-			'password_hash = { iterations = 1000 }' 'rate_limits = {}' >"$BATS_FILE_TMPDIR/$n/blindsync.lua"
+			'password_hash = { iterations = 1000 }' \
+			'rate_limits = { { route = "account.login", per = "username", limit = 3, window = 600 } }' \
+			>"$BATS_FILE_TMPDIR/$n/blindsync.lua"
 		node_start $n || return 1
 	done
 	BLINDSYNC_PASSWORD_FILE=$PWFILE "$BIN/blindsync" --server "$(cat "$BATS_FILE_TMPDIR/a/url")" \
@@ -132,4 +135,31 @@ wake_across() {
 	run "$BS_ROOT/scripts/pg.sh" psql "$BS_PG_DIR" "$DB_NAME" -tA -c \
 		"SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'LISTEN%'"
 	assert_output 2
+}
+
+# bad_login NODE NAME: a login with a wrong key through NODE; prints the status
+bad_login() {
+	curl -s -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' "$(url "$1")/v1/account/login" \
+		--data "{\"username\":\"$2\",\"auth_key\":\"$(head -c 32 /dev/zero | base64)\"}"
+}
+
+@test "the login limit counts both nodes: 3 per username in all, not 3 on each" {
+	[ -n "${URI:-}" ] || skip "no PostgreSQL cluster (BS_PG_DIR: tests/with-pg.sh)"
+	assert_equal "$(bad_login a victim)" 401
+	assert_equal "$(bad_login b victim)" 401
+	assert_equal "$(bad_login a victim)" 401
+	# a fourth, on either node: each node saw fewer than 3, the database saw 3
+	assert_equal "$(bad_login b victim)" 429
+	assert_equal "$(bad_login a victim)" 429
+	run curl -s -D - -o /dev/null -H 'Content-Type: application/json' "$(url b)/v1/account/login" \
+		--data '{"username":"victim","auth_key":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="}'
+	assert_output --partial "Retry-After:"
+	# another name is not limited by it
+	assert_equal "$(bad_login b bystander)" 401
+	# and the database holds hashes, never the name
+	run "$BS_ROOT/scripts/pg.sh" psql "$BS_PG_DIR" "$DB_NAME" -tA -c \
+		"SELECT count(*) FROM rate_buckets WHERE position(convert_to('victim', 'UTF8') IN id) > 0"
+	assert_output 0
+	run "$BS_ROOT/scripts/pg.sh" psql "$BS_PG_DIR" "$DB_NAME" -tA -c "SELECT count(*) FROM rate_buckets"
+	[ "$output" -ge 2 ] || fail "no buckets in the database: $output"
 }
