@@ -3,7 +3,8 @@
  * for migrate-store. Rows are read through one cursor, FETCH by FETCH, so
  * that a table of any size streams and the connection stays free between
  * two fetches (a blob is read while its table is walked); they are written
- * one prepared INSERT each, with their ids, and store_copy_finish moves
+ * one prepared INSERT each, with their ids, pipelined (pg_run_deferred: one
+ * round trip for many rows), and store_copy_finish moves
  * every identity past the largest id copied. The statements are
  * PG_COPY_* of stmt_pg.c, three per table in enum store_table's order.
  *
@@ -94,8 +95,12 @@ enum err pg_copy_insert(struct store *s, enum store_table t, const struct store_
 		else
 			pg_arg_bytes(&a, v->len ? v->p : "", v->len);
 	}
+	/* pipelined: the copy is one transaction that any failure fails, and
+	 * the target was empty, so no insert's answer is needed before the next */
+	if (!ti->has_data)
+		return pg_run_deferred(s, copy_stmt(t, 1), &a, "copy insert");
 	enum err e = pg_run(s, copy_stmt(t, 1), &a, NULL, "copy insert");
-	if (e || !ti->has_data)
+	if (e)
 		return e;
 	/* both tables: the id first, the bytes fifth */
 	return t == ST_BACKUPS ? pg_backup_fill(s, row[0].i, fd, row[4].i) : pg_slot_fill(s, row[0].i, fd, row[4].i);
