@@ -148,7 +148,6 @@ int serve_run_threads(int listen_fd, int threads, const struct handler *h, const
 	wait_for_stop(set);
 	log_msg(LOG_INFO, "stopping");
 	atomic_store(&serve_stopping, 1);
-	core_relay_stop(&serve_core);
 	/*
 	 * Wake the threads idle in accept() with SIGUSR1 (installed without
 	 * SA_RESTART, so accept fails with EINTR); threads busy with a request
@@ -173,6 +172,8 @@ int serve_run_threads(int listen_fd, int threads, const struct handler *h, const
 			break;
 		usleep(20 * 1000);
 	}
+	/* after the workers: its threads notice the stop within a second */
+	core_relay_stop(&serve_core);
 	free(ws);
 	return 0;
 }
