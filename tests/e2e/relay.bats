@@ -68,22 +68,26 @@ put_via() {
 # now_ms: the wall clock in milliseconds
 now_ms() { date +%s%3N; }
 
+# poll_done FILE: the background long-poll wrote its status and its end time
+poll_done() { [ "$(wc -l <"$1")" -ge 2 ]; }
+
 # wake_across FROM TO: a status long-poll on TO, a push through FROM; prints
 # the milliseconds from the push's answer to the long-poll's
 wake_across() {
 	local etag out=$BATS_TEST_TMPDIR/poll.$1$2 t_start t_push t_poll
 	etag=$(curl -s -D - -o /dev/null -H "Authorization: Bearer $(token)" "$(url "$2")/v1/status" |
 		tr -d '\r' | sed -n 's/^[Ee][Tt]ag: //p')
-	[ -n "$etag" ] || return 1
+	[ -n "$etag" ] || { echo "no ETag from $2" >&2; return 1; }
 	( curl -s -o /dev/null -w '%{http_code}\n' -H "Authorization: Bearer $(token)" -H "If-None-Match: $etag" \
 		"$(url "$2")/v1/status?wait=50" >"$out"; now_ms >>"$out" ) &
-	bs_wait 30 waiting "$2" || return 1
+	bs_wait 30 waiting "$2" || { echo "the long-poll on $2 never waited: $(cat "$out")" >&2; return 1; }
 	t_start=$(now_ms)
-	put_via "$1" "r-$1$2-$RANDOM" "from $1" >/dev/null || return 1
+	put_via "$1" "r-$1$2-$RANDOM" "from $1" >/dev/null || { echo "the push through $1 failed" >&2; return 1; }
 	t_push=$(now_ms)
-	bs_wait 60 test -s "$out" -a "$(wc -l <"$out")" -ge 2 || return 1
+	bs_wait 60 poll_done "$out" || { echo "the long-poll on $2 never ended" >&2; return 1; }
 	wait
-	[ "$(head -1 "$out")" = 200 ] || return 1
+	[ "$(head -1 "$out")" = 200 ] ||
+		{ echo "the long-poll on $2 answered $(head -1 "$out") after $(($(sed -n 2p "$out") - t_push)) ms" >&2; return 1; }
 	t_poll=$(sed -n 2p "$out")
 	# the long-poll's answer after the push's answer, and after the push began
 	echo "$((t_poll - t_push)) $((t_poll - t_start))"
