@@ -2,7 +2,8 @@
 bats_require_minimum_version 1.5.0
 # blindsync-admin migrate-store against the real stack: a store with every
 # kind of row (accounts, devices, tokens, invites, events, collections,
-# records with history, a tombstone, backups with two versions, a slot) made
+# records with history, a tombstone, backups with two versions, a slot,
+# two-factor login with its recovery codes, a recovery key) made
 # through the CLI on SQLite, moved into a new SQLite file, and into
 # PostgreSQL and back into a new SQLite file (on the cluster of $BS_PG_DIR
 # when the tests run with one, else on one of its own made by
@@ -90,6 +91,9 @@ clients_see_everything() {
 	cli a whoami
 	assert_success
 	assert_output --partial "$BSUSER"
+	cli a 2fa
+	assert_success
+	assert_output --partial 'two-factor login: on'
 }
 # the report of a move: every table listed and equal, check ok
 assert_moved() {
@@ -129,12 +133,24 @@ assert_moved() {
 	run bash -c 'printf "a slot'"'"'s content" | "$BIN/blindsync" --server "$BS_URL" --home "$BATS_FILE_TMPDIR/anon" \
 		--password-file "$BATS_FILE_TMPDIR/pp" slot push - --app mv'
 	assert_success
+	# two-factor login on (a sealed secret, recovery codes), and a recovery key
+	run bash -c 'env BLINDSYNC_PASSWORD_FILE="$1" setsid -w "$2" --server "$3" --home "$4" --json 2fa enable </dev/null' \
+		_ "$PWFILE" "$BIN/blindsync" "$BS_URL" "$BATS_FILE_TMPDIR/a"
+	assert_success
+	local secret
+	secret=$(jq -r .secret <<<"$output")
+	cli a 2fa confirm "$(oathtool --totp -b "$secret")"
+	assert_success
+	run bash -c 'env BLINDSYNC_PASSWORD_FILE="$1" setsid -w "$2" --server "$3" --home "$4" recovery-key </dev/null' \
+		_ "$PWFILE" "$BIN/blindsync" "$BS_URL" "$BATS_FILE_TMPDIR/a"
+	assert_success
 	# a second account, and an unused invite
 	BLINDSYNC_PASSWORD_FILE=$PWFILE "$BIN/blindsync" --server "$BS_URL" --home "$BATS_FILE_TMPDIR/c" \
 		register "other$BSUSER"
 	admin invite create
 	assert_success
-	for t in accounts devices tokens invites events collections records history backups slots; do
+	for t in accounts devices tokens invites events collections records history backups slots account_mfa \
+		recovery_codes recovery_keys; do
 		[ "$(sqlite3 "$ORIG_DB" "SELECT count(*) FROM $t")" -gt 0 ] || fail "no row in $t"
 	done
 	[ "$(sqlite3 "$ORIG_DB" "SELECT count(*) FROM records WHERE deleted = 1")" -eq 1 ]
