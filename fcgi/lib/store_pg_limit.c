@@ -1,7 +1,7 @@
 /*
  * store_pg_limit.c: the rate limits that every machine sharing a
  * PostgreSQL store charges (store.h, "rate limits kept in the store"): token
- * buckets in the unlogged table rate_buckets (sql/pg/005), with limit.c's
+ * buckets in the unlogged table rate_buckets (sql/pg/004), with limit.c's
  * exact integer arithmetic (limit_units_at) on the database's clock, so
  * that every node counts alike. A take locks its buckets in the order of
  * their ids (two takes of the same buckets never deadlock), decides, and

@@ -1,4 +1,4 @@
--- 003_mfa: two-factor login and the recovery key, as sql/009_mfa.sql makes
+-- 002_mfa: two-factor login and the recovery key, as sql/009_mfa.sql makes
 -- them for SQLite (the comments there say what each column holds).
 CREATE TABLE account_mfa (
 	account_id   BIGINT PRIMARY KEY REFERENCES accounts(id) ON DELETE CASCADE,

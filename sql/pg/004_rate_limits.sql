@@ -1,4 +1,4 @@
--- 005_rate_limits: the login and registration rate limits that every node
+-- 004_rate_limits: the login and registration rate limits that every node
 -- shares (store_pg_limit.c). One token bucket per (rule, key), named by a
 -- keyed hash (HMAC-SHA256 under a key derived from the server secret: no
 -- address or username is stored). UNLOGGED: the buckets are not worth a

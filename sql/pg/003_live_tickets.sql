@@ -1,4 +1,4 @@
--- 004_live_tickets: the tickets of blindsync-live, as sql/010_live_tickets.sql
+-- 003_live_tickets: the tickets of blindsync-live, as sql/010_live_tickets.sql
 -- makes them for SQLite (docs/API-live.md): single use, 30 s, bound to one
 -- device of one account; only the ticket's SHA-256 is stored; a device that
 -- goes takes its tickets with it.
