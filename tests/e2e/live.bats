@@ -174,12 +174,19 @@ has() { grep -qE "$2" "$1"; }
 	ticket "$ACCESS"
 	local f=$BATS_TEST_TMPDIR/ws i
 	LIVE_TIMEOUT=60 live_bg "$f" "$TICKET"
+	local t0 t1 n most
+	t0=$(date +%s%N)
 	for i in $(seq 1 30); do push_ok "$ACCESS" notes "$(rec "r$i" 0 "$(payload 10)")"; done
 	bs_wait 30 has "$f" '"notes":31' || fail "the final version never came: $(cat "$f")"
-	local n
+	t1=$(date +%s%N)
 	n=$(grep -c '"type":"changed"' "$f")
-	echo "# 30 pushes -> $n messages" >&3
-	[ "$n" -ge 1 ] && [ "$n" -lt 30 ] || fail "expected 1 to 29 changed messages, got $n"
+	# an account is re-read at most every 250 ms (docs/API-live.md): however
+	# slow the pushes, no more messages than one per 250 ms of the run, plus
+	# the first; when the 30 pushes take under 7 s (as on a quiet machine)
+	# that is fewer than 30. Without coalescing each push is a message.
+	most=$((2 + (t1 - t0) / 250000000))
+	echo "# 30 pushes in $(((t1 - t0) / 1000000)) ms -> $n messages (at most $most)" >&3
+	[ "$n" -ge 1 ] && [ "$n" -le "$most" ] || fail "expected 1 to $most changed messages, got $n"
 }
 
 @test "revoking a device closes its socket with 4401 within a second (measured from the revoke's answer)" {
