@@ -164,7 +164,28 @@ start_live() {
 		$HANDLER_WRAP "$BIN/blindsync-live" --listen "$RUN_DIR/live.sock" &
 	fi
 	pids+=($!)
+	live_pid=$!
 	echo $! >"$RUN_DIR/live.pid"
+}
+
+# run_on: run until a child exits or we are told to stop; blindsync-live
+# exiting is said and stops nothing (the clients long-poll meanwhile, as
+# with the units; the page's tests stop it to see that)
+live_pid=""
+run_on() {
+	local gone
+	while :; do
+		gone=""
+		wait -n -p gone
+		if [ -n "$live_pid" ] && [ "$gone" = "$live_pid" ]; then
+			echo "run.sh: blindsync-live exited; the rest runs on without it" >&2
+			live_pid=""
+			continue
+		fi
+		break
+	done
+	echo "run.sh: a process exited; stopping the rest" >&2
+	exit 1
 }
 
 # wait_sockets: wait for the handlers' sockets; die when a handler exits
@@ -296,9 +317,7 @@ if [ "$FRONT" != nginx ]; then
 	"${apache[@]}" -D FOREGROUND &
 	pids+=($!)
 	echo "blindsync on http://127.0.0.1:$PORT/v1/info (FRONT=$FRONT; handlers:$handlers; config $BLINDSYNC_CONFIG; run dir $RUN_DIR; Apache's log $RUN_DIR/apache-error.log). Ctrl-C stops." >&2
-	wait -n
-	echo "run.sh: a process exited; stopping the rest" >&2
-	exit 1
+	run_on
 fi
 for h in $handlers; do start_handler "$h"; done
 start_live
@@ -329,7 +348,4 @@ wait_sockets
 "$NGINX" -p "$RUN_DIR" -c "$RUN_DIR/nginx.conf" -e "$RUN_DIR/nginx-error.log" &
 pids+=($!)
 echo "blindsync on http://127.0.0.1:$PORT/v1/info (handlers:$handlers; config $BLINDSYNC_CONFIG; run dir $RUN_DIR). Ctrl-C stops." >&2
-# run until any child exits or we are told to stop
-wait -n
-echo "run.sh: a process exited; stopping the rest" >&2
-exit 1
+run_on

@@ -27,8 +27,9 @@ export const built = existsSync(join(BIN, 'blindsync-status'));
 export const FRONT = process.env.FRONT || 'nginx';
 
 /**
- * A running stack.
- * @typedef {{ url: string, pid: number, dir: string }} Stack
+ * A running stack: its URL, run.sh's pid, its directory and run.sh's RUN_DIR
+ * (live.pid is there: blindsync-live's pid).
+ * @typedef {{ url: string, pid: number, dir: string, run: string }} Stack
  */
 
 /** A free TCP port on 127.0.0.1 (the kernel's pick). */
@@ -106,7 +107,7 @@ export async function startStack(extra = []) {
       (await fetch(`${url}/v1/health`).then((r) => r.ok, () => false));
     await waitFor(async () => (await up()) || !alive(pid), 120000);
     if (await up())
-      return { url, pid, dir };
+      return { url, pid, dir, run };
     await stop(pid);
   }
   throw new Error(`could not start the stack (see ${dir})`);
