@@ -312,7 +312,8 @@ test('edit: no request carried a plaintext; no script error', { skip }, async ()
     for (const t of TEXTS)
       assert.ok(!`${r.url}\n${r.body}`.includes(t), `${r.method} ${r.url} carries "${t}"`);
   }
-  assert.ok(seen.some((r) => /\/v1\/status\?wait=/.test(r.url)), 'the page long-polls the status');
+  assert.ok(seen.some((r) => /\/v1\/live\/ticket$|\/v1\/status\?wait=/.test(r.url)),
+    'the page watches: by the live socket (its ticket) or by long polls of the status');
   assert.ok(seen.some((r) => /\/push$/.test(r.url)), 'the page pushed');
   assert.deepEqual(errors, [], 'no script error and no CSP violation');
 });

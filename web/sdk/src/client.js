@@ -43,6 +43,11 @@ const PUSH_MAX_BYTES = 4 * 1024 * 1024;
 const PUSH_ROUNDS = 8;
 /* envelopes opened side by side by openRecords */
 const RECORD_BATCH = 64;
+/** watch()'s live socket: the reconnect back-off's base and cap (full jitter) */
+const LIVE_BASE_MS = 1000;
+const LIVE_CAP_MS = 60000;
+/** a live socket not open after this long is given up (a front end that never answers the upgrade) */
+const LIVE_OPEN_MS = 10000;
 
 /**
  * A device as the server lists it.
@@ -103,6 +108,8 @@ const RECORD_BATCH = 64;
  * @property {string} url the server's base URL, e.g. "https://sync.example.org" (any prefix)
  * @property {import('./storage.js').Storage} [storage] the local copy (default: a MemoryStorage)
  * @property {typeof fetch} [fetch] the fetch to use (default: globalThis.fetch)
+ * @property {typeof WebSocket | null} [WebSocket] the WebSocket class of watch()'s live socket (default:
+ *   globalThis.WebSocket; null or none: watch() long-polls)
  * @property {MergeFn} [merge] the conflict callback (default: keep the server's copy)
  * @property {Partial<import('./http.js').RetryPolicy>} [retry] retries and back-off
  * @property {(s: bs1.KdfStatus) => void} [kdfStatus] told when Argon2id starts (in a page: in a Web
@@ -387,6 +394,20 @@ function etagVersion(etag) {
 }
 
 /**
+ * The retry delay of a live socket's 1012 close reason ({"retry_after_ms": N}), or null.
+ * @param {string} reason
+ * @returns {number | null}
+ */
+function retryAfterMs(reason) {
+  try {
+    const ms = JSON.parse(reason)?.retry_after_ms;
+    return Number.isSafeInteger(ms) && ms >= 0 && ms <= 600000 ? ms : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
  * The blindsync client of client.md section 7: one account's session and
  * local copy. Operations that need the session throw SessionError without
  * one. Every method is async.
@@ -402,6 +423,8 @@ export class Client {
     this.storage = opts.storage ?? new MemoryStorage();
     /** @type {typeof fetch} */
     this.fetch = opts.fetch ?? globalThis.fetch.bind(globalThis);
+    /** @type {typeof WebSocket | null | undefined} */
+    this.WebSocket = opts.WebSocket === undefined ? globalThis.WebSocket : opts.WebSocket;
     /** @type {MergeFn | undefined} */
     this.merge = opts.merge;
     /** @type {import('./http.js').RetryPolicy} */
@@ -1347,21 +1370,32 @@ export class Client {
   /* ---- watch ---- */
 
   /**
-   * Watch the account (the C library's bs_watch): GET /v1/status, then
-   * sync(...names) (no names: every collection) and fn with its result; then
-   * long polls of GET /v1/status?wait=S with If-None-Match, and the same
-   * each time the account changed (this device's own pushes included:
-   * fn may see an empty result). fn returns true (or a promise of true)
-   * to stop. A failure that may pass (no answer, a 5xx or 429 after the
-   * request's own retries, a sync's ConflictError) goes to opts.onError
-   * and the round is tried again after a full-jitter back-off (the
-   * Client's retry policy: baseMs doubling up to capMs); a status the
-   * server answers at once with 304 (its waiting slots full) backs off the
-   * same way instead of polling in a tight loop. Any other error rejects:
-   * a 401 (this device revoked, the session over), a SessionError after
-   * logout(). Resolves when fn says stop or opts.signal aborts (a waiting
-   * poll is cancelled; a sync under way finishes first, and fn is not
-   * called after the abort).
+   * Watch the account (the C library's bs_watch). First by the live socket
+   * (docs/API-live.md) when GET /v1/info says "live": true and a WebSocket
+   * class exists (opts.WebSocket of the Client, else globalThis.WebSocket:
+   * browsers; Node 20 has none): a ticket from POST /v1/live/ticket, then
+   * ws(s)://.../v1/live?ticket=T, and sync(...names) (no names: every
+   * collection) and fn with its result on its hello and on each changed
+   * message (this device's own pushes included: fn may see an empty
+   * result). A socket that closes after it opened is opened again after a
+   * full-jitter back-off (base 1 s doubling up to 60 s; after 1012, the
+   * retry_after_ms of its reason); after 4401 a GET /v1/status tells
+   * whether the session ended (its 401 rejects, as below). Without live
+   * (off, the ticket route 404 or 503, no WebSocket, a socket that cannot
+   * open): GET /v1/status, then the same sync and fn, then long polls of
+   * GET /v1/status?wait=S with If-None-Match, and the same each time the
+   * account changed; the socket is tried again between polls after the
+   * same back-off, unless the server said live is off. fn returns true
+   * (or a promise of true) to stop. A failure that may pass (no answer, a
+   * 5xx or 429 after the request's own retries, a sync's ConflictError)
+   * goes to opts.onError and the round is tried again after a full-jitter
+   * back-off (the Client's retry policy: baseMs doubling up to capMs); a
+   * status the server answers at once with 304 (its waiting slots full)
+   * backs off the same way instead of polling in a tight loop. Any other
+   * error rejects: a 401 (this device revoked, the session over), a
+   * SessionError after logout(). Resolves when fn says stop or
+   * opts.signal aborts (the socket is closed, a waiting poll cancelled; a
+   * sync under way finishes first, and fn is not called after the abort).
    * @param {string[]} names application collection names ([] for all)
    * @param {(res: SyncResult) => (boolean | void | Promise<boolean | void>)} fn
    * @param {WatchOptions} [opts]
@@ -1377,6 +1411,11 @@ export class Client {
     /** @type {string | null} the status' ETag as of the last sync that worked */
     let etag = null;
     let attempt = 0;
+    /** when to try the live socket next (Infinity: never in this watch) */
+    let liveAt = this.WebSocket ? 0 : Infinity;
+    /** the live socket's back-off step */
+    let liveTries = 0;
+    const liveBackoff = () => backoff({ ...this.retry, baseMs: LIVE_BASE_MS, capMs: LIVE_CAP_MS }, liveTries++, null);
     /** Wait ms, or less when the signal aborts. @param {number} ms */
     const pause = (ms) => new Promise((resolve) => {
       const done = () => {
@@ -1396,7 +1435,30 @@ export class Client {
         opts.onError(/** @type {Error} */ (e));
       await pause(backoff(this.retry, attempt++, null));
     };
+    /** One sync and fn; true when the watch is over. */
+    const round = async () => {
+      const res = await this.sync(...names);
+      attempt = 0;
+      return signal?.aborted === true || (await fn(res)) === true;
+    };
     while (!signal?.aborted) {
+      if (Date.now() >= liveAt) {
+        const r = await this.live(round, again, () => { liveTries = 0; }, signal);
+        if (r === 'stop')
+          return;
+        if (r === 'off') {
+          liveAt = Infinity;
+        } else if (!r.opened) {
+          liveAt = Date.now() + liveBackoff();   /* long polls meanwhile */
+        } else {
+          if (r.code === 4401)                      /* the session's end rejects here, as a 401 */
+            await this.authed({ method: 'GET', idempotent: true, signal, path: '/v1/status' });
+          const ms = r.code === 1012 ? retryAfterMs(r.reason) : null;
+          await pause(ms ?? liveBackoff());
+          continue;
+        }
+        etag = null;
+      }
       /** @type {import('./http.js').Answer} */
       let st;
       const t0 = Date.now();
@@ -1419,10 +1481,9 @@ export class Client {
         continue;
       }
       const tag = st.headers.get('etag');
-      /** @type {SyncResult} */
-      let res;
       try {
-        res = await this.sync(...names);
+        if (await round())
+          return;
       } catch (e) {
         if (signal?.aborted)
           return;
@@ -1431,11 +1492,126 @@ export class Client {
       }
       /* the tag read before the sync: a change made during it wakes the next poll at once */
       etag = tag;
-      attempt = 0;
-      if (signal?.aborted || (await fn(res)) === true)
-        return;
       if (!tag)         /* a server without ETag: poll no faster than the wait */
         await pause(wait * 1000);
+    }
+  }
+
+  /**
+   * One live socket of watch(): GET /v1/info (is live on?), a ticket, the
+   * socket; round() (a sync and fn) on its hello and on each changed
+   * message, one at a time (messages that arrive during a round make one
+   * more). A failed round goes to again() (which rethrows what does not
+   * pass) and is done again. "stop" when round() says so or the signal
+   * aborts (the socket is then closed); "off" when the server has no live
+   * socket (info says so, the ticket route is 404); else how the socket
+   * ended: opened false when it never opened (no answer, a 503, a refused
+   * upgrade, not open after LIVE_OPEN_MS), else its close code and reason.
+   * @param {() => Promise<boolean>} round
+   * @param {(e: unknown) => Promise<void>} again
+   * @param {() => void} helloed told when a hello arrived (the back-off starts over)
+   * @param {AbortSignal | undefined} signal
+   * @returns {Promise<'stop' | 'off' | { opened: boolean, code: number, reason: string }>}
+   */
+  async live(round, again, helloed, signal) {
+    const WS = /** @type {typeof WebSocket} */ (this.WebSocket);
+    let ticket;
+    try {
+      const info = await this.send({ method: 'GET', idempotent: true, signal, path: '/v1/info' });
+      if (/** @type {any} */ (info.body)?.live !== true)
+        return 'off';
+      const t = await this.authed({ method: 'POST', signal, path: '/v1/live/ticket', json: {} });
+      ticket = /** @type {any} */ (t.body)?.ticket;
+    } catch (e) {
+      if (signal?.aborted)
+        return 'stop';
+      if (e instanceof ServerError && e.status === 404)
+        return 'off';
+      if (!(e instanceof UnreachableError || (e instanceof ServerError && (e.status >= 500 || e.status === 429))))
+        throw e;
+      return { opened: false, code: 0, reason: '' };
+    }
+    if (typeof ticket !== 'string')
+      return { opened: false, code: 0, reason: '' };
+    const url = new URL(`${this.url}/v1/live?ticket=${encodeURIComponent(ticket)}`);
+    url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+    /** @type {WebSocket} */
+    let ws;
+    try {
+      ws = new WS(url.href);
+    } catch {
+      return { opened: false, code: 0, reason: '' };
+    }
+    let opened = false;
+    let pending = false;
+    /** @type {{ opened: boolean, code: number, reason: string } | null} */
+    let closed = null;
+    /** @type {(() => void) | null} */
+    let wake = null;
+    const poke = () => {
+      const w = wake;
+      wake = null;
+      w?.();
+    };
+    const slow = setTimeout(() => {
+      if (opened)
+        return;
+      ws.close();
+      closed ??= { opened: false, code: 0, reason: '' };
+      poke();
+    }, LIVE_OPEN_MS);
+    ws.onopen = () => {
+      opened = true;
+      clearTimeout(slow);
+    };
+    ws.onmessage = (ev) => {
+      let m = null;
+      try {
+        m = JSON.parse(String(ev.data));
+      } catch { /* not ours to judge: the next message or pull says the same */ }
+      if (m?.type === 'hello')
+        helloed();
+      if (m?.type === 'hello' || m?.type === 'changed') {
+        pending = true;
+        poke();
+      }
+    };
+    ws.onclose = (ev) => {
+      clearTimeout(slow);
+      closed = { opened, code: ev.code, reason: ev.reason };
+      poke();
+    };
+    const abort = () => {
+      ws.close(1000);
+      poke();
+    };
+    signal?.addEventListener('abort', abort, { once: true });
+    try {
+      for (;;) {
+        if (signal?.aborted)
+          return 'stop';
+        if (pending) {
+          pending = false;
+          try {
+            if (await round())
+              return 'stop';
+          } catch (e) {
+            if (signal?.aborted)
+              return 'stop';
+            await again(e);
+            pending = true;
+          }
+          continue;
+        }
+        if (closed)
+          return closed;
+        await new Promise((resolve) => { wake = () => resolve(undefined); });
+      }
+    } finally {
+      clearTimeout(slow);
+      signal?.removeEventListener('abort', abort);
+      if (ws.readyState === 0 || ws.readyState === 1)
+        ws.close(1000);
     }
   }
 

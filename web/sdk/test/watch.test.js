@@ -69,8 +69,9 @@ function device(o = {}) {
       throw e;
     }
   };
+  /* WebSocket null: these are the long-poll's tests (live.test.js has the socket's) */
   const c = new Client({ url: /** @type {any} */ (stack).url, storage: new MemoryStorage(), fetch: f,
-    ...(o.retry ? { retry: o.retry } : {}) });
+    WebSocket: null, ...(o.retry ? { retry: o.retry } : {}) });
   return { c, seen };
 }
 

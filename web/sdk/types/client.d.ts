@@ -12,6 +12,8 @@ export class Client {
     storage: import("./storage.js").Storage;
     /** @type {typeof fetch} */
     fetch: typeof fetch;
+    /** @type {typeof WebSocket | null | undefined} */
+    WebSocket: typeof WebSocket | null | undefined;
     /** @type {MergeFn | undefined} */
     merge: MergeFn | undefined;
     /** @type {import('./http.js').RetryPolicy} */
@@ -360,27 +362,59 @@ export class Client {
      */
     pull(s: Session, A: string, c: string, res: SyncResult): Promise<void>;
     /**
-     * Watch the account (the C library's bs_watch): GET /v1/status, then
-     * sync(...names) (no names: every collection) and fn with its result; then
-     * long polls of GET /v1/status?wait=S with If-None-Match, and the same
-     * each time the account changed (this device's own pushes included:
-     * fn may see an empty result). fn returns true (or a promise of true)
-     * to stop. A failure that may pass (no answer, a 5xx or 429 after the
-     * request's own retries, a sync's ConflictError) goes to opts.onError
-     * and the round is tried again after a full-jitter back-off (the
-     * Client's retry policy: baseMs doubling up to capMs); a status the
-     * server answers at once with 304 (its waiting slots full) backs off the
-     * same way instead of polling in a tight loop. Any other error rejects:
-     * a 401 (this device revoked, the session over), a SessionError after
-     * logout(). Resolves when fn says stop or opts.signal aborts (a waiting
-     * poll is cancelled; a sync under way finishes first, and fn is not
-     * called after the abort).
+     * Watch the account (the C library's bs_watch). First by the live socket
+     * (docs/API-live.md) when GET /v1/info says "live": true and a WebSocket
+     * class exists (opts.WebSocket of the Client, else globalThis.WebSocket:
+     * browsers; Node 20 has none): a ticket from POST /v1/live/ticket, then
+     * ws(s)://.../v1/live?ticket=T, and sync(...names) (no names: every
+     * collection) and fn with its result on its hello and on each changed
+     * message (this device's own pushes included: fn may see an empty
+     * result). A socket that closes after it opened is opened again after a
+     * full-jitter back-off (base 1 s doubling up to 60 s; after 1012, the
+     * retry_after_ms of its reason); after 4401 a GET /v1/status tells
+     * whether the session ended (its 401 rejects, as below). Without live
+     * (off, the ticket route 404 or 503, no WebSocket, a socket that cannot
+     * open): GET /v1/status, then the same sync and fn, then long polls of
+     * GET /v1/status?wait=S with If-None-Match, and the same each time the
+     * account changed; the socket is tried again between polls after the
+     * same back-off, unless the server said live is off. fn returns true
+     * (or a promise of true) to stop. A failure that may pass (no answer, a
+     * 5xx or 429 after the request's own retries, a sync's ConflictError)
+     * goes to opts.onError and the round is tried again after a full-jitter
+     * back-off (the Client's retry policy: baseMs doubling up to capMs); a
+     * status the server answers at once with 304 (its waiting slots full)
+     * backs off the same way instead of polling in a tight loop. Any other
+     * error rejects: a 401 (this device revoked, the session over), a
+     * SessionError after logout(). Resolves when fn says stop or
+     * opts.signal aborts (the socket is closed, a waiting poll cancelled; a
+     * sync under way finishes first, and fn is not called after the abort).
      * @param {string[]} names application collection names ([] for all)
      * @param {(res: SyncResult) => (boolean | void | Promise<boolean | void>)} fn
      * @param {WatchOptions} [opts]
      * @returns {Promise<void>}
      */
     watch(names: string[], fn: (res: SyncResult) => (boolean | void | Promise<boolean | void>), opts?: WatchOptions): Promise<void>;
+    /**
+     * One live socket of watch(): GET /v1/info (is live on?), a ticket, the
+     * socket; round() (a sync and fn) on its hello and on each changed
+     * message, one at a time (messages that arrive during a round make one
+     * more). A failed round goes to again() (which rethrows what does not
+     * pass) and is done again. "stop" when round() says so or the signal
+     * aborts (the socket is then closed); "off" when the server has no live
+     * socket (info says so, the ticket route is 404); else how the socket
+     * ended: opened false when it never opened (no answer, a 503, a refused
+     * upgrade, not open after LIVE_OPEN_MS), else its close code and reason.
+     * @param {() => Promise<boolean>} round
+     * @param {(e: unknown) => Promise<void>} again
+     * @param {() => void} helloed told when a hello arrived (the back-off starts over)
+     * @param {AbortSignal | undefined} signal
+     * @returns {Promise<'stop' | 'off' | { opened: boolean, code: number, reason: string }>}
+     */
+    live(round: () => Promise<boolean>, again: (e: unknown) => Promise<void>, helloed: () => void, signal: AbortSignal | undefined): Promise<"stop" | "off" | {
+        opened: boolean;
+        code: number;
+        reason: string;
+    }>;
     /**
      * Upload a backup: the source sealed as a kind-4 stream under
      * backup_key(name), 64 KiB at a time while it is sent (bounded memory;
@@ -778,6 +812,18 @@ export type ClientOptions = {
      * the fetch to use (default: globalThis.fetch)
      */
     fetch?: typeof fetch | undefined;
+    /**
+     * the WebSocket class of watch()'s live socket (default:
+     * globalThis.WebSocket; null or none: watch() long-polls)
+     */
+    WebSocket?: {
+        new (url: string | URL, protocols?: string | string[]): WebSocket;
+        prototype: WebSocket;
+        readonly CONNECTING: 0;
+        readonly OPEN: 1;
+        readonly CLOSING: 2;
+        readonly CLOSED: 3;
+    } | null | undefined;
     /**
      * the conflict callback (default: keep the server's copy)
      */
