@@ -163,11 +163,14 @@ async function remove(name) {
     return;
   try {
     await c.backupDelete(name);
-    say(`Deleted ${name}.`);
   } catch (e) {
     say(failure(e, name), true);
+    await list();
+    return;
   }
+  /* the list first, so that when the line says so the row is gone */
   await list();
+  say(`Deleted ${name}.`);
 }
 
 /** List the account's backups in the table. */

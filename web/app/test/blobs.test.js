@@ -459,7 +459,8 @@ test('page: backups: the CLI\'s downloaded byte-exact, the page\'s uploaded for 
     await page.getByRole('button', { name: 'Delete from-page' }).click();
     await page.locator('#backup-status', { hasText: 'Deleted from-page.' }).waitFor();
     assert.match(asked, /^Delete the backup from-page\?/);
-    assert.equal(await page.locator('#backup-list tbody tr', { hasText: 'from-page' }).count(), 0);
+    /* the list is redrawn after the status line says so: wait for the row to go */
+    await page.locator('#backup-list tbody tr', { hasText: 'from-page' }).waitFor({ state: 'detached', timeout: 120000 });
     const ls = await cli(['backup', 'ls']);
     assert.doesNotMatch(ls, /from-page/);
     assert.match(ls, /from-cli/);
