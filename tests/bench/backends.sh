@@ -101,15 +101,32 @@ account() {
 	[ -n "$TOKEN" ] && [ "$TOKEN" != null ] || die "cannot log in"
 }
 
-# server_ms NAME RID: the duration NAME's handler logged for request RID
+# server_ms NAME RID [SECONDS]: the duration NAME's handler logged for
+# request RID, waiting for the line up to SECONDS (30) of wall-clock time
 server_ms() {
-	local line=
-	for _ in $(seq 1 40); do
-		line=$(grep -F "req=$2 " "$work/$1/handlers.log" | tail -1)
-		[ -n "$line" ] && break
+	local line= by=$((SECONDS + ${3:-30}))
+	until line=$(grep -F "req=$2 " "$work/$1/handlers.log" | tail -1); [ -n "$line" ] || [ "$SECONDS" -ge "$by" ]; do
 		sleep 0.05
 	done
 	sed -n 's/.* [0-9][0-9][0-9] \([0-9.]*\)ms .*/\1/p' <<<"$line"
+}
+# level_is NAME URL info|error: 20 requests in a row are logged (info) or
+# none of 20 is (error): every worker has reloaded the changed log level
+level_is() {
+	local rid n=0
+	for _ in $(seq 1 20); do
+		rid=$(curl -s -o /dev/null -w '%header{x-request-id}' "$2/v1/health")
+		grep -qF "req=$rid " "$work/$1/handlers.log" && n=$((n + 1))
+	done
+	if [ "$3" = info ]; then [ "$n" -eq 20 ]; else [ "$n" -eq 0 ]; fi
+}
+# wait_level NAME URL LEVEL: until level_is (the handlers reload a changed
+# config by themselves), 120 s at most
+wait_level() {
+	local by=$((SECONDS + 120))
+	until level_is "$@"; do
+		[ "$SECONDS" -lt "$by" ] || die "$1: the handlers did not take log level $3"
+	done
 }
 # timed NAME WHAT curl-args...: one request; appends "server_ms curl_ms" to
 # $work/NAME/WHAT.times, the body in $work/NAME/WHAT.body
@@ -126,7 +143,6 @@ timed() {
 			echo "$ms $(awk -v t="$total" 'BEGIN { printf "%.3f", t * 1000 }')" >>"$work/$name/$what.times"
 			return 0
 		fi
-		sleep 1 # a worker that has not yet reloaded the log level
 	done
 	die "$name: no log line for the $what requests"
 }
@@ -138,7 +154,7 @@ sync() {
 	local name=$1 i p1k
 	p1k=$(head -c 1024 /dev/urandom | base64 -w0)
 	bench_config "$name" "$2" info
-	sleep 2.5 # the handlers reload a changed config within about a second
+	wait_level "$name" "$3" info
 	: >"$work/$name/push.times"; : >"$work/$name/pull.times"
 	for i in $(seq 1 "$SYNC_RUNS"); do
 		records_json 1000 "$p1k" "r$i-" >"$work/push.json"
@@ -151,7 +167,7 @@ sync() {
 		[ "$(jq '.records | length' "$work/$name/pull.body")" = 1000 ] || die "$name: a pull did not give 1000 records"
 	done
 	bench_config "$name" "$2" error
-	sleep 2.5
+	wait_level "$name" "$3" error
 	PUSH=$(awk '{ print $1 }' "$work/$name/push.times" | median); PUSHC=$(awk '{ print $2 }' "$work/$name/push.times" | median)
 	PULL=$(awk '{ print $1 }' "$work/$name/pull.times" | median); PULLC=$(awk '{ print $2 }' "$work/$name/pull.times" | median)
 }
