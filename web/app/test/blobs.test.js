@@ -11,30 +11,18 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, MemoryStorage, bs1 } from '../../sdk/src/index.js';
-import { BIN, built, root, startStack, stopStack } from '../../sdk/test/stack.js';
+import { root, startStack, stopStack } from '../../sdk/test/stack.js';
+import { ART, cliRunner, launch, skipReason } from './harness.js';
 
-const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
-const CLI = join(BIN, 'blindsync');
-const require = createRequire(join(root, 'web/sdk/package.json'));
-let chromium = null;
-try {
-  ({ chromium } = require('playwright-core'));
-} catch { /* skipped below */ }
 
-const skip = !existsSync(CHROMIUM) ? `no browser: ${CHROMIUM} is missing (scripts/deps.sh browser)`
-  : !chromium ? 'no playwright-core in web/sdk/node_modules (scripts/deps.sh node)'
-    : !built ? `no C build in ${BIN}: run make first`
-      : !existsSync(CLI) ? `no C CLI: ${CLI} is missing (run make)` : false;
+const skip = skipReason();
 
 const PASSWORD = 'blobs pässwörd ✓ 9';
-const ART = join(root, 'build/test-artifacts');
 /** hash-wasm's one file as the page's tree serves it (scripts/www.sh: under its version) */
 const HASH_WASM = `/vendor/hash-wasm@${existsSync(join(root, 'web/sdk/node_modules/hash-wasm/package.json'))
   ? JSON.parse(readFileSync(join(root, 'web/sdk/node_modules/hash-wasm/package.json'), 'utf8')).version
@@ -43,16 +31,11 @@ const HASH_WASM = `/vendor/hash-wasm@${existsSync(join(root, 'web/sdk/node_modul
 /** @type {import('../../sdk/test/stack.js').Stack | null} */
 let stack = null;
 let tmp = '';
+/** The C CLI as the other device (home and password under tmp). */
+const { cli } = cliRunner(() => ({ url: stack.url, tmp }));
 /** the browser's one context (a persistent one, on a fresh profile) */
 let browser = null;
 const username = `blobs${process.pid}`;
-
-/** Run the CLI (home under tmp); fails the test on a non-zero exit. @param {string[]} args */
-function cli(args) {
-  return new Promise((resolve, reject) => execFile(CLI, ['--server', stack.url, '--home', join(tmp, 'home'),
-    '--password-file', join(tmp, 'pw'), ...args], { encoding: 'utf8', timeout: 120000 },
-  (err, stdout, stderr) => (err ? reject(new Error(`blindsync ${args.join(' ')}: ${stderr}`)) : resolve(stdout))));
-}
 
 /**
  * A new page on the stack's origin whose script errors and console errors
@@ -158,9 +141,7 @@ before(async () => {
   tmp = mkdtempSync(join(tmpdir(), 'bs-blobs-'));
   mkdirSync(ART, { recursive: true });
   writeFileSync(join(tmp, 'pw'), `${PASSWORD}\n`);
-  browser = await chromium.launchPersistentContext(join(tmp, 'profile'), { executablePath: CHROMIUM,
-    headless: true, acceptDownloads: true, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic',
-      '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
+  browser = await launch(join(tmp, 'profile'), { acceptDownloads: true });
   await cli(['register', username]);
   await cli(['login', username, '--device', 'cli']);
   writeFileSync(join(tmp, 'rec.txt'), 'a record, so that the local copy holds something');

@@ -24,30 +24,16 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BIN, built, root, startStack, stopStack } from '../../sdk/test/stack.js';
+import { startStack, stopStack } from '../../sdk/test/stack.js';
+import { ART, BOUND, cliRunner, launch, skipReason } from './harness.js';
 
-const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
-const CLI = join(BIN, 'blindsync');
-const require = createRequire(join(root, 'web/sdk/package.json'));
-let chromium = null;
-try {
-  ({ chromium } = require('playwright-core'));
-} catch { /* skipped below */ }
 
-const skip = !existsSync(CHROMIUM) ? `no browser: ${CHROMIUM} is missing (scripts/deps.sh browser)`
-  : !chromium ? 'no playwright-core in web/sdk/node_modules (scripts/deps.sh node)'
-    : !built ? `no C build in ${BIN}: run make first`
-      : !existsSync(CLI) ? `no C CLI: ${CLI} is missing (run make)` : false;
+const skip = skipReason();
 
 const PASSWORD = 'edit pässwörd ✓ 11';
-const ART = join(root, 'build/test-artifacts');
-/** the bound of every wait for an outcome in the page */
-const BOUND = 120000;
 /** every text a record holds in this file: none may leave the page in clear */
 const TEXTS = ['buy milk', 'buy milk and eggs', 'changed by the CLI', 'page while the CLI edits',
   'the CLI while the page edits', 'the page loses this one', 'the CLI wins this one', 'put after the revoke'];
@@ -55,6 +41,8 @@ const TEXTS = ['buy milk', 'buy milk and eggs', 'changed by the CLI', 'page whil
 /** @type {import('../../sdk/test/stack.js').Stack | null} */
 let stack = null;
 let tmp = '';
+/** The C CLI as the other device (home and password under tmp). */
+const { run, cli } = cliRunner(() => ({ url: stack.url, tmp }));
 let browser = null;
 /** @type {any} the one page of the file */
 let page = null;
@@ -63,24 +51,6 @@ const seen = [];
 /** script errors and console errors */
 const errors = [];
 const username = `edit${process.pid}`;
-
-/**
- * Run the CLI (home under tmp): its exit code, stdout and stderr.
- * @param {string[]} args
- * @returns {Promise<{ code: number, stdout: string, stderr: string }>}
- */
-function run(args) {
-  return new Promise((resolve) => execFile(CLI, ['--server', stack.url, '--home', join(tmp, 'home'),
-    '--password-file', join(tmp, 'pw'), ...args], { encoding: 'utf8', timeout: 120000 },
-  (err, stdout, stderr) => resolve({ code: err ? Number(err.code ?? -1) : 0, stdout, stderr })));
-}
-
-/** Run the CLI; fails the test on a non-zero exit. @param {string[]} args @returns {Promise<string>} */
-async function cli(args) {
-  const r = await run(args);
-  assert.equal(r.code, 0, `blindsync ${args.join(' ')}: ${r.stderr}`);
-  return r.stdout;
-}
 
 /** The CLI puts text as record Notes/todo (it pushes at once). @param {string} text */
 async function cliPut(text) {
@@ -116,9 +86,7 @@ before(async () => {
   tmp = mkdtempSync(join(tmpdir(), 'bs-edit-'));
   mkdirSync(ART, { recursive: true });
   writeFileSync(join(tmp, 'pw'), `${PASSWORD}\n`);
-  browser = await chromium.launchPersistentContext(join(tmp, 'profile'), { executablePath: CHROMIUM,
-    headless: true, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
+  browser = await launch(join(tmp, 'profile'));
   page = await browser.newPage();
   await page.setViewportSize({ width: 1000, height: 800 });
   page.on('request', (r) => seen.push({ url: r.url(), method: r.method(), body: r.postData() ?? '' }));

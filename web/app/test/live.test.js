@@ -17,35 +17,22 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BIN, built, root, startStack, stopStack, waitFor } from '../../sdk/test/stack.js';
+import { startStack, stopStack, waitFor } from '../../sdk/test/stack.js';
+import { BOUND, cliRunner, launch, skipReason } from './harness.js';
 
-const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
-const CLI = join(BIN, 'blindsync');
-const require = createRequire(join(root, 'web/sdk/package.json'));
-let chromium = null;
-try {
-  ({ chromium } = require('playwright-core'));
-} catch { /* skipped below */ }
 
-const skip = !existsSync(CHROMIUM) ? `no browser: ${CHROMIUM} is missing (scripts/deps.sh browser)`
-  : !chromium ? 'no playwright-core in web/sdk/node_modules (scripts/deps.sh node)'
-    : !built ? `no C build in ${BIN}: run make first`
-      : !existsSync(CLI) ? `no C CLI: ${CLI} is missing (run make)`
-        : !existsSync(join(BIN, 'blindsync-live')) ? `no ${BIN}/blindsync-live (libwebsockets-dev missing at make?)`
-          : false;
+const skip = skipReason({ live: true });
 
 const PASSWORD = 'live pässwörd ✓ 12';
-/** the bound of every wait for an outcome */
-const BOUND = 120000;
 
 /** @type {import('../../sdk/test/stack.js').Stack | null} */
 let stack = null;
 let tmp = '';
+/** The C CLI as the other device (home and password under tmp). */
+const { cli } = cliRunner(() => ({ url: stack.url, tmp }));
 let browser = null;
 /** @type {any} the one page of the file */
 let page = null;
@@ -58,13 +45,6 @@ const frames = [];
 /** script errors and console errors */
 const errors = [];
 const username = `live${process.pid}`;
-
-/** Run the CLI (home under tmp); fails the test on a non-zero exit. @param {string[]} args */
-function cli(args) {
-  return new Promise((resolve, reject) => execFile(CLI, ['--server', stack.url, '--home', join(tmp, 'home'),
-    '--password-file', join(tmp, 'pw'), ...args], { encoding: 'utf8', timeout: 120000 },
-  (err, stdout, stderr) => (err ? reject(new Error(`blindsync ${args.join(' ')}: ${stderr}`)) : resolve(stdout))));
-}
 
 /** The CLI puts text as record Notes/todo (it pushes at once). @param {string} text */
 async function cliPut(text) {
@@ -87,9 +67,7 @@ before(async () => {
   stack = await startStack();
   tmp = mkdtempSync(join(tmpdir(), 'bs-live-'));
   writeFileSync(join(tmp, 'pw'), `${PASSWORD}\n`);
-  browser = await chromium.launchPersistentContext(join(tmp, 'profile'), { executablePath: CHROMIUM,
-    headless: true, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
+  browser = await launch(join(tmp, 'profile'));
   page = await browser.newPage();
   page.on('request', (r) => requests.push(r.url()));
   page.on('websocket', (ws) => ws.on('framereceived', (f) => frames.push(String(f.payload))));

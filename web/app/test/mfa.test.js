@@ -13,27 +13,18 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, MemoryStorage } from '../../sdk/src/index.js';
-import { BIN, built, root, startStack, stopStack } from '../../sdk/test/stack.js';
+import { root, startStack, stopStack } from '../../sdk/test/stack.js';
+import { ART, launch, skipReason } from './harness.js';
 import { codes } from '../../sdk/test/totp.js';
 
-const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
-const require = createRequire(join(root, 'web/sdk/package.json'));
-let chromium = null;
-try {
-  ({ chromium } = require('playwright-core'));
-} catch { /* skipped below */ }
 
-const skip = !existsSync(CHROMIUM) ? `no browser: ${CHROMIUM} is missing (scripts/deps.sh browser)`
-  : !chromium ? 'no playwright-core in web/sdk/node_modules (scripts/deps.sh node)'
-    : !built ? `no C build in ${BIN}: run make first` : false;
+const skip = skipReason({ cli: false });
 
 const PASSWORD = 'page two-factor password';
-const ART = join(root, 'build/test-artifacts');
 
 /** @type {import('../../sdk/test/stack.js').Stack | null} */
 let stack = null;
@@ -47,9 +38,7 @@ before(async () => {
   stack = await startStack();
   tmp = mkdtempSync(join(tmpdir(), 'bs-page-mfa-'));
   mkdirSync(ART, { recursive: true });
-  browser = await chromium.launchPersistentContext(join(tmp, 'profile'), { executablePath: CHROMIUM,
-    headless: true, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
+  browser = await launch(join(tmp, 'profile'));
 });
 
 after(async () => {

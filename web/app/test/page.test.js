@@ -16,47 +16,30 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, MemoryStorage, bs1 } from '../../sdk/src/index.js';
-import { BIN, built, root, startStack, stopStack } from '../../sdk/test/stack.js';
+import { startStack, stopStack } from '../../sdk/test/stack.js';
+import { ART, cliRunner, launch, skipReason } from './harness.js';
 
-const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
-const CLI = join(BIN, 'blindsync');
-const require = createRequire(join(root, 'web/sdk/package.json'));
-let chromium = null;
-try {
-  ({ chromium } = require('playwright-core'));
-} catch { /* skipped below */ }
 
-const skip = !existsSync(CHROMIUM) ? `no browser: ${CHROMIUM} is missing (scripts/deps.sh browser)`
-  : !chromium ? 'no playwright-core in web/sdk/node_modules (scripts/deps.sh node)'
-    : !built ? `no C build in ${BIN}: run make first`
-      : !existsSync(CLI) ? `no C CLI: ${CLI} is missing (run make)` : false;
+const skip = skipReason();
 
 const PASSWORD = 'page pässwörd ✓ 7';
 const WRONG = 'not the page password';
 const PASSPHRASE = 'a slot passphrase for the page ✓';
 const RECORD = { title: 'hello from the CLI', items: [1, 2, 3], note: 'Grüße' };
 const SLOT = 'the slot text, pushed by the CLI';
-const ART = join(root, 'build/test-artifacts');
 
 /** @type {import('../../sdk/test/stack.js').Stack | null} */
 let stack = null;
 let tmp = '';
+/** The C CLI as the other device (home and password under tmp). */
+const { cli } = cliRunner(() => ({ url: stack.url, tmp }));
 /** the browser's one context (a persistent one, on the fresh profile) */
 let browser = null;
 const username = `page${process.pid}`;
-
-/** Run the CLI (home under tmp); fails the test on a non-zero exit. @param {string[]} args */
-function cli(args) {
-  return new Promise((resolve, reject) => execFile(CLI, ['--server', stack.url, '--home', join(tmp, 'home'),
-    '--password-file', join(tmp, 'pw'), ...args], { encoding: 'utf8', timeout: 120000 },
-  (err, stdout, stderr) => (err ? reject(new Error(`blindsync ${args.join(' ')}: ${stderr}`)) : resolve(stdout))));
-}
 
 /**
  * Alter record A/a on the server as raw ciphertext (one bit of its
@@ -93,9 +76,7 @@ before(async () => {
   writeFileSync(join(tmp, 'pw'), `${PASSWORD}\n`);
   writeFileSync(join(tmp, 'pp'), `${PASSPHRASE}\n`);
   /* a fresh profile (--user-data-dir) in tmp, removed at the end */
-  browser = await chromium.launchPersistentContext(join(tmp, 'profile'), { executablePath: CHROMIUM,
-    headless: true, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
+  browser = await launch(join(tmp, 'profile'));
 });
 
 after(async () => {

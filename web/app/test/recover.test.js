@@ -18,51 +18,29 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, MemoryStorage } from '../../sdk/src/index.js';
-import { BIN, built, root, startStack, stopStack } from '../../sdk/test/stack.js';
+import { startStack, stopStack } from '../../sdk/test/stack.js';
+import { ART, cliRunner, launch, skipReason } from './harness.js';
 import { codes } from '../../sdk/test/totp.js';
 
-const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
-const CLI = join(BIN, 'blindsync');
-const require = createRequire(join(root, 'web/sdk/package.json'));
-let chromium = null;
-try {
-  ({ chromium } = require('playwright-core'));
-} catch { /* skipped below */ }
 
-const skip = !existsSync(CHROMIUM) ? `no browser: ${CHROMIUM} is missing (scripts/deps.sh browser)`
-  : !chromium ? 'no playwright-core in web/sdk/node_modules (scripts/deps.sh node)'
-    : !built ? `no C build in ${BIN}: run make first`
-      : !existsSync(CLI) ? `no C CLI: ${CLI} is missing (run make)` : false;
+const skip = skipReason();
 
 const OLD = 'the forgotten pässwörd 1';
 const NEW = 'the new recovered password ✓';
 const OTHER = 'a mistyped new password';
 const WRONGKEY = 'AAAA-AAAA-AAAA-AAAA-AAAA-AAAA-AAAA-AAAA';
-const ART = join(root, 'build/test-artifacts');
 
 /** @type {import('../../sdk/test/stack.js').Stack | null} */
 let stack = null;
 let tmp = '';
+/** The C CLI as the other device (home and password under tmp). */
+const { cli } = cliRunner(() => ({ url: stack.url, tmp }));
 let browser = null;
 const username = `pagerec${process.pid}`;
-
-/**
- * Run the CLI (home under tmp, the old password's file): its stdout, or
- * a rejection with its stderr.
- * @param {string[]} args
- * @returns {Promise<string>}
- */
-function cli(args) {
-  return new Promise((resolve, reject) => execFile(CLI, ['--server', stack.url, '--home', join(tmp, 'home'),
-    '--password-file', join(tmp, 'pw'), ...args], { encoding: 'utf8', timeout: 120000 },
-  (err, stdout, stderr) => (err ? reject(new Error(`blindsync ${args.join(' ')}: ${stderr}`)) : resolve(stdout))));
-}
 
 before(async () => {
   if (skip)
@@ -71,9 +49,7 @@ before(async () => {
   tmp = mkdtempSync(join(tmpdir(), 'bs-page-rec-'));
   mkdirSync(ART, { recursive: true });
   writeFileSync(join(tmp, 'pw'), `${OLD}\n`);
-  browser = await chromium.launchPersistentContext(join(tmp, 'profile'), { executablePath: CHROMIUM,
-    headless: true, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
+  browser = await launch(join(tmp, 'profile'));
 });
 
 after(async () => {
