@@ -227,13 +227,25 @@ static enum err mfa_locked(struct req *r, int retry_after)
 	    retry_after > 0 ? retry_after : 1);
 }
 
-/* After a 401 for a wrong key has gone out: the account's login_failed event. */
+/* After a 401 for a wrong key has gone out: the account's `kind` event
+ * ("login_failed", "recovery_failed"). */
+static void record_failed(struct store *s, int64_t account_id, const char *kind)
+{
+	enum err e = accounts_failed(s, account_id, kind);
+	if (e != ERR_OK)
+		log_msg(LOG_ERROR, "cannot record the %s event of account %" PRId64 ": %s", kind, account_id,
+		    err_code(e));
+}
+
+/* serve_after() callbacks: a wrong key at login, a wrong recovery key. */
 static void record_login_failed(struct store *s, int64_t account_id)
 {
-	enum err e = accounts_login_failed(s, account_id);
-	if (e != ERR_OK)
-		log_msg(LOG_ERROR, "login: cannot record a failed login of account %" PRId64 ": %s", account_id,
-		    err_code(e));
+	record_failed(s, account_id, "login_failed");
+}
+
+static void record_recover_failed(struct store *s, int64_t account_id)
+{
+	record_failed(s, account_id, "recovery_failed");
 }
 
 static enum err do_login(struct req *r)
@@ -708,15 +720,6 @@ out:
 }
 
 static const struct jfield recover_fields[] = {{"username", JT_STRING, 1}, {"recovery_auth", JT_STRING, 1}};
-
-/* After a 401 for a wrong recovery key has gone out: the account's recovery_failed event. */
-static void record_recover_failed(struct store *s, int64_t account_id)
-{
-	enum err e = accounts_recover_failed(s, account_id);
-	if (e != ERR_OK)
-		log_msg(LOG_ERROR, "recover: cannot record a failed recovery of account %" PRId64 ": %s", account_id,
-		    err_code(e));
-}
 
 static enum err do_recover(struct req *r)
 {

@@ -257,14 +257,21 @@ out:
 	return e;
 }
 
-static enum err login_failed_tx(struct store *s, void *arg)
+struct failed_tx {
+	int64_t account_id;
+	const char *kind;
+};
+
+static enum err failed_tx(struct store *s, void *arg)
 {
-	return store_event_add(s, *(const int64_t *)arg, "login_failed", NULL, now_s());
+	const struct failed_tx *x = arg;
+	return store_event_add(s, x->account_id, x->kind, NULL, now_s());
 }
 
-enum err accounts_login_failed(struct store *s, int64_t account_id)
+enum err accounts_failed(struct store *s, int64_t account_id, const char *kind)
 {
-	return store_tx(s, login_failed_tx, &account_id);
+	struct failed_tx x = {account_id, kind};
+	return store_tx(s, failed_tx, &x);
 }
 
 struct refresh_ctx {

@@ -30,7 +30,7 @@ struct accounts_session {
 	size_t keyring_len;
 	int64_t keyring_version; /* login only: the version of that keyring (0 if none) */
 	/* login only, set on ERR_INVALID_CREDENTIALS: the account whose key was
-	 * wrong (0 for an unknown name), for accounts_login_failed() */
+	 * wrong (0 for an unknown name), for accounts_failed() */
 	int64_t failed_account;
 	/* login with a factor, on ERR_RATE_LIMITED: seconds until codes are taken again */
 	int retry_after;
@@ -66,14 +66,15 @@ enum err accounts_prelogin(struct store *s, const struct config *c, const uint8_
 /* Log in: verify, create a device and a token pair. ERR_INVALID_CREDENTIALS
  * (same time and answer for unknown users: nothing is written for either;
  * out->failed_account names a known account, whose login_failed event the
- * caller records with accounts_login_failed() once the answer is sent),
+ * caller records with accounts_failed() once the answer is sent),
  * ERR_FORBIDDEN if disabled. */
 enum err accounts_login(struct store *s, const struct config *c, const char *username, const uint8_t *key,
     size_t keylen, const char *device_name, const char *device_type, struct accounts_session *out);
-/* Record a failed login (a wrong key) in the account's activity log, in a
- * transaction of its own. Meant to run after the 401 went out, so that an
- * unknown name and a wrong key cost the client the same time. */
-enum err accounts_login_failed(struct store *s, int64_t account_id);
+/* Record a failed attempt ("login_failed": a wrong key; "recovery_failed": a
+ * wrong recovery key) in the account's activity log, in a transaction of its
+ * own. Meant to run after the 401 went out, so that an unknown name and a
+ * wrong key cost the client the same time. */
+enum err accounts_failed(struct store *s, int64_t account_id, const char *kind);
 
 /* Rotate a refresh token. ERR_UNAUTHORIZED, ERR_TOKEN_EXPIRED, ERR_TOKEN_REUSED
  * (then every token of the device is revoked). */
@@ -185,14 +186,12 @@ enum err accounts_recovery_delete(struct store *s, const struct auth *a, const u
  * Begin a reset with the recovery key: ERR_INVALID_CREDENTIALS, after the
  * same work, for an unknown name, an account without a recovery key, a
  * disabled one and a wrong recovery_auth (*failed_account names a known
- * account with a key, for accounts_recover_failed once the answer is
+ * account with a key, for accounts_failed once the answer is
  * out). On ERR_OK: *blob (the caller frees) and a single-use reset token,
  * valid ACCOUNTS_RESET_TTL seconds, whose hash alone is stored.
  */
 enum err accounts_recover(struct store *s, const struct config *c, const char *username, const uint8_t *ra,
     size_t ralen, uint8_t **blob, size_t *bloblen, struct auth_token *reset, int64_t *failed_account);
-/* Record a wrong recovery key in the account's activity log (after the 401 went out). */
-enum err accounts_recover_failed(struct store *s, int64_t account_id);
 
 struct accounts_recover_in {
 	const char *reset_token;

@@ -434,16 +434,6 @@ out:
 	return e;
 }
 
-static enum err recover_failed_tx(struct store *s, void *arg)
-{
-	return store_event_add(s, *(const int64_t *)arg, "recovery_failed", NULL, now_s());
-}
-
-enum err accounts_recover_failed(struct store *s, int64_t account_id)
-{
-	return store_tx(s, recover_failed_tx, &account_id);
-}
-
 struct complete_ctx {
 	const struct config *c;
 	const struct accounts_recover_in *in;
