@@ -31,6 +31,7 @@ scripts/deps.sh build run test apache || exit 1
 
 pass=0
 fail=0
+times=
 logdir=$root/build/test-logs
 mkdir -p "$logdir"
 
@@ -50,10 +51,11 @@ step() {
 	local name=$1; shift
 	local out=$logdir/$name.log
 	echo "== $name"
-	local before=$fail
+	local before=$fail t0=$SECONDS
 	"$@" 2>&1 | tee "$out"
 	local rc=${PIPESTATUS[0]}
 	tally "$out"
+	times="$times $name=$((SECONDS - t0))s"
 	if [ "$rc" -ne 0 ] && [ "$fail" -eq "$before" ]; then
 		echo "!! $name exited $rc"
 		fail=$((fail + 1))
@@ -142,5 +144,6 @@ step san-cgi pbats "$root/build-san" tests/cgi
 step san-e2e pbats "$root/build-san" $e2e_part
 step san-client pbats "$root/build-san" tests/client
 
+echo "step times:$times"
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
