@@ -33,6 +33,8 @@ enum err {
 	ERR_BAD_SLOT_KEY,         /* 403 */
 	ERR_BACKUP_LIMIT,         /* 403 */
 	ERR_COLLECTION_LIMIT,     /* 403 */
+	ERR_MEMBER_LIMIT,         /* 403 */
+	ERR_INVITATION_LIMIT,     /* 403 */
 	ERR_HTTPS_REQUIRED,       /* 403 */
 	ERR_NOT_FOUND,            /* 404 */
 	ERR_METHOD_NOT_ALLOWED,   /* 405 */

@@ -79,7 +79,8 @@ const char *const stmt_sql[] = {
 	[STMT_ACCOUNT_SET_QUOTA] = "UPDATE accounts SET quota_bytes = ?2 WHERE username = ?1",
 	[STMT_ACCOUNT_SET_PLAN] = "UPDATE accounts SET plan = ?2 WHERE username = ?1",
 
-#define COLLECTION_COLS "id, account_id, name, version, records, bytes, created_at, modified_at, purged_version"
+#define COLLECTION_COLS "id, account_id, name, version, records, bytes, created_at, modified_at, purged_version, " \
+	"key_version, members_version"
 	[STMT_COLLECTION_GET] = "SELECT " COLLECTION_COLS " FROM collections WHERE account_id = ?1 AND name = ?2",
 	/* a name used before starts above the deleted collection's last version */
 	[STMT_COLLECTION_INSERT] =
@@ -328,6 +329,87 @@ const char *const stmt_sql[] = {
 	    "SELECT 1 FROM devices d JOIN accounts a ON a.id = d.account_id "
 	    "WHERE d.id = ?1 AND d.account_id = ?2 AND a.disabled = 0 AND EXISTS "
 	    "(SELECT 1 FROM tokens t WHERE t.device_id = d.id AND t.expires_at > ?3 AND t.used_at IS NULL)",
+	/* ---- sharing (store_share.c) ---- */
+	[STMT_KEYS_GET] = "SELECT x25519, ed25519 FROM account_keys WHERE account_id = ?1",
+	[STMT_KEYS_PUT] =
+	    "INSERT INTO account_keys (account_id, x25519, ed25519, updated_at) VALUES (?1, ?2, ?3, ?4) "
+	    "ON CONFLICT (account_id) DO UPDATE SET x25519 = excluded.x25519, ed25519 = excluded.ed25519, "
+	    "updated_at = excluded.updated_at",
+	[STMT_MEMBER_ROLE] = "SELECT role FROM members WHERE collection_id = ?1 AND account_id = ?2",
+	[STMT_MEMBER_LIST] =
+	    "SELECT m.account_id, a.username, m.role, m.joined_at FROM members m JOIN accounts a ON a.id = m.account_id "
+	    "WHERE m.collection_id = ?1 ORDER BY a.username",
+	[STMT_MEMBER_COUNT] = "SELECT count(*) FROM members WHERE collection_id = ?1",
+	[STMT_MEMBER_PUT] =
+	    "INSERT INTO members (collection_id, account_id, role, joined_at) VALUES (?1, ?2, ?3, ?4) "
+	    "ON CONFLICT (collection_id, account_id) DO UPDATE SET role = excluded.role",
+	[STMT_MEMBER_DELETE] = "DELETE FROM members WHERE collection_id = ?1 AND account_id = ?2",
+	[STMT_MEMBER_GRANTS_DELETE] = "DELETE FROM grants WHERE collection_id = ?1 AND account_id = ?2",
+	[STMT_SHARED_LIST] =
+	    "SELECT c.id, c.account_id, c.name, c.version, c.records, c.bytes, c.created_at, c.modified_at, "
+	    "c.purged_version, c.key_version, c.members_version, c.meta, o.username, m.role "
+	    "FROM members m JOIN collections c ON c.id = m.collection_id JOIN accounts o ON o.id = c.account_id "
+	    "WHERE m.account_id = ?1 ORDER BY o.username, c.name",
+	[STMT_SHARE_MEMBERS_BUMP] =
+	    "UPDATE collections SET members_version = members_version + 1 WHERE id = ?1 RETURNING members_version",
+	[STMT_SHARE_ROTATE_MARK] =
+	    "UPDATE collections SET key_version = key_version + 1, members_version = members_version + 1 "
+	    "WHERE id = ?1 AND members_version = ?2 AND key_version = ?3 RETURNING members_version",
+	[STMT_SHARE_MEMBERS_VERSION] = "SELECT members_version FROM collections WHERE id = ?1",
+	[STMT_SHARE_ACCOUNTS_BUMP] =
+	    "UPDATE accounts SET account_version = account_version + 1 "
+	    "WHERE id IN (SELECT account_id FROM members WHERE collection_id = ?1)",
+	[STMT_SHARE_MEMBER_IDS] = "SELECT account_id FROM members WHERE collection_id = ?1 ORDER BY account_id",
+	/* everyone who shares a collection with ?1: the members of its
+	 * collections, the owners and members of the collections it is in */
+#define PEERS "SELECT m.account_id FROM members m JOIN collections c ON c.id = m.collection_id " \
+	"WHERE c.account_id = ?1 UNION SELECT c.account_id FROM members m JOIN collections c " \
+	"ON c.id = m.collection_id WHERE m.account_id = ?1 UNION SELECT o.account_id FROM members m " \
+	"JOIN members o ON o.collection_id = m.collection_id WHERE m.account_id = ?1 AND o.account_id <> ?1"
+	[STMT_SHARE_PEERS_BUMP] =
+	    "UPDATE accounts SET account_version = account_version + 1 WHERE id IN (" PEERS ")",
+	[STMT_SHARE_PEERS_MEMBERS_BUMP] =
+	    "UPDATE collections SET members_version = members_version + 1 "
+	    "WHERE id IN (SELECT collection_id FROM members WHERE account_id = ?1)",
+	[STMT_SHARE_PEER_IDS] = PEERS,
+#undef PEERS
+	[STMT_INVITATION_PRUNE_PAIR] =
+	    "DELETE FROM invitations WHERE collection_id = ?1 AND to_id = ?2 AND expires_at <= ?3",
+	[STMT_INVITATION_INSERT] =
+	    "INSERT INTO invitations (public_id, collection_id, from_id, to_id, role, key_version, sealed, signature, "
+	    "created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+#define INVITATION_SELECT "SELECT " INV_COLS
+#define INV_COLS "i.id, i.public_id, i.collection_id, c.name, c.account_id, o.username, i.from_id, f.username, " \
+	"k.x25519, k.ed25519, i.to_id, t.username, i.role, i.key_version, i.sealed, i.signature, i.created_at, " \
+	"i.expires_at FROM invitations i JOIN collections c ON c.id = i.collection_id " \
+	"JOIN accounts o ON o.id = c.account_id JOIN accounts f ON f.id = i.from_id " \
+	"JOIN accounts t ON t.id = i.to_id LEFT JOIN account_keys k ON k.account_id = i.from_id "
+	[STMT_INVITATION_GET] = INVITATION_SELECT "WHERE i.public_id = ?1 AND i.expires_at > ?2",
+	[STMT_INVITATION_LIST_TO] = INVITATION_SELECT "WHERE i.to_id = ?1 AND i.expires_at > ?2 ORDER BY i.id",
+	[STMT_INVITATION_LIST_COLLECTION] =
+	    INVITATION_SELECT "WHERE i.collection_id = ?1 AND i.expires_at > ?2 ORDER BY i.id",
+#undef INV_COLS
+#undef INVITATION_SELECT
+	[STMT_INVITATION_COUNT_FROM] = "SELECT count(*) FROM invitations WHERE from_id = ?1 AND expires_at > ?2",
+	[STMT_INVITATION_PENDING] =
+	    "SELECT 1 FROM invitations WHERE collection_id = ?1 AND to_id = ?2 AND expires_at > ?3",
+	[STMT_INVITATION_DELETE] = "DELETE FROM invitations WHERE id = ?1",
+	[STMT_INVITATION_REGRANT] =
+	    "UPDATE invitations SET key_version = ?2, sealed = ?3, signature = ?4 WHERE id = ?1",
+	[STMT_GRANT_PUT] =
+	    "INSERT INTO grants (collection_id, account_id, key_version, from_name, from_x25519, from_ed25519, sealed, "
+	    "signature, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) "
+	    "ON CONFLICT (collection_id, account_id, key_version) DO UPDATE SET from_name = excluded.from_name, "
+	    "from_x25519 = excluded.from_x25519, from_ed25519 = excluded.from_ed25519, sealed = excluded.sealed, "
+	    "signature = excluded.signature, created_at = excluded.created_at",
+#define GRANT_COLS "collection_id, account_id, key_version, from_name, from_x25519, from_ed25519, sealed, " \
+	"signature, created_at"
+	[STMT_GRANT_GET] =
+	    "SELECT " GRANT_COLS " FROM grants WHERE collection_id = ?1 AND account_id = ?2 AND key_version = ?3",
+	[STMT_GRANT_GET_NEWEST] =
+	    "SELECT " GRANT_COLS " FROM grants WHERE collection_id = ?1 AND account_id = ?2 "
+	    "ORDER BY key_version DESC LIMIT 1",
+#undef GRANT_COLS
 	/* ---- blindsync-admin migrate-store (store_copy.c) ----
 	 * every column as it is (the order of store_table_info's lists), the
 	 * rows in key order; an insert never overwrites, except meta's values */

@@ -412,6 +412,8 @@ struct store_collection {
 	int64_t id, account_id;
 	char name[STORE_NAME_MAX + 1];
 	int64_t version, records, bytes, created_at, modified_at, purged_version;
+	int64_t key_version;       /* sharing: 1 until the first rotation (store_share_rotate_mark) */
+	int64_t members_version;   /* sharing: the membership version (store_share_members_bump) */
 	const uint8_t *meta;       /* list only: valid during the callback; NULL if none */
 	size_t meta_len;
 };
@@ -661,5 +663,190 @@ enum err store_live_ticket_take(struct store *s, const uint8_t hash[STORE_HASH_L
  * exists and is not disabled; ERR_UNAUTHORIZED otherwise. One indexed query.
  */
 enum err store_live_device_ok(struct store *s, int64_t account_id, int64_t device_id, int64_t now);
+
+/*
+ * ---- sharing a collection between accounts (store_share.c) ----
+ *
+ * docs/API-sharing.md. The store keeps each account's public keys, the
+ * members of a collection with their roles, pending invitations, and the
+ * grants (a collection key sealed to a member, signed by the one who gave
+ * it) per (collection, member, key_version). Every blob here is opaque:
+ * the server never opens one. Usernames are lowercased by the caller.
+ * The owner is never a row of the members table (a collection's owner is
+ * its account_id). Deleting an account or a collection takes its keys,
+ * memberships, invitations (to, from and of its collections) and grants
+ * with it (cascade); store_share_account_peers tells whom that concerns.
+ *
+ * Lock order (PostgreSQL, where writers run in parallel): the logic in
+ * share.c and sync.c always calls, within one transaction, first the
+ * collection (store_share_members_bump / store_share_rotate_mark lock its
+ * row), then members/invitations/grants, then accounts
+ * (store_share_accounts_bump, store_account_usage_add). A push takes the
+ * collection, then the owner's account row, then the members' rows, in
+ * ascending id order.
+ *
+ * Times are unix seconds; an invitation is pending while expires_at > now
+ * (an expired one is as good as gone: no call returns or counts it).
+ */
+#define STORE_KEY_LEN 32             /* an X25519 or Ed25519 public key */
+#define STORE_SIGNATURE_LEN 64       /* an Ed25519 signature */
+#define STORE_SEALED_MAX 4096        /* a sealed grant, decoded */
+#define STORE_INVITATION_ID_LEN 22   /* base64url characters */
+
+enum store_role {
+	STORE_ROLE_NONE = 0,   /* not a member */
+	STORE_ROLE_READ = 1,
+	STORE_ROLE_WRITE = 2,
+	STORE_ROLE_ADMIN = 3,
+	STORE_ROLE_OWNER = 4   /* never stored: the collection's account */
+};
+
+struct store_keys {
+	uint8_t x25519[STORE_KEY_LEN];
+	uint8_t ed25519[STORE_KEY_LEN];
+};
+
+/*
+ * Set the account's public keys (insert or replace); *changed is 1 when
+ * there were none or they differ, 0 when the same keys were set again.
+ */
+enum err store_keys_put(struct store *s, int64_t account_id, const struct store_keys *k, int64_t now,
+    int *changed);
+/* The account's public keys; ERR_NOT_FOUND when it has published none. */
+enum err store_keys_get(struct store *s, int64_t account_id, struct store_keys *k);
+
+/* ---- members ---- */
+
+struct store_member {
+	int64_t account_id;
+	char username[STORE_USERNAME_MAX + 1];
+	int role;                 /* STORE_ROLE_READ..ADMIN */
+	int64_t joined_at;
+};
+
+/* The caller's role in the collection: *role STORE_ROLE_READ..ADMIN, ERR_NOT_FOUND when not a member. */
+enum err store_member_role(struct store *s, int64_t collection_id, int64_t account_id, int *role);
+/* The members of a collection (the owner not included), by username; fn returns non-zero to stop. */
+enum err store_member_list(struct store *s, int64_t collection_id,
+    int (*fn)(void *ctx, const struct store_member *m), void *ctx);
+/* How many members (the owner not included). */
+enum err store_member_count(struct store *s, int64_t collection_id, int64_t *n);
+/* Add a member, or set the role of one (joined_at kept). */
+enum err store_member_put(struct store *s, int64_t collection_id, int64_t account_id, int role, int64_t now);
+/* Remove a member and its grants of the collection; ERR_NOT_FOUND when it was none. */
+enum err store_member_delete(struct store *s, int64_t collection_id, int64_t account_id);
+
+/*
+ * The collections shared with the account (where it is a member), by owner
+ * then name; fn gets the collection (meta included: valid during the call),
+ * its owner's username and the account's role. fn returns non-zero to stop.
+ */
+enum err store_shared_list(struct store *s, int64_t account_id,
+    int (*fn)(void *ctx, const struct store_collection *c, const char *owner, int role), void *ctx);
+
+/* ---- the collection's sharing counters and the accounts they concern ---- */
+
+/* members_version + 1 of the collection (locks its row); *version the new one. ERR_NOT_FOUND. */
+enum err store_share_members_bump(struct store *s, int64_t collection_id, int64_t *version);
+/*
+ * Rotation: if the collection's key_version is still expected_key_version
+ * and members_version still expected_members_version, set key_version to
+ * expected_key_version + 1, members_version + 1 (*members_version the new
+ * one); else ERR_PRECONDITION_FAILED with *members_version the current one
+ * (the caller reads the rest with store_collection_get). Locks the row.
+ */
+enum err store_share_rotate_mark(struct store *s, int64_t collection_id, int64_t expected_members_version,
+    int64_t expected_key_version, int64_t *members_version);
+/*
+ * account_version + 1 of every member of the collection, in one statement
+ * (the owner is not included: its own writes bump it already). Calls fn with
+ * each member's account id afterwards (for the long-poll wake-ups), fn may
+ * be NULL.
+ */
+enum err store_share_accounts_bump(struct store *s, int64_t collection_id,
+    int (*fn)(void *ctx, int64_t account_id), void *ctx);
+/*
+ * Before deleting an account: bump the account_version of everyone who
+ * shares a collection with it (the members of its collections, the owners
+ * and other members of the collections it is a member of) and the
+ * members_version of the collections it is a member of; fn (may be NULL) is
+ * called with each such account id (perhaps more than once).
+ */
+enum err store_share_account_peers(struct store *s, int64_t account_id,
+    int (*fn)(void *ctx, int64_t account_id), void *ctx);
+
+/* ---- invitations ---- */
+
+struct store_invitation {
+	int64_t id;                                  /* row id */
+	char public_id[STORE_INVITATION_ID_LEN + 1];
+	int64_t collection_id;
+	char collection[STORE_NAME_MAX + 1];         /* read: the collection's name */
+	int64_t owner_id;                            /* read: the collection's account */
+	char owner[STORE_USERNAME_MAX + 1];          /* read */
+	int64_t from_id;
+	char from[STORE_USERNAME_MAX + 1];           /* read */
+	int from_has_keys;                           /* read: from_keys is set */
+	struct store_keys from_keys;                 /* read: the inviter's current keys */
+	int64_t to_id;
+	char to[STORE_USERNAME_MAX + 1];             /* read */
+	int role;
+	int64_t key_version;
+	const uint8_t *sealed;                       /* read: valid during the callback */
+	size_t sealed_len;
+	const uint8_t *signature;
+	size_t signature_len;
+	int64_t created_at, expires_at;
+};
+
+/*
+ * Insert a pending invitation from the fields public_id, collection_id,
+ * from_id, to_id, role, key_version, sealed, signature, created_at,
+ * expires_at of *i (sets i->id). An expired invitation of the same
+ * collection to the same account is deleted first; a pending one is
+ * ERR_CONFLICT (nothing written).
+ */
+enum err store_invitation_insert(struct store *s, struct store_invitation *i);
+/* The pending invitation with this public id at `now`; ERR_NOT_FOUND. fn gets it filled. */
+enum err store_invitation_get(struct store *s, const char *public_id, int64_t now,
+    int (*fn)(void *ctx, const struct store_invitation *i), void *ctx);
+/* The pending invitations to the account, oldest first. */
+enum err store_invitation_list_to(struct store *s, int64_t to_id, int64_t now,
+    int (*fn)(void *ctx, const struct store_invitation *i), void *ctx);
+/* The pending invitations of the collection, oldest first. */
+enum err store_invitation_list_collection(struct store *s, int64_t collection_id, int64_t now,
+    int (*fn)(void *ctx, const struct store_invitation *i), void *ctx);
+/* How many pending invitations the account has sent (all collections). */
+enum err store_invitation_count_from(struct store *s, int64_t from_id, int64_t now, int64_t *n);
+/* 1 in *pending if the account has a pending invitation to the collection. */
+enum err store_invitation_pending(struct store *s, int64_t collection_id, int64_t to_id, int64_t now,
+    int *pending);
+/* Delete an invitation by row id; ERR_NOT_FOUND. */
+enum err store_invitation_delete(struct store *s, int64_t id);
+/* Rotation: replace a pending invitation's key_version, sealed and signature (by row id); ERR_NOT_FOUND. */
+enum err store_invitation_regrant(struct store *s, int64_t id, int64_t key_version, const uint8_t *sealed,
+    size_t sealed_len, const uint8_t *signature, size_t signature_len);
+
+/* ---- grants ---- */
+
+struct store_grant {
+	int64_t collection_id, account_id, key_version;
+	char from[STORE_USERNAME_MAX + 1];     /* the giver's name when it was stored */
+	struct store_keys from_keys;           /* and its public keys then */
+	const uint8_t *sealed;                 /* read: valid during the callback */
+	size_t sealed_len;
+	const uint8_t *signature;
+	size_t signature_len;
+	int64_t created_at;
+};
+
+/* Store (or replace) the grant of (collection_id, account_id, key_version) from *g. */
+enum err store_grant_put(struct store *s, const struct store_grant *g);
+/*
+ * The member's grant of key_version (0: the newest it has); ERR_NOT_FOUND.
+ * fn gets it filled.
+ */
+enum err store_grant_get(struct store *s, int64_t collection_id, int64_t account_id, int64_t key_version,
+    int (*fn)(void *ctx, const struct store_grant *g), void *ctx);
 
 #endif

@@ -96,4 +96,7 @@ enum err store_walk_records(struct store *s, sqlite3_stmt *st, int (*fn)(void *,
  */
 void store_bind_version(sqlite3_stmt *st, int64_t collection_id, const struct store_record *r);
 
+/* Fill *c from the columns 0..10 of st (COLLECTION_COLS of stmt.c), meta unset (store_sync.c). */
+void store_read_collection(sqlite3_stmt *st, struct store_collection *c);
+
 #endif

@@ -143,6 +143,31 @@
 	X(live_ticket_take, (struct store *s, const uint8_t hash[STORE_HASH_LEN], int64_t now, int64_t *account_id, int64_t *device_id), (s, hash, now, account_id, device_id)) \
 	X(live_device_ok, (struct store *s, int64_t account_id, int64_t device_id, int64_t now), (s, account_id, device_id, now))
 
+/* sharing: keys, members, invitations, grants: store_share.c / store_pg_share.c (share-pg) */
+#define STORE_OPS_SHARE(X) \
+	X(keys_put, (struct store *s, int64_t account_id, const struct store_keys *k, int64_t now, int *changed), (s, account_id, k, now, changed)) \
+	X(keys_get, (struct store *s, int64_t account_id, struct store_keys *k), (s, account_id, k)) \
+	X(member_role, (struct store *s, int64_t collection_id, int64_t account_id, int *role), (s, collection_id, account_id, role)) \
+	X(member_list, (struct store *s, int64_t collection_id, int (*fn)(void *ctx, const struct store_member *m), void *ctx), (s, collection_id, fn, ctx)) \
+	X(member_count, (struct store *s, int64_t collection_id, int64_t *n), (s, collection_id, n)) \
+	X(member_put, (struct store *s, int64_t collection_id, int64_t account_id, int role, int64_t now), (s, collection_id, account_id, role, now)) \
+	X(member_delete, (struct store *s, int64_t collection_id, int64_t account_id), (s, collection_id, account_id)) \
+	X(shared_list, (struct store *s, int64_t account_id, int (*fn)(void *ctx, const struct store_collection *c, const char *owner, int role), void *ctx), (s, account_id, fn, ctx)) \
+	X(share_members_bump, (struct store *s, int64_t collection_id, int64_t *version), (s, collection_id, version)) \
+	X(share_rotate_mark, (struct store *s, int64_t collection_id, int64_t expected_members_version, int64_t expected_key_version, int64_t *members_version), (s, collection_id, expected_members_version, expected_key_version, members_version)) \
+	X(share_accounts_bump, (struct store *s, int64_t collection_id, int (*fn)(void *ctx, int64_t account_id), void *ctx), (s, collection_id, fn, ctx)) \
+	X(share_account_peers, (struct store *s, int64_t account_id, int (*fn)(void *ctx, int64_t account_id), void *ctx), (s, account_id, fn, ctx)) \
+	X(invitation_insert, (struct store *s, struct store_invitation *i), (s, i)) \
+	X(invitation_get, (struct store *s, const char *public_id, int64_t now, int (*fn)(void *ctx, const struct store_invitation *i), void *ctx), (s, public_id, now, fn, ctx)) \
+	X(invitation_list_to, (struct store *s, int64_t to_id, int64_t now, int (*fn)(void *ctx, const struct store_invitation *i), void *ctx), (s, to_id, now, fn, ctx)) \
+	X(invitation_list_collection, (struct store *s, int64_t collection_id, int64_t now, int (*fn)(void *ctx, const struct store_invitation *i), void *ctx), (s, collection_id, now, fn, ctx)) \
+	X(invitation_count_from, (struct store *s, int64_t from_id, int64_t now, int64_t *n), (s, from_id, now, n)) \
+	X(invitation_pending, (struct store *s, int64_t collection_id, int64_t to_id, int64_t now, int *pending), (s, collection_id, to_id, now, pending)) \
+	X(invitation_delete, (struct store *s, int64_t id), (s, id)) \
+	X(invitation_regrant, (struct store *s, int64_t id, int64_t key_version, const uint8_t *sealed, size_t sealed_len, const uint8_t *signature, size_t signature_len), (s, id, key_version, sealed, sealed_len, signature, signature_len)) \
+	X(grant_put, (struct store *s, const struct store_grant *g), (s, g)) \
+	X(grant_get, (struct store *s, int64_t collection_id, int64_t account_id, int64_t key_version, int (*fn)(void *ctx, const struct store_grant *g), void *ctx), (s, collection_id, account_id, key_version, fn, ctx))
+
 /* every row as it is, for migrate-store (store_copy.h): store_copy.c / store_pg_copy.c */
 #define STORE_OPS_COPY(X) \
 	X(copy_count, (struct store *s, enum store_table t, int64_t *n), (s, t, n)) \
@@ -159,6 +184,7 @@
 	STORE_OPS_ADMIN(X) \
 	STORE_OPS_TRANSFER(X) \
 	STORE_OPS_LIVE(X) \
+	STORE_OPS_SHARE(X) \
 	STORE_OPS_COPY(X)
 
 struct store_ops {

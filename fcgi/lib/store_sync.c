@@ -8,7 +8,7 @@
 
 #include "store_impl.h"
 
-static void read_collection(sqlite3_stmt *st, struct store_collection *c)
+void store_read_collection(sqlite3_stmt *st, struct store_collection *c)
 {
 	memset(c, 0, sizeof *c);
 	c->id = sqlite3_column_int64(st, 0);
@@ -20,6 +20,8 @@ static void read_collection(sqlite3_stmt *st, struct store_collection *c)
 	c->created_at = sqlite3_column_int64(st, 6);
 	c->modified_at = sqlite3_column_int64(st, 7);
 	c->purged_version = sqlite3_column_int64(st, 8);
+	c->key_version = sqlite3_column_int64(st, 9);
+	c->members_version = sqlite3_column_int64(st, 10);
 }
 
 enum err lite_collection_get(struct store *s, int64_t account_id, const char *name, struct store_collection *c)
@@ -29,7 +31,7 @@ enum err lite_collection_get(struct store *s, int64_t account_id, const char *na
 	sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
 	enum err e = store_one_row(s, st, "collection get");
 	if (e == ERR_OK)
-		read_collection(st, c);
+		store_read_collection(st, c);
 	sqlite3_reset(st);
 	return e;
 }
@@ -101,10 +103,10 @@ enum err lite_collection_list(struct store *s, int64_t account_id,
 	struct store_collection c;
 	int rc;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		read_collection(st, &c);
-		if (sqlite3_column_type(st, 9) != SQLITE_NULL) {
-			c.meta = sqlite3_column_blob(st, 9);
-			c.meta_len = (size_t)sqlite3_column_bytes(st, 9);
+		store_read_collection(st, &c);
+		if (sqlite3_column_type(st, 11) != SQLITE_NULL) {
+			c.meta = sqlite3_column_blob(st, 11);
+			c.meta_len = (size_t)sqlite3_column_bytes(st, 11);
 			if (!c.meta)
 				c.meta = (const uint8_t *)"";
 		}
