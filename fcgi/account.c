@@ -8,6 +8,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "accounts.h"
 #include "auth.h"
@@ -15,6 +16,7 @@
 #include "jstream.h"
 #include "log.h"
 #include "serve.h"
+#include "share.h"
 #include "transfer.h"
 
 static uint8_t server_secret[AUTH_SECRET_LEN];
@@ -548,11 +550,16 @@ static enum err do_delete(struct req *r)
 	uint8_t *key = NULL;
 	size_t keylen = 0;
 	enum err e;
-	if ((e = get_key(r, "auth_key", &key, &keylen)) || (e = accounts_delete(r->store, r->auth, key, keylen)))
+	struct share_ids peers = {0};
+	if ((e = get_key(r, "auth_key", &key, &keylen)) ||
+	    (e = accounts_delete(r->store, r->auth, key, keylen, &peers)))
 		goto out;
 	serve_changed(r->auth->account_id, NULL); /* blindsync-live closes the account's sockets */
+	for (size_t i = 0; i < peers.n; i++)
+		serve_changed(peers.v[i], NULL);
 	http_respond(r, 204, NULL);
 out:
+	share_ids_free(&peers);
 	free_key(key, keylen);
 	return e;
 }
@@ -823,6 +830,138 @@ static enum err do_export(struct req *r) { return transfer_export(r, r->auth); }
 
 static enum err do_import(struct req *r) { return transfer_import(r, r->auth); }
 
+/* ---- sharing: public keys and incoming invitations (docs/API-sharing.md) ---- */
+
+static const struct jfield keys_fields[] = {{"x25519", JT_STRING, 1}, {"ed25519", JT_STRING, 1}};
+
+static void write_keys(struct req *r, const char *username, const struct store_keys *k)
+{
+	struct jw w;
+	jw_init(&w, &r->out);
+	jw_obj_begin(&w);
+	if (username) {
+		jw_key(&w, "username"); jw_str(&w, username);
+	}
+	jw_key(&w, "x25519"); jw_b64(&w, k->x25519, STORE_KEY_LEN);
+	jw_key(&w, "ed25519"); jw_b64(&w, k->ed25519, STORE_KEY_LEN);
+	jw_obj_end(&w);
+	http_respond_json(r, 200);
+}
+
+static enum err do_keys_put(struct req *r)
+{
+	struct store_keys k;
+	uint8_t *x = NULL, *ed = NULL;
+	size_t xn = 0, en = 0;
+	enum err e;
+	if ((e = json_get_b64(r->json, "x25519", 1, STORE_KEY_LEN, STORE_KEY_LEN, &x, &xn, r->errmsg)) ||
+	    (e = json_get_b64(r->json, "ed25519", 1, STORE_KEY_LEN, STORE_KEY_LEN, &ed, &en, r->errmsg)))
+		goto out;
+	memcpy(k.x25519, x, STORE_KEY_LEN);
+	memcpy(k.ed25519, ed, STORE_KEY_LEN);
+	if ((e = share_keys_put(r->store, r->auth->account_id, &k, r->auth->device_public_id, (int64_t)time(NULL))))
+		goto out;
+	http_respond(r, 204, NULL);
+out:
+	free(x);
+	free(ed);
+	return e;
+}
+
+static enum err do_keys_get(struct req *r)
+{
+	struct store_keys k;
+	enum err e = store_keys_get(r->store, r->auth->account_id, &k);
+	if (e == ERR_NOT_FOUND)
+		return http_fail(r, e, "No public keys yet (PUT /v1/account/keys).");
+	if (e)
+		return e;
+	write_keys(r, NULL, &k);
+	return ERR_OK;
+}
+
+static enum err do_user_keys(struct req *r)
+{
+	char name[STORE_USERNAME_MAX + 1];
+	struct store_keys k;
+	const char *p = r->params[0];
+	enum err e = auth_username(p, strlen(p), name) != 0 ? ERR_NOT_FOUND : share_user_keys(r->store, name, &k);
+	if (e == ERR_NOT_FOUND) /* the same answer for no such name and no keys */
+		return http_fail(r, e, "No such user, or the user has no public keys.");
+	if (e)
+		return e;
+	write_keys(r, name, &k);
+	return ERR_OK;
+}
+
+static enum err do_invitations(struct req *r)
+{
+	struct jw w;
+	jw_init(&w, &r->out);
+	enum err e = share_invitations_in(r->store, r->auth->account_id, (int64_t)time(NULL), &w);
+	if (e)
+		return e;
+	http_respond_json(r, 200);
+	return ERR_OK;
+}
+
+/* An invitation id path parameter: 22 base64url characters, else the 404 of an unknown one. */
+static enum err invitation_param(struct req *r)
+{
+	const char *p = r->params[0];
+	size_t n = strspn(p, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_");
+	if (n != STORE_INVITATION_ID_LEN || p[n])
+		return http_fail(r, ERR_NOT_FOUND, "No such invitation (or it expired).");
+	return ERR_OK;
+}
+
+static void wake_ids(struct share_ids *ids)
+{
+	for (size_t i = 0; i < ids->n; i++)
+		serve_changed(ids->v[i], NULL);
+}
+
+static enum err do_accept(struct req *r)
+{
+	struct share_accepted out;
+	struct share_ids ids = {0};
+	char msg[ERR_MSG_MAX];
+	memset(&out, 0, sizeof out);
+	enum err e = share_accept(r->store, r->cfg, r->auth->account_id, r->params[0], (int64_t)time(NULL), &out, &ids,
+	    msg);
+	if (e == ERR_OK) {
+		wake_ids(&ids);
+		struct jw w;
+		jw_init(&w, &r->out);
+		jw_obj_begin(&w);
+		jw_key(&w, "collection"); jw_str(&w, out.collection);
+		jw_key(&w, "owner"); jw_str(&w, out.owner);
+		jw_key(&w, "role"); jw_str(&w, share_role_name(out.role));
+		jw_key(&w, "key_version"); jw_int(&w, out.key_version);
+		jw_obj_end(&w);
+		http_respond_json(r, 200);
+	} else if (msg[0]) {
+		e = http_fail(r, e, "%s", msg);
+	}
+	share_ids_free(&ids);
+	return e;
+}
+
+static enum err do_decline(struct req *r)
+{
+	struct share_ids ids = {0};
+	char msg[ERR_MSG_MAX];
+	enum err e = share_decline(r->store, r->auth->account_id, r->params[0], (int64_t)time(NULL), &ids, msg);
+	if (e == ERR_OK) {
+		wake_ids(&ids);
+		http_respond(r, 204, NULL);
+	} else if (msg[0]) {
+		e = http_fail(r, e, "%s", msg);
+	}
+	share_ids_free(&ids);
+	return e;
+}
+
 /*
  * register carries a keyring (base64 of up to ACCOUNTS_KEYRING_MAX bytes)
  * and a kdf; prelogin, login and refresh only short strings.
@@ -881,6 +1020,16 @@ static const struct route routes[] = {
 	/* streamed: transfer.c checks the length against its own limit before reading */
 	{.method = M_POST, .pattern = "/account/import", .fn = do_import, .name = "import",
 	 .auth = RA_BEARER, .body = RB_STREAM},
+	/* sharing (docs/API-sharing.md) */
+	{.method = M_PUT, .pattern = "/account/keys", .fn = do_keys_put, .name = "account.keys",
+	 .auth = RA_BEARER, .body = RB_JSON, .max_body = ROUTE_CAP_SMALL, FIELDS(keys_fields)},
+	{.method = M_GET, .pattern = "/account/keys", .fn = do_keys_get, .name = "account.keys", .auth = RA_BEARER},
+	{.method = M_GET, .pattern = "/users/*/keys", .fn = do_user_keys, .name = "users.keys", .auth = RA_BEARER},
+	{.method = M_GET, .pattern = "/invitations", .fn = do_invitations, .name = "invitations", .auth = RA_BEARER},
+	{.method = M_POST, .pattern = "/invitations/*/accept", .fn = do_accept, .name = "invitations",
+	 .auth = RA_BEARER, .body = RB_JSON_OPT, .max_body = ROUTE_CAP_SMALL, .check = invitation_param},
+	{.method = M_DELETE, .pattern = "/invitations/*", .fn = do_decline, .name = "invitations", .auth = RA_BEARER,
+	 .check = invitation_param},
 };
 
 static const struct handler handler = {"account", routes, sizeof routes / sizeof routes[0], STORE_RW, init, NULL};

@@ -1444,7 +1444,9 @@ static int cmd_user_show(struct admin *a, int argc, char **argv)
 /* user_op step of user delete. */
 static enum err user_delete_step(struct store *s, struct user_op *x)
 {
-	return store_account_delete(s, x->acc.id);
+	/* whoever shared a collection with it sees it go (their status moves) */
+	enum err e = store_share_account_peers(s, x->acc.id, NULL, NULL);
+	return e ? e : store_account_delete(s, x->acc.id);
 }
 
 /* user delete NAME [--yes]: delete the account (cascade) in one write transaction. */

@@ -5,6 +5,9 @@
  *   GET /v1/collections/{c}/records/{id}                one record
  *   GET /v1/collections/{c}/records/{id}/history        its versions, newest first
  *   GET /v1/collections/{c}/records/{id}/history/{v}    one version
+ * Each takes ?owner=USERNAME for a collection shared with the caller
+ * (docs/API-sharing.md: read role; 404 for a non-member as for a missing
+ * collection); the listing adds the shared collections after the own ones.
  * Opens the store read-only. Record payloads stream from SQLite into the
  * response, base64-encoded in place: memory does not grow with a pull.
  */
@@ -13,15 +16,17 @@
 #include "auth.h"
 #include "json.h"
 #include "serve.h"
+#include "share.h"
 #include "syncio.h"
 #include "valid.h"
 
-static enum err collection_param(struct req *r, const char **name)
+/* The collection name path parameter and ?owner= (owner: NULL for the caller's own). */
+static enum err collection_param(struct req *r, const char **name, char *buf, const char **owner)
 {
 	*name = r->params[0];
 	if (!valid_name(*name))
 		return http_fail(r, ERR_NOT_FOUND, "No such collection.");
-	return ERR_OK;
+	return syncio_owner(r, buf, owner);
 }
 
 static int emit_collection(void *ctx, const struct store_collection *c)
@@ -39,6 +44,8 @@ static enum err list_tx(struct store *s, void *arg)
 	jw_key(&w, "collections");
 	jw_arr_begin(&w);
 	enum err e = store_collection_list(s, r->account_id, emit_collection, &w);
+	if (e == ERR_OK)
+		e = share_list(s, r->account_id, &w, 1);
 	jw_arr_end(&w);
 	jw_obj_end(&w);
 	return e;
@@ -56,6 +63,8 @@ static enum err do_list(struct req *r)
 struct pull_ctx {
 	struct req *r;
 	const char *name;
+	const char *owner;
+	char owner_buf[STORE_USERNAME_MAX + 1];
 	int64_t since, limit;
 	struct store_collection col;
 	int started;       /* the response is streaming */
@@ -82,11 +91,10 @@ static enum err pull_tx(struct store *s, void *arg)
 {
 	struct pull_ctx *x = arg;
 	struct req *r = x->r;
-	enum err e = store_collection_get(s, r->account_id, x->name, &x->col);
-	if (e == ERR_NOT_FOUND)
-		return http_fail(r, e, "No such collection.");
+	int role;
+	enum err e = share_access(s, r->account_id, x->owner, x->name, STORE_ROLE_READ, &x->col, &role);
 	if (e)
-		return e;
+		return syncio_access_fail(r, e);
 	if (x->since > 0 && x->since < x->col.purged_version) {
 		buf_printf(&r->err_extra, "\"purged_version\":%lld", (long long)x->col.purged_version);
 		return http_fail(r, ERR_RESYNC_REQUIRED,
@@ -108,13 +116,14 @@ static enum err pull_tx(struct store *s, void *arg)
 	return e;
 }
 
-/* Has the collection anything newer than `since`? (a cheap read) */
-static enum err newer(struct req *r, const char *name, int64_t since, int *yes)
+/* Has the collection anything newer than `since`? (a cheap read; a member removed meanwhile ends the wait) */
+static enum err newer(struct req *r, const char *owner, const char *name, int64_t since, int *yes)
 {
 	struct store_collection col;
-	enum err e = store_collection_get(r->store, r->account_id, name, &col);
+	int role;
+	enum err e = share_access(r->store, r->account_id, owner, name, STORE_ROLE_READ, &col, &role);
 	*yes = e != ERR_OK || col.version > since; /* errors are answered by the pull itself */
-	return e == ERR_NOT_FOUND ? ERR_OK : e;
+	return e == ERR_NOT_FOUND || e == ERR_FORBIDDEN ? ERR_OK : e;
 }
 
 static enum err do_pull(struct req *r)
@@ -125,7 +134,7 @@ static enum err do_pull(struct req *r)
 	enum err e;
 	memset(&x, 0, sizeof x);
 	x.r = r;
-	if ((e = collection_param(r, &x.name)) ||
+	if ((e = collection_param(r, &x.name, x.owner_buf, &x.owner)) ||
 	    (e = http_query_int(r, "since", 0, 999999999999999999LL, 0, &x.since)) ||
 	    (e = http_query_int(r, "limit", 1, r->cfg->limits.max_pull_records, r->cfg->limits.max_pull_records,
 	    &x.limit)) ||
@@ -134,15 +143,24 @@ static enum err do_pull(struct req *r)
 	if (wait > r->cfg->limits.max_wait_seconds)
 		wait = r->cfg->limits.max_wait_seconds;
 	if (wait > 0) {
+		/* the collection's wake-ups are keyed by its owner: find it first */
+		int64_t owner_id = a->account_id;
+		if (x.owner) {
+			struct store_collection col;
+			int role;
+			if ((e = share_access(r->store, a->account_id, x.owner, x.name, STORE_ROLE_READ, &col, &role)))
+				return syncio_access_fail(r, e);
+			owner_id = col.account_id;
+		}
 		/* read the sequence before looking, so a write in between is not missed */
-		uint32_t seq = serve_seq(a->account_id, x.name);
+		uint32_t seq = serve_seq(owner_id, x.name);
 		int yes;
-		if ((e = newer(r, x.name, x.since, &yes)))
+		if ((e = newer(r, x.owner, x.name, x.since, &yes)))
 			return e;
 		if (!yes && serve_wait_begin() == 0) {
 			int64_t deadline = serve_now_ms() + wait * 1000;
-			while (!yes && serve_poll(a->account_id, x.name, &seq, deadline))
-				if ((e = newer(r, x.name, x.since, &yes)))
+			while (!yes && serve_poll(owner_id, x.name, &seq, deadline))
+				if ((e = newer(r, x.owner, x.name, x.since, &yes)))
 					break;
 			serve_wait_end();
 			if (e)
@@ -156,16 +174,16 @@ static enum err do_pull(struct req *r)
 /* The record id path parameter and the collection, or 404. */
 static enum err record_params(struct req *r, struct store_collection *col, const char **rid)
 {
-	const char *name;
+	const char *name, *owner;
+	char buf[STORE_USERNAME_MAX + 1];
+	int role;
 	enum err e;
-	if ((e = collection_param(r, &name)))
+	if ((e = collection_param(r, &name, buf, &owner)))
 		return e;
 	*rid = r->params[1];
 	if (!valid_rid(*rid))
 		return http_fail(r, ERR_NOT_FOUND, "No such record.");
-	if ((e = store_collection_get(r->store, r->auth->account_id, name, col)) == ERR_NOT_FOUND)
-		return http_fail(r, e, "No such collection.");
-	return e;
+	return syncio_access_fail(r, share_access(r->store, r->auth->account_id, owner, name, STORE_ROLE_READ, col, &role));
 }
 
 static int emit_one(void *ctx, const struct store_record *rec)

@@ -13,6 +13,7 @@
 #include "auth.h"
 #include "json.h"
 #include "serve.h"
+#include "share.h"
 #include "sync.h"
 #include "syncio.h"
 
@@ -29,6 +30,7 @@ static enum err info(struct req *r)
 	jw_key(&w, "slots"); jw_bool(&w, c->slots.enabled);
 	/* a plain CGI host cannot proxy a WebSocket (docs/API-live.md) */
 	jw_key(&w, "live"); jw_bool(&w, c->live.enabled && r->fcgx != NULL);
+	jw_key(&w, "sharing"); jw_bool(&w, 1); /* docs/API-sharing.md */
 	jw_key(&w, "limits");
 	jw_obj_begin(&w);
 	jw_key(&w, "max_body_bytes"); jw_int(&w, c->limits.max_body_bytes);
@@ -118,7 +120,8 @@ static enum err status_tx(struct store *s, void *arg)
 	jw_obj_end(&x->w);
 	jw_key(&x->w, "collections");
 	jw_arr_begin(&x->w);
-	if ((e = store_collection_list(s, r->account_id, emit_status_collection, &x->w)))
+	if ((e = store_collection_list(s, r->account_id, emit_status_collection, &x->w)) ||
+	    (e = share_list(s, r->account_id, &x->w, 0)))
 		return e;
 	jw_arr_end(&x->w);
 	jw_key(&x->w, "backups");

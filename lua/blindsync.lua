@@ -103,7 +103,8 @@ plans = {
 -- (the authenticated account routes), push, pull, status, collections,
 -- records, backups.put, backups.get, slots.create, slots.put, slots.get,
 -- export, import, live.ticket, live.connect (the WebSocket connections
--- blindsync-live refuses, per address only), and * (every route). A list given here replaces
+-- blindsync-live refuses, per address only), users.keys (GET
+-- /v1/users/{name}/keys, per account: no cheap way to list names), and * (every route). A list given here replaces
 -- this whole list; {} turns rate limiting off.
 rate_limits = {
   { route = "account.register", per = "ip",       limit = 5,   window = 3600 },
@@ -113,6 +114,7 @@ rate_limits = {
   { route = "account.recover",  per = "username", limit = 10,  window = 600 },
   { route = "slots.create",     per = "ip",       limit = 3,   window = 86400 },
   { route = "live.connect",     per = "ip",       limit = 60,  window = 60 },
+  { route = "users.keys",       per = "account",  limit = 60,  window = 60 },
   { route = "*",                per = "account",  limit = 600, window = 60 },
 }
 
@@ -158,4 +160,15 @@ live = {
   max_per_account = 20,
   max_total = 10000,
   ping_seconds = 25,
+}
+
+-- Sharing a collection with other accounts (docs/API-sharing.md).
+-- max_members: members per collection, the owner not counted (1 to
+-- 100000); max_pending_invitations: invitations an account has out at once
+-- (1 to 100000); invitation_days: an invitation expires after this many days
+-- (0 to 365; 0 makes every invitation expire at once, a setting for tests).
+sharing = {
+  max_members = 100,
+  max_pending_invitations = 50,
+  invitation_days = 7,
 }

@@ -5,6 +5,7 @@
  * after a different amount of work) for an unknown user and a wrong key.
  */
 #include "accounts.h"
+#include "share.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -478,6 +479,7 @@ out:
 struct delete_ctx {
 	int64_t id;
 	uint8_t hash[STORE_HASH_LEN];
+	struct share_ids *peers;
 };
 
 static enum err delete_tx(struct store *s, void *arg)
@@ -489,15 +491,21 @@ static enum err delete_tx(struct store *s, void *arg)
 		return e;
 	if (memcmp(acc.auth_hash, x->hash, STORE_HASH_LEN) != 0)
 		return ERR_INVALID_CREDENTIALS;
+	if (x->peers)
+		x->peers->n = 0;
+	/* whoever shared with it sees it go; then its rows cascade away */
+	if ((e = store_share_account_peers(s, x->id, x->peers ? share_ids_add : NULL, x->peers)))
+		return e;
 	return store_account_delete(s, x->id);
 }
 
-enum err accounts_delete(struct store *s, const struct auth *a, const uint8_t *key, size_t keylen)
+enum err accounts_delete(struct store *s, const struct auth *a, const uint8_t *key, size_t keylen,
+    struct share_ids *peers)
 {
 	struct store_account acc;
 	enum err e = check_key(s, a->account_id, key, keylen, &acc);
 	if (e == ERR_OK) {
-		struct delete_ctx x = {a->account_id, {0}};
+		struct delete_ctx x = {a->account_id, {0}, peers};
 		memcpy(x.hash, acc.auth_hash, STORE_HASH_LEN);
 		e = store_tx(s, delete_tx, &x);
 	}

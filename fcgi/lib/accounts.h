@@ -102,8 +102,15 @@ struct accounts_password_in {
 /* Change the auth key atomically; ERR_INVALID_CREDENTIALS if auth_key is wrong. */
 enum err accounts_password(struct store *s, const struct config *c, const struct auth *a,
     const struct accounts_password_in *in);
-/* Delete the account and everything it stored; ERR_INVALID_CREDENTIALS. */
-enum err accounts_delete(struct store *s, const struct auth *a, const uint8_t *key, size_t keylen);
+struct share_ids;
+/*
+ * Delete the account and everything it stored (its memberships, the
+ * invitations to and from it, the collections it owns with their members);
+ * ERR_INVALID_CREDENTIALS. peers (may be NULL) gets the accounts that shared
+ * a collection with it, whose status moved: wake them after.
+ */
+enum err accounts_delete(struct store *s, const struct auth *a, const uint8_t *key, size_t keylen,
+    struct share_ids *peers);
 
 /* ---- two-factor login and the recovery key (accounts_mfa.c) ---- */
 

@@ -134,6 +134,7 @@ config_defaults(struct config *c)
 		{ "account.recover", PER_USERNAME, 10, 600 },
 		{ "slots.create", PER_IP, 3, 86400 },
 		{ "live.connect", PER_IP, 60, 60 },
+		{ "users.keys", PER_ACCOUNT, 60, 60 },
 		{ "*", PER_ACCOUNT, 600, 60 },
 	};
 	_Static_assert(NELEM(rules) <= CONFIG_MAX_RATE_RULES, "rules");
@@ -193,6 +194,9 @@ config_defaults(struct config *c)
 	c->live.max_per_account = 20;
 	c->live.max_total = 10000;
 	c->live.ping_seconds = 25;
+	c->sharing.max_members = 100;
+	c->sharing.max_pending_invitations = 50;
+	c->sharing.invitation_days = 7;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -723,6 +727,13 @@ static const struct field live_fields[] = {
 	  .min = 5, .max = 300 },
 };
 
+static const struct field sharing_fields[] = {
+	{ .name = "max_members", .type = F_INT, .off = COFF(sharing.max_members), .min = 1, .max = 100000 },
+	{ .name = "max_pending_invitations", .type = F_INT, .off = COFF(sharing.max_pending_invitations),
+	  .min = 1, .max = 100000 },
+	{ .name = "invitation_days", .type = F_INT, .off = COFF(sharing.invitation_days), .min = 0, .max = 365 },
+};
+
 /* The top-level keys, in the order of config.md (and of config_print). */
 const struct field cfg_top_fields[] = {
 	{ .name = "database", .type = F_STR, .off = COFF(database),
@@ -750,6 +761,7 @@ const struct field cfg_top_fields[] = {
 	{ .name = "log", RECORD(log_fields) },
 	{ .name = "metrics", RECORD(metrics_fields) },
 	{ .name = "live", RECORD(live_fields) },
+	{ .name = "sharing", RECORD(sharing_fields) },
 };
 _Static_assert(NELEM(cfg_top_fields) == CFG_NTOP, "cfg_top_fields");
 _Static_assert(CFG_NTOP <= 32, "cfg_top_fields");

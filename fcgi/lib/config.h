@@ -126,6 +126,11 @@ struct config {
 		int64_t max_total;        /* sockets at once */
 		int64_t ping_seconds;     /* a ping to every socket this often */
 	} live;
+	struct {
+		int64_t max_members;              /* members per collection, the owner not counted */
+		int64_t max_pending_invitations;  /* pending invitations an account has out */
+		int64_t invitation_days;          /* an invitation's life; 0: expires at once (tests) */
+	} sharing;
 };
 
 /*

@@ -108,7 +108,7 @@ struct field {
 #define RECORD(f) .type = F_RECORD, .sub = (f), .nsub = NELEM(f)
 
 /* The top-level keys, in the order of config.md (and of config_print). */
-#define CFG_NTOP 18
+#define CFG_NTOP 19
 extern const struct field cfg_top_fields[CFG_NTOP];
 extern const struct field cfg_plan_fields[6];   /* one plan's keys */
 extern const struct field cfg_rule_fields[4];   /* one rate-limit rule's keys */

@@ -106,7 +106,7 @@ static int pct_decode(char *s, int plus)
 
 static enum method parse_method(const char *m)
 {
-	static const char *const names[] = {"GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS"};
+	static const char *const names[] = {"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"};
 	if (m)
 		for (int i = 0; i < (int)(sizeof names / sizeof names[0]); i++)
 			if (strcmp(m, names[i]) == 0)

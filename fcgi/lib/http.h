@@ -30,7 +30,7 @@
 #define HTTP_MAX_PARAMS 4      /* captured path parameters */
 #define HTTP_REQUEST_ID_MAX 64
 
-enum method { M_GET, M_HEAD, M_POST, M_PUT, M_DELETE, M_OPTIONS, M_OTHER, M__MAX };
+enum method { M_GET, M_HEAD, M_POST, M_PUT, M_DELETE, M_PATCH, M_OPTIONS, M_OTHER, M__MAX };
 
 struct store;
 struct auth;

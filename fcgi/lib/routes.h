@@ -56,6 +56,7 @@
 	X(RN_IMPORT,                "import",                0) \
 	X(RN_LIVE_TICKET,           "live.ticket",           0) \
 	X(RN_LIVE_CONNECT,          "live.connect",          RNF_PUBLIC | RNF_LIMIT) \
+	X(RN_USERS_KEYS,            "users.keys",            0) \
 	X(RN_ANY,                   "*",                     RNF_PATTERN)
 
 #define ROUTE_NAMES_OTHER(X) \
@@ -70,6 +71,12 @@
 	X(RN_ACCOUNT_ACTIVITY,      "account.activity",      0) \
 	X(RN_ACCOUNT_MFA,           "account.mfa",           0) \
 	X(RN_ACCOUNT_RECOVERY,      "account.recovery",      0) \
+	X(RN_ACCOUNT_KEYS,          "account.keys",          0) \
+	X(RN_INVITATIONS,           "invitations",           0) \
+	X(RN_SHARING_INVITATIONS,   "sharing.invitations",   0) \
+	X(RN_SHARING_MEMBERS,       "sharing.members",       0) \
+	X(RN_SHARING_ROTATE,        "sharing.rotate",        0) \
+	X(RN_SHARING_GRANT,         "sharing.grant",         0) \
 	X(RN_STATUS_INFO,           "status.info",           RNF_PUBLIC) \
 	X(RN_STATUS_HEALTH,         "status.health",         RNF_PUBLIC) \
 	X(RN_METRICS,               "metrics",               RNF_PUBLIC)

@@ -114,7 +114,7 @@ static int match(const char *pattern, struct req *r, const char **params)
 
 static const char *method_name(enum method m)
 {
-	static const char *const names[] = {"GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "?"};
+	static const char *const names[] = {"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "?"};
 	return names[m];
 }
 
@@ -295,7 +295,7 @@ static enum err dispatch(struct req *r, const struct handler *h, struct auth *a)
 	if (!rt) {
 		if (e == ERR_OK && r->method == M_OPTIONS) {
 			if (cors_ok) {
-				http_add_header(r, "Access-Control-Allow-Methods", "GET, HEAD, POST, PUT, DELETE");
+				http_add_header(r, "Access-Control-Allow-Methods", "GET, HEAD, POST, PUT, DELETE, PATCH");
 				http_add_header(r, "Access-Control-Allow-Headers",
 				    "Authorization, Content-Type, If-Match, If-None-Match, X-Slot-Key");
 				http_add_header(r, "Access-Control-Max-Age", "600");

@@ -6,6 +6,8 @@
  */
 #include "sync.h"
 
+#include "share.h"
+
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -38,10 +40,22 @@ static enum err get_or_create(struct store *s, const struct config *c, const str
 	return store_collection_create(s, a->id, name, NULL, 0, now, col);
 }
 
+/* *owner becomes NULL when it names the caller (the same as no ?owner=); ERR_NOT_FOUND for no such account. */
+static enum err owner_is_caller(struct store *s, int64_t caller_id, const char **owner)
+{
+	struct store_account a;
+	enum err e = store_account_by_name(s, *owner, &a);
+	if (e == ERR_OK && a.id == caller_id)
+		*owner = NULL;
+	return e;
+}
+
 struct push_ctx {
 	const struct config *c;
-	int64_t account_id;
+	int64_t account_id;        /* the caller */
+	const char *owner;         /* NULL: the caller's own collection */
 	const char *name;
+	struct share_ids *ids;
 	struct sync_rec *recs;
 	size_t n;
 	int atomic;
@@ -54,11 +68,23 @@ static enum err push_tx(struct store *s, void *arg)
 	struct push_ctx *x = arg;
 	struct store_account a;
 	struct store_collection col;
-	int created;
+	int created = 0, role;
 	int64_t now = (int64_t)time(NULL);
-	enum err e = store_account_by_id(s, x->account_id, &a);
-	if (e || (e = get_or_create(s, x->c, &a, x->name, now, &col, &created)))
+	enum err e;
+	if (x->ids)
+		x->ids->n = 0;
+	if (x->owner && (e = owner_is_caller(s, x->account_id, &x->owner)))
 		return e;
+	if (x->owner) {
+		/* another account's collection: a member with write; never created here */
+		if ((e = share_access(s, x->account_id, x->owner, x->name, STORE_ROLE_WRITE, &col, &role)) ||
+		    (e = store_account_by_id(s, col.account_id, &a)))
+			return e;
+	} else if ((e = store_account_by_id(s, x->account_id, &a)) ||
+	    (e = get_or_create(s, x->c, &a, x->name, now, &col, &created))) {
+		return e;
+	}
+	share_ids_add(x->ids, a.id); /* the owner first: the caller wakes its collection's waiters */
 	/* the heads of the records, at once where the store can (a hint: without
 	 * memory for the list, each head is read on its own) */
 	const char **rids = x->n ? malloc(x->n * sizeof *rids) : NULL;
@@ -116,15 +142,24 @@ static enum err push_tx(struct store *s, void *arg)
 	x->version = version;
 	if (!accepted && !created)
 		return ERR_OK; /* nothing changed: account_version stays */
-	if ((e = store_collection_update(s, col.id, version, records, bytes, now)))
+	if ((e = store_collection_update(s, col.id, version, records, bytes, now)) ||
+	    (e = store_account_usage_add(s, a.id, bytes, records)))
 		return e;
-	return store_account_usage_add(s, a.id, bytes, records);
+	/* the quota and the counters are the owner's; every member's status moves too */
+	return share_touch(s, col.id, x->ids);
 }
 
 enum err sync_push(struct store *s, const struct config *c, int64_t account_id, const char *name,
     struct sync_rec *recs, size_t n, int atomic, size_t *nconflicts, int64_t *collection_version)
 {
-	struct push_ctx x = {c, account_id, name, recs, n, atomic, 0, 0};
+	return sync_push_as(s, c, account_id, NULL, name, recs, n, atomic, nconflicts, collection_version, NULL);
+}
+
+enum err sync_push_as(struct store *s, const struct config *c, int64_t account_id, const char *owner,
+    const char *name, struct sync_rec *recs, size_t n, int atomic, size_t *nconflicts,
+    int64_t *collection_version, struct share_ids *ids)
+{
+	struct push_ctx x = {c, account_id, owner, name, ids, recs, n, atomic, 0, 0};
 	/* pushes are the hot write path: concurrent ones share a commit */
 	enum err e = store_tx_group(s, push_tx, &x);
 	*nconflicts = x.nconflicts;
@@ -132,9 +167,30 @@ enum err sync_push(struct store *s, const struct config *c, int64_t account_id, 
 	return e;
 }
 
+/*
+ * The owner-only routes: ERR_OK when `owner` is NULL or the caller itself;
+ * else the 403 of a member or the 404 of anybody else (share_access never
+ * grants STORE_ROLE_OWNER to another account).
+ */
+static enum err owner_only(struct store *s, int64_t caller_id, const char *owner, const char *name)
+{
+	struct store_account a;
+	struct store_collection col;
+	int role;
+	if (!owner)
+		return ERR_OK;
+	enum err e = store_account_by_name(s, owner, &a);
+	if (e || a.id == caller_id)
+		return e;
+	e = share_access(s, caller_id, owner, name, STORE_ROLE_OWNER, &col, &role);
+	return e ? e : ERR_FORBIDDEN;
+}
+
 struct cput_ctx {
 	const struct config *c;
 	int64_t account_id;
+	const char *owner;
+	struct share_ids *ids;
 	const char *name;
 	const uint8_t *meta;
 	size_t len;
@@ -147,19 +203,32 @@ static enum err cput_tx(struct store *s, void *arg)
 	struct cput_ctx *x = arg;
 	struct store_account a;
 	int64_t now = (int64_t)time(NULL);
-	enum err e = store_account_by_id(s, x->account_id, &a);
-	if (e || (e = get_or_create(s, x->c, &a, x->name, now, x->out, &x->created)))
+	if (x->ids)
+		x->ids->n = 0;
+	enum err e = owner_only(s, x->account_id, x->owner, x->name);
+	if (e || (e = store_account_by_id(s, x->account_id, &a)) ||
+	    (e = get_or_create(s, x->c, &a, x->name, now, x->out, &x->created)))
 		return e;
 	if ((e = store_collection_set_meta(s, x->out->id, x->meta, x->len, now)))
 		return e;
 	x->out->modified_at = now;
-	return store_account_usage_add(s, a.id, 0, 0);
+	if ((e = store_account_usage_add(s, a.id, 0, 0)))
+		return e;
+	share_ids_add(x->ids, a.id);
+	return share_touch(s, x->out->id, x->ids);
 }
 
 enum err sync_collection_put(struct store *s, const struct config *c, int64_t account_id, const char *name,
     const uint8_t *meta, size_t meta_len, int *created, struct store_collection *out)
 {
-	struct cput_ctx x = {c, account_id, name, meta, meta_len, 0, out};
+	return sync_collection_put_as(s, c, account_id, NULL, name, meta, meta_len, created, out, NULL);
+}
+
+enum err sync_collection_put_as(struct store *s, const struct config *c, int64_t account_id, const char *owner,
+    const char *name, const uint8_t *meta, size_t meta_len, int *created, struct store_collection *out,
+    struct share_ids *ids)
+{
+	struct cput_ctx x = {c, account_id, owner, ids, name, meta, meta_len, 0, out};
 	enum err e = store_tx(s, cput_tx, &x);
 	*created = x.created;
 	return e;
@@ -167,22 +236,37 @@ enum err sync_collection_put(struct store *s, const struct config *c, int64_t ac
 
 struct cdel_ctx {
 	int64_t account_id;
+	const char *owner;
 	const char *name;
+	struct share_ids *ids;
 };
 
 static enum err cdel_tx(struct store *s, void *arg)
 {
 	struct cdel_ctx *x = arg;
 	struct store_collection col;
-	enum err e = store_collection_get(s, x->account_id, x->name, &col);
-	if (e || (e = store_collection_floor(s, x->account_id, x->name, col.version)) ||
+	if (x->ids)
+		x->ids->n = 0;
+	enum err e = owner_only(s, x->account_id, x->owner, x->name);
+	if (e || (e = store_collection_get(s, x->account_id, x->name, &col)))
+		return e;
+	/* the members see it go: their status moves before their rows cascade away */
+	if ((e = share_touch(s, col.id, x->ids)) ||
+	    (e = store_collection_floor(s, x->account_id, x->name, col.version)) ||
 	    (e = store_collection_delete(s, col.id)))
 		return e;
+	share_ids_add(x->ids, x->account_id);
 	return store_account_usage_add(s, x->account_id, -col.bytes, -col.records);
 }
 
 enum err sync_collection_delete(struct store *s, int64_t account_id, const char *name)
 {
-	struct cdel_ctx x = {account_id, name};
+	return sync_collection_delete_as(s, account_id, NULL, name, NULL);
+}
+
+enum err sync_collection_delete_as(struct store *s, int64_t account_id, const char *owner, const char *name,
+    struct share_ids *ids)
+{
+	struct cdel_ctx x = {account_id, owner, name, ids};
 	return store_tx(s, cdel_tx, &x);
 }

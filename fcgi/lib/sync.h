@@ -42,10 +42,34 @@ int64_t sync_quota(const struct config *c, const struct store_account *a);
 enum err sync_push(struct store *s, const struct config *c, int64_t account_id, const char *name,
     struct sync_rec *recs, size_t n, int atomic, size_t *nconflicts, int64_t *collection_version);
 
+struct share_ids;
+/*
+ * sync_push, by the caller account_id into the collection `name` of
+ * `owner` (a valid lowercased username; NULL: the caller's own, created
+ * if needed): another account's collection needs the caller to be a member
+ * with write (share_access: ERR_NOT_FOUND, ERR_FORBIDDEN) and is never
+ * created; its quota and counters are the owner's. Every member's
+ * account_version moves with the write; ids (may be NULL) gets the owner
+ * and the members, to wake after the commit.
+ */
+enum err sync_push_as(struct store *s, const struct config *c, int64_t account_id, const char *owner,
+    const char *name, struct sync_rec *recs, size_t n, int atomic, size_t *nconflicts,
+    int64_t *collection_version, struct share_ids *ids);
+
 /* Create (*created = 1) or update the collection's meta (meta may be NULL). */
 enum err sync_collection_put(struct store *s, const struct config *c, int64_t account_id, const char *name,
     const uint8_t *meta, size_t meta_len, int *created, struct store_collection *out);
 /* Delete a collection and give its bytes and records back to the account. */
 enum err sync_collection_delete(struct store *s, int64_t account_id, const char *name);
+/*
+ * The same two with ?owner= (owner: NULL or the caller's own name; another
+ * account's collection is ERR_FORBIDDEN for a member, ERR_NOT_FOUND for
+ * anybody else) and the members to wake in ids (may be NULL).
+ */
+enum err sync_collection_put_as(struct store *s, const struct config *c, int64_t account_id, const char *owner,
+    const char *name, const uint8_t *meta, size_t meta_len, int *created, struct store_collection *out,
+    struct share_ids *ids);
+enum err sync_collection_delete_as(struct store *s, int64_t account_id, const char *owner, const char *name,
+    struct share_ids *ids);
 
 #endif

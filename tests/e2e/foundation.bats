@@ -18,7 +18,7 @@ teardown_file() { bs_stop; }
 	local live=false
 	bs_front_supports live && live=true
 	assert_equal "$(echo "$body" | jq -c .)" \
-		'{"api":1,"version":"0.1.0","registration":"invite","slots":true,"live":'$live',"limits":{"max_body_bytes":4096,"max_record_bytes":1024,"max_push_records":77,"max_pull_records":1000,"max_backup_bytes":2097152,"min_backup_bytes":32,"max_backups":3,"max_wait_seconds":60}}'
+		'{"api":1,"version":"0.1.0","registration":"invite","slots":true,"live":'$live',"sharing":true,"limits":{"max_body_bytes":4096,"max_record_bytes":1024,"max_push_records":77,"max_pull_records":1000,"max_backup_bytes":2097152,"min_backup_bytes":32,"max_backups":3,"max_wait_seconds":60}}'
 }
 
 @test "GET /v1/health answers ok" {

@@ -177,7 +177,7 @@ test_defaults(void)
 	T_EQ_INT(c.plans[0].backup_bytes, 2 * 1024 * 1024);
 	T_EQ_INT(c.plans[0].min_backup_bytes, 32);
 	T_EQ_INT(c.plans[0].history_depth, 10);
-	T_EQ_INT(c.n_rate_limits, 8);
+	T_EQ_INT(c.n_rate_limits, 9);
 	T_EQ_STR(c.rate_limits[0].route, "account.register");
 	T_EQ_INT(c.rate_limits[0].per, PER_IP);
 	T_EQ_INT(c.rate_limits[0].limit, 5);
@@ -193,9 +193,15 @@ test_defaults(void)
 	T_EQ_INT(c.rate_limits[5].limit, 3);
 	T_EQ_STR(c.rate_limits[6].route, "live.connect");
 	T_EQ_INT(c.rate_limits[6].per, PER_IP);
-	T_EQ_STR(c.rate_limits[7].route, "*");
+	T_EQ_STR(c.rate_limits[7].route, "users.keys");
 	T_EQ_INT(c.rate_limits[7].per, PER_ACCOUNT);
-	T_EQ_INT(c.rate_limits[7].limit, 600);
+	T_EQ_INT(c.rate_limits[7].limit, 60);
+	T_EQ_STR(c.rate_limits[8].route, "*");
+	T_EQ_INT(c.rate_limits[8].per, PER_ACCOUNT);
+	T_EQ_INT(c.rate_limits[8].limit, 600);
+	T_EQ_INT(c.sharing.max_members, 100);
+	T_EQ_INT(c.sharing.max_pending_invitations, 50);
+	T_EQ_INT(c.sharing.invitation_days, 7);
 	T_EQ_STR(c.mfa.issuer, "blindsync");
 	T_EQ_INT(c.mfa.lockout_seconds, 900);
 	T_EQ_INT(c.tombstones.keep_days, 90);
@@ -389,7 +395,7 @@ test_rate_limits(void)
 	    "\"account.prelogin\", \"account.login\", \"account.refresh\", \"account.recover\", \"account.*\", "
 	    "\"push\", \"pull\", \"status\", \"collections\", \"records\", \"backups.put\", "
 	    "\"backups.get\", \"slots.create\", \"slots.put\", \"slots.get\", \"export\", "
-	    "\"import\", \"live.ticket\", \"live.connect\", \"*\", got \"nope\"");
+	    "\"import\", \"live.ticket\", \"live.connect\", \"users.keys\", \"*\", got \"nope\"");
 	EXPECT_ERROR("rate_limits = {\n  { route = \"push\", per = \"ip\", limit = 1 },\n}\n",
 	    "2: rate_limits[1]: missing window (a rule needs route, per, limit and window)");
 	EXPECT_ERROR("rate_limits = { { route = \"push\", per = \"host\", limit = 1, window = 1 } }\n",

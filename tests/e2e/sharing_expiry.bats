@@ -1,0 +1,53 @@
+#!/usr/bin/env bats
+# Invitation expiry (docs/API-sharing.md) without waiting days: with
+# sharing.invitation_days = 0 every invitation expires the moment it is
+# made (CONFIG.md), so the store's comparison with the clock is what is
+# tested: an expired invitation is neither listed, accepted nor declined,
+# counts against no limit, and a new one to the same account may be made.
+load ../lib
+load account_helpers
+load sync_helpers
+
+setup_file() {
+	bs_setup_stack 'rate_limits = {}' 'sharing = { max_pending_invitations = 1, invitation_days = 0 }'
+	sync_pool 4
+}
+teardown_file() { bs_stop; }
+
+keys() {
+	ajreq PUT /v1/account/keys "$1" "{\"x25519\":\"$(b64_random 32)\",\"ed25519\":\"$(b64_random 32)\"}"
+	assert_equal "$status" 204
+}
+
+@test "an expired invitation is gone: not listed, not accepted, not declined, not counted" {
+	new_token
+	o=$USERNAME o_t=$TOKEN
+	keys "$o_t"
+	new_token
+	m=$USERNAME m_t=$TOKEN
+	keys "$m_t"
+	push_ok "$o_t" c "$(rec a 0 "$(b64 x)")"
+	g="\"sealed\":\"$(b64_random 48)\",\"signature\":\"$(b64_random 64)\""
+	ajreq POST /v1/collections/c/invitations "$o_t" "{\"to\":\"$m\",\"role\":\"read\",\"key_version\":1,$g}"
+	assert_equal "$status" 201
+	id=$(jb .id)
+	[ "$(date -d "$(jb .expires_at)" +%s)" -le "$(date +%s)" ]
+	areq GET /v1/invitations "$m_t"
+	assert_equal "$(jbc .invitations)" '[]'
+	areq GET /v1/collections/c/invitations "$o_t"
+	assert_equal "$(jbc .invitations)" '[]'
+	areq POST "/v1/invitations/$id/accept" "$m_t"
+	assert_error 404 not_found
+	areq DELETE "/v1/invitations/$id" "$m_t"
+	assert_error 404 not_found
+	pull "$m_t" c "owner=$o"
+	assert_error 404 not_found
+	# not pending: the same account can be invited again, and the limit of 1 is not reached
+	ajreq POST /v1/collections/c/invitations "$o_t" "{\"to\":\"$m\",\"role\":\"read\",\"key_version\":1,$g}"
+	assert_equal "$status" 201
+	[ "$(jb .id)" != "$id" ]
+	# nor is a rotation asked for a grant to it
+	v=$(curl -s -o /dev/null -w '%header{etag}' -H "Authorization: Bearer $o_t" "$BS_URL/v1/collections/c/members")
+	ajreq POST /v1/collections/c/rotate "$o_t" '{"key_version":2,"grants":[]}' -H "If-Match: $v"
+	assert_equal "$status" 200
+}
