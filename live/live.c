@@ -61,9 +61,14 @@
 #define CLOSE_UNSUPPORTED 1003     /* a binary frame */
 #define CLOSE_POLICY 1008          /* a text message: clients send none */
 
-/* One collection as last read: `gen` is the generation in which it last changed. */
+/*
+ * One collection as last read: `gen` is the generation in which it last
+ * changed. A collection shared with the account (docs/API-sharing.md) is
+ * named "<owner>/<collection>", which no own name can be (no '/').
+ */
 struct coll {
-	char name[STORE_NAME_MAX + 1];
+	char name[STORE_USERNAME_MAX + 1 + STORE_NAME_MAX + 1];
+	int shared;
 	int64_t version;           /* 0 with gone: deleted */
 	uint64_t gen;
 	int gone;
@@ -173,6 +178,19 @@ static int read_coll(void *arg, const struct store_collection *c)
 	return 0;
 }
 
+/* A collection shared with the account: as read_coll, named "<owner>/<collection>". */
+static int read_shared(void *arg, const struct store_collection *c, const char *owner, int role)
+{
+	struct read_ctx *x = arg;
+	(void)role;
+	if (read_coll(arg, c))
+		return 1;
+	struct coll *k = &x->colls[x->n - 1];
+	snprintf(k->name, sizeof k->name, "%s/%s", owner, c->name);
+	k->shared = 1;
+	return 0;
+}
+
 /* store_read body: the account's version and its collections, from one snapshot. */
 static enum err read_tx(struct store *s, void *arg)
 {
@@ -185,6 +203,8 @@ static enum err read_tx(struct store *s, void *arg)
 	x->disabled = acc.disabled;
 	x->n = 0;
 	e = store_collection_list(s, x->a->id, read_coll, x);
+	if (e == ERR_OK && !x->oom)
+		e = store_shared_list(s, x->a->id, read_shared, x);
 	bsc_wipe(&acc, sizeof acc);
 	if (e == ERR_OK && x->oom)
 		e = ERR_INTERNAL;
@@ -643,19 +663,22 @@ static int send_state(struct lws *wsi, struct conn *c)
 	jw_obj_begin(&w);
 	jw_key(&w, "type"); jw_str(&w, hello ? "hello" : "changed");
 	jw_key(&w, "account_version"); jw_int(&w, a->account_version);
-	jw_key(&w, "collections");
-	jw_obj_begin(&w);
-	for (size_t i = 0; i < a->ncolls; i++) {
-		const struct coll *k = &a->colls[i];
-		if (hello ? k->gone : k->gen <= c->sent_gen)
-			continue;
-		jw_key(&w, k->name);
-		if (k->gone)
-			jw_null(&w);
-		else
-			jw_int(&w, k->version);
+	/* own collections, then the shared ones keyed "<owner>/<collection>" */
+	for (int shared = 0; shared <= 1; shared++) {
+		jw_key(&w, shared ? "shared" : "collections");
+		jw_obj_begin(&w);
+		for (size_t i = 0; i < a->ncolls; i++) {
+			const struct coll *k = &a->colls[i];
+			if (k->shared != shared || (hello ? k->gone : k->gen <= c->sent_gen))
+				continue;
+			jw_key(&w, k->name);
+			if (k->gone)
+				jw_null(&w);
+			else
+				jw_int(&w, k->version);
+		}
+		jw_obj_end(&w);
 	}
-	jw_obj_end(&w);
 	jw_obj_end(&w);
 	c->hello_sent = 1;
 	c->sent_gen = a->gen;

@@ -152,6 +152,32 @@ has() { grep -qE "$2" "$1"; }
 	assert_equal "$(jq -r .account_version <<<"$m")" "$(jb .account_version)"
 }
 
+@test "a write to a shared collection reaches a member's socket under shared, keyed owner/collection" {
+	local k='"x25519":"'$(b64_random 32)'","ed25519":"'$(b64_random 32)'"'
+	new_account
+	local o=$USERNAME o_t=$ACCESS
+	ajreq PUT /v1/account/keys "$o_t" "{$k}"
+	push_ok "$o_t" notes "$(rec a 0 "$(payload 10)")"
+	new_account
+	local m=$USERNAME m_t=$ACCESS
+	ajreq PUT /v1/account/keys "$m_t" "{$k}"
+	ajreq POST /v1/collections/notes/invitations "$o_t" \
+		"{\"to\":\"$m\",\"role\":\"read\",\"key_version\":1,\"sealed\":\"$(b64_random 48)\",\"signature\":\"$(b64_random 64)\"}"
+	assert_equal "$status" 201
+	areq POST "/v1/invitations/$(jb .id)/accept" "$m_t"
+	assert_equal "$status" 200
+	ticket "$m_t"
+	local f=$BATS_TEST_TMPDIR/ws
+	live_bg "$f" "$TICKET" --max-messages 2
+	bs_wait 20 has "$f" '"type":"hello"' || fail "no hello: $(cat "$f")"
+	assert_equal "$(grep '"type":"hello"' "$f" | head -1 | sed 's/^msg //' | jq -c '[.collections, .shared]')" \
+		"[{},{\"$o/notes\":1}]"
+	push_ok "$o_t" notes "$(rec b 0 "$(payload 10)")"
+	bs_wait 20 has "$f" '"type":"changed"' || fail "no changed message: $(cat "$f")"
+	assert_equal "$(grep '"type":"changed"' "$f" | head -1 | sed 's/^msg //' | jq -c '[.collections, .shared]')" \
+		"[{},{\"$o/notes\":2}]"
+}
+
 @test "a backup changes the account_version only; a deleted collection is null" {
 	new_account
 	push_ok "$ACCESS" gone "$(rec a 0 "$(payload 10)")"
