@@ -35,17 +35,36 @@ static int emit_collection(void *ctx, const struct store_collection *c)
 	return 0;
 }
 
+struct list_ctx {
+	struct req *r;
+	const char *owner;   /* ?owner=: NULL for all */
+};
+
+/* Own collections (unless ?owner= names another account), then the shared ones (of that owner). */
 static enum err list_tx(struct store *s, void *arg)
 {
-	struct req *r = arg;
+	struct list_ctx *x = arg;
+	struct req *r = x->r;
+	struct store_account o;
+	const char *owner = x->owner;
+	int own = 1;
+	enum err e;
+	buf_reset(&r->out, 0);
+	if (owner) {
+		if ((e = store_account_by_name(s, owner, &o)) && e != ERR_NOT_FOUND)
+			return e;
+		own = e == ERR_OK && o.id == r->account_id;
+		if (own)
+			owner = NULL;
+	}
 	struct jw w;
 	jw_init(&w, &r->out);
 	jw_obj_begin(&w);
 	jw_key(&w, "collections");
 	jw_arr_begin(&w);
-	enum err e = store_collection_list(s, r->account_id, emit_collection, &w);
-	if (e == ERR_OK)
-		e = share_list(s, r->account_id, &w, 1);
+	e = own ? store_collection_list(s, r->account_id, emit_collection, &w) : ERR_OK;
+	if (e == ERR_OK && (!x->owner || !own))
+		e = share_list(s, r->account_id, owner, &w, 1);
 	jw_arr_end(&w);
 	jw_obj_end(&w);
 	return e;
@@ -53,8 +72,13 @@ static enum err list_tx(struct store *s, void *arg)
 
 static enum err do_list(struct req *r)
 {
+	char buf[STORE_USERNAME_MAX + 1];
+	struct list_ctx x = {r, NULL};
+	const char *q = http_query(r, "owner");
 	enum err e;
-	if ((e = store_read(r->store, list_tx, r)))
+	if (q) /* a malformed name is nobody's: an empty list, as for an unknown one */
+		x.owner = auth_username(q, strlen(q), buf) == 0 ? buf : "";
+	if ((e = store_read(r->store, list_tx, &x)))
 		return e;
 	http_respond_json(r, 200);
 	return ERR_OK;

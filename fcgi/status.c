@@ -121,7 +121,7 @@ static enum err status_tx(struct store *s, void *arg)
 	jw_key(&x->w, "collections");
 	jw_arr_begin(&x->w);
 	if ((e = store_collection_list(s, r->account_id, emit_status_collection, &x->w)) ||
-	    (e = share_list(s, r->account_id, &x->w, 0)))
+	    (e = share_list(s, r->account_id, NULL, &x->w, 0)))
 		return e;
 	jw_arr_end(&x->w);
 	jw_key(&x->w, "backups");

@@ -844,11 +844,14 @@ enum err share_grant(struct store *s, int64_t caller_id, const char *owner, cons
 struct shared_ctx {
 	struct jw *w;
 	int with_meta;
+	const char *owner;
 };
 
 static int emit_shared(void *ctx, const struct store_collection *c, const char *owner, int role)
 {
 	struct shared_ctx *x = ctx;
+	if (x->owner && strcmp(x->owner, owner) != 0)
+		return 0;
 	jw_obj_begin(x->w);
 	jw_key(x->w, "name"); jw_str(x->w, c->name);
 	jw_key(x->w, "owner"); jw_str(x->w, owner);
@@ -869,8 +872,8 @@ static int emit_shared(void *ctx, const struct store_collection *c, const char *
 	return 0;
 }
 
-enum err share_list(struct store *s, int64_t account_id, struct jw *w, int with_meta)
+enum err share_list(struct store *s, int64_t account_id, const char *owner, struct jw *w, int with_meta)
 {
-	struct shared_ctx x = {w, with_meta};
+	struct shared_ctx x = {w, with_meta, owner};
 	return store_shared_list(s, account_id, emit_shared, &x);
 }

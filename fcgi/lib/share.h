@@ -124,9 +124,10 @@ enum err share_grant(struct store *s, int64_t caller_id, const char *owner, cons
 /*
  * The collections shared with the account, each as syncio_collection
  * writes it plus "owner" and "role" (with_meta as there): the tail of the
- * collections listing and of status. Call inside a read transaction.
+ * collections listing and of status; only those of `owner` when it is not
+ * NULL (GET /v1/collections?owner=). Call inside a read transaction.
  */
-enum err share_list(struct store *s, int64_t account_id, struct jw *w, int with_meta);
+enum err share_list(struct store *s, int64_t account_id, const char *owner, struct jw *w, int with_meta);
 
 /*
  * After a write to a collection that has members: bump every member's

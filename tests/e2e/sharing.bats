@@ -178,9 +178,23 @@ rotate() {
 	areq GET /v1/collections "$m_t"
 	assert_equal "$(jbc '.collections | map([.name, .owner, .role, .version, .key_version])')" \
 		"[[\"notes\",\"$o\",\"write\",2,1]]"
+	# ?owner= narrows the listing to that owner's (an unknown or malformed one: empty)
+	push_ok "$m_t" mine "$(rec a 0 "$(b64 x)")"
+	areq GET "/v1/collections?owner=$o" "$m_t"
+	assert_equal "$(jbc '.collections | map([.name, .owner])')" "[[\"notes\",\"$o\"]]"
+	areq GET "/v1/collections?owner=$m" "$m_t"
+	assert_equal "$(jbc '.collections | map([.name, .owner])')" '[["mine",null]]'
+	for q in "nobody-$RANDOM" 'NOT%20A%20NAME'; do
+		areq GET "/v1/collections?owner=$q" "$m_t"
+		assert_equal "$status" 200
+		assert_equal "$(jbc .collections)" '[]'
+	done
+	areq GET /v1/collections "$m_t"
+	assert_equal "$(jbc '.collections | map([.name, .owner])')" "[[\"mine\",null],[\"notes\",\"$o\"]]"
 	status_of "$m_t"
-	assert_equal "$(jbc '.collections | map([.name, .owner, .role, .key_version])')" "[[\"notes\",\"$o\",\"write\",1]]"
-	assert_equal "$(jbc '.usage')" '{"bytes":0,"records":0}'
+	assert_equal "$(jbc '.collections | map([.name, .owner, .role, .key_version])')" \
+		"[[\"mine\",null,null,1],[\"notes\",\"$o\",\"write\",1]]"
+	assert_equal "$(jbc '.usage.records')" 1
 	members "$m_t" notes "$o"
 	assert_equal "$status" 200
 	assert_equal "$(jbc '[.owner, .key_version, (.members | map([.username, .role]))]')" \
