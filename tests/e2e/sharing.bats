@@ -535,6 +535,10 @@ GET|/v1/collections/$c/grant?$q|-|
 	assert_equal "$(jbc '.records | map(.id)')" '["b"]'
 	secs_between "$elapsed" 0 10
 	[ "$(acct_version "$o_t")" -gt "$vo" ]
+	# the owner's own push moves the members' status too
+	vm=$(acct_version "$m_t")
+	push_ok "$o_t" c "$(rec c 0 "$(b64 z)")"
+	[ "$(acct_version "$m_t")" -gt "$vm" ]
 	# membership changes move everyone's too
 	vm=$(acct_version "$m_t")
 	ajreq PATCH "/v1/collections/c/members/$w" "$o_t" '{"role":"read"}'
