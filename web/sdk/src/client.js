@@ -11,7 +11,10 @@
  * backupDelete, slotPut, slotGet) and the account's export; account
  * security (issue 15): the second factor at login, TOTP on and off,
  * recovery codes, and the recovery key of section 10 (recoveryKeyCreate,
- * recover: a new password with every record still readable).
+ * recover: a new password with every record still readable); sharing
+ * (issue 14, client.md section 9 and docs/API-sharing.md): identity keys,
+ * pinned fingerprints, invitations sealed and signed, members, roles,
+ * removal with key rotation, and shared collections synced as own ones.
  *
  * State: the session (tokens, data key, keyring plaintext) lives in memory
  * only and logout() wipes it. The local copy lives in a Storage
@@ -25,11 +28,17 @@
  *   <acct>/r/<collection>/<record>   {version, env}                 env null for a tombstone
  *   <acct>/q/<collection>/<record>   {base, env, a}                 a queued change; env null = delete
  *   <acct>/b/<backup name>           {version}                      the backup's version last put or got
+ *   <acct>/s/<owner>:<collection>    {owner, c, role, kv, grants}   a collection shared with this account:
+ *                                    its grants as the server keeps them (sealed, signed) by key version
+ *   <acct>/pin/<username>            {fingerprint, x25519, ed25519} another account's pinned public keys
+ *   <acct>/keys                      {fingerprint}                  the identity published from here
  *   slot/<slot id>                   {version}                      the same for a slot (no account)
- * where <collection> and <record> are the 22-character server names.
+ * where <collection> and <record> are the 22-character server names; a
+ * shared collection's local copy is under "<owner>:<collection>" in their
+ * place (a username has no ":" and no "/").
  */
 import * as bs1 from './bs1/index.js';
-import { ConflictError, ServerError, SessionError, UnreachableError } from './errors.js';
+import { ConflictError, KeyChangedError, ServerError, SessionError, UnreachableError } from './errors.js';
 import { DEFAULT_RETRY, backoff, request, requestStream } from './http.js';
 import { MemoryStorage } from './storage.js';
 
@@ -43,11 +52,65 @@ const PUSH_MAX_BYTES = 4 * 1024 * 1024;
 const PUSH_ROUNDS = 8;
 /* envelopes opened side by side by openRecords */
 const RECORD_BATCH = 64;
+/** Rotations tried per removal when the membership keeps changing under them (412) */
+const ROTATE_TRIES = 5;
 /** watch()'s live socket: the reconnect back-off's base and cap (full jitter) */
 const LIVE_BASE_MS = 1000;
 const LIVE_CAP_MS = 60000;
 /** a live socket not open after this long is given up (a front end that never answers the upgrade) */
 const LIVE_OPEN_MS = 10000;
+
+/**
+ * A collection as the Client's operations name it: the application's name
+ * A of one of this account's collections, or {name: A, owner} for one that
+ * another account shared with it (A is the owner's name for it, from the
+ * grant).
+ * @typedef {string | { name: string, owner: string }} CollectionRef
+ */
+
+/**
+ * A collection resolved: the application's name, its owner (null: this
+ * account), the server's name, and the segment of its storage keys (the
+ * server name, or "<owner>:<server name>").
+ * @typedef {{ A: string, owner: string | null, c: string, seg: string }} Target
+ */
+
+/**
+ * Another account's public keys as the server gives them, checked
+ * against the pinned ones.
+ * @typedef {object} UserKeys
+ * @property {string} username lowercased
+ * @property {string} fingerprint b64url(SHA-256(x25519 || ed25519))[0:16]
+ * @property {Uint8Array} x25519Pk
+ * @property {Uint8Array} ed25519Pk
+ * @property {boolean} firstUse true when they were pinned by this call
+ */
+
+/**
+ * An incoming invitation (invitations()).
+ * @typedef {object} Invitation
+ * @property {string} id
+ * @property {string | null} name the collection's application name from the opened grant (null when it
+ *   does not open: keyChanged, or a grant that fails its checks; accept() then throws)
+ * @property {string} collection the server's name
+ * @property {string} owner
+ * @property {string} from who invited
+ * @property {string} fingerprint the inviter's key fingerprint, to compare with what the inviter sees
+ * @property {boolean} keyChanged the inviter's key is not the one pinned for it
+ * @property {string} role
+ * @property {number} keyVersion
+ * @property {string} createdAt
+ * @property {string} expiresAt
+ */
+
+/**
+ * A collection's membership (members()).
+ * @typedef {object} Members
+ * @property {string} owner
+ * @property {number} version the membership version (rotate's If-Match)
+ * @property {number} keyVersion the collection's newest key version
+ * @property {{ username: string, role: string, joinedAt: string | null }[]} members the owner first
+ */
 
 /**
  * A device as the server lists it.
@@ -60,6 +123,7 @@ const LIVE_OPEN_MS = 10000;
  * the data, or null for a deletion), and the server's version.
  * @typedef {object} Conflict
  * @property {string} collection the application's collection name A
+ * @property {string} [owner] the owner of a shared collection (absent: this account's)
  * @property {string} id the application's record id a
  * @property {Uint8Array | null} local this device's change (null: delete)
  * @property {Uint8Array | null} remote the server's current data (null: deleted or absent)
@@ -76,15 +140,20 @@ const LIVE_OPEN_MS = 10000;
 /**
  * What sync() returns.
  * @typedef {object} SyncResult
- * @property {{ collection: string, id: string | null, version: number, deleted: boolean }[]} changed
- *   records that came from the server (id null: a tombstone of a record this device never saw)
- * @property {{ collection: string, id: string, version: number }[]} pushed this device's accepted changes
- * @property {{ collection: string, id: string, kept: 'server' | 'merged' }[]} conflicts
+ * @property {{ collection: string, owner?: string, id: string | null, version: number, deleted: boolean }[]} changed
+ *   records that came from the server (id null: a tombstone of a record this device never saw); owner is
+ *   set for a shared collection, here and below
+ * @property {{ collection: string, owner?: string, id: string, version: number }[]} pushed this device's
+ *   accepted changes
+ * @property {{ collection: string, owner?: string, id: string, kept: 'server' | 'merged' }[]} conflicts
  *   every conflict and how it ended: "server" (the local change dropped) or "merged" (the callback's value pushed)
- * @property {{ collection: string, recordId: string }[]} undecryptable
+ * @property {{ collection: string, owner?: string, recordId: string }[]} undecryptable
  *   records that came from the server and do not open (by server id); reading them throws DecryptError
  * @property {string[]} resynced collections pulled again from 0 after a 410
- * @property {string[]} gone collections deleted on the server (their local copy dropped)
+ * @property {string[]} gone collections deleted on the server (their local copy dropped), or shared ones
+ *   this account is no longer a member of
+ * @property {{ collection: string, owner: string, error: Error }[]} refused shared collections left out
+ *   because their grant does not open (a DecryptError) or the inviter's key changed (a KeyChangedError)
  */
 
 /**
@@ -192,6 +261,11 @@ function codesOf(body) {
  * @property {Map<string, Uint8Array>} cid cid_key per server collection name
  * @property {Map<string, CryptoKey>} [ck] ck(collection, kv) per "collection/kv", imported for AES-GCM
  *   (non-extractable): records open with one Web Crypto call, not four
+ * @property {Uint8Array} [keyringKey] kept from the password's login, to add the identity to the keyring
+ *   (an imported session has none)
+ * @property {bs1.Identity} [identity] the identity key pairs, from the keyring
+ * @property {Map<string, Uint8Array>} [sk] shared collections' keys per "<seg>/kv", from opened grants
+ * @property {Map<string, bs1.Grant>} [grants] each shared collection's newest opened grant, per seg
  */
 
 /**
@@ -408,6 +482,68 @@ function retryAfterMs(reason) {
 }
 
 /**
+ * "?owner=O" (or "&owner=O" with sep "&") for a shared collection's
+ * routes, "" for an own one.
+ * @param {{ owner: string | null }} t
+ * @param {'?' | '&'} sep
+ */
+function ownerQ(t, sep) {
+  return t.owner === null ? '' : `${sep}owner=${encodeURIComponent(t.owner)}`;
+}
+
+/**
+ * A keyring plaintext with the member "identity" set (the other members
+ * kept as they are).
+ * @param {Uint8Array} pt
+ * @param {{ x25519: string, ed25519: string }} identity
+ * @returns {Uint8Array}
+ */
+function keyringWith(pt, identity) {
+  const o = JSON.parse(utf8Decode(pt) ?? 'null');
+  if (o === null || typeof o !== 'object' || Array.isArray(o))
+    throw new DecryptError();
+  o.identity = identity;
+  return utf8(JSON.stringify(o));
+}
+
+/**
+ * The identity secrets in a keyring plaintext, or null when it has none
+ * (a malformed one is a DecryptError).
+ * @param {Uint8Array} pt
+ * @returns {{ x25519: Uint8Array, ed25519: Uint8Array } | null}
+ */
+function keyringIdentity(pt) {
+  let o = null;
+  try {
+    o = JSON.parse(utf8Decode(pt) ?? 'null');
+  } catch {
+    o = null;
+  }
+  const id = o?.identity;
+  if (id === undefined || id === null)
+    return null;
+  const x = b64DecodeStrict(id.x25519);
+  const e = b64DecodeStrict(id.ed25519);
+  if (!x || x.length !== 32 || !e || e.length !== 32)
+    throw new DecryptError();
+  return { x25519: x, ed25519: e };
+}
+
+/**
+ * Public keys as the API gives them ({x25519, ed25519}, base64 of 32
+ * bytes each) with their fingerprint; null when malformed.
+ * @param {any} keys
+ * @returns {Promise<{ x25519Pk: Uint8Array, ed25519Pk: Uint8Array, fingerprint: string } | null>}
+ */
+async function pubKeys(keys) {
+  const x = b64DecodeStrict(keys?.x25519);
+  const e = b64DecodeStrict(keys?.ed25519);
+  if (!x || x.length !== 32 || !e || e.length !== 32)
+    return null;
+  return { x25519Pk: x, ed25519Pk: e, fingerprint: await bs1.fingerprint(x, e) };
+}
+
+/**
  * The blindsync client of client.md section 7: one account's session and
  * local copy. Operations that need the session throw SessionError without
  * one. Every method is async.
@@ -457,7 +593,11 @@ export class Client {
     const master = await bs1.masterKey(password, kdf, this.kdfOpts);
     const { authKey, keyringKey } = await bs1.accountKeys(master);
     const dataKey = bs1.dataKeyNew();
-    const pt = bs1.keyringNew(dataKey);
+    /* the identity key pairs of section 9 live in the keyring from the start */
+    const id = await bs1.identityNew();
+    const base = bs1.keyringNew(dataKey);
+    const pt = keyringWith(base, bs1.identityKeyring(id));
+    wipe(base, id.x25519Sk, id.ed25519Seed);
     try {
       const keyring = await bs1.keyringSeal(keyringKey, user, 1, pt);
       /** @type {Record<string, unknown>} */
@@ -514,7 +654,7 @@ export class Client {
       this.forget();
       this.session = { username: user, accountId: String(a.account_id), deviceId: String(a.device_id),
         access: a.access_token, refresh: a.refresh_token, dataKey, keyringPt: pt, keyringVersion: version,
-        kdf, idKey: await bs1.idKey(dataKey), cid: new Map() };
+        kdf, idKey: await bs1.idKey(dataKey), cid: new Map(), keyringKey: keyringKey.slice() };
       pt = null;
       await this.sessionChanged();
       return { accountId: this.session.accountId, deviceId: this.session.deviceId };
@@ -603,7 +743,11 @@ export class Client {
     const s = this.session;
     if (!s)
       return;
-    wipe(s.dataKey, s.keyringPt, s.idKey, ...s.cid.values());
+    wipe(s.dataKey, s.keyringPt, s.idKey, s.keyringKey, ...s.cid.values(), ...(s.sk?.values() ?? []));
+    if (s.identity)
+      wipe(s.identity.x25519Sk, s.identity.ed25519Seed);
+    for (const g of s.grants?.values() ?? [])
+      wipe(g.key, g.idKey, ...(g.previous ?? []).map((p) => p.key));
     s.ck?.clear(); /* CryptoKeys cannot be wiped: dropped */
     s.access = s.refresh = '';
     this.session = null;
@@ -719,6 +863,8 @@ export class Client {
       pt = null;
       s.keyringVersion = version + 1;
       s.kdf = kdf;
+      wipe(s.keyringKey);
+      s.keyringKey = nk.keyringKey.slice();
       await this.sessionChanged();
     } finally {
       wipe(old.authKey, old.keyringKey, nk.authKey, nk.keyringKey, pt);
@@ -936,7 +1082,7 @@ export class Client {
    * knows better than the local copy (an editor opened at version 7 while
    * a sync pulled 8): the push then conflicts, and the merge callback
    * decides, instead of writing over a version nobody looked at.
-   * @param {string} A the application's collection name
+   * @param {CollectionRef} A the application's collection name (or {name, owner}: a shared one)
    * @param {string} a the application's record id
    * @param {Uint8Array | string} data bytes, or a string stored as UTF-8
    * @param {WriteOptions} [opts]
@@ -948,7 +1094,7 @@ export class Client {
   /**
    * Queue the deletion of record a in collection A (a tombstone on sync);
    * opts.base as for put().
-   * @param {string} A
+   * @param {CollectionRef} A
    * @param {string} a
    * @param {WriteOptions} [opts]
    */
@@ -960,17 +1106,17 @@ export class Client {
    * Record a's data from the local copy: this device's queued change if
    * there is one, else what the last sync brought; null when it does not
    * exist or is deleted. A record that does not open is a DecryptError.
-   * @param {string} A
+   * @param {CollectionRef} A
    * @param {string} a
    * @returns {Promise<Uint8Array | null>}
    */
   async get(A, a) {
-    const { c, r } = await this.names(A, a);
-    const q = await this.storage.get(this.key('q', c, r));
-    const e = q ?? (await this.storage.get(this.key('r', c, r)));
+    const { t, r } = await this.names(A, a);
+    const q = await this.storage.get(this.key('q', t.seg, r));
+    const e = q ?? (await this.storage.get(this.key('r', t.seg, r)));
     if (!e || e.env === null)
       return null;
-    const got = await this.openRecord(c, r, e.env);
+    const got = await this.openRecord(t, r, e.env);
     if (got.a !== a)
       throw new DecryptError();
     return got.data;
@@ -980,11 +1126,12 @@ export class Client {
    * Every record of collection A in the local copy (queued changes
    * included), sorted by id. Any record that does not open makes it a
    * DecryptError.
-   * @param {string} A
+   * @param {CollectionRef} A
    * @returns {Promise<{ id: string, data: Uint8Array, version: number }[]>}
    */
   async list(A) {
-    const c = await this.collectionName(A);
+    const t = await this.target(A);
+    const c = t.seg;
     /** @type {Map<string, { env: string | null, version: number }>} */
     const byRid = new Map();
     for (const k of await this.storage.keys(this.key('r', c, ''))) {
@@ -999,7 +1146,7 @@ export class Client {
     /** @type {{ id: string, data: Uint8Array, version: number }[]} */
     const out = [];
     const live = [...byRid].filter(([, e]) => e.env !== null);
-    const opened = await this.openRecords(c, live.map(([rid, e]) => ({ rid, env: /** @type {string} */ (e.env) })));
+    const opened = await this.openRecords(t, live.map(([rid, e]) => ({ rid, env: /** @type {string} */ (e.env) })));
     live.forEach(([, e], i) => {
       const o = opened[i];
       if (o instanceof DecryptError)
@@ -1012,43 +1159,57 @@ export class Client {
   /**
    * The collections of the local copy by their application names (their
    * meta opened), sorted; each with its server name and the version pulled.
-   * sync() with no argument learns the collections other devices created.
-   * Collections whose meta does not open are left out.
-   * @returns {Promise<{ name: string, collection: string, version: number }[]>}
+   * sync() with no argument learns the collections other devices created,
+   * and those shared with this account, which are listed too, with their
+   * owner and this account's role (their name from the grant; pass
+   * {name, owner} to the other operations). Collections whose meta or
+   * grant does not open are left out.
+   * @returns {Promise<{ name: string, collection: string, version: number, owner?: string, role?: string }[]>}
    */
   async collections() {
     const s = this.need();
-    /** @type {{ name: string, collection: string, version: number }[]} */
+    /** @type {{ name: string, collection: string, version: number, owner?: string, role?: string }[]} */
     const out = [];
     for (const k of await this.storage.keys(this.key('c', ''))) {
-      const e = await this.storage.get(k);
       const c = k.slice(k.lastIndexOf('/') + 1);
+      if (c.includes(':'))
+        continue;
+      const e = await this.storage.get(k);
       const name = await this.openMeta(s, c, e.meta).catch(() => null);
       if (name !== null)
         out.push({ name, collection: c, version: e.version });
     }
-    return out.sort((x, y) => (x.name < y.name ? -1 : x.name > y.name ? 1 : 0));
+    for (const k of await this.storage.keys(this.key('s', ''))) {
+      const e = await this.storage.get(k);
+      const seg = `${e.owner}:${e.c}`;
+      const g = await this.grantOf(s, { A: '', owner: e.owner, c: e.c, seg }).catch(() => null);
+      if (g)
+        out.push({ name: g.name, collection: e.c, owner: e.owner, role: e.role,
+          version: (await this.storage.get(this.key('c', seg)))?.version ?? 0 });
+    }
+    return out.sort((x, y) => (x.name < y.name ? -1 : x.name > y.name ? 1 : (x.owner ?? '') < (y.owner ?? '') ? -1 : 1));
   }
 
   /**
    * Record a's versions the server keeps, newest first, each opened (data
    * null for a tombstone). Asks the server; a version that does not open
    * is a DecryptError.
-   * @param {string} A
+   * @param {CollectionRef} A
    * @param {string} a
    * @returns {Promise<{ version: number, modifiedAt: string, deleted: boolean, data: Uint8Array | null }[]>}
    */
   async history(A, a) {
-    const { c, r } = await this.names(A, a);
-    const base = `/v1/collections/${c}/records/${r}/history`;
-    const list = (await this.authed({ method: 'GET', path: base, idempotent: true })).body?.versions ?? [];
+    const { t, r } = await this.names(A, a);
+    const base = `/v1/collections/${t.c}/records/${r}/history`;
+    const list = (await this.authed({ method: 'GET', path: base + ownerQ(t, '?'), idempotent: true })).body
+      ?.versions ?? [];
     const out = [];
     for (const v of list) {
       let data = null;
       if (!v.deleted) {
-        const one = (await this.authed({ method: 'GET', path: `${base}/${Number(v.version)}`,
+        const one = (await this.authed({ method: 'GET', path: `${base}/${Number(v.version)}${ownerQ(t, '?')}`,
           idempotent: true })).body;
-        const got = await this.openRecord(c, r, one.payload);
+        const got = await this.openRecord(t, r, one.payload);
         if (got.a !== a)
           throw new DecryptError();
         data = got.data;
@@ -1069,11 +1230,14 @@ export class Client {
    * to the merge callback, default: keep the server's; then again, up to 8
    * rounds, else a ConflictError), pull until more is false (a 410 starts
    * again from 0; a 404 drops the local copy of a collection deleted
-   * elsewhere).
+   * elsewhere). With no names, the collections shared with this account
+   * too (their newest grants fetched and opened; one that does not open is
+   * listed in `refused`), and the local copy of one no longer shared is
+   * dropped (`gone`).
    * Syncs of one Client run one at a time (a second waits for the first),
    * so that a watch() and an application's own sync() never push the same
    * queue twice.
-   * @param {...string} names application collection names
+   * @param {...CollectionRef} names application collection names ({name, owner} for a shared one)
    * @returns {Promise<SyncResult>}
    */
   sync(...names) {
@@ -1084,29 +1248,34 @@ export class Client {
 
   /**
    * sync() itself, under its one-at-a-time chain.
-   * @param {string[]} names
+   * @param {CollectionRef[]} names
    * @returns {Promise<SyncResult>}
    */
   async syncNow(names) {
     const s = this.need();
     /** @type {SyncResult} */
-    const res = { changed: [], pushed: [], conflicts: [], undecryptable: [], resynced: [], gone: [] };
-    /** @type {Map<string, string>} server name -> application name */
+    const res = { changed: [], pushed: [], conflicts: [], undecryptable: [], resynced: [], gone: [], refused: [] };
+    /** @type {Map<string, Target>} by storage segment */
     const todo = new Map();
     if (names.length === 0) {
       const list = (await this.authed({ method: 'GET', path: '/v1/collections', idempotent: true })).body;
-      for (const col of list?.collections ?? []) {
+      /** @type {any[]} */
+      const all = list?.collections ?? [];
+      const own = all.filter((col) => typeof col.owner !== 'string' || bs1.asciiLower(col.owner) === s.username);
+      for (const col of own) {
         const name = await this.openMeta(s, col.name, col.meta).catch(() => null);
         if (name === null)
           continue;
         const k = this.key('c', col.name);
         const e = (await this.storage.get(k)) ?? { version: 0, meta: col.meta, metaPending: false };
         e.meta = col.meta;
+        if (Number.isSafeInteger(col.key_version) && col.key_version >= 1)
+          e.kv = col.key_version;
         await this.storage.put(k, e);
-        todo.set(col.name, name);
+        todo.set(col.name, { A: name, owner: null, c: col.name, seg: col.name });
       }
       /* one this device knows, listed without meta (re-created by a push): its meta again */
-      for (const col of list?.collections ?? []) {
+      for (const col of own) {
         const k = this.key('c', col.name);
         const e = col.meta === null ? await this.storage.get(k) : undefined;
         if (e?.meta)
@@ -1114,49 +1283,99 @@ export class Client {
       }
       for (const k of await this.storage.keys(this.key('c', ''))) {
         const c = k.slice(k.lastIndexOf('/') + 1);
-        if (!todo.has(c)) {
+        if (!todo.has(c) && !c.includes(':')) {
           const e = await this.storage.get(k);
           const name = await this.openMeta(s, c, e.meta).catch(() => null);
           if (name !== null)
-            todo.set(c, name);
+            todo.set(c, { A: name, owner: null, c, seg: c });
         }
       }
+      await this.sharedListed(s, all.filter((col) => !own.includes(col)), todo, res);
     } else {
-      for (const A of names)
-        todo.set(await this.collectionName(A), A);
+      for (const A of names) {
+        const t = await this.target(A);
+        todo.set(t.seg, t);
+      }
     }
-    for (const [c, A] of todo)
-      await this.syncOne(s, A, c, res);
+    for (const t of todo.values())
+      await this.syncOne(s, t, res);
     return res;
+  }
+
+  /**
+   * The shared collections of a listing (each with owner, role and
+   * key_version): their entries kept up to date (a newer key version's grant
+   * fetched and opened), each added to todo by its grant's name; one whose
+   * grant does not open goes to res.refused. A local one no longer listed
+   * was left or removed: its local copy is dropped (res.gone).
+   * @param {Session} s
+   * @param {any[]} shared
+   * @param {Map<string, Target>} todo
+   * @param {SyncResult} res
+   */
+  async sharedListed(s, shared, todo, res) {
+    /** @type {Set<string>} */
+    const listed = new Set();
+    for (const col of shared) {
+      const owner = bs1.asciiLower(String(col.owner));
+      const t = { A: '', owner, c: String(col.name), seg: `${owner}:${col.name}` };
+      listed.add(t.seg);
+      const k = this.key('s', t.seg);
+      const kv = Number(col.key_version) || 1;
+      const e = (await this.storage.get(k)) ?? { owner, c: t.c, role: col.role, kv, grants: {} };
+      e.role = col.role;
+      e.kv = Math.max(e.kv, kv);
+      await this.storage.put(k, e);
+      try {
+        let g = await this.grantOf(s, t);
+        if (g.kv < e.kv)
+          g = await this.grantFetch(s, t, null);
+        todo.set(t.seg, { ...t, A: g.name });
+      } catch (err) {
+        if (!(err instanceof DecryptError || err instanceof KeyChangedError ||
+            (err instanceof ServerError && err.status === 404)))
+          throw err;
+        res.refused.push({ collection: t.c, owner, error: /** @type {Error} */ (err) });
+      }
+    }
+    for (const k of await this.storage.keys(this.key('s', ''))) {
+      const seg = k.slice(k.lastIndexOf('/') + 1);
+      if (listed.has(seg))
+        continue;
+      const e = await this.storage.get(k);
+      const g = await this.grantOf(s, { A: '', owner: e.owner, c: e.c, seg }).catch(() => null);
+      await this.dropShared(s, seg);
+      if (g)
+        res.gone.push(g.name);
+    }
   }
 
   /**
    * One collection's sync (see sync()).
    * @param {Session} s
-   * @param {string} A
-   * @param {string} c
+   * @param {Target} t
    * @param {SyncResult} res
    */
-  async syncOne(s, A, c, res) {
-    const ck = this.key('c', c);
+  async syncOne(s, t, res) {
+    const ck = this.key('c', t.seg);
     const col = await this.storage.get(ck);
-    if (col?.metaPending) {
+    if (col?.metaPending && t.owner === null) {
       /* a collection this device created: its meta, sealed, before its records */
-      await this.authed({ method: 'PUT', path: `/v1/collections/${c}`, json: { meta: col.meta },
+      await this.authed({ method: 'PUT', path: `/v1/collections/${t.c}`, json: { meta: col.meta },
         idempotent: true });
       col.metaPending = false;
       await this.storage.put(ck, col);
     }
     for (let round = 0; ; round++) {
-      const keys = await this.storage.keys(this.key('q', c, ''));
+      const keys = await this.storage.keys(this.key('q', t.seg, ''));
       if (keys.length === 0)
         break;
       if (round >= PUSH_ROUNDS)
-        throw new ConflictError(`collection ${A}: changes still conflict after ${PUSH_ROUNDS} rounds`);
-      if (!(await this.pushSome(s, A, c, keys, res)))
+        throw new ConflictError(`collection ${t.A}: changes still conflict after ${PUSH_ROUNDS} rounds`);
+      if (!(await this.pushSome(s, t, keys, res)))
         break;
     }
-    await this.pull(s, A, c, res);
+    await this.pull(s, t, res);
   }
 
   /**
@@ -1165,13 +1384,15 @@ export class Client {
    * the merge callback. False when nothing can progress this round (only
    * conflicts with remote records that do not open are left).
    * @param {Session} s
-   * @param {string} A
-   * @param {string} c
+   * @param {Target} t
    * @param {string[]} keys the queue's keys
    * @param {SyncResult} res
    * @returns {Promise<boolean>}
    */
-  async pushSome(s, A, c, keys, res) {
+  async pushSome(s, t, keys, res) {
+    const c = t.seg;
+    const A = t.A;
+    const who = t.owner === null ? {} : { owner: t.owner };
     /** @type {{ id: string, base_version: number, payload?: string, deleted?: boolean }[]} */
     const records = [];
     /** @type {Map<string, any>} */
@@ -1188,16 +1409,16 @@ export class Client {
       records.push(q.env === null ? { id: rid, base_version: q.base, deleted: true }
         : { id: rid, base_version: q.base, payload: q.env });
     }
-    const a = (await this.authed({ method: 'POST', path: `/v1/collections/${c}/push`,
+    const a = (await this.authed({ method: 'POST', path: `/v1/collections/${t.c}/push${ownerQ(t, '?')}`,
       json: { records }, idempotent: true })).body;
-    await this.recreated(c, a.accepted ?? []);
+    await this.recreated(t, a.accepted ?? []);
     let progress = false;
     await this.storage.transaction(async (tx) => {
       for (const acc of a.accepted ?? []) {
         const q = queued.get(acc.id);
         await tx.put(this.key('r', c, acc.id), { version: Number(acc.version), env: q.env });
         await tx.delete(this.key('q', c, acc.id));
-        res.pushed.push({ collection: A, id: q.a, version: Number(acc.version) });
+        res.pushed.push({ collection: A, ...who, id: q.a, version: Number(acc.version) });
         progress = true;
       }
     });
@@ -1211,7 +1432,7 @@ export class Client {
           await tx.put(this.key('r', c, cf.id), { version: ver, env: q.env });
           await tx.delete(this.key('q', c, cf.id));
         });
-        res.pushed.push({ collection: A, id: q.a, version: ver });
+        res.pushed.push({ collection: A, ...who, id: q.a, version: ver });
         progress = true;
         continue;
       }
@@ -1219,7 +1440,7 @@ export class Client {
       let remote = null;
       if (remoteEnv !== null) {
         try {
-          const got = await this.openRecord(c, cf.id, remoteEnv);
+          const got = await this.openRecord(t, cf.id, remoteEnv);
           if (got.a !== q.a)
             throw new DecryptError();
           remote = got.data;
@@ -1227,23 +1448,23 @@ export class Client {
           if (!(e instanceof DecryptError))
             throw e;
           /* the server's copy does not open: keep the change queued, say so */
-          res.undecryptable.push({ collection: A, recordId: cf.id });
+          res.undecryptable.push({ collection: A, ...who, recordId: cf.id });
           continue;
         }
       }
-      const local = q.env === null ? null : (await this.openRecord(c, cf.id, q.env)).data;
-      const merged = this.merge ? await this.merge({ collection: A, id: q.a, local, remote,
+      const local = q.env === null ? null : (await this.openRecord(t, cf.id, q.env)).data;
+      const merged = this.merge ? await this.merge({ collection: A, ...who, id: q.a, local, remote,
         remoteVersion: ver }) : undefined;
+      const env = merged === undefined || merged === null ? null
+        : await this.sealRecord(s, t, cf.id, q.a, bytesOf(merged));
       await this.storage.transaction(async (tx) => {
         await tx.put(this.key('r', c, cf.id), { version: ver, env: remoteEnv });
-        if (merged === undefined) {
+        if (merged === undefined)
           await tx.delete(this.key('q', c, cf.id));
-        } else {
-          const env = merged === null ? null : await this.sealRecord(s, c, cf.id, q.a, bytesOf(merged));
+        else
           await tx.put(this.key('q', c, cf.id), { base: ver, env, a: q.a });
-        }
       });
-      res.conflicts.push({ collection: A, id: q.a, kept: merged === undefined ? 'server' : 'merged' });
+      res.conflicts.push({ collection: A, ...who, id: q.a, kept: merged === undefined ? 'server' : 'merged' });
       progress = true;
     }
     return progress;
@@ -1253,15 +1474,15 @@ export class Client {
    * After a push: versions in a collection only grow, so an accepted version
    * at or below this device's cursor means the push re-created a collection
    * deleted elsewhere: resync() it.
-   * @param {string} c
+   * @param {Target} t
    * @param {{ version: number }[]} accepted
    */
-  async recreated(c, accepted) {
-    const ck = this.key('c', c);
+  async recreated(t, accepted) {
+    const ck = this.key('c', t.seg);
     const col = await this.storage.get(ck);
     if (!col || col.version === 0 || !accepted.some((x) => Number(x.version) <= col.version))
       return;
-    await this.resync(c, col);
+    await this.resync(t, col);
   }
 
   /**
@@ -1269,18 +1490,18 @@ export class Client {
    * 410, a collection re-created under the cursor, or a push that
    * re-created it. Its sealed meta is sent again: a re-created collection
    * has none, and other devices name a collection by it (for a purge it is
-   * the same name, sealed again).
-   * @param {string} c
+   * the same name, sealed again). A shared collection's meta is its owner's.
+   * @param {Target} t
    * @param {{ version: number, meta: string | null }} col the local entry
    */
-  async resync(c, col) {
-    if (col.meta !== null)
-      await this.authed({ method: 'PUT', path: `/v1/collections/${c}`, json: { meta: col.meta },
+  async resync(t, col) {
+    if (col.meta !== null && t.owner === null)
+      await this.authed({ method: 'PUT', path: `/v1/collections/${t.c}`, json: { meta: col.meta },
         idempotent: true });
     await this.storage.transaction(async (tx) => {
-      for (const k of await tx.keys(this.key('r', c, '')))
+      for (const k of await tx.keys(this.key('r', t.seg, '')))
         await tx.delete(k);
-      await tx.put(this.key('c', c), { ...col, version: 0, metaPending: false });
+      await tx.put(this.key('c', t.seg), { ...col, version: 0, metaPending: false });
     });
   }
 
@@ -1289,25 +1510,33 @@ export class Client {
    * copy; a 410 empties the local copy (the queue stays) and pulls from 0;
    * a 404 drops it (the collection was deleted elsewhere: reported in
    * `gone` when this device knew it; queued changes stay and re-create it,
-   * with its meta, on the next sync).
+   * with its meta, on the next sync). A shared collection's 404 means this
+   * account is no longer a member: its local copy, queue and grants go.
    * @param {Session} s
-   * @param {string} A
-   * @param {string} c
+   * @param {Target} t
    * @param {SyncResult} res
    */
-  async pull(s, A, c, res) {
+  async pull(s, t, res) {
+    const c = t.seg;
+    const A = t.A;
+    const who = t.owner === null ? {} : { owner: t.owner };
     const ck = this.key('c', c);
     for (;;) {
       const col = (await this.storage.get(ck)) ?? { version: 0, meta: null, metaPending: false };
       let page;
       try {
         page = (await this.authed({ method: 'GET', idempotent: true,
-          path: `/v1/collections/${c}/pull?since=${col.version}` })).body;
+          path: `/v1/collections/${t.c}/pull?since=${col.version}${ownerQ(t, '&')}` })).body;
       } catch (e) {
         if (e instanceof ServerError && e.status === 410 && col.version > 0) {
-          await this.resync(c, col);
+          await this.resync(t, col);
           res.resynced.push(A);
           continue;
+        }
+        if (e instanceof ServerError && e.status === 404 && t.owner !== null) {
+          await this.dropShared(s, t.seg);
+          res.gone.push(A);
+          return;
         }
         if (e instanceof ServerError && e.status === 404) {
           const known = (await this.storage.get(ck)) !== undefined;
@@ -1328,7 +1557,7 @@ export class Client {
       }
       /* a collection_version below the cursor: the collection was re-created */
       if (col.version > 0 && Number(page.collection_version) < col.version) {
-        await this.resync(c, col);
+        await this.resync(t, col);
         res.resynced.push(A);
         continue;
       }
@@ -1346,13 +1575,13 @@ export class Client {
           toOpen.push({ rid: r.rid, env, at: ids.length, fresh: r.env !== null });
         ids.push(null);
       }
-      const opened = await this.openRecords(c, toOpen);
-      toOpen.forEach((t, i) => {
-        const o = opened[i];
-        if (!(o instanceof DecryptError))
-          ids[t.at] = o.a;
-        else if (t.fresh)
-          res.undecryptable.push({ collection: A, recordId: t.rid });
+      const opened = await this.openRecords(t, toOpen);
+      toOpen.forEach((o, i) => {
+        const got = opened[i];
+        if (!(got instanceof DecryptError))
+          ids[o.at] = got.a;
+        else if (o.fresh)
+          res.undecryptable.push({ collection: A, ...who, recordId: o.rid });
       });
       await this.storage.transaction(async (tx) => {
         for (const r of recs)
@@ -1360,7 +1589,7 @@ export class Client {
         const cur = (await tx.get(ck)) ?? col;
         await tx.put(ck, { ...cur, version: Number(page.next_since) });
       });
-      recs.forEach((r, i) => res.changed.push({ collection: A, id: ids[i], version: r.version,
+      recs.forEach((r, i) => res.changed.push({ collection: A, ...who, id: ids[i], version: r.version,
         deleted: r.env === null }));
       if (page.more !== true)
         return;
@@ -1396,7 +1625,7 @@ export class Client {
    * SessionError after logout(). Resolves when fn says stop or
    * opts.signal aborts (the socket is closed, a waiting poll cancelled; a
    * sync under way finishes first, and fn is not called after the abort).
-   * @param {string[]} names application collection names ([] for all)
+   * @param {CollectionRef[]} names application collection names ([] for all)
    * @param {(res: SyncResult) => (boolean | void | Promise<boolean | void>)} fn
    * @param {WatchOptions} [opts]
    * @returns {Promise<void>}
@@ -1864,6 +2093,532 @@ export class Client {
     return requestStream(this.fetch, this.url, { ...req, token: this.need().access }, this.retry);
   }
 
+  /* ---- sharing (issue 14: client.md section 9, docs/API-sharing.md) ---- */
+
+  /**
+   * This account's public keys and their fingerprint (what another user
+   * compares before trusting them). Makes the identity key pairs first
+   * when the keyring has none (an account older than sharing: the keyring
+   * re-sealed as version N + 1 with PUT /v1/account/keyring, which needs
+   * this session's password login, else an InputError), and publishes them
+   * (PUT /v1/account/keys) unless this storage says they are.
+   * @returns {Promise<{ fingerprint: string, x25519: string, ed25519: string }>}
+   */
+  async keys() {
+    const s = this.need();
+    const id = await this.identity(s);
+    const fp = await bs1.fingerprint(id.x25519Pk, id.ed25519Pk);
+    const pub = { x25519: b64(id.x25519Pk), ed25519: b64(id.ed25519Pk) };
+    const flag = this.key('keys');
+    if ((await this.storage.get(flag))?.fingerprint !== fp) {
+      let have = null;
+      try {
+        have = (await this.authed({ method: 'GET', path: '/v1/account/keys', idempotent: true })).body;
+      } catch (e) {
+        if (!(e instanceof ServerError && e.status === 404))
+          throw e;
+      }
+      if (have?.x25519 !== pub.x25519 || have?.ed25519 !== pub.ed25519)
+        await this.authed({ method: 'PUT', path: '/v1/account/keys', json: pub, idempotent: true });
+      await this.storage.put(flag, { fingerprint: fp });
+    }
+    return { fingerprint: fp, ...pub };
+  }
+
+  /**
+   * Another account's public keys (GET /v1/users/{username}/keys), pinned
+   * in the storage on first use; keys that differ from the pinned ones are
+   * a KeyChangedError until trustKey(username).
+   * @param {string} username
+   * @returns {Promise<UserKeys>}
+   */
+  async userKeys(username) {
+    const user = bs1.asciiLower(String(username));
+    const a = (await this.authed({ method: 'GET', idempotent: true,
+      path: `/v1/users/${encodeURIComponent(user)}/keys` })).body;
+    return this.pinCheck(user, a);
+  }
+
+  /**
+   * Confirm that username's keys changed (after checking the new
+   * fingerprint with its owner): the keys the server gives now replace the
+   * pinned ones. Resolves the new fingerprint.
+   * @param {string} username
+   * @returns {Promise<string>}
+   */
+  async trustKey(username) {
+    const user = bs1.asciiLower(String(username));
+    await this.storage.delete(this.key('pin', user));
+    return (await this.userKeys(user)).fingerprint;
+  }
+
+  /**
+   * Invite username to collection A (own, or a shared one this account
+   * administers) with a role: the collection's newest key and id key in a
+   * grant (with the older keys as "previous" when the key version is above
+   * 1) sealed to the user's pinned X25519 key and signed with this
+   * account's Ed25519 key, POST /v1/collections/{c}/invitations.
+   * A KeyChangedError when the user's key changed; a ServerError as the
+   * API says (404 unknown user or one without keys, 409 already a member
+   * or invited, 403 member_limit / invitation_limit / not an admin).
+   * @param {CollectionRef} A
+   * @param {string} username
+   * @param {'read' | 'write' | 'admin'} role
+   * @returns {Promise<{ id: string, expiresAt: string, fingerprint: string }>}
+   */
+  async invite(A, username, role) {
+    const s = this.need();
+    if (!bs1.ROLES.includes(role))
+      throw new InputError('a role is "read", "write" or "admin"');
+    const t = await this.target(A);
+    await this.keys();
+    const u = await this.userKeys(username);
+    const m = await this.members(A);
+    const g = await this.sealGrant(s, t, m.keyVersion, u, role);
+    const a = (await this.authed({ method: 'POST', path: `/v1/collections/${t.c}/invitations${ownerQ(t, '?')}`,
+      json: { to: u.username, role, key_version: m.keyVersion, sealed: g.sealed, signature: g.signature } })).body;
+    return { id: String(a.id), expiresAt: String(a.expires_at), fingerprint: u.fingerprint };
+  }
+
+  /**
+   * The invitations addressed to this account (GET /v1/invitations), each
+   * with the inviter's fingerprint and, when its grant opens under the
+   * inviter's key (the pinned one, else the one given, not pinned until
+   * accept), the collection's name.
+   * @returns {Promise<Invitation[]>}
+   */
+  async invitations() {
+    const s = this.need();
+    await this.keys();
+    const list = (await this.authed({ method: 'GET', path: '/v1/invitations', idempotent: true })).body
+      ?.invitations ?? [];
+    /** @type {Invitation[]} */
+    const out = [];
+    for (const inv of list) {
+      const from = bs1.asciiLower(String(inv.from));
+      const k = await pubKeys(inv.from_keys);
+      const pin = k ? await this.storage.get(this.key('pin', from)) : undefined;
+      const keyChanged = k !== null && pin !== undefined && pin.fingerprint !== k.fingerprint;
+      let name = null;
+      if (k && !keyChanged) {
+        const g = await this.openGrant(s, inv, k.ed25519Pk).catch(() => null);
+        name = g?.name ?? null;
+      }
+      out.push({ id: String(inv.id), name, collection: String(inv.collection), owner: String(inv.owner),
+        from, fingerprint: k?.fingerprint ?? '', keyChanged, role: String(inv.role),
+        keyVersion: Number(inv.key_version), createdAt: String(inv.created_at), expiresAt: String(inv.expires_at) });
+    }
+    return out;
+  }
+
+  /**
+   * Accept invitation id: the inviter's keys checked against the pinned
+   * ones (pinned now on first use; a KeyChangedError otherwise), the grant's
+   * signature verified and the grant opened (any failure, a grant for
+   * another collection, key version or recipient included, is the one
+   * DecryptError and nothing is accepted), then POST
+   * /v1/invitations/{id}/accept and the grant kept. The collection is then
+   * {name, owner} for the other operations; sync() brings its records.
+   * @param {string} id
+   * @returns {Promise<{ name: string, owner: string, role: string }>}
+   */
+  async accept(id) {
+    const s = this.need();
+    await this.keys();
+    const list = (await this.authed({ method: 'GET', path: '/v1/invitations', idempotent: true })).body
+      ?.invitations ?? [];
+    const inv = list.find((/** @type {any} */ i) => i.id === id);
+    if (!inv)
+      throw new ServerError(404, 'not_found', 'no such invitation for this account');
+    const from = bs1.asciiLower(String(inv.from));
+    const k = await this.pinCheck(from, inv.from_keys);
+    const g = await this.openGrant(s, inv, k.ed25519Pk);
+    const a = (await this.authed({ method: 'POST', path: `/v1/invitations/${encodeURIComponent(id)}/accept` }))
+      .body;
+    const owner = bs1.asciiLower(String(a.owner ?? inv.owner));
+    const seg = `${owner}:${inv.collection}`;
+    await this.storage.put(this.key('s', seg), { owner, c: String(inv.collection), role: String(a.role ?? inv.role),
+      kv: g.kv, grants: { [g.kv]: { from, sealed: inv.sealed, signature: inv.signature } } });
+    this.keepGrant(s, seg, g);
+    return { name: g.name, owner, role: String(a.role ?? inv.role) };
+  }
+
+  /**
+   * Decline an invitation addressed to this account, or withdraw one this
+   * account sent (DELETE /v1/invitations/{id}).
+   * @param {string} id
+   */
+  async decline(id) {
+    await this.authed({ method: 'DELETE', path: `/v1/invitations/${encodeURIComponent(id)}`, idempotent: true });
+  }
+
+  /**
+   * A collection's pending outgoing invitations (owner or admin).
+   * @param {CollectionRef} A
+   * @returns {Promise<{ id: string, to: string, role: string, from: string, keyVersion: number, createdAt: string, expiresAt: string }[]>}
+   */
+  async sentInvitations(A) {
+    const t = await this.target(A);
+    const list = (await this.authed({ method: 'GET', idempotent: true,
+      path: `/v1/collections/${t.c}/invitations${ownerQ(t, '?')}` })).body?.invitations ?? [];
+    return list.map((/** @type {any} */ i) => ({ id: String(i.id), to: String(i.to), role: String(i.role),
+      from: String(i.from), keyVersion: Number(i.key_version), createdAt: String(i.created_at),
+      expiresAt: String(i.expires_at) }));
+  }
+
+  /**
+   * A collection's members, the owner first with role "owner"; the
+   * membership version and the key version.
+   * @param {CollectionRef} A
+   * @returns {Promise<Members>}
+   */
+  async members(A) {
+    const t = await this.target(A);
+    const m = (await this.authed({ method: 'GET', idempotent: true,
+      path: `/v1/collections/${t.c}/members${ownerQ(t, '?')}` })).body;
+    return { owner: String(m.owner), version: Number(m.version), keyVersion: Number(m.key_version) || 1,
+      members: (m.members ?? []).map((/** @type {any} */ x) => ({ username: String(x.username),
+        role: String(x.role), joinedAt: x.joined_at ?? null })) };
+  }
+
+  /**
+   * Change a member's role (owner or admin; PATCH .../members/{username}).
+   * @param {CollectionRef} A
+   * @param {string} username
+   * @param {'read' | 'write' | 'admin'} role
+   */
+  async setRole(A, username, role) {
+    if (!bs1.ROLES.includes(role))
+      throw new InputError('a role is "read", "write" or "admin"');
+    const t = await this.target(A);
+    await this.authed({ method: 'PATCH', idempotent: true, json: { role },
+      path: `/v1/collections/${t.c}/members/${encodeURIComponent(bs1.asciiLower(username))}${ownerQ(t, '?')}` });
+  }
+
+  /**
+   * Remove a member and, at once, rotate the collection's key (when this
+   * account owns it): the next key version sealed to every remaining member
+   * and pending invitee, POST .../rotate with the membership version seen
+   * (If-Match), read again and retried on 412 (at most 5 times). The
+   * removed member never receives the new key; records written from now on
+   * use it. An admin that is not the owner removes without rotating
+   * (rotated: false): the owner's next unshare or rotate() does it.
+   * @param {CollectionRef} A
+   * @param {string} username
+   * @returns {Promise<{ rotated: boolean, keyVersion: number }>}
+   */
+  async unshare(A, username) {
+    const t = await this.target(A);
+    await this.authed({ method: 'DELETE', idempotent: true,
+      path: `/v1/collections/${t.c}/members/${encodeURIComponent(bs1.asciiLower(username))}${ownerQ(t, '?')}` });
+    if (t.owner !== null)
+      return { rotated: false, keyVersion: (await this.members(A)).keyVersion };
+    return { rotated: true, keyVersion: await this.rotate(A) };
+  }
+
+  /**
+   * Rotate an own collection's key (see unshare()); resolves the new key
+   * version. A KeyChangedError when a member's key changed (nothing is
+   * rotated: trustKey, then again); a ServerError 412 after 5 stale tries.
+   * @param {CollectionRef} A
+   * @returns {Promise<number>}
+   */
+  async rotate(A) {
+    const s = this.need();
+    const t = await this.target(A);
+    if (t.owner !== null)
+      throw new InputError('only the owner rotates a collection\'s key from this SDK');
+    await this.keys();
+    for (let tries = 1; ; tries++) {
+      const m = await this.members(A);
+      const pending = await this.sentInvitations(A);
+      /** @type {{ username: string, role: string }[]} */
+      const to = [...m.members.filter((x) => x.role !== 'owner' && x.username !== s.username),
+        ...pending.map((i) => ({ username: i.to, role: i.role }))];
+      const kv = m.keyVersion + 1;
+      const grants = [];
+      for (const x of to) {
+        const u = await this.userKeys(x.username);
+        const g = await this.sealGrant(s, t, kv, u, /** @type {'read' | 'write' | 'admin'} */ (x.role));
+        grants.push({ to: u.username, sealed: g.sealed, signature: g.signature });
+      }
+      try {
+        await this.authed({ method: 'POST', path: `/v1/collections/${t.c}/rotate`,
+          headers: { 'If-Match': `"${m.version}"` }, json: { key_version: kv, grants } });
+      } catch (e) {
+        if (e instanceof ServerError && e.status === 412 && tries < ROTATE_TRIES)
+          continue;
+        throw e;
+      }
+      const ck = this.key('c', t.seg);
+      const col = await this.storage.get(ck);
+      if (col)
+        await this.storage.put(ck, { ...col, kv });
+      return kv;
+    }
+  }
+
+  /**
+   * Leave a collection shared with this account (DELETE
+   * .../members/{me}?owner=O); its local copy and grants are dropped.
+   * @param {CollectionRef} A {name, owner}
+   */
+  async leave(A) {
+    const s = this.need();
+    const t = await this.target(A);
+    if (t.owner === null)
+      throw new InputError('leave() is for a collection another account shared; unshare() removes members');
+    await this.authed({ method: 'DELETE', idempotent: true,
+      path: `/v1/collections/${t.c}/members/${encodeURIComponent(s.username)}${ownerQ(t, '?')}` });
+    await this.dropShared(s, t.seg);
+  }
+
+  /**
+   * The identity key pairs from the keyring's plaintext; made and added to
+   * the keyring (re-sealed as version N + 1, If-Match by the version; a
+   * 412 reads the keyring again and retries) when it has none.
+   * @param {Session} s
+   * @returns {Promise<bs1.Identity>}
+   */
+  async identity(s) {
+    if (s.identity)
+      return s.identity;
+    for (let tries = 0; ; tries++) {
+      const have = keyringIdentity(s.keyringPt);
+      if (have) {
+        s.identity = await bs1.identityFromSecrets(have.x25519, have.ed25519);
+        wipe(have.x25519, have.ed25519);
+        return s.identity;
+      }
+      if (!s.keyringKey)
+        throw new InputError('this account has no sharing keys yet: sign in with the password once to make them');
+      const id = await bs1.identityNew();
+      const pt = keyringWith(s.keyringPt, bs1.identityKeyring(id));
+      const version = s.keyringVersion;
+      try {
+        const env = await bs1.keyringSeal(s.keyringKey, s.username, version + 1, pt);
+        await this.authed({ method: 'PUT', path: '/v1/account/keyring', json: { keyring: b64(env), version } });
+      } catch (e) {
+        wipe(pt, id.x25519Sk, id.ed25519Seed);
+        if (!(e instanceof ServerError && e.status === 412) || tries >= 3)
+          throw e;
+        /* another device rewrote the keyring (perhaps with an identity): read it and try again */
+        const kr = (await this.authed({ method: 'GET', path: '/v1/account/keyring', idempotent: true })).body;
+        const v = Number(kr.version);
+        const npt = await bs1.keyringOpen(s.keyringKey, s.username, v, unb64(kr.keyring));
+        const dk = bs1.keyringDataKey(npt);
+        const same = sameBytes(dk, s.dataKey);
+        wipe(dk);
+        if (!same)
+          throw new DecryptError();
+        wipe(s.keyringPt);
+        s.keyringPt = npt;
+        s.keyringVersion = v;
+        continue;
+      }
+      wipe(s.keyringPt);
+      s.keyringPt = pt;
+      s.keyringVersion = version + 1;
+      s.identity = id;
+      await this.sessionChanged();
+      return id;
+    }
+  }
+
+  /**
+   * Check keys the server gave for user against the pinned ones: pinned on
+   * first use, a KeyChangedError when they differ.
+   * @param {string} user lowercased
+   * @param {unknown} keys {x25519, ed25519} base64
+   * @returns {Promise<UserKeys>}
+   */
+  async pinCheck(user, keys) {
+    const k = await pubKeys(keys);
+    if (!k)
+      throw new UnreachableError(`the server's answer lacks ${user}'s keys`);
+    const pk = this.key('pin', user);
+    const pin = await this.storage.get(pk);
+    if (pin && pin.fingerprint !== k.fingerprint)
+      throw new KeyChangedError(user, String(pin.fingerprint), k.fingerprint);
+    if (!pin)
+      await this.storage.put(pk, { fingerprint: k.fingerprint, x25519: b64(k.x25519Pk), ed25519: b64(k.ed25519Pk) });
+    return { username: user, fingerprint: k.fingerprint, x25519Pk: k.x25519Pk, ed25519Pk: k.ed25519Pk,
+      firstUse: !pin };
+  }
+
+  /**
+   * A grant of key version kv of collection t sealed to user u with role,
+   * signed by this account: the own collection's keys derived (older ones
+   * as "previous"), or a shared one's from the grants this account holds.
+   * @param {Session} s
+   * @param {Target} t
+   * @param {number} kv
+   * @param {UserKeys} u
+   * @param {'read' | 'write' | 'admin'} role
+   * @returns {Promise<{ sealed: string, signature: string }>}
+   */
+  async sealGrant(s, t, kv, u, role) {
+    const id = await this.identity(s);
+    /** @type {Uint8Array[]} */
+    const temp = [];
+    let json = null;
+    try {
+      /** @type {bs1.Grant} */
+      let g;
+      if (t.owner === null) {
+        const key = await bs1.ck(s.dataKey, t.c, kv);
+        temp.push(key);
+        const previous = [];
+        for (let v = 1; v < kv; v++) {
+          const p = await bs1.ck(s.dataKey, t.c, v);
+          temp.push(p);
+          previous.push({ kv: v, key: p });
+        }
+        g = { collection: t.c, name: t.A, kv, key, idKey: await this.cidKey(s, t), role, previous };
+      } else {
+        let have = await this.grantOf(s, t);
+        if (have.kv < kv)
+          have = await this.grantFetch(s, t, null);
+        if (have.kv !== kv)
+          throw new InputError('this account holds no grant of the collection\'s newest key version');
+        const previous = [];
+        for (const [k, raw] of s.sk ?? [])
+          if (k.startsWith(`${t.seg}/`) && Number(k.slice(t.seg.length + 1)) < kv)
+            previous.push({ kv: Number(k.slice(t.seg.length + 1)), key: raw });
+        g = { collection: t.c, name: have.name, kv, key: have.key, idKey: have.idKey, role, previous };
+      }
+      json = bs1.grantJson(g);
+      const sealed = await bs1.grantSeal(id, u.x25519Pk, u.username, json);
+      return { sealed: b64(sealed.sealed), signature: b64(sealed.signature) };
+    } finally {
+      wipe(json, ...temp);
+    }
+  }
+
+  /**
+   * Open a grant as the server gives it ({collection, key_version, sealed,
+   * signature}) under the inviter's Ed25519 key: the signature, the seal,
+   * then its collection and key version against the ones the server
+   * says; a DecryptError for any failure.
+   * @param {Session} s
+   * @param {any} inv
+   * @param {Uint8Array} ed25519Pk
+   * @returns {Promise<bs1.Grant>}
+   */
+  async openGrant(s, inv, ed25519Pk) {
+    const id = await this.identity(s);
+    const sealed = b64DecodeStrict(inv.sealed);
+    const sig = b64DecodeStrict(inv.signature);
+    if (!sealed || !sig)
+      throw new DecryptError();
+    const json = await bs1.grantOpen(id, s.username, ed25519Pk, sealed, sig);
+    try {
+      const g = bs1.grantParse(json);
+      if (g.collection !== inv.collection || (inv.key_version !== undefined && g.kv !== Number(inv.key_version)))
+        throw new DecryptError();
+      return g;
+    } finally {
+      wipe(json);
+    }
+  }
+
+  /**
+   * Keep an opened grant's keys for the session (the newest grant per
+   * collection, and each key version's key, its "previous" ones included).
+   * @param {Session} s
+   * @param {string} seg
+   * @param {bs1.Grant} g
+   */
+  keepGrant(s, seg, g) {
+    s.sk ??= new Map();
+    s.grants ??= new Map();
+    for (const p of g.previous ?? [])
+      if (!s.sk.has(`${seg}/${p.kv}`))
+        s.sk.set(`${seg}/${p.kv}`, p.key);
+    s.sk.set(`${seg}/${g.kv}`, g.key);
+    const had = s.grants.get(seg);
+    if (!had || had.kv <= g.kv)
+      s.grants.set(seg, g);
+  }
+
+  /**
+   * The newest grant this account keeps of shared collection t, opened
+   * (once per session) under its inviter's pinned key; fetched when none is
+   * kept. A DecryptError or KeyChangedError when it does not open.
+   * @param {Session} s
+   * @param {Target} t
+   * @returns {Promise<bs1.Grant>}
+   */
+  async grantOf(s, t) {
+    const have = s.grants?.get(t.seg);
+    if (have)
+      return have;
+    const e = await this.storage.get(this.key('s', t.seg));
+    const kvs = Object.keys(e?.grants ?? {}).map(Number).sort((x, y) => y - x);
+    if (kvs.length === 0)
+      return this.grantFetch(s, t, null);
+    const stored = e.grants[kvs[0]];
+    const pin = await this.storage.get(this.key('pin', stored.from));
+    const ed = pin ? b64DecodeStrict(pin.ed25519) : null;
+    if (!ed)
+      return this.grantFetch(s, t, null);
+    const g = await this.openGrant(s, { collection: t.c, key_version: kvs[0], sealed: stored.sealed,
+      signature: stored.signature }, ed);
+    this.keepGrant(s, t.seg, g);
+    return g;
+  }
+
+  /**
+   * Fetch a grant of shared collection t (GET .../grant?owner=O, of key
+   * version kv or the newest), check its inviter's keys against the pinned
+   * ones, open it, keep it in the storage and the session.
+   * @param {Session} s
+   * @param {Target} t
+   * @param {number | null} kv
+   * @returns {Promise<bs1.Grant>}
+   */
+  async grantFetch(s, t, kv) {
+    const owner = /** @type {string} */ (t.owner);
+    const a = (await this.authed({ method: 'GET', idempotent: true,
+      path: `/v1/collections/${t.c}/grant?owner=${encodeURIComponent(owner)}${kv === null ? '' : `&key_version=${kv}`}` }))
+      .body;
+    const from = bs1.asciiLower(String(a.from));
+    const k = await this.pinCheck(from, a.from_keys);
+    const g = await this.openGrant(s, { collection: t.c, key_version: a.key_version, sealed: a.sealed,
+      signature: a.signature }, k.ed25519Pk);
+    const key = this.key('s', t.seg);
+    const e = (await this.storage.get(key)) ?? { owner, c: t.c, role: a.role, kv: g.kv, grants: {} };
+    e.grants[g.kv] = { from, sealed: a.sealed, signature: a.signature };
+    e.kv = Math.max(Number(e.kv) || 1, g.kv);
+    if (kv === null && typeof a.role === 'string')
+      e.role = a.role;
+    await this.storage.put(key, e);
+    this.keepGrant(s, t.seg, g);
+    return g;
+  }
+
+  /**
+   * Forget a shared collection: its local copy, queue and grants (in the
+   * storage) and its keys (in the session).
+   * @param {Session} s
+   * @param {string} seg
+   */
+  async dropShared(s, seg) {
+    await this.storage.transaction(async (tx) => {
+      for (const k of [...await tx.keys(this.key('r', seg, '')), ...await tx.keys(this.key('q', seg, ''))])
+        await tx.delete(k);
+      await tx.delete(this.key('c', seg));
+      await tx.delete(this.key('s', seg));
+    });
+    for (const k of [...(s.sk?.keys() ?? [])])
+      if (k.startsWith(`${seg}/`)) {
+        s.sk?.delete(k);
+        s.ck?.delete(k);
+      }
+    s.grants?.delete(seg);
+    s.cid.delete(seg);
+  }
+
   /* ---- inside ---- */
 
   /** The session, or a SessionError. @returns {Session} */
@@ -1919,78 +2674,121 @@ export class Client {
   }
 
   /**
-   * The server names of collection A and record a.
-   * @param {string} A
-   * @param {string} a
-   * @returns {Promise<{ c: string, r: string }>}
+   * A collection reference resolved: an own collection by its name; a
+   * shared one ({name, owner}) by the grants kept in the storage (their
+   * names opened), an InputError when none has that name (sync() or
+   * accept() first). {name, owner} with this account as the owner is the
+   * own collection name.
+   * @param {CollectionRef} ref
+   * @returns {Promise<Target>}
    */
-  async names(A, a) {
+  async target(ref) {
     const s = this.need();
-    const c = await bs1.collectionName(s.idKey, A);
-    return { c, r: await bs1.recordId(await this.cidKey(s, c), a) };
+    if (typeof ref === 'string') {
+      const c = await bs1.collectionName(s.idKey, ref);
+      return { A: ref, owner: null, c, seg: c };
+    }
+    if (!ref || typeof ref.name !== 'string' || typeof ref.owner !== 'string')
+      throw new InputError('a collection is its name, or {name, owner} for a shared one');
+    const owner = bs1.asciiLower(ref.owner);
+    if (owner === s.username)
+      return this.target(ref.name);
+    for (const k of await this.storage.keys(this.key('s', `${owner}:`))) {
+      const e = await this.storage.get(k);
+      const t = { A: ref.name, owner, c: String(e.c), seg: `${owner}:${e.c}` };
+      const g = await this.grantOf(s, t).catch(() => null);
+      if (g?.name === ref.name)
+        return t;
+    }
+    throw new InputError(`no collection "${ref.name}" of ${owner} is shared with this account (sync or accept first)`);
   }
 
   /**
-   * cid_key(collection), kept for the session.
+   * The server names of collection A and record a.
+   * @param {CollectionRef} A
+   * @param {string} a
+   * @returns {Promise<{ t: Target, c: string, r: string }>}
+   */
+  async names(A, a) {
+    const s = this.need();
+    const t = await this.target(A);
+    return { t, c: t.c, r: await bs1.recordId(await this.cidKey(s, t), a) };
+  }
+
+  /**
+   * cid_key(collection), kept for the session: derived for an own
+   * collection, the grant's id_key for a shared one.
    * @param {Session} s
-   * @param {string} c
+   * @param {Target | string} t
    * @returns {Promise<Uint8Array>}
    */
-  async cidKey(s, c) {
-    let k = s.cid.get(c);
+  async cidKey(s, t) {
+    const tt = typeof t === 'string' ? { A: '', owner: null, c: t, seg: t } : t;
+    let k = s.cid.get(tt.seg);
     if (!k) {
-      k = await bs1.cidKey(s.dataKey, c);
-      s.cid.set(c, k);
+      k = tt.owner === null ? await bs1.cidKey(s.dataKey, tt.c) : (await this.grantOf(s, tt)).idKey.slice();
+      s.cid.set(tt.seg, k);
     }
     return k;
   }
 
   /**
-   * Seal record a (kv 1) as base64 for the push.
+   * Seal record a as base64 for the push: an own collection under its
+   * newest key version (1 until rotated, as the listing or the last
+   * rotation said), a shared one under the newest version this account
+   * holds a grant of.
    * @param {Session} s
-   * @param {string} c
+   * @param {Target} t
    * @param {string} r
    * @param {string} a
    * @param {Uint8Array} data
    * @returns {Promise<string>}
    */
-  async sealRecord(s, c, r, a, data) {
-    const k = await bs1.ck(s.dataKey, c, 1);
+  async sealRecord(s, t, r, a, data) {
+    if (t.owner !== null) {
+      const g = await this.grantOf(s, t);
+      return b64(await bs1.recordSeal(g.key, g.kv, t.c, r, a, data));
+    }
+    const kv = Number((await this.storage.get(this.key('c', t.seg)))?.kv) || 1;
+    const k = await bs1.ck(s.dataKey, t.c, kv);
     try {
-      return b64(await bs1.recordSeal(k, 1, c, r, a, data));
+      return b64(await bs1.recordSeal(k, kv, t.c, r, a, data));
     } finally {
       wipe(k);
     }
   }
 
   /**
-   * Open a record's base64 envelope: a and data, or a DecryptError.
-   * @param {string} c
+   * Open a record's base64 envelope: a and data, or a DecryptError. The key
+   * is the one of the envelope's key version.
+   * @param {Target} t
    * @param {string} r
    * @param {string} envB64
    * @returns {Promise<{ a: string, data: Uint8Array }>}
    */
-  async openRecord(c, r, envB64) {
+  async openRecord(t, r, envB64) {
     const env = unb64(envB64);
-    const pt = await bs1.recordOpenWith(await this.ckAes(this.need(), c, bs1.envelopeKv(env)), c, r, env);
+    const pt = await bs1.recordOpenWith(await this.ckAes(this.need(), t, bs1.envelopeKv(env)), t.c, r, env);
     const { a, data } = bs1.recordSplit(pt);
     return { a, data: data.slice() };
   }
 
   /**
-   * Open many envelopes of collection c, RECORD_BATCH at a time side by
-   * side (Web Crypto works off the page's thread, so a batch costs little
-   * more than one): for each, { a, data } or the DecryptError it failed
-   * with, in order. Other errors reject.
-   * @param {string} c
+   * Open many envelopes of a collection (a Target, or the server name of an
+   * own collection), RECORD_BATCH at a time side by side (Web Crypto works
+   * off the page's thread, so a batch costs little more than one): for each,
+   * { a, data } or the DecryptError it failed with, in order. Other errors
+   * reject.
+   * @param {Target | string} t
    * @param {{ rid: string, env: string }[]} items
    * @returns {Promise<({ a: string, data: Uint8Array } | import('./bs1/util.js').DecryptError)[]>}
    */
-  async openRecords(c, items) {
+  async openRecords(t, items) {
+    const tt = typeof t === 'string' ? { A: '', owner: null, c: t, seg: t } : t;
     /** @type {({ a: string, data: Uint8Array } | import('./bs1/util.js').DecryptError)[]} */
     const out = [];
     for (let i = 0; i < items.length; i += RECORD_BATCH) {
-      const batch = items.slice(i, i + RECORD_BATCH).map((it) => this.openRecord(c, it.rid, it.env).catch((e) => {
+      const batch = items.slice(i, i + RECORD_BATCH).map((it) => this.openRecord(tt, it.rid, it.env).catch((e) => {
         if (e instanceof DecryptError)
           return e;
         throw e;
@@ -2001,23 +2799,43 @@ export class Client {
   }
 
   /**
-   * ck(c, kv) imported for AES-GCM, derived once per session and kept (as a
-   * non-extractable CryptoKey) until logout.
+   * ck(c, kv) imported for AES-GCM, kept (as a non-extractable CryptoKey)
+   * until logout: derived for an own collection; for a shared one the key
+   * of a grant (the newest kept, else the grant of that version fetched),
+   * or of a grant's "previous" keys; a DecryptError when none has it.
    * @param {Session} s
-   * @param {string} c
+   * @param {Target} t
    * @param {number} kv
    * @returns {Promise<CryptoKey>}
    */
-  async ckAes(s, c, kv) {
+  async ckAes(s, t, kv) {
     s.ck ??= new Map();
-    const id = `${c}/${kv}`;
+    const id = `${t.seg}/${kv}`;
     let k = s.ck.get(id);
     if (!k) {
-      const raw = await bs1.ck(s.dataKey, c, kv);
-      try {
+      if (t.owner === null) {
+        const raw = await bs1.ck(s.dataKey, t.c, kv);
+        try {
+          k = await bs1.aesKey(raw);
+        } finally {
+          wipe(raw);
+        }
+      } else {
+        let raw = s.sk?.get(id);
+        if (!raw) {
+          await this.grantOf(s, t).catch(() => null);
+          raw = s.sk?.get(id);
+        }
+        if (!raw) {
+          await this.grantFetch(s, t, kv).catch((e) => {
+            if (!(e instanceof ServerError && e.status === 404) && !(e instanceof DecryptError))
+              throw e;
+          });
+          raw = s.sk?.get(id);
+        }
+        if (!raw)
+          throw new DecryptError();
         k = await bs1.aesKey(raw);
-      } finally {
-        wipe(raw);
       }
       s.ck.set(id, k);
     }
@@ -2049,8 +2867,9 @@ export class Client {
 
   /**
    * Queue a change of record a (data, or null for a delete); the first
-   * change of a collection this device has not seen seals its meta too.
-   * @param {string} A
+   * change of a collection this device has not seen seals its meta too
+   * (an own one: a shared collection's meta is its owner's).
+   * @param {CollectionRef} A
    * @param {string} a
    * @param {Uint8Array | null} data
    * @param {number} [base] the version the change was made from (see put())
@@ -2059,22 +2878,24 @@ export class Client {
     if (base !== undefined && !(Number.isSafeInteger(base) && base >= 0))
       throw new InputError('a base version is an integer >= 0');
     const s = this.need();
-    const { c, r } = await this.names(A, a);
-    const env = data === null ? null : await this.sealRecord(s, c, r, a, data);
+    const { t, r } = await this.names(A, a);
+    const c = t.seg;
+    const env = data === null ? null : await this.sealRecord(s, t, r, a, data);
     /** @type {string | null} */
     let meta = null;
-    if (!(await this.storage.get(this.key('c', c)))) {
-      const k = await bs1.ck(s.dataKey, c, 1);
+    if (t.owner === null && !(await this.storage.get(this.key('c', c)))) {
+      const k = await bs1.ck(s.dataKey, t.c, 1);
       try {
-        meta = b64(await bs1.metaSeal(k, 1, c, utf8(JSON.stringify({ name: A }))));
+        meta = b64(await bs1.metaSeal(k, 1, t.c, utf8(JSON.stringify({ name: t.A }))));
       } finally {
         wipe(k);
       }
     }
     await this.storage.transaction(async (tx) => {
       const ck = this.key('c', c);
-      if (meta !== null && !(await tx.get(ck)))
-        await tx.put(ck, { version: 0, meta, metaPending: true });
+      if (!(await tx.get(ck)))
+        await tx.put(ck, meta !== null ? { version: 0, meta, metaPending: true }
+          : { version: 0, meta: null, metaPending: false });
       const qk = this.key('q', c, r);
       const prev = await tx.get(qk);
       const from = base ?? (prev ? prev.base : ((await tx.get(this.key('r', c, r)))?.version ?? 0));

@@ -6,6 +6,7 @@
  *   ConflictError     a write that could not be settled (code "conflict")
  *   UnreachableError  no answer after the bounded retries (code "unreachable")
  *   SessionError      an operation that needs a login without one (code "session")
+ *   KeyChangedError   another account's public key is not the pinned one (code "key_changed")
  * DecryptError and KdfFloorError come from the bs1 suite (bs1/util.js).
  */
 import { Bs1Error } from './bs1/util.js';
@@ -56,5 +57,31 @@ export class SessionError extends Bs1Error {
   constructor() {
     super('session', 'not logged in');
     this.name = 'SessionError';
+  }
+}
+
+/**
+ * Another account's public keys are not the ones pinned for it (client.md
+ * section 9): its fingerprint changed since first use. Nothing was sealed
+ * or opened with the new keys; the application shows both fingerprints and,
+ * once the user confirmed the change out of band, calls
+ * client.trustKey(username).
+ */
+export class KeyChangedError extends Bs1Error {
+  /**
+   * @param {string} username whose key changed
+   * @param {string} pinned the fingerprint pinned before
+   * @param {string} fingerprint the fingerprint the server gives now
+   */
+  constructor(username, pinned, fingerprint) {
+    super('key_changed', `the public key of ${username} changed: fingerprint ${pinned} -> ${fingerprint}; ` +
+      `confirm with trustKey("${username}") once checked with ${username}`);
+    this.name = 'KeyChangedError';
+    /** @type {string} */
+    this.username = username;
+    /** @type {string} */
+    this.pinned = pinned;
+    /** @type {string} */
+    this.fingerprint = fingerprint;
   }
 }

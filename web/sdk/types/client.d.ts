@@ -222,37 +222,37 @@ export class Client {
      * knows better than the local copy (an editor opened at version 7 while
      * a sync pulled 8): the push then conflicts, and the merge callback
      * decides, instead of writing over a version nobody looked at.
-     * @param {string} A the application's collection name
+     * @param {CollectionRef} A the application's collection name (or {name, owner}: a shared one)
      * @param {string} a the application's record id
      * @param {Uint8Array | string} data bytes, or a string stored as UTF-8
      * @param {WriteOptions} [opts]
      */
-    put(A: string, a: string, data: Uint8Array | string, opts?: WriteOptions): Promise<void>;
+    put(A: CollectionRef, a: string, data: Uint8Array | string, opts?: WriteOptions): Promise<void>;
     /**
      * Queue the deletion of record a in collection A (a tombstone on sync);
      * opts.base as for put().
-     * @param {string} A
+     * @param {CollectionRef} A
      * @param {string} a
      * @param {WriteOptions} [opts]
      */
-    delete(A: string, a: string, opts?: WriteOptions): Promise<void>;
+    delete(A: CollectionRef, a: string, opts?: WriteOptions): Promise<void>;
     /**
      * Record a's data from the local copy: this device's queued change if
      * there is one, else what the last sync brought; null when it does not
      * exist or is deleted. A record that does not open is a DecryptError.
-     * @param {string} A
+     * @param {CollectionRef} A
      * @param {string} a
      * @returns {Promise<Uint8Array | null>}
      */
-    get(A: string, a: string): Promise<Uint8Array | null>;
+    get(A: CollectionRef, a: string): Promise<Uint8Array | null>;
     /**
      * Every record of collection A in the local copy (queued changes
      * included), sorted by id. Any record that does not open makes it a
      * DecryptError.
-     * @param {string} A
+     * @param {CollectionRef} A
      * @returns {Promise<{ id: string, data: Uint8Array, version: number }[]>}
      */
-    list(A: string): Promise<{
+    list(A: CollectionRef): Promise<{
         id: string;
         data: Uint8Array;
         version: number;
@@ -260,24 +260,29 @@ export class Client {
     /**
      * The collections of the local copy by their application names (their
      * meta opened), sorted; each with its server name and the version pulled.
-     * sync() with no argument learns the collections other devices created.
-     * Collections whose meta does not open are left out.
-     * @returns {Promise<{ name: string, collection: string, version: number }[]>}
+     * sync() with no argument learns the collections other devices created,
+     * and those shared with this account, which are listed too, with their
+     * owner and this account's role (their name from the grant; pass
+     * {name, owner} to the other operations). Collections whose meta or
+     * grant does not open are left out.
+     * @returns {Promise<{ name: string, collection: string, version: number, owner?: string, role?: string }[]>}
      */
     collections(): Promise<{
         name: string;
         collection: string;
         version: number;
+        owner?: string;
+        role?: string;
     }[]>;
     /**
      * Record a's versions the server keeps, newest first, each opened (data
      * null for a tombstone). Asks the server; a version that does not open
      * is a DecryptError.
-     * @param {string} A
+     * @param {CollectionRef} A
      * @param {string} a
      * @returns {Promise<{ version: number, modifiedAt: string, deleted: boolean, data: Uint8Array | null }[]>}
      */
-    history(A: string, a: string): Promise<{
+    history(A: CollectionRef, a: string): Promise<{
         version: number;
         modifiedAt: string;
         deleted: boolean;
@@ -291,49 +296,62 @@ export class Client {
      * to the merge callback, default: keep the server's; then again, up to 8
      * rounds, else a ConflictError), pull until more is false (a 410 starts
      * again from 0; a 404 drops the local copy of a collection deleted
-     * elsewhere).
+     * elsewhere). With no names, the collections shared with this account
+     * too (their newest grants fetched and opened; one that does not open is
+     * listed in `refused`), and the local copy of one no longer shared is
+     * dropped (`gone`).
      * Syncs of one Client run one at a time (a second waits for the first),
      * so that a watch() and an application's own sync() never push the same
      * queue twice.
-     * @param {...string} names application collection names
+     * @param {...CollectionRef} names application collection names ({name, owner} for a shared one)
      * @returns {Promise<SyncResult>}
      */
-    sync(...names: string[]): Promise<SyncResult>;
+    sync(...names: CollectionRef[]): Promise<SyncResult>;
     /**
      * sync() itself, under its one-at-a-time chain.
-     * @param {string[]} names
+     * @param {CollectionRef[]} names
      * @returns {Promise<SyncResult>}
      */
-    syncNow(names: string[]): Promise<SyncResult>;
+    syncNow(names: CollectionRef[]): Promise<SyncResult>;
+    /**
+     * The shared collections of a listing (each with owner, role and
+     * key_version): their entries kept up to date (a newer key version's grant
+     * fetched and opened), each added to todo by its grant's name; one whose
+     * grant does not open goes to res.refused. A local one no longer listed
+     * was left or removed: its local copy is dropped (res.gone).
+     * @param {Session} s
+     * @param {any[]} shared
+     * @param {Map<string, Target>} todo
+     * @param {SyncResult} res
+     */
+    sharedListed(s: Session, shared: any[], todo: Map<string, Target>, res: SyncResult): Promise<void>;
     /**
      * One collection's sync (see sync()).
      * @param {Session} s
-     * @param {string} A
-     * @param {string} c
+     * @param {Target} t
      * @param {SyncResult} res
      */
-    syncOne(s: Session, A: string, c: string, res: SyncResult): Promise<void>;
+    syncOne(s: Session, t: Target, res: SyncResult): Promise<void>;
     /**
      * Push queued changes of one collection (one request, capped in records
      * and bytes). Accepted ones move into the local copy; conflicts go to
      * the merge callback. False when nothing can progress this round (only
      * conflicts with remote records that do not open are left).
      * @param {Session} s
-     * @param {string} A
-     * @param {string} c
+     * @param {Target} t
      * @param {string[]} keys the queue's keys
      * @param {SyncResult} res
      * @returns {Promise<boolean>}
      */
-    pushSome(s: Session, A: string, c: string, keys: string[], res: SyncResult): Promise<boolean>;
+    pushSome(s: Session, t: Target, keys: string[], res: SyncResult): Promise<boolean>;
     /**
      * After a push: versions in a collection only grow, so an accepted version
      * at or below this device's cursor means the push re-created a collection
      * deleted elsewhere: resync() it.
-     * @param {string} c
+     * @param {Target} t
      * @param {{ version: number }[]} accepted
      */
-    recreated(c: string, accepted: {
+    recreated(t: Target, accepted: {
         version: number;
     }[]): Promise<void>;
     /**
@@ -341,11 +359,11 @@ export class Client {
      * 410, a collection re-created under the cursor, or a push that
      * re-created it. Its sealed meta is sent again: a re-created collection
      * has none, and other devices name a collection by it (for a purge it is
-     * the same name, sealed again).
-     * @param {string} c
+     * the same name, sealed again). A shared collection's meta is its owner's.
+     * @param {Target} t
      * @param {{ version: number, meta: string | null }} col the local entry
      */
-    resync(c: string, col: {
+    resync(t: Target, col: {
         version: number;
         meta: string | null;
     }): Promise<void>;
@@ -354,13 +372,13 @@ export class Client {
      * copy; a 410 empties the local copy (the queue stays) and pulls from 0;
      * a 404 drops it (the collection was deleted elsewhere: reported in
      * `gone` when this device knew it; queued changes stay and re-create it,
-     * with its meta, on the next sync).
+     * with its meta, on the next sync). A shared collection's 404 means this
+     * account is no longer a member: its local copy, queue and grants go.
      * @param {Session} s
-     * @param {string} A
-     * @param {string} c
+     * @param {Target} t
      * @param {SyncResult} res
      */
-    pull(s: Session, A: string, c: string, res: SyncResult): Promise<void>;
+    pull(s: Session, t: Target, res: SyncResult): Promise<void>;
     /**
      * Watch the account (the C library's bs_watch). First by the live socket
      * (docs/API-live.md) when GET /v1/info says "live": true and a WebSocket
@@ -388,12 +406,12 @@ export class Client {
      * SessionError after logout(). Resolves when fn says stop or
      * opts.signal aborts (the socket is closed, a waiting poll cancelled; a
      * sync under way finishes first, and fn is not called after the abort).
-     * @param {string[]} names application collection names ([] for all)
+     * @param {CollectionRef[]} names application collection names ([] for all)
      * @param {(res: SyncResult) => (boolean | void | Promise<boolean | void>)} fn
      * @param {WatchOptions} [opts]
      * @returns {Promise<void>}
      */
-    watch(names: string[], fn: (res: SyncResult) => (boolean | void | Promise<boolean | void>), opts?: WatchOptions): Promise<void>;
+    watch(names: CollectionRef[], fn: (res: SyncResult) => (boolean | void | Promise<boolean | void>), opts?: WatchOptions): Promise<void>;
     /**
      * One live socket of watch(): GET /v1/info (is live on?), a ticket, the
      * socket; round() (a sync and fn) on its hello and on each changed
@@ -523,6 +541,219 @@ export class Client {
      * @returns {Promise<Response>}
      */
     authedStream(req: import("./http.js").StreamReq): Promise<Response>;
+    /**
+     * This account's public keys and their fingerprint (what another user
+     * compares before trusting them). Makes the identity key pairs first
+     * when the keyring has none (an account older than sharing: the keyring
+     * re-sealed as version N + 1 with PUT /v1/account/keyring, which needs
+     * this session's password login, else an InputError), and publishes them
+     * (PUT /v1/account/keys) unless this storage says they are.
+     * @returns {Promise<{ fingerprint: string, x25519: string, ed25519: string }>}
+     */
+    keys(): Promise<{
+        fingerprint: string;
+        x25519: string;
+        ed25519: string;
+    }>;
+    /**
+     * Another account's public keys (GET /v1/users/{username}/keys), pinned
+     * in the storage on first use; keys that differ from the pinned ones are
+     * a KeyChangedError until trustKey(username).
+     * @param {string} username
+     * @returns {Promise<UserKeys>}
+     */
+    userKeys(username: string): Promise<UserKeys>;
+    /**
+     * Confirm that username's keys changed (after checking the new
+     * fingerprint with its owner): the keys the server gives now replace the
+     * pinned ones. Resolves the new fingerprint.
+     * @param {string} username
+     * @returns {Promise<string>}
+     */
+    trustKey(username: string): Promise<string>;
+    /**
+     * Invite username to collection A (own, or a shared one this account
+     * administers) with a role: the collection's newest key and id key in a
+     * grant (with the older keys as "previous" when the key version is above
+     * 1) sealed to the user's pinned X25519 key and signed with this
+     * account's Ed25519 key, POST /v1/collections/{c}/invitations.
+     * A KeyChangedError when the user's key changed; a ServerError as the
+     * API says (404 unknown user or one without keys, 409 already a member
+     * or invited, 403 member_limit / invitation_limit / not an admin).
+     * @param {CollectionRef} A
+     * @param {string} username
+     * @param {'read' | 'write' | 'admin'} role
+     * @returns {Promise<{ id: string, expiresAt: string, fingerprint: string }>}
+     */
+    invite(A: CollectionRef, username: string, role: "read" | "write" | "admin"): Promise<{
+        id: string;
+        expiresAt: string;
+        fingerprint: string;
+    }>;
+    /**
+     * The invitations addressed to this account (GET /v1/invitations), each
+     * with the inviter's fingerprint and, when its grant opens under the
+     * inviter's key (the pinned one, else the one given, not pinned until
+     * accept), the collection's name.
+     * @returns {Promise<Invitation[]>}
+     */
+    invitations(): Promise<Invitation[]>;
+    /**
+     * Accept invitation id: the inviter's keys checked against the pinned
+     * ones (pinned now on first use; a KeyChangedError otherwise), the grant's
+     * signature verified and the grant opened (any failure, a grant for
+     * another collection, key version or recipient included, is the one
+     * DecryptError and nothing is accepted), then POST
+     * /v1/invitations/{id}/accept and the grant kept. The collection is then
+     * {name, owner} for the other operations; sync() brings its records.
+     * @param {string} id
+     * @returns {Promise<{ name: string, owner: string, role: string }>}
+     */
+    accept(id: string): Promise<{
+        name: string;
+        owner: string;
+        role: string;
+    }>;
+    /**
+     * Decline an invitation addressed to this account, or withdraw one this
+     * account sent (DELETE /v1/invitations/{id}).
+     * @param {string} id
+     */
+    decline(id: string): Promise<void>;
+    /**
+     * A collection's pending outgoing invitations (owner or admin).
+     * @param {CollectionRef} A
+     * @returns {Promise<{ id: string, to: string, role: string, from: string, keyVersion: number, createdAt: string, expiresAt: string }[]>}
+     */
+    sentInvitations(A: CollectionRef): Promise<{
+        id: string;
+        to: string;
+        role: string;
+        from: string;
+        keyVersion: number;
+        createdAt: string;
+        expiresAt: string;
+    }[]>;
+    /**
+     * A collection's members, the owner first with role "owner"; the
+     * membership version and the key version.
+     * @param {CollectionRef} A
+     * @returns {Promise<Members>}
+     */
+    members(A: CollectionRef): Promise<Members>;
+    /**
+     * Change a member's role (owner or admin; PATCH .../members/{username}).
+     * @param {CollectionRef} A
+     * @param {string} username
+     * @param {'read' | 'write' | 'admin'} role
+     */
+    setRole(A: CollectionRef, username: string, role: "read" | "write" | "admin"): Promise<void>;
+    /**
+     * Remove a member and, at once, rotate the collection's key (when this
+     * account owns it): the next key version sealed to every remaining member
+     * and pending invitee, POST .../rotate with the membership version seen
+     * (If-Match), read again and retried on 412 (at most 5 times). The
+     * removed member never receives the new key; records written from now on
+     * use it. An admin that is not the owner removes without rotating
+     * (rotated: false): the owner's next unshare or rotate() does it.
+     * @param {CollectionRef} A
+     * @param {string} username
+     * @returns {Promise<{ rotated: boolean, keyVersion: number }>}
+     */
+    unshare(A: CollectionRef, username: string): Promise<{
+        rotated: boolean;
+        keyVersion: number;
+    }>;
+    /**
+     * Rotate an own collection's key (see unshare()); resolves the new key
+     * version. A KeyChangedError when a member's key changed (nothing is
+     * rotated: trustKey, then again); a ServerError 412 after 5 stale tries.
+     * @param {CollectionRef} A
+     * @returns {Promise<number>}
+     */
+    rotate(A: CollectionRef): Promise<number>;
+    /**
+     * Leave a collection shared with this account (DELETE
+     * .../members/{me}?owner=O); its local copy and grants are dropped.
+     * @param {CollectionRef} A {name, owner}
+     */
+    leave(A: CollectionRef): Promise<void>;
+    /**
+     * The identity key pairs from the keyring's plaintext; made and added to
+     * the keyring (re-sealed as version N + 1, If-Match by the version; a
+     * 412 reads the keyring again and retries) when it has none.
+     * @param {Session} s
+     * @returns {Promise<bs1.Identity>}
+     */
+    identity(s: Session): Promise<bs1.Identity>;
+    /**
+     * Check keys the server gave for user against the pinned ones: pinned on
+     * first use, a KeyChangedError when they differ.
+     * @param {string} user lowercased
+     * @param {unknown} keys {x25519, ed25519} base64
+     * @returns {Promise<UserKeys>}
+     */
+    pinCheck(user: string, keys: unknown): Promise<UserKeys>;
+    /**
+     * A grant of key version kv of collection t sealed to user u with role,
+     * signed by this account: the own collection's keys derived (older ones
+     * as "previous"), or a shared one's from the grants this account holds.
+     * @param {Session} s
+     * @param {Target} t
+     * @param {number} kv
+     * @param {UserKeys} u
+     * @param {'read' | 'write' | 'admin'} role
+     * @returns {Promise<{ sealed: string, signature: string }>}
+     */
+    sealGrant(s: Session, t: Target, kv: number, u: UserKeys, role: "read" | "write" | "admin"): Promise<{
+        sealed: string;
+        signature: string;
+    }>;
+    /**
+     * Open a grant as the server gives it ({collection, key_version, sealed,
+     * signature}) under the inviter's Ed25519 key: the signature, the seal,
+     * then its collection and key version against the ones the server
+     * says; a DecryptError for any failure.
+     * @param {Session} s
+     * @param {any} inv
+     * @param {Uint8Array} ed25519Pk
+     * @returns {Promise<bs1.Grant>}
+     */
+    openGrant(s: Session, inv: any, ed25519Pk: Uint8Array): Promise<bs1.Grant>;
+    /**
+     * Keep an opened grant's keys for the session (the newest grant per
+     * collection, and each key version's key, its "previous" ones included).
+     * @param {Session} s
+     * @param {string} seg
+     * @param {bs1.Grant} g
+     */
+    keepGrant(s: Session, seg: string, g: bs1.Grant): void;
+    /**
+     * The newest grant this account keeps of shared collection t, opened
+     * (once per session) under its inviter's pinned key; fetched when none is
+     * kept. A DecryptError or KeyChangedError when it does not open.
+     * @param {Session} s
+     * @param {Target} t
+     * @returns {Promise<bs1.Grant>}
+     */
+    grantOf(s: Session, t: Target): Promise<bs1.Grant>;
+    /**
+     * Fetch a grant of shared collection t (GET .../grant?owner=O, of key
+     * version kv or the newest), check its inviter's keys against the pinned
+     * ones, open it, keep it in the storage and the session.
+     * @param {Session} s
+     * @param {Target} t
+     * @param {number | null} kv
+     * @returns {Promise<bs1.Grant>}
+     */
+    grantFetch(s: Session, t: Target, kv: number | null): Promise<bs1.Grant>;
+    /**
+     * Forget a shared collection: its local copy, queue and grants (in the
+     * storage) and its keys (in the session).
+     * @param {Session} s
+     * @param {string} seg
+     */
+    dropShared(s: Session, seg: string): Promise<void>;
     /** The session, or a SessionError. @returns {Session} */
     need(): Session;
     /**
@@ -551,53 +782,70 @@ export class Client {
      */
     collectionName(A: string): Promise<string>;
     /**
-     * The server names of collection A and record a.
-     * @param {string} A
-     * @param {string} a
-     * @returns {Promise<{ c: string, r: string }>}
+     * A collection reference resolved: an own collection by its name; a
+     * shared one ({name, owner}) by the grants kept in the storage (their
+     * names opened), an InputError when none has that name (sync() or
+     * accept() first). {name, owner} with this account as the owner is the
+     * own collection name.
+     * @param {CollectionRef} ref
+     * @returns {Promise<Target>}
      */
-    names(A: string, a: string): Promise<{
+    target(ref: CollectionRef): Promise<Target>;
+    /**
+     * The server names of collection A and record a.
+     * @param {CollectionRef} A
+     * @param {string} a
+     * @returns {Promise<{ t: Target, c: string, r: string }>}
+     */
+    names(A: CollectionRef, a: string): Promise<{
+        t: Target;
         c: string;
         r: string;
     }>;
     /**
-     * cid_key(collection), kept for the session.
+     * cid_key(collection), kept for the session: derived for an own
+     * collection, the grant's id_key for a shared one.
      * @param {Session} s
-     * @param {string} c
+     * @param {Target | string} t
      * @returns {Promise<Uint8Array>}
      */
-    cidKey(s: Session, c: string): Promise<Uint8Array>;
+    cidKey(s: Session, t: Target | string): Promise<Uint8Array>;
     /**
-     * Seal record a (kv 1) as base64 for the push.
+     * Seal record a as base64 for the push: an own collection under its
+     * newest key version (1 until rotated, as the listing or the last
+     * rotation said), a shared one under the newest version this account
+     * holds a grant of.
      * @param {Session} s
-     * @param {string} c
+     * @param {Target} t
      * @param {string} r
      * @param {string} a
      * @param {Uint8Array} data
      * @returns {Promise<string>}
      */
-    sealRecord(s: Session, c: string, r: string, a: string, data: Uint8Array): Promise<string>;
+    sealRecord(s: Session, t: Target, r: string, a: string, data: Uint8Array): Promise<string>;
     /**
-     * Open a record's base64 envelope: a and data, or a DecryptError.
-     * @param {string} c
+     * Open a record's base64 envelope: a and data, or a DecryptError. The key
+     * is the one of the envelope's key version.
+     * @param {Target} t
      * @param {string} r
      * @param {string} envB64
      * @returns {Promise<{ a: string, data: Uint8Array }>}
      */
-    openRecord(c: string, r: string, envB64: string): Promise<{
+    openRecord(t: Target, r: string, envB64: string): Promise<{
         a: string;
         data: Uint8Array;
     }>;
     /**
-     * Open many envelopes of collection c, RECORD_BATCH at a time side by
-     * side (Web Crypto works off the page's thread, so a batch costs little
-     * more than one): for each, { a, data } or the DecryptError it failed
-     * with, in order. Other errors reject.
-     * @param {string} c
+     * Open many envelopes of a collection (a Target, or the server name of an
+     * own collection), RECORD_BATCH at a time side by side (Web Crypto works
+     * off the page's thread, so a batch costs little more than one): for each,
+     * { a, data } or the DecryptError it failed with, in order. Other errors
+     * reject.
+     * @param {Target | string} t
      * @param {{ rid: string, env: string }[]} items
      * @returns {Promise<({ a: string, data: Uint8Array } | import('./bs1/util.js').DecryptError)[]>}
      */
-    openRecords(c: string, items: {
+    openRecords(t: Target | string, items: {
         rid: string;
         env: string;
     }[]): Promise<({
@@ -605,14 +853,16 @@ export class Client {
         data: Uint8Array;
     } | import("./bs1/util.js").DecryptError)[]>;
     /**
-     * ck(c, kv) imported for AES-GCM, derived once per session and kept (as a
-     * non-extractable CryptoKey) until logout.
+     * ck(c, kv) imported for AES-GCM, kept (as a non-extractable CryptoKey)
+     * until logout: derived for an own collection; for a shared one the key
+     * of a grant (the newest kept, else the grant of that version fetched),
+     * or of a grant's "previous" keys; a DecryptError when none has it.
      * @param {Session} s
-     * @param {string} c
+     * @param {Target} t
      * @param {number} kv
      * @returns {Promise<CryptoKey>}
      */
-    ckAes(s: Session, c: string, kv: number): Promise<CryptoKey>;
+    ckAes(s: Session, t: Target, kv: number): Promise<CryptoKey>;
     /**
      * A collection's application name from its base64 meta; a DecryptError
      * when it does not open or is not {"name": string}.
@@ -624,13 +874,14 @@ export class Client {
     openMeta(s: Session, c: string, metaB64: string | null): Promise<string>;
     /**
      * Queue a change of record a (data, or null for a delete); the first
-     * change of a collection this device has not seen seals its meta too.
-     * @param {string} A
+     * change of a collection this device has not seen seals its meta too
+     * (an own one: a shared collection's meta is its owner's).
+     * @param {CollectionRef} A
      * @param {string} a
      * @param {Uint8Array | null} data
      * @param {number} [base] the version the change was made from (see put())
      */
-    queue(A: string, a: string, data: Uint8Array | null, base?: number): Promise<void>;
+    queue(A: CollectionRef, a: string, data: Uint8Array | null, base?: number): Promise<void>;
 }
 /**
  * A session as sessionExport gives it, to keep across restarts: the
@@ -683,6 +934,118 @@ export type Session = {
      * (non-extractable): records open with one Web Crypto call, not four
      */
     ck?: Map<string, CryptoKey> | undefined;
+    /**
+     * kept from the password's login, to add the identity to the keyring
+     * (an imported session has none)
+     */
+    keyringKey?: Uint8Array<ArrayBufferLike> | undefined;
+    /**
+     * the identity key pairs, from the keyring
+     */
+    identity?: bs1.Identity | undefined;
+    /**
+     * shared collections' keys per "<seg>/kv", from opened grants
+     */
+    sk?: Map<string, Uint8Array<ArrayBufferLike>> | undefined;
+    /**
+     * each shared collection's newest opened grant, per seg
+     */
+    grants?: Map<string, bs1.Grant> | undefined;
+};
+/**
+ * A collection as the Client's operations name it: the application's name
+ * A of one of this account's collections, or {name: A, owner} for one that
+ * another account shared with it (A is the owner's name for it, from the
+ * grant).
+ */
+export type CollectionRef = string | {
+    name: string;
+    owner: string;
+};
+/**
+ * A collection resolved: the application's name, its owner (null: this
+ * account), the server's name, and the segment of its storage keys (the
+ * server name, or "<owner>:<server name>").
+ */
+export type Target = {
+    A: string;
+    owner: string | null;
+    c: string;
+    seg: string;
+};
+/**
+ * Another account's public keys as the server gives them, checked
+ * against the pinned ones.
+ */
+export type UserKeys = {
+    /**
+     * lowercased
+     */
+    username: string;
+    /**
+     * b64url(SHA-256(x25519 || ed25519))[0:16]
+     */
+    fingerprint: string;
+    x25519Pk: Uint8Array;
+    ed25519Pk: Uint8Array;
+    /**
+     * true when they were pinned by this call
+     */
+    firstUse: boolean;
+};
+/**
+ * An incoming invitation (invitations()).
+ */
+export type Invitation = {
+    id: string;
+    /**
+     * the collection's application name from the opened grant (null when it
+     * does not open: keyChanged, or a grant that fails its checks; accept() then throws)
+     */
+    name: string | null;
+    /**
+     * the server's name
+     */
+    collection: string;
+    owner: string;
+    /**
+     * who invited
+     */
+    from: string;
+    /**
+     * the inviter's key fingerprint, to compare with what the inviter sees
+     */
+    fingerprint: string;
+    /**
+     * the inviter's key is not the one pinned for it
+     */
+    keyChanged: boolean;
+    role: string;
+    keyVersion: number;
+    createdAt: string;
+    expiresAt: string;
+};
+/**
+ * A collection's membership (members()).
+ */
+export type Members = {
+    owner: string;
+    /**
+     * the membership version (rotate's If-Match)
+     */
+    version: number;
+    /**
+     * the collection's newest key version
+     */
+    keyVersion: number;
+    /**
+     * the owner first
+     */
+    members: {
+        username: string;
+        role: string;
+        joinedAt: string | null;
+    }[];
 };
 /**
  * A device as the server lists it.
@@ -701,6 +1064,10 @@ export type Conflict = {
      * the application's collection name A
      */
     collection: string;
+    /**
+     * the owner of a shared collection (absent: this account's)
+     */
+    owner?: string | undefined;
     /**
      * the application's record id a
      */
@@ -729,19 +1096,23 @@ export type MergeFn = (c: Conflict) => (Uint8Array | string | null | undefined |
  */
 export type SyncResult = {
     /**
-     *   records that came from the server (id null: a tombstone of a record this device never saw)
+     *   records that came from the server (id null: a tombstone of a record this device never saw); owner is
+     *   set for a shared collection, here and below
      */
     changed: {
         collection: string;
+        owner?: string;
         id: string | null;
         version: number;
         deleted: boolean;
     }[];
     /**
-     * this device's accepted changes
+     * this device's
+     * accepted changes
      */
     pushed: {
         collection: string;
+        owner?: string;
         id: string;
         version: number;
     }[];
@@ -750,6 +1121,7 @@ export type SyncResult = {
      */
     conflicts: {
         collection: string;
+        owner?: string;
         id: string;
         kept: "server" | "merged";
     }[];
@@ -758,6 +1130,7 @@ export type SyncResult = {
      */
     undecryptable: {
         collection: string;
+        owner?: string;
         recordId: string;
     }[];
     /**
@@ -765,9 +1138,19 @@ export type SyncResult = {
      */
     resynced: string[];
     /**
-     * collections deleted on the server (their local copy dropped)
+     * collections deleted on the server (their local copy dropped), or shared ones
+     * this account is no longer a member of
      */
     gone: string[];
+    /**
+     * shared collections left out
+     * because their grant does not open (a DecryptError) or the inviter's key changed (a KeyChangedError)
+     */
+    refused: {
+        collection: string;
+        owner: string;
+        error: Error;
+    }[];
 };
 /**
  * Options of put() and delete().

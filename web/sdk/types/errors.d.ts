@@ -29,4 +29,25 @@ export class UnreachableError extends Bs1Error {
 export class SessionError extends Bs1Error {
     constructor();
 }
+/**
+ * Another account's public keys are not the ones pinned for it (client.md
+ * section 9): its fingerprint changed since first use. Nothing was sealed
+ * or opened with the new keys; the application shows both fingerprints and,
+ * once the user confirmed the change out of band, calls
+ * client.trustKey(username).
+ */
+export class KeyChangedError extends Bs1Error {
+    /**
+     * @param {string} username whose key changed
+     * @param {string} pinned the fingerprint pinned before
+     * @param {string} fingerprint the fingerprint the server gives now
+     */
+    constructor(username: string, pinned: string, fingerprint: string);
+    /** @type {string} */
+    username: string;
+    /** @type {string} */
+    pinned: string;
+    /** @type {string} */
+    fingerprint: string;
+}
 import { Bs1Error } from './bs1/util.js';

@@ -240,10 +240,18 @@ export async function grantOpen(me, username, inviterEd25519Pk, sealed, signatur
 /**
  * A grant's members (section 9): the collection's server name, the
  * application's name A, the key version, ck(collection, kv), cid_key and
- * the role.
+ * the role; and the team's one extension (docs/CLIENT.md, "Sharing"):
+ * "previous", the older key versions the sealer held, so that a member
+ * who joins after a rotation reads records sealed before it (absent: none).
  * @typedef {{ collection: string, name: string, kv: number, key: Uint8Array,
- *             idKey: Uint8Array, role: 'read' | 'write' | 'admin' }} Grant
+ *             idKey: Uint8Array, role: 'read' | 'write' | 'admin',
+ *             previous?: { kv: number, key: Uint8Array }[] }} Grant
  */
+
+/** @param {unknown} kv */
+function kvOk(kv) {
+  return Number.isInteger(kv) && /** @type {number} */ (kv) >= 1 && /** @type {number} */ (kv) <= 0xffffffff;
+}
 
 /** @param {unknown} s */
 function serverName(s) {
@@ -261,16 +269,24 @@ export function grantJson(g) {
   if (!serverName(g.collection) || typeof g.name !== 'string' || g.name.includes('\0') ||
       !Number.isInteger(g.kv) || g.kv < 1 || g.kv > 0xffffffff || !ROLES.includes(g.role))
     throw new InputError('a grant needs a server collection name, a name, kv >= 1 and a role');
-  return utf8(JSON.stringify({ collection: g.collection, name: g.name, kv: g.kv,
-    key: b64(key32(g.key, 'grant key')), id_key: b64(key32(g.idKey, 'grant id_key')), role: g.role }));
+  /** @type {Record<string, unknown>} */
+  const o = { collection: g.collection, name: g.name, kv: g.kv,
+    key: b64(key32(g.key, 'grant key')), id_key: b64(key32(g.idKey, 'grant id_key')), role: g.role };
+  if (g.previous && g.previous.length > 0) {
+    if (!g.previous.every((p) => kvOk(p.kv) && p.kv < g.kv))
+      throw new InputError('a grant\'s previous keys have versions below its kv');
+    o.previous = g.previous.map((p) => ({ kv: p.kv, key: b64(key32(p.key, 'previous key')) }));
+  }
+  return utf8(JSON.stringify(o));
 }
 
 /**
  * Parse an opened grant's JSON: every member required with its type,
  * collection a 22-character server name, kv an integer 1..2^32-1, role one
- * of read, write, admin, key and id_key 32 bytes of strict b64. A
- * DecryptError otherwise (the tag verified, so only a buggy writer makes
- * one).
+ * of read, write, admin, key and id_key 32 bytes of strict b64, and
+ * "previous", when present, an array of {kv below the grant's, key 32
+ * bytes}; other members are ignored. A DecryptError otherwise (the tag
+ * verified, so only a buggy writer makes one).
  * @param {Uint8Array} json
  * @returns {Grant}
  */
@@ -290,5 +306,17 @@ export function grantParse(json) {
   const idKey = b64DecodeStrict(o.id_key);
   if (!key || key.length !== 32 || !idKey || idKey.length !== 32)
     throw new DecryptError();
-  return { collection: o.collection, name: o.name, kv: o.kv, key, idKey, role: o.role };
+  /** @type {Grant} */
+  const g = { collection: o.collection, name: o.name, kv: o.kv, key, idKey, role: o.role };
+  if (o.previous !== undefined) {
+    if (!Array.isArray(o.previous))
+      throw new DecryptError();
+    g.previous = o.previous.map((/** @type {any} */ p) => {
+      const k = p !== null && typeof p === 'object' ? b64DecodeStrict(p.key) : null;
+      if (!k || k.length !== 32 || !kvOk(p.kv) || p.kv >= o.kv)
+        throw new DecryptError();
+      return { kv: p.kv, key: k };
+    });
+  }
+  return g;
 }

@@ -79,9 +79,10 @@ export function grantJson(g: Grant): Uint8Array;
 /**
  * Parse an opened grant's JSON: every member required with its type,
  * collection a 22-character server name, kv an integer 1..2^32-1, role one
- * of read, write, admin, key and id_key 32 bytes of strict b64. A
- * DecryptError otherwise (the tag verified, so only a buggy writer makes
- * one).
+ * of read, write, admin, key and id_key 32 bytes of strict b64, and
+ * "previous", when present, an array of {kv below the grant's, key 32
+ * bytes}; other members are ignored. A DecryptError otherwise (the tag
+ * verified, so only a buggy writer makes one).
  * @param {Uint8Array} json
  * @returns {Grant}
  */
@@ -100,7 +101,9 @@ export type Identity = {
 /**
  * A grant's members (section 9): the collection's server name, the
  * application's name A, the key version, ck(collection, kv), cid_key and
- * the role.
+ * the role; and the team's one extension (docs/CLIENT.md, "Sharing"):
+ * "previous", the older key versions the sealer held, so that a member
+ * who joins after a rotation reads records sealed before it (absent: none).
  */
 export type Grant = {
     collection: string;
@@ -109,4 +112,8 @@ export type Grant = {
     key: Uint8Array;
     idKey: Uint8Array;
     role: "read" | "write" | "admin";
+    previous?: {
+        kv: number;
+        key: Uint8Array;
+    }[];
 };
