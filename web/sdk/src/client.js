@@ -2101,7 +2101,8 @@ export class Client {
    * when the keyring has none (an account older than sharing: the keyring
    * re-sealed as version N + 1 with PUT /v1/account/keyring, which needs
    * this session's password login, else an InputError), and publishes them
-   * (PUT /v1/account/keys) unless this storage says they are.
+   * (PUT /v1/account/keys; the same keys again change nothing) unless this
+   * storage says they are.
    * @returns {Promise<{ fingerprint: string, x25519: string, ed25519: string }>}
    */
   async keys() {
@@ -2111,15 +2112,8 @@ export class Client {
     const pub = { x25519: b64(id.x25519Pk), ed25519: b64(id.ed25519Pk) };
     const flag = this.key('keys');
     if ((await this.storage.get(flag))?.fingerprint !== fp) {
-      let have = null;
-      try {
-        have = (await this.authed({ method: 'GET', path: '/v1/account/keys', idempotent: true })).body;
-      } catch (e) {
-        if (!(e instanceof ServerError && e.status === 404))
-          throw e;
-      }
-      if (have?.x25519 !== pub.x25519 || have?.ed25519 !== pub.ed25519)
-        await this.authed({ method: 'PUT', path: '/v1/account/keys', json: pub, idempotent: true });
+      /* the same keys again change nothing on the server (no event) */
+      await this.authed({ method: 'PUT', path: '/v1/account/keys', json: pub, idempotent: true });
       await this.storage.put(flag, { fingerprint: fp });
     }
     return { fingerprint: fp, ...pub };

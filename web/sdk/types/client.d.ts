@@ -547,7 +547,8 @@ export class Client {
      * when the keyring has none (an account older than sharing: the keyring
      * re-sealed as version N + 1 with PUT /v1/account/keyring, which needs
      * this session's password login, else an InputError), and publishes them
-     * (PUT /v1/account/keys) unless this storage says they are.
+     * (PUT /v1/account/keys; the same keys again change nothing) unless this
+     * storage says they are.
      * @returns {Promise<{ fingerprint: string, x25519: string, ed25519: string }>}
      */
     keys(): Promise<{
