@@ -5,7 +5,8 @@
  * records decrypted, edited and deleted (records.js, which also watches
  * the account), its devices (devices.js) and backups (backups.js);
  * set a new password with the recovery key (issue 15: Client.recover,
- * then signed in; every other device is signed out); open an anonymous
+ * then signed in; every other device is signed out); share collections
+ * (issue 14: share.js, loaded at the first sign-in); open an anonymous
  * slot by passphrase. The passwords, the recovery key
  * and the passphrase are read from their fields once and never stored; the
  * data key lives only in the Client's memory (MemoryStorage) and is
@@ -27,6 +28,8 @@ const $ = (id) => /** @type {HTMLElement} */ (document.getElementById(id));
 const security = () => import('/app/security.js');
 /** The prompt Client.login calls for a second factor. @param {boolean} again */
 const mfaPrompt = async (again) => (await security()).mfaPrompt(again);
+/** The sharing view (share.js), loaded at the first sign-in too. */
+const sharing = () => import('/app/share.js');
 
 /** The signed-in client, or null. @type {Client | null} */
 let client = null;
@@ -47,10 +50,13 @@ async function enter(c) {
   client = c;
   $('who').textContent = c.session?.username ?? '';
   await renderAccount(c);
-  startRecords(c, () => leave('This device was signed out (revoked, or the session ended): sign in again.'));
+  const share = await sharing();
+  startRecords(c, () => leave('This device was signed out (revoked, or the session ended): sign in again.'),
+    () => share.refreshInvitations(c));
   void renderDevices(c);
   $('signin').hidden = true;
   $('account').hidden = false;
+  await share.showSharing(c, () => renderAccount(c));
   await (await security()).showSecurity(c);
   await showBackups(c);
 }
@@ -154,6 +160,7 @@ async function leave(why) {
   await signOut(c);
   await showBackups(null);
   await (await security()).showSecurity(null);
+  await (await sharing()).showSharing(null);
   $('account').hidden = true;
   status('recovered-status', '');
   $('signin').hidden = false;

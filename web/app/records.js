@@ -5,6 +5,9 @@
  * (after a confirm step) and History (the versions the server keeps,
  * opened, newest first). While signed in the view watches the account
  * (Client.watch) and redraws when another device changed something.
+ * Collections shared with this account (issue 14) show with their owner
+ * and role, and every collection has Members (and Share, for its owner
+ * or an admin: share.js, loaded when first used).
  *
  * What it must never do: write over a version the user has not seen. An
  * edit or a delete is queued with the version it started from as its
@@ -102,10 +105,25 @@ const view = {
 
 const $ = (/** @type {string} */ id) => /** @type {HTMLElement} */ (document.getElementById(id));
 
-/** A key for record a of collection A. @param {string} A @param {string} a */
+/**
+ * A collection as the SDK names it: A for an own one, {name, owner} for
+ * one shared with this account (always built here, so that its JSON is
+ * one string per collection).
+ * @typedef {import('/sdk/index.js').CollectionRef} Ref
+ */
+
+/** The Ref of a collection listed or reported with an owner. @param {{ collection: string, owner?: string }} x */
+function refOf(x) {
+  return x.owner ? { name: x.collection, owner: x.owner } : x.collection;
+}
+
+/** A key for record a of collection A. @param {Ref} A @param {string} a */
 function recordKey(A, a) {
   return JSON.stringify([A, a]);
 }
+
+/** The sharing part (share.js), loaded when first used. */
+const sharing = () => import('/app/share.js');
 
 /**
  * An element with a class and text.
@@ -174,15 +192,16 @@ const OPEN_CHUNK = 512;
  * own so that one bad record shows "cannot decrypt" and the others still
  * show (Client.list fails whole); with the version each came from.
  * @param {import('/sdk/index.js').Client} c
- * @param {string} A
+ * @param {Ref} A
  * @returns {Promise<{ id: string | null, data: Uint8Array | null, version: number }[]>}
  */
 async function records(c, A) {
-  const col = await c.collectionName(A);
+  const t = await c.target(A);
+  const label = typeof A === 'string' ? A : A.name;
   /** @type {Map<string, { env: string | null, version: number }>} */
   const rows = new Map();
   for (const prefix of ['r', 'q'])
-    for (const k of await c.storage.keys(c.key(prefix, col, ''))) {
+    for (const k of await c.storage.keys(c.key(prefix, t.seg, ''))) {
       const e = await c.storage.get(k);
       /* a queued change (a save that did not get through) counts from its base */
       rows.set(k.slice(k.lastIndexOf('/') + 1), { env: e.env, version: prefix === 'r' ? e.version : e.base });
@@ -198,11 +217,11 @@ async function records(c, A) {
     if (i > 0) {
       const line = $($('account').hidden ? 'signin-status' : 'records-status');
       line.className = '';
-      line.textContent = `Decrypting ${A}: ${i} of ${live.length} records…`;
+      line.textContent = `Decrypting ${label}: ${i} of ${live.length} records…`;
       await yieldThread();
     }
     const chunk = live.slice(i, i + OPEN_CHUNK);
-    const opened = await c.openRecords(col, chunk.map(({ rid, env }) => ({ rid, env })));
+    const opened = await c.openRecords(t, chunk.map(({ rid, env }) => ({ rid, env })));
     opened.forEach((o, j) => out.push(o instanceof DecryptError ? { id: null, data: null, version: chunk[j].version }
       : { id: o.a, data: o.data, version: chunk[j].version }));
   }
@@ -215,14 +234,14 @@ async function records(c, A) {
  * the next page (the focus moves to its first record once no more is
  * left). A redraw shows at least as many as were shown before (shown).
  * @param {import('/sdk/index.js').Client} c
- * @param {string} A
+ * @param {Ref} A
  * @param {{ id: string | null, data: Uint8Array | null, version: number }[]} recs
  * @param {number} shown how many the list showed before a redraw (0: none)
  * @returns {HTMLElement[]}
  */
 function recordList(c, A, recs, shown) {
   const list = el('div', 'records');
-  list.dataset.collection = A;
+  list.dataset.collection = JSON.stringify(A);
   list.dataset.count = String(recs.length);
   const more = el('button');
   more.type = 'button';
@@ -264,9 +283,26 @@ export async function renderAccount(c) {
   const cols = await c.collections();
   if (cols.length === 0)
     frag.append('No collections yet.');
-  for (const col of cols)
-    frag.append(el('h3', '', col.name), ...recordList(c, col.name, await records(c, col.name),
-      shown.get(col.name) ?? 0));
+  for (const col of cols) {
+    const ref = refOf({ collection: col.name, owner: col.owner });
+    const h3 = el('h3', '', col.name);
+    if (col.owner)
+      h3.append(el('span', 'shared', ` shared by ${col.owner} (${col.role})`));
+    const box = el('div', 'members-box');
+    const acts = el('p', 'actions collection-actions');
+    if (!col.owner || col.role === 'admin') {
+      const share = button('Share', `Share ${col.name}`, async () => (await sharing()).openShare(c, ref, col.name));
+      share.dataset.action = 'share';
+      acts.append(share, ' ');
+    }
+    const mem = button('Members', `Members of ${col.name}`, async () => (await sharing()).toggleMembers(c, ref, box));
+    mem.dataset.action = 'members';
+    acts.append(mem);
+    const sec = el('div', 'collection');
+    sec.dataset.collection = JSON.stringify(ref);
+    sec.append(h3, acts, box, ...recordList(c, ref, await records(c, ref), shown.get(JSON.stringify(ref)) ?? 0));
+    frag.append(sec);
+  }
   box.replaceChildren(frag);
   view.stale = false;
   if (focusKey && focusAction)
@@ -277,7 +313,7 @@ export async function renderAccount(c) {
 /**
  * One record: its id, version, data and actions.
  * @param {import('/sdk/index.js').Client} c
- * @param {string} A
+ * @param {Ref} A
  * @param {{ id: string | null, data: Uint8Array | null, version: number }} r
  */
 function recordView(c, A, r) {
@@ -325,7 +361,7 @@ function recordView(c, A, r) {
 /**
  * Show or hide record a's history under its actions.
  * @param {import('/sdk/index.js').Client} c
- * @param {string} A
+ * @param {Ref} A
  * @param {string} a
  * @param {HTMLElement} box
  * @param {HTMLButtonElement} btn
@@ -412,7 +448,7 @@ function showConflict(panel, a, cf, keep) {
 /**
  * Register a pending edit or delete of record a and give it the
  * conflict and cancel parts.
- * @param {string} A
+ * @param {Ref} A
  * @param {string} a
  * @param {'edit' | 'delete'} kind
  * @param {HTMLElement} panel
@@ -445,7 +481,7 @@ function pend(A, a, kind, panel, note) {
 /**
  * Close a pending edit or delete; redraw if something changed meanwhile.
  * @param {import('/sdk/index.js').Client} c
- * @param {string} A
+ * @param {Ref} A
  * @param {string} a
  * @param {boolean} changed this close changed the record: redraw now
  */
@@ -457,7 +493,7 @@ async function unpend(c, A, a, changed) {
 
 /**
  * The record's element after a redraw (or null when it is gone).
- * @param {string} A
+ * @param {Ref} A
  * @param {string} a
  * @returns {HTMLElement | null}
  */
@@ -483,7 +519,7 @@ function outcome(p, a, done) {
 /**
  * Open the editor of record a (shown at version base).
  * @param {import('/sdk/index.js').Client} c
- * @param {string} A
+ * @param {Ref} A
  * @param {string} a
  * @param {number} base
  * @param {string} text the record's text
@@ -552,7 +588,7 @@ function openEdit(c, A, a, base, text, div) {
 /**
  * Ask before deleting record a (shown at version base); delete on yes.
  * @param {import('/sdk/index.js').Client} c
- * @param {string} A
+ * @param {Ref} A
  * @param {string} a
  * @param {number} base
  * @param {HTMLElement} div the record's element
@@ -613,7 +649,7 @@ function openDelete(c, A, a, base, div) {
  * @param {import('/sdk/index.js').Conflict} cf
  */
 function merge(cf) {
-  const p = view.pending.get(recordKey(cf.collection, cf.id));
+  const p = view.pending.get(recordKey(refOf(cf), cf.id));
   if (!p)
     return undefined;
   status(`${cf.id} changed on another device: choose which version to keep.`, true);
@@ -629,12 +665,12 @@ function merge(cf) {
 async function synced(c, res) {
   $('watch-status').textContent = '';
   /* this page's own changes (a save the watch's sync pushed) come back in the pull: not news */
-  const own = new Set(res.pushed.map((x) => JSON.stringify([x.collection, x.id, x.version])));
-  const changed = res.changed.filter((x) => !own.has(JSON.stringify([x.collection, x.id, x.version])));
+  const own = new Set(res.pushed.map((x) => JSON.stringify([x.collection, x.owner, x.id, x.version])));
+  const changed = res.changed.filter((x) => !own.has(JSON.stringify([x.collection, x.owner, x.id, x.version])));
   if (changed.length === 0 && res.gone.length === 0 && res.resynced.length === 0 && res.conflicts.length === 0)
     return;
   for (const ch of changed) {
-    const p = ch.id === null ? undefined : view.pending.get(recordKey(ch.collection, ch.id));
+    const p = ch.id === null ? undefined : view.pending.get(recordKey(refOf(ch), ch.id));
     if (p && !p.saving)
       p.elsewhere(ch.deleted ? `Deleted on another device meanwhile (version ${ch.version}).`
         : `Changed on another device meanwhile (now version ${ch.version}). Saving shows both versions.`);
@@ -655,8 +691,10 @@ async function synced(c, res) {
  * says so, signed in still.
  * @param {import('/sdk/index.js').Client} c
  * @param {(e: unknown) => void} onEnd
+ * @param {() => (void | Promise<void>)} [onRound] told after each watch round (the sharing view
+ *   lists the invitations again: an invitation moves the account's status)
  */
-export function startRecords(c, onEnd) {
+export function startRecords(c, onEnd, onRound) {
   view.watch?.abort();
   view.client = c;
   c.merge = merge;
@@ -665,6 +703,8 @@ export function startRecords(c, onEnd) {
   c.watch([], async (res) => {
     if (!ac.signal.aborted)
       await synced(c, res);
+    if (!ac.signal.aborted)
+      await onRound?.();
   }, { signal: ac.signal,
     onError: (e) => { $('watch-status').textContent = `Not in touch with the server (${why(e)}); retrying.`; } })
     .catch((e) => {

@@ -210,7 +210,8 @@ test('delete: asks first, then the CLI finds the record gone', { skip }, async (
   await press('Yes, delete todo');
   await page.locator('#records-status', { hasText: /^Deleted todo$/ }).waitFor({ timeout: BOUND });
   assert.equal(await todo().count(), 0, 'gone from the page');
-  assert.equal(await page.locator('#collections').textContent(), 'NotesNo records.');
+  assert.equal(await page.locator('#collections').evaluate((e) => [...e.querySelectorAll('h3, .sub')]
+    .map((x) => x.textContent).join('')), 'NotesNo records.', 'the collection is left with no record');
   await cli(['sync']);
   const r = await run(['get', 'Notes', 'todo']);
   assert.notEqual(r.code, 0, 'the CLI finds no record');
