@@ -105,6 +105,26 @@ test('grants: a grant JSON missing a member or mistyped is a DecryptError', () =
   assert.throws(() => grantParse(new TextEncoder().encode('[]')), DecryptError);
 });
 
+test('grant "previous" (the SDKs\' extension, docs/CLIENT.md): written only when given, read back, '
+  + 'malformed ones refused, unknown members ignored', () => {
+  const good = JSON.parse(G.grants[0].grant_json);
+  const base = grantParse(new TextEncoder().encode(G.grants[0].grant_json));
+  assert.equal(base.previous, undefined);
+  assert.equal(utf8Decode(grantJson({ ...base, previous: [] })), G.grants[0].grant_json, 'none: the vector\'s bytes');
+  const k1 = new Uint8Array(32).fill(7), k2 = new Uint8Array(32).fill(9);
+  const g3 = { ...base, kv: 3, previous: [{ kv: 1, key: k1 }, { kv: 2, key: k2 }] };
+  const back = grantParse(grantJson(g3));
+  assert.deepEqual(back.previous, [{ kv: 1, key: k1 }, { kv: 2, key: k2 }]);
+  assert.equal(back.kv, 3);
+  assert.throws(() => grantJson({ ...base, kv: 2, previous: [{ kv: 2, key: k1 }] }), InputError);
+  const enc = (/** @type {any} */ o) => new TextEncoder().encode(JSON.stringify(o));
+  assert.equal(grantParse(enc({ ...good, future: { x: 1 } })).kv, good.kv, 'an unknown member is ignored');
+  for (const previous of [null, {}, [null], [{ kv: 1 }], [{ kv: 2, key: b64(k1) }], [{ kv: 0, key: b64(k1) }],
+    [{ kv: 1, key: b64(k1).slice(0, -4) }]])
+    assert.throws(() => grantParse(enc({ ...good, kv: 2, previous })), DecryptError,
+      JSON.stringify(previous));
+});
+
 for (const [i, k] of V.recovery.keys.entries()) {
   test(`recovery key ${i}: text, parsing, auth and wrap`, async () => {
     const rk = hex(k.rk_hex);
