@@ -251,8 +251,9 @@ export function openShare(c, ref, name) {
       const k = await c.userKeys(who);
       const go = button('Share', `Share ${name} with ${who} as ${role.value}`, () => send(who, go));
       go.dataset.action = 'share';
-      fp.append(el('p', '', `Key fingerprint of ${k.username}: `), el('code', 'fingerprint', k.fingerprint),
-        el('p', 'sub', k.firstUse ? 'First time: compare it with the one they see under Sharing on their page, ' +
+      const line = el('p', '', `Key fingerprint of ${k.username}: `);
+      line.append(el('code', 'fingerprint', k.fingerprint));
+      fp.append(line, el('p', 'sub', k.firstUse ? 'First time: compare it with the one they see under Sharing on their page, ' +
           'then share.' : 'The same key as before.'), go);
       say(status, '');
       go.focus();
