@@ -7,8 +7,8 @@
  * records at kv 2, which the removed member never gets; the remaining and
  * later members still read the old ones); a rotation that meets a
  * concurrent invitation is 412 and its retry succeeds; a tampered grant, a
- * grant sealed for another recipient and a changed public key are refused
- * with one clear error each.
+ * grant sealed for another recipient or of another collection, and a
+ * changed public key are refused with one clear error each.
  * It needs the C build (`make`); without build/blindsync-status every test
  * here is skipped with a message saying so. Tests wait for outcomes, never
  * for a time.
@@ -236,7 +236,8 @@ test('sharing: a rotation that meets a concurrent invitation is 412, and its ret
     assert.equal(text(await other.c.get(oref, 'x')), 'one');
   });
 
-test('sharing: a tampered grant and a grant sealed for another recipient are one DecryptError; nothing accepted',
+test('sharing: a tampered grant, one sealed for another recipient, one of another collection: one DecryptError; '
+  + 'nothing accepted',
   { skip }, async () => {
     const alice = await account(), bob = await account(), carol = await account();
     await alice.c.put('vault', 'k', 'secret');
@@ -265,8 +266,16 @@ test('sharing: a tampered grant and a grant sealed for another recipient are one
       { to: bob.name, role: 'write', key_version: 1, sealed: forCarol.sealed, signature: forCarol.signature });
     assert.equal(wrong.status, 201);
     await assert.rejects(bob.c.accept(wrong.body.id), DecryptError);
-    assert.deepEqual((await alice.c.members('vault')).members.map((x) => x.username), [alice.name]);
     await bob.c.decline(wrong.body.id);
+
+    /* a good grant for bob, of another collection of alice's, sent as the invitation to this one */
+    const elsewhere = await a.sealGrant(s, await alice.c.target('other'), 1, await alice.c.userKeys(bob.name), 'write');
+    const other = await raw(alice.c, 'POST', `/v1/collections/${c}/invitations`,
+      { to: bob.name, role: 'write', key_version: 1, sealed: elsewhere.sealed, signature: elsewhere.signature });
+    assert.equal(other.status, 201);
+    await assert.rejects(bob.c.accept(other.body.id), DecryptError);
+    await bob.c.decline(other.body.id);
+    assert.deepEqual((await alice.c.members('vault')).members.map((x) => x.username), [alice.name]);
     assert.deepEqual(await bob.c.invitations(), []);
   });
 
