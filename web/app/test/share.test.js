@@ -22,28 +22,16 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, MemoryStorage } from '../../sdk/src/index.js';
-import { BIN, built, root, startStack, stopStack } from '../../sdk/test/stack.js';
+import { startStack, stopStack } from '../../sdk/test/stack.js';
+import { ART, BOUND, launch, skipReason } from './harness.js';
 
-const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
-const require = createRequire(join(root, 'web/sdk/package.json'));
-let chromium = null;
-try {
-  ({ chromium } = require('playwright-core'));
-} catch { /* skipped below */ }
-
-const skip = !existsSync(CHROMIUM) ? `no browser: ${CHROMIUM} is missing (scripts/deps.sh browser)`
-  : !chromium ? 'no playwright-core in web/sdk/node_modules (scripts/deps.sh node)'
-    : !built ? `no C build in ${BIN}: run make first` : false;
+const skip = skipReason({ cli: false });
 
 const PASSWORD = 'share pässwörd ✓ 14';
-const ART = join(root, 'build/test-artifacts');
-/** the bound of every wait for an outcome in the page */
-const BOUND = 120000;
 /** every text a record holds in this file: none may leave the page in clear */
 const TEXTS = ['lentil soup, two onions', 'Lisbon in May'];
 
@@ -77,9 +65,7 @@ before(async () => {
   stack = await startStack();
   tmp = mkdtempSync(join(tmpdir(), 'bs-share-'));
   mkdirSync(ART, { recursive: true });
-  browser = await chromium.launchPersistentContext(join(tmp, 'profile'), { executablePath: CHROMIUM,
-    headless: true, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
+  browser = await launch(join(tmp, 'profile'));
   page = await browser.newPage();
   await page.setViewportSize({ width: 1000, height: 900 });
   page.on('request', (r) => seen.push({ url: r.url(), method: r.method(), body: r.postData() ?? '' }));
