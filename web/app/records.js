@@ -237,9 +237,10 @@ async function records(c, A) {
  * @param {Ref} A
  * @param {{ id: string | null, data: Uint8Array | null, version: number }[]} recs
  * @param {number} shown how many the list showed before a redraw (0: none)
+ * @param {boolean} [readOnly] a collection shared with this account to read only: no Edit, no Delete
  * @returns {HTMLElement[]}
  */
-function recordList(c, A, recs, shown) {
+function recordList(c, A, recs, shown, readOnly = false) {
   const list = el('div', 'records');
   list.dataset.collection = JSON.stringify(A);
   list.dataset.count = String(recs.length);
@@ -248,7 +249,7 @@ function recordList(c, A, recs, shown) {
   /** @param {number} n */
   const showMore = (n) => {
     const from = list.childElementCount;
-    const views = recs.slice(from, from + n).map((r) => recordView(c, A, r));
+    const views = recs.slice(from, from + n).map((r) => recordView(c, A, r, readOnly));
     list.append(...views);
     const now = list.childElementCount;
     more.hidden = now >= recs.length;
@@ -300,7 +301,8 @@ export async function renderAccount(c) {
     acts.append(mem);
     const sec = el('div', 'collection');
     sec.dataset.collection = JSON.stringify(ref);
-    sec.append(h3, acts, box, ...recordList(c, ref, await records(c, ref), shown.get(JSON.stringify(ref)) ?? 0));
+    sec.append(h3, acts, box, ...recordList(c, ref, await records(c, ref), shown.get(JSON.stringify(ref)) ?? 0,
+      col.role === 'read'));
     frag.append(sec);
   }
   box.replaceChildren(frag);
@@ -315,8 +317,9 @@ export async function renderAccount(c) {
  * @param {import('/sdk/index.js').Client} c
  * @param {Ref} A
  * @param {{ id: string | null, data: Uint8Array | null, version: number }} r
+ * @param {boolean} readOnly no Edit and no Delete (a collection shared to read only)
  */
-function recordView(c, A, r) {
+function recordView(c, A, r, readOnly) {
   const div = el('div', 'record');
   const h4 = el('h4');
   h4.tabIndex = -1;
@@ -345,7 +348,10 @@ function recordView(c, A, r) {
   hist.setAttribute('aria-expanded', 'false');
   const del = button('Delete', `Delete ${id}`, () => openDelete(c, A, id, r.version, div));
   del.dataset.action = 'delete';
-  actions.append(edit, ' ', hist, ' ', del);
+  if (readOnly)
+    actions.append(hist);
+  else
+    actions.append(edit, ' ', hist, ' ', del);
   /* data that is not JSON (text, or binary shown as hex) can be saved as
      a file, byte for byte */
   if (shown.kind !== 'JSON') {
@@ -572,7 +578,8 @@ function openEdit(c, A, a, base, text, div) {
       /* the change stays queued in the Client: Save again, or the watch sends it */
       pending.saving = false;
       save.disabled = cancel.disabled = ta.readOnly = false;
-      status(`Not saved yet: ${why(e)}. It is kept here; Save again to retry.`, true);
+      status(e instanceof ServerError && e.status === 403 ? `Not saved: ${why(e)} (your role in this collection ` +
+        'does not allow writing).' : `Not saved yet: ${why(e)}. It is kept here; Save again to retry.`, true);
     }
   });
   ta.addEventListener('keydown', (ev) => {

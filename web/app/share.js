@@ -7,8 +7,9 @@
  * a Share dialog (a username and a role; the user's key fingerprint is
  * shown, pinned on first use, and the invitation is sent only once the
  * user confirmed it), and Members (roles changed, members removed, which
- * rotates the collection's key, or Leave for a collection shared with
- * this account).
+ * rotates the collection's key; "Rotate the key" again by hand after a
+ * rotation that a changed key stopped), or Leave for a collection shared
+ * with this account.
  *
  * What it must never do: seal a grant to a key the user has not seen. A
  * key that changed since it was pinned stops the share with both
@@ -351,7 +352,9 @@ export async function toggleMembers(c, ref, box) {
             say(/** @type {HTMLElement} */ (st), r.rotated ? `Removed ${x.username}; new records use key version ` +
               `${r.keyVersion}, which ${x.username} never gets.` : `Removed ${x.username}; the owner rotates the key.`);
         } catch (e) {
-          say(status, `Not removed: ${why(e)}`, true);
+          /* a key that changed stops the rotation after the removal */
+          say(status, e instanceof KeyChangedError ? `Removed ${x.username}, but the key was not rotated: ${why(e)} ` +
+            'Then use "Rotate the key".' : `Not removed: ${why(e)}`, true);
         }
       }));
     } else {
@@ -369,5 +372,16 @@ export async function toggleMembers(c, ref, box) {
     tr.append(el('td', '', x.username), roleCell, acts);
     table.append(tr);
   }
-  box.replaceChildren(table, status);
+  /* the owner rotates again by hand after a rotation a changed key stopped */
+  const extra = el('p', 'actions');
+  if (myRole === 'owner')
+    extra.append(button('Rotate the key', 'Rotate the key of this collection', async () => {
+      say(status, 'Rotating the collection\'s key…');
+      try {
+        say(status, `Key rotated: new records use key version ${await c.rotate(ref)}.`);
+      } catch (e) {
+        say(status, `Not rotated: ${why(e)}`, true);
+      }
+    }));
+  box.replaceChildren(table, extra, status);
 }

@@ -153,7 +153,8 @@ const LIVE_OPEN_MS = 10000;
  * @property {string[]} gone collections deleted on the server (their local copy dropped), or shared ones
  *   this account is no longer a member of
  * @property {{ collection: string, owner: string, error: Error }[]} refused shared collections left out
- *   because their grant does not open (a DecryptError) or the inviter's key changed (a KeyChangedError)
+ *   because their grant does not open (a DecryptError) or the inviter's key changed (a KeyChangedError),
+ *   or whose queued changes the server refused (a ServerError 403: a read member) and were dropped
  */
 
 /**
@@ -1233,7 +1234,9 @@ export class Client {
    * elsewhere). With no names, the collections shared with this account
    * too (their newest grants fetched and opened; one that does not open is
    * listed in `refused`), and the local copy of one no longer shared is
-   * dropped (`gone`).
+   * dropped (`gone`). A push a read member may not make (403) drops its
+   * queued changes; it throws for a named collection, else is listed in
+   * `refused`.
    * Syncs of one Client run one at a time (a second waits for the first),
    * so that a watch() and an application's own sync() never push the same
    * queue twice.
@@ -1298,7 +1301,7 @@ export class Client {
       }
     }
     for (const t of todo.values())
-      await this.syncOne(s, t, res);
+      await this.syncOne(s, t, res, names.length > 0);
     return res;
   }
 
@@ -1351,12 +1354,16 @@ export class Client {
   }
 
   /**
-   * One collection's sync (see sync()).
+   * One collection's sync (see sync()). A push to a shared collection that
+   * this account may not write (403: a read member) drops the queued
+   * changes (the server's copy stays), then throws when the collection was
+   * named (strict), else is reported in res.refused and the pull goes on.
    * @param {Session} s
    * @param {Target} t
    * @param {SyncResult} res
+   * @param {boolean} strict
    */
-  async syncOne(s, t, res) {
+  async syncOne(s, t, res, strict) {
     const ck = this.key('c', t.seg);
     const col = await this.storage.get(ck);
     if (col?.metaPending && t.owner === null) {
@@ -1372,7 +1379,21 @@ export class Client {
         break;
       if (round >= PUSH_ROUNDS)
         throw new ConflictError(`collection ${t.A}: changes still conflict after ${PUSH_ROUNDS} rounds`);
-      if (!(await this.pushSome(s, t, keys, res)))
+      let more = false;
+      try {
+        more = await this.pushSome(s, t, keys, res);
+      } catch (e) {
+        if (!(t.owner !== null && e instanceof ServerError && e.status === 403))
+          throw e;
+        await this.storage.transaction(async (tx) => {
+          for (const k of await tx.keys(this.key('q', t.seg, '')))
+            await tx.delete(k);
+        });
+        if (strict)
+          throw e;
+        res.refused.push({ collection: t.A, owner: t.owner, error: e });
+      }
+      if (!more)
         break;
     }
     await this.pull(s, t, res);

@@ -127,8 +127,17 @@ test('sharing: invite, accept, each side reads what the other wrote; read may no
     await carol.c.put(cref, 'n3', 'from carol');
     await assert.rejects(carol.c.sync(cref), (e) => e instanceof ServerError && e.status === 403 &&
       e.code === 'forbidden');
+    assert.equal(await carol.c.get(cref, 'n3'), null, 'the refused change is dropped: the server\'s copy stays');
+    /* unnamed, the refusal is reported and the other collections sync on */
+    await carol.c.put(cref, 'n3', 'from carol');
+    await carol.c.put('own', 'x', 'carol\'s own');
+    const all = await carol.c.sync();
+    assert.deepEqual(all.refused.map((x) => [x.collection, x.owner, /** @type {any} */ (x.error).status]),
+      [['notes', alice.name, 403]]);
+    assert.deepEqual(all.pushed.map((x) => x.collection), ['own']);
     /* a role change takes effect on the next push */
     await alice.c.setRole('notes', carol.name, 'write');
+    await carol.c.put(cref, 'n3', 'from carol');
     assert.equal((await carol.c.sync(cref)).pushed.length, 1);
 
     /* a non-member: 404 on every route, as for a collection that does not exist */

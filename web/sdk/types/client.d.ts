@@ -299,7 +299,9 @@ export class Client {
      * elsewhere). With no names, the collections shared with this account
      * too (their newest grants fetched and opened; one that does not open is
      * listed in `refused`), and the local copy of one no longer shared is
-     * dropped (`gone`).
+     * dropped (`gone`). A push a read member may not make (403) drops its
+     * queued changes; it throws for a named collection, else is listed in
+     * `refused`.
      * Syncs of one Client run one at a time (a second waits for the first),
      * so that a watch() and an application's own sync() never push the same
      * queue twice.
@@ -326,12 +328,16 @@ export class Client {
      */
     sharedListed(s: Session, shared: any[], todo: Map<string, Target>, res: SyncResult): Promise<void>;
     /**
-     * One collection's sync (see sync()).
+     * One collection's sync (see sync()). A push to a shared collection that
+     * this account may not write (403: a read member) drops the queued
+     * changes (the server's copy stays), then throws when the collection was
+     * named (strict), else is reported in res.refused and the pull goes on.
      * @param {Session} s
      * @param {Target} t
      * @param {SyncResult} res
+     * @param {boolean} strict
      */
-    syncOne(s: Session, t: Target, res: SyncResult): Promise<void>;
+    syncOne(s: Session, t: Target, res: SyncResult, strict: boolean): Promise<void>;
     /**
      * Push queued changes of one collection (one request, capped in records
      * and bytes). Accepted ones move into the local copy; conflicts go to
@@ -1145,7 +1151,8 @@ export type SyncResult = {
     gone: string[];
     /**
      * shared collections left out
-     * because their grant does not open (a DecryptError) or the inviter's key changed (a KeyChangedError)
+     * because their grant does not open (a DecryptError) or the inviter's key changed (a KeyChangedError),
+     * or whose queued changes the server refused (a ServerError 403: a read member) and were dropped
      */
     refused: {
         collection: string;
