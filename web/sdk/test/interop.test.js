@@ -5,13 +5,18 @@
  * record names), a backup of several 64 KiB pieces and an anonymous slot
  * (read with no account, by a non-ASCII passphrase), first written by the
  * CLI and read by JS, then written by JS and read by the CLI; and the
- * If-Match of each side refuses to overwrite the other's newer backup.
- * Skipped with a message when build/blindsync (or the stack) is missing.
+ * If-Match of each side refuses to overwrite the other's newer backup;
+ * and sharing (issue 14) both ways: the CLI shares with a JS account, which
+ * sees the CLI's fingerprint, accepts and reads and writes; a JS account
+ * shares with the CLI, which accepts and reads, and loses the collection
+ * when JS removes it (JS rotated).
+ * Skipped with a message when build/blindsync (or the stack) is missing;
+ * the sharing test also when the CLI has no sharing commands.
  * Argon2id runs about eight times here (~0.5 s each).
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,6 +26,11 @@ import { BIN, built, startStack, stopStack } from './stack.js';
 const CLI = join(BIN, 'blindsync');
 const skip = !built ? `no C build in ${BIN} (build/blindsync-status is missing): run make first`
   : !existsSync(CLI) ? `no C CLI: ${CLI} is missing (run make)` : false;
+
+/** the CLI's usage, to tell whether it has the sharing commands (issue 14) */
+const usage = skip ? null : spawnSync(CLI, ['--help'], { encoding: 'utf8' });
+const shareSkip = skip || (/share COLLECTION USER/.test(`${usage?.stdout}${usage?.stderr}`) ? false
+  : `${CLI} has no sharing commands (blindsync share)`);
 
 const PASSWORD = 'pässwörd interop ✓ 42';
 const PASSPHRASE = 'ein Schlüssel für alle Geräte ✓';
@@ -195,3 +205,47 @@ test('interop: the export is the account\'s ciphertext, as the CLI exports it', 
   const text = JSON.stringify(doc);
   assert.ok(!text.includes(COLLECTION) && !text.includes('js-ß-1'), 'no plaintext name in the export');
 });
+
+test('interop: sharing both ways between the CLI and the JS Client, fingerprints agreeing', { skip: shareSkip },
+  async () => {
+    assert.ok(js, 'the first test logged in');
+    const other = `${username}js`;
+    const j = client();
+    await j.register(other, PASSWORD);
+    await j.login(other, PASSWORD, { name: 'js2', type: 'test' });
+    const jfp = (await j.keys()).fingerprint;
+    const cfp = (await ok('c', ['keys'])).stdout.trim().split('\t')[1];
+    assert.equal(cfp, (await js.keys()).fingerprint, 'the CLI and JS see one fingerprint for the CLI\'s account');
+
+    /* the CLI shares its collection; JS accepts, reads the CLI's records and writes one the CLI reads */
+    const id = (await ok('c', ['share', COLLECTION, other, '--role', 'write'])).stdout.trim().split('\n')[0];
+    const [inv] = await j.invitations();
+    assert.deepEqual([inv.id, inv.name, inv.from, inv.fingerprint], [id, COLLECTION, username, cfp]);
+    assert.deepEqual(await j.accept(id), { name: COLLECTION, owner: username, role: 'write' });
+    await j.sync();
+    const ref = { name: COLLECTION, owner: username };
+    for (const [rid, data] of cRecords)
+      assert.deepEqual(await j.get(ref, rid), data, `shared record ${rid}`);
+    await j.put(ref, 'from-js ✓', 'written by a JS member');
+    await j.sync(ref);
+    await ok('c', ['sync']);
+    assert.equal((await ok('c', ['get', COLLECTION, 'from-js ✓'])).stdout, 'written by a JS member');
+
+    /* JS shares its own collection with the CLI's account, read only; the CLI accepts and reads */
+    await j.put('js-own ✓', 'r', 'a JS owner\'s record');
+    await j.sync();
+    const inv2 = await j.invite('js-own ✓', username, 'read');
+    assert.equal(inv2.fingerprint, cfp);
+    const listed = (await ok('c', ['invitations'])).stdout;
+    assert.match(listed, new RegExp(`^${inv2.id}\tjs-own ✓\t${other}\t${other}\tread`, 'm'));
+    assert.match(listed, new RegExp(jfp), 'the CLI shows the JS inviter\'s fingerprint');
+    await ok('c', ['accept', inv2.id]);
+    assert.equal((await ok('c', ['get', 'js-own ✓', 'r', '--owner', other])).stdout, 'a JS owner\'s record');
+
+    /* JS removes it: rotated to kv 2, and the CLI's next read is not_found */
+    assert.deepEqual(await j.unshare('js-own ✓', username), { rotated: true, keyVersion: 2 });
+    const gone = await cli('c', ['get', 'js-own ✓', 'r', '--owner', other]);
+    assert.notEqual(gone.code, 0);
+    assert.match(gone.stderr, /not_found|not found/);
+    await j.logout();
+  });
