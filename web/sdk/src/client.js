@@ -2614,7 +2614,7 @@ export class Client {
 
   /**
    * Forget a shared collection: its local copy, queue and grants (in the
-   * storage) and its keys (in the session).
+   * storage) and its keys (in the session, wiped).
    * @param {Session} s
    * @param {string} seg
    */
@@ -2627,10 +2627,15 @@ export class Client {
     });
     for (const k of [...(s.sk?.keys() ?? [])])
       if (k.startsWith(`${seg}/`)) {
+        wipe(s.sk?.get(k) ?? null);
         s.sk?.delete(k);
         s.ck?.delete(k);
       }
+    const g = s.grants?.get(seg);
+    if (g)
+      wipe(g.key, g.idKey, ...(g.previous ?? []).map((p) => p.key));
     s.grants?.delete(seg);
+    wipe(s.cid.get(seg) ?? null);
     s.cid.delete(seg);
   }
 

@@ -756,7 +756,7 @@ export class Client {
     grantFetch(s: Session, t: Target, kv: number | null): Promise<bs1.Grant>;
     /**
      * Forget a shared collection: its local copy, queue and grants (in the
-     * storage) and its keys (in the session).
+     * storage) and its keys (in the session, wiped).
      * @param {Session} s
      * @param {string} seg
      */
