@@ -101,7 +101,17 @@ const view = {
   watch: null,
   /** ids of the form controls made so far */
   seq: 0,
+  /** the collections drawn, with owner and role (shapeOf): a watch round that changes them redraws */
+  shape: '',
 };
+
+/**
+ * The collections as drawn: names, owners and roles.
+ * @param {{ name: string, owner?: string, role?: string }[]} cols
+ */
+function shapeOf(cols) {
+  return JSON.stringify(cols.map((x) => [x.name, x.owner ?? null, x.role ?? null]));
+}
 
 const $ = (/** @type {string} */ id) => /** @type {HTMLElement} */ (document.getElementById(id));
 
@@ -282,6 +292,7 @@ export async function renderAccount(c) {
     shown.set(String(l.dataset.collection), l.childElementCount);
   const frag = document.createDocumentFragment();
   const cols = await c.collections();
+  view.shape = shapeOf(cols);
   if (cols.length === 0)
     frag.append('No collections yet.');
   for (const col of cols) {
@@ -674,8 +685,12 @@ async function synced(c, res) {
   /* this page's own changes (a save the watch's sync pushed) come back in the pull: not news */
   const own = new Set(res.pushed.map((x) => JSON.stringify([x.collection, x.owner, x.id, x.version])));
   const changed = res.changed.filter((x) => !own.has(JSON.stringify([x.collection, x.owner, x.id, x.version])));
-  if (changed.length === 0 && res.gone.length === 0 && res.resynced.length === 0 && res.conflicts.length === 0)
+  if (changed.length === 0 && res.gone.length === 0 && res.resynced.length === 0 && res.conflicts.length === 0) {
+    /* no record changed, but a collection may have been shared with this account, or a role changed */
+    if (view.pending.size === 0 && shapeOf(await c.collections()) !== view.shape)
+      await renderAccount(c);
     return;
+  }
   for (const ch of changed) {
     const p = ch.id === null ? undefined : view.pending.get(recordKey(refOf(ch), ch.id));
     if (p && !p.saving)

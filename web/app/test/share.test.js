@@ -8,7 +8,9 @@
  * node and reads the page owner's record. The other account shares back:
  * the invitation shows on the page (by its watch) with the inviter's
  * fingerprint; Accept there, and the page shows the other account's
- * collection, marked shared, with its record decrypted. Members lists the
+ * collection, marked shared, with its record decrypted; made read only
+ * from node, the page redraws it by its watch with no Edit and no Delete.
+ * Members lists the
  * other account; a role change and a removal from the page take effect
  * (the removal rotates the key: the removed account's sync loses the
  * collection). No request the page makes carries a record's text; no
@@ -141,6 +143,14 @@ test('share: the page shares with another account after showing its fingerprint;
     const trip = page.locator('.record', { has: page.locator('h4', { hasText: /^trip$/ }) });
     await trip.locator(':scope > pre', { hasText: TEXTS[1] }).waitFor({ timeout: BOUND });
     await page.locator('#invitations', { hasText: 'No invitations.' }).waitFor({ timeout: BOUND });
+    assert.equal(await trip.getByRole('button', { name: 'Edit trip' }).count(), 1);
+
+    /* the other account makes the page read only: the watch redraws it, with no Edit and no Delete */
+    await them.setRole('plans', owner, 'read');
+    await page.locator('#collections h3', { hasText: `plans shared by ${other} (read)` }).waitFor({ timeout: BOUND });
+    assert.equal(await trip.getByRole('button', { name: 'Edit trip' }).count(), 0);
+    assert.equal(await trip.getByRole('button', { name: 'Delete trip' }).count(), 0);
+    await trip.locator(':scope > pre', { hasText: TEXTS[1] }).waitFor({ timeout: BOUND });
 
     /* Members: the role changes, then the removal rotates the key */
     const rec = page.locator('.collection', { has: page.locator('h3', { hasText: /^recipes$/ }) });
