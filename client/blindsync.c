@@ -34,12 +34,20 @@ static const char usage_text[] =
 	"  slot push FILE|-  |  slot pull [FILE|-]     (--app APP; the passphrase as a password)\n"
 	"  export FILE | import FILE\n"
 	"  recovery-key [--delete] | recover USER [--device NAME]\n"
-	"  2fa [status] | 2fa enable | 2fa confirm CODE | 2fa disable | 2fa codes   (--totp CODE)\n";
+	"  2fa [status] | 2fa enable | 2fa confirm CODE | 2fa disable | 2fa codes   (--totp CODE)\n"
+	"  keys [USER] | trust USER\n"
+	"  share COLLECTION USER [--role read|write|admin]   invitations   accept ID   decline ID\n"
+	"  members COLLECTION   role COLLECTION USER ROLE   unshare COLLECTION USER   rotate COLLECTION\n"
+	"  leave COLLECTION --owner OWNER\n"
+	"  --owner OWNER: the record commands (put get rm ls history sync) and members, role, share,\n"
+	"  leave act on the collection OWNER shared with you\n";
 
 static int json_out;
 static const char *password_file;
 static const char *app_name;
 static const char *totp_code;   /* --totp, else BLINDSYNC_TOTP */
+static const char *owner_opt;   /* --owner: another account's shared collection */
+static const char *role_opt;    /* --role of share */
 
 static int
 usage(void)
@@ -738,6 +746,144 @@ report_watch(void *arg, const struct bs_sync_result *r)
 	return 0;
 }
 
+static void
+print_member(void *arg, const struct bs_member *m)
+{
+	struct json_object *arr = arg;
+
+	if (arr) {
+		struct json_object *o = json_object_new_object();
+		json_object_object_add(o, "username", json_object_new_string(m->username));
+		json_object_object_add(o, "role", json_object_new_string(m->role));
+		json_object_object_add(o, "joined_at", json_object_new_string(m->joined_at ? m->joined_at : ""));
+		json_object_array_add(arr, o);
+		return;
+	}
+	printf("%s\t%s\t%s\n", m->username, m->role, m->joined_at ? m->joined_at : "");
+}
+
+static void
+print_invitation(void *arg, const struct bs_invitation *i)
+{
+	struct json_object *arr = arg;
+
+	if (arr) {
+		struct json_object *o = json_object_new_object();
+		json_object_object_add(o, "id", json_object_new_string(i->id));
+		json_object_object_add(o, "name", i->name ? json_object_new_string(i->name) : NULL);
+		json_object_object_add(o, "owner", json_object_new_string(i->owner ? i->owner : ""));
+		json_object_object_add(o, "from", json_object_new_string(i->from ? i->from : ""));
+		json_object_object_add(o, "from_fingerprint", json_object_new_string(i->from_fingerprint));
+		json_object_object_add(o, "role", json_object_new_string(i->role ? i->role : ""));
+		json_object_object_add(o, "key_version", json_object_new_int64(i->key_version));
+		json_object_object_add(o, "expires_at", json_object_new_string(i->expires_at ? i->expires_at : ""));
+		if (i->problem)
+			json_object_object_add(o, "problem", json_object_new_string(i->problem));
+		json_object_array_add(arr, o);
+		return;
+	}
+	printf("%s\t%s\t%s\t%s\t%s\t%s\t%s%s%s\n", i->id, i->name ? i->name : "?", i->owner ? i->owner : "",
+	    i->from ? i->from : "", i->role ? i->role : "", i->from_fingerprint[0] ? i->from_fingerprint : "?",
+	    i->expires_at ? i->expires_at : "", i->problem ? "\t" : "", i->problem ? i->problem : "");
+}
+
+/* What accept did, on stderr (stdout with --json). */
+static void
+print_accepted(void *arg, const struct bs_invitation *i)
+{
+	(void)arg;
+	if (json_out) {
+		struct json_object *o = json_object_new_object();
+		json_object_object_add(o, "name", json_object_new_string(i->name));
+		json_object_object_add(o, "owner", json_object_new_string(i->owner));
+		json_object_object_add(o, "role", json_object_new_string(i->role ? i->role : ""));
+		flush_json(o);
+		return;
+	}
+	fprintf(stderr, "blindsync: accepted %s of %s (%s): use --owner %s\n", i->name, i->owner,
+	    i->role ? i->role : "", i->owner);
+}
+
+/* The sharing commands (client.md section 9). */
+static int
+cmd_share(struct bs_client *c, int argc, char **argv)
+{
+	const char *what = argv[0];
+	char fp[BS_FINGERPRINT_LEN + 1], id[64];
+	struct json_object *arr;
+	int rc;
+
+	if (strcmp(what, "keys") == 0 || strcmp(what, "trust") == 0) {
+		if ((what[0] == 'k' && argc > 2) || (what[0] == 't' && argc != 2))
+			return usage();
+		rc = argc == 1 ? bs_keys(c, fp) : what[0] == 't' ? bs_trust(c, argv[1], fp) :
+		    bs_user_keys(c, argv[1], fp);
+		if (rc)
+			return fail(c, rc);
+		if (json_out) {
+			struct json_object *o = json_object_new_object();
+			json_object_object_add(o, "username", json_object_new_string(argc == 2 ? argv[1] :
+			    bs_username(c)));
+			json_object_object_add(o, "fingerprint", json_object_new_string(fp));
+			flush_json(o);
+		} else
+			printf("%s\t%s\n", argc == 2 ? argv[1] : bs_username(c), fp);
+		return BS_OK;
+	}
+	if (strcmp(what, "share") == 0) {
+		if (argc != 3)
+			return usage();
+		if ((rc = bs_share(c, argv[1], argv[2], role_opt ? role_opt : "read", id)))
+			return fail(c, rc);
+		if (json_out) {
+			struct json_object *o = json_object_new_object();
+			json_object_object_add(o, "id", json_object_new_string(id));
+			flush_json(o);
+		} else {
+			printf("%s\n", id);
+			fprintf(stderr, "blindsync: invited %s to %s as %s (invitation %s)\n", argv[2], argv[1],
+			    role_opt ? role_opt : "read", id);
+		}
+		return BS_OK;
+	}
+	if (strcmp(what, "invitations") == 0 || strcmp(what, "members") == 0) {
+		if ((what[0] == 'i' && argc != 1) || (what[0] == 'm' && argc != 2))
+			return usage();
+		arr = json_out ? json_object_new_array() : NULL;
+		rc = what[0] == 'i' ? bs_invitations(c, print_invitation, arr) :
+		    bs_members(c, argv[1], print_member, arr, NULL);
+		if (rc) {
+			json_object_put(arr);
+			return fail(c, rc);
+		}
+		flush_json(arr);
+		return BS_OK;
+	}
+	if (strcmp(what, "accept") == 0 || strcmp(what, "decline") == 0) {
+		if (argc != 2)
+			return usage();
+		rc = what[0] == 'a' ? bs_accept(c, argv[1], print_accepted, NULL) : bs_decline(c, argv[1]);
+		return rc ? fail(c, rc) : BS_OK;
+	}
+	if (strcmp(what, "role") == 0) {
+		if (argc != 4)
+			return usage();
+		return (rc = bs_set_role(c, argv[1], argv[2], argv[3])) ? fail(c, rc) : BS_OK;
+	}
+	if (strcmp(what, "unshare") == 0) {
+		if (argc != 3)
+			return usage();
+		return (rc = bs_unshare(c, argv[1], argv[2])) ? fail(c, rc) : BS_OK;
+	}
+	if (strcmp(what, "rotate") == 0 || strcmp(what, "leave") == 0) {
+		if (argc != 2)
+			return usage();
+		rc = what[0] == 'r' ? bs_rotate(c, argv[1]) : bs_leave(c, argv[1]);
+		return rc ? fail(c, rc) : BS_OK;
+	}
+	return -1;
+}
+
 static int
 cmd(struct bs_client *c, int argc, char **argv, const char *device, const char *home)
 {
@@ -933,6 +1079,8 @@ cmd(struct bs_client *c, int argc, char **argv, const char *device, const char *
 		return cmd_recovery(c, argc, argv, device);
 	if (strcmp(what, "2fa") == 0)
 		return cmd_2fa(c, argc, argv);
+	if ((rc = cmd_share(c, argc, argv)) >= 0)
+		return rc;
 	fprintf(stderr, "blindsync: unknown command %s\n", what);
 	return usage();
 }
@@ -948,6 +1096,8 @@ main(int argc, char **argv)
 		{"device", required_argument, NULL, 'd'},
 		{"app", required_argument, NULL, 'a'},
 		{"totp", required_argument, NULL, 't'},
+		{"owner", required_argument, NULL, 'o'},
+		{"role", required_argument, NULL, 'r'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0}
 	};
@@ -967,6 +1117,8 @@ main(int argc, char **argv)
 		case 'd': device = optarg; break;
 		case 'a': app_name = optarg; break;
 		case 't': totp_code = optarg; break;
+		case 'o': owner_opt = optarg; break;
+		case 'r': role_opt = optarg; break;
 		case 'h': fputs(usage_text, stdout); return 0;
 		default: return usage();
 		}
@@ -982,6 +1134,21 @@ main(int argc, char **argv)
 		else
 			totp_code = argv[argc - 1];
 		argc -= 2;
+	}
+	/* --owner O and --role R may follow the command anywhere (before a "--") */
+	for (int i = 1; i + 1 < argc;) {
+		if (strcmp(argv[i], "--") == 0)
+			break;
+		if (strcmp(argv[i], "--owner") == 0 || strcmp(argv[i], "--role") == 0) {
+			if (argv[i][2] == 'o')
+				owner_opt = argv[i + 1];
+			else
+				role_opt = argv[i + 1];
+			memmove(&argv[i], &argv[i + 2], (size_t)(argc - i - 2) * sizeof *argv);
+			argc -= 2;
+			continue;
+		}
+		i++;
 	}
 	if (!totp_code) {
 		totp_code = getenv("BLINDSYNC_TOTP");
@@ -1014,6 +1181,8 @@ main(int argc, char **argv)
 		home = deflt;
 	}
 	if ((rc = bs_open(home, server, &c)) != BS_OK)
+		rc = fail(c, rc);
+	else if (owner_opt && (rc = bs_use_owner(c, owner_opt)) != BS_OK)
 		rc = fail(c, rc);
 	else
 		rc = cmd(c, argc, argv, device, home);

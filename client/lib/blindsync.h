@@ -321,4 +321,87 @@ int bs_export(struct bs_client *c, const char *out);
  */
 int bs_import(struct bs_client *c, const char *path, const char *password, const char *old_password);
 
+/* ---- sharing a collection (bs_share.c; client.md section 9) ------------- */
+
+/*
+ * The account's identity (an X25519 and an Ed25519 key pair) is made at
+ * registration, kept in the keyring and published at login; an older
+ * account makes it on its first share or accept (the keyring is rewritten
+ * under the key this home kept at login). Other accounts' public keys are
+ * pinned in the state on first use: a key that changed afterwards is
+ * BS_DECRYPT with code "key_changed" until bs_trust confirms it. A grant is
+ * opened only after its signature checked with the inviter's pinned key;
+ * any failure is BS_DECRYPT "cannot_decrypt".
+ */
+#define BS_FINGERPRINT_LEN 16
+
+/*
+ * Whose collections the record calls (bs_put, bs_get, bs_delete,
+ * bs_push_one, bs_list, bs_history, bs_sync of named collections,
+ * bs_collections) and the member calls below mean: owner's (the
+ * application's collection names as that owner shared them), or NULL for
+ * the session's own. Records of a shared collection are sealed under the
+ * newest key version held and opened by the key version of each envelope.
+ */
+int bs_use_owner(struct bs_client *c, const char *owner);
+
+/* The session's own fingerprint (the identity made and published first when
+ * the account has none yet). */
+int bs_keys(struct bs_client *c, char fp[BS_FINGERPRINT_LEN + 1]);
+/* user's published keys (GET /v1/users/{user}/keys) checked against the pin
+ * (pinned when none yet): their fingerprint. */
+int bs_user_keys(struct bs_client *c, const char *user, char fp[BS_FINGERPRINT_LEN + 1]);
+/* Pin user's current keys whatever was pinned before: their fingerprint. */
+int bs_trust(struct bs_client *c, const char *user, char fp[BS_FINGERPRINT_LEN + 1]);
+
+/*
+ * Invite user to collection coll ("read", "write" or "admin"): the grant
+ * (with the keys of the older versions this session holds) sealed to user's
+ * pinned key and signed; id receives the invitation's id.
+ */
+int bs_share(struct bs_client *c, const char *coll, const char *user, const char *role,
+    char id[64]);
+
+/* An invitation addressed to this account, as bs_invitations and bs_accept
+ * see it. name is the application's collection name from the opened grant
+ * (NULL when it cannot be opened: problem then says why). */
+struct bs_invitation {
+	const char *id, *name, *owner, *from, *role, *expires_at, *problem;
+	char from_fingerprint[BS_FINGERPRINT_LEN + 1];
+	int64_t key_version;
+};
+typedef void (*bs_invitation_fn)(void *arg, const struct bs_invitation *inv);
+/* Call fn for each pending invitation addressed to this account. */
+int bs_invitations(struct bs_client *c, bs_invitation_fn fn, void *arg);
+/* Accept invitation id: the grant verified and opened (a grant for another
+ * collection or recipient refused) before the server is told; its keys are
+ * kept. fn (may be NULL) gets the invitation accepted. */
+int bs_accept(struct bs_client *c, const char *id, bs_invitation_fn fn, void *arg);
+/* Decline an invitation addressed to this account, or withdraw one sent. */
+int bs_decline(struct bs_client *c, const char *id);
+
+/* A member of a collection (the owner first, role "owner"). */
+struct bs_member {
+	const char *username, *role, *joined_at;
+};
+typedef void (*bs_member_fn)(void *arg, const struct bs_member *m);
+/* Call fn for each member of coll; *key_version (may be NULL) is its key version. */
+int bs_members(struct bs_client *c, const char *coll, bs_member_fn fn, void *arg,
+    int64_t *key_version);
+/* Change user's role in coll (owner or admin). */
+int bs_set_role(struct bs_client *c, const char *coll, const char *user, const char *role);
+/*
+ * Remove user from coll (or withdraw a pending invitation to user) and
+ * rotate the collection's key at once (bs_rotate). Only the owner: the
+ * rotated key is derived from the owner's data key.
+ */
+int bs_unshare(struct bs_client *c, const char *coll, const char *user);
+/* The next key version of the owner's collection coll, sealed to every
+ * member and pending invitee in one request with the membership version
+ * seen; a membership that changed meanwhile (412) is read again, a bounded
+ * number of times. */
+int bs_rotate(struct bs_client *c, const char *coll);
+/* Leave coll of the owner set with bs_use_owner; its local copy is forgotten. */
+int bs_leave(struct bs_client *c, const char *coll);
+
 #endif

@@ -153,6 +153,7 @@ bs_close(struct bs_client *c)
 	free(c->refresh);
 	free(c->device_id);
 	free(c->user);
+	free(c->owner);
 	free(c->server);
 	free(c->home);
 	bs1_wipe(c, sizeof *c);
@@ -255,8 +256,8 @@ bs_register(struct bs_client *c, const char *user, const char *password)
 	struct bs1_key auth, kk, dk;
 	struct json_object *body = NULL, *k;
 	struct bs_resp r = {0};
-	uint8_t *pt = NULL, *env = NULL;
-	size_t ptlen = 0, envlen = 0;
+	uint8_t *pt = NULL, *env = NULL, *pt0 = NULL;
+	size_t ptlen = 0, envlen = 0, pt0len = 0;
 	char *lu = bs__lower(user);
 	int rc, e;
 
@@ -268,8 +269,14 @@ bs_register(struct bs_client *c, const char *user, const char *password)
 	}
 	if ((rc = bs__derive(c, password, &kdf, &auth, &kk)))
 		goto out;
-	if ((e = bs1_keyring_new(&dk, &pt, &ptlen)) ||
-	    (e = bs1_keyring_seal(&kk, lu, 1, pt, ptlen, &env, &envlen))) {
+	/* the identity of sharing (client.md section 9) is born with the keyring */
+	if ((e = bs1_keyring_new(&dk, &pt0, &pt0len))) {
+		rc = bs__bs1_fail(c, e, "the keyring");
+		goto out;
+	}
+	if ((rc = bs__keyring_add_identity(c, pt0, pt0len, &pt, &ptlen)))
+		goto out;
+	if ((e = bs1_keyring_seal(&kk, lu, 1, pt, ptlen, &env, &envlen))) {
 		rc = bs__bs1_fail(c, e, "the keyring");
 		goto out;
 	}
@@ -291,6 +298,7 @@ out:
 	bs1_wipe(&kk, sizeof kk);
 	bs1_wipe(&dk, sizeof dk);
 	bs1_free(pt, ptlen);
+	bs1_free(pt0, pt0len);
 	free(env);
 	free(lu);
 	return rc;
@@ -484,6 +492,7 @@ again:
 		goto out;
 	}
 	c->have_key = 1;
+	bs__share_login(c, &kk, pt, ptlen);
 out:
 	bs__resp_clear(&r);
 	json_object_put(body);
@@ -571,6 +580,8 @@ bs_change_password(struct bs_client *c, const char *oldpw, const char *newpw)
 			    "the current password is wrong (invalid_credentials)");
 	} else if (r.status != 204)
 		rc = bs__refused(c, &r);
+	else   /* the keyring key sharing keeps (a first share rewrites the keyring) */
+		rc = bs__set(c, "keyring_key", nkk.b, sizeof nkk.b);
 out:
 	bs__resp_clear(&r);
 	json_object_put(body);

@@ -14,6 +14,7 @@
 
 struct json_object;
 struct sqlite3;
+struct sqlite3_stmt;
 
 struct bs_client {
 	char *home;
@@ -31,6 +32,7 @@ struct bs_client {
 	void *sync_progress_arg;
 	bs_mfa_prompt_fn mfa_prompt;
 	void *mfa_prompt_arg;
+	char *owner;           /* bs_use_owner: whose collections the record calls mean (NULL: own) */
 	char code[64];
 	char msg[512];
 };
@@ -108,6 +110,58 @@ int bs__save_tokens(struct bs_client *c);
 int bs__state_clear_data(struct bs_client *c);
 /* Forget the session (tokens, keys, user) in the state and in memory. */
 int bs__state_forget(struct bs_client *c);
+
+/* A prepared statement on the state (NULL, and a failure recorded, if
+ * not); run() steps a write statement and finalizes it: BS_OK or BS_LOCAL. */
+struct sqlite3_stmt *bs__prep(struct bs_client *c, const char *sql);
+int bs__run(struct bs_client *c, struct sqlite3_stmt *st);
+
+/* ---- sharing (bs_share.c) ----------------------------------------------- */
+
+/*
+ * What the record code needs of one collection: its server name, whose it
+ * is (owner "" for the session's own), the query that addresses it
+ * ("" or "owner=NAME"), the cid_key of its record ids and the newest key
+ * version with its key, which new records are sealed under. Wipe with
+ * bs__coll_clear.
+ */
+struct bs__coll {
+	char sname[BS1_NAME_LEN + 1];
+	char owner[72];
+	char q[208];
+	uint32_t kv;
+	struct bs1_key ck;
+	struct bs1_key cid;
+};
+/* The collection of application name A: the session's own, or (after
+ * bs_use_owner) the one that owner shared with this account, known from an
+ * accepted grant (looked up on the server once when unknown here). */
+int bs__coll_by_name(struct bs_client *c, const char *A, struct bs__coll *x);
+/* The collection of server name sname as the local state knows it (a
+ * shared one when a grant of it is kept, else the session's own). */
+int bs__coll_by_sname(struct bs_client *c, const char *sname, struct bs__coll *x);
+void bs__coll_clear(struct bs__coll *x);
+/* The key of version kv of collection x (a shared collection's missing
+ * version is fetched with GET .../grant and kept); BS_DECRYPT if none. */
+int bs__coll_key(struct bs_client *c, const struct bs__coll *x, uint32_t kv, struct bs1_key *ck);
+/* A member's collection: fetch the newest grant when the server has a newer
+ * key version than the one kept, so that new records use it. */
+int bs__coll_refresh(struct bs_client *c, struct bs__coll *x);
+/* After a login: keep the keyring key and the identity the keyring holds
+ * (pt its plaintext), and publish the identity's public keys (best effort). */
+void bs__share_login(struct bs_client *c, const struct bs1_key *keyring_key, const uint8_t *pt,
+    size_t ptlen);
+/* The keyring plaintext pt with a fresh identity added into *out (bs1_free). */
+int bs__keyring_add_identity(struct bs_client *c, const uint8_t *pt, size_t ptlen, uint8_t **out,
+    size_t *outlen);
+/* What a status or collections listing says of the collections: the key
+ * versions of the own ones (kept), shared ones not known here (their grant
+ * fetched), and *gone set for nothing. status_json is the answer. */
+int bs__share_learn(struct bs_client *c, struct json_object *listing);
+/* Forget a shared collection here: its grant, keys, records and queue. */
+int bs__share_forget(struct bs_client *c, const char *sname);
+/* Create the session's own collection sname (A) on the server if needed. */
+int bs__ensure_collection(struct bs_client *c, const char *sname, const char *A);
 
 /* ---- helpers (bs_account.c) --------------------------------------------- */
 

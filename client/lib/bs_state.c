@@ -36,7 +36,40 @@ static const char schema[] =
 	"  base_version INTEGER NOT NULL, PRIMARY KEY (sname, rid));"
 	"CREATE TABLE IF NOT EXISTS conflicts (seq INTEGER PRIMARY KEY, sname TEXT NOT NULL,"
 	"  rid TEXT NOT NULL, app_id TEXT NOT NULL, server_version INTEGER NOT NULL, data BLOB);"
+	/* sharing: the collections shared with this account (one grant each,
+	 * its keys by version), the own collections' key versions, the pins */
+	"CREATE TABLE IF NOT EXISTS shared (sname TEXT PRIMARY KEY, owner TEXT NOT NULL,"
+	"  name TEXT NOT NULL, role TEXT NOT NULL, id_key BLOB NOT NULL);"
+	"CREATE TABLE IF NOT EXISTS share_keys (sname TEXT NOT NULL, kv INTEGER NOT NULL,"
+	"  key BLOB NOT NULL, PRIMARY KEY (sname, kv));"
+	"CREATE TABLE IF NOT EXISTS key_versions (sname TEXT PRIMARY KEY, kv INTEGER NOT NULL);"
+	"CREATE TABLE IF NOT EXISTS pins (username TEXT PRIMARY KEY, x25519 BLOB NOT NULL,"
+	"  ed25519 BLOB NOT NULL);"
 	"PRAGMA user_version=1;";
+
+sqlite3_stmt *
+bs__prep(struct bs_client *c, const char *sql)
+{
+	sqlite3_stmt *st = NULL;
+
+	if (sqlite3_prepare_v2(c->db, sql, -1, &st, NULL) != SQLITE_OK) {
+		bs__fail(c, BS_LOCAL, "state", "the local state: %s", sqlite3_errmsg(c->db));
+		return NULL;
+	}
+	return st;
+}
+
+int
+bs__run(struct bs_client *c, sqlite3_stmt *st)
+{
+	int r = st ? sqlite3_step(st) : SQLITE_ERROR;
+
+	sqlite3_finalize(st);
+	if (r != SQLITE_DONE && r != SQLITE_ROW)
+		return bs__fail(c, BS_LOCAL, "state", "cannot write the local state: %s",
+		    sqlite3_errmsg(c->db));
+	return BS_OK;
+}
 
 int
 bs__begin(struct bs_client *c)
@@ -213,7 +246,8 @@ int
 bs__state_clear_data(struct bs_client *c)
 {
 	if (sqlite3_exec(c->db, "DELETE FROM records; DELETE FROM queue; DELETE FROM conflicts;"
-	    "DELETE FROM collections; DELETE FROM settings WHERE k = 'status_etag';", NULL, NULL, NULL) != SQLITE_OK)
+	    "DELETE FROM collections; DELETE FROM settings WHERE k = 'status_etag';"
+	    "DELETE FROM shared; DELETE FROM share_keys; DELETE FROM key_versions; DELETE FROM pins;", NULL, NULL, NULL) != SQLITE_OK)
 		return bs__fail(c, BS_LOCAL, "state", "cannot clear the local state: %s",
 		    sqlite3_errmsg(c->db));
 	return BS_OK;
@@ -245,7 +279,7 @@ bs__state_forget(struct bs_client *c)
 	if ((rc = bs__begin(c)))
 		return rc;
 	if (sqlite3_exec(c->db, "DELETE FROM settings WHERE k IN ('access', 'refresh', 'device_id',"
-	    "'data_key')", NULL, NULL, NULL) != SQLITE_OK) {
+	    "'data_key', 'keyring_key', 'identity')", NULL, NULL, NULL) != SQLITE_OK) {
 		bs__rollback(c);
 		return bs__fail(c, BS_LOCAL, "state", "cannot clear the session");
 	}

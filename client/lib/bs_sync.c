@@ -48,22 +48,23 @@ run(struct bs_client *c, sqlite3_stmt *st)
 	return BS_OK;
 }
 
-/* The server names of (A, a): collection and record id. */
+/* The server names of (A, a): collection and record id (a may be NULL);
+ * *shared (may be NULL) tells a collection shared with this account. */
 static int
 names(struct bs_client *c, const char *A, const char *a, char sname[BS1_NAME_LEN + 1],
-    char rid[BS1_NAME_LEN + 1])
+    char rid[BS1_NAME_LEN + 1], int *shared)
 {
-	struct bs1_key cid;
-	int rc, e;
+	struct bs__coll x;
+	int rc, e = BS1_OK;
 
-	if ((rc = bs__need_session(c)) || (rc = bs__coll_name(c, A, sname)))
+	if ((rc = bs__need_session(c)) || (rc = bs__coll_by_name(c, A, &x)))
 		return rc;
-	if (!a)
-		return BS_OK;
-	e = bs1_cid_key(&c->data_key, sname, &cid);
-	if (e == BS1_OK)
-		e = bs1_record_id(&cid, a, rid);
-	bs1_wipe(&cid, sizeof cid);
+	memcpy(sname, x.sname, BS1_NAME_LEN + 1);
+	if (shared)
+		*shared = x.owner[0] != '\0';
+	if (a)
+		e = bs1_record_id(&x.cid, a, rid);
+	bs__coll_clear(&x);
 	return e ? bs__fail(c, BS_LOCAL, "bad_name", "the record id is not usable") : BS_OK;
 }
 
@@ -89,9 +90,10 @@ queue_in(struct bs_client *c, const char *A, const char *a, const void *data, si
 {
 	char sname[BS1_NAME_LEN + 1], rid[BS1_NAME_LEN + 1];
 	sqlite3_stmt *st;
-	int rc;
+	int rc, shared = 0;
 
-	if ((rc = names(c, A, a, sname, rid)) || (rc = know_collection(c, sname, A)))
+	/* a shared collection's row carries no name: its meta is the owner's */
+	if ((rc = names(c, A, a, sname, rid, &shared)) || (rc = know_collection(c, sname, shared ? NULL : A)))
 		return rc;
 	st = prep(c, "INSERT INTO queue (sname, rid, app_id, deleted, data, base_version) VALUES "
 	    "(?1, ?2, ?3, ?4, ?5, COALESCE((SELECT version FROM records WHERE sname = ?1 AND rid = ?2), 0)) "
@@ -205,22 +207,40 @@ store_record(struct bs_client *c, const char *sname, const char *rid, const char
 	return run(c, st);
 }
 
-/* Open a record envelope from the server (b64 text) into app id + data. */
+/*
+ * Open a record envelope from the server (b64 text) into app id + data:
+ * the key is picked by the envelope's key version (an own collection's
+ * derived, a shared one's from its grants).
+ */
 static int
-open_record(struct bs_client *c, const char *sname, const char *rid, struct json_object *o,
+open_record(struct bs_client *c, const struct bs__coll *x, const char *rid, struct json_object *o,
     const char *key, uint8_t **pt, size_t *ptlen, char **app_id, const uint8_t **data, size_t *n)
 {
-	uint8_t *env = NULL;
-	size_t envlen = 0, alen;
+	const char *sname = x->sname;
+	uint8_t *env = NULL, *ctx = NULL;
+	size_t envlen = 0, alen, ctxlen = 0;
 	const uint8_t *a;
-	int rc;
+	struct bs1_key ck;
+	uint32_t kv = 0;
+	int rc, e;
 
 	*pt = NULL;
 	*app_id = NULL;
 	if ((rc = bs__get_b64(c, o, key, &env, &envlen)))
 		return rc;
-	if (bs1_record_open(&c->data_key, sname, rid, env, envlen, pt, ptlen) != BS1_OK ||
-	    bs1_record_split(*pt, *ptlen, &a, &alen, data, n) != BS1_OK) {
+	if (!x->owner[0])
+		e = bs1_record_open(&c->data_key, sname, rid, env, envlen, pt, ptlen);
+	else if ((e = bs1_envelope_kv(env, envlen, &kv)) == BS1_OK) {
+		if ((rc = bs__coll_key(c, x, kv, &ck))) {
+			free(env);
+			return rc;
+		}
+		if ((e = bs1_ctx_record(sname, rid, &ctx, &ctxlen)) == BS1_OK)
+			e = bs1_open(BS1_KIND_RECORD, &ck, ctx, ctxlen, env, envlen, pt, ptlen);
+		bs1_wipe(&ck, sizeof ck);
+		free(ctx);
+	}
+	if (e != BS1_OK || bs1_record_split(*pt, *ptlen, &a, &alen, data, n) != BS1_OK) {
 		free(env);
 		bs1_free(*pt, *ptlen);
 		*pt = NULL;
@@ -396,7 +416,7 @@ dequeue(struct bs_client *c, const char *sname, const char *rid)
  * change, byte for byte. Then it counts as accepted at *sv.
  */
 static int
-own_write(struct bs_client *c, const char *sname, struct json_object *o, const struct change *x,
+own_write(struct bs_client *c, const struct bs__coll *k, struct json_object *o, const struct change *x,
     int64_t *sv)
 {
 	struct json_object *v;
@@ -416,7 +436,7 @@ own_write(struct bs_client *c, const char *sname, struct json_object *o, const s
 		return deleted && x->deleted;
 	memcpy(code, c->code, sizeof code);
 	memcpy(msg, c->msg, sizeof msg);
-	if (open_record(c, sname, x->rid, o, "payload", &pt, &ptlen, &app_id, &data, &n) == BS_OK)
+	if (open_record(c, k, x->rid, o, "payload", &pt, &ptlen, &app_id, &data, &n) == BS_OK)
 		same = n == x->n && strcmp(app_id, x->app_id) == 0 && (n == 0 || memcmp(data, x->data, n) == 0);
 	else {      /* the merge reports it; this was only a look */
 		memcpy(c->code, code, sizeof code);
@@ -431,9 +451,10 @@ own_write(struct bs_client *c, const char *sname, struct json_object *o, const s
  * the caller's transaction). *again is set when the change stays queued
  * for another push. */
 static int
-conflict(struct bs_client *c, const char *sname, const char *A, struct json_object *o,
+conflict(struct bs_client *c, const struct bs__coll *k, const char *A, struct json_object *o,
     struct change *x, struct bs_sync_result *res, int *again)
 {
+	const char *sname = k->sname;
 	struct json_object *v;
 	int64_t sv = 0;
 	int deleted = 0, rc, how = BS_MERGE_SERVER;
@@ -447,7 +468,7 @@ conflict(struct bs_client *c, const char *sname, const char *A, struct json_obje
 		sv = json_object_get_int64(v);
 	if (json_object_object_get_ex(o, "deleted", &v))
 		deleted = json_object_get_boolean(v);
-	if (!deleted && (rc = open_record(c, sname, x->rid, o, "payload", &pt, &ptlen, &app_id, &data, &n)))
+	if (!deleted && (rc = open_record(c, k, x->rid, o, "payload", &pt, &ptlen, &app_id, &data, &n)))
 		return rc;
 	res->conflicts++;
 	if (c->merge)
@@ -505,15 +526,18 @@ push(struct bs_client *c, const char *sname, const char *A, const char *only, st
 {
 	struct change *ch = NULL;
 	size_t n = 0;
-	int rc, round;
-	char path[80];
-	struct bs1_key ck;
+	int rc, round, fresh = 0;
+	char path[640];
+	struct bs__coll k;
 
-	if ((rc = send_meta(c, sname, A)))
+	if ((rc = bs__coll_by_sname(c, sname, &k)))
 		return rc;
-	if (bs1_ck(&c->data_key, sname, 1, &ck) != BS1_OK)
-		return bs__fail(c, BS_LOCAL, "crypto", "cannot derive the collection key");
-	snprintf(path, sizeof path, "/v1/collections/%s/push", sname);
+	/* the meta of a shared collection is its owner's */
+	if (!k.owner[0] && (rc = send_meta(c, sname, A))) {
+		bs__coll_clear(&k);
+		return rc;
+	}
+	snprintf(path, sizeof path, "/v1/collections/%s/push%s%s", sname, k.q[0] ? "?" : "", k.q);
 	/* batches go on while the server accepts; rounds that only merged are bounded */
 	for (round = 0; round < MAX_ROUNDS;) {
 		struct json_object *body = NULL, *arr = NULL, *acc, *con, *rej;
@@ -523,6 +547,9 @@ push(struct bs_client *c, const char *sname, const char *A, const char *only, st
 
 		if ((rc = load_changes(c, sname, only, &ch, &n)) || n == 0)
 			break;
+		/* a member seals under the newest key version the owner granted */
+		if (!fresh && (fresh = 1) && (rc = bs__coll_refresh(c, &k)))
+			goto round_out;
 		if (!(body = json_object_new_object()) || !(arr = json_object_new_array()) ||
 		    json_object_object_add(body, "records", arr)) {
 			json_object_put(arr);
@@ -542,7 +569,7 @@ push(struct bs_client *c, const char *sname, const char *A, const char *only, st
 			json_object_object_add(o, "base_version", json_object_new_int64(ch[i].base));
 			if (ch[i].deleted)
 				json_object_object_add(o, "deleted", json_object_new_boolean(1));
-			else if (bs1_record_seal(&ck, 1, sname, ch[i].rid, ch[i].app_id, ch[i].data, ch[i].n,
+			else if (bs1_record_seal(&k.ck, k.kv, sname, ch[i].rid, ch[i].app_id, ch[i].data, ch[i].n,
 			    &env, &envlen) != BS1_OK ||
 			    json_object_object_add(o, "payload", bs__json_b64(env, envlen))) {
 				free(env);
@@ -584,7 +611,7 @@ push(struct bs_client *c, const char *sname, const char *A, const char *only, st
 			int64_t sv = 0;
 			if (!x)
 				continue;
-			if (own_write(c, sname, o, x, &sv)) {
+			if (own_write(c, &k, o, x, &sv)) {
 				if (!(rc = store_record(c, sname, x->rid, x->app_id, sv, x->data, x->n, x->deleted)))
 					rc = dequeue(c, sname, x->rid);
 				res->pushed++;
@@ -597,7 +624,7 @@ push(struct bs_client *c, const char *sname, const char *A, const char *only, st
 				    x->app_id);
 				break;
 			}
-			rc = conflict(c, sname, A, o, x, res, &again);
+			rc = conflict(c, &k, A, o, x, res, &again);
 			progress = 1;
 		}
 		if (!rc && json_object_array_length(rej) > 0) {
@@ -631,7 +658,7 @@ round_out:
 		if (res->pushed == pushed)
 			round++;
 	}
-	bs1_wipe(&ck, sizeof ck);
+	bs__coll_clear(&k);
 	return rc;
 }
 
@@ -651,25 +678,67 @@ coll_version(struct bs_client *c, const char *sname)
 	return v;
 }
 
-/* Pull sname until more is false; a 410 restarts from 0. */
+/*
+ * Fetch (outside any transaction: a request may refresh the tokens) the
+ * grants of the key versions a page of a shared collection needs that are
+ * not kept yet.
+ */
 static int
-pull(struct bs_client *c, const char *sname, struct bs_sync_result *res)
+page_keys(struct bs_client *c, const struct bs__coll *x, struct json_object *recs)
+{
+	int rc = BS_OK;
+
+	for (size_t i = 0; !rc && x->owner[0] && i < json_object_array_length(recs); i++) {
+		struct json_object *o = json_object_array_get_idx(recs, i);
+		uint8_t *env = NULL;
+		size_t envlen = 0;
+		uint32_t kv;
+		struct bs1_key ck;
+		if (!bs__get_str(o, "payload") || bs__get_b64(c, o, "payload", &env, &envlen) != BS_OK) {
+			free(env);
+			continue;   /* opening it reports the problem */
+		}
+		if (bs1_envelope_kv(env, envlen, &kv) == BS1_OK && kv != x->kv)
+			rc = bs__coll_key(c, x, kv, &ck);
+		bs1_wipe(&ck, sizeof ck);
+		free(env);
+	}
+	return rc;
+}
+
+/*
+ * Pull sname until more is false; a 410 restarts from 0. A shared
+ * collection the server does not know (any more) for us is BS_REFUSED
+ * not_found, or, when gone_ok, forgotten here (the share ended).
+ */
+static int
+pull(struct bs_client *c, const char *sname, struct bs_sync_result *res, int gone_ok)
 {
 	int64_t since = coll_version(c, sname);
 	int rc = BS_OK, resynced = 0;
+	struct bs__coll x;
 
+	if ((rc = bs__coll_by_sname(c, sname, &x)))
+		return rc;
 	for (;;) {
 		struct bs_resp r = {0};
 		struct json_object *recs, *more, *next;
-		char path[128];
+		char path[640];
 
-		snprintf(path, sizeof path, "/v1/collections/%s/pull?since=%lld&limit=%d", sname,
-		    (long long)since, PULL_LIMIT);
+		snprintf(path, sizeof path, "/v1/collections/%s/pull?since=%lld&limit=%d%s%s", sname,
+		    (long long)since, PULL_LIMIT, x.q[0] ? "&" : "", x.q);
 		if ((rc = bs__request(c, "GET", path, NULL, 1, &r)))
-			return rc;
+			goto done;
+		if (r.status == 404 && x.owner[0]) {   /* removed, or the owner deleted it */
+			bs__resp_clear(&r);
+			rc = gone_ok ? bs__share_forget(c, sname) : bs__fail(c, BS_REFUSED, "not_found",
+			    "the collection %s of %s is not shared with you (any more) (not_found)", sname,
+			    x.owner);
+			goto done;
+		}
 		if (r.status == 404) {          /* not on the server (yet) */
 			bs__resp_clear(&r);
-			return BS_OK;
+			goto done;
 		}
 		if (r.status == 410 && !resynced) {
 			/* purged tombstones: forget the copy, pull everything again */
@@ -678,7 +747,7 @@ pull(struct bs_client *c, const char *sname, struct bs_sync_result *res)
 			res->resyncs++;
 			sqlite3_stmt *st;
 			if ((rc = bs__begin(c)))
-				return rc;
+				goto done;
 			if (!(st = prep(c, "DELETE FROM records WHERE sname = ?1")))
 				rc = BS_LOCAL;
 			else {
@@ -691,7 +760,7 @@ pull(struct bs_client *c, const char *sname, struct bs_sync_result *res)
 			}
 			if (rc || (rc = bs__commit(c))) {
 				bs__rollback(c);
-				return rc;
+				goto done;
 			}
 			since = 0;
 			continue;
@@ -699,18 +768,19 @@ pull(struct bs_client *c, const char *sname, struct bs_sync_result *res)
 		if (r.status != 200) {
 			rc = bs__refused(c, &r);
 			bs__resp_clear(&r);
-			return rc;
+			goto done;
 		}
 		if (!json_object_object_get_ex(r.json, "records", &recs) ||
 		    !json_object_is_type(recs, json_type_array) ||
 		    !json_object_object_get_ex(r.json, "more", &more) ||
 		    !json_object_object_get_ex(r.json, "next_since", &next)) {
 			bs__resp_clear(&r);
-			return bs__fail(c, BS_UNREACHABLE, "bad_answer", "the server's pull answer is malformed");
+			rc = bs__fail(c, BS_UNREACHABLE, "bad_answer", "the server's pull answer is malformed");
+			goto done;
 		}
-		if ((rc = bs__begin(c))) {
+		if ((rc = page_keys(c, &x, recs)) || (rc = bs__begin(c))) {
 			bs__resp_clear(&r);
-			return rc;
+			goto done;
 		}
 		for (size_t i = 0; !rc && i < json_object_array_length(recs); i++) {
 			struct json_object *o = json_object_array_get_idx(recs, i), *v, *d;
@@ -724,7 +794,7 @@ pull(struct bs_client *c, const char *sname, struct bs_sync_result *res)
 				rc = bs__fail(c, BS_UNREACHABLE, "bad_answer", "a pulled record is malformed");
 				break;
 			}
-			if (!deleted && (rc = open_record(c, sname, rid, o, "payload", &pt, &ptlen, &app_id,
+			if (!deleted && (rc = open_record(c, &x, rid, o, "payload", &pt, &ptlen, &app_id,
 			    &data, &n)))
 				break;
 			rc = store_record(c, sname, rid, app_id, json_object_get_int64(v), data, n, deleted);
@@ -746,14 +816,17 @@ pull(struct bs_client *c, const char *sname, struct bs_sync_result *res)
 		if (rc || (rc = bs__commit(c))) {
 			bs__rollback(c);
 			bs__resp_clear(&r);
-			return rc;
+			goto done;
 		}
 		int go = json_object_get_boolean(more);
 		bs__resp_clear(&r);
 		tell(c, res);
 		if (!go)
-			return BS_OK;
+			break;
 	}
+done:
+	bs__coll_clear(&x);
+	return rc;
 }
 
 int
@@ -763,7 +836,7 @@ bs_push_one(struct bs_client *c, const char *coll, const char *id)
 	struct bs_sync_result res = {0};
 	int rc;
 
-	if ((rc = names(c, coll, id, sname, rid)))
+	if ((rc = names(c, coll, id, sname, rid, NULL)))
 		return rc;
 	return push(c, sname, coll, rid, &res);
 }
@@ -817,6 +890,8 @@ learn_collections(struct bs_client *c)
 		size_t envlen = 0, ptlen = 0;
 		if (!sname || strlen(sname) != BS1_NAME_LEN)
 			continue;   /* not one of ours (another client's plain names) */
+		if (bs__get_str(o, "owner") && (!c->user || strcmp(bs__get_str(o, "owner"), c->user) != 0))
+			continue;   /* shared with us: bs__share_learn below */
 		if (bs__get_str(o, "meta") && bs__get_b64(c, o, "meta", &env, &envlen) == BS_OK &&
 		    bs1_meta_open(&c->data_key, sname, env, envlen, &pt, &ptlen) == BS1_OK) {
 			struct json_object *m = parse_json(pt, ptlen);
@@ -841,8 +916,8 @@ learn_collections(struct bs_client *c)
 	}
 	if (rc)
 		bs__rollback(c);
-	else
-		rc = bs__commit(c);
+	else if ((rc = bs__commit(c)) == BS_OK)
+		rc = bs__share_learn(c, r.json);
 out:
 	bs__resp_clear(&r);
 	return rc;
@@ -855,8 +930,16 @@ sync_one(struct bs_client *c, const char *sname, const char *A, struct bs_sync_r
 	int rc = push(c, sname, A, NULL, res);
 
 	if (rc == BS_OK)
-		rc = pull(c, sname, res);
+		rc = pull(c, sname, res, 0);
 	return rc;
+}
+
+int
+bs__ensure_collection(struct bs_client *c, const char *sname, const char *A)
+{
+	int rc = know_collection(c, sname, A);
+
+	return rc ? rc : send_meta(c, sname, A);
 }
 
 /* 1 if nothing waits to be sent: no queued change, no collection meta unsent. */
@@ -940,7 +1023,8 @@ status_has_new(struct bs_client *c, struct json_object *status)
 	if (!json_object_object_get_ex(status, "collections", &arr) ||
 	    !json_object_is_type(arr, json_type_array))
 		return 1;       /* cannot tell: learn them */
-	if (!(st = prep(c, "SELECT 1 FROM collections WHERE sname = ?1 AND name IS NOT NULL")))
+	if (!(st = prep(c, "SELECT 1 FROM collections WHERE sname = ?1 AND name IS NOT NULL "
+	    "UNION ALL SELECT 1 FROM shared WHERE sname = ?1")))
 		return 1;
 	for (size_t i = 0; !found && i < json_object_array_length(arr); i++) {
 		const char *name = bs__get_str(json_object_array_get_idx(arr, i), "name");
@@ -969,13 +1053,14 @@ bs_sync(struct bs_client *c, const char *const *colls, size_t n, struct bs_sync_
 		return rc;
 	if (n > 0) {
 		for (size_t i = 0; i < n; i++) {
-			if ((rc = bs__coll_name(c, colls[i], sname)) || (rc = bs__begin(c)))
+			int shared = 0;
+			if ((rc = names(c, colls[i], NULL, sname, NULL, &shared)) || (rc = bs__begin(c)))
 				return rc;
-			if ((rc = know_collection(c, sname, colls[i]))) {
+			if ((rc = know_collection(c, sname, shared ? NULL : colls[i]))) {
 				bs__rollback(c);
 				return rc;
 			}
-			if ((rc = bs__commit(c)) || (rc = sync_one(c, sname, colls[i], res)))
+			if ((rc = bs__commit(c)) || (rc = sync_one(c, sname, shared ? NULL : colls[i], res)))
 				return rc;
 		}
 		return BS_OK;
@@ -990,6 +1075,11 @@ bs_sync(struct bs_client *c, const char *const *colls, size_t n, struct bs_sync_
 		return BS_OK;
 	}
 	if (!same && status_has_new(c, sr.json) && (rc = learn_collections(c))) {
+		bs__resp_clear(&sr);
+		return rc;
+	}
+	/* key versions: the own collections' newest, shared ones' new grants */
+	if (!same && (rc = bs__share_learn(c, sr.json))) {
 		bs__resp_clear(&sr);
 		return rc;
 	}
@@ -1030,7 +1120,7 @@ bs_sync(struct bs_client *c, const char *const *colls, size_t n, struct bs_sync_
 	for (size_t i = 0; !rc && i < count; i++) {
 		size_t pushed = res->pushed;
 		if (!(rc = push(c, list[i], anames[i], NULL, res)) && (moved[i] || res->pushed != pushed))
-			rc = pull(c, list[i], res);
+			rc = pull(c, list[i], res, 1);
 	}
 	for (size_t i = 0; i < count; i++)
 		free(anames[i]);
@@ -1052,7 +1142,7 @@ bs_get(struct bs_client *c, const char *coll, const char *id, uint8_t **data, si
 
 	*data = NULL;
 	*n = 0;
-	if ((rc = names(c, coll, id, sname, rid)))
+	if ((rc = names(c, coll, id, sname, rid, NULL)))
 		return rc;
 	if (!(st = prep(c, "SELECT data FROM records WHERE sname = ?1 AND rid = ?2 AND deleted = 0")))
 		return BS_LOCAL;
@@ -1080,7 +1170,7 @@ bs_list(struct bs_client *c, const char *coll, bs_name_fn fn, void *arg)
 	sqlite3_stmt *st;
 	int rc;
 
-	if ((rc = names(c, coll, NULL, sname, NULL)))
+	if ((rc = names(c, coll, NULL, sname, NULL, NULL)))
 		return rc;
 	if (!(st = prep(c, "SELECT app_id, version, length(data) FROM records WHERE sname = ?1 "
 	    "AND deleted = 0 AND app_id IS NOT NULL ORDER BY app_id")))
@@ -1101,7 +1191,13 @@ bs_collections(struct bs_client *c, bs_name_fn fn, void *arg)
 
 	if ((rc = bs__need_session(c)))
 		return rc;
-	if (!(st = prep(c, "SELECT c.name, c.version, (SELECT COALESCE(SUM(length(data)), 0) FROM records r "
+	if (c->owner) {     /* the collections that owner shared with this account */
+		if (!(st = prep(c, "SELECT s.name, COALESCE(c.version, 0), (SELECT COALESCE(SUM(length(data)), 0) "
+		    "FROM records r WHERE r.sname = s.sname AND r.deleted = 0) FROM shared s LEFT JOIN "
+		    "collections c ON c.sname = s.sname WHERE s.owner = ?1 ORDER BY s.name")))
+			return BS_LOCAL;
+		sqlite3_bind_text(st, 1, c->owner, -1, SQLITE_STATIC);
+	} else if (!(st = prep(c, "SELECT c.name, c.version, (SELECT COALESCE(SUM(length(data)), 0) FROM records r "
 	    "WHERE r.sname = c.sname AND r.deleted = 0) FROM collections c WHERE c.name IS NOT NULL "
 	    "ORDER BY c.name")))
 		return BS_LOCAL;
@@ -1136,14 +1232,18 @@ bs_conflicts(struct bs_client *c, bs_conflict_fn fn, void *arg, int clear)
 int
 bs_history(struct bs_client *c, const char *coll, const char *id, bs_version_fn fn, void *arg)
 {
-	char sname[BS1_NAME_LEN + 1], rid[BS1_NAME_LEN + 1], path[160];
+	char sname[BS1_NAME_LEN + 1], rid[BS1_NAME_LEN + 1], path[640];
 	struct bs_resp r = {0};
 	struct json_object *arr;
+	struct bs__coll x;
 	int rc;
 
-	if ((rc = names(c, coll, id, sname, rid)))
+	if ((rc = names(c, coll, id, sname, rid, NULL)))
 		return rc;
-	snprintf(path, sizeof path, "/v1/collections/%s/records/%s/history", sname, rid);
+	if ((rc = bs__coll_by_sname(c, sname, &x)))
+		return rc;
+	snprintf(path, sizeof path, "/v1/collections/%s/records/%s/history%s%s", sname, rid,
+	    x.q[0] ? "?" : "", x.q);
 	if ((rc = bs__request(c, "GET", path, NULL, 1, &r)))
 		return rc;
 	if (r.status != 200) {
@@ -1167,12 +1267,12 @@ bs_history(struct bs_client *c, const char *coll, const char *id, bs_version_fn 
 		ver.modified_at = bs__get_str(o, "modified_at");
 		ver.deleted = json_object_object_get_ex(o, "deleted", &d) && json_object_get_boolean(d);
 		if (!ver.deleted) {
-			snprintf(path, sizeof path, "/v1/collections/%s/records/%s/history/%lld", sname, rid,
-			    (long long)ver.version);
+			snprintf(path, sizeof path, "/v1/collections/%s/records/%s/history/%lld%s%s", sname, rid,
+			    (long long)ver.version, x.q[0] ? "?" : "", x.q);
 			if ((rc = bs__request(c, "GET", path, NULL, 1, &one)))
 				break;
 			if (one.status == 200)
-				rc = open_record(c, sname, rid, one.json, "payload", &pt, &ptlen, &app_id,
+				rc = open_record(c, &x, rid, one.json, "payload", &pt, &ptlen, &app_id,
 				    &ver.data, &ver.n);
 			else if (one.status != 404)
 				rc = bs__refused(c, &one);
@@ -1185,6 +1285,7 @@ bs_history(struct bs_client *c, const char *coll, const char *id, bs_version_fn 
 	}
 out:
 	bs__resp_clear(&r);
+	bs__coll_clear(&x);
 	return rc;
 }
 
