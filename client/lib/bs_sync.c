@@ -516,6 +516,41 @@ out:
 	return rc;
 }
 
+/* Move every queued change of sname into the conflicts (server version
+ * 0), in one transaction; the failure recorded before is kept. */
+static void
+set_aside(struct bs_client *c, const char *sname)
+{
+	char code[sizeof c->code], msg[sizeof c->msg];
+	sqlite3_stmt *st;
+	int rc;
+
+	memcpy(code, c->code, sizeof code);
+	memcpy(msg, c->msg, sizeof msg);
+	if (bs__begin(c) == BS_OK) {
+		st = prep(c, "INSERT INTO conflicts (sname, rid, app_id, server_version, data) "
+		    "SELECT sname, rid, app_id, 0, CASE WHEN deleted THEN NULL ELSE data END FROM queue "
+		    "WHERE sname = ?1");
+		if (st)
+			sqlite3_bind_text(st, 1, sname, -1, SQLITE_STATIC);
+		rc = run(c, st);
+		if (!rc && (st = prep(c, "DELETE FROM queue WHERE sname = ?1"))) {
+			sqlite3_bind_text(st, 1, sname, -1, SQLITE_STATIC);
+			rc = run(c, st);
+		}
+		if (rc)
+			bs__rollback(c);
+		else
+			rc = bs__commit(c);
+	} else
+		rc = BS_LOCAL;
+	memcpy(c->code, code, sizeof code);
+	memcpy(c->msg, msg, sizeof msg);
+	if (rc == BS_OK)
+		snprintf(c->msg + strlen(c->msg), sizeof c->msg - strlen(c->msg),
+		    " (the change was set aside: see conflicts)");
+}
+
 /*
  * Push the queue of collection sname (A its application name, NULL if not
  * known): batches, each answer applied in one transaction. With only, just
@@ -580,6 +615,13 @@ push(struct bs_client *c, const char *sname, const char *A, const char *only, st
 		}
 		if ((rc = bs__request(c, "POST", path, body, 1, &r)))
 			goto round_out;
+		if (r.status == 403 && k.owner[0]) {
+			/* a member without the write role: these changes can never be
+			 * pushed; set them aside (bs_conflicts) rather than block the queue */
+			rc = bs__refused(c, &r);
+			set_aside(c, sname);
+			goto round_out;
+		}
 		if (r.status != 200) {
 			rc = bs__refused(c, &r);
 			goto round_out;

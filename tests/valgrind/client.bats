@@ -3,7 +3,9 @@
 # nginx: register, login, put, sync, get, a conflict, a failure path, a
 # backup put and get, export and import, and logout; a recovery key made
 # and used (recover), two-factor login confirmed and a login without its
-# code; each run with no memory error and no definite or indirect leak.
+# code; sharing (keys, share, invitations, accept, a member's put and get,
+# unshare with its rotation, leave); each run with no memory error and no
+# definite or indirect leak.
 load ../lib
 
 setup_file() {
@@ -100,4 +102,48 @@ vcli() {
 	assert_failure 2
 	assert_output --partial mfa_required
 	assert_equal "$(cat "$VG_DIR"/vg.*.log 2>/dev/null | wc -c)" 0
+}
+
+@test "sharing under valgrind: keys, share, invitations, accept, member put and get, unshare with its rotation, leave" {
+	o=vo$RANDOM$RANDOM m=vm$RANDOM$RANDOM
+	for u in "$o" "$m"; do
+		vcli "s-$u" register "$u"
+		assert_success
+		vcli "s-$u" login "$u"
+		assert_success
+	done
+	vcli "s-$o" keys
+	assert_success
+	echo shared >"$BATS_TEST_TMPDIR/sh"
+	vcli "s-$o" put team r "$BATS_TEST_TMPDIR/sh"
+	assert_success
+	vcli "s-$o" share team "$m" --role write
+	assert_success
+	id=$(head -1 <<<"$output")
+	vcli "s-$m" invitations
+	assert_success
+	vcli "s-$m" accept "$id"
+	assert_success
+	vcli "s-$m" get team r --owner "$o"
+	assert_success
+	assert_output shared
+	vcli "s-$m" put team r2 "$BATS_TEST_TMPDIR/sh" --owner "$o"
+	assert_success
+	vcli "s-$m" members team --owner "$o"
+	assert_success
+	vcli "s-$o" sync
+	assert_success
+	# a failure path: an invitation that does not exist
+	vcli "s-$m" accept nosuchinvitation0000000
+	assert_failure 2
+	vcli "s-$o" unshare team "$m"
+	assert_success
+	vcli "s-$m" get team r --owner "$o"
+	assert_failure 2
+	vcli "s-$o" share team "$m"
+	assert_success
+	vcli "s-$m" accept "$(head -1 <<<"$output")"
+	assert_success
+	vcli "s-$m" leave team --owner "$o"
+	assert_success
 }
