@@ -1,0 +1,342 @@
+#!/usr/bin/env bats
+# Sharing with the blindsync CLI (client.md section 9, docs/API-sharing.md)
+# against the real stack through nginx, with three accounts: keys made at
+# registration and pinned on first use; invite -> accept -> the member reads
+# what the owner wrote and the owner what the member wrote; a read member's
+# push refused (403, one line, exit 2); unshare: the removed member's next
+# command is not_found, the owner rotated (new envelopes carry kv 2 on the
+# server), the remaining member reads old and new records; a tampered grant,
+# a grant sealed to another recipient or for another collection, a changed
+# public key of the inviter: each one clear error; and the canary scan with
+# sharing: no plaintext, collection key or identity secret on the server's
+# disk (store, WAL) or in its logs, while the same scan finds them in a
+# plaintext control file.
+load ../lib
+
+setup_file() {
+	export BATS_NO_PARALLELIZE_WITHIN_FILE=true
+	bs_setup_stack 'rate_limits = {}' 'tokens = { access_ttl = 3600, refresh_ttl = 7200 }'
+	export CANARY=sHaReCaNaRy4k
+	export PWFILE=$BATS_FILE_TMPDIR/pw
+	printf 'pw-%s-secret\n' "$CANARY" >"$PWFILE"
+	export ALICE=al$RANDOM$RANDOM BOB=bo$RANDOM$RANDOM CAROL=ca$RANDOM$RANDOM
+	for u in "$ALICE" "$BOB" "$CAROL"; do
+		BLINDSYNC_PASSWORD_FILE=$PWFILE "$BIN/blindsync" --server "$BS_URL" \
+			--home "$BATS_FILE_TMPDIR/h-$u" register "$u"
+		BLINDSYNC_PASSWORD_FILE=$PWFILE "$BIN/blindsync" --server "$BS_URL" \
+			--home "$BATS_FILE_TMPDIR/h-$u" login "$u" --device cli
+	done
+}
+teardown_file() { bs_stop; }
+
+# cli USER ARGS...: the CLI in USER's home
+cli() {
+	local u=$1; shift
+	run env BLINDSYNC_PASSWORD_FILE="$PWFILE" "$BIN/blindsync" --server "$BS_URL" \
+		--home "$BATS_FILE_TMPDIR/h-$u" "$@"
+}
+# cli_in USER INPUT ARGS...: the same with INPUT on stdin
+cli_in() {
+	local u=$1 in=$2; shift 2
+	run bash -c 'printf "%s" "$1" | BLINDSYNC_PASSWORD_FILE="$PWFILE" "$BIN/blindsync" --server "$BS_URL" \
+		--home "$BATS_FILE_TMPDIR/h-$2" "${@:3}"' _ "$in" "$u" "$@"
+}
+# state USER SQL: a query on USER's client state
+state() { sqlite3 -cmd '.timeout 5000' "$BATS_FILE_TMPDIR/h-$1/blindsync.db" "$2"; }
+# token USER: USER's current access token (from its client state)
+token() { state "$1" "SELECT CAST(v AS TEXT) FROM settings WHERE k = 'access'"; }
+# sname USER NAME: the server's name of USER's own collection NAME
+sname() { state "$1" "SELECT sname FROM collections WHERE name = '$2'"; }
+# api USER METHOD PATH [curl args...]: a request with USER's token (req of lib.bash)
+api() { local u=$1; shift; local m=$1 p=$2; shift 2; req "$m" "$p" -H "Authorization: Bearer $(token "$u")" "$@"; }
+# kvs: the key versions in the envelope headers ("BS1" kind u32be(kv)) of
+# the records of the last answer (a pull), in record order
+kvs() {
+	python3 -c '
+import base64, json, sys
+for r in json.loads(sys.stdin.read())["records"]:
+    if r.get("payload"):
+        print(int.from_bytes(base64.b64decode(r["payload"])[4:8], "big"))' <<<"$body"
+}
+# inv_id: the invitation id share printed on stdout (bats merges stderr into output)
+inv_id() { grep -v '^blindsync: ' <<<"$output" | head -1; }
+# one_line: the CLI said one line on stderr (bats merges it into output)
+one_line() { assert_equal "$(printf '%s\n' "$output" | grep -c .)" 1; }
+
+@test "keys: the own fingerprint; another's pinned on first use and shown the same" {
+	cli "$ALICE" keys
+	assert_success
+	fa=$(cut -f2 <<<"$output")
+	assert_equal "${#fa}" 16
+	cli "$BOB" keys "$ALICE"
+	assert_success
+	assert_output "$ALICE	$fa"
+	# published at login: the server has them
+	api "$ALICE" GET /v1/account/keys
+	assert_equal "$status" 200
+	cli "$ALICE" keys nosuchuser$RANDOM
+	assert_failure 2
+	assert_output --partial not_found
+	one_line
+}
+
+@test "invite -> accept: the member reads the owner's records and the owner the member's" {
+	cli_in "$ALICE" "from alice $CANARY" put "notes-$CANARY" "r1-$CANARY"
+	assert_success
+	cli "$ALICE" share "notes-$CANARY" "$BOB" --role write
+	assert_success
+	id=$(inv_id)
+	[ "${#id}" -eq 22 ]
+	cli "$BOB" invitations
+	assert_success
+	assert_output --partial "$id	notes-$CANARY	$ALICE	$ALICE	write"
+	cli "$BOB" accept "$id"
+	assert_success
+	assert_output --partial "accepted notes-$CANARY of $ALICE"
+	cli "$BOB" get "notes-$CANARY" "r1-$CANARY" --owner "$ALICE"
+	assert_success
+	assert_output "from alice $CANARY"
+	cli_in "$BOB" "from bob $CANARY" put "notes-$CANARY" "r2-$CANARY" --owner "$ALICE"
+	assert_success
+	cli "$ALICE" get "notes-$CANARY" "r2-$CANARY"
+	assert_success
+	assert_output "from bob $CANARY"
+	cli "$BOB" --owner "$ALICE" ls "notes-$CANARY"
+	assert_success
+	assert_output --partial "r1-$CANARY"
+	assert_output --partial "r2-$CANARY"
+	cli "$ALICE" members "notes-$CANARY"
+	assert_success
+	assert_line --index 0 --partial "$ALICE	owner"
+	assert_line --index 1 --partial "$BOB	write"
+	cli "$BOB" members "notes-$CANARY" --owner "$ALICE"
+	assert_success
+	assert_line --index 1 --partial "$BOB	write"
+	# a full sync of the member brings the shared collection along
+	cli_in "$ALICE" "third $CANARY" put "notes-$CANARY" r3
+	assert_success
+	cli "$BOB" sync
+	assert_success
+	cli "$BOB" --owner "$ALICE" get "notes-$CANARY" r3
+	assert_output "third $CANARY"
+}
+
+@test "a read member's push is refused: exit 2, one line naming forbidden; reading works" {
+	cli "$ALICE" share "notes-$CANARY" "$CAROL" --role read
+	assert_success
+	id=$(inv_id)
+	cli "$CAROL" accept "$id"
+	assert_success
+	cli "$CAROL" get "notes-$CANARY" "r1-$CANARY" --owner "$ALICE"
+	assert_success
+	assert_output "from alice $CANARY"
+	cli_in "$CAROL" "not allowed" put "notes-$CANARY" r9 --owner "$ALICE"
+	assert_failure 2
+	assert_output --partial forbidden
+	one_line
+	# a member cannot remove another one
+	cli "$CAROL" unshare "notes-$CANARY" "$BOB" --owner "$ALICE"
+	assert_failure
+	one_line
+}
+
+@test "unshare: the removed member's next command is not_found; kv 2 on the server; the rest still reads" {
+	cli "$ALICE" unshare "notes-$CANARY" "$CAROL"
+	assert_success
+	cli "$CAROL" get "notes-$CANARY" "r1-$CANARY" --owner "$ALICE"
+	assert_failure 2
+	assert_output --partial not_found
+	one_line
+	api "$ALICE" GET "/v1/collections/$(sname "$ALICE" "notes-$CANARY")/members"
+	assert_equal "$status" 200
+	assert_equal "$(jq -r .key_version <<<"$body")" 2
+	assert_equal "$(jq -r '.members | length' <<<"$body")" 2
+	# new records are sealed under the new key version
+	cli_in "$ALICE" "after rotation $CANARY" put "notes-$CANARY" r4
+	assert_success
+	cli_in "$BOB" "bob after rotation" put "notes-$CANARY" r5 --owner "$ALICE"
+	assert_success
+	api "$ALICE" GET "/v1/collections/$(sname "$ALICE" "notes-$CANARY")/pull?since=0&limit=100"
+	assert_equal "$status" 200
+	run kvs
+	assert_line --index 0 1
+	# the last two writes (r4 by the owner, r5 by the member) are the newest
+	assert_equal "$(tail -2 <<<"$output" | tr '\n' ' ')" "2 2 "
+	# the remaining member reads old and new records
+	cli "$BOB" get "notes-$CANARY" r4 --owner "$ALICE"
+	assert_success
+	assert_output "after rotation $CANARY"
+	cli "$BOB" get "notes-$CANARY" "r1-$CANARY" --owner "$ALICE"
+	assert_success
+	assert_output "from alice $CANARY"
+	cli "$ALICE" get "notes-$CANARY" r5
+	assert_output "bob after rotation"
+	# a member invited after the rotation reads the records of kv 1 too ("previous")
+	cli "$ALICE" share "notes-$CANARY" "$CAROL"
+	assert_success
+	cli "$CAROL" accept "$(inv_id)"
+	assert_success
+	cli "$CAROL" get "notes-$CANARY" "r1-$CANARY" --owner "$ALICE"
+	assert_output "from alice $CANARY"
+	cli "$CAROL" leave "notes-$CANARY" --owner "$ALICE"
+	assert_success
+	cli "$CAROL" get "notes-$CANARY" r4 --owner "$ALICE"
+	assert_failure 2
+}
+
+# invite_raw USER COLL_SNAME TO SEALED SIGNATURE: an invitation posted by hand
+invite_raw() {
+	api "$1" POST "/v1/collections/$2/invitations" -H 'Content-Type: application/json' \
+		--data "$(jq -cn --arg to "$3" --arg s "$4" --arg g "$5" \
+			'{to: $to, role: "read", key_version: 1, sealed: $s, signature: $g}')"
+}
+
+@test "a tampered signature, a grant for another recipient or collection: refused, one line, exit 5" {
+	cli_in "$ALICE" "tamper" put "tamper" r
+	assert_success
+	cli_in "$ALICE" "other" put "other" r
+	assert_success
+	st=$(sname "$ALICE" tamper)
+	so=$(sname "$ALICE" other)
+	# a genuine invitation to carol, read as carol sees it, then withdrawn
+	cli "$ALICE" share tamper "$CAROL"
+	assert_success
+	id=$(inv_id)
+	api "$CAROL" GET /v1/invitations
+	sealed=$(jq -r --arg id "$id" '.invitations[] | select(.id == $id) | .sealed' <<<"$body")
+	sig=$(jq -r --arg id "$id" '.invitations[] | select(.id == $id) | .signature' <<<"$body")
+	cli "$ALICE" decline "$id"
+	assert_success
+	# one byte of the signature flipped
+	bad=$(python3 -c 'import base64,sys; b=bytearray(base64.b64decode(sys.argv[1])); b[5]^=1; print(base64.b64encode(bytes(b)).decode())' "$sig")
+	invite_raw "$ALICE" "$st" "$CAROL" "$sealed" "$bad"
+	assert_equal "$status" 201
+	id2=$(jq -r .id <<<"$body")
+	cli "$CAROL" accept "$id2"
+	assert_failure 5
+	assert_output --partial "cannot decrypt the grant from $ALICE"
+	one_line
+	# the refused invitation was not accepted on the server
+	api "$CAROL" GET /v1/invitations
+	assert_equal "$(jq --arg id "$id2" '[.invitations[] | select(.id == $id)] | length' <<<"$body")" 1
+	cli "$CAROL" invitations
+	assert_success
+	assert_output --partial "$id2	?"
+	cli "$ALICE" decline "$id2"
+	assert_success
+	# the genuine grant, offered for another collection: it opens, and is refused
+	invite_raw "$ALICE" "$so" "$CAROL" "$sealed" "$sig"
+	assert_equal "$status" 201
+	cli "$CAROL" accept "$(jq -r .id <<<"$body")"
+	assert_failure 5
+	assert_output --partial "for another collection"
+	one_line
+	cli "$ALICE" decline "$(jq -r .id <<<"$body")"
+	# a grant sealed (and signed) to bob, offered to carol
+	cli "$ALICE" share tamper "$BOB"
+	assert_success
+	idb=$(inv_id)
+	api "$BOB" GET /v1/invitations
+	sealed=$(jq -r --arg id "$idb" '.invitations[] | select(.id == $id) | .sealed' <<<"$body")
+	sig=$(jq -r --arg id "$idb" '.invitations[] | select(.id == $id) | .signature' <<<"$body")
+	invite_raw "$ALICE" "$st" "$CAROL" "$sealed" "$sig"
+	assert_equal "$status" 201
+	cli "$CAROL" accept "$(jq -r .id <<<"$body")"
+	assert_failure 5
+	assert_output --partial "not sealed to you"
+	one_line
+	cli "$ALICE" decline "$(jq -r .id <<<"$body")"
+	cli "$ALICE" decline "$idb"
+}
+
+@test "a changed public key of the inviter: the pin error until trust; then only the genuine key opens" {
+	# carol pinned alice's keys when she accepted before; alice's keys now change on the server
+	x=$(head -c 32 /dev/urandom | base64)
+	e=$(head -c 32 /dev/urandom | base64)
+	api "$ALICE" PUT /v1/account/keys -H 'Content-Type: application/json' \
+		--data "{\"x25519\": \"$x\", \"ed25519\": \"$e\"}"
+	assert_equal "$status" 204
+	cli "$ALICE" share tamper "$CAROL"
+	assert_success
+	id=$(inv_id)
+	cli "$CAROL" accept "$id"
+	assert_failure 5
+	assert_output --partial "the public key of $ALICE changed: fingerprint"
+	assert_output --partial "blindsync trust $ALICE"
+	one_line
+	cli "$CAROL" keys "$ALICE"
+	assert_failure 5
+	# trusting the new (foreign) key: the grant signed with alice's real key does not open
+	cli "$CAROL" trust "$ALICE"
+	assert_success
+	cli "$CAROL" accept "$id"
+	assert_failure 5
+	assert_output --partial "cannot decrypt the grant"
+	# alice logs in again: her client publishes her real keys; carol confirms them
+	cli "$ALICE" login "$ALICE" --device cli
+	assert_success
+	cli "$CAROL" trust "$ALICE"
+	assert_success
+	cli "$CAROL" accept "$id"
+	assert_success
+	cli "$CAROL" get tamper r --owner "$ALICE"
+	assert_output tamper
+}
+
+@test "usage: --help lists the sharing commands; a bad role is one line, exit 1" {
+	run "$BIN/blindsync" --help
+	assert_success
+	assert_output --partial "share COLLECTION USER"
+	assert_output --partial "leave COLLECTION --owner OWNER"
+	cli "$ALICE" share tamper "$BOB" --role boss
+	assert_failure 1
+	one_line
+	cli "$BOB" leave tamper
+	assert_failure 1
+	assert_output --partial "--owner"
+}
+
+@test "the canary, the collection keys and the identity secrets are nowhere on the server; the scan finds them" {
+	secrets=$BATS_TEST_TMPDIR/secrets
+	: >"$secrets"
+	# identity secrets (x25519 sk, ed25519 seed) of each account, and every collection key granted
+	for u in "$ALICE" "$BOB" "$CAROL"; do
+		state "$u" "SELECT hex(substr(v, 1, 32)), hex(substr(v, 33, 32)) FROM settings WHERE k = 'identity'" |
+			tr '|' '\n' >>"$secrets"
+		state "$u" "SELECT hex(key) FROM share_keys" >>"$secrets"
+	done
+	# secrets: the identities' 6 halves and at least kv 1 and 2 of notes
+	[ "$(grep -c . "$secrets")" -ge 8 ]
+	bs_sql 'PRAGMA wal_checkpoint(PASSIVE)' >/dev/null 2>&1 || true
+	files=$(bs_store_files; find "$BS_RUN" "$BS_LOG" -type f 2>/dev/null; echo "$BATS_FILE_TMPDIR/run.log")
+	scan() {
+		python3 - "$secrets" "$CANARY" "$@" <<'EOF'
+import base64, sys
+pats = []
+for line in open(sys.argv[1]):
+    raw = bytes.fromhex(line.strip())
+    pats += [raw, base64.b64encode(raw), base64.urlsafe_b64encode(raw).rstrip(b"="), raw.hex().encode(), raw.hex().upper().encode()]
+pats.append(sys.argv[2].encode())
+found = 0
+for path in sys.argv[3:]:
+    try:
+        data = open(path, "rb").read()
+    except (FileNotFoundError, IsADirectoryError):
+        continue
+    for p in pats:
+        if p in data:
+            print(f"{path}: {p[:8]!r}...")
+            found += 1
+sys.exit(1 if found else 0)
+EOF
+	}
+	run scan $files
+	assert_success
+	# positive control: a file holding one key's base64 and the canary is found twice
+	k=$(head -1 "$secrets")
+	python3 -c 'import base64,sys; print(base64.b64encode(bytes.fromhex(sys.argv[1])).decode(), sys.argv[2])' \
+		"$k" "$CANARY" >"$BATS_TEST_TMPDIR/control"
+	run scan "$BATS_TEST_TMPDIR/control"
+	assert_failure
+	[ "$(grep -c control <<<"$output")" -ge 2 ]
+}
