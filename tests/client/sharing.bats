@@ -5,7 +5,9 @@
 # what the owner wrote and the owner what the member wrote; a read member's
 # push refused (403, one line, exit 2); unshare: the removed member's next
 # command is not_found, the owner rotated (new envelopes carry kv 2 on the
-# server), the remaining member reads old and new records; a tampered grant,
+# server), the remaining member reads old and new records; a role change
+# (the member's refused push set aside), a declined invitation, a rotation
+# by hand followed by the member (kv 3); a tampered grant,
 # a grant sealed to another recipient or for another collection, a changed
 # public key of the inviter: each one clear error; and the canary scan with
 # sharing: no plaintext, collection key or identity secret on the server's
@@ -182,6 +184,48 @@ one_line() { assert_equal "$(printf '%s\n' "$output" | grep -c .)" 1; }
 	assert_success
 	cli "$CAROL" get "notes-$CANARY" r4 --owner "$ALICE"
 	assert_failure 2
+}
+
+@test "role change, decline, a rotation by hand: the member follows each" {
+	cli "$ALICE" role "notes-$CANARY" "$BOB" read
+	assert_success
+	cli "$ALICE" members "notes-$CANARY"
+	assert_line --index 1 --partial "$BOB	read"
+	cli_in "$BOB" "now refused" put "notes-$CANARY" r6 --owner "$ALICE"
+	assert_failure 2
+	assert_output --partial forbidden
+	assert_output --partial "set aside"
+	cli "$BOB" conflicts
+	assert_output --partial "now refused"
+	cli "$ALICE" role "notes-$CANARY" "$BOB" write
+	assert_success
+	cli_in "$BOB" "allowed again" put "notes-$CANARY" r7 --owner "$ALICE"
+	assert_success
+	# the invitee declines: gone from its list
+	cli_in "$ALICE" "x" put declined r
+	cli "$ALICE" share declined "$BOB"
+	assert_success
+	id=$(inv_id)
+	cli "$BOB" decline "$id"
+	assert_success
+	cli "$BOB" invitations
+	refute_output --partial "$id"
+	cli "$BOB" accept "$id"
+	assert_failure 2
+	assert_output --partial not_found
+	# a rotation by hand: kv 3, the member reads and writes under it
+	cli "$ALICE" rotate "notes-$CANARY"
+	assert_success
+	api "$ALICE" GET "/v1/collections/$(sname "$ALICE" "notes-$CANARY")/members"
+	assert_equal "$(jq -r .key_version <<<"$body")" 3
+	cli_in "$ALICE" "kv three" put "notes-$CANARY" r8
+	cli "$BOB" get "notes-$CANARY" r8 --owner "$ALICE"
+	assert_output "kv three"
+	cli_in "$BOB" "bob kv three" put "notes-$CANARY" r10 --owner "$ALICE"
+	assert_success
+	api "$ALICE" GET "/v1/collections/$(sname "$ALICE" "notes-$CANARY")/pull?since=0&limit=100"
+	run kvs
+	assert_equal "$(tail -2 <<<"$output" | tr '\n' ' ')" "3 3 "
 }
 
 # invite_raw USER COLL_SNAME TO SEALED SIGNATURE: an invitation posted by hand

@@ -119,7 +119,7 @@ vcli() {
 	assert_success
 	vcli "s-$o" share team "$m" --role write
 	assert_success
-	id=$(head -1 <<<"$output")
+	id=$(grep -v '^blindsync: ' <<<"$output" | head -1)
 	vcli "s-$m" invitations
 	assert_success
 	vcli "s-$m" accept "$id"
@@ -142,7 +142,7 @@ vcli() {
 	assert_failure 2
 	vcli "s-$o" share team "$m"
 	assert_success
-	vcli "s-$m" accept "$(head -1 <<<"$output")"
+	vcli "s-$m" accept "$(grep -v '^blindsync: ' <<<"$output" | head -1)"
 	assert_success
 	vcli "s-$m" leave team --owner "$o"
 	assert_success
