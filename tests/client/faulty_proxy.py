@@ -10,9 +10,12 @@ SUBSTRING get MODE instead (COUNT -1: all of them):
   close      the connection closed without an answer
   lost       forwarded, then the connection closed without the answer
   expired    a 401 token_expired (as an expired access token gets)
+  exec       forwarded after running `bash FAULTS.cmd` (a change made by
+             someone else just before the request lands: sharing.bats)
 Each request is appended to FAULTS.log as "METHOD PATH -> what"."""
 import http.client
 import http.server
+import subprocess
 import sys
 import threading
 
@@ -74,6 +77,8 @@ class Proxy(http.server.BaseHTTPRequestHandler):
         if fault == "expired":
             return self.answer(401, b'{"error":{"code":"token_expired","message":"injected"}}',
                                [("WWW-Authenticate", 'Bearer realm="blindsync"')])
+        if fault == "exec":
+            subprocess.run(["bash", FAULTS + ".cmd"], check=False, timeout=60)
         up = http.client.HTTPConnection(HOST, int(UPORT), timeout=120)
         if fault == "lost":
             up.request(self.command, self.path, body=body,
@@ -96,7 +101,7 @@ class Proxy(http.server.BaseHTTPRequestHandler):
         self.wfile.write(data)
         up.close()
 
-    do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = handle_any
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = handle_any
 
 
 http.server.ThreadingHTTPServer(("127.0.0.1", PORT), Proxy).serve_forever()

@@ -7,7 +7,9 @@
 # command is not_found, the owner rotated (new envelopes carry kv 2 on the
 # server), the remaining member reads old and new records; a role change
 # (the member's refused push set aside), a declined invitation, a rotation
-# by hand followed by the member (kv 3); a tampered grant,
+# by hand followed by the member (kv 3); an invitation made while a
+# rotation is on its way (412, read again, retried, the invitee's grant
+# replaced by one it opens); a tampered grant,
 # a grant sealed to another recipient or for another collection, a changed
 # public key of the inviter: each one clear error; and the canary scan with
 # sharing: no plaintext, collection key or identity secret on the server's
@@ -226,6 +228,46 @@ one_line() { assert_equal "$(printf '%s\n' "$output" | grep -c .)" 1; }
 	api "$ALICE" GET "/v1/collections/$(sname "$ALICE" "notes-$CANARY")/pull?since=0&limit=100"
 	run kvs
 	assert_equal "$(tail -2 <<<"$output" | tr '\n' ' ')" "3 3 "
+}
+
+@test "an invitation made while a rotation is on its way: 412, read again, and the retry seals to the invitee too" {
+	# a proxy that, just before the first rotate reaches the stack, has alice invite carol with curl
+	pport=$(bs_free_port)
+	faults=$BATS_TEST_TMPDIR/faults
+	python3 "$BS_ROOT/tests/client/faulty_proxy.py" "$pport" "$BS_URL" "$faults" \
+		>"$BATS_TEST_TMPDIR/proxy.log" 2>&1 &
+	echo $! >"$BATS_TEST_TMPDIR/proxy.pid"
+	bs_wait 10 bs_answers "http://127.0.0.1:$pport/v1/health"
+	cli_in "$ALICE" "concurrent $CANARY" put conc r
+	assert_success
+	cli "$ALICE" share conc "$BOB"
+	assert_success
+	cli "$BOB" accept "$(inv_id)"
+	assert_success
+	sc=$(sname "$ALICE" conc)
+	cat >"$faults.cmd" <<EOF
+curl -s -o /dev/null -X POST "$BS_URL/v1/collections/$sc/invitations" -H "Authorization: Bearer $(token "$ALICE")" \
+	-H 'Content-Type: application/json' \
+	--data '{"to": "$CAROL", "role": "read", "key_version": 1, "sealed": "$(head -c 100 /dev/urandom | base64 -w0)", "signature": "$(head -c 64 /dev/urandom | base64 -w0)"}'
+EOF
+	echo "/rotate exec 1" >"$faults"
+	run env BLINDSYNC_PASSWORD_FILE="$PWFILE" "$BIN/blindsync" --server "http://127.0.0.1:$pport" \
+		--home "$BATS_FILE_TMPDIR/h-$ALICE" unshare conc "$BOB"
+	kill "$(cat "$BATS_TEST_TMPDIR/proxy.pid")" 2>/dev/null || true
+	assert_success
+	# two rotations were sent: the first met the invitation (412), the second went through
+	assert_equal "$(grep -c 'POST /v1/collections/.*/rotate' "$faults.log")" 2
+	api "$ALICE" GET "/v1/collections/$sc/invitations"
+	assert_equal "$(jq -r --arg c "$CAROL" '.invitations[] | select(.to == $c) | .key_version' <<<"$body")" 2
+	# the invitation made by hand now holds a real grant of kv 2 (with kv 1 as "previous")
+	api "$CAROL" GET /v1/invitations
+	id=$(jq -r --arg c "$sc" '.invitations[] | select(.collection == $c) | .id' <<<"$body")
+	cli "$CAROL" accept "$id"
+	assert_success
+	cli "$CAROL" get conc r --owner "$ALICE"
+	assert_output "concurrent $CANARY"
+	cli "$BOB" get conc r --owner "$ALICE"
+	assert_failure 2
 }
 
 # invite_raw USER COLL_SNAME TO SEALED SIGNATURE: an invitation posted by hand
