@@ -9,7 +9,9 @@
 # (the member's refused push set aside), a declined invitation, a rotation
 # by hand followed by the member (kv 3); an invitation made while a
 # rotation is on its way (412, read again, retried, the invitee's grant
-# replaced by one it opens); a tampered grant,
+# replaced by one it opens); an account from before sharing (keys made and
+# the keyring rewritten at its first share; another device finds them); a
+# tampered grant,
 # a grant sealed to another recipient or for another collection, a changed
 # public key of the inviter: each one clear error; and the canary scan with
 # sharing: no plaintext, collection key or identity secret on the server's
@@ -367,6 +369,52 @@ invite_raw() {
 	assert_success
 	cli "$CAROL" get tamper r --owner "$ALICE"
 	assert_output tamper
+}
+
+@test "an account from before sharing: no keys until its first share or keys; then the keyring holds them" {
+	# registered as an older client did (tests/client/oldreg.c): a keyring without "identity"
+	old=ol$RANDOM$RANDOM
+	helper=$BATS_TEST_TMPDIR/oldreg
+	san=
+	nm "$BIN/libbscrypto.a" 2>/dev/null | grep -q __asan_init && san=-fsanitize=address,undefined
+	cc -std=c11 -D_GNU_SOURCE $san -I"$BS_ROOT/client/lib" -I"$BS_ROOT/fcgi/crypto" \
+		"$BS_ROOT/tests/client/oldreg.c" -o "$helper" "$BIN/libblindsync-client.a" "$BIN/libbscrypto.a" \
+		$(pkg-config --libs libcrypto json-c libsodium libcurl sqlite3) -lunistring -lm
+	OLDREG_PASSWORD=$(head -1 "$PWFILE") "$helper" "$old" >"$BATS_TEST_TMPDIR/reg.json"
+	req POST /v1/account/register -H 'Content-Type: application/json' --data @"$BATS_TEST_TMPDIR/reg.json"
+	assert_equal "$status" 201
+	cli "$old" login "$old" --device cli
+	assert_success
+	# nothing published: nobody can share with it yet
+	cli "$ALICE" keys "$old"
+	assert_failure 2
+	assert_output --partial "no sharing keys yet"
+	api "$old" GET /v1/account/keyring
+	assert_equal "$(jq -r .version <<<"$body")" 1
+	# its first share (or keys) makes them: the keyring rewritten as version 2, the keys published
+	cli_in "$old" "old data" put oldcoll r
+	assert_success
+	cli "$old" share oldcoll "$BOB"
+	assert_success
+	api "$old" GET /v1/account/keyring
+	assert_equal "$(jq -r .version <<<"$body")" 2
+	cli "$old" keys
+	fo=$(cut -f2 <<<"$output")
+	cli "$ALICE" keys "$old"
+	assert_success
+	assert_output "$old	$fo"
+	# bob reads what it shared
+	api "$BOB" GET /v1/invitations
+	cli "$BOB" accept "$(jq -r --arg o "$old" '.invitations[] | select(.owner == $o) | .id' <<<"$body")"
+	assert_success
+	cli "$BOB" get oldcoll r --owner "$old"
+	assert_output "old data"
+	# another device of the account finds the same identity in the keyring
+	BLINDSYNC_PASSWORD_FILE=$PWFILE "$BIN/blindsync" --server "$BS_URL" \
+		--home "$BATS_TEST_TMPDIR/second" login "$old"
+	run env "$BIN/blindsync" --server "$BS_URL" --home "$BATS_TEST_TMPDIR/second" keys
+	assert_success
+	assert_output "$old	$fo"
 }
 
 @test "usage: --help lists the sharing commands; a bad role is one line, exit 1" {
