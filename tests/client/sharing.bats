@@ -7,7 +7,9 @@
 # command is not_found, the owner rotated (new envelopes carry kv 2 on the
 # server), the remaining member reads old and new records; a role change
 # (the member's refused push set aside), a declined invitation, a rotation
-# by hand followed by the member (kv 3); an invitation made while a
+# by hand followed by the member (kv 3); an admin member's invitation
+# (--owner) opened by the invitee, history of a shared record, removal left
+# to the owner; an invitation made while a
 # rotation is on its way (412, read again, retried, the invitee's grant
 # replaced by one it opens); an account from before sharing (keys made and
 # the keyring rewritten at its first share; another device finds them); a
@@ -230,6 +232,38 @@ one_line() { assert_equal "$(printf '%s\n' "$output" | grep -c .)" 1; }
 	api "$ALICE" GET "/v1/collections/$(sname "$ALICE" "notes-$CANARY")/pull?since=0&limit=100"
 	run kvs
 	assert_equal "$(tail -2 <<<"$output" | tr '\n' ' ')" "3 3 "
+}
+
+@test "an admin member invites with --owner; the invitee reads old and new records; history of a shared record" {
+	cli "$ALICE" role "notes-$CANARY" "$BOB" admin
+	assert_success
+	cli "$BOB" share "notes-$CANARY" "$CAROL" --owner "$ALICE" --role read
+	assert_success
+	id=$(inv_id)
+	cli "$CAROL" --json invitations
+	assert_success
+	assert_equal "$(jq -r --arg id "$id" '.[] | select(.id == $id) | .from' <<<"$output")" "$BOB"
+	cli "$CAROL" accept "$id"
+	assert_success
+	# kv 3 from the grant, kv 1 from the "previous" bob held
+	cli "$CAROL" get "notes-$CANARY" r8 --owner "$ALICE"
+	assert_output "kv three"
+	cli "$CAROL" get "notes-$CANARY" "r1-$CANARY" --owner "$ALICE"
+	assert_output "from alice $CANARY"
+	cli "$CAROL" history "notes-$CANARY" "r1-$CANARY" --owner "$ALICE"
+	assert_success
+	assert_output --partial "from alice $CANARY"
+	cli "$CAROL" --json members "notes-$CANARY" --owner "$ALICE"
+	assert_equal "$(jq -r --arg c "$CAROL" '.[] | select(.username == $c) | .role' <<<"$output")" read
+	# removal stays the owner's in this client (the next key derives from the owner's data key)
+	cli "$BOB" unshare "notes-$CANARY" "$CAROL" --owner "$ALICE"
+	assert_failure 1
+	assert_output --partial "only the owner"
+	one_line
+	cli "$ALICE" unshare "notes-$CANARY" "$CAROL"
+	assert_success
+	cli "$BOB" get "notes-$CANARY" r8 --owner "$ALICE"
+	assert_output "kv three"
 }
 
 @test "an invitation made while a rotation is on its way: 412, read again, and the retry seals to the invitee too" {
