@@ -643,10 +643,15 @@ grant_open(struct bs_client *c, struct json_object *a, const char *want, struct 
 
 	memset(o, 0, sizeof *o);
 	memset(&me, 0, sizeof me);
-	if (!from || !(f = bs__lower(from)) || !username_ok(f) ||
-	    !json_object_object_get_ex(a, "from_keys", &fk) ||
+	if (!from || !(f = bs__lower(from)) || !username_ok(f)) {
+		rc = bs__fail(c, BS_UNREACHABLE, "bad_answer", "the grant names no inviter");
+		goto out;
+	}
+	if (!json_object_object_get_ex(a, "from_keys", &fk) ||
 	    b64_exact(bs__get_str(fk, "x25519"), x.b, 32) || b64_exact(bs__get_str(fk, "ed25519"), e.b, 32)) {
-		rc = bs__fail(c, BS_UNREACHABLE, "bad_answer", "the grant's inviter or keys are malformed");
+		/* an inviter without keys (null) cannot have signed it */
+		rc = bs__fail(c, BS_DECRYPT, "cannot_decrypt", "cannot decrypt the grant from %s: it comes "
+		    "without the inviter's public keys: refused", f);
 		goto out;
 	}
 	if (fp)
