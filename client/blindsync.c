@@ -398,6 +398,24 @@ print_name(void *arg, const char *name, int64_t version, size_t bytes)
 }
 
 static void
+print_shared(void *arg, const struct bs_shared_coll *sc)
+{
+	struct json_object *arr = arg;
+
+	if (arr) {
+		struct json_object *o = json_object_new_object();
+		json_object_object_add(o, "name", json_object_new_string(sc->name));
+		json_object_object_add(o, "version", json_object_new_int64(sc->version));
+		json_object_object_add(o, "bytes", json_object_new_int64((int64_t)sc->bytes));
+		json_object_object_add(o, "owner", json_object_new_string(sc->owner));
+		json_object_object_add(o, "role", json_object_new_string(sc->role));
+		json_object_array_add(arr, o);
+		return;
+	}
+	printf("%s\t%lld\t%zu\t%s\t%s\n", sc->name, (long long)sc->version, sc->bytes, sc->owner, sc->role);
+}
+
+static void
 print_version(void *arg, const struct bs_version *v)
 {
 	struct json_object *arr = arg;
@@ -999,6 +1017,9 @@ cmd(struct bs_client *c, int argc, char **argv, const char *device, const char *
 			return fail(c, rc);
 		arr = json_out ? json_object_new_array() : NULL;
 		rc = argc == 2 ? bs_list(c, argv[1], print_name, arr) : bs_collections(c, print_name, arr);
+		/* then, without --owner, the collections shared with this account */
+		if (rc == BS_OK && argc == 1 && !owner_opt)
+			rc = bs_shared(c, print_shared, arr);
 		if (rc) {
 			json_object_put(arr);
 			return fail(c, rc);

@@ -403,5 +403,15 @@ int bs_unshare(struct bs_client *c, const char *coll, const char *user);
 int bs_rotate(struct bs_client *c, const char *coll);
 /* Leave coll of the owner set with bs_use_owner; its local copy is forgotten. */
 int bs_leave(struct bs_client *c, const char *coll);
+/* One collection shared with this account, as bs_shared lists them. */
+struct bs_shared_coll {
+	const char *owner, *name, *role;
+	int64_t version;     /* the last pulled */
+	size_t bytes;        /* the local plaintext bytes */
+};
+typedef void (*bs_shared_fn)(void *arg, const struct bs_shared_coll *s);
+/* Call fn for each collection shared with this account that this home knows
+ * (after a sync), by owner then name. */
+int bs_shared(struct bs_client *c, bs_shared_fn fn, void *arg);
 
 #endif

@@ -1678,3 +1678,25 @@ bs_leave(struct bs_client *c, const char *coll)
 	bs__coll_clear(&x);
 	return rc;
 }
+
+int
+bs_shared(struct bs_client *c, bs_shared_fn fn, void *arg)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = bs__need_session(c)))
+		return rc;
+	if (!(st = bs__prep(c, "SELECT s.owner, s.name, s.role, COALESCE(c.version, 0), "
+	    "(SELECT COALESCE(SUM(length(data)), 0) FROM records r WHERE r.sname = s.sname AND r.deleted = 0) "
+	    "FROM shared s LEFT JOIN collections c ON c.sname = s.sname ORDER BY s.owner, s.name")))
+		return BS_LOCAL;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		struct bs_shared_coll sc = { (const char *)sqlite3_column_text(st, 0),
+		    (const char *)sqlite3_column_text(st, 1), (const char *)sqlite3_column_text(st, 2),
+		    sqlite3_column_int64(st, 3), (size_t)sqlite3_column_int64(st, 4) };
+		fn(arg, &sc);
+	}
+	sqlite3_finalize(st);
+	return BS_OK;
+}

@@ -127,6 +127,12 @@ one_line() { assert_equal "$(printf '%s\n' "$output" | grep -c .)" 1; }
 	assert_success
 	cli "$BOB" --owner "$ALICE" get "notes-$CANARY" r3
 	assert_output "third $CANARY"
+	# ls lists the shared collection after the own ones, with its owner and role
+	cli "$BOB" ls
+	assert_success
+	assert_line --regexp "^notes-$CANARY	[0-9]+	[0-9]+	$ALICE	write$"
+	cli "$BOB" --owner "$ALICE" ls
+	assert_line --regexp "^notes-$CANARY	[0-9]+	[0-9]+$"
 }
 
 @test "a read member's push is refused: exit 2, one line naming forbidden; reading works" {
