@@ -131,6 +131,11 @@ vcli() {
 	assert_success
 	vcli "s-$m" members team --owner "$o"
 	assert_success
+	vcli "s-$m" ls
+	assert_success
+	assert_output --partial "$o"
+	vcli "s-$m" history team r --owner "$o"
+	assert_success
 	vcli "s-$o" sync
 	assert_success
 	# a failure path: an invitation that does not exist
