@@ -18,9 +18,13 @@ const char *const pg_stmt_sql[] = {
 	    "(SELECT coalesce(sum(usage_bytes), 0)::bigint FROM accounts), (SELECT count(*) FROM backups), "
 	    "(SELECT count(*) FROM slots), pg_database_size(current_database())",
 
+/* account_version: the account's own counter plus the bumps it had as a
+ * member of others' collections (share_bumps, sql/pg/005_sharing.sql) */
+#define ACCOUNT_VERSION \
+	"(account_version + coalesce((SELECT n FROM share_bumps b WHERE b.account_id = accounts.id), 0))"
 #define ACCOUNT_COLS "id, public_id, username, auth_hash, auth_salt, auth_iterations, kdf, " \
 	"keyring_version, created_at, disabled, plan, coalesce(quota_bytes, -1), usage_bytes, usage_records, " \
-	"account_version"
+	ACCOUNT_VERSION
 	/* a taken username or public id is a conflict that changes nothing (no aborted transaction) */
 	[PG_ACCOUNT_INSERT] =
 	    "INSERT INTO accounts (public_id, username, auth_hash, auth_salt, auth_iterations, kdf, keyring, "
@@ -37,7 +41,9 @@ const char *const pg_stmt_sql[] = {
 	[PG_ACCOUNT_SET_KEYRING] =
 	    "UPDATE accounts SET keyring = $2, keyring_version = keyring_version + 1, "
 	    "account_version = account_version + 1 WHERE id = $1 AND keyring_version = $3 RETURNING keyring_version",
-	[PG_ACCOUNT_DELETE] = "DELETE FROM accounts WHERE id = $1",
+	/* and its share_bumps (no foreign key there: sql/pg/005_sharing.sql) */
+	[PG_ACCOUNT_DELETE] =
+	    "WITH b AS (DELETE FROM share_bumps WHERE account_id = $1) DELETE FROM accounts WHERE id = $1",
 	[PG_ACCOUNT_SET_DISABLED] = "UPDATE accounts SET disabled = $2 WHERE username = $1",
 	[PG_ACCOUNT_LIST] = "SELECT " ACCOUNT_COLS " FROM accounts ORDER BY username",
 	[PG_ACCOUNT_BUMP] = "UPDATE accounts SET account_version = account_version + 1 WHERE id = $1",
@@ -90,7 +96,8 @@ const char *const pg_stmt_sql[] = {
 	[PG_ACCOUNT_SET_QUOTA] = "UPDATE accounts SET quota_bytes = $2 WHERE username = $1",
 	[PG_ACCOUNT_SET_PLAN] = "UPDATE accounts SET plan = $2 WHERE username = $1",
 
-#define COLLECTION_COLS "id, account_id, name, version, records, bytes, created_at, modified_at, purged_version"
+#define COLLECTION_COLS "id, account_id, name, version, records, bytes, created_at, modified_at, purged_version, " \
+	"key_version, members_version"
 	[PG_COLLECTION_GET] = "SELECT " COLLECTION_COLS " FROM collections WHERE account_id = $1 AND name = $2",
 	/*
 	 * inside store_tx: the account's row, then the collection's, locked in
@@ -398,6 +405,126 @@ const char *const pg_stmt_sql[] = {
 	[PG_ADMIN_TOP_ACCOUNTS] =
 	    "SELECT username, usage_bytes, usage_records FROM accounts ORDER BY usage_bytes DESC, username LIMIT $1",
 
+	/* ---- sharing: keys, members, invitations, grants (store_pg_share.c) ---- */
+	/* a row comes back when the keys are new or differ (*changed) */
+	[PG_KEYS_PUT] =
+	    "INSERT INTO account_keys (account_id, x25519, ed25519, updated_at) VALUES ($1, $2, $3, $4) "
+	    "ON CONFLICT (account_id) DO UPDATE SET x25519 = excluded.x25519, ed25519 = excluded.ed25519, "
+	    "updated_at = excluded.updated_at "
+	    "WHERE account_keys.x25519 <> excluded.x25519 OR account_keys.ed25519 <> excluded.ed25519 RETURNING 1",
+	[PG_KEYS_GET] = "SELECT x25519, ed25519 FROM account_keys WHERE account_id = $1",
+	[PG_MEMBER_ROLE] = "SELECT role FROM members WHERE collection_id = $1 AND account_id = $2",
+	[PG_MEMBER_LIST] =
+	    "SELECT m.account_id, a.username, m.role, m.joined_at FROM members m JOIN accounts a ON a.id = m.account_id "
+	    "WHERE m.collection_id = $1 ORDER BY a.username",
+	[PG_MEMBER_COUNT] = "SELECT count(*) FROM members WHERE collection_id = $1",
+	[PG_MEMBER_PUT] =
+	    "INSERT INTO members (collection_id, account_id, role, joined_at) VALUES ($1, $2, $3, $4) "
+	    "ON CONFLICT (collection_id, account_id) DO UPDATE SET role = excluded.role",
+	/* the member and its grants of the collection; one row: members removed (0 or 1) */
+	[PG_MEMBER_DELETE] =
+	    "WITH m AS (DELETE FROM members WHERE collection_id = $1 AND account_id = $2 RETURNING 1), "
+	    "g AS (DELETE FROM grants WHERE collection_id = $1 AND account_id = $2 AND EXISTS (SELECT 1 FROM m)) "
+	    "SELECT count(*) FROM m",
+	[PG_SHARED_LIST] =
+	    "SELECT c.id, c.account_id, c.name, c.version, c.records, c.bytes, c.created_at, c.modified_at, "
+	    "c.purged_version, c.key_version, c.members_version, c.meta, o.username, m.role "
+	    "FROM members m JOIN collections c ON c.id = m.collection_id JOIN accounts o ON o.id = c.account_id "
+	    "WHERE m.account_id = $1 ORDER BY o.username, c.name",
+	/*
+	 * Inside store_tx, before anything of a collection's membership is read
+	 * or written: its owner's account row, then its own, in the order every
+	 * writer of the collection takes them (a push: PG_ACCOUNT_BY_ID_LOCK,
+	 * PG_COLLECTION_GET_LOCK), held to the commit. The membership changes,
+	 * rotations and pushes of one collection follow each other.
+	 */
+#define SHARE_OWNER_LOCK \
+	"WITH a AS MATERIALIZED (SELECT id FROM accounts WHERE id = " \
+	"(SELECT account_id FROM collections WHERE id = $1) FOR NO KEY UPDATE) "
+	[PG_SHARE_COLLECTION_LOCK] =
+	    SHARE_OWNER_LOCK "SELECT id FROM collections WHERE id = $1 AND account_id = (SELECT id FROM a) "
+	    "FOR NO KEY UPDATE",
+	[PG_SHARE_MEMBERS_BUMP] =
+	    SHARE_OWNER_LOCK "UPDATE collections SET members_version = members_version + 1 "
+	    "WHERE id = $1 AND account_id = (SELECT id FROM a) RETURNING members_version",
+	/* the versions are re-checked under the row lock (a concurrent change
+	 * that committed first makes this one change nothing: 412) */
+	[PG_SHARE_ROTATE_MARK] =
+	    SHARE_OWNER_LOCK "UPDATE collections SET key_version = key_version + 1, "
+	    "members_version = members_version + 1 WHERE id = $1 AND account_id = (SELECT id FROM a) "
+	    "AND members_version = $2 AND key_version = $3 RETURNING members_version",
+#undef SHARE_OWNER_LOCK
+	[PG_SHARE_MEMBERS_VERSION] = "SELECT members_version FROM collections WHERE id = $1",
+	/*
+	 * account_version + 1 of every member, in one statement. Not in their
+	 * accounts rows but in share_bumps (read as part of account_version):
+	 * a push holds its owner's accounts row (quota) and, were the members'
+	 * rows bumped, two pushes by accounts that each are a member of the
+	 * other's collection would wait for each other. share_bumps rows are
+	 * taken only here, after any accounts row, and in ascending id order:
+	 * two transactions bumping overlapping members never deadlock.
+	 */
+	[PG_SHARE_ACCOUNTS_BUMP] =
+	    "INSERT INTO share_bumps (account_id, n) SELECT account_id, 1 FROM members WHERE collection_id = $1 "
+	    "ORDER BY account_id ON CONFLICT (account_id) DO UPDATE SET n = share_bumps.n + 1 RETURNING account_id",
+	/* before account $1 goes: everyone who shares a collection with it, as above */
+	[PG_SHARE_PEERS_BUMP] =
+	    "WITH p AS (SELECT m.account_id AS id FROM members m JOIN collections c ON c.id = m.collection_id "
+	    "WHERE c.account_id = $1 "
+	    "UNION SELECT c.account_id FROM members m JOIN collections c ON c.id = m.collection_id WHERE m.account_id = $1 "
+	    "UNION SELECT o.account_id FROM members m JOIN members o ON o.collection_id = m.collection_id "
+	    "WHERE m.account_id = $1) "
+	    "INSERT INTO share_bumps (account_id, n) SELECT id, 1 FROM p WHERE id <> $1 ORDER BY id "
+	    "ON CONFLICT (account_id) DO UPDATE SET n = share_bumps.n + 1 RETURNING account_id",
+	/* and the collections it is a member of */
+	[PG_SHARE_PEERS_COLLECTIONS] =
+	    "UPDATE collections SET members_version = members_version + 1 "
+	    "WHERE id IN (SELECT collection_id FROM members WHERE account_id = $1)",
+	/* an expired invitation of the collection to the account makes room for a new one */
+	[PG_INVITATION_EXPIRED_DELETE] =
+	    "DELETE FROM invitations WHERE collection_id = $1 AND to_id = $2 AND expires_at <= $3",
+	/* a pending one (or a taken public id) returns no row: ERR_CONFLICT, nothing aborted */
+	[PG_INVITATION_INSERT] =
+	    "INSERT INTO invitations (public_id, collection_id, from_id, to_id, role, key_version, sealed, signature, "
+	    "created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING RETURNING id",
+	[PG_INVITATION_COLLECTION] = "SELECT collection_id FROM invitations WHERE public_id = $1",
+#define INVITATION_SELECT \
+	"SELECT i.id, i.public_id, i.collection_id, c.name, c.account_id, o.username, i.from_id, f.username, " \
+	"k.x25519, k.ed25519, i.to_id, t.username, i.role, i.key_version, i.sealed, i.signature, i.created_at, " \
+	"i.expires_at FROM invitations i JOIN collections c ON c.id = i.collection_id " \
+	"JOIN accounts o ON o.id = c.account_id JOIN accounts f ON f.id = i.from_id " \
+	"JOIN accounts t ON t.id = i.to_id LEFT JOIN account_keys k ON k.account_id = i.from_id "
+	[PG_INVITATION_GET] = INVITATION_SELECT "WHERE i.public_id = $1 AND i.expires_at > $2",
+	[PG_INVITATION_LIST_TO] = INVITATION_SELECT "WHERE i.to_id = $1 AND i.expires_at > $2 ORDER BY i.id",
+	[PG_INVITATION_LIST_COLLECTION] =
+	    INVITATION_SELECT "WHERE i.collection_id = $1 AND i.expires_at > $2 ORDER BY i.id",
+#undef INVITATION_SELECT
+	[PG_INVITATION_COUNT_FROM] = "SELECT count(*) FROM invitations WHERE from_id = $1 AND expires_at > $2",
+	/*
+	 * Inside store_tx, before the count: the inviters of one account follow
+	 * each other, on every node, so that two invitations to two collections
+	 * cannot both pass the limit. An advisory lock (first key a constant of
+	 * ours, "bsi"), not the account's row: taken after a collection's locks,
+	 * a row lock there could meet a push's in the other order. Ids that
+	 * share the second key only wait.
+	 */
+	[PG_INVITATION_FROM_LOCK] = "SELECT pg_advisory_xact_lock(6452073, ($1::bigint % 2147483647)::integer)",
+	[PG_INVITATION_PENDING] =
+	    "SELECT EXISTS (SELECT 1 FROM invitations WHERE collection_id = $1 AND to_id = $2 AND expires_at > $3)",
+	[PG_INVITATION_DELETE] = "DELETE FROM invitations WHERE id = $1",
+	[PG_INVITATION_REGRANT] = "UPDATE invitations SET key_version = $2, sealed = $3, signature = $4 WHERE id = $1",
+	[PG_GRANT_PUT] =
+	    "INSERT INTO grants (collection_id, account_id, key_version, from_name, from_x25519, from_ed25519, sealed, "
+	    "signature, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) "
+	    "ON CONFLICT (collection_id, account_id, key_version) DO UPDATE SET from_name = excluded.from_name, "
+	    "from_x25519 = excluded.from_x25519, from_ed25519 = excluded.from_ed25519, sealed = excluded.sealed, "
+	    "signature = excluded.signature, created_at = excluded.created_at",
+	/* the newest grant ($3 = 0) or the one of key version $3 */
+	[PG_GRANT_GET] =
+	    "SELECT key_version, from_name, from_x25519, from_ed25519, sealed, signature, created_at FROM grants "
+	    "WHERE collection_id = $1 AND account_id = $2 AND ($3::bigint = 0 OR key_version = $3) "
+	    "ORDER BY key_version DESC LIMIT 1",
+
 	/* ---- rate limits kept in the database (store_pg_limit.c) ---- */
 	/* the clock every node shares: the database's, in milliseconds */
 	[PG_LIMIT_NOW] = "SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint",
@@ -422,9 +549,17 @@ const char *const pg_stmt_sql[] = {
 	[PG_COPY_INSERT_META] =
 	    "INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
 	[PG_COPY_COUNT_META] = "SELECT count(*) FROM meta",
-	COPY(ACCOUNTS, "accounts", "id, public_id, username, auth_hash, auth_salt, auth_iterations, kdf, keyring, "
-	    "keyring_version, created_at, disabled, plan, quota_bytes, usage_bytes, usage_records, account_version", "id",
-	    "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16")
+	/* accounts: account_version as it reads (with its share_bumps, which are not copied) */
+	[PG_COPY_DECLARE_ACCOUNTS] =
+	    "DECLARE bs_copy NO SCROLL CURSOR FOR SELECT id, public_id, username, auth_hash, auth_salt, auth_iterations, "
+	    "kdf, keyring, keyring_version, created_at, disabled, plan, quota_bytes, usage_bytes, usage_records, "
+	    ACCOUNT_VERSION " FROM accounts ORDER BY id",
+	[PG_COPY_INSERT_ACCOUNTS] =
+	    "INSERT INTO accounts (id, public_id, username, auth_hash, auth_salt, auth_iterations, kdf, keyring, "
+	    "keyring_version, created_at, disabled, plan, quota_bytes, usage_bytes, usage_records, account_version) "
+	    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+	[PG_COPY_COUNT_ACCOUNTS] = "SELECT count(*) FROM accounts",
+#undef ACCOUNT_VERSION
 	COPY(DEVICES, "devices", "id, public_id, account_id, name, type, created_at, last_seen_at", "id",
 	    "$1, $2, $3, $4, $5, $6, $7")
 	COPY(TOKENS, "tokens", "hash, kind, account_id, device_id, expires_at, used_at", "hash", "$1, $2, $3, $4, $5, $6")

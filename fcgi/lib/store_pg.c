@@ -986,8 +986,8 @@ const struct store_ops store_pg_ops = {
 
 	/* the tickets of blindsync-live: store_pg_live.c */
 	STORE_OPS_LIVE(STORE_OP_PG_SLOT)
-	/* sharing: store_pg_share.c (share-pg); until it lands these slots stay
-	 * NULL and answer ERR_INTERNAL with a log line naming the function */
+	/* sharing: keys, members, invitations, grants: store_pg_share.c */
+	STORE_OPS_SHARE(STORE_OP_PG_SLOT)
 	/* every row as it is, for migrate-store: store_pg_copy.c */
 	STORE_OPS_COPY(STORE_OP_PG_SLOT)
 

@@ -212,6 +212,13 @@ enum err pg_backup_fill(struct store *s, int64_t id, int fd, int64_t size);
 /* The same for the chunks of slot rowid, which has none (store_pg_copy.c: a slot copied as it is). */
 enum err pg_slot_fill(struct store *s, int64_t rowid, int fd, int64_t size);
 
+/*
+ * Row `row` of a result whose first columns are stmt_pg.c's COLLECTION_COLS
+ * (id ... purged_version, key_version, members_version) into *c (meta left
+ * NULL). store_pg_sync.c; the shared listing of store_pg_share.c uses it too.
+ */
+void pg_read_collection(const PGresult *r, int row, struct store_collection *c);
+
 /* 1 inside store_tx (a write transaction), where the backend takes row locks. */
 int pg_in_write_tx(const struct store *s);
 

@@ -30,7 +30,7 @@
 #include "log.h"
 #include "store_pg_impl.h"
 
-static void read_collection(const PGresult *r, int row, struct store_collection *c)
+void pg_read_collection(const PGresult *r, int row, struct store_collection *c)
 {
 	memset(c, 0, sizeof *c);
 	c->id = pg_int(r, row, 0);
@@ -42,6 +42,8 @@ static void read_collection(const PGresult *r, int row, struct store_collection 
 	c->created_at = pg_int(r, row, 6);
 	c->modified_at = pg_int(r, row, 7);
 	c->purged_version = pg_int(r, row, 8);
+	c->key_version = pg_int(r, row, 9);
+	c->members_version = pg_int(r, row, 10);
 }
 
 enum err pg_collection_get(struct store *s, int64_t account_id, const char *name, struct store_collection *c)
@@ -53,7 +55,7 @@ enum err pg_collection_get(struct store *s, int64_t account_id, const char *name
 	enum err e = pg_one_row(s, pg_in_write_tx(s) ? PG_COLLECTION_GET_LOCK : PG_COLLECTION_GET, &a, &r,
 	    "collection get");
 	if (e == ERR_OK)
-		read_collection(r, 0, c);
+		pg_read_collection(r, 0, c);
 	PQclear(r);
 	return e;
 }
@@ -79,7 +81,7 @@ enum err pg_collection_create(struct store *s, int64_t account_id, const char *n
 	/* the row comes back as inserted (a name used before starts higher) */
 	enum err e = pg_one_row(s, PG_COLLECTION_INSERT, &a, &r, "collection insert");
 	if (e == ERR_OK)
-		read_collection(r, 0, c);
+		pg_read_collection(r, 0, c);
 	PQclear(r);
 	return e == ERR_NOT_FOUND ? ERR_CONFLICT : e;
 }
@@ -133,9 +135,9 @@ enum err pg_collection_list(struct store *s, int64_t account_id,
 		return e;
 	struct store_collection c;
 	for (int i = 0, n = PQntuples(r); i < n; i++) {
-		read_collection(r, i, &c);
-		if (!pg_is_null(r, i, 9)) {
-			c.meta_len = pg_bytes(r, i, 9, &c.meta);
+		pg_read_collection(r, i, &c);
+		if (!pg_is_null(r, i, 11)) {
+			c.meta_len = pg_bytes(r, i, 11, &c.meta);
 			if (!c.meta)
 				c.meta = (const uint8_t *)"";
 		}
