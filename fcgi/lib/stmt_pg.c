@@ -566,7 +566,8 @@ const char *const pg_stmt_sql[] = {
 	COPY(INVITES, "invites", "id, hash, created_at, expires_at, used_at, used_by", "id", "$1, $2, $3, $4, $5, $6")
 	COPY(EVENTS, "events", "id, account_id, at, type, device", "id", "$1, $2, $3, $4, $5")
 	COPY(COLLECTIONS, "collections", "id, account_id, name, version, records, bytes, meta, created_at, "
-	    "modified_at, purged_version", "id", "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10")
+	    "modified_at, purged_version, key_version, members_version", "id",
+	    "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12")
 	COPY(FLOORS, "collection_floors", "account_id, name, version", "account_id, name", "$1, $2, $3")
 	COPY(RECORDS, "records", "id, collection_id, rid, version, modified_at, deleted, payload", "id",
 	    "$1, $2, $3, $4, $5, $6, $7")
@@ -583,6 +584,13 @@ const char *const pg_stmt_sql[] = {
 	COPY(RECOVERY_CODES, "recovery_codes", "account_id, hash", "account_id, hash", "$1, $2")
 	COPY(RECOVERY_KEYS, "recovery_keys", "account_id, auth_hash, auth_salt, auth_iterations, blob, created_at, "
 	    "reset_hash, reset_expires", "account_id", "$1, $2, $3, $4, $5, $6, $7, $8")
+	COPY(ACCOUNT_KEYS, "account_keys", "account_id, x25519, ed25519, updated_at", "account_id", "$1, $2, $3, $4")
+	COPY(MEMBERS, "members", "collection_id, account_id, role, joined_at", "collection_id, account_id",
+	    "$1, $2, $3, $4")
+	COPY(INVITATIONS, "invitations", "id, public_id, collection_id, from_id, to_id, role, key_version, sealed, "
+	    "signature, created_at, expires_at", "id", "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11")
+	COPY(GRANTS, "grants", "collection_id, account_id, key_version, from_name, from_x25519, from_ed25519, sealed, "
+	    "signature, created_at", "collection_id, account_id, key_version", "$1, $2, $3, $4, $5, $6, $7, $8, $9")
 #undef COPY
 	[PG_COPY_FETCH] = "FETCH FORWARD 128 FROM bs_copy",
 	[PG_COPY_CLOSE] = "CLOSE bs_copy",
@@ -592,7 +600,8 @@ const char *const pg_stmt_sql[] = {
 	[PG_COPY_IDENTITIES] =
 	    "SELECT " IDENTITY("accounts", "id") ", " IDENTITY("devices", "id") ", " IDENTITY("invites", "id") ", "
 	    IDENTITY("events", "id") ", " IDENTITY("collections", "id") ", " IDENTITY("records", "id") ", "
-	    IDENTITY("history", "id") ", " IDENTITY("backups", "id") ", " IDENTITY("slots", "rowid_"),
+	    IDENTITY("history", "id") ", " IDENTITY("backups", "id") ", " IDENTITY("slots", "rowid_") ", "
+	    IDENTITY("invitations", "id"),
 #undef IDENTITY
 };
 

@@ -33,10 +33,10 @@ static const struct store_table_info tables[ST__MAX] = {
 	[ST_INVITES] = {"invites", 6, {"id", "hash", "created_at", "expires_at", "used_at", "used_by"},
 	    {I, B, I, I, I, I}, 0},
 	[ST_EVENTS] = {"events", 5, {"id", "account_id", "at", "type", "device"}, {I, I, I, T, T}, 0},
-	[ST_COLLECTIONS] = {"collections", 10,
+	[ST_COLLECTIONS] = {"collections", 12,
 	    {"id", "account_id", "name", "version", "records", "bytes", "meta", "created_at", "modified_at",
-	        "purged_version"},
-	    {I, I, T, I, I, I, B, I, I, I}, 0},
+	        "purged_version", "key_version", "members_version"},
+	    {I, I, T, I, I, I, B, I, I, I, I, I}, 0},
 	[ST_FLOORS] = {"collection_floors", 3, {"account_id", "name", "version"}, {I, T, I}, 0},
 	[ST_RECORDS] = {"records", 7, {"id", "collection_id", "rid", "version", "modified_at", "deleted", "payload"},
 	    {I, I, T, I, I, I, B}, 0},
@@ -57,6 +57,16 @@ static const struct store_table_info tables[ST__MAX] = {
 	    {"account_id", "auth_hash", "auth_salt", "auth_iterations", "blob", "created_at", "reset_hash",
 	        "reset_expires"},
 	    {I, B, B, I, B, I, B, I}, 0},
+	[ST_ACCOUNT_KEYS] = {"account_keys", 4, {"account_id", "x25519", "ed25519", "updated_at"}, {I, B, B, I}, 0},
+	[ST_MEMBERS] = {"members", 4, {"collection_id", "account_id", "role", "joined_at"}, {I, I, I, I}, 0},
+	[ST_INVITATIONS] = {"invitations", 11,
+	    {"id", "public_id", "collection_id", "from_id", "to_id", "role", "key_version", "sealed", "signature",
+	        "created_at", "expires_at"},
+	    {I, T, I, I, I, I, I, B, B, I, I}, 0},
+	[ST_GRANTS] = {"grants", 9,
+	    {"collection_id", "account_id", "key_version", "from_name", "from_x25519", "from_ed25519", "sealed",
+	        "signature", "created_at"},
+	    {I, I, I, T, B, B, B, B, I}, 0},
 };
 
 #undef I
@@ -64,8 +74,8 @@ static const struct store_table_info tables[ST__MAX] = {
 #undef B
 
 /* the statements of table t: read, insert, count, in this order from STMT_COPY_READ_META */
-_Static_assert(STMT_COPY_READ_RECOVERY_KEYS == STMT_COPY_READ_META + 3 * ST_RECOVERY_KEYS, "stmt.h in table order");
-_Static_assert(STMT_COPY_COUNT_RECOVERY_KEYS + 1 == STMT__MAX, "the copy statements come last");
+_Static_assert(STMT_COPY_READ_GRANTS == STMT_COPY_READ_META + 3 * ST_GRANTS, "stmt.h in table order");
+_Static_assert(STMT_COPY_COUNT_GRANTS + 1 == STMT__MAX, "the copy statements come last");
 
 /* The backups' byte column, where the data's size is read from (both tables: the fifth). */
 #define COPY_BYTES_COL 4

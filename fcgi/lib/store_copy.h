@@ -42,6 +42,10 @@ enum store_table {
 	ST_MFA,           /* account_mfa: two-factor login (sealed secret, counters) */
 	ST_RECOVERY_CODES,
 	ST_RECOVERY_KEYS,
+	ST_ACCOUNT_KEYS,  /* sharing: public keys, members, invitations, grants */
+	ST_MEMBERS,
+	ST_INVITATIONS,
+	ST_GRANTS,
 	ST__MAX
 };
 

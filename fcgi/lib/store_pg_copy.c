@@ -17,7 +17,7 @@
 #include "log.h"
 #include "store_pg_impl.h"
 
-_Static_assert(PG_COPY_DECLARE_RECOVERY_KEYS == PG_COPY_DECLARE_META + 3 * ST_RECOVERY_KEYS, "stmt_pg.h in table order");
+_Static_assert(PG_COPY_DECLARE_GRANTS == PG_COPY_DECLARE_META + 3 * ST_GRANTS, "stmt_pg.h in table order");
 
 /* Statement k (0 the cursor, 1 the insert, 2 the count) of table t. */
 static enum pgstmt copy_stmt(enum store_table t, int k) { return (enum pgstmt)(PG_COPY_DECLARE_META + 3 * (int)t + k); }

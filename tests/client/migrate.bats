@@ -3,7 +3,8 @@ bats_require_minimum_version 1.5.0
 # blindsync-admin migrate-store against the real stack: a store with every
 # kind of row (accounts, devices, tokens, invites, events, collections,
 # records with history, a tombstone, backups with two versions, a slot,
-# two-factor login with its recovery codes, a recovery key) made
+# two-factor login with its recovery codes, a recovery key; the sharing
+# tables' rows written into the store directly) made
 # through the CLI on SQLite, moved into a new SQLite file, and into
 # PostgreSQL and back into a new SQLite file (on the cluster of $BS_PG_DIR
 # when the tests run with one, else on one of its own made by
@@ -95,11 +96,28 @@ clients_see_everything() {
 	assert_success
 	assert_output --partial 'two-factor login: on'
 }
+# sharing_equal FILE: the sharing rows of the SQLite store FILE are those of the original, value for value
+sharing_equal() {
+	local q
+	for q in "SELECT account_id, hex(x25519), hex(ed25519), updated_at FROM account_keys ORDER BY 1" \
+		"SELECT id, key_version, members_version FROM collections ORDER BY 1" \
+		"SELECT * FROM members ORDER BY 1, 2" \
+		"SELECT id, public_id, collection_id, from_id, to_id, role, key_version, hex(sealed), hex(signature),
+			created_at, expires_at FROM invitations ORDER BY 1" \
+		"SELECT collection_id, account_id, key_version, from_name, hex(from_x25519), hex(from_ed25519),
+			hex(sealed), hex(signature), created_at FROM grants ORDER BY 1, 2, 3"; do
+		assert_equal "$(sqlite3 "$1" "$q")" "$(sqlite3 "$ORIG_DB" "$q")"
+	done
+	[ "$(sqlite3 "$1" 'SELECT key_version FROM collections ORDER BY id LIMIT 1')" = 2 ]
+	[ "$(sqlite3 "$1" 'SELECT count(*) FROM grants')" = 2 ]
+}
+
 # the report of a move: every table listed and equal, check ok
 assert_moved() {
 	assert_success
 	for t in meta accounts devices tokens invites events collections collection_floors records history \
-		backups slots slot_access account_mfa recovery_codes recovery_keys; do
+		backups slots slot_access account_mfa recovery_codes recovery_keys account_keys members invitations \
+		grants; do
 		assert_line --regexp "^  $t +[0-9]+ rows  sha256 [0-9a-f]{16}\.\.\. equal$"
 	done
 	assert_line --regexp "^check: ok \(2 accounts, [0-9]+ collections\)$"
@@ -149,8 +167,25 @@ assert_moved() {
 		register "other$BSUSER"
 	admin invite create
 	assert_success
+	# sharing (issue 14): the rows of its four tables and a collection's two
+	# versions, written here as the store keeps them (the copy moves rows, not
+	# API objects): both accounts' public keys; the second account a member of
+	# the first collection (its name is opaque) with grants of key versions 1
+	# and 2 (it was rotated once); a pending invitation of the second to it
+	sqlite3 "$ORIG_DB" "
+		INSERT INTO account_keys SELECT id, randomblob(32), randomblob(32), 1700000000 FROM accounts;
+		UPDATE collections SET key_version = 2, members_version = 5 WHERE id = (SELECT min(id) FROM collections);
+		INSERT INTO members SELECT min(c.id), o.id, 2, 1700000001 FROM collections c, accounts o
+			WHERE o.username = 'other$BSUSER';
+		INSERT INTO grants SELECT (SELECT min(id) FROM collections), o.id, kv, '$BSUSER', randomblob(32),
+			randomblob(32), randomblob(90), randomblob(64), 1700000002 + kv
+			FROM accounts o, (SELECT 1 AS kv UNION SELECT 2) WHERE o.username = 'other$BSUSER';
+		INSERT INTO invitations (public_id, collection_id, from_id, to_id, role, key_version, sealed, signature,
+			created_at, expires_at) SELECT 'AbCdEfGhIjKlMnOpQrStUv', c.id, c.account_id, o.id, 1, 1,
+			randomblob(90), randomblob(64), 1700000003, 4000000000 FROM collections c, accounts o
+			WHERE c.id = (SELECT max(id) FROM collections) AND o.username = 'other$BSUSER';"
 	for t in accounts devices tokens invites events collections records history backups slots account_mfa \
-		recovery_codes recovery_keys; do
+		recovery_codes recovery_keys account_keys members invitations grants; do
 		[ "$(sqlite3 "$ORIG_DB" "SELECT count(*) FROM $t")" -gt 0 ] || fail "no row in $t"
 	done
 	[ "$(sqlite3 "$ORIG_DB" "SELECT count(*) FROM records WHERE deleted = 1")" -eq 1 ]
@@ -175,6 +210,7 @@ assert_moved() {
 	q='SELECT group_concat(id || ":" || collection_id || ":" || rid || ":" || version || ":" || modified_at || ":"
 	   || deleted || ":" || hex(payload), ",") FROM (SELECT * FROM records ORDER BY id)'
 	assert_equal "$(sqlite3 "$new" "$q")" "$(sqlite3 "$ORIG_DB" "$q")"
+	sharing_equal "$new"
 	# a target that exists is refused, and left as it was
 	admin migrate-store --to "$new"
 	assert_failure
@@ -202,6 +238,8 @@ assert_moved() {
 	bs_stop
 	admin migrate-store --to "$back"
 	assert_moved
+	# back on SQLite: the sharing rows as they were before PostgreSQL
+	sharing_equal "$back"
 	use_store "$back"
 	clients_see_everything back
 	cli a get notes r-pg
