@@ -124,7 +124,7 @@ step client pbats "$root/build" tests/client
 # but the store's load and crash tests, whose code paths are the handlers'
 # and the store's, the same behind any front end, and which the nginx passes
 # (SQLite and PostgreSQL) run in full: E2E_HEAVY below. E2E_ALL=1 runs all.
-E2E_HEAVY='backups_big|sync_crash|sync_concurrency|sync_quota|paging|nodes|pg_crash|relay|ratelimit_default'
+E2E_HEAVY='backups_big|sync_crash|sync_concurrency|sync_quota|paging|nodes|pg_crash|relay|sharing_nodes|ratelimit_default'
 e2e_part=$(ls tests/e2e/*.bats | grep -vE "/($E2E_HEAVY)\.bats\$" | tr '\n' ' ')
 [ "${E2E_ALL:-0}" = 1 ] && e2e_part=tests/e2e
 # the Apache front ends, all three at once, each with 2 files side by side:
