@@ -19,6 +19,10 @@
  *   member of the other's collection, bump every member's account_version
  *   once per push (none lost), none failing, and PostgreSQL breaks no
  *   deadlock meanwhile (pg_stat_database): the bumps wait in no cycle;
+ * - the same through sync_push_as (the routes' push): each of two owners
+ *   pushes into its own collection and, as a member, into the other's, all
+ *   at once: versions unique, every status moved once per push, the quota
+ *   the owner's, no deadlock;
  * - invitations from one account to several collections at once never pass
  *   its pending-invitation limit.
  */
@@ -33,7 +37,9 @@
 #include "accounts.h"
 #include "config.h"
 #include "log.h"
+#include "share.h"
 #include "store.h"
+#include "sync.h"
 
 #include "t.h"
 #include "pgtest.h"
@@ -979,6 +985,121 @@ static void test_push_bumps_members(void)
 	store_close(s);
 }
 
+/*
+ * The same through sync_push_as, the push of the routes: each owner pushes
+ * into its own collection and, as a member, into the other's, all at once.
+ */
+#define SPUSHERS 4
+#define SPUSHES 12
+
+struct spusher {
+	const char *uri;
+	int64_t caller;
+	const char *owner;   /* NULL: its own collection */
+	const char *name;
+	int idx, failures, woke_owner, woke_members;
+	int64_t versions[SPUSHES];
+};
+
+static void *spusher_run(void *p)
+{
+	struct spusher *x = p;
+	struct store *s = reopen(x->uri);
+	uint8_t pay[16];
+	memset(pay, 'a' + x->idx, sizeof pay);
+	struct share_ids ids = {0};
+	for (int i = 0; s && i < SPUSHES; i++) {
+		char id[32];
+		snprintf(id, sizeof id, "p%d-%d", x->idx, i);
+		struct sync_rec r;
+		memset(&r, 0, sizeof r);
+		r.id = id;
+		r.payload = pay;
+		r.len = sizeof pay;
+		size_t nconf = 0;
+		int64_t cv = 0;
+		enum err e = sync_push_as(s, &cfg, x->caller, x->owner, x->name, &r, 1, 1, &nconf, &cv, &ids);
+		if (e != ERR_OK || nconf) {
+			fprintf(stderr, "spusher %d: push %d: %d\n", x->idx, i, (int)e);
+			x->failures++;
+			continue;
+		}
+		x->versions[i] = r.version;
+		/* the accounts to wake: the owner first, then every member */
+		x->woke_owner += ids.n >= 1;
+		x->woke_members += ids.n >= 1 ? (int)ids.n - 1 : 0;
+	}
+	share_ids_free(&ids);
+	if (!s)
+		x->failures++;
+	store_close(s);
+	return NULL;
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+static void test_sync_push_as(void)
+{
+	char uri[1024];
+	struct store *s = fresh(uri, sizeof uri);
+	if (!s)
+		return;
+	int64_t o1 = add_account(s, "sowner1"), o2 = add_account(s, "sowner2"), m = add_account(s, "smember");
+	int64_t c1 = add_collection(s, o1, "one"), c2 = add_collection(s, o2, "two");
+	T_EQ_INT(store_member_put(s, c1, o2, STORE_ROLE_WRITE, 10), ERR_OK);
+	T_EQ_INT(store_member_put(s, c2, o1, STORE_ROLE_WRITE, 10), ERR_OK);
+	T_EQ_INT(store_member_put(s, c1, m, STORE_ROLE_WRITE, 10), ERR_OK);
+	T_EQ_INT(store_member_put(s, c2, m, STORE_ROLE_WRITE, 10), ERR_OK);
+	int64_t v1 = account_version(s, o1), v2 = account_version(s, o2), vm = account_version(s, m);
+	store_close(s);
+	long long dl = deadlocks();
+	T_OK(dl >= 0);
+	/* 0: o1 into its own; 1: o2 into its own; 2: o1 into o2's; 3: o2 into o1's */
+	struct spusher xs[SPUSHERS] = {
+	    {uri, o1, NULL, "one", 0, 0, 0, 0, {0}}, {uri, o2, NULL, "two", 1, 0, 0, 0, {0}},
+	    {uri, o1, "sowner2", "two", 2, 0, 0, 0, {0}}, {uri, o2, "sowner1", "one", 3, 0, 0, 0, {0}},
+	};
+	pthread_t th[SPUSHERS];
+	for (int i = 0; i < SPUSHERS; i++)
+		T_EQ_INT(pthread_create(&th[i], NULL, spusher_run, &xs[i]), 0);
+	int failures = 0;
+	for (int i = 0; i < SPUSHERS; i++) {
+		pthread_join(th[i], NULL);
+		failures += xs[i].failures;
+		T_EQ_INT(xs[i].woke_owner, SPUSHES);
+		T_EQ_INT(xs[i].woke_members, 2 * SPUSHES); /* the other owner and smember */
+	}
+	T_EQ_INT(failures, 0);
+	T_EQ_INT(deadlocks(), dl);
+	s = reopen(uri);
+	if (!s)
+		return;
+	/* each collection: 2 x SPUSHES versions, unique */
+	int64_t all[2][2 * SPUSHES];
+	for (int c = 0; c < 2; c++) {
+		memcpy(all[c], xs[c].versions, sizeof xs[c].versions);
+		memcpy(all[c] + SPUSHES, xs[c == 0 ? 3 : 2].versions, sizeof xs[0].versions);
+		qsort(all[c], 2 * SPUSHES, sizeof all[c][0], cmp_i64);
+		for (int i = 1; i < 2 * SPUSHES; i++)
+			T_OK(all[c][i] > all[c][i - 1]);
+	}
+	T_EQ_INT(collection(s, o1, "one").version, 2 * SPUSHES);
+	T_EQ_INT(collection(s, o2, "two").version, 2 * SPUSHES);
+	/* every push moved the owner's status and every member's: once each */
+	T_EQ_INT(account_version(s, o1), v1 + 4 * SPUSHES);
+	T_EQ_INT(account_version(s, o2), v2 + 4 * SPUSHES);
+	T_EQ_INT(account_version(s, m), vm + 4 * SPUSHES);
+	/* the quota is the owner's: o1's usage counts the records of "one" only */
+	struct store_account a;
+	T_EQ_INT(store_account_by_id(s, o1, &a), ERR_OK);
+	T_EQ_INT(a.usage_records, 2 * SPUSHES);
+	store_close(s);
+}
+
 /* ---- the pending-invitation limit across collections ---- */
 
 #define INVITERS 6
@@ -1070,6 +1191,7 @@ int main(void)
 		T_RUN(test_rotate_vs_invite);
 		T_RUN(test_accept_during_rotation);
 		T_RUN(test_push_bumps_members);
+		T_RUN(test_sync_push_as);
 		T_RUN(test_invitation_limit);
 		pgt_teardown();
 	}
