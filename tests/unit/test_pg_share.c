@@ -5,7 +5,8 @@
  * without it the program says it skips and passes.
  *
  * Every function of store.h's "sharing" section once, with the cascades of
- * a collection's and an account's deletion. Then what SQLite's single
+ * a collection's and an account's deletion; a store made before sharing
+ * migrated to it (sql/pg/005_sharing.sql). Then what SQLite's single
  * writer gave for free, under real concurrency, each thread on a
  * connection of its own:
  * - a rotation and an invitation of one collection at once: exactly one of
@@ -295,6 +296,64 @@ static long long deadlocks(void)
 		nanosleep(&ts, NULL);
 	}
 	return -1;
+}
+
+/* Run SQL on the admin connection inside the schema of the store at uri; 0, or -1 (a failure counted). */
+static int schema_sql(const char *uri, const char *sql)
+{
+	const char *sp = strstr(uri, "search_path%3D");
+	char set[128];
+	if (!sp) {
+		T_OK(0);
+		return -1;
+	}
+	snprintf(set, sizeof set, "SET search_path TO %s", sp + strlen("search_path%3D"));
+	int rc = pgt_sql(set);
+	if (rc == 0)
+		rc = pgt_sql(sql);
+	pgt_sql("RESET search_path");
+	return rc;
+}
+
+/*
+ * A store made before sharing (schema 4, with an account and a collection)
+ * migrated to 5: its collections get key_version 1 and members_version 1,
+ * and sharing works on them; a store at 4 is refused until migrated.
+ */
+static void test_upgrade(void)
+{
+	char uri[1024], err[512];
+	struct store *s = fresh(uri, sizeof uri);
+	if (!s)
+		return;
+	int64_t own = add_account(s, "uowner"), mem = add_account(s, "umember");
+	store_close(s);
+	s = NULL;
+	/* back to what sql/pg/001..004 left, the collection made there */
+	schema_sql(uri,
+	    "DROP TABLE account_keys, members, invitations, grants, share_bumps; "
+	    "ALTER TABLE collections DROP COLUMN key_version, DROP COLUMN members_version; "
+	    "DELETE FROM schema_migrations WHERE version = 5; "
+	    "INSERT INTO collections (account_id, name, version, created_at, modified_at) "
+	    "SELECT id, 'old', 7, 1, 1 FROM accounts WHERE username = 'uowner'");
+	T_EQ_INT(store_open(uri, STORE_RW, &s, err, sizeof err), -1);
+	T_OK(strstr(err, "schema version 4") != NULL);
+	T_EQ_INT(store_migrate(uri, err, sizeof err), 0);
+	T_EQ_INT(store_open(uri, STORE_RW, &s, err, sizeof err), 0);
+	if (!s)
+		return;
+	struct store_collection c = collection(s, own, "old");
+	T_EQ_INT(c.version, 7);
+	T_EQ_INT(c.key_version, 1);
+	T_EQ_INT(c.members_version, 1);
+	int64_t v = 0;
+	T_EQ_INT(store_member_put(s, c.id, mem, STORE_ROLE_READ, 5), ERR_OK);
+	T_EQ_INT(store_share_members_bump(s, c.id, &v), ERR_OK);
+	T_EQ_INT(v, 2);
+	int64_t before = account_version(s, mem);
+	T_EQ_INT(store_share_accounts_bump(s, c.id, NULL, NULL), ERR_OK);
+	T_EQ_INT(account_version(s, mem), before + 1);
+	store_close(s);
 }
 
 /* ---- every function once ---- */
@@ -1187,6 +1246,7 @@ int main(void)
 	cfg.password_hash.iterations = 1000;
 	if (pgt_setup("test_pg_share") > 0) {
 		T_RUN(test_keys);
+		T_RUN(test_upgrade);
 		T_RUN(test_members_invitations_grants);
 		T_RUN(test_rotate_vs_invite);
 		T_RUN(test_accept_during_rotation);
