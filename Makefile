@@ -205,6 +205,7 @@ bench: deps all
 	@BIN="$(CURDIR)/$(B)" tests/bench/client.sh
 	@BIN="$(CURDIR)/$(B)" tests/bench/live.sh
 	@BIN="$(CURDIR)/$(B)" tests/bench/sharing.sh
+	@BENCH_SHARE_BACKEND=pg BIN="$(CURDIR)/$(B)" tests/bench/sharing.sh
 	@# the page in headless chromium: Node 20+, web/sdk's packages, chromium
 	@if scripts/deps.sh node browser; then BIN="$(CURDIR)/$(B)" tests/bench/page.sh; \
 	 else echo "make bench: the page's bench needs Node 20+ and chromium (scripts/deps.sh node browser): skipped" >&2; fi

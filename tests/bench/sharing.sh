@@ -11,6 +11,10 @@
 #     BENCH_SHARE_MEMBERS (64) members against a push to an unshared one
 #     (the members' account_version bump is one statement).
 # The grants are random bytes (the server never opens them).
+# BENCH_SHARE_BACKEND=pg runs it on PostgreSQL instead of a new SQLite
+# file: a cluster of its own (scripts/pg.sh, fsync on, as backends.sh runs
+# it), removed at the end; or BENCH_SHARE_DATABASE=postgresql://... names
+# an empty database to use.
 set -u
 cd "$(dirname "$0")/../.."
 root=$PWD
@@ -19,12 +23,25 @@ RUNS=${BENCH_SHARE_RUNS:-9}
 NREC=${BENCH_SHARE_RECORDS:-10000}
 NMEM=${BENCH_SHARE_MEMBERS:-64}
 work=$(mktemp -d /tmp/blindsync-share.XXXXXX)
-trap 'kill -TERM $stack 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
+pgdir=
+trap 'kill -TERM $stack 2>/dev/null; wait 2>/dev/null; [ -z "$pgdir" ] || scripts/pg.sh destroy "$pgdir" >/dev/null 2>&1; rm -rf "$work"' EXIT
+backend="SQLite"
+if [ "${BENCH_SHARE_BACKEND:-sqlite}" = pg ] && [ -z "${BENCH_SHARE_DATABASE:-}" ]; then
+	pgdir=$(mktemp -d /tmp/bs-bench-pg.XXXXXX)
+	PG_FSYNC=on scripts/pg.sh start "$pgdir" >/dev/null || { echo "sharing.sh: cannot start PostgreSQL" >&2; exit 1; }
+	BENCH_SHARE_DATABASE=$(scripts/pg.sh createdb "$pgdir" share) || { echo "sharing.sh: no database" >&2; exit 1; }
+fi
+if [ -n "${BENCH_SHARE_DATABASE:-}" ]; then
+	backend="PostgreSQL"
+	# the side files (long-poll counters, limits) of this stack alone
+	export BLINDSYNC_RUNTIME_DIR=$work/side
+	mkdir -m 700 "$work/side"
+fi
 
 # bench_config LEVEL: replaced in one rename (the handlers reload a changed file)
 bench_config() {
 	cat >"$work/bench.lua.new" <<LUA
-database = "$work/data/blindsync.db"
+database = "${BENCH_SHARE_DATABASE:-$work/data/blindsync.db}"
 secret_file = "$work/data/secret"
 rate_limits = {}
 password_hash = { iterations = 1000 }
@@ -36,6 +53,7 @@ sharing = { max_members = $((NMEM + 1)), max_pending_invitations = $((NMEM + 1))
 LUA
 	mv "$work/bench.lua.new" "$work/bench.lua"
 }
+mkdir -p "$work/data" # the secret's directory (an SQLite store would make it)
 bench_config error
 port=$((20000 + RANDOM % 20000))
 url=http://127.0.0.1:$port
@@ -149,6 +167,6 @@ shared=$(col_median 1 "$work/shared.times"); shared_c=$(col_median 2 "$work/shar
 alone=$(col_median 1 "$work/alone.times"); alone_c=$(col_median 2 "$work/alone.times")
 wide=$(col_median 1 "$work/wide.times"); wide_c=$(col_median 2 "$work/wide.times")
 echo
-echo "sharing (server time: the handler's logged duration, median of $RUNS; curl's total beside it):"
+echo "sharing on $backend (server time: the handler's logged duration, median of $RUNS; curl's total beside it):"
 echo "  pull of $NREC records x 256 B, one page: owner $own ms (curl $own_c ms), member (?owner=) $shared ms (curl $shared_c ms); member / owner: $(ratio "$shared" "$own")   [<= 1.10]"
 echo "  push of 10 x 1 KiB: unshared $alone ms (curl $alone_c ms), with $NMEM members $wide ms (curl $wide_c ms); shared / unshared: $(ratio "$wide" "$alone")"
