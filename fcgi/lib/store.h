@@ -677,13 +677,19 @@ enum err store_live_device_ok(struct store *s, int64_t account_id, int64_t devic
  * memberships, invitations (to, from and of its collections) and grants
  * with it (cascade); store_share_account_peers tells whom that concerns.
  *
- * Lock order (PostgreSQL, where writers run in parallel): the logic in
- * share.c and sync.c always calls, within one transaction, first the
- * collection (store_share_members_bump / store_share_rotate_mark lock its
- * row), then members/invitations/grants, then accounts
- * (store_share_accounts_bump, store_account_usage_add). A push takes the
- * collection, then the owner's account row, then the members' rows, in
- * ascending id order.
+ * Lock order (PostgreSQL, where writers run in parallel; store_pg_share.c):
+ * a collection's owner's account row, then the collection's row (taken by
+ * store_collection_get inside store_tx, store_share_members_bump,
+ * store_share_rotate_mark, and store_invitation_get inside store_tx, which
+ * locks the invitation's collection before it reads it), then members,
+ * invitations and grants. The bumps of store_share_accounts_bump and
+ * store_share_account_peers come last, in one statement each, in ascending
+ * account id order, and into rows that no push holds (not the members'
+ * accounts rows): pushes by accounts that share collections with each other
+ * both ways never wait in a cycle. Another account's own row
+ * (store_account_bump of an invitee or a removed member) is best written
+ * before those bumps; the other way round a rare deadlock is possible,
+ * which store_tx runs again.
  *
  * Times are unix seconds; an invitation is pending while expires_at > now
  * (an expired one is as good as gone: no call returns or counts it).
