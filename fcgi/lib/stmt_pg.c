@@ -32,8 +32,10 @@ const char *const pg_stmt_sql[] = {
 	    "ON CONFLICT DO NOTHING RETURNING id",
 	[PG_ACCOUNT_BY_NAME] = "SELECT " ACCOUNT_COLS " FROM accounts WHERE username = $1",
 	[PG_ACCOUNT_BY_ID] = "SELECT " ACCOUNT_COLS " FROM accounts WHERE id = $1",
-	/* inside store_tx: the account's writers follow each other (quota, usage) */
-	[PG_ACCOUNT_BY_ID_LOCK] = "SELECT " ACCOUNT_COLS " FROM accounts WHERE id = $1 FOR UPDATE",
+	/* inside store_tx: the account's writers follow each other (quota,
+	 * usage); NO KEY: inserts referring to the account (its foreign-key
+	 * checks take KEY SHARE) are not blocked */
+	[PG_ACCOUNT_BY_ID_LOCK] = "SELECT " ACCOUNT_COLS " FROM accounts WHERE id = $1 FOR NO KEY UPDATE",
 	[PG_ACCOUNT_KEYRING] = "SELECT keyring, keyring_version FROM accounts WHERE id = $1",
 	[PG_ACCOUNT_SET_AUTH] =
 	    "UPDATE accounts SET auth_hash = $2, auth_salt = $3, auth_iterations = $4 WHERE id = $1",

@@ -358,7 +358,7 @@ static int pipe_send(struct store *s, enum pgstmt id, const struct pg_args *a, c
 	if (!p->prepared[id]) {
 		if (PQsendPrepare(p->conn, name, pg_stmt_sql[id], 0, NULL) != 1)
 			return -1;
-		p->pending[p->npending++] = (struct pg_pending){id, 1, "prepare"};
+		p->pending[p->npending++] = (struct pg_pending){id, 1, "prepare", ERR_OK};
 		p->prepared[id] = 1; /* undone by pipe_drain if it fails */
 	}
 	return PQsendQueryPrepared(p->conn, name, a ? a->n : 0, a ? a->val : NULL, a ? a->len : NULL,
@@ -387,6 +387,15 @@ static enum err pipe_drain(struct store *s)
 		}
 		if (st == PGRES_PIPELINE_ABORTED && q->prepare)
 			p->prepared[q->id] = 0;
+		if (st == PGRES_COMMAND_OK && !q->prepare && !p->deferred_err) {
+			/* a write that had to change one row; a COMMIT that rolled back */
+			if (q->none && strcmp(PQcmdTuples(r), "1") != 0)
+				p->deferred_err = q->none;
+			else if (q->id == PG_COMMIT && strcmp(PQcmdStatus(r), "COMMIT") != 0) {
+				log_msg(LOG_ERROR, "store: commit: the transaction was rolled back");
+				p->deferred_err = ERR_INTERNAL;
+			}
+		}
 		PQclear(r);
 	}
 	p->npending = 0;
@@ -450,7 +459,9 @@ static enum err pipe_run(struct store *s, enum pgstmt id, const struct pg_args *
 	return e;
 }
 
-enum err pg_run_deferred(struct store *s, enum pgstmt id, const struct pg_args *a, const char *what)
+/* pg_run_deferred and pg_one_change_deferred: none is ERR_OK when any count will do. */
+static enum err run_deferred(struct store *s, enum pgstmt id, const struct pg_args *a, enum err none,
+    const char *what)
 {
 	struct store_pg *p = s->pg;
 	/* a push's batched records first: statements keep their order */
@@ -460,7 +471,7 @@ enum err pg_run_deferred(struct store *s, enum pgstmt id, const struct pg_args *
 			return be;
 	}
 	if (p->in_tx != PG_TX_WRITE)
-		return pg_run(s, id, a, NULL, what);
+		return none ? pg_one_change(s, id, a, none, what) : pg_run(s, id, a, NULL, what);
 	if (p->deferred_err)
 		return p->deferred_err;
 	if (!p->pipeline) {
@@ -475,11 +486,22 @@ enum err pg_run_deferred(struct store *s, enum pgstmt id, const struct pg_args *
 	snprintf(name, sizeof name, "s%d", (int)id);
 	if (pipe_send(s, id, a, name) != 0)
 		return pipe_broken(s, what);
-	p->pending[p->npending++] = (struct pg_pending){id, 0, what};
+	p->pending[p->npending++] = (struct pg_pending){id, 0, what, none};
 	/* bounded: the server's answers must not pile up unread */
 	if (p->npending >= 2 * PG_PIPELINE_MAX)
 		return pipe_sync(s);
 	return ERR_OK;
+}
+
+enum err pg_run_deferred(struct store *s, enum pgstmt id, const struct pg_args *a, const char *what)
+{
+	return run_deferred(s, id, a, ERR_OK, what);
+}
+
+enum err pg_one_change_deferred(struct store *s, enum pgstmt id, const struct pg_args *a, enum err none,
+    const char *what)
+{
+	return run_deferred(s, id, a, none ? none : ERR_NOT_FOUND, what);
 }
 
 /*
@@ -612,14 +634,22 @@ static enum err run_tx(struct store *s, enum pg_tx_kind kind, enum err (*fn)(str
 			if (e == ERR_OK)
 				e = be;
 		}
-		/* deferred writes are read before the COMMIT: none is acknowledged unseen */
+		/* deferred writes are read before the transaction is acknowledged:
+		 * in pipeline mode the COMMIT goes after them in the same round
+		 * trip (a failed write aborts the pipeline, so the COMMIT does not
+		 * run, and the ROLLBACK below ends the aborted transaction) */
+		int commit_sent = 0;
+		if (e == ERR_OK && p->pipeline && !p->deferred_err) {
+			e = pg_run_deferred(s, PG_COMMIT, NULL, "commit");
+			commit_sent = 1;
+		}
 		enum err pe = pipe_end(s);
 		if (e == ERR_OK)
 			e = pe;
 		p->deferred_err = ERR_OK;
-		if (e == ERR_OK)
+		if (e == ERR_OK && !commit_sent)
 			e = pg_run(s, PG_COMMIT, NULL, NULL, "commit");
-		else if (!p->lost)
+		else if (e != ERR_OK && !p->lost)
 			pg_run(s, PG_ROLLBACK, NULL, NULL, "rollback");
 		/* a failed COMMIT has ended the transaction already; a lost
 		 * connection has none left (and its COMMIT's fate is unknown: the

@@ -5,7 +5,9 @@
  * with bound parameters (store_pg_impl.h).
  *
  * What SQLite's single writer gave for free: inside store_tx,
- * store_account_by_id locks the account's row (FOR UPDATE), so that two
+ * store_account_by_id locks the account's row (FOR NO KEY UPDATE: it
+ * never changes a key, so it does not block the foreign-key checks of rows
+ * inserted for the account meanwhile, a token or an event), so that two
  * writers of one account (a quota check then a usage update, on any node)
  * follow each other; the other writes are single statements whose WHERE
  * is checked again under the row lock (a refresh token is marked used
@@ -450,7 +452,8 @@ enum err pg_account_usage_add(struct store *s, int64_t account_id, int64_t bytes
 	pg_arg_int(&p, account_id);
 	pg_arg_int(&p, bytes);
 	pg_arg_int(&p, records);
-	return pg_one_change(s, PG_ACCOUNT_USAGE_ADD, &p, ERR_NOT_FOUND, "account usage");
+	/* in a write transaction, sent with the COMMIT (its count checked then) */
+	return pg_one_change_deferred(s, PG_ACCOUNT_USAGE_ADD, &p, ERR_NOT_FOUND, "account usage");
 }
 
 enum err pg_account_set_quota(struct store *s, const char *username, int64_t bytes)

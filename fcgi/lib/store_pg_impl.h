@@ -22,7 +22,7 @@
  *
  * Isolation: a write transaction (store_tx) is READ COMMITTED; what SQLite's
  * single writer gave for free is had with row locks taken by the backend:
- * inside store_tx, store_account_by_id locks the account's row (FOR UPDATE),
+ * inside store_tx, store_account_by_id locks the account's row (FOR NO KEY UPDATE),
  * so that the writers of one account (quota checks, usage counters) follow
  * each other on every node, and the push locks its collection's row for the
  * version counter. Take them in that order: account, then collection. A
@@ -61,6 +61,7 @@ struct pg_pending {
 	enum pgstmt id;
 	int prepare;       /* 1: the PQsendPrepare of id; 0: a deferred run of it */
 	const char *what;  /* for the log */
+	enum err none;     /* not ERR_OK: the statement must change one row, else this is its failure */
 };
 
 struct store_pg {
@@ -129,6 +130,14 @@ enum err pg_run(struct store *s, enum pgstmt id, const struct pg_args *a, PGresu
  * write transaction it is pg_run.
  */
 enum err pg_run_deferred(struct store *s, enum pgstmt id, const struct pg_args *a, const char *what);
+
+/*
+ * pg_one_change, deferred as pg_run_deferred: a write that must change
+ * exactly one row, whose count is checked when its result is read (a
+ * count other than one is then the failure `none` of the transaction).
+ */
+enum err pg_one_change_deferred(struct store *s, enum pgstmt id, const struct pg_args *a, enum err none,
+    const char *what);
 
 /* Free the push's cache of record heads (store_pg_sync.c; pg_close). */
 void pg_heads_free(struct store_pg *p);

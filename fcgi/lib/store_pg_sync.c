@@ -157,7 +157,8 @@ enum err pg_collection_update(struct store *s, int64_t id, int64_t version, int6
 	pg_arg_int(&a, records_delta);
 	pg_arg_int(&a, bytes_delta);
 	pg_arg_int(&a, now);
-	return pg_run(s, PG_COLLECTION_UPDATE, &a, NULL, "collection update");
+	/* the last writes of a push: sent with its COMMIT, one round trip */
+	return pg_run_deferred(s, PG_COLLECTION_UPDATE, &a, "collection update");
 }
 
 /*
