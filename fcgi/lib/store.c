@@ -495,29 +495,6 @@ enum err lite_tx(struct store *s, enum err (*fn)(struct store *, void *), void *
 	return e;
 }
 
-/*
- * Group commit. Jobs queue in this process; one leader at a time runs the
- * queue (of its own database: a test process may hold several) in one
- * store_tx. Each push used to pay the write queue hand-off, BEGIN, COMMIT
- * and the WAL fsync alone, and under load the holder of the write lock was
- * often descheduled between those steps while the other pushes waited.
- */
-struct group_job {
-	enum err (*fn)(struct store *, void *);
-	void *arg;
-	const char *path;        /* the database it is for */
-	enum err rc;
-	int done;
-	struct group_job *next;
-};
-
-#define GROUP_MAX_JOBS 64 /* bounds one transaction's length */
-
-static pthread_mutex_t group_mu = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t group_cv = PTHREAD_COND_INITIALIZER;
-static struct group_job *group_queue;  /* FIFO: oldest first */
-static int group_leading;              /* a leader is running a batch */
-
 static enum err step_plain(struct store *s, enum stmt id, const char *what)
 {
 	sqlite3_stmt *st = store_stmt(s, id);
@@ -526,10 +503,10 @@ static enum err step_plain(struct store *s, enum stmt id, const char *what)
 	return rc == SQLITE_DONE ? ERR_OK : store_sqlite_err(s, rc, what);
 }
 
-/* store_tx body of a leader: each job in a savepoint of its own. */
+/* store_tx body of a group's leader: each job in a savepoint of its own. */
 static enum err group_run(struct store *s, void *arg)
 {
-	for (struct group_job *j = arg; j; j = j->next) {
+	for (struct store_group_job *j = arg; j; j = j->next) {
 		enum err e = step_plain(s, STMT_SAVEPOINT, "savepoint");
 		if (e)
 			return e;
@@ -547,60 +524,22 @@ static enum err group_run(struct store *s, void *arg)
 	return ERR_OK;
 }
 
-enum err lite_tx_group(struct store *s, enum err (*fn)(struct store *, void *), void *arg)
+/* A group's batch (store_group_commit): one store_tx, under the write queue. */
+static enum err group_batch(struct store *s, struct store_group_job *batch, int n)
+{
+	if (n == 1) /* alone: no savepoint needed */
+		return batch->rc = store_tx(s, batch->fn, batch->arg);
+	return store_tx(s, group_run, batch);
+}
+
+/* Group commit (store_group.c): concurrent pushes of this process share a transaction. */
+enum err lite_tx_group(struct store *s, int64_t key, enum err (*fn)(struct store *, void *), void *arg)
 {
 	if (s->mode == STORE_RO)
 		return ERR_INTERNAL;
 	if (s->in_tx)
 		return store_tx(s, fn, arg);
-	struct group_job me = {fn, arg, s->path, ERR_OK, 0, NULL};
-	struct group_job **tail;
-	pthread_mutex_lock(&group_mu);
-	for (tail = &group_queue; *tail; tail = &(*tail)->next)
-		;
-	*tail = &me;
-	for (;;) {
-		while (!me.done && group_leading)
-			pthread_cond_wait(&group_cv, &group_mu);
-		if (me.done)
-			break;
-		/* lead: take the queued jobs of this database, oldest first (a
-		 * full batch may leave this one for the next round) */
-		group_leading = 1;
-		struct group_job *batch = NULL, **bt = &batch;
-		int n = 0;
-		for (tail = &group_queue; *tail && n < GROUP_MAX_JOBS;) {
-			struct group_job *j = *tail;
-			if (strcmp(j->path, s->path) != 0) {
-				tail = &j->next;
-				continue;
-			}
-			*tail = j->next;
-			j->next = NULL;
-			*bt = j;
-			bt = &j->next;
-			n++;
-		}
-		pthread_mutex_unlock(&group_mu);
-
-		enum err e;
-		if (n == 1) /* alone: no savepoint needed */
-			e = batch->rc = store_tx(s, batch->fn, batch->arg);
-		else
-			e = store_tx(s, group_run, batch);
-
-		pthread_mutex_lock(&group_mu);
-		for (struct group_job *j = batch, *next; j; j = next) {
-			next = j->next;
-			if (e != ERR_OK && j->rc == ERR_OK)
-				j->rc = e; /* nothing was committed */
-			j->done = 1;
-		}
-		group_leading = 0;
-		pthread_cond_broadcast(&group_cv);
-	}
-	pthread_mutex_unlock(&group_mu);
-	return me.rc;
+	return store_group_commit(s, key, fn, arg, group_batch);
 }
 
 enum err lite_read(struct store *s, enum err (*fn)(struct store *, void *), void *arg)

@@ -116,10 +116,12 @@ enum err store_tx(struct store *s, enum err (*fn)(struct store *s, void *arg), v
  * fsync. Each caller returns its own fn's result once the commit is durable
  * (or the commit's error: then nothing of any job was written). fn must use
  * only the store it is given, and run in any thread. Nested in a
- * transaction, or with nobody else queued, it is store_tx. PostgreSQL: it
- * is store_tx (writers commit in parallel there).
+ * transaction, or with nobody else queued, it is store_tx. key names what
+ * fn locks first (the account's id): a batch runs its jobs in key order,
+ * so that on PostgreSQL two batches (two processes, two nodes) that hold
+ * row locks of several accounts never wait for each other in a cycle.
  */
-enum err store_tx_group(struct store *s, enum err (*fn)(struct store *s, void *arg), void *arg);
+enum err store_tx_group(struct store *s, int64_t key, enum err (*fn)(struct store *s, void *arg), void *arg);
 
 /* Like store_tx but a read transaction (BEGIN DEFERRED; PostgreSQL:
  * REPEATABLE READ, READ ONLY), for consistent multi-statement reads. */

@@ -44,6 +44,29 @@ struct store {
 struct store_wlock *store_wlock_hold(const char *dbpath, char *errbuf, size_t errlen);
 void store_wlock_release(struct store_wlock *w);
 
+/* One caller's transaction body waiting in a group commit (store_group.c). */
+struct store_group_job {
+	int64_t key;             /* the batch runs in key order (store_tx_group) */
+	enum err (*fn)(struct store *, void *);
+	void *arg;
+	const char *path;        /* the location it is for */
+	enum err rc;             /* fn's answer; the transaction's failure if it did not commit */
+	int done;
+	struct store_group_job *next;
+};
+
+/*
+ * store_tx_group for both backends: queue fn(s, arg) with the concurrent
+ * callers of this process on the same location; a leader among them calls
+ * run(its store, the batch of n jobs, oldest first), which must run every
+ * job's fn in one transaction, each isolated (a job that fails changes
+ * nothing), set each job's rc, and return ERR_OK only when the transaction
+ * committed. fn may run on another thread's store. The batch is in key
+ * order, ties oldest first. Returns this job's rc.
+ */
+enum err store_group_commit(struct store *s, int64_t key, enum err (*fn)(struct store *, void *), void *arg,
+    enum err (*run)(struct store *s, struct store_group_job *batch, int n));
+
 /* The prepared statement `id`, reset and with its bindings cleared. */
 sqlite3_stmt *store_stmt(struct store *s, enum stmt id);
 

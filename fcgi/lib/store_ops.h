@@ -27,7 +27,7 @@
 /* the connection: store.c / store_pg.c */
 #define STORE_OPS_CONN(X) \
 	X(tx, (struct store *s, enum err (*fn)(struct store *s, void *arg), void *arg), (s, fn, arg)) \
-	X(tx_group, (struct store *s, enum err (*fn)(struct store *s, void *arg), void *arg), (s, fn, arg)) \
+	X(tx_group, (struct store *s, int64_t key, enum err (*fn)(struct store *s, void *arg), void *arg), (s, key, fn, arg)) \
 	X(read, (struct store *s, enum err (*fn)(struct store *s, void *arg), void *arg), (s, fn, arg)) \
 	X(health, (struct store *s), (s)) \
 	X(stats, (struct store *s, struct store_stats *st), (s, st))

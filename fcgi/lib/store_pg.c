@@ -601,6 +601,15 @@ enum err pg_one_change(struct store *s, enum pgstmt id, const struct pg_args *a,
 
 /* ---- transactions ---- */
 
+/* 1 when a queued write's count is still to be checked: a COMMIT sent after it would run whatever the count. */
+static int counts_pending(const struct store_pg *p)
+{
+	for (int i = 0; i < p->npending; i++)
+		if (p->pending[i].none && !p->pending[i].prepare)
+			return 1;
+	return 0;
+}
+
 /*
  * BEGIN, fn, COMMIT (or ROLLBACK when fn failed), run again after a
  * serialization failure or a deadlock (a short random pause first, growing)
@@ -637,9 +646,11 @@ static enum err run_tx(struct store *s, enum pg_tx_kind kind, enum err (*fn)(str
 		/* deferred writes are read before the transaction is acknowledged:
 		 * in pipeline mode the COMMIT goes after them in the same round
 		 * trip (a failed write aborts the pipeline, so the COMMIT does not
-		 * run, and the ROLLBACK below ends the aborted transaction) */
+		 * run, and the ROLLBACK below ends the aborted transaction), unless
+		 * a write's count is to be checked first (it fails nothing in the
+		 * server) */
 		int commit_sent = 0;
-		if (e == ERR_OK && p->pipeline && !p->deferred_err) {
+		if (e == ERR_OK && p->pipeline && !p->deferred_err && !counts_pending(p)) {
 			e = pg_run_deferred(s, PG_COMMIT, NULL, "commit");
 			commit_sent = 1;
 		}
@@ -676,13 +687,64 @@ enum err pg_tx(struct store *s, enum err (*fn)(struct store *, void *), void *ar
 }
 
 /*
- * No group commit on PostgreSQL: its own commits run in parallel and share
- * WAL flushes (commit_delay), and writers of different collections or
- * accounts do not wait for each other.
+ * store_tx body of a group's leader: each job in a savepoint of its own,
+ * sent in the pipeline with the job's first statement (no round trip of
+ * its own). A job that answers an error is rolled back to its savepoint. A
+ * failed statement (its job is not known: a deferred write's failure is
+ * read later), a lost connection or a deadlock ends the whole group.
  */
-enum err pg_tx_group(struct store *s, enum err (*fn)(struct store *, void *), void *arg)
+static enum err group_run(struct store *s, void *arg)
 {
-	return pg_tx(s, fn, arg);
+	struct store_pg *p = s->pg;
+	for (struct store_group_job *j = arg; j; j = j->next) {
+		enum err e = pg_run_deferred(s, PG_SAVEPOINT, NULL, "savepoint");
+		if (e)
+			return e;
+		j->rc = j->fn(s, j->arg);
+		if (p->deferred_err || p->lost || p->retry)
+			return p->deferred_err ? p->deferred_err : j->rc ? j->rc : ERR_UNAVAILABLE;
+		if (j->rc != ERR_OK && (e = pg_run_deferred(s, PG_ROLLBACK_TO, NULL, "rollback to savepoint")))
+			return e;
+		if ((e = pg_run_deferred(s, PG_RELEASE, NULL, "release savepoint")))
+			return e;
+	}
+	return ERR_OK;
+}
+
+/*
+ * A group's batch (store_group_commit): one transaction. When a statement
+ * failed in it, nothing was committed and the failing job is not known:
+ * each job then runs alone, so that only the failing one fails (a lost
+ * connection, a lock wait past the timeout or the retries exhausted fail
+ * them all with 503, as they would have alone).
+ */
+static enum err group_batch(struct store *s, struct store_group_job *batch, int n)
+{
+	if (n == 1)
+		return batch->rc = pg_tx(s, batch->fn, batch->arg);
+	enum err e = pg_tx(s, group_run, batch);
+	if (e == ERR_OK || e == ERR_UNAVAILABLE)
+		return e;
+	for (struct store_group_job *j = batch; j; j = j->next)
+		j->rc = pg_tx(s, j->fn, j->arg);
+	return ERR_OK;
+}
+
+/*
+ * Group commit, as on SQLite (store_group.c): the concurrent pushes of this
+ * process share one transaction, so they take the account's and the
+ * collection's row locks once, and share one COMMIT and WAL flush. Writers
+ * of one account follow each other anyway (its row lock); PostgreSQL's own
+ * commits of other accounts' writers still run in parallel (other processes
+ * and nodes).
+ */
+enum err pg_tx_group(struct store *s, int64_t key, enum err (*fn)(struct store *, void *), void *arg)
+{
+	if (s->mode == STORE_RO)
+		return ERR_INTERNAL;
+	if (s->pg->in_tx != PG_TX_NONE)
+		return fn(s, arg);
+	return store_group_commit(s, key, fn, arg, group_batch);
 }
 
 enum err pg_read(struct store *s, enum err (*fn)(struct store *, void *), void *arg)

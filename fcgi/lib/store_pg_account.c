@@ -452,7 +452,8 @@ enum err pg_account_usage_add(struct store *s, int64_t account_id, int64_t bytes
 	pg_arg_int(&p, account_id);
 	pg_arg_int(&p, bytes);
 	pg_arg_int(&p, records);
-	/* in a write transaction, sent with the COMMIT (its count checked then) */
+	/* in a write transaction, deferred: its count is checked with the
+	 * last round trip before the COMMIT */
 	return pg_one_change_deferred(s, PG_ACCOUNT_USAGE_ADD, &p, ERR_NOT_FOUND, "account usage");
 }
 

@@ -161,7 +161,7 @@ enum err sync_push_as(struct store *s, const struct config *c, int64_t account_i
 {
 	struct push_ctx x = {c, account_id, owner, name, ids, recs, n, atomic, 0, 0};
 	/* pushes are the hot write path: concurrent ones share a commit */
-	enum err e = store_tx_group(s, push_tx, &x);
+	enum err e = store_tx_group(s, account_id, push_tx, &x);
 	*nconflicts = x.nconflicts;
 	*collection_version = x.version;
 	return e;
