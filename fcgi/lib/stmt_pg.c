@@ -170,6 +170,18 @@ const char *const pg_stmt_sql[] = {
 	    "version <= (SELECT version FROM history WHERE collection_id = $1 AND rid = $2 "
 	    "ORDER BY version DESC LIMIT 1 OFFSET $3) RETURNING coalesce(octet_length(payload), 0) AS n) "
 	    "SELECT coalesce(sum(n), 0) FROM d",
+	/* the same for the records of a text[] ($2) at once: a push's replaced ones */
+	[PG_HISTORY_PRUNE_MANY] =
+	    "WITH o AS (SELECT id, row_number() OVER (PARTITION BY rid ORDER BY version DESC) AS k FROM history "
+	    "WHERE collection_id = $1 AND rid = ANY ($2::text[])), "
+	    "d AS (DELETE FROM history h USING o WHERE h.id = o.id AND o.k > $3 "
+	    "RETURNING coalesce(octet_length(h.payload), 0) AS n) "
+	    "SELECT coalesce(sum(n), 0)::bigint FROM d",
+	/* PG_RECORD_TO_HISTORY for the records of a text[] ($2) at once */
+	[PG_RECORD_TO_HISTORY_MANY] =
+	    "INSERT INTO history (collection_id, rid, version, modified_at, deleted, payload) "
+	    "SELECT collection_id, rid, version, modified_at, deleted, payload FROM records "
+	    "WHERE collection_id = $1 AND rid = ANY ($2::text[])",
 	/*
 	 * One batch of a pull: records above version $2, ascending, at most $3
 	 * rows, and no more once the payloads before a row reach $4 bytes (the

@@ -470,6 +470,9 @@ enum err store_record_put(struct store *s, int64_t collection_id, const char *ri
 enum err store_record_to_history(struct store *s, int64_t collection_id, const char *rid);
 /* Drop history beyond the newest `keep` versions; *freed = payload bytes dropped. */
 enum err store_history_prune(struct store *s, int64_t collection_id, const char *rid, int64_t keep, int64_t *freed);
+/* store_history_prune of n records at once (a push's replaced ones; a rid may repeat); *freed = their sum. */
+enum err store_history_prune_many(struct store *s, int64_t collection_id, const char *const *rids, size_t n,
+    int64_t keep, int64_t *freed);
 /* Records with version > since, ascending, at most limit; fn returns non-zero to stop. */
 enum err store_record_pull(struct store *s, int64_t collection_id, int64_t since, int64_t limit,
     int (*fn)(void *ctx, const struct store_record *r), void *ctx);

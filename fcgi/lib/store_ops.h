@@ -95,6 +95,7 @@
 	X(record_put, (struct store *s, int64_t collection_id, const char *rid, int64_t version, int64_t now, int deleted, const uint8_t *payload, size_t len), (s, collection_id, rid, version, now, deleted, payload, len)) \
 	X(record_to_history, (struct store *s, int64_t collection_id, const char *rid), (s, collection_id, rid)) \
 	X(history_prune, (struct store *s, int64_t collection_id, const char *rid, int64_t keep, int64_t *freed), (s, collection_id, rid, keep, freed)) \
+	X(history_prune_many, (struct store *s, int64_t collection_id, const char *const *rids, size_t n, int64_t keep, int64_t *freed), (s, collection_id, rids, n, keep, freed)) \
 	X(record_pull, (struct store *s, int64_t collection_id, int64_t since, int64_t limit, int (*fn)(void *ctx, const struct store_record *r), void *ctx), (s, collection_id, since, limit, fn, ctx)) \
 	X(history_list, (struct store *s, int64_t collection_id, const char *rid, int (*fn)(void *ctx, const struct store_record *r), void *ctx), (s, collection_id, rid, fn, ctx)) \
 	X(history_get, (struct store *s, int64_t collection_id, const char *rid, int64_t version, int (*fn)(void *ctx, const struct store_record *r), void *ctx), (s, collection_id, rid, version, fn, ctx))

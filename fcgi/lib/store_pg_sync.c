@@ -226,52 +226,66 @@ static void heads_touch(struct store *s, int64_t collection_id, const char *rid)
 		h->stale[j] = 1;
 }
 
+/* Append rid to the text[] literal being built in b, its " and \\ escaped. */
+static void rid_literal_add(struct buf *b, const char *rid)
+{
+	buf_addc(b, '"');
+	for (const char *c = rid; *c; c++) {
+		if (*c == '"' || *c == '\\')
+			buf_addc(b, '\\');
+		buf_addc(b, *c);
+	}
+	buf_addc(b, '"');
+}
+
+/* The rids as one NUL-terminated text[] literal {"a","b"} in b: 0, or -1 without memory. */
+static int rid_literal(struct buf *b, const char *const *rids, size_t n)
+{
+	buf_addc(b, '{');
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			buf_addc(b, ',');
+		rid_literal_add(b, rids[i]);
+	}
+	buf_addc(b, '}');
+	buf_addc(b, '\0');
+	return buf_error(b) ? -1 : 0;
+}
+
 enum err pg_record_heads_hint(struct store *s, int64_t collection_id, const char *const *rids, size_t n)
 {
 	struct store_pg *p = s->pg;
 	pg_heads_free(p);
 	if (!pg_in_write_tx(s) || n == 0)
 		return ERR_OK; /* only a push's transaction holds the collection still */
-	/* the rids as one text[] literal: {"a","b"} with " and \ escaped */
-	size_t len = 3;
+	size_t len = 0;
 	for (size_t i = 0; i < n; i++)
-		len += 2 * strlen(rids[i]) + 3;
+		len += strlen(rids[i]) + 1;
 	struct pg_heads *h = calloc(1, sizeof *h);
-	char *lit = malloc(len);
-	if (!h || !lit || !(h->asked = malloc(n * sizeof *h->asked)) || !(h->stale = calloc(n, 1)) ||
-	    !(h->buf = malloc(len))) {
+	struct buf lit;
+	buf_init(&lit, 0);
+	if (!h || rid_literal(&lit, rids, n) != 0 || !(h->asked = malloc(n * sizeof *h->asked)) ||
+	    !(h->stale = calloc(n, 1)) || !(h->buf = malloc(len))) {
 		/* a hint: without memory each head is read on its own */
-		free(lit);
+		buf_free(&lit);
 		p->heads = h;
 		pg_heads_free(p);
 		return ERR_OK;
 	}
-	char *o = lit, *b = h->buf;
-	*o++ = '{';
+	char *b = h->buf;
 	for (size_t i = 0; i < n; i++) {
-		if (i)
-			*o++ = ',';
-		*o++ = '"';
-		for (const char *c = rids[i]; *c; c++) {
-			if (*c == '"' || *c == '\\')
-				*o++ = '\\';
-			*o++ = *c;
-		}
-		*o++ = '"';
 		size_t l = strlen(rids[i]) + 1;
 		memcpy(b, rids[i], l);
 		h->asked[i] = b;
 		b += l;
 	}
-	*o++ = '}';
-	*o = '\0';
 	h->n = n;
 	qsort(h->asked, n, sizeof *h->asked, cmp_rid);
 	struct pg_args a = {0};
 	pg_arg_int(&a, collection_id);
-	pg_arg_text(&a, lit);
+	pg_arg_text(&a, lit.p);
 	enum err e = pg_run(s, PG_RECORD_HEADS, &a, &h->res, "record heads");
-	free(lit);
+	buf_free(&lit);
 	p->heads = h;
 	if (e) {
 		pg_heads_free(p);
@@ -402,7 +416,10 @@ void pg_arg_version(struct pg_args *a, int64_t collection_id, const struct store
  * (pg_run and pg_run_deferred send the batch first, and so does the end of
  * the transaction's body), the batch's bounds, or another collection's
  * write. One INSERT ... SELECT FROM unnest() then writes them
- * all, deferred like the other writes.
+ * all, deferred like the other writes. The copies into history of the
+ * versions they replace wait likewise (a record not written yet in the
+ * transaction: its current row is the one to keep) and go first, by one
+ * INSERT ... SELECT of their rids.
  */
 #define PG_BATCH_ROWS 1000
 #define PG_BATCH_BYTES (2 * 1024 * 1024)
@@ -415,6 +432,8 @@ struct pg_batch {
 	int has_null;
 	struct buf rid, version, modified, deleted;  /* "{a,b,..." array literals, closed when sent */
 	struct buf payload;                         /* the header's room, then (length, bytes) per element */
+	size_t nhist;
+	struct buf hist;                            /* "{a,b,...": rids whose current row goes to history first */
 };
 
 void pg_batch_free(struct store_pg *p)
@@ -427,6 +446,7 @@ void pg_batch_free(struct store_pg *p)
 	buf_free(&b->modified);
 	buf_free(&b->deleted);
 	buf_free(&b->payload);
+	buf_free(&b->hist);
 	free(b);
 	p->batch = NULL;
 	p->batched = 0;
@@ -443,10 +463,11 @@ static void put_be32(uint8_t *p, uint32_t v)
 /* Empty b's columns, keeping a little memory. */
 static void batch_reset(struct pg_batch *b)
 {
-	struct buf *cols[] = {&b->rid, &b->version, &b->modified, &b->deleted, &b->payload};
+	struct buf *cols[] = {&b->rid, &b->version, &b->modified, &b->deleted, &b->payload, &b->hist};
 	for (size_t i = 0; i < sizeof cols / sizeof cols[0]; i++)
 		buf_reset(cols[i], 64 * 1024);
 	b->n = 0;
+	b->nhist = 0;
 	b->has_null = 0;
 }
 
@@ -455,8 +476,26 @@ enum err pg_batch_send(struct store *s)
 	struct store_pg *p = s->pg;
 	struct pg_batch *b = p->batch;
 	p->batched = 0; /* pg_run_deferred below finds nothing left here */
-	if (!b || !b->n)
+	if (!b || (!b->n && !b->nhist))
 		return ERR_OK;
+	enum err e = ERR_OK;
+	if (b->nhist) {
+		buf_addc(&b->hist, '}');
+		buf_addc(&b->hist, '\0');
+		if (buf_error(&b->hist)) {
+			log_msg(LOG_ERROR, "store: record to history: out of memory for a batch of %zu records", b->nhist);
+			e = ERR_INTERNAL;
+		} else {
+			struct pg_args a = {0};
+			pg_arg_int(&a, b->collection_id);
+			pg_arg_text(&a, b->hist.p);
+			e = pg_run_deferred(s, PG_RECORD_TO_HISTORY_MANY, &a, "record to history");
+		}
+	}
+	if (e || !b->n) {
+		batch_reset(b);
+		return e;
+	}
 	buf_addc(&b->rid, '}');
 	buf_addc(&b->rid, '\0');
 	buf_addc(&b->version, '}');
@@ -465,7 +504,6 @@ enum err pg_batch_send(struct store *s)
 	buf_addc(&b->modified, '\0');
 	buf_addc(&b->deleted, '}');
 	buf_addc(&b->deleted, '\0');
-	enum err e = ERR_OK;
 	if (buf_error(&b->rid) || buf_error(&b->version) || buf_error(&b->modified) || buf_error(&b->deleted) ||
 	    buf_error(&b->payload) || b->payload.len < PG_ARRAY_HEADER) {
 		log_msg(LOG_ERROR, "store: record put: out of memory for a batch of %zu records", b->n);
@@ -491,13 +529,13 @@ enum err pg_batch_send(struct store *s)
 	return e;
 }
 
-/* Add a record to the batch (of collection_id, after sending one of another); sent when full. */
-static enum err batch_add(struct store *s, int64_t collection_id, const struct store_record *r)
+/* The batch, for collection_id (one of another collection sent first): ERR_OK with *out set. */
+static enum err batch_for(struct store *s, int64_t collection_id, struct pg_batch **out)
 {
 	struct store_pg *p = s->pg;
 	struct pg_batch *b = p->batch;
 	enum err e;
-	if (b && b->n && b->collection_id != collection_id && (e = pg_batch_send(s)))
+	if (b && (b->n || b->nhist) && b->collection_id != collection_id && (e = pg_batch_send(s)))
 		return e;
 	if (!b) {
 		if (!(b = calloc(1, sizeof *b))) {
@@ -509,10 +547,24 @@ static enum err batch_add(struct store *s, int64_t collection_id, const struct s
 		buf_init(&b->modified, 0);
 		buf_init(&b->deleted, 0);
 		buf_init(&b->payload, 0);
+		buf_init(&b->hist, 0);
 		p->batch = b;
 	}
-	if (b->n == 0) {
+	if (!b->n && !b->nhist)
 		b->collection_id = collection_id;
+	*out = b;
+	return ERR_OK;
+}
+
+/* Add a record to the batch (of collection_id, after sending one of another); sent when full. */
+static enum err batch_add(struct store *s, int64_t collection_id, const struct store_record *r)
+{
+	struct store_pg *p = s->pg;
+	struct pg_batch *b;
+	enum err e = batch_for(s, collection_id, &b);
+	if (e)
+		return e;
+	if (b->n == 0) {
 		buf_addc(&b->rid, '{');
 		buf_addc(&b->version, '{');
 		buf_addc(&b->modified, '{');
@@ -576,6 +628,20 @@ enum err pg_record_put(struct store *s, int64_t collection_id, const char *rid, 
 
 enum err pg_record_to_history(struct store *s, int64_t collection_id, const char *rid)
 {
+	struct pg_heads *h = heads_for(s, collection_id);
+	long i = h ? heads_asked(h, rid) : -1;
+	if (i >= 0 && !h->stale[i]) {
+		/* not written yet in this push: its current row is the one to keep */
+		struct pg_batch *b;
+		enum err e = batch_for(s, collection_id, &b);
+		if (e)
+			return e;
+		buf_addc(&b->hist, b->nhist ? ',' : '{');
+		rid_literal_add(&b->hist, rid);
+		b->nhist++;
+		s->pg->batched = 1;
+		return b->nhist >= PG_BATCH_ROWS ? pg_batch_send(s) : ERR_OK;
+	}
 	struct pg_args a = {0};
 	pg_arg_int(&a, collection_id);
 	pg_arg_text(&a, rid);
@@ -594,6 +660,32 @@ enum err pg_history_prune(struct store *s, int64_t collection_id, const char *ri
 	if (e == ERR_OK)
 		*freed = pg_int(r, 0, 0);
 	PQclear(r);
+	return e == ERR_NOT_FOUND ? ERR_OK : e;
+}
+
+enum err pg_history_prune_many(struct store *s, int64_t collection_id, const char *const *rids, size_t n,
+    int64_t keep, int64_t *freed)
+{
+	*freed = 0;
+	if (n == 0)
+		return ERR_OK;
+	struct buf lit;
+	buf_init(&lit, 0);
+	if (rid_literal(&lit, rids, n) != 0) {
+		buf_free(&lit);
+		log_msg(LOG_ERROR, "store: history prune: out of memory for %zu records", n);
+		return ERR_INTERNAL;
+	}
+	struct pg_args a = {0};
+	pg_arg_int(&a, collection_id);
+	pg_arg_text(&a, lit.p);
+	pg_arg_int(&a, keep);
+	PGresult *r = NULL;
+	enum err e = pg_one_row(s, PG_HISTORY_PRUNE_MANY, &a, &r, "history prune");
+	if (e == ERR_OK)
+		*freed = pg_int(r, 0, 0);
+	PQclear(r);
+	buf_free(&lit);
 	return e == ERR_NOT_FOUND ? ERR_OK : e;
 }
 

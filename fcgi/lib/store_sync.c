@@ -240,6 +240,21 @@ enum err lite_history_prune(struct store *s, int64_t collection_id, const char *
 	return rc == SQLITE_DONE ? ERR_OK : store_sqlite_err(s, rc, "history prune");
 }
 
+enum err lite_history_prune_many(struct store *s, int64_t collection_id, const char *const *rids, size_t n,
+    int64_t keep, int64_t *freed)
+{
+	/* in process, a statement per record costs no round trip */
+	*freed = 0;
+	for (size_t i = 0; i < n; i++) {
+		int64_t f = 0;
+		enum err e = lite_history_prune(s, collection_id, rids[i], keep, &f);
+		if (e)
+			return e;
+		*freed += f;
+	}
+	return ERR_OK;
+}
+
 enum err lite_record_pull(struct store *s, int64_t collection_id, int64_t since, int64_t limit,
     int (*fn)(void *ctx, const struct store_record *r), void *ctx)
 {

@@ -97,16 +97,20 @@ static enum err push_tx(struct store *s, void *arg)
 			return e;
 	}
 	int64_t keep = sync_plan(x->c, &a)->history_depth;
-	int64_t version = col.version, bytes = 0, records = 0;
-	size_t accepted = 0;
+	int64_t version = col.version, bytes = 0, records = 0, freed = 0;
+	size_t accepted = 0, nreplaced = 0;
+	/* the replaced records, whose history is pruned at once after the loop */
+	const char **replaced = x->n ? malloc(x->n * sizeof *replaced) : NULL;
+	if (x->n && !replaced)
+		return ERR_INTERNAL;
 	x->nconflicts = 0;
 	for (size_t i = 0; i < x->n; i++) {
 		struct sync_rec *r = &x->recs[i];
-		int64_t cur = 0, cur_bytes = 0, freed = 0;
+		int64_t cur = 0, cur_bytes = 0;
 		int cur_deleted = 0;
 		e = store_record_head(s, col.id, r->id, &cur, &cur_deleted, &cur_bytes);
 		if (e && e != ERR_NOT_FOUND)
-			return e;
+			goto out;
 		int exists = e == ERR_OK;
 		r->version = 0;
 		r->conflict = !r->force && r->base_version != cur;
@@ -120,21 +124,25 @@ static enum err push_tx(struct store *s, void *arg)
 		if (exists) {
 			/* the replaced version becomes history: its bytes stay counted */
 			if ((e = store_record_to_history(s, col.id, r->id)))
-				return e;
+				goto out;
 			if (!cur_deleted)
 				records--;
+			replaced[nreplaced++] = r->id;
 		}
 		if ((e = store_record_put(s, col.id, r->id, r->version, now, r->deleted, r->payload, r->len)))
-			return e;
+			goto out;
 		if (!r->deleted) {
 			records++;
 			bytes += (int64_t)r->len;
 		}
-		if (exists && (e = store_history_prune(s, col.id, r->id, keep, &freed)))
-			return e;
-		bytes -= freed;
 		accepted++;
 	}
+	e = store_history_prune_many(s, col.id, replaced, nreplaced, keep, &freed);
+out:
+	free(replaced);
+	if (e)
+		return e;
+	bytes -= freed;
 	if (x->atomic && x->nconflicts)
 		return ERR_CONFLICT;
 	if (bytes > 0 && a.usage_bytes + bytes > sync_quota(x->c, &a))

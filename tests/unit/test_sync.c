@@ -568,6 +568,40 @@ test_history_bytes(void)
 	T_EQ_INT(s.urecords, 0);
 }
 
+/*
+ * One push that replaces records, one of them three times (forced): the
+ * history of each is pruned once for the whole push (store_history_prune_
+ * many), to the same result as one record at a time: depth 3 keeps the
+ * current version and the 3 before it, and the counters say so.
+ */
+static void
+test_history_one_push(void)
+{
+	int64_t a = new_user("histpush", NULL), v = 0;
+	struct vlist l;
+
+	for (size_t k = 1; k <= 4; k++)
+		v = put(a, "hp", "doc", v, 10 * k); /* 10 20 30 40 */
+	put(a, "hp", "other", 0, 7);
+	struct sync_rec r[4] = {
+		rec("doc", 0, 50, 0, 1), rec("other", 0, 8, 0, 1), rec("doc", 0, 60, 0, 1), rec("doc", 0, 70, 0, 1)};
+	size_t nconf = 0;
+	int64_t cver = 0;
+	T_EQ_INT(sync_push(st, &cfg, a, "hp", r, 4, 0, &nconf, &cver), ERR_OK);
+	free_recs(r, 4);
+	T_EQ_INT(nconf, 0);
+	T_EQ_INT(history(a, "hp", "doc", &l), ERR_OK);
+	T_EQ_INT(l.n, 4);
+	T_EQ_INT(l.bytes[0], 70);
+	T_EQ_INT(l.bytes[3], 40);
+	T_EQ_INT(history(a, "hp", "other", &l), ERR_OK);
+	T_EQ_INT(l.n, 2);
+	struct snap sn = snap(a, "hp");
+	T_EQ_INT(sn.cbytes, 70 + 60 + 50 + 40 + 8 + 7);
+	T_EQ_INT(sn.ubytes, 70 + 60 + 50 + 40 + 8 + 7);
+	T_EQ_INT(sn.crecords, 2);
+}
+
 static void
 test_quota(void)
 {
@@ -1119,6 +1153,7 @@ run_all(void)
 	T_RUN(test_force);
 	T_RUN(test_atomic);
 	T_RUN(test_history_bytes);
+	T_RUN(test_history_one_push);
 	T_RUN(test_quota);
 	T_RUN(test_collection_limit);
 	T_RUN(test_collection_put);
