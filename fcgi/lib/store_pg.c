@@ -416,6 +416,7 @@ static enum err pipe_sync(struct store *s)
 {
 	struct store_pg *p = s->pg;
 	enum err e;
+	p->trips++;
 	if (PQpipelineSync(p->conn) != 1)
 		return pipe_broken(s, "pipeline sync");
 	if ((e = pipe_drain(s)) || (e = pipe_read_sync(s)))
@@ -431,6 +432,7 @@ static enum err pipe_run(struct store *s, enum pgstmt id, const struct pg_args *
 	enum err e;
 	if (p->deferred_err)
 		return p->deferred_err;
+	p->trips++;
 	if (pipe_send(s, id, a, name) != 0 || PQpipelineSync(p->conn) != 1)
 		return pipe_broken(s, what);
 	if ((e = pipe_drain(s)))
@@ -502,6 +504,31 @@ enum err pg_one_change_deferred(struct store *s, enum pgstmt id, const struct pg
     const char *what)
 {
 	return run_deferred(s, id, a, none ? none : ERR_NOT_FOUND, what);
+}
+
+/*
+ * Begin a transaction of that kind in pipeline mode: the BEGIN is sent now
+ * and its result read with the transaction's first round trip (the first
+ * statement that waits for an answer, at the latest the COMMIT's).
+ */
+static enum err pipe_begin(struct store *s, enum pg_tx_kind kind)
+{
+	struct store_pg *p = s->pg;
+	enum err e = ensure_conn(s);
+	if (e)
+		return e;
+	if (!p->pipeline) {
+		if (PQenterPipelineMode(p->conn) != 1)
+			return pipe_broken(s, "begin");
+		p->pipeline = 1;
+	}
+	enum pgstmt id = kind == PG_TX_WRITE ? PG_BEGIN : PG_BEGIN_READ;
+	char name[16];
+	snprintf(name, sizeof name, "s%d", (int)id);
+	if (pipe_send(s, id, NULL, name) != 0)
+		return pipe_broken(s, "begin");
+	p->pending[p->npending++] = (struct pg_pending){id, 0, "begin", ERR_OK};
+	return ERR_OK;
 }
 
 /*
@@ -627,9 +654,9 @@ static enum err run_tx(struct store *s, enum pg_tx_kind kind, enum err (*fn)(str
 	for (;;) {
 		tries++;
 		p->retry = p->lost = 0;
-		e = pg_run(s, kind == PG_TX_WRITE ? PG_BEGIN : PG_BEGIN_READ, NULL, NULL, "begin");
+		p->trips = 0;
+		e = pipe_begin(s, kind);
 		if (e) {
-			/* a connection that died while idle shows at BEGIN: once more on a new one */
 			if (p->lost && p->conn && tries < 2)
 				continue;
 			return e;
@@ -658,14 +685,22 @@ static enum err run_tx(struct store *s, enum pg_tx_kind kind, enum err (*fn)(str
 		if (e == ERR_OK)
 			e = pe;
 		p->deferred_err = ERR_OK;
-		if (e == ERR_OK && !commit_sent)
+		if (e == ERR_OK && !commit_sent) {
+			commit_sent = 1;
 			e = pg_run(s, PG_COMMIT, NULL, NULL, "commit");
-		else if (e != ERR_OK && !p->lost)
+		} else if (e != ERR_OK && !p->lost) {
 			pg_run(s, PG_ROLLBACK, NULL, NULL, "rollback");
+		}
 		/* a failed COMMIT has ended the transaction already; a lost
 		 * connection has none left (and its COMMIT's fate is unknown: the
 		 * caller's 503 makes the client ask again) */
 		p->in_tx = PG_TX_NONE;
+		/* a connection that died while idle shows in the transaction's
+		 * first round trip (with the BEGIN): nothing of it is left on the
+		 * server, which rolls back what a lost connection did not
+		 * commit; once more on a new one */
+		if (e != ERR_OK && p->lost && !commit_sent && p->trips <= 1 && tries < 2)
+			continue;
 		if (e == ERR_OK || !p->retry || p->lost)
 			break;
 		if (tries >= PG_TX_TRIES) {

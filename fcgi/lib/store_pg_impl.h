@@ -73,12 +73,13 @@ struct store_pg {
 	int lost;                     /* the last error was the connection's */
 	int64_t next_connect_ms;      /* while down: no attempt before this (monotonic) */
 	int64_t warned_ms;            /* the last "database is down" log line */
-	/* pipeline mode: entered by the first pg_run_deferred of a write
-	 * transaction, left before its COMMIT or ROLLBACK */
+	/* pipeline mode: entered at a transaction's BEGIN (which goes with
+	 * its first statement), left at the end of its body with the COMMIT */
 	int pipeline;
 	int npending;
 	struct pg_pending pending[2 * PG_PIPELINE_MAX + 2];
 	enum err deferred_err;        /* the first failure of a deferred statement: the transaction's */
+	int trips;                    /* round trips of the transaction so far (pipeline syncs) */
 	uint64_t tx_serial;           /* counts transactions begun: what a cache is valid for */
 	struct pg_heads *heads;       /* the record heads of a push, read at once (store_pg_sync.c) */
 	struct pg_batch *batch;       /* a push's new records, written by one statement (store_pg_sync.c) */
