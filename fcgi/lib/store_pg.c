@@ -266,6 +266,8 @@ static enum err ensure_conn(struct store *s)
 	PQfinish(p->conn);
 	p->conn = NULL;
 	memset(p->prepared, 0, sizeof p->prepared);
+	p->pipeline = 0;
+	p->npending = 0; /* a read transaction's COMMIT, unread: gone with its connection */
 	char why[512];
 	p->conn = connect_uri(p->uri, s->mode == STORE_RO, why, sizeof why);
 	if (!p->conn) {
@@ -358,11 +360,20 @@ static int pipe_send(struct store *s, enum pgstmt id, const struct pg_args *a, c
 	if (!p->prepared[id]) {
 		if (PQsendPrepare(p->conn, name, pg_stmt_sql[id], 0, NULL) != 1)
 			return -1;
-		p->pending[p->npending++] = (struct pg_pending){id, 1, "prepare", ERR_OK};
+		p->pending[p->npending++] = (struct pg_pending){.id = id, .prepare = 1, .what = "prepare"};
 		p->prepared[id] = 1; /* undone by pipe_drain if it fails */
 	}
 	return PQsendQueryPrepared(p->conn, name, a ? a->n : 0, a ? a->val : NULL, a ? a->len : NULL,
 	           a ? a->fmt : NULL, 1) == 1 ? 0 : -1;
+}
+
+/* Read the PGRES_PIPELINE_SYNC that ends a round. */
+static enum err pipe_read_sync(struct store *s)
+{
+	PGresult *r = PQgetResult(s->pg->conn);
+	int ok = r && PQresultStatus(r) == PGRES_PIPELINE_SYNC;
+	PQclear(r);
+	return ok ? ERR_OK : pipe_broken(s, "pipeline sync");
 }
 
 /* Read the results of the queued statements; the first failure becomes p->deferred_err. */
@@ -371,6 +382,12 @@ static enum err pipe_drain(struct store *s)
 	struct store_pg *p = s->pg;
 	for (int i = 0; i < p->npending; i++) {
 		const struct pg_pending *q = &p->pending[i];
+		if (q->sync) {
+			enum err se = pipe_read_sync(s);
+			if (se)
+				return se;
+			continue;
+		}
 		PGresult *r = pipe_result(p);
 		if (!r)
 			return pipe_broken(s, q->what);
@@ -402,15 +419,6 @@ static enum err pipe_drain(struct store *s)
 	return ERR_OK;
 }
 
-/* Read the PGRES_PIPELINE_SYNC that ends a round. */
-static enum err pipe_read_sync(struct store *s)
-{
-	PGresult *r = PQgetResult(s->pg->conn);
-	int ok = r && PQresultStatus(r) == PGRES_PIPELINE_SYNC;
-	PQclear(r);
-	return ok ? ERR_OK : pipe_broken(s, "pipeline sync");
-}
-
 /* A sync point: send it, read every queued result and the sync. The deferred error, if any. */
 static enum err pipe_sync(struct store *s)
 {
@@ -430,6 +438,8 @@ static enum err pipe_run(struct store *s, enum pgstmt id, const struct pg_args *
 {
 	struct store_pg *p = s->pg;
 	enum err e;
+	if (p->in_tx == PG_TX_NONE)
+		p->deferred_err = ERR_OK; /* outside a transaction no failure carries over */
 	if (p->deferred_err)
 		return p->deferred_err;
 	p->trips++;
@@ -457,6 +467,8 @@ static enum err pipe_run(struct store *s, enum pgstmt id, const struct pg_args *
 		e = result_err(s, r, what);
 		p->deferred_err = e; /* the transaction is aborted: its later calls fail alike */
 	}
+	if (p->in_tx == PG_TX_NONE)
+		p->deferred_err = ERR_OK; /* a statement on its own (after a read transaction): its failure is its own */
 	PQclear(r);
 	return e;
 }
@@ -488,7 +500,7 @@ static enum err run_deferred(struct store *s, enum pgstmt id, const struct pg_ar
 	snprintf(name, sizeof name, "s%d", (int)id);
 	if (pipe_send(s, id, a, name) != 0)
 		return pipe_broken(s, what);
-	p->pending[p->npending++] = (struct pg_pending){id, 0, what, none};
+	p->pending[p->npending++] = (struct pg_pending){.id = id, .what = what, .none = none};
 	/* bounded: the server's answers must not pile up unread */
 	if (p->npending >= 2 * PG_PIPELINE_MAX)
 		return pipe_sync(s);
@@ -527,7 +539,28 @@ static enum err pipe_begin(struct store *s, enum pg_tx_kind kind)
 	snprintf(name, sizeof name, "s%d", (int)id);
 	if (pipe_send(s, id, NULL, name) != 0)
 		return pipe_broken(s, "begin");
-	p->pending[p->npending++] = (struct pg_pending){id, 0, "begin", ERR_OK};
+	p->pending[p->npending++] = (struct pg_pending){.id = id, .what = "begin"};
+	return ERR_OK;
+}
+
+/*
+ * End a read transaction without waiting: its COMMIT and a sync are sent,
+ * their answers read with the connection's next round trip (pipe_drain).
+ * A read-only transaction's COMMIT can lose nothing; should the connection
+ * fail meanwhile, the next transaction sees it in its first round trip and
+ * runs again on a new one (run_tx). Pipeline mode stays on until then.
+ */
+static enum err pipe_commit_unread(struct store *s)
+{
+	struct store_pg *p = s->pg;
+	char name[16];
+	snprintf(name, sizeof name, "s%d", (int)PG_COMMIT);
+	if (pipe_send(s, PG_COMMIT, NULL, name) != 0)
+		return pipe_broken(s, "commit");
+	p->pending[p->npending++] = (struct pg_pending){.id = PG_COMMIT, .what = "commit"};
+	if (PQpipelineSync(p->conn) != 1)
+		return pipe_broken(s, "commit");
+	p->pending[p->npending++] = (struct pg_pending){.id = PG_COMMIT, .what = "commit", .sync = 1};
 	return ERR_OK;
 }
 
@@ -655,6 +688,7 @@ static enum err run_tx(struct store *s, enum pg_tx_kind kind, enum err (*fn)(str
 		tries++;
 		p->retry = p->lost = 0;
 		p->trips = 0;
+		p->deferred_err = ERR_OK;
 		e = pipe_begin(s, kind);
 		if (e) {
 			if (p->lost && p->conn && tries < 2)
@@ -677,6 +711,12 @@ static enum err run_tx(struct store *s, enum pg_tx_kind kind, enum err (*fn)(str
 		 * a write's count is to be checked first (it fails nothing in the
 		 * server) */
 		int commit_sent = 0;
+		if (kind == PG_TX_READ && e == ERR_OK && p->pipeline && !p->deferred_err &&
+		    pipe_commit_unread(s) == ERR_OK) {
+			/* its answer is read with the connection's next round trip */
+			p->in_tx = PG_TX_NONE;
+			break;
+		}
 		if (e == ERR_OK && p->pipeline && !p->deferred_err && !counts_pending(p)) {
 			e = pg_run_deferred(s, PG_COMMIT, NULL, "commit");
 			commit_sent = 1;

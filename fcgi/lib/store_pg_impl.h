@@ -62,6 +62,7 @@ struct pg_pending {
 	int prepare;       /* 1: the PQsendPrepare of id; 0: a deferred run of it */
 	const char *what;  /* for the log */
 	enum err none;     /* not ERR_OK: the statement must change one row, else this is its failure */
+	int sync;          /* 1: not a statement but the end of a round sent earlier (PGRES_PIPELINE_SYNC) */
 };
 
 struct store_pg {
@@ -74,7 +75,9 @@ struct store_pg {
 	int64_t next_connect_ms;      /* while down: no attempt before this (monotonic) */
 	int64_t warned_ms;            /* the last "database is down" log line */
 	/* pipeline mode: entered at a transaction's BEGIN (which goes with
-	 * its first statement), left at the end of its body with the COMMIT */
+	 * its first statement), left at the end of its body with the COMMIT;
+	 * after a read transaction, whose COMMIT's answer waits for the next
+	 * round trip, at the end of the next one */
 	int pipeline;
 	int npending;
 	struct pg_pending pending[2 * PG_PIPELINE_MAX + 2];

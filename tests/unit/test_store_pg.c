@@ -522,6 +522,40 @@ static void test_deferred(void)
 	store_close(s);
 }
 
+/* store_read body: the account named arg exists. */
+static enum err read_account(struct store *s, void *arg)
+{
+	struct store_account a;
+	return store_account_by_name(s, arg, &a);
+}
+
+/*
+ * A read transaction's COMMIT is read with the next round trip, so the
+ * connection stays in pipeline mode between calls: a statement on its own
+ * that fails then (a foreign key) fails alone, and the calls after it, in
+ * a transaction or not, work; a connection lost with that COMMIT unread is
+ * replaced by the next transaction without a failure.
+ */
+static void test_after_read(void)
+{
+	struct store *s = fresh();
+	if (!s)
+		return;
+	int64_t id = add_account(s, "reader");
+	uint8_t hash[STORE_HASH_LEN] = {7};
+	T_EQ_INT(store_read(s, read_account, "reader"), ERR_OK);
+	T_EQ_INT(store_token_insert(s, hash, STORE_TOKEN_ACCESS, id + 1000, 1, 1), ERR_CONFLICT);
+	T_EQ_INT(store_read(s, read_account, "reader"), ERR_OK);
+	T_EQ_INT(store_tx(s, tx_insert, "after-read"), ERR_OK);
+	T_EQ_INT(store_read(s, read_account, "after-read"), ERR_OK);
+	T_EQ_INT(store_read(s, read_account, "nobody"), ERR_NOT_FOUND);
+	T_EQ_INT(store_read(s, read_account, "reader"), ERR_OK);
+	kill_store_connections();
+	T_EQ_INT(store_read(s, read_account, "reader"), ERR_OK);
+	T_EQ_INT(store_read(s, read_account, "after-read"), ERR_OK);
+	store_close(s);
+}
+
 int main(void)
 {
 	log_setup("test_store_pg", LOG_ERROR);
@@ -536,6 +570,7 @@ int main(void)
 	T_RUN(test_retry_deadlock);
 	T_RUN(test_reconnect);
 	T_RUN(test_deferred);
+	T_RUN(test_after_read);
 	T_RUN(test_server_restart);
 	pgt_teardown();
 	return t_done();
