@@ -18,6 +18,10 @@
 # (two wrk processes), against the one node's 64.
 # Targets (issue 12): push < 60 ms and pull < 20 ms on PostgreSQL; mixed at
 # c64: PostgreSQL >= 0.6 x SQLite's requests/s, p99 < 80 ms.
+# BENCH_PG_SETTINGS: lines added to the cluster's postgresql.conf (e.g.
+# "commit_delay = 500" on one line and "commit_siblings = 2" on the next), to try a
+# tuning of docs/CONFIG.md. The load average is printed before and after:
+# on a shared machine, compare the ratios of one run rather than figures.
 set -u
 cd "$(dirname "$0")/../.."
 root=$PWD
@@ -41,6 +45,10 @@ trap 'exit 130' INT TERM
 die() { echo "backends.sh: $*" >&2; exit 1; }
 
 PG_FSYNC=on scripts/pg.sh start "$pgdir" >/dev/null || die "cannot start PostgreSQL"
+if [ -n "${BENCH_PG_SETTINGS:-}" ]; then
+	printf '# backends.sh: BENCH_PG_SETTINGS\n%s\n' "$BENCH_PG_SETTINGS" >>"$pgdir/data/postgresql.conf"
+	scripts/pg.sh stop "$pgdir" && PG_FSYNC=on scripts/pg.sh start "$pgdir" >/dev/null || die "cannot restart PostgreSQL"
+fi
 pg_uri=$(scripts/pg.sh createdb "$pgdir" bench) || die "cannot create the database"
 
 # bench_config NAME DATABASE LEVEL: NAME's config; replaced in one rename (the
@@ -204,7 +212,9 @@ mixed() {
 	M_BAD=$(awk '{ s += $3 } END { print s + 0 }' "$out")
 }
 
-echo "blindsync backends bench: $(nproc) cores, SQLite against PostgreSQL 15 (fsync on), $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
+echo "blindsync backends bench: $(nproc) cores, SQLite against PostgreSQL 15 (fsync on), $(date -u +%Y-%m-%dT%H:%M:%SZ), load average $(loadavg)"
+[ -z "${BENCH_PG_SETTINGS:-}" ] || echo "PostgreSQL settings added: $(tr '\n' ';' <<<"$BENCH_PG_SETTINGS")"
 declare -A R
 for be in sqlite pg; do
 	if [ $be = sqlite ]; then db=$work/sqlite/data/blindsync.db; mkdir -p "$work/sqlite/data"; else db=$pg_uri; fi
@@ -236,3 +246,4 @@ echo "two nodes on one PostgreSQL (32 + 32 connections) against one node (64), m
 echo "  one node:  ${R[pg.rps]} req/s, p99 ${R[pg.p99]} ms"
 echo "  two nodes: ${R[pg2.rps]} req/s, p99 ${R[pg2.p99]} ms, ${R[pg2.bad]} failed answers; two / one: $(ratio "${R[pg2.rps]}" "${R[pg.rps]}")"
 echo "  (one machine of $(nproc) cores runs both nodes, PostgreSQL and wrk: a second node adds processes, not cores)"
+echo "load average at the end: $(loadavg)"
