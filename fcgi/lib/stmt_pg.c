@@ -10,9 +10,6 @@ const char *const pg_stmt_sql[] = {
 	[PG_BEGIN_READ] = "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY",
 	[PG_COMMIT] = "COMMIT",
 	[PG_ROLLBACK] = "ROLLBACK",
-	[PG_SAVEPOINT] = "SAVEPOINT job",
-	[PG_RELEASE] = "RELEASE job",
-	[PG_ROLLBACK_TO] = "ROLLBACK TO job",
 	[PG_HEALTH] = "SELECT value FROM meta WHERE key = 'schema'",
 	[PG_SCHEMA_VERSION] = "SELECT coalesce(max(version), 0) FROM schema_migrations",
 	/* the gauges of /v1/metrics, and the database's size on disk */

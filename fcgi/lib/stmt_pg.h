@@ -16,9 +16,6 @@ enum pgstmt {
 	PG_BEGIN_READ,      /* a read transaction: one snapshot */
 	PG_COMMIT,
 	PG_ROLLBACK,
-	PG_SAVEPOINT,       /* one job of a group transaction (store_tx_group) */
-	PG_RELEASE,
-	PG_ROLLBACK_TO,
 	PG_HEALTH,
 	PG_SCHEMA_VERSION,
 	PG_STATS,

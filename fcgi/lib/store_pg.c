@@ -762,36 +762,31 @@ enum err pg_tx(struct store *s, enum err (*fn)(struct store *, void *), void *ar
 }
 
 /*
- * store_tx body of a group's leader: each job in a savepoint of its own,
- * sent in the pipeline with the job's first statement (no round trip of
- * its own). A job that answers an error is rolled back to its savepoint. A
- * failed statement (its job is not known: a deferred write's failure is
- * read later), a lost connection or a deadlock ends the whole group.
+ * store_tx body of a group's leader: the jobs one after the other, without
+ * savepoints. A savepoint is a subtransaction, and a row lock taken in one
+ * on a row its parent changed (every push locks the account's row, which
+ * the previous push updated) makes a MultiXact: the profile of the mixed
+ * load then showed every reader of that row resolving its members. The
+ * first job that answers an error, or a failed statement (whose job is not
+ * known: a deferred write's failure is read later), ends the group.
  */
 static enum err group_run(struct store *s, void *arg)
 {
 	struct store_pg *p = s->pg;
 	for (struct store_group_job *j = arg; j; j = j->next) {
-		enum err e = pg_run_deferred(s, PG_SAVEPOINT, NULL, "savepoint");
-		if (e)
-			return e;
 		j->rc = j->fn(s, j->arg);
-		if (p->deferred_err || p->lost || p->retry)
-			return p->deferred_err ? p->deferred_err : j->rc ? j->rc : ERR_UNAVAILABLE;
-		if (j->rc != ERR_OK && (e = pg_run_deferred(s, PG_ROLLBACK_TO, NULL, "rollback to savepoint")))
-			return e;
-		if ((e = pg_run_deferred(s, PG_RELEASE, NULL, "release savepoint")))
-			return e;
+		if (j->rc != ERR_OK || p->deferred_err)
+			return j->rc ? j->rc : p->deferred_err;
 	}
 	return ERR_OK;
 }
 
 /*
- * A group's batch (store_group_commit): one transaction. When a statement
- * failed in it, nothing was committed and the failing job is not known:
- * each job then runs alone, so that only the failing one fails (a lost
- * connection, a lock wait past the timeout or the retries exhausted fail
- * them all with 503, as they would have alone).
+ * A group's batch (store_group_commit): one transaction. When it failed
+ * (a job's answer, a failed statement), nothing was committed: each job
+ * then runs alone, so that only a failing one fails (a lost connection, a
+ * lock wait past the timeout or the retries exhausted fail them all with
+ * 503, as they would have alone).
  */
 static enum err group_batch(struct store *s, struct store_group_job *batch, int n)
 {
@@ -808,7 +803,9 @@ static enum err group_batch(struct store *s, struct store_group_job *batch, int 
 /*
  * Group commit, as on SQLite (store_group.c): the concurrent pushes of this
  * process share one transaction, so they take the account's and the
- * collection's row locks once, and share one COMMIT and WAL flush. Writers
+ * collection's row locks once, and share one COMMIT and WAL flush. A push
+ * refused (a conflict of an atomic push, a quota) makes its batch run
+ * again push by push: rare, and cheaper than a savepoint per push. Writers
  * of one account follow each other anyway (its row lock); PostgreSQL's own
  * commits of other accounts' writers still run in parallel (other processes
  * and nodes).
