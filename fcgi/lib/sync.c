@@ -168,8 +168,15 @@ enum err sync_push_as(struct store *s, const struct config *c, int64_t account_i
     int64_t *collection_version, struct share_ids *ids)
 {
 	struct push_ctx x = {c, account_id, owner, name, ids, recs, n, atomic, 0, 0};
+	/* the batch's order is that of the account rows its pushes lock first:
+	 * a member's push locks the owner's (looked up again, and checked, in
+	 * the transaction; here only the order is at stake) */
+	int64_t key = account_id;
+	struct store_account o;
+	if (owner && store_account_by_name(s, owner, &o) == ERR_OK)
+		key = o.id;
 	/* pushes are the hot write path: concurrent ones share a commit */
-	enum err e = store_tx_group(s, account_id, push_tx, &x);
+	enum err e = store_tx_group(s, key, push_tx, &x);
 	*nconflicts = x.nconflicts;
 	*collection_version = x.version;
 	return e;
