@@ -110,12 +110,14 @@ enum err store_tx(struct store *s, enum err (*fn)(struct store *s, void *arg), v
 /*
  * store_tx with group commit, for the hot write path (push): concurrent
  * callers in one process join one transaction. The first becomes the leader
- * and runs, on its own connection, every job queued by then, each inside a
- * SAVEPOINT: a job whose fn fails is rolled back alone and gets its error;
- * the others commit together, with one write lock, one COMMIT and one
- * fsync. Each caller returns its own fn's result once the commit is durable
- * (or the commit's error: then nothing of any job was written). fn must use
- * only the store it is given, and run in any thread. Nested in a
+ * and runs, on its own connection, every job queued by then: a job whose fn
+ * fails changes nothing and gets its error (SQLite: each job inside a
+ * SAVEPOINT, rolled back alone; PostgreSQL: the batch rolled back and run
+ * again job by job); the others commit together, with one write lock or one
+ * set of row locks, one COMMIT and one fsync. Each caller returns its own
+ * fn's result once the commit is durable (or the commit's error: then
+ * nothing of any job was written). fn must use only the store it is given,
+ * run in any thread, and may run twice. Nested in a
  * transaction, or with nobody else queued, it is store_tx. key names what
  * fn locks first (the account's id): a batch runs its jobs in key order,
  * so that on PostgreSQL two batches (two processes, two nodes) that hold
