@@ -528,6 +528,7 @@ static enum err members_tx(struct store *s, void *arg)
 	jw_key(x->w, "owner"); jw_str(x->w, o.username);
 	jw_key(x->w, "version"); jw_int(x->w, col.members_version);
 	jw_key(x->w, "key_version"); jw_int(x->w, col.key_version);
+	jw_key(x->w, "rotate_due"); jw_bool(x->w, col.rotate_due);
 	jw_key(x->w, "members");
 	jw_arr_begin(x->w);
 	struct store_member om = {o.id, "", STORE_ROLE_OWNER, col.created_at};
@@ -858,6 +859,9 @@ static int emit_shared(void *ctx, const struct store_collection *c, const char *
 	jw_key(x->w, "role"); jw_str(x->w, share_role_name(role));
 	jw_key(x->w, "version"); jw_int(x->w, c->version);
 	jw_key(x->w, "key_version"); jw_int(x->w, c->key_version);
+	if (role >= STORE_ROLE_ADMIN) { /* those who may rotate */
+		jw_key(x->w, "rotate_due"); jw_bool(x->w, c->rotate_due);
+	}
 	jw_key(x->w, "records"); jw_int(x->w, c->records);
 	jw_key(x->w, "bytes"); jw_int(x->w, c->bytes);
 	jw_key(x->w, "modified_at"); jw_time(x->w, c->modified_at);

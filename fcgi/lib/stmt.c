@@ -80,7 +80,7 @@ const char *const stmt_sql[] = {
 	[STMT_ACCOUNT_SET_PLAN] = "UPDATE accounts SET plan = ?2 WHERE username = ?1",
 
 #define COLLECTION_COLS "id, account_id, name, version, records, bytes, created_at, modified_at, purged_version, " \
-	"key_version, members_version"
+	"key_version, members_version, rotate_due"
 	[STMT_COLLECTION_GET] = "SELECT " COLLECTION_COLS " FROM collections WHERE account_id = ?1 AND name = ?2",
 	/* a name used before starts above the deleted collection's last version */
 	[STMT_COLLECTION_INSERT] =
@@ -347,14 +347,16 @@ const char *const stmt_sql[] = {
 	[STMT_MEMBER_GRANTS_DELETE] = "DELETE FROM grants WHERE collection_id = ?1 AND account_id = ?2",
 	[STMT_SHARED_LIST] =
 	    "SELECT c.id, c.account_id, c.name, c.version, c.records, c.bytes, c.created_at, c.modified_at, "
-	    "c.purged_version, c.key_version, c.members_version, c.meta, o.username, m.role "
+	    "c.purged_version, c.key_version, c.members_version, c.rotate_due, c.meta, o.username, m.role "
 	    "FROM members m JOIN collections c ON c.id = m.collection_id JOIN accounts o ON o.id = c.account_id "
 	    "WHERE m.account_id = ?1 ORDER BY o.username, c.name",
 	[STMT_SHARE_MEMBERS_BUMP] =
 	    "UPDATE collections SET members_version = members_version + 1 WHERE id = ?1 RETURNING members_version",
+	/* a rotation clears rotate_due; a removal or a leave sets it (STMT_SHARE_ROTATE_DUE) */
 	[STMT_SHARE_ROTATE_MARK] =
-	    "UPDATE collections SET key_version = key_version + 1, members_version = members_version + 1 "
+	    "UPDATE collections SET key_version = key_version + 1, members_version = members_version + 1, rotate_due = 0 "
 	    "WHERE id = ?1 AND members_version = ?2 AND key_version = ?3 RETURNING members_version",
+	[STMT_SHARE_ROTATE_DUE] = "UPDATE collections SET rotate_due = 1 WHERE id = ?1",
 	[STMT_SHARE_MEMBERS_VERSION] = "SELECT members_version FROM collections WHERE id = ?1",
 	[STMT_SHARE_ACCOUNTS_BUMP] =
 	    "UPDATE accounts SET account_version = account_version + 1 "
@@ -430,8 +432,8 @@ const char *const stmt_sql[] = {
 	COPY(INVITES, "invites", "id, hash, created_at, expires_at, used_at, used_by", "id", "?1, ?2, ?3, ?4, ?5, ?6")
 	COPY(EVENTS, "events", "id, account_id, at, type, device", "id", "?1, ?2, ?3, ?4, ?5")
 	COPY(COLLECTIONS, "collections", "id, account_id, name, version, records, bytes, meta, created_at, "
-	    "modified_at, purged_version, key_version, members_version", "id",
-	    "?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12")
+	    "modified_at, purged_version, key_version, members_version, rotate_due", "id",
+	    "?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13")
 	COPY(FLOORS, "collection_floors", "account_id, name, version", "account_id, name", "?1, ?2, ?3")
 	COPY(RECORDS, "records", "id, collection_id, rid, version, modified_at, deleted, payload", "id",
 	    "?1, ?2, ?3, ?4, ?5, ?6, ?7")

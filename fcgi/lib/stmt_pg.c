@@ -99,7 +99,7 @@ const char *const pg_stmt_sql[] = {
 	[PG_ACCOUNT_SET_PLAN] = "UPDATE accounts SET plan = $2 WHERE username = $1",
 
 #define COLLECTION_COLS "id, account_id, name, version, records, bytes, created_at, modified_at, purged_version, " \
-	"key_version, members_version"
+	"key_version, members_version, rotate_due"
 	[PG_COLLECTION_GET] = "SELECT " COLLECTION_COLS " FROM collections WHERE account_id = $1 AND name = $2",
 	/*
 	 * inside store_tx: the account's row, then the collection's, locked in
@@ -438,11 +438,13 @@ const char *const pg_stmt_sql[] = {
 	/* the member and its grants of the collection; one row: members removed (0 or 1) */
 	[PG_MEMBER_DELETE] =
 	    "WITH m AS (DELETE FROM members WHERE collection_id = $1 AND account_id = $2 RETURNING 1), "
-	    "g AS (DELETE FROM grants WHERE collection_id = $1 AND account_id = $2 AND EXISTS (SELECT 1 FROM m)) "
+	    "g AS (DELETE FROM grants WHERE collection_id = $1 AND account_id = $2 AND EXISTS (SELECT 1 FROM m)), "
+	    /* the key must be rotated now (sql/pg/007); the row is ours since the members bump */
+	    "r AS (UPDATE collections SET rotate_due = 1 WHERE id = $1 AND EXISTS (SELECT 1 FROM m)) "
 	    "SELECT count(*) FROM m",
 	[PG_SHARED_LIST] =
 	    "SELECT c.id, c.account_id, c.name, c.version, c.records, c.bytes, c.created_at, c.modified_at, "
-	    "c.purged_version, c.key_version, c.members_version, c.meta, o.username, m.role "
+	    "c.purged_version, c.key_version, c.members_version, c.rotate_due, c.meta, o.username, m.role "
 	    "FROM members m JOIN collections c ON c.id = m.collection_id JOIN accounts o ON o.id = c.account_id "
 	    "WHERE m.account_id = $1 ORDER BY o.username, c.name",
 	/*
@@ -465,7 +467,7 @@ const char *const pg_stmt_sql[] = {
 	 * that committed first makes this one change nothing: 412) */
 	[PG_SHARE_ROTATE_MARK] =
 	    SHARE_OWNER_LOCK "UPDATE collections SET key_version = key_version + 1, "
-	    "members_version = members_version + 1 WHERE id = $1 AND account_id = (SELECT id FROM a) "
+	    "members_version = members_version + 1, rotate_due = 0 WHERE id = $1 AND account_id = (SELECT id FROM a) "
 	    "AND members_version = $2 AND key_version = $3 RETURNING members_version",
 #undef SHARE_OWNER_LOCK
 	[PG_SHARE_MEMBERS_VERSION] = "SELECT members_version FROM collections WHERE id = $1",
@@ -580,8 +582,8 @@ const char *const pg_stmt_sql[] = {
 	COPY(INVITES, "invites", "id, hash, created_at, expires_at, used_at, used_by", "id", "$1, $2, $3, $4, $5, $6")
 	COPY(EVENTS, "events", "id, account_id, at, type, device", "id", "$1, $2, $3, $4, $5")
 	COPY(COLLECTIONS, "collections", "id, account_id, name, version, records, bytes, meta, created_at, "
-	    "modified_at, purged_version, key_version, members_version", "id",
-	    "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12")
+	    "modified_at, purged_version, key_version, members_version, rotate_due", "id",
+	    "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13")
 	COPY(FLOORS, "collection_floors", "account_id, name, version", "account_id, name", "$1, $2, $3")
 	COPY(RECORDS, "records", "id, collection_id, rid, version, modified_at, deleted, payload", "id",
 	    "$1, $2, $3, $4, $5, $6, $7")

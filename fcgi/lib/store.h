@@ -418,6 +418,7 @@ struct store_collection {
 	int64_t version, records, bytes, created_at, modified_at, purged_version;
 	int64_t key_version;       /* sharing: 1 until the first rotation (store_share_rotate_mark) */
 	int64_t members_version;   /* sharing: the membership version (store_share_members_bump) */
+	int rotate_due;            /* sharing: 1 from a removal or leave to the next rotation */
 	const uint8_t *meta;       /* list only: valid during the callback; NULL if none */
 	size_t meta_len;
 };
@@ -746,7 +747,11 @@ enum err store_member_list(struct store *s, int64_t collection_id,
 enum err store_member_count(struct store *s, int64_t collection_id, int64_t *n);
 /* Add a member, or set the role of one (joined_at kept). */
 enum err store_member_put(struct store *s, int64_t collection_id, int64_t account_id, int role, int64_t now);
-/* Remove a member and its grants of the collection; ERR_NOT_FOUND when it was none. */
+/*
+ * Remove a member and its grants of the collection, and mark the collection
+ * rotate_due (cleared by store_share_rotate_mark); ERR_NOT_FOUND when it was
+ * none. Inside store_tx after store_share_members_bump (which locks the row).
+ */
 enum err store_member_delete(struct store *s, int64_t collection_id, int64_t account_id);
 
 /*
@@ -765,7 +770,7 @@ enum err store_share_members_bump(struct store *s, int64_t collection_id, int64_
  * Rotation: if the collection's key_version is still expected_key_version
  * and members_version still expected_members_version, set key_version to
  * expected_key_version + 1, members_version + 1 (*members_version the new
- * one); else ERR_PRECONDITION_FAILED with *members_version the current one
+ * one) and clear rotate_due; else ERR_PRECONDITION_FAILED with *members_version the current one
  * (the caller reads the rest with store_collection_get). Locks the row.
  */
 enum err store_share_rotate_mark(struct store *s, int64_t collection_id, int64_t expected_members_version,

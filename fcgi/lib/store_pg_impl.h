@@ -227,7 +227,7 @@ enum err pg_slot_fill(struct store *s, int64_t rowid, int fd, int64_t size);
 
 /*
  * Row `row` of a result whose first columns are stmt_pg.c's COLLECTION_COLS
- * (id ... purged_version, key_version, members_version) into *c (meta left
+ * (id ... purged_version, key_version, members_version, rotate_due) into *c (meta left
  * NULL). store_pg_sync.c; the shared listing of store_pg_share.c uses it too.
  */
 void pg_read_collection(const PGresult *r, int row, struct store_collection *c);

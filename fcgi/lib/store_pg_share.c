@@ -167,13 +167,13 @@ enum err pg_shared_list(struct store *s, int64_t account_id,
 	char owner[STORE_USERNAME_MAX + 1];
 	for (int i = 0, n = PQntuples(r); i < n; i++) {
 		pg_read_collection(r, i, &c);
-		if (!pg_is_null(r, i, 11)) {
-			c.meta_len = pg_bytes(r, i, 11, &c.meta);
+		if (!pg_is_null(r, i, 12)) {
+			c.meta_len = pg_bytes(r, i, 12, &c.meta);
 			if (!c.meta)
 				c.meta = (const uint8_t *)"";
 		}
-		pg_text(r, i, 12, owner, sizeof owner);
-		if (fn(ctx, &c, owner, (int)pg_int(r, i, 13)) != 0)
+		pg_text(r, i, 13, owner, sizeof owner);
+		if (fn(ctx, &c, owner, (int)pg_int(r, i, 14)) != 0)
 			break;
 	}
 	PQclear(r);

@@ -44,6 +44,7 @@ void pg_read_collection(const PGresult *r, int row, struct store_collection *c)
 	c->purged_version = pg_int(r, row, 8);
 	c->key_version = pg_int(r, row, 9);
 	c->members_version = pg_int(r, row, 10);
+	c->rotate_due = pg_int(r, row, 11) != 0;
 }
 
 enum err pg_collection_get(struct store *s, int64_t account_id, const char *name, struct store_collection *c)
@@ -136,8 +137,8 @@ enum err pg_collection_list(struct store *s, int64_t account_id,
 	struct store_collection c;
 	for (int i = 0, n = PQntuples(r); i < n; i++) {
 		pg_read_collection(r, i, &c);
-		if (!pg_is_null(r, i, 11)) {
-			c.meta_len = pg_bytes(r, i, 11, &c.meta);
+		if (!pg_is_null(r, i, 12)) {
+			c.meta_len = pg_bytes(r, i, 12, &c.meta);
 			if (!c.meta)
 				c.meta = (const uint8_t *)"";
 		}

@@ -116,7 +116,11 @@ enum err lite_member_delete(struct store *s, int64_t collection_id, int64_t acco
 	st = store_stmt(s, STMT_MEMBER_GRANTS_DELETE);
 	sqlite3_bind_int64(st, 1, collection_id);
 	sqlite3_bind_int64(st, 2, account_id);
-	return store_exec(s, st, "member grants delete");
+	if ((e = store_exec(s, st, "member grants delete")))
+		return e;
+	st = store_stmt(s, STMT_SHARE_ROTATE_DUE);
+	sqlite3_bind_int64(st, 1, collection_id);
+	return store_exec(s, st, "rotate due");
 }
 
 enum err lite_shared_list(struct store *s, int64_t account_id,
@@ -129,14 +133,14 @@ enum err lite_shared_list(struct store *s, int64_t account_id,
 	int rc;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		store_read_collection(st, &c);
-		if (sqlite3_column_type(st, 11) != SQLITE_NULL) {
-			c.meta = sqlite3_column_blob(st, 11);
-			c.meta_len = (size_t)sqlite3_column_bytes(st, 11);
+		if (sqlite3_column_type(st, 12) != SQLITE_NULL) {
+			c.meta = sqlite3_column_blob(st, 12);
+			c.meta_len = (size_t)sqlite3_column_bytes(st, 12);
 			if (!c.meta)
 				c.meta = (const uint8_t *)"";
 		}
-		store_col_text(st, 12, owner, sizeof owner);
-		if (fn(ctx, &c, owner, sqlite3_column_int(st, 13)) != 0)
+		store_col_text(st, 13, owner, sizeof owner);
+		if (fn(ctx, &c, owner, sqlite3_column_int(st, 14)) != 0)
 			break;
 	}
 	sqlite3_reset(st);

@@ -22,6 +22,7 @@ void store_read_collection(sqlite3_stmt *st, struct store_collection *c)
 	c->purged_version = sqlite3_column_int64(st, 8);
 	c->key_version = sqlite3_column_int64(st, 9);
 	c->members_version = sqlite3_column_int64(st, 10);
+	c->rotate_due = sqlite3_column_int(st, 11) != 0;
 }
 
 enum err lite_collection_get(struct store *s, int64_t account_id, const char *name, struct store_collection *c)
@@ -104,9 +105,9 @@ enum err lite_collection_list(struct store *s, int64_t account_id,
 	int rc;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		store_read_collection(st, &c);
-		if (sqlite3_column_type(st, 11) != SQLITE_NULL) {
-			c.meta = sqlite3_column_blob(st, 11);
-			c.meta_len = (size_t)sqlite3_column_bytes(st, 11);
+		if (sqlite3_column_type(st, 12) != SQLITE_NULL) {
+			c.meta = sqlite3_column_blob(st, 12);
+			c.meta_len = (size_t)sqlite3_column_bytes(st, 12);
 			if (!c.meta)
 				c.meta = (const uint8_t *)"";
 		}

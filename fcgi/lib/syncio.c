@@ -34,6 +34,7 @@ void syncio_collection(struct jw *w, const struct store_collection *c, int with_
 	jw_key(w, "name"); jw_str(w, c->name);
 	jw_key(w, "version"); jw_int(w, c->version);
 	jw_key(w, "key_version"); jw_int(w, c->key_version);
+	jw_key(w, "rotate_due"); jw_bool(w, c->rotate_due);
 	jw_key(w, "records"); jw_int(w, c->records);
 	jw_key(w, "bytes"); jw_int(w, c->bytes);
 	jw_key(w, "modified_at"); jw_time(w, c->modified_at);

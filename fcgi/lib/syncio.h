@@ -26,7 +26,7 @@ enum err syncio_owner(struct req *r, char buf[STORE_USERNAME_MAX + 1], const cha
  * 403 for a member without the role); other errors pass through.
  */
 enum err syncio_access_fail(struct req *r, enum err e);
-/* {"name","version","key_version","records","bytes","modified_at"[,"meta"]} */
+/* {"name","version","key_version","rotate_due","records","bytes","modified_at"[,"meta"]} */
 void syncio_collection(struct jw *w, const struct store_collection *c, int with_meta);
 /* {"name","version","bytes","modified_at"}: a store_backup_list callback, ctx a struct jw */
 int syncio_backup(void *ctx, const struct store_backup *b);

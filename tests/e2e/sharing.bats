@@ -420,6 +420,72 @@ GET|/v1/collections/$c/grant?$q|-|
 	assert_equal "$(jbc '[.key_version, .from]')" "[3,\"$a\"]"
 }
 
+@test "rotate_due: set by a removal and by a leave, shown to the owner and admins, cleared by a rotation" {
+	user o
+	user a
+	user b
+	user w
+	push_ok "$o_t" c "$(rec r1 0 "$(b64 x)")"
+	share "$o_t" c "$a" "$a_t" admin
+	share "$o_t" c "$b" "$b_t" read
+	share "$o_t" c "$w" "$w_t" write
+	# a new share is not due: invitations and role changes leave it so
+	members "$o_t" c "$o"
+	assert_equal "$(jb .rotate_due)" false
+	ajreq PATCH "/v1/collections/c/members/$b" "$o_t" '{"role":"write"}'
+	assert_equal "$status" 200
+	areq GET /v1/collections "$o_t"
+	assert_equal "$(jbc '.collections | map([.name, .rotate_due])')" '[["c",false]]'
+	# a member who leaves by itself: due, in every place the owner and an admin look
+	e0=$(etag_of "$o_t")
+	areq DELETE "/v1/collections/c/members/$b?owner=$o" "$b_t"
+	assert_equal "$status" 204
+	[ "$(etag_of "$o_t")" != "$e0" ]
+	members "$o_t" c "$o"
+	assert_equal "$(jbc '[.rotate_due, .key_version]')" '[true,1]'
+	members "$w_t" c "$o"
+	assert_equal "$(jb .rotate_due)" true
+	areq GET /v1/collections "$o_t"
+	assert_equal "$(jbc '.collections | map([.name, .rotate_due])')" '[["c",true]]'
+	status_of "$o_t"
+	assert_equal "$(jbc '.collections | map([.name, .rotate_due])')" '[["c",true]]'
+	areq GET /v1/collections "$a_t"
+	assert_equal "$(jbc '.collections | map([.owner, .role, .rotate_due])')" "[[\"$o\",\"admin\",true]]"
+	# a member below admin cannot rotate: its listings do not carry it
+	areq GET /v1/collections "$w_t"
+	assert_equal "$(jbc '.collections | map(has("rotate_due"))')" '[false]'
+	status_of "$w_t"
+	assert_equal "$(jbc '.collections | map(has("rotate_due"))')" '[false]'
+	# a refused rotation leaves it due
+	v=$(mversion "$o_t" c "$o")
+	rotate "$o_t" c "$o" "$v" 2 "$a"
+	assert_error 400 invalid_request
+	members "$o_t" c "$o"
+	assert_equal "$(jb .rotate_due)" true
+	# a rotation clears it
+	rotate "$o_t" c "$o" "$v" 2 "$a" "$w"
+	assert_equal "$status" 200
+	members "$o_t" c "$o"
+	assert_equal "$(jbc '[.rotate_due, .key_version]')" '[false,2]'
+	areq GET /v1/collections "$a_t"
+	assert_equal "$(jbc '.collections | map(.rotate_due)')" '[false]'
+	# a removal by an admin sets it again; a rotation by that admin clears it
+	areq DELETE "/v1/collections/c/members/$w?owner=$o" "$a_t"
+	assert_equal "$status" 204
+	status_of "$o_t"
+	assert_equal "$(jbc '.collections | map(.rotate_due)')" '[true]'
+	v=$(mversion "$a_t" c "$o")
+	rotate "$a_t" c "$o" "$v" 3 "$o"
+	assert_equal "$status" 200
+	status_of "$o_t"
+	assert_equal "$(jbc '.collections | map([.rotate_due, .key_version])')" '[[false,3]]'
+	# a removal that removes nobody sets nothing
+	areq DELETE "/v1/collections/c/members/$w" "$o_t"
+	assert_error 404 not_found
+	members "$o_t" c "$o"
+	assert_equal "$(jb .rotate_due)" false
+}
+
 # ---- invitations: refusals, decline, withdraw, limits ----
 
 @test "invitations: refusals (self, owner, member, pending, keyless, unknown), decline and withdraw" {
