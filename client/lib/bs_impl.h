@@ -158,6 +158,12 @@ int bs__keyring_add_identity(struct bs_client *c, const uint8_t *pt, size_t ptle
  * versions of the own ones (kept), shared ones not known here (their grant
  * fetched), and *gone set for nothing. status_json is the answer. */
 int bs__share_learn(struct bs_client *c, struct json_object *listing);
+/*
+ * Own collection sname (A its application name, NULL if not known): if the
+ * server marked it rotate_due (kept by bs__share_learn), rotate its key now,
+ * as bs_rotate does; BS_OK when none is due or the rotation is done.
+ */
+int bs__rotate_due(struct bs_client *c, const char *sname, const char *A);
 /* Forget a shared collection here: its grant, keys, records and queue. */
 int bs__share_forget(struct bs_client *c, const char *sname);
 /* Create the session's own collection sname (A) on the server if needed. */

@@ -994,6 +994,14 @@ bs__share_learn(struct bs_client *c, struct json_object *listing)
 				sqlite3_bind_int64(st, 2, kv);
 				rc = bs__run(c, st);
 			}
+			/* a member removed or gone: rotated before the next push (bs__rotate_due) */
+			if (!rc && json_object_object_get_ex(o, "rotate_due", &v) &&
+			    (st = bs__prep(c, json_object_get_boolean(v) ?
+			    "INSERT INTO rotate_due (sname) VALUES (?1) ON CONFLICT (sname) DO NOTHING" :
+			    "DELETE FROM rotate_due WHERE sname = ?1"))) {
+				sqlite3_bind_text(st, 1, sname, -1, SQLITE_STATIC);
+				rc = bs__run(c, st);
+			}
 			continue;
 		}
 		if (kept_kv(c, sname) >= kv || !(ow = bs__lower(owner)))
@@ -1560,7 +1568,46 @@ rotate(struct bs_client *c, const struct bs__coll *x, const char *A)
 		return BS_LOCAL;
 	sqlite3_bind_text(st, 1, x->sname, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, kv);
+	if ((rc = bs__run(c, st)))
+		return rc;
+	/* the server cleared its rotate_due with this rotation */
+	if (!(st = bs__prep(c, "DELETE FROM rotate_due WHERE sname = ?1")))
+		return BS_LOCAL;
+	sqlite3_bind_text(st, 1, x->sname, -1, SQLITE_STATIC);
 	return bs__run(c, st);
+}
+
+int
+bs__rotate_due(struct bs_client *c, const char *sname, const char *A)
+{
+	struct bs__coll x;
+	sqlite3_stmt *st;
+	char *name = NULL;
+	int rc, due = 0;
+
+	if (!(st = bs__prep(c, "SELECT r.sname IS NOT NULL, c.name FROM (SELECT ?1 AS s) q "
+	    "LEFT JOIN rotate_due r ON r.sname = q.s LEFT JOIN collections c ON c.sname = q.s")))
+		return BS_LOCAL;
+	sqlite3_bind_text(st, 1, sname, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		due = sqlite3_column_int(st, 0);
+		if (due && !A && sqlite3_column_type(st, 1) != SQLITE_NULL)
+			name = strdup((const char *)sqlite3_column_text(st, 1));
+	}
+	sqlite3_finalize(st);
+	if (!due)
+		return BS_OK;
+	if (!A && !(A = name))
+		return bs__fail(c, BS_LOCAL, "rotate_due", "the key of the collection %s must be rotated "
+		    "(a member was removed or left) but its name is not known here: run blindsync ls, "
+		    "then blindsync rotate", sname);
+	if ((rc = bs__coll_by_sname(c, sname, &x)) == BS_OK) {
+		/* a member's collection is not ours to rotate: nothing to do here */
+		rc = x.owner[0] ? BS_OK : rotate(c, &x, A);
+		bs__coll_clear(&x);
+	}
+	free(name);
+	return rc;
 }
 
 int

@@ -43,6 +43,9 @@ static const char schema[] =
 	"CREATE TABLE IF NOT EXISTS share_keys (sname TEXT NOT NULL, kv INTEGER NOT NULL,"
 	"  key BLOB NOT NULL, PRIMARY KEY (sname, kv));"
 	"CREATE TABLE IF NOT EXISTS key_versions (sname TEXT PRIMARY KEY, kv INTEGER NOT NULL);"
+	/* own collections the server marked rotate_due (a member removed or
+	 * left): rotated before the next push into them (bs__rotate_due) */
+	"CREATE TABLE IF NOT EXISTS rotate_due (sname TEXT PRIMARY KEY);"
 	"CREATE TABLE IF NOT EXISTS pins (username TEXT PRIMARY KEY, x25519 BLOB NOT NULL,"
 	"  ed25519 BLOB NOT NULL);"
 	"PRAGMA user_version=1;";

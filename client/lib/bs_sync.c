@@ -565,7 +565,9 @@ push(struct bs_client *c, const char *sname, const char *A, const char *only, st
 	char path[640];
 	struct bs__coll k;
 
-	if ((rc = bs__coll_by_sname(c, sname, &k)))
+	/* a member removed or gone since the last rotation: the new key first,
+	 * so that nothing new is sealed under a key that member holds */
+	if ((rc = bs__rotate_due(c, sname, A)) || (rc = bs__coll_by_sname(c, sname, &k)))
 		return rc;
 	/* the meta of a shared collection is its owner's */
 	if (!k.owner[0] && (rc = send_meta(c, sname, A))) {

@@ -272,6 +272,52 @@ one_line() { assert_equal "$(printf '%s\n' "$output" | grep -c .)" 1; }
 	assert_output "kv three"
 }
 
+@test "a member leaves by itself: the owner's next sync rotates (kv + 1) before it pushes; the leaver has no new key" {
+	cli_in "$ALICE" "before the leave $CANARY" put "left-$CANARY" r1
+	assert_success
+	cli "$ALICE" share "left-$CANARY" "$BOB" --role write
+	assert_success
+	cli "$BOB" accept "$(inv_id)"
+	assert_success
+	cli "$BOB" get "left-$CANARY" r1 --owner "$ALICE"
+	assert_output "before the leave $CANARY"
+	s=$(sname "$ALICE" "left-$CANARY")
+	cli "$BOB" leave "left-$CANARY" --owner "$ALICE"
+	assert_success
+	# the server marks it; nothing rotated yet
+	api "$ALICE" GET "/v1/collections/$s/members"
+	assert_equal "$(jq -c '[.rotate_due, .key_version]' <<<"$body")" '[true,1]'
+	# a change made offline (queued: no server on that port) ...
+	run bash -c 'printf "after the leave %s" "$CANARY" | BLINDSYNC_PASSWORD_FILE="$PWFILE" "$BIN/blindsync" \
+		--server http://127.0.0.1:9 --home "$BATS_FILE_TMPDIR/h-$ALICE" put "left-$CANARY" r2'
+	assert_failure
+	assert_equal "$(state "$ALICE" "SELECT count(*) FROM queue")" 1
+	# ... goes out at the next sync under the new key: the sync rotated first
+	cli "$ALICE" sync
+	assert_success
+	api "$ALICE" GET "/v1/collections/$s/members"
+	assert_equal "$(jq -c '[.rotate_due, .key_version]' <<<"$body")" '[false,2]'
+	assert_equal "$(state "$ALICE" "SELECT count(*) FROM rotate_due")" 0
+	assert_equal "$(state "$ALICE" "SELECT count(*) FROM queue")" 0
+	cli_in "$ALICE" "new key $CANARY" put "left-$CANARY" r3
+	assert_success
+	api "$ALICE" GET "/v1/collections/$s/pull?since=0&limit=100"
+	run kvs
+	assert_equal "$(tr '\n' ' ' <<<"$output")" "1 2 2 "
+	cli "$ALICE" get "left-$CANARY" r2
+	assert_output "after the leave $CANARY"
+	cli "$ALICE" get "left-$CANARY" r3
+	assert_output "new key $CANARY"
+	# the leaver got no grant of kv 2 (and no longer reaches the collection)
+	api "$BOB" GET "/v1/collections/$s/grant?owner=$ALICE&key_version=2"
+	assert_equal "$status" 404
+	# a second sync has nothing left to rotate
+	cli "$ALICE" sync
+	assert_success
+	api "$ALICE" GET "/v1/collections/$s/members"
+	assert_equal "$(jq -r .key_version <<<"$body")" 2
+}
+
 @test "an invitation made while a rotation is on its way: 412, read again, and the retry seals to the invitee too" {
 	# a proxy that, just before the first rotate reaches the stack, has alice invite carol with curl
 	pport=$(bs_free_port)
