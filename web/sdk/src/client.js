@@ -109,6 +109,7 @@ const LIVE_OPEN_MS = 10000;
  * @property {string} owner
  * @property {number} version the membership version (rotate's If-Match)
  * @property {number} keyVersion the collection's newest key version
+ * @property {boolean} rotateDue a member was removed or left since the last rotation (the owner's next sync rotates)
  * @property {{ username: string, role: string, joinedAt: string | null }[]} members the owner first
  */
 
@@ -154,7 +155,9 @@ const LIVE_OPEN_MS = 10000;
  *   this account is no longer a member of
  * @property {{ collection: string, owner: string, error: Error }[]} refused shared collections left out
  *   because their grant does not open (a DecryptError) or the inviter's key changed (a KeyChangedError),
- *   or whose queued changes the server refused (a ServerError 403: a read member) and were dropped
+ *   or whose queued changes the server refused (a ServerError 403: a read member) and were dropped;
+ *   and own collections (owner: this account) whose due rotation failed (a member's KeyChangedError, a
+ *   ServerError): pulled, but nothing pushed into them until it succeeds
  */
 
 /**
@@ -1274,6 +1277,8 @@ export class Client {
         e.meta = col.meta;
         if (Number.isSafeInteger(col.key_version) && col.key_version >= 1)
           e.kv = col.key_version;
+        /* a member removed or gone since the last rotation: syncOne rotates first */
+        e.rotateDue = col.rotate_due === true;
         await this.storage.put(k, e);
         todo.set(col.name, { A: name, owner: null, c: col.name, seg: col.name });
       }
@@ -1372,6 +1377,22 @@ export class Client {
         idempotent: true });
       col.metaPending = false;
       await this.storage.put(ck, col);
+    }
+    /* the server marked it rotate_due (a member removed or left): the new
+       key before anything is pushed, so nothing new goes out under a key
+       the gone member holds (rotate() re-seals the queue) */
+    if (col?.rotateDue && t.owner === null) {
+      try {
+        await this.rotate(t.A);
+      } catch (e) {
+        /* a member's changed key (KeyChangedError) or a refusal: nothing is
+           pushed into it until the rotation succeeds; the others sync on */
+        if (strict || !(e instanceof KeyChangedError || e instanceof ServerError))
+          throw e;
+        res.refused.push({ collection: t.A, owner: s.username, error: /** @type {Error} */ (e) });
+        await this.pull(s, t, res);
+        return;
+      }
     }
     for (let round = 0; ; round++) {
       const keys = await this.storage.keys(this.key('q', t.seg, ''));
@@ -2292,7 +2313,7 @@ export class Client {
     const m = (await this.authed({ method: 'GET', idempotent: true,
       path: `/v1/collections/${t.c}/members${ownerQ(t, '?')}` })).body;
     return { owner: String(m.owner), version: Number(m.version), keyVersion: Number(m.key_version) || 1,
-      members: (m.members ?? []).map((/** @type {any} */ x) => ({ username: String(x.username),
+      rotateDue: m.rotate_due === true, members: (m.members ?? []).map((/** @type {any} */ x) => ({ username: String(x.username),
         role: String(x.role), joinedAt: x.joined_at ?? null })) };
   }
 
@@ -2317,7 +2338,7 @@ export class Client {
    * (If-Match), read again and retried on 412 (at most 5 times). The
    * removed member never receives the new key; records written from now on
    * use it. An admin that is not the owner removes without rotating
-   * (rotated: false): the owner's next unshare or rotate() does it.
+   * (rotated: false): the owner's next sync(), unshare or rotate() does it.
    * @param {CollectionRef} A
    * @param {string} username
    * @returns {Promise<{ rotated: boolean, keyVersion: number }>}
@@ -2335,6 +2356,10 @@ export class Client {
    * Rotate an own collection's key (see unshare()); resolves the new key
    * version. A KeyChangedError when a member's key changed (nothing is
    * rotated: trustKey, then again); a ServerError 412 after 5 stale tries.
+   * The server clears the collection's rotate_due; changes queued here and
+   * not yet pushed are sealed again under the new key version. sync() calls
+   * it by itself for a collection the server marked rotate_due (a member
+   * removed or left since the last rotation), before it pushes.
    * @param {CollectionRef} A
    * @returns {Promise<number>}
    */
@@ -2368,8 +2393,39 @@ export class Client {
       const ck = this.key('c', t.seg);
       const col = await this.storage.get(ck);
       if (col)
-        await this.storage.put(ck, { ...col, kv });
+        await this.storage.put(ck, { ...col, kv, rotateDue: false });
+      await this.reseal(s, t, kv);
       return kv;
+    }
+  }
+
+  /**
+   * Seal the queued changes of own collection t that are under a key
+   * version below kv again, under kv (the collection's newest now): after
+   * a rotation nothing queued goes out under the old key. A change
+   * replaced meanwhile (put() again) is left as it is: it is under kv.
+   * @param {Session} s
+   * @param {Target} t
+   * @param {number} kv
+   */
+  async reseal(s, t, kv) {
+    for (const qk of await this.storage.keys(this.key('q', t.seg, ''))) {
+      const q = await this.storage.get(qk);
+      if (!q || q.env === null || bs1.envelopeKv(unb64(q.env)) >= kv)
+        continue;
+      const r = qk.slice(qk.lastIndexOf('/') + 1);
+      const { a, data } = await this.openRecord(t, r, q.env);
+      let env;
+      try {
+        env = await this.sealRecord(s, t, r, a, data);
+      } finally {
+        wipe(data);
+      }
+      await this.storage.transaction(async (tx) => {
+        const now = await tx.get(qk);
+        if (now && now.env === q.env)
+          await tx.put(qk, { ...now, env });
+      });
     }
   }
 

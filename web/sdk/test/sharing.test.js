@@ -206,6 +206,49 @@ test('sharing: removal rotates the key; the removed member gets 404 and never kv
     assert.deepEqual((await alice.c.members('tasks')).members.map((x) => x.username), [alice.name, erin.name]);
   });
 
+test('sharing: a member leaves by itself: the owner\'s next sync rotates before it pushes; new records at kv 2',
+  { skip }, async () => {
+    const alice = await account(), bob = await account(), carol = await account();
+    await alice.c.put('diary', 'd1', 'before the leave');
+    await alice.c.sync();
+    const bref = await share(alice, bob, 'diary', 'write');
+    const cref = await share(alice, carol, 'diary', 'read');
+    await bob.c.sync();
+    assert.equal(text(await bob.c.get(bref, 'd1')), 'before the leave');
+    await bob.c.leave(bref);
+    const m1 = await alice.c.members('diary');
+    assert.deepEqual([m1.rotateDue, m1.keyVersion], [true, 1], 'the leave marks the collection, rotates nothing');
+
+    /* a change queued before the sync was sealed under kv 1: the sync rotates, seals it again, then pushes */
+    await alice.c.put('diary', 'd2', 'after the leave');
+    const r = await alice.c.sync();
+    assert.deepEqual(r.pushed.map((x) => x.id), ['d2']);
+    assert.deepEqual(r.refused, []);
+    const m2 = await alice.c.members('diary');
+    assert.deepEqual([m2.rotateDue, m2.keyVersion], [false, 2]);
+    assert.deepEqual(m2.members.map((x) => x.username), [alice.name, carol.name]);
+    await alice.c.put('diary', 'd3', 'later');
+    await alice.c.sync();
+    const c = await alice.c.collectionName('diary');
+    const pulled = await raw(alice.c, 'GET', `/v1/collections/${c}/pull?since=0`);
+    const kvs = Object.fromEntries(pulled.body.records.map((/** @type {any} */ x) =>
+      [x.version, bs1.envelopeKv(/** @type {Uint8Array} */ (bs1.b64DecodeStrict(x.payload)))]));
+    assert.deepEqual(Object.values(kvs), [1, 2, 2], 'd1 at kv 1; the queued d2 and the next one at kv 2');
+    assert.equal(text(await alice.c.get('diary', 'd2')), 'after the leave');
+
+    /* the one who left has no kv 2 grant; the one who stayed reads everything */
+    assert.equal((await raw(bob.c, 'GET', `/v1/collections/${c}/grant?owner=${alice.name}&key_version=2`)).status,
+      404);
+    await carol.c.sync();
+    assert.equal(text(await carol.c.get(cref, 'd1')), 'before the leave');
+    assert.equal(text(await carol.c.get(cref, 'd2')), 'after the leave');
+    assert.equal(text(await carol.c.get(cref, 'd3')), 'later');
+
+    /* nothing due: the next sync rotates nothing */
+    await alice.c.sync();
+    assert.equal((await alice.c.members('diary')).keyVersion, 2);
+  });
+
 test('sharing: a rotation that meets a concurrent invitation is 412, and its retry seals to the invitee too',
   { skip }, async () => {
     /** @type {{ name: string, c: Client } | null} */

@@ -662,7 +662,7 @@ export class Client {
      * (If-Match), read again and retried on 412 (at most 5 times). The
      * removed member never receives the new key; records written from now on
      * use it. An admin that is not the owner removes without rotating
-     * (rotated: false): the owner's next unshare or rotate() does it.
+     * (rotated: false): the owner's next sync(), unshare or rotate() does it.
      * @param {CollectionRef} A
      * @param {string} username
      * @returns {Promise<{ rotated: boolean, keyVersion: number }>}
@@ -675,10 +675,24 @@ export class Client {
      * Rotate an own collection's key (see unshare()); resolves the new key
      * version. A KeyChangedError when a member's key changed (nothing is
      * rotated: trustKey, then again); a ServerError 412 after 5 stale tries.
+     * The server clears the collection's rotate_due; changes queued here and
+     * not yet pushed are sealed again under the new key version. sync() calls
+     * it by itself for a collection the server marked rotate_due (a member
+     * removed or left since the last rotation), before it pushes.
      * @param {CollectionRef} A
      * @returns {Promise<number>}
      */
     rotate(A: CollectionRef): Promise<number>;
+    /**
+     * Seal the queued changes of own collection t that are under a key
+     * version below kv again, under kv (the collection's newest now): after
+     * a rotation nothing queued goes out under the old key. A change
+     * replaced meanwhile (put() again) is left as it is: it is under kv.
+     * @param {Session} s
+     * @param {Target} t
+     * @param {number} kv
+     */
+    reseal(s: Session, t: Target, kv: number): Promise<void>;
     /**
      * Leave a collection shared with this account (DELETE
      * .../members/{me}?owner=O); its local copy and grants are dropped.
@@ -1046,6 +1060,10 @@ export type Members = {
      */
     keyVersion: number;
     /**
+     * a member was removed or left since the last rotation (the owner's next sync rotates)
+     */
+    rotateDue: boolean;
+    /**
      * the owner first
      */
     members: {
@@ -1152,7 +1170,9 @@ export type SyncResult = {
     /**
      * shared collections left out
      * because their grant does not open (a DecryptError) or the inviter's key changed (a KeyChangedError),
-     * or whose queued changes the server refused (a ServerError 403: a read member) and were dropped
+     * or whose queued changes the server refused (a ServerError 403: a read member) and were dropped;
+     * and own collections (owner: this account) whose due rotation failed (a member's KeyChangedError, a
+     * ServerError): pulled, but nothing pushed into them until it succeeds
      */
     refused: {
         collection: string;
