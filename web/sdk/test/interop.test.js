@@ -9,7 +9,10 @@
  * and sharing (issue 14) both ways: the CLI shares with a JS account, which
  * sees the CLI's fingerprint, accepts and reads and writes; a JS account
  * shares with the CLI, which accepts and reads, and loses the collection
- * when JS removes it (JS rotated).
+ * when JS removes it (JS rotated); a JS member leaves the CLI's collection
+ * by itself and the CLI's next sync rotates (the member who stayed opens
+ * the CLI's kv 2 grant and reads its next record), and the CLI leaves a
+ * JS collection, which the JS owner's next sync rotates.
  * Skipped with a message when build/blindsync (or the stack) is missing;
  * the sharing test also when the CLI has no sharing commands.
  * Argon2id runs about eight times here (~0.5 s each).
@@ -247,5 +250,35 @@ test('interop: sharing both ways between the CLI and the JS Client, fingerprints
     const gone = await cli('c', ['get', 'js-own ✓', 'r', '--owner', other]);
     assert.notEqual(gone.code, 0);
     assert.match(gone.stderr, /not_found|not found/);
+
+    /* a JS member leaves the CLI's collection by itself: the CLI's next sync rotates (kv 2), its grant
+       opens for the JS member who stayed, who reads the CLI's next record (sealed at kv 2) */
+    const stay = client();
+    await stay.register(`${username}st`, PASSWORD);
+    await stay.login(`${username}st`, PASSWORD, { name: 'js3', type: 'test' });
+    await stay.keys();
+    const id3 = (await ok('c', ['share', COLLECTION, `${username}st`, '--role', 'read'])).stdout.trim().split('\n')[0];
+    await stay.accept(id3);
+    await j.leave(ref);
+    assert.deepEqual([(await stay.members(ref)).rotateDue, (await stay.members(ref)).keyVersion], [true, 1]);
+    await ok('c', ['sync']);
+    const after = await stay.members(ref);
+    assert.deepEqual([after.rotateDue, after.keyVersion], [false, 2], 'the CLI\'s sync rotated');
+    writeFileSync(join(tmp, 'kv2'), 'sealed at kv 2 by the CLI');
+    await ok('c', ['put', COLLECTION, 'kv2 ✓', join(tmp, 'kv2')]);
+    await stay.sync();
+    assert.equal(new TextDecoder().decode(/** @type {Uint8Array} */ (await stay.get(ref, 'kv2 ✓'))),
+      'sealed at kv 2 by the CLI');
+
+    /* and the other way: the CLI leaves a JS collection; the JS owner's next sync rotates */
+    const inv4 = await j.invite('js-own ✓', username, 'read');
+    await ok('c', ['accept', inv4.id]);
+    assert.equal((await ok('c', ['get', 'js-own ✓', 'r', '--owner', other])).stdout, 'a JS owner\'s record');
+    await ok('c', ['leave', 'js-own ✓', '--owner', other]);
+    assert.equal((await j.members('js-own ✓')).rotateDue, true);
+    await j.sync();
+    const m = await j.members('js-own ✓');
+    assert.deepEqual([m.rotateDue, m.keyVersion], [false, 3]);
+    await stay.logout();
     await j.logout();
   });
