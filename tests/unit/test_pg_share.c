@@ -237,6 +237,7 @@ struct shared_seen {
 	char name[8][STORE_NAME_MAX + 1];
 	int role[8];
 	int64_t key_version[8], members_version[8];
+	int rotate_due[8];
 };
 
 static int shared_collect(void *ctx, const struct store_collection *c, const char *owner, int role)
@@ -248,6 +249,7 @@ static int shared_collect(void *ctx, const struct store_collection *c, const cha
 		x->role[x->n] = role;
 		x->key_version[x->n] = c->key_version;
 		x->members_version[x->n] = c->members_version;
+		x->rotate_due[x->n] = c->rotate_due;
 	}
 	x->n++;
 	return 0;
@@ -317,8 +319,9 @@ static int schema_sql(const char *uri, const char *sql)
 
 /*
  * A store made before sharing (schema 4, with an account and a collection)
- * migrated to 5: its collections get key_version 1 and members_version 1,
- * and sharing works on them; a store at 4 is refused until migrated.
+ * migrated to 5 (and 7, rotate_due): its collections get key_version 1,
+ * members_version 1 and rotate_due 0, and sharing works on them; a store at
+ * 4 is refused until migrated.
  */
 static void test_upgrade(void)
 {
@@ -332,8 +335,9 @@ static void test_upgrade(void)
 	/* back to what sql/pg/001..004 left, the collection made there */
 	schema_sql(uri,
 	    "DROP TABLE account_keys, members, invitations, grants, share_bumps; "
-	    "ALTER TABLE collections DROP COLUMN key_version, DROP COLUMN members_version; "
-	    "DELETE FROM schema_migrations WHERE version = 5; "
+	    "ALTER TABLE collections DROP COLUMN key_version, DROP COLUMN members_version, "
+	    "DROP COLUMN rotate_due; "
+	    "DELETE FROM schema_migrations WHERE version >= 5; "
 	    "INSERT INTO collections (account_id, name, version, created_at, modified_at) "
 	    "SELECT id, 'old', 7, 1, 1 FROM accounts WHERE username = 'uowner'");
 	T_EQ_INT(store_open(uri, STORE_RW, &s, err, sizeof err), -1);
@@ -346,6 +350,7 @@ static void test_upgrade(void)
 	T_EQ_INT(c.version, 7);
 	T_EQ_INT(c.key_version, 1);
 	T_EQ_INT(c.members_version, 1);
+	T_EQ_INT(c.rotate_due, 0);
 	int64_t v = 0;
 	T_EQ_INT(store_member_put(s, c.id, mem, STORE_ROLE_READ, 5), ERR_OK);
 	T_EQ_INT(store_share_members_bump(s, c.id, &v), ERR_OK);
@@ -437,6 +442,7 @@ static void test_members_invitations_grants(void)
 	col = collection(s, own, "notes");
 	T_EQ_INT(col.key_version, 2);
 	T_EQ_INT(col.members_version, 3);
+	T_EQ_INT(col.rotate_due, 0);
 	T_EQ_INT(store_share_rotate_mark(s, c + 1000, 3, 2, &v), ERR_NOT_FOUND);
 	T_EQ_INT(store_share_members_bump(s, c + 1000, &v), ERR_NOT_FOUND);
 	int64_t bob_v = account_version(s, bob), cat_v = account_version(s, cat), own_v = account_version(s, own);
@@ -554,11 +560,20 @@ static void test_members_invitations_grants(void)
 	T_EQ_INT(store_invitation_delete(s, renewed.id), ERR_OK);
 	T_EQ_INT(store_invitation_delete(s, renewed.id), ERR_NOT_FOUND);
 
-	/* a member removed: its grants go with it */
+	/* a member removed: its grants go with it, and the key is due a rotation */
+	T_EQ_INT(collection(s, own, "notes").rotate_due, 0);
 	T_EQ_INT(store_member_delete(s, c, bob), ERR_OK);
 	T_EQ_INT(store_member_delete(s, c, bob), ERR_NOT_FOUND);
 	T_EQ_INT(store_grant_get(s, c, bob, 0, grant_collect, &gs), ERR_NOT_FOUND);
 	T_EQ_INT(store_grant_get(s, c, cat, 0, grant_collect, &gs), ERR_OK);
+	col = collection(s, own, "notes");
+	T_EQ_INT(col.rotate_due, 1);
+	memset(&sh, 0, sizeof sh);
+	T_EQ_INT(store_shared_list(s, cat, shared_collect, &sh), ERR_OK);
+	T_EQ_INT(sh.n, 1);
+	T_EQ_INT(sh.rotate_due[0], 1);
+	T_EQ_INT(store_share_rotate_mark(s, c, col.members_version, col.key_version, &v), ERR_OK);
+	T_EQ_INT(collection(s, own, "notes").rotate_due, 0);
 
 	/* the peers of an account that goes: bumped, and the collections it is in */
 	int64_t c2 = add_collection(s, dan, "dans");
