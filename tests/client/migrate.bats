@@ -100,7 +100,7 @@ clients_see_everything() {
 sharing_equal() {
 	local q
 	for q in "SELECT account_id, hex(x25519), hex(ed25519), updated_at FROM account_keys ORDER BY 1" \
-		"SELECT id, key_version, members_version FROM collections ORDER BY 1" \
+		"SELECT id, key_version, members_version, rotate_due FROM collections ORDER BY 1" \
 		"SELECT * FROM members ORDER BY 1, 2" \
 		"SELECT id, public_id, collection_id, from_id, to_id, role, key_version, hex(sealed), hex(signature),
 			created_at, expires_at FROM invitations ORDER BY 1" \
@@ -109,6 +109,7 @@ sharing_equal() {
 		assert_equal "$(sqlite3 "$1" "$q")" "$(sqlite3 "$ORIG_DB" "$q")"
 	done
 	[ "$(sqlite3 "$1" 'SELECT key_version FROM collections ORDER BY id LIMIT 1')" = 2 ]
+	[ "$(sqlite3 "$1" "SELECT rotate_due FROM collections WHERE name = 'left-by-a-member'")" = 1 ]
 	[ "$(sqlite3 "$1" 'SELECT count(*) FROM grants')" = 2 ]
 }
 
@@ -169,12 +170,17 @@ assert_moved() {
 	assert_success
 	# sharing (issue 14): the rows of its four tables and a collection's two
 	# versions, written here as the store keeps them (the copy moves rows, not
-	# API objects): both accounts' public keys; the second account a member of
+	# API objects): both accounts' public keys (replacing the ones published at
+	# registration); the second account a member of
 	# the first collection (its name is opaque) with grants of key versions 1
-	# and 2 (it was rotated once); a pending invitation of the second to it
+	# and 2 (it was rotated once); a pending invitation of the second to it;
+	# a collection of the second account, which no client syncs, rotate_due
+	# as a leave leaves it (a client of its owner would rotate it)
 	sqlite3 "$ORIG_DB" "
-		INSERT INTO account_keys SELECT id, randomblob(32), randomblob(32), 1700000000 FROM accounts;
+		INSERT OR REPLACE INTO account_keys SELECT id, randomblob(32), randomblob(32), 1700000000 FROM accounts;
 		UPDATE collections SET key_version = 2, members_version = 5 WHERE id = (SELECT min(id) FROM collections);
+		INSERT INTO collections (account_id, name, created_at, modified_at, rotate_due)
+			SELECT id, 'left-by-a-member', 1700000004, 1700000004, 1 FROM accounts WHERE username = 'other$BSUSER';
 		INSERT INTO members SELECT min(c.id), o.id, 2, 1700000001 FROM collections c, accounts o
 			WHERE o.username = 'other$BSUSER';
 		INSERT INTO grants SELECT (SELECT min(id) FROM collections), o.id, kv, '$BSUSER', randomblob(32),
