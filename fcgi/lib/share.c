@@ -478,6 +478,10 @@ static enum err decline_tx(struct store *s, void *arg)
 	if ((e = store_share_members_bump(s, col.id, &version)) || (e = store_invitation_delete(s, i->id)) ||
 	    (e = touch_all(s, &col, x->ids)) || (e = store_account_bump(s, i->to_id)))
 		return e;
+	/* withdrawn: the invitee could open its grant, and is no member: a rotation is due
+	 * (a decline is the invitee's own choice, as an acceptance would have been) */
+	if (i->to_id != x->caller_id && (e = store_share_rotate_due(s, col.id)))
+		return e;
 	share_ids_add(x->ids, i->to_id);
 	return ERR_OK;
 }

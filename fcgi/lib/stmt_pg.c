@@ -470,6 +470,8 @@ const char *const pg_stmt_sql[] = {
 	    "members_version = members_version + 1, rotate_due = 0 WHERE id = $1 AND account_id = (SELECT id FROM a) "
 	    "AND members_version = $2 AND key_version = $3 RETURNING members_version",
 #undef SHARE_OWNER_LOCK
+	/* the row is ours since the members bump (sql/pg/007) */
+	[PG_SHARE_ROTATE_DUE] = "UPDATE collections SET rotate_due = 1 WHERE id = $1",
 	[PG_SHARE_MEMBERS_VERSION] = "SELECT members_version FROM collections WHERE id = $1",
 	/*
 	 * account_version + 1 of every member, in one statement. Not in their

@@ -767,6 +767,12 @@ enum err store_shared_list(struct store *s, int64_t account_id,
 /* members_version + 1 of the collection (locks its row); *version the new one. ERR_NOT_FOUND. */
 enum err store_share_members_bump(struct store *s, int64_t collection_id, int64_t *version);
 /*
+ * Mark the collection rotate_due (cleared by store_share_rotate_mark): its
+ * key reached someone who is not a member (store_member_delete does it for
+ * a removal). Inside store_tx after store_share_members_bump. ERR_NOT_FOUND.
+ */
+enum err store_share_rotate_due(struct store *s, int64_t collection_id);
+/*
  * Rotation: if the collection's key_version is still expected_key_version
  * and members_version still expected_members_version, set key_version to
  * expected_key_version + 1, members_version + 1 (*members_version the new

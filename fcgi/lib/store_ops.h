@@ -155,6 +155,7 @@
 	X(member_delete, (struct store *s, int64_t collection_id, int64_t account_id), (s, collection_id, account_id)) \
 	X(shared_list, (struct store *s, int64_t account_id, int (*fn)(void *ctx, const struct store_collection *c, const char *owner, int role), void *ctx), (s, account_id, fn, ctx)) \
 	X(share_members_bump, (struct store *s, int64_t collection_id, int64_t *version), (s, collection_id, version)) \
+	X(share_rotate_due, (struct store *s, int64_t collection_id), (s, collection_id)) \
 	X(share_rotate_mark, (struct store *s, int64_t collection_id, int64_t expected_members_version, int64_t expected_key_version, int64_t *members_version), (s, collection_id, expected_members_version, expected_key_version, members_version)) \
 	X(share_accounts_bump, (struct store *s, int64_t collection_id, int (*fn)(void *ctx, int64_t account_id), void *ctx), (s, collection_id, fn, ctx)) \
 	X(share_account_peers, (struct store *s, int64_t account_id, int (*fn)(void *ctx, int64_t account_id), void *ctx), (s, account_id, fn, ctx)) \

@@ -193,6 +193,15 @@ enum err pg_share_members_bump(struct store *s, int64_t collection_id, int64_t *
 	return e;
 }
 
+enum err pg_share_rotate_due(struct store *s, int64_t collection_id)
+{
+	struct pg_args a = {0};
+	pg_arg_int(&a, collection_id);
+	int64_t n = 0;
+	enum err e = pg_changes(s, PG_SHARE_ROTATE_DUE, &a, &n, "rotate due");
+	return e ? e : n == 1 ? ERR_OK : ERR_NOT_FOUND;
+}
+
 enum err pg_share_rotate_mark(struct store *s, int64_t collection_id, int64_t expected_members_version,
     int64_t expected_key_version, int64_t *members_version)
 {

@@ -118,9 +118,14 @@ enum err lite_member_delete(struct store *s, int64_t collection_id, int64_t acco
 	sqlite3_bind_int64(st, 2, account_id);
 	if ((e = store_exec(s, st, "member grants delete")))
 		return e;
-	st = store_stmt(s, STMT_SHARE_ROTATE_DUE);
+	return lite_share_rotate_due(s, collection_id);
+}
+
+enum err lite_share_rotate_due(struct store *s, int64_t collection_id)
+{
+	sqlite3_stmt *st = store_stmt(s, STMT_SHARE_ROTATE_DUE);
 	sqlite3_bind_int64(st, 1, collection_id);
-	return store_exec(s, st, "rotate due");
+	return store_one_change(s, st, ERR_NOT_FOUND, "rotate due");
 }
 
 enum err lite_shared_list(struct store *s, int64_t account_id,

@@ -420,7 +420,7 @@ GET|/v1/collections/$c/grant?$q|-|
 	assert_equal "$(jbc '[.key_version, .from]')" "[3,\"$a\"]"
 }
 
-@test "rotate_due: set by a removal and by a leave, shown to the owner and admins, cleared by a rotation" {
+@test "rotate_due: set by a removal, a leave and a withdrawal, shown to the owner and admins, cleared by a rotation" {
 	user o
 	user a
 	user b
@@ -484,6 +484,19 @@ GET|/v1/collections/$c/grant?$q|-|
 	assert_error 404 not_found
 	members "$o_t" c "$o"
 	assert_equal "$(jb .rotate_due)" false
+	# a declined invitation leaves it; a withdrawn one (its grant was readable) sets it
+	invite "$o_t" c "$b" read "" 3
+	assert_equal "$status" 201
+	areq DELETE "/v1/invitations/$INV" "$b_t"
+	assert_equal "$status" 204
+	members "$o_t" c "$o"
+	assert_equal "$(jb .rotate_due)" false
+	invite "$a_t" c "$b" read "owner=$o" 3
+	assert_equal "$status" 201
+	areq DELETE "/v1/invitations/$INV" "$o_t"
+	assert_equal "$status" 204
+	members "$o_t" c "$o"
+	assert_equal "$(jb .rotate_due)" true
 }
 
 # ---- invitations: refusals, decline, withdraw, limits ----

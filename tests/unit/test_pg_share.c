@@ -574,6 +574,10 @@ static void test_members_invitations_grants(void)
 	T_EQ_INT(sh.rotate_due[0], 1);
 	T_EQ_INT(store_share_rotate_mark(s, c, col.members_version, col.key_version, &v), ERR_OK);
 	T_EQ_INT(collection(s, own, "notes").rotate_due, 0);
+	/* a withdrawn invitation's mark (share.c), on a collection that exists only */
+	T_EQ_INT(store_share_rotate_due(s, c), ERR_OK);
+	T_EQ_INT(collection(s, own, "notes").rotate_due, 1);
+	T_EQ_INT(store_share_rotate_due(s, c + 1000), ERR_NOT_FOUND);
 
 	/* the peers of an account that goes: bumped, and the collections it is in */
 	int64_t c2 = add_collection(s, dan, "dans");
