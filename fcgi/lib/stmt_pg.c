@@ -439,7 +439,7 @@ const char *const pg_stmt_sql[] = {
 	[PG_MEMBER_DELETE] =
 	    "WITH m AS (DELETE FROM members WHERE collection_id = $1 AND account_id = $2 RETURNING 1), "
 	    "g AS (DELETE FROM grants WHERE collection_id = $1 AND account_id = $2 AND EXISTS (SELECT 1 FROM m)), "
-	    /* the key must be rotated now (sql/pg/007); the row is ours since the members bump */
+	    /* the key must be rotated now (sql/pg/006); the row is ours since the members bump */
 	    "r AS (UPDATE collections SET rotate_due = 1 WHERE id = $1 AND EXISTS (SELECT 1 FROM m)) "
 	    "SELECT count(*) FROM m",
 	[PG_SHARED_LIST] =
@@ -470,7 +470,7 @@ const char *const pg_stmt_sql[] = {
 	    "members_version = members_version + 1, rotate_due = 0 WHERE id = $1 AND account_id = (SELECT id FROM a) "
 	    "AND members_version = $2 AND key_version = $3 RETURNING members_version",
 #undef SHARE_OWNER_LOCK
-	/* the row is ours since the members bump (sql/pg/007) */
+	/* the row is ours since the members bump (sql/pg/006) */
 	[PG_SHARE_ROTATE_DUE] = "UPDATE collections SET rotate_due = 1 WHERE id = $1",
 	[PG_SHARE_MEMBERS_VERSION] = "SELECT members_version FROM collections WHERE id = $1",
 	/*

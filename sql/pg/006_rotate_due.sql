@@ -1,4 +1,4 @@
--- 007_rotate_due: a collection whose key must be rotated, as
+-- 006_rotate_due: a collection whose key must be rotated, as
 -- sql/012_rotate_due.sql makes it for SQLite (the comment there says why):
 -- set when a member is removed or leaves, cleared by the next rotation, both
 -- under the collection's row lock (store_pg_share.c). An integer 0/1, not a
