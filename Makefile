@@ -58,7 +58,7 @@ LIBS_A      := $(B)/libblindsync.a $(B)/libbscrypto.a
 # libblindsync-client (client/lib/): the client's library over libbscrypto,
 # OpenSSL, libsodium (Argon2id only), json-c and libunistring (NFC; it has no
 # .pc file); nothing of the server, so fcgi/lib is not on its include path
-CLIENT_PKGS := libcrypto json-c libsodium libcurl sqlite3
+CLIENT_PKGS := libcrypto json-c libsodium libcurl sqlite3 libwebsockets
 CLIENT_CFLAGS = -std=c11 -D_GNU_SOURCE -O2 -g $(WARN) $(SANFLAGS) \
               $(shell pkg-config --cflags $(CLIENT_PKGS) 2>/dev/null) -Iclient/lib -Ifcgi/crypto $(CFLAGS)
 CLIENT_OBJ  := $(patsubst client/lib/%.c,$(B)/client/%.o,$(sort $(wildcard client/lib/*.c)))

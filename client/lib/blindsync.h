@@ -237,11 +237,20 @@ typedef void (*bs_sync_progress_fn)(void *arg, const struct bs_sync_result *so_f
 void bs_set_sync_progress(struct bs_client *c, bs_sync_progress_fn fn, void *arg);
 
 /*
- * Watch: GET /v1/status (then long polls of wait seconds with
- * If-None-Match, 30 when wait is out of 1..3600) and a bs_sync of
- * colls[0..n) each time the account changed, first at once; fn gets each
- * sync's result and returns non-zero to stop (BS_OK then). Returns on the
- * first failure of a request or a sync.
+ * Watch: a bs_sync of colls[0..n) each time the account changed, first at
+ * once; fn gets each sync's result and returns non-zero to stop (BS_OK
+ * then). When GET /v1/info says "live": true, by the live socket
+ * (docs/API-live.md: a ticket, then a WebSocket on libwebsockets; a sync
+ * at its hello and at each "changed"); else, or while the socket cannot
+ * open or after it closed, by GET /v1/status and long polls of wait
+ * seconds (30 when out of 1..3600) with If-None-Match, the socket tried
+ * again after a full-jitter back-off (1 s doubling up to 60 s; after a
+ * 1012 close its retry delay). A 304 that comes at once waits the same
+ * back-off. A 4401 close is checked with GET /v1/status (which refreshes
+ * an expired token): its 401 ends the watch with BS_REFUSED. Returns on
+ * the first failure of a request or a sync. BLINDSYNC_WATCH_LIVE=0 in the
+ * environment keeps it to long polls. It sets libwebsockets' log level to
+ * nothing (the library never logs).
  */
 typedef int (*bs_watch_fn)(void *arg, const struct bs_sync_result *res);
 int bs_watch(struct bs_client *c, const char *const *colls, size_t n, int wait,

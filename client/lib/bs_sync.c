@@ -4,8 +4,8 @@
  * base version each change was made on, hands conflicts to the merge
  * function and retries; pull pages until more is false, answering a 410
  * with a pull from 0; get, list and collections read the local copy. The
- * server sees opaque names and kind-2/3 envelopes only. watch long-polls
- * the account's status and syncs when it changes. Every page pulled
+ * server sees opaque names and kind-2/3 envelopes only (watch, which
+ * calls the sync, is bs_watch.c). Every page pulled
  * and every push answer is applied to the state in one transaction.
  */
 #include <stdio.h>
@@ -1331,48 +1331,4 @@ out:
 	bs__resp_clear(&r);
 	bs__coll_clear(&x);
 	return rc;
-}
-
-int
-bs_watch(struct bs_client *c, const char *const *colls, size_t n, int wait, bs_watch_fn fn, void *arg)
-{
-	char etag[40] = "", cond[64], path[64];
-	int rc;
-
-	if ((rc = bs__need_session(c)))
-		return rc;
-	if (wait < 1 || wait > 3600)
-		wait = 30;
-	snprintf(path, sizeof path, "/v1/status?wait=%d", wait);
-	for (;;) {
-		struct bs_xfer x = {0};
-		struct bs_resp r = {0};
-		struct bs_sync_result res;
-		const char *headers[2] = {NULL, NULL};
-
-		if (etag[0]) {
-			snprintf(cond, sizeof cond, "If-None-Match: \"%s\"", etag);
-			headers[0] = cond;
-		}
-		x.headers = headers;
-		if ((rc = bs__request_x(c, "GET", etag[0] ? path : "/v1/status", NULL, 1, &x, &r)))
-			return rc;
-		if (r.status == 304) {           /* nothing changed during the wait */
-			bs__resp_clear(&r);
-			continue;
-		}
-		if (r.status != 200) {
-			rc = bs__refused(c, &r);
-			bs__resp_clear(&r);
-			return rc;
-		}
-		bs__resp_clear(&r);
-		snprintf(etag, sizeof etag, "%s", x.etag);
-		if ((rc = bs_sync(c, colls, n, &res)) && rc != BS_CONFLICT)
-			return rc;
-		if (fn(arg, &res) != 0)
-			return BS_OK;
-		if (!etag[0])       /* a server without ETag: poll no faster than the wait */
-			sleep((unsigned)wait);
-	}
 }

@@ -4,8 +4,9 @@
 # backup put and get, export and import, and logout; a recovery key made
 # and used (recover), two-factor login confirmed and a login without its
 # code; sharing (keys, share, invitations, accept, a member's put and get,
-# unshare with its rotation, leave); each run with no memory error and no
-# definite or indirect leak.
+# unshare with its rotation, leave); watch over the live socket until its
+# device is revoked (4401); each run with no memory error and no definite
+# or indirect leak.
 load ../lib
 
 setup_file() {
@@ -151,4 +152,37 @@ vcli() {
 	assert_success
 	vcli "s-$m" leave team --owner "$o"
 	assert_success
+}
+
+@test "watch over the live socket under valgrind: a change, then revoked (4401) it ends; no error, no leak" {
+	bs_front_skip live
+	PWF=$PWFILE
+	vcli w register "${BSUSER}w"
+	assert_success
+	vcli w login "${BSUSER}w" --device watcher
+	assert_success
+	vcli x login "${BSUSER}w" --device writer
+	assert_success
+	local out=$BATS_TEST_TMPDIR/watch.out id pid rc=0
+	env BLINDSYNC_PASSWORD_FILE="$PWFILE" setsid -w valgrind -q --leak-check=full \
+		--show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect \
+		--error-exitcode=99 --log-file="$VG_DIR/vg.%p.log" "$BIN/blindsync" --server "$BS_URL" \
+		--home "$BATS_FILE_TMPDIR/w" watch >"$out" 2>&1 &
+	pid=$!
+	bs_wait 60 grep -q synced "$out" || { kill "$pid"; fail "no first sync: $(cat "$out")"; }
+	echo seen >"$BATS_TEST_TMPDIR/in"
+	vcli x put vg r "$BATS_TEST_TMPDIR/in"
+	assert_success
+	bs_wait 60 grep -q '1 pulled' "$out" || { kill "$pid"; fail "the change did not come: $(cat "$out")"; }
+	# the other device revokes the watcher: 4401, a 401 to the status, the end
+	id=$(env BLINDSYNC_PASSWORD_FILE="$PWFILE" "$BIN/blindsync" --server "$BS_URL" --home "$BATS_FILE_TMPDIR/w" \
+		devices | awk -F'\t' '/this device/ { print $1 }')
+	[ -n "$id" ] || { kill "$pid"; fail "no device id"; }
+	vcli x devices revoke "$id"
+	assert_success
+	bs_wait 60 bs_gone "$pid" || { kill "$pid"; fail "the watch did not end"; }
+	wait "$pid" || rc=$?
+	[ "$rc" -ne 99 ] || { cat "$VG_DIR"/vg.*.log >&2; fail "valgrind found errors"; }
+	assert_equal "$rc" 2
+	assert_equal "$(cat "$VG_DIR"/vg.*.log 2>/dev/null | wc -c)" 0
 }
