@@ -60,6 +60,8 @@
 #define CLOSE_LIMIT 4429           /* too many sockets: retry later */
 #define CLOSE_UNSUPPORTED 1003     /* a binary frame */
 #define CLOSE_POLICY 1008          /* a text message: clients send none */
+#define CLOSE_TOO_BIG 1009         /* a data frame longer than LIVE_RX_MAX */
+#define LIVE_RX_MAX 4096           /* beyond this a client's frame is "too big", not merely unwanted */
 
 /*
  * One collection as last read: `gen` is the generation in which it last
@@ -636,6 +638,7 @@ static void closed(struct conn *c)
 	if (!c->wsi)
 		return;
 	L.nconns--;
+	log_msg(LOG_DEBUG, "socket closed: account %" PRId64 ", %d sockets", c->account_id, L.nconns);
 	struct acct *a = c->acct;
 	if (a) {
 		if (c->prev)
@@ -719,8 +722,11 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 	case LWS_CALLBACK_SERVER_WRITEABLE:
 		return writable(wsi, c);
 	case LWS_CALLBACK_RECEIVE:
-		/* clients send no messages: any data frame closes the socket */
-		if (lws_frame_is_binary(wsi))
+		/* clients send no messages: any data frame closes the socket (at
+		 * its first bytes: nothing of it is kept) */
+		if (len + lws_remaining_packet_payload(wsi) > LIVE_RX_MAX)
+			lws_close_reason(wsi, CLOSE_TOO_BIG, (unsigned char *)"frame too big", 13);
+		else if (lws_frame_is_binary(wsi))
 			lws_close_reason(wsi, CLOSE_UNSUPPORTED, (unsigned char *)"binary frames are not accepted", 30);
 		else
 			lws_close_reason(wsi, CLOSE_POLICY, (unsigned char *)"clients send no messages", 24);
@@ -820,7 +826,8 @@ int main(int argc, char **argv)
 	retry.secs_since_valid_hangup = (uint16_t)(2 * L.cfg.live.ping_seconds + 10);
 	struct lws_context_creation_info info;
 	memset(&info, 0, sizeof info);
-	info.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS | LWS_SERVER_OPTION_DISABLE_IPV6 | LWS_SERVER_OPTION_LIBEV;
+	info.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS | LWS_SERVER_OPTION_DISABLE_IPV6 | LWS_SERVER_OPTION_LIBEV |
+	    LWS_SERVER_OPTION_VALIDATE_UTF8;
 	info.fd_limit_per_thread = (unsigned)(L.cfg.live.max_total + 64);
 	info.retry_and_idle_policy = &retry;
 	info.timeout_secs = 10; /* an upgrade that does not finish */
@@ -833,7 +840,8 @@ int main(int argc, char **argv)
 	memset(&vi, 0, sizeof vi);
 	vi.protocols = protocols;
 	vi.retry_and_idle_policy = &retry;
-	vi.options = LWS_SERVER_OPTION_UNIX_SOCK;
+	/* a text frame that is not UTF-8 closes with 1007 before it reaches us */
+	vi.options = LWS_SERVER_OPTION_UNIX_SOCK | LWS_SERVER_OPTION_VALIDATE_UTF8;
 	vi.iface = listen_path;
 	vi.vhost_name = "unix";
 	vi.timeout_secs = 10;
@@ -860,6 +868,7 @@ int main(int argc, char **argv)
 		vi.protocols = protocols;
 		vi.retry_and_idle_policy = &retry;
 		vi.port = (int)L.cfg.live.port;
+		vi.options = LWS_SERVER_OPTION_VALIDATE_UTF8;
 		vi.iface = "127.0.0.1";
 		vi.vhost_name = "tcp";
 		vi.timeout_secs = 10;

@@ -4,12 +4,17 @@
 # expiry, bound to its device, refused before the upgrade, an access token
 # refused in its place), the hello, a push reaching a socket, coalescing,
 # the sockets of an ended session closed with 4401 (revoke, logout, admin
-# disable), bad frames, the caps (4429), refused attempts rate-limited per
-# address, and SIGTERM closing with 1012 and a retry delay (last: it stops
+# disable), bad frames (binary 1003, text 1008, not UTF-8 1007, too big
+# 1009, broken framing 1002; a bystander socket goes on), a reader that
+# never drains and a client stopped without a FIN (dropped at the ping
+# bound), the caps (4429), refused attempts rate-limited per address, and
+# SIGTERM closing with 1012 and a retry delay (last: it stops
 # the stack). The WebSocket client is tests/tools/live_client.py.
 #
 # Config: at most 2 sockets per account and 8 in all; live.connect at 25
-# refused attempts a minute per address (far above what the other tests do).
+# refused attempts a minute per address (far above what the other tests do);
+# pings every 5 s (live.ping_seconds at its minimum), so a silent socket is
+# dropped after 20 s; blindsync-live logs each socket's end (debug).
 load ../lib
 load account_helpers
 load sync_helpers
@@ -17,7 +22,7 @@ load sync_helpers
 setup_file() {
 	bs_setup_stack \
 		'rate_limits = { { route = "live.connect", per = "ip", limit = 25, window = 3600 } }' \
-		'live = { max_per_account = 2, max_total = 8 }'
+		'live = { max_per_account = 2, max_total = 8, ping_seconds = 5 }' 'log = { level = "debug" }'
 }
 teardown_file() { bs_stop; }
 
@@ -266,6 +271,87 @@ has() { grep -qE "$2" "$1"; }
 	live_run "$TICKET" --send-text '{"type":"subscribe"}'
 	assert_line --regexp '^close 1008 '
 }
+
+# bad_frame HEX CODE: a socket of a fresh ticket sends the raw bytes HEX
+# (after the upgrade) and is closed with CODE
+bad_frame() {
+	ticket "$ACCESS"
+	live_run "$TICKET" --send-raw "$1"
+	assert_line --regexp "^close $2 "
+}
+
+@test "bad frames close that socket with their code; another socket keeps receiving" {
+	new_account
+	local by=$ACCESS f=$BATS_TEST_TMPDIR/bystander
+	ticket "$by"
+	live_bg "$f" "$TICKET"
+	new_account
+	# (masked frames carry the mask 00000000: their payload as it is)
+	bad_frame 838000000000 1002                       # opcode 3 is reserved
+	bad_frame 810568656c6c6f 1008                     # unmasked: refused as the text it is
+	bad_frame 818200000000c328 1007                   # text that is not UTF-8
+	bad_frame 81ff0000000000100000000000006161616161616161 1009 # 1 MiB announced: too big
+	bad_frame 808300000000616263 1002                 # a continuation with nothing to continue
+	# a ping over 125 bytes: libwebsockets drops the connection, no close frame
+	ticket "$ACCESS"
+	live_run "$TICKET" --send-raw "89fe007e00000000$(printf '61%.0s' $(seq 1 126))"
+	assert_line --regexp '^eof'
+	# the bystander saw none of it and still gets its changes
+	push_ok "$by" notes "$(rec a 0 "$(payload 10)")"
+	bs_wait 20 has "$f" '"type":"changed"' || fail "the bystander got nothing: $(cat "$f")"
+	! has "$f" '^close' || fail "the bystander was closed: $(cat "$f")"
+}
+
+@test "a client ping is answered; a text frame (a message type clients may not send) closes with 1008" {
+	new_account
+	ticket "$ACCESS"
+	# a masked ping "hi": a pong, and the socket stays
+	run python3 "$CLIENT" "$BS_URL" --ticket="$TICKET" --timeout 3 --send-raw 8982000000006869
+	assert_line pong
+	assert_line timeout
+	refute_line --regexp '^(close|eof)'
+	# a masked text frame "hi"
+	ticket "$ACCESS"
+	live_run "$TICKET" --send-raw 8182000000006869
+	assert_line --regexp '^close 1008 '
+}
+
+@test "a reader that never drains, and a client gone without a FIN, are dropped at the ping bound; others go on" {
+	new_account
+	local by=$ACCESS f=$BATS_TEST_TMPDIR/bystander s=$BATS_TEST_TMPDIR/slow h=$BATS_TEST_TMPDIR/halfopen
+	ticket "$by"
+	live_bg "$f" "$TICKET"
+	new_account
+	local n0 hp t0 ms
+	n0=$(grep -c 'socket closed' "$BS_LOG" || true)
+	# the slow reader: a 1 KiB receive buffer, reads nothing for 60 s
+	ticket "$ACCESS"
+	python3 "$CLIENT" "$BS_URL" --ticket="$TICKET" --timeout 90 --no-read 60 >"$s" 2>&1 &
+	CLIENTS="${CLIENTS:-} $!"
+	bs_wait 30 has "$s" '^stalled' || fail "the slow reader did not open: $(cat "$s")"
+	# the half-open one: stopped (SIGSTOP: no FIN, no pong, no read) once it has its hello
+	ticket "$ACCESS"
+	LIVE_TIMEOUT=90 live_bg "$h" "$TICKET"
+	hp=${CLIENTS##* }
+	kill -STOP "$hp"
+	t0=$EPOCHREALTIME
+	# changes meanwhile: the bystander gets them, the slow and stopped ones cannot
+	push_ok "$ACCESS" notes "$(rec a 0 "$(payload 1000)")"
+	push_ok "$by" notes "$(rec a 0 "$(payload 10)")"
+	bs_wait 20 has "$f" '"type":"changed"' || fail "the bystander got nothing: $(cat "$f")"
+	# both are dropped once silent for 2 x ping_seconds + 10 = 20 s
+	bs_wait 60 at_least_closed $((n0 + 2)) || fail "not dropped: $(grep 'socket closed' "$BS_LOG" | tail -3)"
+	ms=$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%d", (b - a) * 1000 }')
+	echo "# dropped after $ms ms (bound: 20 s of silence)" >&3
+	kill -CONT "$hp"
+	bs_wait 30 has "$h" '^(eof|close)' || fail "the stopped client's connection lives on: $(cat "$h")"
+	! has "$f" '^close|^eof' || fail "the bystander was closed: $(cat "$f")"
+	push_ok "$by" notes "$(rec b 0 "$(payload 10)")"
+	bs_wait 20 has "$f" '"notes":2' || fail "the bystander stopped receiving: $(cat "$f")"
+}
+
+# at_least_closed N: blindsync-live logged at least N socket ends
+at_least_closed() { [ "$(grep -c 'socket closed' "$BS_LOG" || true)" -ge "$1" ]; }
 
 @test "the caps: a third socket of an account, and a ninth in all, are closed with 4429" {
 	new_account

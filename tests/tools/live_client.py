@@ -3,7 +3,8 @@
 (RFC 6455 over the standard library only; loopback, bounded in time).
 
     live_client.py URL [--ticket T] [--timeout S] [--max-messages N]
-                   [--send-text TEXT] [--send-binary] [--unix PATH]
+                   [--send-text TEXT] [--send-binary] [--send-raw HEX]
+                   [--no-read S] [--unix PATH]
 
 URL is http://host:port[/prefix]; the client opens GET <prefix>/v1/live?ticket=T
 (no ticket argument without --ticket). One line per event on stdout,
@@ -12,11 +13,16 @@ flushed at once, so that a test can wait for them in the output file:
     open                       the upgrade completed
     msg JSON                   a text message (its type first: hello, changed)
     ping                       a ping from the server (answered with a pong)
+    pong                       a pong from the server (to a ping of --send-raw)
     close CODE REASON          the server closed the socket (then exit 0)
     eof                        the connection ended without a close frame
     timeout                    --timeout seconds passed (then exit 0)
 After --max-messages text messages it closes with 1000 itself. With
---send-text or --send-binary it sends that data frame once open.
+--send-text or --send-binary it sends that data frame once open; with
+--send-raw the bytes HEX as they are (a frame of our own making: a bad
+opcode, an unmasked frame, a length beyond what follows). With --no-read S
+it is a slow reader: a receive buffer of 1 KiB, and once open it reads
+nothing for S seconds ("stalled" when they begin), then reads on.
 """
 import argparse
 import base64
@@ -81,6 +87,8 @@ def main():
     ap.add_argument("--max-messages", type=int, default=0)
     ap.add_argument("--send-text")
     ap.add_argument("--send-binary", action="store_true")
+    ap.add_argument("--send-raw")
+    ap.add_argument("--no-read", type=float, default=0)
     ap.add_argument("--unix")
     a = ap.parse_args()
 
@@ -94,7 +102,11 @@ def main():
         sock.settimeout(a.timeout)
         sock.connect(a.unix)
     else:
-        sock = socket.create_connection((u.hostname, u.port or 80), timeout=a.timeout)
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        if a.no_read:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1024)
+        sock.settimeout(a.timeout)
+        sock.connect((u.hostname, u.port or 80))
     key = base64.b64encode(os.urandom(16)).decode()
     sock.sendall((
         "GET %s HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
@@ -144,6 +156,11 @@ def main():
         send_frame(sock, 0x1, a.send_text.encode())
     if a.send_binary:
         send_frame(sock, 0x2, b"\x00\x01\x02")
+    if a.send_raw:
+        sock.sendall(bytes.fromhex(a.send_raw))
+    if a.no_read:
+        out("stalled")
+        time.sleep(a.no_read)
     count = 0
     while True:
         left = deadline - time.monotonic()
@@ -165,6 +182,8 @@ def main():
             if a.max_messages and count >= a.max_messages:
                 send_frame(sock, 0x8, struct.pack("!H", 1000))
                 return 0
+        elif opcode == 0xA:
+            out("pong")
         elif opcode == 0x9:
             out("ping")
             send_frame(sock, 0xA, payload)
