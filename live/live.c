@@ -48,6 +48,7 @@
 #define PROG "blindsync-live"
 #define LIVE_TICK_US 5000          /* how often the shared counters are compared */
 #define LIVE_COALESCE_MS 250       /* an account is re-read at most this often */
+#define LIVE_SESSION_MS 1000       /* how often the sockets' session expiries are compared with the time */
 #define LIVE_STOP_MS 10000         /* at shutdown, at most how long sockets get to close */
 #define LIVE_STOP_GRACE_MS 1000    /* ... and, once every 1012 is written, how long their acks get */
 #define LIVE_RETRY_MIN_MS 1000     /* the retry delay of a 1012 close: uniform in [min, max] */
@@ -101,6 +102,7 @@ struct conn {
 	struct acct *acct;
 	struct conn *next, *prev;  /* in acct->conns */
 	uint64_t sent_gen;         /* the account generation this socket has seen */
+	int64_t until;             /* the device's session ends then (unix s) unless a refresh moves it */
 	int hello_sent;
 	int close_code;            /* non-zero: close with it at the next writable */
 	int close_sent;            /* the close frame is written */
@@ -241,7 +243,7 @@ static void acct_read(struct acct *a, int64_t now_ms)
 	for (struct conn *c = a->conns; c; c = c->next) {
 		if (c->close_code)
 			continue;
-		enum err e = store_live_device_ok(L.store, a->id, c->device_id, now);
+		enum err e = store_live_device_ok(L.store, a->id, c->device_id, now, &c->until);
 		if (e == ERR_UNAUTHORIZED)
 			conn_close(c, CLOSE_UNAUTHORIZED, "the session ended");
 		else if (e)
@@ -415,8 +417,31 @@ static void begin_stop(int64_t now_ms)
 			}
 }
 
+/*
+ * A session can end with nothing written to the account: its last token
+ * expires. Each socket knows when its device's session would end (until);
+ * once that passed, the device is checked again: closed with 4401, or (a
+ * refresh happened meanwhile) a later until.
+ */
+static void session_sweep(void)
+{
+	int64_t now = (int64_t)time(NULL);
+	for (uint32_t s = 0; s < NOTIFY_SLOTS; s++)
+		for (struct acct *a = L.bucket[s]; a; a = a->next)
+			for (struct conn *c = a->conns; c; c = c->next) {
+				if (c->close_code || !c->until || now < c->until)
+					continue;
+				enum err e = store_live_device_ok(L.store, a->id, c->device_id, now, &c->until);
+				if (e == ERR_UNAUTHORIZED)
+					conn_close(c, CLOSE_UNAUTHORIZED, "the session ended");
+				else if (e)
+					return; /* the store is busy: the next sweep tries again */
+			}
+}
+
 static void tick(lws_sorted_usec_list_t *sul)
 {
+	static int64_t next_sweep_ms;
 	(void)sul;
 	int64_t now_ms = core_now_ms();
 	if (stop_signal && !L.stop_at_ms)
@@ -445,6 +470,10 @@ static void tick(lws_sorted_usec_list_t *sul)
 			return;
 		}
 	} else {
+		if (now_ms >= next_sweep_ms) {
+			next_sweep_ms = now_ms + LIVE_SESSION_MS;
+			session_sweep();
+		}
 		/* which slots moved since the last tick */
 		for (uint32_t s = 0; s < NOTIFY_SLOTS; s++) {
 			uint32_t seq = notify_seq(L.core.notifier, s);
@@ -619,6 +648,10 @@ static void established(struct lws *wsi, struct conn *c)
 		conn_close(c, CLOSE_UNAUTHORIZED, "the account is gone or disabled");
 		return;
 	}
+	/* when its session would end (the ticket's redeem checked it has one) */
+	if (store_live_device_ok(L.store, c->account_id, c->device_id, (int64_t)time(NULL), &c->until) ==
+	    ERR_UNAUTHORIZED)
+		c->until = 1; /* ended meanwhile: the next sweep closes it */
 	c->acct = a;
 	c->next = a->conns;
 	if (a->conns)

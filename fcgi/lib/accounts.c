@@ -546,7 +546,7 @@ static enum err ticket_take_tx(struct store *s, void *arg)
 		return ERR_OK; /* commit the take: a used ticket stays used */
 	if (e)
 		return e;
-	e = store_live_device_ok(s, x->account_id, x->device_id, now);
+	e = store_live_device_ok(s, x->account_id, x->device_id, now, NULL);
 	if (e == ERR_UNAUTHORIZED) {
 		x->account_id = x->device_id = 0;
 		return ERR_OK;

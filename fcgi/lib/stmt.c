@@ -324,11 +324,12 @@ const char *const stmt_sql[] = {
 	[STMT_LIVE_TICKET_TAKE] =
 	    "DELETE FROM live_tickets WHERE hash = ?1 RETURNING account_id, device_id, expires_at",
 	/* the device still has a session (an unexpired, unused token: not logged
-	 * out, not revoked) and its account is not disabled; one row or none */
+	 * out, not revoked) and its account is not disabled; one row or none,
+	 * with the latest expiry of those tokens (NULL: none, no session) */
 	[STMT_LIVE_DEVICE_OK] =
-	    "SELECT 1 FROM devices d JOIN accounts a ON a.id = d.account_id "
-	    "WHERE d.id = ?1 AND d.account_id = ?2 AND a.disabled = 0 AND EXISTS "
-	    "(SELECT 1 FROM tokens t WHERE t.device_id = d.id AND t.expires_at > ?3 AND t.used_at IS NULL)",
+	    "SELECT (SELECT max(t.expires_at) FROM tokens t WHERE t.device_id = d.id AND t.expires_at > ?3 "
+	    "AND t.used_at IS NULL) FROM devices d JOIN accounts a ON a.id = d.account_id "
+	    "WHERE d.id = ?1 AND d.account_id = ?2 AND a.disabled = 0",
 	/* ---- sharing (store_share.c) ---- */
 	[STMT_KEYS_GET] = "SELECT x25519, ed25519 FROM account_keys WHERE account_id = ?1",
 	[STMT_KEYS_PUT] =

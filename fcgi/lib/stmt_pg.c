@@ -339,9 +339,9 @@ const char *const pg_stmt_sql[] = {
 	/* the device still has a session (an unexpired, unused token) and its
 	 * account is not disabled; one row or none */
 	[PG_LIVE_DEVICE_OK] =
-	    "SELECT 1 FROM devices d JOIN accounts a ON a.id = d.account_id "
-	    "WHERE d.id = $1 AND d.account_id = $2 AND a.disabled = 0 AND EXISTS "
-	    "(SELECT 1 FROM tokens t WHERE t.device_id = d.id AND t.expires_at > $3 AND t.used_at IS NULL)",
+	    "SELECT (SELECT max(t.expires_at) FROM tokens t WHERE t.device_id = d.id AND t.expires_at > $3 "
+	    "AND t.used_at IS NULL) FROM devices d JOIN accounts a ON a.id = d.account_id "
+	    "WHERE d.id = $1 AND d.account_id = $2 AND a.disabled = 0",
 	/* ---- maintenance and blindsync-admin (store_pg_admin.c) ---- */
 	/* check --repair: the counters' writers (pushes, backups) wait until the
 	 * repair commits, as they wait for SQLite's write lock */

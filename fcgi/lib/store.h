@@ -669,8 +669,11 @@ enum err store_live_ticket_take(struct store *s, const uint8_t hash[STORE_HASH_L
  * ERR_OK if device_id of account_id still has a session at `now` (an
  * unexpired, unused token: neither logged out nor revoked) and the account
  * exists and is not disabled; ERR_UNAUTHORIZED otherwise. One indexed query.
+ * *until (may be NULL) gets when that session ends if nothing happens: the
+ * latest expiry of the device's live tokens (a refresh moves it later).
  */
-enum err store_live_device_ok(struct store *s, int64_t account_id, int64_t device_id, int64_t now);
+enum err store_live_device_ok(struct store *s, int64_t account_id, int64_t device_id, int64_t now,
+    int64_t *until);
 
 /*
  * ---- sharing a collection between accounts (store_share.c) ----

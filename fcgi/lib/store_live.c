@@ -48,13 +48,18 @@ enum err lite_live_ticket_take(struct store *s, const uint8_t hash[STORE_HASH_LE
 	return e;
 }
 
-enum err lite_live_device_ok(struct store *s, int64_t account_id, int64_t device_id, int64_t now)
+enum err lite_live_device_ok(struct store *s, int64_t account_id, int64_t device_id, int64_t now,
+    int64_t *until)
 {
 	sqlite3_stmt *st = store_stmt(s, STMT_LIVE_DEVICE_OK);
 	sqlite3_bind_int64(st, 1, device_id);
 	sqlite3_bind_int64(st, 2, account_id);
 	sqlite3_bind_int64(st, 3, now);
 	enum err e = store_one_row(s, st, "live device check");
+	if (e == ERR_OK && sqlite3_column_type(st, 0) == SQLITE_NULL)
+		e = ERR_NOT_FOUND; /* the device is there, its session is not */
+	if (e == ERR_OK && until)
+		*until = sqlite3_column_int64(st, 0);
 	sqlite3_reset(st);
 	return e == ERR_NOT_FOUND ? ERR_UNAUTHORIZED : e;
 }

@@ -142,7 +142,7 @@
 #define STORE_OPS_LIVE(X) \
 	X(live_ticket_put, (struct store *s, const uint8_t hash[STORE_HASH_LEN], int64_t account_id, int64_t device_id, int64_t now, int64_t expires_at), (s, hash, account_id, device_id, now, expires_at)) \
 	X(live_ticket_take, (struct store *s, const uint8_t hash[STORE_HASH_LEN], int64_t now, int64_t *account_id, int64_t *device_id), (s, hash, now, account_id, device_id)) \
-	X(live_device_ok, (struct store *s, int64_t account_id, int64_t device_id, int64_t now), (s, account_id, device_id, now))
+	X(live_device_ok, (struct store *s, int64_t account_id, int64_t device_id, int64_t now, int64_t *until), (s, account_id, device_id, now, until))
 
 /* sharing: keys, members, invitations, grants: store_share.c / store_pg_share.c (share-pg) */
 #define STORE_OPS_SHARE(X) \

@@ -45,7 +45,8 @@ enum err pg_live_ticket_take(struct store *s, const uint8_t hash[STORE_HASH_LEN]
 	return ERR_OK;
 }
 
-enum err pg_live_device_ok(struct store *s, int64_t account_id, int64_t device_id, int64_t now)
+enum err pg_live_device_ok(struct store *s, int64_t account_id, int64_t device_id, int64_t now,
+    int64_t *until)
 {
 	struct pg_args p = {0};
 	pg_arg_int(&p, device_id);
@@ -53,6 +54,10 @@ enum err pg_live_device_ok(struct store *s, int64_t account_id, int64_t device_i
 	pg_arg_int(&p, now);
 	PGresult *r = NULL;
 	enum err e = pg_one_row(s, PG_LIVE_DEVICE_OK, &p, &r, "live device check");
+	if (e == ERR_OK && PQgetisnull(r, 0, 0))
+		e = ERR_NOT_FOUND; /* the device is there, its session is not */
+	if (e == ERR_OK && until)
+		*until = pg_int(r, 0, 0);
 	PQclear(r);
 	return e == ERR_NOT_FOUND ? ERR_UNAUTHORIZED : e;
 }

@@ -393,6 +393,25 @@ at_least_closed() { [ "$(grep -c 'socket closed' "$BS_LOG" || true)" -ge "$1" ];
 	echo "# limited at attempt $got" >&3
 }
 
+@test "a session that expires closes its socket with 4401 within about a second, with nothing else changing" {
+	new_account
+	# the device's tokens expire in 6 s (moved in the store: no 300 s wait)
+	local lower exp t ms
+	lower=$(tr 'A-Z' 'a-z' <<<"$USERNAME")
+	exp=$(($(date +%s) + 6))
+	bs_sql "UPDATE tokens SET expires_at = $exp WHERE account_id = (SELECT id FROM accounts WHERE username = '$lower');"
+	ticket "$ACCESS"
+	local f=$BATS_TEST_TMPDIR/ws
+	live_bg "$f" "$TICKET"
+	bs_wait 30 has "$f" '^close' || fail "not closed: $(cat "$f")"
+	t=$EPOCHREALTIME
+	assert_equal "$(grep '^close' "$f" | cut -d' ' -f2)" 4401
+	ms=$(awk -v a="$exp" -v b="$t" 'BEGIN { printf "%d", (b - a) * 1000 }')
+	echo "# expiry -> close: $ms ms (the sweep runs every second; bats polls every 100 ms)" >&3
+	[ "$ms" -ge 0 ] || fail "closed $ms ms before the expiry"
+	[ "$ms" -lt 5000 ] || fail "closed $ms ms after the expiry"
+}
+
 @test "SIGTERM: every socket is closed with 1012 and a random retry delay (stops the stack)" {
 	new_account
 	local f=$BATS_TEST_TMPDIR/ws1 g=$BATS_TEST_TMPDIR/ws2

@@ -1148,7 +1148,7 @@ static void
 test_live_tickets(void)
 {
 	struct store *s = fresh();
-	int64_t d1 = 0, d2 = 0, acc = 0, dev = 0, now = (int64_t)time(NULL);
+	int64_t d1 = 0, d2 = 0, acc = 0, dev = 0, until = 0, now = (int64_t)time(NULL);
 	uint8_t h1[STORE_HASH_LEN], h2[STORE_HASH_LEN], tok[STORE_HASH_LEN];
 
 	if (!s)
@@ -1159,10 +1159,11 @@ test_live_tickets(void)
 	hash_of(tok, 90);
 	T_EQ_INT(store_token_insert(s, tok, STORE_TOKEN_REFRESH, a, d1, now + 3600), ERR_OK);
 	/* a device with a session passes; one without (no token) does not */
-	T_EQ_INT(store_live_device_ok(s, a, d1, now), ERR_OK);
-	T_EQ_INT(store_live_device_ok(s, a, d2, now), ERR_UNAUTHORIZED);
-	T_EQ_INT(store_live_device_ok(s, a + 1, d1, now), ERR_UNAUTHORIZED);
-	T_EQ_INT(store_live_device_ok(s, a, d1, now + 7200), ERR_UNAUTHORIZED);
+	T_EQ_INT(store_live_device_ok(s, a, d1, now, &until), ERR_OK);
+	T_EQ_INT(until, now + 3600);
+	T_EQ_INT(store_live_device_ok(s, a, d2, now, NULL), ERR_UNAUTHORIZED);
+	T_EQ_INT(store_live_device_ok(s, a + 1, d1, now, NULL), ERR_UNAUTHORIZED);
+	T_EQ_INT(store_live_device_ok(s, a, d1, now + 7200, NULL), ERR_UNAUTHORIZED);
 	/* taken once; the second take finds nothing */
 	hash_of(h1, 91);
 	T_EQ_INT(store_live_ticket_put(s, h1, a, d1, now, now + 30), ERR_OK);
