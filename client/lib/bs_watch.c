@@ -128,7 +128,12 @@ on_message(struct live *l)
 	json_object_put(o);
 }
 
-/* A close frame's payload: its code, and a 1012's {"retry_after_ms": N}. */
+/*
+ * A close frame's payload: its code, and a 1012's {"retry_after_ms": N}.
+ * libwebsockets 4.1's client takes 1012 for an invalid code (its list stops
+ * at 1011) and hands us 1002 in its place, the reason intact: a reason with
+ * retry_after_ms is therefore the restart, whatever the code says.
+ */
 static void
 on_close_frame(struct live *l, const unsigned char *p, size_t n)
 {
@@ -140,7 +145,7 @@ on_close_frame(struct live *l, const unsigned char *p, size_t n)
 		return;
 	}
 	l->close_code = (p[0] << 8) | p[1];
-	if (l->close_code != CLOSE_RESTART || n - 2 >= sizeof reason)
+	if (n - 2 >= sizeof reason)
 		return;
 	memcpy(reason, p + 2, n - 2);
 	reason[n - 2] = '\0';
@@ -148,6 +153,7 @@ on_close_frame(struct live *l, const unsigned char *p, size_t n)
 		if (json_object_object_get_ex(o, "retry_after_ms", &v) && json_object_is_type(v, json_type_int)) {
 			int64_t ms = json_object_get_int64(v);
 			l->retry_after_ms = ms < 0 ? 0 : ms > RETRY_MAX_MS ? RETRY_MAX_MS : (long)ms;
+			l->close_code = CLOSE_RESTART;
 		}
 		json_object_put(o);
 	}

@@ -79,11 +79,12 @@ at_least() { local n=$1; shift; [ "$("$@")" -ge "$n" ]; }
 
 @test "watch survives a restart of blindsync-live: 1012, long polls meanwhile, a new socket" {
 	watch_bg
-	local s0 pid n
+	local s0 pid n ms
 	bs_wait 20 at_least 1 opened || fail "no socket"
 	s0=$(opened)
 	pid=$(cat "$BS_RUN/live.pid")
 	kill -TERM "$pid"
+	local t0=$EPOCHREALTIME
 	bs_wait 30 bs_gone "$pid" || fail "blindsync-live did not stop"
 	# meanwhile the watch long-polls: a change still arrives
 	put_b notes r2 "while live is down"
@@ -94,6 +95,10 @@ at_least() { local n=$1; shift; [ "$("$@")" -ge "$n" ]; }
 	echo $! >"$BATS_FILE_TMPDIR/live2.pid"
 	# the watch comes back after the 1012's retry delay (at most 30 s) plus a poll
 	bs_wait 90 at_least $((s0 + 1)) opened || fail "the watch did not reconnect: $(tail -5 "$BS_LOG")"
+	# not before the smallest retry delay (1 s): the 1012's delay was kept
+	ms=$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%d", (b - a) * 1000 }')
+	echo "# back on a socket $ms ms after the SIGTERM (the 1012's delay: 1 to 30 s)" >&3
+	[ "$ms" -ge 1000 ] || fail "back after $ms ms: the retry delay was not kept"
 	n=$(synced_n)
 	put_b notes r3 "after the restart"
 	bs_wait 30 at_least $((n + 1)) synced_n || fail "no sync after the restart: $(cat "$OUT")"
