@@ -30,7 +30,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stddef.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -50,7 +52,7 @@
 #define LIVE_COALESCE_MS 250       /* an account is re-read at most this often */
 #define LIVE_SESSION_MS 1000       /* how often the sockets' session expiries are compared with the time */
 #define LIVE_STOP_MS 10000         /* at shutdown, at most how long sockets get to close */
-#define LIVE_STOP_GRACE_MS 1000    /* ... and, once every 1012 is written, how long their acks get */
+#define LIVE_STOP_GRACE_MS 5000    /* ... and, once every 1012 is written, how long their acks get */
 #define LIVE_RETRY_MIN_MS 1000     /* the retry delay of a 1012 close: uniform in [min, max] */
 #define LIVE_RETRY_MAX_MS 30000
 #define LIVE_MSG_MAX (8 * 1024 * 1024) /* a hello of a huge account stops here (then it is cut) */
@@ -376,13 +378,21 @@ static void acct_release(struct acct *a)
 /* ---- the timer: wake-ups, coalescing, shutdown ---- */
 
 static const char *listen_path_g;
+static ino_t listen_ino;           /* our socket file's inode: a newer process may have taken the path */
+
+/* Remove the socket file at path if it is still ours (not a newer process's, renamed over it). */
+static void unlink_ours(const char *path)
+{
+	struct stat st;
+	if (path && lstat(path, &st) == 0 && S_ISSOCK(st.st_mode) && st.st_ino == listen_ino)
+		unlink(path);
+}
 
 /* End the process: the store and the shared tables closed, the socket file
  * removed; libwebsockets' memory is left to the exit (still reachable). */
 static void live_exit(int rc)
 {
-	if (listen_path_g)
-		unlink(listen_path_g);
+	unlink_ours(listen_path_g);
 	for (uint32_t s = 0; s < NOTIFY_SLOTS; s++)
 		while (L.bucket[s]) {
 			struct acct *a = L.bucket[s];
@@ -399,6 +409,13 @@ static void live_exit(int rc)
 	exit(rc);
 }
 
+/* A 1012's reason: a random retry delay, so that the clients do not all come back at once. */
+static void restart_reason(struct conn *c)
+{
+	long ms = LIVE_RETRY_MIN_MS + random() % (LIVE_RETRY_MAX_MS - LIVE_RETRY_MIN_MS + 1);
+	snprintf(c->close_reason, sizeof c->close_reason, "{\"retry_after_ms\":%ld}", ms);
+}
+
 static void begin_stop(int64_t now_ms)
 {
 	L.stop_at_ms = now_ms;
@@ -406,14 +423,11 @@ static void begin_stop(int64_t now_ms)
 	for (uint32_t s = 0; s < NOTIFY_SLOTS; s++)
 		for (struct acct *a = L.bucket[s]; a; a = a->next)
 			for (struct conn *c = a->conns; c; c = c->next) {
-				/* a random delay, so that the clients do not all come back at once */
-				long ms = LIVE_RETRY_MIN_MS + random() % (LIVE_RETRY_MAX_MS - LIVE_RETRY_MIN_MS + 1);
-				char reason[64];
-				snprintf(reason, sizeof reason, "{\"retry_after_ms\":%ld}", ms);
 				if (c->close_sent)
 					continue;
 				c->close_code = 0; /* the restart wins over a pending close */
-				conn_close(c, CLOSE_RESTART, reason);
+				conn_close(c, CLOSE_RESTART, "");
+				restart_reason(c);
 			}
 }
 
@@ -607,8 +621,6 @@ static int filter(struct lws *wsi, struct conn *c)
 {
 	if (!path_ok(wsi))
 		return refuse(wsi, ERR_NOT_FOUND, 0);
-	if (L.stop_at_ms)
-		return refuse(wsi, ERR_UNAVAILABLE, 1 + (int)(random() % 30));
 	char ticket[AUTH_TOKEN_LEN + 2] = "", ip[64] = "";
 	int64_t account_id = 0, device_id = 0;
 	enum err e = ERR_UNAUTHORIZED;
@@ -639,6 +651,13 @@ static void established(struct lws *wsi, struct conn *c)
 {
 	c->wsi = wsi;
 	L.nconns++;
+	if (L.stop_at_ms) {
+		/* stopping: not a 503 (a 5xx for the clients' counts) but the
+		 * same 1012 and retry delay as every other socket */
+		conn_close(c, CLOSE_RESTART, "");
+		restart_reason(c);
+		return;
+	}
 	if (L.nconns > L.cfg.live.max_total) {
 		conn_close(c, CLOSE_LIMIT, "too many sockets on this server");
 		return;
@@ -875,27 +894,43 @@ int main(int argc, char **argv)
 	vi.retry_and_idle_policy = &retry;
 	/* a text frame that is not UTF-8 closes with 1007 before it reaches us */
 	vi.options = LWS_SERVER_OPTION_UNIX_SOCK | LWS_SERVER_OPTION_VALIDATE_UTF8;
-	vi.iface = listen_path;
+	/* bound at a temporary path, then renamed over the socket path: a
+	 * program still running there (a restart: the new one first, then
+	 * SIGTERM to the old) keeps its sockets while every new connection
+	 * comes here, with no moment without a listener (the front end never
+	 * answers 502/503 for a missing one) */
+	char tmp_path[sizeof(struct sockaddr_un) - offsetof(struct sockaddr_un, sun_path)];
+	if (snprintf(tmp_path, sizeof tmp_path, "%s.%ld.new", listen_path, (long)getpid()) >= (int)sizeof tmp_path) {
+		fprintf(stderr, PROG ": the socket path %s is too long\n", listen_path);
+		goto out;
+	}
+	unlink(tmp_path);
+	vi.iface = tmp_path;
 	vi.vhost_name = "unix";
 	vi.timeout_secs = 10;
 	struct stat st;
-	if (lstat(listen_path, &st) == 0 && S_ISSOCK(st.st_mode))
-		unlink(listen_path); /* a socket left by a previous run */
 	mode_t old = umask(0117);   /* the socket 0660, like the handlers' */
 	L.unix_vh = lws_create_vhost(L.ctx, &vi);
 	umask(old);
 	if (!L.unix_vh) {
-		fprintf(stderr, PROG ": cannot listen on %s\n", listen_path);
+		fprintf(stderr, PROG ": cannot listen on %s\n", tmp_path);
 		goto out;
 	}
 	if (group) {
 		struct group *g = getgrnam(group);
-		if (!g || chown(listen_path, (uid_t)-1, g->gr_gid) != 0) {
+		if (!g || chown(tmp_path, (uid_t)-1, g->gr_gid) != 0) {
 			fprintf(stderr, PROG ": cannot give %s to group %s: %s\n", listen_path, group,
 			    g ? strerror(errno) : "no such group");
 			goto out;
 		}
 	}
+	if (lstat(tmp_path, &st) != 0 || rename(tmp_path, listen_path) != 0) {
+		fprintf(stderr, PROG ": cannot put the socket at %s: %s\n", listen_path, strerror(errno));
+		unlink(tmp_path);
+		goto out;
+	}
+	listen_ino = st.st_ino;
+	listen_path_g = listen_path;
 	if (L.cfg.live.port > 0) {
 		memset(&vi, 0, sizeof vi);
 		vi.protocols = protocols;
@@ -910,7 +945,6 @@ int main(int argc, char **argv)
 			goto out;
 		}
 	}
-	listen_path_g = listen_path;
 	log_msg(LOG_INFO, "listening on %s%s", listen_path, L.cfg.live.port > 0 ? " and 127.0.0.1" : "");
 	lws_sul_schedule(L.ctx, 0, &L.tick, tick, LIVE_TICK_US);
 	/* libev (epoll): the cost of a wake-up does not grow with the idle
@@ -923,8 +957,7 @@ int main(int argc, char **argv)
 out:
 	if (L.ctx)
 		lws_context_destroy(L.ctx);
-	if (L.unix_vh)
-		unlink(listen_path);
+	unlink_ours(listen_path_g);
 	for (uint32_t s = 0; s < NOTIFY_SLOTS; s++)
 		while (L.bucket[s]) {
 			struct acct *a = L.bucket[s];

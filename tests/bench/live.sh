@@ -61,13 +61,20 @@ holder=$!
 for _ in $(seq 1 9000); do grep -q '^ready' "$work/out" && break; kill -0 $holder 2>/dev/null || break; sleep 0.1; done
 python3 tests/tools/live_load.py "$url" "$work/tokens-latency" --sockets 10 --samples "$SAMPLES" \
 	--timeout 600 >"$work/lat" 2>>"$work/err"
-# a restart: SIGTERM closes every socket with 1012 and a random delay; a
-# new blindsync-live (ours, beside run.sh's stack) takes the socket at once;
-# the holder's sockets come back after their delays
-kill -TERM "$live_pid"
-for _ in $(seq 1 300); do kill -0 "$live_pid" 2>/dev/null || break; sleep 0.1; done
+# a restart: the new blindsync-live first (ours, beside run.sh's stack): it
+# binds a temporary path and renames it over the socket, so from then on
+# every new connection reaches it; then SIGTERM to the old one, which closes
+# every socket with 1012 and a random delay and exits; the holder's sockets
+# come back after their delays, to the new one. Never a moment without a
+# listener on the path.
+ino=$(stat -c %i "$work/run/live.sock")
 BLINDSYNC_CONFIG=$work/bench.lua "$BIN/blindsync-live" --listen "$work/run/live.sock" >>"$work/handlers.log" 2>&1 &
 live2=$!
+for _ in $(seq 1 300); do [ "$(stat -c %i "$work/run/live.sock" 2>/dev/null)" != "$ino" ] && break; sleep 0.05; done
+t_term=$(date +%s%N)
+kill -TERM "$live_pid"
+for _ in $(seq 1 600); do kill -0 "$live_pid" 2>/dev/null || break; sleep 0.05; done
+t_gone=$(date +%s%N)
 sleep 60
 touch "$work/stop"
 wait $holder
@@ -95,4 +102,5 @@ printf '%-48s %s\n' "sockets back within 60 s (close codes seen)" "$(v reconnect
 printf '%-48s %s\n' "back after the close: p50 / p99 / last" "$(v reconnect_s_p50) / $(v reconnect_s_p99) / $(v reconnect_s_max) s"
 printf '%-48s %s\n' "most reconnections in one second" "$(v reconnect_busiest_second)"
 printf '%-48s %s\n' "5xx answers seen while reconnecting" "$(v reconnect_5xx)"
+printf '%-48s %s\n' "the old program gone after its SIGTERM" "$(((t_gone - t_term) / 1000000)) ms"
 echo "(load average at the end: $(cut -d' ' -f1-3 /proc/loadavg))"

@@ -9,7 +9,9 @@
 # never drains and a client stopped without a FIN (dropped at the ping
 # bound), the caps (4429), refused attempts rate-limited per address, and
 # SIGTERM closing with 1012 and a retry delay (last: it stops
-# the stack). The WebSocket client is tests/tools/live_client.py.
+# the stack), after a restart without a gap (a second blindsync-live takes
+# the socket path, the first one closes with 1012 and leaves it). The
+# WebSocket client is tests/tools/live_client.py.
 #
 # Config: at most 2 sockets per account and 8 in all; live.connect at 25
 # refused attempts a minute per address (far above what the other tests do);
@@ -24,7 +26,11 @@ setup_file() {
 		'rate_limits = { { route = "live.connect", per = "ip", limit = 25, window = 3600 } }' \
 		'live = { max_per_account = 2, max_total = 8, ping_seconds = 5 }' 'log = { level = "debug" }'
 }
-teardown_file() { bs_stop; }
+teardown_file() {
+	# a blindsync-live the restart test started (not run.sh's child) ends too
+	kill -TERM "$(cat "$BS_RUN/live.pid" 2>/dev/null)" 2>/dev/null || true
+	bs_stop
+}
 
 # plain CGI has no live (the first test checks that /v1/info says so)
 setup() {
@@ -410,6 +416,33 @@ at_least_closed() { [ "$(grep -c 'socket closed' "$BS_LOG" || true)" -ge "$1" ];
 	echo "# expiry -> close: $ms ms (the sweep runs every second; bats polls every 100 ms)" >&3
 	[ "$ms" -ge 0 ] || fail "closed $ms ms before the expiry"
 	[ "$ms" -lt 5000 ] || fail "closed $ms ms after the expiry"
+}
+
+@test "a restart without a gap: a new blindsync-live takes the socket path, the old one closes with 1012 and leaves it" {
+	new_account
+	local f=$BATS_TEST_TMPDIR/old g=$BATS_TEST_TMPDIR/new old new ino
+	ticket "$ACCESS"; live_bg "$f" "$TICKET"
+	old=$(cat "$BS_RUN/live.pid")
+	ino=$(stat -c %i "$BS_RUN/live.sock")
+	# the new one first: it binds a temporary path and renames it over the socket
+	BLINDSYNC_CONFIG=$BS_CONFIG "$BIN/blindsync-live" --listen "$BS_RUN/live.sock" >>"$BS_LOG" 2>&1 &
+	new=$!
+	bs_wait 30 eval '[ "$(stat -c %i "$BS_RUN/live.sock" 2>/dev/null)" != "$ino" ]' || fail "the new one did not take the path"
+	echo "$new" >"$BS_RUN/live.pid"
+	# a new socket now reaches the new program, while the old one keeps its own
+	ticket "$ACCESS"; live_bg "$g" "$TICKET"
+	has "$g" '"type":"hello"' || fail "no hello from the new one: $(cat "$g")"
+	! has "$f" '^close' || fail "the old socket closed early: $(cat "$f")"
+	kill -TERM "$old"
+	bs_wait 20 has "$f" '^close' || fail "the old socket was not closed: $(cat "$f")"
+	assert_equal "$(grep '^close' "$f" | cut -d' ' -f2)" 1012
+	bs_wait 30 bs_gone "$old" || fail "the old one did not exit"
+	# it left the path to the new one, which still serves
+	[ -S "$BS_RUN/live.sock" ] || fail "the old one removed the socket file"
+	! has "$g" '^close' || fail "the new program's socket closed: $(cat "$g")"
+	ticket "$ACCESS"
+	live_run "$TICKET" --max-messages 1
+	assert_line --index 0 open
 }
 
 @test "SIGTERM: every socket is closed with 1012 and a random retry delay (stops the stack)" {
