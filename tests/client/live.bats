@@ -24,6 +24,8 @@ teardown_file() {
 	# a blindsync-live the restart test started itself (not run.sh's child)
 	local p
 	p=$(cat "$BATS_FILE_TMPDIR/live2.pid" 2>/dev/null) && kill -TERM "$p" 2>/dev/null || true
+	# the stack the last test started again (its BS_PID is not this process's)
+	[ ! -s "$BATS_FILE_TMPDIR/stack.pid" ] || BS_PID=$(cat "$BATS_FILE_TMPDIR/stack.pid")
 	bs_stop
 }
 
@@ -113,6 +115,7 @@ at_least() { local n=$1; shift; [ "$("$@")" -ge "$n" ]; }
 	bs_stop
 	echo 'live = { enabled = false }' >>"$BS_CONFIG"
 	bs_start
+	echo "$BS_PID" >"$BATS_FILE_TMPDIR/stack.pid"
 	req GET /v1/info
 	assert_equal "$(jq -r .live <<<"$body")" false
 	local s0 p0 u0
