@@ -7,7 +7,9 @@
 # to run, default "apache apache-fcgid cgi"), FRONTENDS_JOBS (how many run
 # side by side, default 1: the suite mostly waits, so 3 fit on 2 cores, but
 # its timing checks get less margin), BATS_ARGS (more bats options, e.g.
-# "-f long-poll"; files after them: TESTS, default tests/e2e).
+# "-f long-poll"; files after them: TESTS, default tests/e2e; TESTS_<front>,
+# with "-" for "_" in its name, e.g. TESTS_apache_fcgid, overrides TESTS for
+# that front end).
 #
 # Output: TAP per front end (with each test's time), each test name prefixed
 # with [FRONT], then a "# FRONT=...: ... s" line with the time it took and the
@@ -29,10 +31,11 @@ mkdir -p "$logdir"
 
 # one front end: its TAP into the log, its seconds into the .time file
 run_front() {
-	local front=$1 t0 rc
+	local front=$1 t0 rc own
+	own=TESTS_${front//-/_}
 	t0=$(date +%s)
 	# shellcheck disable=SC2086
-	FRONT=$front BIN=$BIN bats --tap --timing ${BATS_ARGS:-} $TESTS >"$logdir/frontend-$front.tap" 2>&1
+	FRONT=$front BIN=$BIN bats --tap --timing ${BATS_ARGS:-} ${!own:-$TESTS} >"$logdir/frontend-$front.tap" 2>&1
 	rc=$?
 	echo "$(($(date +%s) - t0)) $rc" >"$logdir/frontend-$front.time"
 }

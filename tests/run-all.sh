@@ -7,10 +7,12 @@
 #      then the page (web/app) in headless chromium (step "browser"; its
 #      serving also behind the three Apache front ends)
 #   3. the handlers driven directly as CGI programs (tests/cgi)
-#   4. end-to-end tests through the real nginx (tests/e2e, whole); the suite
-#      but its load and crash files (E2E_HEAVY) behind the three Apache front
-#      ends (FRONT=apache, apache-fcgid, cgi: tests/frontends.sh, side by
-#      side); then the handlers under valgrind behind nginx (tests/valgrind)
+#   4. end-to-end tests through the real nginx (tests/e2e, whole); behind the
+#      three Apache front ends (FRONT=apache, apache-fcgid, cgi:
+#      tests/frontends.sh, side by side) the files where a front end shows
+#      (E2E_FRONT) on each, and the rest but the load and crash files
+#      (E2E_HEAVY) dealt among them; then the handlers under valgrind behind
+#      nginx (tests/valgrind)
 #   5. 2-4 again against an ASan+UBSan build (build-san/), behind nginx only
 #      (the Apache front ends run the same handler code), e2e without
 #      E2E_HEAVY
@@ -127,7 +129,26 @@ step client pbats "$root/build" tests/client
 E2E_HEAVY='backups_big|sync_crash|sync_concurrency|sync_quota|paging|nodes|pg_crash|relay|sharing_nodes|ratelimit_default'
 e2e_part=$(ls tests/e2e/*.bats | grep -vE "/($E2E_HEAVY)\.bats\$" | tr '\n' ' ')
 [ "${E2E_ALL:-0}" = 1 ] && e2e_part=tests/e2e
-# the Apache front ends, all three at once, each with 2 files side by side:
+# Behind Apache, each of the three front ends runs the files where the front
+# end shows (E2E_FRONT: the protocol, request and error handling, uploads,
+# long-polls, the sync routes, the WebSocket proxy) and a third of the rest
+# of e2e_part, dealt in turn, so that every file of it runs behind one Apache
+# front end at least (E2E_ALL=1: every front end runs all).
+E2E_FRONT='foundation|frontend_errors|stack|slow_uploads|live|sync'
+front_core=$(ls tests/e2e/*.bats | grep -E "/($E2E_FRONT)\.bats\$" | tr '\n' ' ')
+i=0
+TESTS_apache=$front_core TESTS_apache_fcgid=$front_core TESTS_cgi=$front_core
+for f in $(ls tests/e2e/*.bats | grep -vE "/($E2E_HEAVY|$E2E_FRONT)\.bats\$"); do
+	case $((i++ % 3)) in
+	0) TESTS_apache+=" $f" ;;
+	1) TESTS_cgi+=" $f" ;;
+	*) TESTS_apache_fcgid+=" $f" ;;
+	esac
+done
+[ "${E2E_ALL:-0}" = 1 ] && TESTS_apache=tests/e2e TESTS_apache_fcgid=tests/e2e TESTS_cgi=tests/e2e
+export TESTS_apache TESTS_apache_fcgid TESTS_cgi
+# the Apache front ends, all three at once, each with 2 files side by side
+# (cgi, the slowest to start a request, is dealt the lighter files):
 # the suite mostly waits, so 6 bats workers fit on 2 cores
 step e2e-apache env BIN="$root/build" FRONTENDS="${FRONTENDS:-apache apache-fcgid cgi}" FRONTENDS_JOBS=3 \
 	BATS_ARGS="--jobs ${FRONTENDS_BATS_JOBS:-2} --no-parallelize-within-files" TESTS="$e2e_part" tests/frontends.sh
