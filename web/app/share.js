@@ -8,8 +8,9 @@
  * shown, pinned on first use, and the invitation is sent only once the
  * user confirmed it), and Members (roles changed, members removed, which
  * rotates the collection's key; "Rotate the key" again by hand after a
- * rotation that a changed key stopped), or Leave for a collection shared
- * with this account.
+ * rotation that a changed key stopped; a collection due for rotation says
+ * so, and for an admin that the owner's next sync rotates it), or Leave
+ * for a collection shared with this account.
  *
  * What it must never do: seal a grant to a key the user has not seen. A
  * key that changed since it was pinned stops the share with both
@@ -383,5 +384,26 @@ export async function toggleMembers(c, ref, box) {
         say(status, `Not rotated: ${why(e)}`, true);
       }
     }));
-  box.replaceChildren(table, extra, status);
+  box.replaceChildren(table, ...dueLine(m, myRole), extra, status);
+}
+
+/**
+ * The line that says a collection is due for rotation (a member removed
+ * or left since the last rotation: the server marks it rotate_due and
+ * shows it to the owner and admins only), or nothing. Until the rotation
+ * new records still use the key the removed member holds, so the owner
+ * and an admin see who does it and when.
+ * @param {{ owner: string, keyVersion: number, rotateDue: boolean }} m the SDK's members()
+ * @param {string} myRole this account's role in the collection
+ * @returns {HTMLElement[]}
+ */
+function dueLine(m, myRole) {
+  if (!m.rotateDue)
+    return [];
+  const p = el('p', 'rotate-due', myRole === 'owner'
+    ? `Due for rotation: a member was removed or left since key version ${m.keyVersion}. This page's next sync ` +
+      'rotates the key (or "Rotate the key" now).'
+    : `Due for rotation: a member was removed or left since key version ${m.keyVersion}. ${m.owner}'s next sync ` +
+      `rotates the key; until then new records still use key version ${m.keyVersion}.`);
+  return [p];
 }

@@ -13,7 +13,10 @@
  * Members lists the
  * other account; a role change and a removal from the page take effect
  * (the removal rotates the key: the removed account's sync loses the
- * collection). No request the page makes carries a record's text; no
+ * collection). Made admin of the other account's collection, the page
+ * removes a third account there: its Members view says the collection is
+ * due for rotation by the owner's next sync, until that sync rotates it.
+ * No request the page makes carries a record's text; no
  * script error. The Share dialog's screenshot goes to
  * build/test-artifacts/page-share.png (docs/img has a copy).
  * Skipped with a message when chromium, playwright-core or the C build is
@@ -49,6 +52,7 @@ const seen = [];
 const errors = [];
 const owner = `pshare${process.pid}`;
 const other = `pother${process.pid}`;
+const third = `pthird${process.pid}`;
 
 /**
  * A Client in node logged in as user, with its keys published.
@@ -166,6 +170,33 @@ test('share: the page shares with another account after showing its fingerprint;
       .waitFor({ timeout: BOUND });
     assert.equal(await rec.locator(`tr[data-user="${other}"]`).count(), 0);
     assert.deepEqual((await them.sync()).gone, ['recipes'], 'the removed account loses the collection');
+
+    /* made admin of plans, the page removes a third member there: the Members view says the collection is
+       due for rotation and that the owner's next sync rotates it; that sync does, and the line goes */
+    await new Client({ url: stack.url }).register(third, PASSWORD);
+    const t3 = await node(third);
+    await them.invite('plans', third, 'read');
+    await t3.accept((await t3.invitations())[0].id);
+    await them.setRole('plans', owner, 'admin');
+    await page.locator('#collections h3', { hasText: `plans shared by ${other} (admin)` }).waitFor({ timeout: BOUND });
+    const plans = page.locator('.collection', { has: page.locator('h3', { hasText: /^plans shared/ }) });
+    await plans.getByRole('button', { name: 'Members of plans' }).click();
+    await plans.locator(`tr[data-user="${third}"]`).getByRole('button', { name: `Remove ${third}` })
+      .click({ timeout: BOUND });
+    await plans.locator('.members-box [role="status"]', { hasText: `Removed ${third}; the owner rotates the key.` })
+      .waitFor({ timeout: BOUND });
+    assert.equal(await plans.locator(`tr[data-user="${third}"]`).count(), 0);
+    assert.match(await plans.locator('.members-box .rotate-due').textContent(),
+      new RegExp(`^Due for rotation: .*key version 1\\. ${other}'s next sync rotates the key`));
+    assert.equal((await them.members('plans')).rotateDue, true);
+    await them.sync();
+    assert.deepEqual([(await them.members('plans')).rotateDue, (await them.members('plans')).keyVersion], [false, 2]);
+    /* (emptied here rather than toggled: a watch round may have redrawn the box meanwhile) */
+    await plans.locator('.members-box').evaluate((b) => b.replaceChildren());
+    await plans.getByRole('button', { name: 'Members of plans' }).click();
+    await plans.locator('.members-box caption', { hasText: 'Members (key version 2)' }).waitFor({ timeout: BOUND });
+    assert.equal(await plans.locator('.members-box .rotate-due').count(), 0);
+    assert.deepEqual((await t3.sync()).gone, ['plans'], 'the removed account loses the collection');
 
     for (const r of seen)
       for (const t of TEXTS)

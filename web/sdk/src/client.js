@@ -2349,7 +2349,16 @@ export class Client {
       path: `/v1/collections/${t.c}/members/${encodeURIComponent(bs1.asciiLower(username))}${ownerQ(t, '?')}` });
     if (t.owner !== null)
       return { rotated: false, keyVersion: (await this.members(A)).keyVersion };
-    return { rotated: true, keyVersion: await this.rotate(A) };
+    /* after any sync() running (a watch's): it may be rotating this
+       collection already, from the rotate_due the removal just set, and two
+       rotations side by side fail each other's If-Match; one that rotated
+       it since the removal (rotate_due cleared) is not done again */
+    const run = this.syncing.then(async () => {
+      const m = await this.members(A);
+      return m.rotateDue ? this.rotate(A) : m.keyVersion;
+    });
+    this.syncing = run.catch(() => {});
+    return { rotated: true, keyVersion: await run };
   }
 
   /**
