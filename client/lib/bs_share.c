@@ -806,6 +806,73 @@ kept_key(struct bs_client *c, const char *sname, uint32_t kv, struct bs1_key *ck
 	return found;
 }
 
+/* Keep key version kv's key of collection sname in share_keys. */
+static int
+keep_key(struct bs_client *c, const char *sname, uint32_t kv, const struct bs1_key *k)
+{
+	sqlite3_stmt *st = bs__prep(c, "INSERT OR REPLACE INTO share_keys (sname, kv, key) VALUES (?1, ?2, ?3)");
+
+	if (!st)
+		return BS_LOCAL;
+	sqlite3_bind_text(st, 1, sname, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, kv);
+	sqlite3_bind_blob(st, 3, k->b, 32, SQLITE_STATIC);
+	return bs__run(c, st);
+}
+
+/*
+ * Key version kv of own collection sname into *ck: ck(sname, kv) derived,
+ * unless an admin's rotation made kv (client.md section 9: a random key,
+ * sealed to the owner too): then the grant it gave us, GET
+ * .../grant?owner=ME&key_version=kv, opened under the admin's pinned key.
+ * Version 1 is always derived. A version up to known (the newest one this
+ * home has seen, so settled) is kept in share_keys (an own collection has
+ * no row in shared, so it stays own) and looked up once; one above it is
+ * the one our own rotation is making, asked each time, since an admin's
+ * rotation may beat ours.
+ */
+static int
+own_key(struct bs_client *c, const char *sname, uint32_t kv, uint32_t known, struct bs1_key *ck)
+{
+	struct bs_resp r = {0};
+	struct opened o;
+	char path[640], u[200];
+	int rc;
+
+	if (kv <= 1)
+		goto derive;
+	if (kept_key(c, sname, kv, ck))
+		return BS_OK;
+	esc(c->user, u, sizeof u);
+	snprintf(path, sizeof path, "/v1/collections/%s/grant?owner=%s&key_version=%u", sname, u, (unsigned)kv);
+	if ((rc = bs__request(c, "GET", path, NULL, 1, &r)))
+		return rc;
+	if (r.status == 404) {
+		bs__resp_clear(&r);
+		goto derive;
+	}
+	if (r.status != 200) {
+		rc = bs__refused(c, &r);
+		bs__resp_clear(&r);
+		return rc;
+	}
+	rc = grant_open(c, r.json, sname, &o, NULL);
+	bs__resp_clear(&r);
+	if (rc)
+		return rc;
+	if (o.g.kv != kv)
+		rc = bs__fail(c, BS_DECRYPT, "cannot_decrypt", "the grant of collection %s names another key "
+		    "version than asked: refused", sname);
+	else if (!(rc = keep_key(c, sname, kv, &o.g.key)))
+		*ck = o.g.key;
+	opened_clear(&o);
+	return rc;
+derive:
+	if (bs1_ck(&c->data_key, sname, kv, ck) != BS1_OK)
+		return bs__fail(c, BS_LOCAL, "crypto", "cannot derive the collection key");
+	return kv > 1 && kv <= known ? keep_key(c, sname, kv, ck) : BS_OK;
+}
+
 int
 bs__coll_by_sname(struct bs_client *c, const char *sname, struct bs__coll *x)
 {
@@ -847,12 +914,13 @@ bs__coll_by_sname(struct bs_client *c, const char *sname, struct bs__coll *x)
 			x->kv = (uint32_t)sqlite3_column_int64(st, 0);
 		sqlite3_finalize(st);
 	}
-	if (bs1_cid_key(&c->data_key, sname, &x->cid) != BS1_OK ||
-	    bs1_ck(&c->data_key, sname, x->kv, &x->ck) != BS1_OK) {
+	if (bs1_cid_key(&c->data_key, sname, &x->cid) != BS1_OK) {
 		bs__coll_clear(x);
 		return bs__fail(c, BS_LOCAL, "crypto", "cannot derive the collection's keys");
 	}
-	return BS_OK;
+	if ((rc = own_key(c, sname, x->kv, x->kv, &x->ck)))
+		bs__coll_clear(x);
+	return rc;
 }
 
 /* The server name of owner's shared collection A kept here: 1 found, 0 not. */
@@ -916,8 +984,7 @@ bs__coll_key(struct bs_client *c, const struct bs__coll *x, uint32_t kv, struct 
 	int rc;
 
 	if (!x->owner[0])
-		return bs1_ck(&c->data_key, x->sname, kv, ck) == BS1_OK ? BS_OK :
-		    bs__fail(c, BS_LOCAL, "crypto", "cannot derive the collection key");
+		return own_key(c, x->sname, kv, x->kv, ck);
 	if (kv == x->kv) {
 		*ck = x->ck;
 		return BS_OK;

@@ -210,7 +210,8 @@ store_record(struct bs_client *c, const char *sname, const char *rid, const char
 /*
  * Open a record envelope from the server (b64 text) into app id + data:
  * the key is picked by the envelope's key version (an own collection's
- * derived, a shared one's from its grants).
+ * derived or, for a version an admin's rotation made, from its grant; a
+ * shared one's from its grants).
  */
 static int
 open_record(struct bs_client *c, const struct bs__coll *x, const char *rid, struct json_object *o,
@@ -228,9 +229,8 @@ open_record(struct bs_client *c, const struct bs__coll *x, const char *rid, stru
 	*app_id = NULL;
 	if ((rc = bs__get_b64(c, o, key, &env, &envlen)))
 		return rc;
-	if (!x->owner[0])
-		e = bs1_record_open(&c->data_key, sname, rid, env, envlen, pt, ptlen);
-	else if ((e = bs1_envelope_kv(env, envlen, &kv)) == BS1_OK) {
+	/* an own collection's key too may come from an admin's rotation (bs__coll_key) */
+	if ((e = bs1_envelope_kv(env, envlen, &kv)) == BS1_OK) {
 		if ((rc = bs__coll_key(c, x, kv, &ck))) {
 			free(env);
 			return rc;

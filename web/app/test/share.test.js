@@ -14,8 +14,9 @@
  * other account; a role change and a removal from the page take effect
  * (the removal rotates the key: the removed account's sync loses the
  * collection). Made admin of the other account's collection, the page
- * removes a third account there: its Members view says the collection is
- * due for rotation by the owner's next sync, until that sync rotates it.
+ * removes an account there, which rotates at once; when another leaves by
+ * itself, its Members view says the collection is due for rotation by the
+ * owner's next sync, until that sync rotates it.
  * No request the page makes carries a record's text; no
  * script error. The Share dialog's screenshot goes to
  * build/test-artifacts/page-share.png (docs/img has a copy).
@@ -53,6 +54,7 @@ const errors = [];
 const owner = `pshare${process.pid}`;
 const other = `pother${process.pid}`;
 const third = `pthird${process.pid}`;
+const fourth = `pfourth${process.pid}`;
 
 /**
  * A Client in node logged in as user, with its keys published.
@@ -171,32 +173,45 @@ test('share: the page shares with another account after showing its fingerprint;
     assert.equal(await rec.locator(`tr[data-user="${other}"]`).count(), 0);
     assert.deepEqual((await them.sync()).gone, ['recipes'], 'the removed account loses the collection');
 
-    /* made admin of plans, the page removes a third member there: the Members view says the collection is
-       due for rotation and that the owner's next sync rotates it; that sync does, and the line goes */
+    /* made admin of plans, the page removes a member there and that rotates at once (an admin's random
+       key); a member that leaves by itself makes plans due for rotation: the page's Members says so and
+       that the owner's next sync rotates it; that sync does, and the line goes */
     await new Client({ url: stack.url }).register(third, PASSWORD);
+    await new Client({ url: stack.url }).register(fourth, PASSWORD);
     const t3 = await node(third);
-    await them.invite('plans', third, 'read');
-    await t3.accept((await t3.invitations())[0].id);
+    const t4 = await node(fourth);
+    for (const t of [t3, t4]) {
+      await them.invite('plans', t.session?.username ?? '', 'read');
+      await t.accept((await t.invitations())[0].id);
+    }
     await them.setRole('plans', owner, 'admin');
     await page.locator('#collections h3', { hasText: `plans shared by ${other} (admin)` }).waitFor({ timeout: BOUND });
     const plans = page.locator('.collection', { has: page.locator('h3', { hasText: /^plans shared/ }) });
     await plans.getByRole('button', { name: 'Members of plans' }).click();
-    await plans.locator(`tr[data-user="${third}"]`).getByRole('button', { name: `Remove ${third}` })
+    await plans.locator(`tr[data-user="${fourth}"]`).getByRole('button', { name: `Remove ${fourth}` })
       .click({ timeout: BOUND });
-    await plans.locator('.members-box [role="status"]', { hasText: `Removed ${third}; the owner rotates the key.` })
+    await plans.locator('.members-box [role="status"]',
+      { hasText: `Removed ${fourth}; new records use key version 2, which ${fourth} never gets.` })
       .waitFor({ timeout: BOUND });
-    assert.equal(await plans.locator(`tr[data-user="${third}"]`).count(), 0);
-    assert.match(await plans.locator('.members-box .rotate-due').textContent(),
-      new RegExp(`^Due for rotation: .*key version 1\\. ${other}'s next sync rotates the key`));
-    assert.equal((await them.members('plans')).rotateDue, true);
-    await them.sync();
     assert.deepEqual([(await them.members('plans')).rotateDue, (await them.members('plans')).keyVersion], [false, 2]);
+    assert.deepEqual((await t4.sync()).gone, ['plans'], 'the removed account loses the collection');
+    await them.sync();
+    assert.equal(new TextDecoder().decode(/** @type {Uint8Array} */ (await them.get('plans', 'trip'))), TEXTS[1]);
+
+    await t3.leave({ name: 'plans', owner: other });
+    assert.equal((await them.members('plans')).rotateDue, true);
     /* (emptied here rather than toggled: a watch round may have redrawn the box meanwhile) */
     await plans.locator('.members-box').evaluate((b) => b.replaceChildren());
     await plans.getByRole('button', { name: 'Members of plans' }).click();
-    await plans.locator('.members-box caption', { hasText: 'Members (key version 2)' }).waitFor({ timeout: BOUND });
+    await plans.locator('.members-box .rotate-due').waitFor({ timeout: BOUND });
+    assert.match(await plans.locator('.members-box .rotate-due').textContent(),
+      new RegExp(`^Due for rotation: .*key version 2\\. ${other}'s next sync rotates the key`));
+    await them.sync();
+    assert.deepEqual([(await them.members('plans')).rotateDue, (await them.members('plans')).keyVersion], [false, 3]);
+    await plans.locator('.members-box').evaluate((b) => b.replaceChildren());
+    await plans.getByRole('button', { name: 'Members of plans' }).click();
+    await plans.locator('.members-box caption', { hasText: 'Members (key version 3)' }).waitFor({ timeout: BOUND });
     assert.equal(await plans.locator('.members-box .rotate-due').count(), 0);
-    assert.deepEqual((await t3.sync()).gone, ['plans'], 'the removed account loses the collection');
 
     for (const r of seen)
       for (const t of TEXTS)

@@ -534,6 +534,52 @@ function keyringIdentity(pt) {
 }
 
 /**
+ * The keys this account made as an admin rotating a collection it does not
+ * own (client.md section 9): the keyring plaintext's member "granted",
+ * {"<owner>:<collection>": {"<kv>": b64(key)}}, as a Map from kv to key
+ * for seg (the caller wipes them); empty when none. A malformed member is
+ * a DecryptError.
+ * @param {Uint8Array} pt
+ * @param {string} seg
+ * @returns {Map<number, Uint8Array>}
+ */
+function keyringGranted(pt, seg) {
+  const o = JSON.parse(utf8Decode(pt) ?? 'null');
+  const out = new Map();
+  const mine = o?.granted?.[seg];
+  if (mine === undefined)
+    return out;
+  if (mine === null || typeof mine !== 'object')
+    throw new DecryptError();
+  for (const [kv, k] of Object.entries(mine)) {
+    const key = b64DecodeStrict(k);
+    if (!Number.isSafeInteger(Number(kv)) || Number(kv) < 2 || !key || key.length !== 32)
+      throw new DecryptError();
+    out.set(Number(kv), key);
+  }
+  return out;
+}
+
+/**
+ * A keyring plaintext with key version kv's key of seg added to its
+ * member "granted" (see keyringGranted; the other members are kept).
+ * @param {Uint8Array} pt
+ * @param {string} seg
+ * @param {number} kv
+ * @param {Uint8Array} key
+ * @returns {Uint8Array}
+ */
+function keyringWithGranted(pt, seg, kv, key) {
+  const o = JSON.parse(utf8Decode(pt) ?? 'null');
+  if (o === null || typeof o !== 'object' || Array.isArray(o))
+    throw new DecryptError();
+  o.granted ??= {};
+  o.granted[seg] ??= {};
+  o.granted[seg][String(kv)] = b64(key);
+  return utf8(JSON.stringify(o));
+}
+
+/**
  * Public keys as the API gives them ({x25519, ed25519}, base64 of 32
  * bytes each) with their fingerprint; null when malformed.
  * @param {any} keys
@@ -2332,13 +2378,14 @@ export class Client {
   }
 
   /**
-   * Remove a member and, at once, rotate the collection's key (when this
-   * account owns it): the next key version sealed to every remaining member
-   * and pending invitee, POST .../rotate with the membership version seen
-   * (If-Match), read again and retried on 412 (at most 5 times). The
-   * removed member never receives the new key; records written from now on
-   * use it. An admin that is not the owner removes without rotating
-   * (rotated: false): the owner's next sync(), unshare or rotate() does it.
+   * Remove a member and, at once, rotate the collection's key: the next
+   * key version sealed to every remaining member and pending invitee (and
+   * to the owner when an admin removes), POST .../rotate with the
+   * membership version seen (If-Match), read again and retried on 412 (at
+   * most 5 times). The removed member never receives the new key; records
+   * written from now on use it. A rotation that fails after the removal
+   * (a member's changed key) leaves the collection rotate_due: the owner's
+   * next sync() rotates it.
    * @param {CollectionRef} A
    * @param {string} username
    * @returns {Promise<{ rotated: boolean, keyVersion: number }>}
@@ -2347,8 +2394,6 @@ export class Client {
     const t = await this.target(A);
     await this.authed({ method: 'DELETE', idempotent: true,
       path: `/v1/collections/${t.c}/members/${encodeURIComponent(bs1.asciiLower(username))}${ownerQ(t, '?')}` });
-    if (t.owner !== null)
-      return { rotated: false, keyVersion: (await this.members(A)).keyVersion };
     /* after any sync() running (a watch's): it may be rotating this
        collection already, from the rotate_due the removal just set, and two
        rotations side by side fail each other's If-Match; one that rotated
@@ -2362,8 +2407,12 @@ export class Client {
   }
 
   /**
-   * Rotate an own collection's key (see unshare()); resolves the new key
-   * version. A KeyChangedError when a member's key changed (nothing is
+   * Rotate a collection's key (see unshare()); resolves the new key
+   * version. The owner derives ck(c, n + 1); an admin that is not the owner
+   * (client.md section 9) makes a random key, keeps it in its keyring's
+   * member "granted" first (a keyring rewrite: needs this session's
+   * password login, else an InputError), seals it to every member, the
+   * owner included, and its own new records use it. A KeyChangedError when a member's key changed (nothing is
    * rotated: trustKey, then again); a ServerError 412 after 5 stale tries.
    * The server clears the collection's rotate_due; changes queued here and
    * not yet pushed are sealed again under the new key version. sync() calls
@@ -2375,29 +2424,47 @@ export class Client {
   async rotate(A) {
     const s = this.need();
     const t = await this.target(A);
-    if (t.owner !== null)
-      throw new InputError('only the owner rotates a collection\'s key from this SDK');
     await this.keys();
+    if (t.owner !== null && !s.keyringKey)
+      throw new InputError('an admin rotates a collection it does not own only after signing in with the password ' +
+        '(the new key goes into its keyring)');
     for (let tries = 1; ; tries++) {
       const m = await this.members(A);
       const pending = await this.sentInvitations(A);
+      /* the owner too when an admin rotates (its grant says admin: the owner ignores the role) */
       /** @type {{ username: string, role: string }[]} */
-      const to = [...m.members.filter((x) => x.role !== 'owner' && x.username !== s.username),
-        ...pending.map((i) => ({ username: i.to, role: i.role }))];
+      const to = [...m.members.filter((x) => x.username !== s.username)
+        .map((x) => ({ username: x.username, role: x.role === 'owner' ? 'admin' : x.role })),
+      ...pending.map((i) => ({ username: i.to, role: i.role }))];
       const kv = m.keyVersion + 1;
+      /* an admin makes a random key and keeps it in its keyring before anyone gets it */
+      const fresh = t.owner === null ? null : bs1.randomBytes(32);
+      if (fresh)
+        await this.keepGranted(s, t.seg, kv, fresh);
       const grants = [];
       for (const x of to) {
         const u = await this.userKeys(x.username);
-        const g = await this.sealGrant(s, t, kv, u, /** @type {'read' | 'write' | 'admin'} */ (x.role));
+        const g = await this.sealGrant(s, t, kv, u, /** @type {'read' | 'write' | 'admin'} */ (x.role), fresh);
         grants.push({ to: u.username, sealed: g.sealed, signature: g.signature });
       }
       try {
-        await this.authed({ method: 'POST', path: `/v1/collections/${t.c}/rotate`,
+        await this.authed({ method: 'POST', path: `/v1/collections/${t.c}/rotate${ownerQ(t, '?')}`,
           headers: { 'If-Match': `"${m.version}"` }, json: { key_version: kv, grants } });
       } catch (e) {
+        wipe(fresh);
         if (e instanceof ServerError && e.status === 412 && tries < ROTATE_TRIES)
           continue;
         throw e;
+      }
+      if (fresh) {
+        /* this admin's new records go out under the key it made */
+        const have = await this.grantOf(s, t);
+        this.keepGrant(s, t.seg, { ...have, kv, key: fresh, previous: [] });
+        const se = await this.storage.get(this.key('s', t.seg));
+        if (se)
+          await this.storage.put(this.key('s', t.seg), { ...se, kv: Math.max(Number(se.kv) || 1, kv) });
+        await this.reseal(s, t, kv);
+        return kv;
       }
       const ck = this.key('c', t.seg);
       const col = await this.storage.get(ck);
@@ -2535,9 +2602,10 @@ export class Client {
    * @param {number} kv
    * @param {UserKeys} u
    * @param {'read' | 'write' | 'admin'} role
+   * @param {Uint8Array | null} [fresh] the key of kv an admin rotating a shared collection made
    * @returns {Promise<{ sealed: string, signature: string }>}
    */
-  async sealGrant(s, t, kv, u, role) {
+  async sealGrant(s, t, kv, u, role, fresh = null) {
     const id = await this.identity(s);
     /** @type {Uint8Array[]} */
     const temp = [];
@@ -2546,26 +2614,26 @@ export class Client {
       /** @type {bs1.Grant} */
       let g;
       if (t.owner === null) {
-        const key = await bs1.ck(s.dataKey, t.c, kv);
+        const key = await this.ownKey(s, t, kv);
         temp.push(key);
         const previous = [];
         for (let v = 1; v < kv; v++) {
-          const p = await bs1.ck(s.dataKey, t.c, v);
+          const p = await this.ownKey(s, t, v);
           temp.push(p);
           previous.push({ kv: v, key: p });
         }
         g = { collection: t.c, name: t.A, kv, key, idKey: await this.cidKey(s, t), role, previous };
       } else {
         let have = await this.grantOf(s, t);
-        if (have.kv < kv)
+        if (have.kv < kv && !fresh)
           have = await this.grantFetch(s, t, null);
-        if (have.kv !== kv)
+        if (have.kv !== (fresh ? kv - 1 : kv))
           throw new InputError('this account holds no grant of the collection\'s newest key version');
         const previous = [];
         for (const [k, raw] of s.sk ?? [])
           if (k.startsWith(`${t.seg}/`) && Number(k.slice(t.seg.length + 1)) < kv)
             previous.push({ kv: Number(k.slice(t.seg.length + 1)), key: raw });
-        g = { collection: t.c, name: have.name, kv, key: have.key, idKey: have.idKey, role, previous };
+        g = { collection: t.c, name: have.name, kv, key: fresh ?? have.key, idKey: have.idKey, role, previous };
       }
       json = bs1.grantJson(g);
       const sealed = await bs1.grantSeal(id, u.x25519Pk, u.username, json);
@@ -2619,6 +2687,109 @@ export class Client {
     const had = s.grants.get(seg);
     if (!had || had.kv <= g.kv)
       s.grants.set(seg, g);
+    /* the keys this account made rotating it as an admin (its keyring): the
+       newest of all is the one its new records go out under */
+    for (const [kv, key] of keyringGranted(s.keyringPt, seg)) {
+      if (s.sk.has(`${seg}/${kv}`)) {
+        wipe(key);
+        continue;
+      }
+      s.sk.set(`${seg}/${kv}`, key);
+      const now = /** @type {bs1.Grant} */ (s.grants.get(seg));
+      if (now.kv < kv)
+        s.grants.set(seg, { ...now, kv, key, previous: [] });
+    }
+  }
+
+  /**
+   * Keep key version kv's key of shared collection seg, made by this
+   * account as an admin rotating it, in its keyring's member "granted"
+   * (client.md section 9): the keyring re-sealed as version N + 1 with
+   * PUT /v1/account/keyring (If-Match by its version; on 412 read again
+   * and retried, 3 times). Needs this session's password login.
+   * @param {Session} s
+   * @param {string} seg
+   * @param {number} kv
+   * @param {Uint8Array} key
+   */
+  async keepGranted(s, seg, kv, key) {
+    if (!s.keyringKey)
+      throw new InputError('sign in with the password first: the new key goes into the keyring');
+    for (let tries = 0; ; tries++) {
+      const pt = keyringWithGranted(s.keyringPt, seg, kv, key);
+      const version = s.keyringVersion;
+      try {
+        const env = await bs1.keyringSeal(s.keyringKey, s.username, version + 1, pt);
+        await this.authed({ method: 'PUT', path: '/v1/account/keyring', json: { keyring: b64(env), version } });
+      } catch (e) {
+        wipe(pt);
+        if (!(e instanceof ServerError && e.status === 412) || tries >= 3)
+          throw e;
+        /* another device rewrote the keyring: read it and add to that */
+        const kr = (await this.authed({ method: 'GET', path: '/v1/account/keyring', idempotent: true })).body;
+        const v = Number(kr.version);
+        const npt = await bs1.keyringOpen(s.keyringKey, s.username, v, unb64(kr.keyring));
+        const dk = bs1.keyringDataKey(npt);
+        const same = sameBytes(dk, s.dataKey);
+        wipe(dk);
+        if (!same)
+          throw new DecryptError();
+        wipe(s.keyringPt);
+        s.keyringPt = npt;
+        s.keyringVersion = v;
+        continue;
+      }
+      wipe(s.keyringPt);
+      s.keyringPt = pt;
+      s.keyringVersion = version + 1;
+      await this.sessionChanged();
+      return;
+    }
+  }
+
+  /**
+   * Key version kv's key of own collection t, a copy the caller wipes:
+   * ck(c, kv) derived, unless an admin's rotation made kv (then the grant
+   * it gave this account, GET .../grant?owner=ME&key_version=kv, opened
+   * under the admin's pinned key). Version 1 is always derived; the
+   * others are looked up once per session (a derived one above the newest
+   * version known here, one this account's rotation is making, each time).
+   * @param {Session} s
+   * @param {Target} t
+   * @param {number} kv
+   * @returns {Promise<Uint8Array>}
+   */
+  async ownKey(s, t, kv) {
+    if (kv <= 1)
+      return bs1.ck(s.dataKey, t.c, kv);
+    s.sk ??= new Map();
+    const id = `${t.seg}/${kv}`;
+    let k = s.sk.get(id);
+    if (!k) {
+      let a = null;
+      try {
+        a = (await this.authed({ method: 'GET', idempotent: true,
+          path: `/v1/collections/${t.c}/grant?owner=${encodeURIComponent(s.username)}&key_version=${kv}` })).body;
+      } catch (e) {
+        if (!(e instanceof ServerError && e.status === 404))
+          throw e;
+      }
+      if (a) {
+        const from = await this.pinCheck(bs1.asciiLower(String(a.from)), a.from_keys);
+        const g = await this.openGrant(s, { collection: t.c, key_version: kv, sealed: a.sealed,
+          signature: a.signature }, from.ed25519Pk);
+        wipe(g.idKey, ...(g.previous ?? []).map((p) => p.key));
+        k = g.key;
+      } else {
+        k = await bs1.ck(s.dataKey, t.c, kv);
+        /* a version above the newest known is the one a rotation of this
+           account is making: not kept, an admin's may win the race */
+        if (kv > (Number((await this.storage.get(this.key('c', t.seg)))?.kv) || 1))
+          return k;
+      }
+      s.sk.set(id, k);
+    }
+    return k.slice();
   }
 
   /**
@@ -2835,7 +3006,7 @@ export class Client {
       return b64(await bs1.recordSeal(g.key, g.kv, t.c, r, a, data));
     }
     const kv = Number((await this.storage.get(this.key('c', t.seg)))?.kv) || 1;
-    const k = await bs1.ck(s.dataKey, t.c, kv);
+    const k = await this.ownKey(s, t, kv);
     try {
       return b64(await bs1.recordSeal(k, kv, t.c, r, a, data));
     } finally {
@@ -2899,7 +3070,7 @@ export class Client {
     let k = s.ck.get(id);
     if (!k) {
       if (t.owner === null) {
-        const raw = await bs1.ck(s.dataKey, t.c, kv);
+        const raw = await this.ownKey(s, t, kv);
         try {
           k = await bs1.aesKey(raw);
         } finally {

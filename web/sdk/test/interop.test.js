@@ -279,6 +279,29 @@ test('interop: sharing both ways between the CLI and the JS Client, fingerprints
     await j.sync();
     const m = await j.members('js-own ✓');
     assert.deepEqual([m.rotateDue, m.keyVersion], [false, 3]);
+
+    /* a JS admin of the CLI's collection removes a member: its rotation's random key (kv 3) is sealed to
+       the CLI owner too, who reads the admin's record and writes under that key, which the admin reads */
+    await ok('c', ['role', COLLECTION, `${username}st`, 'admin']);
+    const dropped = client();
+    await dropped.register(`${username}dr`, PASSWORD);
+    await dropped.login(`${username}dr`, PASSWORD, { name: 'js4', type: 'test' });
+    await dropped.keys();
+    await dropped.accept((await ok('c', ['share', COLLECTION, `${username}dr`, '--role', 'read'])).stdout.trim()
+      .split('\n')[0]);
+    await stay.sync();
+    assert.deepEqual(await stay.unshare(ref, `${username}dr`), { rotated: true, keyVersion: 3 });
+    await stay.put(ref, 'by-admin ✓', 'sealed at kv 3 by a JS admin');
+    await stay.sync(ref);
+    await ok('c', ['sync']);
+    assert.equal((await ok('c', ['get', COLLECTION, 'by-admin ✓'])).stdout, 'sealed at kv 3 by a JS admin');
+    writeFileSync(join(tmp, 'kv3'), 'sealed at kv 3 by the CLI owner');
+    await ok('c', ['put', COLLECTION, 'owner-kv3 ✓', join(tmp, 'kv3')]);
+    await stay.sync();
+    assert.equal(new TextDecoder().decode(/** @type {Uint8Array} */ (await stay.get(ref, 'owner-kv3 ✓'))),
+      'sealed at kv 3 by the CLI owner');
+    assert.deepEqual((await dropped.sync()).gone, [COLLECTION]);
+    await dropped.logout();
     await stay.logout();
     await j.logout();
   });

@@ -206,6 +206,72 @@ test('sharing: removal rotates the key; the removed member gets 404 and never kv
     assert.deepEqual((await alice.c.members('tasks')).members.map((x) => x.username), [alice.name, erin.name]);
   });
 
+test('sharing: an admin removes a member and rotates with a random key: the owner and the others read its new '
+  + 'records, the removed member never gets the key; later grants carry it in "previous"', { skip }, async () => {
+    const alice = await account(), bob = await account(), carol = await account(), dave = await account(),
+      erin = await account();
+    await alice.c.put('board', 'old', 'written at kv 1');
+    await alice.c.sync();
+    const bref = await share(alice, bob, 'board', 'admin');
+    const cref = await share(alice, carol, 'board', 'write');
+    const dref = await share(alice, dave, 'board', 'read');
+    await dave.c.sync();
+    assert.equal(text(await dave.c.get(dref, 'old')), 'written at kv 1');
+
+    /* the admin's removal rotates at once: a random key, sealed to carol AND to the owner */
+    assert.deepEqual(await bob.c.unshare(bref, dave.name), { rotated: true, keyVersion: 2 });
+    const m = await alice.c.members('board');
+    assert.deepEqual([m.keyVersion, m.rotateDue], [2, false]);
+    assert.deepEqual(m.members.map((x) => x.username), [alice.name, bob.name, carol.name]);
+    const c = await alice.c.collectionName('board');
+    const own = await raw(alice.c, 'GET', `/v1/collections/${c}/grant?owner=${alice.name}&key_version=2`);
+    assert.equal(own.status, 200, 'the owner may read the grant the admin\'s rotation gave it');
+    assert.equal(own.body.from, bob.name);
+    assert.equal((await raw(dave.c, 'GET', `/v1/collections/${c}/grant?owner=${alice.name}&key_version=2`)).status,
+      404);
+    assert.deepEqual((await dave.c.sync()).gone, ['board']);
+
+    /* the admin's new record is under kv 2; the owner and the remaining member read it */
+    await bob.c.put(bref, 'by-bob', 'written by the admin at kv 2');
+    await bob.c.sync(bref);
+    const kvOf = async (/** @type {string} */ id) => {
+      const p = await raw(alice.c, 'GET', `/v1/collections/${c}/pull?since=0`);
+      const r = p.body.records.find((/** @type {any} */ x) => x.id === id) ?? null;
+      return r && bs1.envelopeKv(/** @type {Uint8Array} */ (bs1.b64DecodeStrict(r.payload)));
+    };
+    const rid = await bs1.recordId(await alice.c.cidKey(alice.c.session, await alice.c.target('board')), 'by-bob');
+    assert.equal(await kvOf(rid), 2);
+    await alice.c.sync();
+    assert.equal(text(await alice.c.get('board', 'by-bob')), 'written by the admin at kv 2');
+    await carol.c.sync();
+    assert.equal(text(await carol.c.get(cref, 'by-bob')), 'written by the admin at kv 2');
+    assert.equal(text(await carol.c.get(cref, 'old')), 'written at kv 1');
+
+    /* the owner writes under the admin's key too (kv 2 is not ck(c, 2)), read by carol */
+    await alice.c.put('board', 'by-alice', 'written by the owner at kv 2');
+    await alice.c.sync();
+    await carol.c.sync();
+    assert.equal(text(await carol.c.get(cref, 'by-alice')), 'written by the owner at kv 2');
+
+    /* the admin, on a new device, still seals under its key (from its keyring) */
+    const bob2 = new Client({ url: /** @type {any} */ (stack).url, storage: new MemoryStorage() });
+    await bob2.login(bob.name, PASSWORD);
+    await bob2.sync();
+    assert.equal(text(await bob2.get(bref, 'by-alice')), 'written by the owner at kv 2');
+
+    /* a member the owner invites later reads the admin's kv 2 records (the key in "previous" after the
+       owner's own rotation, as the grant's key before it) */
+    const eref = await share(alice, erin, 'board', 'read');
+    await erin.c.sync();
+    assert.equal(text(await erin.c.get(eref, 'by-bob')), 'written by the admin at kv 2');
+    assert.deepEqual(await alice.c.unshare('board', carol.name), { rotated: true, keyVersion: 3 });
+    const frank = await account();
+    const fref = await share(alice, frank, 'board', 'read');
+    await frank.c.sync();
+    assert.equal(text(await frank.c.get(fref, 'by-bob')), 'written by the admin at kv 2');
+    assert.equal(text(await frank.c.get(fref, 'old')), 'written at kv 1');
+  });
+
 test('sharing: a member leaves by itself: the owner\'s next sync rotates before it pushes; new records at kv 2',
   { skip }, async () => {
     const alice = await account(), bob = await account(), carol = await account();

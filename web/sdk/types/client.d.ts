@@ -656,13 +656,14 @@ export class Client {
      */
     setRole(A: CollectionRef, username: string, role: "read" | "write" | "admin"): Promise<void>;
     /**
-     * Remove a member and, at once, rotate the collection's key (when this
-     * account owns it): the next key version sealed to every remaining member
-     * and pending invitee, POST .../rotate with the membership version seen
-     * (If-Match), read again and retried on 412 (at most 5 times). The
-     * removed member never receives the new key; records written from now on
-     * use it. An admin that is not the owner removes without rotating
-     * (rotated: false): the owner's next sync(), unshare or rotate() does it.
+     * Remove a member and, at once, rotate the collection's key: the next
+     * key version sealed to every remaining member and pending invitee (and
+     * to the owner when an admin removes), POST .../rotate with the
+     * membership version seen (If-Match), read again and retried on 412 (at
+     * most 5 times). The removed member never receives the new key; records
+     * written from now on use it. A rotation that fails after the removal
+     * (a member's changed key) leaves the collection rotate_due: the owner's
+     * next sync() rotates it.
      * @param {CollectionRef} A
      * @param {string} username
      * @returns {Promise<{ rotated: boolean, keyVersion: number }>}
@@ -672,8 +673,12 @@ export class Client {
         keyVersion: number;
     }>;
     /**
-     * Rotate an own collection's key (see unshare()); resolves the new key
-     * version. A KeyChangedError when a member's key changed (nothing is
+     * Rotate a collection's key (see unshare()); resolves the new key
+     * version. The owner derives ck(c, n + 1); an admin that is not the owner
+     * (client.md section 9) makes a random key, keeps it in its keyring's
+     * member "granted" first (a keyring rewrite: needs this session's
+     * password login, else an InputError), seals it to every member, the
+     * owner included, and its own new records use it. A KeyChangedError when a member's key changed (nothing is
      * rotated: trustKey, then again); a ServerError 412 after 5 stale tries.
      * The server clears the collection's rotate_due; changes queued here and
      * not yet pushed are sealed again under the new key version. sync() calls
@@ -724,9 +729,10 @@ export class Client {
      * @param {number} kv
      * @param {UserKeys} u
      * @param {'read' | 'write' | 'admin'} role
+     * @param {Uint8Array | null} [fresh] the key of kv an admin rotating a shared collection made
      * @returns {Promise<{ sealed: string, signature: string }>}
      */
-    sealGrant(s: Session, t: Target, kv: number, u: UserKeys, role: "read" | "write" | "admin"): Promise<{
+    sealGrant(s: Session, t: Target, kv: number, u: UserKeys, role: "read" | "write" | "admin", fresh?: Uint8Array | null): Promise<{
         sealed: string;
         signature: string;
     }>;
@@ -749,6 +755,31 @@ export class Client {
      * @param {bs1.Grant} g
      */
     keepGrant(s: Session, seg: string, g: bs1.Grant): void;
+    /**
+     * Keep key version kv's key of shared collection seg, made by this
+     * account as an admin rotating it, in its keyring's member "granted"
+     * (client.md section 9): the keyring re-sealed as version N + 1 with
+     * PUT /v1/account/keyring (If-Match by its version; on 412 read again
+     * and retried, 3 times). Needs this session's password login.
+     * @param {Session} s
+     * @param {string} seg
+     * @param {number} kv
+     * @param {Uint8Array} key
+     */
+    keepGranted(s: Session, seg: string, kv: number, key: Uint8Array): Promise<void>;
+    /**
+     * Key version kv's key of own collection t, a copy the caller wipes:
+     * ck(c, kv) derived, unless an admin's rotation made kv (then the grant
+     * it gave this account, GET .../grant?owner=ME&key_version=kv, opened
+     * under the admin's pinned key). Version 1 is always derived; the
+     * others are looked up once per session (a derived one above the newest
+     * version known here, one this account's rotation is making, each time).
+     * @param {Session} s
+     * @param {Target} t
+     * @param {number} kv
+     * @returns {Promise<Uint8Array>}
+     */
+    ownKey(s: Session, t: Target, kv: number): Promise<Uint8Array>;
     /**
      * The newest grant this account keeps of shared collection t, opened
      * (once per session) under its inviter's pinned key; fetched when none is
