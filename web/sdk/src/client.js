@@ -268,7 +268,9 @@ function codesOf(body) {
  * @property {Uint8Array} [keyringKey] kept from the password's login, to add the identity to the keyring
  *   (an imported session has none)
  * @property {bs1.Identity} [identity] the identity key pairs, from the keyring
- * @property {Map<string, Uint8Array>} [sk] shared collections' keys per "<seg>/kv", from opened grants
+ * @property {Map<string, Uint8Array>} [sk] shared collections' keys per "<seg>/kv", from opened grants (and own
+ *   collections' above version 1: an admin's grant, or derived)
+ * @property {Map<string, Promise<Uint8Array>>} [okp] ownKey's lookups under way, per "<seg>/kv"
  * @property {Map<string, bs1.Grant>} [grants] each shared collection's newest opened grant, per seg
  */
 
@@ -2764,32 +2766,52 @@ export class Client {
       return bs1.ck(s.dataKey, t.c, kv);
     s.sk ??= new Map();
     const id = `${t.seg}/${kv}`;
-    let k = s.sk.get(id);
-    if (!k) {
-      let a = null;
-      try {
-        a = (await this.authed({ method: 'GET', idempotent: true,
-          path: `/v1/collections/${t.c}/grant?owner=${encodeURIComponent(s.username)}&key_version=${kv}` })).body;
-      } catch (e) {
-        if (!(e instanceof ServerError && e.status === 404))
-          throw e;
-      }
-      if (a) {
-        const from = await this.pinCheck(bs1.asciiLower(String(a.from)), a.from_keys);
-        const g = await this.openGrant(s, { collection: t.c, key_version: kv, sealed: a.sealed,
-          signature: a.signature }, from.ed25519Pk);
-        wipe(g.idKey, ...(g.previous ?? []).map((p) => p.key));
-        k = g.key;
-      } else {
-        k = await bs1.ck(s.dataKey, t.c, kv);
-        /* a version above the newest known is the one a rotation of this
-           account is making: not kept, an admin's may win the race */
-        if (kv > (Number((await this.storage.get(this.key('c', t.seg)))?.kv) || 1))
-          return k;
-      }
-      s.sk.set(id, k);
+    const kept = s.sk.get(id);
+    if (kept)
+      return kept.slice();
+    /* one lookup per version however many envelopes open side by side (openRecords) */
+    s.okp ??= new Map();
+    let p = s.okp.get(id);
+    if (!p) {
+      p = this.ownLookup(s, t, kv).finally(() => s.okp?.delete(id));
+      s.okp.set(id, p);
     }
-    return k.slice();
+    return (await p).slice();
+  }
+
+  /**
+   * ownKey's lookup of version kv (above 1) of own collection t: the
+   * admin's grant, else ck(c, kv); kept in s.sk when settled.
+   * @param {Session} s
+   * @param {Target} t
+   * @param {number} kv
+   * @returns {Promise<Uint8Array>}
+   */
+  async ownLookup(s, t, kv) {
+    let a = null;
+    try {
+      a = (await this.authed({ method: 'GET', idempotent: true,
+        path: `/v1/collections/${t.c}/grant?owner=${encodeURIComponent(s.username)}&key_version=${kv}` })).body;
+    } catch (e) {
+      if (!(e instanceof ServerError && e.status === 404))
+        throw e;
+    }
+    let k;
+    if (a) {
+      const from = await this.pinCheck(bs1.asciiLower(String(a.from)), a.from_keys);
+      const g = await this.openGrant(s, { collection: t.c, key_version: kv, sealed: a.sealed,
+        signature: a.signature }, from.ed25519Pk);
+      wipe(g.idKey, ...(g.previous ?? []).map((p) => p.key));
+      k = g.key;
+    } else {
+      k = await bs1.ck(s.dataKey, t.c, kv);
+      /* a version above the newest known is the one a rotation of this
+         account is making: not kept, an admin's may win the race */
+      if (kv > (Number((await this.storage.get(this.key('c', t.seg)))?.kv) || 1))
+        return k;
+    }
+    s.sk?.set(`${t.seg}/${kv}`, k);
+    return k;
   }
 
   /**

@@ -781,6 +781,15 @@ export class Client {
      */
     ownKey(s: Session, t: Target, kv: number): Promise<Uint8Array>;
     /**
+     * ownKey's lookup of version kv (above 1) of own collection t: the
+     * admin's grant, else ck(c, kv); kept in s.sk when settled.
+     * @param {Session} s
+     * @param {Target} t
+     * @param {number} kv
+     * @returns {Promise<Uint8Array>}
+     */
+    ownLookup(s: Session, t: Target, kv: number): Promise<Uint8Array>;
+    /**
      * The newest grant this account keeps of shared collection t, opened
      * (once per session) under its inviter's pinned key; fetched when none is
      * kept. A DecryptError or KeyChangedError when it does not open.
@@ -996,9 +1005,14 @@ export type Session = {
      */
     identity?: bs1.Identity | undefined;
     /**
-     * shared collections' keys per "<seg>/kv", from opened grants
+     * shared collections' keys per "<seg>/kv", from opened grants (and own
+     * collections' above version 1: an admin's grant, or derived)
      */
     sk?: Map<string, Uint8Array<ArrayBufferLike>> | undefined;
+    /**
+     * ownKey's lookups under way, per "<seg>/kv"
+     */
+    okp?: Map<string, Promise<Uint8Array<ArrayBufferLike>>> | undefined;
     /**
      * each shared collection's newest opened grant, per seg
      */
