@@ -223,12 +223,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		if (!buf_error(&canon2) && (canon2.len != canon.len || memcmp(canon2.p, canon.p, canon.len) != 0))
 			abort();
-		/* json_parse() refuses a top-level null: a body must be a value */
+		/* json_parse() refuses a top-level null: a body must be a value; and
+		 * an object that repeats a member name, which jstream, a tokenizer,
+		 * leaves to its reader (transfer.c refuses those it reads) */
 		if (ref.max_depth < FUZZ_DEPTH && ref.first != JSTREAM_NULL) {
 			char msg[ERR_MSG_MAX];
 			struct json_object *obj = NULL;
 			enum err e = json_parse((const char *)data, size, &obj, msg);
-			if (e == ERR_INVALID_JSON)
+			if (e == ERR_INVALID_JSON && !strstr(msg, "repeats a member name"))
 				abort();
 			json_object_put(obj);
 		}
