@@ -32,7 +32,7 @@ teardown() { touch "$BATS_TEST_TMPDIR/stop" 2>/dev/null || true; }
 	assert_equal "$status" 201
 	assert_common_headers
 	assert_equal "$(header Content-Type)" application/json
-	assert_equal "$(jbc keys)" '["bytes","key_version","meta","modified_at","name","records","version"]'
+	assert_equal "$(jbc keys)" '["bytes","key_version","meta","modified_at","name","records","rotate_due","version"]'
 	assert_equal "$(jbc '[.name, .version, .records, .bytes, .meta]')" '["notes",0,0,0,null]'
 	assert_time "$(jb .modified_at)"
 	v1=$(acct_version "$TOKEN")
@@ -153,7 +153,7 @@ EOF
 	# version: the last given; records: not tombstones; bytes: current + history
 	assert_equal "$(jbc '[.collections[] | [.version, .records, .bytes]]')" '[[0,0,0],[3,2,10],[0,0,0],[2,1,13]]'
 	for t in $(jb '.collections[].modified_at'); do assert_time "$t"; done
-	assert_equal "$(jbc '[.collections[] | keys] | unique')" '[["bytes","key_version","meta","modified_at","name","records","version"]]'
+	assert_equal "$(jbc '[.collections[] | keys] | unique')" '[["bytes","key_version","meta","modified_at","name","records","rotate_due","version"]]'
 	# another account sees none of them
 	new_token
 	areq GET /v1/collections "$TOKEN"
@@ -925,7 +925,7 @@ EOF
 	status_of "$TOKEN"
 	assert_equal "$status" 200
 	assert_equal "$(header ETag)" "\"$(jb .account_version)\""
-	assert_equal "$(jbc '[.collections[] | keys] | unique')" '[["bytes","key_version","modified_at","name","records","version"]]'
+	assert_equal "$(jbc '[.collections[] | keys] | unique')" '[["bytes","key_version","modified_at","name","records","rotate_due","version"]]'
 	assert_equal "$(jbc '[.collections[] | [.name, .version, .records, .bytes]]')" '[["a",2,1,10],["b",2,2,42]]'
 	assert_equal "$(jbc .usage)" '{"bytes":52,"records":3}'
 	usage=$(jbc .usage)
