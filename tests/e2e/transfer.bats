@@ -68,7 +68,7 @@ b_settled() { b_up || bs_gone "$B_PID"; }
 
 b_stop() {
 	[ -n "${B_PID:-}" ] || return 0
-	kill -TERM "$B_PID" 2>/dev/null
+	kill -TERM "$B_PID" 2>/dev/null || true
 	bs_wait 60 bs_gone "$B_PID" || true
 	kill -KILL -- -"$B_PID" 2>/dev/null || true
 	B_PID=
