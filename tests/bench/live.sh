@@ -32,15 +32,26 @@ LUA
 # live.enabled = false: run.sh does not start blindsync-live (it would stop
 # the whole stack when its child exits); this script runs it, beside the
 # stack on the socket the nginx snippet proxies to, and restarts it
+# wait_until SECS WHAT CMD...: until CMD succeeds, polling; false with a
+# message after SECS seconds (a bound for a busy machine, not a timing)
+wait_until() {
+	local by=$((SECONDS + $1)) what=$2
+	shift 2
+	until "$@"; do
+		[ "$SECONDS" -lt "$by" ] || { echo "live.sh: no $what within the bound" >&2; return 1; }
+		sleep 0.05
+	done
+}
+
 port=$((20000 + RANDOM % 20000))
 url=http://127.0.0.1:$port
 BIN=$BIN PORT=$port BLINDSYNC_CONFIG=$work/bench.lua RUN_DIR=$work/run HANDLER_LOG=$work/handlers.log \
 	ACCESS_LOG=off WORKER_CONNECTIONS=$((2 * N + 1000)) setsid scripts/run.sh >"$work/run.log" 2>&1 &
 stack=$!
-for _ in $(seq 1 600); do curl -sf "$url/v1/health" >/dev/null && break; sleep 0.1; done
+wait_until 120 "the stack's health" curl -sf "$url/v1/health" -o /dev/null || exit 1
 BLINDSYNC_CONFIG=$work/bench.lua "$BIN/blindsync-live" --listen "$work/run/live.sock" >>"$work/handlers.log" 2>&1 &
 live_pid=$!
-for _ in $(seq 1 600); do [ -S "$work/run/live.sock" ] && break; sleep 0.1; done
+wait_until 120 "blindsync-live's socket" test -S "$work/run/live.sock" || exit 1
 
 # accounts: $ACCOUNTS for the idle sockets, 10 more for the latency
 for i in $(seq 1 $((ACCOUNTS + 10))); do
@@ -58,7 +69,8 @@ nginx_pids=$(pgrep -P "$(cat "$work/run/nginx.pid")" | paste -sd,)
 python3 tests/tools/live_load.py "$url" "$work/tokens" --sockets "$N" --samples 0 --hold-until "$work/stop" --reconnect \
 	--live-pid "$live_pid" --nginx-pids "$nginx_pids" --timeout 1200 >"$work/out" 2>"$work/err" &
 holder=$!
-for _ in $(seq 1 9000); do grep -q '^ready' "$work/out" && break; kill -0 $holder 2>/dev/null || break; sleep 0.1; done
+holder_settled() { grep -q '^ready' "$work/out" || ! kill -0 "$holder" 2>/dev/null; }
+wait_until 900 "the idle sockets" holder_settled || exit 1
 python3 tests/tools/live_load.py "$url" "$work/tokens-latency" --sockets 10 --samples "$SAMPLES" \
 	--timeout 600 >"$work/lat" 2>>"$work/err"
 # a restart: the new blindsync-live first (ours, beside run.sh's stack): it
@@ -70,10 +82,12 @@ python3 tests/tools/live_load.py "$url" "$work/tokens-latency" --sockets 10 --sa
 ino=$(stat -c %i "$work/run/live.sock")
 BLINDSYNC_CONFIG=$work/bench.lua "$BIN/blindsync-live" --listen "$work/run/live.sock" >>"$work/handlers.log" 2>&1 &
 live2=$!
-for _ in $(seq 1 300); do [ "$(stat -c %i "$work/run/live.sock" 2>/dev/null)" != "$ino" ] && break; sleep 0.05; done
+socket_taken() { [ "$(stat -c %i "$work/run/live.sock" 2>/dev/null)" != "$ino" ]; }
+wait_until 120 "the new blindsync-live taking the socket" socket_taken || exit 1
 t_term=$(date +%s%N)
 kill -TERM "$live_pid"
-for _ in $(seq 1 600); do kill -0 "$live_pid" 2>/dev/null || break; sleep 0.05; done
+old_gone() { ! kill -0 "$live_pid" 2>/dev/null; }
+wait_until 300 "the old blindsync-live's exit" old_gone || exit 1
 t_gone=$(date +%s%N)
 sleep 60
 touch "$work/stop"
