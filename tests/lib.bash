@@ -141,6 +141,18 @@ bs_wait() {
 # bs_answers URL: true once something answers HTTP there (any status)
 bs_answers() { curl -s -o /dev/null --max-time 10 "$1" 2>/dev/null; }
 
+# bs_faulty_proxy FAULTS DIR: start tests/client/faulty_proxy.py in front of
+# $BS_URL on a port the kernel chooses; its pid goes to DIR/proxy.pid and its
+# address to PURL once it listens (fails after 60 s of waiting)
+bs_faulty_proxy() {
+	rm -f "$1.port"
+	python3 "$BS_ROOT/tests/client/faulty_proxy.py" 0 "$BS_URL" "$1" >"$2/proxy.log" 2>&1 &
+	echo $! >"$2/proxy.pid"
+	bs_wait 60 test -s "$1.port" || { echo "faulty_proxy did not start:" >&2; cat "$2/proxy.log" >&2; return 1; }
+	PURL=http://127.0.0.1:$(cat "$1.port")
+	export PURL
+}
+
 # bs_up: the stack of bs_start answers, and it is ours: its run.sh lives
 # and its front end wrote its pid file (a stack of another test that took
 # the port between bs_free_port and the start would answer as well)

@@ -203,17 +203,13 @@ login_home() { cli "$1" login "$BSUSER" --device "$1"; assert_success; }
 	env BLINDSYNC_PASSWORD_FILE="$PWFILE" "$BIN/blindsync" --server "$BS_URL" \
 		--home "$BATS_FILE_TMPDIR/w" watch >"$BATS_TEST_TMPDIR/watch.out" 2>&1 &
 	wpid=$!
-	for _ in $(seq 1 200); do grep -q synced "$BATS_TEST_TMPDIR/watch.out" && break; sleep 0.05; done
-	grep -q synced "$BATS_TEST_TMPDIR/watch.out"
+	bs_wait 60 grep -q synced "$BATS_TEST_TMPDIR/watch.out" || fail "watch did not sync: $(cat "$BATS_TEST_TMPDIR/watch.out")"
 	cli_in a "seen by watch" put watched r
 	assert_success
 	# the socket (or the long poll) wakes when the write lands; bounded
 	# generously. The put may be two changes (the collection, then the
 	# record): the first can wake a sync that pulls nothing yet
-	for _ in $(seq 1 300); do
-		grep -q '1 pulled' "$BATS_TEST_TMPDIR/watch.out" && break
-		sleep 0.1
-	done
+	bs_wait 60 grep -q '1 pulled' "$BATS_TEST_TMPDIR/watch.out" || true
 	kill "$wpid"
 	wait "$wpid" || true
 	[ "$(grep -c synced "$BATS_TEST_TMPDIR/watch.out")" -ge 2 ]

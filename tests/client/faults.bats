@@ -9,15 +9,7 @@ load ../lib
 setup_file() {
 	bs_setup_stack 'rate_limits = {}'
 	export FAULTS=$BATS_FILE_TMPDIR/faults
-	export PPORT=$(bs_free_port)
-	python3 "$BS_ROOT/tests/client/faulty_proxy.py" "$PPORT" "$BS_URL" "$FAULTS" \
-		>"$BATS_FILE_TMPDIR/proxy.log" 2>&1 &
-	echo $! >"$BATS_FILE_TMPDIR/proxy.pid"
-	export PURL=http://127.0.0.1:$PPORT
-	for _ in $(seq 1 200); do
-		curl -s -o /dev/null "$PURL/v1/health" && break
-		sleep 0.05
-	done
+	bs_faulty_proxy "$FAULTS" "$BATS_FILE_TMPDIR"
 	export PWFILE=$BATS_FILE_TMPDIR/pw
 	echo 'faults password' >"$PWFILE"
 	export BSUSER=ft$RANDOM$RANDOM

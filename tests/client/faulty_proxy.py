@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
 """faulty_proxy.py PORT UPSTREAM FAULTS: a hostile network between the
-blindsync CLI and the real stack, for tests/client/faults.bats. It forwards
+blindsync CLI and the real stack, for tests/client/faults.bats. PORT 0 lets
+the kernel choose a free port, written to FAULTS.port once it listens (so
+no other test can take it between a choice and the bind). It forwards
 every request to UPSTREAM (http://127.0.0.1:N) unless the file FAULTS holds
 a line "SUBSTRING MODE COUNT": then the next COUNT requests whose path holds
 SUBSTRING get MODE instead (COUNT -1: all of them):
@@ -15,6 +17,7 @@ SUBSTRING get MODE instead (COUNT -1: all of them):
 Each request is appended to FAULTS.log as "METHOD PATH -> what"."""
 import http.client
 import http.server
+import os
 import subprocess
 import sys
 import threading
@@ -104,4 +107,8 @@ class Proxy(http.server.BaseHTTPRequestHandler):
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = handle_any
 
 
-http.server.ThreadingHTTPServer(("127.0.0.1", PORT), Proxy).serve_forever()
+server = http.server.ThreadingHTTPServer(("127.0.0.1", PORT), Proxy)
+with open(FAULTS + ".port.tmp", "w") as f:
+    f.write("%d\n" % server.server_address[1])
+os.replace(FAULTS + ".port.tmp", FAULTS + ".port")
+server.serve_forever()

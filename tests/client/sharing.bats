@@ -320,12 +320,8 @@ one_line() { assert_equal "$(printf '%s\n' "$output" | grep -c .)" 1; }
 
 @test "an invitation made while a rotation is on its way: 412, read again, and the retry seals to the invitee too" {
 	# a proxy that, just before the first rotate reaches the stack, has alice invite carol with curl
-	pport=$(bs_free_port)
 	faults=$BATS_TEST_TMPDIR/faults
-	python3 "$BS_ROOT/tests/client/faulty_proxy.py" "$pport" "$BS_URL" "$faults" \
-		>"$BATS_TEST_TMPDIR/proxy.log" 2>&1 &
-	echo $! >"$BATS_TEST_TMPDIR/proxy.pid"
-	bs_wait 10 bs_answers "http://127.0.0.1:$pport/v1/health"
+	bs_faulty_proxy "$faults" "$BATS_TEST_TMPDIR"
 	cli_in "$ALICE" "concurrent $CANARY" put conc r
 	assert_success
 	cli "$ALICE" share conc "$BOB"
@@ -339,7 +335,7 @@ curl -s -o /dev/null -X POST "$BS_URL/v1/collections/$sc/invitations" -H "Author
 	--data '{"to": "$CAROL", "role": "read", "key_version": 1, "sealed": "$(head -c 100 /dev/urandom | base64 -w0)", "signature": "$(head -c 64 /dev/urandom | base64 -w0)"}'
 EOF
 	echo "/rotate exec 1" >"$faults"
-	run env BLINDSYNC_PASSWORD_FILE="$PWFILE" "$BIN/blindsync" --server "http://127.0.0.1:$pport" \
+	run env BLINDSYNC_PASSWORD_FILE="$PWFILE" "$BIN/blindsync" --server "$PURL" \
 		--home "$BATS_FILE_TMPDIR/h-$ALICE" unshare conc "$BOB"
 	kill "$(cat "$BATS_TEST_TMPDIR/proxy.pid")" 2>/dev/null || true
 	assert_success

@@ -24,15 +24,14 @@ activity() { areq GET "/v1/account/activity${2:-}" "$1"; assert_equal "$status" 
 # events. A failed login's event is written just after its 401 has gone out
 # (so that a wrong key and an unknown name take the same time), so a client
 # can see the 401 a moment before the event.
+failed_count() {
+	activity "$1" "?limit=1000"
+	n=$(jb '[.events[] | select(.type == "login_failed")] | length')
+	[ "$n" -ge "$2" ]
+}
 wait_failed() {
-	local n
-	for _ in $(seq 1 200); do
-		activity "$1" "?limit=1000"
-		n=$(jb '[.events[] | select(.type == "login_failed")] | length')
-		[ "$n" -ge "$2" ] && return 0
-		sleep 0.05
-	done
-	fail "$n login_failed events of $2 after 10 s"
+	local n=0
+	bs_wait 60 failed_count "$1" "$2" || fail "$n login_failed events of $2 after 60 s"
 }
 
 # ---- register ----
@@ -844,7 +843,7 @@ time.sleep(20)' "$BS_DATA/blindsync.db" >"$held" 2>&1 3>&- &
 			>"$held" 2>&1 3>&- &
 	fi
 	holder=$!
-	for _ in $(seq 1 200); do events_held && break; sleep 0.05; done
+	bs_wait 60 events_held || true
 	events_held || fail "could not take the write lock: $(cat "$held")"
 	# a wrong key for an existing name writes nothing before its answer: it
 	# is answered while the lock is held, as an unknown name is (before,

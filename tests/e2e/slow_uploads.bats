@@ -52,11 +52,7 @@ slow() {
 	rm -f "$out.ready" "$out"
 	python3 "$SLOW" "$BS_PORT" "$n" "$m" "$p" 1000000 16 "$gap" "$secs" "$out.ready" "$out" "$@" &
 	SLOW_PID=$!
-	for _ in $(seq 1 300); do
-		[ -e "$out.ready" ] && return 0
-		sleep 0.05
-	done
-	fail "the slow clients did not start"
+	bs_wait 60 test -e "$out.ready" || fail "the slow clients did not start"
 }
 
 # now_ms: the time in milliseconds
@@ -108,13 +104,12 @@ check_clients() {
 # timeout (at least one, at most 12: each of the 2 processes keeps 2 of its
 # 8 threads), the rest refused 503; and the request logged as LAST (a quick
 # request made while they were held) came before the first 408
+logged_at_least() {
+	[ "$(log_since | grep -c " $1 \(408\|503\|429\) " || true)" -ge "$2" ]
+}
 check_handler() {
-	local route=$1 n=$2 last=$3 lines cut refused ms
-	for _ in $(seq 1 200); do
-		lines=$(log_since | grep -c " $route \(408\|503\|429\) " || true)
-		[ "$lines" -ge "$n" ] && break
-		sleep 0.1
-	done
+	local route=$1 n=$2 last=$3 cut refused ms
+	bs_wait 60 logged_at_least "$route" "$n" || true
 	log_since | grep " $route " || true
 	cut=$(log_since | grep -c " $route 408 " || true)
 	refused=$(log_since | grep -c " $route 503 " || true)
@@ -174,7 +169,7 @@ check_handler() {
 	log_mark
 	# a byte every half second: never idle for 5 s, far under 1024 bytes/s
 	slow 1 POST /v1/account/import 0.5 40 "$out" "Authorization: Bearer $ACCESS" "Content-Type: application/json"
-	for _ in $(seq 1 300); do log_since | grep -q ' import 408 ' && break; sleep 0.1; done
+	bs_wait 60 eval "log_since | grep -q ' import 408 '" || true
 	log_since | grep ' import 408 ' | grep -q 'arrived too slowly' || fail "not cut off: $(log_since)"
 	[ "$(bs_front)" = nginx ] || kill "$SLOW_PID"
 	wait "$SLOW_PID" || true
