@@ -116,7 +116,9 @@ static enum err pull_tx(struct store *s, void *arg)
 	struct pull_ctx *x = arg;
 	struct req *r = x->r;
 	int role;
-	enum err e = share_access(s, r->account_id, x->owner, x->name, STORE_ROLE_READ, &x->col, &role);
+	enum err e = x->owner ? ERR_OK : store_pull_hint(s, r->account_id, x->name, x->since, x->limit + 1);
+	if (!e)
+		e = share_access(s, r->account_id, x->owner, x->name, STORE_ROLE_READ, &x->col, &role);
 	if (e)
 		return syncio_access_fail(r, e);
 	if (x->since > 0 && x->since < x->col.purged_version) {

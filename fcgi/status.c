@@ -101,8 +101,8 @@ static enum err status_tx(struct store *s, void *arg)
 {
 	struct status_ctx *x = arg;
 	struct req *r = x->r;
-	enum err e = store_account_by_id(s, r->account_id, &x->a);
-	if (e)
+	enum err e = store_status_hint(s, r->account_id);
+	if (e || (e = store_account_by_id(s, r->account_id, &x->a)))
 		return e == ERR_NOT_FOUND ? ERR_UNAUTHORIZED : e;
 	buf_reset(&r->out, 0);
 	jw_init(&x->w, &r->out);

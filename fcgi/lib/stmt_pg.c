@@ -191,6 +191,16 @@ const char *const pg_stmt_sql[] = {
 	    "sum(coalesce(octet_length(payload), 0)) OVER (ORDER BY version) AS upto FROM records "
 	    "WHERE collection_id = $1 AND version > $2 ORDER BY version LIMIT $3) p "
 	    "WHERE upto - coalesce(octet_length(payload), 0) < $4 ORDER BY version",
+	/* PG_RECORD_PULL from $1, at most $2 rows and $3 bytes, of the
+	 * collection named $5 of account $4: sent ahead of the collection's
+	 * own read (pg_pull_hint), it needs no id */
+	[PG_RECORD_PULL_NAMED] =
+	    "SELECT rid, version, modified_at, deleted, payload FROM ("
+	    "SELECT rid, version, modified_at, deleted, payload, "
+	    "sum(coalesce(octet_length(payload), 0)) OVER (ORDER BY version) AS upto FROM records "
+	    "WHERE collection_id = (SELECT id FROM collections WHERE account_id = $4 AND name = $5) "
+	    "AND version > $1 ORDER BY version LIMIT $2) p "
+	    "WHERE upto - coalesce(octet_length(payload), 0) < $3 ORDER BY version",
 	[PG_HISTORY_LIST] =
 	    "SELECT version, modified_at, deleted, coalesce(octet_length(payload), 0) FROM records "
 	    "WHERE collection_id = $1 AND rid = $2 UNION ALL "

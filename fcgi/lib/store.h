@@ -144,6 +144,13 @@ struct store_stats {
 };
 enum err store_stats(struct store *s, struct store_stats *st);
 
+/*
+ * *n = the round trips this connection has made to the database server so
+ * far (a statement waited for, or several sent at once: PostgreSQL); 0 on
+ * SQLite, which has no server. For tests and diagnostics.
+ */
+enum err store_round_trips(struct store *s, int64_t *n);
+
 /* 1 if the store was opened read-write. */
 int store_is_writable(const struct store *s);
 
@@ -460,6 +467,24 @@ struct store_record {
  * call.
  */
 enum err store_record_heads_hint(struct store *s, int64_t collection_id, const char *const *rids, size_t n);
+/*
+ * Read-ahead hints at the start of a store_read: the reads that follow are
+ * sent at once (PostgreSQL: one round trip for all of them instead of one
+ * each; SQLite ignores them), and each call takes its result when it asks
+ * for exactly that. They change nothing and return ERR_OK; a hint the
+ * backend cannot follow simply leaves the calls to run as usual.
+ * store_status_hint: store_account_by_id, store_collection_list,
+ * store_shared_list and store_backup_list of account_id (GET /v1/status).
+ * store_pull_hint: store_collection_get(account_id, name), then
+ * store_record_pull of that collection from since, at most limit (a pull).
+ * store_push_hint, first thing in a push's store_tx_group: its
+ * store_account_by_id(account_id) and store_collection_get(account_id,
+ * name), which lock their rows on PostgreSQL (one round trip for both
+ * locks instead of two: the account's lock is held one round trip less).
+ */
+enum err store_status_hint(struct store *s, int64_t account_id);
+enum err store_pull_hint(struct store *s, int64_t account_id, const char *name, int64_t since, int64_t limit);
+enum err store_push_hint(struct store *s, int64_t account_id, const char *name);
 /* The current version of a record without its payload; ERR_NOT_FOUND. */
 enum err store_record_head(struct store *s, int64_t collection_id, const char *rid, int64_t *version,
     int *deleted, int64_t *bytes);

@@ -30,7 +30,8 @@
 	X(tx_group, (struct store *s, int64_t key, enum err (*fn)(struct store *s, void *arg), void *arg), (s, key, fn, arg)) \
 	X(read, (struct store *s, enum err (*fn)(struct store *s, void *arg), void *arg), (s, fn, arg)) \
 	X(health, (struct store *s), (s)) \
-	X(stats, (struct store *s, struct store_stats *st), (s, st))
+	X(stats, (struct store *s, struct store_stats *st), (s, st)) \
+	X(round_trips, (struct store *s, int64_t *n), (s, n))
 
 /* accounts, devices, tokens, invites, events: store_account.c / store_pg_account.c */
 #define STORE_OPS_ACCOUNT(X) \
@@ -89,6 +90,9 @@
 	X(collection_floor, (struct store *s, int64_t account_id, const char *name, int64_t version), (s, account_id, name, version)) \
 	X(collection_list, (struct store *s, int64_t account_id, int (*fn)(void *ctx, const struct store_collection *c), void *ctx), (s, account_id, fn, ctx)) \
 	X(collection_update, (struct store *s, int64_t id, int64_t version, int64_t records_delta, int64_t bytes_delta, int64_t now), (s, id, version, records_delta, bytes_delta, now)) \
+	X(status_hint, (struct store *s, int64_t account_id), (s, account_id)) \
+	X(pull_hint, (struct store *s, int64_t account_id, const char *name, int64_t since, int64_t limit), (s, account_id, name, since, limit)) \
+	X(push_hint, (struct store *s, int64_t account_id, const char *name), (s, account_id, name)) \
 	X(record_heads_hint, (struct store *s, int64_t collection_id, const char *const *rids, size_t n), (s, collection_id, rids, n)) \
 	X(record_head, (struct store *s, int64_t collection_id, const char *rid, int64_t *version, int *deleted, int64_t *bytes), (s, collection_id, rid, version, deleted, bytes)) \
 	X(record_get, (struct store *s, int64_t collection_id, const char *rid, int (*fn)(void *ctx, const struct store_record *r), void *ctx), (s, collection_id, rid, fn, ctx)) \

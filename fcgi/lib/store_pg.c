@@ -221,11 +221,17 @@ static PGconn *connect_uri(const char *uri, int ro, char *errbuf, size_t errlen)
 	/* a lock wait ends as a 503 after the busy timeout, as on SQLite; a
 	 * session stuck inside a transaction (a handler hung holding row
 	 * locks) is ended by the server, late enough for a slow client's
-	 * download streamed inside a read transaction */
-	char set[320];
+	 * download streamed inside a read transaction. Every statement is
+	 * prepared once and its plan kept (generic): left to choose, the
+	 * server planned a pull's statement afresh at every run (its range on
+	 * version looks cheaper planned with the value), and planning took
+	 * longer than running it; our statements are lookups by key and
+	 * ranges of an index, whose generic plan is the same index scan */
+	char set[400];
 	snprintf(set, sizeof set,
 	    "SET lock_timeout = %d; SET idle_in_transaction_session_timeout = %d; "
-	    "SET synchronous_commit = on; SET client_encoding = 'UTF8'; SET default_transaction_read_only = %s",
+	    "SET synchronous_commit = on; SET client_encoding = 'UTF8'; SET plan_cache_mode = force_generic_plan; "
+	    "SET default_transaction_read_only = %s",
 	    STORE_BUSY_TIMEOUT_MS, PG_IDLE_IN_TX_MS, ro ? "on" : "off");
 	PGresult *r = PQexec(c, set);
 	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
@@ -325,6 +331,19 @@ static enum err result_err(struct store *s, const PGresult *r, const char *what)
 
 /* ---- pipeline mode (pg_run_deferred) ---- */
 
+/* Drop every read sent ahead: kept results are freed, unread ones discarded when they arrive. */
+static void ahead_clear(struct store_pg *p)
+{
+	for (int i = 0; i < p->nahead; i++) {
+		PQclear(p->ahead[i].res);
+		p->ahead[i].res = NULL;
+		p->ahead[i].state = 0;
+	}
+	p->nahead = 0;
+	for (int i = 0; i < p->npending; i++)
+		p->pending[i].ahead = 0;
+}
+
 /*
  * The connection's protocol state is lost (a send failed, a result is
  * missing): drop it; the transaction answers ERR_UNAVAILABLE and the next
@@ -339,6 +358,7 @@ static enum err pipe_broken(struct store *s, const char *what)
 	p->conn = NULL;
 	p->pipeline = 0;
 	p->npending = 0;
+	ahead_clear(p);
 	p->lost = 1;
 	return ERR_UNAVAILABLE;
 }
@@ -392,15 +412,26 @@ static enum err pipe_drain(struct store *s)
 		if (!r)
 			return pipe_broken(s, q->what);
 		ExecStatusType st = PQresultStatus(r);
+		if (st != PGRES_FATAL_ERROR && st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK &&
+		    st != PGRES_PIPELINE_ABORTED) {
+			PQclear(r);
+			return pipe_broken(s, q->what);
+		}
+		if (q->ahead) {
+			/* a read sent ahead: kept for the pg_run that takes it (a
+			 * failure is also the transaction's, as for any statement) */
+			if (st == PGRES_FATAL_ERROR && !p->deferred_err)
+				p->deferred_err = result_err(s, r, q->what);
+			p->ahead[q->ahead - 1].res = r;
+			p->ahead[q->ahead - 1].state = 2;
+			continue;
+		}
 		if (st == PGRES_FATAL_ERROR) {
 			if (q->prepare)
 				p->prepared[q->id] = 0;
 			enum err e = result_err(s, r, q->what);
 			if (!p->deferred_err)
 				p->deferred_err = e;
-		} else if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && st != PGRES_PIPELINE_ABORTED) {
-			PQclear(r);
-			return pipe_broken(s, q->what);
 		}
 		if (st == PGRES_PIPELINE_ABORTED && q->prepare)
 			p->prepared[q->id] = 0;
@@ -425,6 +456,7 @@ static enum err pipe_sync(struct store *s)
 	struct store_pg *p = s->pg;
 	enum err e;
 	p->trips++;
+	p->round_trips++;
 	if (PQpipelineSync(p->conn) != 1)
 		return pipe_broken(s, "pipeline sync");
 	if ((e = pipe_drain(s)) || (e = pipe_read_sync(s)))
@@ -443,6 +475,7 @@ static enum err pipe_run(struct store *s, enum pgstmt id, const struct pg_args *
 	if (p->deferred_err)
 		return p->deferred_err;
 	p->trips++;
+	p->round_trips++;
 	if (pipe_send(s, id, a, name) != 0 || PQpipelineSync(p->conn) != 1)
 		return pipe_broken(s, what);
 	if ((e = pipe_drain(s)))
@@ -582,11 +615,103 @@ static enum err pipe_end(struct store *s)
 	return e;
 }
 
+int pg_ahead(struct store *s, enum pgstmt sid, const struct pg_args *sa, enum pgstmt mid,
+    const struct pg_args *ma, int from)
+{
+	struct store_pg *p = s->pg;
+	int n = ma ? ma->n : 0;
+	if (p->in_tx == PG_TX_NONE || !p->pipeline || !p->conn || p->deferred_err || p->nahead >= PG_AHEAD_MAX ||
+	    n > PG_AHEAD_PARAMS || p->npending + 2 > (int)(sizeof p->pending / sizeof p->pending[0]) ||
+	    from < 0 || from > p->nahead)
+		return 0;
+	struct pg_ahead *k = &p->ahead[p->nahead];
+	for (int i = 0; i < n; i++) {
+		if (ma->fmt[i] != 0 || (ma->val[i] && strlen(ma->val[i]) >= PG_AHEAD_BYTES))
+			return 0;
+		k->null[i] = ma->val[i] == NULL;
+		snprintf(k->val[i], sizeof k->val[i], "%s", ma->val[i] ? ma->val[i] : "");
+	}
+	k->id = mid;
+	k->n = n;
+	k->from = from;
+	k->open = from > 0;
+	k->res = NULL;
+	char name[16];
+	snprintf(name, sizeof name, "s%d", (int)sid);
+	if (pipe_send(s, sid, sa, name) != 0) {
+		pipe_broken(s, "read-ahead");
+		return 0;
+	}
+	k->state = 1;
+	p->pending[p->npending++] = (struct pg_pending){.id = sid, .what = "read-ahead", .ahead = p->nahead + 1};
+	return ++p->nahead;
+}
+
+/* The slot of the read sent ahead that is statement id with parameters a, or -1. */
+static int ahead_find(const struct store_pg *p, enum pgstmt id, const struct pg_args *a)
+{
+	int n = a ? a->n : 0;
+	for (int j = 0; j < p->nahead; j++) {
+		const struct pg_ahead *k = &p->ahead[j];
+		if (!k->state || k->open || k->id != id || k->n != n)
+			continue;
+		int i = 0;
+		for (; i < n; i++)
+			if (a->fmt[i] != 0 || k->null[i] != (a->val[i] == NULL) ||
+			    (a->val[i] && strcmp(k->val[i], a->val[i]) != 0))
+				break;
+		if (i == n)
+			return j;
+	}
+	return -1;
+}
+
+/* pg_run answered by the read of slot j sent ahead: its result, read now if it is not yet. */
+static enum err ahead_take(struct store *s, int j, PGresult **res, const char *what)
+{
+	struct store_pg *p = s->pg;
+	struct pg_ahead *k = &p->ahead[j];
+	enum err e;
+	if (k->state == 1 && (e = pipe_sync(s)))
+		return e;
+	if (p->deferred_err)
+		return p->deferred_err;
+	PGresult *r = k->res;
+	k->res = NULL;
+	k->state = 0;
+	if (!r)
+		return pipe_broken(s, what);
+	/* the reads that wait for the id this one finds */
+	for (int i = 0; i < p->nahead; i++) {
+		struct pg_ahead *d = &p->ahead[i];
+		if (d->state && d->open && d->from == j + 1) {
+			if (PQntuples(r) > 0 && PQnfields(r) > 0) {
+				snprintf(d->val[0], sizeof d->val[0], "%lld", (long long)pg_int(r, 0, 0));
+				d->null[0] = 0;
+				d->open = 0;
+			} else {
+				d->from = 0; /* never matches: dropped with the transaction */
+			}
+		}
+	}
+	if (res)
+		*res = r;
+	else
+		PQclear(r);
+	return ERR_OK;
+}
+
 enum err pg_run(struct store *s, enum pgstmt id, const struct pg_args *a, PGresult **res, const char *what)
 {
 	struct store_pg *p = s->pg;
 	if (res)
 		*res = NULL;
+	/* a read sent ahead in this transaction */
+	if (p->nahead) {
+		int j = ahead_find(p, id, a);
+		if (j >= 0)
+			return ahead_take(s, j, res, what);
+	}
 	/* a push's batched records first: statements keep their order */
 	if (p->batched) {
 		enum err be = pg_batch_send(s);
@@ -600,7 +725,9 @@ enum err pg_run(struct store *s, enum pgstmt id, const struct pg_args *a, PGresu
 	snprintf(name, sizeof name, "s%d", (int)id);
 	if (p->pipeline)
 		return pipe_run(s, id, a, res, what, name);
+	p->round_trips++;
 	if (!p->prepared[id]) {
+		p->round_trips++;
 		PGresult *r = PQprepare(p->conn, name, pg_stmt_sql[id], 0, NULL);
 		if (PQresultStatus(r) != PGRES_COMMAND_OK) {
 			e = result_err(s, r, what);
@@ -698,6 +825,7 @@ static enum err run_tx(struct store *s, enum pg_tx_kind kind, enum err (*fn)(str
 		p->in_tx = kind;
 		p->tx_serial++;
 		e = fn(s, arg);
+		ahead_clear(p); /* reads sent ahead and never asked for */
 		/* a push's batched records go too (store_pg_sync.c) */
 		if (p->batched) {
 			enum err be = pg_batch_send(s);
@@ -825,6 +953,12 @@ enum err pg_read(struct store *s, enum err (*fn)(struct store *, void *), void *
 }
 
 /* ---- health and stats ---- */
+
+enum err pg_round_trips(struct store *s, int64_t *n)
+{
+	*n = s->pg->round_trips;
+	return ERR_OK;
+}
 
 enum err pg_health(struct store *s)
 {
@@ -1113,6 +1247,7 @@ void pg_close(struct store *s)
 	if (!s)
 		return;
 	if (s->pg) {
+		ahead_clear(s->pg);
 		PQfinish(s->pg->conn);
 		pg_heads_free(s->pg);
 		pg_batch_free(s->pg);

@@ -56,9 +56,31 @@ enum pg_tx_kind { PG_TX_NONE, PG_TX_WRITE, PG_TX_READ };
 
 #define PG_PIPELINE_MAX 64 /* deferred statements in flight before their results are read */
 
+#define PG_AHEAD_MAX 6      /* reads sent ahead in one read transaction */
+#define PG_AHEAD_PARAMS 6   /* parameters of one (text format only) */
+#define PG_AHEAD_BYTES 72   /* the longest parameter kept, NUL included (a collection name fits) */
+
+/*
+ * A read sent ahead (pg_ahead) and the key its result is taken by: the
+ * pg_run of statement id with exactly these parameters. open: parameter 0
+ * is not known yet; it is the id in row 0, column 0 of the result of slot
+ * from - 1, filled in when that one is taken (no row: this one never
+ * matches).
+ */
+struct pg_ahead {
+	enum pgstmt id;
+	int n;
+	char val[PG_AHEAD_PARAMS][PG_AHEAD_BYTES];
+	int null[PG_AHEAD_PARAMS];
+	int from, open;
+	int state;         /* 0 taken or dropped, 1 sent, 2 its result read and kept in res */
+	PGresult *res;
+};
+
 /* A statement sent in pipeline mode whose result is not read yet. */
 struct pg_pending {
 	enum pgstmt id;
+	int ahead;         /* >0: a read sent ahead, whose result goes to slot ahead - 1 */
 	int prepare;       /* 1: the PQsendPrepare of id; 0: a deferred run of it */
 	const char *what;  /* for the log */
 	enum err none;     /* not ERR_OK: the statement must change one row, else this is its failure */
@@ -83,6 +105,9 @@ struct store_pg {
 	struct pg_pending pending[2 * PG_PIPELINE_MAX + 2];
 	enum err deferred_err;        /* the first failure of a deferred statement: the transaction's */
 	int trips;                    /* round trips of the transaction so far (pipeline syncs) */
+	int64_t round_trips;          /* of the connection's life (store_round_trips) */
+	struct pg_ahead ahead[PG_AHEAD_MAX]; /* reads sent ahead in this read transaction */
+	int nahead;
 	uint64_t tx_serial;           /* counts transactions begun: what a cache is valid for */
 	struct pg_heads *heads;       /* the record heads of a push, read at once (store_pg_sync.c) */
 	struct pg_batch *batch;       /* a push's new records, written by one statement (store_pg_sync.c) */
@@ -142,6 +167,27 @@ enum err pg_run_deferred(struct store *s, enum pgstmt id, const struct pg_args *
  */
 enum err pg_one_change_deferred(struct store *s, enum pgstmt id, const struct pg_args *a, enum err none,
     const char *what);
+
+/*
+ * Read-ahead, inside a read transaction (store_read: one snapshot, no
+ * writes, so a read gives the same rows whenever it runs), or at the start
+ * of a write transaction's work for reads that no write of it comes
+ * before the take of (pg_push_hint: the row locks a push takes first; the
+ * statements of a pipeline run in order, so such a read sees every
+ * earlier write of the transaction as it would later): send statement
+ * sid with parameters sa now, without waiting, and keep its result for the
+ * pg_run of statement mid with parameters ma (text format only) later in
+ * the transaction, which then takes it instead of running a statement:
+ * several reads cost one round trip. from > 0: parameter 0 of ma is
+ * unknown yet, it is the id the read-ahead of slot from - 1 finds (row 0,
+ * column 0). Returns the slot + 1, or 0 when nothing was sent (not in a
+ * transaction, no room, a parameter too long: the later pg_run runs
+ * the statement as usual). Unused results are dropped at the end of the
+ * transaction. A failed send drops the connection as any failed send does
+ * (the transaction's next call answers ERR_UNAVAILABLE and it runs again).
+ */
+int pg_ahead(struct store *s, enum pgstmt sid, const struct pg_args *sa, enum pgstmt mid,
+    const struct pg_args *ma, int from);
 
 /* Free the push's cache of record heads (store_pg_sync.c; pg_close). */
 void pg_heads_free(struct store_pg *p);

@@ -253,6 +253,57 @@ static int rid_literal(struct buf *b, const char *const *rids, size_t n)
 	return buf_error(b) ? -1 : 0;
 }
 
+enum err pg_status_hint(struct store *s, int64_t account_id)
+{
+	/* the reads of a status, in the order it makes them (fcgi/status.c) */
+	static const enum pgstmt ids[] = {PG_ACCOUNT_BY_ID, PG_COLLECTION_LIST, PG_SHARED_LIST, PG_BACKUP_LIST};
+	struct pg_args a = {0};
+	pg_arg_int(&a, account_id);
+	for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++)
+		if (!pg_ahead(s, ids[i], &a, ids[i], &a, 0))
+			break;
+	return ERR_OK;
+}
+
+enum err pg_pull_hint(struct store *s, int64_t account_id, const char *name, int64_t since, int64_t limit)
+{
+	struct pg_args a = {0};
+	pg_arg_int(&a, account_id);
+	pg_arg_text(&a, name);
+	int col = pg_ahead(s, PG_COLLECTION_GET, &a, PG_COLLECTION_GET, &a, 0);
+	if (!col || limit <= 0)
+		return ERR_OK;
+	/* the first batch of pg_record_pull, found by the collection's name;
+	 * taken by the PG_RECORD_PULL of the id the read above finds */
+	int64_t rows = limit < PG_WALK_ROWS ? limit : PG_WALK_ROWS;
+	struct pg_args send = {0}, match = {0};
+	pg_arg_int(&send, since);
+	pg_arg_int(&send, rows);
+	pg_arg_int(&send, PG_WALK_BYTES);
+	pg_arg_int(&send, account_id);
+	pg_arg_text(&send, name);
+	pg_arg_int(&match, 0); /* the collection's id, known once it is read */
+	pg_arg_int(&match, since);
+	pg_arg_int(&match, rows);
+	pg_arg_int(&match, PG_WALK_BYTES);
+	pg_ahead(s, PG_RECORD_PULL_NAMED, &send, PG_RECORD_PULL, &match, col);
+	return ERR_OK;
+}
+
+enum err pg_push_hint(struct store *s, int64_t account_id, const char *name)
+{
+	if (!pg_in_write_tx(s))
+		return ERR_OK;
+	/* the account's row, then the collection's: the order every writer takes them in */
+	struct pg_args a = {0};
+	pg_arg_int(&a, account_id);
+	if (pg_ahead(s, PG_ACCOUNT_BY_ID_LOCK, &a, PG_ACCOUNT_BY_ID_LOCK, &a, 0)) {
+		pg_arg_text(&a, name);
+		pg_ahead(s, PG_COLLECTION_GET_LOCK, &a, PG_COLLECTION_GET_LOCK, &a, 0);
+	}
+	return ERR_OK;
+}
+
 enum err pg_record_heads_hint(struct store *s, int64_t collection_id, const char *const *rids, size_t n)
 {
 	struct store_pg *p = s->pg;

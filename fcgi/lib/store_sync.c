@@ -131,6 +131,32 @@ enum err lite_collection_update(struct store *s, int64_t id, int64_t version, in
 }
 
 /* SQLite reads a head from its page cache as fast as from a list: nothing to do. */
+/* Read-ahead is PostgreSQL's (a round trip saved); SQLite reads in-process. */
+enum err lite_status_hint(struct store *s, int64_t account_id)
+{
+	(void)s;
+	(void)account_id;
+	return ERR_OK;
+}
+
+enum err lite_pull_hint(struct store *s, int64_t account_id, const char *name, int64_t since, int64_t limit)
+{
+	(void)s;
+	(void)account_id;
+	(void)name;
+	(void)since;
+	(void)limit;
+	return ERR_OK;
+}
+
+enum err lite_push_hint(struct store *s, int64_t account_id, const char *name)
+{
+	(void)s;
+	(void)account_id;
+	(void)name;
+	return ERR_OK;
+}
+
 enum err lite_record_heads_hint(struct store *s, int64_t collection_id, const char *const *rids, size_t n)
 {
 	(void)s;

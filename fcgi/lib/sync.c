@@ -75,6 +75,8 @@ static enum err push_tx(struct store *s, void *arg)
 		x->ids->n = 0;
 	if (x->owner && (e = owner_is_caller(s, x->account_id, &x->owner)))
 		return e;
+	if (!x->owner && (e = store_push_hint(s, x->account_id, x->name)))
+		return e;
 	if (x->owner) {
 		/* another account's collection: a member with write; never created here */
 		if ((e = share_access(s, x->account_id, x->owner, x->name, STORE_ROLE_WRITE, &col, &role)) ||

@@ -15,7 +15,8 @@
  * transaction. An account's export imported into another gives the same
  * records, history and backups. A push's batched writes keep their order
  * with every later statement, read or deferred, and a push of 2,500
- * records crosses the batch's bounds.
+ * records crosses the batch's bounds. The reads of a status and of a pull
+ * sent ahead (store_*_hint) give what they would alone, in one round trip.
  */
 #include <fcntl.h>
 #include <pthread.h>
@@ -385,6 +386,211 @@ static void test_pull_batches(void)
 	rl.stop_after = 3;
 	T_EQ_INT(store_transfer_history(s, c.id, "hist", rec_collect, &rl), ERR_OK);
 	T_EQ_INT(rl.n, 3);
+	store_close(s);
+}
+
+/* ---- read-ahead: the reads of a status, and of a pull, in one round trip ---- */
+
+struct ahead {
+	int hint;                  /* 1: the store_*_hint first */
+	int64_t account;
+	const char *name;          /* the pull's collection */
+	int64_t since, hint_limit, limit;
+	struct store_account a;
+	int ncol, nshared, nback;
+	struct store_collection col;
+	enum err ecol;
+	struct reclist recs;
+	int64_t trips;             /* round trips the reads took */
+};
+
+static int shared_one(void *ctx, const struct store_collection *c, const char *owner, int role)
+{
+	(void)c;
+	(void)owner;
+	(void)role;
+	(*(int *)ctx)++;
+	return 0;
+}
+
+static int backup_one(void *ctx, const struct store_backup *b)
+{
+	(void)b;
+	(*(int *)ctx)++;
+	return 0;
+}
+
+static enum err status_read(struct store *s, void *arg)
+{
+	struct ahead *x = arg;
+	int64_t t0 = 0, t1 = 0;
+	enum err e;
+	x->ncol = x->nshared = x->nback = 0;
+	store_round_trips(s, &t0);
+	if ((x->hint && (e = store_status_hint(s, x->account))) ||
+	    (e = store_account_by_id(s, x->account, &x->a)) ||
+	    (e = store_collection_list(s, x->account, col_collect, &x->ncol)) ||
+	    (e = store_shared_list(s, x->account, shared_one, &x->nshared)) ||
+	    (e = store_backup_list(s, x->account, backup_one, &x->nback)))
+		return e;
+	store_round_trips(s, &t1);
+	x->trips = t1 - t0;
+	return ERR_OK;
+}
+
+static enum err pull_read(struct store *s, void *arg)
+{
+	struct ahead *x = arg;
+	int64_t t0 = 0, t1 = 0;
+	enum err e;
+	memset(&x->recs, 0, sizeof x->recs);
+	store_round_trips(s, &t0);
+	if (x->hint && (e = store_pull_hint(s, x->account, x->name, x->since, x->hint_limit)))
+		return e;
+	x->ecol = store_collection_get(s, x->account, x->name, &x->col);
+	if (x->ecol == ERR_NOT_FOUND) /* then another collection, in the same transaction */
+		x->ecol = store_collection_get(s, x->account, "a", &x->col);
+	if (x->ecol)
+		return x->ecol;
+	if ((e = store_record_pull(s, x->col.id, x->since, x->limit, rec_collect, &x->recs)))
+		return e;
+	store_round_trips(s, &t1);
+	x->trips = t1 - t0;
+	return ERR_OK;
+}
+
+/* records a1..a6 (versions 1..6) in collection col */
+static enum err six_tx(struct store *s, void *arg)
+{
+	int64_t col = *(int64_t *)arg;
+	char rid[8];
+	for (int i = 1; i <= 6; i++) {
+		snprintf(rid, sizeof rid, "a%d", i);
+		enum err e = store_record_put(s, col, rid, i, 1, 0, (const uint8_t *)"payload", 7);
+		if (e)
+			return e;
+	}
+	return store_collection_update(s, col, 6, 6, 42, 1);
+}
+
+/* a push's first reads, which lock the account's row and the collection's */
+static enum err locks_tx(struct store *s, void *arg)
+{
+	struct ahead *x = arg;
+	int64_t t0 = 0, t1 = 0;
+	enum err e;
+	store_round_trips(s, &t0);
+	if ((x->hint && (e = store_push_hint(s, x->account, x->name))) ||
+	    (e = store_account_by_id(s, x->account, &x->a)))
+		return e;
+	x->ecol = store_collection_get(s, x->account, x->name, &x->col);
+	store_round_trips(s, &t1);
+	x->trips = t1 - t0;
+	return ERR_OK;
+}
+
+static enum err seventh_tx(struct store *s, void *arg)
+{
+	int64_t col = *(int64_t *)arg;
+	enum err e = store_record_put(s, col, "a7", 7, 2, 0, (const uint8_t *)"later", 5);
+	return e ? e : store_collection_update(s, col, 7, 1, 5, 2);
+}
+
+/*
+ * store_status_hint and store_pull_hint send their reads at once: each
+ * call then gets exactly what it would have read without the hint, in one
+ * round trip instead of one each; a call that asks for something else
+ * (another limit, another collection) runs its own statement; nothing is
+ * left over for the next transaction.
+ */
+static void test_read_ahead(void)
+{
+	char uri[1024];
+	struct store *s = fresh(uri, sizeof uri);
+	if (!s)
+		return;
+	int64_t acc = add_account(s, "ahead");
+	struct store_collection c, c2;
+	T_EQ_INT(store_collection_create(s, acc, "a", NULL, 0, 1, &c), ERR_OK);
+	T_EQ_INT(store_collection_create(s, acc, "b", NULL, 0, 1, &c2), ERR_OK);
+	T_EQ_INT(store_tx(s, six_tx, &c.id), ERR_OK);
+
+	/* a status: the same answer, one round trip for the four reads */
+	struct ahead plain = {.account = acc}, hinted = {.hint = 1, .account = acc};
+	T_EQ_INT(store_read(s, status_read, &plain), ERR_OK);
+	T_EQ_INT(store_read(s, status_read, &hinted), ERR_OK);
+	T_EQ_INT(hinted.a.id, acc);
+	T_EQ_INT(hinted.a.account_version, plain.a.account_version);
+	T_EQ_INT(hinted.ncol, 2);
+	T_EQ_INT(plain.ncol, 2);
+	T_EQ_INT(hinted.nshared, plain.nshared);
+	T_EQ_INT(hinted.nback, plain.nback);
+	T_EQ_INT(plain.trips, 4);
+	T_EQ_INT(hinted.trips, 1);
+
+	/* a pull from 2, at most 3: the same records, one round trip for both reads */
+	struct ahead pp = {.account = acc, .name = "a", .since = 2, .hint_limit = 3, .limit = 3};
+	struct ahead ph = pp;
+	ph.hint = 1;
+	T_EQ_INT(store_read(s, pull_read, &pp), ERR_OK);
+	T_EQ_INT(store_read(s, pull_read, &ph), ERR_OK);
+	T_EQ_INT(ph.col.id, c.id);
+	T_EQ_INT(ph.recs.n, 3);
+	T_EQ_INT(pp.recs.n, 3);
+	T_EQ_INT(ph.recs.versions[0], 3);
+	T_EQ_INT(ph.recs.versions[2], 5);
+	T_EQ_STR(ph.recs.rids[1], "a4");
+	T_EQ_INT(pp.trips, 2);
+	T_EQ_INT(ph.trips, 1);
+
+	/* a pull that asks for more than the hint said: its own statement, all of them */
+	struct ahead more = {.hint = 1, .account = acc, .name = "a", .since = 2, .hint_limit = 3, .limit = 10};
+	T_EQ_INT(store_read(s, pull_read, &more), ERR_OK);
+	T_EQ_INT(more.recs.n, 4);
+	T_EQ_INT(more.recs.versions[3], 6);
+	/* a hint for a collection that is not there: its pull never matches another's */
+	struct ahead none = {.hint = 1, .account = acc, .name = "zz", .since = 0, .hint_limit = 10, .limit = 10};
+	T_EQ_INT(store_read(s, pull_read, &none), ERR_OK);
+	T_EQ_INT(none.col.id, c.id);
+	T_EQ_INT(none.recs.n, 6);
+	/* the other collection by the hint's name and limit: empty, not a's records */
+	struct ahead empty = {.hint = 1, .account = acc, .name = "b", .since = 0, .hint_limit = 10, .limit = 10};
+	T_EQ_INT(store_read(s, pull_read, &empty), ERR_OK);
+	T_EQ_INT(empty.col.id, c2.id);
+	T_EQ_INT(empty.recs.n, 0);
+
+	/* a write between: the next hinted reads see it (nothing kept across transactions) */
+	T_EQ_INT(store_tx(s, seventh_tx, &c.id), ERR_OK);
+	struct ahead after = {.hint = 1, .account = acc, .name = "a", .since = 5, .hint_limit = 10, .limit = 10};
+	T_EQ_INT(store_read(s, pull_read, &after), ERR_OK);
+	T_EQ_INT(after.recs.n, 2);
+	T_EQ_INT(after.recs.versions[1], 7);
+	T_EQ_INT(after.col.version, 7);
+	struct ahead st2 = {.hint = 1, .account = acc};
+	T_EQ_INT(store_read(s, status_read, &st2), ERR_OK);
+	T_EQ_INT(st2.a.account_version, hinted.a.account_version);
+
+	/* a push's two row locks: one round trip; a collection not there yet is not found */
+	struct ahead lp = {.account = acc, .name = "a"}, lh = {.hint = 1, .account = acc, .name = "a"};
+	T_EQ_INT(store_tx(s, locks_tx, &lp), ERR_OK);
+	T_EQ_INT(store_tx(s, locks_tx, &lh), ERR_OK);
+	T_EQ_INT(lh.a.id, acc);
+	T_EQ_INT(lh.col.id, c.id);
+	T_EQ_INT(lh.col.version, 7);
+	T_EQ_INT(lp.trips, 2);
+	T_EQ_INT(lh.trips, 1);
+	struct ahead ln = {.hint = 1, .account = acc, .name = "new"};
+	T_EQ_INT(store_tx(s, locks_tx, &ln), ERR_OK);
+	T_EQ_INT(ln.ecol, ERR_NOT_FOUND);
+
+	/* outside a transaction a hint does nothing: the reads run as usual */
+	T_EQ_INT(store_pull_hint(s, acc, "a", 0, 10), ERR_OK);
+	T_EQ_INT(store_collection_get(s, acc, "a", &c2), ERR_OK);
+	T_EQ_INT(c2.version, 7);
+	struct reclist rl;
+	memset(&rl, 0, sizeof rl);
+	T_EQ_INT(store_record_pull(s, c.id, 0, 10, rec_collect, &rl), ERR_OK);
+	T_EQ_INT(rl.n, 7);
 	store_close(s);
 }
 
@@ -1231,6 +1437,7 @@ int main(void)
 		T_RUN(test_blobs); /* first: the peak RSS of a process that did little yet */
 		T_RUN(test_collections_records);
 		T_RUN(test_pull_batches);
+		T_RUN(test_read_ahead);
 		T_RUN(test_push_batch);
 		T_RUN(test_push_concurrent);
 		T_RUN(test_quota_concurrent);
