@@ -615,6 +615,17 @@ static enum err pipe_end(struct store *s)
 	return e;
 }
 
+void pg_lock_noted(struct store *s, int64_t account_id)
+{
+	s->pg->locked_account = account_id;
+	s->pg->locked_serial = s->pg->tx_serial;
+}
+
+int pg_lock_held(const struct store *s, int64_t account_id)
+{
+	return pg_in_write_tx(s) && s->pg->locked_serial == s->pg->tx_serial && s->pg->locked_account == account_id;
+}
+
 int pg_ahead(struct store *s, enum pgstmt sid, const struct pg_args *sa, enum pgstmt mid,
     const struct pg_args *ma, int from)
 {

@@ -95,7 +95,11 @@ enum err pg_account_by_id(struct store *s, int64_t id, struct store_account *a)
 {
 	struct pg_args p = {0};
 	pg_arg_int(&p, id);
-	return account_by(s, pg_in_write_tx(s) ? PG_ACCOUNT_BY_ID_LOCK : PG_ACCOUNT_BY_ID, &p, a);
+	int lock = pg_in_write_tx(s);
+	enum err e = account_by(s, lock ? PG_ACCOUNT_BY_ID_LOCK : PG_ACCOUNT_BY_ID, &p, a);
+	if (e == ERR_OK && lock)
+		pg_lock_noted(s, id);
+	return e;
 }
 
 enum err pg_account_keyring(struct store *s, int64_t id, uint8_t **out, size_t *len, int64_t *version)
@@ -453,7 +457,10 @@ enum err pg_account_usage_add(struct store *s, int64_t account_id, int64_t bytes
 	pg_arg_int(&p, bytes);
 	pg_arg_int(&p, records);
 	/* in a write transaction, deferred: its count is checked with the
-	 * last round trip before the COMMIT */
+	 * last round trip before the COMMIT; unless the transaction holds the
+	 * row locked (a push: then it is there, and the COMMIT goes with it) */
+	if (pg_lock_held(s, account_id))
+		return pg_run_deferred(s, PG_ACCOUNT_USAGE_ADD, &p, "account usage");
 	return pg_one_change_deferred(s, PG_ACCOUNT_USAGE_ADD, &p, ERR_NOT_FOUND, "account usage");
 }
 

@@ -106,6 +106,8 @@ struct store_pg {
 	enum err deferred_err;        /* the first failure of a deferred statement: the transaction's */
 	int trips;                    /* round trips of the transaction so far (pipeline syncs) */
 	int64_t round_trips;          /* of the connection's life (store_round_trips) */
+	int64_t locked_account;       /* the account whose row transaction tx_serial locked (pg_lock_noted) */
+	uint64_t locked_serial;
 	struct pg_ahead ahead[PG_AHEAD_MAX]; /* reads sent ahead in this read transaction */
 	int nahead;
 	uint64_t tx_serial;           /* counts transactions begun: what a cache is valid for */
@@ -188,6 +190,16 @@ enum err pg_one_change_deferred(struct store *s, enum pgstmt id, const struct pg
  */
 int pg_ahead(struct store *s, enum pgstmt sid, const struct pg_args *sa, enum pgstmt mid,
     const struct pg_args *ma, int from);
+
+/*
+ * Note that this write transaction holds account_id's row locked (its
+ * store_account_by_id, or a collection's read that locks the account
+ * first), and whether it does: a write to that row then needs no count
+ * check (nobody can delete the row before the commit), so the COMMIT can
+ * go in the same round trip as the write.
+ */
+void pg_lock_noted(struct store *s, int64_t account_id);
+int pg_lock_held(const struct store *s, int64_t account_id);
 
 /* Free the push's cache of record heads (store_pg_sync.c; pg_close). */
 void pg_heads_free(struct store_pg *p);

@@ -53,10 +53,12 @@ enum err pg_collection_get(struct store *s, int64_t account_id, const char *name
 	pg_arg_int(&a, account_id);
 	pg_arg_text(&a, name);
 	PGresult *r = NULL;
-	enum err e = pg_one_row(s, pg_in_write_tx(s) ? PG_COLLECTION_GET_LOCK : PG_COLLECTION_GET, &a, &r,
-	    "collection get");
+	int lock = pg_in_write_tx(s);
+	enum err e = pg_one_row(s, lock ? PG_COLLECTION_GET_LOCK : PG_COLLECTION_GET, &a, &r, "collection get");
 	if (e == ERR_OK)
 		pg_read_collection(r, 0, c);
+	if (e == ERR_OK && lock)
+		pg_lock_noted(s, account_id); /* its statement locks the account's row first */
 	PQclear(r);
 	return e;
 }

@@ -155,8 +155,12 @@ out:
 	if ((e = store_collection_update(s, col.id, version, records, bytes, now)) ||
 	    (e = store_account_usage_add(s, a.id, bytes, records)))
 		return e;
-	/* the quota and the counters are the owner's; every member's status moves too */
-	return share_touch(s, col.id, x->ids);
+	/* the quota and the counters are the owner's; every member's status
+	 * moves too. A collection whose membership never changed (version 1:
+	 * every member added bumps it, under the collection's row lock that
+	 * this push holds) has no member to tell: no statement, and on
+	 * PostgreSQL the COMMIT goes with the writes */
+	return col.members_version > 1 ? share_touch(s, col.id, x->ids) : ERR_OK;
 }
 
 enum err sync_push(struct store *s, const struct config *c, int64_t account_id, const char *name,

@@ -583,14 +583,36 @@ static void test_read_ahead(void)
 	T_EQ_INT(store_tx(s, locks_tx, &ln), ERR_OK);
 	T_EQ_INT(ln.ecol, ERR_NOT_FOUND);
 
+	/* a whole push: both locks at once, the heads, the writes with the COMMIT */
+	static uint8_t pay[] = "pushed";
+	struct sync_rec pr[2];
+	memset(pr, 0, sizeof pr);
+	pr[0].id = "p1";
+	pr[1].id = "p2";
+	pr[0].payload = pr[1].payload = pay;
+	pr[0].len = pr[1].len = sizeof pay;
+	size_t nconf = 0;
+	int64_t cv = 0, t0 = 0, t1 = 0;
+	struct store_account before_push, after_push;
+	T_EQ_INT(store_account_by_id(s, acc, &before_push), ERR_OK);
+	store_round_trips(s, &t0);
+	T_EQ_INT(sync_push(s, &cfg, acc, "a", pr, 2, 1, &nconf, &cv), ERR_OK);
+	store_round_trips(s, &t1);
+	T_EQ_INT(cv, 9);
+	T_EQ_INT(t1 - t0, 3);
+	T_EQ_INT(store_account_by_id(s, acc, &after_push), ERR_OK);
+	T_EQ_INT(after_push.usage_records, before_push.usage_records + 2);
+	T_EQ_INT(after_push.usage_bytes, before_push.usage_bytes + 2 * (int64_t)sizeof pay);
+	T_EQ_INT(after_push.account_version, before_push.account_version + 1);
+
 	/* outside a transaction a hint does nothing: the reads run as usual */
 	T_EQ_INT(store_pull_hint(s, acc, "a", 0, 10), ERR_OK);
 	T_EQ_INT(store_collection_get(s, acc, "a", &c2), ERR_OK);
-	T_EQ_INT(c2.version, 7);
+	T_EQ_INT(c2.version, 9);
 	struct reclist rl;
 	memset(&rl, 0, sizeof rl);
 	T_EQ_INT(store_record_pull(s, c.id, 0, 10, rec_collect, &rl), ERR_OK);
-	T_EQ_INT(rl.n, 7);
+	T_EQ_INT(rl.n, 9);
 	store_close(s);
 }
 
