@@ -134,6 +134,12 @@ const char *const pg_stmt_sql[] = {
 	[PG_RECORD_HEADS] =
 	    "SELECT rid, version, deleted, coalesce(octet_length(payload), 0) FROM records "
 	    "WHERE collection_id = $1 AND rid = ANY ($2::text[]) ORDER BY rid",
+	/* PG_RECORD_HEADS of the collection named $3 of account $2: sent
+	 * ahead with the push's row locks (pg_push_hint), it needs no id */
+	[PG_RECORD_HEADS_NAMED] =
+	    "SELECT rid, version, deleted, coalesce(octet_length(payload), 0) FROM records "
+	    "WHERE collection_id = (SELECT id FROM collections WHERE account_id = $2 AND name = $3) "
+	    "AND rid = ANY ($1::text[]) ORDER BY rid",
 	/* the current version of a record, without its payload (octet_length
 	 * reads the size from the TOAST pointer: the payload is not fetched) */
 	[PG_RECORD_HEAD] =

@@ -479,12 +479,15 @@ enum err store_record_heads_hint(struct store *s, int64_t collection_id, const c
  * store_record_pull of that collection from since, at most limit (a pull).
  * store_push_hint, first thing in a push's store_tx_group: its
  * store_account_by_id(account_id) and store_collection_get(account_id,
- * name), which lock their rows on PostgreSQL (one round trip for both
- * locks instead of two: the account's lock is held one round trip less).
+ * name), which lock their rows on PostgreSQL, and the
+ * store_record_heads_hint of that collection with these n rids (one round
+ * trip for the three instead of three: the account's lock is held two
+ * round trips less).
  */
 enum err store_status_hint(struct store *s, int64_t account_id);
 enum err store_pull_hint(struct store *s, int64_t account_id, const char *name, int64_t since, int64_t limit);
-enum err store_push_hint(struct store *s, int64_t account_id, const char *name);
+enum err store_push_hint(struct store *s, int64_t account_id, const char *name, const char *const *rids,
+    size_t n);
 /* The current version of a record without its payload; ERR_NOT_FOUND. */
 enum err store_record_head(struct store *s, int64_t collection_id, const char *rid, int64_t *version,
     int *deleted, int64_t *bytes);
@@ -813,7 +816,10 @@ enum err store_share_rotate_mark(struct store *s, int64_t collection_id, int64_t
  * account_version + 1 of every member of the collection, in one statement
  * (the owner is not included: its own writes bump it already). Calls fn with
  * each member's account id afterwards (for the long-poll wake-ups), fn may
- * be NULL.
+ * be NULL; inside store_tx on PostgreSQL that may be as late as the
+ * COMMIT's round trip (the statement is sent without waiting, its answer
+ * read with the next one: ctx must live until the transaction ends, and
+ * fn must only collect).
  */
 enum err store_share_accounts_bump(struct store *s, int64_t collection_id,
     int (*fn)(void *ctx, int64_t account_id), void *ctx);

@@ -338,6 +338,10 @@ static void ahead_clear(struct store_pg *p)
 		PQclear(p->ahead[i].res);
 		p->ahead[i].res = NULL;
 		p->ahead[i].state = 0;
+		for (int j = 0; j < PG_AHEAD_PARAMS; j++) {
+			free(p->ahead[i].big[j]);
+			p->ahead[i].big[j] = NULL;
+		}
 	}
 	p->nahead = 0;
 	for (int i = 0; i < p->npending; i++)
@@ -435,6 +439,10 @@ static enum err pipe_drain(struct store *s)
 		}
 		if (st == PGRES_PIPELINE_ABORTED && q->prepare)
 			p->prepared[q->id] = 0;
+		if (st == PGRES_TUPLES_OK && q->row && !p->deferred_err)
+			for (int j = 0, n = PQntuples(r); j < n; j++)
+				if (q->row(q->row_ctx, pg_int(r, j, 0)) != 0)
+					break;
 		if (st == PGRES_COMMAND_OK && !q->prepare && !p->deferred_err) {
 			/* a write that had to change one row; a COMMIT that rolled back */
 			if (q->none && strcmp(PQcmdTuples(r), "1") != 0)
@@ -508,7 +516,7 @@ static enum err pipe_run(struct store *s, enum pgstmt id, const struct pg_args *
 
 /* pg_run_deferred and pg_one_change_deferred: none is ERR_OK when any count will do. */
 static enum err run_deferred(struct store *s, enum pgstmt id, const struct pg_args *a, enum err none,
-    const char *what)
+    int (*row)(void *, int64_t), void *row_ctx, const char *what)
 {
 	struct store_pg *p = s->pg;
 	/* a push's batched records first: statements keep their order */
@@ -516,6 +524,15 @@ static enum err run_deferred(struct store *s, enum pgstmt id, const struct pg_ar
 		enum err be = pg_batch_send(s);
 		if (be)
 			return be;
+	}
+	if (p->in_tx != PG_TX_WRITE && row) {
+		PGresult *r = NULL;
+		enum err e = pg_run(s, id, a, &r, what);
+		for (int i = 0, n = e ? 0 : PQntuples(r); i < n; i++)
+			if (row(row_ctx, pg_int(r, i, 0)) != 0)
+				break;
+		PQclear(r);
+		return e;
 	}
 	if (p->in_tx != PG_TX_WRITE)
 		return none ? pg_one_change(s, id, a, none, what) : pg_run(s, id, a, NULL, what);
@@ -533,7 +550,8 @@ static enum err run_deferred(struct store *s, enum pgstmt id, const struct pg_ar
 	snprintf(name, sizeof name, "s%d", (int)id);
 	if (pipe_send(s, id, a, name) != 0)
 		return pipe_broken(s, what);
-	p->pending[p->npending++] = (struct pg_pending){.id = id, .what = what, .none = none};
+	p->pending[p->npending++] =
+	    (struct pg_pending){.id = id, .what = what, .none = none, .row = row, .row_ctx = row_ctx};
 	/* bounded: the server's answers must not pile up unread */
 	if (p->npending >= 2 * PG_PIPELINE_MAX)
 		return pipe_sync(s);
@@ -542,13 +560,19 @@ static enum err run_deferred(struct store *s, enum pgstmt id, const struct pg_ar
 
 enum err pg_run_deferred(struct store *s, enum pgstmt id, const struct pg_args *a, const char *what)
 {
-	return run_deferred(s, id, a, ERR_OK, what);
+	return run_deferred(s, id, a, ERR_OK, NULL, NULL, what);
+}
+
+enum err pg_run_deferred_rows(struct store *s, enum pgstmt id, const struct pg_args *a,
+    int (*row)(void *ctx, int64_t id), void *ctx, const char *what)
+{
+	return run_deferred(s, id, a, ERR_OK, row, ctx, what);
 }
 
 enum err pg_one_change_deferred(struct store *s, enum pgstmt id, const struct pg_args *a, enum err none,
     const char *what)
 {
-	return run_deferred(s, id, a, none ? none : ERR_NOT_FOUND, what);
+	return run_deferred(s, id, a, none ? none : ERR_NOT_FOUND, NULL, NULL, what);
 }
 
 /*
@@ -636,10 +660,22 @@ int pg_ahead(struct store *s, enum pgstmt sid, const struct pg_args *sa, enum pg
 	    from < 0 || from > p->nahead)
 		return 0;
 	struct pg_ahead *k = &p->ahead[p->nahead];
-	for (int i = 0; i < n; i++) {
-		if (ma->fmt[i] != 0 || (ma->val[i] && strlen(ma->val[i]) >= PG_AHEAD_BYTES))
+	for (int i = 0; i < n; i++)
+		if (ma->fmt[i] != 0)
 			return 0;
+	for (int i = 0; i < n; i++) {
 		k->null[i] = ma->val[i] == NULL;
+		k->big[i] = NULL;
+		if (ma->val[i] && strlen(ma->val[i]) >= PG_AHEAD_BYTES) {
+			if (!(k->big[i] = strdup(ma->val[i]))) {
+				for (int j = 0; j < i; j++) {
+					free(k->big[j]);
+					k->big[j] = NULL;
+				}
+				return 0;
+			}
+			continue;
+		}
 		snprintf(k->val[i], sizeof k->val[i], "%s", ma->val[i] ? ma->val[i] : "");
 	}
 	k->id = mid;
@@ -649,13 +685,14 @@ int pg_ahead(struct store *s, enum pgstmt sid, const struct pg_args *sa, enum pg
 	k->res = NULL;
 	char name[16];
 	snprintf(name, sizeof name, "s%d", (int)sid);
+	k->state = 1; /* from here ahead_clear frees its copies */
+	p->nahead++;
 	if (pipe_send(s, sid, sa, name) != 0) {
 		pipe_broken(s, "read-ahead");
 		return 0;
 	}
-	k->state = 1;
-	p->pending[p->npending++] = (struct pg_pending){.id = sid, .what = "read-ahead", .ahead = p->nahead + 1};
-	return ++p->nahead;
+	p->pending[p->npending++] = (struct pg_pending){.id = sid, .what = "read-ahead", .ahead = p->nahead};
+	return p->nahead;
 }
 
 /* The slot of the read sent ahead that is statement id with parameters a, or -1. */
@@ -669,7 +706,7 @@ static int ahead_find(const struct store_pg *p, enum pgstmt id, const struct pg_
 		int i = 0;
 		for (; i < n; i++)
 			if (a->fmt[i] != 0 || k->null[i] != (a->val[i] == NULL) ||
-			    (a->val[i] && strcmp(k->val[i], a->val[i]) != 0))
+			    (a->val[i] && strcmp(k->big[i] ? k->big[i] : k->val[i], a->val[i]) != 0))
 				break;
 		if (i == n)
 			return j;
@@ -690,6 +727,10 @@ static enum err ahead_take(struct store *s, int j, PGresult **res, const char *w
 	PGresult *r = k->res;
 	k->res = NULL;
 	k->state = 0;
+	for (int i = 0; i < PG_AHEAD_PARAMS; i++) {
+		free(k->big[i]);
+		k->big[i] = NULL;
+	}
 	if (!r)
 		return pipe_broken(s, what);
 	/* the reads that wait for the id this one finds */

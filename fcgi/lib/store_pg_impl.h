@@ -58,7 +58,7 @@ enum pg_tx_kind { PG_TX_NONE, PG_TX_WRITE, PG_TX_READ };
 
 #define PG_AHEAD_MAX 6      /* reads sent ahead in one read transaction */
 #define PG_AHEAD_PARAMS 6   /* parameters of one (text format only) */
-#define PG_AHEAD_BYTES 72   /* the longest parameter kept, NUL included (a collection name fits) */
+#define PG_AHEAD_BYTES 72   /* a parameter kept in place, NUL included (a collection name fits); longer: a copy */
 
 /*
  * A read sent ahead (pg_ahead) and the key its result is taken by: the
@@ -71,6 +71,7 @@ struct pg_ahead {
 	enum pgstmt id;
 	int n;
 	char val[PG_AHEAD_PARAMS][PG_AHEAD_BYTES];
+	char *big[PG_AHEAD_PARAMS];   /* a longer value's copy (a push's rids), freed with the slot */
 	int null[PG_AHEAD_PARAMS];
 	int from, open;
 	int state;         /* 0 taken or dropped, 1 sent, 2 its result read and kept in res */
@@ -85,6 +86,8 @@ struct pg_pending {
 	const char *what;  /* for the log */
 	enum err none;     /* not ERR_OK: the statement must change one row, else this is its failure */
 	int sync;          /* 1: not a statement but the end of a round sent earlier (PGRES_PIPELINE_SYNC) */
+	int (*row)(void *ctx, int64_t id); /* a deferred statement's rows: called with column 0 of each */
+	void *row_ctx;
 };
 
 struct store_pg {
@@ -163,6 +166,16 @@ enum err pg_run(struct store *s, enum pgstmt id, const struct pg_args *a, PGresu
 enum err pg_run_deferred(struct store *s, enum pgstmt id, const struct pg_args *a, const char *what);
 
 /*
+ * pg_run_deferred of a write whose rows (RETURNING an id) matter only
+ * after the transaction: row(ctx, column 0) is called for each when its
+ * answer is read (with the next statement's, at the latest the COMMIT's),
+ * never if the transaction fails first. Outside a write transaction it
+ * runs at once and calls row before returning.
+ */
+enum err pg_run_deferred_rows(struct store *s, enum pgstmt id, const struct pg_args *a,
+    int (*row)(void *ctx, int64_t id), void *ctx, const char *what);
+
+/*
  * pg_one_change, deferred as pg_run_deferred: a write that must change
  * exactly one row, whose count is checked when its result is read (a
  * count other than one is then the failure `none` of the transaction).
@@ -183,8 +196,8 @@ enum err pg_one_change_deferred(struct store *s, enum pgstmt id, const struct pg
  * several reads cost one round trip. from > 0: parameter 0 of ma is
  * unknown yet, it is the id the read-ahead of slot from - 1 finds (row 0,
  * column 0). Returns the slot + 1, or 0 when nothing was sent (not in a
- * transaction, no room, a parameter too long: the later pg_run runs
- * the statement as usual). Unused results are dropped at the end of the
+ * transaction, no room, no memory for a long parameter's copy: the later
+ * pg_run runs the statement as usual). Unused results are dropped at the end of the
  * transaction. A failed send drops the connection as any failed send does
  * (the transaction's next call answers ERR_UNAVAILABLE and it runs again).
  */

@@ -250,7 +250,11 @@ static enum err each_account(struct store *s, enum pgstmt id, int64_t arg, int (
 enum err pg_share_accounts_bump(struct store *s, int64_t collection_id,
     int (*fn)(void *ctx, int64_t account_id), void *ctx)
 {
-	return each_account(s, PG_SHARE_ACCOUNTS_BUMP, collection_id, fn, ctx, "accounts bump");
+	/* a push's last write: sent without waiting, its members (whom to wake
+	 * after the commit) read with the COMMIT's answer */
+	struct pg_args a = {0};
+	pg_arg_int(&a, collection_id);
+	return pg_run_deferred_rows(s, PG_SHARE_ACCOUNTS_BUMP, &a, fn, ctx, "accounts bump");
 }
 
 enum err pg_share_account_peers(struct store *s, int64_t account_id,

@@ -292,17 +292,34 @@ enum err pg_pull_hint(struct store *s, int64_t account_id, const char *name, int
 	return ERR_OK;
 }
 
-enum err pg_push_hint(struct store *s, int64_t account_id, const char *name)
+enum err pg_push_hint(struct store *s, int64_t account_id, const char *name, const char *const *rids, size_t n)
 {
 	if (!pg_in_write_tx(s))
 		return ERR_OK;
 	/* the account's row, then the collection's: the order every writer takes them in */
 	struct pg_args a = {0};
 	pg_arg_int(&a, account_id);
-	if (pg_ahead(s, PG_ACCOUNT_BY_ID_LOCK, &a, PG_ACCOUNT_BY_ID_LOCK, &a, 0)) {
-		pg_arg_text(&a, name);
-		pg_ahead(s, PG_COLLECTION_GET_LOCK, &a, PG_COLLECTION_GET_LOCK, &a, 0);
+	if (!pg_ahead(s, PG_ACCOUNT_BY_ID_LOCK, &a, PG_ACCOUNT_BY_ID_LOCK, &a, 0))
+		return ERR_OK;
+	pg_arg_text(&a, name);
+	int col = pg_ahead(s, PG_COLLECTION_GET_LOCK, &a, PG_COLLECTION_GET_LOCK, &a, 0);
+	if (!col || n == 0)
+		return ERR_OK;
+	/* the heads, found by the collection's name once its row is locked (the
+	 * statements of a pipeline run in order); taken by pg_record_heads_hint's
+	 * PG_RECORD_HEADS of the id the read above finds, the same literal */
+	struct buf lit;
+	buf_init(&lit, 0);
+	if (rid_literal(&lit, rids, n) == 0) {
+		struct pg_args send = {0}, match = {0};
+		pg_arg_text(&send, lit.p);
+		pg_arg_int(&send, account_id);
+		pg_arg_text(&send, name);
+		pg_arg_int(&match, 0); /* the collection's id, known once it is read */
+		pg_arg_text(&match, lit.p);
+		pg_ahead(s, PG_RECORD_HEADS_NAMED, &send, PG_RECORD_HEADS, &match, col);
 	}
+	buf_free(&lit);
 	return ERR_OK;
 }
 

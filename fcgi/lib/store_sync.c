@@ -149,11 +149,13 @@ enum err lite_pull_hint(struct store *s, int64_t account_id, const char *name, i
 	return ERR_OK;
 }
 
-enum err lite_push_hint(struct store *s, int64_t account_id, const char *name)
+enum err lite_push_hint(struct store *s, int64_t account_id, const char *name, const char *const *rids, size_t n)
 {
 	(void)s;
 	(void)account_id;
 	(void)name;
+	(void)rids;
+	(void)n;
 	return ERR_OK;
 }
 

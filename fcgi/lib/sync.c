@@ -75,29 +75,23 @@ static enum err push_tx(struct store *s, void *arg)
 		x->ids->n = 0;
 	if (x->owner && (e = owner_is_caller(s, x->account_id, &x->owner)))
 		return e;
-	if (!x->owner && (e = store_push_hint(s, x->account_id, x->name)))
-		return e;
-	if (x->owner) {
-		/* another account's collection: a member with write; never created here */
-		if ((e = share_access(s, x->account_id, x->owner, x->name, STORE_ROLE_WRITE, &col, &role)) ||
-		    (e = store_account_by_id(s, col.account_id, &a)))
-			return e;
-	} else if ((e = store_account_by_id(s, x->account_id, &a)) ||
-	    (e = get_or_create(s, x->c, &a, x->name, now, &col, &created))) {
-		return e;
-	}
-	share_ids_add(x->ids, a.id); /* the owner first: the caller wakes its collection's waiters */
-	/* the heads of the records, at once where the store can (a hint: without
+	/* the heads of the records, at once where the store can (hints: without
 	 * memory for the list, each head is read on its own) */
 	const char **rids = x->n ? malloc(x->n * sizeof *rids) : NULL;
-	if (rids) {
-		for (size_t i = 0; i < x->n; i++)
-			rids[i] = x->recs[i].id;
-		e = store_record_heads_hint(s, col.id, rids, x->n);
+	for (size_t i = 0; rids && i < x->n; i++)
+		rids[i] = x->recs[i].id;
+	if (!x->owner)
+		e = store_push_hint(s, x->account_id, x->name, rids, rids ? x->n : 0);
+	else /* another account's collection: a member with write; never created here */
+		e = share_access(s, x->account_id, x->owner, x->name, STORE_ROLE_WRITE, &col, &role);
+	if (e || (e = store_account_by_id(s, x->owner ? col.account_id : x->account_id, &a)) ||
+	    (!x->owner && (e = get_or_create(s, x->c, &a, x->name, now, &col, &created))) ||
+	    (rids && (e = store_record_heads_hint(s, col.id, rids, x->n)))) {
 		free(rids);
-		if (e)
-			return e;
+		return e;
 	}
+	free(rids);
+	share_ids_add(x->ids, a.id); /* the owner first: the caller wakes its collection's waiters */
 	int64_t keep = sync_plan(x->c, &a)->history_depth;
 	int64_t version = col.version, bytes = 0, records = 0, freed = 0;
 	size_t accepted = 0, nreplaced = 0;
@@ -155,12 +149,8 @@ out:
 	if ((e = store_collection_update(s, col.id, version, records, bytes, now)) ||
 	    (e = store_account_usage_add(s, a.id, bytes, records)))
 		return e;
-	/* the quota and the counters are the owner's; every member's status
-	 * moves too. A collection whose membership never changed (version 1:
-	 * every member added bumps it, under the collection's row lock that
-	 * this push holds) has no member to tell: no statement, and on
-	 * PostgreSQL the COMMIT goes with the writes */
-	return col.members_version > 1 ? share_touch(s, col.id, x->ids) : ERR_OK;
+	/* the quota and the counters are the owner's; every member's status moves too */
+	return share_touch(s, col.id, x->ids);
 }
 
 enum err sync_push(struct store *s, const struct config *c, int64_t account_id, const char *name,
