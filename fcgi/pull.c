@@ -179,14 +179,17 @@ static enum err do_pull(struct req *r)
 			owner_id = col.account_id;
 		}
 		/* read the sequence before looking, so a write in between is not missed */
-		uint32_t seq = serve_seq(owner_id, x.name);
-		int yes;
+		struct core_watch cw;
+		serve_watch_init(&cw, owner_id, x.name, a->account_id);
+		int yes, moved;
 		if ((e = newer(r, x.owner, x.name, x.since, &yes)))
 			return e;
 		if (!yes && serve_wait_begin() == 0) {
+			/* until the collection changes, or 401 once this device's session ends */
 			int64_t deadline = serve_now_ms() + wait * 1000;
-			while (!yes && serve_poll(owner_id, x.name, &seq, deadline))
-				if ((e = newer(r, x.owner, x.name, x.since, &yes)))
+			while (!yes && (moved = serve_watch(&cw, deadline)))
+				if (((moved & SERVE_WATCH_SESSION) && (e = auth_recheck(r))) ||
+				    (e = newer(r, x.owner, x.name, x.since, &yes)))
 					break;
 			serve_wait_end();
 			if (e)

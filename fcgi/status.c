@@ -147,15 +147,19 @@ static enum err status(struct req *r)
 	if (wait > r->cfg->limits.max_wait_seconds)
 		wait = r->cfg->limits.max_wait_seconds;
 	const char *inm = http_header(r, "If-None-Match");
-	uint32_t seq = serve_seq(a->account_id, NULL);
+	struct core_watch cw;
+	serve_watch_init(&cw, a->account_id, NULL, a->account_id);
 	if ((e = store_read(r->store, status_tx, &x)))
 		return e;
 	snprintf(etag, sizeof etag, "\"%lld\"", (long long)x.a.account_version);
 	if (etag_matches(inm, etag) && wait > 0 && serve_wait_begin() == 0) {
-		/* long-poll: answer as soon as the account changes */
+		/* long-poll: answer as soon as the account changes, or 401 as
+		 * soon as this device's session ends */
 		int64_t deadline = serve_now_ms() + wait * 1000;
-		while (etag_matches(inm, etag) && serve_poll(a->account_id, NULL, &seq, deadline)) {
-			if ((e = store_read(r->store, status_tx, &x)))
+		int moved;
+		while (etag_matches(inm, etag) && (moved = serve_watch(&cw, deadline))) {
+			if (((moved & SERVE_WATCH_SESSION) && (e = auth_recheck(r))) ||
+			    (e = store_read(r->store, status_tx, &x)))
 				break;
 			snprintf(etag, sizeof etag, "\"%lld\"", (long long)x.a.account_version);
 		}

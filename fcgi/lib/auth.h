@@ -102,4 +102,13 @@ enum err auth_token_check(struct store *s, const char *tok, size_t len, struct a
  */
 enum err auth_require(struct req *r, struct auth *a);
 
+/*
+ * (auth_http.c) Check r's access token again, as auth_require() did, for a
+ * long-poll whose caller's account moved while it waited (serve_watch):
+ * ERR_OK while the token is good, else the refusal with its sentence
+ * answered (a revoked device, a disabled or deleted account: 401), or the
+ * store's error. No rate limit is charged.
+ */
+enum err auth_recheck(struct req *r);
+
 #endif

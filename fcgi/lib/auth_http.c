@@ -11,7 +11,8 @@
 #include "http.h"
 #include "serve.h"
 
-enum err auth_require(struct req *r, struct auth *a)
+/* Check r's bearer token into *a, answering the sentence of a refusal. */
+static enum err check(struct req *r, struct auth *a)
 {
 	const char *tok;
 	size_t len;
@@ -23,8 +24,20 @@ enum err auth_require(struct req *r, struct auth *a)
 		return http_fail(r, e, "The access token is not valid.");
 	if (e == ERR_TOKEN_EXPIRED)
 		return http_fail(r, e, "The access token has expired; refresh it.");
+	return e;
+}
+
+enum err auth_require(struct req *r, struct auth *a)
+{
+	enum err e = check(r, a);
 	if (e)
 		return e;
 	r->account_id = a->account_id;
 	return serve_limit(r, NULL, a->account_id);
+}
+
+enum err auth_recheck(struct req *r)
+{
+	struct auth a;
+	return check(r, &a);
 }

@@ -180,22 +180,37 @@ void core_wait_end(struct core *c)
 
 int64_t core_now_ms(void) { return limit_now_ms(); }
 
-int core_poll(struct core *c, int64_t account_id, const char *collection, uint32_t *seq, int64_t deadline_ms)
+void core_watch_init(struct core *c, struct core_watch *w, int64_t account_id, const char *collection,
+    int64_t caller_id)
 {
-	uint32_t slot = slot_of(account_id, collection);
+	w->slot = slot_of(account_id, collection);
+	w->caller_slot = notify_slot_account(caller_id);
+	w->seq = notify_seq(c->notifier, w->slot);
+	w->caller_seq = notify_seq(c->notifier, w->caller_slot);
+}
+
+int core_watch(struct core *c, struct core_watch *w, int64_t deadline_ms)
+{
 	for (;;) {
 		if (c->stopping && atomic_load(c->stopping))
 			return 0;
-		uint32_t now_seq = notify_seq(c->notifier, slot);
-		if (now_seq != *seq) {
-			*seq = now_seq;
-			return 1;
+		int moved = 0;
+		uint32_t seq = notify_seq(c->notifier, w->slot), caller = notify_seq(c->notifier, w->caller_slot);
+		if (seq != w->seq) {
+			w->seq = seq;
+			moved |= CORE_WATCH_DATA;
 		}
+		if (caller != w->caller_seq) {
+			w->caller_seq = caller;
+			moved |= CORE_WATCH_SESSION;
+		}
+		if (moved)
+			return moved;
 		int64_t left = deadline_ms - core_now_ms();
 		if (left <= 0)
 			return 0;
-		/* wake at least once a second to notice a stop */
-		notify_wait(c->notifier, slot, *seq, (int)(left < 1000 ? left : 1000));
+		/* wake at least once a second to notice a stop or the caller's slot */
+		notify_wait(c->notifier, w->slot, w->seq, (int)(left < 1000 ? left : 1000));
 	}
 }
 

@@ -112,14 +112,36 @@ void core_limit_key(struct core *c, const uint8_t secret[32]);
  * commit. core_seq() is the sequence to read before a query that may find
  * nothing new. core_wait_begin() admits one more waiter of this process (0)
  * or refuses (-1: wait_max reached), then core_wait_end() once.
- * core_poll() waits until the sequence moves (1: query again) or
- * deadline_ms (core_now_ms()) passes or the program stops (0).
+ * core_watch() below waits until a sequence moves or the deadline passes.
  */
 void core_changed(struct core *c, int64_t account_id, const char *collection);
 uint32_t core_seq(struct core *c, int64_t account_id, const char *collection);
 int core_wait_begin(struct core *c);
 void core_wait_end(struct core *c);
-int core_poll(struct core *c, int64_t account_id, const char *collection, uint32_t *seq, int64_t deadline_ms);
+
+/*
+ * A long-poll that also watches its caller's session. Whatever ends a
+ * device's session (logout, a device deleted, logout-all, a new password,
+ * an account disabled or deleted, by a handler or blindsync-admin) bumps the
+ * caller's account slot after its commit, the signal blindsync-live closes
+ * its sockets on. core_watch_init() reads the sequences of what the request
+ * waits for (account_id's collection, or the account itself when collection
+ * is NULL) and of the caller's account; core_watch() sleeps on the first
+ * (in the notifier's futex, woken at once by a bump) and returns 0 (time up or stopping) or a mask: CORE_WATCH_DATA (query
+ * again) and CORE_WATCH_SESSION (the caller's account moved: check its
+ * token before anything else). A caller's slot other than the one slept on
+ * is looked at on every wake-up, at least once a second. deadline_ms is on
+ * core_now_ms()'s clock.
+ */
+#define CORE_WATCH_DATA 1
+#define CORE_WATCH_SESSION 2
+struct core_watch {
+	uint32_t slot, seq;           /* what the request waits for */
+	uint32_t caller_slot, caller_seq; /* the caller's account */
+};
+void core_watch_init(struct core *c, struct core_watch *w, int64_t account_id, const char *collection,
+    int64_t caller_id);
+int core_watch(struct core *c, struct core_watch *w, int64_t deadline_ms);
 /* Monotonic milliseconds (the limiter's and the long-polls' clock). */
 int64_t core_now_ms(void);
 

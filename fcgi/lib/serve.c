@@ -50,9 +50,9 @@ int64_t serve_now_ms(void) { return core_now_ms(); }
 
 void serve_changed(int64_t account_id, const char *collection) { core_changed(&serve_core, account_id, collection); }
 
-uint32_t serve_seq(int64_t account_id, const char *collection)
+void serve_watch_init(struct core_watch *w, int64_t account_id, const char *collection, int64_t caller_id)
 {
-	return core_seq(&serve_core, account_id, collection);
+	core_watch_init(&serve_core, w, account_id, collection, caller_id);
 }
 
 int serve_wait_begin(void) { return core_wait_begin(&serve_core); }
@@ -63,10 +63,7 @@ int serve_threads(void) { return serve_nthreads; }
 
 void serve_metrics(struct buf *out) { core_metrics(&serve_core, out); }
 
-int serve_poll(int64_t account_id, const char *collection, uint32_t *seq, int64_t deadline_ms)
-{
-	return core_poll(&serve_core, account_id, collection, seq, deadline_ms);
-}
+int serve_watch(struct core_watch *w, int64_t deadline_ms) { return core_watch(&serve_core, w, deadline_ms); }
 
 static enum err limit_route(struct req *r, const char *route, const char *username, int64_t account_id)
 {

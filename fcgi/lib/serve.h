@@ -23,6 +23,7 @@
 
 #include <stddef.h>
 
+#include "core.h"
 #include "http.h"
 #include "json.h"
 #include "routes.h"
@@ -141,20 +142,25 @@ void serve_limit_key(const uint8_t secret[32]);
 /*
  * Long-polls. serve_changed() tells waiters on every worker of every handler
  * that an account changed (and one of its collections, when name is not
- * NULL); call it after the transaction committed. serve_poll() waits until
- * that happens or `wait_ms` passed, for a request that found nothing new:
- * *seq holds the sequence read before the request's query (serve_seq()),
- * and is updated; returns 1 when the caller should query again, 0 when the
- * time is up, the process is stopping, or too many requests of this process
- * already wait (at most half its threads, so waits never starve others).
+ * NULL); call it after the transaction committed. A request that found
+ * nothing new waits with serve_watch(): serve_watch_init() (before the
+ * request's query, so that a write in between is not missed) reads the
+ * sequences of what it waits for (account_id's collection, or the account
+ * when collection is NULL) and of the caller's own account, which whatever
+ * ends a session bumps. serve_watch() returns 0 when the time is up or the
+ * process is stopping, else SERVE_WATCH_DATA (query again) and/or
+ * SERVE_WATCH_SESSION (check the caller's token first: auth_recheck()).
  */
+#define SERVE_WATCH_DATA CORE_WATCH_DATA
+#define SERVE_WATCH_SESSION CORE_WATCH_SESSION
 void serve_changed(int64_t account_id, const char *collection);
-uint32_t serve_seq(int64_t account_id, const char *collection);
+void serve_watch_init(struct core_watch *w, int64_t account_id, const char *collection, int64_t caller_id);
+int serve_watch(struct core_watch *w, int64_t deadline_ms);
 /* Begin/end a long-poll: serve_wait_begin() returns 0 if this request may
- * wait (then call serve_wait_end() once), -1 if the bound is reached. */
+ * wait (then call serve_wait_end() once), -1 if the bound is reached (at
+ * most half the process's threads wait, so waits never starve others). */
 int serve_wait_begin(void);
 void serve_wait_end(void);
-int serve_poll(int64_t account_id, const char *collection, uint32_t *seq, int64_t deadline_ms);
 /* The worker threads of this process (1 in CGI mode); upload.c keeps some
  * of them free of streamed uploads. */
 int serve_threads(void);

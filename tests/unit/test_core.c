@@ -396,15 +396,24 @@ static void test_context(void)
 	T_EQ_INT(core_limit(&c, &lc, "sync.push", NULL, NULL, account_id + 1, &retry), ERR_OK);
 
 	uint32_t seq = core_seq(&c, account_id, "notes");
+	struct core_watch cw;
+	core_watch_init(&c, &cw, account_id, "notes", account_id + 1);
 	core_changed(&c, account_id, "notes");
 	T_OK(core_seq(&c, account_id, "notes") != seq);
-	uint32_t before = seq;
-	T_EQ_INT(core_poll(&c, account_id, "notes", &seq, core_now_ms() + 1000), 1);
-	T_OK(seq != before);
+	/* the collection moved, the caller's (another account: a member) did not */
+	T_EQ_INT(core_watch(&c, &cw, core_now_ms() + 1000), CORE_WATCH_DATA);
+	T_OK(cw.seq != seq);
 	/* nothing new: the deadline ends the wait */
 	double t0 = t_now_ms();
-	T_EQ_INT(core_poll(&c, account_id, "notes", &seq, core_now_ms() + 30), 0);
+	T_EQ_INT(core_watch(&c, &cw, core_now_ms() + 30), 0);
 	T_OK(t_now_ms() - t0 >= 25);
+	/* the caller's account moved (a session ended): seen while waiting on the collection */
+	core_changed(&c, account_id + 1, NULL);
+	T_EQ_INT(core_watch(&c, &cw, core_now_ms() + 5000), CORE_WATCH_SESSION);
+	/* the account itself waited on: both at once */
+	core_watch_init(&c, &cw, account_id, NULL, account_id);
+	core_changed(&c, account_id, NULL);
+	T_EQ_INT(core_watch(&c, &cw, core_now_ms() + 1000), CORE_WATCH_DATA | CORE_WATCH_SESSION);
 	T_EQ_INT(core_wait_begin(&c), 0);
 	T_EQ_INT(core_wait_begin(&c), -1);
 	core_wait_end(&c);
