@@ -40,6 +40,7 @@
 #include "log.h"
 #include "notify.h"
 #include "move.h"
+#include "share.h"
 #include "store.h"
 #include "store_sqlite.h"
 #include "sync.h"
@@ -168,11 +169,14 @@ static const struct cmd cmds[] = {
 	    "             fails the integrity check is not repaired.\n",
 	    cmd_check},
 	{{"purge"}, "",
-	    "delete expired tokens, invites, old tombstones, events and slots",
+	    "delete expired tokens, invites, invitations, old tombstones, events and slots",
 	    "Deletes what is no longer needed, in batches of one short write\n"
 	    "transaction each (the handlers' writes wait at most one batch):\n"
 	    "  - tokens past their expiry (used refresh tokens included);\n"
 	    "  - invites that expired unused (used ones are kept);\n"
+	    "  - sharing invitations that expired, each as a withdrawal: the\n"
+	    "    collection's membership version moves, and it is due a key rotation\n"
+	    "    when the invitation carried its current key version;\n"
 	    "  - tombstones not modified for tombstones.keep_days days, with the\n"
 	    "    history of their records; the counters give the bytes back and the\n"
 	    "    collection's purged_version rises, so a client pulling from an older\n"
@@ -1209,6 +1213,7 @@ struct purge_run {
 	int64_t limit;       /* the batch size of the step */
 	int64_t n;           /* out: rows of its kind removed */
 	int64_t collections; /* out: the collections touched (tombstones) */
+	struct share_ids ids; /* out: accounts to wake after the commit (invitations) */
 };
 
 /* store_tx body: the tokens expired by now (used refresh tokens too). */
@@ -1223,6 +1228,13 @@ static enum err purge_invites_tx(struct store *s, void *arg)
 {
 	struct purge_run *x = arg;
 	return store_purge_invites(s, x->now, x->limit, &x->n);
+}
+
+/* store_tx body: the sharing invitations that expired, each settled as a withdrawal (share_expire). */
+static enum err purge_invitations_tx(struct store *s, void *arg)
+{
+	struct purge_run *x = arg;
+	return share_expire(s, x->now, x->limit, &x->n, &x->ids);
 }
 
 /* store_tx body: tombstones older than tombstones.keep_days, with the history of their records. */
@@ -1264,6 +1276,7 @@ static const struct purge_step {
 } purge_steps[] = {
 	{"expired token", "expired tokens", purge_tokens_tx, 0, 1000},
 	{"expired invite", "expired invites", purge_invites_tx, 0, 1000},
+	{"expired invitation", "expired invitations", purge_invitations_tx, 0, 1000},
 	{"tombstone", "tombstones", purge_tombstones_tx, 1, 64},
 	{"old event", "old events", purge_events_tx, 0, 1000},
 	{"expired slot", "expired slots", purge_slots_tx, 0, 16},
@@ -1296,10 +1309,14 @@ static int cmd_purge(struct admin *a, int argc, char **argv)
 		do {
 			if ((e = store_tx(a->store, p->tx, &x)) != ERR_OK)
 				break;
+			/* committed: their status long-polls and live sockets learn it */
+			for (size_t i = 0; i < x.ids.n; i++)
+				admin_poke(a, x.ids.v[i]);
 			n += x.n;
 			collections += x.collections;
 			/* a full batch: there may be more */
 		} while ((p->per_collection ? x.collections : x.n) == p->limit);
+		share_ids_free(&x.ids);
 		if (e != ERR_OK && n == 0)
 			break;
 		/* each piece is far shorter than the room left for it */

@@ -503,6 +503,67 @@ enum err share_decline(struct store *s, int64_t caller_id, const char *id, int64
 	return e;
 }
 
+/* ---- expiry ---- */
+
+/* An expired invitation as share_expire() settles it (copied: no writes while the store walks). */
+struct expired {
+	int64_t id, owner_id, to_id, key_version;
+	char collection[STORE_NAME_MAX + 1];
+};
+
+struct expired_list {
+	struct expired *v;
+	size_t n;
+	int64_t cap;     /* the batch: the walk never yields more */
+};
+
+static int copy_expired(void *ctx, const struct store_invitation *i)
+{
+	struct expired_list *l = ctx;
+	if ((int64_t)l->n >= l->cap)
+		return 1;
+	struct expired *x = &l->v[l->n++];
+	x->id = i->id;
+	x->owner_id = i->owner_id;
+	x->to_id = i->to_id;
+	x->key_version = i->key_version;
+	snprintf(x->collection, sizeof x->collection, "%s", i->collection);
+	return 0;
+}
+
+enum err share_expire(struct store *s, int64_t now, int64_t limit, int64_t *n, struct share_ids *ids)
+{
+	struct expired_list l = {NULL, 0, limit};
+	enum err e = ERR_OK;
+	*n = 0;
+	ids_reset(ids);
+	if (limit <= 0 || (size_t)limit > SIZE_MAX / sizeof *l.v || !(l.v = calloc((size_t)limit, sizeof *l.v)))
+		return ERR_INTERNAL;
+	if ((e = store_invitation_list_expired(s, now, limit, copy_expired, &l)))
+		goto out;
+	for (size_t k = 0; k < l.n; k++) {
+		const struct expired *x = &l.v[k];
+		struct store_collection col;
+		int64_t version;
+		/* as a withdrawal: the collection row first (lock order), the
+		 * membership version moves, everyone's status with it */
+		if ((e = store_collection_get(s, x->owner_id, x->collection, &col)) ||
+		    (e = store_share_members_bump(s, col.id, &version)) || (e = store_invitation_delete(s, x->id)) ||
+		    (e = touch_all(s, &col, ids)) || (e = store_account_bump(s, x->to_id)))
+			goto out;
+		share_ids_add(ids, x->to_id);
+		/* the invitee could open the grant it carried: when that is of the
+		 * current key, a rotation is due; an older one (a rotation already
+		 * left it out) opens nothing newer */
+		if (x->key_version == col.key_version && (e = store_share_rotate_due(s, col.id)))
+			goto out;
+	}
+	*n = (int64_t)l.n;
+out:
+	free(l.v);
+	return e;
+}
+
 /* ---- members ---- */
 
 static int emit_member(void *ctx, const struct store_member *m)

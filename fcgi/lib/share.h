@@ -90,6 +90,17 @@ enum err share_accept(struct store *s, const struct config *c, int64_t caller_id
 enum err share_decline(struct store *s, int64_t caller_id, const char *id, int64_t now, struct share_ids *ids,
     char *msg);
 
+/*
+ * Inside a write transaction (blindsync-admin purge): delete the first
+ * `limit` invitations expired by `now`, each as a withdrawal by time: the
+ * collection's membership version moves, it becomes rotate_due when the
+ * invitation carried the current key version (the invitee could open that
+ * grant), and the account_version of the owner, the members and the
+ * invitee moves; their ids are collected into ids (reset first). *n is how
+ * many were deleted (limit: there may be more).
+ */
+enum err share_expire(struct store *s, int64_t now, int64_t limit, int64_t *n, struct share_ids *ids);
+
 /* The members listing (any member) as the JSON object of the route; *version its ETag. */
 enum err share_members(struct store *s, int64_t caller_id, const char *owner, const char *name, struct jw *w,
     int64_t *version, char *msg);

@@ -532,6 +532,8 @@ const char *const pg_stmt_sql[] = {
 	[PG_INVITATION_LIST_TO] = INVITATION_SELECT "WHERE i.to_id = $1 AND i.expires_at > $2 ORDER BY i.id",
 	[PG_INVITATION_LIST_COLLECTION] =
 	    INVITATION_SELECT "WHERE i.collection_id = $1 AND i.expires_at > $2 ORDER BY i.id",
+	/* blindsync-admin purge: the first $2 expired by $1 */
+	[PG_INVITATION_LIST_EXPIRED] = INVITATION_SELECT "WHERE i.expires_at <= $1 ORDER BY i.id LIMIT $2",
 #undef INVITATION_SELECT
 	[PG_INVITATION_COUNT_FROM] = "SELECT count(*) FROM invitations WHERE from_id = $1 AND expires_at > $2",
 	/*

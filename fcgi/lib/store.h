@@ -874,6 +874,9 @@ enum err store_invitation_list_to(struct store *s, int64_t to_id, int64_t now,
 /* The pending invitations of the collection, oldest first. */
 enum err store_invitation_list_collection(struct store *s, int64_t collection_id, int64_t now,
     int (*fn)(void *ctx, const struct store_invitation *i), void *ctx);
+/* The first `limit` invitations expired by `now`, oldest first (blindsync-admin purge). */
+enum err store_invitation_list_expired(struct store *s, int64_t now, int64_t limit,
+    int (*fn)(void *ctx, const struct store_invitation *i), void *ctx);
 /* How many pending invitations the account has sent (all collections). */
 enum err store_invitation_count_from(struct store *s, int64_t from_id, int64_t now, int64_t *n);
 /* 1 in *pending if the account has a pending invitation to the collection. */

@@ -167,6 +167,7 @@
 	X(invitation_get, (struct store *s, const char *public_id, int64_t now, int (*fn)(void *ctx, const struct store_invitation *i), void *ctx), (s, public_id, now, fn, ctx)) \
 	X(invitation_list_to, (struct store *s, int64_t to_id, int64_t now, int (*fn)(void *ctx, const struct store_invitation *i), void *ctx), (s, to_id, now, fn, ctx)) \
 	X(invitation_list_collection, (struct store *s, int64_t collection_id, int64_t now, int (*fn)(void *ctx, const struct store_invitation *i), void *ctx), (s, collection_id, now, fn, ctx)) \
+	X(invitation_list_expired, (struct store *s, int64_t now, int64_t limit, int (*fn)(void *ctx, const struct store_invitation *i), void *ctx), (s, now, limit, fn, ctx)) \
 	X(invitation_count_from, (struct store *s, int64_t from_id, int64_t now, int64_t *n), (s, from_id, now, n)) \
 	X(invitation_pending, (struct store *s, int64_t collection_id, int64_t to_id, int64_t now, int *pending), (s, collection_id, to_id, now, pending)) \
 	X(invitation_delete, (struct store *s, int64_t id), (s, id)) \

@@ -396,6 +396,12 @@ enum err pg_invitation_list_collection(struct store *s, int64_t collection_id, i
 	    "invitation list collection");
 }
 
+enum err pg_invitation_list_expired(struct store *s, int64_t now, int64_t limit,
+    int (*fn)(void *ctx, const struct store_invitation *i), void *ctx)
+{
+	return each_invitation(s, PG_INVITATION_LIST_EXPIRED, now, limit, fn, ctx, "invitation list expired");
+}
+
 enum err pg_invitation_count_from(struct store *s, int64_t from_id, int64_t now, int64_t *n)
 {
 	struct pg_args a = {0};

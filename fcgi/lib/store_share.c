@@ -338,6 +338,16 @@ enum err lite_invitation_list_collection(struct store *s, int64_t collection_id,
 	return walk_invitations(s, st, fn, ctx, &n, "invitation list collection");
 }
 
+enum err lite_invitation_list_expired(struct store *s, int64_t now, int64_t limit,
+    int (*fn)(void *ctx, const struct store_invitation *i), void *ctx)
+{
+	sqlite3_stmt *st = store_stmt(s, STMT_INVITATION_LIST_EXPIRED);
+	sqlite3_bind_int64(st, 1, now);
+	sqlite3_bind_int64(st, 2, limit);
+	int n;
+	return walk_invitations(s, st, fn, ctx, &n, "invitation list expired");
+}
+
 enum err lite_invitation_count_from(struct store *s, int64_t from_id, int64_t now, int64_t *n)
 {
 	sqlite3_stmt *st = store_stmt(s, STMT_INVITATION_COUNT_FROM);

@@ -553,7 +553,7 @@ load admin_helpers
 
 	admin purge
 	assert_success
-	assert_output "purge: 2 expired tokens, 1 expired invite, 2 tombstones (collections: 1), 1 old event, 0 expired slots"
+	assert_output "purge: 2 expired tokens, 1 expired invite, 0 expired invitations, 2 tombstones (collections: 1), 1 old event, 0 expired slots"
 	[ -z "$stderr" ]
 	# c keeps b (and b's history); a, x and their history are gone with their bytes
 	assert_equal "$(q "SELECT group_concat(rid) FROM records WHERE collection_id = (SELECT id FROM collections WHERE name = 'c')")" b
@@ -589,7 +589,7 @@ load admin_helpers
 	# nothing left to purge
 	admin purge
 	assert_success
-	assert_output "purge: 0 expired tokens, 0 expired invites, 0 tombstones (collections: 0), 0 old events, 0 expired slots"
+	assert_output "purge: 0 expired tokens, 0 expired invites, 0 expired invitations, 0 tombstones (collections: 0), 0 old events, 0 expired slots"
 	admin invite list
 	assert_line --index 1 --regexp '^1 .* used by alice at '
 }
@@ -740,7 +740,7 @@ load admin_helpers
 	assert_success
 	admin purge
 	assert_success
-	assert_output "purge: 2500 expired tokens, 1001 expired invites, 150 tombstones (collections: 150), 2100 old events, 40 expired slots"
+	assert_output "purge: 2500 expired tokens, 1001 expired invites, 0 expired invitations, 150 tombstones (collections: 150), 2100 old events, 40 expired slots"
 	assert_equal "$(q "SELECT count(*) FROM tokens WHERE expires_at = 1")" 0
 	assert_equal "$(q "SELECT count(*) FROM invites WHERE used_at IS NULL")" 0
 	assert_equal "$(q "SELECT count(*) FROM events WHERE at = 1000")" 0
@@ -754,7 +754,7 @@ load admin_helpers
 	assert_success
 	admin purge
 	assert_success
-	assert_output "purge: 0 expired tokens, 0 expired invites, 0 tombstones (collections: 0), 0 old events, 0 expired slots"
+	assert_output "purge: 0 expired tokens, 0 expired invites, 0 expired invitations, 0 tombstones (collections: 0), 0 old events, 0 expired slots"
 }
 
 @test "purge: slots neither read nor written for slots.expire_days go; a read keeps one" {

@@ -73,7 +73,7 @@ q() { "$BS_ROOT/scripts/pg.sh" psql "$BS_PG_DIR" "$DBNAME" -tA -c "$1"; }
 	q "UPDATE tokens SET expires_at = 5 WHERE kind = 2"
 	admin purge
 	assert_success
-	assert_output --regexp "^purge: 1 expired token, 0 expired invites, 1 tombstone \(collections: 1\), 0 old events, 0 expired slots$"
+	assert_output --regexp "^purge: 1 expired token, 0 expired invites, 0 expired invitations, 1 tombstone \(collections: 1\), 0 old events, 0 expired slots$"
 	assert_equal "$(q "SELECT count(*) FROM records WHERE deleted = 1")" 0
 	assert_equal "$(q "SELECT count(*) FROM history")" 0
 	[ "$(q "SELECT usage_bytes FROM accounts")" -lt "$before" ]
