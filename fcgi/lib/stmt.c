@@ -82,15 +82,18 @@ const char *const stmt_sql[] = {
 #define COLLECTION_COLS "id, account_id, name, version, records, bytes, created_at, modified_at, purged_version, " \
 	"key_version, members_version, rotate_due"
 	[STMT_COLLECTION_GET] = "SELECT " COLLECTION_COLS " FROM collections WHERE account_id = ?1 AND name = ?2",
-	/* a name used before starts above the deleted collection's last version */
+	/* a name used before starts above the deleted collection's last version
+	 * and membership version */
 	[STMT_COLLECTION_INSERT] =
-	    "INSERT INTO collections (account_id, name, meta, created_at, modified_at, version, purged_version) "
-	    "VALUES (?1, ?2, ?3, ?4, ?4, "
+	    "INSERT INTO collections (account_id, name, meta, created_at, modified_at, version, purged_version, "
+	    "members_version) VALUES (?1, ?2, ?3, ?4, ?4, "
 	    "coalesce((SELECT version + 1 FROM collection_floors WHERE account_id = ?1 AND name = ?2), 0), "
-	    "coalesce((SELECT version + 1 FROM collection_floors WHERE account_id = ?1 AND name = ?2), 0))",
+	    "coalesce((SELECT version + 1 FROM collection_floors WHERE account_id = ?1 AND name = ?2), 0), "
+	    "coalesce((SELECT members_version + 1 FROM collection_floors WHERE account_id = ?1 AND name = ?2), 1))",
 	[STMT_COLLECTION_FLOOR_SET] =
-	    "INSERT INTO collection_floors (account_id, name, version) VALUES (?1, ?2, ?3) "
-	    "ON CONFLICT (account_id, name) DO UPDATE SET version = max(version, excluded.version)",
+	    "INSERT INTO collection_floors (account_id, name, version, members_version) VALUES (?1, ?2, ?3, ?4) "
+	    "ON CONFLICT (account_id, name) DO UPDATE SET version = max(version, excluded.version), "
+	    "members_version = max(members_version, excluded.members_version)",
 	[STMT_COLLECTION_COUNT] = "SELECT count(*) FROM collections WHERE account_id = ?1",
 	[STMT_COLLECTION_SET_META] = "UPDATE collections SET meta = ?2, modified_at = ?3 WHERE id = ?1",
 	[STMT_COLLECTION_DELETE] = "DELETE FROM collections WHERE id = ?1",
@@ -437,7 +440,8 @@ const char *const stmt_sql[] = {
 	COPY(COLLECTIONS, "collections", "id, account_id, name, version, records, bytes, meta, created_at, "
 	    "modified_at, purged_version, key_version, members_version, rotate_due", "id",
 	    "?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13")
-	COPY(FLOORS, "collection_floors", "account_id, name, version", "account_id, name", "?1, ?2, ?3")
+	COPY(FLOORS, "collection_floors", "account_id, name, version, members_version", "account_id, name",
+	    "?1, ?2, ?3, ?4")
 	COPY(RECORDS, "records", "id, collection_id, rid, version, modified_at, deleted, payload", "id",
 	    "?1, ?2, ?3, ?4, ?5, ?6, ?7")
 	COPY(HISTORY, "history", "id, collection_id, rid, version, modified_at, deleted, payload", "id",

@@ -433,7 +433,8 @@ struct store_collection {
 enum err store_collection_get(struct store *s, int64_t account_id, const char *name, struct store_collection *c);
 /* Create an empty collection (meta may be NULL) and fill *c; a name that was
  * used by a deleted collection starts above its last version, with the purge
- * horizon there (see store_collection_floor). */
+ * horizon there, and above its last membership version (see
+ * store_collection_floor). */
 enum err store_collection_create(struct store *s, int64_t account_id, const char *name, const uint8_t *meta,
     size_t meta_len, int64_t now, struct store_collection *c);
 enum err store_collection_count(struct store *s, int64_t account_id, int64_t *n);
@@ -441,10 +442,13 @@ enum err store_collection_set_meta(struct store *s, int64_t id, const uint8_t *m
 /* Delete a collection with its records and history (cascade). */
 enum err store_collection_delete(struct store *s, int64_t id);
 /*
- * Remember the last version of a deleted collection's name: a collection
- * created again under it starts above (store_collection_create reads it).
+ * Remember the last version and membership version of a deleted
+ * collection's name (never lowering either): a collection created again
+ * under it starts above both (store_collection_create reads them), so
+ * neither a pull cursor nor a members ETag of the deleted one matches it.
  */
-enum err store_collection_floor(struct store *s, int64_t account_id, const char *name, int64_t version);
+enum err store_collection_floor(struct store *s, int64_t account_id, const char *name, int64_t version,
+    int64_t members_version);
 enum err store_collection_list(struct store *s, int64_t account_id,
     int (*fn)(void *ctx, const struct store_collection *c), void *ctx);
 /* Set the version and add to the counters of a collection. */

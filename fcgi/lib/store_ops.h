@@ -87,7 +87,7 @@
 	X(collection_count, (struct store *s, int64_t account_id, int64_t *n), (s, account_id, n)) \
 	X(collection_set_meta, (struct store *s, int64_t id, const uint8_t *meta, size_t meta_len, int64_t now), (s, id, meta, meta_len, now)) \
 	X(collection_delete, (struct store *s, int64_t id), (s, id)) \
-	X(collection_floor, (struct store *s, int64_t account_id, const char *name, int64_t version), (s, account_id, name, version)) \
+	X(collection_floor, (struct store *s, int64_t account_id, const char *name, int64_t version, int64_t members_version), (s, account_id, name, version, members_version)) \
 	X(collection_list, (struct store *s, int64_t account_id, int (*fn)(void *ctx, const struct store_collection *c), void *ctx), (s, account_id, fn, ctx)) \
 	X(collection_update, (struct store *s, int64_t id, int64_t version, int64_t records_delta, int64_t bytes_delta, int64_t now), (s, id, version, records_delta, bytes_delta, now)) \
 	X(status_hint, (struct store *s, int64_t account_id), (s, account_id)) \

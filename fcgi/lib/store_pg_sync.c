@@ -109,12 +109,14 @@ enum err pg_collection_set_meta(struct store *s, int64_t id, const uint8_t *meta
 	return pg_run(s, PG_COLLECTION_SET_META, &a, NULL, "collection set meta");
 }
 
-enum err pg_collection_floor(struct store *s, int64_t account_id, const char *name, int64_t version)
+enum err pg_collection_floor(struct store *s, int64_t account_id, const char *name, int64_t version,
+    int64_t members_version)
 {
 	struct pg_args a = {0};
 	pg_arg_int(&a, account_id);
 	pg_arg_text(&a, name);
 	pg_arg_int(&a, version);
+	pg_arg_int(&a, members_version);
 	return pg_run(s, PG_COLLECTION_FLOOR_SET, &a, NULL, "collection floor");
 }
 

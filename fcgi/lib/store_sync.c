@@ -80,12 +80,14 @@ enum err lite_collection_set_meta(struct store *s, int64_t id, const uint8_t *me
 	return store_exec(s, st, "collection set meta");
 }
 
-enum err lite_collection_floor(struct store *s, int64_t account_id, const char *name, int64_t version)
+enum err lite_collection_floor(struct store *s, int64_t account_id, const char *name, int64_t version,
+    int64_t members_version)
 {
 	sqlite3_stmt *st = store_stmt(s, STMT_COLLECTION_FLOOR_SET);
 	sqlite3_bind_int64(st, 1, account_id);
 	sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, version);
+	sqlite3_bind_int64(st, 4, members_version);
 	return store_exec(s, st, "collection floor");
 }
 

@@ -263,7 +263,7 @@ static enum err cdel_tx(struct store *s, void *arg)
 		return e;
 	/* the members see it go: their status moves before their rows cascade away */
 	if ((e = share_touch(s, col.id, x->ids)) ||
-	    (e = store_collection_floor(s, x->account_id, x->name, col.version)) ||
+	    (e = store_collection_floor(s, x->account_id, x->name, col.version, col.members_version)) ||
 	    (e = store_collection_delete(s, col.id)))
 		return e;
 	share_ids_add(x->ids, x->account_id);

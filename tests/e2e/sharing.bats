@@ -19,7 +19,7 @@ setup_file() {
 		'limits = { max_body_bytes = 65536, max_record_bytes = 49152, max_wait_seconds = 20 }' \
 		'plans = { default = { bytes = 65536 } }' \
 		'sharing = { max_members = 3, max_pending_invitations = 4, invitation_days = 7 }'
-	sync_pool 60
+	sync_pool 62
 }
 teardown_file() { bs_stop; }
 
@@ -689,6 +689,43 @@ GET|/v1/collections/$c/grant?$q|-|
 	assert_equal "$(jbc '.members | map(.username)')" "[\"$o\"]"
 	[ "$(jb .version)" -gt "$mv" ]
 	[ "$(acct_version "$o_t")" -gt "$vo" ]
+}
+
+@test "a collection deleted and created again never repeats a membership version: the old If-Match is 412" {
+	user o
+	user m
+	push_ok "$o_t" c "$(rec a 0 "$(b64 x)")"
+	# the first life: an invitation and a withdrawal move the version to 3
+	invite "$o_t" c "$m" read
+	areq DELETE "/v1/invitations/$INV" "$o_t"
+	assert_equal "$status" 204
+	old=$(mversion "$o_t" c "$o")
+	assert_equal "$old" 3
+	areq DELETE /v1/collections/c "$o_t"
+	assert_equal "$status" 204
+	# the second life: had it started again at 1, as many changes as the
+	# first had would bring it to the first's last ETag (a loop that runs
+	# only then); it starts above it, so that ETag never matches
+	push_ok "$o_t" c "$(rec a 0 "$(b64 x)")"
+	while [ "$(mversion "$o_t" c "$o")" -lt "$old" ]; do
+		invite "$o_t" c "$m" read
+		areq DELETE "/v1/invitations/$INV" "$o_t"
+	done
+	new=$(mversion "$o_t" c "$o")
+	rotate "$o_t" c "$o" "$old" 2
+	assert_error 412 precondition_failed
+	assert_equal "$(jb .current_version)" "$new"
+	[ "$new" -gt "$old" ] || fail "the membership version restarted: $old -> $new"
+	members "$o_t" c "$o"
+	assert_equal "$(jbc '[.version, .key_version]')" "[$new,1]"
+	# the current one rotates
+	rotate "$o_t" c "$o" "$new" 2
+	assert_equal "$status" 200
+	# and again, after a second deletion
+	last=$(mversion "$o_t" c "$o")
+	areq DELETE /v1/collections/c "$o_t"
+	push_ok "$o_t" c "$(rec a 0 "$(b64 x)")"
+	[ "$(mversion "$o_t" c "$o")" -gt "$last" ]
 }
 
 # ---- bad input ----

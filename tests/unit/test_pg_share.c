@@ -319,9 +319,9 @@ static int schema_sql(const char *uri, const char *sql)
 
 /*
  * A store made before sharing (schema 4, with an account and a collection)
- * migrated to 5 (and 7, rotate_due): its collections get key_version 1,
- * members_version 1 and rotate_due 0, and sharing works on them; a store at
- * 4 is refused until migrated.
+ * migrated to 5 (then 6, rotate_due, and 7, the floors' members_version):
+ * its collections get key_version 1, members_version 1 and rotate_due 0,
+ * and sharing works on them; a store at 4 is refused until migrated.
  */
 static void test_upgrade(void)
 {
@@ -337,6 +337,7 @@ static void test_upgrade(void)
 	    "DROP TABLE account_keys, members, invitations, grants, share_bumps; "
 	    "ALTER TABLE collections DROP COLUMN key_version, DROP COLUMN members_version, "
 	    "DROP COLUMN rotate_due; "
+	    "ALTER TABLE collection_floors DROP COLUMN members_version; "
 	    "DELETE FROM schema_migrations WHERE version >= 5; "
 	    "INSERT INTO collections (account_id, name, version, created_at, modified_at) "
 	    "SELECT id, 'old', 7, 1, 1 FROM accounts WHERE username = 'uowner'");

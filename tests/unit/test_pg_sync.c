@@ -250,8 +250,8 @@ static void test_collections_records(void)
 
 	/* delete: records and history go with the collection; the name's floor */
 	T_EQ_INT(store_record_to_history(s, c.id, "r2"), ERR_OK);
-	T_EQ_INT(store_collection_floor(s, a, "notes", 7), ERR_OK);
-	T_EQ_INT(store_collection_floor(s, a, "notes", 5), ERR_OK); /* never goes back */
+	T_EQ_INT(store_collection_floor(s, a, "notes", 7, 4), ERR_OK);
+	T_EQ_INT(store_collection_floor(s, a, "notes", 5, 2), ERR_OK); /* never goes back */
 	T_EQ_INT(store_collection_delete(s, c.id), ERR_OK);
 	T_EQ_INT(store_collection_get(s, a, "notes", &got), ERR_NOT_FOUND);
 	T_EQ_INT(store_record_head(s, c.id, "r2", &v, &del, &bytes), ERR_NOT_FOUND);
@@ -259,6 +259,7 @@ static void test_collections_records(void)
 	T_EQ_INT(store_collection_create(s, a, "notes", NULL, 0, 200, &c), ERR_OK);
 	T_EQ_INT(c.version, 8);
 	T_EQ_INT(c.purged_version, 8);
+	T_EQ_INT(c.members_version, 5);
 	T_EQ_INT(store_collection_get(s, b, "notes", &got), ERR_OK);
 	store_close(s);
 }
