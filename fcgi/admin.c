@@ -32,6 +32,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "accounts.h"
 #include "auth.h"
 #include "config.h"
 #include "bsc.h"
@@ -94,6 +95,7 @@ static int cmd_user_show(struct admin *a, int argc, char **argv);
 static int cmd_user_delete(struct admin *a, int argc, char **argv);
 static int cmd_invite_revoke(struct admin *a, int argc, char **argv);
 static int cmd_sessions_revoke(struct admin *a, int argc, char **argv);
+static int cmd_user_mfa_off(struct admin *a, int argc, char **argv);
 static int cmd_stats(struct admin *a, int argc, char **argv);
 static int cmd_backup(struct admin *a, int argc, char **argv);
 static int cmd_restore(struct admin *a, int argc, char **argv);
@@ -135,6 +137,16 @@ static const struct cmd cmds[] = {
 	    "Clears the disabled mark: the account can log in again, and its\n"
 	    "sessions that have not expired work again.\n",
 	    cmd_user_enable},
+	{{"user", "mfa-off"}, "NAME",
+	    "turn an account's two-factor login off (lost authenticator and codes)",
+	    "For an owner who lost both the authenticator and the recovery codes\n"
+	    "(check who asks first: this removes the second factor). Removes the\n"
+	    "TOTP secret, its failure lock and the recovery codes; the account then\n"
+	    "logs in with its password alone and can turn TOTP on again. Logged as\n"
+	    "an mfa_disabled_by_admin event in the account's activity log. Sessions\n"
+	    "and the recovery key are kept. An account without two-factor login is\n"
+	    "left as it is (a note on stderr, exit 0).\n",
+	    cmd_user_mfa_off},
 	{{"user", "quota"}, "NAME BYTES|none",
 	    "set the account's own byte quota, or go back to its plan's",
 	    "Gives the account a byte quota of its own in place of its plan's: a\n"
@@ -747,6 +759,7 @@ struct user_op {
 	int64_t collections;       /* out (show, plan): the account's collections */
 	int64_t backups;           /* out (show): its backups */
 	int64_t devices, tokens;   /* out: show counts devices; sessions revoke, both removed */
+	int mfa_was_on;            /* out (mfa-off): the account had two-factor login */
 };
 
 /* store_tx or store_read body of every user_op: the lookup, then its step. */
@@ -1514,6 +1527,28 @@ static int cmd_sessions_revoke(struct admin *a, int argc, char **argv)
 	admin_poke(a, x.acc.id);
 	printf("sessions of %s revoked: %lld %s, %lld %s\n", name, PLURAL(x.tokens, "token", "tokens"),
 	    PLURAL(x.devices, "device", "devices"));
+	return ADMIN_OK;
+}
+
+/* user_op step of user mfa-off. */
+static enum err mfa_off_step(struct store *s, struct user_op *x)
+{
+	return accounts_mfa_off(s, x->acc.id, &x->mfa_was_on);
+}
+
+/* user mfa-off NAME: two-factor login off without a code, in one write transaction. */
+static int cmd_user_mfa_off(struct admin *a, int argc, char **argv)
+{
+	char name[STORE_USERNAME_MAX + 1];
+	struct user_op x = {.username = name, .step = mfa_off_step};
+	if (one_name(a, argc, argv, name) != ADMIN_OK)
+		return ADMIN_USAGE;
+	if (user_tx(a, STORE_RW, &x, "cannot turn two-factor login off") != ADMIN_OK)
+		return ADMIN_FAIL;
+	if (x.mfa_was_on)
+		printf("two-factor login of %s turned off: it logs in with its password alone\n", name);
+	else
+		fprintf(stderr, PROG ": user %s has no two-factor login; nothing changed\n", name);
 	return ADMIN_OK;
 }
 

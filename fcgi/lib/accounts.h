@@ -178,6 +178,16 @@ enum err accounts_totp_confirm(struct store *s, const struct config *c, const ui
  */
 enum err accounts_totp_disable(struct store *s, const struct config *c, const uint8_t secret[AUTH_SECRET_LEN],
     const struct auth *a, const uint8_t *key, size_t keylen, const struct accounts_factor *f, int *retry_after);
+/*
+ * Inside a write transaction (blindsync-admin user mfa-off, for an owner who
+ * lost both the authenticator and the recovery codes): turn two-factor
+ * login off without a code. The TOTP secret (confirmed or only begun), the
+ * failure count and lock, and the recovery codes go, and an
+ * "mfa_disabled_by_admin" event is logged; the recovery key and the
+ * sessions stay. *was_on is 0 (and nothing is written) when the account had
+ * none of them. ERR_NOT_FOUND for no such account.
+ */
+enum err accounts_mfa_off(struct store *s, int64_t account_id, int *was_on);
 /* A new set of recovery codes (auth_key and a code); the old set stops working. ERR_CONFLICT if TOTP is off. */
 enum err accounts_codes_renew(struct store *s, const struct config *c, const uint8_t secret[AUTH_SECRET_LEN],
     const struct auth *a, const uint8_t *key, size_t keylen, const struct accounts_factor *f,

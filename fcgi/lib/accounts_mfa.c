@@ -250,6 +250,29 @@ out:
 	return e;
 }
 
+enum err accounts_mfa_off(struct store *s, int64_t account_id, int *was_on)
+{
+	struct store_account acc;
+	struct store_mfa m;
+	enum err e;
+	*was_on = 0;
+	memset(&m, 0, sizeof m);
+	/* the account's row first: on PostgreSQL it orders us after a login's code check */
+	if ((e = store_account_by_id(s, account_id, &acc)) || (e = store_mfa_get(s, account_id, &m)))
+		goto out;
+	*was_on = m.totp_on || m.totp_sealed_len > 0 || m.recovery_codes > 0;
+	if (!*was_on)
+		goto out;
+	memset(&m, 0, sizeof m);
+	if ((e = store_mfa_set(s, account_id, &m)) || (e = store_mfa_codes_set(s, account_id, NULL, 0)))
+		goto out;
+	e = store_event_add(s, account_id, "mfa_disabled_by_admin", NULL, now_s());
+out:
+	bsc_wipe(&m, sizeof m);
+	bsc_wipe(&acc, sizeof acc);
+	return e;
+}
+
 /* The three operations of a code: check the key (unless confirm), make codes if any, run op_tx. */
 static enum err run_op(struct store *s, const struct config *c, const uint8_t secret[AUTH_SECRET_LEN],
     enum mfa_op op, const struct auth *a, const uint8_t *key, size_t keylen, const struct accounts_factor *f,

@@ -3,7 +3,8 @@ bats_require_minimum_version 1.5.0
 # blindsync-admin, run directly: help and usage errors, config check, invites
 # (created, stored only as a hash, used through the account handler run as a
 # CGI program, expired), the account list, and disabling/enabling accounts
-# (login, refresh and existing tokens refused, then restored). Fast: no web
+# (login, refresh and existing tokens refused, then restored), turning
+# two-factor login off (user mfa-off). Fast: no web
 # server; each test has its own data directory and config.
 load ../lib
 
@@ -16,7 +17,7 @@ setup() {
 
 # every command of the table, as its words
 COMMANDS=("config check" "invite create" "invite list" "invite revoke" "user list" "user show" "user disable"
-	"user enable" "user delete" "user quota" "user plan" "sessions revoke" "init" "migrate" "stats" "backup"
+	"user enable" "user mfa-off" "user delete" "user quota" "user plan" "sessions revoke" "init" "migrate" "stats" "backup"
 	"restore" "check" "purge" "help")
 
 load admin_helpers
@@ -52,7 +53,7 @@ load admin_helpers
 	[ ! -e "$DB" ]
 	admin help user
 	assert_success
-	assert_output "$(printf 'usage: blindsync-admin user list\nusage: blindsync-admin user disable NAME\nusage: blindsync-admin user enable NAME\nusage: blindsync-admin user quota NAME BYTES|none\nusage: blindsync-admin user plan NAME PLAN\nusage: blindsync-admin user show NAME\nusage: blindsync-admin user delete NAME [--yes]')"
+	assert_output "$(printf 'usage: blindsync-admin user list\nusage: blindsync-admin user disable NAME\nusage: blindsync-admin user enable NAME\nusage: blindsync-admin user mfa-off NAME\nusage: blindsync-admin user quota NAME BYTES|none\nusage: blindsync-admin user plan NAME PLAN\nusage: blindsync-admin user show NAME\nusage: blindsync-admin user delete NAME [--yes]')"
 }
 
 @test "no command, an unknown command or subcommand exit 2 with a usage line on stderr" {
@@ -294,6 +295,10 @@ load admin_helpers
 }
 
 # ---- quotas, plans, check and purge ----
+
+@test "user mfa-off: two-factor login off without a code, logged in the activity log" {
+	mfa_off_check
+}
 
 @test "user quota, user plan, check, purge: wrong arguments exit 2 before the store is touched" {
 	usage_refused "user quota" "user quota alice" "user quota alice 1 2" "user quota alice -1" "user quota alice +1" \

@@ -143,3 +143,57 @@ rec_del() { printf '{"id":"%s","base_version":%s,"deleted":true}' "$1" "$2"; }
 
 # q SQL: one value from the store
 q() { sqlite3 "$DB" "$1"; }
+
+# mfa_off_check: user mfa-off, the same on either backend (admin.bats,
+# admin_pg.bats): carol turns TOTP on (a code from oathtool), so her login
+# asks for a code; she has lost the authenticator and the codes; the admin
+# turns it off (the name in any case); she logs in with her key alone, her
+# account says no TOTP and no codes, her activity log says who did it, she
+# can turn TOTP on again; a second mfa-off changes nothing, an unknown
+# user exits 1, wrong arguments exit 2.
+mfa_off_check() {
+	session carol
+	local key secret
+	key=$(key_of carol)
+	account POST /v1/account/mfa/totp "{\"auth_key\":\"$key\"}" "$TOKEN"
+	assert_equal "$cgi_status" 200
+	secret=$(printf '%s' "$cgi_body" | jq -r .secret)
+	account POST /v1/account/mfa/totp/confirm "{\"code\":\"$(oathtool --totp -b "$secret")\"}" "$TOKEN"
+	assert_equal "$cgi_status" 200
+	login carol
+	assert_equal "$cgi_status" 401
+	assert_equal "$(cgi_code)" mfa_required
+
+	admin user mfa-off CaRoL
+	assert_success
+	assert_output "two-factor login of carol turned off: it logs in with its password alone"
+	[ -z "$stderr" ]
+	login carol
+	assert_equal "$cgi_status" 200
+	account GET /v1/account "" "$TOKEN"
+	assert_equal "$(printf '%s' "$cgi_body" | jq -c .mfa)" '{"totp":false,"recovery_codes":0}'
+	account GET "/v1/account/activity?limit=100" "" "$TOKEN"
+	# newest first: the login after it, then the admin's act (no device did it)
+	assert_equal "$(printf '%s' "$cgi_body" | jq -c '[.events[:2][] | [.type, .device_id != null]]')" \
+		'[["login",true],["mfa_disabled_by_admin",false]]'
+	# the session that was open stays open, and TOTP can be turned on again
+	account POST /v1/account/mfa/totp "{\"auth_key\":\"$key\"}" "$TOKEN"
+	assert_equal "$cgi_status" 200
+
+	# begun but not confirmed: the begun secret goes too; then nothing is left to do
+	admin user mfa-off carol
+	assert_success
+	admin user mfa-off carol
+	assert_success
+	assert_output ""
+	assert_equal "$stderr" "blindsync-admin: user carol has no two-factor login; nothing changed"
+	account GET "/v1/account/activity?limit=100" "" "$TOKEN"
+	assert_equal "$(printf '%s' "$cgi_body" | jq -c '[.events[].type | select(. == "mfa_disabled_by_admin")] | length')" 2
+	admin user mfa-off nobody
+	assert_equal "$status" 1
+	[[ $stderr == *"no such user"* ]] || fail "$stderr"
+	admin user mfa-off
+	assert_equal "$status" 2
+	admin user mfa-off carol extra
+	assert_equal "$status" 2
+}

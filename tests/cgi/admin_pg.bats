@@ -4,7 +4,7 @@ bats_require_minimum_version 1.5.0
 # run as CGI programs against it: check (no integrity check there, the
 # recount, a drifted counter found and repaired), purge (expired tokens, old
 # tombstones with their history, the counters giving the bytes back), the
-# account, invite and session commands, stats, and backup and restore
+# account, invite and session commands, stats, user mfa-off, and backup and restore
 # refusing with a pointer to pg_dump. On the cluster of $BS_PG_DIR, else on
 # one of the file's own (scripts/pg.sh); skipped when neither can be had.
 load ../lib
@@ -120,6 +120,10 @@ q() { "$BS_ROOT/scripts/pg.sh" psql "$BS_PG_DIR" "$DBNAME" -tA -c "$1"; }
 	admin user delete alice --yes
 	assert_success
 	assert_equal "$(q "SELECT count(*) FROM records")" 0
+}
+
+@test "user mfa-off on PostgreSQL: two-factor login off without a code, logged in the activity log" {
+	mfa_off_check
 }
 
 @test "backup and restore on PostgreSQL: SQLite's only, they point to pg_dump" {
