@@ -40,7 +40,8 @@ static const char usage_text[] =
 	"  members COLLECTION   role COLLECTION USER ROLE   unshare COLLECTION USER   rotate COLLECTION\n"
 	"  leave COLLECTION --owner OWNER\n"
 	"  --owner OWNER: the record commands (put get rm ls history sync) and members, role, share,\n"
-	"  leave act on the collection OWNER shared with you\n";
+	"  unshare, rotate (an admin's: a random key kept in its keyring), leave act on the\n"
+	"  collection OWNER shared with you\n";
 
 static int json_out;
 static const char *password_file;

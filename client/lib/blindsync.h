@@ -178,8 +178,11 @@ int bs_put_many(struct bs_client *c, const char *coll, const struct bs_put_item 
 
 /*
  * Send the queued change of one record at once, with the version last
- * seen. A conflict is BS_CONFLICT: nothing is overwritten on the server
- * and the change stays queued (a later bs_sync hands it to the merge).
+ * seen. An own collection's key version and rotate_due are asked first
+ * (its members answer): one the server marked is rotated before anything
+ * is sealed, as bs_sync does. A conflict is BS_CONFLICT: nothing is
+ * overwritten on the server and the change stays queued (a later bs_sync
+ * hands it to the merge).
  */
 int bs_push_one(struct bs_client *c, const char *coll, const char *id);
 
@@ -401,14 +404,19 @@ int bs_members(struct bs_client *c, const char *coll, bs_member_fn fn, void *arg
 int bs_set_role(struct bs_client *c, const char *coll, const char *user, const char *role);
 /*
  * Remove user from coll (or withdraw a pending invitation to user) and
- * rotate the collection's key at once (bs_rotate). Only the owner: the
- * rotated key is derived from the owner's data key.
+ * rotate the collection's key at once (bs_rotate). The owner, or an admin
+ * (bs_use_owner) of a collection shared with it.
  */
 int bs_unshare(struct bs_client *c, const char *coll, const char *user);
-/* The next key version of the owner's collection coll, sealed to every
- * member and pending invitee in one request with the membership version
- * seen; a membership that changed meanwhile (412) is read again, a bounded
- * number of times. */
+/*
+ * The next key version of collection coll, sealed to every member and
+ * pending invitee in one request with the membership version seen; a
+ * membership that changed meanwhile (412) is read again, a bounded number
+ * of times. The owner derives the key; an admin who is not the owner
+ * (bs_use_owner) makes a random one, keeps it in its keyring first (so it
+ * needs the keyring key of a password login) and seals it to the owner
+ * too. New records use the new version from then on.
+ */
 int bs_rotate(struct bs_client *c, const char *coll);
 /* Leave coll of the owner set with bs_use_owner; its local copy is forgotten. */
 int bs_leave(struct bs_client *c, const char *coll);

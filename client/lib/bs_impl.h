@@ -158,6 +158,11 @@ int bs__keyring_add_identity(struct bs_client *c, const uint8_t *pt, size_t ptle
  * versions of the own ones (kept), shared ones not known here (their grant
  * fetched), and *gone set for nothing. status_json is the answer. */
 int bs__share_learn(struct bs_client *c, struct json_object *listing);
+/* What the members answer of own collection sname says of it (its key
+ * version and rotate_due, kept as bs__share_learn keeps a listing's), for
+ * a push that no listing preceded; a collection not on the server yet
+ * (404) has nothing to say. */
+int bs__own_learn(struct bs_client *c, const char *sname);
 /*
  * Own collection sname (A its application name, NULL if not known): if the
  * server marked it rotate_due (kept by bs__share_learn), rotate its key now,

@@ -6,8 +6,9 @@
  * the state on first use; a grant (the collection's keys) is sealed and
  * signed to one recipient and opened only after its signature checked with
  * the inviter's pinned key; members, roles, removal with a key rotation at
- * once; the grants this account holds are kept per key version, re-fetched
- * with GET .../grant when a version is missing.
+ * once (an admin's with a random key kept first in its keyring's "granted",
+ * where its other homes find it); the grants this account holds are kept
+ * per key version, re-fetched with GET .../grant when a version is missing.
  *
  * It must never send a collection key, a grant or an identity secret
  * unsealed, nor open a grant whose signature did not verify.
@@ -132,6 +133,31 @@ out:
 	return o;
 }
 
+/* Wipe the secrets in a parsed keyring plaintext o before it is freed: the
+ * data key, the identity's halves, the keys of "granted". */
+static void
+keyring_wipe(struct json_object *o)
+{
+	struct json_object *v;
+
+	wipe_str(json_object_object_get(o, "data_key"));
+	if (json_object_object_get_ex(o, "identity", &v) && json_object_is_type(v, json_type_object)) {
+		wipe_str(json_object_object_get(v, "x25519"));
+		wipe_str(json_object_object_get(v, "ed25519"));
+	}
+	if (json_object_object_get_ex(o, "granted", &v) && json_object_is_type(v, json_type_object)) {
+		json_object_object_foreach(v, seg, per) {
+			(void)seg;
+			if (!json_object_is_type(per, json_type_object))
+				continue;
+			json_object_object_foreach(per, kv, k) {
+				(void)kv;
+				wipe_str(k);
+			}
+		}
+	}
+}
+
 /* ---- the identity ------------------------------------------------------- */
 
 /* The identity the state keeps (*have 0 when none). */
@@ -212,7 +238,7 @@ keyring_identity(const uint8_t *pt, size_t ptlen, struct bs1_identity *id)
 		wipe_str(json_object_object_get(idn, "ed25519"));
 	}
 out:
-	wipe_str(json_object_object_get(o, "data_key"));
+	keyring_wipe(o);
 	json_object_put(o);
 	bs1_wipe(xs, sizeof xs);
 	bs1_wipe(es, sizeof es);
@@ -253,7 +279,7 @@ keyring_add(struct bs_client *c, const uint8_t *pt, size_t ptlen, const struct b
 	wipe_str(json_object_object_get(idn, "x25519"));
 	wipe_str(json_object_object_get(idn, "ed25519"));
 out:
-	wipe_str(json_object_object_get(o, "data_key"));
+	keyring_wipe(o);
 	json_object_put(o);
 	return rc;
 }
@@ -291,58 +317,58 @@ bs__share_login(struct bs_client *c, const struct bs1_key *keyring_key, const ui
 }
 
 /*
- * The session's identity: the state's, else the keyring's (another device
- * made it), else a fresh one written into the keyring (PUT with the version
- * read; a concurrent rewrite is read again) and published.
+ * An edit of the keyring's plaintext pt: the new plaintext into *out
+ * (bs1_free), or *out left NULL when nothing needs writing.
  */
+typedef int (*keyring_edit_fn)(struct bs_client *c, const uint8_t *pt, size_t ptlen, void *arg,
+    uint8_t **out, size_t *outlen);
+
+/* The keyring key kept since the password login into *kk: 1, or 0 when
+ * this home keeps none (logged in before a version that kept it). */
 static int
-identity(struct bs_client *c, struct bs1_identity *id)
+keyring_key(struct bs_client *c, struct bs1_key *kk)
 {
-	struct bs1_key kk;
 	void *k = NULL;
 	size_t kn = 0;
-	int have, rc;
+	int found = 0;
 
-	if ((rc = bs__need_session(c)) || (rc = load_identity(c, id, &have)))
-		return rc;
-	if (have)
-		return BS_OK;
-	if ((rc = bs__get_setting(c, "keyring_key", &k, &kn)))
-		return rc;
-	if (!k || kn != sizeof kk.b) {
-		bs1_free(k, kn);
-		return bs__fail(c, BS_LOCAL, "no_identity", "this device has no sharing keys yet: log in "
-		    "again (blindsync login) so that they can be made");
+	if (bs__get_setting(c, "keyring_key", &k, &kn) == BS_OK && k && kn == sizeof kk->b) {
+		memcpy(kk->b, k, sizeof kk->b);
+		found = 1;
 	}
-	memcpy(kk.b, k, sizeof kk.b);
 	bs1_free(k, kn);
-	rc = BS_CONFLICT;
+	return found;
+}
+
+/*
+ * Rewrite the account's keyring with edit: GET it (version N), open it
+ * under kk, edit the plaintext, seal it as N + 1 and PUT it with version N
+ * as the precondition; a concurrent rewrite (409, 412) is read again,
+ * KEYRING_TRIES times in all. An edit that leaves *out NULL ends it with
+ * nothing written.
+ */
+static int
+keyring_rewrite(struct bs_client *c, const struct bs1_key *kk, keyring_edit_fn edit, void *arg)
+{
+	int rc = BS_CONFLICT;
+
 	for (int t = 0; t < KEYRING_TRIES && rc == BS_CONFLICT; t++) {
 		uint8_t *env = NULL, *pt = NULL, *npt = NULL, *nenv = NULL;
 		size_t envlen = 0, ptlen = 0, nptlen = 0, nenvlen = 0;
 		struct json_object *body = NULL, *nv;
 		struct bs_resp r = {0};
 		int64_t v = 0;
-		int found;
 
 		if ((rc = bs__fetch_keyring(c, &env, &envlen, &v)))
 			goto next;
-		if (v < 1 || bs1_keyring_open(&kk, c->user, (uint64_t)v, env, envlen, &pt, &ptlen) != BS1_OK) {
+		if (v < 1 || bs1_keyring_open(kk, c->user, (uint64_t)v, env, envlen, &pt, &ptlen) != BS1_OK) {
 			rc = bs__fail(c, BS_DECRYPT, "cannot_decrypt", "cannot open the account's keyring "
 			    "(the password changed on another device?): log in again");
 			goto next;
 		}
-		if ((found = keyring_identity(pt, ptlen, id)) == 1) {
-			rc = BS_OK;
+		if ((rc = edit(c, pt, ptlen, arg, &npt, &nptlen)) || !npt)
 			goto next;
-		}
-		if (found < 0 || bs1_identity_new(id) != BS1_OK) {
-			rc = bs__fail(c, BS_DECRYPT, "cannot_decrypt", "the keyring's identity is malformed");
-			goto next;
-		}
-		if ((rc = keyring_add(c, pt, ptlen, id, &npt, &nptlen)))
-			goto next;
-		if (bs1_keyring_seal(&kk, c->user, (uint64_t)v + 1, npt, nptlen, &nenv, &nenvlen) != BS1_OK) {
+		if (bs1_keyring_seal(kk, c->user, (uint64_t)v + 1, npt, nptlen, &nenv, &nenvlen) != BS1_OK) {
 			rc = bs__fail(c, BS_LOCAL, "crypto", "cannot seal the keyring");
 			goto next;
 		}
@@ -365,9 +391,46 @@ identity(struct bs_client *c, struct bs1_identity *id)
 		bs1_free(pt, ptlen);
 		bs1_free(npt, nptlen);
 	}
-	bs1_wipe(&kk, sizeof kk);
 	if (rc == BS_CONFLICT)
 		rc = bs__fail(c, BS_CONFLICT, "conflict", "the keyring kept changing on another device");
+	return rc;
+}
+
+/* keyring_edit_fn: the keyring's identity into arg, else a fresh one added. */
+static int
+edit_identity(struct bs_client *c, const uint8_t *pt, size_t ptlen, void *arg, uint8_t **out,
+    size_t *outlen)
+{
+	struct bs1_identity *id = arg;
+	int found = keyring_identity(pt, ptlen, id);
+
+	if (found == 1)
+		return BS_OK;
+	if (found < 0 || bs1_identity_new(id) != BS1_OK)
+		return bs__fail(c, BS_DECRYPT, "cannot_decrypt", "the keyring's identity is malformed");
+	return keyring_add(c, pt, ptlen, id, out, outlen);
+}
+
+/*
+ * The session's identity: the state's, else the keyring's (another device
+ * made it), else a fresh one written into the keyring (PUT with the version
+ * read; a concurrent rewrite is read again) and published.
+ */
+static int
+identity(struct bs_client *c, struct bs1_identity *id)
+{
+	struct bs1_key kk;
+	int have, rc;
+
+	if ((rc = bs__need_session(c)) || (rc = load_identity(c, id, &have)))
+		return rc;
+	if (have)
+		return BS_OK;
+	if (!keyring_key(c, &kk))
+		return bs__fail(c, BS_LOCAL, "no_identity", "this device has no sharing keys yet: log in "
+		    "again (blindsync login) so that they can be made");
+	rc = keyring_rewrite(c, &kk, edit_identity, id);
+	bs1_wipe(&kk, sizeof kk);
 	if (rc == BS_OK && !(rc = save_identity(c, id)))
 		rc = publish(c, id);
 	return rc;
@@ -820,6 +883,155 @@ keep_key(struct bs_client *c, const char *sname, uint32_t kv, const struct bs1_k
 	return bs__run(c, st);
 }
 
+/* ---- keys made as an admin: the keyring's "granted" ---------------------- */
+
+/* A key this account made as an admin rotating a collection it does not own. */
+struct granted {
+	char seg[BS1_NAME_LEN + 80];    /* "<owner>:<server name>", the JavaScript SDK's */
+	uint32_t kv;
+	const struct bs1_key *key;
+};
+
+/*
+ * keyring_edit_fn (client.md section 9, docs/CLIENT.md "Rotation by an
+ * admin"): the keyring plaintext with arg's key added to its member
+ * "granted", {"<owner>:<c>": {"<kv>": b64(key)}}; the other members kept.
+ */
+static int
+edit_granted(struct bs_client *c, const uint8_t *pt, size_t ptlen, void *arg, uint8_t **out,
+    size_t *outlen)
+{
+	const struct granted *g = arg;
+	struct json_object *o = parse_obj(pt, ptlen), *all, *per, *k;
+	const char *s;
+	char kv[16];
+	int rc = BS_OK;
+
+	if (!o)
+		return bs__fail(c, BS_DECRYPT, "cannot_decrypt", "the keyring's plaintext is malformed");
+	if (!json_object_object_get_ex(o, "granted", &all)) {
+		if (!(all = json_object_new_object()) || json_object_object_add(o, "granted", all)) {
+			json_object_put(all);
+			rc = bs__fail(c, BS_LOCAL, "no_memory", "out of memory");
+			goto out;
+		}
+	}
+	if (!json_object_is_type(all, json_type_object)) {
+		rc = bs__fail(c, BS_DECRYPT, "cannot_decrypt", "the keyring's granted keys are malformed");
+		goto out;
+	}
+	if (!json_object_object_get_ex(all, g->seg, &per)) {
+		if (!(per = json_object_new_object()) || json_object_object_add(all, g->seg, per)) {
+			json_object_put(per);
+			rc = bs__fail(c, BS_LOCAL, "no_memory", "out of memory");
+			goto out;
+		}
+	}
+	if (!json_object_is_type(per, json_type_object)) {
+		rc = bs__fail(c, BS_DECRYPT, "cannot_decrypt", "the keyring's granted keys are malformed");
+		goto out;
+	}
+	snprintf(kv, sizeof kv, "%u", (unsigned)g->kv);
+	wipe_str(json_object_object_get(per, kv));     /* replaced: an earlier try's */
+	if (!(k = bs__json_b64(g->key->b, sizeof g->key->b)) || json_object_object_add(per, kv, k)) {
+		json_object_put(k);
+		rc = bs__fail(c, BS_LOCAL, "no_memory", "out of memory");
+		goto out;
+	}
+	s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+	if (!s || !(*out = malloc(strlen(s) + 1))) {
+		rc = bs__fail(c, BS_LOCAL, "no_memory", "out of memory");
+		goto out;
+	}
+	*outlen = strlen(s);
+	memcpy(*out, s, *outlen + 1);
+	bs1_wipe((void *)s, *outlen);
+out:
+	keyring_wipe(o);
+	json_object_put(o);
+	return rc;
+}
+
+/*
+ * Keep in share_keys (under sname) the keys of seg in the keyring
+ * plaintext's "granted" whose version is in lo..hi (a version a grant
+ * gave is kept as it is). 0, or -1 when the member is malformed (as the
+ * JavaScript SDK: a version below 2 or a key not b64 of 32 bytes).
+ */
+static int
+granted_keep(struct bs_client *c, const uint8_t *pt, size_t ptlen, const char *seg, const char *sname,
+    uint32_t lo, uint32_t hi)
+{
+	struct json_object *o = parse_obj(pt, ptlen), *all, *per;
+	int rc = 0;
+
+	if (!o)
+		return -1;
+	if (!json_object_object_get_ex(o, "granted", &all) || !json_object_object_get_ex(all, seg, &per))
+		goto out;
+	if (!json_object_is_type(all, json_type_object) || !json_object_is_type(per, json_type_object)) {
+		rc = -1;
+		goto out;
+	}
+	json_object_object_foreach(per, kvs, k) {
+		struct bs1_key key;
+		sqlite3_stmt *st;
+		char *end;
+		unsigned long v = strtoul(kvs, &end, 10);
+		if (!*kvs || *end || kvs[0] < '1' || kvs[0] > '9' || v < 2 || v > UINT32_MAX ||
+		    !json_object_is_type(k, json_type_string) || b64_exact(json_object_get_string(k), key.b, 32)) {
+			rc = -1;
+			break;
+		}
+		if (v >= lo && v <= hi &&
+		    (st = bs__prep(c, "INSERT OR IGNORE INTO share_keys (sname, kv, key) VALUES (?1, ?2, ?3)"))) {
+			sqlite3_bind_text(st, 1, sname, -1, SQLITE_STATIC);
+			sqlite3_bind_int64(st, 2, (int64_t)v);
+			sqlite3_bind_blob(st, 3, key.b, 32, SQLITE_STATIC);
+			(void)bs__run(c, st);
+		}
+		bs1_wipe(&key, sizeof key);
+	}
+out:
+	keyring_wipe(o);
+	json_object_put(o);
+	return rc;
+}
+
+/*
+ * The keys of versions lo..hi of owner's collection sname that this
+ * account made rotating it as an admin, from its keyring's "granted"
+ * (made on another device, or on this one before its state was lost),
+ * kept in share_keys. BS_OK also when there is none, or when this home
+ * keeps no keyring key (nothing to open it with).
+ */
+static int
+granted_learn(struct bs_client *c, const char *owner, const char *sname, uint32_t lo, uint32_t hi)
+{
+	struct bs1_key kk;
+	uint8_t *env = NULL, *pt = NULL;
+	size_t envlen = 0, ptlen = 0;
+	char seg[BS1_NAME_LEN + 80];
+	int64_t v = 0;
+	int rc;
+
+	if (!keyring_key(c, &kk))
+		return BS_OK;
+	snprintf(seg, sizeof seg, "%s:%s", owner, sname);
+	if ((rc = bs__fetch_keyring(c, &env, &envlen, &v)))
+		goto out;
+	if (v < 1 || bs1_keyring_open(&kk, c->user, (uint64_t)v, env, envlen, &pt, &ptlen) != BS1_OK)
+		rc = bs__fail(c, BS_DECRYPT, "cannot_decrypt", "cannot open the account's keyring "
+		    "(the password changed on another device?): log in again");
+	else if (granted_keep(c, pt, ptlen, seg, sname, lo, hi) != 0)
+		rc = bs__fail(c, BS_DECRYPT, "cannot_decrypt", "the keyring's granted keys are malformed");
+out:
+	bs1_wipe(&kk, sizeof kk);
+	bs1_free(pt, ptlen);
+	free(env);
+	return rc;
+}
+
 /*
  * Key version kv of own collection sname into *ck: ck(sname, kv) derived,
  * unless an admin's rotation made kv (client.md section 9: a random key,
@@ -993,6 +1205,9 @@ bs__coll_key(struct bs_client *c, const struct bs__coll *x, uint32_t kv, struct 
 		return BS_OK;
 	if ((rc = grant_fetch(c, x->sname, x->owner, kv)) && rc != BS_REFUSED)
 		return rc;
+	/* none granted: a version this account made rotating as an admin? */
+	if (rc == BS_REFUSED && (rc = granted_learn(c, x->owner, x->sname, kv, kv)))
+		return rc;
 	if (kept_key(c, x->sname, kv, ck))
 		return BS_OK;
 	return bs__fail(c, BS_DECRYPT, "cannot_decrypt", "cannot decrypt: no key of version %u of "
@@ -1036,6 +1251,35 @@ kept_kv(struct bs_client *c, const char *sname)
 	return kv;
 }
 
+/*
+ * What an entry o of the server (a listing's or the members answer) says of
+ * own collection sname: its key version kv, the one new records are sealed
+ * under (kept when above 1), and its "rotate_due" (a member removed or
+ * gone: kept until the rotation before the next push, bs__rotate_due).
+ */
+static int
+own_mark(struct bs_client *c, const char *sname, int64_t kv, struct json_object *o)
+{
+	struct json_object *v;
+	sqlite3_stmt *st;
+	int rc = BS_OK;
+
+	if (kv > 1 && (st = bs__prep(c, "INSERT INTO key_versions (sname, kv) VALUES (?1, ?2) "
+	    "ON CONFLICT (sname) DO UPDATE SET kv = MAX(kv, excluded.kv)"))) {
+		sqlite3_bind_text(st, 1, sname, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, kv);
+		rc = bs__run(c, st);
+	}
+	if (!rc && json_object_object_get_ex(o, "rotate_due", &v) &&
+	    (st = bs__prep(c, json_object_get_boolean(v) ?
+	    "INSERT INTO rotate_due (sname) VALUES (?1) ON CONFLICT (sname) DO NOTHING" :
+	    "DELETE FROM rotate_due WHERE sname = ?1"))) {
+		sqlite3_bind_text(st, 1, sname, -1, SQLITE_STATIC);
+		rc = bs__run(c, st);
+	}
+	return rc;
+}
+
 int
 bs__share_learn(struct bs_client *c, struct json_object *listing)
 {
@@ -1048,35 +1292,45 @@ bs__share_learn(struct bs_client *c, struct json_object *listing)
 		struct json_object *o = json_object_array_get_idx(arr, i);
 		const char *sname = bs__get_str(o, "name"), *owner = bs__get_str(o, "owner");
 		int64_t kv = json_object_object_get_ex(o, "key_version", &v) ? json_object_get_int64(v) : 1;
-		sqlite3_stmt *st;
 		char *ow;
 
 		if (!sname || strlen(sname) != BS1_NAME_LEN || kv < 1 || kv > UINT32_MAX)
 			continue;
 		if (!owner || (c->user && strcmp(owner, c->user) == 0)) {
-			/* an own collection: the key version new records are sealed under */
-			if (kv > 1 && (st = bs__prep(c, "INSERT INTO key_versions (sname, kv) VALUES (?1, ?2) "
-			    "ON CONFLICT (sname) DO UPDATE SET kv = MAX(kv, excluded.kv)"))) {
-				sqlite3_bind_text(st, 1, sname, -1, SQLITE_STATIC);
-				sqlite3_bind_int64(st, 2, kv);
-				rc = bs__run(c, st);
-			}
-			/* a member removed or gone: rotated before the next push (bs__rotate_due) */
-			if (!rc && json_object_object_get_ex(o, "rotate_due", &v) &&
-			    (st = bs__prep(c, json_object_get_boolean(v) ?
-			    "INSERT INTO rotate_due (sname) VALUES (?1) ON CONFLICT (sname) DO NOTHING" :
-			    "DELETE FROM rotate_due WHERE sname = ?1"))) {
-				sqlite3_bind_text(st, 1, sname, -1, SQLITE_STATIC);
-				rc = bs__run(c, st);
-			}
+			rc = own_mark(c, sname, kv, o);
 			continue;
 		}
 		if (kept_kv(c, sname) >= kv || !(ow = bs__lower(owner)))
 			continue;
 		if (username_ok(ow) && (rc = grant_fetch(c, sname, ow, 0)) == BS_REFUSED)
 			rc = BS_OK;     /* no grant (any more): nothing to learn */
+		/* a version above the newest granted: one this account made as an admin */
+		if (!rc && username_ok(ow) && kept_kv(c, sname) > 0 && kept_kv(c, sname) < kv)
+			rc = granted_learn(c, ow, sname, (uint32_t)kept_kv(c, sname) + 1, (uint32_t)kv);
 		free(ow);
 	}
+	return rc;
+}
+
+int
+bs__own_learn(struct bs_client *c, const char *sname)
+{
+	struct bs_resp r = {0};
+	struct json_object *v;
+	char path[640];
+	int64_t kv;
+	int rc;
+
+	snprintf(path, sizeof path, "/v1/collections/%s/members", sname);
+	if ((rc = bs__request(c, "GET", path, NULL, 1, &r)))
+		return rc;
+	if (r.status == 200) {
+		kv = json_object_object_get_ex(r.json, "key_version", &v) ? json_object_get_int64(v) : 1;
+		rc = kv < 1 || kv > MAX_KV ? bs__fail(c, BS_UNREACHABLE, "bad_answer", "the members "
+		    "answer's key_version is malformed") : own_mark(c, sname, kv, r.json);
+	} else if (r.status != 404)     /* 404: not on the server yet, nothing to rotate */
+		rc = bs__refused(c, &r);
+	bs__resp_clear(&r);
 	return rc;
 }
 
@@ -1189,10 +1443,13 @@ out:
 
 /*
  * keys[0..*n) of x for versions 1..upto (a shared collection: those held;
- * upto itself required), ascending. *keys malloc'd (bs1_free with *n).
+ * upto itself required), ascending. With fresh (an admin rotating), upto
+ * is fresh, the key it made, and upto - 1 is the one required. *keys
+ * malloc'd (bs1_free with *n).
  */
 static int
-coll_keys(struct bs_client *c, const struct bs__coll *x, uint32_t upto, struct kvkey **keys, size_t *n)
+coll_keys(struct bs_client *c, const struct bs__coll *x, uint32_t upto, const struct bs1_key *fresh,
+    struct kvkey **keys, size_t *n)
 {
 	struct kvkey *k;
 	size_t m = 0;
@@ -1203,7 +1460,9 @@ coll_keys(struct bs_client *c, const struct bs__coll *x, uint32_t upto, struct k
 	if (upto < 1 || upto > MAX_KV || !(k = calloc(upto, sizeof *k)))
 		return bs__fail(c, BS_LOCAL, "no_memory", "out of memory (or a bad key version)");
 	for (uint32_t v = 1; v <= upto; v++) {
-		if (!x->owner[0] || v == upto) {
+		if (fresh && v == upto)
+			k[m].key = *fresh;
+		else if (!x->owner[0] || v == upto || (fresh && v + 1 == upto)) {
 			if ((rc = bs__coll_key(c, x, v, &k[m].key)))
 				break;
 		} else if (!kept_key(c, x->sname, v, &k[m].key))
@@ -1298,7 +1557,7 @@ bs_share(struct bs_client *c, const char *coll, const char *user, const char *ro
 		rc = bs__fail(c, BS_UNREACHABLE, "bad_answer", "the members answer's key_version is malformed");
 		goto out;
 	}
-	if ((rc = identity(c, &me)) || (rc = coll_keys(c, &x, (uint32_t)kv, &keys, &n)))
+	if ((rc = identity(c, &me)) || (rc = coll_keys(c, &x, (uint32_t)kv, NULL, &keys, &n)))
 		goto out;
 	if (!(name = coll_app_name(c, &x, coll)) || !(body = json_object_new_object()) ||
 	    json_object_object_add(body, "role", json_object_new_string(roles[ri])) ||
@@ -1508,19 +1767,28 @@ bs_set_role(struct bs_client *c, const char *coll, const char *user, const char 
 	return rc;
 }
 
-/* The role named in a members or invitations entry (read when unknown). */
+/* The role named in a members or invitations entry (read when unknown;
+ * the owner's, in an admin's rotation, admin: the owner ignores it). */
 static int
 entry_role(struct json_object *o)
 {
-	int r = role_of(bs__get_str(o, "role"));
+	const char *s = bs__get_str(o, "role");
+	int r = role_of(s);
 
+	if (s && strcmp(s, "owner") == 0)
+		return BS1_ROLE_ADMIN;
 	return r < 0 ? BS1_ROLE_READ : r;
 }
 
-/* One rotation attempt of own collection x (application name A). */
+/*
+ * One rotation attempt of collection x (application name A): the owner's
+ * next key derived; an admin's (x shared with this account, kk its
+ * keyring key) a random one, kept in its keyring's "granted" before anyone
+ * receives it, and returned in *fresh. BS_CONFLICT on a 412.
+ */
 static int
 rotate_once(struct bs_client *c, const struct bs__coll *x, const char *A, const struct bs1_identity *me,
-    int64_t *newkv)
+    const struct bs1_key *kk, struct bs1_key *fresh, int64_t *newkv)
 {
 	struct bs_resp m = {0}, iv = {0}, r = {0};
 	struct json_object *body = NULL, *grants, *arr, *v;
@@ -1551,7 +1819,19 @@ rotate_once(struct bs_client *c, const struct bs__coll *x, const char *A, const 
 		rc = bs__refused(c, &iv);
 		goto out;
 	}
-	if ((rc = coll_keys(c, x, (uint32_t)kv + 1, &keys, &n)))
+	if (x->owner[0]) {
+		struct granted g;
+		snprintf(g.seg, sizeof g.seg, "%s:%s", x->owner, x->sname);
+		g.kv = (uint32_t)kv + 1;
+		g.key = fresh;
+		if (bsc_random(fresh->b, sizeof fresh->b) != 0) {
+			rc = bs__fail(c, BS_LOCAL, "crypto", "cannot make the new key");
+			goto out;
+		}
+		if ((rc = keyring_rewrite(c, kk, edit_granted, &g)))
+			goto out;
+	}
+	if ((rc = coll_keys(c, x, (uint32_t)kv + 1, x->owner[0] ? fresh : NULL, &keys, &n)))
 		goto out;
 	if (!(body = json_object_new_object()) || !(grants = json_object_new_array()) ||
 	    json_object_object_add(body, "grants", grants) ||
@@ -1559,7 +1839,7 @@ rotate_once(struct bs_client *c, const struct bs__coll *x, const char *A, const 
 		rc = bs__fail(c, BS_LOCAL, "no_memory", "out of memory");
 		goto out;
 	}
-	/* every member but me and the owner, then every pending invitee */
+	/* every member but me (the owner too when an admin rotates), then every pending invitee */
 	for (int pass = 0; pass < 2 && !rc; pass++) {
 		struct json_object *list = arr;
 		if (pass == 1 && (!json_object_object_get_ex(iv.json, "invitations", &list) ||
@@ -1567,9 +1847,9 @@ rotate_once(struct bs_client *c, const struct bs__coll *x, const char *A, const 
 			break;
 		for (size_t i = 0; !rc && i < json_object_array_length(list); i++) {
 			struct json_object *e = json_object_array_get_idx(list, i), *g;
-			const char *who = bs__get_str(e, pass ? "to" : "username"), *role = bs__get_str(e, "role");
+			const char *who = bs__get_str(e, pass ? "to" : "username");
 			char *w;
-			if (!who || (role && strcmp(role, "owner") == 0))
+			if (!who)
 				continue;
 			if (!(w = bs__lower(who))) {
 				rc = bs__fail(c, BS_LOCAL, "no_memory", "out of memory");
@@ -1608,27 +1888,42 @@ out:
 	return rc;
 }
 
-/* Rotate own collection x (application name A), retrying a 412. */
+/*
+ * Rotate collection x (application name A), retrying a 412: an own one, or
+ * one shared with this account as an admin (client.md section 9: a random
+ * key in its keyring, sealed to the owner too; it needs the keyring key of
+ * a password login). The new key version is what new records use.
+ */
 static int
 rotate(struct bs_client *c, const struct bs__coll *x, const char *A)
 {
 	struct bs1_identity me;
+	struct bs1_key kk, fresh;
 	sqlite3_stmt *st;
 	int64_t kv = 0;
 	int rc, t;
 
-	if (x->owner[0])
-		return bs__fail(c, BS_LOCAL, "owner_only", "only the owner rotates a collection's key with "
-		    "this client");
-	if ((rc = identity(c, &me)))
+	memset(&kk, 0, sizeof kk);
+	memset(&fresh, 0, sizeof fresh);
+	if (x->owner[0] && !keyring_key(c, &kk))
+		return bs__fail(c, BS_LOCAL, "no_keyring_key", "an admin rotates a collection it does not own "
+		    "only after a login with the password (the new key goes into the keyring): log in again");
+	if ((rc = identity(c, &me))) {
+		bs1_wipe(&kk, sizeof kk);
 		return rc;
+	}
 	for (t = 0, rc = BS_CONFLICT; t < ROTATE_TRIES && rc == BS_CONFLICT; t++)
-		rc = rotate_once(c, x, A, &me, &kv);
+		rc = rotate_once(c, x, A, &me, &kk, &fresh, &kv);
 	bs1_wipe(&me, sizeof me);
+	bs1_wipe(&kk, sizeof kk);
 	if (rc == BS_CONFLICT)
-		return bs__fail(c, BS_CONFLICT, "precondition_failed", "the members kept changing during "
+		rc = bs__fail(c, BS_CONFLICT, "precondition_failed", "the members kept changing during "
 		    "the key rotation (%d tries): run it again", ROTATE_TRIES);
-	if (rc)
+	if (!rc && x->owner[0])
+		/* an admin's new records go out under the key it made (bs__coll_by_sname: the newest kept) */
+		rc = keep_key(c, x->sname, (uint32_t)kv, &fresh);
+	bs1_wipe(&fresh, sizeof fresh);
+	if (rc || x->owner[0])
 		return rc;
 	if (!(st = bs__prep(c, "INSERT INTO key_versions (sname, kv) VALUES (?1, ?2) "
 	    "ON CONFLICT (sname) DO UPDATE SET kv = MAX(kv, excluded.kv)")))
@@ -1739,11 +2034,6 @@ bs_unshare(struct bs_client *c, const char *coll, const char *user)
 		free(u);
 		return rc;
 	}
-	if (x.owner[0]) {
-		rc = bs__fail(c, BS_LOCAL, "owner_only", "only the owner removes a member with this client "
-		    "(the collection's key must be rotated, and only the owner can derive the next one)");
-		goto out;
-	}
 	esc(u, eu, sizeof eu);
 	snprintf(sub, sizeof sub, "/members/%s", eu);
 	coll_path(path, sizeof path, &x, sub, NULL);
@@ -1756,7 +2046,8 @@ bs_unshare(struct bs_client *c, const char *coll, const char *user)
 	/* what the removed one held must not open what comes next */
 	if (rc == BS_OK && (rc = rotate(c, &x, coll)))
 		snprintf(c->msg + strlen(c->msg), sizeof c->msg - strlen(c->msg),
-		    " (%s was removed, but the key was not rotated: run blindsync rotate)", u);
+		    " (%s was removed, but the key was not rotated: run blindsync rotate%s%s)", u,
+		    x.owner[0] ? " --owner " : "", x.owner);
 out:
 	bs__resp_clear(&r);
 	bs__coll_clear(&x);

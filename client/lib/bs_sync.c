@@ -555,16 +555,28 @@ set_aside(struct bs_client *c, const char *sname)
  * Push the queue of collection sname (A its application name, NULL if not
  * known): batches, each answer applied in one transaction. With only, just
  * that record, and a conflict is BS_CONFLICT with the change left queued.
+ * With ask (an own collection that no listing of this run described: put,
+ * rm, a named sync), its key version and rotate_due are asked first when
+ * something is queued for it.
  */
 static int
-push(struct bs_client *c, const char *sname, const char *A, const char *only, struct bs_sync_result *res)
+push(struct bs_client *c, const char *sname, const char *A, const char *only, int ask,
+    struct bs_sync_result *res)
 {
 	struct change *ch = NULL;
 	size_t n = 0;
 	int rc, round, fresh = 0;
 	char path[640];
 	struct bs__coll k;
+	sqlite3_stmt *st;
 
+	if (ask && (st = prep(c, "SELECT EXISTS (SELECT 1 FROM queue WHERE sname = ?1)"))) {
+		sqlite3_bind_text(st, 1, sname, -1, SQLITE_STATIC);
+		ask = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0);
+		sqlite3_finalize(st);
+		if (ask && (rc = bs__own_learn(c, sname)))
+			return rc;
+	}
 	/* a member removed or gone since the last rotation: the new key first,
 	 * so that nothing new is sealed under a key that member holds */
 	if ((rc = bs__rotate_due(c, sname, A)) || (rc = bs__coll_by_sname(c, sname, &k)))
@@ -878,11 +890,11 @@ bs_push_one(struct bs_client *c, const char *coll, const char *id)
 {
 	char sname[BS1_NAME_LEN + 1], rid[BS1_NAME_LEN + 1];
 	struct bs_sync_result res = {0};
-	int rc;
+	int rc, shared = 0;
 
-	if ((rc = names(c, coll, id, sname, rid, NULL)))
+	if ((rc = names(c, coll, id, sname, rid, &shared)))
 		return rc;
-	return push(c, sname, coll, rid, &res);
+	return push(c, sname, coll, rid, !shared, &res);
 }
 
 /* A JSON object from bytes (NULL if they are not one whole object). */
@@ -969,9 +981,9 @@ out:
 
 /* Push then pull one collection. */
 static int
-sync_one(struct bs_client *c, const char *sname, const char *A, struct bs_sync_result *res)
+sync_one(struct bs_client *c, const char *sname, const char *A, int ask, struct bs_sync_result *res)
 {
-	int rc = push(c, sname, A, NULL, res);
+	int rc = push(c, sname, A, NULL, ask, res);
 
 	if (rc == BS_OK)
 		rc = pull(c, sname, res, 0);
@@ -1104,7 +1116,7 @@ bs_sync(struct bs_client *c, const char *const *colls, size_t n, struct bs_sync_
 				bs__rollback(c);
 				return rc;
 			}
-			if ((rc = bs__commit(c)) || (rc = sync_one(c, sname, shared ? NULL : colls[i], res)))
+			if ((rc = bs__commit(c)) || (rc = sync_one(c, sname, shared ? NULL : colls[i], !shared, res)))
 				return rc;
 		}
 		return BS_OK;
@@ -1163,7 +1175,7 @@ bs_sync(struct bs_client *c, const char *const *colls, size_t n, struct bs_sync_
 	bs__resp_clear(&sr);
 	for (size_t i = 0; !rc && i < count; i++) {
 		size_t pushed = res->pushed;
-		if (!(rc = push(c, list[i], anames[i], NULL, res)) && (moved[i] || res->pushed != pushed))
+		if (!(rc = push(c, list[i], anames[i], NULL, 0, res)) && (moved[i] || res->pushed != pushed))
 			rc = pull(c, list[i], res, 1);
 	}
 	for (size_t i = 0; i < count; i++)

@@ -8,8 +8,11 @@
 # server), the remaining member reads old and new records; a role change
 # (the member's refused push set aside), a declined invitation, a rotation
 # by hand followed by the member (kv 3); an admin member's invitation
-# (--owner) opened by the invitee, history of a shared record, removal left
-# to the owner; an invitation made while a
+# (--owner) opened by the invitee, history of a shared record; an admin's
+# unshare rotating (a random key kept in its keyring: the removed member has
+# no key of what comes next, the owner, the other members and the admin's
+# other home read it); a put in a fresh home after a leave rotating first;
+# an invitation made while a
 # rotation is on its way (412, read again, retried, the invitee's grant
 # replaced by one it opens); an account from before sharing (keys made and
 # the keyring rewritten at its first share; another device finds them); a
@@ -261,15 +264,121 @@ one_line() { assert_equal "$(printf '%s\n' "$output" | grep -c .)" 1; }
 	assert_output --partial "from alice $CANARY"
 	cli "$CAROL" --json members "notes-$CANARY" --owner "$ALICE"
 	assert_equal "$(jq -r --arg c "$CAROL" '.[] | select(.username == $c) | .role' <<<"$output")" read
-	# removal stays the owner's in this client (the next key derives from the owner's data key)
+	# an admin removes too, and rotates (a random key of its own: kv 4)
 	cli "$BOB" unshare "notes-$CANARY" "$CAROL" --owner "$ALICE"
-	assert_failure 1
-	assert_output --partial "only the owner"
-	one_line
-	cli "$ALICE" unshare "notes-$CANARY" "$CAROL"
 	assert_success
+	api "$ALICE" GET "/v1/collections/$(sname "$ALICE" "notes-$CANARY")/members"
+	assert_equal "$(jq -c '[.key_version, .rotate_due]' <<<"$body")" '[4,false]'
 	cli "$BOB" get "notes-$CANARY" r8 --owner "$ALICE"
 	assert_output "kv three"
+}
+
+@test "an admin's unshare rotates: the removed member cannot open what is written after; the owner, the others and the admin's other home can" {
+	export DAVE=da$RANDOM$RANDOM
+	BLINDSYNC_PASSWORD_FILE=$PWFILE "$BIN/blindsync" --server "$BS_URL" --home "$BATS_FILE_TMPDIR/h-$DAVE" register "$DAVE"
+	BLINDSYNC_PASSWORD_FILE=$PWFILE "$BIN/blindsync" --server "$BS_URL" --home "$BATS_FILE_TMPDIR/h-$DAVE" login "$DAVE"
+	cli_in "$ALICE" "kv one $CANARY" put "adm-$CANARY" r1
+	assert_success
+	s=$(sname "$ALICE" "adm-$CANARY")
+	for u in "$BOB:admin" "$CAROL:write" "$DAVE:read"; do
+		cli "$ALICE" share "adm-$CANARY" "${u%%:*}" --role "${u#*:}"
+		assert_success
+		cli "${u%%:*}" accept "$(inv_id)"
+		assert_success
+	done
+	cli "$CAROL" get "adm-$CANARY" r1 --owner "$ALICE"
+	assert_output "kv one $CANARY"
+	# bob, an admin, removes carol: removed and rotated at once (kv 2), nothing left due
+	cli "$BOB" unshare "adm-$CANARY" "$CAROL" --owner "$ALICE"
+	assert_success
+	api "$ALICE" GET "/v1/collections/$s/members"
+	assert_equal "$(jq -c '[.key_version, .rotate_due, (.members | length)]' <<<"$body")" '[2,false,3]'
+	# the new key is in bob's keyring ("granted", the JavaScript SDK's member), not derived
+	assert_equal "$(state "$BOB" "SELECT count(*) FROM share_keys WHERE sname = '$s' AND kv = 2")" 1
+	# the owner and dave hold a grant of kv 2 from bob; carol none
+	api "$ALICE" GET "/v1/collections/$s/grant?owner=$ALICE&key_version=2"
+	assert_equal "$status" 200
+	assert_equal "$(jq -r .from <<<"$body")" "$BOB"
+	api "$DAVE" GET "/v1/collections/$s/grant?owner=$ALICE&key_version=2"
+	assert_equal "$status" 200
+	api "$CAROL" GET "/v1/collections/$s/grant?owner=$ALICE&key_version=2"
+	assert_equal "$status" 404
+	# what bob and alice write from now on is sealed under kv 2
+	cli_in "$BOB" "admin kv two $CANARY" put "adm-$CANARY" r2 --owner "$ALICE"
+	assert_success
+	cli_in "$ALICE" "owner kv two $CANARY" put "adm-$CANARY" r3
+	assert_success
+	api "$ALICE" GET "/v1/collections/$s/pull?since=0&limit=100"
+	run kvs
+	assert_equal "$(tr '\n' ' ' <<<"$output")" "1 2 2 "
+	# carol: no longer a member, and no key of kv 2 in her state
+	cli "$CAROL" get "adm-$CANARY" r2 --owner "$ALICE"
+	assert_failure 2
+	assert_output --partial not_found
+	assert_equal "$(state "$CAROL" "SELECT count(*) FROM share_keys WHERE sname = '$s' AND kv = 2")" 0
+	# the owner and the other member read old and new records
+	cli "$ALICE" get "adm-$CANARY" r2
+	assert_output "admin kv two $CANARY"
+	cli "$DAVE" get "adm-$CANARY" r2 --owner "$ALICE"
+	assert_output "admin kv two $CANARY"
+	cli "$DAVE" get "adm-$CANARY" r3 --owner "$ALICE"
+	assert_output "owner kv two $CANARY"
+	cli "$DAVE" get "adm-$CANARY" r1 --owner "$ALICE"
+	assert_output "kv one $CANARY"
+	# bob's other home finds the key it made in the keyring, reads and writes under it
+	run env BLINDSYNC_PASSWORD_FILE="$PWFILE" "$BIN/blindsync" --server "$BS_URL" \
+		--home "$BATS_FILE_TMPDIR/h2-$BOB" login "$BOB"
+	assert_success
+	run env BLINDSYNC_PASSWORD_FILE="$PWFILE" "$BIN/blindsync" --server "$BS_URL" \
+		--home "$BATS_FILE_TMPDIR/h2-$BOB" get "adm-$CANARY" r3 --owner "$ALICE"
+	assert_success
+	assert_output "owner kv two $CANARY"
+	run bash -c 'printf "second home %s" "$CANARY" | BLINDSYNC_PASSWORD_FILE="$PWFILE" "$BIN/blindsync" \
+		--server "$BS_URL" --home "$BATS_FILE_TMPDIR/h2-$BOB" put "adm-$CANARY" r4 --owner "$ALICE"'
+	assert_success
+	api "$ALICE" GET "/v1/collections/$s/pull?since=0&limit=100"
+	run kvs
+	assert_equal "$(tail -1 <<<"$output")" 2
+	cli "$DAVE" get "adm-$CANARY" r4 --owner "$ALICE"
+	assert_output "second home $CANARY"
+	# a read member cannot remove anyone (and rotates nothing)
+	cli "$DAVE" unshare "adm-$CANARY" "$BOB" --owner "$ALICE"
+	assert_failure 2
+	assert_output --partial forbidden
+	api "$ALICE" GET "/v1/collections/$s/members"
+	assert_equal "$(jq -r .key_version <<<"$body")" 2
+}
+
+@test "a put in a fresh home right after another member left: rotated first (kv 2), nothing sealed under kv 1" {
+	cli_in "$ALICE" "before $CANARY" put "fresh-$CANARY" r1
+	assert_success
+	s=$(sname "$ALICE" "fresh-$CANARY")
+	cli "$ALICE" share "fresh-$CANARY" "$BOB" --role write
+	assert_success
+	cli "$BOB" accept "$(inv_id)"
+	assert_success
+	cli "$BOB" leave "fresh-$CANARY" --owner "$ALICE"
+	assert_success
+	api "$ALICE" GET "/v1/collections/$s/members"
+	assert_equal "$(jq -c '[.rotate_due, .key_version]' <<<"$body")" '[true,1]'
+	# a home that never ran sync or ls: put asks the members answer first
+	h=$BATS_FILE_TMPDIR/h3-$ALICE
+	run env BLINDSYNC_PASSWORD_FILE="$PWFILE" "$BIN/blindsync" --server "$BS_URL" --home "$h" login "$ALICE"
+	assert_success
+	run bash -c 'printf "after %s" "$CANARY" | BLINDSYNC_PASSWORD_FILE="$PWFILE" "$BIN/blindsync" \
+		--server "$BS_URL" --home "$1" put "fresh-$CANARY" r2' _ "$h"
+	assert_success
+	api "$ALICE" GET "/v1/collections/$s/members"
+	assert_equal "$(jq -c '[.rotate_due, .key_version]' <<<"$body")" '[false,2]'
+	api "$ALICE" GET "/v1/collections/$s/pull?since=0&limit=100"
+	run kvs
+	assert_equal "$(tr '\n' ' ' <<<"$output")" "1 2 "
+	# the first home reads the record sealed under the new key
+	cli "$ALICE" get "fresh-$CANARY" r2
+	assert_output "after $CANARY"
+	# the leaver got no grant of kv 2
+	api "$BOB" GET "/v1/collections/$s/grant?owner=$ALICE&key_version=2"
+	assert_equal "$status" 404
 }
 
 @test "a member leaves by itself: the owner's next sync rotates (kv + 1) before it pushes; the leaver has no new key" {
@@ -504,6 +613,7 @@ invite_raw() {
 	assert_success
 	assert_output --partial "share COLLECTION USER"
 	assert_output --partial "leave COLLECTION --owner OWNER"
+	assert_output --partial "unshare, rotate"
 	cli "$ALICE" share tamper "$BOB" --role boss
 	assert_failure 1
 	one_line
