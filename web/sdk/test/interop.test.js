@@ -12,7 +12,12 @@
  * when JS removes it (JS rotated); a JS member leaves the CLI's collection
  * by itself and the CLI's next sync rotates (the member who stayed opens
  * the CLI's kv 2 grant and reads its next record), and the CLI leaves a
- * JS collection, which the JS owner's next sync rotates.
+ * JS collection, which the JS owner's next sync rotates; the CLI as an
+ * admin of a JS owner's collection removes a member and rotates (a random
+ * key in its keyring): the JS owner and member read what it seals, the
+ * owner writes under it; a JS device of the CLI's account finds that key
+ * in the keyring and rotates as an admin too, and a fresh CLI home of the
+ * account reads and writes under both keys it finds in the keyring.
  * Skipped with a message when build/blindsync (or the stack) is missing;
  * the sharing test also when the CLI has no sharing commands.
  * Argon2id runs about eight times here (~0.5 s each).
@@ -304,4 +309,72 @@ test('interop: sharing both ways between the CLI and the JS Client, fingerprints
     await dropped.logout();
     await stay.logout();
     await j.logout();
+  });
+
+test('interop: a C admin\'s rotation read by JS, and a JS admin\'s keyring key read by the C client', { skip: shareSkip },
+  async () => {
+    assert.ok(js, 'the first test logged in');
+    const text = (/** @type {Uint8Array | null} */ b) => new TextDecoder().decode(/** @type {Uint8Array} */ (b));
+    /** @type {Client[]} */
+    const made = [];
+    const account = async (/** @type {string} */ u) => {
+      const x = client();
+      await x.register(u, PASSWORD);
+      await x.login(u, PASSWORD, { name: 'js', type: 'test' });
+      await x.keys();
+      made.push(x);
+      return x;
+    };
+    const owner = await account(`${username}ao`);
+    const stays = await account(`${username}am`);
+    const dropped = await account(`${username}ad`);
+    const A = 'admin-rot ✓';
+    const ref = { name: A, owner: `${username}ao` };
+    await owner.put(A, 'r1', 'kv 1 by the JS owner');
+    await owner.sync();
+    /* the CLI's account is an admin of the JS owner's collection; two JS members */
+    await ok('c', ['accept', (await owner.invite(A, username, 'admin')).id]);
+    await stays.accept((await owner.invite(A, `${username}am`, 'read')).id);
+    await dropped.accept((await owner.invite(A, `${username}ad`, 'read')).id);
+
+    /* the CLI, an admin, removes one: it rotates at once (kv 2, a random key in its keyring) */
+    await ok('c', ['unshare', A, `${username}ad`, '--owner', ref.owner]);
+    const m = await owner.members(A);
+    assert.deepEqual([m.keyVersion, m.rotateDue], [2, false], 'the C admin rotated');
+    writeFileSync(join(tmp, 'adm2'), 'kv 2 by the C admin');
+    await ok('c', ['put', A, 'r2', join(tmp, 'adm2'), '--owner', ref.owner]);
+    /* JS reads what the C admin sealed: the owner (its key of kv 2 is the C admin's grant), the member */
+    await owner.sync();
+    assert.equal(text(await owner.get(A, 'r2')), 'kv 2 by the C admin');
+    await stays.sync();
+    assert.equal(text(await stays.get(ref, 'r2')), 'kv 2 by the C admin');
+    assert.equal(text(await stays.get(ref, 'r1')), 'kv 1 by the JS owner');
+    assert.deepEqual((await dropped.sync()).gone, [A]);
+    /* the JS owner writes under the C admin's key; the CLI reads it */
+    await owner.put(A, 'r3', 'kv 2 by the JS owner');
+    await owner.sync();
+    assert.equal((await ok('c', ['get', A, 'r3', '--owner', ref.owner])).stdout, 'kv 2 by the JS owner');
+
+    /* a JS device of the CLI's account finds the C admin's key in the keyring ("granted") ... */
+    const me = client();
+    await me.login(username, PASSWORD, { name: 'js-me', type: 'test' });
+    made.push(me);
+    await me.sync();
+    assert.equal(text(await me.get(ref, 'r2')), 'kv 2 by the C admin');
+    /* ... and rotates as an admin itself (kv 3, its key added to the same keyring member) */
+    assert.deepEqual(await me.unshare(ref, `${username}am`), { rotated: true, keyVersion: 3 });
+    await me.put(ref, 'r4', 'kv 3 by the JS admin');
+    await me.sync(ref);
+    /* a fresh C home of that account reads every version: kv 2 and 3 from the keyring, kv 1 granted */
+    await ok('c2', ['login', username]);
+    for (const [r, want] of [['r1', 'kv 1 by the JS owner'], ['r2', 'kv 2 by the C admin'],
+      ['r3', 'kv 2 by the JS owner'], ['r4', 'kv 3 by the JS admin']])
+      assert.equal((await ok('c2', ['get', A, r, '--owner', ref.owner])).stdout, want, r);
+    /* and writes under kv 3, which the JS owner reads */
+    writeFileSync(join(tmp, 'adm3'), 'kv 3 by a second C home');
+    await ok('c2', ['put', A, 'r5', join(tmp, 'adm3'), '--owner', ref.owner]);
+    await owner.sync();
+    assert.equal(text(await owner.get(A, 'r5')), 'kv 3 by a second C home');
+    for (const x of made)
+      await x.logout();
   });
