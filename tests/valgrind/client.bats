@@ -4,7 +4,8 @@
 # backup put and get, export and import, and logout; a recovery key made
 # and used (recover), two-factor login confirmed and a login without its
 # code; sharing (keys, share, invitations, accept, a member's put and get,
-# unshare with its rotation, leave); watch over the live socket until its
+# unshare with its rotation, leave, a fresh home's put rotating first, an
+# admin's unshare rotating and its other home reading); watch over the live socket until its
 # device is revoked (4401); each run with no memory error and no definite
 # or indirect leak.
 load ../lib
@@ -105,7 +106,7 @@ vcli() {
 	assert_equal "$(cat "$VG_DIR"/vg.*.log 2>/dev/null | wc -c)" 0
 }
 
-@test "sharing under valgrind: keys, share, invitations, accept, member put and get, unshare with its rotation, leave" {
+@test "sharing under valgrind: keys, share, invitations, accept, member put and get, unshare with its rotation, leave, an admin's rotation" {
 	o=vo$RANDOM$RANDOM m=vm$RANDOM$RANDOM
 	for u in "$o" "$m"; do
 		vcli "s-$u" register "$u"
@@ -152,6 +153,38 @@ vcli() {
 	assert_success
 	vcli "s-$m" leave team --owner "$o"
 	assert_success
+	# a put in a fresh home of the owner rotates first (the members answer says rotate_due)
+	vcli "s2-$o" login "$o"
+	assert_success
+	vcli "s2-$o" put team r3 "$BATS_TEST_TMPDIR/sh"
+	assert_success
+	# an admin removes a member and rotates (a random key into its keyring)
+	a=va$RANDOM$RANDOM
+	vcli "s-$a" register "$a"
+	assert_success
+	vcli "s-$a" login "$a"
+	assert_success
+	vcli "s-$o" share team "$a" --role admin
+	assert_success
+	vcli "s-$a" accept "$(grep -v '^blindsync: ' <<<"$output" | head -1)"
+	assert_success
+	vcli "s-$o" share team "$m"
+	assert_success
+	vcli "s-$m" accept "$(grep -v '^blindsync: ' <<<"$output" | head -1)"
+	assert_success
+	vcli "s-$a" unshare team "$m" --owner "$o"
+	assert_success
+	vcli "s-$a" put team r4 "$BATS_TEST_TMPDIR/sh" --owner "$o"
+	assert_success
+	# the admin's other home finds the key in its keyring; the owner reads through the admin's grant
+	vcli "s2-$a" login "$a"
+	assert_success
+	vcli "s2-$a" get team r4 --owner "$o"
+	assert_success
+	assert_output shared
+	vcli "s-$o" get team r4
+	assert_success
+	assert_output shared
 }
 
 @test "watch over the live socket under valgrind: a change, then revoked (4401) it ends; no error, no leak" {
