@@ -2524,37 +2524,76 @@ export class Client {
 
   /**
    * The identity key pairs from the keyring's plaintext; made and added to
-   * the keyring (re-sealed as version N + 1, If-Match by the version; a
-   * 412 reads the keyring again and retries) when it has none.
+   * the keyring (through resealKeyring) when it has none.
    * @param {Session} s
    * @returns {Promise<bs1.Identity>}
    */
   async identity(s) {
     if (s.identity)
       return s.identity;
+    /* the pair found in the keyring, or the one made and sent with it */
+    const got = /** @type {{ found: bs1.Identity | null, made: bs1.Identity | null }} */ ({ found: null, made: null });
+    const drop = () => {
+      if (got.made)
+        wipe(got.made.x25519Sk, got.made.ed25519Seed);
+      got.made = null;
+    };
+    try {
+      await this.resealKeyring(s, async (pt) => {
+        /* a try that lost the race to another device left its pair here */
+        drop();
+        const have = keyringIdentity(pt);
+        if (have) {
+          try {
+            got.found = await bs1.identityFromSecrets(have.x25519, have.ed25519);
+          } finally {
+            wipe(have.x25519, have.ed25519);
+          }
+          return null;
+        }
+        if (!s.keyringKey)
+          throw new InputError('this account has no sharing keys yet: sign in with the password once to make them');
+        got.made = await bs1.identityNew();
+        return keyringWith(pt, bs1.identityKeyring(got.made));
+      });
+    } catch (e) {
+      drop();
+      throw e;
+    }
+    s.identity = /** @type {bs1.Identity} */ (got.found ?? got.made);
+    return s.identity;
+  }
+
+  /**
+   * Re-seal this session's keyring with what change makes of its plaintext:
+   * sealed as version N + 1 and sent with PUT /v1/account/keyring (If-Match
+   * by version N). On 412 (another device rewrote it) the keyring is read
+   * again, checked to hold this account's data key, and change is called
+   * once more on that plaintext (3 retries). change returns the new
+   * plaintext, which this takes (it becomes s.keyringPt, or is wiped when
+   * the PUT fails), or null when the plaintext already has what it wants
+   * (nothing is sent). Needs this session's password login when it sends.
+   * @param {Session} s
+   * @param {(pt: Uint8Array) => Promise<Uint8Array | null>} change
+   * @returns {Promise<void>}
+   */
+  async resealKeyring(s, change) {
     for (let tries = 0; ; tries++) {
-      const have = keyringIdentity(s.keyringPt);
-      if (have) {
-        s.identity = await bs1.identityFromSecrets(have.x25519, have.ed25519);
-        wipe(have.x25519, have.ed25519);
-        return s.identity;
-      }
-      if (!s.keyringKey)
-        throw new InputError('this account has no sharing keys yet: sign in with the password once to make them');
-      const id = await bs1.identityNew();
-      const pt = keyringWith(s.keyringPt, bs1.identityKeyring(id));
+      const pt = await change(s.keyringPt);
+      if (!pt)
+        return;
       const version = s.keyringVersion;
       try {
-        const env = await bs1.keyringSeal(s.keyringKey, s.username, version + 1, pt);
+        const env = await bs1.keyringSeal(/** @type {Uint8Array} */ (s.keyringKey), s.username, version + 1, pt);
         await this.authed({ method: 'PUT', path: '/v1/account/keyring', json: { keyring: b64(env), version } });
       } catch (e) {
-        wipe(pt, id.x25519Sk, id.ed25519Seed);
+        wipe(pt);
         if (!(e instanceof ServerError && e.status === 412) || tries >= 3)
           throw e;
-        /* another device rewrote the keyring (perhaps with an identity): read it and try again */
+        /* another device rewrote the keyring: read it and change that */
         const kr = (await this.authed({ method: 'GET', path: '/v1/account/keyring', idempotent: true })).body;
         const v = Number(kr.version);
-        const npt = await bs1.keyringOpen(s.keyringKey, s.username, v, unb64(kr.keyring));
+        const npt = await bs1.keyringOpen(/** @type {Uint8Array} */ (s.keyringKey), s.username, v, unb64(kr.keyring));
         const dk = bs1.keyringDataKey(npt);
         const same = sameBytes(dk, s.dataKey);
         wipe(dk);
@@ -2568,9 +2607,8 @@ export class Client {
       wipe(s.keyringPt);
       s.keyringPt = pt;
       s.keyringVersion = version + 1;
-      s.identity = id;
       await this.sessionChanged();
-      return id;
+      return;
     }
   }
 
@@ -2706,9 +2744,8 @@ export class Client {
   /**
    * Keep key version kv's key of shared collection seg, made by this
    * account as an admin rotating it, in its keyring's member "granted"
-   * (client.md section 9): the keyring re-sealed as version N + 1 with
-   * PUT /v1/account/keyring (If-Match by its version; on 412 read again
-   * and retried, 3 times). Needs this session's password login.
+   * (client.md section 9): the keyring re-sealed through resealKeyring.
+   * Needs this session's password login.
    * @param {Session} s
    * @param {string} seg
    * @param {number} kv
@@ -2717,36 +2754,7 @@ export class Client {
   async keepGranted(s, seg, kv, key) {
     if (!s.keyringKey)
       throw new InputError('sign in with the password first: the new key goes into the keyring');
-    for (let tries = 0; ; tries++) {
-      const pt = keyringWithGranted(s.keyringPt, seg, kv, key);
-      const version = s.keyringVersion;
-      try {
-        const env = await bs1.keyringSeal(s.keyringKey, s.username, version + 1, pt);
-        await this.authed({ method: 'PUT', path: '/v1/account/keyring', json: { keyring: b64(env), version } });
-      } catch (e) {
-        wipe(pt);
-        if (!(e instanceof ServerError && e.status === 412) || tries >= 3)
-          throw e;
-        /* another device rewrote the keyring: read it and add to that */
-        const kr = (await this.authed({ method: 'GET', path: '/v1/account/keyring', idempotent: true })).body;
-        const v = Number(kr.version);
-        const npt = await bs1.keyringOpen(s.keyringKey, s.username, v, unb64(kr.keyring));
-        const dk = bs1.keyringDataKey(npt);
-        const same = sameBytes(dk, s.dataKey);
-        wipe(dk);
-        if (!same)
-          throw new DecryptError();
-        wipe(s.keyringPt);
-        s.keyringPt = npt;
-        s.keyringVersion = v;
-        continue;
-      }
-      wipe(s.keyringPt);
-      s.keyringPt = pt;
-      s.keyringVersion = version + 1;
-      await this.sessionChanged();
-      return;
-    }
+    await this.resealKeyring(s, async (pt) => keyringWithGranted(pt, seg, kv, key));
   }
 
   /**

@@ -8,7 +8,9 @@
  * later members still read the old ones); a rotation that meets a
  * concurrent invitation is 412 and its retry succeeds; a tampered grant, a
  * grant sealed for another recipient or of another collection, and a
- * changed public key are refused with one clear error each.
+ * changed public key are refused with one clear error each; a device that
+ * signed in before its account had identity keys meets 412 re-sealing the
+ * keyring and takes the identity another device put there.
  * It needs the C build (`make`); without build/blindsync-status every test
  * here is skipped with a message saying so. Tests wait for outcomes, never
  * for a time.
@@ -447,11 +449,18 @@ test('sharing: an account without identity keys makes them on first use, keeping
   assert.equal(r.status, 201);
   const c = new Client({ url, storage: new MemoryStorage() });
   await c.login(name, PASSWORD);
+  /* a second device signed in before the keys exist: it holds keyring version 1 */
+  const e = new Client({ url, storage: new MemoryStorage() });
+  await e.login(name, PASSWORD);
   await c.put('x', 'r', 'kept');
   await c.sync();
   const k = await c.keys();
   assert.equal((await raw(c, 'GET', '/v1/account/keys')).body.ed25519, k.ed25519);
   assert.equal(/** @type {any} */ (c).session.keyringVersion, 2, 'the keyring was re-sealed once');
+  /* its own re-seal meets 412: it reads the keyring again and takes the identity found there */
+  assert.equal((await e.keys()).fingerprint, k.fingerprint, 'the second device made no identity of its own');
+  assert.equal(/** @type {any} */ (e).session.keyringVersion, 2, 'the keyring read again, not re-sealed');
+  assert.equal((await raw(c, 'GET', '/v1/account/keyring')).body.version, 2);
   /* another device logs in: the same identity from the keyring, the same data key */
   const d = new Client({ url, storage: new MemoryStorage() });
   await d.login(name, PASSWORD);

@@ -706,12 +706,25 @@ export class Client {
     leave(A: CollectionRef): Promise<void>;
     /**
      * The identity key pairs from the keyring's plaintext; made and added to
-     * the keyring (re-sealed as version N + 1, If-Match by the version; a
-     * 412 reads the keyring again and retries) when it has none.
+     * the keyring (through resealKeyring) when it has none.
      * @param {Session} s
      * @returns {Promise<bs1.Identity>}
      */
     identity(s: Session): Promise<bs1.Identity>;
+    /**
+     * Re-seal this session's keyring with what change makes of its plaintext:
+     * sealed as version N + 1 and sent with PUT /v1/account/keyring (If-Match
+     * by version N). On 412 (another device rewrote it) the keyring is read
+     * again, checked to hold this account's data key, and change is called
+     * once more on that plaintext (3 retries). change returns the new
+     * plaintext, which this takes (it becomes s.keyringPt, or is wiped when
+     * the PUT fails), or null when the plaintext already has what it wants
+     * (nothing is sent). Needs this session's password login when it sends.
+     * @param {Session} s
+     * @param {(pt: Uint8Array) => Promise<Uint8Array | null>} change
+     * @returns {Promise<void>}
+     */
+    resealKeyring(s: Session, change: (pt: Uint8Array) => Promise<Uint8Array | null>): Promise<void>;
     /**
      * Check keys the server gave for user against the pinned ones: pinned on
      * first use, a KeyChangedError when they differ.
@@ -758,9 +771,8 @@ export class Client {
     /**
      * Keep key version kv's key of shared collection seg, made by this
      * account as an admin rotating it, in its keyring's member "granted"
-     * (client.md section 9): the keyring re-sealed as version N + 1 with
-     * PUT /v1/account/keyring (If-Match by its version; on 412 read again
-     * and retried, 3 times). Needs this session's password login.
+     * (client.md section 9): the keyring re-sealed through resealKeyring.
+     * Needs this session's password login.
      * @param {Session} s
      * @param {string} seg
      * @param {number} kv
