@@ -5,6 +5,7 @@
  * revoked device's tokens stop working at once. Revoke is not offered
  * for this device (Sign out is the way to end this one's session).
  */
+import { button } from '/app/dom.js';
 
 const $ = (/** @type {string} */ id) => /** @type {HTMLElement} */ (document.getElementById(id));
 
@@ -36,21 +37,6 @@ function cell(tag, content) {
   const c = document.createElement(tag);
   c.append(content);
   return c;
-}
-
-/**
- * A button with an accessible name that says what it does.
- * @param {string} text
- * @param {string} label
- * @param {() => void} onClick
- */
-function button(text, label, onClick) {
-  const b = document.createElement('button');
-  b.type = 'button';
-  b.textContent = text;
-  b.setAttribute('aria-label', label);
-  b.addEventListener('click', onClick);
-  return b;
 }
 
 /**

@@ -19,6 +19,7 @@
  * no plaintext anywhere but the DOM and never logs.
  */
 import { DecryptError, ServerError, SessionError } from '/sdk/index.js';
+import { button, el } from '/app/dom.js';
 
 /**
  * Bytes as text for a person: pretty JSON, else UTF-8 text, else hex;
@@ -134,38 +135,6 @@ function recordKey(A, a) {
 
 /** The sharing part (share.js), loaded when first used. */
 const sharing = () => import('/app/share.js');
-
-/**
- * An element with a class and text.
- * @template {keyof HTMLElementTagNameMap} K
- * @param {K} tag
- * @param {string} [cls]
- * @param {string} [text]
- * @returns {HTMLElementTagNameMap[K]}
- */
-function el(tag, cls, text) {
-  const e = document.createElement(tag);
-  if (cls)
-    e.className = cls;
-  if (text !== undefined)
-    e.textContent = text;
-  return e;
-}
-
-/**
- * A button that says what it does to which record (its accessible name).
- * @param {string} text
- * @param {string} label
- * @param {() => void} onClick
- */
-function button(text, label, onClick) {
-  const b = el('button', '', text);
-  b.type = 'button';
-  if (label !== text)
-    b.setAttribute('aria-label', label);
-  b.addEventListener('click', onClick);
-  return b;
-}
 
 /** The records view's status line; error ones in red. @param {string} text @param {boolean} [error] */
 function status(text, error = false) {

@@ -18,6 +18,7 @@
  * owner) goes on. It keeps no plaintext but the DOM and never logs.
  */
 import { DecryptError, KeyChangedError, ServerError } from '/sdk/index.js';
+import { button, el } from '/app/dom.js';
 
 const $ = (/** @type {string} */ id) => /** @type {HTMLElement} */ (document.getElementById(id));
 
@@ -27,38 +28,6 @@ let shown = null;
 let redraw = async () => {};
 /** ids of form controls made so far */
 let seq = 0;
-
-/**
- * An element with a class and text.
- * @template {keyof HTMLElementTagNameMap} K
- * @param {K} tag
- * @param {string} [cls]
- * @param {string} [text]
- * @returns {HTMLElementTagNameMap[K]}
- */
-function el(tag, cls, text) {
-  const e = document.createElement(tag);
-  if (cls)
-    e.className = cls;
-  if (text !== undefined)
-    e.textContent = text;
-  return e;
-}
-
-/**
- * A button with an accessible name that says what it does.
- * @param {string} text
- * @param {string} label
- * @param {() => void} onClick
- */
-function button(text, label, onClick) {
-  const b = el('button', '', text);
-  b.type = 'button';
-  if (label !== text)
-    b.setAttribute('aria-label', label);
-  b.addEventListener('click', onClick);
-  return b;
-}
 
 /** A status line's text; error ones in red. @param {HTMLElement} s @param {string} text @param {boolean} [error] */
 function say(s, text, error = false) {
