@@ -42,17 +42,16 @@ function status(id, text, error = false) {
 }
 
 /**
- * Show the account of signed-in client c: sync, then its records.
+ * Show the account of signed-in client c: its records, after the one sync
+ * of the watch's first round (startRecords), then the other views.
  * @param {Client} c
  */
 async function enter(c) {
-  await c.sync();
+  const share = await sharing();
+  await startRecords(c, () => leave('This device was signed out (revoked, or the session ended): sign in again.'),
+    () => share.refreshInvitations(c));
   client = c;
   $('who').textContent = c.session?.username ?? '';
-  await renderAccount(c);
-  const share = await sharing();
-  startRecords(c, () => leave('This device was signed out (revoked, or the session ended): sign in again.'),
-    () => share.refreshInvitations(c));
   void renderDevices(c);
   $('signin').hidden = true;
   $('account').hidden = false;

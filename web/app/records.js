@@ -676,14 +676,20 @@ async function synced(c, res) {
 
 /**
  * Start the records view for a signed-in Client: its merge callback, and
- * a watch that redraws on changes. onEnd is called (once) when the watch
- * ends because the session did (a 401: the device revoked elsewhere, the
- * session over); any other error it cannot retry stops the watch and
- * says so, signed in still.
+ * a watch whose first round is the sign-in's one sync (the records are
+ * pulled and opened once, not by a sync before the watch and again by its
+ * first round) and shows them; later rounds redraw on changes. Resolves
+ * once the records are shown; rejects with the first round's error (its
+ * sync or drawing failed, or the watch was stopped first), the watch
+ * stopped. After that, onEnd is called (once) when the watch ends because
+ * the session did (a 401: the device revoked elsewhere, the session
+ * over); any other error it cannot retry stops the watch and says so,
+ * signed in still.
  * @param {import('/sdk/index.js').Client} c
  * @param {(e: unknown) => void} onEnd
  * @param {() => (void | Promise<void>)} [onRound] told after each watch round (the sharing view
  *   lists the invitations again: an invitation moves the account's status)
+ * @returns {Promise<void>}
  */
 export function startRecords(c, onEnd, onRound) {
   view.watch?.abort();
@@ -691,22 +697,53 @@ export function startRecords(c, onEnd, onRound) {
   c.merge = merge;
   const ac = new AbortController();
   view.watch = ac;
+  let first = true;
+  /** @type {(e?: unknown) => void} */
+  let settle = () => {};
+  /** @type {Promise<void>} */
+  const shown = new Promise((resolve, reject) => {
+    settle = (e) => {
+      if (!first)
+        return;
+      first = false;
+      if (e === undefined)
+        return resolve();
+      if (!ac.signal.aborted)
+        stopRecords();
+      reject(e);
+    };
+  });
+  ac.signal.addEventListener('abort', () => settle(new Error('the records view was stopped before it showed')));
   c.watch([], async (res) => {
-    if (!ac.signal.aborted)
+    if (ac.signal.aborted)
+      return;
+    if (first) {
+      await renderAccount(c);
+      settle();
+    } else {
       await synced(c, res);
+    }
     if (!ac.signal.aborted)
       await onRound?.();
   }, { signal: ac.signal,
-    onError: (e) => { $('watch-status').textContent = `Not in touch with the server (${why(e)}); retrying.`; } })
+    onError: (e) => {
+      if (first)
+        settle(e);
+      else
+        $('watch-status').textContent = `Not in touch with the server (${why(e)}); retrying.`;
+    } })
     .catch((e) => {
-      if (ac.signal.aborted)
+      if (first)
+        settle(e);
+      else if (ac.signal.aborted)
         return;
-      if ((e instanceof ServerError && e.status === 401) || e instanceof SessionError)
+      else if ((e instanceof ServerError && e.status === 401) || e instanceof SessionError)
         onEnd(e);
       else
         $('watch-status').textContent = `Stopped watching for other devices' changes (${why(e)}): ` +
           'sign out and in again to restart.';
     });
+  return shown;
 }
 
 /** Stop the watch, give up open edits (a conflict shown keeps the server's), empty the view. */

@@ -9,8 +9,9 @@
  * pushes a slot; the page opens it by its passphrase, and a wrong
  * passphrase shows "No slot for this passphrase". Every request the page
  * makes is watched: none carries the password or the passphrase, the
- * login body holds the auth_key and nothing else secret, and the page's
- * answer carries the strict CSP. Screenshots go to build/test-artifacts/.
+ * login body holds the auth_key and nothing else secret, the sign-in
+ * pulls the records once (one sync, not two), and the page's answer
+ * carries the strict CSP. Screenshots go to build/test-artifacts/.
  * Skipped with a message when chromium, playwright-core, the C build or
  * the CLI is missing.
  */
@@ -141,6 +142,7 @@ test('page: sign in and read the CLI\'s record; open the CLI\'s slot; no request
     await page.getByLabel('Username', { exact: true }).fill('');
 
     /* keyboard only: type, Tab to the password, Enter submits */
+    const signedIn = seen.length;
     await page.getByLabel('Username', { exact: true }).focus();
     await page.keyboard.type(username);
     await page.keyboard.press('Tab');
@@ -162,6 +164,14 @@ test('page: sign in and read the CLI\'s record; open the CLI\'s slot; no request
     /* the slot, by passphrase, with no account */
     writeFileSync(join(tmp, 'slot.txt'), SLOT);
     await cli(['--password-file', join(tmp, 'pp'), 'slot', 'push', join(tmp, 'slot.txt')]);
+    /* the sign-in opened the records once: one sync (the watch's first round), not a sync before the
+       watch and its first round's again (which follows the records shown by a few requests: the CLI's
+       slot push above gave it time to show) */
+    const since = seen.slice(signedIn).map((r) => ({ method: r.method, path: new URL(r.url).pathname }));
+    assert.equal(since.filter((r) => r.method === 'GET' && r.path === '/v1/collections').length, 1,
+      'one list of the collections at sign-in');
+    assert.equal(since.filter((r) => /^\/v1\/collections\/[^/]+\/pull$/.test(r.path)).length, 1,
+      'one pull of the one collection at sign-in');
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.locator('#signin:not([hidden])').waitFor();
     await page.getByLabel('Passphrase', { exact: true }).fill('not the passphrase');
