@@ -25,6 +25,7 @@
 set -u
 cd "$(dirname "$0")/../.."
 root=$PWD
+. tests/bench/lib.sh
 BIN=${BIN:-$root/build}
 RUNS=${BENCH_RUNS:-3}
 SYNC_RUNS=${BENCH_SYNC_RUNS:-7}
@@ -92,8 +93,6 @@ start_stack() {
 	die "the $1 stack does not start"
 }
 
-median() { sort -n | awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]; else printf "%.3f\n", (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
 field() { sed "s/.*$1=\\([^ ]*\\).*/\\1/"; }
 
 # account URL: register and log in one user; sets TOKEN
@@ -109,15 +108,6 @@ account() {
 	[ -n "$TOKEN" ] && [ "$TOKEN" != null ] || die "cannot log in"
 }
 
-# server_ms NAME RID [SECONDS]: the duration NAME's handler logged for
-# request RID, waiting for the line up to SECONDS (30) of wall-clock time
-server_ms() {
-	local line= by=$((SECONDS + ${3:-30}))
-	until line=$(grep -F "req=$2 " "$work/$1/handlers.log" | tail -1); [ -n "$line" ] || [ "$SECONDS" -ge "$by" ]; do
-		sleep 0.05
-	done
-	sed -n 's/.* [0-9][0-9][0-9] \([0-9.]*\)ms .*/\1/p' <<<"$line"
-}
 # level_is NAME URL info|error: 20 requests in a row are logged (info) or
 # none of 20 is (error): every worker has reloaded the changed log level
 level_is() {
@@ -136,26 +126,15 @@ wait_level() {
 		[ "$SECONDS" -lt "$by" ] || die "$1: the handlers did not take log level $3"
 	done
 }
-# timed NAME WHAT curl-args...: one request; appends "server_ms curl_ms" to
-# $work/NAME/WHAT.times, the body in $work/NAME/WHAT.body
+# timed NAME WHAT curl-args...: one request (timed_request, the log line
+# waited for 30 s); appends "server_ms curl_ms" to $work/NAME/WHAT.times,
+# the body in $work/NAME/WHAT.body
 timed() {
-	local name=$1 what=$2 out rid code total ms
+	local name=$1 what=$2
 	shift 2
-	for _ in 1 2 3; do
-		out=$(curl -s -o "$work/$name/$what.body" -w '%{http_code} %{time_total} %header{x-request-id}' \
-			-H "Authorization: Bearer $TOKEN" "$@")
-		read -r code total rid <<<"$out"
-		[ "$code" = 200 ] || die "$name: $what answered $code: $(head -c 300 "$work/$name/$what.body")"
-		ms=$(server_ms "$name" "$rid")
-		if [ -n "$ms" ]; then
-			echo "$ms $(awk -v t="$total" 'BEGIN { printf "%.3f", t * 1000 }')" >>"$work/$name/$what.times"
-			return 0
-		fi
-	done
-	die "$name: no log line for the $what requests"
+	timed_request "$work/$name/handlers.log" "$work/$name/$what" 30 -H "Authorization: Bearer $TOKEN" "$@" ||
+		die "$name: no timing of the $what requests"
 }
-records_json() { jq -cn --arg p "$2" --arg pre "$3" --argjson n "$1" \
-	'{records: [range($n) | {id: "\($pre)\(.)", base_version: 0, payload: $p}]}'; }
 
 # sync NAME DATABASE URL: push and pull of 1,000 x 1 KiB; sets PUSH PULL (server ms) and PUSHC PULLC (curl ms)
 sync() {

@@ -19,6 +19,7 @@
 set -u
 cd "$(dirname "$0")/../.."
 root=$PWD
+. tests/bench/lib.sh
 BIN=${BIN:-$root/build}
 RUNS=${BENCH_RUNS:-3}
 SECS=${BENCH_SECONDS:-10}
@@ -46,18 +47,8 @@ LUA
 	mv "$work/bench.lua.new" "$work/bench.lua"
 }
 bench_config error
-port=$((20000 + RANDOM % 20000))
-url=http://127.0.0.1:$port
-BIN=$BIN PORT=$port BLINDSYNC_CONFIG=$work/bench.lua RUN_DIR=$work/run HANDLER_LOG=$work/handlers.log \
-	ACCESS_LOG=off EXTRA_HANDLERS=hello setsid scripts/run.sh >"$work/run.log" 2>&1 &
-stack=$!
-# wait for readiness, bounded generously (a busy machine starts slowly)
-ready_by=$((SECONDS + 120))
-until curl -sf "$url/v1/health" >/dev/null || [ "$SECONDS" -ge "$ready_by" ]; do sleep 0.1; done
-curl -sf "$url/v1/health" >/dev/null || { cat "$work/run.log"; exit 1; }
+start_bench_stack EXTRA_HANDLERS=hello || exit 1
 
-# median of the RESULT field $2 over runs of: wrk args...
-median() { sort -n | awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]; else printf "%.3f\n", (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 # measure NAME CONNS wrk-args...: sets R_rps R_p50 R_p99 R_err (medians)
 measure() {
 	local name=$1 conns=$2; shift 2
@@ -82,8 +73,6 @@ file_rss() {
 	echo "${f:-0}"
 }
 fmt_kib_mib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
-# peak RSS (VmHWM, KiB) over the processes of one handler
-peak_rss() { local m=0 v; for p in $(pgrep -f -- "$work/run/$1.sock"); do v=$(awk '/VmHWM/ {print $2}' /proc/$p/status 2>/dev/null); [ -n "$v" ] && [ "$v" -gt "$m" ] && m=$v; done; echo $m; }
 
 echo "blindsync bench: $(nproc) cores, wrk -t2, median of $RUNS x ${SECS}s, $(date -u +%Y-%m-%dT%H:%M:%SZ)"
 echo
@@ -117,7 +106,6 @@ rss_account=$(peak_rss account)
 rss_account_file=$(file_rss account)
 pbkdf2_ms=$("$work/pbkdf2" 100000)
 
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
 echo
 echo "ratios (targets in brackets):"
 echo "  health / hello ceiling   c64: $(ratio "${RPS[health.64]}" "${RPS[hello.64]}")  c256: $(ratio "${RPS[health.256]}" "${RPS[hello.256]}")   [>= 0.7]"
@@ -136,40 +124,16 @@ auth="Authorization: Bearer $token"
 fmt_mib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
 # sum_field NAME FILE: the sum of NAME= over the RESULT lines of FILE
 sum_field() { awk -v n="$1" '{ for (i = 1; i <= NF; i++) if (index($i, n "=") == 1) s += substr($i, length(n) + 2) } END { print s + 0 }' "$2"; }
-# server_ms RID: the duration the handler logged for request RID ("" if none within 2 s)
-server_ms() {
-	local line=
-	for _ in $(seq 1 40); do
-		line=$(grep -F "req=$1 " "$work/handlers.log" | tail -1)
-		[ -n "$line" ] && break
-		sleep 0.05
-	done
-	sed -n 's/.* [0-9][0-9][0-9] \([0-9.]*\)ms .*/\1/p' <<<"$line"
-}
-# timed NAME curl-args...: one request; appends "server_ms curl_ms" to $work/NAME.times
-# and leaves the body in $work/NAME.body; fails unless 200 and a logged duration
+# timed NAME curl-args...: one request (timed_request); "server_ms curl_ms"
+# appended to $work/NAME.times, the body in $work/NAME.body
 timed() {
-	local name=$1 out rid code total ms
+	local name=$1
 	shift
-	for _ in 1 2 3; do
-		out=$(curl -s -o "$work/$name.body" -w '%{http_code} %{time_total} %header{x-request-id}' -H "$auth" "$@")
-		read -r code total rid <<<"$out"
-		[ "$code" = 200 ] || { echo "bench: $name answered $code: $(head -c 300 "$work/$name.body")" >&2; return 1; }
-		ms=$(server_ms "$rid")
-		if [ -n "$ms" ]; then
-			echo "$ms $(awk -v t="$total" 'BEGIN { printf "%.3f", t * 1000 }')" >>"$work/$name.times"
-			return 0
-		fi
-		sleep 1 # a worker that has not yet reloaded the log level: again
-	done
-	echo "bench: no log line for the $name requests (is the log level info?)" >&2
-	return 1
+	timed_request "$work/handlers.log" "$work/$name" 5 -H "$auth" "$@"
 }
 col_median() { awk -v c="$1" '{ print $c }' "$2" | median; }
 # the handlers reload a changed config within about a second
 set_log_level() { bench_config "$1"; sleep 2.5; }
-records_json() { jq -cn --arg p "$2" --arg pre "$3" --argjson n "$1" \
-	'{records: [range($n) | {id: "\($pre)\(.)", base_version: 0, payload: $p}]}'; }
 
 # GET /v1/status against the hello ceiling of the same connections
 echo

@@ -6,6 +6,7 @@
 set -u
 cd "$(dirname "$0")/../.."
 root=$PWD
+. tests/bench/lib.sh
 BIN=${BIN:-$root/build}
 RUNS=${BENCH_BLOB_RUNS:-3}
 MIB=${BENCH_BLOB_MIB:-200}
@@ -20,14 +21,9 @@ password_hash = { iterations = 1000 }
 log = { level = "error" }
 plans = { default = { backup_bytes = 256 * MiB, bytes = 2 * GiB, backups = 2 } }
 LUA
-port=$((20000 + RANDOM % 20000))
-url=http://127.0.0.1:$port
 mkdir -p "$work/static"
 head -c $((MIB * 1024 * 1024)) /dev/urandom >"$work/static/blob"
-BIN=$BIN PORT=$port BLINDSYNC_CONFIG=$work/bench.lua RUN_DIR=$work/run HANDLER_LOG=$work/handlers.log \
-	ACCESS_LOG=off STATIC_DIR=$work/static setsid scripts/run.sh >"$work/run.log" 2>&1 &
-stack=$!
-for _ in $(seq 1 100); do curl -sf "$url/v1/health" >/dev/null && break; sleep 0.1; done
+start_bench_stack STATIC_DIR="$work/static" || exit 1
 
 key=$(head -c 32 /dev/urandom | base64)
 curl -sf -H 'Content-Type: application/json' "$url/v1/account/register" \
@@ -36,7 +32,6 @@ tok=$(curl -sf -H 'Content-Type: application/json' "$url/v1/account/login" \
 	--data "{\"username\":\"bench\",\"auth_key\":\"$key\"}" | jq -r .access_token)
 A="Authorization: Bearer $tok"
 
-median() { sort -n | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 mibs() { awk -v b="$1" -v t="$2" 'BEGIN { printf "%.1f", b / 1048576 / t }'; }
 bytes=$((MIB * 1024 * 1024))
 : >"$work/up"; : >"$work/down"; : >"$work/static.t"

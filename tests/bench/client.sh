@@ -20,6 +20,7 @@
 set -u
 cd "$(dirname "$0")/../.."
 root=$PWD
+. tests/bench/lib.sh
 BIN=${BIN:-$root/build}
 RUNS=${BENCH_RUNS:-3}
 N=${BENCH_RECORDS:-10000}
@@ -39,22 +40,13 @@ log = { level = "error" }
 tokens = { access_ttl = 86400 }
 plans = { default = { bytes = 4 * GiB, backup_bytes = 256 * MiB, backups = 4 } }
 LUA
-port=$((20000 + RANDOM % 20000))
-url=http://127.0.0.1:$port
-BIN=$BIN PORT=$port BLINDSYNC_CONFIG=$work/bench.lua RUN_DIR=$work/run HANDLER_LOG=$work/handlers.log \
-	ACCESS_LOG=off setsid scripts/run.sh >"$work/run.log" 2>&1 &
-stack=$!
-# wait for readiness, bounded generously (a busy machine starts slowly)
-ready_by=$((SECONDS + 120))
-until curl -sf "$url/v1/health" >/dev/null || [ "$SECONDS" -ge "$ready_by" ]; do sleep 0.1; done
-curl -sf "$url/v1/health" >/dev/null || { cat "$work/run.log"; exit 1; }
+start_bench_stack || exit 1
 
 pw=$work/pw
 echo "bench password $RANDOM$RANDOM" >"$pw"
 user=bench$RANDOM
 bs() { local h=$1; shift; BLINDSYNC_PASSWORD_FILE=$pw "$BIN/blindsync" --server "$url" --home "$work/$h" "$@"; }
 ms() { echo $(($(date +%s%N) / 1000000)); }
-median() { sort -n | awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]; else printf "%.1f\n", (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 token() { sqlite3 "$work/$1/blindsync.db" "SELECT CAST(v AS TEXT) FROM settings WHERE k = 'access'"; }
 row() { printf '  %-44s %12s %14s %8s\n' "$@"; }
 
@@ -120,12 +112,12 @@ done
 rm -f "$work/blob" "$work/blob.out" "$work/raw.out"
 argon=$("$work/client_tool" argon "$RUNS")
 
-first=$(median <"$work/first"); firstc=$(median <"$work/first.curl")
-nc=$(median <"$work/nochange"); ncc=$(median <"$work/nochange.curl")
+first=$(median 1 <"$work/first"); firstc=$(median 1 <"$work/first.curl")
+nc=$(median 1 <"$work/nochange"); ncc=$(median 1 <"$work/nochange.curl")
 mibs() { awk -v b="$bytes" -v t="$1" 'BEGIN { printf "%.1f", b / 1048576 / (t / 1000) }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b / a }'; }
-put=$(median <"$work/put"); putc=$(median <"$work/put.curl")
-get=$(median <"$work/get"); getc=$(median <"$work/get.curl")
+put=$(median 1 <"$work/put"); putc=$(median 1 <"$work/put.curl")
+get=$(median 1 <"$work/get"); getc=$(median 1 <"$work/get.curl")
 echo
 echo "client (blindsync CLI): median of $RUNS, wall time with process start; seeded $N records in ${seed_ms} ms"
 row "" "blindsync" "curl baseline" "target"

@@ -15,6 +15,7 @@
 set -u
 cd "$(dirname "$0")/../.."
 root=$PWD
+. tests/bench/lib.sh
 BIN=${BIN:-$root/build}
 NREC=${BENCH_EXPORT_RECORDS:-100000}
 BACKUP_MIB=${BENCH_EXPORT_BACKUP_MIB:-200}
@@ -31,16 +32,8 @@ tokens = { access_ttl = 86400 }
 limits = { max_import_bytes = 2 * GiB }
 plans = { default = { bytes = 1024 * GiB, backup_bytes = 512 * MiB } }
 LUA
-port=$((20000 + RANDOM % 20000))
-url=http://127.0.0.1:$port
-BIN=$BIN PORT=$port BLINDSYNC_CONFIG=$work/bench.lua RUN_DIR=$work/run HANDLER_LOG=$work/handlers.log \
-	ACCESS_LOG=off setsid scripts/run.sh >"$work/run.log" 2>&1 &
-stack=$!
-for _ in $(seq 1 100); do curl -sf "$url/v1/health" >/dev/null && break; sleep 0.1; done
-curl -sf "$url/v1/health" >/dev/null || { cat "$work/run.log"; exit 1; }
+start_bench_stack || exit 1
 
-# peak RSS (VmHWM, KiB) over the processes of one handler
-peak_rss() { local m=0 v; for p in $(pgrep -f -- "$work/run/$1.sock"); do v=$(awk '/VmHWM/ {print $2}' /proc/$p/status 2>/dev/null); [ -n "$v" ] && [ "$v" -gt "$m" ] && m=$v; done; echo $m; }
 mib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
 
 # account NAME: register and log in; prints the access token

@@ -11,6 +11,7 @@
 set -u
 cd "$(dirname "$0")/../.."
 root=$PWD
+. tests/bench/lib.sh
 BIN=${BIN:-$root/build}
 N=${BENCH_LIVE_SOCKETS:-10000}
 ACCOUNTS=${BENCH_LIVE_ACCOUNTS:-100}
@@ -31,24 +32,9 @@ live = { enabled = false, max_per_account = $N, max_total = $((N + 100)) }
 LUA
 # live.enabled = false: run.sh does not start blindsync-live (it would stop
 # the whole stack when its child exits); this script runs it, beside the
-# stack on the socket the nginx snippet proxies to, and restarts it
-# wait_until SECS WHAT CMD...: until CMD succeeds, polling; false with a
-# message after SECS seconds (a bound for a busy machine, not a timing)
-wait_until() {
-	local by=$((SECONDS + $1)) what=$2
-	shift 2
-	until "$@"; do
-		[ "$SECONDS" -lt "$by" ] || { echo "live.sh: no $what within the bound" >&2; return 1; }
-		sleep 0.05
-	done
-}
-
-port=$((20000 + RANDOM % 20000))
-url=http://127.0.0.1:$port
-BIN=$BIN PORT=$port BLINDSYNC_CONFIG=$work/bench.lua RUN_DIR=$work/run HANDLER_LOG=$work/handlers.log \
-	ACCESS_LOG=off WORKER_CONNECTIONS=$((2 * N + 1000)) setsid scripts/run.sh >"$work/run.log" 2>&1 &
-stack=$!
-wait_until 120 "the stack's health" curl -sf "$url/v1/health" -o /dev/null || exit 1
+# stack on the socket the nginx snippet proxies to, and restarts it.
+# Every wait is lib.sh's wait_until: for a condition, under a deadline.
+start_bench_stack WORKER_CONNECTIONS=$((2 * N + 1000)) || exit 1
 BLINDSYNC_CONFIG=$work/bench.lua "$BIN/blindsync-live" --listen "$work/run/live.sock" >>"$work/handlers.log" 2>&1 &
 live_pid=$!
 wait_until 120 "blindsync-live's socket" test -S "$work/run/live.sock" || exit 1

@@ -12,6 +12,7 @@
 set -u
 cd "$(dirname "$0")/../.."
 root=$PWD
+. tests/bench/lib.sh
 BIN=${BIN:-$root/build}
 NREC=${BENCH_MIGRATE_RECORDS:-100000}
 [ -x scripts/pg.sh ] || { echo "migrate-store bench skipped: no scripts/pg.sh for a PostgreSQL cluster"; exit 0; }
@@ -33,13 +34,7 @@ rate_limits = {}
 tokens = { access_ttl = 86400 }
 plans = { default = { bytes = 1024 * GiB } }
 LUA
-port=$((20000 + RANDOM % 20000))
-url=http://127.0.0.1:$port
-BIN=$BIN PORT=$port BLINDSYNC_CONFIG=$work/bench.lua RUN_DIR=$work/run HANDLER_LOG=$work/handlers.log \
-	ACCESS_LOG=off setsid scripts/run.sh >"$work/run.log" 2>&1 &
-stack=$!
-for _ in $(seq 1 1200); do curl -sf "$url/v1/health" >/dev/null && break; sleep 0.1; done
-curl -sf "$url/v1/health" >/dev/null || { cat "$work/run.log"; exit 1; }
+start_bench_stack || exit 1
 
 key=$(head -c 32 /dev/urandom | base64)
 curl -sf -H 'Content-Type: application/json' "$url/v1/account/register" \

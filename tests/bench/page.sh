@@ -23,6 +23,7 @@
 set -u
 cd "$(dirname "$0")/../.."
 root=$PWD
+. tests/bench/lib.sh
 BIN=${BIN:-$root/build}
 RUNS=${BENCH_RUNS:-3}
 N=${BENCH_RECORDS:-10000}
@@ -44,22 +45,13 @@ log = { level = "error" }
 tokens = { access_ttl = 86400 }
 plans = { default = { bytes = 4 * GiB } }
 LUA
-port=$((20000 + RANDOM % 20000))
-url=http://127.0.0.1:$port
-BIN=$BIN FRONT=${FRONT:-nginx} PORT=$port BLINDSYNC_CONFIG=$work/bench.lua RUN_DIR=$work/run HANDLER_LOG=$work/handlers.log \
-	ACCESS_LOG=off setsid scripts/run.sh >"$work/run.log" 2>&1 &
-stack=$!
-# wait for readiness, bounded generously (a busy machine starts slowly)
-ready_by=$((SECONDS + 120))
-until curl -sf "$url/v1/health" >/dev/null || [ "$SECONDS" -ge "$ready_by" ]; do sleep 0.1; done
-curl -sf "$url/v1/health" >/dev/null || { cat "$work/run.log"; exit 1; }
+start_bench_stack FRONT="${FRONT:-nginx}" || exit 1
 curl -sf -o /dev/null "$url/" || { echo "page bench: the page is not served"; cat "$work/run.log"; exit 1; }
 
 pw=$work/pw
 echo "bench password $RANDOM$RANDOM" >"$pw"
 user=page$RANDOM
 ms() { echo $(($(date +%s%N) / 1000000)); }
-median() { sort -n | awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]; else printf "%.1f\n", (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 row() { printf '  %-52s %14s %14s %8s\n' "$@"; }
 
 BLINDSYNC_PASSWORD_FILE=$pw "$BIN/blindsync" --server "$url" --home "$work/seed" register "$user" >/dev/null 2>&1 ||
@@ -72,7 +64,7 @@ node web/app/bench/page.js "$url" "$user" "$pw" "$N" "$RUNS" >"$work/runs.json" 
 	{ echo "page bench: the browser part failed:"; cat "$work/page.err"; exit 1; }
 argon_c=$("$work/client_tool" argon "$RUNS")
 
-field() { jq -r ".$1" "$work/runs.json" | median; }
+field() { jq -r ".$1" "$work/runs.json" | median 1; }
 kib() { awk -v b="$1" 'BEGIN { printf "%.1f KiB", b / 1024 }'; }
 echo
 echo "page behind ${FRONT:-nginx} (headless chromium $("$CHROMIUM" --version 2>/dev/null | awk '{ print $2 }')): median of $RUNS fresh visits; seeded $N records of 1 KiB in ${seed_ms} ms"

@@ -18,6 +18,7 @@
 set -u
 cd "$(dirname "$0")/../.."
 root=$PWD
+. tests/bench/lib.sh
 BIN=${BIN:-$root/build}
 RUNS=${BENCH_SHARE_RUNS:-9}
 NREC=${BENCH_SHARE_RECORDS:-10000}
@@ -55,17 +56,8 @@ LUA
 }
 mkdir -p "$work/data" # the secret's directory (an SQLite store would make it)
 bench_config error
-port=$((20000 + RANDOM % 20000))
-url=http://127.0.0.1:$port
-BIN=$BIN PORT=$port BLINDSYNC_CONFIG=$work/bench.lua RUN_DIR=$work/run HANDLER_LOG=$work/handlers.log \
-	ACCESS_LOG=off setsid scripts/run.sh >"$work/run.log" 2>&1 &
-stack=$!
-ready_by=$((SECONDS + 120))
-until curl -sf "$url/v1/health" >/dev/null || [ "$SECONDS" -ge "$ready_by" ]; do sleep 0.1; done
-curl -sf "$url/v1/health" >/dev/null || { cat "$work/run.log"; exit 1; }
+start_bench_stack || exit 1
 
-median() { sort -n | awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]; else printf "%.3f\n", (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
 b64r() { head -c "$1" /dev/urandom | base64 -w0; }
 
 # user NAME: register and log in; prints the access token
@@ -91,36 +83,12 @@ share() {
 		jq -r .id) || return 1
 	curl -sf -o /dev/null -X POST -H "Authorization: Bearer $4" "$url/v1/invitations/$id/accept"
 }
-records_json() { jq -cn --arg p "$2" --arg pre "$3" --argjson n "$1" \
-	'{records: [range($n) | {id: "\($pre)\(.)", base_version: 0, payload: $p}]}'; }
-# server_ms RID: the duration the handler logged for request RID ("" if none within 2 s)
-server_ms() {
-	local line=
-	for _ in $(seq 1 40); do
-		line=$(grep -F "req=$1 " "$work/handlers.log" | tail -1)
-		[ -n "$line" ] && break
-		sleep 0.05
-	done
-	sed -n 's/.* [0-9][0-9][0-9] \([0-9.]*\)ms .*/\1/p' <<<"$line"
-}
-# timed NAME TOKEN curl-args...: one request; appends "server_ms curl_ms" to $work/NAME.times
+# timed NAME TOKEN curl-args...: one request (timed_request); "server_ms curl_ms"
+# appended to $work/NAME.times, the body in $work/NAME.body
 timed() {
-	local name=$1 tok=$2 out rid code total ms
+	local name=$1 tok=$2
 	shift 2
-	for _ in 1 2 3; do
-		out=$(curl -s -o "$work/$name.body" -w '%{http_code} %{time_total} %header{x-request-id}' \
-			-H "Authorization: Bearer $tok" "$@")
-		read -r code total rid <<<"$out"
-		[ "$code" = 200 ] || { echo "sharing.sh: $name answered $code: $(head -c 300 "$work/$name.body")" >&2; return 1; }
-		ms=$(server_ms "$rid")
-		if [ -n "$ms" ]; then
-			echo "$ms $(awk -v t="$total" 'BEGIN { printf "%.3f", t * 1000 }')" >>"$work/$name.times"
-			return 0
-		fi
-		sleep 1 # a worker that has not reloaded the log level yet: again
-	done
-	echo "sharing.sh: no log line for the $name requests" >&2
-	return 1
+	timed_request "$work/handlers.log" "$work/$name" 5 -H "Authorization: Bearer $tok" "$@"
 }
 col_median() { awk -v c="$1" '{ print $c }' "$2" | median; }
 

@@ -1,0 +1,100 @@
+# lib.sh: what the bench scripts of tests/bench share, sourced (never run)
+# by each after it has cd'd to the top of the tree:
+#     . tests/bench/lib.sh
+# Figures (median, ratio), the records of a push body, bounded waits for a
+# condition (a wall-clock deadline, never a count of sleeps), the stack
+# started and waited for, a handler's logged duration and one timed
+# request, and a handler's peak RSS. Messages name the script ($0).
+# What it must never do: change what a script measures or prints; a figure
+# is computed here exactly as each script computed it before.
+
+# median [DECIMALS]: the median of the numbers on stdin, one a line; with an
+# even count the mean of the middle two, printed with DECIMALS (3) places
+median() {
+	sort -n | awk -v f="%.${1:-3}f\n" '{ a[NR] = $1 }
+		END { if (NR % 2) print a[(NR + 1) / 2]; else printf f, (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
+}
+
+# ratio A B: A / B with two decimals, or "n/a" when B is not above zero
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
+
+# records_json N PAYLOAD PREFIX: a push body of N new records PREFIX0..,
+# each with PAYLOAD (base64)
+records_json() {
+	jq -cn --arg p "$2" --arg pre "$3" --argjson n "$1" \
+		'{records: [range($n) | {id: "\($pre)\(.)", base_version: 0, payload: $p}]}'
+}
+
+# wait_until SECS WHAT CMD...: until CMD succeeds, polling; false with a
+# message after SECS seconds of wall-clock time (a bound for a busy
+# machine, not a timing)
+wait_until() {
+	local by=$((SECONDS + $1)) what=$2
+	shift 2
+	until "$@"; do
+		[ "$SECONDS" -lt "$by" ] || { echo "${0##*/}: no $what within the bound" >&2; return 1; }
+		sleep 0.05
+	done
+}
+
+# healthy URL: the stack at URL answers its health check
+healthy() { curl -sf -o /dev/null "$1/v1/health"; }
+
+# start_bench_stack [VAR=VALUE...]: scripts/run.sh (nginx + handlers) on a
+# random port with $work/bench.lua, its run dir, handlers' log and output
+# under $work, the access log off, VAR=VALUE added to its environment; sets
+# port, url and stack (run.sh's pid, in a session of its own) and waits for
+# its health, 120 s at most: false, with run.sh's output, when it does not
+# come up
+start_bench_stack() {
+	port=$((20000 + RANDOM % 20000))
+	url=http://127.0.0.1:$port
+	env BIN="$BIN" PORT="$port" BLINDSYNC_CONFIG="$work/bench.lua" RUN_DIR="$work/run" \
+		HANDLER_LOG="$work/handlers.log" ACCESS_LOG=off "$@" setsid scripts/run.sh >"$work/run.log" 2>&1 &
+	stack=$!
+	wait_until 120 "health from the stack" healthy "$url" || { cat "$work/run.log" >&2; return 1; }
+}
+
+# logged_ms LOG RID [SECS]: the duration a handler logged in LOG for
+# request RID, waiting for its line up to SECS (30) seconds; "" if none
+logged_ms() {
+	local line= by=$((SECONDS + ${3:-30}))
+	until line=$(grep -F "req=$2 " "$1" | tail -1); [ -n "$line" ] || [ "$SECONDS" -ge "$by" ]; do
+		sleep 0.05
+	done
+	sed -n 's/.* [0-9][0-9][0-9] \([0-9.]*\)ms .*/\1/p' <<<"$line"
+}
+
+# timed_request LOG OUT SECS curl-args...: one request, its duration as the
+# handler logged it in LOG (waited for up to SECS seconds) and curl's total;
+# appends "server_ms curl_ms" to OUT.times and leaves the body in OUT.body.
+# A request whose line does not come (a worker that has not reloaded the
+# log level yet) is sent again, 3 times in all. False, saying why, unless
+# 200 and a logged duration.
+timed_request() {
+	local log=$1 out=$2 secs=$3 res rid code total ms
+	shift 3
+	for _ in 1 2 3; do
+		res=$(curl -s -o "$out.body" -w '%{http_code} %{time_total} %header{x-request-id}' "$@")
+		read -r code total rid <<<"$res"
+		[ "$code" = 200 ] || { echo "${0##*/}: ${out##*/} answered $code: $(head -c 300 "$out.body")" >&2; return 1; }
+		ms=$(logged_ms "$log" "$rid" "$secs")
+		if [ -n "$ms" ]; then
+			echo "$ms $(awk -v t="$total" 'BEGIN { printf "%.3f", t * 1000 }')" >>"$out.times"
+			return 0
+		fi
+	done
+	echo "${0##*/}: no log line for the ${out##*/} requests (is the log level info?)" >&2
+	return 1
+}
+
+# peak_rss HANDLER: the highest peak RSS (VmHWM, KiB) over the processes of
+# one handler of the stack in $work/run
+peak_rss() {
+	local m=0 v p
+	for p in $(pgrep -f -- "$work/run/$1.sock"); do
+		v=$(awk '/VmHWM/ { print $2 }' "/proc/$p/status" 2>/dev/null)
+		[ -n "$v" ] && [ "$v" -gt "$m" ] && m=$v
+	done
+	echo "$m"
+}
