@@ -26,11 +26,12 @@ SECS=${BENCH_SECONDS:-10}
 SYNC_RUNS=${BENCH_SYNC_RUNS:-7}
 MIXED_SECS=${BENCH_MIXED_SECONDS:-20}
 work=$(mktemp -d /tmp/blindsync-bench.XXXXXX)
+stack=
 trap 'kill -TERM $stack 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
 
 cc -std=c11 -D_GNU_SOURCE -O2 -Ifcgi/lib -Ifcgi/crypto tests/bench/pbkdf2.c -o "$work/pbkdf2" \
 	"$BIN/libblindsync.a" "$BIN/libbscrypto.a" \
-	$(pkg-config --libs fcgi sqlite3 libcrypto json-c lua5.4) -lpthread -lm || exit 1
+	$(pkg-config --libs fcgi sqlite3 libpq libcrypto json-c lua5.4) -lpthread -lm || exit 1
 cc -std=c11 -D_GNU_SOURCE -O2 tests/bench/sqlite_raw.c -o "$work/sqlite_raw" $(pkg-config --libs sqlite3) || exit 1
 
 # bench_config LEVEL: the bench config with that log level; replaced in one
