@@ -16,6 +16,7 @@ load ../lib
 load account_helpers
 load sync_helpers
 load ../tools/sync_checks
+load crash_helpers
 
 KILL_ROUNDS=10
 RESTART_ROUND=5
@@ -61,25 +62,6 @@ teardown() {
 	"$BS_ROOT/scripts/pg.sh" destroy "$BS_PG_DIR"
 }
 
-# push_supervisor RUN_PID RUN_DIR: the pid of that stack's blindsync-push supervisor
-push_supervisor() { pgrep -P "$1" -f -- "$2/push.sock"; }
-
-# push_workers SUPERVISOR: its live worker processes (not those killed so
-# far, which may still be exiting or be zombies not yet reaped)
-KILLED=" "
-push_workers() {
-	ps -o pid=,stat= --ppid "$1" | awk -v k="$KILLED" '$2 !~ /^Z/ && index(k, " " $1 " ") == 0 { print $1 }'
-}
-has_workers() { [ "$(push_workers "$1" | wc -l)" -ge "$2" ]; }
-wait_workers() {
-	bs_wait 60 has_workers "$1" "$2" ||
-		fail "blindsync-push[$1] has $(push_workers "$1" | wc -l) workers, not $2, 60 s after a kill"
-}
-
-# acks FILE: writes acknowledged so far; acks_over N FILE: more than N
-acks() { cat "$1" 2>/dev/null | grep -c '"version"' || true; }
-acks_over() { [ "$(acks "$2")" -gt "$1" ]; }
-
 # down_503 URL: a push through URL answers 503 with Retry-After (the store is down)
 down_503() {
 	local h
@@ -116,21 +98,8 @@ health_is() { [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 "$1/v1/h
 		bs_wait 60 acks_over "$before" "$out" || true
 		[ "$(acks "$out")" -gt "$before" ] || fail "round $round: no write acknowledged since the last kill"
 		sleep "0.$((RANDOM % 4 + 1))"
-		victims=
-		for s in "${sups[@]}"; do
-			if [ $((round % 2)) -eq 1 ]; then
-				victims="$victims $(push_workers "$s" | shuf -n 1)"
-			else
-				victims="$victims $(push_workers "$s")"
-			fi
-		done
-		for v in $victims; do
-			if kill -KILL "$v"; then
-				killed=$((killed + 1))
-				KILLED="$KILLED$v "
-			fi
-		done
-		echo "round $round: killed $(echo $victims) at $(date +%T.%N | cut -c1-12), acks $(acks "$out")" >&2
+		kill_workers "$round" "${sups[@]}"
+		echo "round $round: killed $(echo $VICTIMS) at $(date +%T.%N | cut -c1-12), acks $(acks "$out")" >&2
 		if [ "$round" -eq "$RESTART_ROUND" ]; then
 			for s in "${sups[@]}"; do wait_workers "$s" "$nworkers"; done
 			"$BS_ROOT/scripts/pg.sh" kill "$BS_PG_DIR"

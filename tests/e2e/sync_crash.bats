@@ -13,6 +13,7 @@
 load ../lib
 load account_helpers
 load ../tools/sync_checks
+load crash_helpers
 
 KILL_ROUNDS=12
 
@@ -44,41 +45,6 @@ teardown() {
 	BATS_FILE_TMPDIR=$BATS_TEST_TMPDIR bs_stop
 }
 
-# push_supervisor: the pid of blindsync-push's supervisor (the child of run.sh)
-push_supervisor() { pgrep -P "$BS_PID" -f -- "$BS_RUN/push.sock"; }
-
-# push_workers SUPERVISOR: its worker processes: not the ones this test
-# killed, which may still be exiting or be zombies the supervisor has yet to
-# reap (KILLED: the pids killed so far)
-KILLED=" "
-push_workers() {
-	ps -o pid=,stat= --ppid "$1" | awk -v k="$KILLED" '$2 !~ /^Z/ && index(k, " " $1 " ") == 0 { print $1 }'
-}
-
-# has_workers SUPERVISOR N: the supervisor has N workers
-has_workers() { [ "$(push_workers "$1" | wc -l)" -ge "$2" ]; }
-
-# wait_workers SUPERVISOR N: until the supervisor has N workers again (60 s)
-wait_workers() {
-	bs_wait 60 has_workers "$1" "$2" && return 0
-	echo "processes of the run:" >&2
-	ps -o pid,ppid,stat,wchan:20,args --forest -g "$BS_PID" >&2 || true
-	echo "the handler log's last supervisor lines:" >&2
-	grep -F "blindsync-push[$1]" "$BS_LOG" | tail -5 >&2
-	echo "the end of run.log:" >&2
-	tail -5 "$BATS_TEST_TMPDIR/run.log" >&2
-	echo "the handler log's errors:" >&2
-	grep -v ' info ' "$BS_LOG" | tail -10 >&2
-	mkdir -p "/tmp/sync_crash_failure.$$" && cp "$BATS_TEST_TMPDIR"/*.log "$BATS_TEST_TMPDIR"/load.out "/tmp/sync_crash_failure.$$" &&
-		echo "(the logs are kept in /tmp/sync_crash_failure.$$)" >&2
-	fail "blindsync-push has $(push_workers "$1" | wc -l) workers, not $2, 60 s after a kill"
-}
-
-# acks FILE: writes acknowledged so far
-acks() { cat "$1" 2>/dev/null | grep -c '"version"' || true; }
-# acks_over N FILE: more than N acknowledged writes in FILE
-acks_over() { [ "$(acks "$2")" -gt "$1" ]; }
-
 # verify_acked WHEN: every acknowledged write is in the store
 verify_acked() {
 	run python3 "$SYNC_LOAD" verify-acked "$(bs_database "$BS_DATA")" "$USERNAME" "$out"
@@ -97,7 +63,7 @@ verify_acked() {
 	bs_wait 60 acks_over 49 "$out" || true
 	[ "$(acks "$out")" -ge 50 ] || fail "the load does not get going: $(cat "$BATS_TEST_TMPDIR/load.out")"
 
-	sup=$(push_supervisor)
+	sup=$(push_supervisor "$BS_PID" "$BS_RUN")
 	[ -n "$sup" ] && [ "$(wc -w <<<"$sup")" -eq 1 ] || fail "no single blindsync-push supervisor: '$sup'"
 	nworkers=$(push_workers "$sup" | wc -l)
 	[ "$nworkers" -ge 2 ] || fail "blindsync-push has $nworkers workers"
@@ -109,20 +75,8 @@ verify_acked() {
 		bs_wait 60 acks_over "$before" "$out" || true
 		[ "$(acks "$out")" -gt "$before" ] || fail "round $round: no write acknowledged since the last kill"
 		sleep "0.$((RANDOM % 4 + 1))"
-		if [ $((round % 2)) -eq 1 ]; then
-			victims=$(push_workers "$sup" | shuf -n 1)
-		else
-			victims=$(push_workers "$sup")
-		fi
-		for v in $victims; do
-			if kill -KILL "$v"; then
-				killed=$((killed + 1))
-				KILLED="$KILLED$v "
-			else
-				echo "round $round: kill $v failed" >&2
-			fi
-		done
-		echo "round $round: killed $(echo $victims) at $(date +%T.%N | cut -c1-12), acks $(acks "$out")" >&2
+		kill_workers "$round" "$sup"
+		echo "round $round: killed $(echo $VICTIMS) at $(date +%T.%N | cut -c1-12), acks $(acks "$out")" >&2
 	done
 	wait_workers "$sup" "$nworkers"
 	before=$(acks "$out")
@@ -133,7 +87,7 @@ verify_acked() {
 	cat "$BATS_TEST_TMPDIR/load.out"
 	[ "$(acks "$out")" -gt "$before" ] || fail "no write acknowledged after the last restart"
 	# the supervisor saw every kill (and the same supervisor still runs)
-	assert_equal "$(push_supervisor)" "$sup"
+	assert_equal "$(push_supervisor "$BS_PID" "$BS_RUN")" "$sup"
 	restarts=$(grep -c "blindsync-push\[$sup\].*exited (status 9); restarting it" "$BS_LOG" || true)
 	[ "$restarts" -eq "$killed" ] || fail "$killed workers killed, $restarts restarts logged"
 	# and no worker ended on its own
