@@ -11,13 +11,13 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, MemoryStorage, bs1 } from '../../sdk/src/index.js';
-import { root, startStack, stopStack } from '../../sdk/test/stack.js';
-import { ART, cliRunner, launch, skipReason } from './harness.js';
+import { root, startStack } from '../../sdk/test/stack.js';
+import { ART, cliRunner, closeAll, launch, skipReason, watchErrors } from './harness.js';
 
 
 const skip = skipReason();
@@ -44,12 +44,7 @@ const username = `blobs${process.pid}`;
 async function openPage() {
   const page = await browser.newPage();
   await page.setViewportSize({ width: 900, height: 700 });
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(String(e)));
-  page.on('console', (m) => {
-    if (m.type() === 'error' && !/status of 40[14]/.test(m.text()))
-      errors.push(m.text());
-  });
+  const errors = watchErrors(page, /status of 40[14]/);
   await page.goto(`${stack.url}/`);
   await page.getByLabel('Username', { exact: true }).waitFor();
   return { page, errors };
@@ -149,12 +144,7 @@ before(async () => {
   await cli(['sync']);
 });
 
-after(async () => {
-  await browser?.close();
-  await stopStack(stack);
-  if (tmp)
-    rmSync(tmp, { recursive: true, force: true });
-});
+after(() => closeAll(browser, stack, tmp));
 
 test('page: Argon2id runs in a Web Worker and the page keeps ticking while it runs', { skip }, async (t) => {
   const { page, errors } = await openPage();

@@ -24,11 +24,11 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startStack, stopStack } from '../../sdk/test/stack.js';
-import { ART, BOUND, cliRunner, launch, skipReason } from './harness.js';
+import { startStack } from '../../sdk/test/stack.js';
+import { ART, BOUND, cliRunner, closeAll, launch, skipReason, watchErrors } from './harness.js';
 
 
 const skip = skipReason();
@@ -90,20 +90,11 @@ before(async () => {
   page = await browser.newPage();
   await page.setViewportSize({ width: 1000, height: 800 });
   page.on('request', (r) => seen.push({ url: r.url(), method: r.method(), body: r.postData() ?? '' }));
-  page.on('pageerror', (e) => errors.push(String(e)));
   /* (/favicon.ico's 404 and the revoked page's 401s are on purpose) */
-  page.on('console', (m) => {
-    if (m.type() === 'error' && !/status of 40[14]/.test(m.text()))
-      errors.push(m.text());
-  });
+  watchErrors(page, /status of 40[14]/, errors);
 });
 
-after(async () => {
-  await browser?.close();
-  await stopStack(stack);
-  if (tmp)
-    rmSync(tmp, { recursive: true, force: true });
-});
+after(() => closeAll(browser, stack, tmp));
 
 test('edit: the page edits the CLI\'s record by keyboard and the CLI pulls it; the watch brings the CLI\'s',
   { skip }, async () => {

@@ -3,14 +3,15 @@
  * through playwright-core (web/sdk's devDependency), the reason a test file
  * is skipped when a part is missing, one way to launch the browser, and one
  * way to run the C CLI as the other device (its home and password file
- * under the test's temporary directory). The stack itself is
- * web/sdk/test/stack.js.
+ * under the test's temporary directory), the page's script errors
+ * collected, and one end for a file (browser, stack, temporary
+ * directory). The stack itself is web/sdk/test/stack.js.
  */
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { BIN, built, root } from '../../sdk/test/stack.js';
+import { BIN, built, root, stopStack } from '../../sdk/test/stack.js';
 
 /** The browser (CHROMIUM overrides Debian's). */
 export const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
@@ -84,4 +85,39 @@ export function cliRunner(where) {
     return r.stdout;
   };
   return { run, cli };
+}
+
+/**
+ * Collect the page's script errors into errors (a new array by default,
+ * returned): every uncaught exception, and every console error but those
+ * whose text matches allowed (the 404s and 401s a test causes on purpose,
+ * and the browser's own /favicon.ico; each file says which). A test ends
+ * by asserting the array empty.
+ * @param {any} page a playwright Page
+ * @param {RegExp} allowed
+ * @param {string[]} [errors]
+ * @returns {string[]}
+ */
+export function watchErrors(page, allowed, errors = []) {
+  page.on('pageerror', (/** @type {Error} */ e) => errors.push(String(e)));
+  page.on('console', (/** @type {any} */ m) => {
+    if (m.type() === 'error' && !allowed.test(m.text()))
+      errors.push(m.text());
+  });
+  return errors;
+}
+
+/**
+ * The end of a page test file: close its browser, stop its stack (which
+ * fails on a sanitizer report in the handlers' log) and remove its
+ * temporary directory; each may be missing (a skipped file).
+ * @param {any} browser
+ * @param {import('../../sdk/test/stack.js').Stack | null} stack
+ * @param {string} tmp
+ */
+export async function closeAll(browser, stack, tmp) {
+  await browser?.close();
+  await stopStack(stack);
+  if (tmp)
+    rmSync(tmp, { recursive: true, force: true });
 }

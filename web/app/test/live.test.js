@@ -17,11 +17,11 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startStack, stopStack, waitFor } from '../../sdk/test/stack.js';
-import { BOUND, cliRunner, launch, skipReason } from './harness.js';
+import { startStack, waitFor } from '../../sdk/test/stack.js';
+import { BOUND, cliRunner, closeAll, launch, skipReason, watchErrors } from './harness.js';
 
 
 const skip = skipReason({ live: true });
@@ -78,20 +78,11 @@ before(async () => {
   cdp.on('Network.webSocketHandshakeResponseReceived',
     (e) => handshakes.push({ url: urls.get(e.requestId) ?? '', status: e.response.status }));
   await cdp.send('Network.enable');
-  page.on('pageerror', (e) => errors.push(String(e)));
   /* (/favicon.ico's 404 and the refused socket after the kill are on purpose) */
-  page.on('console', (m) => {
-    if (m.type() === 'error' && !/status of 404|WebSocket connection to/.test(m.text()))
-      errors.push(m.text());
-  });
+  watchErrors(page, /status of 404|WebSocket connection to/, errors);
 });
 
-after(async () => {
-  await browser?.close();
-  await stopStack(stack);
-  if (tmp)
-    rmSync(tmp, { recursive: true, force: true });
-});
+after(() => closeAll(browser, stack, tmp));
 
 test('live: the page watches by the socket (101, no long poll) and a CLI push reaches it',
   { skip }, async () => {

@@ -13,12 +13,12 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, MemoryStorage } from '../../sdk/src/index.js';
-import { root, startStack, stopStack } from '../../sdk/test/stack.js';
-import { ART, launch, skipReason } from './harness.js';
+import { root, startStack } from '../../sdk/test/stack.js';
+import { ART, closeAll, launch, skipReason, watchErrors } from './harness.js';
 import { codes } from '../../sdk/test/totp.js';
 
 
@@ -41,12 +41,7 @@ before(async () => {
   browser = await launch(join(tmp, 'profile'));
 });
 
-after(async () => {
-  await browser?.close();
-  await stopStack(stack);
-  if (tmp)
-    rmSync(tmp, { recursive: true, force: true });
-});
+after(() => closeAll(browser, stack, tmp));
 
 /** Sign in with the form (the code form may follow). @param {import('playwright-core').Page} page */
 async function signIn(page) {
@@ -58,13 +53,8 @@ async function signIn(page) {
 test('page: two-factor login turned on in the page (QR code), then asked at sign-in', { skip }, async () => {
   await new Client({ url: stack.url, storage: new MemoryStorage() }).register(username, PASSWORD);
   const page = await browser.newPage();
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(String(e)));
   /* (the wrong code's 401 and the browser's /favicon.ico 404 are expected; any other 404 is not) */
-  page.on('console', (m) => {
-    if (m.type() === 'error' && !/status of 40[14]/.test(m.text()))
-      errors.push(m.text());
-  });
+  const errors = watchErrors(page, /status of 40[14]/);
   page.on('response', (r) => {
     if (r.status() === 404 && new URL(r.url()).pathname !== '/favicon.ico')
       errors.push(`404 ${r.url()}`);

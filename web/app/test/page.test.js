@@ -17,12 +17,12 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, MemoryStorage, bs1 } from '../../sdk/src/index.js';
-import { startStack, stopStack } from '../../sdk/test/stack.js';
-import { ART, cliRunner, launch, skipReason } from './harness.js';
+import { startStack } from '../../sdk/test/stack.js';
+import { ART, cliRunner, closeAll, launch, skipReason, watchErrors } from './harness.js';
 
 
 const skip = skipReason();
@@ -80,12 +80,7 @@ before(async () => {
   browser = await launch(join(tmp, 'profile'));
 });
 
-after(async () => {
-  await browser?.close();
-  await stopStack(stack);
-  if (tmp)
-    rmSync(tmp, { recursive: true, force: true });
-});
+after(() => closeAll(browser, stack, tmp));
 
 test('page: sign in and read the CLI\'s record; open the CLI\'s slot; no request carries a secret', { skip },
   async (t) => {
@@ -106,13 +101,8 @@ test('page: sign in and read the CLI\'s record; open the CLI\'s slot; no request
     page.on('request', (r) => seen.push({ url: r.url(), method: r.method(), headers: r.headers(),
       body: r.postData() ?? '' }));
     page.on('requestfinished', (r) => loads.push(r));
-    const errors = [];
-    page.on('pageerror', (e) => errors.push(String(e)));
     /* (the wrong password's 401, the wrong passphrase's slot 404 and /favicon.ico are on purpose) */
-    page.on('console', (m) => {
-      if (m.type() === 'error' && !/status of 40[14]/.test(m.text()))
-        errors.push(m.text());
-    });
+    const errors = watchErrors(page, /status of 40[14]/);
 
     const res = await page.goto(`${stack.url}/`);
     assert.equal(res.status(), 200);

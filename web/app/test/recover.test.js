@@ -18,12 +18,12 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, MemoryStorage } from '../../sdk/src/index.js';
-import { startStack, stopStack } from '../../sdk/test/stack.js';
-import { ART, cliRunner, launch, skipReason } from './harness.js';
+import { startStack } from '../../sdk/test/stack.js';
+import { ART, cliRunner, closeAll, launch, skipReason, watchErrors } from './harness.js';
 import { codes } from '../../sdk/test/totp.js';
 
 
@@ -52,12 +52,7 @@ before(async () => {
   browser = await launch(join(tmp, 'profile'));
 });
 
-after(async () => {
-  await browser?.close();
-  await stopStack(stack);
-  if (tmp)
-    rmSync(tmp, { recursive: true, force: true });
-});
+after(() => closeAll(browser, stack, tmp));
 
 /**
  * Fill the recovery form and submit it with Enter.
@@ -108,13 +103,8 @@ test('page: recover with the recovery key, old password refused, a removed key n
   const seen = [];
   page.on('request', (r) => seen.push({ url: r.url(), method: r.method(), headers: r.headers(),
     body: r.postData() ?? '' }));
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(String(e)));
   /* (the wrong key's and the old password's 401 are on purpose, and /favicon.ico's 404) */
-  page.on('console', (m) => {
-    if (m.type() === 'error' && !/status of 40[14]/.test(m.text()))
-      errors.push(m.text());
-  });
+  const errors = watchErrors(page, /status of 40[14]/);
   await page.goto(`${stack.url}/`);
 
   /* the disclosure opens from the keyboard */
@@ -226,12 +216,7 @@ test('page: recover on an account with two-factor login asks for the code', { sk
   const key = await sdk.recoveryKeyCreate(OLD);
 
   const page = await browser.newPage();
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(String(e)));
-  page.on('console', (m) => {
-    if (m.type() === 'error' && !/status of 40[14]/.test(m.text()))
-      errors.push(m.text());
-  });
+  const errors = watchErrors(page, /status of 40[14]/);
   await page.goto(`${stack.url}/`);
   await page.getByText('Forgot your password? Use your recovery key').click();
   await recover(page, key, NEW, NEW, user);

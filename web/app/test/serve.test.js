@@ -13,12 +13,12 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, MemoryStorage } from '../../sdk/src/index.js';
-import { FRONT, startStack, stopStack } from '../../sdk/test/stack.js';
-import { launch, skipReason } from './harness.js';
+import { FRONT, startStack } from '../../sdk/test/stack.js';
+import { closeAll, launch, skipReason, watchErrors } from './harness.js';
 
 
 const skip = skipReason({ cli: false });
@@ -40,12 +40,7 @@ before(async () => {
   browser = await launch(join(tmp, 'profile'));
 });
 
-after(async () => {
-  await browser?.close();
-  await stopStack(stack);
-  if (tmp)
-    rmSync(tmp, { recursive: true, force: true });
-});
+after(() => closeAll(browser, stack, tmp));
 
 test(`the page behind ${FRONT}: its headers on every file, gzip, the first load, a sign-in`, { skip }, async (t) => {
   const username = `serve${process.pid}`;
@@ -57,13 +52,8 @@ test(`the page behind ${FRONT}: its headers on every file, gzip, the first load,
   await sdk.logout();
 
   const page = await browser.newPage();
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(String(e)));
   /* (the browser's own /favicon.ico is a 404: the page has none) */
-  page.on('console', (m) => {
-    if (m.type() === 'error' && !/status of 404/.test(m.text()))
-      errors.push(m.text());
-  });
+  const errors = watchErrors(page, /status of 404/);
   page.on('response', (r) => {
     if (r.status() >= 400 && new URL(r.url()).pathname !== '/favicon.ico')
       errors.push(`${r.status()} ${r.url()}`);

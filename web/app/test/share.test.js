@@ -28,12 +28,12 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, MemoryStorage } from '../../sdk/src/index.js';
-import { startStack, stopStack } from '../../sdk/test/stack.js';
-import { ART, BOUND, launch, skipReason } from './harness.js';
+import { startStack } from '../../sdk/test/stack.js';
+import { ART, BOUND, closeAll, launch, skipReason, watchErrors } from './harness.js';
 
 const skip = skipReason({ cli: false });
 
@@ -77,20 +77,11 @@ before(async () => {
   page = await browser.newPage();
   await page.setViewportSize({ width: 1000, height: 900 });
   page.on('request', (r) => seen.push({ url: r.url(), method: r.method(), body: r.postData() ?? '' }));
-  page.on('pageerror', (e) => errors.push(String(e)));
   /* (/favicon.ico's 404 is on purpose) */
-  page.on('console', (m) => {
-    if (m.type() === 'error' && !/status of 404/.test(m.text()))
-      errors.push(m.text());
-  });
+  watchErrors(page, /status of 404/, errors);
 });
 
-after(async () => {
-  await browser?.close();
-  await stopStack(stack);
-  if (tmp)
-    rmSync(tmp, { recursive: true, force: true });
-});
+after(() => closeAll(browser, stack, tmp));
 
 test('share: the page shares with another account after showing its fingerprint; it accepts one and reads it',
   { skip }, async () => {
