@@ -817,6 +817,15 @@ enum err pg_one_row(struct store *s, enum pgstmt id, const struct pg_args *a, PG
 	return ERR_OK;
 }
 
+enum err pg_count(struct store *s, enum pgstmt id, const struct pg_args *a, int64_t *n, const char *what)
+{
+	PGresult *r = NULL;
+	enum err e = pg_one_row(s, id, a, &r, what);
+	*n = e == ERR_OK ? pg_int(r, 0, 0) : 0;
+	PQclear(r);
+	return e == ERR_NOT_FOUND ? ERR_OK : e;
+}
+
 enum err pg_changes(struct store *s, enum pgstmt id, const struct pg_args *a, int64_t *n, const char *what)
 {
 	PGresult *r = NULL;

@@ -235,11 +235,7 @@ enum err pg_backup_count(struct store *s, int64_t account_id, int64_t *n)
 {
 	struct pg_args a = {0};
 	pg_arg_int(&a, account_id);
-	PGresult *r = NULL;
-	enum err e = pg_one_row(s, PG_BACKUP_COUNT, &a, &r, "backup count");
-	*n = e == ERR_OK ? pg_int(r, 0, 0) : 0;
-	PQclear(r);
-	return e == ERR_NOT_FOUND ? ERR_OK : e;
+	return pg_count(s, PG_BACKUP_COUNT, &a, n, "backup count");
 }
 
 enum err pg_backup_list(struct store *s, int64_t account_id,

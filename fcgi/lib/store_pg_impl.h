@@ -227,6 +227,13 @@ void pg_batch_free(struct store_pg *p);
  */
 enum err pg_one_row(struct store *s, enum pgstmt id, const struct pg_args *a, PGresult **res, const char *what);
 
+/*
+ * Run a query whose one row's first column is a number (a count, a sum)
+ * and set *n to it: 0, and ERR_OK, when it returned no row; *n is 0 on an
+ * error too, which is pg_run's.
+ */
+enum err pg_count(struct store *s, enum pgstmt id, const struct pg_args *a, int64_t *n, const char *what);
+
 /* Run a write that must change exactly one row: ERR_OK, `none` if it changed none, or pg_run's error. */
 enum err pg_one_change(struct store *s, enum pgstmt id, const struct pg_args *a, enum err none, const char *what);
 
@@ -302,6 +309,13 @@ enum err pg_slot_fill(struct store *s, int64_t rowid, int fd, int64_t size);
  * NULL). store_pg_sync.c; the shared listing of store_pg_share.c uses it too.
  */
 void pg_read_collection(const PGresult *r, int row, struct store_collection *c);
+
+/*
+ * The same, then column 12 (meta, bytea or NULL) into c->meta and
+ * c->meta_len: pointers into r, valid until PQclear; an empty meta is ""
+ * (not NULL, which means none). The listings (own and shared) use it.
+ */
+void pg_read_collection_meta(const PGresult *r, int row, struct store_collection *c);
 
 /* 1 inside store_tx (a write transaction), where the backend takes row locks. */
 int pg_in_write_tx(const struct store *s);

@@ -117,21 +117,11 @@ enum err pg_member_list(struct store *s, int64_t collection_id,
 	return ERR_OK;
 }
 
-/* Run a one-row count and set *n (0 on error). */
-static enum err count_of(struct store *s, enum pgstmt id, const struct pg_args *a, int64_t *n, const char *what)
-{
-	PGresult *r = NULL;
-	enum err e = pg_one_row(s, id, a, &r, what);
-	*n = e == ERR_OK ? pg_int(r, 0, 0) : 0;
-	PQclear(r);
-	return e == ERR_NOT_FOUND ? ERR_OK : e;
-}
-
 enum err pg_member_count(struct store *s, int64_t collection_id, int64_t *n)
 {
 	struct pg_args a = {0};
 	pg_arg_int(&a, collection_id);
-	return count_of(s, PG_MEMBER_COUNT, &a, n, "member count");
+	return pg_count(s, PG_MEMBER_COUNT, &a, n, "member count");
 }
 
 enum err pg_member_put(struct store *s, int64_t collection_id, int64_t account_id, int role, int64_t now)
@@ -150,7 +140,7 @@ enum err pg_member_delete(struct store *s, int64_t collection_id, int64_t accoun
 	pg_arg_int(&a, collection_id);
 	pg_arg_int(&a, account_id);
 	int64_t n = 0;
-	enum err e = count_of(s, PG_MEMBER_DELETE, &a, &n, "member delete");
+	enum err e = pg_count(s, PG_MEMBER_DELETE, &a, &n, "member delete");
 	return e ? e : n == 1 ? ERR_OK : ERR_NOT_FOUND;
 }
 
@@ -166,12 +156,7 @@ enum err pg_shared_list(struct store *s, int64_t account_id,
 	struct store_collection c;
 	char owner[STORE_USERNAME_MAX + 1];
 	for (int i = 0, n = PQntuples(r); i < n; i++) {
-		pg_read_collection(r, i, &c);
-		if (!pg_is_null(r, i, 12)) {
-			c.meta_len = pg_bytes(r, i, 12, &c.meta);
-			if (!c.meta)
-				c.meta = (const uint8_t *)"";
-		}
+		pg_read_collection_meta(r, i, &c);
 		pg_text(r, i, 13, owner, sizeof owner);
 		if (fn(ctx, &c, owner, (int)pg_int(r, i, 14)) != 0)
 			break;
@@ -415,7 +400,7 @@ enum err pg_invitation_count_from(struct store *s, int64_t from_id, int64_t now,
 			return e;
 	}
 	pg_arg_int(&a, now);
-	return count_of(s, PG_INVITATION_COUNT_FROM, &a, n, "invitation count from");
+	return pg_count(s, PG_INVITATION_COUNT_FROM, &a, n, "invitation count from");
 }
 
 enum err pg_invitation_pending(struct store *s, int64_t collection_id, int64_t to_id, int64_t now, int *pending)
@@ -425,7 +410,7 @@ enum err pg_invitation_pending(struct store *s, int64_t collection_id, int64_t t
 	pg_arg_int(&a, to_id);
 	pg_arg_int(&a, now);
 	int64_t n = 0;
-	enum err e = count_of(s, PG_INVITATION_PENDING, &a, &n, "invitation pending");
+	enum err e = pg_count(s, PG_INVITATION_PENDING, &a, &n, "invitation pending");
 	*pending = n != 0;
 	return e;
 }

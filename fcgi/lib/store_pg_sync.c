@@ -47,6 +47,16 @@ void pg_read_collection(const PGresult *r, int row, struct store_collection *c)
 	c->rotate_due = pg_int(r, row, 11) != 0;
 }
 
+void pg_read_collection_meta(const PGresult *r, int row, struct store_collection *c)
+{
+	pg_read_collection(r, row, c);
+	if (!pg_is_null(r, row, 12)) {
+		c->meta_len = pg_bytes(r, row, 12, &c->meta);
+		if (!c->meta)
+			c->meta = (const uint8_t *)"";
+	}
+}
+
 enum err pg_collection_get(struct store *s, int64_t account_id, const char *name, struct store_collection *c)
 {
 	struct pg_args a = {0};
@@ -93,11 +103,7 @@ enum err pg_collection_count(struct store *s, int64_t account_id, int64_t *n)
 {
 	struct pg_args a = {0};
 	pg_arg_int(&a, account_id);
-	PGresult *r = NULL;
-	enum err e = pg_one_row(s, PG_COLLECTION_COUNT, &a, &r, "collection count");
-	*n = e == ERR_OK ? pg_int(r, 0, 0) : 0;
-	PQclear(r);
-	return e == ERR_NOT_FOUND ? ERR_OK : e;
+	return pg_count(s, PG_COLLECTION_COUNT, &a, n, "collection count");
 }
 
 enum err pg_collection_set_meta(struct store *s, int64_t id, const uint8_t *meta, size_t meta_len, int64_t now)
@@ -140,12 +146,7 @@ enum err pg_collection_list(struct store *s, int64_t account_id,
 		return e;
 	struct store_collection c;
 	for (int i = 0, n = PQntuples(r); i < n; i++) {
-		pg_read_collection(r, i, &c);
-		if (!pg_is_null(r, i, 12)) {
-			c.meta_len = pg_bytes(r, i, 12, &c.meta);
-			if (!c.meta)
-				c.meta = (const uint8_t *)"";
-		}
+		pg_read_collection_meta(r, i, &c);
 		if (fn(ctx, &c) != 0)
 			break;
 	}
@@ -727,13 +728,7 @@ enum err pg_history_prune(struct store *s, int64_t collection_id, const char *ri
 	pg_arg_int(&a, collection_id);
 	pg_arg_text(&a, rid);
 	pg_arg_int(&a, keep);
-	PGresult *r = NULL;
-	*freed = 0;
-	enum err e = pg_one_row(s, PG_HISTORY_PRUNE, &a, &r, "history prune");
-	if (e == ERR_OK)
-		*freed = pg_int(r, 0, 0);
-	PQclear(r);
-	return e == ERR_NOT_FOUND ? ERR_OK : e;
+	return pg_count(s, PG_HISTORY_PRUNE, &a, freed, "history prune");
 }
 
 enum err pg_history_prune_many(struct store *s, int64_t collection_id, const char *const *rids, size_t n,
