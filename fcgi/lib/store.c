@@ -236,6 +236,12 @@ enum err store_one_row(struct store *s, sqlite3_stmt *st, const char *what)
 	return store_sqlite_err(s, rc, what);
 }
 
+enum err store_rows_end(struct store *s, sqlite3_stmt *st, int rc, const char *what)
+{
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? ERR_OK : store_sqlite_err(s, rc, what);
+}
+
 enum err store_one_change(struct store *s, sqlite3_stmt *st, enum err none, const char *what)
 {
 	enum err e = store_exec(s, st, what);

@@ -179,8 +179,7 @@ enum err lite_account_list(struct store *s, int (*fn)(void *ctx, const struct st
 		if (fn(ctx, &a) != 0)
 			break;
 	}
-	sqlite3_reset(st);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? ERR_OK : store_sqlite_err(s, rc, "account list");
+	return store_rows_end(s, st, rc, "account list");
 }
 
 enum err lite_account_bump(struct store *s, int64_t id)
@@ -225,8 +224,7 @@ enum err lite_device_list(struct store *s, int64_t account_id,
 		if (fn(ctx, &d) != 0)
 			break;
 	}
-	sqlite3_reset(st);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? ERR_OK : store_sqlite_err(s, rc, "device list");
+	return store_rows_end(s, st, rc, "device list");
 }
 
 enum err lite_device_find(struct store *s, int64_t account_id, const char *public_id, int64_t *id)
@@ -375,8 +373,7 @@ enum err lite_invite_list(struct store *s, int (*fn)(void *ctx, const struct sto
 		if (fn(ctx, &iv) != 0)
 			break;
 	}
-	sqlite3_reset(st);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? ERR_OK : store_sqlite_err(s, rc, "invite list");
+	return store_rows_end(s, st, rc, "invite list");
 }
 
 /* ---- events ---- */
@@ -416,8 +413,7 @@ enum err lite_event_list(struct store *s, int64_t account_id, int64_t limit,
 		if (fn(ctx, &ev) != 0)
 			break;
 	}
-	sqlite3_reset(st);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? ERR_OK : store_sqlite_err(s, rc, "event list");
+	return store_rows_end(s, st, rc, "event list");
 }
 
 /* ---- usage and quotas ---- */

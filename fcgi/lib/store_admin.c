@@ -37,8 +37,7 @@ enum err store_integrity_check(struct store *s, int (*fn)(void *ctx, const char 
 		if (fn(ctx, t ? (const char *)t : "") != 0)
 			break;
 	}
-	sqlite3_reset(st);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? ERR_OK : store_sqlite_err(s, rc, "integrity check");
+	return store_rows_end(s, st, rc, "integrity check");
 }
 
 enum err lite_recount_collections(struct store *s,
@@ -62,8 +61,7 @@ enum err lite_recount_collections(struct store *s,
 		if (fn(ctx, &c) != 0)
 			break;
 	}
-	sqlite3_reset(st);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? ERR_OK : store_sqlite_err(s, rc, "recount collections");
+	return store_rows_end(s, st, rc, "recount collections");
 }
 
 enum err lite_recount_accounts(struct store *s,
@@ -83,8 +81,7 @@ enum err lite_recount_accounts(struct store *s,
 		if (fn(ctx, &a) != 0)
 			break;
 	}
-	sqlite3_reset(st);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? ERR_OK : store_sqlite_err(s, rc, "recount accounts");
+	return store_rows_end(s, st, rc, "recount accounts");
 }
 
 enum err lite_collection_set_counters(struct store *s, int64_t id, int64_t records, int64_t bytes,
@@ -323,8 +320,7 @@ enum err lite_top_accounts(struct store *s, int64_t limit,
 		if (fn(ctx, name, sqlite3_column_int64(st, 1), sqlite3_column_int64(st, 2)) != 0)
 			break;
 	}
-	sqlite3_reset(st);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? ERR_OK : store_sqlite_err(s, rc, "top accounts");
+	return store_rows_end(s, st, rc, "top accounts");
 }
 
 /* ---- backup and restore ---- */

@@ -290,8 +290,7 @@ enum err lite_backup_list(struct store *s, int64_t account_id,
 		if (fn(ctx, &b) != 0)
 			break;
 	}
-	sqlite3_reset(st);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? ERR_OK : store_sqlite_err(s, rc, "backup list");
+	return store_rows_end(s, st, rc, "backup list");
 }
 
 enum err lite_backup_put(struct store *s, int64_t account_id, struct store_backup *b, int fd, int64_t size,

@@ -123,8 +123,7 @@ enum err lite_copy_rows(struct store *s, enum store_table t,
 		if (fn(ctx, row) != 0)
 			break;
 	}
-	sqlite3_reset(st);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? ERR_OK : store_sqlite_err(s, rc, "copy rows");
+	return store_rows_end(s, st, rc, "copy rows");
 }
 
 enum err lite_copy_insert(struct store *s, enum store_table t, const struct store_value *row, int fd)

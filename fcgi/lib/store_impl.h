@@ -91,6 +91,13 @@ enum err store_exec(struct store *s, sqlite3_stmt *st, const char *what);
 /* Step a one-row query; ERR_NOT_FOUND when it has none. Leaves the row current. */
 enum err store_one_row(struct store *s, sqlite3_stmt *st, const char *what);
 
+/*
+ * End a loop of sqlite3_step over st that stopped with rc: reset st, then
+ * ERR_OK when the rows ran out (SQLITE_DONE) or the caller stopped on one
+ * (SQLITE_ROW), else store_sqlite_err's mapping of rc. The listings end so.
+ */
+enum err store_rows_end(struct store *s, sqlite3_stmt *st, int rc, const char *what);
+
 /* Step a write that must change exactly one row; `none` if it changed none. */
 enum err store_one_change(struct store *s, sqlite3_stmt *st, enum err none, const char *what);
 
@@ -121,5 +128,13 @@ void store_bind_version(sqlite3_stmt *st, int64_t collection_id, const struct st
 
 /* Fill *c from the columns 0..10 of st (COLLECTION_COLS of stmt.c), meta unset (store_sync.c). */
 void store_read_collection(sqlite3_stmt *st, struct store_collection *c);
+
+/*
+ * The same, then column 12 (meta, a blob or NULL) into c->meta and
+ * c->meta_len: pointers into st's row, valid until it steps or resets; an
+ * empty meta is "" (not NULL, which means none). The listings (own and
+ * shared) use it (store_sync.c).
+ */
+void store_read_collection_meta(sqlite3_stmt *st, struct store_collection *c);
 
 #endif

@@ -80,8 +80,7 @@ enum err lite_member_list(struct store *s, int64_t collection_id,
 		if (fn(ctx, &m) != 0)
 			break;
 	}
-	sqlite3_reset(st);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? ERR_OK : store_sqlite_err(s, rc, "member list");
+	return store_rows_end(s, st, rc, "member list");
 }
 
 enum err lite_member_count(struct store *s, int64_t collection_id, int64_t *n)
@@ -137,19 +136,12 @@ enum err lite_shared_list(struct store *s, int64_t account_id,
 	char owner[STORE_USERNAME_MAX + 1];
 	int rc;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		store_read_collection(st, &c);
-		if (sqlite3_column_type(st, 12) != SQLITE_NULL) {
-			c.meta = sqlite3_column_blob(st, 12);
-			c.meta_len = (size_t)sqlite3_column_bytes(st, 12);
-			if (!c.meta)
-				c.meta = (const uint8_t *)"";
-		}
+		store_read_collection_meta(st, &c);
 		store_col_text(st, 13, owner, sizeof owner);
 		if (fn(ctx, &c, owner, sqlite3_column_int(st, 14)) != 0)
 			break;
 	}
-	sqlite3_reset(st);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? ERR_OK : store_sqlite_err(s, rc, "shared list");
+	return store_rows_end(s, st, rc, "shared list");
 }
 
 enum err lite_share_members_bump(struct store *s, int64_t collection_id, int64_t *version)
@@ -200,8 +192,7 @@ static enum err each_id(struct store *s, sqlite3_stmt *st, int (*fn)(void *ctx, 
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
 		if (fn && fn(ctx, sqlite3_column_int64(st, 0)) != 0)
 			break;
-	sqlite3_reset(st);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? ERR_OK : store_sqlite_err(s, rc, what);
+	return store_rows_end(s, st, rc, what);
 }
 
 enum err lite_share_accounts_bump(struct store *s, int64_t collection_id,
@@ -303,8 +294,7 @@ static enum err walk_invitations(struct store *s, sqlite3_stmt *st,
 		if (fn(ctx, &i) != 0)
 			break;
 	}
-	sqlite3_reset(st);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? ERR_OK : store_sqlite_err(s, rc, what);
+	return store_rows_end(s, st, rc, what);
 }
 
 enum err lite_invitation_get(struct store *s, const char *public_id, int64_t now,

@@ -25,6 +25,17 @@ void store_read_collection(sqlite3_stmt *st, struct store_collection *c)
 	c->rotate_due = sqlite3_column_int(st, 11) != 0;
 }
 
+void store_read_collection_meta(sqlite3_stmt *st, struct store_collection *c)
+{
+	store_read_collection(st, c);
+	if (sqlite3_column_type(st, 12) != SQLITE_NULL) {
+		c->meta = sqlite3_column_blob(st, 12);
+		c->meta_len = (size_t)sqlite3_column_bytes(st, 12);
+		if (!c->meta)
+			c->meta = (const uint8_t *)"";
+	}
+}
+
 enum err lite_collection_get(struct store *s, int64_t account_id, const char *name, struct store_collection *c)
 {
 	sqlite3_stmt *st = store_stmt(s, STMT_COLLECTION_GET);
@@ -106,18 +117,11 @@ enum err lite_collection_list(struct store *s, int64_t account_id,
 	struct store_collection c;
 	int rc;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		store_read_collection(st, &c);
-		if (sqlite3_column_type(st, 12) != SQLITE_NULL) {
-			c.meta = sqlite3_column_blob(st, 12);
-			c.meta_len = (size_t)sqlite3_column_bytes(st, 12);
-			if (!c.meta)
-				c.meta = (const uint8_t *)"";
-		}
+		store_read_collection_meta(st, &c);
 		if (fn(ctx, &c) != 0)
 			break;
 	}
-	sqlite3_reset(st);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? ERR_OK : store_sqlite_err(s, rc, "collection list");
+	return store_rows_end(s, st, rc, "collection list");
 }
 
 enum err lite_collection_update(struct store *s, int64_t id, int64_t version, int64_t records_delta,
@@ -207,10 +211,9 @@ enum err store_walk_records(struct store *s, sqlite3_stmt *st, int (*fn)(void *,
 		if (fn(ctx, &r) != 0)
 			break;
 	}
-	sqlite3_reset(st);
 	if (count)
 		*count = n;
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? ERR_OK : store_sqlite_err(s, rc, what);
+	return store_rows_end(s, st, rc, what);
 }
 
 enum err lite_record_get(struct store *s, int64_t collection_id, const char *rid,
