@@ -118,14 +118,14 @@ LWS_LIBS    = $(shell pkg-config --libs libwebsockets 2>/dev/null)
 $(B)/blindsync-live: live/live.c $(LIBS_A) fcgi/lib/*.h fcgi/crypto/*.h
 	$(CC) $(ALL_CFLAGS) $(LWS_CFLAGS) $< -o $@ $(LIBS_A) $(LDLIBS_ALL) $(LWS_LIBS)
 
-$(B)/unit/%: tests/unit/%.c $(LIBS_A) fcgi/lib/*.h fcgi/crypto/*.h tests/unit/t.h
+$(B)/unit/%: tests/unit/%.c $(LIBS_A) fcgi/lib/*.h fcgi/crypto/*.h tests/unit/*.h
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -Itests/unit $< -o $@ $(LIBS_A) $(LDLIBS_ALL)
 
 # the core's own test links without libfcgi: proof that the core does not
 # know the transport (a core file that calls FastCGI fails this link)
 CORE_LIBS   = $(shell pkg-config --libs $(filter-out fcgi,$(PKGS)) 2>/dev/null) -lpthread -lm $(LDLIBS)
-$(B)/unit/test_core: tests/unit/test_core.c $(LIBS_A) fcgi/lib/*.h fcgi/crypto/*.h tests/unit/t.h
+$(B)/unit/test_core: tests/unit/test_core.c $(LIBS_A) fcgi/lib/*.h fcgi/crypto/*.h tests/unit/*.h
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -Itests/unit $< -o $@ $(LIBS_A) $(CORE_LIBS)
 

@@ -22,6 +22,7 @@
 
 #include "t.h"
 #include "pgtest.h"
+#include "storetest.h"
 
 #define THREADS 8
 
@@ -29,17 +30,6 @@ static struct config cfg;
 static uint8_t server_secret[AUTH_SECRET_LEN];
 static char location[1024];
 static int nuser;
-
-static struct store *open_store(void)
-{
-	struct store *s = NULL;
-	char err[512];
-	if (store_open(location, STORE_RW, &s, err, sizeof err) != 0) {
-		fprintf(stderr, "store_open: %s\n", err);
-		T_OK(0);
-	}
-	return s;
-}
 
 /* Decode RFC 4648 base32 (upper case, no padding) into out; the byte count. */
 static size_t b32_decode(const char *s, uint8_t *out, size_t outlen)
@@ -92,18 +82,11 @@ static struct accounts_factor code_factor(const char *code)
 /* A new account, logged in once (u->a its device), with TOTP on when `with_totp`. */
 static void new_user(struct store *s, struct user *u, int with_totp)
 {
-	struct accounts_register_in in;
 	struct accounts_session sess;
-	char pub[STORE_PUBLIC_ID_MAX + 1];
 	memset(u, 0, sizeof *u);
-	memset(&in, 0, sizeof in);
 	snprintf(u->name, sizeof u->name, "mfa-%d-%d", (int)getpid(), ++nuser);
-	memset(u->key, nuser, sizeof u->key);
-	in.username = u->name;
-	in.auth_key = u->key;
-	in.auth_key_len = sizeof u->key;
-	in.kdf = "{\"alg\":\"pbkdf2-sha256\",\"iterations\":1000,\"salt\":\"AAAAAAAAAAAAAAAAAAAAAA==\"}";
-	T_EQ_INT(accounts_register(s, &cfg, &in, pub), ERR_OK);
+	memset(u->key, nuser, sizeof u->key); /* the key stt_register sends */
+	stt_register(s, &cfg, u->name, (uint8_t)nuser, NULL);
 	T_EQ_INT(accounts_login(s, &cfg, u->name, u->key, sizeof u->key, "t", "cli", &sess), ERR_OK);
 	T_EQ_INT(auth_token_check(s, sess.access.text, strlen(sess.access.text), &u->a), ERR_OK);
 	accounts_session_clear(&sess);
@@ -131,7 +114,7 @@ static enum err login_with(struct store *s, const struct user *u, const struct a
 
 static void test_flow(void)
 {
-	struct store *s = open_store();
+	struct store *s = stt_open(location);
 	struct user u;
 	struct store_mfa m;
 	char c[8];
@@ -185,7 +168,7 @@ static void test_flow(void)
 
 static void test_lockout(void)
 {
-	struct store *s = open_store();
+	struct store *s = stt_open(location);
 	struct user u;
 	char c[8], bad[8];
 	int retry = 0;
@@ -210,7 +193,7 @@ static void test_lockout(void)
 
 static void test_recovery_key(void)
 {
-	struct store *s = open_store();
+	struct store *s = stt_open(location);
 	struct user u;
 	uint8_t ra[32], wrong[32], *blob = NULL, nkey[32];
 	size_t bloblen = 0;
@@ -268,7 +251,7 @@ struct racer {
 static void *race(void *arg)
 {
 	struct racer *x = arg;
-	struct store *s = open_store();
+	struct store *s = stt_open(location);
 	pthread_barrier_wait(x->go);
 	x->result = s ? login_with(s, x->u, x->f, NULL) : ERR_INTERNAL;
 	store_close(s);
@@ -296,7 +279,7 @@ static void race_logins(const struct user *u, const struct accounts_factor *f, i
 
 static void test_concurrent(void)
 {
-	struct store *s = open_store();
+	struct store *s = stt_open(location);
 	struct user u;
 	char c[8], bad[8];
 	int count[ERR__MAX];
@@ -312,7 +295,7 @@ static void test_concurrent(void)
 	T_EQ_INT(count[ERR_INVALID_MFA], MFA_FAILS_MAX); /* the used code is wrong for the others ... */
 	T_EQ_INT(count[ERR_RATE_LIMITED], THREADS - 1 - MFA_FAILS_MAX); /* ... and counts */
 	/* the lock those wrong codes made: lifted by hand; then one recovery code: used once */
-	s = open_store();
+	s = stt_open(location);
 	struct store_mfa m;
 	T_EQ_INT(store_mfa_get(s, u.a.account_id, &m), ERR_OK);
 	m.fails = 0;
@@ -325,7 +308,7 @@ static void test_concurrent(void)
 	T_EQ_INT(count[ERR_INVALID_MFA], MFA_FAILS_MAX); /* the used code is wrong for the others ... */
 	T_EQ_INT(count[ERR_RATE_LIMITED], THREADS - 1 - MFA_FAILS_MAX); /* ... and counts */
 	/* 8 wrong codes at once on a fresh account: exactly 5 counted, the rest locked out */
-	s = open_store();
+	s = stt_open(location);
 	new_user(s, &u, 1);
 	store_close(s);
 	code_at(u.totp, 30, c);

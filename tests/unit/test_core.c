@@ -27,6 +27,7 @@
 #include "store.h"
 #include "sync.h"
 #include "t.h"
+#include "storetest.h"
 #include "transfer.h"
 
 static char tmpdir[64], dbpath[128];
@@ -94,18 +95,11 @@ static int read_begin(void *ctx, const struct blobs_info *b)
 
 static void test_account_and_tokens(void)
 {
-	struct accounts_register_in in;
 	uint8_t key[32];
-	char pub[STORE_PUBLIC_ID_MAX + 1];
 	struct auth a;
 
-	memset(&in, 0, sizeof in);
-	memset(key, 0x44, sizeof key);
-	in.username = "core-user";
-	in.auth_key = key;
-	in.auth_key_len = sizeof key;
-	in.kdf = "{\"alg\":\"pbkdf2-sha256\",\"iterations\":1000,\"salt\":\"AAAAAAAAAAAAAAAAAAAAAA==\"}";
-	T_EQ_INT(accounts_register(st, &cfg, &in, pub), ERR_OK);
+	memset(key, 0x44, sizeof key); /* the key stt_register sends */
+	T_OK(stt_register(st, &cfg, "core-user", 0x44, NULL) > 0);
 	T_EQ_INT(accounts_login(st, &cfg, "core-user", key, sizeof key, "test", "cli", &sess), ERR_OK);
 
 	/* the header form, then the token itself */
@@ -332,19 +326,9 @@ static void test_transfer(void)
 	T_OK(doc.ngot > 100 && doc.ngot < sizeof doc.got);
 	T_OK(memmem(doc.got, doc.ngot, "\"notes\"", 7) != NULL);
 
-	struct accounts_register_in in;
-	uint8_t key[32];
-	char pub[STORE_PUBLIC_ID_MAX + 1], msg[ERR_MSG_MAX];
-	memset(&in, 0, sizeof in);
-	memset(key, 0x55, sizeof key);
-	in.username = "core-copy";
-	in.auth_key = key;
-	in.auth_key_len = sizeof key;
-	in.kdf = "{\"alg\":\"pbkdf2-sha256\",\"iterations\":1000,\"salt\":\"AAAAAAAAAAAAAAAAAAAAAA==\"}";
-	T_EQ_INT(accounts_register(st, &cfg, &in, pub), ERR_OK);
-	struct store_account copy;
-	T_EQ_INT(store_account_by_name(st, "core-copy", &copy), ERR_OK);
-	struct auth who2 = {copy.id, 0, ""};
+	char msg[ERR_MSG_MAX];
+	int64_t copy = stt_register(st, &cfg, "core-copy", 0x55, NULL);
+	struct auth who2 = {copy, 0, ""};
 
 	/* a document cut short is refused with its sentence, and nothing is imported */
 	struct mem rd = {doc.got, doc.ngot / 2, 0, {0}, 0};
@@ -352,13 +336,13 @@ static void test_transfer(void)
 	T_EQ_INT(transfer_import_read(st, &cfg, &imp, msg, sizeof msg), ERR_INVALID_REQUEST);
 	T_OK(strstr(msg, "The body ended") != NULL);
 	int64_t n = -1;
-	T_EQ_INT(store_collection_count(st, copy.id, &n), ERR_OK);
+	T_EQ_INT(store_collection_count(st, copy, &n), ERR_OK);
 	T_EQ_INT(n, 0);
 	/* the whole document */
 	rd.len = doc.ngot;
 	rd.at = 0;
 	T_EQ_INT(transfer_import_read(st, &cfg, &imp, msg, sizeof msg), ERR_OK);
-	T_EQ_INT(store_collection_count(st, copy.id, &n), ERR_OK);
+	T_EQ_INT(store_collection_count(st, copy, &n), ERR_OK);
 	T_EQ_INT(n, 1);
 	/* a second import into an account that now has data: 409 */
 	rd.at = 0;

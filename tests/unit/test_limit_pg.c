@@ -24,19 +24,9 @@
 
 #include "t.h"
 #include "pgtest.h"
+#include "storetest.h"
 
 static char uri[1024];
-
-static struct store *node(void)
-{
-	struct store *s = NULL;
-	char err[512];
-	if (store_open(uri, STORE_RW, &s, err, sizeof err) != 0) {
-		fprintf(stderr, "store_open: %s\n", err);
-		T_OK(0);
-	}
-	return s;
-}
 
 static struct store_bucket bucket(const char *name, int64_t limit, int64_t window)
 {
@@ -50,7 +40,7 @@ static struct store_bucket bucket(const char *name, int64_t limit, int64_t windo
 
 static void test_two_nodes(void)
 {
-	struct store *a = node(), *b = node();
+	struct store *a = stt_open(uri), *b = stt_open(uri);
 	struct store_bucket x = bucket("x", 5, 60), y = bucket("y", 5, 60), xy[2];
 	int retry = -1;
 	if (!a || !b)
@@ -82,7 +72,7 @@ struct racer {
 static void *race(void *arg)
 {
 	struct racer *r = arg;
-	struct store *s = node();
+	struct store *s = stt_open(uri);
 	struct store_bucket z = bucket("z", 40, 3600);
 	int retry;
 	for (int i = 0; s && i < 20; i++)
@@ -111,7 +101,7 @@ static void test_core(void)
 {
 	struct config cfg;
 	struct core ca, cb;
-	struct store *a = node(), *b = node();
+	struct store *a = stt_open(uri), *b = stt_open(uri);
 	uint8_t secret[32];
 	int retry;
 	char dir[64], err[512];

@@ -44,56 +44,16 @@
 
 #include "t.h"
 #include "pgtest.h"
+#include "storetest.h"
 
 static struct config cfg;
 
 /* ---- helpers ---- */
 
-/* A migrated store in a new schema (uri gets its URI); NULL and a failure if not. */
-static struct store *fresh(char *uri, size_t len)
-{
-	struct store *s = NULL;
-	char err[512];
-	pgt_new_uri(uri, len);
-	if (store_migrate(uri, err, sizeof err) != 0 || store_open(uri, STORE_RW, &s, err, sizeof err) != 0) {
-		fprintf(stderr, "fresh: %s\n", err);
-		T_OK(0);
-		return NULL;
-	}
-	return s;
-}
-
-/* Another connection to the store at uri (a thread's own). */
-static struct store *reopen(const char *uri)
-{
-	struct store *s = NULL;
-	char err[512];
-	if (store_open(uri, STORE_RW, &s, err, sizeof err) != 0) {
-		fprintf(stderr, "reopen: %s\n", err);
-		T_OK(0);
-	}
-	return s;
-}
-
-/* A new account `name`; its id, or -1. */
+/* A new account `name` (storetest.h); its id, or -1. */
 static int64_t add_account(struct store *s, const char *name)
 {
-	struct accounts_register_in in;
-	uint8_t key[32];
-	char pub[STORE_PUBLIC_ID_MAX + 1];
-	struct store_account a;
-	memset(&in, 0, sizeof in);
-	memset(key, 0x33, sizeof key);
-	in.username = name;
-	in.auth_key = key;
-	in.auth_key_len = sizeof key;
-	in.kdf = "{\"alg\":\"pbkdf2-sha256\",\"iterations\":1000,\"salt\":\"AAAAAAAAAAAAAAAAAAAAAA==\"}";
-	T_EQ_INT(accounts_register(s, &cfg, &in, pub), ERR_OK);
-	if (store_account_by_name(s, name, &a) != ERR_OK) {
-		T_OK(0);
-		return -1;
-	}
-	return a.id;
+	return stt_register(s, &cfg, name, 0x33, NULL);
 }
 
 /* A new collection `name` of account; its id, or -1. */
@@ -326,7 +286,7 @@ static int schema_sql(const char *uri, const char *sql)
 static void test_upgrade(void)
 {
 	char uri[1024], err[512];
-	struct store *s = fresh(uri, sizeof uri);
+	struct store *s = stt_fresh_pg(uri, sizeof uri);
 	if (!s)
 		return;
 	int64_t own = add_account(s, "uowner"), mem = add_account(s, "umember");
@@ -367,7 +327,7 @@ static void test_upgrade(void)
 static void test_keys(void)
 {
 	char uri[1024];
-	struct store *s = fresh(uri, sizeof uri);
+	struct store *s = stt_fresh_pg(uri, sizeof uri);
 	if (!s)
 		return;
 	int64_t ann = add_account(s, "ann");
@@ -396,7 +356,7 @@ static void test_keys(void)
 static void test_members_invitations_grants(void)
 {
 	char uri[1024];
-	struct store *s = fresh(uri, sizeof uri);
+	struct store *s = stt_fresh_pg(uri, sizeof uri);
 	if (!s)
 		return;
 	int64_t own = add_account(s, "owner"), bob = add_account(s, "bob"), cat = add_account(s, "cat");
@@ -711,7 +671,7 @@ static enum err rot_tx(struct store *s, void *arg)
 static void *inv_run(void *p)
 {
 	struct race *r = p;
-	struct store *s = reopen(r->uri);
+	struct store *s = stt_open(r->uri);
 	if (r->start)
 		pthread_barrier_wait(r->start);
 	if (r->hold_rot)
@@ -724,7 +684,7 @@ static void *inv_run(void *p)
 static void *rot_run(void *p)
 {
 	struct race *r = p;
-	struct store *s = reopen(r->uri);
+	struct store *s = stt_open(r->uri);
 	if (r->start)
 		pthread_barrier_wait(r->start);
 	if (r->hold_inv)
@@ -793,7 +753,7 @@ static void race_round(struct store *s, const char *uri, int64_t owner, int64_t 
 static void test_rotate_vs_invite(void)
 {
 	char uri[1024];
-	struct store *s = fresh(uri, sizeof uri);
+	struct store *s = stt_fresh_pg(uri, sizeof uri);
 	if (!s)
 		return;
 	int64_t own = add_account(s, "rowner"), adm = add_account(s, "radmin"), guest = add_account(s, "rguest");
@@ -896,7 +856,7 @@ static enum err accept_tx(struct store *s, void *arg)
 static void *rotate_run(void *p)
 {
 	struct accept *x = p;
-	struct store *s = reopen(x->uri);
+	struct store *s = stt_open(x->uri);
 	x->rot = s ? store_tx(s, rotate_tx, x) : ERR_INTERNAL;
 	store_close(s);
 	return NULL;
@@ -905,7 +865,7 @@ static void *rotate_run(void *p)
 static void *accept_run(void *p)
 {
 	struct accept *x = p;
-	struct store *s = reopen(x->uri);
+	struct store *s = stt_open(x->uri);
 	pthread_mutex_lock(&x->mu);
 	while (!x->locked)
 		pthread_cond_wait(&x->cv, &x->mu);
@@ -918,7 +878,7 @@ static void *accept_run(void *p)
 static void test_accept_during_rotation(void)
 {
 	char uri[1024];
-	struct store *s = fresh(uri, sizeof uri);
+	struct store *s = stt_fresh_pg(uri, sizeof uri);
 	if (!s)
 		return;
 	struct accept x;
@@ -991,7 +951,7 @@ static enum err bump_tx(struct store *s, void *arg)
 static void *bumper_run(void *p)
 {
 	struct bumper *b = p;
-	struct store *s = reopen(b->uri);
+	struct store *s = stt_open(b->uri);
 	for (int i = 0; s && i < BUMPS; i++) {
 		enum err e = store_tx(s, bump_tx, b);
 		if (e) {
@@ -1008,7 +968,7 @@ static void *bumper_run(void *p)
 static void test_push_bumps_members(void)
 {
 	char uri[1024];
-	struct store *s = fresh(uri, sizeof uri);
+	struct store *s = stt_fresh_pg(uri, sizeof uri);
 	if (!s)
 		return;
 	/* two owners, each a member of the other's collection, and MEMBERS
@@ -1050,7 +1010,7 @@ static void test_push_bumps_members(void)
 	T_EQ_INT(failures, 0);
 	/* none of them waited in a cycle: PostgreSQL broke no deadlock */
 	T_EQ_INT(deadlocks(), dl);
-	s = reopen(uri);
+	s = stt_open(uri);
 	if (!s)
 		return;
 	/* every push bumped every member once: none lost, none doubled */
@@ -1083,7 +1043,7 @@ struct spusher {
 static void *spusher_run(void *p)
 {
 	struct spusher *x = p;
-	struct store *s = reopen(x->uri);
+	struct store *s = stt_open(x->uri);
 	uint8_t pay[16];
 	memset(pay, 'a' + x->idx, sizeof pay);
 	struct share_ids ids = {0};
@@ -1124,7 +1084,7 @@ static int cmp_i64(const void *a, const void *b)
 static void test_sync_push_as(void)
 {
 	char uri[1024];
-	struct store *s = fresh(uri, sizeof uri);
+	struct store *s = stt_fresh_pg(uri, sizeof uri);
 	if (!s)
 		return;
 	int64_t o1 = add_account(s, "sowner1"), o2 = add_account(s, "sowner2"), m = add_account(s, "smember");
@@ -1154,7 +1114,7 @@ static void test_sync_push_as(void)
 	}
 	T_EQ_INT(failures, 0);
 	T_EQ_INT(deadlocks(), dl);
-	s = reopen(uri);
+	s = stt_open(uri);
 	if (!s)
 		return;
 	/* each collection: 2 x SPUSHES versions, unique */
@@ -1210,7 +1170,7 @@ static enum err limited_tx(struct store *s, void *arg)
 static void *inviter_run(void *p)
 {
 	struct inviter *x = p;
-	struct store *s = reopen(x->uri);
+	struct store *s = stt_open(x->uri);
 	pthread_barrier_wait(x->start);
 	x->e = s ? store_tx(s, limited_tx, x) : ERR_INTERNAL;
 	store_close(s);
@@ -1220,7 +1180,7 @@ static void *inviter_run(void *p)
 static void test_invitation_limit(void)
 {
 	char uri[1024];
-	struct store *s = fresh(uri, sizeof uri);
+	struct store *s = stt_fresh_pg(uri, sizeof uri);
 	if (!s)
 		return;
 	/* one admin of INVITERS collections of INVITERS owners invites one guest to each, all at once */

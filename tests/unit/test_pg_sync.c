@@ -37,56 +37,16 @@
 
 #include "t.h"
 #include "pgtest.h"
+#include "storetest.h"
 
 static struct config cfg;
 
 /* ---- helpers ---- */
 
-/* A migrated store in a new schema (uri gets its URI); NULL and a failure if not. */
-static struct store *fresh(char *uri, size_t len)
-{
-	struct store *s = NULL;
-	char err[512];
-	pgt_new_uri(uri, len);
-	if (store_migrate(uri, err, sizeof err) != 0 || store_open(uri, STORE_RW, &s, err, sizeof err) != 0) {
-		fprintf(stderr, "fresh: %s\n", err);
-		T_OK(0);
-		return NULL;
-	}
-	return s;
-}
-
-/* Another connection to the store at uri (a thread's own). */
-static struct store *reopen(const char *uri)
-{
-	struct store *s = NULL;
-	char err[512];
-	if (store_open(uri, STORE_RW, &s, err, sizeof err) != 0) {
-		fprintf(stderr, "reopen: %s\n", err);
-		T_OK(0);
-	}
-	return s;
-}
-
-/* A new account `name`; its id, or -1. */
+/* A new account `name` (storetest.h); its id, or -1. */
 static int64_t add_account(struct store *s, const char *name)
 {
-	struct accounts_register_in in;
-	uint8_t key[32];
-	char pub[STORE_PUBLIC_ID_MAX + 1];
-	struct store_account a;
-	memset(&in, 0, sizeof in);
-	memset(key, 0x33, sizeof key);
-	in.username = name;
-	in.auth_key = key;
-	in.auth_key_len = sizeof key;
-	in.kdf = "{\"alg\":\"pbkdf2-sha256\",\"iterations\":1000,\"salt\":\"AAAAAAAAAAAAAAAAAAAAAA==\"}";
-	T_EQ_INT(accounts_register(s, &cfg, &in, pub), ERR_OK);
-	if (store_account_by_name(s, name, &a) != ERR_OK) {
-		T_OK(0);
-		return -1;
-	}
-	return a.id;
+	return stt_register(s, &cfg, name, 0x33, NULL);
 }
 
 /* The number of rows of `table` in the schema of the store at uri (the admin connection), or -1. */
@@ -103,29 +63,6 @@ static long long count_rows(const char *uri, const char *table)
 		fprintf(stderr, "count_rows: %s", PQerrorMessage(pgt_admin));
 	PQclear(r);
 	return n;
-}
-
-struct reclist {
-	int n, stop_after;
-	int64_t versions[32];
-	char rids[32][16];
-	int deleted[32];
-	size_t lens[32];
-	int nullpay[32];
-};
-
-static int rec_collect(void *ctx, const struct store_record *r)
-{
-	struct reclist *l = ctx;
-	if (l->n < 32) {
-		l->versions[l->n] = r->version;
-		snprintf(l->rids[l->n], sizeof l->rids[0], "%s", r->rid ? r->rid : "(null)");
-		l->deleted[l->n] = r->deleted;
-		l->lens[l->n] = r->payload_len;
-		l->nullpay[l->n] = r->payload == NULL;
-	}
-	l->n++;
-	return l->stop_after && l->n >= l->stop_after;
 }
 
 static int col_collect(void *ctx, const struct store_collection *c)
@@ -153,9 +90,9 @@ static enum err create_twice(struct store *s, void *arg)
 static void test_collections_records(void)
 {
 	char uri[1024];
-	struct store *s = fresh(uri, sizeof uri);
+	struct store *s = stt_fresh_pg(uri, sizeof uri);
 	struct store_collection c, c2, got;
-	struct reclist rl;
+	struct stt_reclist rl;
 	int64_t n = -1, v = 0, bytes = 0;
 	int del = -1;
 	if (!s)
@@ -203,23 +140,23 @@ static void test_collections_records(void)
 	T_EQ_INT(del, 1);
 	T_EQ_INT(bytes, 0);
 	memset(&rl, 0, sizeof rl);
-	T_EQ_INT(store_record_get(s, c.id, "r1", rec_collect, &rl), ERR_OK);
+	T_EQ_INT(store_record_get(s, c.id, "r1", stt_rec_collect, &rl), ERR_OK);
 	T_EQ_INT(rl.n, 1);
 	T_EQ_INT(rl.nullpay[0], 1);
-	T_EQ_INT(store_record_get(s, c.id, "nope", rec_collect, &rl), ERR_NOT_FOUND);
+	T_EQ_INT(store_record_get(s, c.id, "nope", stt_rec_collect, &rl), ERR_NOT_FOUND);
 	memset(&rl, 0, sizeof rl);
-	T_EQ_INT(store_history_list(s, c.id, "r1", rec_collect, &rl), ERR_OK);
+	T_EQ_INT(store_history_list(s, c.id, "r1", stt_rec_collect, &rl), ERR_OK);
 	T_EQ_INT(rl.n, 3);
 	T_EQ_INT(rl.versions[0], 3);
 	T_EQ_INT(rl.versions[2], 1);
 	T_EQ_INT(rl.lens[1], 7);
 	T_EQ_INT(rl.lens[2], 5);
-	T_EQ_INT(store_history_list(s, c.id, "nope", rec_collect, &rl), ERR_NOT_FOUND);
+	T_EQ_INT(store_history_list(s, c.id, "nope", stt_rec_collect, &rl), ERR_NOT_FOUND);
 	memset(&rl, 0, sizeof rl);
-	T_EQ_INT(store_history_get(s, c.id, "r1", 2, rec_collect, &rl), ERR_OK);
+	T_EQ_INT(store_history_get(s, c.id, "r1", 2, stt_rec_collect, &rl), ERR_OK);
 	T_EQ_INT(rl.n, 1);
 	T_EQ_INT(rl.lens[0], 7);
-	T_EQ_INT(store_history_get(s, c.id, "r1", 4, rec_collect, &rl), ERR_NOT_FOUND);
+	T_EQ_INT(store_history_get(s, c.id, "r1", 4, stt_rec_collect, &rl), ERR_NOT_FOUND);
 	int64_t freed = -1;
 	T_EQ_INT(store_history_prune(s, c.id, "r1", 1, &freed), ERR_OK);
 	T_EQ_INT(freed, 5);
@@ -232,7 +169,7 @@ static void test_collections_records(void)
 	T_EQ_INT(store_record_put(s, c.id, "r2", 5, 130, 0, (const uint8_t *)"b", 1), ERR_OK);
 	T_EQ_INT(store_record_put(s, c.id, "r3", 4, 130, 0, (const uint8_t *)"", 0), ERR_OK);
 	memset(&rl, 0, sizeof rl);
-	T_EQ_INT(store_record_pull(s, c.id, 0, 100, rec_collect, &rl), ERR_OK);
+	T_EQ_INT(store_record_pull(s, c.id, 0, 100, stt_rec_collect, &rl), ERR_OK);
 	T_EQ_INT(rl.n, 3);
 	T_EQ_STR(rl.rids[0], "r1");
 	T_EQ_STR(rl.rids[1], "r3");
@@ -240,12 +177,12 @@ static void test_collections_records(void)
 	T_EQ_INT(rl.nullpay[1], 0); /* an empty payload is not a tombstone */
 	T_EQ_INT(rl.lens[1], 0);
 	memset(&rl, 0, sizeof rl);
-	T_EQ_INT(store_record_pull(s, c.id, 3, 1, rec_collect, &rl), ERR_OK);
+	T_EQ_INT(store_record_pull(s, c.id, 3, 1, stt_rec_collect, &rl), ERR_OK);
 	T_EQ_INT(rl.n, 1);
 	T_EQ_INT(rl.versions[0], 4);
 	memset(&rl, 0, sizeof rl);
 	rl.stop_after = 2;
-	T_EQ_INT(store_record_pull(s, c.id, 0, 100, rec_collect, &rl), ERR_OK);
+	T_EQ_INT(store_record_pull(s, c.id, 0, 100, stt_rec_collect, &rl), ERR_OK);
 	T_EQ_INT(rl.n, 2);
 
 	/* delete: records and history go with the collection; the name's floor */
@@ -337,7 +274,7 @@ static enum err history_tx(struct store *s, void *arg)
 static void test_pull_batches(void)
 {
 	char uri[1024];
-	struct store *s = fresh(uri, sizeof uri);
+	struct store *s = stt_fresh_pg(uri, sizeof uri);
 	if (!s)
 		return;
 	int64_t a = add_account(s, "kim");
@@ -371,9 +308,9 @@ static void test_pull_batches(void)
 	T_EQ_INT(store_tx(s, history_tx, &f), ERR_OK);
 	struct store_record dup = {"hist", 5, 1, 0, fill_big, 3};
 	T_EQ_INT(store_transfer_history_insert(s, c.id, &dup), ERR_CONFLICT);
-	struct reclist rl;
+	struct stt_reclist rl;
 	memset(&rl, 0, sizeof rl);
-	T_EQ_INT(store_transfer_history(s, c.id, "hist", rec_collect, &rl), ERR_OK);
+	T_EQ_INT(store_transfer_history(s, c.id, "hist", stt_rec_collect, &rl), ERR_OK);
 	T_EQ_INT(rl.n, 1100);
 	T_EQ_INT(rl.versions[0], 1100);
 	T_EQ_INT(rl.versions[31], 1069);
@@ -385,7 +322,7 @@ static void test_pull_batches(void)
 	T_EQ_INT(down.bytes, 11 * (int64_t)sizeof fill_big + 1089 * 3);
 	memset(&rl, 0, sizeof rl);
 	rl.stop_after = 3;
-	T_EQ_INT(store_transfer_history(s, c.id, "hist", rec_collect, &rl), ERR_OK);
+	T_EQ_INT(store_transfer_history(s, c.id, "hist", stt_rec_collect, &rl), ERR_OK);
 	T_EQ_INT(rl.n, 3);
 	store_close(s);
 }
@@ -401,7 +338,7 @@ struct ahead {
 	int ncol, nshared, nback;
 	struct store_collection col;
 	enum err ecol;
-	struct reclist recs;
+	struct stt_reclist recs;
 	int64_t trips;             /* round trips the reads took */
 };
 
@@ -453,7 +390,7 @@ static enum err pull_read(struct store *s, void *arg)
 		x->ecol = store_collection_get(s, x->account, "a", &x->col);
 	if (x->ecol)
 		return x->ecol;
-	if ((e = store_record_pull(s, x->col.id, x->since, x->limit, rec_collect, &x->recs)))
+	if ((e = store_record_pull(s, x->col.id, x->since, x->limit, stt_rec_collect, &x->recs)))
 		return e;
 	store_round_trips(s, &t1);
 	x->trips = t1 - t0;
@@ -507,7 +444,7 @@ static enum err seventh_tx(struct store *s, void *arg)
 static void test_read_ahead(void)
 {
 	char uri[1024];
-	struct store *s = fresh(uri, sizeof uri);
+	struct store *s = stt_fresh_pg(uri, sizeof uri);
 	if (!s)
 		return;
 	int64_t acc = add_account(s, "ahead");
@@ -610,9 +547,9 @@ static void test_read_ahead(void)
 	T_EQ_INT(store_pull_hint(s, acc, "a", 0, 10), ERR_OK);
 	T_EQ_INT(store_collection_get(s, acc, "a", &c2), ERR_OK);
 	T_EQ_INT(c2.version, 9);
-	struct reclist rl;
+	struct stt_reclist rl;
 	memset(&rl, 0, sizeof rl);
-	T_EQ_INT(store_record_pull(s, c.id, 0, 10, rec_collect, &rl), ERR_OK);
+	T_EQ_INT(store_record_pull(s, c.id, 0, 10, stt_rec_collect, &rl), ERR_OK);
 	T_EQ_INT(rl.n, 9);
 	store_close(s);
 }
@@ -656,7 +593,7 @@ static enum err order_tx(struct store *s, void *arg)
 static void test_push_batch(void)
 {
 	char uri[1024];
-	struct store *s = fresh(uri, sizeof uri);
+	struct store *s = stt_fresh_pg(uri, sizeof uri);
 	if (!s)
 		return;
 	int64_t acct = add_account(s, "quinn");
@@ -664,20 +601,20 @@ static void test_push_batch(void)
 	T_EQ_INT(store_collection_create(s, acct, "b", NULL, 0, 1, &c), ERR_OK);
 	T_EQ_INT(store_record_put(s, c.id, "b\"q", 7, 1, 0, (const uint8_t *)"old", 3), ERR_OK);
 	T_EQ_INT(store_tx(s, order_tx, &c.id), ERR_OK);
-	struct reclist rl;
+	struct stt_reclist rl;
 	memset(&rl, 0, sizeof rl);
-	T_EQ_INT(store_history_list(s, c.id, "a", rec_collect, &rl), ERR_OK);
+	T_EQ_INT(store_history_list(s, c.id, "a", stt_rec_collect, &rl), ERR_OK);
 	T_EQ_INT(rl.n, 2);
 	T_EQ_INT(rl.versions[0], 3);
 	T_EQ_INT(rl.lens[0], 7);
 	T_EQ_INT(rl.versions[1], 1);
 	T_EQ_INT(rl.lens[1], 5);
 	memset(&rl, 0, sizeof rl);
-	T_EQ_INT(store_history_get(s, c.id, "b\"q", 2, rec_collect, &rl), ERR_OK);
+	T_EQ_INT(store_history_get(s, c.id, "b\"q", 2, stt_rec_collect, &rl), ERR_OK);
 	T_EQ_INT(rl.n, 1);
 	T_EQ_INT(rl.deleted[0], 1);
 	memset(&rl, 0, sizeof rl);
-	T_EQ_INT(store_record_get(s, c.id, "b\"q", rec_collect, &rl), ERR_OK);
+	T_EQ_INT(store_record_get(s, c.id, "b\"q", stt_rec_collect, &rl), ERR_OK);
 	T_EQ_INT(rl.versions[0], 4);
 	T_EQ_INT(rl.lens[0], 3);
 
@@ -744,7 +681,7 @@ struct pusher {
 static void *pusher_run(void *p)
 {
 	struct pusher *x = p;
-	struct store *s = reopen(x->uri);
+	struct store *s = stt_open(x->uri);
 	if (!s) {
 		x->failures++;
 		return NULL;
@@ -820,7 +757,7 @@ static enum err page_tx(struct store *s, void *arg)
 static void *reader_run(void *p)
 {
 	struct reader *x = p;
-	struct store *s = reopen(x->uri);
+	struct store *s = stt_open(x->uri);
 	if (!s) {
 		x->errors++;
 		return NULL;
@@ -852,7 +789,7 @@ static void *reader_run(void *p)
 static void test_push_concurrent(void)
 {
 	char uri[1024];
-	struct store *s = fresh(uri, sizeof uri);
+	struct store *s = stt_fresh_pg(uri, sizeof uri);
 	if (!s)
 		return;
 	int64_t acct = add_account(s, "lena");
@@ -928,7 +865,7 @@ struct qpusher {
 static void *qpusher_run(void *p)
 {
 	struct qpusher *x = p;
-	struct store *s = reopen(x->uri);
+	struct store *s = stt_open(x->uri);
 	if (!s) {
 		x->errors++;
 		return NULL;
@@ -963,7 +900,7 @@ static void *qpusher_run(void *p)
 static void test_quota_concurrent(void)
 {
 	char uri[1024];
-	struct store *s = fresh(uri, sizeof uri);
+	struct store *s = stt_fresh_pg(uri, sizeof uri);
 	if (!s)
 		return;
 	int64_t acct = add_account(s, "mona");
@@ -1140,7 +1077,7 @@ static enum err read_tx(struct store *s, void *arg)
 static void test_blobs(void)
 {
 	char uri[1024];
-	struct store *s = fresh(uri, sizeof uri);
+	struct store *s = stt_fresh_pg(uri, sizeof uri);
 	if (!s)
 		return;
 	int64_t acct = add_account(s, "nina");
@@ -1360,7 +1297,7 @@ static char *slurp(int fd, int64_t len)
 static void test_export_import(void)
 {
 	char uri[1024];
-	struct store *s = fresh(uri, sizeof uri);
+	struct store *s = stt_fresh_pg(uri, sizeof uri);
 	if (!s)
 		return;
 	int64_t src = add_account(s, "olga"), dst = add_account(s, "pavel");

@@ -33,6 +33,7 @@
 
 #include "t.h"
 #include "pgtest.h"
+#include "storetest.h"
 
 static char tmpdir[64];
 static int ndb;
@@ -45,26 +46,6 @@ newpath(char *buf, size_t len)
 	return buf;
 }
 
-/* Migrate a fresh database at path and open it; NULL (and a failure) if not. */
-static struct store *
-fresh_at(const char *path, enum store_mode mode)
-{
-	struct store *s = NULL;
-	char err[512];
-
-	if (store_migrate(path, err, sizeof err) != 0) {
-		fprintf(stderr, "store_migrate: %s\n", err);
-		T_OK(0);
-		return NULL;
-	}
-	if (store_open(path, mode, &s, err, sizeof err) != 0) {
-		fprintf(stderr, "store_open: %s\n", err);
-		T_OK(0);
-		return NULL;
-	}
-	return s;
-}
-
 static int on_pg; /* the second pass: fresh() stores are PostgreSQL schemas (pgtest.h) */
 
 static struct store *
@@ -72,7 +53,7 @@ fresh(void)
 {
 	char path[1024];
 
-	return fresh_at(on_pg ? pgt_new_uri(path, sizeof path) : newpath(path, sizeof path), STORE_RW);
+	return stt_fresh(on_pg ? pgt_new_uri(path, sizeof path) : newpath(path, sizeof path));
 }
 
 /* An account value ready for store_account_insert. */
@@ -251,7 +232,7 @@ test_location(void)
 	T_EQ_INT(store_location_probe(path, &v, err, sizeof err), 0);
 	T_EQ_INT(v, 0);
 	T_EQ_INT(stat(path, &st), -1); /* the probe created nothing */
-	struct store *s = fresh_at(path, STORE_RW);
+	struct store *s = stt_fresh(path);
 	T_OK(s != NULL);
 	T_EQ_INT(store_location_probe(path, &v, err, sizeof err), 1);
 	T_EQ_INT(v, store_schema_version());
@@ -526,7 +507,7 @@ test_tx_busy(void)
 	struct store *a = NULL, *b = NULL;
 	struct txarg x;
 
-	a = fresh_at(newpath(path, sizeof path), STORE_RW);
+	a = stt_fresh(newpath(path, sizeof path));
 	T_EQ_INT(store_open(path, STORE_RW, &b, err, sizeof err), 0);
 	if (!a || !b)
 		goto out;
@@ -578,7 +559,7 @@ test_wlock_hold(void)
 	pthread_t th;
 
 	memset(&q, 0, sizeof q);
-	q.s = fresh_at(newpath(path, sizeof path), STORE_RW);
+	q.s = stt_fresh(newpath(path, sizeof path));
 	q.x.name = "queued";
 	q.x.ret = ERR_OK;
 	struct store_wlock *w = store_wlock_hold(path, err, sizeof err);
@@ -682,7 +663,7 @@ test_tx_group(void)
 	char path[1024];
 	struct group_thread gt[GROUP_THREADS];
 	pthread_t th[GROUP_THREADS];
-	struct store *s = fresh_at(on_pg ? pgt_new_uri(path, sizeof path) : newpath(path, sizeof path), STORE_RW);
+	struct store *s = stt_fresh(on_pg ? pgt_new_uri(path, sizeof path) : newpath(path, sizeof path));
 
 	if (!s)
 		return;
@@ -730,7 +711,7 @@ static void
 test_readonly(void)
 {
 	char path[128], err[512];
-	struct store *rw = fresh_at(newpath(path, sizeof path), STORE_RW);
+	struct store *rw = stt_fresh(newpath(path, sizeof path));
 	struct store *ro = NULL;
 	struct txarg x;
 
@@ -791,7 +772,7 @@ static void
 test_health(void)
 {
 	char path[128], moved[160];
-	struct store *s = fresh_at(newpath(path, sizeof path), STORE_RW);
+	struct store *s = stt_fresh(newpath(path, sizeof path));
 
 	if (!s)
 		return;
@@ -1348,32 +1329,6 @@ test_events(void)
 
 /* ---- collections and records ---- */
 
-struct reclist {
-	int n;
-	int64_t versions[32];
-	char rids[32][16];
-	int deleted[32];
-	size_t lens[32];
-	int nullpay[32];
-	int stop_after;
-};
-
-static int
-rec_collect(void *ctx, const struct store_record *r)
-{
-	struct reclist *l = ctx;
-
-	if (l->n < 32) {
-		l->versions[l->n] = r->version;
-		snprintf(l->rids[l->n], sizeof l->rids[0], "%s", r->rid ? r->rid : "(null)");
-		l->deleted[l->n] = r->deleted;
-		l->lens[l->n] = r->payload_len;
-		l->nullpay[l->n] = r->payload == NULL;
-	}
-	l->n++;
-	return l->stop_after && l->n >= l->stop_after;
-}
-
 struct collist {
 	int n;
 	char names[8][STORE_NAME_MAX + 1];
@@ -1401,7 +1356,7 @@ test_collections_records(void)
 	struct store *s = fresh();
 	struct store_collection c, c2, got;
 	struct collist cl;
-	struct reclist rl;
+	struct stt_reclist rl;
 	int64_t n = -1, v = 0, bytes = 0;
 	int del = -1;
 
@@ -1458,13 +1413,13 @@ test_collections_records(void)
 	T_EQ_INT(del, 1);
 	T_EQ_INT(bytes, 0);
 	memset(&rl, 0, sizeof rl);
-	T_EQ_INT(store_record_get(s, c.id, "r1", rec_collect, &rl), ERR_OK);
+	T_EQ_INT(store_record_get(s, c.id, "r1", stt_rec_collect, &rl), ERR_OK);
 	T_EQ_INT(rl.n, 1);
 	T_EQ_INT(rl.deleted[0], 1);
 	T_EQ_INT(rl.nullpay[0], 1);
-	T_EQ_INT(store_record_get(s, c.id, "nope", rec_collect, &rl), ERR_NOT_FOUND);
+	T_EQ_INT(store_record_get(s, c.id, "nope", stt_rec_collect, &rl), ERR_NOT_FOUND);
 	memset(&rl, 0, sizeof rl);
-	T_EQ_INT(store_history_list(s, c.id, "r1", rec_collect, &rl), ERR_OK);
+	T_EQ_INT(store_history_list(s, c.id, "r1", stt_rec_collect, &rl), ERR_OK);
 	T_EQ_INT(rl.n, 3);
 	T_EQ_INT(rl.versions[0], 3);
 	T_EQ_INT(rl.versions[1], 2);
@@ -1472,29 +1427,29 @@ test_collections_records(void)
 	T_EQ_INT(rl.lens[0], 0);
 	T_EQ_INT(rl.lens[1], 7);
 	T_EQ_INT(rl.lens[2], 5);
-	T_EQ_INT(store_history_list(s, c.id, "nope", rec_collect, &rl), ERR_NOT_FOUND);
+	T_EQ_INT(store_history_list(s, c.id, "nope", stt_rec_collect, &rl), ERR_NOT_FOUND);
 	memset(&rl, 0, sizeof rl);
-	T_EQ_INT(store_history_get(s, c.id, "r1", 2, rec_collect, &rl), ERR_OK);
+	T_EQ_INT(store_history_get(s, c.id, "r1", 2, stt_rec_collect, &rl), ERR_OK);
 	T_EQ_INT(rl.n, 1);
 	T_EQ_INT(rl.lens[0], 7);
-	T_EQ_INT(store_history_get(s, c.id, "r1", 4, rec_collect, &rl), ERR_NOT_FOUND);
+	T_EQ_INT(store_history_get(s, c.id, "r1", 4, stt_rec_collect, &rl), ERR_NOT_FOUND);
 	int64_t freed = -1;
 	T_EQ_INT(store_history_prune(s, c.id, "r1", 1, &freed), ERR_OK);
 	T_EQ_INT(freed, 5);
-	T_EQ_INT(store_history_get(s, c.id, "r1", 1, rec_collect, &rl), ERR_NOT_FOUND);
+	T_EQ_INT(store_history_get(s, c.id, "r1", 1, stt_rec_collect, &rl), ERR_NOT_FOUND);
 	T_EQ_INT(store_history_prune(s, c.id, "r1", 1, &freed), ERR_OK);
 	T_EQ_INT(freed, 0);
 	T_EQ_INT(store_history_prune(s, c.id, "r1", 0, &freed), ERR_OK);
 	T_EQ_INT(freed, 7);
 	memset(&rl, 0, sizeof rl);
-	T_EQ_INT(store_history_list(s, c.id, "r1", rec_collect, &rl), ERR_OK);
+	T_EQ_INT(store_history_list(s, c.id, "r1", stt_rec_collect, &rl), ERR_OK);
 	T_EQ_INT(rl.n, 1);
 
 	/* pull: version order, since, limit, early stop */
 	T_EQ_INT(store_record_put(s, c.id, "r2", 5, 130, 0, (const uint8_t *)"b", 1), ERR_OK);
 	T_EQ_INT(store_record_put(s, c.id, "r3", 4, 130, 0, (const uint8_t *)"", 0), ERR_OK);
 	memset(&rl, 0, sizeof rl);
-	T_EQ_INT(store_record_pull(s, c.id, 0, 100, rec_collect, &rl), ERR_OK);
+	T_EQ_INT(store_record_pull(s, c.id, 0, 100, stt_rec_collect, &rl), ERR_OK);
 	T_EQ_INT(rl.n, 3);
 	T_EQ_STR(rl.rids[0], "r1");
 	T_EQ_STR(rl.rids[1], "r3");
@@ -1502,15 +1457,15 @@ test_collections_records(void)
 	T_EQ_INT(rl.nullpay[1], 0); /* an empty payload is not a tombstone */
 	T_EQ_INT(rl.lens[1], 0);
 	memset(&rl, 0, sizeof rl);
-	T_EQ_INT(store_record_pull(s, c.id, 3, 1, rec_collect, &rl), ERR_OK);
+	T_EQ_INT(store_record_pull(s, c.id, 3, 1, stt_rec_collect, &rl), ERR_OK);
 	T_EQ_INT(rl.n, 1);
 	T_EQ_INT(rl.versions[0], 4);
 	memset(&rl, 0, sizeof rl);
 	rl.stop_after = 2;
-	T_EQ_INT(store_record_pull(s, c.id, 0, 100, rec_collect, &rl), ERR_OK);
+	T_EQ_INT(store_record_pull(s, c.id, 0, 100, stt_rec_collect, &rl), ERR_OK);
 	T_EQ_INT(rl.n, 2);
 	memset(&rl, 0, sizeof rl);
-	T_EQ_INT(store_record_pull(s, c2.id, 0, 100, rec_collect, &rl), ERR_OK);
+	T_EQ_INT(store_record_pull(s, c2.id, 0, 100, stt_rec_collect, &rl), ERR_OK);
 	T_EQ_INT(rl.n, 0);
 
 	/* delete: the collection with its records and history */
@@ -1518,7 +1473,7 @@ test_collections_records(void)
 	T_EQ_INT(store_collection_delete(s, c.id), ERR_OK);
 	T_EQ_INT(store_collection_get(s, a, "notes", &got), ERR_NOT_FOUND);
 	T_EQ_INT(store_record_head(s, c.id, "r2", &v, &del, &bytes), ERR_NOT_FOUND);
-	T_EQ_INT(store_history_list(s, c.id, "r2", rec_collect, &rl), ERR_NOT_FOUND);
+	T_EQ_INT(store_history_list(s, c.id, "r2", stt_rec_collect, &rl), ERR_NOT_FOUND);
 	T_EQ_INT(store_collection_get(s, b, "notes", &got), ERR_OK);
 	store_close(s);
 }
@@ -1532,7 +1487,7 @@ test_account_cascade(void)
 	struct store_collection c, ck, got;
 	struct store_token t;
 	struct evlist l;
-	struct reclist rl;
+	struct stt_reclist rl;
 	uint8_t ht[STORE_HASH_LEN], hk[STORE_HASH_LEN];
 	int64_t d = 0, dk = 0, found = 0, v, bytes;
 	int del;
@@ -1562,7 +1517,7 @@ test_account_cascade(void)
 	T_EQ_INT(store_token_find(s, ht, STORE_TOKEN_REFRESH, &t), ERR_OK);
 	T_EQ_INT(ev_count(s, a, 10, &l), 1);
 	memset(&rl, 0, sizeof rl);
-	T_EQ_INT(store_history_list(s, c.id, "r", rec_collect, &rl), ERR_OK);
+	T_EQ_INT(store_history_list(s, c.id, "r", stt_rec_collect, &rl), ERR_OK);
 	T_EQ_INT(rl.n, 2);
 
 	T_EQ_INT(store_account_delete(s, a), ERR_OK);
@@ -1573,10 +1528,10 @@ test_account_cascade(void)
 	T_EQ_INT(ev_count(s, a, 10, &l), 0);
 	T_EQ_INT(store_collection_get(s, a, "c", &got), ERR_NOT_FOUND);
 	T_EQ_INT(store_record_head(s, c.id, "r", &v, &del, &bytes), ERR_NOT_FOUND);
-	T_EQ_INT(store_history_list(s, c.id, "r", rec_collect, &rl), ERR_NOT_FOUND);
-	T_EQ_INT(store_history_get(s, c.id, "r", 1, rec_collect, &rl), ERR_NOT_FOUND);
+	T_EQ_INT(store_history_list(s, c.id, "r", stt_rec_collect, &rl), ERR_NOT_FOUND);
+	T_EQ_INT(store_history_get(s, c.id, "r", 1, stt_rec_collect, &rl), ERR_NOT_FOUND);
 	memset(&rl, 0, sizeof rl);
-	T_EQ_INT(store_record_pull(s, c.id, 0, 100, rec_collect, &rl), ERR_OK);
+	T_EQ_INT(store_record_pull(s, c.id, 0, 100, stt_rec_collect, &rl), ERR_OK);
 	T_EQ_INT(rl.n, 0);
 	int64_t n = -1;
 	T_EQ_INT(store_collection_count(s, a, &n), ERR_OK);
@@ -1588,7 +1543,7 @@ test_account_cascade(void)
 	T_EQ_INT(ev_count(s, k, 10, &l), 1);
 	T_EQ_INT(store_collection_get(s, k, "c", &got), ERR_OK);
 	memset(&rl, 0, sizeof rl);
-	T_EQ_INT(store_history_list(s, ck.id, "r", rec_collect, &rl), ERR_OK);
+	T_EQ_INT(store_history_list(s, ck.id, "r", stt_rec_collect, &rl), ERR_OK);
 	T_EQ_INT(rl.n, 2);
 	store_close(s);
 }

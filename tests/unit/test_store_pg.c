@@ -28,30 +28,12 @@
 
 #include "t.h"
 #include "pgtest.h"
-
-/* Migrate a new schema and open it; NULL (and a failure) if not. */
-static struct store *fresh_at(char *uri, size_t len, enum store_mode mode)
-{
-	struct store *s = NULL;
-	char err[512];
-	pgt_new_uri(uri, len);
-	if (store_migrate(uri, err, sizeof err) != 0) {
-		fprintf(stderr, "store_migrate: %s\n", err);
-		T_OK(0);
-		return NULL;
-	}
-	if (store_open(uri, mode, &s, err, sizeof err) != 0) {
-		fprintf(stderr, "store_open: %s\n", err);
-		T_OK(0);
-		return NULL;
-	}
-	return s;
-}
+#include "storetest.h"
 
 static struct store *fresh(void)
 {
 	char uri[1024];
-	return fresh_at(uri, sizeof uri, STORE_RW);
+	return stt_fresh_pg(uri, sizeof uri);
 }
 
 static void test_migrate_open(void)
@@ -122,7 +104,7 @@ static void test_migrate_concurrent(void)
 static void test_migrate_newer(void)
 {
 	char uri[1024], err[512], sql[256];
-	struct store *s = fresh_at(uri, sizeof uri, STORE_RW);
+	struct store *s = stt_fresh_pg(uri, sizeof uri);
 	store_close(s);
 	char schema[64];
 	pgt_schema(pgt_n - 1, schema, sizeof schema);
@@ -226,7 +208,7 @@ static enum err tx_bump(struct store *s, void *arg)
 static void test_retry_serialization(void)
 {
 	char uri[1024], schema[64], sql[1024];
-	struct store *s = fresh_at(uri, sizeof uri, STORE_RW);
+	struct store *s = stt_fresh_pg(uri, sizeof uri);
 	if (!s)
 		return;
 	pgt_schema(pgt_n - 1, schema, sizeof schema);
@@ -293,7 +275,7 @@ static void *cross_thread(void *arg)
 static void test_retry_deadlock(void)
 {
 	char uri[1024], err[512];
-	struct store *a = fresh_at(uri, sizeof uri, STORE_RW), *b = NULL;
+	struct store *a = stt_fresh_pg(uri, sizeof uri), *b = NULL;
 	if (!a)
 		return;
 	T_EQ_INT(store_open(uri, STORE_RW, &b, err, sizeof err), 0);
@@ -345,7 +327,7 @@ static enum err tx_insert(struct store *s, void *arg)
 static void test_reconnect(void)
 {
 	char uri[1024];
-	struct store *s = fresh_at(uri, sizeof uri, STORE_RW);
+	struct store *s = stt_fresh_pg(uri, sizeof uri);
 	struct store_account a;
 	if (!s)
 		return;
@@ -378,7 +360,7 @@ static void test_server_restart(void)
 		return;
 	}
 	char uri[1024];
-	struct store *s = fresh_at(uri, sizeof uri, STORE_RW);
+	struct store *s = stt_fresh_pg(uri, sizeof uri);
 	struct store_account a;
 	if (!s)
 		return;

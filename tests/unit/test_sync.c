@@ -24,6 +24,7 @@
 #include "sync.h"
 #include "t.h"
 #include "pgtest.h"
+#include "storetest.h"
 
 static char tmpdir[64], dbpath[1024];
 static struct config cfg;
@@ -54,24 +55,17 @@ setup_config(void)
 static int64_t
 new_user(const char *name, const char *plan)
 {
-	struct accounts_register_in in;
-	uint8_t key[32];
 	char pub[STORE_PUBLIC_ID_MAX + 1];
 	struct store_account a;
+	int64_t id = stt_register(st, &cfg, name, 0x33, pub);
 
-	memset(&in, 0, sizeof in);
-	memset(key, 0x33, sizeof key);
-	in.username = name;
-	in.auth_key = key;
-	in.auth_key_len = sizeof key;
-	in.kdf = "{\"alg\":\"pbkdf2-sha256\",\"iterations\":1000,\"salt\":\"AAAAAAAAAAAAAAAAAAAAAA==\"}";
-	T_EQ_INT(accounts_register(st, &cfg, &in, pub), ERR_OK);
 	if (plan)
 		T_EQ_INT(store_account_set_plan(st, name, plan), ERR_OK);
 	if (store_account_by_name(st, name, &a) != ERR_OK) {
 		T_OK(0);
 		return -1;
 	}
+	T_EQ_INT(a.id, id);
 	T_EQ_STR(a.public_id, pub);
 	return a.id;
 }
