@@ -527,20 +527,50 @@ bs_logout(struct bs_client *c)
 }
 
 int
+bs__new_password(struct bs_client *c, const char *user, const char *newpw, int64_t kv,
+    const uint8_t *pt, size_t ptlen, struct json_object *body, struct bs1_key *nkk)
+{
+	struct bs1_kdf nkdf;
+	struct bs1_key nauth;
+	struct json_object *k;
+	uint8_t *nenv = NULL;
+	size_t nenvlen = 0;
+	int rc, e;
+
+	memset(&nauth, 0, sizeof nauth);
+	if ((e = bs1_kdf_new(&nkdf))) {
+		rc = bs__bs1_fail(c, e, "a new kdf");
+		goto out;
+	}
+	if ((rc = bs__derive(c, newpw, &nkdf, &nauth, nkk)))
+		goto out;
+	if ((e = bs1_keyring_seal(nkk, user, (uint64_t)kv, pt, ptlen, &nenv, &nenvlen))) {
+		rc = bs__bs1_fail(c, e, "the keyring");
+		goto out;
+	}
+	if (bs__add_b64(body, "new_auth_key", nauth.b, sizeof nauth.b) || !(k = bs__kdf_json(&nkdf)) ||
+	    json_object_object_add(body, "new_kdf", k) || bs__add_b64(body, "new_keyring", nenv, nenvlen))
+		rc = bs__fail(c, BS_LOCAL, "no_memory", "out of memory");
+out:
+	bs1_wipe(&nauth, sizeof nauth);
+	free(nenv);
+	return rc;
+}
+
+int
 bs_change_password(struct bs_client *c, const char *oldpw, const char *newpw)
 {
-	struct bs1_kdf okdf, nkdf;
-	struct bs1_key oauth, okk, nauth, nkk;
-	struct json_object *body = NULL, *k;
+	struct bs1_kdf okdf;
+	struct bs1_key oauth, okk, nkk;
+	struct json_object *body = NULL;
 	struct bs_resp r = {0};
-	uint8_t *env = NULL, *pt = NULL, *nenv = NULL;
-	size_t envlen = 0, ptlen = 0, nenvlen = 0;
+	uint8_t *env = NULL, *pt = NULL;
+	size_t envlen = 0, ptlen = 0;
 	int64_t kv = 0;
-	int rc, e;
+	int rc;
 
 	memset(&oauth, 0, sizeof oauth);
 	memset(&okk, 0, sizeof okk);
-	memset(&nauth, 0, sizeof nauth);
 	memset(&nkk, 0, sizeof nkk);
 	if ((rc = bs__need_session(c)))
 		return rc;
@@ -553,21 +583,14 @@ bs_change_password(struct bs_client *c, const char *oldpw, const char *newpw)
 		    "the current password is wrong (the keyring does not open)");
 		goto out;
 	}
-	if ((e = bs1_kdf_new(&nkdf))) {
-		rc = bs__bs1_fail(c, e, "a new kdf");
+	if (!(body = json_object_new_object()) || bs__add_b64(body, "auth_key", oauth.b, sizeof oauth.b)) {
+		rc = bs__fail(c, BS_LOCAL, "no_memory", "out of memory");
 		goto out;
 	}
-	if ((rc = bs__derive(c, newpw, &nkdf, &nauth, &nkk)))
-		goto out;
 	/* the same plaintext (members we do not know kept), version N + 1 */
-	if ((e = bs1_keyring_seal(&nkk, c->user, (uint64_t)kv + 1, pt, ptlen, &nenv, &nenvlen))) {
-		rc = bs__bs1_fail(c, e, "the keyring");
+	if ((rc = bs__new_password(c, c->user, newpw, kv + 1, pt, ptlen, body, &nkk)))
 		goto out;
-	}
-	if (!(body = json_object_new_object()) || bs__add_b64(body, "auth_key", oauth.b, sizeof oauth.b) ||
-	    bs__add_b64(body, "new_auth_key", nauth.b, sizeof nauth.b) || !(k = bs__kdf_json(&nkdf)) ||
-	    json_object_object_add(body, "new_kdf", k) || bs__add_b64(body, "new_keyring", nenv, nenvlen) ||
-	    json_object_object_add(body, "revoke_other_devices", json_object_new_boolean(1))) {
+	if (json_object_object_add(body, "revoke_other_devices", json_object_new_boolean(1))) {
 		rc = bs__fail(c, BS_LOCAL, "no_memory", "out of memory");
 		goto out;
 	}
@@ -587,11 +610,9 @@ out:
 	json_object_put(body);
 	bs1_wipe(&oauth, sizeof oauth);
 	bs1_wipe(&okk, sizeof okk);
-	bs1_wipe(&nauth, sizeof nauth);
 	bs1_wipe(&nkk, sizeof nkk);
 	bs1_free(pt, ptlen);
 	free(env);
-	free(nenv);
 	return rc;
 }
 

@@ -112,9 +112,12 @@ int bs__state_clear_data(struct bs_client *c);
 int bs__state_forget(struct bs_client *c);
 
 /* A prepared statement on the state (NULL, and a failure recorded, if
- * not); run() steps a write statement and finalizes it: BS_OK or BS_LOCAL. */
+ * not); bs__run steps a write statement and finalizes it: BS_OK or BS_LOCAL. */
 struct sqlite3_stmt *bs__prep(struct bs_client *c, const char *sql);
 int bs__run(struct bs_client *c, struct sqlite3_stmt *st);
+/* The integer in column 0 of the first row sql (one parameter, ?1 = arg)
+ * gives: 0 when it gives no row, a NULL, or fails (the failure recorded). */
+int64_t bs__state_int(struct bs_client *c, const char *sql, const char *arg);
 
 /* ---- sharing (bs_share.c) ----------------------------------------------- */
 
@@ -202,6 +205,12 @@ struct json_object *bs__kdf_json(const struct bs1_kdf *kdf);
 int bs__add_b64(struct json_object *o, const char *key, const void *p, size_t n);
 /* GET /v1/account/keyring: the sealed keyring (*env malloc'd) and its version. */
 int bs__fetch_keyring(struct bs_client *c, uint8_t **env, size_t *envlen, int64_t *version);
+/* The new password's half of a password change or a recovery: a new kdf, the
+ * keys newpw derives under it (the keyring key into *nkk, wiped by the
+ * caller), the keyring plaintext pt sealed with it as user's keyring version
+ * kv; adds new_auth_key, new_kdf and new_keyring to body (bs_account.c). */
+int bs__new_password(struct bs_client *c, const char *user, const char *newpw, int64_t kv,
+    const uint8_t *pt, size_t ptlen, struct json_object *body, struct bs1_key *nkk);
 /* Set body's "totp" (six digits) or "recovery_code" (anything else) to code,
  * replacing either; 0, or -1 on no memory. */
 int bs__mfa_field(struct json_object *body, const char *code);

@@ -296,12 +296,11 @@ bs_recover(struct bs_client *c, const char *user, const char *text, const char *
     const char *device)
 {
 	struct bs1_recovery_key rk;
-	struct bs1_key ra, rw, dk, nauth, nkk;
-	struct bs1_kdf nkdf;
-	struct json_object *body = NULL, *k, *v;
+	struct bs1_key ra, rw, dk, nkk;
+	struct json_object *body = NULL, *v;
 	struct bs_resp r = {0};
-	uint8_t *blob = NULL, *pt = NULL, *nenv = NULL;
-	size_t bloblen = 0, ptlen = 0, nenvlen = 0;
+	uint8_t *blob = NULL, *pt = NULL;
+	size_t bloblen = 0, ptlen = 0;
 	char *lu = bs__lower(user), *token = NULL;
 	int64_t kv;
 	int rc, e;
@@ -310,7 +309,6 @@ bs_recover(struct bs_client *c, const char *user, const char *text, const char *
 	memset(&ra, 0, sizeof ra);
 	memset(&rw, 0, sizeof rw);
 	memset(&dk, 0, sizeof dk);
-	memset(&nauth, 0, sizeof nauth);
 	memset(&nkk, 0, sizeof nkk);
 	if (!lu) {
 		rc = bs__fail(c, BS_LOCAL, "no_memory", "out of memory");
@@ -360,26 +358,16 @@ bs_recover(struct bs_client *c, const char *user, const char *text, const char *
 		    "(tampered on the server, or made for another account)");
 		goto out;
 	}
-	/* the same keyring plaintext under the new password's keys */
-	if ((e = bs1_kdf_new(&nkdf))) {
-		rc = bs__bs1_fail(c, e, "a new kdf");
-		goto out;
-	}
-	if ((rc = bs__derive(c, newpw, &nkdf, &nauth, &nkk)))
-		goto out;
-	if ((e = bs1_keyring_seal(&nkk, lu, (uint64_t)kv + 1, pt, ptlen, &nenv, &nenvlen))) {
-		rc = bs__bs1_fail(c, e, "the keyring");
-		goto out;
-	}
 	bs__resp_clear(&r);
 	json_object_put(body);
 	if (!(body = json_object_new_object()) ||
-	    json_object_object_add(body, "reset_token", json_object_new_string(token)) ||
-	    bs__add_b64(body, "new_auth_key", nauth.b, sizeof nauth.b) || !(k = bs__kdf_json(&nkdf)) ||
-	    json_object_object_add(body, "new_kdf", k) || bs__add_b64(body, "new_keyring", nenv, nenvlen)) {
+	    json_object_object_add(body, "reset_token", json_object_new_string(token))) {
 		rc = bs__fail(c, BS_LOCAL, "no_memory", "out of memory");
 		goto out;
 	}
+	/* the same keyring plaintext under the new password's keys */
+	if ((rc = bs__new_password(c, lu, newpw, kv + 1, pt, ptlen, body, &nkk)))
+		goto out;
 	if ((rc = bs__request(c, "POST", "/v1/account/recover/complete", body, 0, &r)))
 		goto out;
 	if (r.status < 200 || r.status > 299) {
@@ -395,14 +383,12 @@ out:
 	bs1_wipe(&ra, sizeof ra);
 	bs1_wipe(&rw, sizeof rw);
 	bs1_wipe(&dk, sizeof dk);
-	bs1_wipe(&nauth, sizeof nauth);
 	bs1_wipe(&nkk, sizeof nkk);
 	bs1_free(pt, ptlen);
 	if (token)
 		bs1_wipe(token, strlen(token));
 	free(token);
 	free(blob);
-	free(nenv);
 	free(lu);
 	return rc;
 }

@@ -1119,13 +1119,8 @@ bs__coll_by_sname(struct bs_client *c, const char *sname, struct bs__coll *x)
 		}
 		return BS_OK;
 	}
-	x->kv = 1;
-	if ((st = bs__prep(c, "SELECT kv FROM key_versions WHERE sname = ?1"))) {
-		sqlite3_bind_text(st, 1, sname, -1, SQLITE_STATIC);
-		if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int64(st, 0) > 1)
-			x->kv = (uint32_t)sqlite3_column_int64(st, 0);
-		sqlite3_finalize(st);
-	}
+	int64_t kv = bs__state_int(c, "SELECT kv FROM key_versions WHERE sname = ?1", sname);
+	x->kv = kv > 1 ? (uint32_t)kv : 1;
 	if (bs1_cid_key(&c->data_key, sname, &x->cid) != BS1_OK) {
 		bs__coll_clear(x);
 		return bs__fail(c, BS_LOCAL, "crypto", "cannot derive the collection's keys");
@@ -1239,16 +1234,7 @@ bs__coll_refresh(struct bs_client *c, struct bs__coll *x)
 static int64_t
 kept_kv(struct bs_client *c, const char *sname)
 {
-	sqlite3_stmt *st = bs__prep(c, "SELECT MAX(kv) FROM share_keys WHERE sname = ?1");
-	int64_t kv = 0;
-
-	if (!st)
-		return 0;
-	sqlite3_bind_text(st, 1, sname, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		kv = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	return kv;
+	return bs__state_int(c, "SELECT MAX(kv) FROM share_keys WHERE sname = ?1", sname);
 }
 
 /*

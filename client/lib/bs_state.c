@@ -74,6 +74,21 @@ bs__run(struct bs_client *c, sqlite3_stmt *st)
 	return BS_OK;
 }
 
+int64_t
+bs__state_int(struct bs_client *c, const char *sql, const char *arg)
+{
+	sqlite3_stmt *st = bs__prep(c, sql);
+	int64_t v = 0;
+
+	if (!st)
+		return 0;
+	sqlite3_bind_text(st, 1, arg, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
 int
 bs__begin(struct bs_client *c)
 {

@@ -22,32 +22,6 @@
 #define PULL_LIMIT 100
 #define MAX_ROUNDS 20    /* push rounds with nothing accepted (merges that keep losing) */
 
-/* A prepared statement on the state; NULL (and a failure recorded) if not. */
-static sqlite3_stmt *
-prep(struct bs_client *c, const char *sql)
-{
-	sqlite3_stmt *st = NULL;
-
-	if (sqlite3_prepare_v2(c->db, sql, -1, &st, NULL) != SQLITE_OK) {
-		bs__fail(c, BS_LOCAL, "state", "the local state: %s", sqlite3_errmsg(c->db));
-		return NULL;
-	}
-	return st;
-}
-
-/* Step a write statement and finalize it; BS_OK or BS_LOCAL. */
-static int
-run(struct bs_client *c, sqlite3_stmt *st)
-{
-	int r = st ? sqlite3_step(st) : SQLITE_ERROR;
-
-	sqlite3_finalize(st);
-	if (r != SQLITE_DONE && r != SQLITE_ROW)
-		return bs__fail(c, BS_LOCAL, "state", "cannot write the local state: %s",
-		    sqlite3_errmsg(c->db));
-	return BS_OK;
-}
-
 /* The server names of (A, a): collection and record id (a may be NULL);
  * *shared (may be NULL) tells a collection shared with this account. */
 static int
@@ -72,7 +46,7 @@ names(struct bs_client *c, const char *A, const char *a, char sname[BS1_NAME_LEN
 static int
 know_collection(struct bs_client *c, const char *sname, const char *A)
 {
-	sqlite3_stmt *st = prep(c, "INSERT INTO collections (sname, name) VALUES (?1, ?2) "
+	sqlite3_stmt *st = bs__prep(c, "INSERT INTO collections (sname, name) VALUES (?1, ?2) "
 	    "ON CONFLICT (sname) DO UPDATE SET name = COALESCE(excluded.name, name)");
 
 	if (!st)
@@ -80,7 +54,7 @@ know_collection(struct bs_client *c, const char *sname, const char *A)
 	sqlite3_bind_text(st, 1, sname, -1, SQLITE_STATIC);
 	if (A)
 		sqlite3_bind_text(st, 2, A, -1, SQLITE_STATIC);
-	return run(c, st);
+	return bs__run(c, st);
 }
 
 /* Queue a change inside the caller's transaction; the base version is the
@@ -95,7 +69,7 @@ queue_in(struct bs_client *c, const char *A, const char *a, const void *data, si
 	/* a shared collection's row carries no name: its meta is the owner's */
 	if ((rc = names(c, A, a, sname, rid, &shared)) || (rc = know_collection(c, sname, shared ? NULL : A)))
 		return rc;
-	st = prep(c, "INSERT INTO queue (sname, rid, app_id, deleted, data, base_version) VALUES "
+	st = bs__prep(c, "INSERT INTO queue (sname, rid, app_id, deleted, data, base_version) VALUES "
 	    "(?1, ?2, ?3, ?4, ?5, COALESCE((SELECT version FROM records WHERE sname = ?1 AND rid = ?2), 0)) "
 	    "ON CONFLICT (sname, rid) DO UPDATE SET deleted = excluded.deleted, data = excluded.data");
 	if (!st)
@@ -106,7 +80,7 @@ queue_in(struct bs_client *c, const char *A, const char *a, const void *data, si
 	sqlite3_bind_int(st, 4, deleted);
 	if (!deleted)
 		sqlite3_bind_blob(st, 5, n ? data : "", (int)n, SQLITE_STATIC);
-	return run(c, st);
+	return bs__run(c, st);
 }
 
 /* Queue one change in its own transaction. */
@@ -189,7 +163,7 @@ static int
 store_record(struct bs_client *c, const char *sname, const char *rid, const char *app_id,
     int64_t version, const uint8_t *data, size_t n, int deleted)
 {
-	sqlite3_stmt *st = prep(c, "INSERT INTO records (sname, rid, app_id, version, deleted, data) "
+	sqlite3_stmt *st = bs__prep(c, "INSERT INTO records (sname, rid, app_id, version, deleted, data) "
 	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (sname, rid) DO UPDATE SET "
 	    "app_id = COALESCE(excluded.app_id, app_id), version = excluded.version, "
 	    "deleted = excluded.deleted, data = excluded.data");
@@ -204,7 +178,7 @@ store_record(struct bs_client *c, const char *sname, const char *rid, const char
 	sqlite3_bind_int(st, 5, deleted);
 	if (!deleted)
 		sqlite3_bind_blob(st, 6, n ? (const void *)data : "", (int)n, SQLITE_STATIC);
-	return run(c, st);
+	return bs__run(c, st);
 }
 
 /*
@@ -260,7 +234,7 @@ open_record(struct bs_client *c, const struct bs__coll *x, const char *rid, stru
 static int
 send_meta(struct bs_client *c, const char *sname, const char *A)
 {
-	sqlite3_stmt *st = prep(c, "SELECT meta_sent FROM collections WHERE sname = ?1");
+	sqlite3_stmt *st = bs__prep(c, "SELECT meta_sent FROM collections WHERE sname = ?1");
 	struct json_object *body = NULL, *m = NULL;
 	struct bs_resp r = {0};
 	struct bs1_key ck;
@@ -302,9 +276,9 @@ send_meta(struct bs_client *c, const char *sname, const char *A)
 		rc = bs__refused(c, &r);
 		goto out;
 	}
-	if ((st = prep(c, "UPDATE collections SET meta_sent = 1 WHERE sname = ?1"))) {
+	if ((st = bs__prep(c, "UPDATE collections SET meta_sent = 1 WHERE sname = ?1"))) {
 		sqlite3_bind_text(st, 1, sname, -1, SQLITE_STATIC);
-		rc = run(c, st);
+		rc = bs__run(c, st);
 	} else
 		rc = BS_LOCAL;
 out:
@@ -344,7 +318,7 @@ changes_free(struct change *ch, size_t n)
 static int
 load_changes(struct bs_client *c, const char *sname, const char *only, struct change **out, size_t *count)
 {
-	sqlite3_stmt *st = prep(c, "SELECT rid, app_id, deleted, data, base_version FROM queue "
+	sqlite3_stmt *st = bs__prep(c, "SELECT rid, app_id, deleted, data, base_version FROM queue "
 	    "WHERE sname = ?1 AND (?2 IS NULL OR rid = ?2) ORDER BY rid LIMIT ?3");
 	struct change *ch = NULL;
 	size_t n = 0;
@@ -401,13 +375,13 @@ find_change(struct change *ch, size_t n, const char *rid)
 static int
 dequeue(struct bs_client *c, const char *sname, const char *rid)
 {
-	sqlite3_stmt *st = prep(c, "DELETE FROM queue WHERE sname = ?1 AND rid = ?2");
+	sqlite3_stmt *st = bs__prep(c, "DELETE FROM queue WHERE sname = ?1 AND rid = ?2");
 
 	if (!st)
 		return BS_LOCAL;
 	sqlite3_bind_text(st, 1, sname, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, rid, -1, SQLITE_STATIC);
-	return run(c, st);
+	return bs__run(c, st);
 }
 
 /*
@@ -478,7 +452,7 @@ conflict(struct bs_client *c, const struct bs__coll *k, const char *A, struct js
 	if ((rc = store_record(c, sname, x->rid, app_id ? app_id : x->app_id, sv, data, n, deleted)))
 		goto out;
 	if (how == BS_MERGE_LOCAL || (how == BS_MERGE_NEW && merged)) {
-		st = prep(c, how == BS_MERGE_NEW ?
+		st = bs__prep(c, how == BS_MERGE_NEW ?
 		    "UPDATE queue SET base_version = ?3, deleted = 0, data = ?4 WHERE sname = ?1 AND rid = ?2" :
 		    "UPDATE queue SET base_version = ?3 WHERE sname = ?1 AND rid = ?2");
 		if (!st) {
@@ -490,13 +464,13 @@ conflict(struct bs_client *c, const struct bs__coll *k, const char *A, struct js
 		sqlite3_bind_int64(st, 3, sv);
 		if (how == BS_MERGE_NEW)
 			sqlite3_bind_blob(st, 4, mlen ? (const void *)merged : "", (int)mlen, SQLITE_STATIC);
-		rc = run(c, st);
+		rc = bs__run(c, st);
 		*again = 1;
 		goto out;
 	}
 	/* the default: keep the server's, set the local change aside and report it */
 	res->kept_server++;
-	if (!(st = prep(c, "INSERT INTO conflicts (sname, rid, app_id, server_version, data) "
+	if (!(st = bs__prep(c, "INSERT INTO conflicts (sname, rid, app_id, server_version, data) "
 	    "VALUES (?1, ?2, ?3, ?4, ?5)"))) {
 		rc = BS_LOCAL;
 		goto out;
@@ -507,7 +481,7 @@ conflict(struct bs_client *c, const struct bs__coll *k, const char *A, struct js
 	sqlite3_bind_int64(st, 4, sv);
 	if (!x->deleted)
 		sqlite3_bind_blob(st, 5, x->n ? (const void *)x->data : "", (int)x->n, SQLITE_STATIC);
-	if ((rc = run(c, st)) == BS_OK)
+	if ((rc = bs__run(c, st)) == BS_OK)
 		rc = dequeue(c, sname, x->rid);
 out:
 	bs1_free(merged, mlen);
@@ -528,15 +502,15 @@ set_aside(struct bs_client *c, const char *sname)
 	memcpy(code, c->code, sizeof code);
 	memcpy(msg, c->msg, sizeof msg);
 	if (bs__begin(c) == BS_OK) {
-		st = prep(c, "INSERT INTO conflicts (sname, rid, app_id, server_version, data) "
+		st = bs__prep(c, "INSERT INTO conflicts (sname, rid, app_id, server_version, data) "
 		    "SELECT sname, rid, app_id, 0, CASE WHEN deleted THEN NULL ELSE data END FROM queue "
 		    "WHERE sname = ?1");
 		if (st)
 			sqlite3_bind_text(st, 1, sname, -1, SQLITE_STATIC);
-		rc = run(c, st);
-		if (!rc && (st = prep(c, "DELETE FROM queue WHERE sname = ?1"))) {
+		rc = bs__run(c, st);
+		if (!rc && (st = bs__prep(c, "DELETE FROM queue WHERE sname = ?1"))) {
 			sqlite3_bind_text(st, 1, sname, -1, SQLITE_STATIC);
-			rc = run(c, st);
+			rc = bs__run(c, st);
 		}
 		if (rc)
 			bs__rollback(c);
@@ -722,16 +696,7 @@ round_out:
 static int64_t
 coll_version(struct bs_client *c, const char *sname)
 {
-	sqlite3_stmt *st = prep(c, "SELECT version FROM collections WHERE sname = ?1");
-	int64_t v = 0;
-
-	if (!st)
-		return 0;
-	sqlite3_bind_text(st, 1, sname, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		v = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	return v;
+	return bs__state_int(c, "SELECT version FROM collections WHERE sname = ?1", sname);
 }
 
 /*
@@ -804,15 +769,15 @@ pull(struct bs_client *c, const char *sname, struct bs_sync_result *res, int gon
 			sqlite3_stmt *st;
 			if ((rc = bs__begin(c)))
 				goto done;
-			if (!(st = prep(c, "DELETE FROM records WHERE sname = ?1")))
+			if (!(st = bs__prep(c, "DELETE FROM records WHERE sname = ?1")))
 				rc = BS_LOCAL;
 			else {
 				sqlite3_bind_text(st, 1, sname, -1, SQLITE_STATIC);
-				rc = run(c, st);
+				rc = bs__run(c, st);
 			}
-			if (!rc && (st = prep(c, "UPDATE collections SET version = 0 WHERE sname = ?1"))) {
+			if (!rc && (st = bs__prep(c, "UPDATE collections SET version = 0 WHERE sname = ?1"))) {
 				sqlite3_bind_text(st, 1, sname, -1, SQLITE_STATIC);
-				rc = run(c, st);
+				rc = bs__run(c, st);
 			}
 			if (rc || (rc = bs__commit(c))) {
 				bs__rollback(c);
@@ -859,14 +824,14 @@ pull(struct bs_client *c, const char *sname, struct bs_sync_result *res, int gon
 			res->pulled++;
 		}
 		if (!rc) {
-			sqlite3_stmt *st = prep(c, "UPDATE collections SET version = ?2 WHERE sname = ?1");
+			sqlite3_stmt *st = bs__prep(c, "UPDATE collections SET version = ?2 WHERE sname = ?1");
 			since = json_object_get_int64(next);
 			if (!st)
 				rc = BS_LOCAL;
 			else {
 				sqlite3_bind_text(st, 1, sname, -1, SQLITE_STATIC);
 				sqlite3_bind_int64(st, 2, since);
-				rc = run(c, st);
+				rc = bs__run(c, st);
 			}
 		}
 		if (rc || (rc = bs__commit(c))) {
@@ -962,10 +927,10 @@ learn_collections(struct bs_client *c)
 		free(env);
 		rc = know_collection(c, sname, A);
 		if (!rc && A) {
-			sqlite3_stmt *st = prep(c, "UPDATE collections SET meta_sent = 1 WHERE sname = ?1");
+			sqlite3_stmt *st = bs__prep(c, "UPDATE collections SET meta_sent = 1 WHERE sname = ?1");
 			if (st) {
 				sqlite3_bind_text(st, 1, sname, -1, SQLITE_STATIC);
-				rc = run(c, st);
+				rc = bs__run(c, st);
 			}
 		}
 		free(A);
@@ -1002,7 +967,7 @@ bs__ensure_collection(struct bs_client *c, const char *sname, const char *A)
 static int
 nothing_to_send(struct bs_client *c)
 {
-	sqlite3_stmt *st = prep(c, "SELECT EXISTS (SELECT 1 FROM queue) OR EXISTS (SELECT 1 FROM "
+	sqlite3_stmt *st = bs__prep(c, "SELECT EXISTS (SELECT 1 FROM queue) OR EXISTS (SELECT 1 FROM "
 	    "collections WHERE meta_sent = 0 AND name IS NOT NULL)");
 	int none = 0;
 
@@ -1079,7 +1044,7 @@ status_has_new(struct bs_client *c, struct json_object *status)
 	if (!json_object_object_get_ex(status, "collections", &arr) ||
 	    !json_object_is_type(arr, json_type_array))
 		return 1;       /* cannot tell: learn them */
-	if (!(st = prep(c, "SELECT 1 FROM collections WHERE sname = ?1 AND name IS NOT NULL "
+	if (!(st = bs__prep(c, "SELECT 1 FROM collections WHERE sname = ?1 AND name IS NOT NULL "
 	    "UNION ALL SELECT 1 FROM shared WHERE sname = ?1")))
 		return 1;
 	for (size_t i = 0; !found && i < json_object_array_length(arr); i++) {
@@ -1139,7 +1104,7 @@ bs_sync(struct bs_client *c, const char *const *colls, size_t n, struct bs_sync_
 		bs__resp_clear(&sr);
 		return rc;
 	}
-	sqlite3_stmt *st = prep(c, "SELECT sname, name, version FROM collections ORDER BY sname");
+	sqlite3_stmt *st = bs__prep(c, "SELECT sname, name, version FROM collections ORDER BY sname");
 	char (*list)[BS1_NAME_LEN + 1] = NULL;
 	char **anames = NULL;
 	int *moved = NULL;
@@ -1200,7 +1165,7 @@ bs_get(struct bs_client *c, const char *coll, const char *id, uint8_t **data, si
 	*n = 0;
 	if ((rc = names(c, coll, id, sname, rid, NULL)))
 		return rc;
-	if (!(st = prep(c, "SELECT data FROM records WHERE sname = ?1 AND rid = ?2 AND deleted = 0")))
+	if (!(st = bs__prep(c, "SELECT data FROM records WHERE sname = ?1 AND rid = ?2 AND deleted = 0")))
 		return BS_LOCAL;
 	sqlite3_bind_text(st, 1, sname, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, rid, -1, SQLITE_STATIC);
@@ -1228,7 +1193,7 @@ bs_list(struct bs_client *c, const char *coll, bs_name_fn fn, void *arg)
 
 	if ((rc = names(c, coll, NULL, sname, NULL, NULL)))
 		return rc;
-	if (!(st = prep(c, "SELECT app_id, version, length(data) FROM records WHERE sname = ?1 "
+	if (!(st = bs__prep(c, "SELECT app_id, version, length(data) FROM records WHERE sname = ?1 "
 	    "AND deleted = 0 AND app_id IS NOT NULL ORDER BY app_id")))
 		return BS_LOCAL;
 	sqlite3_bind_text(st, 1, sname, -1, SQLITE_STATIC);
@@ -1248,12 +1213,12 @@ bs_collections(struct bs_client *c, bs_name_fn fn, void *arg)
 	if ((rc = bs__need_session(c)))
 		return rc;
 	if (c->owner) {     /* the collections that owner shared with this account */
-		if (!(st = prep(c, "SELECT s.name, COALESCE(c.version, 0), (SELECT COALESCE(SUM(length(data)), 0) "
+		if (!(st = bs__prep(c, "SELECT s.name, COALESCE(c.version, 0), (SELECT COALESCE(SUM(length(data)), 0) "
 		    "FROM records r WHERE r.sname = s.sname AND r.deleted = 0) FROM shared s LEFT JOIN "
 		    "collections c ON c.sname = s.sname WHERE s.owner = ?1 ORDER BY s.name")))
 			return BS_LOCAL;
 		sqlite3_bind_text(st, 1, c->owner, -1, SQLITE_STATIC);
-	} else if (!(st = prep(c, "SELECT c.name, c.version, (SELECT COALESCE(SUM(length(data)), 0) FROM records r "
+	} else if (!(st = bs__prep(c, "SELECT c.name, c.version, (SELECT COALESCE(SUM(length(data)), 0) FROM records r "
 	    "WHERE r.sname = c.sname AND r.deleted = 0) FROM collections c WHERE c.name IS NOT NULL "
 	    "ORDER BY c.name")))
 		return BS_LOCAL;
@@ -1272,7 +1237,7 @@ bs_conflicts(struct bs_client *c, bs_conflict_fn fn, void *arg, int clear)
 
 	if ((rc = bs__need_session(c)))
 		return rc;
-	if (!(st = prep(c, "SELECT COALESCE(c.name, k.sname), k.app_id, k.server_version, k.data "
+	if (!(st = bs__prep(c, "SELECT COALESCE(c.name, k.sname), k.app_id, k.server_version, k.data "
 	    "FROM conflicts k LEFT JOIN collections c ON c.sname = k.sname ORDER BY k.seq")))
 		return BS_LOCAL;
 	while (sqlite3_step(st) == SQLITE_ROW)
