@@ -1350,6 +1350,21 @@ col_collect(void *ctx, const struct store_collection *c)
 	return 0;
 }
 
+/* store_collection_create twice in one transaction: the conflict leaves the transaction usable. */
+static enum err
+create_twice(struct store *s, void *arg)
+{
+	int64_t a = *(int64_t *)arg;
+	struct store_collection c;
+	enum err e = store_collection_create(s, a, "dup", NULL, 0, 1, &c);
+
+	if (e)
+		return e;
+	T_EQ_INT(store_collection_create(s, a, "dup", NULL, 0, 1, &c), ERR_CONFLICT);
+	/* on PostgreSQL too, the failed insert did not end the transaction */
+	return store_collection_create(s, a, "dup2", NULL, 0, 1, &c);
+}
+
 static void
 test_collections_records(void)
 {
@@ -1370,9 +1385,13 @@ test_collections_records(void)
 	T_OK(c.id > 0);
 	T_EQ_INT(c.account_id, a);
 	T_EQ_STR(c.name, "notes");
+	T_EQ_INT(c.version, 0);
 	T_EQ_INT(store_collection_create(s, a, "notes", NULL, 0, 100, &c2), ERR_CONFLICT);
 	T_EQ_INT(store_collection_create(s, b, "notes", NULL, 0, 100, &c2), ERR_OK);
 	T_OK(c2.id != c.id);
+	T_EQ_INT(store_tx(s, create_twice, &b), ERR_OK);
+	T_EQ_INT(store_collection_count(s, b, &n), ERR_OK);
+	T_EQ_INT(n, 3);
 	T_EQ_INT(store_collection_create(s, a, "alpha", NULL, 0, 90, &c2), ERR_OK);
 	T_EQ_INT(store_collection_count(s, a, &n), ERR_OK);
 	T_EQ_INT(n, 2);
@@ -1468,12 +1487,18 @@ test_collections_records(void)
 	T_EQ_INT(store_record_pull(s, c2.id, 0, 100, stt_rec_collect, &rl), ERR_OK);
 	T_EQ_INT(rl.n, 0);
 
-	/* delete: the collection with its records and history */
+	/* delete: the collection with its records and history; the name's floor */
 	T_EQ_INT(store_record_to_history(s, c.id, "r2"), ERR_OK);
+	T_EQ_INT(store_collection_floor(s, a, "notes", 7, 4), ERR_OK);
+	T_EQ_INT(store_collection_floor(s, a, "notes", 5, 2), ERR_OK); /* never goes back */
 	T_EQ_INT(store_collection_delete(s, c.id), ERR_OK);
 	T_EQ_INT(store_collection_get(s, a, "notes", &got), ERR_NOT_FOUND);
 	T_EQ_INT(store_record_head(s, c.id, "r2", &v, &del, &bytes), ERR_NOT_FOUND);
 	T_EQ_INT(store_history_list(s, c.id, "r2", stt_rec_collect, &rl), ERR_NOT_FOUND);
+	T_EQ_INT(store_collection_create(s, a, "notes", NULL, 0, 200, &c), ERR_OK);
+	T_EQ_INT(c.version, 8);
+	T_EQ_INT(c.purged_version, 8);
+	T_EQ_INT(c.members_version, 5);
 	T_EQ_INT(store_collection_get(s, b, "notes", &got), ERR_OK);
 	store_close(s);
 }
@@ -1584,6 +1609,7 @@ main(void)
 		T_RUN(test_live_tickets);
 		T_RUN(test_invites);
 		T_RUN(test_events);
+		T_RUN(test_collections_records);
 		T_RUN(test_tx_group);
 		pgt_teardown();
 	}
