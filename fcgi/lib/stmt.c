@@ -2,6 +2,7 @@
  * stmt.c: the SQL text of every statement, in enum stmt order.
  */
 #include "stmt.h"
+#include "stmt_cols.h"
 
 const char *const stmt_sql[] = {
 	[STMT_BEGIN_IMMEDIATE] = "BEGIN IMMEDIATE",
@@ -79,8 +80,7 @@ const char *const stmt_sql[] = {
 	[STMT_ACCOUNT_SET_QUOTA] = "UPDATE accounts SET quota_bytes = ?2 WHERE username = ?1",
 	[STMT_ACCOUNT_SET_PLAN] = "UPDATE accounts SET plan = ?2 WHERE username = ?1",
 
-#define COLLECTION_COLS "id, account_id, name, version, records, bytes, created_at, modified_at, purged_version, " \
-	"key_version, members_version, rotate_due"
+#define COLLECTION_COLS STMT_COLLECTION_COLS
 	[STMT_COLLECTION_GET] = "SELECT " COLLECTION_COLS " FROM collections WHERE account_id = ?1 AND name = ?2",
 	/* a name used before starts above the deleted collection's last version
 	 * and membership version */
@@ -138,7 +138,7 @@ const char *const stmt_sql[] = {
 	    "SELECT rid, version, modified_at, deleted, payload FROM history "
 	    "WHERE collection_id = ?1 AND rid = ?2 AND version = ?3",
 
-#define BACKUP_COLS "id, name, version, bytes, sha256, created_at, modified_at"
+#define BACKUP_COLS STMT_BACKUP_COLS
 	[STMT_BACKUP_GET] = "SELECT " BACKUP_COLS " FROM backups WHERE account_id = ?1 AND name = ?2",
 	[STMT_BACKUP_COUNT] = "SELECT count(*) FROM backups WHERE account_id = ?1",
 	[STMT_BACKUP_LIST] = "SELECT " BACKUP_COLS " FROM backups WHERE account_id = ?1 ORDER BY name",
@@ -384,19 +384,13 @@ const char *const stmt_sql[] = {
 	[STMT_INVITATION_INSERT] =
 	    "INSERT INTO invitations (public_id, collection_id, from_id, to_id, role, key_version, sealed, signature, "
 	    "created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-#define INVITATION_SELECT "SELECT " INV_COLS
-#define INV_COLS "i.id, i.public_id, i.collection_id, c.name, c.account_id, o.username, i.from_id, f.username, " \
-	"k.x25519, k.ed25519, i.to_id, t.username, i.role, i.key_version, i.sealed, i.signature, i.created_at, " \
-	"i.expires_at FROM invitations i JOIN collections c ON c.id = i.collection_id " \
-	"JOIN accounts o ON o.id = c.account_id JOIN accounts f ON f.id = i.from_id " \
-	"JOIN accounts t ON t.id = i.to_id LEFT JOIN account_keys k ON k.account_id = i.from_id "
+#define INVITATION_SELECT STMT_INVITATION_SELECT
 	[STMT_INVITATION_GET] = INVITATION_SELECT "WHERE i.public_id = ?1 AND i.expires_at > ?2",
 	[STMT_INVITATION_LIST_TO] = INVITATION_SELECT "WHERE i.to_id = ?1 AND i.expires_at > ?2 ORDER BY i.id",
 	[STMT_INVITATION_LIST_COLLECTION] =
 	    INVITATION_SELECT "WHERE i.collection_id = ?1 AND i.expires_at > ?2 ORDER BY i.id",
 	/* blindsync-admin purge: the first ?2 expired by ?1 */
 	[STMT_INVITATION_LIST_EXPIRED] = INVITATION_SELECT "WHERE i.expires_at <= ?1 ORDER BY i.id LIMIT ?2",
-#undef INV_COLS
 #undef INVITATION_SELECT
 	[STMT_INVITATION_COUNT_FROM] = "SELECT count(*) FROM invitations WHERE from_id = ?1 AND expires_at > ?2",
 	[STMT_INVITATION_PENDING] =

@@ -4,6 +4,7 @@
  * pg_args (store_pg_impl.h).
  */
 #include "stmt_pg.h"
+#include "stmt_cols.h"
 
 const char *const pg_stmt_sql[] = {
 	[PG_BEGIN] = "BEGIN ISOLATION LEVEL READ COMMITTED",
@@ -98,8 +99,7 @@ const char *const pg_stmt_sql[] = {
 	[PG_ACCOUNT_SET_QUOTA] = "UPDATE accounts SET quota_bytes = $2 WHERE username = $1",
 	[PG_ACCOUNT_SET_PLAN] = "UPDATE accounts SET plan = $2 WHERE username = $1",
 
-#define COLLECTION_COLS "id, account_id, name, version, records, bytes, created_at, modified_at, purged_version, " \
-	"key_version, members_version, rotate_due"
+#define COLLECTION_COLS STMT_COLLECTION_COLS
 	[PG_COLLECTION_GET] = "SELECT " COLLECTION_COLS " FROM collections WHERE account_id = $1 AND name = $2",
 	/*
 	 * inside store_tx: the account's row, then the collection's, locked in
@@ -220,7 +220,7 @@ const char *const pg_stmt_sql[] = {
 	    "SELECT rid, version, modified_at, deleted, payload FROM history "
 	    "WHERE collection_id = $1 AND rid = $2 AND version = $3",
 
-#define BACKUP_COLS "id, name, version, bytes, sha256, created_at, modified_at"
+#define BACKUP_COLS STMT_BACKUP_COLS
 	[PG_BACKUP_GET] = "SELECT " BACKUP_COLS " FROM backups WHERE account_id = $1 AND name = $2",
 	/* inside store_tx: the account's row, then the backup's (store_pg_impl.h) */
 	[PG_BACKUP_GET_LOCK] =
@@ -524,12 +524,7 @@ const char *const pg_stmt_sql[] = {
 	    "INSERT INTO invitations (public_id, collection_id, from_id, to_id, role, key_version, sealed, signature, "
 	    "created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING RETURNING id",
 	[PG_INVITATION_COLLECTION] = "SELECT collection_id FROM invitations WHERE public_id = $1",
-#define INVITATION_SELECT \
-	"SELECT i.id, i.public_id, i.collection_id, c.name, c.account_id, o.username, i.from_id, f.username, " \
-	"k.x25519, k.ed25519, i.to_id, t.username, i.role, i.key_version, i.sealed, i.signature, i.created_at, " \
-	"i.expires_at FROM invitations i JOIN collections c ON c.id = i.collection_id " \
-	"JOIN accounts o ON o.id = c.account_id JOIN accounts f ON f.id = i.from_id " \
-	"JOIN accounts t ON t.id = i.to_id LEFT JOIN account_keys k ON k.account_id = i.from_id "
+#define INVITATION_SELECT STMT_INVITATION_SELECT
 	[PG_INVITATION_GET] = INVITATION_SELECT "WHERE i.public_id = $1 AND i.expires_at > $2",
 	[PG_INVITATION_LIST_TO] = INVITATION_SELECT "WHERE i.to_id = $1 AND i.expires_at > $2 ORDER BY i.id",
 	[PG_INVITATION_LIST_COLLECTION] =
