@@ -79,6 +79,26 @@ bs__get_str(struct json_object *o, const char *key)
 	return json_object_get_string(v);
 }
 
+struct json_object *
+bs__json_object(const uint8_t *p, size_t n, int depth, size_t max)
+{
+	struct json_tokener *tok = json_tokener_new_ex(depth);
+	struct json_object *o = NULL;
+
+	if (!tok || n > max)
+		goto out;
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+	o = json_tokener_parse_ex(tok, (const char *)p, (int)n);
+	if (json_tokener_get_error(tok) != json_tokener_success || json_tokener_get_parse_end(tok) != n ||
+	    !json_object_is_type(o, json_type_object)) {
+		json_object_put(o);
+		o = NULL;
+	}
+out:
+	json_tokener_free(tok);
+	return o;
+}
+
 int
 bs__get_b64(struct bs_client *c, struct json_object *o, const char *key, uint8_t **out, size_t *n)
 {

@@ -186,6 +186,10 @@ int bs__get_b64(struct bs_client *c, struct json_object *o, const char *key,
     uint8_t **out, size_t *n);
 /* The string member key of o (NULL if absent or not a string). */
 const char *bs__get_str(struct json_object *o, const char *key);
+/* A JSON object parsed strictly (UTF-8 checked, nesting at most depth) from
+ * all n bytes of p: a new object, or NULL when they are more than max bytes
+ * or not one whole object (decrypted plaintexts: meta, identities, grants). */
+struct json_object *bs__json_object(const uint8_t *p, size_t n, int depth, size_t max);
 /* The server name of application collection A (requires the data key). */
 int bs__coll_name(struct bs_client *c, const char *A, char out[BS1_NAME_LEN + 1]);
 /* BS_LOCAL "not_logged_in" unless the session holds a data key. */

@@ -112,27 +112,6 @@ wipe_str(struct json_object *v)
 		bs1_wipe((void *)json_object_get_string(v), (size_t)json_object_get_string_len(v));
 }
 
-/* A strict JSON object from bytes (NULL if they are not one whole object). */
-static struct json_object *
-parse_obj(const uint8_t *p, size_t n)
-{
-	struct json_tokener *tok = json_tokener_new_ex(32);
-	struct json_object *o = NULL;
-
-	if (!tok || n > BS1_MAX_PLAINTEXT)
-		goto out;
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
-	o = json_tokener_parse_ex(tok, (const char *)p, (int)n);
-	if (json_tokener_get_error(tok) != json_tokener_success || json_tokener_get_parse_end(tok) != n ||
-	    !json_object_is_type(o, json_type_object)) {
-		json_object_put(o);
-		o = NULL;
-	}
-out:
-	json_tokener_free(tok);
-	return o;
-}
-
 /* Wipe the secrets in a parsed keyring plaintext o before it is freed: the
  * data key, the identity's halves, the keys of "granted". */
 static void
@@ -216,7 +195,7 @@ publish(struct bs_client *c, const struct bs1_identity *id)
 static int
 keyring_identity(const uint8_t *pt, size_t ptlen, struct bs1_identity *id)
 {
-	struct json_object *o = parse_obj(pt, ptlen), *idn, *x, *e;
+	struct json_object *o = bs__json_object(pt, ptlen, 32, BS1_MAX_PLAINTEXT), *idn, *x, *e;
 	uint8_t xs[32], es[32];
 	int rc = -1;
 
@@ -250,7 +229,8 @@ static int
 keyring_add(struct bs_client *c, const uint8_t *pt, size_t ptlen, const struct bs1_identity *id,
     uint8_t **out, size_t *outlen)
 {
-	struct json_object *o = parse_obj(pt, ptlen), *idn = NULL, *x = NULL, *e = NULL;
+	struct json_object *o = bs__json_object(pt, ptlen, 32, BS1_MAX_PLAINTEXT);
+	struct json_object *idn = NULL, *x = NULL, *e = NULL;
 	const char *s;
 	int rc = BS_OK;
 
@@ -639,7 +619,7 @@ opened_clear(struct opened *o)
 static int
 grant_previous(const uint8_t *pt, size_t ptlen, struct opened *o)
 {
-	struct json_object *j = parse_obj(pt, ptlen), *arr;
+	struct json_object *j = bs__json_object(pt, ptlen, 32, BS1_MAX_PLAINTEXT), *arr;
 	int rc = 0;
 	size_t n;
 
@@ -902,7 +882,7 @@ edit_granted(struct bs_client *c, const uint8_t *pt, size_t ptlen, void *arg, ui
     size_t *outlen)
 {
 	const struct granted *g = arg;
-	struct json_object *o = parse_obj(pt, ptlen), *all, *per, *k;
+	struct json_object *o = bs__json_object(pt, ptlen, 32, BS1_MAX_PLAINTEXT), *all, *per, *k;
 	const char *s;
 	char kv[16];
 	int rc = BS_OK;
@@ -962,7 +942,7 @@ static int
 granted_keep(struct bs_client *c, const uint8_t *pt, size_t ptlen, const char *seg, const char *sname,
     uint32_t lo, uint32_t hi)
 {
-	struct json_object *o = parse_obj(pt, ptlen), *all, *per;
+	struct json_object *o = bs__json_object(pt, ptlen, 32, BS1_MAX_PLAINTEXT), *all, *per;
 	int rc = 0;
 
 	if (!o)

@@ -862,27 +862,6 @@ bs_push_one(struct bs_client *c, const char *coll, const char *id)
 	return push(c, sname, coll, rid, !shared, &res);
 }
 
-/* A JSON object from bytes (NULL if they are not one whole object). */
-static struct json_object *
-parse_json(const uint8_t *p, size_t n)
-{
-	struct json_tokener *tok = json_tokener_new_ex(8);
-	struct json_object *o = NULL;
-
-	if (!tok || n > 65536)
-		goto out;
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
-	o = json_tokener_parse_ex(tok, (const char *)p, (int)n);
-	if (json_tokener_get_error(tok) != json_tokener_success || json_tokener_get_parse_end(tok) != n ||
-	    !json_object_is_type(o, json_type_object)) {
-		json_object_put(o);
-		o = NULL;
-	}
-out:
-	json_tokener_free(tok);
-	return o;
-}
-
 /* Learn the server's collections (their names from their meta). */
 static int
 learn_collections(struct bs_client *c)
@@ -915,7 +894,7 @@ learn_collections(struct bs_client *c)
 			continue;   /* shared with us: bs__share_learn below */
 		if (bs__get_str(o, "meta") && bs__get_b64(c, o, "meta", &env, &envlen) == BS_OK &&
 		    bs1_meta_open(&c->data_key, sname, env, envlen, &pt, &ptlen) == BS1_OK) {
-			struct json_object *m = parse_json(pt, ptlen);
+			struct json_object *m = bs__json_object(pt, ptlen, 8, 65536);
 			const char *name = bs__get_str(m, "name");
 			char check[BS1_NAME_LEN + 1];
 			/* the name must map back to this collection */
