@@ -544,7 +544,7 @@ push(struct bs_client *c, const char *sname, const char *A, const char *only, in
 	struct bs__coll k;
 	sqlite3_stmt *st;
 
-	if (ask && (st = prep(c, "SELECT EXISTS (SELECT 1 FROM queue WHERE sname = ?1)"))) {
+	if (ask && (st = bs__prep(c, "SELECT EXISTS (SELECT 1 FROM queue WHERE sname = ?1)"))) {
 		sqlite3_bind_text(st, 1, sname, -1, SQLITE_STATIC);
 		ask = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0);
 		sqlite3_finalize(st);
