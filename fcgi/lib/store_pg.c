@@ -663,6 +663,10 @@ int pg_ahead(struct store *s, enum pgstmt sid, const struct pg_args *sa, enum pg
 	for (int i = 0; i < n; i++)
 		if (ma->fmt[i] != 0)
 			return 0;
+	/* a push's batched records first, as for any statement: a read sent
+	 * ahead must see the transaction's earlier writes */
+	if (p->batched && pg_batch_send(s) != ERR_OK)
+		return 0;
 	for (int i = 0; i < n; i++) {
 		k->null[i] = ma->val[i] == NULL;
 		k->big[i] = NULL;

@@ -335,6 +335,30 @@ static enum err seventh_tx(struct store *s, void *arg)
 	return e ? e : store_collection_update(s, col, 7, 1, 5, 2);
 }
 
+/* two pushes of one record in one transaction, as a batch of group commit
+ * runs them: the second's reads sent ahead must come after the first's
+ * batched writes, so its stale base_version is a conflict */
+static enum err two_pushes_tx(struct store *s, void *arg)
+{
+	struct ahead *x = arg;
+	static uint8_t pay[] = "first";
+	struct sync_rec r;
+	size_t nconf = 0;
+	int64_t cv = 0;
+	memset(&r, 0, sizeof r);
+	r.id = "a2";
+	r.base_version = 2;
+	r.payload = pay;
+	r.len = sizeof pay;
+	enum err e = sync_push(s, &cfg, x->account, x->name, &r, 1, 1, &nconf, &cv);
+	if (e)
+		return e;
+	x->trips = cv; /* the first push's collection version */
+	e = sync_push(s, &cfg, x->account, x->name, &r, 1, 1, &nconf, &cv);
+	x->ecol = e;
+	return e == ERR_CONFLICT ? ERR_OK : e;
+}
+
 /*
  * store_status_hint and store_pull_hint send their reads at once: each
  * call then gets exactly what it would have read without the hint, in one
@@ -444,10 +468,16 @@ static void test_read_ahead(void)
 	T_EQ_INT(after_push.usage_bytes, before_push.usage_bytes + 2 * (int64_t)sizeof pay);
 	T_EQ_INT(after_push.account_version, before_push.account_version + 1);
 
+	/* two pushes in one transaction: the second sees the first's write */
+	struct ahead two = {.account = acc, .name = "a"};
+	T_EQ_INT(store_tx(s, two_pushes_tx, &two), ERR_OK);
+	T_EQ_INT(two.trips, 10);
+	T_EQ_INT(two.ecol, ERR_CONFLICT);
+
 	/* outside a transaction a hint does nothing: the reads run as usual */
 	T_EQ_INT(store_pull_hint(s, acc, "a", 0, 10), ERR_OK);
 	T_EQ_INT(store_collection_get(s, acc, "a", &c2), ERR_OK);
-	T_EQ_INT(c2.version, 9);
+	T_EQ_INT(c2.version, 10);
 	struct stt_reclist rl;
 	memset(&rl, 0, sizeof rl);
 	T_EQ_INT(store_record_pull(s, c.id, 0, 10, stt_rec_collect, &rl), ERR_OK);
