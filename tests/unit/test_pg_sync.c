@@ -302,7 +302,7 @@ static enum err pull_read(struct store *s, void *arg)
 static enum err six_tx(struct store *s, void *arg)
 {
 	int64_t col = *(int64_t *)arg;
-	char rid[8];
+	char rid[16];
 	for (int i = 1; i <= 6; i++) {
 		snprintf(rid, sizeof rid, "a%d", i);
 		enum err e = store_record_put(s, col, rid, i, 1, 0, (const uint8_t *)"payload", 7);
