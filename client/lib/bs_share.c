@@ -137,6 +137,21 @@ keyring_wipe(struct json_object *o)
 	}
 }
 
+/* A keyring plaintext o as text in *out (malloc'd, *outlen bytes, NUL
+ * after them); json-c's own copy of the text wiped. BS_OK or BS_LOCAL. */
+static int
+keyring_text(struct bs_client *c, struct json_object *o, uint8_t **out, size_t *outlen)
+{
+	const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+
+	if (!s || !(*out = malloc(strlen(s) + 1)))
+		return bs__fail(c, BS_LOCAL, "no_memory", "out of memory");
+	*outlen = strlen(s);
+	memcpy(*out, s, *outlen + 1);
+	bs1_wipe((void *)s, *outlen);
+	return BS_OK;
+}
+
 /* ---- the identity ------------------------------------------------------- */
 
 /* The identity the state keeps (*have 0 when none). */
@@ -231,7 +246,6 @@ keyring_add(struct bs_client *c, const uint8_t *pt, size_t ptlen, const struct b
 {
 	struct json_object *o = bs__json_object(pt, ptlen, 32, BS1_MAX_PLAINTEXT);
 	struct json_object *idn = NULL, *x = NULL, *e = NULL;
-	const char *s;
 	int rc = BS_OK;
 
 	*out = NULL;
@@ -248,14 +262,8 @@ keyring_add(struct bs_client *c, const uint8_t *pt, size_t ptlen, const struct b
 		rc = bs__fail(c, BS_LOCAL, "no_memory", "out of memory");
 		goto out;
 	}
-	s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-	if (!s || !(*out = malloc(strlen(s) + 1))) {
-		rc = bs__fail(c, BS_LOCAL, "no_memory", "out of memory");
+	if ((rc = keyring_text(c, o, out, outlen)))
 		goto out;
-	}
-	*outlen = strlen(s);
-	memcpy(*out, s, *outlen + 1);
-	bs1_wipe((void *)s, *outlen);
 	wipe_str(json_object_object_get(idn, "x25519"));
 	wipe_str(json_object_object_get(idn, "ed25519"));
 out:
@@ -883,7 +891,6 @@ edit_granted(struct bs_client *c, const uint8_t *pt, size_t ptlen, void *arg, ui
 {
 	const struct granted *g = arg;
 	struct json_object *o = bs__json_object(pt, ptlen, 32, BS1_MAX_PLAINTEXT), *all, *per, *k;
-	const char *s;
 	char kv[16];
 	int rc = BS_OK;
 
@@ -918,14 +925,8 @@ edit_granted(struct bs_client *c, const uint8_t *pt, size_t ptlen, void *arg, ui
 		rc = bs__fail(c, BS_LOCAL, "no_memory", "out of memory");
 		goto out;
 	}
-	s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-	if (!s || !(*out = malloc(strlen(s) + 1))) {
-		rc = bs__fail(c, BS_LOCAL, "no_memory", "out of memory");
+	if ((rc = keyring_text(c, o, out, outlen)))
 		goto out;
-	}
-	*outlen = strlen(s);
-	memcpy(*out, s, *outlen + 1);
-	bs1_wipe((void *)s, *outlen);
 out:
 	keyring_wipe(o);
 	json_object_put(o);

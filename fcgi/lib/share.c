@@ -454,11 +454,27 @@ enum err share_accept(struct store *s, const struct config *c, int64_t caller_id
 	return e;
 }
 
+/*
+ * An invitation ends without a member (declined, withdrawn, expired): the
+ * membership version moves, the invitation goes, and the owner's, the
+ * members' and the invitee's status move (collected into ids to wake).
+ */
+static enum err invitation_end(struct store *s, const struct store_collection *col, int64_t invitation_id,
+    int64_t to_id, struct share_ids *ids)
+{
+	int64_t version;
+	enum err e;
+	if ((e = store_share_members_bump(s, col->id, &version)) || (e = store_invitation_delete(s, invitation_id)) ||
+	    (e = touch_all(s, col, ids)) || (e = store_account_bump(s, to_id)))
+		return e;
+	share_ids_add(ids, to_id);
+	return ERR_OK;
+}
+
 static enum err decline_tx(struct store *s, void *arg)
 {
 	struct accept_ctx *x = arg;
 	struct store_collection col;
-	int64_t version;
 	int role = STORE_ROLE_NONE;
 	enum err e;
 	ids_reset(x->ids);
@@ -475,14 +491,12 @@ static enum err decline_tx(struct store *s, void *arg)
 		if (role < STORE_ROLE_ADMIN)
 			return fail(x->msg, ERR_NOT_FOUND, "No such invitation (or it expired).");
 	}
-	if ((e = store_share_members_bump(s, col.id, &version)) || (e = store_invitation_delete(s, i->id)) ||
-	    (e = touch_all(s, &col, x->ids)) || (e = store_account_bump(s, i->to_id)))
+	if ((e = invitation_end(s, &col, i->id, i->to_id, x->ids)))
 		return e;
 	/* withdrawn: the invitee could open its grant, and is no member: a rotation is due
 	 * (a decline is the invitee's own choice, as an acceptance would have been) */
 	if (i->to_id != x->caller_id && (e = store_share_rotate_due(s, col.id)))
 		return e;
-	share_ids_add(x->ids, i->to_id);
 	return ERR_OK;
 }
 
@@ -544,14 +558,11 @@ enum err share_expire(struct store *s, int64_t now, int64_t limit, int64_t *n, s
 	for (size_t k = 0; k < l.n; k++) {
 		const struct expired *x = &l.v[k];
 		struct store_collection col;
-		int64_t version;
 		/* as a withdrawal: the collection row first (lock order), the
 		 * membership version moves, everyone's status with it */
 		if ((e = store_collection_get(s, x->owner_id, x->collection, &col)) ||
-		    (e = store_share_members_bump(s, col.id, &version)) || (e = store_invitation_delete(s, x->id)) ||
-		    (e = touch_all(s, &col, ids)) || (e = store_account_bump(s, x->to_id)))
+		    (e = invitation_end(s, &col, x->id, x->to_id, ids)))
 			goto out;
-		share_ids_add(ids, x->to_id);
 		/* the invitee could open the grant it carried: when that is of the
 		 * current key, a rotation is due; an older one (a rotation already
 		 * left it out) opens nothing newer */

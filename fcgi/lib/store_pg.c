@@ -81,6 +81,13 @@ void pg_arg_null(struct pg_args *a)
 	pg_arg_text(a, NULL);
 }
 
+void pg_rows_each(const PGresult *r, int (*fn)(void *ctx, int64_t id), void *ctx)
+{
+	for (int i = 0, n = PQntuples(r); fn && i < n; i++)
+		if (fn(ctx, pg_int(r, i, 0)) != 0)
+			break;
+}
+
 int pg_is_null(const PGresult *r, int row, int col)
 {
 	return PQgetisnull(r, row, col);
@@ -331,6 +338,15 @@ static enum err result_err(struct store *s, const PGresult *r, const char *what)
 
 /* ---- pipeline mode (pg_run_deferred) ---- */
 
+/* Free a read-ahead slot's copies of long parameters. */
+static void ahead_free_copies(struct pg_ahead *k)
+{
+	for (int j = 0; j < PG_AHEAD_PARAMS; j++) {
+		free(k->big[j]);
+		k->big[j] = NULL;
+	}
+}
+
 /* Drop every read sent ahead: kept results are freed, unread ones discarded when they arrive. */
 static void ahead_clear(struct store_pg *p)
 {
@@ -338,10 +354,7 @@ static void ahead_clear(struct store_pg *p)
 		PQclear(p->ahead[i].res);
 		p->ahead[i].res = NULL;
 		p->ahead[i].state = 0;
-		for (int j = 0; j < PG_AHEAD_PARAMS; j++) {
-			free(p->ahead[i].big[j]);
-			p->ahead[i].big[j] = NULL;
-		}
+		ahead_free_copies(&p->ahead[i]);
 	}
 	p->nahead = 0;
 	for (int i = 0; i < p->npending; i++)
@@ -440,9 +453,7 @@ static enum err pipe_drain(struct store *s)
 		if (st == PGRES_PIPELINE_ABORTED && q->prepare)
 			p->prepared[q->id] = 0;
 		if (st == PGRES_TUPLES_OK && q->row && !p->deferred_err)
-			for (int j = 0, n = PQntuples(r); j < n; j++)
-				if (q->row(q->row_ctx, pg_int(r, j, 0)) != 0)
-					break;
+			pg_rows_each(r, q->row, q->row_ctx);
 		if (st == PGRES_COMMAND_OK && !q->prepare && !p->deferred_err) {
 			/* a write that had to change one row; a COMMIT that rolled back */
 			if (q->none && strcmp(PQcmdTuples(r), "1") != 0)
@@ -528,9 +539,8 @@ static enum err run_deferred(struct store *s, enum pgstmt id, const struct pg_ar
 	if (p->in_tx != PG_TX_WRITE && row) {
 		PGresult *r = NULL;
 		enum err e = pg_run(s, id, a, &r, what);
-		for (int i = 0, n = e ? 0 : PQntuples(r); i < n; i++)
-			if (row(row_ctx, pg_int(r, i, 0)) != 0)
-				break;
+		if (e == ERR_OK)
+			pg_rows_each(r, row, row_ctx);
 		PQclear(r);
 		return e;
 	}
@@ -672,10 +682,7 @@ int pg_ahead(struct store *s, enum pgstmt sid, const struct pg_args *sa, enum pg
 		k->big[i] = NULL;
 		if (ma->val[i] && strlen(ma->val[i]) >= PG_AHEAD_BYTES) {
 			if (!(k->big[i] = strdup(ma->val[i]))) {
-				for (int j = 0; j < i; j++) {
-					free(k->big[j]);
-					k->big[j] = NULL;
-				}
+				ahead_free_copies(k);
 				return 0;
 			}
 			continue;
@@ -731,10 +738,7 @@ static enum err ahead_take(struct store *s, int j, PGresult **res, const char *w
 	PGresult *r = k->res;
 	k->res = NULL;
 	k->state = 0;
-	for (int i = 0; i < PG_AHEAD_PARAMS; i++) {
-		free(k->big[i]);
-		k->big[i] = NULL;
-	}
+	ahead_free_copies(k);
 	if (!r)
 		return pipe_broken(s, what);
 	/* the reads that wait for the id this one finds */

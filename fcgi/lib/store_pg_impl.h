@@ -252,6 +252,8 @@ int64_t pg_int(const PGresult *r, int row, int col);
 void pg_text(const PGresult *r, int row, int col, char *dst, size_t dstlen);
 size_t pg_bytes(const PGresult *r, int row, int col, const uint8_t **p);
 int pg_is_null(const PGresult *r, int row, int col);
+/* Call fn with column 0 (an id) of each row of r, until it returns nonzero; fn may be NULL. */
+void pg_rows_each(const PGresult *r, int (*fn)(void *ctx, int64_t id), void *ctx);
 /* Copy a bytea value of exactly n bytes into dst: 0, or -1 (dst zeroed) when its length differs. */
 int pg_bytes_fixed(const PGresult *r, int row, int col, uint8_t *dst, size_t n);
 

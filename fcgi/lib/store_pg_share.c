@@ -225,9 +225,7 @@ static enum err each_account(struct store *s, enum pgstmt id, int64_t arg, int (
 	enum err e = pg_run(s, id, &a, &r, what);
 	if (e)
 		return e;
-	for (int i = 0, n = PQntuples(r); fn && i < n; i++)
-		if (fn(ctx, pg_int(r, i, 0)) != 0)
-			break;
+	pg_rows_each(r, fn, ctx);
 	PQclear(r);
 	return ERR_OK;
 }

@@ -55,13 +55,13 @@ start_bench_stack() {
 	wait_until 120 "health from the stack" healthy "$url" || { cat "$work/run.log" >&2; return 1; }
 }
 
+# logged_line LOG RID: true once LOG holds request RID's line (into $line)
 # logged_ms LOG RID [SECS]: the duration a handler logged in LOG for
 # request RID, waiting for its line up to SECS (30) seconds; "" if none
+logged_line() { line=$(grep -F "req=$2 " "$1" | tail -1); [ -n "$line" ]; }
 logged_ms() {
-	local line= by=$((SECONDS + ${3:-30}))
-	until line=$(grep -F "req=$2 " "$1" | tail -1); [ -n "$line" ] || [ "$SECONDS" -ge "$by" ]; do
-		sleep 0.05
-	done
+	local line=
+	wait_until "${3:-30}" "log line of request $2" logged_line "$1" "$2" 2>/dev/null
 	sed -n 's/.* [0-9][0-9][0-9] \([0-9.]*\)ms .*/\1/p' <<<"$line"
 }
 

@@ -21,13 +21,19 @@ keys() {
 	assert_equal "$status" 204
 }
 
-@test "an expired invitation is gone: not listed, not accepted, not declined, not counted" {
+# owner_and_member: two new accounts with public keys: o, o_t (the owner)
+# and m, m_t (the one invited)
+owner_and_member() {
 	new_token
 	o=$USERNAME o_t=$TOKEN
 	keys "$o_t"
 	new_token
 	m=$USERNAME m_t=$TOKEN
 	keys "$m_t"
+}
+
+@test "an expired invitation is gone: not listed, not accepted, not declined, not counted" {
+	owner_and_member
 	push_ok "$o_t" c "$(rec a 0 "$(b64 x)")"
 	g="\"sealed\":\"$(b64_random 48)\",\"signature\":\"$(b64_random 64)\""
 	ajreq POST /v1/collections/c/invitations "$o_t" "{\"to\":\"$m\",\"role\":\"read\",\"key_version\":1,$g}"
@@ -65,12 +71,7 @@ members_of() {
 	# what earlier tests left expired goes first
 	run env BLINDSYNC_CONFIG="$BS_CONFIG" "$BIN/blindsync-admin" purge
 	assert_success
-	new_token
-	o=$USERNAME o_t=$TOKEN
-	keys "$o_t"
-	new_token
-	m=$USERNAME m_t=$TOKEN
-	keys "$m_t"
+	owner_and_member
 	push_ok "$o_t" held "$(rec a 0 "$(b64 x)")"
 	push_ok "$o_t" rotated "$(rec a 0 "$(b64 x)")"
 	g="\"sealed\":\"$(b64_random 48)\",\"signature\":\"$(b64_random 64)\""
