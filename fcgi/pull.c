@@ -152,19 +152,37 @@ static enum err newer(struct req *r, const char *owner, const char *name, int64_
 	return e == ERR_NOT_FOUND || e == ERR_FORBIDDEN ? ERR_OK : e;
 }
 
+/* A pull's parameters into x (zeroed first) and *wait. */
+static enum err pull_params(struct req *r, struct pull_ctx *x, int64_t *wait)
+{
+	enum err e;
+	memset(x, 0, sizeof *x);
+	x->r = r;
+	if ((e = collection_param(r, &x->name, x->owner_buf, &x->owner)) ||
+	    (e = http_query_int(r, "since", 0, 999999999999999999LL, 0, &x->since)) ||
+	    (e = http_query_int(r, "limit", 1, r->cfg->limits.max_pull_records, r->cfg->limits.max_pull_records,
+	    &x->limit)))
+		return e;
+	return http_query_int(r, "wait", 0, 86400, 0, wait);
+}
+
+/* route.early: a pull of one's own collection that does not wait sends its first reads with the token's lookup. */
+static void pull_early(struct req *r, const uint8_t token_hash[32])
+{
+	struct pull_ctx x;
+	int64_t wait;
+	if (pull_params(r, &x, &wait) == ERR_OK && !x.owner && wait == 0)
+		store_pull_early(r->store, token_hash, x.name, x.since, x.limit + 1);
+	r->errmsg[0] = '\0'; /* a refusal is the handler's to answer */
+}
+
 static enum err do_pull(struct req *r)
 {
 	const struct auth *a = r->auth;
 	struct pull_ctx x;
 	int64_t wait;
 	enum err e;
-	memset(&x, 0, sizeof x);
-	x.r = r;
-	if ((e = collection_param(r, &x.name, x.owner_buf, &x.owner)) ||
-	    (e = http_query_int(r, "since", 0, 999999999999999999LL, 0, &x.since)) ||
-	    (e = http_query_int(r, "limit", 1, r->cfg->limits.max_pull_records, r->cfg->limits.max_pull_records,
-	    &x.limit)) ||
-	    (e = http_query_int(r, "wait", 0, 86400, 0, &wait)))
+	if ((e = pull_params(r, &x, &wait)))
 		return e;
 	if (wait > r->cfg->limits.max_wait_seconds)
 		wait = r->cfg->limits.max_wait_seconds;
@@ -295,7 +313,8 @@ static enum err do_history_version(struct req *r)
 
 static const struct route routes[] = {
 	{.method = M_GET, .pattern = "/collections", .fn = do_list, .name = "collections", .auth = RA_BEARER},
-	{.method = M_GET, .pattern = "/collections/*/pull", .fn = do_pull, .name = "pull", .auth = RA_BEARER},
+	{.method = M_GET, .pattern = "/collections/*/pull", .fn = do_pull, .name = "pull", .auth = RA_BEARER,
+	 .early = pull_early},
 	{.method = M_GET, .pattern = "/collections/*/records/*", .fn = do_record, .name = "records", .auth = RA_BEARER},
 	{.method = M_GET, .pattern = "/collections/*/records/*/history", .fn = do_history, .name = "records",
 	 .auth = RA_BEARER},

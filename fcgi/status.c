@@ -133,6 +133,12 @@ static enum err status_tx(struct store *s, void *arg)
 	return ERR_OK;
 }
 
+/* route.early: a status's reads go with the token's lookup. */
+static void status_early(struct req *r, const uint8_t token_hash[32])
+{
+	store_status_early(r->store, token_hash);
+}
+
 static enum err status(struct req *r)
 {
 	const struct auth *a = r->auth;
@@ -206,7 +212,8 @@ static enum err metrics(struct req *r)
 static const struct route routes[] = {
 	{.method = M_GET, .pattern = "/info", .fn = info, .name = "status.info"},
 	{.method = M_GET, .pattern = "/health", .fn = health, .name = "status.health"},
-	{.method = M_GET, .pattern = "/status", .fn = status, .name = "status", .auth = RA_BEARER},
+	{.method = M_GET, .pattern = "/status", .fn = status, .name = "status", .auth = RA_BEARER,
+	 .early = status_early},
 	{.method = M_GET, .pattern = "/metrics", .fn = metrics, .name = "metrics"},
 };
 

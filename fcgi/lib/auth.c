@@ -174,10 +174,18 @@ int auth_bearer_token(const char *header, const char **tok, size_t *len)
 
 enum err auth_token_check(struct store *s, const char *tok, size_t len, struct auth *a)
 {
+	return auth_token_check_early(s, tok, len, a, NULL, NULL);
+}
+
+enum err auth_token_check_early(struct store *s, const char *tok, size_t len, struct auth *a,
+    void (*early)(struct req *r, const uint8_t hash[BSC_SHA256_LEN]), struct req *r)
+{
 	memset(a, 0, sizeof *a);
 	uint8_t hash[BSC_SHA256_LEN];
 	if (auth_token_hash(tok, len, hash) != 0)
 		return ERR_UNAUTHORIZED;
+	if (early)
+		early(r, hash);
 	struct store_token t;
 	enum err e = store_token_find(s, hash, STORE_TOKEN_ACCESS, &t);
 	if (e)

@@ -95,12 +95,20 @@ int auth_bearer_token(const char *header, const char **tok, size_t *len);
 enum err auth_token_check(struct store *s, const char *tok, size_t len, struct auth *a);
 
 /*
+ * auth_token_check, calling early(r, the token's hash) first when early is
+ * not NULL: the request's early reads (serve.h, route.early) go with the
+ * token's lookup.
+ */
+enum err auth_token_check_early(struct store *s, const char *tok, size_t len, struct auth *a,
+    void (*early)(struct req *r, const uint8_t hash[BSC_SHA256_LEN]), struct req *r);
+
+/*
  * (auth_http.c) The FastCGI wrapper of auth_token_check: authenticate r by its
  * "Authorization: Bearer <access token>" header, answer the error sentence
  * on failure, set r->account_id and *a, then apply the per-account rate
- * limits of the route (serve_limit).
+ * limits of the route (serve_limit). early: the route's early reads, or NULL.
  */
-enum err auth_require(struct req *r, struct auth *a);
+enum err auth_require(struct req *r, struct auth *a, void (*early)(struct req *r, const uint8_t hash[BSC_SHA256_LEN]));
 
 /*
  * (auth_http.c) Check r's access token again, as auth_require() did, for a

@@ -12,14 +12,14 @@
 #include "serve.h"
 
 /* Check r's bearer token into *a, answering the sentence of a refusal. */
-static enum err check(struct req *r, struct auth *a)
+static enum err check(struct req *r, struct auth *a, void (*early)(struct req *r, const uint8_t hash[BSC_SHA256_LEN]))
 {
 	const char *tok;
 	size_t len;
 	memset(a, 0, sizeof *a);
 	if (auth_bearer_token(http_param(r, "HTTP_AUTHORIZATION"), &tok, &len) != 0)
 		return http_fail(r, ERR_UNAUTHORIZED, "An Authorization: Bearer access token is required.");
-	enum err e = auth_token_check(r->store, tok, len, a);
+	enum err e = auth_token_check_early(r->store, tok, len, a, early, r);
 	if (e == ERR_UNAUTHORIZED)
 		return http_fail(r, e, "The access token is not valid.");
 	if (e == ERR_TOKEN_EXPIRED)
@@ -27,9 +27,9 @@ static enum err check(struct req *r, struct auth *a)
 	return e;
 }
 
-enum err auth_require(struct req *r, struct auth *a)
+enum err auth_require(struct req *r, struct auth *a, void (*early)(struct req *r, const uint8_t hash[BSC_SHA256_LEN]))
 {
-	enum err e = check(r, a);
+	enum err e = check(r, a, early);
 	if (e)
 		return e;
 	r->account_id = a->account_id;
@@ -39,5 +39,5 @@ enum err auth_require(struct req *r, struct auth *a)
 enum err auth_recheck(struct req *r)
 {
 	struct auth a;
-	return check(r, &a);
+	return check(r, &a, NULL);
 }

@@ -232,7 +232,7 @@ static enum err authenticate(struct req *r, const struct route *rt, struct auth 
 	case RA_NONE:
 		break;
 	case RA_BEARER:
-		if ((e = auth_require(r, a)) == ERR_OK)
+		if ((e = auth_require(r, a, rt->early)) == ERR_OK)
 			r->auth = a;
 		break;
 	case RA_SLOT:
@@ -351,6 +351,9 @@ void serve_one(struct req *r, const struct handler *h)
 	memset(&a, 0, sizeof a);
 	enum err e = dispatch(r, h, &a);
 	r->auth = NULL;
+	/* an early read transaction nothing joined (a token refused) ends with the request */
+	if (r->store)
+		store_early_end(r->store);
 	if (e != ERR_OK && !r->responded) {
 		http_error(r, e);
 	} else if (!r->responded) {

@@ -72,6 +72,11 @@ struct route {
 	 * auth is RA_SLOT (an id of the wrong shape is a 404 whatever the key),
 	 * after them otherwise, and always before the body is read */
 	enum err (*check)(struct req *r);
+	/* optional, RA_BEARER routes: the reads the handler's first store_read
+	 * makes, sent with the token's lookup before it is checked
+	 * (store_status_early, store_pull_early: one round trip for both on
+	 * PostgreSQL); it must only send reads, never answer or fail */
+	void (*early)(struct req *r, const uint8_t token_hash[32]);
 };
 
 /* A field table and its length, for a struct route initializer: FIELDS(login_fields). */

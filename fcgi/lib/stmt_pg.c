@@ -33,6 +33,12 @@ const char *const pg_stmt_sql[] = {
 	    "ON CONFLICT DO NOTHING RETURNING id",
 	[PG_ACCOUNT_BY_NAME] = "SELECT " ACCOUNT_COLS " FROM accounts WHERE username = $1",
 	[PG_ACCOUNT_BY_ID] = "SELECT " ACCOUNT_COLS " FROM accounts WHERE id = $1",
+/* the account of access token $n: the reads of an early read transaction
+ * (store_status_early, store_pull_early) are sent with the token's lookup,
+ * before its account is known; a token that fails the check has its
+ * results dropped unread */
+#define TOKEN_ACCOUNT(n) "(SELECT account_id FROM tokens WHERE hash = $" n " AND kind = 1)"
+	[PG_ACCOUNT_BY_TOKEN] = "SELECT " ACCOUNT_COLS " FROM accounts WHERE id = " TOKEN_ACCOUNT("1"),
 	/* inside store_tx: the account's writers follow each other (quota,
 	 * usage); NO KEY: inserts referring to the account (its foreign-key
 	 * checks take KEY SHARE) are not blocked */
@@ -101,6 +107,8 @@ const char *const pg_stmt_sql[] = {
 
 #define COLLECTION_COLS STMT_COLLECTION_COLS
 	[PG_COLLECTION_GET] = "SELECT " COLLECTION_COLS " FROM collections WHERE account_id = $1 AND name = $2",
+	[PG_COLLECTION_GET_BY_TOKEN] =
+	    "SELECT " COLLECTION_COLS " FROM collections WHERE account_id = " TOKEN_ACCOUNT("1") " AND name = $2",
 	/*
 	 * inside store_tx: the account's row, then the collection's, locked in
 	 * that order (store_pg_impl.h): the version counter is handed out by one
@@ -126,7 +134,10 @@ const char *const pg_stmt_sql[] = {
 	[PG_COLLECTION_COUNT] = "SELECT count(*) FROM collections WHERE account_id = $1",
 	[PG_COLLECTION_SET_META] = "UPDATE collections SET meta = $2, modified_at = $3 WHERE id = $1",
 	[PG_COLLECTION_DELETE] = "DELETE FROM collections WHERE id = $1",
-	[PG_COLLECTION_LIST] = "SELECT " COLLECTION_COLS ", meta FROM collections WHERE account_id = $1 ORDER BY name",
+#define COLLECTION_LIST(account) "SELECT " COLLECTION_COLS ", meta FROM collections WHERE account_id = " account " ORDER BY name"
+	[PG_COLLECTION_LIST] = COLLECTION_LIST("$1"),
+	[PG_COLLECTION_LIST_BY_TOKEN] = COLLECTION_LIST(TOKEN_ACCOUNT("1")),
+#undef COLLECTION_LIST
 	[PG_COLLECTION_UPDATE] =
 	    "UPDATE collections SET version = $2, records = records + $3, bytes = bytes + $4, modified_at = $5 "
 	    "WHERE id = $1",
@@ -202,13 +213,17 @@ const char *const pg_stmt_sql[] = {
 	/* PG_RECORD_PULL from $1, at most $2 rows and $3 bytes, of the
 	 * collection named $5 of account $4: sent ahead of the collection's
 	 * own read (pg_pull_hint), it needs no id */
-	[PG_RECORD_PULL_NAMED] =
-	    "SELECT rid, version, modified_at, deleted, payload FROM ("
-	    "SELECT rid, version, modified_at, deleted, payload, "
-	    "sum(coalesce(octet_length(payload), 0)) OVER (ORDER BY version) AS upto FROM records "
-	    "WHERE collection_id = (SELECT id FROM collections WHERE account_id = $4 AND name = $5) "
-	    "AND version > $1 ORDER BY version LIMIT $2) p "
-	    "WHERE upto - coalesce(octet_length(payload), 0) < $3 ORDER BY version",
+#define RECORD_PULL_NAMED(account) \
+	"SELECT rid, version, modified_at, deleted, payload FROM (" \
+	"SELECT rid, version, modified_at, deleted, payload, " \
+	"sum(coalesce(octet_length(payload), 0)) OVER (ORDER BY version) AS upto FROM records " \
+	"WHERE collection_id = (SELECT id FROM collections WHERE account_id = " account " AND name = $5) " \
+	"AND version > $1 ORDER BY version LIMIT $2) p " \
+	"WHERE upto - coalesce(octet_length(payload), 0) < $3 ORDER BY version"
+	[PG_RECORD_PULL_NAMED] = RECORD_PULL_NAMED("$4"),
+	/* the same of the account of access token $4 (store_pull_early) */
+	[PG_RECORD_PULL_BY_TOKEN] = RECORD_PULL_NAMED(TOKEN_ACCOUNT("4")),
+#undef RECORD_PULL_NAMED
 	[PG_HISTORY_LIST] =
 	    "SELECT version, modified_at, deleted, coalesce(octet_length(payload), 0) FROM records "
 	    "WHERE collection_id = $1 AND rid = $2 UNION ALL "
@@ -229,6 +244,8 @@ const char *const pg_stmt_sql[] = {
 	    "FOR NO KEY UPDATE",
 	[PG_BACKUP_COUNT] = "SELECT count(*) FROM backups WHERE account_id = $1",
 	[PG_BACKUP_LIST] = "SELECT " BACKUP_COLS " FROM backups WHERE account_id = $1 ORDER BY name",
+	[PG_BACKUP_LIST_BY_TOKEN] =
+	    "SELECT " BACKUP_COLS " FROM backups WHERE account_id = " TOKEN_ACCOUNT("1") " ORDER BY name",
 	/* a new row; its version is set last (PG_BACKUP_VERSION), its bytes go to backup_chunks */
 	[PG_BACKUP_INSERT] =
 	    "INSERT INTO backups (account_id, name, version, bytes, sha256, created_at, modified_at) "
@@ -460,11 +477,14 @@ const char *const pg_stmt_sql[] = {
 	    /* the key must be rotated now (sql/pg/006); the row is ours since the members bump */
 	    "r AS (UPDATE collections SET rotate_due = 1 WHERE id = $1 AND EXISTS (SELECT 1 FROM m)) "
 	    "SELECT count(*) FROM m",
-	[PG_SHARED_LIST] =
-	    "SELECT c.id, c.account_id, c.name, c.version, c.records, c.bytes, c.created_at, c.modified_at, "
-	    "c.purged_version, c.key_version, c.members_version, c.rotate_due, c.meta, o.username, m.role "
-	    "FROM members m JOIN collections c ON c.id = m.collection_id JOIN accounts o ON o.id = c.account_id "
-	    "WHERE m.account_id = $1 ORDER BY o.username, c.name",
+#define SHARED_LIST(account) \
+	"SELECT c.id, c.account_id, c.name, c.version, c.records, c.bytes, c.created_at, c.modified_at, " \
+	"c.purged_version, c.key_version, c.members_version, c.rotate_due, c.meta, o.username, m.role " \
+	"FROM members m JOIN collections c ON c.id = m.collection_id JOIN accounts o ON o.id = c.account_id " \
+	"WHERE m.account_id = " account " ORDER BY o.username, c.name"
+	[PG_SHARED_LIST] = SHARED_LIST("$1"),
+	[PG_SHARED_LIST_BY_TOKEN] = SHARED_LIST(TOKEN_ACCOUNT("1")),
+#undef SHARED_LIST
 	/*
 	 * Inside store_tx, before anything of a collection's membership is read
 	 * or written: its owner's account row, then its own, in the order every
@@ -637,6 +657,7 @@ const char *const pg_stmt_sql[] = {
 	    IDENTITY("history", "id") ", " IDENTITY("backups", "id") ", " IDENTITY("slots", "rowid_") ", "
 	    IDENTITY("invitations", "id"),
 #undef IDENTITY
+#undef TOKEN_ACCOUNT
 };
 
 _Static_assert(sizeof pg_stmt_sql / sizeof pg_stmt_sql[0] == PG__MAX, "pg_stmt_sql out of step with enum pgstmt");

@@ -492,6 +492,23 @@ enum err store_status_hint(struct store *s, int64_t account_id);
 enum err store_pull_hint(struct store *s, int64_t account_id, const char *name, int64_t since, int64_t limit);
 enum err store_push_hint(struct store *s, int64_t account_id, const char *name, const char *const *rids,
     size_t n);
+/*
+ * Early reads, before an access token is checked (the status and pull
+ * routes: serve.h's route.early): the token's lookup and the reads of
+ * store_status_hint (or store_pull_hint of name from since, at most limit)
+ * of the token's account go in one read transaction sent at once
+ * (PostgreSQL: the check and the handler's reads cost one round trip
+ * instead of two; SQLite ignores them). The store_token_find of that hash
+ * takes the token's result; the next store_read joins the transaction
+ * (one snapshot, as its own would be) and takes the reads; any other call
+ * ends it first, and store_early_end ends it at the end of the request (a
+ * token refused, a handler that never read): what was not taken is
+ * dropped unread. They change nothing and return ERR_OK.
+ */
+enum err store_status_early(struct store *s, const uint8_t token_hash[STORE_HASH_LEN]);
+enum err store_pull_early(struct store *s, const uint8_t token_hash[STORE_HASH_LEN], const char *name, int64_t since,
+    int64_t limit);
+enum err store_early_end(struct store *s);
 /* The current version of a record without its payload; ERR_NOT_FOUND. */
 enum err store_record_head(struct store *s, int64_t collection_id, const char *rid, int64_t *version,
     int *deleted, int64_t *bytes);

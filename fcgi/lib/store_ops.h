@@ -93,6 +93,9 @@
 	X(status_hint, (struct store *s, int64_t account_id), (s, account_id)) \
 	X(pull_hint, (struct store *s, int64_t account_id, const char *name, int64_t since, int64_t limit), (s, account_id, name, since, limit)) \
 	X(push_hint, (struct store *s, int64_t account_id, const char *name, const char *const *rids, size_t n), (s, account_id, name, rids, n)) \
+	X(status_early, (struct store *s, const uint8_t token_hash[STORE_HASH_LEN]), (s, token_hash)) \
+	X(pull_early, (struct store *s, const uint8_t token_hash[STORE_HASH_LEN], const char *name, int64_t since, int64_t limit), (s, token_hash, name, since, limit)) \
+	X(early_end, (struct store *s), (s)) \
 	X(record_heads_hint, (struct store *s, int64_t collection_id, const char *const *rids, size_t n), (s, collection_id, rids, n)) \
 	X(record_head, (struct store *s, int64_t collection_id, const char *rid, int64_t *version, int *deleted, int64_t *bytes), (s, collection_id, rid, version, deleted, bytes)) \
 	X(record_get, (struct store *s, int64_t collection_id, const char *rid, int (*fn)(void *ctx, const struct store_record *r), void *ctx), (s, collection_id, rid, fn, ctx)) \

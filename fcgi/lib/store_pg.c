@@ -338,6 +338,14 @@ static enum err result_err(struct store *s, const PGresult *r, const char *what)
 
 /* ---- pipeline mode (pg_run_deferred) ---- */
 
+/* The length of parameter i of a: a binary value's, a text's without its NUL, 0 for NULL. */
+static int arg_len(const struct pg_args *a, int i)
+{
+	if (!a->val[i])
+		return 0;
+	return a->fmt[i] ? a->len[i] : (int)strlen(a->val[i]);
+}
+
 /* Free a read-ahead slot's copies of long parameters. */
 static void ahead_free_copies(struct pg_ahead *k)
 {
@@ -359,6 +367,7 @@ static void ahead_clear(struct store_pg *p)
 	p->nahead = 0;
 	for (int i = 0; i < p->npending; i++)
 		p->pending[i].ahead = 0;
+	p->early = 0;
 }
 
 /*
@@ -617,18 +626,48 @@ static enum err pipe_begin(struct store *s, enum pg_tx_kind kind)
  * fail meanwhile, the next transaction sees it in its first round trip and
  * runs again on a new one (run_tx). Pipeline mode stays on until then.
  */
-static enum err pipe_commit_unread(struct store *s)
+static enum err pipe_end_unread(struct store *s, enum pgstmt id)
 {
 	struct store_pg *p = s->pg;
 	char name[16];
-	snprintf(name, sizeof name, "s%d", (int)PG_COMMIT);
-	if (pipe_send(s, PG_COMMIT, NULL, name) != 0)
+	snprintf(name, sizeof name, "s%d", (int)id);
+	if (pipe_send(s, id, NULL, name) != 0)
 		return pipe_broken(s, "commit");
-	p->pending[p->npending++] = (struct pg_pending){.id = PG_COMMIT, .what = "commit"};
+	p->pending[p->npending++] = (struct pg_pending){.id = id, .what = "commit"};
 	if (PQpipelineSync(p->conn) != 1)
 		return pipe_broken(s, "commit");
-	p->pending[p->npending++] = (struct pg_pending){.id = PG_COMMIT, .what = "commit", .sync = 1};
+	p->pending[p->npending++] = (struct pg_pending){.id = id, .what = "commit", .sync = 1};
 	return ERR_OK;
+}
+
+static enum err pipe_commit_unread(struct store *s)
+{
+	return pipe_end_unread(s, PG_COMMIT);
+}
+
+int pg_early_begin(struct store *s, const uint8_t hash[STORE_HASH_LEN])
+{
+	struct store_pg *p = s->pg;
+	if (p->in_tx != PG_TX_NONE || p->early || p->nahead || p->batched || pipe_begin(s, PG_TX_READ) != ERR_OK)
+		return 0;
+	p->early = 1;
+	struct pg_args a = {0};
+	pg_arg_bytes(&a, hash, STORE_HASH_LEN);
+	int slot = pg_ahead(s, PG_TOKEN_ACCESS, &a, PG_TOKEN_ACCESS, &a, 0);
+	if (!slot)
+		pg_early_end(s);
+	return slot;
+}
+
+enum err pg_early_end(struct store *s)
+{
+	struct store_pg *p = s->pg;
+	if (!p->early || p->in_tx != PG_TX_NONE)
+		return ERR_OK;
+	ahead_clear(p); /* and p->early: the results not taken are dropped as they arrive */
+	/* a ROLLBACK: nothing to commit, and it answers alike if a read of it
+	 * failed (a COMMIT of an aborted transaction would log an error) */
+	return p->conn ? pipe_end_unread(s, PG_ROLLBACK) : ERR_OK;
 }
 
 /*
@@ -665,14 +704,11 @@ int pg_ahead(struct store *s, enum pgstmt sid, const struct pg_args *sa, enum pg
 {
 	struct store_pg *p = s->pg;
 	int n = ma ? ma->n : 0;
-	if (p->in_tx == PG_TX_NONE || !p->pipeline || !p->conn || p->deferred_err || p->nahead >= PG_AHEAD_MAX ||
-	    n > PG_AHEAD_PARAMS || p->npending + 2 > (int)(sizeof p->pending / sizeof p->pending[0]) ||
-	    from < 0 || from > p->nahead)
+	if ((p->in_tx == PG_TX_NONE && !p->early) || p->early_tx || !p->pipeline || !p->conn || p->deferred_err ||
+	    p->nahead >= PG_AHEAD_MAX || n > PG_AHEAD_PARAMS ||
+	    p->npending + 2 > (int)(sizeof p->pending / sizeof p->pending[0]) || from < 0 || from > p->nahead)
 		return 0;
 	struct pg_ahead *k = &p->ahead[p->nahead];
-	for (int i = 0; i < n; i++)
-		if (ma->fmt[i] != 0)
-			return 0;
 	/* a push's batched records first, as for any statement: a read sent
 	 * ahead must see the transaction's earlier writes */
 	if (p->batched && pg_batch_send(s) != ERR_OK)
@@ -680,14 +716,20 @@ int pg_ahead(struct store *s, enum pgstmt sid, const struct pg_args *sa, enum pg
 	for (int i = 0; i < n; i++) {
 		k->null[i] = ma->val[i] == NULL;
 		k->big[i] = NULL;
-		if (ma->val[i] && strlen(ma->val[i]) >= PG_AHEAD_BYTES) {
-			if (!(k->big[i] = strdup(ma->val[i]))) {
+		k->fmt[i] = ma->fmt[i];
+		k->len[i] = arg_len(ma, i);
+		if (k->len[i] >= PG_AHEAD_BYTES) {
+			if (!(k->big[i] = malloc((size_t)k->len[i] + 1))) {
 				ahead_free_copies(k);
 				return 0;
 			}
+			memcpy(k->big[i], ma->val[i], (size_t)k->len[i]);
+			k->big[i][k->len[i]] = '\0';
 			continue;
 		}
-		snprintf(k->val[i], sizeof k->val[i], "%s", ma->val[i] ? ma->val[i] : "");
+		if (k->len[i])
+			memcpy(k->val[i], ma->val[i], (size_t)k->len[i]);
+		k->val[i][k->len[i]] = '\0';
 	}
 	k->id = mid;
 	k->n = n;
@@ -716,8 +758,8 @@ static int ahead_find(const struct store_pg *p, enum pgstmt id, const struct pg_
 			continue;
 		int i = 0;
 		for (; i < n; i++)
-			if (a->fmt[i] != 0 || k->null[i] != (a->val[i] == NULL) ||
-			    (a->val[i] && strcmp(k->big[i] ? k->big[i] : k->val[i], a->val[i]) != 0))
+			if (a->fmt[i] != k->fmt[i] || k->null[i] != (a->val[i] == NULL) || arg_len(a, i) != k->len[i] ||
+			    (k->len[i] && memcmp(k->big[i] ? k->big[i] : k->val[i], a->val[i], (size_t)k->len[i]) != 0))
 				break;
 		if (i == n)
 			return j;
@@ -731,9 +773,12 @@ static enum err ahead_take(struct store *s, int j, PGresult **res, const char *w
 	struct store_pg *p = s->pg;
 	struct pg_ahead *k = &p->ahead[j];
 	enum err e;
-	if (k->state == 1 && (e = pipe_sync(s)))
+	/* the token of an early read transaction: a failure of one of its
+	 * reads is theirs (no store_read joins it then) */
+	int early = p->in_tx == PG_TX_NONE && p->early;
+	if (k->state == 1 && (e = pipe_sync(s)) && (p->lost || !early))
 		return e;
-	if (p->deferred_err)
+	if (p->deferred_err && !early)
 		return p->deferred_err;
 	PGresult *r = k->res;
 	k->res = NULL;
@@ -741,6 +786,15 @@ static enum err ahead_take(struct store *s, int j, PGresult **res, const char *w
 	ahead_free_copies(k);
 	if (!r)
 		return pipe_broken(s, what);
+	ExecStatusType st = PQresultStatus(r);
+	if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
+		/* failed, or skipped after a failure: never taken for "no rows" */
+		e = st == PGRES_FATAL_ERROR ? result_err(s, r, what) : ERR_INTERNAL;
+		PQclear(r);
+		if (!p->deferred_err)
+			p->deferred_err = e;
+		return e;
+	}
 	/* the reads that wait for the id this one finds */
 	for (int i = 0; i < p->nahead; i++) {
 		struct pg_ahead *d = &p->ahead[i];
@@ -748,6 +802,8 @@ static enum err ahead_take(struct store *s, int j, PGresult **res, const char *w
 			if (PQntuples(r) > 0 && PQnfields(r) > 0) {
 				snprintf(d->val[0], sizeof d->val[0], "%lld", (long long)pg_int(r, 0, 0));
 				d->null[0] = 0;
+				d->fmt[0] = 0;
+				d->len[0] = (int)strlen(d->val[0]);
 				d->open = 0;
 			} else {
 				d->from = 0; /* never matches: dropped with the transaction */
@@ -766,12 +822,17 @@ enum err pg_run(struct store *s, enum pgstmt id, const struct pg_args *a, PGresu
 	struct store_pg *p = s->pg;
 	if (res)
 		*res = NULL;
-	/* a read sent ahead in this transaction */
+	/* a read sent ahead in this transaction (outside one, only the token
+	 * of an early read transaction: pg_early_begin) */
 	if (p->nahead) {
 		int j = ahead_find(p, id, a);
-		if (j >= 0)
+		if (j >= 0 && (p->in_tx != PG_TX_NONE || !p->early || j == 0))
 			return ahead_take(s, j, res, what);
 	}
+	/* any other call ends an early read transaction first (a failed send
+	 * has dropped the connection: this call makes a new one) */
+	if (p->early && p->in_tx == PG_TX_NONE)
+		pg_early_end(s);
 	/* a push's batched records first: statements keep their order */
 	if (p->batched) {
 		enum err be = pg_batch_send(s);
@@ -882,10 +943,18 @@ static enum err run_tx(struct store *s, enum pg_tx_kind kind, enum err (*fn)(str
 	int tries = 0;
 	for (;;) {
 		tries++;
+		/* a read joins an early read transaction whose reads went well */
+		int join = kind == PG_TX_READ && p->early && !p->deferred_err && p->conn;
 		p->retry = p->lost = 0;
 		p->trips = 0;
 		p->deferred_err = ERR_OK;
-		e = pipe_begin(s, kind);
+		if (join) {
+			p->early = 0;
+			e = ERR_OK;
+		} else {
+			pg_early_end(s);
+			e = pipe_begin(s, kind);
+		}
 		if (e) {
 			if (p->lost && p->conn && tries < 2)
 				continue;
@@ -893,7 +962,9 @@ static enum err run_tx(struct store *s, enum pg_tx_kind kind, enum err (*fn)(str
 		}
 		p->in_tx = kind;
 		p->tx_serial++;
+		p->early_tx = join; /* its hints send nothing: its reads are sent */
 		e = fn(s, arg);
+		p->early_tx = 0;
 		ahead_clear(p); /* reads sent ahead and never asked for */
 		/* a push's batched records go too (store_pg_sync.c) */
 		if (p->batched) {

@@ -57,8 +57,8 @@ enum pg_tx_kind { PG_TX_NONE, PG_TX_WRITE, PG_TX_READ };
 #define PG_PIPELINE_MAX 64 /* deferred statements in flight before their results are read */
 
 #define PG_AHEAD_MAX 6      /* reads sent ahead in one read transaction */
-#define PG_AHEAD_PARAMS 6   /* parameters of one (text format only) */
-#define PG_AHEAD_BYTES 72   /* a parameter kept in place, NUL included (a collection name fits); longer: a copy */
+#define PG_AHEAD_PARAMS 6   /* parameters of one */
+#define PG_AHEAD_BYTES 72   /* a parameter kept in place, NUL included (a collection name, a token hash fit); longer: a copy */
 
 /*
  * A read sent ahead (pg_ahead) and the key its result is taken by: the
@@ -73,6 +73,8 @@ struct pg_ahead {
 	char val[PG_AHEAD_PARAMS][PG_AHEAD_BYTES];
 	char *big[PG_AHEAD_PARAMS];   /* a longer value's copy (a push's rids), freed with the slot */
 	int null[PG_AHEAD_PARAMS];
+	int len[PG_AHEAD_PARAMS];     /* the value's bytes (a text's without its NUL) */
+	int fmt[PG_AHEAD_PARAMS];     /* as pg_args: 0 text, 1 binary */
 	int from, open;
 	int state;         /* 0 taken or dropped, 1 sent, 2 its result read and kept in res */
 	PGresult *res;
@@ -113,6 +115,10 @@ struct store_pg {
 	uint64_t locked_serial;
 	struct pg_ahead ahead[PG_AHEAD_MAX]; /* reads sent ahead in this read transaction */
 	int nahead;
+	/* an early read transaction (pg_early_begin): 1 from its BEGIN until
+	 * a store_read joins it or another call ends it; early_tx: 1 while the
+	 * store_read that joined it runs (its hints send nothing again) */
+	int early, early_tx;
 	uint64_t tx_serial;           /* counts transactions begun: what a cache is valid for */
 	struct pg_heads *heads;       /* the record heads of a push, read at once (store_pg_sync.c) */
 	struct pg_batch *batch;       /* a push's new records, written by one statement (store_pg_sync.c) */
@@ -191,7 +197,7 @@ enum err pg_one_change_deferred(struct store *s, enum pgstmt id, const struct pg
  * statements of a pipeline run in order, so such a read sees every
  * earlier write of the transaction as it would later): send statement
  * sid with parameters sa now, without waiting, and keep its result for the
- * pg_run of statement mid with parameters ma (text format only) later in
+ * pg_run of statement mid with parameters ma later in
  * the transaction, which then takes it instead of running a statement:
  * several reads cost one round trip. from > 0: parameter 0 of ma is
  * unknown yet, it is the id the read-ahead of slot from - 1 finds (row 0,
@@ -203,6 +209,22 @@ enum err pg_one_change_deferred(struct store *s, enum pgstmt id, const struct pg
  */
 int pg_ahead(struct store *s, enum pgstmt sid, const struct pg_args *sa, enum pgstmt mid,
     const struct pg_args *ma, int from);
+
+/*
+ * Begin an early read transaction (store_status_early, store_pull_early):
+ * outside any transaction, before an access token is checked, send the
+ * BEGIN of a read transaction and the token's lookup (PG_TOKEN_ACCESS of
+ * hash, kept for the store_token_find that checks it); the caller then
+ * sends, with pg_ahead(..., from = the slot returned), the reads its
+ * handler's store_read makes first, by the token's account (the _BY_TOKEN
+ * statements), matched to the calls by that account's id. All of it goes
+ * in the token check's round trip. The next store_read joins the
+ * transaction (one snapshot: the token's) and takes those results; any
+ * other call ends it first (a COMMIT sent unread, its results dropped),
+ * as does pg_early_end at the end of the request. Returns the token's
+ * slot + 1, or 0 when nothing was begun (then every call runs as usual).
+ */
+int pg_early_begin(struct store *s, const uint8_t hash[STORE_HASH_LEN]);
 
 /*
  * Note that this write transaction holds account_id's row locked (its

@@ -258,16 +258,59 @@ static int rid_literal(struct buf *b, const char *const *rids, size_t n)
 	return buf_error(b) ? -1 : 0;
 }
 
+/* the reads of a status, in the order it makes them (fcgi/status.c), and their early variants */
+static const enum pgstmt status_reads[] = {PG_ACCOUNT_BY_ID, PG_COLLECTION_LIST, PG_SHARED_LIST, PG_BACKUP_LIST};
+static const enum pgstmt status_early_reads[] = {PG_ACCOUNT_BY_TOKEN, PG_COLLECTION_LIST_BY_TOKEN,
+    PG_SHARED_LIST_BY_TOKEN, PG_BACKUP_LIST_BY_TOKEN};
+
 enum err pg_status_hint(struct store *s, int64_t account_id)
 {
-	/* the reads of a status, in the order it makes them (fcgi/status.c) */
-	static const enum pgstmt ids[] = {PG_ACCOUNT_BY_ID, PG_COLLECTION_LIST, PG_SHARED_LIST, PG_BACKUP_LIST};
 	struct pg_args a = {0};
 	pg_arg_int(&a, account_id);
-	for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++)
-		if (!pg_ahead(s, ids[i], &a, ids[i], &a, 0))
+	for (size_t i = 0; i < sizeof status_reads / sizeof status_reads[0]; i++)
+		if (!pg_ahead(s, status_reads[i], &a, status_reads[i], &a, 0))
 			break;
 	return ERR_OK;
+}
+
+enum err pg_status_early(struct store *s, const uint8_t token_hash[STORE_HASH_LEN])
+{
+	int tok = pg_early_begin(s, token_hash);
+	struct pg_args send = {0}, match = {0};
+	pg_arg_bytes(&send, token_hash, STORE_HASH_LEN);
+	pg_arg_int(&match, 0); /* the token's account, known once the token is read */
+	for (size_t i = 0; tok && i < sizeof status_reads / sizeof status_reads[0]; i++)
+		if (!pg_ahead(s, status_early_reads[i], &send, status_reads[i], &match, tok))
+			break;
+	return ERR_OK;
+}
+
+/*
+ * The first batch of pg_record_pull, sent ahead of the read of slot col
+ * (the collection named name) and taken by the PG_RECORD_PULL of the id
+ * that read finds: the collection found by its name and the account
+ * (account_id), or the account of token hash (an early read).
+ */
+static void pull_batch_ahead(struct store *s, int col, int64_t account_id, const uint8_t *hash, const char *name,
+    int64_t since, int64_t limit)
+{
+	if (!col || limit <= 0)
+		return;
+	int64_t rows = limit < PG_WALK_ROWS ? limit : PG_WALK_ROWS;
+	struct pg_args send = {0}, match = {0};
+	pg_arg_int(&send, since);
+	pg_arg_int(&send, rows);
+	pg_arg_int(&send, PG_WALK_BYTES);
+	if (hash)
+		pg_arg_bytes(&send, hash, STORE_HASH_LEN);
+	else
+		pg_arg_int(&send, account_id);
+	pg_arg_text(&send, name);
+	pg_arg_int(&match, 0); /* the collection's id, known once it is read */
+	pg_arg_int(&match, since);
+	pg_arg_int(&match, rows);
+	pg_arg_int(&match, PG_WALK_BYTES);
+	pg_ahead(s, hash ? PG_RECORD_PULL_BY_TOKEN : PG_RECORD_PULL_NAMED, &send, PG_RECORD_PULL, &match, col);
 }
 
 enum err pg_pull_hint(struct store *s, int64_t account_id, const char *name, int64_t since, int64_t limit)
@@ -275,23 +318,24 @@ enum err pg_pull_hint(struct store *s, int64_t account_id, const char *name, int
 	struct pg_args a = {0};
 	pg_arg_int(&a, account_id);
 	pg_arg_text(&a, name);
-	int col = pg_ahead(s, PG_COLLECTION_GET, &a, PG_COLLECTION_GET, &a, 0);
-	if (!col || limit <= 0)
+	pull_batch_ahead(s, pg_ahead(s, PG_COLLECTION_GET, &a, PG_COLLECTION_GET, &a, 0), account_id, NULL, name, since,
+	    limit);
+	return ERR_OK;
+}
+
+enum err pg_pull_early(struct store *s, const uint8_t token_hash[STORE_HASH_LEN], const char *name, int64_t since,
+    int64_t limit)
+{
+	int tok = pg_early_begin(s, token_hash);
+	if (!tok)
 		return ERR_OK;
-	/* the first batch of pg_record_pull, found by the collection's name;
-	 * taken by the PG_RECORD_PULL of the id the read above finds */
-	int64_t rows = limit < PG_WALK_ROWS ? limit : PG_WALK_ROWS;
 	struct pg_args send = {0}, match = {0};
-	pg_arg_int(&send, since);
-	pg_arg_int(&send, rows);
-	pg_arg_int(&send, PG_WALK_BYTES);
-	pg_arg_int(&send, account_id);
+	pg_arg_bytes(&send, token_hash, STORE_HASH_LEN);
 	pg_arg_text(&send, name);
-	pg_arg_int(&match, 0); /* the collection's id, known once it is read */
-	pg_arg_int(&match, since);
-	pg_arg_int(&match, rows);
-	pg_arg_int(&match, PG_WALK_BYTES);
-	pg_ahead(s, PG_RECORD_PULL_NAMED, &send, PG_RECORD_PULL, &match, col);
+	pg_arg_int(&match, 0); /* the token's account */
+	pg_arg_text(&match, name);
+	pull_batch_ahead(s, pg_ahead(s, PG_COLLECTION_GET_BY_TOKEN, &send, PG_COLLECTION_GET, &match, tok), 0,
+	    token_hash, name, since, limit);
 	return ERR_OK;
 }
 

@@ -155,6 +155,30 @@ enum err lite_pull_hint(struct store *s, int64_t account_id, const char *name, i
 	return ERR_OK;
 }
 
+enum err lite_status_early(struct store *s, const uint8_t token_hash[STORE_HASH_LEN])
+{
+	(void)s;
+	(void)token_hash;
+	return ERR_OK;
+}
+
+enum err lite_pull_early(struct store *s, const uint8_t token_hash[STORE_HASH_LEN], const char *name, int64_t since,
+    int64_t limit)
+{
+	(void)s;
+	(void)token_hash;
+	(void)name;
+	(void)since;
+	(void)limit;
+	return ERR_OK;
+}
+
+enum err lite_early_end(struct store *s)
+{
+	(void)s;
+	return ERR_OK;
+}
+
 enum err lite_push_hint(struct store *s, int64_t account_id, const char *name, const char *const *rids, size_t n)
 {
 	(void)s;

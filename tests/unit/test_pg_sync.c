@@ -485,6 +485,106 @@ static void test_read_ahead(void)
 	store_close(s);
 }
 
+/*
+ * Early reads (store_status_early, store_pull_early): the token's lookup
+ * and the handler's first reads in one round trip, the reads taken by the
+ * store_read that follows, which sees the token's snapshot; an unknown
+ * token leaves nothing for anyone; any other call (a device's touch, a
+ * read outside store_read) ends the early transaction first, so what comes
+ * after sees the writes made meanwhile.
+ */
+static void test_early(void)
+{
+	char uri[1024];
+	struct store *s = stt_fresh_pg(uri, sizeof uri);
+	if (!s)
+		return;
+	struct store *s2 = stt_open(uri);
+	int64_t acc = add_account(s, "early"), other = add_account(s, "stranger"), dev = 0, t0 = 0, t1 = 0;
+	struct store_collection c, c2;
+	struct store_token t;
+	T_EQ_INT(store_collection_create(s, acc, "a", NULL, 0, 1, &c), ERR_OK);
+	T_EQ_INT(store_tx(s, six_tx, &c.id), ERR_OK);
+	T_EQ_INT(store_collection_create(s, other, "a", NULL, 0, 1, &c2), ERR_OK);
+	T_EQ_INT(store_device_insert(s, acc, "dev-early", "E", "cli", 1, &dev), ERR_OK);
+	uint8_t tok[STORE_HASH_LEN] = {1, 2, 3}, bad[STORE_HASH_LEN] = {9, 9};
+	T_EQ_INT(store_token_insert(s, tok, STORE_TOKEN_ACCESS, acc, dev, 4102444800), ERR_OK);
+
+	/* a status: the token and its four reads, one round trip */
+	struct ahead st = {.hint = 1, .account = acc};
+	store_round_trips(s, &t0);
+	T_EQ_INT(store_status_early(s, tok), ERR_OK);
+	T_EQ_INT(store_token_find(s, tok, STORE_TOKEN_ACCESS, &t), ERR_OK);
+	T_EQ_INT(t.account_id, acc);
+	T_EQ_INT(t.device_id, dev);
+	T_EQ_INT(store_read(s, status_read, &st), ERR_OK);
+	store_round_trips(s, &t1);
+	T_EQ_INT(t1 - t0, 1);
+	T_EQ_INT(st.trips, 0);
+	T_EQ_INT(st.a.id, acc);
+	T_EQ_INT(st.ncol, 1);
+	T_EQ_INT(store_early_end(s), ERR_OK);
+
+	/* a pull: the token, the collection (the caller's, not another
+	 * account's of that name) and its first page, one round trip */
+	struct ahead pl = {.hint = 1, .account = acc, .name = "a", .since = 2, .hint_limit = 4, .limit = 4};
+	store_round_trips(s, &t0);
+	T_EQ_INT(store_pull_early(s, tok, "a", 2, 4), ERR_OK);
+	T_EQ_INT(store_token_find(s, tok, STORE_TOKEN_ACCESS, &t), ERR_OK);
+	T_EQ_INT(store_read(s, pull_read, &pl), ERR_OK);
+	store_round_trips(s, &t1);
+	T_EQ_INT(t1 - t0, 1);
+	T_EQ_INT(pl.col.id, c.id);
+	T_EQ_INT(pl.recs.n, 4);
+	T_EQ_INT(pl.recs.versions[0], 3);
+	T_EQ_STR(pl.recs.rids[2], "a5");
+	T_EQ_INT(store_early_end(s), ERR_OK);
+
+	/* more than was sent early: the rest runs in the same transaction */
+	struct ahead big = {.hint = 1, .account = acc, .name = "a", .since = 0, .hint_limit = 2, .limit = 10};
+	T_EQ_INT(store_pull_early(s, tok, "a", 0, 2), ERR_OK);
+	T_EQ_INT(store_token_find(s, tok, STORE_TOKEN_ACCESS, &t), ERR_OK);
+	T_EQ_INT(store_read(s, pull_read, &big), ERR_OK);
+	T_EQ_INT(big.recs.n, 6);
+	T_EQ_INT(big.trips, 1);
+	T_EQ_INT(store_early_end(s), ERR_OK);
+
+	/* an unknown token: not found, and its reads are nobody's */
+	T_EQ_INT(store_status_early(s, bad), ERR_OK);
+	T_EQ_INT(store_token_find(s, bad, STORE_TOKEN_ACCESS, &t), ERR_NOT_FOUND);
+	T_EQ_INT(store_early_end(s), ERR_OK);
+	struct ahead plain = {.account = acc};
+	T_EQ_INT(store_read(s, status_read, &plain), ERR_OK);
+	T_EQ_INT(plain.trips, 4);
+	T_EQ_INT(plain.a.id, acc);
+
+	/* the store_read after the token sees the token's snapshot; a call
+	 * outside it ends the early transaction, and a read after that sees
+	 * what was written meanwhile (the long-poll path) */
+	struct ahead snap = {.hint = 1, .account = acc, .name = "a", .since = 5, .hint_limit = 10, .limit = 10};
+	T_EQ_INT(store_pull_early(s, tok, "a", 5, 10), ERR_OK);
+	T_EQ_INT(store_token_find(s, tok, STORE_TOKEN_ACCESS, &t), ERR_OK);
+	T_OK(s2 != NULL);
+	if (s2)
+		T_EQ_INT(store_tx(s2, seventh_tx, &c.id), ERR_OK);
+	T_EQ_INT(store_read(s, pull_read, &snap), ERR_OK);
+	T_EQ_INT(snap.recs.n, 1);
+	T_EQ_INT(snap.col.version, 6);
+	T_EQ_INT(store_early_end(s), ERR_OK);
+	struct ahead fresh = snap;
+	T_EQ_INT(store_pull_early(s, tok, "a", 5, 10), ERR_OK);
+	T_EQ_INT(store_token_find(s, tok, STORE_TOKEN_ACCESS, &t), ERR_OK);
+	T_EQ_INT(store_device_touch(s, dev, 100), ERR_OK); /* a write: the early transaction ends first */
+	T_EQ_INT(store_read(s, pull_read, &fresh), ERR_OK);
+	T_EQ_INT(fresh.recs.n, 2);
+	T_EQ_INT(fresh.col.version, 7);
+	T_EQ_INT(store_token_find(s, tok, STORE_TOKEN_ACCESS, &t), ERR_OK);
+	T_EQ_INT(t.last_seen_at, 100);
+	T_EQ_INT(store_early_end(s), ERR_OK); /* nothing open: nothing to do */
+	store_close(s2);
+	store_close(s);
+}
+
 /* ---- a push's heads read at once and its writes batched ---- */
 
 /*
@@ -1329,6 +1429,7 @@ int main(void)
 		T_RUN(test_collection_delete_rows);
 		T_RUN(test_pull_batches);
 		T_RUN(test_read_ahead);
+	T_RUN(test_early);
 		T_RUN(test_push_batch);
 		T_RUN(test_push_concurrent);
 		T_RUN(test_quota_concurrent);
