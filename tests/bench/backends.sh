@@ -108,24 +108,6 @@ account() {
 	[ -n "$TOKEN" ] && [ "$TOKEN" != null ] || die "cannot log in"
 }
 
-# level_is NAME URL info|error: 20 requests in a row are logged (info) or
-# none of 20 is (error): every worker has reloaded the changed log level
-level_is() {
-	local rid n=0
-	for _ in $(seq 1 20); do
-		rid=$(curl -s -o /dev/null -w '%header{x-request-id}' "$2/v1/health")
-		grep -qF "req=$rid " "$work/$1/handlers.log" && n=$((n + 1))
-	done
-	if [ "$3" = info ]; then [ "$n" -eq 20 ]; else [ "$n" -eq 0 ]; fi
-}
-# wait_level NAME URL LEVEL: until level_is (the handlers reload a changed
-# config by themselves), 120 s at most
-wait_level() {
-	local by=$((SECONDS + 120))
-	until level_is "$@"; do
-		[ "$SECONDS" -lt "$by" ] || die "$1: the handlers did not take log level $3"
-	done
-}
 # timed NAME WHAT curl-args...: one request (timed_request, the log line
 # waited for 30 s); appends "server_ms curl_ms" to $work/NAME/WHAT.times,
 # the body in $work/NAME/WHAT.body
@@ -141,7 +123,7 @@ sync() {
 	local name=$1 i p1k
 	p1k=$(head -c 1024 /dev/urandom | base64 -w0)
 	bench_config "$name" "$2" info
-	wait_level "$name" "$3" info
+	wait_level "$work/$name/handlers.log" "$3" info || die "$name: the handlers did not take log level info"
 	: >"$work/$name/push.times"; : >"$work/$name/pull.times"
 	for i in $(seq 1 "$SYNC_RUNS"); do
 		records_json 1000 "$p1k" "r$i-" >"$work/push.json"
@@ -154,7 +136,7 @@ sync() {
 		[ "$(jq '.records | length' "$work/$name/pull.body")" = 1000 ] || die "$name: a pull did not give 1000 records"
 	done
 	bench_config "$name" "$2" error
-	wait_level "$name" "$3" error
+	wait_level "$work/$name/handlers.log" "$3" error || die "$name: the handlers did not take log level error"
 	PUSH=$(awk '{ print $1 }' "$work/$name/push.times" | median); PUSHC=$(awk '{ print $2 }' "$work/$name/push.times" | median)
 	PULL=$(awk '{ print $1 }' "$work/$name/pull.times" | median); PULLC=$(awk '{ print $2 }' "$work/$name/pull.times" | median)
 }

@@ -134,7 +134,7 @@ timed() {
 }
 col_median() { awk -v c="$1" '{ print $c }' "$2" | median; }
 # the handlers reload a changed config within about a second
-set_log_level() { bench_config "$1"; sleep 2.5; }
+set_log_level() { bench_config "$1" && wait_level "$work/handlers.log" "$url" "$1" || exit 1; }
 
 # GET /v1/status against the hello ceiling of the same connections
 echo

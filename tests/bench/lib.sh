@@ -3,8 +3,8 @@
 #     . tests/bench/lib.sh
 # Figures (median, ratio), the records of a push body, bounded waits for a
 # condition (a wall-clock deadline, never a count of sleeps), the stack
-# started and waited for, a handler's logged duration and one timed
-# request, and a handler's peak RSS. Messages name the script ($0).
+# started and waited for, a changed log level waited for, a handler's
+# logged duration and one timed request, and a handler's peak RSS. Messages name the script ($0).
 # What it must never do: change what a script measures or prints; a figure
 # is computed here exactly as each script computed it before.
 
@@ -98,3 +98,17 @@ peak_rss() {
 	done
 	echo "$m"
 }
+
+# level_is LOG URL info|error: of 20 requests in a row to URL, all are
+# logged in LOG (info) or none is (error): every worker has taken a changed
+# log level (the handlers reload their config by themselves)
+level_is() {
+	local rid n=0
+	for _ in $(seq 1 20); do
+		rid=$(curl -s -o /dev/null -w '%header{x-request-id}' "$2/v1/health")
+		grep -qF "req=$rid " "$1" && n=$((n + 1))
+	done
+	if [ "$3" = info ]; then [ "$n" -eq 20 ]; else [ "$n" -eq 0 ]; fi
+}
+# wait_level LOG URL LEVEL: until level_is, 120 s at most (false, saying so)
+wait_level() { wait_until 120 "log level $3 taken by every worker" level_is "$@"; }

@@ -116,7 +116,7 @@ for i in $(seq 1 "$RUNS"); do
 done
 
 bench_config info
-sleep 2.5
+wait_level "$work/handlers.log" "$url" info || exit 1
 : >"$work/own.times"; : >"$work/shared.times"; : >"$work/wide.times"; : >"$work/alone.times"
 for i in $(seq 1 "$RUNS"); do
 	timed own "$owner" "$url/v1/collections/big/pull?since=0" || exit 1
