@@ -6,6 +6,29 @@
 #include "stmt_pg.h"
 #include "stmt_cols.h"
 
+/*
+ * A push's writes, each a statement of its own (below) and, in the usual
+ * push (new or replaced records, nothing pruned), all four in one
+ * (PG_PUSH_WRITES: pg_batch_send): their parameters' numbers are given.
+ */
+#define RECORD_UPSERT_MANY(col, rid, ver, mod, del, pay) \
+	"INSERT INTO records (collection_id, rid, version, modified_at, deleted, payload) " \
+	"SELECT " col ", u.rid, u.version, u.modified_at, u.deleted, u.payload " \
+	"FROM unnest(" rid "::text[], " ver "::bigint[], " mod "::bigint[], " del "::integer[], " pay "::bytea[]) " \
+	"AS u (rid, version, modified_at, deleted, payload) " \
+	"ON CONFLICT (collection_id, rid) DO UPDATE SET " \
+	"version = excluded.version, modified_at = excluded.modified_at, deleted = excluded.deleted, " \
+	"payload = excluded.payload"
+#define COLLECTION_UPDATE(id, ver, recs, bytes, mod) \
+	"UPDATE collections SET version = " ver ", records = records + " recs ", bytes = bytes + " bytes \
+	", modified_at = " mod " WHERE id = " id
+#define ACCOUNT_USAGE_ADD(id, bytes, recs) \
+	"UPDATE accounts SET usage_bytes = usage_bytes + " bytes ", usage_records = usage_records + " recs ", " \
+	"account_version = account_version + 1 WHERE id = " id
+#define SHARE_ACCOUNTS_BUMP(col) \
+	"INSERT INTO share_bumps (account_id, n) SELECT account_id, 1 FROM members WHERE collection_id = " col " " \
+	"ORDER BY account_id ON CONFLICT (account_id) DO UPDATE SET n = share_bumps.n + 1 RETURNING account_id"
+
 const char *const pg_stmt_sql[] = {
 	[PG_BEGIN] = "BEGIN ISOLATION LEVEL READ COMMITTED",
 	[PG_BEGIN_READ] = "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY",
@@ -99,9 +122,7 @@ const char *const pg_stmt_sql[] = {
 	    "DELETE FROM events WHERE account_id = $1 AND id <= "
 	    "(SELECT id FROM events WHERE account_id = $1 ORDER BY id DESC LIMIT 1 OFFSET $2)",
 	[PG_EVENT_LIST] = "SELECT at, type, device FROM events WHERE account_id = $1 ORDER BY id DESC LIMIT $2",
-	[PG_ACCOUNT_USAGE_ADD] =
-	    "UPDATE accounts SET usage_bytes = usage_bytes + $2, usage_records = usage_records + $3, "
-	    "account_version = account_version + 1 WHERE id = $1",
+	[PG_ACCOUNT_USAGE_ADD] = ACCOUNT_USAGE_ADD("$1", "$2", "$3"),
 	[PG_ACCOUNT_SET_QUOTA] = "UPDATE accounts SET quota_bytes = $2 WHERE username = $1",
 	[PG_ACCOUNT_SET_PLAN] = "UPDATE accounts SET plan = $2 WHERE username = $1",
 
@@ -138,9 +159,7 @@ const char *const pg_stmt_sql[] = {
 	[PG_COLLECTION_LIST] = COLLECTION_LIST("$1"),
 	[PG_COLLECTION_LIST_BY_TOKEN] = COLLECTION_LIST(TOKEN_ACCOUNT("1")),
 #undef COLLECTION_LIST
-	[PG_COLLECTION_UPDATE] =
-	    "UPDATE collections SET version = $2, records = records + $3, bytes = bytes + $4, modified_at = $5 "
-	    "WHERE id = $1",
+	[PG_COLLECTION_UPDATE] = COLLECTION_UPDATE("$1", "$2", "$3", "$4", "$5"),
 #undef COLLECTION_COLS
 
 	/* the heads of a push's records at once ($2: a text[] of rids), in byte order of rid */
@@ -166,14 +185,15 @@ const char *const pg_stmt_sql[] = {
 	    "version = excluded.version, modified_at = excluded.modified_at, deleted = excluded.deleted, "
 	    "payload = excluded.payload",
 	/* a push's batch of records: the columns as arrays ($6 a binary bytea[]), one row each */
-	[PG_RECORD_UPSERT_MANY] =
-	    "INSERT INTO records (collection_id, rid, version, modified_at, deleted, payload) "
-	    "SELECT $1, u.rid, u.version, u.modified_at, u.deleted, u.payload "
-	    "FROM unnest($2::text[], $3::bigint[], $4::bigint[], $5::integer[], $6::bytea[]) "
-	    "AS u (rid, version, modified_at, deleted, payload) "
-	    "ON CONFLICT (collection_id, rid) DO UPDATE SET "
-	    "version = excluded.version, modified_at = excluded.modified_at, deleted = excluded.deleted, "
-	    "payload = excluded.payload",
+	[PG_RECORD_UPSERT_MANY] = RECORD_UPSERT_MANY("$1", "$2", "$3", "$4", "$5", "$6"),
+	/* the four in one: the records ($1..$6), the collection's counters
+	 * ($7..$10), the account's usage ($11..$13), the members' bumps (the
+	 * rows: whom to wake). Different tables, so the order in which
+	 * PostgreSQL runs the parts does not matter */
+	[PG_PUSH_WRITES] =
+	    "WITH r AS (" RECORD_UPSERT_MANY("$1", "$2", "$3", "$4", "$5", "$6") "), "
+	    "c AS (" COLLECTION_UPDATE("$1", "$7", "$8", "$9", "$10") "), "
+	    "a AS (" ACCOUNT_USAGE_ADD("$11", "$12", "$13") ") " SHARE_ACCOUNTS_BUMP("$1"),
 	/* keep the current version as history before it is replaced */
 	[PG_RECORD_TO_HISTORY] =
 	    "INSERT INTO history (collection_id, rid, version, modified_at, deleted, payload) "
@@ -520,9 +540,7 @@ const char *const pg_stmt_sql[] = {
 	 * taken only here, after any accounts row, and in ascending id order:
 	 * two transactions bumping overlapping members never deadlock.
 	 */
-	[PG_SHARE_ACCOUNTS_BUMP] =
-	    "INSERT INTO share_bumps (account_id, n) SELECT account_id, 1 FROM members WHERE collection_id = $1 "
-	    "ORDER BY account_id ON CONFLICT (account_id) DO UPDATE SET n = share_bumps.n + 1 RETURNING account_id",
+	[PG_SHARE_ACCOUNTS_BUMP] = SHARE_ACCOUNTS_BUMP("$1"),
 	/* before account $1 goes: everyone who shares a collection with it, as above */
 	[PG_SHARE_PEERS_BUMP] =
 	    "WITH p AS (SELECT m.account_id AS id FROM members m JOIN collections c ON c.id = m.collection_id "
@@ -659,5 +677,9 @@ const char *const pg_stmt_sql[] = {
 #undef IDENTITY
 #undef TOKEN_ACCOUNT
 };
+#undef RECORD_UPSERT_MANY
+#undef COLLECTION_UPDATE
+#undef ACCOUNT_USAGE_ADD
+#undef SHARE_ACCOUNTS_BUMP
 
 _Static_assert(sizeof pg_stmt_sql / sizeof pg_stmt_sql[0] == PG__MAX, "pg_stmt_sql out of step with enum pgstmt");

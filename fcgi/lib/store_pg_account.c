@@ -459,6 +459,8 @@ enum err pg_account_usage_add(struct store *s, int64_t account_id, int64_t bytes
 	/* in a write transaction, deferred: its count is checked with the
 	 * last round trip before the COMMIT; unless the transaction holds the
 	 * row locked (a push: then it is there, and the COMMIT goes with it) */
+	if (pg_batch_tail_usage(s, account_id, bytes, records))
+		return ERR_OK; /* with the push's records and collection counters */
 	if (pg_lock_held(s, account_id))
 		return pg_run_deferred(s, PG_ACCOUNT_USAGE_ADD, &p, "account usage");
 	return pg_one_change_deferred(s, PG_ACCOUNT_USAGE_ADD, &p, ERR_NOT_FOUND, "account usage");

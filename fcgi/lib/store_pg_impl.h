@@ -240,6 +240,22 @@ int pg_lock_held(const struct store *s, int64_t account_id);
 void pg_heads_free(struct store_pg *p);
 /* Send the records waiting in the batch as one deferred statement (store_pg_sync.c). */
 enum err pg_batch_send(struct store *s);
+/*
+ * The writes that end a push, kept in the batch with its records
+ * (store_pg_sync.c): the collection's counters (pg_collection_update of
+ * the batch's collection), then the account's usage (pg_account_usage_add
+ * of an account whose row the transaction holds locked), then the
+ * members' bumps (pg_share_accounts_bump, rows to fn as pg_run_deferred_rows).
+ * Each returns 1 when kept (nothing more to do), 0 when not (records of
+ * another collection or none waiting, another order, not a write
+ * transaction): then the caller sends its statement as usual. All three
+ * kept go as one statement with the records (PG_PUSH_WRITES); fewer, each
+ * as its own after them; either way before any later statement.
+ */
+int pg_batch_tail_collection(struct store *s, int64_t id, int64_t version, int64_t records_delta, int64_t bytes_delta,
+    int64_t now);
+int pg_batch_tail_usage(struct store *s, int64_t account_id, int64_t bytes, int64_t records);
+int pg_batch_tail_bump(struct store *s, int64_t collection_id, int (*fn)(void *ctx, int64_t account_id), void *ctx);
 /* Free the batch's buffers (pg_close). */
 void pg_batch_free(struct store_pg *p);
 

@@ -235,6 +235,8 @@ enum err pg_share_accounts_bump(struct store *s, int64_t collection_id,
 {
 	/* a push's last write: sent without waiting, its members (whom to wake
 	 * after the commit) read with the COMMIT's answer */
+	if (pg_batch_tail_bump(s, collection_id, fn, ctx))
+		return ERR_OK; /* the last part of the push's one statement of writes */
 	struct pg_args a = {0};
 	pg_arg_int(&a, collection_id);
 	return pg_run_deferred_rows(s, PG_SHARE_ACCOUNTS_BUMP, &a, fn, ctx, "accounts bump");

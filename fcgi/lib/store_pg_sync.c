@@ -163,7 +163,10 @@ enum err pg_collection_update(struct store *s, int64_t id, int64_t version, int6
 	pg_arg_int(&a, records_delta);
 	pg_arg_int(&a, bytes_delta);
 	pg_arg_int(&a, now);
-	/* the last writes of a push: sent with its COMMIT, one round trip */
+	/* the last writes of a push: with its records if they wait in the
+	 * batch (one statement), else sent with its COMMIT, one round trip */
+	if (pg_batch_tail_collection(s, id, version, records_delta, bytes_delta, now))
+		return ERR_OK;
 	return pg_run_deferred(s, PG_COLLECTION_UPDATE, &a, "collection update");
 }
 
@@ -552,7 +555,17 @@ struct pg_batch {
 	struct buf payload;                         /* the header's room, then (length, bytes) per element */
 	size_t nhist;
 	struct buf hist;                            /* "{a,b,...": rids whose current row goes to history first */
+	/* the writes that end a push (pg_batch_tail_*), kept to go with its
+	 * records: all of them as one statement (PG_PUSH_WRITES), else each
+	 * after the records as it would have been sent */
+	int tail;                                   /* TAIL_* bits */
+	int64_t col_version, col_records, col_bytes, col_now;
+	int64_t usage_account, usage_bytes, usage_records;
+	int (*bump_fn)(void *ctx, int64_t account_id);
+	void *bump_ctx;
 };
+
+enum { TAIL_COLLECTION = 1, TAIL_USAGE = 2, TAIL_BUMP = 4, TAIL_ALL = 7 };
 
 void pg_batch_free(struct store_pg *p)
 {
@@ -587,6 +600,81 @@ static void batch_reset(struct pg_batch *b)
 	b->n = 0;
 	b->nhist = 0;
 	b->has_null = 0;
+	b->tail = 0;
+}
+
+/* The batch holding records of collection_id, waiting, whose tail has exactly `have`; else NULL. */
+static struct pg_batch *tail_batch(struct store *s, int64_t collection_id, int have)
+{
+	struct store_pg *p = s->pg;
+	struct pg_batch *b = p->batch;
+	return pg_in_write_tx(s) && p->batched && b && b->n && b->collection_id == collection_id && b->tail == have
+	    ? b : NULL;
+}
+
+int pg_batch_tail_collection(struct store *s, int64_t id, int64_t version, int64_t records_delta, int64_t bytes_delta,
+    int64_t now)
+{
+	struct pg_batch *b = tail_batch(s, id, 0);
+	if (!b)
+		return 0;
+	b->col_version = version;
+	b->col_records = records_delta;
+	b->col_bytes = bytes_delta;
+	b->col_now = now;
+	b->tail = TAIL_COLLECTION;
+	return 1;
+}
+
+int pg_batch_tail_usage(struct store *s, int64_t account_id, int64_t bytes, int64_t records)
+{
+	struct pg_batch *b = s->pg->batch;
+	if (!b || !pg_lock_held(s, account_id) || !(b = tail_batch(s, b->collection_id, TAIL_COLLECTION)))
+		return 0;
+	b->usage_account = account_id;
+	b->usage_bytes = bytes;
+	b->usage_records = records;
+	b->tail |= TAIL_USAGE;
+	return 1;
+}
+
+int pg_batch_tail_bump(struct store *s, int64_t collection_id, int (*fn)(void *ctx, int64_t account_id), void *ctx)
+{
+	struct pg_batch *b = tail_batch(s, collection_id, TAIL_COLLECTION | TAIL_USAGE);
+	if (!b)
+		return 0;
+	b->bump_fn = fn;
+	b->bump_ctx = ctx;
+	b->tail |= TAIL_BUMP;
+	return 1;
+}
+
+/* The tail's writes, each as a statement of its own (a tail without all three parts). */
+static enum err tail_send(struct store *s, const struct pg_batch *b)
+{
+	enum err e = ERR_OK;
+	struct pg_args a = {0};
+	if (b->tail & TAIL_COLLECTION) {
+		pg_arg_int(&a, b->collection_id);
+		pg_arg_int(&a, b->col_version);
+		pg_arg_int(&a, b->col_records);
+		pg_arg_int(&a, b->col_bytes);
+		pg_arg_int(&a, b->col_now);
+		e = pg_run_deferred(s, PG_COLLECTION_UPDATE, &a, "collection update");
+	}
+	if (!e && (b->tail & TAIL_USAGE)) {
+		memset(&a, 0, sizeof a);
+		pg_arg_int(&a, b->usage_account);
+		pg_arg_int(&a, b->usage_bytes);
+		pg_arg_int(&a, b->usage_records);
+		e = pg_run_deferred(s, PG_ACCOUNT_USAGE_ADD, &a, "account usage");
+	}
+	if (!e && (b->tail & TAIL_BUMP)) {
+		memset(&a, 0, sizeof a);
+		pg_arg_int(&a, b->collection_id);
+		e = pg_run_deferred_rows(s, PG_SHARE_ACCOUNTS_BUMP, &a, b->bump_fn, b->bump_ctx, "accounts bump");
+	}
+	return e;
 }
 
 enum err pg_batch_send(struct store *s)
@@ -641,7 +729,20 @@ enum err pg_batch_send(struct store *s)
 		pg_arg_text(&a, b->deleted.p);
 		pg_arg_bytes(&a, b->payload.p, b->payload.len);
 		/* libpq copies the parameters as it sends: the batch is free after */
-		e = pg_run_deferred(s, PG_RECORD_UPSERT_MANY, &a, "record put");
+		if (b->tail == TAIL_ALL) {
+			pg_arg_int(&a, b->col_version);
+			pg_arg_int(&a, b->col_records);
+			pg_arg_int(&a, b->col_bytes);
+			pg_arg_int(&a, b->col_now);
+			pg_arg_int(&a, b->usage_account);
+			pg_arg_int(&a, b->usage_bytes);
+			pg_arg_int(&a, b->usage_records);
+			e = pg_run_deferred_rows(s, PG_PUSH_WRITES, &a, b->bump_fn, b->bump_ctx, "push writes");
+		} else {
+			e = pg_run_deferred(s, PG_RECORD_UPSERT_MANY, &a, "record put");
+			if (!e)
+				e = tail_send(s, b);
+		}
 	}
 	batch_reset(b);
 	return e;

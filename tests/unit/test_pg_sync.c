@@ -585,6 +585,118 @@ static void test_early(void)
 	store_close(s);
 }
 
+/* ---- a push's writes as one statement (pg_batch_tail_*) ---- */
+
+struct fused {
+	int64_t account, collection;
+	int full;            /* 1: the three tail writes in push order; 0: a read between */
+	int fail;            /* 1: the body fails after its writes */
+	int64_t woken[4];
+	int nwoken;
+	int64_t head;        /* 0: the version the read between saw */
+};
+
+static int fused_woken(void *ctx, int64_t id)
+{
+	struct fused *f = ctx;
+	if (f->nwoken < 4)
+		f->woken[f->nwoken++] = id;
+	return 0;
+}
+
+static enum err fused_tx(struct store *s, void *arg)
+{
+	struct fused *f = arg;
+	struct store_account a;
+	struct store_collection c;
+	int64_t v = 0, bytes = 0;
+	int del = 0;
+	enum err e;
+	f->nwoken = 0;
+	if ((e = store_account_by_id(s, f->account, &a)) || (e = store_collection_get(s, f->account, "f", &c)))
+		return e;
+	char rid[24];
+	snprintf(rid, sizeof rid, "r%lld", (long long)c.version + 1);
+	if ((e = store_record_put(s, c.id, rid, c.version + 1, 9, 0, (const uint8_t *)"fused", 5)) ||
+	    (e = store_record_put(s, c.id, "same", c.version + 2, 9, 0, (const uint8_t *)"again", 5)) ||
+	    (e = store_collection_update(s, c.id, c.version + 2, 2, 10, 9)))
+		return e;
+	if (!f->full) { /* a read between: what waits goes first, the read sees it */
+		if ((e = store_record_head(s, c.id, rid, &v, &del, &bytes)))
+			return e;
+		f->head = v;
+	}
+	if ((e = store_account_usage_add(s, f->account, 10, 2)) ||
+	    (e = store_share_accounts_bump(s, c.id, fused_woken, f)))
+		return e;
+	return f->fail ? ERR_CONFLICT : ERR_OK;
+}
+
+/*
+ * A push's records, collection counters, usage and members' bumps kept
+ * together go as one statement: the same rows and counters as four, the
+ * members' ids read with the COMMIT; kept ones that a read comes between
+ * go before it, each as its own statement; a body that fails after them
+ * leaves nothing.
+ */
+static void test_push_writes(void)
+{
+	char uri[1024];
+	struct store *s = stt_fresh_pg(uri, sizeof uri);
+	if (!s)
+		return;
+	int64_t acc = add_account(s, "fuse"), mem = add_account(s, "fmember"), t0 = 0, t1 = 0;
+	struct store_collection c;
+	struct store_account a0, a1, m0, m1;
+	T_EQ_INT(store_collection_create(s, acc, "f", NULL, 0, 1, &c), ERR_OK);
+	T_EQ_INT(store_member_put(s, c.id, mem, STORE_ROLE_READ, 1), ERR_OK);
+	T_EQ_INT(store_account_by_id(s, acc, &a0), ERR_OK);
+	T_EQ_INT(store_account_by_id(s, mem, &m0), ERR_OK);
+
+	struct fused f = {.account = acc, .full = 1};
+	store_round_trips(s, &t0);
+	T_EQ_INT(store_tx(s, fused_tx, &f), ERR_OK);
+	store_round_trips(s, &t1);
+	T_EQ_INT(t1 - t0, 3); /* the account; the collection; the writes with the COMMIT */
+	T_EQ_INT(f.nwoken, 1);
+	T_EQ_INT(f.woken[0], mem);
+	T_EQ_INT(store_collection_get(s, acc, "f", &c), ERR_OK);
+	T_EQ_INT(c.version, 2);
+	T_EQ_INT(c.records, 2);
+	T_EQ_INT(c.bytes, 10);
+	T_EQ_INT(store_account_by_id(s, acc, &a1), ERR_OK);
+	T_EQ_INT(a1.usage_bytes, a0.usage_bytes + 10);
+	T_EQ_INT(a1.usage_records, a0.usage_records + 2);
+	T_EQ_INT(a1.account_version, a0.account_version + 1);
+	T_EQ_INT(store_account_by_id(s, mem, &m1), ERR_OK);
+	T_EQ_INT(m1.account_version, m0.account_version + 1);
+
+	/* a read between the collection's counters and the usage */
+	f.full = 0;
+	T_EQ_INT(store_tx(s, fused_tx, &f), ERR_OK);
+	T_EQ_INT(f.head, 3);
+	T_EQ_INT(f.nwoken, 1);
+	T_EQ_INT(store_collection_get(s, acc, "f", &c), ERR_OK);
+	T_EQ_INT(c.version, 4);
+	T_EQ_INT(c.records, 4);
+	T_EQ_INT(store_account_by_id(s, acc, &a1), ERR_OK);
+	T_EQ_INT(a1.usage_records, a0.usage_records + 4);
+	T_EQ_INT(a1.account_version, a0.account_version + 2);
+
+	/* a failure after the writes: nothing of them */
+	f.full = 1;
+	f.fail = 1;
+	T_EQ_INT(store_tx(s, fused_tx, &f), ERR_CONFLICT);
+	T_EQ_INT(store_collection_get(s, acc, "f", &c), ERR_OK);
+	T_EQ_INT(c.version, 4);
+	T_EQ_INT(store_account_by_id(s, mem, &m1), ERR_OK);
+	T_EQ_INT(m1.account_version, m0.account_version + 2);
+	int64_t v = 0, bytes = 0;
+	int del = 0;
+	T_EQ_INT(store_record_head(s, c.id, "r5", &v, &del, &bytes), ERR_NOT_FOUND);
+	store_close(s);
+}
+
 /* ---- a push's heads read at once and its writes batched ---- */
 
 /*
@@ -1429,7 +1541,8 @@ int main(void)
 		T_RUN(test_collection_delete_rows);
 		T_RUN(test_pull_batches);
 		T_RUN(test_read_ahead);
-	T_RUN(test_early);
+		T_RUN(test_early);
+		T_RUN(test_push_writes);
 		T_RUN(test_push_batch);
 		T_RUN(test_push_concurrent);
 		T_RUN(test_quota_concurrent);
