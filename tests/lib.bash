@@ -127,16 +127,8 @@ bs_free_port() {
 	return 1
 }
 
-# bs_wait SECONDS CMD...: poll CMD every 0.1 s until it succeeds (0), or
-# fail (1) once SECONDS x $BS_WAIT_SCALE seconds of wall-clock time passed
-bs_wait() {
-	local end=$((SECONDS + $1 * ${BS_WAIT_SCALE:-1}))
-	shift
-	until "$@"; do
-		[ "$SECONDS" -le "$end" ] || return 1
-		sleep 0.1
-	done
-}
+# bs_wait SECONDS CMD...: tests/wait.bash
+. "$BS_ROOT/tests/wait.bash"
 
 # bs_answers URL: true once something answers HTTP there (any status)
 bs_answers() { curl -s -o /dev/null --max-time 10 "$1" 2>/dev/null; }

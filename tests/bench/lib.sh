@@ -25,16 +25,16 @@ records_json() {
 		'{records: [range($n) | {id: "\($pre)\(.)", base_version: 0, payload: $p}]}'
 }
 
-# wait_until SECS WHAT CMD...: until CMD succeeds, polling; false with a
-# message after SECS seconds of wall-clock time (a bound for a busy
-# machine, not a timing)
+# wait_until SECS WHAT CMD...: until CMD succeeds (bs_wait of
+# tests/wait.bash, polling every 0.05 s: a handover's figure in live.sh is
+# read after one); false with a message after SECS seconds of wall-clock
+# time (a bound for a busy machine, not a timing)
+. tests/wait.bash
+BS_WAIT_POLL=0.05
 wait_until() {
-	local by=$((SECONDS + $1)) what=$2
+	local secs=$1 what=$2
 	shift 2
-	until "$@"; do
-		[ "$SECONDS" -lt "$by" ] || { echo "${0##*/}: no $what within the bound" >&2; return 1; }
-		sleep 0.05
-	done
+	bs_wait "$secs" "$@" || { echo "${0##*/}: no $what within the bound" >&2; return 1; }
 }
 
 # healthy URL: the stack at URL answers its health check
