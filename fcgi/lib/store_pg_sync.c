@@ -157,16 +157,16 @@ enum err pg_collection_list(struct store *s, int64_t account_id,
 enum err pg_collection_update(struct store *s, int64_t id, int64_t version, int64_t records_delta,
     int64_t bytes_delta, int64_t now)
 {
+	/* the last writes of a push: with its records if they wait in the
+	 * batch (one statement), else sent with its COMMIT, one round trip */
+	if (pg_batch_tail_collection(s, id, version, records_delta, bytes_delta, now))
+		return ERR_OK;
 	struct pg_args a = {0};
 	pg_arg_int(&a, id);
 	pg_arg_int(&a, version);
 	pg_arg_int(&a, records_delta);
 	pg_arg_int(&a, bytes_delta);
 	pg_arg_int(&a, now);
-	/* the last writes of a push: with its records if they wait in the
-	 * batch (one statement), else sent with its COMMIT, one round trip */
-	if (pg_batch_tail_collection(s, id, version, records_delta, bytes_delta, now))
-		return ERR_OK;
 	return pg_run_deferred(s, PG_COLLECTION_UPDATE, &a, "collection update");
 }
 
@@ -649,31 +649,19 @@ int pg_batch_tail_bump(struct store *s, int64_t collection_id, int (*fn)(void *c
 	return 1;
 }
 
-/* The tail's writes, each as a statement of its own (a tail without all three parts). */
+/*
+ * The tail's writes, each as its own statement (a tail without all three
+ * parts): the store's functions send them, p->batched being 0 now.
+ */
 static enum err tail_send(struct store *s, const struct pg_batch *b)
 {
 	enum err e = ERR_OK;
-	struct pg_args a = {0};
-	if (b->tail & TAIL_COLLECTION) {
-		pg_arg_int(&a, b->collection_id);
-		pg_arg_int(&a, b->col_version);
-		pg_arg_int(&a, b->col_records);
-		pg_arg_int(&a, b->col_bytes);
-		pg_arg_int(&a, b->col_now);
-		e = pg_run_deferred(s, PG_COLLECTION_UPDATE, &a, "collection update");
-	}
-	if (!e && (b->tail & TAIL_USAGE)) {
-		memset(&a, 0, sizeof a);
-		pg_arg_int(&a, b->usage_account);
-		pg_arg_int(&a, b->usage_bytes);
-		pg_arg_int(&a, b->usage_records);
-		e = pg_run_deferred(s, PG_ACCOUNT_USAGE_ADD, &a, "account usage");
-	}
-	if (!e && (b->tail & TAIL_BUMP)) {
-		memset(&a, 0, sizeof a);
-		pg_arg_int(&a, b->collection_id);
-		e = pg_run_deferred_rows(s, PG_SHARE_ACCOUNTS_BUMP, &a, b->bump_fn, b->bump_ctx, "accounts bump");
-	}
+	if (b->tail & TAIL_COLLECTION)
+		e = pg_collection_update(s, b->collection_id, b->col_version, b->col_records, b->col_bytes, b->col_now);
+	if (!e && (b->tail & TAIL_USAGE))
+		e = pg_account_usage_add(s, b->usage_account, b->usage_bytes, b->usage_records);
+	if (!e && (b->tail & TAIL_BUMP))
+		e = pg_share_accounts_bump(s, b->collection_id, b->bump_fn, b->bump_ctx);
 	return e;
 }
 
