@@ -921,6 +921,7 @@ edit_granted(struct bs_client *c, const uint8_t *pt, size_t ptlen, void *arg, ui
 	snprintf(kv, sizeof kv, "%u", (unsigned)g->kv);
 	wipe_str(json_object_object_get(per, kv));     /* replaced: an earlier try's */
 	if (!(k = bs__json_b64(g->key->b, sizeof g->key->b)) || json_object_object_add(per, kv, k)) {
+		wipe_str(k);
 		json_object_put(k);
 		rc = bs__fail(c, BS_LOCAL, "no_memory", "out of memory");
 		goto out;
@@ -1272,8 +1273,9 @@ bs__share_learn(struct bs_client *c, struct json_object *listing)
 		if (username_ok(ow) && (rc = grant_fetch(c, sname, ow, 0)) == BS_REFUSED)
 			rc = BS_OK;     /* no grant (any more): nothing to learn */
 		/* a version above the newest granted: one this account made as an admin */
-		if (!rc && username_ok(ow) && kept_kv(c, sname) > 0 && kept_kv(c, sname) < kv)
-			rc = granted_learn(c, ow, sname, (uint32_t)kept_kv(c, sname) + 1, (uint32_t)kv);
+		int64_t have = rc ? 0 : kept_kv(c, sname);
+		if (username_ok(ow) && have > 0 && have < kv)
+			rc = granted_learn(c, ow, sname, (uint32_t)have + 1, (uint32_t)kv);
 		free(ow);
 	}
 	return rc;

@@ -542,15 +542,10 @@ push(struct bs_client *c, const char *sname, const char *A, const char *only, in
 	int rc, round, fresh = 0;
 	char path[640];
 	struct bs__coll k;
-	sqlite3_stmt *st;
 
-	if (ask && (st = bs__prep(c, "SELECT EXISTS (SELECT 1 FROM queue WHERE sname = ?1)"))) {
-		sqlite3_bind_text(st, 1, sname, -1, SQLITE_STATIC);
-		ask = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0);
-		sqlite3_finalize(st);
-		if (ask && (rc = bs__own_learn(c, sname)))
-			return rc;
-	}
+	if (ask && bs__state_int(c, "SELECT EXISTS (SELECT 1 FROM queue WHERE sname = ?1)", sname) &&
+	    (rc = bs__own_learn(c, sname)))
+		return rc;
 	/* a member removed or gone since the last rotation: the new key first,
 	 * so that nothing new is sealed under a key that member holds */
 	if ((rc = bs__rotate_due(c, sname, A)) || (rc = bs__coll_by_sname(c, sname, &k)))
