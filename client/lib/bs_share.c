@@ -880,6 +880,24 @@ struct granted {
 	const struct bs1_key *key;
 };
 
+/* parent's member key as an object, made empty when missing: BS_OK, or the failure reported. */
+static int
+member_object(struct bs_client *c, struct json_object *parent, const char *key, struct json_object **out)
+{
+	struct json_object *v;
+
+	if (!json_object_object_get_ex(parent, key, &v)) {
+		if (!(v = json_object_new_object()) || json_object_object_add(parent, key, v)) {
+			json_object_put(v);
+			return bs__fail(c, BS_LOCAL, "no_memory", "out of memory");
+		}
+	}
+	if (!json_object_is_type(v, json_type_object))
+		return bs__fail(c, BS_DECRYPT, "cannot_decrypt", "the keyring's granted keys are malformed");
+	*out = v;
+	return BS_OK;
+}
+
 /*
  * keyring_edit_fn (client.md section 9, docs/CLIENT.md "Rotation by an
  * admin"): the keyring plaintext with arg's key added to its member
@@ -896,28 +914,8 @@ edit_granted(struct bs_client *c, const uint8_t *pt, size_t ptlen, void *arg, ui
 
 	if (!o)
 		return bs__fail(c, BS_DECRYPT, "cannot_decrypt", "the keyring's plaintext is malformed");
-	if (!json_object_object_get_ex(o, "granted", &all)) {
-		if (!(all = json_object_new_object()) || json_object_object_add(o, "granted", all)) {
-			json_object_put(all);
-			rc = bs__fail(c, BS_LOCAL, "no_memory", "out of memory");
-			goto out;
-		}
-	}
-	if (!json_object_is_type(all, json_type_object)) {
-		rc = bs__fail(c, BS_DECRYPT, "cannot_decrypt", "the keyring's granted keys are malformed");
+	if ((rc = member_object(c, o, "granted", &all)) || (rc = member_object(c, all, g->seg, &per)))
 		goto out;
-	}
-	if (!json_object_object_get_ex(all, g->seg, &per)) {
-		if (!(per = json_object_new_object()) || json_object_object_add(all, g->seg, per)) {
-			json_object_put(per);
-			rc = bs__fail(c, BS_LOCAL, "no_memory", "out of memory");
-			goto out;
-		}
-	}
-	if (!json_object_is_type(per, json_type_object)) {
-		rc = bs__fail(c, BS_DECRYPT, "cannot_decrypt", "the keyring's granted keys are malformed");
-		goto out;
-	}
 	snprintf(kv, sizeof kv, "%u", (unsigned)g->kv);
 	wipe_str(json_object_object_get(per, kv));     /* replaced: an earlier try's */
 	if (!(k = bs__json_b64(g->key->b, sizeof g->key->b)) || json_object_object_add(per, kv, k)) {
@@ -926,8 +924,7 @@ edit_granted(struct bs_client *c, const uint8_t *pt, size_t ptlen, void *arg, ui
 		rc = bs__fail(c, BS_LOCAL, "no_memory", "out of memory");
 		goto out;
 	}
-	if ((rc = keyring_text(c, o, out, outlen)))
-		goto out;
+	rc = keyring_text(c, o, out, outlen);
 out:
 	keyring_wipe(o);
 	json_object_put(o);
@@ -1225,6 +1222,20 @@ kept_kv(struct bs_client *c, const char *sname)
  * under (kept when above 1), and its "rotate_due" (a member removed or
  * gone: kept until the rotation before the next push, bs__rotate_due).
  */
+/* The statement that keeps kv as sname's key version unless a higher one is kept, bound; NULL when it cannot be prepared. */
+static sqlite3_stmt *
+kv_upsert(struct bs_client *c, const char *sname, int64_t kv)
+{
+	sqlite3_stmt *st = bs__prep(c, "INSERT INTO key_versions (sname, kv) VALUES (?1, ?2) "
+	    "ON CONFLICT (sname) DO UPDATE SET kv = MAX(kv, excluded.kv)");
+
+	if (st) {
+		sqlite3_bind_text(st, 1, sname, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, kv);
+	}
+	return st;
+}
+
 static int
 own_mark(struct bs_client *c, const char *sname, int64_t kv, struct json_object *o)
 {
@@ -1232,12 +1243,8 @@ own_mark(struct bs_client *c, const char *sname, int64_t kv, struct json_object 
 	sqlite3_stmt *st;
 	int rc = BS_OK;
 
-	if (kv > 1 && (st = bs__prep(c, "INSERT INTO key_versions (sname, kv) VALUES (?1, ?2) "
-	    "ON CONFLICT (sname) DO UPDATE SET kv = MAX(kv, excluded.kv)"))) {
-		sqlite3_bind_text(st, 1, sname, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 2, kv);
+	if (kv > 1 && (st = kv_upsert(c, sname, kv)))
 		rc = bs__run(c, st);
-	}
 	if (!rc && json_object_object_get_ex(o, "rotate_due", &v) &&
 	    (st = bs__prep(c, json_object_get_boolean(v) ?
 	    "INSERT INTO rotate_due (sname) VALUES (?1) ON CONFLICT (sname) DO NOTHING" :
@@ -1894,11 +1901,8 @@ rotate(struct bs_client *c, const struct bs__coll *x, const char *A)
 	bs1_wipe(&fresh, sizeof fresh);
 	if (rc || x->owner[0])
 		return rc;
-	if (!(st = bs__prep(c, "INSERT INTO key_versions (sname, kv) VALUES (?1, ?2) "
-	    "ON CONFLICT (sname) DO UPDATE SET kv = MAX(kv, excluded.kv)")))
+	if (!(st = kv_upsert(c, x->sname, kv)))
 		return BS_LOCAL;
-	sqlite3_bind_text(st, 1, x->sname, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, kv);
 	if ((rc = bs__run(c, st)))
 		return rc;
 	/* the server cleared its rotate_due with this rotation */
