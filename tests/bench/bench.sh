@@ -73,7 +73,6 @@ file_rss() {
 	done
 	echo "${f:-0}"
 }
-fmt_kib_mib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
 
 echo "blindsync bench: $(nproc) cores, wrk -t2, median of $RUNS x ${SECS}s, $(date -u +%Y-%m-%dT%H:%M:%SZ)"
 echo
@@ -117,12 +116,11 @@ echo "peak RSS of one handler process: status (health) $((rss_status / 1024)).$(
 # the account handler after logins: 8 threads, each with its own SQLite
 # connection (~260 KiB of schema, statements and cache), and the libcrypto
 # pages that PBKDF2 touches (shared with every other process, yet in RSS)
-echo "  account, after the logins: $((rss_account / 1024)).$(((rss_account % 1024) * 10 / 1024)) MiB (of which shared library pages: $(fmt_kib_mib "$rss_account_file") MiB)"
+echo "  account, after the logins: $((rss_account / 1024)).$(((rss_account % 1024) * 10 / 1024)) MiB (of which shared library pages: $(kib_mib "$rss_account_file") MiB)"
 
 # ---- sync: status, a mixed load, push and pull ----
 
 auth="Authorization: Bearer $token"
-fmt_mib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
 # sum_field NAME FILE: the sum of NAME= over the RESULT lines of FILE
 sum_field() { awk -v n="$1" '{ for (i = 1; i <= NF; i++) if (index($i, n "=") == 1) s += substr($i, length(n) + 2) } END { print s + 0 }' "$2"; }
 # timed NAME curl-args...: one request (timed_request); "server_ms curl_ms"
@@ -132,7 +130,6 @@ timed() {
 	shift
 	timed_request "$work/handlers.log" "$work/$name" 5 -H "$auth" "$@"
 }
-col_median() { awk -v c="$1" '{ print $c }' "$2" | median; }
 # the handlers reload a changed config within about a second
 set_log_level() { bench_config "$1" && wait_level "$work/handlers.log" "$url" "$1" || exit 1; }
 
@@ -195,5 +192,5 @@ echo "  mixed load, ${MIXED_SECS}s runs: p99 c64 ${MIXP99[64]} ms [< 50 ms], c25
 for c in 64 256; do
 	echo "    c$c failures: ${MIX429[$c]} x 429 (allowed), ${MIXBAD[$c]} other non-2xx, ${MIXSOCK[$c]} socket errors or timeouts (wrk: 2 s)   [0 but 429s]"
 done
-echo "peak RSS of one handler process during the mixed load: push $(fmt_mib "$rss_push") MiB, pull $(fmt_mib "$rss_pull") MiB, status $(fmt_mib "$rss_status_mixed") MiB   [< 16 MiB]"
-echo "  (after the 1,000 x 1 KiB pushes and pulls as well: push $(fmt_mib "$rss_push_big") MiB, pull $(fmt_mib "$rss_pull_big") MiB)"
+echo "peak RSS of one handler process during the mixed load: push $(kib_mib "$rss_push") MiB, pull $(kib_mib "$rss_pull") MiB, status $(kib_mib "$rss_status_mixed") MiB   [< 16 MiB]"
+echo "  (after the 1,000 x 1 KiB pushes and pulls as well: push $(kib_mib "$rss_push_big") MiB, pull $(kib_mib "$rss_pull_big") MiB)"

@@ -11,6 +11,7 @@ BIN=${BIN:-$root/build}
 RUNS=${BENCH_BLOB_RUNS:-3}
 MIB=${BENCH_BLOB_MIB:-200}
 work=$(mktemp -d /var/tmp/blindsync-blobs.XXXXXX)
+stack=
 trap 'kill -TERM $stack 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
 
 cat >"$work/bench.lua" <<LUA
@@ -47,15 +48,11 @@ for i in $(seq 1 "$RUNS"); do
 done
 curl -s -H "$A" "$url/v1/backups/big" | cmp - "$work/static/blob" >/dev/null && same=yes || same=NO
 up=$(median <"$work/up"); down=$(median <"$work/down"); st=$(median <"$work/static.t")
-rss=0
-for p in $(pgrep -f -- "$work/run/backups.sock"); do
-	v=$(awk '/VmHWM/ {print $2}' /proc/$p/status 2>/dev/null)
-	[ -n "$v" ] && [ "$v" -gt "$rss" ] && rss=$v
-done
+rss=$(peak_rss backups)
 echo
 echo "backups: ${MIB} MiB, median of $RUNS (round trip byte-exact: $same)"
 printf '  %-34s %8s MiB/s  (%.2f s)\n' "upload (PUT /v1/backups/big)" "$(mibs $bytes "$up")" "$up"
 printf '  %-34s %8s MiB/s  (%.2f s)\n' "download (GET /v1/backups/big)" "$(mibs $bytes "$down")" "$down"
 printf '  %-34s %8s MiB/s  (%.2f s)\n' "nginx static file (baseline)" "$(mibs $bytes "$st")" "$st"
-echo "  download / static: $(awk -v a="$st" -v b="$down" 'BEGIN { printf "%.2f", a / b }')   [>= 0.5]"
+echo "  download / static: $(ratio "$st" "$down")   [>= 0.5]"
 echo "  peak RSS of a backups handler process: $(awk -v k="$rss" 'BEGIN { printf "%.1f", k / 1024 }') MiB   [< 16 MiB]"

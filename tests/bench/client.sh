@@ -26,6 +26,7 @@ RUNS=${BENCH_RUNS:-3}
 N=${BENCH_RECORDS:-10000}
 MIB=${BENCH_CLIENT_MIB:-200}
 work=$(mktemp -d /var/tmp/blindsync-client.XXXXXX)
+stack=
 trap 'kill -TERM $stack 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
 
 cc -std=c11 -D_GNU_SOURCE -O2 -Iclient/lib -Ifcgi/crypto tests/bench/client_tool.c -o "$work/client_tool" \
@@ -115,7 +116,6 @@ argon=$("$work/client_tool" argon "$RUNS")
 first=$(median 1 <"$work/first"); firstc=$(median 1 <"$work/first.curl")
 nc=$(median 1 <"$work/nochange"); ncc=$(median 1 <"$work/nochange.curl")
 mibs() { awk -v b="$bytes" -v t="$1" 'BEGIN { printf "%.1f", b / 1048576 / (t / 1000) }'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b / a }'; }
 put=$(median 1 <"$work/put"); putc=$(median 1 <"$work/put.curl")
 get=$(median 1 <"$work/get"); getc=$(median 1 <"$work/get.curl")
 echo
@@ -125,7 +125,7 @@ row "first sync, $N x 1 KiB, login included" "$first ms" "$firstc ms" "< 1500"
 row "  (records: new home $got, curl $curl_got)" "" "" ""
 row "sync with nothing changed (status 304: $code)" "$nc ms" "$ncc ms" "< 50"
 row "backup put, $MIB MiB" "$(mibs "$put") MiB/s" "$(mibs "$putc") MiB/s" ""
-row "  ratio to curl" "$(ratio "$put" "$putc")" "" ">= 0.7"
+row "  ratio to curl" "$(ratio "$putc" "$put")" "" ">= 0.7"
 row "backup get, $MIB MiB (byte-exact: $same)" "$(mibs "$get") MiB/s" "$(mibs "$getc") MiB/s" ""
-row "  ratio to curl" "$(ratio "$get" "$getc")" "" ">= 0.7"
+row "  ratio to curl" "$(ratio "$getc" "$get")" "" ">= 0.7"
 row "Argon2id, default parameters (m 64 MiB, t 3)" "$argon ms" "" "~200"

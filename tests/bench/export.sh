@@ -34,7 +34,6 @@ plans = { default = { bytes = 1024 * GiB, backup_bytes = 512 * MiB } }
 LUA
 start_bench_stack || exit 1
 
-mib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
 
 # account NAME: register and log in; prints the access token
 key=$(head -c 32 /dev/urandom | base64)
@@ -100,9 +99,9 @@ run_pair() {
 	rm -f "$work/export.json"
 	lock=$(grep -o 'written in [0-9]* ms' "$work/handlers.log" | tail -1 | grep -o '[0-9]*')
 	printf 'export of %s: %.2f s, peak RSS %s MiB (a %s MiB document; the account handler had %s MiB before)\n' \
-		"$label" "$exp_s" "$(mib "$rss_exp")" "$(mib $((exp_bytes / 1024)))" "$(mib "$before")"
+		"$label" "$exp_s" "$(kib_mib "$rss_exp")" "$(kib_mib $((exp_bytes / 1024)))" "$(kib_mib "$before")"
 	printf 'import of that export into an empty account: %.2f s, peak RSS %s MiB (the write lock held %s s)\n' \
-		"$imp_s" "$(mib "$rss_imp")" "$(awk -v m="${lock:-0}" 'BEGIN { printf "%.2f", m / 1000 }')"
+		"$imp_s" "$(kib_mib "$rss_imp")" "$(awk -v m="${lock:-0}" 'BEGIN { printf "%.2f", m / 1000 }')"
 }
 
 echo "blindsync export/import bench: $(nproc) cores, $(date -u +%Y-%m-%dT%H:%M:%SZ)"

@@ -88,6 +88,12 @@ timed_request() {
 	return 1
 }
 
+# col_median COL FILE: the median of column COL of FILE's lines
+col_median() { awk -v c="$1" '{ print $c }' "$2" | median; }
+
+# kib_mib KIB: KiB as MiB with one decimal
+kib_mib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
+
 # peak_rss HANDLER: the highest peak RSS (VmHWM, KiB) over the processes of
 # one handler of the stack in $work/run
 peak_rss() {

@@ -19,7 +19,7 @@ SAMPLES=${BENCH_LIVE_SAMPLES:-200}
 ulimit -n "$(ulimit -Hn)" 2>/dev/null
 [ "$(ulimit -n)" -gt $((N + 500)) ] || { echo "live.sh: ulimit -n $(ulimit -n) is too low for $N sockets" >&2; exit 1; }
 work=$(mktemp -d /var/tmp/blindsync-live.XXXXXX)
-live_pid= live2=
+stack= live_pid= live2=
 trap 'kill -TERM $stack $live_pid $live2 2>/dev/null; wait 2>/dev/null; [ -n "${BENCH_KEEP:-}" ] || rm -rf "$work"' EXIT
 
 cat >"$work/bench.lua" <<LUA
@@ -33,7 +33,8 @@ LUA
 # live.enabled = false: run.sh does not start blindsync-live (it would stop
 # the whole stack when its child exits); this script runs it, beside the
 # stack on the socket the nginx snippet proxies to, and restarts it.
-# Every wait is lib.sh's wait_until: for a condition, under a deadline.
+# Every wait for a condition is lib.sh's wait_until, under a deadline; the
+# one fixed wait is the 60 s window of reconnections that is measured.
 start_bench_stack WORKER_CONNECTIONS=$((2 * N + 1000)) || exit 1
 BLINDSYNC_CONFIG=$work/bench.lua "$BIN/blindsync-live" --listen "$work/run/live.sock" >>"$work/handlers.log" 2>&1 &
 live_pid=$!

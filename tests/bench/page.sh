@@ -31,6 +31,7 @@ CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
 [ -x "$CHROMIUM" ] || { echo "page bench: no $CHROMIUM (scripts/deps.sh browser)"; exit 1; }
 [ -d web/sdk/node_modules/playwright-core ] || { echo "page bench: no playwright-core (scripts/deps.sh node)"; exit 1; }
 work=$(mktemp -d /var/tmp/blindsync-page.XXXXXX)
+stack=
 trap 'kill -TERM $stack 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
 
 cc -std=c11 -D_GNU_SOURCE -O2 -Iclient/lib -Ifcgi/crypto tests/bench/client_tool.c -o "$work/client_tool" \

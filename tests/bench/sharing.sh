@@ -90,7 +90,6 @@ timed() {
 	shift 2
 	timed_request "$work/handlers.log" "$work/$name" 5 -H "Authorization: Bearer $tok" "$@"
 }
-col_median() { awk -v c="$1" '{ print $c }' "$2" | median; }
 
 owner=$(user owner) && keys "$owner" || { echo "sharing.sh: cannot make the owner" >&2; exit 1; }
 member=$(user member) && keys "$member" || exit 1
