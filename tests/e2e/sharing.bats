@@ -707,7 +707,8 @@ GET|/v1/collections/$c/grant?$q|-|
 	# first had would bring it to the first's last ETag (a loop that runs
 	# only then); it starts above it, so that ETag never matches
 	push_ok "$o_t" c "$(rec a 0 "$(b64 x)")"
-	while [ "$(mversion "$o_t" c "$o")" -lt "$old" ]; do
+	for _ in $(seq 1 "$old"); do
+		[ "$(mversion "$o_t" c "$o")" -lt "$old" ] || break
 		invite "$o_t" c "$m" read
 		areq DELETE "/v1/invitations/$INV" "$o_t"
 	done

@@ -80,7 +80,7 @@ verify_acked() {
 	done
 	wait_workers "$sup" "$nworkers"
 	before=$(acks "$out")
-	sleep 1
+	bs_wait 60 acks_over "$before" "$out" || true
 	touch "$BATS_TEST_TMPDIR/stop"
 	wait "$LOAD_PID"
 	LOAD_PID=

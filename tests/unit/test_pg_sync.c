@@ -241,6 +241,7 @@ struct ahead {
 	enum err ecol;
 	struct stt_reclist recs;
 	int64_t trips;             /* round trips the reads took */
+	int64_t first_cv;          /* two_pushes_tx: the first push's collection version */
 };
 
 static int shared_one(void *ctx, const struct store_collection *c, const char *owner, int role)
@@ -353,7 +354,7 @@ static enum err two_pushes_tx(struct store *s, void *arg)
 	enum err e = sync_push(s, &cfg, x->account, x->name, &r, 1, 1, &nconf, &cv);
 	if (e)
 		return e;
-	x->trips = cv; /* the first push's collection version */
+	x->first_cv = cv;
 	e = sync_push(s, &cfg, x->account, x->name, &r, 1, 1, &nconf, &cv);
 	x->ecol = e;
 	return e == ERR_CONFLICT ? ERR_OK : e;
@@ -471,7 +472,7 @@ static void test_read_ahead(void)
 	/* two pushes in one transaction: the second sees the first's write */
 	struct ahead two = {.account = acc, .name = "a"};
 	T_EQ_INT(store_tx(s, two_pushes_tx, &two), ERR_OK);
-	T_EQ_INT(two.trips, 10);
+	T_EQ_INT(two.first_cv, 10);
 	T_EQ_INT(two.ecol, ERR_CONFLICT);
 
 	/* outside a transaction a hint does nothing: the reads run as usual */
