@@ -22,6 +22,8 @@
  */
 #include <sys/stat.h>
 
+#include <dirent.h>
+
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -114,16 +116,33 @@ static void new_session(void)
 	fuzz_session_stale = 0;
 }
 
+/* the store's directory, emptied and removed at exit: a run leaves nothing in /tmp */
+static char fuzz_dir[] = "/tmp/blindsync-fuzz-account.XXXXXX";
+
+static void fuzz_cleanup(void)
+{
+	DIR *d = opendir(fuzz_dir);
+	struct dirent *e;
+
+	if (d == NULL)
+		return;
+	while ((e = readdir(d)) != NULL)
+		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+			unlinkat(dirfd(d), e->d_name, 0);
+	closedir(d);
+	rmdir(fuzz_dir);
+}
+
 static void fuzz_init(void)
 {
 	static int ready;
-	char dir[] = "/tmp/blindsync-fuzz-account.XXXXXX", path[256], db[256], err[512];
+	char *dir = fuzz_dir, path[256], db[256], err[512];
 	const struct config *c;
 	FILE *fp;
 
 	if (ready)
 		return;
-	if (mkdtemp(dir) == NULL)
+	if (mkdtemp(dir) == NULL || atexit(fuzz_cleanup) != 0)
 		abort();
 	snprintf(path, sizeof path, "%s/blindsync.lua", dir);
 	snprintf(db, sizeof db, "%s/blindsync.db", dir);
