@@ -19,6 +19,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "deadline.h"
+
 #define SHM_OPEN_TRIES 8   /* files replaced under us before giving up */
 #define SHM_SPINS 200      /* trylocks before sleeping on the mutex */
 #define SHM_BOOT_ID_PATH "/proc/sys/kernel/random/boot_id"
@@ -300,14 +302,8 @@ int shm_lock(struct shm_header *h, int timeout_ms)
 		cpu_relax();
 	if (r == EBUSY) {
 		struct timespec dl;
-		if (clock_gettime(CLOCK_MONOTONIC, &dl) != 0)
+		if (deadline_in(CLOCK_MONOTONIC, timeout_ms, &dl) != 0)
 			return errno;
-		dl.tv_sec += timeout_ms / 1000;
-		dl.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-		if (dl.tv_nsec >= 1000000000L) {
-			dl.tv_sec++;
-			dl.tv_nsec -= 1000000000L;
-		}
 		r = pthread_mutex_clocklock(m, CLOCK_MONOTONIC, &dl);
 	}
 	if (r == EOWNERDEAD) {

@@ -22,6 +22,7 @@
 #include <sys/time.h>
 #include <time.h>
 
+#include "deadline.h"
 #include "serve.h"
 
 #define UPLOAD_FREE_THREADS 2      /* threads of a process that uploads never take */
@@ -56,12 +57,7 @@ static enum err admit(struct req *r, int *slot)
 	int per_ip = 0, per_account = 0, free_slot = -1;
 	enum err e = ERR_OK;
 	struct timespec deadline;
-	clock_gettime(CLOCK_REALTIME, &deadline);
-	deadline.tv_nsec += UPLOAD_QUEUE_MS * 1000000L;
-	if (deadline.tv_nsec >= 1000000000L) {
-		deadline.tv_sec++;
-		deadline.tv_nsec -= 1000000000L;
-	}
+	deadline_in(CLOCK_REALTIME, UPLOAD_QUEUE_MS, &deadline);
 	*slot = -1;
 	pthread_mutex_lock(&upload_mu);
 	for (;;) {
