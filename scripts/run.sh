@@ -15,6 +15,8 @@
 # BLINDSYNC_CONFIG (default lua/blindsync.lua), RUN_DIR (default
 # var/run/$PORT), ACCESS_LOG (default $RUN_DIR/access.log; "off" to disable),
 # HANDLER_LOG (default: the terminal), WORKERS (processes per handler, 2),
+# CONNECTIONS (a PostgreSQL store: the database connections each handler
+# process shares among its threads, --connections; unset: one per thread),
 # START_SECONDS (at most how long to wait for the handlers' sockets, 120: a
 # bound for a handler that hangs; a loaded machine may be slow to start),
 # HANDLER_WRAP (a command put before
@@ -148,9 +150,11 @@ start_handler() { # name [args]
 	local name=$1; shift
 	# shellcheck disable=SC2086
 	if [ -n "${HANDLER_LOG:-}" ]; then
-		$HANDLER_WRAP "$BIN/blindsync-$name" --listen "$RUN_DIR/$name.sock" --processes "$WORKERS" "$@" >>"$HANDLER_LOG" 2>&1 &
+		$HANDLER_WRAP "$BIN/blindsync-$name" --listen "$RUN_DIR/$name.sock" --processes "$WORKERS" \
+			${CONNECTIONS:+--connections "$CONNECTIONS"} "$@" >>"$HANDLER_LOG" 2>&1 &
 	else
-		$HANDLER_WRAP "$BIN/blindsync-$name" --listen "$RUN_DIR/$name.sock" --processes "$WORKERS" "$@" &
+		$HANDLER_WRAP "$BIN/blindsync-$name" --listen "$RUN_DIR/$name.sock" --processes "$WORKERS" \
+			${CONNECTIONS:+--connections "$CONNECTIONS"} "$@" &
 	fi
 	pids+=($!)
 }

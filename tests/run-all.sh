@@ -77,8 +77,13 @@ pg_dir=$(mktemp -d /tmp/bs-pg.XXXXXX) || exit 1
 unset BS_PG_DIR
 trap 'scripts/pg.sh destroy "$pg_dir" || echo "run-all.sh: could not remove $pg_dir" >&2' EXIT
 trap 'exit 130' INT TERM
-# pgbats BIN FILES...: as pbats, every stack's store in the cluster
-pgbats() { scripts/pg.sh start "$pg_dir" && BACKEND=pg BS_PG_DIR=$pg_dir pbats "$@"; }
+# pgbats BIN FILES...: as pbats, every stack's store in the cluster, each
+# handler process sharing PG_CONNECTIONS (2) connections among its threads
+# (run.sh's CONNECTIONS, --connections: the set-up docs/CONFIG.md
+# recommends; PG_CONNECTIONS= runs it with one connection per thread)
+pgbats() {
+	scripts/pg.sh start "$pg_dir" && BACKEND=pg BS_PG_DIR=$pg_dir CONNECTIONS=${PG_CONNECTIONS-2} pbats "$@"
+}
 # pg_up: the cluster runs, with the unit tests' database
 pg_up() {
 	scripts/pg.sh start "$pg_dir" && BS_TEST_PG=$(scripts/pg.sh createdb "$pg_dir" unit) || return 1

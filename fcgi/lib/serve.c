@@ -408,6 +408,8 @@ static void usage(FILE *fp, const char *prog)
 	    "                  systemd give it; without one, serve one CGI request)\n"
 	    "  --threads N     worker threads, each an accept loop (default %d)\n"
 	    "  --processes N   worker processes sharing the socket (default 1)\n"
+	    "  --connections N PostgreSQL: the threads of a process share N database\n"
+	    "                  connections (default 0: one per thread)\n"
 	    "  --value KEY     print one effective config value (for scripts):\n"
 	    "                  database, limits.max_body_bytes, limits.max_import_bytes,\n"
 	    "                  limits.max_wait_seconds, max_blob_bytes\n"
@@ -477,12 +479,13 @@ int serve_main(int argc, char **argv, const struct handler *h)
 {
 	char prog[64], err[1024];
 	snprintf(prog, sizeof prog, "blindsync-%s", h->name);
-	int check = 0, threads = SERVE_DEFAULT_THREADS, processes = 1;
+	int check = 0, threads = SERVE_DEFAULT_THREADS, processes = 1, connections = 0;
 	const char *listen_addr = NULL, *value = NULL;
 	static const struct option opts[] = {
 		{"listen", required_argument, NULL, 'l'},
 		{"threads", required_argument, NULL, 't'},
 		{"processes", required_argument, NULL, 'p'},
+		{"connections", required_argument, NULL, 'c'},
 		{"value", required_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
@@ -511,6 +514,16 @@ int serve_main(int argc, char **argv, const struct handler *h)
 				return 2;
 			}
 			processes = (int)n;
+			break;
+		}
+		case 'c': {
+			char *end;
+			long n = strtol(optarg, &end, 10);
+			if (*end || n < 0 || n > SERVE_MAX_THREADS) {
+				fprintf(stderr, "%s: --connections takes 0 to %d\n", prog, SERVE_MAX_THREADS);
+				return 2;
+			}
+			connections = (int)n;
 			break;
 		}
 		case 'v': value = optarg; break;
@@ -635,6 +648,8 @@ int serve_main(int argc, char **argv, const struct handler *h)
 	sigaddset(&set, SIGHUP);
 	sigaddset(&set, SIGCHLD);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	/* as many connections as threads, or more: each thread its own, as without */
+	store_share_connections(connections < threads ? connections : 0);
 	int rc = processes > 1 ? serve_supervise(listen_fd, threads, processes, h, dbpath, &set)
 	                       : serve_run_threads(listen_fd, threads, h, dbpath, &set);
 	if (listen_addr && listen_addr[0] == '/' && (processes == 1 || !serve_is_child))

@@ -89,6 +89,22 @@ int store_migrate(const char *location, char *errbuf, size_t errlen);
  * back (it reconnects by itself); a schema not current is refused.
  */
 int store_open(const char *location, enum store_mode mode, struct store **out, char *errbuf, size_t errlen);
+
+/*
+ * PostgreSQL: the stores this process opens after this call share n
+ * connections (0, the default: each store has one of its own). A store
+ * then borrows a connection for each call that finds it holding none
+ * (waiting up to STORE_BUSY_TIMEOUT_MS for one to be free, else
+ * ERR_UNAVAILABLE) and gives it back when a call leaves nothing open on it
+ * (no transaction, early read or reads sent ahead): a thread between
+ * requests, or in a long-poll's wait, holds none, and a push waiting for
+ * its group's leader (store_tx_group) holds none either. The first n
+ * stores opened make the connections (store_open's checks and errors as
+ * without a pool). Call it before the threads open their stores; SQLite
+ * ignores it (each store is its own file handle). Fewer server processes
+ * than threads: measured in docs/CONFIG.md (--connections).
+ */
+void store_share_connections(int n);
 /* Finalize statements and close. NULL is fine. */
 void store_close(struct store *s);
 

@@ -9,6 +9,7 @@
  */
 #include "store_impl.h"
 
+#include <stddef.h>
 #include <string.h>
 #include <strings.h>
 
@@ -54,6 +55,8 @@ int store_open(const char *location, enum store_mode mode, struct store **out, c
 	                                      : lite_open(location, mode, out, errbuf, errlen);
 }
 
+void store_share_connections(int n) { pg_share_connections(n); }
+
 void store_close(struct store *s)
 {
 	if (s)
@@ -69,13 +72,19 @@ static enum err missing(const struct store *s, const char *op)
 	return ERR_INTERNAL;
 }
 
-/* store_NAME(...) calls s->ops->NAME(...) */
+/* store_NAME(...) calls s->ops->NAME(...), between enter and leave when the backend has them */
 #define STORE_OP_DISPATCH(op, params, args) \
 	enum err store_##op params \
 	{ \
 		if (!s->ops->op) \
 			return missing(s, "store_" #op); \
-		return s->ops->op args; \
+		if (!s->ops->enter) \
+			return s->ops->op args; \
+		enum err e_ = s->ops->enter(s, offsetof(struct store_ops, op)); \
+		if (e_ == ERR_OK) \
+			e_ = s->ops->op args; \
+		s->ops->leave(s); \
+		return e_; \
 	}
 STORE_OPS(STORE_OP_DISPATCH)
 #undef STORE_OP_DISPATCH

@@ -22,7 +22,8 @@ struct store_pg;    /* a PostgreSQL connection (store_pg_impl.h) */
  */
 struct store {
 	const struct store_ops *ops;  /* the backend (store_ops.h) */
-	struct store_pg *pg;          /* PostgreSQL only */
+	struct store_pg *pg;          /* PostgreSQL only (NULL while a pooled store holds none) */
+	int pooled;                   /* PostgreSQL: pg is borrowed from the process's pool (store_share_connections) */
 	sqlite3 *db;
 	struct store_wlock *wl;  /* RW stores: taken around every write transaction */
 	sqlite3_stmt *st[STMT__MAX];  /* prepared on first use (store_stmt) */

@@ -200,6 +200,15 @@
 struct store_ops {
 	const char *name;  /* "SQLite", "PostgreSQL": for messages */
 	void (*close)(struct store *s);
+	/* optional (a store whose connection comes from a pool shared by
+	 * the process's threads, store_share_connections): enter before a
+	 * call, which borrows a connection if the store holds none (an error
+	 * when none is free within the busy timeout), and leave after it,
+	 * which gives the connection back when the call left nothing open;
+	 * op is the call's slot, offsetof(struct store_ops, NAME): a call
+	 * that can do without a connection need not wait for one */
+	enum err (*enter)(struct store *s, size_t op);
+	void (*leave)(struct store *s);
 #define STORE_OP_MEMBER(name, params, args) enum err (*name) params;
 	STORE_OPS(STORE_OP_MEMBER)
 #undef STORE_OP_MEMBER
@@ -228,6 +237,7 @@ int lite_migrate(const char *location, char *errbuf, size_t errlen);
 int lite_open(const char *location, enum store_mode mode, struct store **out, char *errbuf, size_t errlen);
 void lite_close(struct store *s);
 int pg_location_side(const char *location, const char *name, char *out, size_t outlen);
+void pg_share_connections(int n); /* store_share_connections: SQLite has nothing to share */
 int pg_location_spool(const char *location, char *out, size_t outlen);
 int pg_location_probe(const char *location, int *version, char *errbuf, size_t errlen);
 int pg_migrate(const char *location, char *errbuf, size_t errlen);

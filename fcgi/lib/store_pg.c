@@ -12,6 +12,8 @@
 #include "store_pg_impl.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "deadline.h"
 #include "log.h"
 #include "store_migrations.h"
 
@@ -662,7 +665,7 @@ int pg_early_begin(struct store *s, const uint8_t hash[STORE_HASH_LEN])
 enum err pg_early_end(struct store *s)
 {
 	struct store_pg *p = s->pg;
-	if (!p->early || p->in_tx != PG_TX_NONE)
+	if (!p || !p->early || p->in_tx != PG_TX_NONE) /* a pooled store may hold no connection */
 		return ERR_OK;
 	ahead_clear(p); /* and p->early: the results not taken are dropped as they arrive */
 	/* a ROLLBACK: nothing to commit, and it answers alike if a read of it
@@ -1058,6 +1061,9 @@ static enum err group_run(struct store *s, void *arg)
  */
 static enum err group_batch(struct store *s, struct store_group_job *batch, int n)
 {
+	enum err e0 = pg_enter(s, 0); /* a pooled leader's connection (pg_tx_group gave its own back) */
+	if (e0 != ERR_OK)
+		return e0;
 	if (n == 1)
 		return batch->rc = pg_tx(s, batch->fn, batch->arg);
 	enum err e = pg_tx(s, group_run, batch);
@@ -1082,8 +1088,10 @@ enum err pg_tx_group(struct store *s, int64_t key, enum err (*fn)(struct store *
 {
 	if (s->mode == STORE_RO)
 		return ERR_INTERNAL;
-	if (s->pg->in_tx != PG_TX_NONE)
+	if (s->pg && s->pg->in_tx != PG_TX_NONE)
 		return fn(s, arg);
+	/* a pooled store waits for its group's leader without a connection */
+	pg_leave(s);
 	return store_group_commit(s, key, fn, arg, group_batch);
 }
 
@@ -1333,6 +1341,193 @@ out:
 
 /* ---- open and close ---- */
 
+/* A connection and its state to location; NULL with errbuf filled (a server that does not answer still gives one). */
+static struct store_pg *conn_new(const char *location, enum store_mode mode, char *errbuf, size_t errlen)
+{
+	struct store_pg *p = calloc(1, sizeof *p);
+	if (!p) {
+		snprintf(errbuf, errlen, "out of memory");
+		return NULL;
+	}
+	snprintf(p->uri, sizeof p->uri, "%s", location);
+	if (!(p->conn = connect_uri(location, mode == STORE_RO, errbuf, errlen))) {
+		/* the server is down (a worker restarted during a restart of the
+		 * database): this thread answers 503 until it is back, as the
+		 * others do, instead of leaving the process without workers; a
+		 * database that was never reachable failed store_migrate at start */
+		log_msg(LOG_WARN, "store: %s; answering 503 until it answers", errbuf);
+		p->next_connect_ms = now_ms() + PG_RECONNECT_MS;
+		p->warned_ms = now_ms();
+		return p;
+	}
+	int have = 0;
+	if (read_version(p->conn, &have, errbuf, errlen) != 0)
+		goto fail;
+	if (have != pg_schema_version()) {
+		snprintf(errbuf, errlen, "database: schema version %d, this program needs %d (is the schema migrated?)",
+		    have, pg_schema_version());
+		goto fail;
+	}
+	return p;
+fail:
+	PQfinish(p->conn);
+	free(p);
+	return NULL;
+}
+
+static void conn_free(struct store_pg *p)
+{
+	if (!p)
+		return;
+	ahead_clear(p);
+	PQfinish(p->conn);
+	pg_heads_free(p);
+	pg_batch_free(p);
+	free(p);
+}
+
+/*
+ * The process's pool (store_share_connections): `size` connections made
+ * by the first stores opened, lent to a store for as long as a call leaves
+ * something open on it. `stores` counts the pooled stores open: the last
+ * one closed closes the connections.
+ */
+static struct {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int size, made, stores, nfree;
+	struct store_pg **free;
+} pool = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+
+void pg_share_connections(int n)
+{
+	pthread_mutex_lock(&pool.mu);
+	if (pool.stores == 0) /* the size of a pool in use stays (its array is made for it) */
+		pool.size = n > 0 ? n : 0;
+	pthread_mutex_unlock(&pool.mu);
+}
+
+/* Nothing of a transaction, an early read or a push's batch is open on p: another store may use it. */
+static int conn_idle(const struct store_pg *p)
+{
+	return p->in_tx == PG_TX_NONE && !p->early && !p->early_tx && p->nahead == 0 && !p->batched;
+}
+
+/*
+ * A free connection out of the pool (its lock held): the last given back
+ * that is connected, else one that may try to reconnect now, else the
+ * last. One that went down in an outage waits PG_RECONNECT_MS between
+ * attempts and answers 503 meanwhile: a request never gets it while a
+ * working one is free.
+ */
+static struct store_pg *pool_pick(void)
+{
+	int64_t now = now_ms();
+	int best = pool.nfree - 1;
+	for (int i = pool.nfree - 1; i >= 0; i--) {
+		if (pool.free[i]->conn) {
+			best = i;
+			break;
+		}
+		if (pool.free[i]->next_connect_ms <= now && pool.free[best]->next_connect_ms > now)
+			best = i;
+	}
+	struct store_pg *p = pool.free[best];
+	pool.free[best] = pool.free[--pool.nfree];
+	return p;
+}
+
+/*
+ * store_ops.enter: a pooled store without a connection borrows one
+ * (waiting up to the busy timeout); op 0: whatever the call. A push's
+ * tx_group waits for its group's leader without one (the leader borrows
+ * in group_batch), and early_end has nothing to end without one.
+ */
+enum err pg_enter(struct store *s, size_t op)
+{
+	if (!s->pooled || s->pg || (op && (op == offsetof(struct store_ops, tx_group) ||
+	    op == offsetof(struct store_ops, early_end))))
+		return ERR_OK;
+	struct timespec until;
+	int rc = deadline_in(CLOCK_MONOTONIC, STORE_BUSY_TIMEOUT_MS, &until) != 0 ? ETIMEDOUT : 0;
+	pthread_mutex_lock(&pool.mu);
+	while (pool.nfree == 0 && rc != ETIMEDOUT)
+		rc = pthread_cond_clockwait(&pool.cv, &pool.mu, CLOCK_MONOTONIC, &until);
+	if (pool.nfree > 0)
+		s->pg = pool_pick();
+	pthread_mutex_unlock(&pool.mu);
+	if (s->pg)
+		return ERR_OK;
+	log_msg(LOG_WARN, "store: no database connection of this process's %d came free within %d ms", pool.size,
+	    STORE_BUSY_TIMEOUT_MS);
+	return ERR_UNAVAILABLE;
+}
+
+/* store_ops.leave: a pooled store gives its connection back once nothing is open on it. */
+void pg_leave(struct store *s)
+{
+	if (!s->pooled || !s->pg || !conn_idle(s->pg))
+		return;
+	pthread_mutex_lock(&pool.mu);
+	pool.free[pool.nfree++] = s->pg;
+	pthread_cond_signal(&pool.cv);
+	pthread_mutex_unlock(&pool.mu);
+	s->pg = NULL;
+}
+
+/* A pooled store: the pool is made by the first, and gets a connection from each of the first `size`. */
+static int pool_join(struct store *s, char *errbuf, size_t errlen)
+{
+	pthread_mutex_lock(&pool.mu);
+	int make = pool.made < pool.size;
+	if (!pool.free && !(pool.free = calloc((size_t)pool.size, sizeof *pool.free))) {
+		pthread_mutex_unlock(&pool.mu);
+		snprintf(errbuf, errlen, "out of memory");
+		return -1;
+	}
+	if (make)
+		pool.made++; /* taken now: the others do not wait for this connect */
+	pool.stores++;
+	s->pooled = 1;
+	pthread_mutex_unlock(&pool.mu);
+	if (!make)
+		return 0;
+	struct store_pg *p = conn_new(s->path, s->mode, errbuf, errlen);
+	pthread_mutex_lock(&pool.mu);
+	if (p) {
+		pool.free[pool.nfree++] = p;
+		pthread_cond_signal(&pool.cv);
+	} else {
+		pool.made--;
+	}
+	pthread_mutex_unlock(&pool.mu);
+	return p ? 0 : -1;
+}
+
+/* A pooled store closes: its connection back (closed if a call left one open), and the last closes them all. */
+static void pool_leave_store(struct store *s)
+{
+	pthread_mutex_lock(&pool.mu);
+	if (s->pg) {
+		if (conn_idle(s->pg)) {
+			pool.free[pool.nfree++] = s->pg;
+		} else {
+			conn_free(s->pg);
+			pool.made--;
+		}
+		s->pg = NULL;
+	}
+	if (--pool.stores == 0) {
+		while (pool.nfree > 0)
+			conn_free(pool.free[--pool.nfree]);
+		free(pool.free);
+		pool.free = NULL;
+		pool.made = 0;
+	}
+	pthread_cond_broadcast(&pool.cv);
+	pthread_mutex_unlock(&pool.mu);
+}
+
 int pg_open(const char *location, enum store_mode mode, struct store **out, char *errbuf, size_t errlen)
 {
 	*out = NULL;
@@ -1343,56 +1538,33 @@ int pg_open(const char *location, enum store_mode mode, struct store **out, char
 		return -1;
 	}
 	struct store *s = calloc(1, sizeof *s);
-	struct store_pg *p = calloc(1, sizeof *p);
-	if (!s || !p) {
-		free(s);
-		free(p);
+	if (!s) {
 		snprintf(errbuf, errlen, "out of memory");
 		return -1;
 	}
 	s->ops = &store_pg_ops;
-	s->pg = p;
 	s->mode = mode;
 	s->fd = -1;
 	snprintf(s->path, sizeof s->path, "%s", location);
-	snprintf(p->uri, sizeof p->uri, "%s", location);
-	if (!(p->conn = connect_uri(location, mode == STORE_RO, errbuf, errlen))) {
-		/* the server is down (a worker restarted during a restart of the
-		 * database): this thread answers 503 until it is back, as the
-		 * others do, instead of leaving the process without workers; a
-		 * database that was never reachable failed store_migrate at start */
-		log_msg(LOG_WARN, "store: %s; answering 503 until it answers", errbuf);
-		p->next_connect_ms = now_ms() + PG_RECONNECT_MS;
-		p->warned_ms = now_ms();
-		*out = s;
-		return 0;
-	}
-	int have = 0;
-	if (read_version(p->conn, &have, errbuf, errlen) != 0)
-		goto fail;
-	if (have != pg_schema_version()) {
-		snprintf(errbuf, errlen, "database: schema version %d, this program needs %d (is the schema migrated?)",
-		    have, pg_schema_version());
-		goto fail;
+	pthread_mutex_lock(&pool.mu);
+	int pooled = pool.size > 0;
+	pthread_mutex_unlock(&pool.mu);
+	if (pooled ? pool_join(s, errbuf, errlen) != 0 : !(s->pg = conn_new(location, mode, errbuf, errlen))) {
+		pg_close(s);
+		return -1;
 	}
 	*out = s;
 	return 0;
-fail:
-	pg_close(s);
-	return -1;
 }
 
 void pg_close(struct store *s)
 {
 	if (!s)
 		return;
-	if (s->pg) {
-		ahead_clear(s->pg);
-		PQfinish(s->pg->conn);
-		pg_heads_free(s->pg);
-		pg_batch_free(s->pg);
-		free(s->pg);
-	}
+	if (s->pooled)
+		pool_leave_store(s);
+	else
+		conn_free(s->pg);
 	free(s);
 }
 
@@ -1404,6 +1576,8 @@ void pg_close(struct store *s)
 const struct store_ops store_pg_ops = {
 	.name = "PostgreSQL",
 	.close = pg_close,
+	.enter = pg_enter,
+	.leave = pg_leave,
 	/* the connection: store_pg.c */
 	STORE_OPS_CONN(STORE_OP_PG_SLOT)
 	/* accounts, devices, tokens, invites, events: store_pg_account.c */

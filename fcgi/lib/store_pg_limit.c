@@ -99,5 +99,9 @@ enum err store_limit_take(struct store *s, const struct store_bucket *b, int n, 
 	memcpy(sorted, b, (size_t)n * sizeof *b);
 	qsort(sorted, (size_t)n, sizeof *sorted, by_id);
 	struct take t = {sorted, n, retry_after};
-	return pg_tx(s, take_tx, &t);
+	enum err e = pg_enter(s, 0); /* not called through store_dispatch.c */
+	if (e == ERR_OK)
+		e = pg_tx(s, take_tx, &t);
+	pg_leave(s);
+	return e;
 }

@@ -2,8 +2,12 @@
 # backends.sh: SQLite against PostgreSQL, same machine, same load, in one
 # run (part of `make bench`, never of `make test`).
 #
-# For each backend a stack of its own (scripts/run.sh, nginx + handlers, 2
-# processes x 8 threads a handler) with the same bench config but for
+# For each backend a stack of its own (scripts/run.sh, nginx + handlers,
+# BENCH_WORKERS (1) processes x 8 threads a handler; on PostgreSQL each
+# process's threads share BENCH_PG_CONNECTIONS (2) connections, the set-up
+# docs/CONFIG.md recommends and measures: BENCH_WORKERS=2
+# BENCH_PG_CONNECTIONS= runs `make run`'s default of 2 processes, one
+# connection per thread) with the same bench config but for
 # `database`: a file, or a database in a PostgreSQL 15 cluster of this run
 # (scripts/pg.sh, fsync on, as a store of record would run; its defaults
 # otherwise but shared_buffers 64 MiB). Then, per backend:
@@ -28,6 +32,8 @@ root=$PWD
 . tests/bench/lib.sh
 BIN=${BIN:-$root/build}
 RUNS=${BENCH_RUNS:-3}
+WORKERS=${BENCH_WORKERS:-1}
+PG_CONNECTIONS=${BENCH_PG_CONNECTIONS-2}
 SYNC_RUNS=${BENCH_SYNC_RUNS:-7}
 MIXED_SECS=${BENCH_MIXED_SECONDS:-20}
 work=$(mktemp -d /tmp/bs-bench-be.XXXXXX)
@@ -69,14 +75,16 @@ LUA
 # start_stack NAME DATABASE: a stack on a free port; sets URL (another
 # program may take the port before nginx binds it: then again on another)
 start_stack() {
-	local port by try pid
+	local port by try pid conns
 	bench_config "$1" "$2" error
 	for try in 1 2 3; do
 		port=$((20000 + RANDOM % 20000))
 		(echo >/dev/tcp/127.0.0.1/$port) 2>/dev/null && continue
 		URL=http://127.0.0.1:$port
+		conns=
+		case "$2" in postgres*) conns=$PG_CONNECTIONS ;; esac
 		BIN=$BIN PORT=$port BLINDSYNC_CONFIG=$work/$1/bench.lua RUN_DIR=$work/$1/run HANDLER_LOG=$work/$1/handlers.log \
-			ACCESS_LOG=off setsid scripts/run.sh >"$work/$1/run.log" 2>&1 &
+			WORKERS=$WORKERS CONNECTIONS=$conns ACCESS_LOG=off setsid scripts/run.sh >"$work/$1/run.log" 2>&1 &
 		pid=$!
 		by=$((SECONDS + 120))
 		until curl -sf "$URL/v1/health" >/dev/null || ! kill -0 "$pid" 2>/dev/null || [ "$SECONDS" -ge "$by" ]; do
@@ -175,6 +183,7 @@ mixed() {
 
 loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
 echo "blindsync backends bench: $(nproc) cores, SQLite against PostgreSQL 15 (fsync on), $(date -u +%Y-%m-%dT%H:%M:%SZ), load average $(loadavg)"
+echo "each handler: $WORKERS process(es) x 8 threads; PostgreSQL connections per process: ${PG_CONNECTIONS:-one per thread}"
 [ -z "${BENCH_PG_SETTINGS:-}" ] || echo "PostgreSQL settings added: $(tr '\n' ';' <<<"$BENCH_PG_SETTINGS")"
 declare -A R
 for be in sqlite pg; do

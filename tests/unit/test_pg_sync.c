@@ -994,6 +994,82 @@ static void test_push_concurrent(void)
 	store_close(s);
 }
 
+/* ---- connections shared by a process's stores (store_share_connections) ---- */
+
+struct pool_ctx {
+	struct store *b, *c;  /* c NULL: B's transaction alone */
+	int64_t acct;
+	enum err inner, c_err;
+};
+
+static enum err pool_c(struct store *s, void *arg)
+{
+	(void)s;
+	struct pool_ctx *x = arg;
+	struct store_account a;
+	/* both connections are held (A's and B's transactions): none comes free */
+	x->c_err = store_account_by_id(x->c, x->acct, &a);
+	return ERR_OK;
+}
+
+static enum err pool_b(struct store *s, void *arg)
+{
+	(void)s;
+	struct pool_ctx *x = arg;
+	x->inner = x->c ? store_read(x->b, pool_c, x) : store_account_by_id(x->b, x->acct, &(struct store_account){0});
+	return ERR_OK;
+}
+
+/*
+ * A pool of 2 shared by four stores: each call borrows and gives back, so
+ * one thread's four stores all work; two open transactions hold both, and
+ * a third store's call is refused with ERR_UNAVAILABLE after the busy
+ * timeout (never a hang); an early read holds its connection until
+ * store_early_end gives it back. Then the paging invariant and the group
+ * commit (a pooled leader borrows, its followers wait without one) with
+ * the pushers' and the reader's stores on a pool of 2.
+ */
+static void test_pool(void)
+{
+	char uri[1024];
+	store_share_connections(2);
+	struct store *a = stt_fresh_pg(uri, sizeof uri);
+	if (!a) {
+		store_share_connections(0);
+		return;
+	}
+	struct store *b = stt_open(uri), *c = stt_open(uri), *d = stt_open(uri);
+	T_OK(b && c && d);
+	if (!b || !c || !d)
+		goto out;
+	struct pool_ctx x = {b, c, add_account(a, "pia"), ERR_OK, ERR_OK};
+	struct store *all[] = {a, b, c, d};
+	struct store_account acc;
+	for (int i = 0; i < 4; i++)
+		T_EQ_INT(store_account_by_id(all[i], x.acct, &acc), ERR_OK);
+	T_EQ_INT(store_read(a, pool_b, &x), ERR_OK);
+	T_EQ_INT(x.inner, ERR_OK);
+	T_EQ_INT(x.c_err, ERR_UNAVAILABLE);
+	T_EQ_INT(store_account_by_id(c, x.acct, &acc), ERR_OK); /* given back: free again */
+
+	uint8_t hash[STORE_HASH_LEN];
+	memset(hash, 0x5a, sizeof hash);
+	T_EQ_INT(store_status_early(d, hash), ERR_OK); /* holds one until its end */
+	T_EQ_INT(store_early_end(d), ERR_OK);
+	x.c = NULL;
+	x.inner = ERR_INTERNAL;
+	T_EQ_INT(store_read(a, pool_b, &x), ERR_OK);
+	T_EQ_INT(x.inner, ERR_OK); /* B had the second beside A's: D gave its connection back */
+out:
+	store_close(d);
+	store_close(c);
+	store_close(b);
+	store_close(a);
+	store_share_connections(2);
+	test_push_concurrent();
+	store_share_connections(0);
+}
+
 /* ---- the quota under concurrent pushes ---- */
 
 #define QUOTA 10000
@@ -1546,6 +1622,7 @@ int main(void)
 		T_RUN(test_push_writes);
 		T_RUN(test_push_batch);
 		T_RUN(test_push_concurrent);
+		T_RUN(test_pool);
 		T_RUN(test_quota_concurrent);
 		T_RUN(test_export_import);
 		pgt_teardown();
