@@ -475,6 +475,20 @@ static int check_store(const char *prog, const char *location)
 	return 0;
 }
 
+/* An option's value: a whole number from lo to hi into *out; 0, or -1 with a message naming --name. */
+static int count_opt(const char *prog, const char *name, const char *arg, int lo, int hi, int *out)
+{
+	char *end;
+	errno = 0;
+	long v = strtol(arg, &end, 10);
+	if (arg[0] < '0' || arg[0] > '9' || *end || errno || v < lo || v > hi) {
+		fprintf(stderr, "%s: --%s takes %d to %d\n", prog, name, lo, hi);
+		return -1;
+	}
+	*out = (int)v;
+	return 0;
+}
+
 int serve_main(int argc, char **argv, const struct handler *h)
 {
 	char prog[64], err[1024];
@@ -496,36 +510,18 @@ int serve_main(int argc, char **argv, const struct handler *h)
 		case 'n': check = 1; break;
 		case 'V': printf("%s %s\n", prog, BLINDSYNC_VERSION); return 0;
 		case 'l': listen_addr = optarg; break;
-		case 't': {
-			char *end;
-			long t = strtol(optarg, &end, 10);
-			if (*end || t < 1 || t > SERVE_MAX_THREADS) {
-				fprintf(stderr, "%s: --threads takes 1 to %d\n", prog, SERVE_MAX_THREADS);
+		case 't':
+			if (count_opt(prog, "threads", optarg, 1, SERVE_MAX_THREADS, &threads))
 				return 2;
-			}
-			threads = (int)t;
 			break;
-		}
-		case 'p': {
-			char *end;
-			long n = strtol(optarg, &end, 10);
-			if (*end || n < 1 || n > SERVE_MAX_PROCESSES) {
-				fprintf(stderr, "%s: --processes takes 1 to %d\n", prog, SERVE_MAX_PROCESSES);
+		case 'p':
+			if (count_opt(prog, "processes", optarg, 1, SERVE_MAX_PROCESSES, &processes))
 				return 2;
-			}
-			processes = (int)n;
 			break;
-		}
-		case 'c': {
-			char *end;
-			long n = strtol(optarg, &end, 10);
-			if (*end || n < 0 || n > SERVE_MAX_THREADS) {
-				fprintf(stderr, "%s: --connections takes 0 to %d\n", prog, SERVE_MAX_THREADS);
+		case 'c':
+			if (count_opt(prog, "connections", optarg, 0, SERVE_MAX_THREADS, &connections))
 				return 2;
-			}
-			connections = (int)n;
 			break;
-		}
 		case 'v': value = optarg; break;
 		case 'h': usage(stdout, prog); return 0;
 		default: usage(stderr, prog); return 2;

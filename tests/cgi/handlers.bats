@@ -43,6 +43,22 @@ remote_get() {
 	assert_output --partial "is valid"
 }
 
+@test "--threads, --processes and --connections take a whole number in their range; anything else exits 2 naming it" {
+	local opt v
+	for opt in "threads 0 257" "processes 0 65" "connections -1 257"; do
+		set -- $opt
+		for v in "$2" "$3" "" x 4x " 4" 2147483648; do
+			run --separate-stderr "$BIN/blindsync-status" "--$1" "$v" -n
+			assert_equal "$status" 2
+			assert_equal "$stderr" "blindsync-status: --$1 takes $(($2 + 1)) to $(($3 - 1))"
+		done
+		run "$BIN/blindsync-status" "--$1" "$(($2 + 1))" -n
+		assert_success
+		run "$BIN/blindsync-status" "--$1" "$(($3 - 1))" -n
+		assert_success
+	done
+}
+
 @test "-n accepts the shipped lua/blindsync.lua" {
 	BLINDSYNC_CONFIG=$BS_ROOT/lua/blindsync.lua run "$BIN/blindsync-status" -n
 	assert_success
