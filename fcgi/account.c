@@ -1032,6 +1032,7 @@ static const struct route routes[] = {
 	 .check = invitation_param},
 };
 
-static const struct handler handler = {"account", routes, sizeof routes / sizeof routes[0], STORE_RW, init, NULL};
+static const struct handler handler = {"account", routes, sizeof routes / sizeof routes[0], STORE_RW, init, NULL,
+    0 /* one connection a thread: an export or import holds one for its whole length */};
 
 int main(int argc, char **argv) { return serve_main(argc, argv, &handler); }

@@ -313,6 +313,7 @@ static enum err slots_off(struct req *r)
 
 static const struct handler handler = {
 	"backups", routes, sizeof routes / sizeof routes[0], STORE_RW, NULL, slots_off,
+	0, /* one connection a thread: a backup's download holds one for its whole length */
 };
 
 int main(int argc, char **argv) { return serve_main(argc, argv, &handler); }

@@ -322,6 +322,7 @@ static const struct route routes[] = {
 	 .auth = RA_BEARER},
 };
 
-static const struct handler handler = {"pull", routes, sizeof routes / sizeof routes[0], STORE_RO, NULL, NULL};
+static const struct handler handler = {"pull", routes, sizeof routes / sizeof routes[0], STORE_RO, NULL, NULL,
+    SERVE_SHARED_CONNECTIONS};
 
 int main(int argc, char **argv) { return serve_main(argc, argv, &handler); }

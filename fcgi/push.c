@@ -624,6 +624,7 @@ static const struct route routes[] = {
 	 .auth = RA_BEARER, .check = collection_param},
 };
 
-static const struct handler handler = {"push", routes, sizeof routes / sizeof routes[0], STORE_RW, NULL, NULL};
+static const struct handler handler = {"push", routes, sizeof routes / sizeof routes[0], STORE_RW, NULL, NULL,
+    SERVE_SHARED_CONNECTIONS};
 
 int main(int argc, char **argv) { return serve_main(argc, argv, &handler); }

@@ -217,6 +217,7 @@ static const struct route routes[] = {
 	{.method = M_GET, .pattern = "/metrics", .fn = metrics, .name = "metrics"},
 };
 
-static const struct handler handler = {"status", routes, sizeof routes / sizeof routes[0], STORE_RO, NULL, NULL};
+static const struct handler handler = {"status", routes, sizeof routes / sizeof routes[0], STORE_RO, NULL, NULL,
+    SERVE_SHARED_CONNECTIONS};
 
 int main(int argc, char **argv) { return serve_main(argc, argv, &handler); }

@@ -16,7 +16,8 @@
 # var/run/$PORT), ACCESS_LOG (default $RUN_DIR/access.log; "off" to disable),
 # HANDLER_LOG (default: the terminal), WORKERS (processes per handler, 2),
 # CONNECTIONS (a PostgreSQL store: the database connections each handler
-# process shares among its threads, --connections; unset: one per thread),
+# process shares among its threads, --connections; 0: one per thread;
+# unset: each handler's default, 2 for push, pull and status),
 # START_SECONDS (at most how long to wait for the handlers' sockets, 120: a
 # bound for a handler that hangs; a loaded machine may be slow to start),
 # HANDLER_WRAP (a command put before

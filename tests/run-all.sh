@@ -78,9 +78,9 @@ unset BS_PG_DIR
 trap 'scripts/pg.sh destroy "$pg_dir" || echo "run-all.sh: could not remove $pg_dir" >&2' EXIT
 trap 'exit 130' INT TERM
 # pgbats BIN FILES...: as pbats, every stack's store in the cluster, each
-# handler process sharing PG_CONNECTIONS (2) connections among its threads
-# (run.sh's CONNECTIONS, --connections: the set-up docs/CONFIG.md
-# recommends; PG_CONNECTIONS= runs it with one connection per thread)
+# process of every handler sharing PG_CONNECTIONS (2) connections among its
+# threads (run.sh's CONNECTIONS, --connections: push, pull and status do by
+# default, account and backups too here; PG_CONNECTIONS=0: one per thread)
 pgbats() {
 	scripts/pg.sh start "$pg_dir" && BACKEND=pg BS_PG_DIR=$pg_dir CONNECTIONS=${PG_CONNECTIONS-2} pbats "$@"
 }

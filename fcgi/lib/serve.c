@@ -397,7 +397,7 @@ void serve_run_after(struct req *r)
 /* SIGUSR1 only interrupts a worker thread blocked in accept() (serve_proc.c). */
 static void on_usr1(int sig) { (void)sig; }
 
-static void usage(FILE *fp, const char *prog)
+static void usage(FILE *fp, const char *prog, int connections)
 {
 	fprintf(fp,
 	    "usage: %s [-n] [-V] [--listen ADDR] [--threads N]\n"
@@ -409,12 +409,12 @@ static void usage(FILE *fp, const char *prog)
 	    "  --threads N     worker threads, each an accept loop (default %d)\n"
 	    "  --processes N   worker processes sharing the socket (default 1)\n"
 	    "  --connections N PostgreSQL: the threads of a process share N database\n"
-	    "                  connections (default 0: one per thread)\n"
+	    "                  connections (0: one per thread; default %d)\n"
 	    "  --value KEY     print one effective config value (for scripts):\n"
 	    "                  database, limits.max_body_bytes, limits.max_import_bytes,\n"
 	    "                  limits.max_wait_seconds, max_blob_bytes\n"
 	    "The configuration file comes from $BLINDSYNC_CONFIG (see blindsync.lua(5)).\n",
-	    prog, SERVE_DEFAULT_THREADS);
+	    prog, SERVE_DEFAULT_THREADS, connections);
 }
 
 static int print_value(const struct config *c, const char *key)
@@ -493,7 +493,7 @@ int serve_main(int argc, char **argv, const struct handler *h)
 {
 	char prog[64], err[1024];
 	snprintf(prog, sizeof prog, "blindsync-%s", h->name);
-	int check = 0, threads = SERVE_DEFAULT_THREADS, processes = 1, connections = 0;
+	int check = 0, threads = SERVE_DEFAULT_THREADS, processes = 1, connections = h->connections;
 	const char *listen_addr = NULL, *value = NULL;
 	static const struct option opts[] = {
 		{"listen", required_argument, NULL, 'l'},
@@ -523,12 +523,12 @@ int serve_main(int argc, char **argv, const struct handler *h)
 				return 2;
 			break;
 		case 'v': value = optarg; break;
-		case 'h': usage(stdout, prog); return 0;
-		default: usage(stderr, prog); return 2;
+		case 'h': usage(stdout, prog, h->connections); return 0;
+		default: usage(stderr, prog, h->connections); return 2;
 		}
 	}
 	if (optind != argc) {
-		usage(stderr, prog);
+		usage(stderr, prog, h->connections);
 		return 2;
 	}
 	if (serve_check_routes(h, err, sizeof err) != 0) {

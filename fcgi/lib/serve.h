@@ -93,7 +93,13 @@ struct handler {
 	/* optional, per request before routing: ERR_OK to go on, or the error
 	 * to answer (e.g. a feature that is off answers 404 to every method) */
 	enum err (*prefilter)(struct req *r);
+	/* a PostgreSQL store: --connections when not given (0: one per
+	 * thread); SERVE_SHARED_CONNECTIONS for the handlers of short
+	 * requests (push, pull, status: docs/CONFIG.md measures it) */
+	int connections;
 };
+
+#define SERVE_SHARED_CONNECTIONS 2
 
 /* Run the handler program; returns the process exit status. */
 int serve_main(int argc, char **argv, const struct handler *h);

@@ -6,7 +6,7 @@
 # BENCH_WORKERS (1) processes x 8 threads a handler; on PostgreSQL each
 # process's threads share BENCH_PG_CONNECTIONS (2) connections, the set-up
 # docs/CONFIG.md recommends and measures: BENCH_WORKERS=2
-# BENCH_PG_CONNECTIONS= runs `make run`'s default of 2 processes, one
+# BENCH_PG_CONNECTIONS=0 runs session 7's stack, 2 processes with one
 # connection per thread) with the same bench config but for
 # `database`: a file, or a database in a PostgreSQL 15 cluster of this run
 # (scripts/pg.sh, fsync on, as a store of record would run; its defaults
@@ -183,7 +183,12 @@ mixed() {
 
 loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
 echo "blindsync backends bench: $(nproc) cores, SQLite against PostgreSQL 15 (fsync on), $(date -u +%Y-%m-%dT%H:%M:%SZ), load average $(loadavg)"
-echo "each handler: $WORKERS process(es) x 8 threads; PostgreSQL connections per process: ${PG_CONNECTIONS:-one per thread}"
+case "$PG_CONNECTIONS" in
+"") pgc="the handlers' defaults (2 for push, pull and status)" ;;
+0) pgc="one per thread" ;;
+*) pgc=$PG_CONNECTIONS ;;
+esac
+echo "each handler: $WORKERS process(es) x 8 threads; PostgreSQL connections per process: $pgc"
 [ -z "${BENCH_PG_SETTINGS:-}" ] || echo "PostgreSQL settings added: $(tr '\n' ';' <<<"$BENCH_PG_SETTINGS")"
 declare -A R
 for be in sqlite pg; do

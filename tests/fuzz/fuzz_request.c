@@ -316,7 +316,7 @@ static const struct route routes[] = {
 	/* one parameter more than HTTP_MAX_PARAMS: must never match */
 	{.method = M_GET, .pattern = "/deep/*/*/*/*/*", .fn = h_deep, .name = "t.deeper"},
 };
-static const struct handler handler = {"fuzz", routes, sizeof routes / sizeof routes[0], STORE_RO, NULL, NULL};
+static const struct handler handler = {"fuzz", routes, sizeof routes / sizeof routes[0], STORE_RO, NULL, NULL, 0};
 
 #include "request.h"
 

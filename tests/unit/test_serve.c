@@ -87,7 +87,7 @@ static const struct route routes[] = {
 	{.method = M_PUT, .pattern = "/keyed/*", .fn = guarded, .name = "t.keyed", .auth = RA_SLOT,
 	 .body = RB_STREAM, .check = check_id},
 };
-static const struct handler handler = {"test", routes, sizeof routes / sizeof *routes, STORE_RO, NULL, NULL};
+static const struct handler handler = {"test", routes, sizeof routes / sizeof *routes, STORE_RO, NULL, NULL, 0};
 
 /*
  * Serve one CGI request whose stdin is the file `in` (environment already
@@ -367,7 +367,7 @@ static void test_check_routes(void)
 	static const struct route fields_no_json[] = {
 		{.method = M_GET, .pattern = "/account", .fn = guarded, .name = "account.get", FIELDS(echo_fields)},
 	};
-	struct handler h = {"test", good, 2, STORE_RO, NULL, NULL};
+	struct handler h = {"test", good, 2, STORE_RO, NULL, NULL, 0};
 	T_EQ_INT(serve_check_routes(&h, err, sizeof err), 0);
 	h.routes = typo;
 	h.nroutes = 1;
