@@ -105,6 +105,7 @@ int store_open(const char *location, enum store_mode mode, struct store **out, c
  * than threads: measured in docs/CONFIG.md (--connections).
  */
 void store_share_connections(int n);
+
 /* Finalize statements and close. NULL is fine. */
 void store_close(struct store *s);
 
