@@ -219,31 +219,43 @@ const char *const pg_stmt_sql[] = {
 	    "SELECT collection_id, rid, version, modified_at, deleted, payload FROM records "
 	    "WHERE collection_id = $1 AND rid = ANY ($2::text[])",
 	/*
-	 * One batch of a pull: records above version $2, ascending, at most $3
-	 * rows, and no more once the payloads before a row reach $4 bytes (the
-	 * first row always comes): the caller walks a large pull batch by batch
-	 * from the last version seen, so memory stays bounded by a batch.
+	 * The first batch of a pull: records above version $2, ascending, at
+	 * most $3 rows and no more than fit $4 bytes at the collection's largest
+	 * payload (the first row always comes): one lookup in records_payload_len
+	 * (sql/pg/009), the same snapshot as the rows. The sixth column is that
+	 * row bound: a batch that reached it is continued by PG_RECORD_PULL_MORE.
 	 */
-	[PG_RECORD_PULL] =
+#define RECORD_PULL_FIRST(with, col, since, rows, bytes) \
+	"WITH " with "k AS (SELECT least(" rows "::bigint, greatest(1, " bytes "::bigint / " \
+	"greatest(1, max(octet_length(payload))))) AS n " \
+	"FROM records WHERE collection_id = " col ") " \
+	"SELECT rid, version, modified_at, deleted, payload, (SELECT n FROM k) FROM records " \
+	"WHERE collection_id = " col " AND version > " since " ORDER BY version LIMIT (SELECT n FROM k)"
+	[PG_RECORD_PULL] = RECORD_PULL_FIRST("", "$1", "$2", "$3", "$4"),
+	/* PG_RECORD_PULL from $1, at most $2 rows and $3 bytes, of the
+	 * collection named $5 of account $4: sent ahead of the collection's
+	 * own read (pg_pull_hint), it needs no id */
+#define RECORD_PULL_NAMED(account) \
+	RECORD_PULL_FIRST("c AS (SELECT id FROM collections WHERE account_id = " account " AND name = $5), ", \
+	    "(SELECT id FROM c)", "$1", "$2", "$3")
+	[PG_RECORD_PULL_NAMED] = RECORD_PULL_NAMED("$4"),
+	/* the same of the account of access token $4 (store_pull_early) */
+	[PG_RECORD_PULL_BY_TOKEN] = RECORD_PULL_NAMED(TOKEN_ACCOUNT("4")),
+	/*
+	 * The next batches of a pull whose first batch was cut by its largest
+	 * payload: records above version $2, ascending, at most $3 rows, and no
+	 * more once the payloads before a row reach $4 bytes (the first row
+	 * always comes), a running sum: the caller walks a large pull batch by
+	 * batch from the last version seen, so memory stays bounded by a batch.
+	 */
+	[PG_RECORD_PULL_MORE] =
 	    "SELECT rid, version, modified_at, deleted, payload FROM ("
 	    "SELECT rid, version, modified_at, deleted, payload, "
 	    "sum(coalesce(octet_length(payload), 0)) OVER (ORDER BY version) AS upto FROM records "
 	    "WHERE collection_id = $1 AND version > $2 ORDER BY version LIMIT $3) p "
 	    "WHERE upto - coalesce(octet_length(payload), 0) < $4 ORDER BY version",
-	/* PG_RECORD_PULL from $1, at most $2 rows and $3 bytes, of the
-	 * collection named $5 of account $4: sent ahead of the collection's
-	 * own read (pg_pull_hint), it needs no id */
-#define RECORD_PULL_NAMED(account) \
-	"SELECT rid, version, modified_at, deleted, payload FROM (" \
-	"SELECT rid, version, modified_at, deleted, payload, " \
-	"sum(coalesce(octet_length(payload), 0)) OVER (ORDER BY version) AS upto FROM records " \
-	"WHERE collection_id = (SELECT id FROM collections WHERE account_id = " account " AND name = $5) " \
-	"AND version > $1 ORDER BY version LIMIT $2) p " \
-	"WHERE upto - coalesce(octet_length(payload), 0) < $3 ORDER BY version"
-	[PG_RECORD_PULL_NAMED] = RECORD_PULL_NAMED("$4"),
-	/* the same of the account of access token $4 (store_pull_early) */
-	[PG_RECORD_PULL_BY_TOKEN] = RECORD_PULL_NAMED(TOKEN_ACCOUNT("4")),
 #undef RECORD_PULL_NAMED
+#undef RECORD_PULL_FIRST
 	[PG_HISTORY_LIST] =
 	    "SELECT version, modified_at, deleted, coalesce(octet_length(payload), 0) FROM records "
 	    "WHERE collection_id = $1 AND rid = $2 UNION ALL "
@@ -329,7 +341,7 @@ const char *const pg_stmt_sql[] = {
 
 	/* ---- export and import (store_pg_transfer.c) ---- */
 	/* one batch of a record's kept older versions, newest first, below
-	 * version $3: at most $4 rows and $5 bytes as PG_RECORD_PULL */
+	 * version $3: at most $4 rows and $5 bytes as PG_RECORD_PULL_MORE */
 	[PG_TRANSFER_HISTORY] =
 	    "SELECT rid, version, modified_at, deleted, payload FROM ("
 	    "SELECT rid, version, modified_at, deleted, payload, "

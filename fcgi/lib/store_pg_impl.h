@@ -316,17 +316,22 @@ int pg_bytes_fixed(const PGresult *r, int row, int col, uint8_t *dst, size_t n);
 #define PG_WALK_ROWS 1024
 #define PG_WALK_BYTES (1024 * 1024)
 
-/* What one batch walked: rows passed to fn, whether fn stopped, the last version, payload bytes. */
+/*
+ * What one batch walked: rows passed to fn, whether fn stopped, the last
+ * version, payload bytes, and the statement's own row bound when it gives
+ * one (a sixth column, PG_RECORD_PULL), else 0.
+ */
 struct pg_walk {
 	int n;
 	int stopped;
 	int64_t last;
 	int64_t bytes;
+	int64_t cap;
 };
 
 /*
  * Run statement id, whose rows are (rid, version, modified_at, deleted,
- * payload), and call fn with each until it returns nonzero; *w says what
+ * payload[, row bound]), and call fn with each until it returns nonzero; *w says what
  * was walked. The record passed is valid during the call only; fn may use
  * the store (the result was read whole before).
  */

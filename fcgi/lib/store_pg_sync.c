@@ -491,6 +491,8 @@ enum err pg_walk_records(struct store *s, enum pgstmt id, const struct pg_args *
 	if (e)
 		return e;
 	struct store_record rec;
+	if (PQnfields(r) > 5 && PQntuples(r) > 0)
+		w->cap = pg_int(r, 0, 5);
 	for (int i = 0, rows = PQntuples(r); i < rows; i++) {
 		read_record(r, i, &rec);
 		w->n++;
@@ -894,8 +896,13 @@ enum err pg_record_pull(struct store *s, int64_t collection_id, int64_t since, i
     int (*fn)(void *ctx, const struct store_record *r), void *ctx)
 {
 	/* batch after batch from the last version seen: versions are unique in
-	 * a collection, so none is seen twice or skipped */
-	while (limit > 0) {
+	 * a collection, so none is seen twice or skipped. The first (the one a
+	 * hint sent ahead) takes the rows that fit PG_WALK_BYTES at the
+	 * collection's largest payload, which is all of them in a collection
+	 * of small records; a batch that reached that bound goes on with the
+	 * running sum of the payloads (a window function: dearer, but it packs
+	 * small records behind a large one into full batches) */
+	for (int first = 1; limit > 0; first = 0) {
 		int64_t rows = limit < PG_WALK_ROWS ? limit : PG_WALK_ROWS;
 		struct pg_args a = {0};
 		pg_arg_int(&a, collection_id);
@@ -903,8 +910,9 @@ enum err pg_record_pull(struct store *s, int64_t collection_id, int64_t since, i
 		pg_arg_int(&a, rows);
 		pg_arg_int(&a, PG_WALK_BYTES);
 		struct pg_walk w;
-		enum err e = pg_walk_records(s, PG_RECORD_PULL, &a, fn, ctx, &w, "record pull");
-		if (e || w.stopped || pg_walk_done(&w, rows))
+		enum err e = pg_walk_records(s, first ? PG_RECORD_PULL : PG_RECORD_PULL_MORE, &a, fn, ctx, &w,
+		    "record pull");
+		if (e || w.stopped || (first ? w.n < w.cap || w.n == 0 : pg_walk_done(&w, rows)))
 			return e;
 		since = w.last;
 		limit -= w.n;

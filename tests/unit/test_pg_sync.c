@@ -139,6 +139,18 @@ static int seen_desc(void *ctx, const struct store_record *r)
 	return 0;
 }
 
+/* A pull of limit records from since into *x (reset first): the round trips it took. */
+static int64_t pull_trips(struct store *s, int64_t collection_id, int64_t since, int64_t limit, struct seen *x)
+{
+	int64_t t0 = 0, t1 = 0;
+	memset(x, 0, sizeof *x);
+	x->order_ok = 1;
+	store_round_trips(s, &t0);
+	T_EQ_INT(store_record_pull(s, collection_id, since, limit, seen_rec, x), ERR_OK);
+	store_round_trips(s, &t1);
+	return t1 - t0;
+}
+
 /* 2,500 records of 10 bytes, then 40 of 64 KiB (2.5 MiB: over a batch's bytes), then 100 of 10. */
 static enum err fill_tx(struct store *s, void *arg)
 {
@@ -149,6 +161,21 @@ static enum err fill_tx(struct store *s, void *arg)
 		snprintf(rid, sizeof rid, "r%d", i);
 		int large = i >= 2500 && i < 2540;
 		enum err e = store_record_put(s, f->collection, rid, i + 1, 1, 0, fill_big, large ? sizeof fill_big : 10);
+		if (e)
+			return e;
+	}
+	return ERR_OK;
+}
+
+/* 1,000 records of 10 bytes and one tombstone. */
+static enum err fill_small_tx(struct store *s, void *arg)
+{
+	struct fill *f = arg;
+	char rid[32];
+	for (int i = 0; i < 1001; i++) {
+		snprintf(rid, sizeof rid, "s%d", i);
+		enum err e = store_record_put(s, f->collection, rid, i + 1, 1, i == 500, i == 500 ? NULL : fill_big,
+		    i == 500 ? 0 : 10);
 		if (e)
 			return e;
 	}
@@ -203,6 +230,24 @@ static void test_pull_batches(void)
 	T_EQ_INT(store_record_pull(s, c.id, 2490, 30, seen_rec, &x), ERR_OK);
 	T_EQ_INT(x.n, 30);
 	T_EQ_INT(x.last, 2520);
+	T_EQ_INT(x.order_ok, 1);
+
+	/* a first batch takes what fits PG_WALK_BYTES at the collection's
+	 * largest payload (64 KiB here: 16 rows), the rest goes on with the
+	 * running sum: one statement for 10, two for 100 */
+	T_EQ_INT(pull_trips(s, c.id, 0, 10, &x), 1);
+	T_EQ_INT(x.n, 10);
+	T_EQ_INT(pull_trips(s, c.id, 0, 100, &x), 2);
+	T_EQ_INT(x.n, 100);
+	T_EQ_INT(x.last, 100);
+	T_EQ_INT(x.order_ok, 1);
+	/* a collection of small records: a whole page in its first batch */
+	struct store_collection small;
+	T_EQ_INT(store_collection_create(s, a, "small", NULL, 0, 1, &small), ERR_OK);
+	struct fill sf = {small.id};
+	T_EQ_INT(store_tx(s, fill_small_tx, &sf), ERR_OK);
+	T_EQ_INT(pull_trips(s, small.id, 0, 1000, &x), 1);
+	T_EQ_INT(x.n, 1000);
 	T_EQ_INT(x.order_ok, 1);
 
 	/* a record's kept history, newest first, across batches (the export's walk) */
