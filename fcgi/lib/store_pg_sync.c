@@ -422,6 +422,23 @@ enum err pg_record_heads_hint(struct store *s, int64_t collection_id, const char
  * it was asked for and is not there, or -1 (as an int) when the cache
  * cannot say.
  */
+/* The row of rid among the heads read (sorted by rid), or -1: it has none. */
+static int heads_row(const struct pg_heads *h, const char *rid)
+{
+	int lo = 0, hi = PQntuples(h->res) - 1;
+	while (lo <= hi) {
+		int mid = lo + (hi - lo) / 2;
+		int c = strcmp(rid, PQgetvalue(h->res, mid, 0));
+		if (c == 0)
+			return mid;
+		if (c < 0)
+			hi = mid - 1;
+		else
+			lo = mid + 1;
+	}
+	return -1;
+}
+
 static int head_cached(struct store *s, int64_t collection_id, const char *rid, int64_t *version, int *deleted,
     int64_t *bytes)
 {
@@ -429,22 +446,13 @@ static int head_cached(struct store *s, int64_t collection_id, const char *rid, 
 	long i = h ? heads_asked(h, rid) : -1;
 	if (i < 0 || h->stale[i])
 		return -1;
-	int lo = 0, hi = PQntuples(h->res) - 1;
-	while (lo <= hi) {
-		int mid = lo + (hi - lo) / 2;
-		int c = strcmp(rid, PQgetvalue(h->res, mid, 0));
-		if (c == 0) {
-			*version = pg_int(h->res, mid, 1);
-			*deleted = (int)pg_int(h->res, mid, 2);
-			*bytes = pg_int(h->res, mid, 3);
-			return ERR_OK;
-		}
-		if (c < 0)
-			hi = mid - 1;
-		else
-			lo = mid + 1;
-	}
-	return ERR_NOT_FOUND;
+	int row = heads_row(h, rid);
+	if (row < 0)
+		return ERR_NOT_FOUND;
+	*version = pg_int(h->res, row, 1);
+	*deleted = (int)pg_int(h->res, row, 2);
+	*bytes = pg_int(h->res, row, 3);
+	return ERR_OK;
 }
 
 enum err pg_record_head(struct store *s, int64_t collection_id, const char *rid, int64_t *version,
@@ -553,6 +561,7 @@ struct pg_batch {
 	int64_t collection_id;
 	size_t n;
 	int has_null;
+	int upsert;                                 /* a record of it has a row already (else a plain insert) */
 	struct buf rid, version, modified, deleted;  /* "{a,b,..." array literals, closed when sent */
 	struct buf payload;                         /* the header's room, then (length, bytes) per element */
 	size_t nhist;
@@ -602,6 +611,7 @@ static void batch_reset(struct pg_batch *b)
 	b->n = 0;
 	b->nhist = 0;
 	b->has_null = 0;
+	b->upsert = 0;
 	b->tail = 0;
 }
 
@@ -727,9 +737,10 @@ enum err pg_batch_send(struct store *s)
 			pg_arg_int(&a, b->usage_account);
 			pg_arg_int(&a, b->usage_bytes);
 			pg_arg_int(&a, b->usage_records);
-			e = pg_run_deferred_rows(s, PG_PUSH_WRITES, &a, b->bump_fn, b->bump_ctx, "push writes");
+			e = pg_run_deferred_rows(s, b->upsert ? PG_PUSH_WRITES : PG_PUSH_WRITES_NEW, &a, b->bump_fn,
+			    b->bump_ctx, "push writes");
 		} else {
-			e = pg_run_deferred(s, PG_RECORD_UPSERT_MANY, &a, "record put");
+			e = pg_run_deferred(s, b->upsert ? PG_RECORD_UPSERT_MANY : PG_RECORD_INSERT_MANY, &a, "record put");
 			if (!e)
 				e = tail_send(s, b);
 		}
@@ -765,8 +776,11 @@ static enum err batch_for(struct store *s, int64_t collection_id, struct pg_batc
 	return ERR_OK;
 }
 
-/* Add a record to the batch (of collection_id, after sending one of another); sent when full. */
-static enum err batch_add(struct store *s, int64_t collection_id, const struct store_record *r)
+/*
+ * Add a record to the batch (of collection_id, after sending one of
+ * another); sent when full. exists: the record has a row (its head).
+ */
+static enum err batch_add(struct store *s, int64_t collection_id, const struct store_record *r, int exists)
 {
 	struct store_pg *p = s->pg;
 	struct pg_batch *b;
@@ -808,6 +822,7 @@ static enum err batch_add(struct store *s, int64_t collection_id, const struct s
 		buf_add(&b->payload, r->payload, r->payload_len);
 	}
 	b->n++;
+	b->upsert |= exists;
 	p->batched = 1;
 	if (b->n >= PG_BATCH_ROWS || b->payload.len >= PG_BATCH_BYTES)
 		return pg_batch_send(s);
@@ -822,9 +837,11 @@ enum err pg_record_put(struct store *s, int64_t collection_id, const char *rid, 
 	struct pg_heads *h = heads_for(s, collection_id);
 	long i = h ? heads_asked(h, rid) : -1;
 	if (i >= 0 && !h->stale[i]) {
-		/* its first write in this push: into the batch */
+		/* its first write in this push: into the batch, whose insert
+		 * needs no ON CONFLICT if no record of it has a row */
+		int exists = heads_row(h, rid) >= 0;
 		heads_touch(s, collection_id, rid);
-		return batch_add(s, collection_id, &rec);
+		return batch_add(s, collection_id, &rec, exists);
 	}
 	heads_touch(s, collection_id, rid);
 	/* the push needs no answer: sent now (after the batch, which may hold
