@@ -16,7 +16,8 @@
 #     default 7), curl's total beside it;
 #   - the mixed load of tests/bench/mixed.lua (35% status, 35% pull of 50,
 #     30% push of 10 x 256 B) at 64 connections, BENCH_MIXED_SECONDS (20)
-#     a run, median of BENCH_RUNS (3): requests/s and p99.
+#     a run, median of BENCH_RUNS (3): requests/s and p99; the two
+#     backends' runs alternate (SQLite, PostgreSQL, SQLite, ...).
 # And two nodes on one PostgreSQL against one: a second stack on the same
 # database, the same mixed load with 32 connections on each node at once
 # (two wrk processes), against the one node's 64.
@@ -155,30 +156,30 @@ fill() {
 	curl -sf -o /dev/null -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
 		--data-binary @"$work/mixpull.json" "$1/v1/collections/mixpull/push" || die "cannot fill the pull collection"
 }
-# mixed OUT CONNS URL...: BENCH_RUNS runs of the mixed load, CONNS connections
-# spread over the URLs (one wrk each, at once); appends "rps p99 bad" per run
+# mixed_run OUT CONNS URL...: one run of the mixed load, CONNS connections
+# spread over the URLs (one wrk each, at once); appends "rps p99 bad" to OUT
 # (rps summed over the URLs, p99 the worst, bad: non-2xx + socket errors)
-mixed() {
-	local out=$1 conns=$2 n i u wpids
+mixed_run() {
+	local out=$1 conns=$2 n u wpids
 	shift 2
 	n=$#
-	: >"$out"
-	for i in $(seq 1 "$RUNS"); do
-		wpids=()
-		for u in "$@"; do
-			BENCH_TOKEN=$TOKEN BENCH_PUSH_COLLECTION=mix BENCH_PULL_COLLECTION=mixpull BENCH_PULL_MAX=950 \
-				wrk -t$((2 / n > 0 ? 2 / n : 1)) -c$((conns / n)) -d"${MIXED_SECS}s" --latency -s tests/bench/mixed.lua "$u" \
-				2>/dev/null | grep '^RESULT' >"$out.$i.${u##*:}" &
-			wpids+=($!)
-		done
-		wait "${wpids[@]}"
-		cat "$out.$i".* | awk '{ for (f = 1; f <= NF; f++) { split($f, kv, "="); v[kv[1]] = kv[2] }
-			rps += v["rps"]; if (v["p99_ms"] > p99) p99 = v["p99_ms"]; bad += v["non2xx"] + v["errors"] }
-			END { printf "%.1f %.3f %d\n", rps, p99, bad }' >>"$out"
-		rm -f "$out.$i".*
+	wpids=()
+	for u in "$@"; do
+		BENCH_TOKEN=$TOKEN BENCH_PUSH_COLLECTION=mix BENCH_PULL_COLLECTION=mixpull BENCH_PULL_MAX=950 \
+			wrk -t$((2 / n > 0 ? 2 / n : 1)) -c$((conns / n)) -d"${MIXED_SECS}s" --latency -s tests/bench/mixed.lua "$u" \
+			2>/dev/null | grep '^RESULT' >"$out.run.${u##*:}" &
+		wpids+=($!)
 	done
-	M_RPS=$(awk '{ print $1 }' "$out" | median); M_P99=$(awk '{ print $2 }' "$out" | median)
-	M_BAD=$(awk '{ s += $3 } END { print s + 0 }' "$out")
+	wait "${wpids[@]}"
+	cat "$out.run".* | awk '{ for (f = 1; f <= NF; f++) { split($f, kv, "="); v[kv[1]] = kv[2] }
+		rps += v["rps"]; if (v["p99_ms"] > p99) p99 = v["p99_ms"]; bad += v["non2xx"] + v["errors"] }
+		END { printf "%.1f %.3f %d\n", rps, p99, bad }' >>"$out"
+	rm -f "$out.run".*
+}
+# mixed_sum OUT: the runs of OUT summed up: sets M_RPS M_P99 (medians) M_BAD (total)
+mixed_sum() {
+	M_RPS=$(awk '{ print $1 }' "$1" | median); M_P99=$(awk '{ print $2 }' "$1" | median)
+	M_BAD=$(awk '{ s += $3 } END { print s + 0 }' "$1")
 }
 
 loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
@@ -190,7 +191,7 @@ case "$PG_CONNECTIONS" in
 esac
 echo "each handler: $WORKERS process(es) x 8 threads; PostgreSQL connections per process: $pgc"
 [ -z "${BENCH_PG_SETTINGS:-}" ] || echo "PostgreSQL settings added: $(tr '\n' ';' <<<"$BENCH_PG_SETTINGS")"
-declare -A R
+declare -A R URLS TOKENS
 for be in sqlite pg; do
 	if [ $be = sqlite ]; then db=$work/sqlite/data/blindsync.db; mkdir -p "$work/sqlite/data"; else db=$pg_uri; fi
 	start_stack "$be" "$db"
@@ -199,21 +200,38 @@ for be in sqlite pg; do
 	sync "$be" "$db" "$url"
 	R[$be.push]=$PUSH R[$be.pushc]=$PUSHC R[$be.pull]=$PULL R[$be.pullc]=$PULLC
 	fill "$url"
-	mixed "$work/$be/mixed" 64 "$url"
-	R[$be.rps]=$M_RPS R[$be.p99]=$M_P99 R[$be.bad]=$M_BAD
-	if [ $be = pg ]; then
-		# node B on the same database (its own run dir, log and side files)
-		mkdir -p "$work/pg-b"
-		start_stack pg-b "$pg_uri"
-		mixed "$work/pg/mixed2" 64 "$url" "$URL"
-		R[pg2.rps]=$M_RPS R[pg2.p99]=$M_P99 R[pg2.bad]=$M_BAD
-	fi
+	URLS[$be]=$url TOKENS[$be]=$TOKEN
+	: >"$work/$be/mixed"
 done
+# the mixed runs of the two backends alternate, so that a machine that
+# speeds up or slows down during the bench moves both alike
+for i in $(seq 1 "$RUNS"); do
+	for be in sqlite pg; do
+		TOKEN=${TOKENS[$be]}
+		mixed_run "$work/$be/mixed" 64 "${URLS[$be]}"
+	done
+done
+for be in sqlite pg; do
+	mixed_sum "$work/$be/mixed"
+	R[$be.rps]=$M_RPS R[$be.p99]=$M_P99 R[$be.bad]=$M_BAD
+done
+# node B on the same database (its own run dir, log and side files)
+mkdir -p "$work/pg-b"
+start_stack pg-b "$pg_uri"
+TOKEN=${TOKENS[pg]}
+: >"$work/pg/mixed2"
+for i in $(seq 1 "$RUNS"); do
+	mixed_run "$work/pg/mixed2" 64 "${URLS[pg]}" "$URL"
+done
+mixed_sum "$work/pg/mixed2"
+R[pg2.rps]=$M_RPS R[pg2.p99]=$M_P99 R[pg2.bad]=$M_BAD
 
 printf '\n%-40s %18s %18s\n' "" SQLite PostgreSQL
 printf '%-40s %18s %18s   %s\n' "push 1,000 x 1 KiB, server ms (curl ms)" "${R[sqlite.push]} (${R[sqlite.pushc]})" "${R[pg.push]} (${R[pg.pushc]})" "[PostgreSQL < 60 ms]"
 printf '%-40s %18s %18s   %s\n' "pull 1,000 x 1 KiB, server ms (curl ms)" "${R[sqlite.pull]} (${R[sqlite.pullc]})" "${R[pg.pull]} (${R[pg.pullc]})" "[PostgreSQL < 20 ms]"
 printf '%-40s %18s %18s   %s\n' "mixed c64, requests/s" "${R[sqlite.rps]}" "${R[pg.rps]}" "[PostgreSQL / SQLite >= 0.6: $(ratio "${R[pg.rps]}" "${R[sqlite.rps]}")]"
+printf '%-40s %s\n' "  run by run, PostgreSQL / SQLite" "$(paste -d' ' "$work/pg/mixed" "$work/sqlite/mixed" |
+	awk '{ printf "%s%.2f", (NR > 1 ? " " : ""), ($4 > 0 ? $1 / $4 : 0) }')"
 printf '%-40s %18s %18s   %s\n' "mixed c64, p99 ms" "${R[sqlite.p99]}" "${R[pg.p99]}" "[PostgreSQL < 80 ms]"
 printf '%-40s %18s %18s\n' "mixed c64, failed answers (all runs)" "${R[sqlite.bad]}" "${R[pg.bad]}"
 echo
