@@ -133,6 +133,17 @@ void store_wlock_release(struct store_wlock *w)
 	shm_close(&wlock_spec, w);
 }
 
+/* The rate limits kept in the store are PostgreSQL's (store_pg_limit.c): one machine keeps them in shm. */
+enum err lite_limit_take(struct store *s, const struct store_bucket *b, int n, int *retry_after)
+{
+	(void)s;
+	(void)b;
+	(void)n;
+	*retry_after = 0;
+	log_msg(LOG_ERROR, "store: rate limits are kept in a PostgreSQL store only");
+	return ERR_INTERNAL;
+}
+
 enum err lite_round_trips(struct store *s, int64_t *n)
 {
 	(void)s;

@@ -185,8 +185,13 @@
 	X(copy_insert, (struct store *s, enum store_table t, const struct store_value *row, int fd), (s, t, row, fd)) \
 	X(copy_finish, (struct store *s), (s))
 
+/* the rate limits that every node charges (store.h): store_pg_limit.c; SQLite keeps none (store.c refuses) */
+#define STORE_OPS_LIMIT(X) \
+	X(limit_take, (struct store *s, const struct store_bucket *b, int n, int *retry_after), (s, b, n, retry_after))
+
 #define STORE_OPS(X) \
 	STORE_OPS_CONN(X) \
+	STORE_OPS_LIMIT(X) \
 	STORE_OPS_ACCOUNT(X) \
 	STORE_OPS_MFA(X) \
 	STORE_OPS_SYNC(X) \

@@ -1059,6 +1059,15 @@ static enum err group_run(struct store *s, void *arg)
  * lock wait past the timeout or the retries exhausted fail them all with
  * 503, as they would have alone).
  */
+/*
+ * store_ops.enter and .leave (below): a store whose connection comes from
+ * the process's pool (store_share_connections) borrows one before a call
+ * (op: offsetof(struct store_ops, NAME), 0 for any) and gives it back
+ * after one that left nothing open; no-ops for a store with its own.
+ */
+static enum err pg_enter(struct store *s, size_t op);
+static void pg_leave(struct store *s);
+
 static enum err group_batch(struct store *s, struct store_group_job *batch, int n)
 {
 	enum err e0 = pg_enter(s, 0); /* a pooled leader's connection (pg_tx_group gave its own back) */
@@ -1443,7 +1452,7 @@ static struct store_pg *pool_pick(void)
  * tx_group waits for its group's leader without one (the leader borrows
  * in group_batch), and early_end has nothing to end without one.
  */
-enum err pg_enter(struct store *s, size_t op)
+static enum err pg_enter(struct store *s, size_t op)
 {
 	if (!s->pooled || s->pg || (op && (op == offsetof(struct store_ops, tx_group) ||
 	    op == offsetof(struct store_ops, early_end))))
@@ -1464,7 +1473,7 @@ enum err pg_enter(struct store *s, size_t op)
 }
 
 /* store_ops.leave: a pooled store gives its connection back once nothing is open on it. */
-void pg_leave(struct store *s)
+static void pg_leave(struct store *s)
 {
 	if (!s->pooled || !s->pg || !conn_idle(s->pg))
 		return;
@@ -1580,6 +1589,8 @@ const struct store_ops store_pg_ops = {
 	.leave = pg_leave,
 	/* the connection: store_pg.c */
 	STORE_OPS_CONN(STORE_OP_PG_SLOT)
+	/* the rate limits every node charges: store_pg_limit.c */
+	STORE_OPS_LIMIT(STORE_OP_PG_SLOT)
 	/* accounts, devices, tokens, invites, events: store_pg_account.c */
 	STORE_OPS_ACCOUNT(STORE_OP_PG_SLOT)
 	/* two-factor login and the recovery key: store_pg_mfa.c */

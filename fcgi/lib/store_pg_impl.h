@@ -134,17 +134,6 @@ struct pg_args {
 	char num[PG_MAX_PARAMS][24];  /* integers, as text */
 };
 
-/*
- * store_ops.enter and .leave (store_pg.c): a store whose connection comes
- * from the process's pool (store_share_connections) borrows one before a
- * call (op: offsetof(struct store_ops, NAME), 0 for any) and gives it back
- * after one that left nothing open; no-ops for a store with its own. A
- * function of the backend called from outside store_dispatch.c
- * (store_limit_take) brackets itself with them.
- */
-enum err pg_enter(struct store *s, size_t op);
-void pg_leave(struct store *s);
-
 /* Append an integer (text format). */
 void pg_arg_int(struct pg_args *a, int64_t v);
 /* Append a NUL-terminated text (text format); NULL binds SQL NULL. Borrowed until the statement ran. */

@@ -86,12 +86,12 @@ static enum err take_tx(struct store *s, void *arg)
 	return pg_run(s, PG_LIMIT_SWEEP, &w, NULL, "limit sweep");
 }
 
-enum err store_limit_take(struct store *s, const struct store_bucket *b, int n, int *retry_after)
+enum err pg_limit_take(struct store *s, const struct store_bucket *b, int n, int *retry_after)
 {
 	struct store_bucket sorted[STORE_BUCKETS_MAX];
 	*retry_after = 0;
-	if (s->ops != &store_pg_ops || n > STORE_BUCKETS_MAX) {
-		log_msg(LOG_ERROR, "store: rate limits are kept in a PostgreSQL store only");
+	if (n > STORE_BUCKETS_MAX) {
+		log_msg(LOG_ERROR, "store: %d rate-limit buckets at once, more than %d", n, STORE_BUCKETS_MAX);
 		return ERR_INTERNAL;
 	}
 	if (n <= 0)
@@ -99,9 +99,5 @@ enum err store_limit_take(struct store *s, const struct store_bucket *b, int n, 
 	memcpy(sorted, b, (size_t)n * sizeof *b);
 	qsort(sorted, (size_t)n, sizeof *sorted, by_id);
 	struct take t = {sorted, n, retry_after};
-	enum err e = pg_enter(s, 0); /* not called through store_dispatch.c */
-	if (e == ERR_OK)
-		e = pg_tx(s, take_tx, &t);
-	pg_leave(s);
-	return e;
+	return pg_tx(s, take_tx, &t);
 }
