@@ -1053,13 +1053,6 @@ static enum err group_run(struct store *s, void *arg)
 }
 
 /*
- * A group's batch (store_group_commit): one transaction. When it failed
- * (a job's answer, a failed statement), nothing was committed: each job
- * then runs alone, so that only a failing one fails (a lost connection, a
- * lock wait past the timeout or the retries exhausted fail them all with
- * 503, as they would have alone).
- */
-/*
  * store_ops.enter and .leave (below): a store whose connection comes from
  * the process's pool (store_share_connections) borrows one before a call
  * (op: offsetof(struct store_ops, NAME), 0 for any) and gives it back
@@ -1068,6 +1061,13 @@ static enum err group_run(struct store *s, void *arg)
 static enum err pg_enter(struct store *s, size_t op);
 static void pg_leave(struct store *s);
 
+/*
+ * A group's batch (store_group_commit): one transaction. When it failed
+ * (a job's answer, a failed statement), nothing was committed: each job
+ * then runs alone, so that only a failing one fails (a lost connection, a
+ * lock wait past the timeout or the retries exhausted fail them all with
+ * 503, as they would have alone).
+ */
 static enum err group_batch(struct store *s, struct store_group_job *batch, int n)
 {
 	enum err e0 = pg_enter(s, 0); /* a pooled leader's connection (pg_tx_group gave its own back) */

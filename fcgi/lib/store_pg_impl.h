@@ -320,9 +320,9 @@ struct pg_walk {
 
 /*
  * Run statement id, whose rows are (rid, version, modified_at, deleted,
- * payload[, row bound]), and call fn with each until it returns nonzero; *w says what
- * was walked. The record passed is valid during the call only; fn may use
- * the store (the result was read whole before).
+ * payload[, row bound]), and call fn with each until it returns nonzero;
+ * *w says what was walked. The record passed is valid during the call
+ * only; fn may use the store (the result was read whole before).
  */
 enum err pg_walk_records(struct store *s, enum pgstmt id, const struct pg_args *a,
     int (*fn)(void *, const struct store_record *), void *ctx, struct pg_walk *w, const char *what);

@@ -417,11 +417,6 @@ enum err pg_record_heads_hint(struct store *s, int64_t collection_id, const char
 	return ERR_OK;
 }
 
-/*
- * The head of rid from the cache: ERR_OK with the values, ERR_NOT_FOUND when
- * it was asked for and is not there, or -1 (as an int) when the cache
- * cannot say.
- */
 /* The row of rid among the heads read (sorted by rid), or -1: it has none. */
 static int heads_row(const struct pg_heads *h, const char *rid)
 {
@@ -439,6 +434,11 @@ static int heads_row(const struct pg_heads *h, const char *rid)
 	return -1;
 }
 
+/*
+ * The head of rid from the cache: ERR_OK with the values, ERR_NOT_FOUND when
+ * it was asked for and is not there, or -1 (as an int) when the cache
+ * cannot say.
+ */
 static int head_cached(struct store *s, int64_t collection_id, const char *rid, int64_t *version, int *deleted,
     int64_t *bytes)
 {
