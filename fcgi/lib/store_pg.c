@@ -488,6 +488,13 @@ static enum err pipe_sync(struct store *s)
 	enum err e;
 	p->trips++;
 	p->round_trips++;
+	/* queued statements that end with a sync sent already (a COMMIT sent
+	 * unread, pg_early_commit) need no other */
+	if (p->npending > 0 && p->pending[p->npending - 1].sync) {
+		if ((e = pipe_drain(s)))
+			return e;
+		return p->deferred_err;
+	}
 	if (PQpipelineSync(p->conn) != 1)
 		return pipe_broken(s, "pipeline sync");
 	if ((e = pipe_drain(s)) || (e = pipe_read_sync(s)))
@@ -654,6 +661,7 @@ int pg_early_begin(struct store *s, const uint8_t hash[STORE_HASH_LEN])
 	if (p->in_tx != PG_TX_NONE || p->early || p->nahead || p->batched || pipe_begin(s, PG_TX_READ) != ERR_OK)
 		return 0;
 	p->early = 1;
+	p->early_done = 0;
 	struct pg_args a = {0};
 	pg_arg_bytes(&a, hash, STORE_HASH_LEN);
 	int slot = pg_ahead(s, PG_TOKEN_ACCESS, &a, PG_TOKEN_ACCESS, &a, 0);
@@ -668,9 +676,21 @@ enum err pg_early_end(struct store *s)
 	if (!p || !p->early || p->in_tx != PG_TX_NONE) /* a pooled store may hold no connection */
 		return ERR_OK;
 	ahead_clear(p); /* and p->early: the results not taken are dropped as they arrive */
+	if (p->early_done) { /* its COMMIT is sent already */
+		p->early_done = 0;
+		return ERR_OK;
+	}
 	/* a ROLLBACK: nothing to commit, and it answers alike if a read of it
 	 * failed (a COMMIT of an aborted transaction would log an error) */
 	return p->conn ? pipe_end_unread(s, PG_ROLLBACK) : ERR_OK;
+}
+
+void pg_early_commit(struct store *s)
+{
+	struct store_pg *p = s->pg;
+	if (p->early && !p->early_done && p->conn && p->pipeline && !p->deferred_err &&
+	    p->npending + 2 <= (int)(sizeof p->pending / sizeof p->pending[0]) && pipe_commit_unread(s) == ERR_OK)
+		p->early_done = 1;
 }
 
 /*
@@ -832,6 +852,13 @@ enum err pg_run(struct store *s, enum pgstmt id, const struct pg_args *a, PGresu
 		if (j >= 0 && (p->in_tx != PG_TX_NONE || !p->early || j == 0))
 			return ahead_take(s, j, res, what);
 	}
+	/* the store_read that joined an early read transaction whose COMMIT
+	 * went with its reads: what it did not send ahead cannot be read in
+	 * its snapshot any more */
+	if (p->early_tx && p->early_done) {
+		log_msg(LOG_ERROR, "store: %s: not sent with the early reads it was to be part of", what);
+		return ERR_INTERNAL;
+	}
 	/* any other call ends an early read transaction first (a failed send
 	 * has dropped the connection: this call makes a new one) */
 	if (p->early && p->in_tx == PG_TX_NONE)
@@ -982,6 +1009,12 @@ static enum err run_tx(struct store *s, enum pg_tx_kind kind, enum err (*fn)(str
 		 * a write's count is to be checked first (it fails nothing in the
 		 * server) */
 		int commit_sent = 0;
+		if (join && p->early_done) {
+			/* committed with its reads (pg_early_commit): nothing to end */
+			p->early_done = 0;
+			p->in_tx = PG_TX_NONE;
+			break;
+		}
 		if (kind == PG_TX_READ && e == ERR_OK && p->pipeline && !p->deferred_err &&
 		    pipe_commit_unread(s) == ERR_OK) {
 			/* its answer is read with the connection's next round trip */

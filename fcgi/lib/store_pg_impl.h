@@ -119,6 +119,10 @@ struct store_pg {
 	 * a store_read joins it or another call ends it; early_tx: 1 while the
 	 * store_read that joined it runs (its hints send nothing again) */
 	int early, early_tx;
+	/* 1 once an early read transaction's COMMIT went with its reads
+	 * (pg_early_commit): the store_read that joins it takes those reads
+	 * and nothing else */
+	int early_done;
 	uint64_t tx_serial;           /* counts transactions begun: what a cache is valid for */
 	struct pg_heads *heads;       /* the record heads of a push, read at once (store_pg_sync.c) */
 	struct pg_batch *batch;       /* a push's new records, written by one statement (store_pg_sync.c) */
@@ -225,6 +229,16 @@ int pg_ahead(struct store *s, enum pgstmt sid, const struct pg_args *sa, enum pg
  * slot + 1, or 0 when nothing was begun (then every call runs as usual).
  */
 int pg_early_begin(struct store *s, const uint8_t hash[STORE_HASH_LEN]);
+
+/*
+ * An early read transaction whose caller sent every read its store_read
+ * will make: its COMMIT goes now, in the same round trip, so that the
+ * server wakes once for the request, not again for a COMMIT sent after.
+ * The store_read that joins it then takes those reads; one it did not
+ * send is an error (ERR_INTERNAL, logged), never a read outside the
+ * snapshot.
+ */
+void pg_early_commit(struct store *s);
 
 /*
  * Note that this write transaction holds account_id's row locked (its

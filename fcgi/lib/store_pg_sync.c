@@ -282,9 +282,13 @@ enum err pg_status_early(struct store *s, const uint8_t token_hash[STORE_HASH_LE
 	struct pg_args send = {0}, match = {0};
 	pg_arg_bytes(&send, token_hash, STORE_HASH_LEN);
 	pg_arg_int(&match, 0); /* the token's account, known once the token is read */
-	for (size_t i = 0; tok && i < sizeof status_reads / sizeof status_reads[0]; i++)
+	size_t i = 0;
+	for (; tok && i < sizeof status_reads / sizeof status_reads[0]; i++)
 		if (!pg_ahead(s, status_early_reads[i], &send, status_reads[i], &match, tok))
 			break;
+	/* every read of a status went: its COMMIT with them */
+	if (tok && i == sizeof status_reads / sizeof status_reads[0])
+		pg_early_commit(s);
 	return ERR_OK;
 }
 

@@ -323,6 +323,14 @@ static enum err status_read(struct store *s, void *arg)
 	return ERR_OK;
 }
 
+/* A status's reads, then one it did not send ahead. */
+static enum err status_then_more(struct store *s, void *arg)
+{
+	struct ahead *x = arg;
+	enum err e = status_read(s, arg);
+	return e ? e : store_collection_get(s, x->account, "a", &x->col);
+}
+
 static enum err pull_read(struct store *s, void *arg)
 {
 	struct ahead *x = arg;
@@ -603,6 +611,21 @@ static void test_early(void)
 	T_EQ_INT(store_read(s, status_read, &plain), ERR_OK);
 	T_EQ_INT(plain.trips, 4);
 	T_EQ_INT(plain.a.id, acc);
+
+	/* a status sends every read it makes, so its COMMIT goes with them: a
+	 * read it did not send cannot join that snapshot (a logged 500, never
+	 * a read outside it), and the next store_read runs as usual */
+	struct ahead extra = {.hint = 1, .account = acc};
+	T_EQ_INT(store_status_early(s, tok), ERR_OK);
+	T_EQ_INT(store_token_find(s, tok, STORE_TOKEN_ACCESS, &t), ERR_OK);
+	T_EQ_INT(store_read(s, status_then_more, &extra), ERR_INTERNAL);
+	T_EQ_INT(extra.ncol, 1);
+	T_EQ_INT(store_early_end(s), ERR_OK);
+	memset(&plain, 0, sizeof plain);
+	plain.account = acc;
+	T_EQ_INT(store_read(s, status_read, &plain), ERR_OK);
+	T_EQ_INT(plain.trips, 4);
+	T_EQ_INT(plain.ncol, 1);
 
 	/* the store_read after the token sees the token's snapshot; a call
 	 * outside it ends the early transaction, and a read after that sees
