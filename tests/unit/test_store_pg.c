@@ -295,7 +295,10 @@ static void test_retry_deadlock(void)
 	pthread_barrier_destroy(&both);
 	T_EQ_INT(one.rc, ERR_OK);
 	T_EQ_INT(two.rc, ERR_OK);
-	T_EQ_INT(one.calls + two.calls, 3); /* exactly one ran twice */
+	/* the loser ran again (more than once when the machine is slow enough
+	 * for its retry to meet the winner's locks again: seen in a CI run);
+	 * each committed once, which the versions below count */
+	T_OK(one.calls + two.calls >= 3);
 	T_EQ_INT(account_version(a, x), 3);
 	T_EQ_INT(account_version(a, y), 3);
 	store_close(a);
