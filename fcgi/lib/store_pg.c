@@ -1497,10 +1497,11 @@ static enum err pg_enter(struct store *s, size_t op)
 		rc = pthread_cond_clockwait(&pool.cv, &pool.mu, CLOCK_MONOTONIC, &until);
 	if (pool.nfree > 0)
 		s->pg = pool_pick();
+	int size = pool.size;
 	pthread_mutex_unlock(&pool.mu);
 	if (s->pg)
 		return ERR_OK;
-	log_msg(LOG_WARN, "store: no database connection of this process's %d came free within %d ms", pool.size,
+	log_msg(LOG_WARN, "store: no database connection of this process's %d came free within %d ms", size,
 	    STORE_BUSY_TIMEOUT_MS);
 	return ERR_UNAVAILABLE;
 }
