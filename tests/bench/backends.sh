@@ -21,6 +21,11 @@
 # And two nodes on one PostgreSQL against one: a second stack on the same
 # database, the same mixed load with 32 connections on each node at once
 # (two wrk processes), against the one node's 64.
+# Beside each mixed run, the CPU time the stack's handlers, its nginx and
+# PostgreSQL's server took a request (cpu_ticks of lib.sh: /proc, no
+# profiler). Where both runs keep the cores busy, the requests/s ratio
+# follows SQLite's stack's CPU a request over PostgreSQL's (SQLite's runs
+# leave some idle: its writers wait on its one write lock).
 # Targets (issue 12): push < 60 ms and pull < 20 ms on PostgreSQL; mixed at
 # c64: PostgreSQL >= 0.6 x SQLite's requests/s, p99 < 80 ms.
 # BENCH_PG_SETTINGS: lines added to the cluster's postgresql.conf (e.g.
@@ -73,7 +78,8 @@ plans = { default = { bytes = 1024 * GiB, collections = 10000 } }
 LUA
 	mv "$work/$1/bench.lua.new" "$work/$1/bench.lua"
 }
-# start_stack NAME DATABASE: a stack on a free port; sets URL (another
+# start_stack NAME DATABASE: a stack on a free port; sets URL and STACK (its
+# session, cpu_ticks) (another
 # program may take the port before nginx binds it: then again on another)
 start_stack() {
 	local port by try pid conns
@@ -93,6 +99,7 @@ start_stack() {
 		done
 		if kill -0 "$pid" 2>/dev/null && curl -sf "$URL/v1/health" >/dev/null; then
 			stacks+=("$pid")
+			STACK=$pid
 			return 0
 		fi
 		kill -TERM "$pid" 2>/dev/null
@@ -158,12 +165,16 @@ fill() {
 }
 # mixed_run OUT CONNS URL...: one run of the mixed load, CONNS connections
 # spread over the URLs (one wrk each, at once); appends "rps p99 bad" to OUT
-# (rps summed over the URLs, p99 the worst, bad: non-2xx + socket errors)
+# (rps summed over the URLs, p99 the worst, bad: non-2xx + socket errors);
+# with CPU_SID (a stack's session) and CPU_PG (its cluster's data directory,
+# or empty) set, " handlers nginx server": the CPU time each took a request
+# (us) during the run (cpu_ticks)
 mixed_run() {
-	local out=$1 conns=$2 n u wpids
+	local out=$1 conns=$2 n u wpids c0="0 0 0" c1="0 0 0"
 	shift 2
 	n=$#
 	wpids=()
+	[ -z "${CPU_SID:-}" ] || c0=$(cpu_ticks "$CPU_SID" "$CPU_PG")
 	for u in "$@"; do
 		BENCH_TOKEN=$TOKEN BENCH_PUSH_COLLECTION=mix BENCH_PULL_COLLECTION=mixpull BENCH_PULL_MAX=950 \
 			wrk -t$((2 / n > 0 ? 2 / n : 1)) -c$((conns / n)) -d"${MIXED_SECS}s" --latency -s tests/bench/mixed.lua "$u" \
@@ -171,15 +182,27 @@ mixed_run() {
 		wpids+=($!)
 	done
 	wait "${wpids[@]}"
-	cat "$out.run".* | awk '{ for (f = 1; f <= NF; f++) { split($f, kv, "="); v[kv[1]] = kv[2] }
+	[ -z "${CPU_SID:-}" ] || c1=$(cpu_ticks "$CPU_SID" "$CPU_PG")
+	cat "$out.run".* | awk -v c0="$c0" -v c1="$c1" -v cpu="${CPU_SID:-}" -v hz="$(getconf CLK_TCK)" -v secs="$MIXED_SECS" '
+		{ for (f = 1; f <= NF; f++) { split($f, kv, "="); v[kv[1]] = kv[2] }
 		rps += v["rps"]; if (v["p99_ms"] > p99) p99 = v["p99_ms"]; bad += v["non2xx"] + v["errors"] }
-		END { printf "%.1f %.3f %d\n", rps, p99, bad }' >>"$out"
+		END { printf "%.1f %.3f %d", rps, p99, bad
+			if (cpu != "" && rps > 0) {
+				split(c0, a); split(c1, b)
+				for (i = 1; i <= 3; i++) printf " %.0f", (b[i] - a[i]) * 1e6 / hz / (rps * secs)
+			}
+			printf "\n" }' >>"$out"
 	rm -f "$out.run".*
 }
-# mixed_sum OUT: the runs of OUT summed up: sets M_RPS M_P99 (medians) M_BAD (total)
+# mixed_sum OUT: the runs of OUT summed up: sets M_RPS M_P99 (medians) M_BAD
+# (total), and M_CPU "handlers nginx server" (medians, us a request) when
+# the runs measured it
 mixed_sum() {
-	M_RPS=$(awk '{ print $1 }' "$1" | median); M_P99=$(awk '{ print $2 }' "$1" | median)
+	M_RPS=$(col_median 1 "$1"); M_P99=$(col_median 2 "$1")
 	M_BAD=$(awk '{ s += $3 } END { print s + 0 }' "$1")
+	M_CPU=
+	[ "$(awk '{ print NF; exit }' "$1")" != 6 ] ||
+		M_CPU="$(col_median 4 "$1" 0) $(col_median 5 "$1" 0) $(col_median 6 "$1" 0)"
 }
 
 loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
@@ -191,11 +214,11 @@ case "$PG_CONNECTIONS" in
 esac
 echo "each handler: $WORKERS process(es) x 8 threads; PostgreSQL connections per process: $pgc"
 [ -z "${BENCH_PG_SETTINGS:-}" ] || echo "PostgreSQL settings added: $(tr '\n' ';' <<<"$BENCH_PG_SETTINGS")"
-declare -A R URLS TOKENS
+declare -A R URLS TOKENS SIDS
 for be in sqlite pg; do
 	if [ $be = sqlite ]; then db=$work/sqlite/data/blindsync.db; mkdir -p "$work/sqlite/data"; else db=$pg_uri; fi
 	start_stack "$be" "$db"
-	url=$URL
+	url=$URL SIDS[$be]=$STACK
 	account "$url"
 	sync "$be" "$db" "$url"
 	R[$be.push]=$PUSH R[$be.pushc]=$PUSHC R[$be.pull]=$PULL R[$be.pullc]=$PULLC
@@ -208,12 +231,15 @@ done
 for i in $(seq 1 "$RUNS"); do
 	for be in sqlite pg; do
 		TOKEN=${TOKENS[$be]}
-		mixed_run "$work/$be/mixed" 64 "${URLS[$be]}"
+		CPU_PG=
+		[ $be = sqlite ] || CPU_PG=$pgdir/data
+		CPU_SID=${SIDS[$be]} CPU_PG=$CPU_PG mixed_run "$work/$be/mixed" 64 "${URLS[$be]}"
 	done
 done
 for be in sqlite pg; do
 	mixed_sum "$work/$be/mixed"
 	R[$be.rps]=$M_RPS R[$be.p99]=$M_P99 R[$be.bad]=$M_BAD
+	read -r R[$be.cpuh] R[$be.cpun] R[$be.cpus] <<<"$M_CPU"
 done
 # node B on the same database (its own run dir, log and side files)
 mkdir -p "$work/pg-b"
@@ -230,10 +256,17 @@ printf '\n%-40s %18s %18s\n' "" SQLite PostgreSQL
 printf '%-40s %18s %18s   %s\n' "push 1,000 x 1 KiB, server ms (curl ms)" "${R[sqlite.push]} (${R[sqlite.pushc]})" "${R[pg.push]} (${R[pg.pushc]})" "[PostgreSQL < 60 ms]"
 printf '%-40s %18s %18s   %s\n' "pull 1,000 x 1 KiB, server ms (curl ms)" "${R[sqlite.pull]} (${R[sqlite.pullc]})" "${R[pg.pull]} (${R[pg.pullc]})" "[PostgreSQL < 20 ms]"
 printf '%-40s %18s %18s   %s\n' "mixed c64, requests/s" "${R[sqlite.rps]}" "${R[pg.rps]}" "[PostgreSQL / SQLite >= 0.6: $(ratio "${R[pg.rps]}" "${R[sqlite.rps]}")]"
-printf '%-40s %s\n' "  run by run, PostgreSQL / SQLite" "$(paste -d' ' "$work/pg/mixed" "$work/sqlite/mixed" |
-	awk '{ printf "%s%.2f", (NR > 1 ? " " : ""), ($4 > 0 ? $1 / $4 : 0) }')"
+printf '%-40s %s\n' "  run by run, PostgreSQL / SQLite" "$(paste -d' ' <(cut -d' ' -f1 "$work/pg/mixed") <(cut -d' ' -f1 "$work/sqlite/mixed") |
+	awk '{ printf "%s%.2f", (NR > 1 ? " " : ""), ($2 > 0 ? $1 / $2 : 0) }')"
 printf '%-40s %18s %18s   %s\n' "mixed c64, p99 ms" "${R[sqlite.p99]}" "${R[pg.p99]}" "[PostgreSQL < 80 ms]"
 printf '%-40s %18s %18s\n' "mixed c64, failed answers (all runs)" "${R[sqlite.bad]}" "${R[pg.bad]}"
+printf '%-40s %18s %18s\n' "mixed c64, CPU us a request: handlers" "${R[sqlite.cpuh]}" "${R[pg.cpuh]}"
+printf '%-40s %18s %18s\n' "  nginx" "${R[sqlite.cpun]}" "${R[pg.cpun]}"
+printf '%-40s %18s %18s\n' "  PostgreSQL's server" "-" "${R[pg.cpus]}"
+printf '%-40s %18s %18s\n' "  the stack (without wrk)" "$((${R[sqlite.cpuh]:-0} + ${R[sqlite.cpun]:-0}))" \
+	"$((${R[pg.cpuh]:-0} + ${R[pg.cpun]:-0} + ${R[pg.cpus]:-0}))"
+echo "  (PostgreSQL's server alone / SQLite's whole stack: $(ratio "${R[pg.cpus]:-0}" "$((${R[sqlite.cpuh]:-0} + ${R[sqlite.cpun]:-0}))");" \
+	"SQLite's stack / PostgreSQL's: $(ratio "$((${R[sqlite.cpuh]:-0} + ${R[sqlite.cpun]:-0}))" "$((${R[pg.cpuh]:-0} + ${R[pg.cpun]:-0} + ${R[pg.cpus]:-0}))"))"
 echo
 echo "two nodes on one PostgreSQL (32 + 32 connections) against one node (64), mixed load:"
 echo "  one node:  ${R[pg.rps]} req/s, p99 ${R[pg.p99]} ms"

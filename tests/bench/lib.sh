@@ -88,8 +88,8 @@ timed_request() {
 	return 1
 }
 
-# col_median COL FILE: the median of column COL of FILE's lines
-col_median() { awk -v c="$1" '{ print $c }' "$2" | median; }
+# col_median COL FILE [DECIMALS]: the median of column COL of FILE's lines
+col_median() { awk -v c="$1" '{ print $c }' "$2" | median "${3:-3}"; }
 
 # kib_mib KIB: KiB as MiB with one decimal
 kib_mib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
@@ -118,3 +118,31 @@ level_is() {
 }
 # wait_level LOG URL LEVEL: until level_is, 120 s at most (false, saying so)
 wait_level() { wait_until 120 "log level $3 taken by every worker" level_is "$@"; }
+
+# cpu_ticks SID [PGDATA]: the CPU time (user + system, clock ticks) spent
+# so far by the processes of session SID (a stack started with setsid:
+# scripts/run.sh, nginx, the handlers), as "handlers nginx server", server
+# being the PostgreSQL cluster of PGDATA (its postmaster and the postmaster's
+# children), 0 without one. Processes that ended are not counted: the
+# stack's and the cluster's live for the whole of a bench.
+cpu_ticks() {
+	local sid=$1 pm=0 f line rest comm h=0 n=0 s=0
+	local -a v
+	[ -n "${2:-}" ] && [ -f "$2/postmaster.pid" ] && pm=$(head -1 "$2/postmaster.pid")
+	for f in /proc/[0-9]*/stat; do
+		read -r line 2>/dev/null <"$f" || continue
+		comm=${line#*(}; comm=${comm%)*}
+		rest=${line##*) }
+		read -r -a v <<<"$rest"
+		# v: 0 state, 1 ppid, 3 session, 11 utime, 12 stime
+		if [ "$pm" != 0 ] && { [ "${f:6:-5}" = "$pm" ] || [ "${v[1]}" = "$pm" ]; }; then
+			s=$((s + v[11] + v[12]))
+		elif [ "${v[3]}" = "$sid" ]; then
+			case "$comm" in
+			nginx) n=$((n + v[11] + v[12])) ;;
+			blindsync*) h=$((h + v[11] + v[12])) ;;
+			esac
+		fi
+	done
+	echo "$h $n $s"
+}
