@@ -750,6 +750,20 @@ static int due_invitation(void *ctx, const struct store_invitation *i)
 	return 0;
 }
 
+/* Whether an invitation of the collection, expired ones included, names `to`. */
+struct invited {
+	const char *to;
+	int found;
+};
+
+static int find_invited(void *ctx, const struct store_invitation *i)
+{
+	struct invited *v = ctx;
+	if (strcmp(i->to, v->to) == 0)
+		v->found = 1;
+	return 0;
+}
+
 struct rotate_ctx {
 	int64_t caller_id;
 	const char *owner, *name;
@@ -802,9 +816,23 @@ static enum err rotate_tx(struct store *s, void *arg)
 		for (size_t j = 0; j < x->due.n && !d; j++)
 			if (strcmp(x->due.v[j].username, x->g[i].to) == 0)
 				d = &x->due.v[j];
-		if (!d)
+		if (!d) {
+			/* an invitation that expired since the client read the
+			 * invitations (not purged yet, so the membership version
+			 * has not moved): the client's view is out of date, and
+			 * a 412 has it read again, as for any other change */
+			struct invited v = {x->g[i].to, 0};
+			if ((e = store_invitation_list_collection(s, col.id, INT64_MIN, find_invited, &v)))
+				return e;
+			if (v.found) {
+				*x->version = col.members_version;
+				return fail(x->msg, ERR_PRECONDITION_FAILED,
+				    "grants[%zu].to: the invitation to %s has expired; read the members and invitations again.",
+				    i, x->g[i].to);
+			}
 			return fail(x->msg, ERR_INVALID_REQUEST, "grants[%zu].to: %s is neither a member (but you) nor invited.",
 			    i, x->g[i].to);
+		}
 		if (d->covered)
 			return fail(x->msg, ERR_INVALID_REQUEST, "grants[%zu].to: %s has a grant already.", i, x->g[i].to);
 		d->covered = 1;

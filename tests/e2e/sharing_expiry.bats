@@ -4,6 +4,7 @@
 # made (CONFIG.md), so the store's comparison with the clock is what is
 # tested: an expired invitation is neither listed, accepted nor declined,
 # counts against no limit, and a new one to the same account may be made;
+# a rotation that still names it is a 412 (read again), not a 400;
 # blindsync-admin purge deletes it as a withdrawal by time (the membership
 # version moves; rotate_due when it carried the current key version).
 load ../lib
@@ -54,8 +55,20 @@ owner_and_member() {
 	ajreq POST /v1/collections/c/invitations "$o_t" "{\"to\":\"$m\",\"role\":\"read\",\"key_version\":1,$g}"
 	assert_equal "$status" 201
 	[ "$(jb .id)" != "$id" ]
-	# nor is a rotation asked for a grant to it
+	# nor is a rotation asked for a grant to it; one that still names it (a
+	# client that read the invitations before the expiry) is a 412, as for
+	# any change it did not see, with the version to read again: nothing
+	# rotated, and the retry without it goes through
 	v=$(curl -s -o /dev/null -w '%header{etag}' -H "Authorization: Bearer $o_t" "$BS_URL/v1/collections/c/members")
+	ajreq POST /v1/collections/c/rotate "$o_t" "{\"key_version\":2,\"grants\":[{\"to\":\"$m\",$g}]}" -H "If-Match: $v"
+	assert_error 412 precondition_failed
+	assert_equal "$(jb .current_version)" "${v//\"/}"
+	[[ "$(jb .error.message)" == *"the invitation to $m has expired"* ]] || fail "$body"
+	areq GET /v1/collections/c/members "$o_t"
+	assert_equal "$(jb .key_version)" 1
+	# a name never invited stays a 400
+	ajreq POST /v1/collections/c/rotate "$o_t" '{"key_version":2,"grants":[{"to":"nobody-at-all",'"$g"'}]}' -H "If-Match: $v"
+	assert_error 400 invalid_request
 	ajreq POST /v1/collections/c/rotate "$o_t" '{"key_version":2,"grants":[]}' -H "If-Match: $v"
 	assert_equal "$status" 200
 }

@@ -311,6 +311,40 @@ static void test_rotate(void)
 	share_ids_free(&ids);
 }
 
+/* A grant for an invitee whose invitation expired after the client read
+ * the invitations (not purged: the membership version did not move) is a
+ * stale view, 412 with that version; a name never invited stays a 400. */
+static void test_rotate_expired(void)
+{
+	char o[STORE_USERNAME_MAX + 1], m[STORE_USERNAME_MAX + 1], x[STORE_USERNAME_MAX + 1];
+	int64_t oid = user("exo", 1, o);
+	user("exm", 1, m);
+	user("exx", 1, x);
+	struct share_ids ids = {0};
+	struct store_collection col;
+	char msg[ERR_MSG_MAX];
+	int role;
+	collection(oid, "e");
+	T_EQ_INT(invite(oid, NULL, "e", m, STORE_ROLE_READ, 1, now, NULL), ERR_OK);
+	T_EQ_INT(share_access(st, oid, NULL, "e", STORE_ROLE_OWNER, &col, &role), ERR_OK);
+	int64_t mv = col.members_version, v = 0;
+	int64_t later = now + (cfg.sharing.invitation_days + 1) * 86400;
+	struct share_grant_in gm = {m, sealed, sizeof sealed, sig, sizeof sig};
+	struct share_grant_in gx = {x, sealed, sizeof sealed, sig, sizeof sig};
+	/* in time the invitee is due a grant */
+	T_EQ_INT(share_rotate(st, oid, NULL, "e", mv, 2, &gm, 0, now, &v, &ids, msg), ERR_INVALID_REQUEST);
+	T_EQ_INT(share_rotate(st, oid, NULL, "e", mv, 2, &gm, 1, later, &v, &ids, msg), ERR_PRECONDITION_FAILED);
+	T_EQ_INT(v, mv);
+	T_OK(strstr(msg, "has expired") != NULL);
+	T_EQ_INT(share_rotate(st, oid, NULL, "e", mv, 2, &gx, 1, later, &v, &ids, msg), ERR_INVALID_REQUEST);
+	T_EQ_INT(share_access(st, oid, NULL, "e", STORE_ROLE_OWNER, &col, &role), ERR_OK);
+	T_EQ_INT(col.key_version, 1);
+	T_EQ_INT(share_rotate(st, oid, NULL, "e", mv, 2, &gm, 0, later, &v, &ids, msg), ERR_OK);
+	T_EQ_INT(share_access(st, oid, NULL, "e", STORE_ROLE_OWNER, &col, &role), ERR_OK);
+	T_EQ_INT(col.key_version, 2);
+	share_ids_free(&ids);
+}
+
 static void test_limits(void)
 {
 	char o[STORE_USERNAME_MAX + 1], u[4][STORE_USERNAME_MAX + 1];
@@ -453,6 +487,7 @@ static void run_all(void)
 	T_RUN(test_invite_accept);
 	T_RUN(test_roles_removal);
 	T_RUN(test_rotate);
+	T_RUN(test_rotate_expired);
 	T_RUN(test_limits);
 	T_RUN(test_member_push);
 	T_RUN(test_account_delete);
