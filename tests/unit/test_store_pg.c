@@ -9,7 +9,8 @@
  * never see each other's rows and need no new database.
  *
  * The backend's choice and the connection: migrations (twice, from 4
- * threads at once, a newer store refused), a URI with a password refused,
+ * threads at once, a newer store refused), every statement prepared
+ * against the migrated schema, a URI with a password refused,
  * the location functions, open, health and stats; the transaction
  * wrapper's retry (a forced 40001, a real deadlock); reconnection (killed
  * connections, and with $BS_TEST_PG_STOP/START a real restart); deferred
@@ -24,6 +25,7 @@
 
 #include "log.h"
 #include "store.h"
+#include "stmt_pg.h"       /* pg_stmt_sql: every statement prepared once */
 #include "store_pg_impl.h" /* pg_run_deferred, run as the backend runs it */
 
 #include "t.h"
@@ -78,6 +80,38 @@ static void *migrate_thread(void *arg)
 }
 
 /* Four processes' worth of migrations at once: one applies, all succeed. */
+/* Every statement of the backend (stmt_pg.c) against the migrated schema:
+ * the backend prepares each the first time it runs it, so a statement that
+ * names a column or table a migration changed would fail only when some
+ * request came to it; here each is prepared once, as the backend does. */
+static void test_statements_prepare(void)
+{
+	char uri[1024], err[512];
+	pgt_new_uri(uri, sizeof uri);
+	T_EQ_INT(store_migrate(uri, err, sizeof err), 0);
+	PGconn *c = PQconnectdb(uri);
+	T_OK(c && PQstatus(c) == CONNECTION_OK);
+	if (!c || PQstatus(c) != CONNECTION_OK) {
+		PQfinish(c);
+		return;
+	}
+	int bad = 0;
+	for (int i = 0; i < PG__MAX; i++) {
+		T_OK(pg_stmt_sql[i] != NULL);
+		if (!pg_stmt_sql[i])
+			continue;
+		PGresult *r = PQprepare(c, "", pg_stmt_sql[i], 0, NULL);
+		if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+			fprintf(stderr, "statement %d does not prepare: %s\n  %s\n", i, PQresultErrorMessage(r),
+			    pg_stmt_sql[i]);
+			bad++;
+		}
+		PQclear(r);
+	}
+	T_EQ_INT(bad, 0);
+	PQfinish(c);
+}
+
 static void test_migrate_concurrent(void)
 {
 	struct mig m[4];
@@ -549,6 +583,7 @@ int main(void)
 	T_RUN(test_password_refused);
 	T_RUN(test_location);
 	T_RUN(test_migrate_open);
+	T_RUN(test_statements_prepare);
 	T_RUN(test_migrate_concurrent);
 	T_RUN(test_migrate_newer);
 	T_RUN(test_retry_serialization);
