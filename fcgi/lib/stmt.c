@@ -436,8 +436,8 @@ const char *const stmt_sql[] = {
 	    "?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13")
 	COPY(FLOORS, "collection_floors", "account_id, name, version, members_version", "account_id, name",
 	    "?1, ?2, ?3, ?4")
-	COPY(RECORDS, "records", "id, collection_id, rid, version, modified_at, deleted, payload", "id",
-	    "?1, ?2, ?3, ?4, ?5, ?6, ?7")
+	COPY(RECORDS, "records", "collection_id, rid, version, modified_at, deleted, payload", "collection_id, rid",
+	    "?1, ?2, ?3, ?4, ?5, ?6")
 	COPY(HISTORY, "history", "id, collection_id, rid, version, modified_at, deleted, payload", "id",
 	    "?1, ?2, ?3, ?4, ?5, ?6, ?7")
 	/* blobs: the row with a zeroblob of its size (?5, bytes), filled afterwards */

@@ -360,7 +360,7 @@ const char *const pg_stmt_sql[] = {
 	/* plain inserts: a repeated id or version returns no row (ERR_CONFLICT), never an overwrite */
 	[PG_TRANSFER_RECORD_INSERT] =
 	    "INSERT INTO records (collection_id, rid, version, modified_at, deleted, payload) "
-	    "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING RETURNING id",
+	    "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING RETURNING 1",
 	[PG_TRANSFER_HISTORY_INSERT] =
 	    "INSERT INTO history (collection_id, rid, version, modified_at, deleted, payload) "
 	    "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING RETURNING id",
@@ -662,8 +662,8 @@ const char *const pg_stmt_sql[] = {
 	    "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13")
 	COPY(FLOORS, "collection_floors", "account_id, name, version, members_version", "account_id, name",
 	    "$1, $2, $3, $4")
-	COPY(RECORDS, "records", "id, collection_id, rid, version, modified_at, deleted, payload", "id",
-	    "$1, $2, $3, $4, $5, $6, $7")
+	COPY(RECORDS, "records", "collection_id, rid, version, modified_at, deleted, payload", "collection_id, rid",
+	    "$1, $2, $3, $4, $5, $6")
 	COPY(HISTORY, "history", "id, collection_id, rid, version, modified_at, deleted, payload", "id",
 	    "$1, $2, $3, $4, $5, $6, $7")
 	/* blobs: the row; its chunks follow (pg_backup_fill, pg_slot_fill) */
@@ -692,7 +692,7 @@ const char *const pg_stmt_sql[] = {
 	"setval(pg_get_serial_sequence('" table "', '" col "'), (SELECT coalesce(max(" col "), 0) + 1 FROM " table "), false)"
 	[PG_COPY_IDENTITIES] =
 	    "SELECT " IDENTITY("accounts", "id") ", " IDENTITY("devices", "id") ", " IDENTITY("invites", "id") ", "
-	    IDENTITY("events", "id") ", " IDENTITY("collections", "id") ", " IDENTITY("records", "id") ", "
+	    IDENTITY("events", "id") ", " IDENTITY("collections", "id") ", "
 	    IDENTITY("history", "id") ", " IDENTITY("backups", "id") ", " IDENTITY("slots", "rowid_") ", "
 	    IDENTITY("invitations", "id"),
 #undef IDENTITY

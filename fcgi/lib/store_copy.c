@@ -38,8 +38,9 @@ static const struct store_table_info tables[ST__MAX] = {
 	        "purged_version", "key_version", "members_version", "rotate_due"},
 	    {I, I, T, I, I, I, B, I, I, I, I, I, I}, 0},
 	[ST_FLOORS] = {"collection_floors", 4, {"account_id", "name", "version", "members_version"}, {I, T, I, I}, 0},
-	[ST_RECORDS] = {"records", 7, {"id", "collection_id", "rid", "version", "modified_at", "deleted", "payload"},
-	    {I, I, T, I, I, I, B}, 0},
+	/* records: by their key, without SQLite's rowid (PostgreSQL's have no id: sql/pg/010) */
+	[ST_RECORDS] = {"records", 6, {"collection_id", "rid", "version", "modified_at", "deleted", "payload"},
+	    {I, T, I, I, I, B}, 0},
 	[ST_HISTORY] = {"history", 7, {"id", "collection_id", "rid", "version", "modified_at", "deleted", "payload"},
 	    {I, I, T, I, I, I, B}, 0},
 	[ST_BACKUPS] = {"backups", 8,
