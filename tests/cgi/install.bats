@@ -188,10 +188,17 @@ san() { [[ "$BIN" == *-san ]] && echo SAN=1 || echo SAN=; }
 	app=$BATS_TEST_TMPDIR/app
 	mkdir -p "$app"
 	echo '{"name": "app", "version": "1.0.0", "private": true, "type": "module"}' >"$app/package.json"
-	# --install-links: copied as npm would pack it, with its dependency
-	# (hash-wasm, from the npm cache that scripts/deps.sh node filled)
+	# its one dependency, pinned, is the hash-wasm scripts/deps.sh node put
+	# in web/sdk/node_modules, packed here: offline, npm resolves a registry
+	# dependency only from a full packument in its cache, which npm ci does
+	# not always leave there (it fetched an abbreviated one: ENOTCACHED)
+	sdk=$d/usr/share/blindsync/sdk
+	ver=$(jq -r '.dependencies["hash-wasm"]' "$sdk/package.json")
+	assert_equal "$ver" "$(jq -r .version "$BS_ROOT/web/sdk/node_modules/hash-wasm/package.json")"
+	npm pack --ignore-scripts --silent --pack-destination "$BATS_TEST_TMPDIR" "$BS_ROOT/web/sdk/node_modules/hash-wasm"
+	# --install-links: copied as npm would pack it
 	(cd "$app" && npm install --install-links --offline --no-audit --no-fund --loglevel=error \
-	    "$d/usr/share/blindsync/sdk")
+	    "$sdk" "$BATS_TEST_TMPDIR/hash-wasm-$ver.tgz")
 	[ -f "$app/node_modules/hash-wasm/package.json" ]
 	cd "$app"
 	run node --input-type=module -e "import { Client, bs1 } from '@blindsync/sdk';
