@@ -263,10 +263,12 @@ printf '%-40s %18s %18s\n' "mixed c64, failed answers (all runs)" "${R[sqlite.ba
 printf '%-40s %18s %18s\n' "mixed c64, CPU us a request: handlers" "${R[sqlite.cpuh]}" "${R[pg.cpuh]}"
 printf '%-40s %18s %18s\n' "  nginx" "${R[sqlite.cpun]}" "${R[pg.cpun]}"
 printf '%-40s %18s %18s\n' "  PostgreSQL's server" "-" "${R[pg.cpus]}"
-printf '%-40s %18s %18s\n' "  the stack (without wrk)" "$((${R[sqlite.cpuh]:-0} + ${R[sqlite.cpun]:-0}))" \
-	"$((${R[pg.cpuh]:-0} + ${R[pg.cpun]:-0} + ${R[pg.cpus]:-0}))"
-echo "  (PostgreSQL's server alone / SQLite's whole stack: $(ratio "${R[pg.cpus]:-0}" "$((${R[sqlite.cpuh]:-0} + ${R[sqlite.cpun]:-0}))");" \
-	"SQLite's stack / PostgreSQL's: $(ratio "$((${R[sqlite.cpuh]:-0} + ${R[sqlite.cpun]:-0}))" "$((${R[pg.cpuh]:-0} + ${R[pg.cpun]:-0} + ${R[pg.cpus]:-0}))"))"
+# each stack's CPU a request without wrk (SQLite's has no server of its own)
+sqlite_cpu=$((${R[sqlite.cpuh]:-0} + ${R[sqlite.cpun]:-0}))
+pg_cpu=$((${R[pg.cpuh]:-0} + ${R[pg.cpun]:-0} + ${R[pg.cpus]:-0}))
+printf '%-40s %18s %18s\n' "  the stack (without wrk)" "$sqlite_cpu" "$pg_cpu"
+echo "  (PostgreSQL's server alone / SQLite's whole stack: $(ratio "${R[pg.cpus]:-0}" "$sqlite_cpu");" \
+	"SQLite's stack / PostgreSQL's: $(ratio "$sqlite_cpu" "$pg_cpu"))"
 echo
 echo "two nodes on one PostgreSQL (32 + 32 connections) against one node (64), mixed load:"
 echo "  one node:  ${R[pg.rps]} req/s, p99 ${R[pg.p99]} ms"
